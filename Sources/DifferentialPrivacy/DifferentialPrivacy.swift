@@ -1,0 +1,3 @@
+/// Differentially private statistics with exact integer noise samplers,
+/// privacy accounting, and a privacy-budget ledger.
+public enum DifferentialPrivacy {}

@@ -1,0 +1,33 @@
+/// Errors raised by the crypto core. Messages describe what went wrong and
+/// never include key bytes, plaintext or passphrases.
+public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A key, nonce, tag or other fixed-size input had the wrong length.
+    case invalidLength(what: String, expected: Int, actual: Int)
+    /// Key material could not be used (not on the curve, wrong type, …).
+    case invalidKey(String)
+    /// An authentication tag, MAC or signature did not verify.
+    case authenticationFailure
+    /// A parameter was outside the supported range.
+    case invalidParameter(String)
+    /// A key-agreement result was the all-zero value (a low-order public key).
+    case lowOrderPoint
+    /// The backend library reported an error.
+    case backend(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidLength(what, expected, actual):
+            return "\(what) must be \(expected) bytes, got \(actual)"
+        case let .invalidKey(reason):
+            return "invalid key: \(reason)"
+        case .authenticationFailure:
+            return "authentication failed"
+        case let .invalidParameter(reason):
+            return "invalid parameter: \(reason)"
+        case .lowOrderPoint:
+            return "key agreement produced the all-zero value (low-order public key)"
+        case let .backend(reason):
+            return "crypto backend error: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Writes a file so that readers only ever see the complete result.
+///
+/// Bytes go to a temporary file beside the destination, named
+/// `.<name>.modelsec-tmp-<random>` so a leftover one is recognisable. `commit()`
+/// flushes it to disk and renames it into place; if the writer is released or
+/// `abort()`ed before that, the temporary file is removed and the destination is
+/// untouched. The file is created with the requested mode from the start (0600
+/// for secrets), so a secret is never briefly world-readable.
+public final class AtomicFileWriter {
+    /// The final path.
+    public let destination: String
+    /// The temporary path being written.
+    public let temporaryPath: String
+    private var fd: Int32
+    private let overwrite: Bool
+    private var finished = false
+
+    /// Opens a temporary file for `destination` with permission bits `mode`.
+    /// Unless `overwrite` is set, an existing destination is refused now and
+    /// again, atomically, at commit.
+    public init(destination: String, mode: mode_t = 0o644, overwrite: Bool = true) throws {
+        self.destination = destination
+        self.overwrite = overwrite
+        if !overwrite, FileIO.exists(destination) {
+            throw FileError(path: destination, reason: "already exists (use --force to overwrite)")
+        }
+        let url = URL(fileURLWithPath: destination)
+        let directory = url.deletingLastPathComponent().path
+        var st = stat()
+        guard stat(directory, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw FileError(path: destination, reason: "the directory \(directory) does not exist")
+        }
+        var suffix = ""
+        for _ in 0..<8 { suffix += String(format: "%02x", UInt8.random(in: 0...255)) }
+        temporaryPath = (directory as NSString).appendingPathComponent(".\(url.lastPathComponent).modelsec-tmp-\(suffix)")
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw FileError(path: destination, reason: "cannot create a file in \(directory): \(FileIO.errnoDescription(errno))")
+        }
+        // The umask may have narrowed the mode; set exactly what was asked.
+        fchmod(fd, mode)
+    }
+
+    deinit { abort() }
+
+    /// Appends bytes.
+    public func write(_ buffer: UnsafeRawBufferPointer) throws {
+        guard !finished else { throw FileError(path: destination, reason: "write after commit") }
+        var offset = 0
+        while offset < buffer.count {
+            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = FileIO.errnoDescription(errno)
+                abort()
+                throw FileError(path: destination, reason: "write failed: \(reason)")
+            }
+            offset += n
+        }
+    }
+
+    /// Appends bytes.
+    public func write<D: ContiguousBytes>(_ data: D) throws {
+        try data.withUnsafeBytes { try write($0) }
+    }
+
+    /// Appends UTF-8 text.
+    public func write(_ text: String) throws {
+        try write(Array(text.utf8))
+    }
+
+    /// Flushes to disk and renames the file into place.
+    public func commit() throws {
+        guard !finished else { return }
+        if fsync(fd) != 0 {
+            let reason = FileIO.errnoDescription(errno)
+            abort()
+            throw FileError(path: destination, reason: "flush failed: \(reason)")
+        }
+        close(fd)
+        fd = -1
+        if overwrite {
+            guard rename(temporaryPath, destination) == 0 else {
+                let reason = FileIO.errnoDescription(errno)
+                abort()
+                throw FileError(path: destination, reason: "cannot move into place: \(reason)")
+            }
+        } else {
+            // link(2) fails if the destination appeared meanwhile: no clobbering.
+            guard link(temporaryPath, destination) == 0 else {
+                let code = errno
+                abort()
+                throw FileError(path: destination, reason: code == EEXIST ? "already exists (use --force to overwrite)" : FileIO.errnoDescription(code))
+            }
+            unlink(temporaryPath)
+        }
+        finished = true
+    }
+
+    /// Discards the temporary file; the destination is untouched.
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(temporaryPath)
+    }
+
+    /// Writes `data` to `path` atomically in one call.
+    public static func write<D: ContiguousBytes>(_ data: D, to path: String, mode: mode_t = 0o644, overwrite: Bool = true) throws {
+        let writer = try AtomicFileWriter(destination: path, mode: mode, overwrite: overwrite)
+        try writer.write(data)
+        try writer.commit()
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import ModelSecCrypto
+import ModelSecIO
+
+/// What a key file holds.
+public enum KeyMaterial: Sendable {
+    case privateKey(PrivateKey)
+    case publicKey(PublicKey)
+    case symmetric(SymmetricKey)
+
+    /// The key's type.
+    public var type: KeyType {
+        switch self {
+        case let .privateKey(key): return KeyType(key.algorithm)
+        case let .publicKey(key): return KeyType(key.algorithm)
+        case .symmetric: return .aes256
+        }
+    }
+
+    /// The key id: for key pairs the SHA-256 of the public key's SPKI PEM; for
+    /// `aes256` keys an HMAC-derived fingerprint (see ``SymmetricKeyFile/keyID(of:)``).
+    public var keyID: String {
+        switch self {
+        case let .privateKey(key): return key.publicKey.keyID
+        case let .publicKey(key): return key.keyID
+        case let .symmetric(key): return SymmetricKeyFile.keyID(of: key)
+        }
+    }
+}
+
+/// Reading and writing key files: PKCS#8 PEM private keys (optionally
+/// encrypted), SPKI PEM public keys, and modelsec's `aes256` key files.
+public enum KeyFile {
+    /// Key files are small; refuse anything larger before reading it.
+    static let sizeLimit = 64 * 1024
+
+    /// Loads whatever key `path` holds. An encrypted private key needs `passphrase`.
+    public static func load(_ path: String, passphrase: PassphraseSource? = nil) throws -> KeyMaterial {
+        let text = try readKeyText(path)
+        let block: PEMBlock
+        do { block = try PEMBlock(parsing: text) } catch let e as KeyDecodingError { throw KeyFileError(path: path, e) }
+        do {
+            switch block.label {
+            case "PUBLIC KEY":
+                return .publicKey(try PublicKey(pem: text))
+            case SymmetricKeyFile.pemLabel:
+                return .symmetric(try SymmetricKeyFile.decode(block))
+            case "ENCRYPTED PRIVATE KEY":
+                guard let passphrase else { throw KeyDecodingError.passphraseRequired }
+                return .privateKey(try PrivateKey(pem: text, passphrase: try passphrase.read()))
+            default:
+                return .privateKey(try PrivateKey(pem: text))
+            }
+        } catch let e as KeyDecodingError {
+            throw KeyFileError(path: path, e)
+        } catch let e as CryptoError {
+            throw KeyFileError(path: path, reason: e.description)
+        }
+    }
+
+    /// Loads a private key (Ed25519, P-256 or X25519).
+    public static func loadPrivateKey(_ path: String, passphrase: PassphraseSource? = nil) throws -> PrivateKey {
+        switch try load(path, passphrase: passphrase) {
+        case let .privateKey(key): return key
+        case .publicKey: throw KeyFileError(path: path, reason: "is a public key; a private key is needed here")
+        case .symmetric: throw KeyFileError(path: path, reason: "is an aes256 key; a private key is needed here")
+        }
+    }
+
+    /// Loads a private key that can sign (Ed25519 or P-256).
+    public static func loadSigningKey(_ path: String, passphrase: PassphraseSource? = nil) throws -> SigningPrivateKey {
+        let key = try loadPrivateKey(path, passphrase: passphrase)
+        guard let signing = key.signingKey else {
+            throw KeyFileError(path: path, reason: "is an \(key.algorithm.rawValue) key, which cannot sign (use ed25519 or p256)")
+        }
+        return signing
+    }
+
+    /// Loads a public key from an SPKI PEM file.
+    public static func loadPublicKey(_ path: String) throws -> PublicKey {
+        switch try load(path) {
+        case let .publicKey(key): return key
+        case .privateKey: throw KeyFileError(path: path, reason: "is a private key; pass the public key (the .pub file) instead")
+        case .symmetric: throw KeyFileError(path: path, reason: "is an aes256 key; a public key is needed here")
+        }
+    }
+
+    /// Loads an `aes256` key file.
+    public static func loadSymmetricKey(_ path: String) throws -> SymmetricKey {
+        switch try load(path) {
+        case let .symmetric(key): return key
+        default: throw KeyFileError(path: path, reason: "is not an aes256 key file (make one with: modelsec keygen --type aes256)")
+        }
+    }
+
+    /// A warning when a private key file can be read by the group or others,
+    /// as ssh gives; nil when the permissions are private.
+    public static func permissionWarning(_ path: String) -> String? {
+        guard let mode = FileIO.permissions(path), mode & 0o077 != 0 else { return nil }
+        return "\(path): private key is accessible by others (mode \(String(mode, radix: 8))); run: chmod 600 \(path)"
+    }
+
+    /// Writes a private key as PKCS#8 PEM with mode 0600, encrypted when a
+    /// passphrase is given.
+    public static func write(_ key: PrivateKey, to path: String, passphrase: SecretBytes? = nil, overwrite: Bool = false) throws {
+        let pem = try key.pkcs8PEM(passphrase: passphrase)
+        try pem.withUnsafeBytes { try AtomicFileWriter.write($0, to: path, mode: 0o600, overwrite: overwrite) }
+    }
+
+    /// Writes a public key as SPKI PEM with mode 0644.
+    public static func write(_ key: PublicKey, to path: String, overwrite: Bool = false) throws {
+        try AtomicFileWriter.write(Array(key.pemRepresentation.utf8), to: path, mode: 0o644, overwrite: overwrite)
+    }
+
+    /// Writes an `aes256` key file with mode 0600.
+    public static func write(_ key: SymmetricKey, to path: String, overwrite: Bool = false) throws {
+        let text = SymmetricKeyFile.encode(key)
+        try text.withUnsafeBytes { try AtomicFileWriter.write($0, to: path, mode: 0o600, overwrite: overwrite) }
+    }
+
+    static func readKeyText(_ path: String) throws -> String {
+        var bytes = try FileIO.readFile(path, limit: sizeLimit)
+        defer { SecureZero.zero(&bytes) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw KeyFileError(path: path, reason: "not a PEM key file: the file is binary, not text (DER keys: convert with openssl pkey -outform PEM)")
+        }
+        return text
+    }
+}

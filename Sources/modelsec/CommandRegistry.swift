@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Every top-level subcommand, in the order `--help` lists them. Each module's
+/// commands are registered on their own line.
+enum CommandRegistry {
+    static let all: [any ParsableCommand.Type] = [
+        // keys
+        Keygen.self,
+        KeyCommand.self,
+    ]
+}

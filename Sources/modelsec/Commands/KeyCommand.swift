@@ -1,0 +1,48 @@
+import ArgumentParser
+import ModelSec
+
+/// `modelsec key …`: work with existing key files.
+struct KeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "key",
+        abstract: "Inspect key files.",
+        subcommands: [KeyInspect.self]
+    )
+}
+
+/// `modelsec key inspect`: type, kind and key id of a key file.
+struct KeyInspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show a key file's type, whether it is private or encrypted, and its key id.",
+        discussion: """
+        Never prints secret material. An encrypted private key's id is read from \
+        PATH.pub when no passphrase is given.
+
+        Examples:
+          modelsec key inspect keys-example/ed25519.pem
+          modelsec key inspect signer.pem --passphrase-file pass.txt --json
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The key file.", valueName: "PATH"))
+    var path: String
+
+    @OptionGroup var passphrase: PassphraseOptions
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() throws {
+        let info = try KeyFile.inspect(path, passphrase: passphrase.source)
+        if json {
+            try CLI.printJSON(info)
+            return
+        }
+        print("path:      \(info.path)")
+        print("type:      \(info.type?.rawValue ?? "unknown (encrypted; give the passphrase to tell)")")
+        print("kind:      \(info.kind)\(info.encrypted ? " (encrypted)" : "")")
+        print("key id:    \(info.keyID ?? "unknown (encrypted; give the passphrase or keep PATH.pub beside it)")")
+        if info.kind == "private", let warning = KeyFile.permissionWarning(path) { CLI.warn(warning) }
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+
+/// The `modelsec` command: parses arguments and hands the work to the library.
+@main
+struct ModelSecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "modelsec",
+        abstract: "Sign, encrypt, gate and audit ML model releases.",
+        discussion: """
+        Exit codes: 0 success; 1 a check failed (bad signature, tampered data, \
+        rejected token, denied policy); 2 usage error or unreadable/malformed input.
+        """,
+        version: "modelsec \(ModelSecVersion.current) (\(ModelSecCryptoInfo.backendVersions))",
+        subcommands: CommandRegistry.all
+    )
+
+    /// Runs the command, mapping every failure to one line on stderr and the
+    /// documented exit code (ArgumentParser's own usage errors become 2).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as ModelSecError {
+            CLI.fail(error.description, code: error.category.exitCode)
+        } catch let error as CLI.Exit {
+            Foundation.exit(error.code)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                // --help and --version.
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = fullMessage(for: error)
+            FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+}
