@@ -81,7 +81,7 @@ let package = Package(
 
         // Tests.
         .testTarget(name: "ModelSecCryptoTests", dependencies: ["ModelSecCrypto", "TestSupport"]),
-        .testTarget(name: "ModelSecKeysTests", dependencies: ["ModelSecKeys", "ModelSecCrypto", "TestSupport"]),
+        .testTarget(name: "ModelSecKeysTests", dependencies: ["ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"]),
         // .testTarget(name: "ModelSigningTests", dependencies: ["ModelSigning", "ModelSecKeys", "TestSupport"]),
         // .testTarget(name: "ArtifactEncryptionTests", dependencies: ["ArtifactEncryption", "ModelSecKeys", "TestSupport"]),
         // .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "ModelSecKeys", "TestSupport"]),

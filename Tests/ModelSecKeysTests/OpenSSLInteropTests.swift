@@ -1,0 +1,188 @@
+import Foundation
+import ModelSecCrypto
+import ModelSecIO
+import ModelSecKeys
+import TestSupport
+import XCTest
+
+/// Keys interoperate with the `openssl` CLI in both directions, for every key
+/// type, encrypted keys included.
+final class OpenSSLInteropTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = try TestSupport.makeTemporaryDirectory("keys")
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    @discardableResult
+    func openssl(_ args: [String], stdin: Data? = nil) throws -> TestSupport.ProcessResult {
+        let r = try TestSupport.run("openssl", args, stdin: stdin)
+        XCTAssertEqual(r.status, 0, "openssl \(args.joined(separator: " ")): \(r.stderrText)")
+        return r
+    }
+
+    /// Keys modelsec writes: `openssl pkey` reads them, derives the same public
+    /// key, and the key id is the SHA-256 of that PEM text.
+    func testOpenSSLReadsEveryKeyModelsecWrites() throws {
+        for type in [KeyType.ed25519, .p256, .x25519] {
+            let priv = path("\(type.rawValue).pem")
+            let generated = try KeyGeneration.generate(type: type, to: priv)
+            XCTAssertEqual(FileIO.permissions(priv), 0o600, "\(type) private key mode")
+            XCTAssertEqual(FileIO.permissions(priv + ".pub"), 0o644, "\(type) public key mode")
+            let pub = try openssl(["pkey", "-in", priv, "-pubout"]).stdoutText
+            XCTAssertEqual(pub, try String(contentsOfFile: priv + ".pub", encoding: .utf8), "\(type)")
+            XCTAssertEqual(generated.keyID, SHA256.hash(data: Array(pub.utf8)).hex, "\(type) key id")
+            try openssl(["pkey", "-pubin", "-in", priv + ".pub", "-noout"])
+            XCTAssertTrue(try String(contentsOfFile: priv, encoding: .utf8).hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
+        }
+    }
+
+    func testOpenSSLOpensEncryptedKeysModelsecWrites() throws {
+        let passFile = path("pass.txt")
+        try "example\n".write(toFile: passFile, atomically: true, encoding: .utf8)
+        for type in [KeyType.ed25519, .p256, .x25519] {
+            let priv = path("enc-\(type.rawValue).pem")
+            let generated = try KeyGeneration.generate(type: type, to: priv, passphrase: .file(passFile))
+            XCTAssertTrue(generated.encrypted)
+            XCTAssertTrue(try String(contentsOfFile: priv, encoding: .utf8).hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+            let pub = try openssl(["pkey", "-in", priv, "-passin", "pass:example", "-pubout"]).stdoutText
+            XCTAssertEqual(pub, try String(contentsOfFile: priv + ".pub", encoding: .utf8))
+            // The wrong passphrase fails in openssl and in modelsec.
+            XCTAssertNotEqual(try TestSupport.run("openssl", ["pkey", "-in", priv, "-passin", "pass:wrong", "-noout"]).status, 0)
+            try "wrong\n".write(toFile: path("wrong.txt"), atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try KeyFile.loadPrivateKey(priv, passphrase: .file(path("wrong.txt")))) {
+                XCTAssertTrue("\($0)".contains("wrong passphrase"), "\($0)")
+            }
+            XCTAssertThrowsError(try KeyFile.loadPrivateKey(priv)) { XCTAssertTrue("\($0)".contains("encrypted"), "\($0)") }
+            let loaded = try KeyFile.loadPrivateKey(priv, passphrase: .file(passFile))
+            XCTAssertEqual(loaded.publicKey.keyID, generated.keyID)
+        }
+    }
+
+    /// Keys made by `openssl genpkey` (plain and encrypted) load in modelsec,
+    /// derive the same public key, and sign/verify/derive interoperably.
+    func testModelsecUsesKeysOpenSSLMakes() throws {
+        let specs: [(KeyType, [String])] = [
+            (.ed25519, ["-algorithm", "ed25519"]),
+            (.p256, ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+            (.x25519, ["-algorithm", "x25519"]),
+        ]
+        let message = path("msg.bin")
+        try Data("model manifest bytes".utf8).write(to: URL(fileURLWithPath: message))
+        for (type, args) in specs {
+            for encrypted in [false, true] {
+                let priv = path("ossl-\(type.rawValue)-\(encrypted).pem"), pub = priv + ".pub"
+                try openssl(["genpkey"] + args + (encrypted ? ["-aes-256-cbc", "-pass", "pass:example"] : []) + ["-out", priv])
+                try openssl(["pkey", "-in", priv, "-pubout", "-out", pub] + (encrypted ? ["-passin", "pass:example"] : []))
+                let passphrase: PassphraseSource? = encrypted ? .environment("MODELSEC_TEST_PASSPHRASE") : nil
+                setenv("MODELSEC_TEST_PASSPHRASE", "example", 1)
+                let key = try KeyFile.loadPrivateKey(priv, passphrase: passphrase)
+                let publicKey = try KeyFile.loadPublicKey(pub)
+                XCTAssertEqual(key.algorithm.rawValue, type.rawValue)
+                XCTAssertEqual(key.publicKey.pemRepresentation, try String(contentsOfFile: pub, encoding: .utf8))
+                XCTAssertEqual(key.publicKey.keyID, publicKey.keyID)
+
+                switch key {
+                case let .ed25519(k):
+                    // modelsec signs, openssl verifies; openssl signs, modelsec verifies.
+                    let sig = path("ed.sig")
+                    try Data(k.signature(for: try Data(contentsOf: URL(fileURLWithPath: message)))).write(to: URL(fileURLWithPath: sig))
+                    try openssl(["pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", message, "-sigfile", sig])
+                    let osig = path("ed-ossl.sig")
+                    try openssl(["pkeyutl", "-sign", "-inkey", priv, "-rawin", "-in", message, "-out", osig] + (encrypted ? ["-passin", "pass:example"] : []))
+                    XCTAssertTrue(publicKey.isValidSignature(try Data(contentsOf: URL(fileURLWithPath: osig)), for: try Data(contentsOf: URL(fileURLWithPath: message))))
+                case let .p256(k):
+                    let sig = path("p256.sig")
+                    try Data(k.signature(for: try Data(contentsOf: URL(fileURLWithPath: message)))).write(to: URL(fileURLWithPath: sig))
+                    try openssl(["dgst", "-sha256", "-verify", pub, "-signature", sig, message])
+                    let osig = path("p256-ossl.sig")
+                    try openssl(["dgst", "-sha256", "-sign", priv, "-out", osig] + (encrypted ? ["-passin", "pass:example"] : []) + [message])
+                    XCTAssertTrue(publicKey.isValidSignature(try Data(contentsOf: URL(fileURLWithPath: osig)), for: try Data(contentsOf: URL(fileURLWithPath: message))))
+                case let .x25519(k):
+                    // Both sides derive the same shared secret with a fresh peer.
+                    let peer = X25519.PrivateKey()
+                    let peerPub = path("peer.pub")
+                    try KeyFile.write(PublicKey.x25519(peer.publicKey), to: peerPub, overwrite: true)
+                    let ours = try k.sharedSecret(with: peer.publicKey).withUnsafeBytes { Array($0) }
+                    let theirs = try openssl(["pkeyutl", "-derive", "-inkey", priv, "-peerkey", peerPub] + (encrypted ? ["-passin", "pass:example"] : [])).stdout
+                    XCTAssertEqual(ours, Array(theirs))
+                }
+            }
+        }
+    }
+
+    func testSymmetricKeyFile() throws {
+        let file = path("artifact.key")
+        let generated = try KeyGeneration.generate(type: .aes256, to: file)
+        XCTAssertEqual(FileIO.permissions(file), 0o600)
+        XCTAssertNil(generated.publicKeyPath)
+        let key = try KeyFile.loadSymmetricKey(file)
+        XCTAssertEqual(key.byteCount, 32)
+        XCTAssertEqual(SymmetricKeyFile.keyID(of: key), generated.keyID)
+        XCTAssertThrowsError(try KeyGeneration.generate(type: .aes256, to: file)) { XCTAssertTrue("\($0)".contains("already exists")) }
+        XCTAssertThrowsError(try KeyFile.loadSymmetricKey(path("missing.key"))) { XCTAssertTrue("\($0)".contains("no such file")) }
+        // A 31-byte body is refused.
+        try PEMBlock.encode(label: SymmetricKeyFile.pemLabel, der: [UInt8](repeating: 1, count: 31)).write(toFile: path("short.key"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try KeyFile.loadSymmetricKey(path("short.key"))) { XCTAssertTrue("\($0)".contains("32 bytes"), "\($0)") }
+    }
+
+    func testMalformedKeysAreRefusedClearly() throws {
+        try KeyGeneration.generate(type: .ed25519, to: path("good.pem"))
+        let good = try String(contentsOfFile: path("good.pem"), encoding: .utf8)
+        let cases: [(String, String, String)] = [
+            ("truncated.pem", String(good.prefix(40)), "truncated"),
+            ("garbled.pem", good.replacingOccurrences(of: "MC4C", with: "M!!C"), "base64"),
+            ("empty.pem", "", "no '-----BEGIN' line"),
+            ("binary.der", String(decoding: [0x30, 0x82, 0xff, 0xfe], as: UTF8.self), "BEGIN"),
+            ("cert.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "unsupported PEM block 'CERTIFICATE'"),
+            ("short-der.pem", "-----BEGIN PRIVATE KEY-----\nMAMCAQA=\n-----END PRIVATE KEY-----\n", "malformed key"),
+        ]
+        for (name, text, expected) in cases {
+            try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try KeyFile.load(path(name)), name) { error in
+                XCTAssertTrue("\(error)".contains(path(name)), "names the file: \(error)")
+                XCTAssertTrue("\(error)".contains(expected), "\(name): \(error)")
+                XCTAssertEqual((error as? KeyFileError)?.category.exitCode ?? (error as? FileError)?.category.exitCode, 2)
+            }
+        }
+        // An RSA key is a supported PEM block of an unsupported algorithm.
+        try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", path("rsa.pem")])
+        XCTAssertThrowsError(try KeyFile.load(path("rsa.pem"))) { XCTAssertTrue("\($0)".contains("unsupported key algorithm"), "\($0)") }
+        // A P-384 key is refused too.
+        try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", path("p384.pem")])
+        XCTAssertThrowsError(try KeyFile.load(path("p384.pem"))) { XCTAssertTrue("\($0)".contains("secp384r1"), "\($0)") }
+        // Wrong kind for the role.
+        XCTAssertThrowsError(try KeyFile.loadPublicKey(path("good.pem"))) { XCTAssertTrue("\($0)".contains("is a private key")) }
+        XCTAssertThrowsError(try KeyFile.loadPrivateKey(path("good.pem.pub"))) { XCTAssertTrue("\($0)".contains("is a public key")) }
+        try KeyGeneration.generate(type: .x25519, to: path("x.pem"))
+        XCTAssertThrowsError(try KeyFile.loadSigningKey(path("x.pem"))) { XCTAssertTrue("\($0)".contains("cannot sign")) }
+    }
+
+    func testPermissionWarningAndTrustedKeysDirectory() throws {
+        try KeyGeneration.generate(type: .ed25519, to: path("a.pem"))
+        XCTAssertNil(KeyFile.permissionWarning(path("a.pem")))
+        chmod(path("a.pem"), 0o644)
+        XCTAssertNotNil(KeyFile.permissionWarning(path("a.pem")))
+
+        let trust = dir.appendingPathComponent("trusted")
+        try FileManager.default.createDirectory(at: trust, withIntermediateDirectories: true)
+        let a = try KeyGeneration.generate(type: .ed25519, to: trust.appendingPathComponent("a").path)
+        try FileManager.default.removeItem(atPath: trust.appendingPathComponent("a").path)
+        let b = try KeyGeneration.generate(type: .p256, to: trust.appendingPathComponent("b").path)
+        try FileManager.default.removeItem(atPath: trust.appendingPathComponent("b").path)
+        let keys = try TrustedKeys(directory: trust.path)
+        XCTAssertEqual(keys.keys.count, 2)
+        XCTAssertNotNil(keys.key(withID: a.keyID))
+        XCTAssertNotNil(keys.key(withID: b.keyID))
+        XCTAssertNil(keys.key(withID: String(repeating: "0", count: 64)))
+        // A private key in a trust directory is an error.
+        try FileManager.default.copyItem(atPath: path("a.pem"), toPath: trust.appendingPathComponent("oops.pem").path)
+        XCTAssertThrowsError(try TrustedKeys(directory: trust.path)) { XCTAssertTrue("\($0)".contains("private key")) }
+    }
+}
