@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the system packages modelsec needs to build and test, when missing:
+# libsodium and OpenSSL 3 development files, the openssl CLI, and Python's venv
+# support (interop tests create their own virtual environments).
+# Uses sudo when not root. Prints what it installs; silent when nothing is missing.
+set -euo pipefail
+
+missing=()
+pkg-config --exists libsodium 2>/dev/null || missing+=(libsodium-dev)
+pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if ! command -v python3 >/dev/null 2>&1; then
+  missing+=(python3 python3-venv python3-pip)
+elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  missing+=(python3-venv)
+fi
+if [ "${MODELSEC_BENCH_DEPS:-0}" = 1 ]; then
+  command -v age >/dev/null 2>&1 || missing+=(age)
+  command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
+  [ -x /usr/bin/time ] || missing+=(time)
+fi
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "modelsec: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+  fi
+fi
+echo "modelsec: installing system packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+echo "modelsec: installed ${missing[*]}" >&2
