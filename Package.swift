@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // C backends.
@@ -61,6 +62,14 @@ let package = Package(
         ),
 
         .target(name: "ModelScanner", dependencies: ["ModelSecIO"]),
+        .target(
+            name: "ModelRelease",
+            dependencies: [
+                "ModelSecCrypto", "ModelSecIO", "ModelSecKeys",
+                "ModelSigning", "ArtifactEncryption", "AccessTokens", "ModelScanner",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
 
         // Umbrella library and CLI.
         .target(
@@ -68,7 +77,7 @@ let package = Package(
             dependencies: [
                 "ModelSecCrypto", "ModelSecIO", "ModelSecKeys",
                 "ModelSigning", "ArtifactEncryption", "AccessTokens", "DifferentialPrivacy",
-                "ModelScanner",
+                "ModelScanner", "ModelRelease",
             ]
         ),
         .executableTarget(
@@ -87,6 +96,7 @@ let package = Package(
         // .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "ModelSecKeys", "TestSupport"]),
         // .testTarget(name: "DifferentialPrivacyTests", dependencies: ["DifferentialPrivacy", "TestSupport"]),
         // .testTarget(name: "ModelScannerTests", dependencies: ["ModelScanner", "TestSupport"]),
+        // .testTarget(name: "ModelReleaseTests", dependencies: ["ModelRelease", "ModelSecKeys", "TestSupport"]),
         .testTarget(name: "ModelSecCLITests", dependencies: ["TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],

@@ -8,3 +8,4 @@
 @_exported import DifferentialPrivacy
 
 @_exported import ModelScanner
+@_exported import ModelRelease
