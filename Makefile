@@ -4,7 +4,7 @@
 SWIFT ?= swift
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build release test demo bench clean help
+.PHONY: all deps build release test test-asan test-tsan fuzz demo bench clean help
 
 all: build
 
@@ -14,6 +14,8 @@ help:
 	@echo "make build    debug build of the library and the modelsec CLI"
 	@echo "make release  optimised build (.build/release/modelsec)"
 	@echo "make bench    benchmarks against peer tools, printed as one markdown table"
+	@echo "make test-asan / test-tsan   the test suite under AddressSanitizer / ThreadSanitizer"
+	@echo "make fuzz     every libFuzzer target for FUZZ_SECONDS (default 60) each"
 
 deps:
 	@./scripts/install-deps.sh
@@ -28,6 +30,16 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# Sanitizer builds use their own build folders so they do not disturb the normal one.
+test-asan: deps
+	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+
+test-tsan: deps
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./Fuzz/run.sh
+
 demo: deps
 	$(SWIFT) build -c release --product modelsec
 	./scripts/demo.sh .build/release/modelsec
@@ -38,4 +50,4 @@ bench:
 	./Benchmarks/run.sh
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build .build-asan .build-tsan Benchmarks/.build Fuzz/.build
