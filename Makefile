@@ -26,9 +26,10 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# XCTest only (every suite is XCTest); the last line is a plain "N passed, N failed" total.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	./scripts/run-tests.sh
 
 # Sanitizer builds use their own build folders so they do not disturb the normal one.
 test-asan: deps

@@ -6,8 +6,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 seconds="${FUZZ_SECONDS:-60}"
-swift build --package-path "$here" -c debug --sanitize=address -Xswiftc -sanitize=fuzzer >&2
-bin="$(swift build --package-path "$here" -c debug --sanitize=address -Xswiftc -sanitize=fuzzer --show-bin-path)"
+swift build --package-path "$here" -c release --sanitize=address -Xswiftc -sanitize=fuzzer >&2
+bin="$(swift build --package-path "$here" -c release --sanitize=address -Xswiftc -sanitize=fuzzer --show-bin-path)"
 status=0
 for dir in "$here"/Sources/fuzz-*; do
   name="$(basename "$dir")"; short="${name#fuzz-}"
