@@ -71,13 +71,21 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "PolicyCheck",
+            dependencies: [
+                "ModelSecCrypto", "ModelSecIO", "ModelSecKeys", "ModelRelease", "ModelScanner",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
         // Umbrella library and CLI.
         .target(
             name: "ModelSec",
             dependencies: [
                 "ModelSecCrypto", "ModelSecIO", "ModelSecKeys",
                 "ModelSigning", "ArtifactEncryption", "AccessTokens", "DifferentialPrivacy",
-                "ModelScanner", "ModelRelease",
+                "ModelScanner", "ModelRelease", "PolicyCheck",
             ]
         ),
         .executableTarget(
@@ -97,6 +105,7 @@ let package = Package(
         // .testTarget(name: "DifferentialPrivacyTests", dependencies: ["DifferentialPrivacy", "TestSupport"]),
         // .testTarget(name: "ModelScannerTests", dependencies: ["ModelScanner", "TestSupport"]),
         // .testTarget(name: "ModelReleaseTests", dependencies: ["ModelRelease", "ModelSecKeys", "TestSupport"]),
+        // .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "ModelRelease", "ModelSecKeys", "TestSupport"]),
         .testTarget(name: "ModelSecCLITests", dependencies: ["TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],

@@ -9,3 +9,4 @@
 
 @_exported import ModelScanner
 @_exported import ModelRelease
+@_exported import PolicyCheck
