@@ -6,6 +6,11 @@ struct KeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "key",
         abstract: "Inspect key files.",
+        discussion: """
+        Examples:
+          modelsec key inspect release-signing.pem
+          modelsec key inspect release-signing.pem.pub --json
+        """,
         subcommands: [KeyInspect.self]
     )
 }
