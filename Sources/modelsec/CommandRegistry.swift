@@ -7,5 +7,6 @@ enum CommandRegistry {
         // keys
         Keygen.self,
         KeyCommand.self,
+        Encrypt.self, Decrypt.self, InspectEncrypted.self,
     ]
 }

@@ -1,0 +1,118 @@
+import ModelSecCrypto
+
+/// Decrypts a stream: pull plaintext out of a ``ByteSource`` of ciphertext.
+/// Like age's `Decrypt`.
+///
+/// The initialiser reads the header, finds the file key with one of the
+/// identities and checks the header MAC (in constant time) before any chunk is
+/// touched. Chunks are then opened a batch (about 8 MiB) at a time on every
+/// core. Only authenticated plaintext is ever returned; if a chunk fails, the
+/// plaintext of the chunks before it is returned and the next call throws.
+/// The end of the stream is only reported after the chunk flagged "last" has
+/// authenticated, so truncation is always detected.
+public final class Decryptor {
+    /// The header's plaintext chunk size.
+    public let chunkSize: Int
+    /// The recipient types in the header, in order ("x25519", "symmetric-key", "passphrase").
+    public let recipientTypes: [String]
+
+    private let source: ByteSource
+    private let cipher: ParallelChunkCipher
+    private let input: UnsafeMutableRawBufferPointer
+    private let plain: UnsafeMutableRawBufferPointer
+    private var carried = 0
+    private var counter: UInt64 = 0
+    private var available = 0..<0
+    private var ended = false
+    private var pendingError: EncryptionError?
+
+    /// Total authenticated plaintext bytes produced so far.
+    public private(set) var plaintextByteCount: UInt64 = 0
+    /// Called with the plaintext byte count of each authenticated batch (for progress).
+    public var onBatch: ((Int) -> Void)?
+
+    /// Reads and authenticates the header from `source`.
+    public init(source: ByteSource, identities: [Identity]) throws {
+        let header = try Header.parse { try source.readBytes($0) }
+        let keys = try FileKeyExchange.open(header, with: identities)
+        self.source = source
+        chunkSize = header.chunkSize
+        recipientTypes = header.stanzas.map(\.kind.name)
+        let chunks = max(1, Encryptor.batchBytes / chunkSize)
+        cipher = try ParallelChunkCipher(key: keys.payloadKey, chunkSize: chunkSize,
+                                         workers: min(chunks, ParallelChunkCipher.defaultWorkers))
+        // One extra byte: it tells whether the batch's last chunk is the file's last.
+        input = .allocate(byteCount: chunks * cipher.layout.sealedChunkSize + 1, alignment: 64)
+        plain = .allocate(byteCount: chunks * chunkSize, alignment: 64)
+    }
+
+    deinit {
+        SecureZero.zero(plain)
+        plain.deallocate()
+        input.deallocate()
+    }
+
+    /// Copies up to `buffer.count` authenticated plaintext bytes into `buffer`.
+    /// Returns 0 once the final chunk has authenticated; throws on tampering.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while available.isEmpty {
+            if let pendingError { throw pendingError }
+            if ended { return 0 }
+            try nextBatch()
+        }
+        let n = min(buffer.count, available.count)
+        buffer.baseAddress!.copyMemory(from: plain.baseAddress! + available.lowerBound, byteCount: n)
+        available = (available.lowerBound + n)..<available.upperBound
+        return n
+    }
+
+    /// Decrypts the rest of the stream into `output`, a batch at a time. It
+    /// only ever receives authenticated plaintext; when the stream was
+    /// tampered with or ends early this throws after the last good chunk.
+    public func decrypt(to output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        while true {
+            if !available.isEmpty {
+                try output(UnsafeRawBufferPointer(rebasing: plain[available]))
+                available = available.upperBound..<available.upperBound
+            }
+            if let pendingError { throw pendingError }
+            if ended { return }
+            try nextBatch()
+        }
+    }
+
+    /// Reads one batch of sealed chunks and opens it.
+    private func nextBatch() throws {
+        let sealedSize = cipher.layout.sealedChunkSize
+        let batchSize = input.count - 1
+        let got = try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: input[carried...]))
+        let total = carried + got
+        let final = total <= batchSize
+        let ciphertext = UnsafeRawBufferPointer(rebasing: input[0..<min(total, batchSize)])
+        if final && total == 0 {
+            pendingError = .authentication("the file is truncated: it ends before its final chunk")
+            return
+        }
+        let (bytes, authentic) = cipher.open(ciphertext, firstCounter: counter, final: final, into: plain)
+        available = 0..<bytes
+        plaintextByteCount += UInt64(bytes)
+        if bytes > 0 { onBatch?(bytes) }
+        if !authentic {
+            let failed = counter + UInt64(bytes / chunkSize)
+            let lastIndex = counter + UInt64((ciphertext.count + sealedSize - 1) / sealedSize) - 1
+            if final && failed >= lastIndex {
+                pendingError = .authentication("chunk \(failed) (the final chunk) failed authentication: the file was truncated, extended or altered")
+            } else {
+                pendingError = .authentication("chunk \(failed) failed authentication: the file was altered, truncated or its chunks reordered")
+            }
+            return
+        }
+        if final {
+            ended = true
+        } else {
+            counter += UInt64(batchSize / sealedSize)
+            input[0] = input[batchSize]
+            carried = 1
+        }
+    }
+}

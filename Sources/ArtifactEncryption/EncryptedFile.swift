@@ -1,0 +1,97 @@
+import Foundation
+import ModelSecIO
+
+/// Whole-file encryption and decryption as the CLI does it: paths or "-" for
+/// standard input/output, atomic output files, progress on a terminal.
+public enum EncryptedFile {
+    /// What an encryption or decryption did.
+    public struct Summary: Codable, Sendable, Equatable {
+        /// The input path ("-" for standard input).
+        public let input: String
+        /// The output path ("-" for standard output).
+        public let output: String
+        /// Plaintext bytes.
+        public let plaintextSize: UInt64
+        /// Plaintext bytes per chunk.
+        public let chunkSize: Int
+        /// Recipient types.
+        public let recipients: [String]
+    }
+
+    /// Encrypts `input` to `output` for `recipients`. A file output is written
+    /// to a temporary file and renamed into place only when complete.
+    public static func encrypt(input: String, output: String, recipients: [Recipient],
+                               chunkSize: Int = ArtifactEncryption.defaultChunkSize,
+                               overwrite: Bool = false, showProgress: Bool? = nil) throws -> Summary {
+        let source = try openInput(input)
+        let sink = try OutputSink(output, mode: 0o644, overwrite: overwrite)
+        let encryptor = try Encryptor(recipients: recipients, chunkSize: chunkSize) { try sink.write($0) }
+        let progress = ProgressReporter(label: "encrypting", totalBytes: source.regularFileSize.map(Int64.init), enabled: showProgress)
+        encryptor.onBatch = { progress.advance(bytes: Int64($0)) }
+        try encryptor.write(from: source)
+        try encryptor.finish()
+        try sink.commit()
+        progress.finish()
+        return Summary(input: input, output: output, plaintextSize: encryptor.plaintextByteCount, chunkSize: chunkSize,
+                       recipients: recipients.map(\.typeName))
+    }
+
+    /// Decrypts `input` to `output` with one of `identities`. A file output is
+    /// renamed into place only after the final chunk has authenticated; on any
+    /// failure no plaintext file is left. Standard output receives only
+    /// authenticated chunks, and the call throws if the stream fails or ends early.
+    public static func decrypt(input: String, output: String, identities: [Identity],
+                               overwrite: Bool = false, showProgress: Bool? = nil) throws -> Summary {
+        let source = try openInput(input)
+        do {
+            let decryptor = try Decryptor(source: source, identities: identities)
+            let sink = try OutputSink(output, mode: 0o600, overwrite: overwrite)
+            let total = source.regularFileSize.map { Int64($0) }
+            let progress = ProgressReporter(label: "decrypting", totalBytes: total, enabled: showProgress)
+            decryptor.onBatch = { progress.advance(bytes: Int64($0)) }
+            do {
+                try decryptor.decrypt { try sink.write($0) }
+            } catch {
+                sink.abort()
+                throw error
+            }
+            try sink.commit()
+            progress.finish()
+            return Summary(input: input, output: output, plaintextSize: decryptor.plaintextByteCount,
+                           chunkSize: decryptor.chunkSize, recipients: decryptor.recipientTypes)
+        } catch let error as EncryptionError {
+            throw error.at(input)
+        }
+    }
+
+    static func openInput(_ path: String) throws -> FileDescriptorSource {
+        path == "-" ? FileDescriptorSource(fd: 0, name: "<stdin>") : try FileDescriptorSource(path: path)
+    }
+}
+
+extension Recipient {
+    /// The stanza type name.
+    var typeName: String {
+        switch self {
+        case .x25519: return Stanza.Kind.x25519.name
+        case .symmetricKey: return Stanza.Kind.symmetricKey.name
+        case .passphrase: return Stanza.Kind.passphrase.name
+        }
+    }
+}
+
+/// A file written atomically, or standard output.
+final class OutputSink {
+    private let writer: AtomicFileWriter?
+
+    init(_ path: String, mode: mode_t, overwrite: Bool) throws {
+        writer = path == "-" ? nil : try AtomicFileWriter(destination: path, mode: mode, overwrite: overwrite)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let writer { try writer.write(bytes) } else { try writeAll(1, bytes, name: "<stdout>") }
+    }
+
+    func commit() throws { try writer?.commit() }
+    func abort() { writer?.abort() }
+}

@@ -1,0 +1,62 @@
+import ModelSecCrypto
+
+/// The passphrase recipient stanza. It must be the file's only stanza (a
+/// passphrase file is not meant to be opened by anything else).
+///
+/// Body (72 bytes): Argon2id salt (16) ‖ iterations (u32 big-endian) ‖ memory
+/// in KiB (u32 big-endian) ‖ wrapped file key (48). The wrapping key is the
+/// 32-byte Argon2id (version 0x13, one lane) output for the passphrase.
+enum PassphraseStanza {
+    static let saltSize = 16
+    static let bodySize = saltSize + 4 + 4 + FileKeyWrap.wrappedSize
+
+    /// Readers refuse more passes than this, so a hostile header cannot make
+    /// them spin.
+    static let maximumIterations: UInt32 = 16
+    /// Readers refuse more memory than this (1 GiB), so a hostile header
+    /// cannot make them allocate more.
+    static let maximumMemoryKiB: UInt32 = 1024 * 1024
+    /// Argon2's minimum memory, 8 KiB.
+    static let minimumMemoryKiB: UInt32 = 8
+
+    static func checkParameters(_ p: Argon2id.Parameters) -> String? {
+        if p.iterations < 1 || p.iterations > maximumIterations { return "Argon2id iterations \(p.iterations) outside 1...\(maximumIterations)" }
+        if p.memoryKiB < minimumMemoryKiB || p.memoryKiB > maximumMemoryKiB { return "Argon2id memory \(p.memoryKiB) KiB outside \(minimumMemoryKiB)...\(maximumMemoryKiB) KiB" }
+        if p.parallelism != 1 { return "Argon2id parallelism must be 1" }
+        return nil
+    }
+
+    static func wrap(_ fileKey: SymmetricKey, passphrase: SecretBytes, parameters: Argon2id.Parameters) throws -> Stanza {
+        if let problem = checkParameters(parameters) { throw EncryptionError(.invalidRequest, problem) }
+        guard passphrase.count > 0 else { throw EncryptionError(.invalidRequest, "the passphrase is empty") }
+        let salt = SecureRandom.bytes(count: saltSize)
+        let wrapping = try Argon2id.deriveKey(password: passphrase, salt: salt, parameters: parameters, outputByteCount: 32)
+        var body = salt
+        body += withUnsafeBytes(of: parameters.iterations.bigEndian, Array.init)
+        body += withUnsafeBytes(of: parameters.memoryKiB.bigEndian, Array.init)
+        body += try FileKeyWrap.wrap(fileKey, with: wrapping)
+        return Stanza(kind: .passphrase, body: body)
+    }
+
+    /// The Argon2id parameters a stanza declares (already range-checked by the parser).
+    static func parameters(of stanza: Stanza) -> Argon2id.Parameters {
+        let b = stanza.body
+        return Argon2id.Parameters(iterations: readUInt32(b, at: saltSize), memoryKiB: readUInt32(b, at: saltSize + 4))
+    }
+
+    /// The file key if `passphrase` is right; nil otherwise.
+    static func unwrap(_ stanza: Stanza, passphrase: SecretBytes) throws -> SymmetricKey? {
+        precondition(stanza.body.count == bodySize)
+        let parameters = parameters(of: stanza)
+        if let problem = checkParameters(parameters) { throw EncryptionError.malformed(problem) }
+        let wrapping = try Argon2id.deriveKey(password: passphrase, salt: Array(stanza.body.prefix(saltSize)),
+                                              parameters: parameters, outputByteCount: 32)
+        return FileKeyWrap.unwrap(stanza.body[(saltSize + 8)...], with: wrapping)
+    }
+}
+
+/// Reads a big-endian u32 at `offset`.
+func readUInt32<C: RandomAccessCollection>(_ bytes: C, at offset: Int) -> UInt32 where C.Element == UInt8, C.Index == Int {
+    let s = bytes.startIndex + offset
+    return UInt32(bytes[s]) << 24 | UInt32(bytes[s + 1]) << 16 | UInt32(bytes[s + 2]) << 8 | UInt32(bytes[s + 3])
+}

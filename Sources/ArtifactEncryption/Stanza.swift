@@ -1,0 +1,65 @@
+import ModelSecCrypto
+
+/// One recipient's entry in the header: a type byte and a body whose size the
+/// type fixes exactly (docs/encryption-format.md, "Recipient stanzas").
+struct Stanza: Equatable {
+    /// Stanza types. Unknown types are rejected.
+    enum Kind: UInt8, CaseIterable {
+        case x25519 = 1
+        case symmetricKey = 2
+        case passphrase = 3
+
+        /// The exact body size for this type.
+        var bodySize: Int {
+            switch self {
+            case .x25519: return X25519Stanza.bodySize
+            case .symmetricKey: return SymmetricKeyStanza.bodySize
+            case .passphrase: return PassphraseStanza.bodySize
+            }
+        }
+
+        /// The name shown by `inspect-encrypted`.
+        var name: String {
+            switch self {
+            case .x25519: return "x25519"
+            case .symmetricKey: return "symmetric-key"
+            case .passphrase: return "passphrase"
+            }
+        }
+    }
+
+    let kind: Kind
+    let body: [UInt8]
+}
+
+/// Wrapping the 32-byte file key under a per-stanza key: AES-256-GCM with an
+/// all-zero nonce and no associated data. Each wrapping key is used once
+/// (it is derived from fresh randomness), so the fixed nonce is safe.
+enum FileKeyWrap {
+    /// Wrapped size: 32-byte ciphertext and 16-byte tag.
+    static let wrappedSize = 32 + AES.GCM.tagByteCount
+    private static let zeroNonce = [UInt8](repeating: 0, count: AES.GCM.nonceByteCount)
+
+    static func wrap(_ fileKey: SymmetricKey, with wrappingKey: SymmetricKey) throws -> [UInt8] {
+        let box = try fileKey.withUnsafeBytes { try AES.GCM.seal($0, using: wrappingKey, nonce: zeroNonce) }
+        return box.ciphertext + box.tag
+    }
+
+    /// The file key, or nil when `wrapped` does not open under this key (the
+    /// stanza is for someone else, or was altered).
+    static func unwrap(_ wrapped: ArraySlice<UInt8>, with wrappingKey: SymmetricKey) -> SymmetricKey? {
+        precondition(wrapped.count == wrappedSize)
+        let box = AES.GCM.SealedBox(nonce: zeroNonce, ciphertext: Array(wrapped.prefix(32)), tag: Array(wrapped.suffix(16)))
+        guard var raw = try? AES.GCM.open(box, using: wrappingKey) else { return nil }
+        defer { SecureZero.zero(&raw) }
+        return SymmetricKey(copying: raw)
+    }
+}
+
+/// The HKDF `info` labels of format version 1.
+enum Labels {
+    static let payload = Array("modelsec-encryption/v1/payload".utf8)
+    static let header = Array("modelsec-encryption/v1/header".utf8)
+    static let x25519 = Array("modelsec-encryption/v1/x25519".utf8)
+    static let symmetricKey = Array("modelsec-encryption/v1/symmetric-key".utf8)
+}

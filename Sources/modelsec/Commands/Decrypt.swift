@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+
+/// `modelsec decrypt`: decrypt and authenticate a file or stream.
+struct Decrypt: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decrypt and authenticate a file made by 'modelsec encrypt'.",
+        discussion: """
+        Identities: X25519 private keys (--identity, repeatable; an encrypted key \
+        needs --identity-passphrase-file), aes256 key files (--key-file, repeatable), \
+        or the passphrase (--passphrase-file / --passphrase-env). The header MAC is \
+        checked before any chunk is decrypted.
+
+        To a file: plaintext goes to a temporary file that is renamed into place \
+        only after the final chunk authenticates; on failure nothing is left behind. \
+        To standard output ('-'): only authenticated chunks are released, but a \
+        failure can come after some output. A pipeline MUST treat a non-zero exit \
+        as "discard everything received" (e.g. use 'set -o pipefail').
+
+        Exit codes: 0 decrypted and authenticated; 1 authentication failed (wrong \
+        key or passphrase, tampered, truncated or extended file); 2 usage error or \
+        malformed input.
+
+        Examples:
+          modelsec decrypt model.bin.enc --output model.bin --identity deploy.pem
+          modelsec decrypt model.tar.enc -o - --key-file artifact.key | tar x
+          modelsec decrypt weights.bin.enc -o weights.bin --passphrase-file pass.txt
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The encrypted file, or '-' for standard input.", valueName: "INPUT"))
+    var input: String
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Where to write the plaintext (mode 0600), or '-' for standard output.", valueName: "OUTPUT"))
+    var output: String
+
+    @Option(name: [.customShort("i"), .customLong("identity")], help: ArgumentHelp("An X25519 private key (PKCS#8 PEM); repeatable.", valueName: "PRIVATE.pem"))
+    var identities: [String] = []
+
+    @Option(name: .customLong("identity-passphrase-file"), help: ArgumentHelp("Passphrase for encrypted --identity keys.", valueName: "FILE"))
+    var identityPassphraseFile: String?
+
+    @Option(name: .customLong("key-file"), help: ArgumentHelp("An aes256 key file; repeatable.", valueName: "KEY"))
+    var keyFiles: [String] = []
+
+    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Decrypt with the passphrase on the first line of FILE.", valueName: "FILE"))
+    var passphraseFile: String?
+
+    @Option(name: .customLong("passphrase-env"), help: ArgumentHelp("Decrypt with the passphrase in environment variable NAME.", valueName: "NAME"))
+    var passphraseEnv: String?
+
+    @Flag(help: "Overwrite OUTPUT if it exists.")
+    var force = false
+
+    @Flag(help: "Print a summary as JSON on stdout (not with --output -).")
+    var json = false
+
+    func validate() throws {
+        if passphraseFile != nil, passphraseEnv != nil { throw ValidationError("Give --passphrase-file or --passphrase-env, not both.") }
+        if identities.isEmpty, keyFiles.isEmpty, passphraseFile == nil, passphraseEnv == nil {
+            throw ValidationError("Give --identity, --key-file or a passphrase (--passphrase-file) to decrypt with.")
+        }
+        if json, output == "-" { throw ValidationError("--json needs --output FILE (standard output carries the plaintext).") }
+    }
+
+    func run() throws {
+        var list: [Identity] = []
+        let keyPassphrase = identityPassphraseFile.map { PassphraseSource.file($0) }
+        for path in identities {
+            if let warning = KeyFile.permissionWarning(path) { CLI.warn(warning) }
+            list.append(try Identity.load(privateKeyFile: path, passphrase: keyPassphrase))
+        }
+        for path in keyFiles { list.append(try Identity.load(symmetricKeyFile: path)) }
+        if let source = CLI.passphraseSource(file: passphraseFile, env: passphraseEnv) {
+            list.append(.passphrase(try source.read()))
+        }
+        let summary = try EncryptedFile.decrypt(input: input, output: output, identities: list, overwrite: force)
+        if json {
+            try CLI.printJSON(summary)
+        } else if output != "-" {
+            CLI.info("decrypted and authenticated \(ByteCountFormatting.string(Int64(summary.plaintextSize))) to \(output)")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+
+/// `modelsec encrypt`: encrypt a file or stream for one or more recipients.
+struct Encrypt: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Encrypt a model file (streamed, key-committing AES-256-GCM) for one or more recipients.",
+        discussion: """
+        Recipients: X25519 public keys (--recipient, repeatable), aes256 key files \
+        (--key-file, repeatable; may be combined with --recipient), or a passphrase \
+        (--passphrase-file or --passphrase-env, which must be the only recipient; \
+        stretched with Argon2id, 3 passes over 256 MiB). At most 32 recipients. \
+        INPUT or --output may be '-' for standard input/output. A file output is \
+        written to a temporary file and renamed into place only when complete. \
+        The format is specified in docs/encryption-format.md.
+
+        Examples:
+          modelsec encrypt model.safetensors --output model.safetensors.enc --recipient deploy.pem.pub
+          modelsec encrypt model.bin -o model.bin.enc --recipient a.pub --recipient b.pub --key-file kms.key
+          tar c model/ | modelsec encrypt - -o model.tar.enc --key-file artifact.key
+          modelsec encrypt weights.bin -o weights.bin.enc --passphrase-file pass.txt
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The plaintext file, or '-' for standard input.", valueName: "INPUT"))
+    var input: String
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Where to write the encrypted file, or '-' for standard output.", valueName: "OUTPUT"))
+    var output: String
+
+    @Option(name: .customLong("recipient"), help: ArgumentHelp("An X25519 public key (SPKI PEM) to encrypt to; repeatable.", valueName: "PUB.pem"))
+    var recipients: [String] = []
+
+    @Option(name: .customLong("key-file"), help: ArgumentHelp("An aes256 key file to encrypt to; repeatable.", valueName: "KEY"))
+    var keyFiles: [String] = []
+
+    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Encrypt with the passphrase on the first line of FILE (only recipient).", valueName: "FILE"))
+    var passphraseFile: String?
+
+    @Option(name: .customLong("passphrase-env"), help: ArgumentHelp("Encrypt with the passphrase in environment variable NAME (only recipient).", valueName: "NAME"))
+    var passphraseEnv: String?
+
+    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Plaintext bytes per chunk: a power of two from 4096 to 1048576.", valueName: "BYTES"))
+    var chunkSize: Int = ArtifactEncryption.defaultChunkSize
+
+    @Flag(help: "Overwrite OUTPUT if it exists.")
+    var force = false
+
+    @Flag(help: "Print a summary as JSON on stdout (not with --output -).")
+    var json = false
+
+    func validate() throws {
+        let passphrase = passphraseFile != nil || passphraseEnv != nil
+        if passphraseFile != nil, passphraseEnv != nil { throw ValidationError("Give --passphrase-file or --passphrase-env, not both.") }
+        if !passphrase, recipients.isEmpty, keyFiles.isEmpty {
+            throw ValidationError("Give at least one --recipient or --key-file, or a passphrase (--passphrase-file).")
+        }
+        if passphrase, !(recipients.isEmpty && keyFiles.isEmpty) {
+            throw ValidationError("A passphrase must be the only recipient: do not combine it with --recipient or --key-file.")
+        }
+        if recipients.count + keyFiles.count > ArtifactEncryption.maximumRecipients {
+            throw ValidationError("At most \(ArtifactEncryption.maximumRecipients) recipients.")
+        }
+        if json, output == "-" { throw ValidationError("--json needs --output FILE (standard output carries the ciphertext).") }
+        if output == "-", isatty(STDOUT_FILENO) == 1 {
+            throw ValidationError("Refusing to write ciphertext to a terminal; use --output FILE or a pipe.")
+        }
+    }
+
+    func run() throws {
+        var list: [Recipient] = []
+        for path in recipients { list.append(try Recipient.load(publicKeyFile: path)) }
+        for path in keyFiles { list.append(try Recipient.load(symmetricKeyFile: path)) }
+        if let source = CLI.passphraseSource(file: passphraseFile, env: passphraseEnv) {
+            list.append(.passphrase(try source.read()))
+        }
+        let summary = try EncryptedFile.encrypt(input: input, output: output, recipients: list, chunkSize: chunkSize, overwrite: force)
+        if json {
+            try CLI.printJSON(summary)
+        } else if output != "-" {
+            CLI.info("encrypted \(ByteCountFormatting.string(Int64(summary.plaintextSize))) to \(output) for \(summary.recipients.count) recipient(s): \(summary.recipients.joined(separator: ", "))")
+        }
+    }
+}
