@@ -1,0 +1,78 @@
+import Foundation
+import JWTKit
+import ModelSecCrypto
+
+/// JWK Sets (RFC 7517 §5) of verification keys: Ed25519 as `OKP` (RFC 8037),
+/// P-256 as `EC` (RFC 7518 §6.2). jwt-kit's `JWK`/`JWKS` types do the JSON
+/// mapping; the key material is checked and converted here.
+public enum JSONWebKeySet {
+    /// The JWKS document (pretty, sorted JSON) publishing `keys`, each with
+    /// its `kid` and `alg`.
+    public static func document(for keys: [VerificationKey]) throws -> String {
+        var seen = Set<String>()
+        var jwks: [JWK] = []
+        for key in keys {
+            guard seen.insert(key.keyID).inserted else { throw TokenInputError("two keys share the key id \(key.keyID)") }
+            switch key.publicKey {
+            case let .ed25519(k):
+                jwks.append(.octetKeyPair(.eddsa, identifier: JWKIdentifier(string: key.keyID),
+                                          x: Base64URL.encode(k.rawRepresentation), y: nil, curve: .ed25519))
+            case let .p256(k):
+                let point = k.x963Representation
+                jwks.append(.ecdsa(.es256, identifier: JWKIdentifier(string: key.keyID),
+                                   x: Base64URL.encode(point[1..<33]), y: Base64URL.encode(point[33..<65]), curve: .p256))
+            case .x25519:
+                throw TokenInputError("an x25519 key cannot verify token signatures")
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(JWKS(keys: jwks))
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The usable keys of a JWKS document. Each needs a `kid` (unique in the
+    /// set); `OKP`/`Ed25519` and `EC`/`P-256` keys are accepted, with `alg`
+    /// (if given) `EdDSA` or `ES256` respectively. RSA keys are skipped.
+    /// A key carrying private material (`d`) is refused, as is a set with no
+    /// usable key. `source` names the file in errors.
+    public static func keys(from document: [UInt8], source: String) throws -> [VerificationKey] {
+        let set: JWKS
+        do { set = try JSONDecoder().decode(JWKS.self, from: Data(document)) } catch {
+            throw TokenInputError("\(source): not a JWK Set this verifier understands (expected {\"keys\":[…]} with OKP, EC or RSA keys)")
+        }
+        var result: [VerificationKey] = []
+        var seen = Set<String>()
+        for (index, jwk) in set.keys.enumerated() {
+            let label = "\(source): key \(index)"
+            guard let kid = jwk.keyIdentifier?.string, !kid.isEmpty else { throw TokenInputError("\(label) has no kid") }
+            guard jwk.privateExponent == nil else { throw TokenInputError("\(label) (\(kid)) holds private key material (d); publish public keys only") }
+            let key: PublicKey
+            switch jwk.keyType {
+            case .octetKeyPair:
+                guard jwk.curve?.rawValue == "Ed25519" else { throw TokenInputError("\(label) (\(kid)): only the Ed25519 curve is supported for OKP keys") }
+                guard jwk.algorithm == nil || jwk.algorithm == .eddsa else { throw TokenInputError("\(label) (\(kid)): an Ed25519 key must have alg EdDSA") }
+                guard let x = jwk.x.flatMap(Base64URL.decode), x.count == 32,
+                      let raw = try? Ed25519.PublicKey(rawRepresentation: x) else {
+                    throw TokenInputError("\(label) (\(kid)): x is not a 32-byte base64url Ed25519 key")
+                }
+                key = .ed25519(raw)
+            case .ecdsa:
+                guard jwk.curve?.rawValue == "P-256" else { throw TokenInputError("\(label) (\(kid)): only the P-256 curve is supported for EC keys") }
+                guard jwk.algorithm == nil || jwk.algorithm == .es256 else { throw TokenInputError("\(label) (\(kid)): a P-256 key must have alg ES256") }
+                guard let x = jwk.x.flatMap(Base64URL.decode), x.count == 32,
+                      let y = jwk.y.flatMap(Base64URL.decode), y.count == 32,
+                      let point = try? P256.Signing.PublicKey(x963Representation: [0x04] + x + y) else {
+                    throw TokenInputError("\(label) (\(kid)): x and y are not a P-256 point (32-byte base64url coordinates on the curve)")
+                }
+                key = .p256(point)
+            default:
+                continue
+            }
+            guard seen.insert(kid).inserted else { throw TokenInputError("\(source): two keys share the kid \(kid)") }
+            result.append(try VerificationKey(key, keyID: kid))
+        }
+        guard !result.isEmpty else { throw TokenInputError("\(source): no Ed25519 or P-256 keys in the JWK Set") }
+        return result
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+
+/// `modelsec token …`: access tokens (JWT, RFC 9068 profile) granting scoped
+/// access to model versions.
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Issue, verify and inspect access tokens for model versions; publish verification keys (JWKS).",
+        discussion: """
+        Tokens are JWTs (RFC 9068 access tokens, typ at+jwt) signed with an ed25519 \
+        (EdDSA) or p256 (ES256) key. Scopes name model versions: \
+        model:<action>:<name>@<version>, with * allowed as a whole name or version. \
+        The profile is documented in docs/access-tokens.md.
+
+        Examples:
+          modelsec token issue --key issuer.pem --issuer https://registry.example \\
+            --audience deploy-gateway --subject ci-pipeline --scope model:deploy:resnet@2.1.0 --ttl 15m > tok
+          modelsec token verify - --public-key issuer.pem.pub --issuer https://registry.example \\
+            --audience deploy-gateway --require-scope model:deploy:resnet@2.1.0 < tok
+          modelsec token jwks --public-key issuer.pem.pub > jwks.json
+          modelsec token inspect "$(cat tok)"
+        """,
+        subcommands: [TokenIssue.self, TokenVerify.self, TokenJWKS.self, TokenInspect.self]
+    )
+}
+
+/// Shared by the token subcommands.
+enum TokenCLI {
+    /// The token named by a TOKEN argument: the text itself, or standard input
+    /// for `-`. Surrounding whitespace (a trailing newline) is removed. Input
+    /// beyond the token size limit is not read further; the verifier rejects it.
+    static func readToken(_ argument: String) throws -> String {
+        guard argument == "-" else { return argument.trimmingCharacters(in: .whitespacesAndNewlines) }
+        var bytes = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let cap = AccessTokenVerifier.maximumTokenSize * 2 + 64
+        while bytes.count <= cap {
+            let n = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: "<stdin>", reason: FileIO.errnoDescription(errno))
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw FileError(path: "<stdin>", reason: "the token is not UTF-8 text")
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Parses a duration option, e.g. `15m`, naming the option on failure.
+    static func duration(_ text: String, option: String) throws -> TokenDuration {
+        guard let value = TokenDuration(parsing: text) else {
+            throw ValidationError("\(option): '\(text)' is not a duration (use e.g. 30s, 15m, 24h, 1h30m)")
+        }
+        return value
+    }
+
+    /// Parses scope options, naming the option on failure.
+    static func scopes(_ texts: [String], option: String) throws -> [ModelScope] {
+        try texts.map { text in
+            do { return try ModelScope(parsing: text) } catch let e as ModelScope.ParseError {
+                throw ValidationError("\(option): \(e.description)")
+            }
+        }
+    }
+}

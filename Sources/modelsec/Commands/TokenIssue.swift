@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+
+/// `modelsec token issue`: sign one access token.
+struct TokenIssue: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "issue",
+        abstract: "Issue an access token (prints one compact JWT).",
+        discussion: """
+        The header is {"alg":"EdDSA"|"ES256","kid":KID,"typ":"at+jwt"}; the claims \
+        are iss, sub, aud, exp, iat (integers), jti (random), client_id (defaults to \
+        the subject) and scope. A --ttl above --max-ttl (default 24h) is refused.
+
+        Examples:
+          modelsec token issue --key issuer.pem --issuer https://registry.example \\
+            --audience deploy-gateway --subject ci-pipeline \\
+            --scope model:deploy:resnet@2.1.0 --scope model:pull:resnet@* --ttl 15m
+          modelsec token issue --key issuer-p256.pem --passphrase-file pass.txt \\
+            --issuer https://registry.example --audience registry --subject alice \\
+            --scope model:pull:*@* --ttl 2h --json
+        """
+    )
+
+    @Option(help: ArgumentHelp("The issuer's private key (ed25519 or p256, PKCS#8 PEM).", valueName: "PRIVATE_KEY"))
+    var key: String
+
+    @Option(help: ArgumentHelp("The iss claim, e.g. https://registry.example.", valueName: "ISS"))
+    var issuer: String
+
+    @Option(help: ArgumentHelp("The aud claim; repeat for several audiences.", valueName: "AUD"))
+    var audience: [String] = []
+
+    @Option(help: ArgumentHelp("The sub claim: who the token is for.", valueName: "SUB"))
+    var subject: String
+
+    @Option(help: ArgumentHelp("A granted scope, model:<action>:<name>@<version>; repeat for more.", valueName: "SCOPE"))
+    var scope: [String] = []
+
+    @Option(help: ArgumentHelp("How long the token is valid, e.g. 30s, 15m, 24h.", valueName: "DURATION"))
+    var ttl: String = "15m"
+
+    @Option(name: .customLong("max-ttl"), help: ArgumentHelp("Refuse a --ttl longer than this.", valueName: "DURATION"))
+    var maxTTL: String = "24h"
+
+    @Option(name: .customLong("client-id"), help: ArgumentHelp("The client_id claim (default: the subject).", valueName: "ID"))
+    var clientID: String?
+
+    @Option(help: ArgumentHelp("The kid header (default: the key id of the key).", valueName: "KID"))
+    var kid: String?
+
+    @OptionGroup var passphrase: PassphraseOptions
+
+    @Flag(help: "Print {\"token\": …, \"claims\": …} as JSON instead of the bare token.")
+    var json = false
+
+    func validate() throws {
+        guard !audience.isEmpty else { throw ValidationError("Give at least one --audience.") }
+        guard !scope.isEmpty else { throw ValidationError("Give at least one --scope, e.g. --scope model:pull:resnet@2.1.0.") }
+        _ = try TokenCLI.scopes(scope, option: "--scope")
+        let lifetime = try TokenCLI.duration(ttl, option: "--ttl")
+        let maximum = try TokenCLI.duration(maxTTL, option: "--max-ttl")
+        guard lifetime.seconds > 0 else { throw ValidationError("--ttl must be longer than 0s.") }
+        guard lifetime <= maximum else {
+            throw ValidationError("--ttl \(lifetime) exceeds the maximum lifetime \(maximum) (see --max-ttl).")
+        }
+    }
+
+    func run() throws {
+        let signingKey = try KeyFile.loadSigningKey(key, passphrase: passphrase.source)
+        if let warning = KeyFile.permissionWarning(key) { CLI.warn(warning) }
+        let issuerObject = try AccessTokenIssuer(signingKey: signingKey, keyID: kid, issuer: issuer,
+                                                 maximumLifetime: try TokenCLI.duration(maxTTL, option: "--max-ttl"))
+        let request = AccessTokenIssuer.Request(
+            subject: subject, audiences: audience, scopes: try TokenCLI.scopes(scope, option: "--scope"),
+            lifetime: try TokenCLI.duration(ttl, option: "--ttl"), clientID: clientID)
+        let issued = try issuerObject.issue(request)
+        if json {
+            try CLI.printJSON(issued)
+        } else {
+            print(issued.token)
+        }
+    }
+}
