@@ -80,16 +80,34 @@ extension Recipient {
     }
 }
 
-/// A file written atomically, or standard output.
+/// Where output goes: a regular file written atomically (temporary file,
+/// renamed into place on commit), standard output, or an existing device or
+/// pipe such as /dev/null (written directly: it cannot be replaced by rename).
 final class OutputSink {
     private let writer: AtomicFileWriter?
+    private let fd: Int32
+    private let name: String
 
     init(_ path: String, mode: mode_t, overwrite: Bool) throws {
-        writer = path == "-" ? nil : try AtomicFileWriter(destination: path, mode: mode, overwrite: overwrite)
+        name = path == "-" ? "<stdout>" : path
+        var st = stat()
+        if path == "-" {
+            writer = nil
+            fd = 1
+        } else if stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG, (st.st_mode & S_IFMT) != S_IFDIR {
+            writer = nil
+            fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw FileError(path: path, reason: "cannot open for writing: \(FileIO.errnoDescription(errno))") }
+        } else {
+            writer = try AtomicFileWriter(destination: path, mode: mode, overwrite: overwrite)
+            fd = -1
+        }
     }
 
+    deinit { if writer == nil, fd > 2 { close(fd) } }
+
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        if let writer { try writer.write(bytes) } else { try writeAll(1, bytes, name: "<stdout>") }
+        if let writer { try writer.write(bytes) } else { try writeAll(fd, bytes, name: name) }
     }
 
     func commit() throws { try writer?.commit() }
