@@ -1,0 +1,63 @@
+/// The result of a differentially private release: the noisy value and
+/// everything needed to interpret and audit it. Codable for `--json`.
+public struct DPRelease: Codable, Sendable {
+    /// One bin of a released histogram.
+    public struct Bin: Codable, Sendable, Equatable {
+        /// The declared category.
+        public var category: String
+        /// The noisy count.
+        public var count: Double
+    }
+
+    /// The statistic (count, sum, mean, variance, histogram, quantile).
+    public var statistic: String
+    /// The noisy value (nil for a histogram).
+    public var value: Double?
+    /// The noisy histogram, in declared order (nil otherwise).
+    public var histogram: [Bin]?
+    /// "discrete-laplace", "discrete-gaussian" or "exponential".
+    public var mechanism: String
+    /// Neighbouring relation the guarantee refers to.
+    public var relation: NeighbouringRelation
+    /// Clamping bounds used (nil for count and histogram).
+    public var bounds: [Double]?
+    /// The quantile level, for quantile releases.
+    public var quantile: Double?
+    /// The total privacy cost.
+    public var cost: PrivacyCost
+    /// An interval that contains the exact (clamped, grid-rounded) statistic
+    /// with probability at least 95% over the noise (nil for histogram and
+    /// quantile; see `noiseHalfWidth95` and `rankErrorBound95`).
+    public var confidenceInterval95: [Double]?
+    /// Count, sum, histogram: the half-width h with P[|noise| <= h] >= 95%
+    /// (per bin for histograms), in output units.
+    public var noiseHalfWidth95: Double?
+    /// Quantile: with probability >= 95% the released candidate's rank is
+    /// within this many records of q * n (exponential-mechanism utility bound).
+    public var rankErrorBound95: Double?
+    /// The noise added to each underlying integer query.
+    public var components: [NoiseComponent]
+    /// Method notes (grid, size handling) for a person.
+    public var notes: [String]
+}
+
+/// One noisy integer query inside a release.
+public struct NoiseComponent: Codable, Sendable {
+    /// Which query ("count", "sum", "sum-of-squares", "bins", "exponential").
+    public var query: String
+    /// "discrete-laplace", "discrete-gaussian" or "exponential".
+    public var distribution: String
+    /// The grid spacing 2^gridExponent the values were rounded to (nil for counts).
+    public var gridExponent: Int?
+    /// The query's sensitivity in grid units (L1 for Laplace, L2 for Gaussian).
+    public var sensitivity: Double
+    /// The exact noise parameter: scale for Laplace, variance for Gaussian,
+    /// epsilon for the exponential mechanism, as "p/q".
+    public var parameter: String
+    /// The same parameter as a double (for reading).
+    public var parameterValue: Double
+    /// This query's share of epsilon (Laplace, exponential mechanism).
+    public var epsilon: Double?
+    /// This query's rho (Gaussian).
+    public var rho: Double?
+}
