@@ -1,0 +1,68 @@
+/// A path inside a model, relative to the model's root, kept as the raw bytes
+/// the file system returned.
+///
+/// Comparisons, hashing and ordering are byte-wise. Swift `String` equality is
+/// deliberately never used for file names: it treats canonically equivalent
+/// forms (NFC `é` and NFD `e` + U+0301) as equal, while the file system, the
+/// OMS format and the Python implementation treat them as different files.
+public struct ModelPath: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The UTF-8 bytes, components separated by `/`, no leading `./` or `/`.
+    /// The root of a single-file model is `.`.
+    public let bytes: [UInt8]
+
+    /// Wraps raw bytes (no normalisation of any kind).
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
+    /// The bytes of `string`'s UTF-8 form, exactly as written (no Unicode
+    /// normalisation).
+    public init(_ string: String) { bytes = Array(string.utf8) }
+
+    /// The name of the single resource of a single-file model.
+    public static let singleFileRoot = ModelPath(".")
+
+    /// The path as text. Walked names are validated as UTF-8, so this is lossless.
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    public var description: String { string }
+
+    /// `self/component`.
+    func appending(_ component: [UInt8]) -> ModelPath {
+        if bytes.isEmpty { return ModelPath(bytes: component) }
+        return ModelPath(bytes: bytes + [UInt8(ascii: "/")] + component)
+    }
+
+    /// True when `self` is `prefix` or lies under the directory `prefix`.
+    func isWithin(_ prefix: ModelPath) -> Bool {
+        guard bytes.count >= prefix.bytes.count, bytes.starts(with: prefix.bytes) else { return false }
+        return bytes.count == prefix.bytes.count || bytes[prefix.bytes.count] == UInt8(ascii: "/")
+    }
+
+    /// Orders by path components (as the Python implementation does), so
+    /// `a/b` sorts before `a-b`: `/` ranks below every other byte.
+    public static func < (lhs: ModelPath, rhs: ModelPath) -> Bool {
+        let slash = UInt8(ascii: "/")
+        for (a, b) in zip(lhs.bytes, rhs.bytes) where a != b {
+            if a == slash { return true }
+            if b == slash { return false }
+            return a < b
+        }
+        return lhs.bytes.count < rhs.bytes.count
+    }
+
+    /// Normalises a user- or signature-supplied relative path: drops `./`
+    /// components, empty components and a trailing `/`. Nil when it is
+    /// absolute or climbs out with `..` (such paths can never match a file in
+    /// the model and are dropped, as the Python implementation does).
+    static func normalizedRelative(_ text: String) -> ModelPath? {
+        guard !text.hasPrefix("/") else { return nil }
+        var parts: [[UInt8]] = []
+        for part in Array(text.utf8).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+            let component = Array(part)
+            if component == [UInt8(ascii: ".")] { continue }
+            if component == [UInt8(ascii: "."), UInt8(ascii: ".")] { return nil }
+            parts.append(component)
+        }
+        guard !parts.isEmpty else { return nil }
+        return ModelPath(bytes: Array(parts.joined(separator: [UInt8(ascii: "/")])))
+    }
+}

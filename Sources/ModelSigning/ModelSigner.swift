@@ -1,0 +1,161 @@
+import Foundation
+import ModelSecCrypto
+import ModelSecIO
+
+/// Options for signing a model.
+public struct SigningOptions: Sendable {
+    /// `files` (default) or `shards`.
+    public var method: SerializationMethod
+    /// Paths relative to the model root to leave out (a directory leaves out
+    /// everything under it). Recorded in the signature.
+    public var ignorePaths: [String]
+    /// Also ignore `.git`, `.gitattributes`, `.github`, `.gitignore` at the top
+    /// (default true, as the reference tool does).
+    public var ignoreGitPaths: Bool
+    /// Follow symbolic links instead of refusing them.
+    public var allowSymlinks: Bool
+    /// Where the signature will be written: when inside the model it is
+    /// ignored (and recorded as ignored).
+    public var signaturePath: URL?
+    /// Show progress on stderr: nil means when stderr is a terminal.
+    public var showProgress: Bool?
+
+    /// Options; the defaults sign every file with the `files` method.
+    public init(method: SerializationMethod = .files, ignorePaths: [String] = [], ignoreGitPaths: Bool = true,
+                allowSymlinks: Bool = false, signaturePath: URL? = nil, showProgress: Bool? = nil) {
+        self.method = method
+        self.ignorePaths = ignorePaths
+        self.ignoreGitPaths = ignoreGitPaths
+        self.allowSymlinks = allowSymlinks
+        self.signaturePath = signaturePath
+        self.showProgress = showProgress
+    }
+}
+
+/// Signs model versions in the OMS v1.0 format.
+///
+/// ```swift
+/// let key = try KeyFile.loadSigningKey("release.pem")
+/// let bundle = try ModelSigner.sign(model: URL(fileURLWithPath: "bert"), key: key)
+/// try bundle.write(to: "model.sig")
+/// ```
+public enum ModelSigner {
+    /// Hashes every file of `model` (a directory or one file) on all cores,
+    /// builds the in-toto statement and signs its DSSE encoding with `key`.
+    public static func sign(model: URL, key: SigningPrivateKey, options: SigningOptions = SigningOptions()) throws -> SignatureBundle {
+        if case let .shards(size) = options.method, size < 1 {
+            throw ModelContentError(path: model.path, reason: "the shard size must be at least 1 byte")
+        }
+        let model = model.standardizedFileURL
+        var ignored: [ModelPath] = []
+        for text in options.ignorePaths {
+            guard let path = ModelPath.normalizedRelative(text) else {
+                throw ModelContentError(path: text, reason: "an ignore path must be relative to the model and stay inside it")
+            }
+            ignored.append(path)
+        }
+        if options.ignoreGitPaths { ignored += defaultIgnoredGitPaths.map { ModelPath($0) } }
+        if let signature = options.signaturePath, let inside = relativePath(of: signature, inside: model) {
+            ignored.append(inside)
+        }
+        var unique: [ModelPath] = []
+        for path in ignored where !unique.contains(path) { unique.append(path) }
+
+        let inventory = try ModelWalker.walk(model: model, ignoring: unique, allowSymlinks: options.allowSymlinks)
+        let planned = ModelSerializer.plan(inventory.files, method: options.method)
+        let progress = ModelSerializer.progress(for: inventory.files, enabled: options.showProgress)
+        let digests = try ParallelHasher.digests(of: planned.map(\.task), files: inventory.files, progress: progress)
+        progress?.finish()
+
+        let algorithm = ModelSerializer.algorithm(for: options.method)
+        let resources = zip(planned, digests).map { InTotoStatement.Resource(name: $0.name, algorithm: algorithm, digest: Hex.encode($1)) }
+        var shardSize: Int64?
+        if case let .shards(size) = options.method { shardSize = size }
+        let serialization = InTotoStatement.Serialization(
+            method: options.method.name, hashType: "sha256", allowSymlinks: options.allowSymlinks,
+            shardSize: shardSize, ignorePaths: unique.isEmpty ? nil : unique.map(\.string).sorted())
+        let statement = InTotoStatement(
+            type: InTotoStatement.statementType,
+            subject: [.init(name: modelName(model), digest: ["sha256": ModelSerializer.rootDigest(digests).hex])],
+            predicateType: InTotoStatement.predicateType,
+            predicate: .init(serialization: serialization, resources: resources))
+        let payload = try statement.encoded()
+        let signature = try key.signature(for: DSSEEnvelope.preAuthenticationEncoding(payloadType: DSSEEnvelope.inTotoPayloadType, payload: payload))
+        let envelope = DSSEEnvelope(payload: Data(payload).base64EncodedString(), payloadType: DSSEEnvelope.inTotoPayloadType,
+                                    signatures: [.init(sig: Data(signature).base64EncodedString(), keyid: "")])
+        return SignatureBundle(verificationMaterial: .init(keyHint: key.publicKey.keyID), dsseEnvelope: envelope)
+    }
+
+    /// The subject name: the last path component (of the resolved path when
+    /// the given one ends in `.` or `..`).
+    static func modelName(_ model: URL) -> String {
+        let name = model.lastPathComponent
+        if name.isEmpty || name == "." || name == ".." || name == "/" {
+            return model.resolvingSymlinksInPath().lastPathComponent
+        }
+        return name
+    }
+
+    /// `file`'s path relative to the directory `model` when it lies inside it
+    /// (compared after resolving symbolic links), else nil.
+    static func relativePath(of file: URL, inside model: URL) -> ModelPath? {
+        let root = Array(model.resolvingSymlinksInPath().path.utf8)
+        let parent = Array(file.standardizedFileURL.deletingLastPathComponent().resolvingSymlinksInPath().path.utf8)
+        let full = parent + [UInt8(ascii: "/")] + Array(file.lastPathComponent.utf8)
+        let prefix = root + [UInt8(ascii: "/")]
+        guard full.count > prefix.count, full.starts(with: prefix) else { return nil }
+        return ModelPath(bytes: Array(full[prefix.count...]))
+    }
+}
+
+extension SignatureBundle {
+    /// The statement's content, decoded and checked for consistency (known
+    /// predicate, SHA-256, one subject whose digest matches the resources).
+    /// This does NOT check the signature: use `ModelVerifier` for that.
+    public func manifest(label: String = "<signature>") throws -> SignedManifest {
+        let statement: InTotoStatement
+        do {
+            statement = try JSONDecoder().decode(InTotoStatement.self, from: Data(payloadBytes))
+        } catch {
+            throw SignatureFormatError(path: label, reason: "the signed payload is not an in-toto statement: \(Self.describe(error))")
+        }
+        func bad(_ reason: String) -> SignatureFormatError { SignatureFormatError(path: label, reason: reason) }
+        guard statement.type == InTotoStatement.statementType else { throw bad("unsupported statement _type \"\(statement.type)\"") }
+        guard statement.predicateType == InTotoStatement.predicateType else {
+            throw bad("unsupported predicateType \"\(statement.predicateType)\" (expected \(InTotoStatement.predicateType))")
+        }
+        guard statement.subject.count == 1, let subject = statement.subject.first, let root = subject.digest["sha256"] else {
+            throw bad("the statement must have exactly one subject with a sha256 digest")
+        }
+        let serialization = statement.predicate.serialization
+        guard serialization.hashType == "sha256" else { throw bad("unsupported hash_type \"\(serialization.hashType)\" (only sha256 is supported)") }
+        let method: SerializationMethod
+        switch serialization.method {
+        case "files": method = .files
+        case "shards":
+            guard let size = serialization.shardSize, size >= 1 else { throw bad("the shards method needs a positive shard_size") }
+            method = .shards(size: size)
+        default: throw bad("unsupported serialization method \"\(serialization.method)\"")
+        }
+        var digests: [[UInt8]] = []
+        var seen = Set<ModelPath>()
+        for resource in statement.predicate.resources {
+            guard let digest = Hex.decode(resource.digest), digest.count == SHA256.byteCount else {
+                throw bad("resource \"\(resource.name)\" has a digest that is not 64 hex digits")
+            }
+            guard resource.algorithm == "sha256" || resource.algorithm.hasPrefix("sha256-sharded-") else {
+                throw bad("resource \"\(resource.name)\" uses unsupported algorithm \"\(resource.algorithm)\"")
+            }
+            guard ResourceName.parse(resource.name, method: method) != nil else { throw bad("malformed shard name \"\(resource.name)\"") }
+            guard seen.insert(ModelPath(resource.name)).inserted else { throw bad("resource \"\(resource.name)\" is listed twice") }
+            digests.append(digest)
+        }
+        guard let rootBytes = Hex.decode(root), ConstantTime.equals(rootBytes, ModelSerializer.rootDigest(digests).bytes) else {
+            throw SignatureFormatError(path: label, reason: "the statement's subject digest does not match its resources")
+        }
+        return SignedManifest(
+            modelName: subject.name, subjectDigest: root.lowercased(), method: method,
+            allowSymlinks: serialization.allowSymlinks, ignorePaths: serialization.ignorePaths ?? [],
+            resources: statement.predicate.resources.map { SignedResource(name: $0.name, algorithm: $0.algorithm, digest: $0.digest.lowercased()) })
+    }
+}

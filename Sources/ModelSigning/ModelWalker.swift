@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import ModelSecIO
+
+/// One regular file of a model.
+public struct ModelFile: Sendable {
+    /// The path relative to the model root (`.` for a single-file model).
+    public let path: ModelPath
+    /// The absolute path as NUL-terminated bytes, ready for `open(2)`.
+    let fileSystemPath: [UInt8]
+    /// The size when the model was walked.
+    public let size: Int64
+
+    /// The absolute path as text, for messages.
+    var displayPath: String { String(decoding: fileSystemPath.dropLast(), as: UTF8.self) }
+}
+
+/// The files that make up a model, found by walking it.
+public struct ModelInventory: Sendable {
+    /// True when the model is one regular file rather than a directory.
+    public let isSingleFile: Bool
+    /// Every regular file not ignored, sorted by `ModelPath` order.
+    public let files: [ModelFile]
+}
+
+/// Walks a model directory with `readdir(3)`, keeping every name as the raw
+/// bytes the kernel returns (FileManager would hand back `String`s, whose
+/// equality folds Unicode normalisation forms together).
+///
+/// Rules, matching the OMS reference implementation: dotfiles are included;
+/// paths equal to or under an ignored path are skipped; symbolic links are an
+/// error unless allowed, in which case they are followed (a link to a file is
+/// hashed as that file's content, a link to a directory is walked, with loops
+/// refused); sockets, FIFOs and devices are an error.
+enum ModelWalker {
+    static func walk(model: URL, ignoring ignore: [ModelPath], allowSymlinks: Bool,
+                     symlinkCategory: FailureCategory = .invalidInput) throws -> ModelInventory {
+        let rootText = model.path
+        let root = Array(rootText.utf8)
+        var st = stat()
+        guard lstat(root + [0], &st) == 0 else {
+            throw ModelContentError(path: rootText, reason: "cannot read the model: \(FileIO.errnoDescription(errno))")
+        }
+        if isType(st, S_IFLNK) {
+            guard allowSymlinks else {
+                throw ModelContentError(path: rootText, reason: "is a symbolic link; symbolic links are refused unless allowed (--allow-symlinks)", category: symlinkCategory)
+            }
+            guard stat(root + [0], &st) == 0 else {
+                throw ModelContentError(path: rootText, reason: "is a broken symbolic link")
+            }
+        }
+        if isType(st, S_IFREG) {
+            let file = ModelFile(path: .singleFileRoot, fileSystemPath: root + [0], size: Int64(st.st_size))
+            return ModelInventory(isSingleFile: true, files: [file])
+        }
+        guard isType(st, S_IFDIR) else {
+            throw ModelContentError(path: rootText, reason: "is neither a regular file nor a directory")
+        }
+        var walker = Walker(ignore: ignore, allowSymlinks: allowSymlinks, symlinkCategory: symlinkCategory)
+        walker.ancestors.insert(DeviceInode(st))
+        try walker.walkDirectory(absolute: root, relative: ModelPath(bytes: []))
+        return ModelInventory(isSingleFile: false, files: walker.files.sorted { $0.path < $1.path })
+    }
+
+    private static func isType(_ st: stat, _ type: mode_t) -> Bool { (st.st_mode & S_IFMT) == type }
+
+    private struct DeviceInode: Hashable {
+        let device: UInt64
+        let inode: UInt64
+        init(_ st: stat) {
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+        }
+    }
+
+    private struct Walker {
+        let ignore: [ModelPath]
+        let allowSymlinks: Bool
+        let symlinkCategory: FailureCategory
+        var files: [ModelFile] = []
+        var ancestors: Set<DeviceInode> = []
+
+        init(ignore: [ModelPath], allowSymlinks: Bool, symlinkCategory: FailureCategory) {
+            self.ignore = ignore
+            self.allowSymlinks = allowSymlinks
+            self.symlinkCategory = symlinkCategory
+        }
+
+        mutating func walkDirectory(absolute: [UInt8], relative: ModelPath) throws {
+            let names = try listDirectory(absolute)
+            for name in names {
+                let path = relative.appending(name)
+                if ignore.contains(where: { path.isWithin($0) }) { continue }
+                let full = absolute + [UInt8(ascii: "/")] + name
+                guard String(validating: name, as: UTF8.self) != nil else {
+                    throw ModelContentError(path: String(decoding: full, as: UTF8.self), reason: "the file name is not valid UTF-8; OMS names must be UTF-8")
+                }
+                var st = stat()
+                guard lstat(full + [0], &st) == 0 else {
+                    throw ModelContentError(path: String(decoding: full, as: UTF8.self), reason: FileIO.errnoDescription(errno))
+                }
+                if ModelWalker.isType(st, S_IFLNK) {
+                    guard allowSymlinks else {
+                        throw ModelContentError(path: path.string, reason: "is a symbolic link; symbolic links are refused unless allowed (--allow-symlinks)", category: symlinkCategory)
+                    }
+                    guard stat(full + [0], &st) == 0 else {
+                        throw ModelContentError(path: path.string, reason: "is a broken symbolic link")
+                    }
+                }
+                if ModelWalker.isType(st, S_IFREG) {
+                    files.append(ModelFile(path: path, fileSystemPath: full + [0], size: Int64(st.st_size)))
+                } else if ModelWalker.isType(st, S_IFDIR) {
+                    let id = DeviceInode(st)
+                    guard !ancestors.contains(id) else {
+                        throw ModelContentError(path: path.string, reason: "a symbolic link loop (the directory contains itself)")
+                    }
+                    ancestors.insert(id)
+                    try walkDirectory(absolute: full, relative: path)
+                    ancestors.remove(id)
+                } else {
+                    throw ModelContentError(path: path.string, reason: "is a special file (socket, FIFO or device); only regular files and directories can be signed")
+                }
+            }
+        }
+
+        /// The entry names of a directory as raw bytes, without `.` and `..`.
+        private func listDirectory(_ absolute: [UInt8]) throws -> [[UInt8]] {
+            guard let dir = opendir(absolute.map { CChar(bitPattern: $0) } + [0]) else {
+                throw ModelContentError(path: String(decoding: absolute, as: UTF8.self), reason: "cannot list the directory: \(FileIO.errnoDescription(errno))")
+            }
+            defer { closedir(dir) }
+            var names: [[UInt8]] = []
+            while true {
+                errno = 0
+                guard let entry = readdir(dir) else {
+                    if errno != 0 {
+                        throw ModelContentError(path: String(decoding: absolute, as: UTF8.self), reason: "cannot list the directory: \(FileIO.errnoDescription(errno))")
+                    }
+                    break
+                }
+                let name: [UInt8] = withUnsafePointer(to: &entry.pointee.d_name) { tuple in
+                    tuple.withMemoryRebound(to: UInt8.self, capacity: MemoryLayout.size(ofValue: tuple.pointee)) { base in
+                        Array(UnsafeBufferPointer(start: base, count: strlen(UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self))))
+                    }
+                }
+                if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+                names.append(name)
+            }
+            return names
+        }
+    }
+}

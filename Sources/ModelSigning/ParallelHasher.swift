@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import ModelSecCrypto
+import ModelSecIO
+
+/// One SHA-256 to compute: a whole file, or one byte range of it.
+struct HashTask: Sendable {
+    /// Index into the file list.
+    let fileIndex: Int
+    /// First byte.
+    let offset: Int64
+    /// Bytes to hash; nil hashes to the end of the file, whatever its size now.
+    let length: Int64?
+}
+
+/// Computes many SHA-256 digests on all cores.
+///
+/// Each worker thread takes the next task (largest first, so one big file
+/// does not end up alone at the end), opens the file and hashes it with
+/// `pread(2)` into its own buffer. The buffer is 1 MiB, small enough to stay
+/// in the CPU cache between the copy out of the page cache and SHA-256, and
+/// the total across workers is capped so peak memory stays far below 64 MiB
+/// on any core count. No file is ever read into memory whole.
+///
+/// Parallelism is across tasks only: with the `files` method a file's digest
+/// is one SHA-256 over all of it, which cannot be split; with `shards` every
+/// shard is its own task, so a large file is hashed on all cores.
+enum ParallelHasher {
+    /// Per-worker read size.
+    static let bufferSize = 1 << 20
+    /// Cap on the sum of all worker buffers.
+    static let bufferBudget = 32 << 20
+
+    /// The digest of every task, in task order.
+    static func digests(of tasks: [HashTask], files: [ModelFile], progress: ProgressReporter? = nil,
+                        workers requested: Int? = nil) throws -> [[UInt8]] {
+        guard !tasks.isEmpty else { return [] }
+        let cores = max(1, requested ?? ProcessInfo.processInfo.activeProcessorCount)
+        let workers = min(cores, tasks.count, bufferBudget / bufferSize)
+        let order = tasks.indices.sorted { (tasks[$0].length ?? files[tasks[$0].fileIndex].size) > (tasks[$1].length ?? files[tasks[$1].fileIndex].size) }
+        let results = UnsafeMutablePointer<UInt8>.allocate(capacity: tasks.count * SHA256.byteCount)
+        defer { results.deallocate() }
+        let state = SharedState()
+
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
+            defer { buffer.deallocate() }
+            while let next = state.nextIndex(limit: order.count) {
+                let taskIndex = order[next]
+                let task = tasks[taskIndex]
+                do {
+                    let digest = try hash(task, file: files[task.fileIndex], buffer: buffer, progress: progress, state: state)
+                    (results + taskIndex * SHA256.byteCount).update(from: digest.bytes, count: SHA256.byteCount)
+                    progress?.advance(items: 1)
+                } catch {
+                    state.fail(error)
+                }
+            }
+        }
+        if let error = state.firstError { throw error }
+        return (0..<tasks.count).map { Array(UnsafeBufferPointer(start: results + $0 * SHA256.byteCount, count: SHA256.byteCount)) }
+    }
+
+    private static func hash(_ task: HashTask, file: ModelFile, buffer: UnsafeMutableRawBufferPointer,
+                             progress: ProgressReporter?, state: SharedState) throws -> Digest {
+        let fd = file.fileSystemPath.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw ModelContentError(path: file.displayPath, reason: "cannot open: \(FileIO.errnoDescription(errno))") }
+        defer { close(fd) }
+        #if canImport(Glibc)
+        _ = posix_fadvise(fd, off_t(task.offset), off_t(task.length ?? 0), POSIX_FADV_SEQUENTIAL)
+        #endif
+        var hasher = SHA256.hasher()
+        var offset = task.offset
+        var remaining = task.length ?? Int64.max
+        while remaining > 0 {
+            if state.failed { throw CancellationError() }
+            let want = Int(min(Int64(buffer.count), remaining))
+            let n = pread(fd, buffer.baseAddress, want, off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ModelContentError(path: file.displayPath, reason: "read failed: \(FileIO.errnoDescription(errno))")
+            }
+            if n == 0 {
+                guard task.length == nil else {
+                    throw ModelContentError(path: file.displayPath, reason: "the file became shorter while it was being hashed")
+                }
+                break
+            }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += Int64(n)
+            remaining -= Int64(n)
+            progress?.advance(bytes: Int64(n))
+        }
+        return hasher.finalize()
+    }
+
+    /// The work queue position and the first failure, shared by the workers.
+    private final class SharedState: @unchecked Sendable {
+        private let lock = NSLock()
+        private var next = 0
+        private var error: Error?
+
+        func nextIndex(limit: Int) -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard error == nil, next < limit else { return nil }
+            next += 1
+            return next - 1
+        }
+
+        func fail(_ failure: Error) {
+            lock.lock()
+            if error == nil || error is CancellationError { error = failure }
+            lock.unlock()
+        }
+
+        var failed: Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return error != nil
+        }
+
+        var firstError: Error? {
+            lock.lock()
+            defer { lock.unlock() }
+            return error
+        }
+    }
+}

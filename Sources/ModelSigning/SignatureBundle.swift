@@ -1,0 +1,137 @@
+import Foundation
+import ModelSecIO
+
+/// A Sigstore bundle (v0.3, public-key flavour) holding an OMS v1.0 model
+/// signature: the file `modelsec sign` and `model_signing sign key` write.
+public struct SignatureBundle: Codable, Sendable, Equatable {
+    /// The only media type readers accept.
+    public static let mediaTypeV03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+    /// Names the signing key.
+    public struct PublicKeyIdentifier: Codable, Sendable, Equatable {
+        /// The key id: lowercase hex SHA-256 of the signer's SPKI PEM text.
+        public var hint: String?
+        /// Names the key by its id.
+        public init(hint: String?) { self.hint = hint }
+    }
+
+    /// The bundle's verification material. Transparency-log entries are
+    /// written empty and ignored when read (key-based signatures have none).
+    public struct VerificationMaterial: Codable, Sendable, Equatable {
+        /// The signer's key id.
+        public var publicKey: PublicKeyIdentifier?
+        /// Number of transparency-log entries read (their content is not used).
+        public var transparencyLogEntryCount: Int
+
+        /// Material naming the key `hint`.
+        public init(keyHint: String?) {
+            publicKey = PublicKeyIdentifier(hint: keyHint)
+            transparencyLogEntryCount = 0
+        }
+
+        private struct Ignored: Codable {}
+        enum CodingKeys: String, CodingKey { case publicKey, tlogEntries }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            publicKey = try c.decodeIfPresent(PublicKeyIdentifier.self, forKey: .publicKey)
+            transparencyLogEntryCount = try c.decodeIfPresent([Ignored].self, forKey: .tlogEntries)?.count ?? 0
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encodeIfPresent(publicKey, forKey: .publicKey)
+            try c.encode([Ignored](), forKey: .tlogEntries)
+        }
+    }
+
+    /// `application/vnd.dev.sigstore.bundle.v0.3+json`.
+    public var mediaType: String
+    /// The signer's key id.
+    public var verificationMaterial: VerificationMaterial
+    /// The signed statement.
+    public var dsseEnvelope: DSSEEnvelope
+
+    /// Assembles a bundle.
+    public init(mediaType: String = SignatureBundle.mediaTypeV03, verificationMaterial: VerificationMaterial, dsseEnvelope: DSSEEnvelope) {
+        self.mediaType = mediaType
+        self.verificationMaterial = verificationMaterial
+        self.dsseEnvelope = dsseEnvelope
+    }
+
+    /// The key id the bundle names (`verificationMaterial.publicKey.hint`), if any.
+    public var keyHint: String? {
+        guard let hint = verificationMaterial.publicKey?.hint, !hint.isEmpty else { return nil }
+        return hint
+    }
+
+    /// Parses and checks the bundle's structure (media type, payload type, one
+    /// base64 signature). `label` names the source in errors.
+    public init(jsonData data: Data, label: String = "<signature>") throws {
+        let decoded: SignatureBundle
+        do {
+            decoded = try JSONDecoder().decode(SignatureBundle.self, from: data)
+        } catch {
+            throw SignatureFormatError(path: label, reason: "not a Sigstore bundle: \(Self.describe(error))")
+        }
+        guard decoded.mediaType == Self.mediaTypeV03 else {
+            throw SignatureFormatError(path: label, reason: "unsupported bundle mediaType \"\(decoded.mediaType)\" (expected \(Self.mediaTypeV03))")
+        }
+        guard decoded.dsseEnvelope.payloadType == DSSEEnvelope.inTotoPayloadType else {
+            throw SignatureFormatError(path: label, reason: "unsupported DSSE payloadType \"\(decoded.dsseEnvelope.payloadType)\" (expected \(DSSEEnvelope.inTotoPayloadType))")
+        }
+        guard let first = decoded.dsseEnvelope.signatures.first else {
+            throw SignatureFormatError(path: label, reason: "the DSSE envelope has no signature")
+        }
+        guard Data(base64Encoded: first.sig) != nil else {
+            throw SignatureFormatError(path: label, reason: "the signature is not valid base64")
+        }
+        guard Data(base64Encoded: decoded.dsseEnvelope.payload) != nil else {
+            throw SignatureFormatError(path: label, reason: "the DSSE payload is not valid base64")
+        }
+        self = decoded
+    }
+
+    /// Reads a signature file (at most 256 MiB: a statement lists one digest per file).
+    public static func read(from path: String) throws -> SignatureBundle {
+        let bytes: [UInt8]
+        do { bytes = try FileIO.readFile(path, limit: 256 << 20) } catch let error as FileError {
+            throw SignatureFormatError(path: path, reason: "cannot read the signature: \(error.reason)")
+        }
+        return try SignatureBundle(jsonData: Data(bytes), label: path)
+    }
+
+    /// Compact JSON without a trailing newline, as the reference tool writes it.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    /// Writes the bundle atomically (temporary file, then rename).
+    public func write(to path: String) throws {
+        try AtomicFileWriter.write(jsonData(), to: path, mode: 0o644, overwrite: true)
+    }
+
+    /// The raw payload bytes.
+    var payloadBytes: [UInt8] { Array(Data(base64Encoded: dsseEnvelope.payload) ?? Data()) }
+    /// The raw bytes of the first signature.
+    var signatureBytes: [UInt8] { Array(Data(base64Encoded: dsseEnvelope.signatures.first?.sig ?? "") ?? Data()) }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case let DecodingError.keyNotFound(key, context):
+            return "missing field \(path(context.codingPath + [key]))"
+        case let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context):
+            return "wrong type at \(path(context.codingPath))"
+        case let DecodingError.dataCorrupted(context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "invalid value at \(path(context.codingPath)): \(context.debugDescription)"
+        default:
+            return "not valid JSON"
+        }
+    }
+
+    private static func path(_ keys: [CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}
