@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+
+/// `modelsec sign`: sign a model version in the OpenSSF Model Signing format.
+struct Sign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign a model (a directory or a single file) in the OpenSSF Model Signing (OMS v1.0) format.",
+        discussion: """
+        Every file is hashed with SHA-256 on all cores and listed in an in-toto \
+        statement, signed in a DSSE envelope inside a Sigstore bundle. Dotfiles \
+        are included; .git, .gitattributes, .github and .gitignore at the top of \
+        the model and the signature file itself are left out. Symbolic links are \
+        refused unless --allow-symlinks is given. Prints the subject digest, the \
+        key id and the number of files.
+
+        Ed25519 keys are the default; use a p256 key for signatures that the \
+        OpenSSF `model_signing` tool can verify.
+
+        Examples:
+          modelsec sign bert-base/ --key release-signing.pem
+          modelsec sign bert-base/ --key signer-p256.pem --output bert-base.sig --ignore README.md
+          modelsec sign model.safetensors --key release-signing.pem --json
+          modelsec sign llama/ --key release-signing.pem --shard-size 1000000000
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The model: a directory or a single file.", valueName: "MODEL"))
+    var model: String
+
+    @Option(help: ArgumentHelp("The private signing key (ed25519 or p256, PKCS#8 PEM).", valueName: "PRIVATE_KEY"))
+    var key: String
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Where to write the signature.", valueName: "SIG"))
+    var output: String = "model.sig"
+
+    @Option(name: .customLong("ignore"), help: ArgumentHelp("A path relative to MODEL to leave out (repeatable; a directory leaves out all it contains).", valueName: "PATH"))
+    var ignore: [String] = []
+
+    @Flag(help: "Follow symbolic links (hash what they point to) instead of refusing them.")
+    var allowSymlinks = false
+
+    @Option(help: ArgumentHelp("Use the `shards` method with shards of N bytes (parallel hashing within large files; not verifiable by the model_signing CLI).", valueName: "N"))
+    var shardSize: Int64?
+
+    @OptionGroup var passphrase: PassphraseOptions
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let shardSize, shardSize < 1 { throw ValidationError("--shard-size must be at least 1.") }
+    }
+
+    /// What `--json` prints.
+    struct Output: Encodable {
+        let signature: String
+        let modelName: String
+        let subjectDigest: String
+        let keyID: String
+        let algorithm: String
+        let method: String
+        let fileCount: Int
+        let resourceCount: Int
+    }
+
+    func run() throws {
+        if let warning = KeyFile.permissionWarning(key) { CLI.warn(warning) }
+        let signingKey = try KeyFile.loadSigningKey(key, passphrase: passphrase.source)
+        let options = SigningOptions(
+            method: shardSize.map { .shards(size: $0) } ?? .files,
+            ignorePaths: ignore, allowSymlinks: allowSymlinks,
+            signaturePath: URL(fileURLWithPath: output))
+        let bundle = try ModelSigner.sign(model: URL(fileURLWithPath: model), key: signingKey, options: options)
+        try bundle.write(to: output)
+        let manifest = try bundle.manifest(label: output)
+        let keyID = signingKey.publicKey.keyID
+        if json {
+            try CLI.printJSON(Output(signature: output, modelName: manifest.modelName, subjectDigest: manifest.subjectDigest,
+                                     keyID: keyID, algorithm: signingKey.algorithm.rawValue, method: manifest.method.name,
+                                     fileCount: manifest.fileCount, resourceCount: manifest.resources.count))
+            return
+        }
+        print("subject: sha256:\(manifest.subjectDigest)")
+        print("key-id: \(keyID)")
+        print("files: \(manifest.fileCount)")
+        CLI.info("signed \(manifest.modelName) (\(manifest.fileCount) file\(manifest.fileCount == 1 ? "" : "s")) with \(signingKey.algorithm.rawValue) key \(keyID); wrote \(output)")
+    }
+}
