@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import ModelSecIO
 
 /// Where a ``Decryptor`` or ``Encryptor`` reads bytes from.
@@ -106,5 +107,34 @@ func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, name: String) throw
             throw FileError(path: name, reason: "write failed: \(FileIO.errnoDescription(errno))")
         }
         offset += n
+    }
+}
+
+/// Fills a buffer from a source on a background thread, so reading the next
+/// batch overlaps with sealing or opening the current one. The caller must
+/// not touch the buffer or the source until ``wait()`` returns.
+final class BackgroundRead: @unchecked Sendable {
+    // Shared with one background task; handed back through the DispatchGroup
+    // (written before leave, read after wait), so no further locking is needed.
+    private let group = DispatchGroup()
+    private let source: ByteSource
+    private let target: UnsafeMutableRawBufferPointer
+    private var result: Result<Int, Error> = .success(0)
+
+    /// Starts reading into `target` until it is full or the input ends.
+    init(source: ByteSource, into target: UnsafeMutableRawBufferPointer) {
+        self.source = source
+        self.target = target
+        group.enter()
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            result = Result { try self.source.readFully(into: self.target) }
+            group.leave()
+        }
+    }
+
+    /// Waits for the read; returns the bytes read.
+    func wait() throws -> Int {
+        group.wait()
+        return try result.get()
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import ModelSecCrypto
 
 /// Decrypts a stream: pull plaintext out of a ``ByteSource`` of ciphertext.
@@ -5,7 +6,7 @@ import ModelSecCrypto
 ///
 /// The initialiser reads the header, finds the file key with one of the
 /// identities and checks the header MAC (in constant time) before any chunk is
-/// touched. Chunks are then opened a batch (about 8 MiB) at a time on every
+/// touched. Chunks are then opened a batch (4 MiB) at a time on every
 /// core. Only authenticated plaintext is ever returned; if a chunk fails, the
 /// plaintext of the chunks before it is returned and the next call throws.
 /// The end of the stream is only reported after the chunk flagged "last" has
@@ -18,9 +19,11 @@ public final class Decryptor {
 
     private let source: ByteSource
     private let cipher: ParallelChunkCipher
-    private let input: UnsafeMutableRawBufferPointer
+    private var input: UnsafeMutableRawBufferPointer
+    /// The buffer the next batch is read into while the current one is opened.
+    private var spare: UnsafeMutableRawBufferPointer
+    private var prefetch: BackgroundRead?
     private let plain: UnsafeMutableRawBufferPointer
-    private var carried = 0
     private var counter: UInt64 = 0
     private var available = 0..<0
     private var ended = false
@@ -43,13 +46,16 @@ public final class Decryptor {
                                          workers: min(chunks, ParallelChunkCipher.defaultWorkers))
         // One extra byte: it tells whether the batch's last chunk is the file's last.
         input = .allocate(byteCount: chunks * cipher.layout.sealedChunkSize + 1, alignment: 64)
+        spare = .allocate(byteCount: chunks * cipher.layout.sealedChunkSize + 1, alignment: 64)
         plain = .allocate(byteCount: chunks * chunkSize, alignment: 64)
     }
 
     deinit {
+        _ = try? prefetch?.wait()
         SecureZero.zero(plain)
         plain.deallocate()
         input.deallocate()
+        spare.deallocate()
     }
 
     /// Copies up to `buffer.count` authenticated plaintext bytes into `buffer`.
@@ -85,9 +91,22 @@ public final class Decryptor {
     private func nextBatch() throws {
         let sealedSize = cipher.layout.sealedChunkSize
         let batchSize = input.count - 1
-        let got = try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: input[carried...]))
-        let total = carried + got
+        let total: Int
+        if let prefetch {
+            self.prefetch = nil
+            let read = Result { try prefetch.wait() }
+            swap(&input, &spare)
+            total = 1 + (try read.get())
+        } else {
+            total = try source.readFully(into: input)
+        }
         let final = total <= batchSize
+        if !final {
+            // Read the next batch on another thread while this one is opened
+            // and handed out. It starts with this batch's extra byte.
+            spare[0] = input[batchSize]
+            prefetch = BackgroundRead(source: source, into: UnsafeMutableRawBufferPointer(rebasing: spare[1...]))
+        }
         let ciphertext = UnsafeRawBufferPointer(rebasing: input[0..<min(total, batchSize)])
         if final && total == 0 {
             pendingError = .authentication("the file is truncated: it ends before its final chunk")
@@ -111,8 +130,7 @@ public final class Decryptor {
             ended = true
         } else {
             counter += UInt64(batchSize / sealedSize)
-            input[0] = input[batchSize]
-            carried = 1
         }
     }
 }
+

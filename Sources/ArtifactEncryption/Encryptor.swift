@@ -4,9 +4,10 @@ import ModelSecCrypto
 /// Encrypts a stream: write plaintext in, ciphertext comes out through the
 /// `output` closure, in order, in large pieces. Like age's `Encrypt`.
 ///
-/// Plaintext is gathered into batches of whole chunks (about 8 MiB), each
-/// batch is sealed on every core at once, then written. Memory use is two
-/// batch buffers whatever the input size. Call ``finish()`` at the end: the
+/// Plaintext is gathered into batches of whole chunks (4 MiB); each
+/// batch is sealed on every core at once and written while the next batch
+/// is read. Memory use is three batch buffers (12 MiB) whatever the input
+/// size. Call ``finish()`` at the end: the
 /// last chunk is only sealed then, with the last-chunk flag.
 ///
 ///     let encryptor = try Encryptor(recipients: [.x25519(key)]) { try out.write($0) }
@@ -17,12 +18,14 @@ public final class Encryptor {
     public typealias Output = (UnsafeRawBufferPointer) throws -> Void
 
     /// The target plaintext bytes per batch.
-    static let batchBytes = 8 * 1024 * 1024
+    static let batchBytes = 4 * 1024 * 1024
 
     private let output: Output
     private let cipher: ParallelChunkCipher
     private let chunkSize: Int
-    private let plain: UnsafeMutableRawBufferPointer
+    private var plain: UnsafeMutableRawBufferPointer
+    /// The buffer the next batch is read into while the current one is sealed.
+    private var spare: UnsafeMutableRawBufferPointer
     private let sealed: UnsafeMutableRawBufferPointer
     private var filled = 0
     private var counter: UInt64 = 0
@@ -44,6 +47,7 @@ public final class Encryptor {
         cipher = try ParallelChunkCipher(key: keys.payloadKey, chunkSize: chunkSize,
                                          workers: min(chunks, ParallelChunkCipher.defaultWorkers))
         plain = .allocate(byteCount: chunks * chunkSize, alignment: 64)
+        spare = .allocate(byteCount: chunks * chunkSize, alignment: 64)
         sealed = .allocate(byteCount: chunks * cipher.layout.sealedChunkSize, alignment: 64)
         try header.encoded.withUnsafeBytes { try output($0) }
     }
@@ -51,7 +55,9 @@ public final class Encryptor {
     deinit {
         // The plaintext buffer may hold secrets: wipe it before release.
         SecureZero.zero(plain)
+        SecureZero.zero(spare)
         plain.deallocate()
+        spare.deallocate()
         sealed.deallocate()
     }
 
@@ -74,22 +80,24 @@ public final class Encryptor {
     }
 
     /// Encrypts everything `source` yields until its end, reading straight
-    /// into the batch buffer (no extra copy). Call ``finish()`` afterwards.
+    /// into the batch buffers (no extra copy). The next batch is read on
+    /// another thread while the current one is sealed and written, so input,
+    /// sealing and output overlap. Call ``finish()`` afterwards.
     public func write(from source: ByteSource) throws {
         precondition(!finished, "Encryptor.write after finish")
-        while true {
-            if filled == plain.count {
-                // Only seal a full batch as non-final once more input exists.
-                var next: UInt8 = 0
-                let n = try withUnsafeMutableBytes(of: &next) { try source.readFully(into: $0) }
-                if n == 0 { return }
-                try flush(final: false)
-                plain[0] = next
-                filled = 1
-            }
-            let n = try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: plain[filled...]))
-            filled += n
-            if filled < plain.count { return }
+        filled += try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: plain[filled...]))
+        while filled == plain.count {
+            // Only seal a full batch as non-final once more input exists.
+            var next: UInt8 = 0
+            let n = try withUnsafeMutableBytes(of: &next) { try source.readFully(into: $0) }
+            if n == 0 { return }
+            spare[0] = next
+            let reading = BackgroundRead(source: source, into: UnsafeMutableRawBufferPointer(rebasing: spare[1...]))
+            let flushResult = Result { try flush(final: false) }
+            let read = Result { try reading.wait() }
+            try flushResult.get()
+            swap(&plain, &spare)
+            filled = 1 + (try read.get())
         }
     }
 

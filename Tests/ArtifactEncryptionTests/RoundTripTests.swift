@@ -30,8 +30,8 @@ final class RoundTripTests: XCTestCase {
     }
 
     func testBatchBoundariesAndCarry() throws {
-        // The streaming code works in ~8 MiB batches: test sizes at and around them.
-        let batch = 8 * 1024 * 1024
+        // The streaming code works in batches (Encryptor.batchBytes, 4 MiB): test sizes at and around them.
+        let batch = 4 * 1024 * 1024
         for size in [batch, batch + 1, 2 * batch + 4096 + 5] {
             let plain = Fixtures.plaintext(size)
             let file = try Fixtures.encrypt(plain, to: [.symmetricKey(key)])
@@ -63,6 +63,17 @@ final class RoundTripTests: XCTestCase {
             back += buffer[0..<n]
         }
         XCTAssertEqual(back, plain)
+    }
+
+    func testPushWritesAcrossBatches() throws {
+        let plain = Fixtures.plaintext(2 * 4 * 1024 * 1024 + 12_345)
+        var out: [UInt8] = []
+        let encryptor = try Encryptor(recipients: [.symmetricKey(key)], chunkSize: 65_536) { out.append(contentsOf: $0) }
+        for start in stride(from: 0, to: plain.count, by: 1_000_003) {
+            try encryptor.write(Array(plain[start..<min(plain.count, start + 1_000_003)]))
+        }
+        try encryptor.finish()
+        XCTAssertEqual(try Fixtures.decrypt(out, with: [.symmetricKey(key)]), plain)
     }
 
     func testEveryRecipientTypeOpensTheFile() throws {
