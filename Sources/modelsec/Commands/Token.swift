@@ -29,13 +29,14 @@ struct TokenCommand: ParsableCommand {
 /// Shared by the token subcommands.
 enum TokenCLI {
     /// The token named by a TOKEN argument: the text itself, or standard input
-    /// for `-`. Surrounding whitespace (a trailing newline) is removed. Input
-    /// beyond the token size limit is not read further; the verifier rejects it.
+    /// for `-`. Surrounding whitespace (a trailing newline) is removed. Standard
+    /// input is drained up to 1 MiB (so a producer is not cut off mid-write)
+    /// and the verifier then rejects anything over its size limit.
     static func readToken(_ argument: String) throws -> String {
         guard argument == "-" else { return argument.trimmingCharacters(in: .whitespacesAndNewlines) }
         var bytes = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let cap = AccessTokenVerifier.maximumTokenSize * 2 + 64
+        let cap = 1 << 20
         while bytes.count <= cap {
             let n = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
             if n < 0 {
