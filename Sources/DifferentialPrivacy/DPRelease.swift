@@ -1,3 +1,5 @@
+import Foundation
+
 /// The result of a differentially private release: the noisy value and
 /// everything needed to interpret and audit it. Codable for `--json`.
 public struct DPRelease: Codable, Sendable {
@@ -11,6 +13,8 @@ public struct DPRelease: Codable, Sendable {
 
     /// The statistic (count, sum, mean, variance, histogram, quantile).
     public var statistic: String
+    /// The input column, when released from a CSV file.
+    public var column: String?
     /// The noisy value (nil for a histogram).
     public var value: Double?
     /// The noisy histogram, in declared order (nil otherwise).
@@ -39,6 +43,14 @@ public struct DPRelease: Codable, Sendable {
     public var components: [NoiseComponent]
     /// Method notes (grid, size handling) for a person.
     public var notes: [String]
+
+    /// The bytes whose SHA-256 the ledger records: compact JSON with sorted
+    /// keys and unescaped slashes (see docs/privacy.md).
+    public func canonicalBytes() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self))
+    }
 }
 
 /// One noisy integer query inside a release.

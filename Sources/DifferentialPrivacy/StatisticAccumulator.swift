@@ -165,7 +165,7 @@ public final class StatisticAccumulator {
         }
         let bounds = spec.bounds.map { [$0.lowerBound, $0.upperBound] }
         let mechanism = components.first?.noise?.kind.rawValue ?? "exponential"
-        var release = DPRelease(statistic: spec.statistic.name, value: nil, histogram: nil, mechanism: mechanism,
+        var release = DPRelease(statistic: spec.statistic.name, column: nil, value: nil, histogram: nil, mechanism: mechanism,
                                 relation: spec.relation, bounds: bounds, quantile: nil, cost: cost,
                                 confidenceInterval95: nil, noiseHalfWidth95: nil, rankErrorBound95: nil,
                                 components: [], notes: [])

@@ -1,0 +1,83 @@
+import ArgumentParser
+import ModelSec
+
+/// `modelsec dp budget`: set or show privacy budgets in a ledger.
+struct DPBudgetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "budget",
+        abstract: "Set or show per-dataset privacy budgets in a ledger.",
+        discussion: """
+        Budgets compose by basic composition: the epsilons and deltas of all \
+        releases against a dataset add up and may not exceed its total. \
+        --show lists every dataset, or one dataset and its recorded releases \
+        (mechanism, parameters, time and the SHA-256 of each released result).
+
+        Examples:
+          modelsec dp budget --ledger privacy.db --dataset train-v3 --set-total 3 --delta 1e-6
+          modelsec dp budget --ledger privacy.db --show
+          modelsec dp budget --ledger privacy.db --dataset train-v3 --show --json
+        """
+    )
+
+    @Option(help: ArgumentHelp("The ledger database (created if missing).", valueName: "DB"))
+    var ledger: String
+
+    @Option(help: ArgumentHelp("The dataset.", valueName: "NAME"))
+    var dataset: String?
+
+    @Option(name: .customLong("set-total"), help: ArgumentHelp("Set the dataset's total epsilon.", valueName: "E"))
+    var setTotal: Double?
+
+    @Option(help: ArgumentHelp("The dataset's total delta (with --set-total; default 0).", valueName: "D"))
+    var delta: Double?
+
+    @Flag(help: "Show budgets (all datasets, or --dataset with its releases).")
+    var show = false
+
+    @Flag(help: "Print as JSON.")
+    var json = false
+
+    func validate() throws {
+        if show == (setTotal != nil) { throw ValidationError("give exactly one of --set-total E (with --dataset) or --show") }
+        if setTotal != nil && dataset == nil { throw ValidationError("--set-total needs --dataset NAME") }
+        if let setTotal, !(setTotal.isFinite && setTotal >= 0) { throw ValidationError("--set-total must be a finite epsilon >= 0") }
+        if let delta, !(delta.isFinite && delta >= 0 && delta < 1) { throw ValidationError("--delta must be in [0, 1)") }
+        if delta != nil && setTotal == nil { throw ValidationError("--delta goes with --set-total") }
+    }
+
+    struct DatasetReport: Encodable {
+        var status: BudgetStatus
+        var releases: [SpendRecord]
+    }
+
+    func run() throws {
+        let store = try SQLitePrivacyLedger(path: ledger)
+        if let setTotal, let dataset {
+            try store.setTotal(dataset: dataset, budget: PrivacyCost(epsilon: setTotal, delta: delta ?? 0))
+            let status = try store.status(dataset: dataset)
+            if status.spent.epsilon > status.total.epsilon || status.spent.delta > status.total.delta {
+                CLI.warn("dataset '\(dataset)' has already spent \(status.spent), more than the new total")
+            }
+            if json { try CLI.printJSON(status) } else { print(Self.line(status)) }
+            return
+        }
+        if let dataset {
+            let report = DatasetReport(status: try store.status(dataset: dataset), releases: try store.spends(dataset: dataset))
+            if json { try CLI.printJSON(report); return }
+            print(Self.line(report.status))
+            for r in report.releases {
+                print("  #\(r.id) \(r.time) \(r.mechanism) \(r.cost) sha256=\(r.resultSHA256)")
+                print("     \(r.parameters)")
+            }
+            return
+        }
+        let all = try store.allStatuses()
+        if json { try CLI.printJSON(all); return }
+        if all.isEmpty { print("no datasets in \(ledger)") }
+        for s in all { print(Self.line(s)) }
+    }
+
+    static func line(_ s: BudgetStatus) -> String {
+        "\(s.dataset): total \(s.total), spent \(s.spent), remaining \(s.remaining), \(s.releases) release(s)"
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import ModelSec
+
+/// `modelsec dp sgd`: DP-SGD privacy accounting.
+struct DPSGDCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sgd",
+        abstract: "Epsilon of DP-SGD training, or the smallest noise multiplier for a target epsilon.",
+        discussion: """
+        Rényi accountant for the Poisson-subsampled Gaussian mechanism with the \
+        improved RDP-to-(epsilon, delta) conversion, matching Google's \
+        dp_accounting RdpAccountant (same Rényi orders). --epochs E means \
+        ceil(E / sample-rate) steps.
+
+        Examples:
+          modelsec dp sgd --noise-multiplier 1.1 --sample-rate 0.004 --epochs 60 --delta 1e-5
+          modelsec dp sgd --target-epsilon 3 --sample-rate 0.01 --steps 10000 --delta 1e-5 --json
+        """
+    )
+
+    @Option(name: .customLong("noise-multiplier"), help: ArgumentHelp("Noise standard deviation / clipping norm.", valueName: "S"))
+    var noiseMultiplier: Double?
+
+    @Option(name: .customLong("target-epsilon"), help: ArgumentHelp("Find the smallest noise multiplier reaching this epsilon.", valueName: "E"))
+    var targetEpsilon: Double?
+
+    @Option(name: .customLong("sample-rate"), help: ArgumentHelp("Poisson sampling rate (batch size / dataset size).", valueName: "Q"))
+    var sampleRate: Double
+
+    @Option(help: ArgumentHelp("Number of training steps.", valueName: "N"))
+    var steps: Int?
+
+    @Option(help: ArgumentHelp("Number of epochs (steps = ceil(E / Q)).", valueName: "E"))
+    var epochs: Double?
+
+    @Option(help: ArgumentHelp("Target delta.", valueName: "D"))
+    var delta: Double
+
+    @Flag(help: "Print as JSON.")
+    var json = false
+
+    func validate() throws {
+        if (noiseMultiplier == nil) == (targetEpsilon == nil) { throw ValidationError("give exactly one of --noise-multiplier or --target-epsilon") }
+        if (steps == nil) == (epochs == nil) { throw ValidationError("give exactly one of --steps or --epochs") }
+        guard sampleRate.isFinite, sampleRate > 0, sampleRate <= 1 else { throw ValidationError("--sample-rate must be in (0, 1]") }
+        guard delta.isFinite, delta > 0, delta < 1 else { throw ValidationError("--delta must be in (0, 1)") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let epochs, !(epochs.isFinite && epochs > 0) { throw ValidationError("--epochs must be positive") }
+        if let noiseMultiplier, !(noiseMultiplier.isFinite && noiseMultiplier > 0) { throw ValidationError("--noise-multiplier must be positive") }
+        if let targetEpsilon, !(targetEpsilon.isFinite && targetEpsilon > 0) { throw ValidationError("--target-epsilon must be positive") }
+    }
+
+    func run() throws {
+        let n = steps ?? DPSGDAccountant.steps(epochs: epochs!, sampleRate: sampleRate)
+        let result: DPSGDAccountant.Result
+        if let noiseMultiplier {
+            result = DPSGDAccountant.epsilon(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: n, delta: delta)
+        } else {
+            guard let r = DPSGDAccountant.smallestNoiseMultiplier(targetEpsilon: targetEpsilon!, sampleRate: sampleRate, steps: n, delta: delta) else {
+                CLI.fail("no noise multiplier up to 1e6 reaches epsilon \(targetEpsilon!) at delta \(delta)", code: 1)
+            }
+            result = r
+        }
+        if json { try CLI.printJSON(result); return }
+        if targetEpsilon != nil {
+            print("noise multiplier: \(result.noiseMultiplier)")
+            print("epsilon:          \(result.epsilon) (target \(targetEpsilon!))")
+        } else {
+            print("epsilon:          \(result.epsilon)")
+        }
+        print("delta:            \(result.delta)")
+        print("steps:            \(result.steps) at sample rate \(result.sampleRate)")
+        print("optimal order:    \(result.optimalOrder)")
+    }
+}
