@@ -7,6 +7,7 @@ enum CommandRegistry {
         // keys
         Keygen.self,
         KeyCommand.self,
+        DPCommand.self,
         Sign.self, Verify.self,
         TokenCommand.self,
         Encrypt.self, Decrypt.self, InspectEncrypted.self,
