@@ -14,6 +14,7 @@ let package = Package(
     targets: [
         // One executable target per area, e.g.:
         // .executableTarget(name: "bench-tokens", dependencies: [.product(name: "ModelSec", package: "modelsec")], path: "Sources/bench-tokens"),
+        .executableTarget(name: "bench-tokens", dependencies: [.product(name: "ModelSec", package: "modelsec")], path: "Sources/bench-tokens"),
         // BENCH-TARGETS (add one line per target above this marker)
     ],
     swiftLanguageModes: [.v5]
