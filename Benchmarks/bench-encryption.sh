@@ -13,6 +13,9 @@ mkdir -p "$dir"
 trap 'rm -rf "$dir"' EXIT
 log() { echo "bench-encryption: $*" >&2; }
 
+# Writing to /dev/null must reach the device: refuse to run if it is not one.
+[ -c /dev/null ] || { log "/dev/null is not a character device; not running"; exit 1; }
+
 for tool in age age-keygen openssl; do
   command -v "$tool" >/dev/null || { log "$tool not installed; skipping"; exit 0; }
 done
@@ -55,8 +58,9 @@ peak_mib() {
   fi
 }
 
-m_enc() { "$MODELSEC" encrypt "$input" -o "$1" --key-file "$dir/k.key" --force 2>/dev/null; }
-m_dec() { "$MODELSEC" decrypt "$dir/m.enc" -o "$1" --key-file "$dir/k.key" --force 2>/dev/null; }
+# --force only for the file target (devices such as /dev/null are written directly).
+m_enc() { "$MODELSEC" encrypt "$input" -o "$1" --key-file "$dir/k.key" $([ "$1" = /dev/null ] || echo --force) 2>/dev/null; }
+m_dec() { "$MODELSEC" decrypt "$dir/m.enc" -o "$1" --key-file "$dir/k.key" $([ "$1" = /dev/null ] || echo --force) 2>/dev/null; }
 a_enc() { age -e -r "$age_recipient" -o "$1" "$input"; }
 a_dec() { age -d -i "$dir/age.key" -o "$1" "$dir/a.enc"; }
 o_enc() { openssl enc -aes-256-ctr -K "$ossl_key" -iv "$ossl_iv" -in "$input" -out "$1"; }
@@ -68,10 +72,10 @@ cat "$dir/m.enc" "$dir/a.enc" "$dir/o.enc" > /dev/null
 
 for target in /dev/null file; do
   for op in enc dec; do
-    if [ "$target" = file ]; then out="$dir/out.bin"; where="to a file"; else out=/dev/null; where="to /dev/null"; fi
+    # Never remove or replace $out when it is /dev/null: only the file target is cleaned up.
+    if [ "$target" = file ]; then out="$dir/out.bin"; rm -f "$out"; where="to a file"; else out=/dev/null; where="to /dev/null"; fi
     name=$([ "$op" = enc ] && echo encrypt || echo decrypt)
     log "$name $where"
-    rm -f "$out" 2>/dev/null || true
     tm=$(best_time m_$op "$out"); [ "$target" = file ] && rm -f "$out"
     ta=$(best_time a_$op "$out"); [ "$target" = file ] && rm -f "$out"
     to=$(best_time o_$op "$out"); [ "$target" = file ] && rm -f "$out"
