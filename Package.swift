@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "ModelSigningTests", dependencies: ["ModelSigning", "ModelSecKeys", "TestSupport"]),
         .testTarget(name: "ArtifactEncryptionTests", dependencies: ["ArtifactEncryption", "ModelSecKeys", "TestSupport"], exclude: ["reference_reader.py"]),
         .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "ModelSecKeys", "TestSupport"]),
-        // .testTarget(name: "DifferentialPrivacyTests", dependencies: ["DifferentialPrivacy", "TestSupport"]),
+        .testTarget(name: "DifferentialPrivacyTests", dependencies: ["DifferentialPrivacy", "TestSupport"]),
         // .testTarget(name: "ModelScannerTests", dependencies: ["ModelScanner", "TestSupport"]),
         // .testTarget(name: "ModelReleaseTests", dependencies: ["ModelRelease", "ModelSecKeys", "TestSupport"]),
         // .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "ModelRelease", "ModelSecKeys", "TestSupport"]),

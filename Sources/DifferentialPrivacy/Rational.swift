@@ -26,6 +26,9 @@ public struct Rational: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// An integer as a rational.
     public init(_ value: Int) { self.init(BigInt(value), 1) }
 
+    /// `numerator / denominator` from machine integers.
+    public init(_ numerator: Int, _ denominator: Int) { self.init(BigInt(numerator), BigInt(denominator)) }
+
     /// The exact value of a finite double (every finite double is a dyadic
     /// rational). Returns nil for NaN and infinities.
     public init?(exactly value: Double) {

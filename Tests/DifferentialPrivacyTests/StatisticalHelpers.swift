@@ -1,0 +1,68 @@
+import DifferentialPrivacy
+import Foundation
+import XCTest
+
+/// A deterministic generator for tests only (SplitMix64), so the
+/// statistical tests are reproducible. Production code never sees it.
+struct SeededGenerator: DPRandomSource {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+enum Stats {
+    /// One-sided standard normal quantile for a false-positive rate of 1e-6.
+    static let z1e6 = 4.7534
+
+    /// Chi-square critical value at false-positive rate 1e-6 (Wilson-Hilferty).
+    static func chiSquareCritical(df: Int) -> Double {
+        let k = Double(df)
+        let t = 1 - 2 / (9 * k) + z1e6 * (2 / (9 * k)).squareRoot()
+        return k * t * t * t
+    }
+
+    /// Pearson's chi-square of `observed` against `probability(x)`, bins with
+    /// expected count < 5 merged into one "rest" bin. Returns (statistic, df).
+    static func chiSquare(observed: [Int: Int], total: Int, support: ClosedRange<Int>, probability: (Int) -> Double) -> (Double, Int) {
+        var stat = 0.0, bins = 0, restExpected = 0.0, restObserved = 0
+        var inSupport = 0
+        for x in support {
+            let e = probability(x) * Double(total)
+            let o = observed[x] ?? 0
+            inSupport += o
+            if e < 5 { restExpected += e; restObserved += o; continue }
+            stat += (Double(o) - e) * (Double(o) - e) / e
+            bins += 1
+        }
+        restObserved += total - inSupport
+        let supportMass = support.reduce(0.0) { $0 + probability($1) }
+        restExpected += max(0, 1 - supportMass) * Double(total)
+        if restExpected > 0 {
+            stat += (Double(restObserved) - restExpected) * (Double(restObserved) - restExpected) / restExpected
+            bins += 1
+        } else {
+            XCTAssertEqual(restObserved, 0, "samples outside the support")
+        }
+        return (stat, bins - 1)
+    }
+
+    /// Discrete Laplace pmf with scale b.
+    static func discreteLaplacePMF(scale b: Double) -> (Int) -> Double {
+        let p = exp(-1 / b)
+        return { x in (1 - p) / (1 + p) * pow(p, Double(abs(x))) }
+    }
+
+    /// Discrete Gaussian pmf with variance parameter sigma2 (normalised numerically).
+    static func discreteGaussianPMF(sigma2: Double) -> (Int) -> Double {
+        let limit = Int(sigma2.squareRoot() * 50) + 50
+        var z = 0.0
+        for x in -limit...limit { z += exp(-Double(x * x) / (2 * sigma2)) }
+        return { x in exp(-Double(x * x) / (2 * sigma2)) / z }
+    }
+}
