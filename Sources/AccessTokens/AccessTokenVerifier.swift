@@ -13,7 +13,8 @@ public struct VerifiedAccessToken: Sendable, Equatable {
 ///
 /// 1. it is over 8 KiB (before any parsing);
 /// 2. it is not exactly three strict base64url segments (a JSON-serialized
-///    JWS is refused), or the header is not a JSON object with a string `alg`;
+///    JWS is refused), or the header is not a JSON object with a string `alg`
+///    and no member name twice;
 /// 3. `alg` is `none` in any letter case, an HMAC algorithm, or anything but
 ///    `EdDSA`/`ES256`;
 /// 4. `typ` is not `at+jwt` or `application/at+jwt` (compared ignoring ASCII
@@ -24,8 +25,8 @@ public struct VerifiedAccessToken: Sendable, Equatable {
 /// 7. `alg` is not the selected key's algorithm (Ed25519 → EdDSA, P-256 → ES256);
 /// 8. the signature does not verify;
 /// 9. the claims are not a JSON object holding `iss`, `sub`, `aud`, `exp`,
-///    `iat`, `jti`, `client_id`, `scope` with the right types (integer
-///    NumericDates);
+///    `iat`, `jti`, `client_id`, `scope` with the right types (NumericDates
+///    written as JSON integers) and no member name twice;
 /// 10. `iss` differs from the expected issuer (exact string comparison);
 ///     `aud` does not contain the expected audience;
 /// 11. `exp` ≤ now − leeway (expired), `nbf` > now + leeway, or
@@ -132,6 +133,10 @@ public struct AccessTokenVerifier: Sendable {
     }
 
     static func decodeHeader(_ bytes: [UInt8]) throws -> JOSEHeader {
+        guard let members = JSONObjectScanner.members(bytes) else { throw TokenRejection.malformed("header is not a JSON object") }
+        if let name = JSONObjectScanner.duplicateName(in: members) {
+            throw TokenRejection.malformed("header has the member \(Sanitize.text(name)) more than once")
+        }
         do { return try JSONDecoder().decode(JOSEHeader.self, from: Data(bytes)) } catch let rejection as TokenRejection {
             throw rejection
         } catch {
@@ -140,6 +145,14 @@ public struct AccessTokenVerifier: Sendable {
     }
 
     static func decodeClaims(_ bytes: [UInt8]) throws -> AccessTokenClaims {
+        guard let members = JSONObjectScanner.members(bytes) else { throw TokenRejection.malformed("claims are not a JSON object") }
+        if let name = JSONObjectScanner.duplicateName(in: members) {
+            throw TokenRejection.malformed("claims have the member \(Sanitize.text(name)) more than once")
+        }
+        // JSONDecoder reads 1.0 and 1e3 as integers; NumericDates must be written as integers.
+        for member in members where ["exp", "iat", "nbf"].contains(member.name) && !JSONObjectScanner.isIntegerLiteral(member.value) {
+            throw TokenRejection.invalidClaim(member.name, "not an integer NumericDate")
+        }
         do { return try JSONDecoder().decode(AccessTokenClaims.self, from: Data(bytes)) } catch let rejection as TokenRejection {
             throw rejection
         } catch {

@@ -252,6 +252,31 @@ final class VerifierAttackTests: XCTestCase {
         try assertRejected(try F.forge(header: F.header(alg: "EdDSA", kid: edKid), payload: fractional, key: edSigner), code: "invalid_claim")
     }
 
+    func testIntegerLookingDatesMustBeWrittenAsIntegers() throws {
+        // JSONDecoder would read these as integers; the profile requires integer literals.
+        for spelling in ["\(F.nowSeconds + 600).0", "1.8000006e9", "18000006E2", "\(F.nowSeconds + 600).54"] {
+            let claims = F.claimsJSON().replacingOccurrences(of: "\"exp\":\(F.nowSeconds + 600)", with: "\"exp\":\(spelling)")
+            XCTAssertTrue(claims.contains(spelling))
+            try assertRejected(try F.forge(header: F.header(alg: "EdDSA", kid: edKid), payload: claims, key: edSigner), code: "invalid_claim")
+        }
+        let negativeNbf = F.claimsJSON(["nbf": -5])
+        XCTAssertNoThrow(try verifier().verify(try F.forge(header: F.header(alg: "EdDSA", kid: edKid), payload: negativeNbf, key: edSigner), now: F.now))
+    }
+
+    func testDuplicateMembersAreRejected() throws {
+        // JSONDecoder keeps the first duplicate, most JWT libraries the last: refuse the ambiguity.
+        let dupHeader = #"{"alg":"EdDSA","kid":"\#(edKid)","typ":"at+jwt","typ":"JWT"}"#
+        try assertRejected(try F.forge(header: dupHeader, payload: F.claimsJSON(), key: edSigner), code: "malformed")
+        let escaped = #"{"alg":"EdDSA","kid":"\#(edKid)","typ":"at+jwt","\u0074yp":"JWT"}"#
+        try assertRejected(try F.forge(header: escaped, payload: F.claimsJSON(), key: edSigner), code: "malformed")
+        let claims = F.claimsJSON()
+        let dupClaims = String(claims.dropLast()) + #","aud":"somewhere-else"}"#
+        try assertRejected(try F.forge(header: F.header(alg: "EdDSA", kid: edKid), payload: dupClaims, key: edSigner), code: "malformed")
+        // Nested objects may repeat names that appear at the top level.
+        let nested = String(claims.dropLast()) + #","cnf":{"aud":"x","exp":1.5}}"#
+        XCTAssertNoThrow(try verifier().verify(try F.forge(header: F.header(alg: "EdDSA", kid: edKid), payload: nested, key: edSigner), now: F.now))
+    }
+
     func testIssuerIsComparedExactly() throws {
         for iss in ["https://registry.example/", "HTTPS://registry.example", "https://registry.example.evil", " https://registry.example", ""] {
             try assertRejected(try good(claims: ["iss": iss]), code: "wrong_issuer")
