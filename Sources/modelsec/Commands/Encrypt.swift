@@ -16,8 +16,8 @@ struct Encrypt: ParsableCommand {
         The format is specified in docs/encryption-format.md.
 
         Examples:
-          modelsec encrypt model.safetensors --output model.safetensors.enc --recipient deploy.pem.pub
-          modelsec encrypt model.bin -o model.bin.enc --recipient a.pub --recipient b.pub --key-file kms.key
+          modelsec encrypt model.bin --output model.bin.enc --recipient deploy.pem.pub
+          modelsec encrypt model.bin -o model.enc --recipient a.pub --key-file kms.key
           tar c model/ | modelsec encrypt - -o model.tar.enc --key-file artifact.key
           modelsec encrypt weights.bin -o weights.bin.enc --passphrase-file pass.txt
         """
