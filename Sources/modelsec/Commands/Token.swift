@@ -15,10 +15,12 @@ struct TokenCommand: ParsableCommand {
         The profile is documented in docs/access-tokens.md.
 
         Examples:
-          modelsec token issue --key issuer.pem --issuer https://registry.example \\
-            --audience deploy-gateway --subject ci-pipeline --scope model:deploy:resnet@2.1.0 --ttl 15m > tok
-          modelsec token verify - --public-key issuer.pem.pub --issuer https://registry.example \\
-            --audience deploy-gateway --require-scope model:deploy:resnet@2.1.0 < tok
+          modelsec token issue --key issuer.pem --issuer https://reg.example \\
+            --audience deploy-gateway --subject ci-pipeline \\
+            --scope model:deploy:resnet@2.1.0 --ttl 15m > tok
+          modelsec token verify - --public-key issuer.pem.pub \\
+            --issuer https://reg.example --audience deploy-gateway \\
+            --require-scope model:deploy:resnet@2.1.0 < tok
           modelsec token jwks --public-key issuer.pem.pub > jwks.json
           modelsec token inspect "$(cat tok)"
         """,

@@ -13,11 +13,11 @@ struct TokenIssue: ParsableCommand {
         the subject) and scope. A --ttl above --max-ttl (default 24h) is refused.
 
         Examples:
-          modelsec token issue --key issuer.pem --issuer https://registry.example \\
+          modelsec token issue --key issuer.pem --issuer https://reg.example \\
             --audience deploy-gateway --subject ci-pipeline \\
             --scope model:deploy:resnet@2.1.0 --scope model:pull:resnet@* --ttl 15m
           modelsec token issue --key issuer-p256.pem --passphrase-file pass.txt \\
-            --issuer https://registry.example --audience registry --subject alice \\
+            --issuer https://reg.example --audience registry --subject alice \\
             --scope model:pull:*@* --ttl 2h --json
         """
     )

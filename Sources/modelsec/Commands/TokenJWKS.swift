@@ -13,7 +13,8 @@ struct TokenJWKS: ParsableCommand {
 
         Examples:
           modelsec token jwks --public-key issuer.pem.pub > jwks.json
-          modelsec token jwks --public-key new.pem.pub --public-key old.pem.pub --out public/jwks.json
+          modelsec token jwks --public-key new.pem.pub --public-key old.pem.pub \\
+            --out public/jwks.json
         """
     )
 

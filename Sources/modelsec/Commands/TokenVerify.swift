@@ -18,10 +18,11 @@ struct TokenVerify: ParsableCommand {
 
         Examples:
           modelsec token verify "$TOKEN" --public-key issuer.pem.pub \\
-            --issuer https://registry.example --audience deploy-gateway \\
+            --issuer https://reg.example --audience deploy-gateway \\
             --require-scope model:deploy:resnet@2.1.0
           echo "$TOKEN" | modelsec token verify - --jwks jwks.json \\
-            --issuer https://registry.example --audience registry --revoked revoked.txt --json
+            --issuer https://reg.example --audience registry \\
+            --revoked revoked.txt --json
         """
     )
 
