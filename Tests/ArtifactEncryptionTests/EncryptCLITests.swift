@@ -145,6 +145,29 @@ final class EncryptCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("mixed.bin")))
     }
 
+    func testOpenSSLKeysAndEncryptedIdentities() throws {
+        // X25519 keys made by the openssl CLI work as recipient and identity.
+        var r = try TestSupport.run("openssl", ["genpkey", "-algorithm", "X25519", "-out", path("ossl.pem")])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        r = try TestSupport.run("openssl", ["pkey", "-in", path("ossl.pem"), "-pubout", "-out", path("ossl.pub")])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        // An identity key encrypted with a passphrase needs --identity-passphrase-file.
+        try "key pass\n".write(to: url("keypass.txt"), atomically: true, encoding: .utf8)
+        try ok(["keygen", "--type", "x25519", "--out", path("locked.pem"), "--passphrase-file", path("keypass.txt")])
+        try ok(["encrypt", path("plain.bin"), "-o", path("o.enc"), "--recipient", path("ossl.pub"), "--recipient", path("locked.pem.pub")])
+        try ok(["decrypt", path("o.enc"), "-o", path("o1.bin"), "--identity", path("ossl.pem")])
+        XCTAssertEqual(try Data(contentsOf: url("o1.bin")), plain)
+        r = try TestSupport.modelsec(["decrypt", path("o.enc"), "-o", path("o2.bin"), "--identity", path("locked.pem")])
+        XCTAssertEqual(r.status, 2, "an encrypted identity without its passphrase: \(r.stderrText)")
+        try ok(["decrypt", path("o.enc"), "-o", path("o2.bin"), "--identity", path("locked.pem"), "--identity-passphrase-file", path("keypass.txt")])
+        XCTAssertEqual(try Data(contentsOf: url("o2.bin")), plain)
+        // A signing key is not an identity.
+        try ok(["keygen", "--type", "ed25519", "--out", path("sign.pem")])
+        r = try TestSupport.modelsec(["decrypt", path("o.enc"), "-o", path("o3.bin"), "--identity", path("sign.pem")])
+        XCTAssertEqual(r.status, 2, r.stderrText)
+        XCTAssertTrue(r.stderrText.contains("x25519"), r.stderrText)
+    }
+
     func testEmptyAndOneChunkFiles() throws {
         for (name, size) in [("empty", 0), ("one", 65_536), ("oneplus", 65_537)] {
             let data = Data((0..<size).map { _ in UInt8.random(in: 0...255) })
