@@ -35,7 +35,20 @@ public struct TokenInspection: Sendable, Encodable {
 
 /// Any JSON value, for showing unverified content as it is.
 public indirect enum JSONValue: Codable, Sendable, Equatable {
-    case null, bool(Bool), number(Double), integer(Int64), string(String), array([JSONValue]), object([String: JSONValue])
+    /// `null`.
+    case null
+    /// `true` or `false`.
+    case bool(Bool)
+    /// A number that is not an integer (or does not fit in 64 bits).
+    case number(Double)
+    /// An integer.
+    case integer(Int64)
+    /// A string.
+    case string(String)
+    /// An array.
+    case array([JSONValue])
+    /// An object.
+    case object([String: JSONValue])
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
