@@ -73,7 +73,7 @@ cat "$dir/m.enc" "$dir/a.enc" "$dir/o.enc" > /dev/null
 for target in /dev/null file; do
   for op in enc dec; do
     # Never remove or replace $out when it is /dev/null: only the file target is cleaned up.
-    if [ "$target" = file ]; then out="$dir/out.bin"; rm -f "$out"; where="to a file"; else out=/dev/null; where="to /dev/null"; fi
+    if [ "$target" = file ]; then out="$dir/out.bin"; rm -f "$out"; where="to a file (modelsec fsyncs before rename; peers do not)"; else out=/dev/null; where="to /dev/null"; fi
     name=$([ "$op" = enc ] && echo encrypt || echo decrypt)
     log "$name $where"
     tm=$(best_time m_$op "$out"); [ "$target" = file ] && rm -f "$out"
@@ -90,5 +90,6 @@ pm_e=$(peak_mib "$MODELSEC" encrypt "$input" -o /dev/null --key-file "$dir/k.key
 pa_e=$(peak_mib age -e -r "$age_recipient" -o /dev/null "$input")
 pm_d=$(peak_mib "$MODELSEC" decrypt "$dir/m.enc" -o /dev/null --key-file "$dir/k.key")
 pa_d=$(peak_mib age -d -i "$dir/age.key" -o /dev/null "$dir/a.enc")
+# Ratio for memory: peer / modelsec (above 1 means modelsec uses less).
 echo "| peak memory, encrypt | $label | ${pm_e} MiB | age -e ${pa_e} MiB | $(echo "scale=1; $pa_e / $pm_e" | bc -l)x |"
 echo "| peak memory, decrypt | $label | ${pm_d} MiB | age -d ${pa_d} MiB | $(echo "scale=1; $pa_d / $pm_d" | bc -l)x |"
