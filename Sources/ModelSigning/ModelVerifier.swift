@@ -112,7 +112,7 @@ public enum ModelVerifier {
             throw error
         }
         let modified = try compare([file], expected: expected, method: manifest.method, progress: options.showProgress)
-        return signed.contentResult(modified: modified, missing: [], extra: [], checked: 1)
+        return signed.contentResult(modified: modified, missing: [], extra: [], checked: 1, only: path)
     }
 
     // MARK: - Signature
@@ -130,8 +130,13 @@ public enum ModelVerifier {
                                modified: modified, missing: missing, extra: extra, summary: summary)
         }
 
-        func contentResult(modified: [ModelPath], missing: [ModelPath], extra: [ModelPath], checked: Int) -> ModelVerificationResult {
+        func contentResult(modified: [ModelPath], missing: [ModelPath], extra: [ModelPath], checked: Int,
+                           only file: ModelPath? = nil) -> ModelVerificationResult {
             if modified.isEmpty, missing.isEmpty, extra.isEmpty {
+                if let file {
+                    return result(.verified, checked: checked,
+                                  summary: "verified \(file.string) of \(manifest.modelName), signed by key \(signerKeyID) (only this file was checked)")
+                }
                 let files = checked == 1 ? "1 file" : "\(checked) files"
                 return result(.verified, checked: checked,
                               summary: "verified \(manifest.modelName): \(files), subject sha256:\(manifest.subjectDigest), signed by key \(signerKeyID)")
