@@ -11,5 +11,6 @@ enum CommandRegistry {
         Sign.self, Verify.self,
         TokenCommand.self,
         Encrypt.self, Decrypt.self, InspectEncrypted.self,
+        Scan.self,
     ]
 }

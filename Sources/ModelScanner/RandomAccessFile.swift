@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ModelSecIO
+
+/// A read-only file read with `pread` at explicit offsets, so archives of any
+/// size are scanned without loading tensor data into memory.
+final class RandomAccessFile {
+    let path: String
+    let size: UInt64
+    private let descriptor: Int32
+
+    init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path: path, reason: FileIO.errnoDescription(errno)) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw FileError(path: path, reason: FileIO.errnoDescription(code))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw FileError(path: path, reason: "not a regular file")
+        }
+        self.path = path
+        self.descriptor = fd
+        self.size = UInt64(info.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    /// Exactly `count` bytes at `offset`; throws when the file is shorter or unreadable.
+    func read(at offset: UInt64, count: Int) throws -> [UInt8] {
+        guard count >= 0, offset <= size, UInt64(count) <= size - offset else {
+            throw FileError(path: path, reason: "read of \(count) bytes at offset \(offset) is past the end of the file")
+        }
+        var buffer = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = buffer.withUnsafeMutableBytes { raw in
+                pread(descriptor, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, reason: FileIO.errnoDescription(errno))
+            }
+            if n == 0 { throw FileError(path: path, reason: "file shrank while being read") }
+            done += n
+        }
+        return buffer
+    }
+}

@@ -1,0 +1,34 @@
+/// The human-readable rendering of a `ScanReport` (what `modelsec scan` prints).
+public enum ScanTextReport {
+    /// One block per file (findings, and with `verbose` the imported globals),
+    /// then a summary line.
+    public static func render(_ report: ScanReport, verbose: Bool = false) -> String {
+        var out = ""
+        for file in report.files {
+            let status = file.isClean ? "clean" : "\(file.findings.count) finding(s)"
+            if file.isClean && !verbose {
+                out += "\(file.path): \(file.format.rawValue), \(file.streams.count) pickle stream(s), clean\n"
+                continue
+            }
+            out += "\(file.path): \(file.format.rawValue), \(file.streams.count) pickle stream(s), \(status)\n"
+            for finding in file.findings {
+                let offset = finding.offset.map { " @\($0)" } ?? ""
+                out += "  \(finding.severity.rawValue.uppercased()) \(finding.kind.rawValue) \(finding.location)\(offset): \(finding.message)\n"
+            }
+            if verbose {
+                for stream in file.streams {
+                    out += "  stream \(stream.location) protocol \(stream.pickleProtocol.map(String.init) ?? "0/1"), \(stream.opcodeCount) opcodes\n"
+                    for global in stream.globals {
+                        out += "    \(global.classification.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(global.qualifiedName) x\(global.count)\n"
+                    }
+                }
+            }
+        }
+        for path in report.skipped where verbose {
+            out += "\(path): skipped (not a model format)\n"
+        }
+        let s = report.summary
+        out += "\(s.files) file(s), \(s.streams) pickle stream(s), \(s.dangerous) dangerous, \(s.suspicious) suspicious, \(s.errors) error(s), \(report.skipped.count) skipped\n"
+        return out
+    }
+}
