@@ -42,8 +42,7 @@ public final class Decryptor {
         chunkSize = header.chunkSize
         recipientTypes = header.stanzas.map(\.kind.name)
         let chunks = max(1, Encryptor.batchBytes / chunkSize)
-        cipher = try ParallelChunkCipher(key: keys.payloadKey, chunkSize: chunkSize,
-                                         workers: min(chunks, ParallelChunkCipher.defaultWorkers))
+        cipher = try ParallelChunkCipher(key: keys.payloadKey, chunkSize: chunkSize)
         // One extra byte: it tells whether the batch's last chunk is the file's last.
         input = .allocate(byteCount: chunks * cipher.layout.sealedChunkSize + 1, alignment: 64)
         spare = .allocate(byteCount: chunks * cipher.layout.sealedChunkSize + 1, alignment: 64)

@@ -44,8 +44,7 @@ public final class Encryptor {
         self.output = output
         self.chunkSize = chunkSize
         let chunks = max(1, Encryptor.batchBytes / chunkSize)
-        cipher = try ParallelChunkCipher(key: keys.payloadKey, chunkSize: chunkSize,
-                                         workers: min(chunks, ParallelChunkCipher.defaultWorkers))
+        cipher = try ParallelChunkCipher(key: keys.payloadKey, chunkSize: chunkSize)
         plain = .allocate(byteCount: chunks * chunkSize, alignment: 64)
         spare = .allocate(byteCount: chunks * chunkSize, alignment: 64)
         sealed = .allocate(byteCount: chunks * cipher.layout.sealedChunkSize, alignment: 64)

@@ -38,7 +38,8 @@ struct ChunkLayout {
 }
 
 /// Seals and opens batches of consecutive chunks in parallel, one
-/// ``AES/GCM/ChunkCipher`` per worker thread, no allocation per chunk.
+/// ``AES/GCM/ChunkCipher`` per core (each used by one thread at a time), no
+/// allocation per chunk.
 final class ParallelChunkCipher {
     let layout: ChunkLayout
     private let ciphers: [AES.GCM.ChunkCipher]
@@ -51,17 +52,23 @@ final class ParallelChunkCipher {
         ciphers = try (0..<max(1, workers)).map { _ in try AES.GCM.ChunkCipher(key: key) }
     }
 
-    /// Runs `body(chunkIndex, worker)` for `count` chunks spread over the workers.
+    /// Runs `body(chunkIndex, cipher)` for `count` chunks spread over the
+    /// workers. The batch is cut into a few more stripes than workers so a
+    /// worker that the scheduler delays does not hold up the whole batch;
+    /// each stripe borrows a cipher context from the pool for its duration.
     private func forEachChunk(_ count: Int, _ body: (Int, AES.GCM.ChunkCipher) -> Void) {
         let workers = min(ciphers.count, count)
         if workers <= 1 {
             for i in 0..<count { body(i, ciphers[0]) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            // Contiguous ranges: worker w takes chunks [w*count/workers, (w+1)*count/workers).
-            let start = w * count / workers, end = (w + 1) * count / workers
-            for i in start..<end { body(i, ciphers[w]) }
+        let stripes = min(count, workers * 4)
+        let pool = CipherPool(ciphers)
+        DispatchQueue.concurrentPerform(iterations: stripes) { s in
+            let start = s * count / stripes, end = (s + 1) * count / stripes
+            let cipher = pool.take()
+            for i in start..<end { body(i, cipher) }
+            pool.give(cipher)
         }
     }
 
@@ -141,5 +148,34 @@ final class ParallelChunkCipher {
         }
         if firstFailure == Int.max { return ((count - 1) * c + lastSealed - tag, true) }
         return (firstFailure * c, false)
+    }
+}
+
+/// Hands out cipher contexts so no two threads use one at the same time.
+private final class CipherPool: @unchecked Sendable {
+    // Guarded by `lock`.
+    private var free: [AES.GCM.ChunkCipher]
+    private let lock = NSLock()
+
+    init(_ ciphers: [AES.GCM.ChunkCipher]) { free = ciphers }
+
+    func take() -> AES.GCM.ChunkCipher {
+        lock.lock()
+        defer { lock.unlock() }
+        // concurrentPerform runs at most as many stripes at once as there are
+        // cores, and the pool holds one context per worker; if it ever runs
+        // dry (more threads than contexts), a fresh stripe waits its turn.
+        while free.isEmpty {
+            lock.unlock()
+            sched_yield()
+            lock.lock()
+        }
+        return free.removeLast()
+    }
+
+    func give(_ cipher: AES.GCM.ChunkCipher) {
+        lock.lock()
+        free.append(cipher)
+        lock.unlock()
     }
 }
