@@ -1,0 +1,175 @@
+import Foundation
+import ModelScanner
+import ModelSecCrypto
+import ModelSecKeys
+import Yams
+
+/// Validates one rule's `params` for its check and builds the `ConfiguredCheck`,
+/// reporting unknown, missing and bad parameters with their lines.
+struct CheckParameterParser {
+    let d: DiagnosticSink
+    let params: Node.Mapping
+    /// Where to point when a required parameter is missing.
+    let at: Mark?
+    let baseDirectory: String
+    let rule: String
+
+    func parse(_ kind: CheckKind) -> ConfiguredCheck? {
+        let before = d.items.count
+        let check: ConfiguredCheck?
+        switch kind {
+        case .signedByTrustedKey:
+            allow(["keys", "key_ids"])
+            let files = optional("keys").flatMap { d.stringList($0, "keys") } ?? []
+            let ids = optional("key_ids").flatMap { d.stringList($0, "key_ids") } ?? []
+            if params["keys"] == nil, params["key_ids"] == nil { missing("keys' or 'key_ids") }
+            let keys = loadKeys(files, key: "keys")
+            check = .signedByTrustedKey(keys: keys, keyIDs: Set(ids.map { $0.lowercased() }))
+            if files.isEmpty, ids.isEmpty, params["keys"] != nil || params["key_ids"] != nil {
+                d.report(at: at, "rule '\(rule)': no trusted keys listed")
+            }
+        case .artifactsEncrypted:
+            allow([])
+            check = .artifactsEncrypted
+        case .allowedAlgorithms:
+            allow(["signature", "hash", "encryption"])
+            let sig = optional("signature").flatMap { d.stringList($0, "signature") }
+            let hash = optional("hash").flatMap { d.stringList($0, "hash") }
+            let enc = optional("encryption").flatMap { d.stringList($0, "encryption") }
+            if params["signature"] == nil, params["hash"] == nil, params["encryption"] == nil { missing("signature', 'hash' or 'encryption") }
+            check = .allowedAlgorithms(signature: sig.map { Set($0.map { $0.lowercased() }) },
+                                       hash: hash.map { Set($0.map { $0.lowercased() }) },
+                                       encryption: enc.map { Set($0.map { $0.lowercased() }) })
+        case .requiredMetadata:
+            allow(["fields"])
+            var paths: [FieldPath] = []
+            if let node = required("fields"), let fields = d.stringList(node, "fields") {
+                if fields.isEmpty { d.report(at: node.mark, "rule '\(rule)': 'fields' is empty") }
+                for f in fields {
+                    do { paths.append(try FieldPath(parsing: f)) } catch { d.report(at: node.mark, "rule '\(rule)': \(error)") }
+                }
+            }
+            check = .requiredMetadata(fields: paths)
+        case .field:
+            allow(["path", "exists", "equals", "one_of", "matches", "at_most", "at_least"])
+            var path: FieldPath?
+            if let node = required("path"), let text = d.string(node, "path") {
+                do { path = try FieldPath(parsing: text) } catch { d.report(at: node.mark, "rule '\(rule)': \(error)") }
+            }
+            var conditions: [FieldCondition] = []
+            if let n = optional("exists"), let b = d.bool(n, "exists") { conditions.append(.exists(b)) }
+            if let n = optional("equals") {
+                if n.scalar == nil { d.report(at: n.mark, "'equals' must be a single value") } else { conditions.append(.equals(d.jsonValue(n))) }
+            }
+            if let n = optional("one_of") {
+                if let seq = n.sequence, !seq.isEmpty { conditions.append(.oneOf(seq.map(d.jsonValue))) } else { d.report(at: n.mark, "'one_of' must be a non-empty list") }
+            }
+            if let n = optional("matches"), let pattern = d.string(n, "matches") {
+                do { _ = try NSRegularExpression(pattern: pattern); conditions.append(.matches(pattern)) } catch {
+                    d.report(at: n.mark, "'matches' is not a valid regular expression: \(pattern)")
+                }
+            }
+            if let n = optional("at_most"), let v = d.number(n, "at_most") { conditions.append(.atMost(v)) }
+            if let n = optional("at_least"), let v = d.number(n, "at_least") { conditions.append(.atLeast(v)) }
+            if ["exists", "equals", "one_of", "matches", "at_most", "at_least"].allSatisfy({ params[$0] == nil }) {
+                missing("exists', 'equals', 'one_of', 'matches', 'at_most' or 'at_least")
+            }
+            check = path.map { .field(path: $0, conditions: conditions) }
+        case .dpLimits:
+            allow(["max_epsilon", "max_delta", "required"])
+            var eps: Double?, delta: Double?
+            if let n = optional("max_epsilon"), let v = d.number(n, "max_epsilon") {
+                if v <= 0 { d.report(at: n.mark, "'max_epsilon' must be greater than 0") }
+                eps = v
+            }
+            if let n = optional("max_delta"), let v = d.number(n, "max_delta") {
+                if v < 0 || v >= 1 { d.report(at: n.mark, "'max_delta' must be in [0, 1)") }
+                delta = v
+            }
+            if params["max_epsilon"] == nil, params["max_delta"] == nil { missing("max_epsilon' or 'max_delta") }
+            let req = optional("required").flatMap { d.bool($0, "required") } ?? true
+            check = .dpLimits(maxEpsilon: eps, maxDelta: delta, required: req)
+        case .noUnsafeSerialization:
+            allow(["fail_on", "require_scan"])
+            var failOn: Set<FindingSeverity> = [.dangerous, .suspicious, .error]
+            if let n = optional("fail_on"), let list = d.stringList(n, "fail_on") {
+                failOn = []
+                for s in list {
+                    if let sev = FindingSeverity(rawValue: s) { failOn.insert(sev) } else {
+                        d.report(at: n.mark, "'fail_on' entry '\(s)' is not a scanner severity (dangerous, suspicious, error)")
+                    }
+                }
+                if list.isEmpty { d.report(at: n.mark, "'fail_on' is empty") }
+            }
+            let requireScan = optional("require_scan").flatMap { d.bool($0, "require_scan") } ?? true
+            check = .noUnsafeSerialization(failOn: failOn, requireScan: requireScan)
+        case .maxAge:
+            allow(["days"])
+            var seconds: Double?
+            if let n = required("days"), let v = d.number(n, "days") {
+                if v <= 0 { d.report(at: n.mark, "'days' must be greater than 0") }
+                seconds = v * 86_400
+            }
+            check = seconds.map { .maxAge(seconds: $0, text: "\(JSONValue.number($0 / 86_400)) days") }
+        case .keyNotRevoked:
+            allow(["key_ids", "keys", "list_file"])
+            var ids = Set((optional("key_ids").flatMap { d.stringList($0, "key_ids") } ?? []).map { $0.lowercased() })
+            let files = optional("keys").flatMap { d.stringList($0, "keys") } ?? []
+            ids.formUnion(loadKeys(files, key: "keys").map(\.keyID))
+            if let n = optional("list_file"), let file = d.string(n, "list_file") {
+                let resolved = resolve(file)
+                if let text = try? String(contentsOfFile: resolved, encoding: .utf8) {
+                    for line in text.split(whereSeparator: \.isNewline) {
+                        let entry = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                        if !entry.isEmpty { ids.insert(entry.lowercased()) }
+                    }
+                } else {
+                    d.report(at: n.mark, "rule '\(rule)': cannot read the revoked-keys list '\(resolved)'")
+                }
+            }
+            if params["key_ids"] == nil, params["keys"] == nil, params["list_file"] == nil { missing("key_ids', 'keys' or 'list_file") }
+            check = .keyNotRevoked(keyIDs: ids)
+        }
+        return d.items.count == before ? check : nil
+    }
+
+    private func allow(_ names: Set<String>) {
+        for key in params.keys {
+            guard let k = key.string else { continue }
+            if !names.contains(k) {
+                let hint = names.isEmpty ? "this check takes no parameters" : "allowed: \(names.sorted().joined(separator: ", "))"
+                d.report(at: key.mark, "rule '\(rule)': unknown parameter '\(k)' (\(hint))")
+            }
+        }
+    }
+
+    private func optional(_ key: String) -> Node? {
+        guard let n = params[key] else { return nil }
+        if n.tagName == .null { d.report(at: n.mark, "rule '\(rule)': parameter '\(key)' has no value"); return nil }
+        return n
+    }
+
+    private func required(_ key: String) -> Node? {
+        if params[key] == nil { missing(key); return nil }
+        return optional(key)
+    }
+
+    private func missing(_ key: String) {
+        d.report(at: at, "rule '\(rule)': missing parameter '\(key)'")
+    }
+
+    private func resolve(_ file: String) -> String {
+        file.hasPrefix("/") || baseDirectory.isEmpty ? file : (baseDirectory as NSString).appendingPathComponent(file)
+    }
+
+    private func loadKeys(_ files: [String], key: String) -> [PublicKey] {
+        var keys: [PublicKey] = []
+        for file in files {
+            let resolved = resolve(file)
+            do { keys.append(try KeyFile.loadPublicKey(resolved)) } catch {
+                d.report(at: params[key]?.mark, "rule '\(rule)': cannot load public key '\(resolved)': \(error)")
+            }
+        }
+        return keys
+    }
+}

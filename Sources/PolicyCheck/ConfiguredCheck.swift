@@ -1,0 +1,82 @@
+import Foundation
+import ModelSecCrypto
+import ModelScanner
+
+/// A condition that every value a field path reaches must satisfy.
+public enum FieldCondition: Sendable, Hashable, CustomStringConvertible {
+    /// The path reaches (true) or does not reach (false) a non-null value.
+    case exists(Bool)
+    /// Equal to the value (numbers compare numerically, everything else exactly).
+    case equals(JSONValue)
+    /// Equal to one of the values.
+    case oneOf([JSONValue])
+    /// A string matching the regular expression (ICU syntax, anchored to the whole string).
+    case matches(String)
+    /// A number ≤ the bound.
+    case atMost(Double)
+    /// A number ≥ the bound.
+    case atLeast(Double)
+
+    public var description: String {
+        switch self {
+        case let .exists(b): return "exists: \(b)"
+        case let .equals(v): return "equals \(v)"
+        case let .oneOf(vs): return "one of \(JSONValue.array(vs))"
+        case let .matches(r): return "matches /\(r)/"
+        case let .atMost(n): return "at most \(JSONValue.number(n))"
+        case let .atLeast(n): return "at least \(JSONValue.number(n))"
+        }
+    }
+}
+
+/// A built-in check with its parameters, as a rule configures it. The YAML names
+/// (`check:` values) are in `CheckKind`; docs/policy.md documents each one.
+public enum ConfiguredCheck: Sendable {
+    /// The release's signature verifies with one of `keys` (loaded from the files
+    /// the policy names) and, if `keyIDs` is not empty, the signer is one of them.
+    case signedByTrustedKey(keys: [PublicKey], keyIDs: Set<String>)
+    /// Every artifact is recorded as encrypted (and there is at least one artifact).
+    case artifactsEncrypted
+    /// The release's algorithms are in the allowed lists (nil = not constrained).
+    case allowedAlgorithms(signature: Set<String>?, hash: Set<String>?, encryption: Set<String>?)
+    /// Each field path exists under `metadata`.
+    case requiredMetadata(fields: [FieldPath])
+    /// Conditions over a path in release.json.
+    case field(path: FieldPath, conditions: [FieldCondition])
+    /// The DP report's epsilon and delta are within limits.
+    case dpLimits(maxEpsilon: Double?, maxDelta: Double?, required: Bool)
+    /// The scanner findings recorded in the release contain no finding of the listed severities.
+    case noUnsafeSerialization(failOn: Set<FindingSeverity>, requireScan: Bool)
+    /// The release was created at most `seconds` ago.
+    case maxAge(seconds: Double, text: String)
+    /// The signing key id is not on the revoked list.
+    case keyNotRevoked(keyIDs: Set<String>)
+
+    /// The check's YAML name.
+    public var kind: CheckKind {
+        switch self {
+        case .signedByTrustedKey: return .signedByTrustedKey
+        case .artifactsEncrypted: return .artifactsEncrypted
+        case .allowedAlgorithms: return .allowedAlgorithms
+        case .requiredMetadata: return .requiredMetadata
+        case .field: return .field
+        case .dpLimits: return .dpLimits
+        case .noUnsafeSerialization: return .noUnsafeSerialization
+        case .maxAge: return .maxAge
+        case .keyNotRevoked: return .keyNotRevoked
+        }
+    }
+}
+
+/// The names of the built-in checks, as written after `check:`.
+public enum CheckKind: String, Sendable, Codable, CaseIterable {
+    case signedByTrustedKey = "signed-by-trusted-key"
+    case artifactsEncrypted = "artifacts-encrypted"
+    case allowedAlgorithms = "allowed-algorithms"
+    case requiredMetadata = "required-metadata"
+    case field = "field"
+    case dpLimits = "dp-limits"
+    case noUnsafeSerialization = "no-unsafe-serialization"
+    case maxAge = "max-age"
+    case keyNotRevoked = "key-not-revoked"
+}

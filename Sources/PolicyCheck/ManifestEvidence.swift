@@ -1,0 +1,121 @@
+import Foundation
+import ModelSecCrypto
+import ModelSecIO
+
+/// Builds `ReleaseEvidence` from a release directory's `release.json`
+/// (format `modelsec-release/v1`, docs/release-format.md). Which fields feed
+/// which facts is listed in docs/policy.md ("Evidence").
+public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
+    /// Makes the authenticator for a release directory (the release module's verifier).
+    public let authenticatorFactory: @Sendable (_ directory: String) -> any ReleaseAuthenticator
+
+    /// A loader that verifies signatures with the authenticators `authenticatorFactory` makes.
+    public init(authenticatorFactory: @escaping @Sendable (_ directory: String) -> any ReleaseAuthenticator) {
+        self.authenticatorFactory = authenticatorFactory
+    }
+
+    /// The manifest's file name inside a release directory.
+    public static let manifestFile = "release.json"
+    /// The first 8 bytes of every file in the modelsec encryption format (docs/encryption-format.md).
+    static let encryptedMagic: [UInt8] = Array("MSECENC".utf8) + [0]
+
+    public func load(directory: String) throws -> ReleaseEvidence {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FileError(path: directory, reason: "not a release directory (it does not exist or is not a directory)")
+        }
+        let manifestPath = (directory as NSString).appendingPathComponent(Self.manifestFile)
+        let bytes = try FileIO.readFile(manifestPath)
+        let manifest: JSONValue
+        do { manifest = try JSONValue(parsing: Data(bytes)) } catch {
+            throw FileError(path: manifestPath, reason: "not valid JSON")
+        }
+        return try Self.evidence(manifest: manifest, directory: directory, manifestPath: manifestPath,
+                                 authenticator: authenticatorFactory(directory))
+    }
+
+    /// Extracts the facts from a parsed manifest. Throws when name or version is missing
+    /// (without them the release cannot be identified or waived).
+    public static func evidence(manifest: JSONValue, directory: String, manifestPath: String,
+                                authenticator: any ReleaseAuthenticator) throws -> ReleaseEvidence {
+        guard manifest.objectValue != nil else { throw FileError(path: manifestPath, reason: "release.json is not a JSON object") }
+        guard let name = manifest["name"]?.stringValue, !name.isEmpty else { throw FileError(path: manifestPath, reason: "release.json has no name") }
+        guard let version = manifest["version"]?.stringValue, !version.isEmpty else { throw FileError(path: manifestPath, reason: "release.json has no version") }
+
+        let created = manifest["createdAt"]?.stringValue.flatMap(parseTimestamp)
+        let signerKeyID = manifest["signer"]?["keyId"]?.stringValue?.lowercased()
+        let signatureAlgorithms = manifest["signer"]?["algorithm"]?.stringValue.map { [$0] } ?? []
+        let encryption = manifest["encryption"]
+        let cipher = encryption?["cipher"]?.stringValue
+        let encryptionDeclared = encryption?["format"]?.stringValue != nil && cipher != nil
+
+        var artifacts: [ArtifactFact] = []
+        var hashes = Set<String>()
+        for entry in manifest["artifacts"]?.arrayValue ?? [] {
+            let path = entry["path"]?.stringValue ?? "?"
+            if entry["sha256"]?.stringValue != nil { hashes.insert("sha256") }
+            var encrypted = false
+            if encryptionDeclared, let stored = entry["encryptedPath"]?.stringValue, !stored.hasPrefix("/"), !stored.split(separator: "/").contains("..") {
+                encrypted = hasEncryptedMagic((directory as NSString).appendingPathComponent(stored))
+            }
+            let stored = entry["encryptedPath"]?.stringValue ?? path
+            artifacts.append(ArtifactFact(path: stored, encrypted: encrypted, encryptionAlgorithm: encrypted ? cipher : nil))
+        }
+
+        let dp = manifest["dpReport"]
+        let hasDP = dp != nil && dp?.isNull == false
+        let (epsilon, delta) = dp.map(dpParameters) ?? (nil, nil)
+
+        var findings: [RecordedFinding]?
+        if let scan = manifest["scan"], !scan.isNull {
+            findings = (scan["findings"]?.arrayValue ?? []).map { f in
+                let file = f["path"]?.stringValue ?? ""
+                let location = f["location"]?.stringValue ?? ""
+                let shown = location.isEmpty || location == file ? file : "\(file):\(location)"
+                return RecordedFinding(severity: f["severity"]?.stringValue ?? "error", kind: f["kind"]?.stringValue ?? "unknown",
+                                       location: shown, message: f["message"]?.stringValue ?? "")
+            }
+        }
+
+        return ReleaseEvidence(directory: directory, manifestPath: manifestPath, manifest: manifest, name: name, version: version,
+                               createdAt: created, signerKeyID: signerKeyID, signatureAlgorithms: signatureAlgorithms,
+                               hashAlgorithms: hashes.sorted(), artifacts: artifacts, dpEpsilon: epsilon, dpDelta: delta,
+                               hasDPReport: hasDP, scanFindings: findings, authenticator: authenticator)
+    }
+
+    /// epsilon and delta from a DP report: top-level `epsilon`/`delta` (DP-SGD
+    /// accounting), else `cost.epsilon`/`cost.delta` (a `modelsec dp release`
+    /// result), else `total.epsilon`/`total.delta`.
+    static func dpParameters(_ report: JSONValue) -> (Double?, Double?) {
+        for container in [report, report["cost"], report["total"]].compactMap({ $0 }) {
+            let e = container["epsilon"]?.numberValue
+            let d = container["delta"]?.numberValue
+            if e != nil || d != nil { return (e, d) }
+        }
+        return (nil, nil)
+    }
+
+    static func parseTimestamp(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let d = formatter.date(from: text) { return d }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    static func hasEncryptedMagic(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: encryptedMagic.count) else { return false }
+        return Array(head) == encryptedMagic
+    }
+}
+
+/// An authenticator for when no signature verifier is available: every check fails closed.
+public struct UnavailableAuthenticator: ReleaseAuthenticator {
+    /// Why verification is unavailable.
+    public let reason: String
+    /// Fails every verification with `reason`.
+    public init(reason: String) { self.reason = reason }
+    public func authenticate(trusting trustedKeys: [PublicKey]) -> AuthenticityVerdict { .failed(reason: reason) }
+}
