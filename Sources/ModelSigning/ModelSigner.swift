@@ -63,7 +63,7 @@ public enum ModelSigner {
 
         let inventory = try ModelWalker.walk(model: model, ignoring: unique, allowSymlinks: options.allowSymlinks)
         let planned = ModelSerializer.plan(inventory.files, method: options.method)
-        let progress = ModelSerializer.progress(for: inventory.files, enabled: options.showProgress)
+        let progress = ModelSerializer.progress(for: inventory.files, method: options.method, enabled: options.showProgress)
         let digests = try ParallelHasher.digests(of: planned.map(\.task), files: inventory.files, progress: progress)
         progress?.finish()
 

@@ -231,7 +231,7 @@ public enum ModelVerifier {
             toHash.append(file)
         }
         let planned = ModelSerializer.plan(toHash, method: method)
-        let progress = ModelSerializer.progress(for: toHash, enabled: enabled)
+        let progress = ModelSerializer.progress(for: toHash, method: method, enabled: enabled)
         let digests = try ParallelHasher.digests(of: planned.map(\.task), files: toHash, progress: progress)
         progress?.finish()
         for (resource, digest) in zip(planned, digests) {

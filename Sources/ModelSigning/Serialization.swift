@@ -133,11 +133,12 @@ enum ModelSerializer {
         }
     }
 
-    /// A progress reporter for hashing `files`, or nil when disabled.
-    static func progress(for files: [ModelFile], enabled: Bool?) -> ProgressReporter? {
+    /// A progress reporter for hashing `files` (files and bytes; bytes only
+    /// with shards, where tasks are not files), or nil when disabled.
+    static func progress(for files: [ModelFile], method: SerializationMethod, enabled: Bool?) -> ProgressReporter? {
         if enabled == false { return nil }
         let total = files.reduce(Int64(0)) { $0 + $1.size }
-        return ProgressReporter(label: "hashing", totalBytes: total, totalItems: nil, enabled: enabled)
+        return ProgressReporter(label: "hashing", totalBytes: total, totalItems: method == .files ? files.count : nil, enabled: enabled)
     }
 
     /// SHA-256 over the concatenated raw digests.
