@@ -19,3 +19,19 @@ public enum ArtifactEncryption {
     /// The largest header a reader accepts, in bytes.
     public static let maximumHeaderSize = 4096
 }
+
+/// ``Recipient`` under a name that cannot clash with a client's own
+/// `Recipient` type.
+public typealias EncryptionRecipient = Recipient
+/// ``Identity`` under a name that cannot clash with a client's own
+/// `Identity` type.
+public typealias EncryptionIdentity = Identity
+
+// The namespace enum shares the module's name, so `ArtifactEncryption.X`
+// resolves to a member of the enum: make the main types reachable that way.
+extension ArtifactEncryption {
+    /// ``Recipient``, reachable as `ArtifactEncryption.Recipient`.
+    public typealias Recipient = EncryptionRecipient
+    /// ``Identity``, reachable as `ArtifactEncryption.Identity`.
+    public typealias Identity = EncryptionIdentity
+}
