@@ -33,7 +33,8 @@ public enum JSONWebKeySet {
 
     /// The usable keys of a JWKS document. Each needs a `kid` (unique in the
     /// set); `OKP`/`Ed25519` and `EC`/`P-256` keys are accepted, with `alg`
-    /// (if given) `EdDSA` or `ES256` respectively. RSA keys are skipped.
+    /// (if given) `EdDSA` or `ES256` respectively. RSA keys, and keys whose
+    /// `use` is not `sig` or whose `key_ops` lacks `verify`, are skipped.
     /// A key carrying private material (`d`) is refused, as is a set with no
     /// usable key. `source` names the file in errors.
     public static func keys(from document: [UInt8], source: String) throws -> [VerificationKey] {
@@ -41,10 +42,17 @@ public enum JSONWebKeySet {
         do { set = try JSONDecoder().decode(JWKS.self, from: Data(document)) } catch {
             throw TokenInputError("\(source): not a JWK Set this verifier understands (expected {\"keys\":[…]} with OKP, EC or RSA keys)")
         }
+        // jwt-kit's JWK does not model `use` and `key_ops`; read them beside it.
+        let usage = (try? JSONDecoder().decode(KeyUsageSet.self, from: Data(document)))?.keys ?? []
         var result: [VerificationKey] = []
         var seen = Set<String>()
         for (index, jwk) in set.keys.enumerated() {
             let label = "\(source): key \(index)"
+            if index < usage.count {
+                // A key published for encryption, or without "verify" among its operations, is not a token key.
+                if let use = usage[index].use, use != "sig" { continue }
+                if let ops = usage[index].keyOps, !ops.contains("verify") { continue }
+            }
             guard let kid = jwk.keyIdentifier?.string, !kid.isEmpty else { throw TokenInputError("\(label) has no kid") }
             guard jwk.privateExponent == nil else { throw TokenInputError("\(label) (\(kid)) holds private key material (d); publish public keys only") }
             let key: PublicKey
@@ -75,4 +83,14 @@ public enum JSONWebKeySet {
         guard !result.isEmpty else { throw TokenInputError("\(source): no Ed25519 or P-256 keys in the JWK Set") }
         return result
     }
+}
+
+/// The `use` / `key_ops` members of each key in a JWK Set (RFC 7517 §4.2–4.3).
+private struct KeyUsageSet: Decodable {
+    struct Usage: Decodable {
+        let use: String?
+        let keyOps: [String]?
+        enum CodingKeys: String, CodingKey { case use, keyOps = "key_ops" }
+    }
+    let keys: [Usage]
 }

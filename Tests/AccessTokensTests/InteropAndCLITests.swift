@@ -176,6 +176,12 @@ final class InteropAndCLITests: XCTestCase {
         XCTAssertEqual(try parse(good).map(\.keyID), ["k1"])
         // RSA keys are skipped, not fatal.
         XCTAssertEqual(try parse(#"{"kty":"RSA","kid":"r","n":"AQAB","e":"AQAB"},"# + good).count, 1)
+        // Keys published for other uses are skipped.
+        let forEncryption = #"{"kty":"OKP","crv":"Ed25519","kid":"enc","use":"enc","x":"\#(x)"}"#
+        let signOnly = #"{"kty":"OKP","crv":"Ed25519","kid":"ops","key_ops":["sign"],"x":"\#(x)"}"#
+        let verifyOps = #"{"kty":"OKP","crv":"Ed25519","kid":"v","use":"sig","key_ops":["verify"],"x":"\#(x)"}"#
+        XCTAssertEqual(try parse([forEncryption, signOnly, verifyOps, good].joined(separator: ",")).map(\.keyID), ["v", "k1"])
+        XCTAssertThrowsError(try parse(forEncryption))
         let bad = [
             "",                                                                                    // empty set
             #"{"kty":"OKP","crv":"Ed25519","x":"\#(x)"}"#,                                        // no kid
