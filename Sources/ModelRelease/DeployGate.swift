@@ -1,0 +1,264 @@
+import AccessTokens
+import ArtifactEncryption
+import Foundation
+import ModelSecCrypto
+import ModelSecIO
+import ModelSecKeys
+
+/// What the deploy gate needs.
+public struct DeployRequest {
+    /// The release directory (as made by `release create`).
+    public var releaseDirectory: String
+    /// The keys whose signatures are trusted.
+    public var trustedKeys: TrustedKeys
+    /// What opens the artifacts: an X25519 private key and/or a symmetric key.
+    public var identities: [Identity]
+    /// Where the checked, decrypted model goes (must not exist, or be empty).
+    public var output: String
+    /// The deploy token check, if a token is required.
+    public var token: DeployTokenCheck?
+    /// The policy step, if a policy is given (see ``DeployPolicy``).
+    public var policy: DeployPolicy?
+    /// Progress on stderr: nil means when stderr is a terminal.
+    public var showProgress: Bool?
+
+    /// A request without token or policy.
+    public init(releaseDirectory: String, trustedKeys: TrustedKeys, identities: [Identity], output: String) {
+        self.releaseDirectory = releaseDirectory
+        self.trustedKeys = trustedKeys
+        self.identities = identities
+        self.output = output
+    }
+}
+
+/// A deploy token and how to verify it. The gate requires the scope
+/// `model:deploy:NAME@VERSION` of the release being deployed.
+public struct DeployTokenCheck {
+    /// The compact JWS.
+    public var token: String
+    /// The issuer's keys.
+    public var keys: [VerificationKey]
+    /// The exact `iss` required.
+    public var issuer: String
+    /// The audience `aud` must contain.
+    public var audience: String
+    /// Clock skew tolerated.
+    public var leeway: TokenDuration
+    /// Revoked token ids.
+    public var revocations: RevocationList
+    /// The time to check against.
+    public var now: Date
+
+    /// A token check.
+    public init(token: String, keys: [VerificationKey], issuer: String, audience: String,
+                leeway: TokenDuration = TokenDuration(seconds: 30), revocations: RevocationList = RevocationList(), now: Date = Date()) {
+        self.token = token
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+        self.revocations = revocations
+        self.now = now
+    }
+}
+
+/// The policy step: judges an authentic release (its directory and manifest)
+/// and says whether it may be deployed, and why. Policies live in another
+/// module (which depends on this one), so the caller supplies the step.
+public struct DeployPolicy {
+    /// The verdict.
+    public struct Verdict: Sendable {
+        /// Whether the release may be deployed.
+        public let passed: Bool
+        /// What the policy found.
+        public let detail: String
+        /// A verdict.
+        public init(passed: Bool, detail: String) {
+            self.passed = passed
+            self.detail = detail
+        }
+    }
+
+    /// Judges the authentic release.
+    public let evaluate: (AuthenticRelease) throws -> Verdict
+
+    /// A policy step.
+    public init(evaluate: @escaping (AuthenticRelease) throws -> Verdict) { self.evaluate = evaluate }
+}
+
+/// The deploy gate: checks a release in order (signature, release.json, token,
+/// decryption with plaintext digests, policy) and only then puts the model in
+/// place with one rename. On any failure nothing is written to the output
+/// (decryption happens in a temporary directory beside it, removed on
+/// failure) and the report names the step that failed.
+///
+/// ```swift
+/// var request = DeployRequest(releaseDirectory: "bert-1.0.0.release",
+///                             trustedKeys: try TrustedKeys(directory: "trusted"),
+///                             identities: [try .load(privateKeyFile: "deploy.pem")],
+///                             output: "/models/bert")
+/// let report = try DeployGate.run(request)
+/// if !report.deployed { print(report.summary) }
+/// ```
+public enum DeployGate {
+    /// Runs the gate. Throws (exit code 2) only for unusable arguments: a
+    /// release directory that does not exist, an output that exists and is
+    /// not empty. Every check failure is in the returned report.
+    public static func run(_ request: DeployRequest) throws -> DeployReport {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: request.releaseDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ReleaseInputError(path: request.releaseDirectory, reason: "is not a release directory (it does not exist or is not a directory)")
+        }
+        guard !request.identities.isEmpty else {
+            throw ReleaseInputError(path: request.releaseDirectory, reason: "no identity or key file to decrypt the release with")
+        }
+        let staging = try StagingDirectory(destination: request.output)
+        var run = Run(request: request)
+        run.execute(staging: staging)
+        if !run.deployed { staging.abort() }
+        return run.report
+    }
+
+    /// The state of one gate run.
+    struct Run {
+        let request: DeployRequest
+        var steps: [DeployStep] = []
+        var release: String?
+        var signerKeyID: String?
+        var deployed = false
+
+        init(request: DeployRequest) { self.request = request }
+
+        var report: DeployReport {
+            var all = steps
+            for name in DeployStepName.allCases where !all.contains(where: { $0.name == name }) {
+                all.append(DeployStep(name: name, status: .notRun, detail: "an earlier step failed"))
+            }
+            return DeployReport(releaseDirectory: request.releaseDirectory, output: request.output, release: release,
+                                signerKeyID: signerKeyID, steps: all, deployed: deployed)
+        }
+
+        mutating func pass(_ name: DeployStepName, _ detail: String) { steps.append(DeployStep(name: name, status: .passed, detail: detail)) }
+        mutating func fail(_ name: DeployStepName, _ detail: String) { steps.append(DeployStep(name: name, status: .failed, detail: detail)) }
+        mutating func skip(_ name: DeployStepName, _ detail: String) { steps.append(DeployStep(name: name, status: .skipped, detail: detail)) }
+
+        mutating func execute(staging: StagingDirectory) {
+            // 1-2: signature and release.json.
+            let authentic: AuthenticRelease
+            switch ReleaseAuthentication.check(directory: request.releaseDirectory, trustedKeys: request.trustedKeys) {
+            case let .rejected(step, reason):
+                if step == .manifest { pass(.signature, "verified with a trusted key") }
+                return fail(step, reason)
+            case let .authentic(value):
+                authentic = value
+            }
+            let manifest = authentic.manifest
+            signerKeyID = authentic.signerKeyID
+            pass(.signature, "signed by trusted key \(authentic.signerKeyID)")
+            release = "\(manifest.name)@\(manifest.version)"
+            pass(.manifest, "release.json matches the signature: \(manifest.name)@\(manifest.version), \(manifest.artifacts.count) file\(manifest.artifacts.count == 1 ? "" : "s")")
+
+            // 3: token.
+            if let check = request.token {
+                let scope = ReleaseIdentity.deployScope(name: manifest.name, version: manifest.version)
+                do {
+                    let verifier = try AccessTokenVerifier(keys: check.keys, issuer: check.issuer, audience: check.audience, leeway: check.leeway,
+                                                           revocations: check.revocations, requiredScopes: [try ModelScope(parsing: scope)])
+                    let verified = try verifier.verify(check.token, now: check.now)
+                    pass(.token, "token \(verified.claims.tokenID) for \(verified.claims.subject) grants \(scope)")
+                } catch let rejection as TokenRejection {
+                    return fail(.token, "\(rejection.reason) (required scope \(scope))")
+                } catch {
+                    return fail(.token, "\(error)")
+                }
+            } else {
+                skip(.token, "no token given")
+            }
+
+            // 4: decrypt every artifact and check its plaintext.
+            do {
+                let bytes = try decryptAll(manifest, staging: staging)
+                pass(.decrypt, "\(manifest.artifacts.count) file\(manifest.artifacts.count == 1 ? "" : "s") (\(ByteCountFormatting.string(Int64(bytes)))) decrypted; sizes and SHA-256 digests match the signed manifest")
+            } catch let failure as StepFailure {
+                return fail(.decrypt, failure.reason)
+            } catch {
+                return fail(.decrypt, "\(error)")
+            }
+
+            // 5: policy.
+            if let policy = request.policy {
+                do {
+                    let verdict = try policy.evaluate(authentic)
+                    guard verdict.passed else { return fail(.policy, verdict.detail) }
+                    pass(.policy, verdict.detail)
+                } catch {
+                    return fail(.policy, "\(error)")
+                }
+            } else {
+                skip(.policy, "no policy given")
+            }
+
+            // 6: provenance and the rename.
+            do {
+                try AtomicFileWriter.write(authentic.manifestBytes, to: staging.prepare(ReleaseLayout.manifestResourceName), mode: 0o644, overwrite: false)
+                try AtomicFileWriter.write(authentic.signatureBytes, to: staging.prepare(ReleaseLayout.deployedSignaturePath), mode: 0o644, overwrite: false)
+                try staging.commit()
+            } catch {
+                return fail(.install, "\(error)")
+            }
+            deployed = true
+            pass(.install, "\(request.output) is in place")
+        }
+
+        struct StepFailure: Error { let reason: String }
+
+        /// Decrypts each artifact into the staging directory, hashing the
+        /// authenticated plaintext as it is written; returns the bytes written.
+        func decryptAll(_ manifest: ReleaseManifest, staging: StagingDirectory) throws -> UInt64 {
+            let progress = ProgressReporter(label: "decrypting", totalBytes: Int64(clamping: manifest.totalSize),
+                                            totalItems: manifest.artifacts.count, enabled: request.showProgress)
+            defer { progress.finish() }
+            var total: UInt64 = 0
+            for artifact in manifest.artifacts {
+                let encrypted = request.releaseDirectory + "/" + artifact.encryptedPath
+                let source: FileDescriptorSource
+                do { source = try FileDescriptorSource(path: encrypted) } catch let error as FileError {
+                    throw StepFailure(reason: "\(encrypted): \(error.reason)")
+                }
+                if let size = source.regularFileSize, size != artifact.encryptedSize {
+                    throw StepFailure(reason: "\(encrypted): is \(size) bytes, release.json records \(artifact.encryptedSize)")
+                }
+                let writer = try AtomicFileWriter(destination: staging.prepare(artifact.path), mode: 0o644, overwrite: false)
+                var hasher = SHA256.hasher()
+                var written: UInt64 = 0
+                do {
+                    let decryptor = try Decryptor(source: source, identities: request.identities)
+                    try decryptor.decrypt { bytes in
+                        written += UInt64(bytes.count)
+                        guard written <= artifact.size else {
+                            throw StepFailure(reason: "\(encrypted): decrypts to more than the \(artifact.size) bytes release.json records")
+                        }
+                        hasher.update(bytes)
+                        try writer.write(bytes)
+                        progress.advance(bytes: Int64(bytes.count))
+                    }
+                } catch let error as EncryptionError {
+                    writer.abort()
+                    throw StepFailure(reason: error.at(encrypted).description)
+                }
+                guard written == artifact.size else {
+                    writer.abort()
+                    throw StepFailure(reason: "\(encrypted): decrypts to \(written) bytes, release.json records \(artifact.size)")
+                }
+                guard let expected = Hex.decode(artifact.sha256), ConstantTime.equals(hasher.finalize().bytes, expected) else {
+                    writer.abort()
+                    throw StepFailure(reason: "\(artifact.path): the decrypted file's SHA-256 does not match the signed digest")
+                }
+                try writer.commit()
+                progress.advance(items: 1)
+                total += written
+            }
+            return total
+        }
+    }
+}

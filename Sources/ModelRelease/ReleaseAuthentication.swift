@@ -1,0 +1,111 @@
+import Foundation
+import ModelSecCrypto
+import ModelSecIO
+import ModelSecKeys
+import ModelSigning
+
+/// A release whose signature verified with a trusted key and whose
+/// `release.json` is exactly what was signed.
+public struct AuthenticRelease: Sendable {
+    /// The release directory.
+    public let directory: String
+    /// The parsed release.json.
+    public let manifest: ReleaseManifest
+    /// release.json's exact bytes.
+    public let manifestBytes: [UInt8]
+    /// The signature bundle's exact bytes.
+    public let signatureBytes: [UInt8]
+    /// The trusted key that signed it.
+    public let signerKeyID: String
+    /// The signed statement's subject digest.
+    public let subjectDigest: String
+}
+
+/// The first two steps of the deploy gate, usable on their own (by `release
+/// inspect --trusted-keys`, or a policy checker that needs to know a release
+/// is authentic): the signature verifies with a trusted key, and release.json
+/// matches the signed resource and agrees with the signed artifact list.
+/// Nothing is decrypted.
+public enum ReleaseAuthentication {
+    /// The outcome.
+    public enum Outcome: Sendable {
+        /// Authentic.
+        case authentic(AuthenticRelease)
+        /// Not: which step (`signature` or `manifest`) and why.
+        case rejected(step: DeployStepName, reason: String)
+    }
+
+    /// Largest release.json and release.sig read (both list one entry per file).
+    static let maximumFileSize = 256 << 20
+
+    /// Checks the release in `directory` against `trustedKeys`.
+    public static func check(directory: String, trustedKeys: TrustedKeys) -> Outcome {
+        let signaturePath = directory + "/" + ReleaseLayout.signatureFile
+        let manifestPath = directory + "/" + ReleaseLayout.manifestFile
+
+        // Step 1: the signature.
+        let signatureBytes: [UInt8]
+        do { signatureBytes = try FileIO.readFile(signaturePath, limit: maximumFileSize) } catch let error as FileError {
+            return .rejected(step: .signature, reason: "\(signaturePath): \(error.reason)")
+        } catch {
+            return .rejected(step: .signature, reason: "\(signaturePath): unreadable")
+        }
+        let bundle: SignatureBundle
+        do { bundle = try SignatureBundle(jsonData: Data(signatureBytes), label: signaturePath) } catch {
+            return .rejected(step: .signature, reason: "\(error)")
+        }
+        let signerKeyID: String, signed: SignedManifest
+        do {
+            switch try ReleaseSignature.authenticate(bundle, trustedKeys: trustedKeys, label: signaturePath) {
+            case let .rejected(reason): return .rejected(step: .signature, reason: "\(signaturePath): \(reason)")
+            case let .trusted(keyID, manifest): (signerKeyID, signed) = (keyID, manifest)
+            }
+        } catch {
+            return .rejected(step: .signature, reason: "\(error)")
+        }
+
+        // Step 2: release.json is what was signed, and agrees with the signed list.
+        func reject(_ reason: String) -> Outcome { .rejected(step: .manifest, reason: "\(manifestPath): \(reason)") }
+        guard signed.method == .files else { return reject("the release signature must use the files method") }
+        var signedDigests: [String: String] = [:]
+        for resource in signed.resources {
+            guard resource.algorithm == "sha256" else { return reject("signed resource \"\(resource.name)\" is not sha256") }
+            signedDigests[resource.name] = resource.digest
+        }
+        guard let signedManifestDigest = signedDigests.removeValue(forKey: ReleaseLayout.manifestResourceName) else {
+            return reject("the signature does not cover release.json (no \(ReleaseLayout.manifestResourceName) resource): not a release signature")
+        }
+        let manifestBytes: [UInt8]
+        do { manifestBytes = try FileIO.readFile(manifestPath, limit: maximumFileSize) } catch let error as FileError {
+            return reject(error.reason)
+        } catch {
+            return reject("unreadable")
+        }
+        guard let expected = Hex.decode(signedManifestDigest),
+              ConstantTime.equals(SHA256.hash(data: manifestBytes).bytes, expected) else {
+            return reject("release.json was modified after signing (its SHA-256 does not match the signed digest)")
+        }
+        let manifest: ReleaseManifest
+        do { manifest = try ReleaseManifest(jsonData: Data(manifestBytes), label: manifestPath) } catch {
+            return reject("\((error as? ReleaseVerificationError)?.reason ?? "\(error)")")
+        }
+        guard manifest.signer.keyID.lowercased() == signerKeyID else {
+            return reject("names signer \(manifest.signer.keyID) but the trusted key \(signerKeyID) signed it")
+        }
+        guard signed.modelName == manifest.name else {
+            return reject("names the release \"\(manifest.name)\" but the signature's subject is \"\(signed.modelName)\"")
+        }
+        for artifact in manifest.artifacts {
+            guard let digest = signedDigests.removeValue(forKey: artifact.path) else {
+                return reject("artifact \"\(artifact.path)\" is not covered by the signature")
+            }
+            guard digest == artifact.sha256 else { return reject("artifact \"\(artifact.path)\" has a digest different from the signed one") }
+        }
+        if let extra = signedDigests.keys.sorted().first {
+            return reject("the signature covers \"\(extra)\", which release.json does not list")
+        }
+        return .authentic(AuthenticRelease(directory: directory, manifest: manifest, manifestBytes: manifestBytes,
+                                           signatureBytes: signatureBytes, signerKeyID: signerKeyID,
+                                           subjectDigest: signed.subjectDigest))
+    }
+}

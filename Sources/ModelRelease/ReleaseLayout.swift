@@ -1,0 +1,47 @@
+import Foundation
+
+/// Where things are in a release directory and in a deployed model directory.
+///
+/// ```
+/// RELEASE_DIR/
+///   release.json                 the manifest (ReleaseManifest), signed
+///   release.sig                  OMS v1.0 Sigstore bundle over the model files + release.json
+///   artifacts/<path>.enc         each model file, encrypted (modelsec encryption format v1)
+/// MODEL_DIR/                     (written by the deploy gate)
+///   <path>                       each model file, decrypted and checked
+///   .modelsec/release.json       the manifest, byte for byte
+///   .modelsec/release.sig        the signature
+/// ```
+public enum ReleaseLayout {
+    /// The manifest's file name in a release directory.
+    public static let manifestFile = "release.json"
+    /// The signature's file name in a release directory.
+    public static let signatureFile = "release.sig"
+    /// The directory holding the encrypted artifacts.
+    public static let artifactsDirectory = "artifacts"
+    /// Appended to a model file's path to name its encrypted artifact.
+    public static let encryptedSuffix = ".enc"
+    /// The top-level directory of a model that holds release provenance; a
+    /// model given to `release create` must not have one.
+    public static let provenanceDirectory = ".modelsec"
+    /// The signed resource name of `release.json` (also its path in a deployed model directory).
+    public static let manifestResourceName = ".modelsec/release.json"
+    /// The signature's path in a deployed model directory.
+    public static let deployedSignaturePath = ".modelsec/release.sig"
+    /// Top-level names left out of a release, as OMS signing leaves them out.
+    public static let ignoredTopLevelNames = [".git", ".gitattributes", ".github", ".gitignore"]
+
+    /// The encrypted artifact path (relative to the release directory) of a model file.
+    public static func encryptedPath(for modelPath: String) -> String {
+        "\(artifactsDirectory)/\(modelPath)\(encryptedSuffix)"
+    }
+
+    /// True when `path` is a safe relative path: no leading `/`, no empty,
+    /// `.` or `..` components, no NUL, at most 4096 bytes. Release paths are
+    /// joined to output directories, so anything else could escape them.
+    public static func isSafeRelativePath(_ path: String) -> Bool {
+        guard !path.isEmpty, path.utf8.count <= 4096, !path.utf8.contains(0), !path.hasPrefix("/") else { return false }
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        return components.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import ModelSecIO
+
+/// The content of `release.json`: what a release is, who signed it, what it
+/// contains and how it is encrypted. Covered by the release signature (as the
+/// resource `.modelsec/release.json`), so none of it can be edited after
+/// `release create`. See docs/release-format.md.
+public struct ReleaseManifest: Codable, Sendable, Equatable {
+    /// The value of `format` in every release.json this version writes.
+    public static let formatIdentifier = "modelsec-release/v1"
+
+    /// One model file of the release.
+    public struct Artifact: Codable, Sendable, Equatable {
+        /// The file's POSIX path relative to the model directory.
+        public let path: String
+        /// Plaintext size in bytes.
+        public let size: UInt64
+        /// Lowercase hex SHA-256 of the plaintext.
+        public let sha256: String
+        /// The encrypted file, relative to the release directory.
+        public let encryptedPath: String
+        /// The encrypted file's size in bytes.
+        public let encryptedSize: UInt64
+
+        /// An artifact entry.
+        public init(path: String, size: UInt64, sha256: String, encryptedPath: String, encryptedSize: UInt64) {
+            self.path = path
+            self.size = size
+            self.sha256 = sha256
+            self.encryptedPath = encryptedPath
+            self.encryptedSize = encryptedSize
+        }
+    }
+
+    /// The tool that made the release.
+    public struct Tool: Codable, Sendable, Equatable {
+        /// `modelsec`.
+        public let name: String
+        /// `ModelSecVersion.current` at creation.
+        public let version: String
+    }
+
+    /// The signing key.
+    public struct Signer: Codable, Sendable, Equatable {
+        /// Lowercase hex SHA-256 of the public key's SPKI PEM text (the OMS key id).
+        public let keyID: String
+        /// `ed25519` or `p256`.
+        public let algorithm: String
+
+        enum CodingKeys: String, CodingKey { case keyID = "keyId", algorithm }
+    }
+
+    /// One recipient the artifacts are encrypted to.
+    public struct Recipient: Codable, Sendable, Equatable {
+        /// `x25519` or `symmetric-key`.
+        public let type: String
+        /// For `x25519`: the key id of the recipient's public key. Never set for symmetric keys.
+        public let keyID: String?
+
+        enum CodingKeys: String, CodingKey { case type, keyID = "keyId" }
+    }
+
+    /// How the artifacts are encrypted.
+    public struct Encryption: Codable, Sendable, Equatable {
+        /// `modelsec-encrypted/v1`: the format of docs/encryption-format.md.
+        public let format: String
+        /// The cipher.
+        public let cipher: String
+        /// Plaintext bytes per chunk.
+        public let chunkSize: Int
+        /// Everyone who can decrypt, in header order.
+        public let recipients: [Recipient]
+    }
+
+    /// What the model scanner found in the plaintext files at creation.
+    public struct ScanResult: Codable, Sendable, Equatable {
+        /// The scanner and its version.
+        public let tool: String
+        /// Files the scanner looked at.
+        public let scannedFiles: Int
+        /// Every finding (an empty list means nothing was found).
+        public let findings: [Finding]
+
+        /// A scan result.
+        public init(tool: String, scannedFiles: Int, findings: [Finding]) {
+            self.tool = tool
+            self.scannedFiles = scannedFiles
+            self.findings = findings
+        }
+    }
+
+    /// One scanner finding.
+    public struct Finding: Codable, Sendable, Equatable {
+        /// The model file (relative path).
+        public let path: String
+        /// `dangerous`, `suspicious`, `error`, … as the scanner grades it.
+        public let severity: String
+        /// The scanner's finding kind.
+        public let kind: String
+        /// Where in the file (e.g. `archive/data.pkl`).
+        public let location: String
+        /// The imported global involved, when there is one.
+        public let global: String?
+        /// What the scanner says.
+        public let message: String
+
+        /// A finding.
+        public init(path: String, severity: String, kind: String, location: String, global: String?, message: String) {
+            self.path = path
+            self.severity = severity
+            self.kind = kind
+            self.location = location
+            self.global = global
+            self.message = message
+        }
+    }
+
+    /// Always ``formatIdentifier``.
+    public let format: String
+    /// The model's name (the NAME of `model:deploy:NAME@VERSION`).
+    public let name: String
+    /// The release version.
+    public let version: String
+    /// When the release was made (RFC 3339, UTC, whole seconds).
+    public let createdAt: String
+    /// The tool that made it.
+    public let tool: Tool
+    /// The key that signed it.
+    public let signer: Signer
+    /// The encryption parameters.
+    public let encryption: Encryption
+    /// Every model file, sorted by path (byte order).
+    public let artifacts: [Artifact]
+    /// The model card from `--metadata`, if given.
+    public let modelCard: ModelCard?
+    /// The differential-privacy report from `--dp-report`, kept verbatim, if given.
+    public let dpReport: MetadataValue?
+    /// The scanner's results; nil when no scanner ran.
+    public let scan: ScanResult?
+
+    /// A manifest.
+    public init(name: String, version: String, createdAt: Date, signer: Signer, encryption: Encryption,
+                artifacts: [Artifact], modelCard: ModelCard?, dpReport: MetadataValue?, scan: ScanResult?) {
+        format = Self.formatIdentifier
+        self.name = name
+        self.version = version
+        self.createdAt = ReleaseManifest.timestamp(createdAt)
+        tool = Tool(name: "modelsec", version: ModelSecVersion.current)
+        self.signer = signer
+        self.encryption = encryption
+        self.artifacts = artifacts
+        self.modelCard = modelCard
+        self.dpReport = dpReport
+        self.scan = scan
+    }
+
+    /// The canonical bytes: pretty JSON, sorted keys, unescaped slashes, a final newline.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [UInt8(ascii: "\n")]
+    }
+
+    /// Parses release.json and checks what a reader relies on: the format,
+    /// the name and version, and that every path is safe and unique.
+    /// `label` names the file in errors.
+    public init(jsonData data: Data, label: String = ReleaseLayout.manifestFile) throws {
+        let decoded: ReleaseManifest
+        do {
+            decoded = try JSONDecoder().decode(ReleaseManifest.self, from: data)
+        } catch {
+            throw ReleaseVerificationError(path: label, reason: "not a release manifest: \(ReleaseManifest.describe(error))")
+        }
+        func bad(_ reason: String) -> ReleaseVerificationError { ReleaseVerificationError(path: label, reason: reason) }
+        guard decoded.format == Self.formatIdentifier else {
+            throw bad("unsupported format \"\(decoded.format)\" (expected \(Self.formatIdentifier))")
+        }
+        if let problem = ReleaseIdentity.problem(name: decoded.name, version: decoded.version) { throw bad(problem) }
+        var seen = Set<String>()
+        for artifact in decoded.artifacts {
+            guard ReleaseLayout.isSafeRelativePath(artifact.path),
+                  !artifact.path.hasPrefix(ReleaseLayout.provenanceDirectory + "/"), artifact.path != ReleaseLayout.provenanceDirectory else {
+                throw bad("artifact path \"\(artifact.path)\" is not a safe relative path")
+            }
+            guard ReleaseLayout.isSafeRelativePath(artifact.encryptedPath),
+                  artifact.encryptedPath.hasPrefix(ReleaseLayout.artifactsDirectory + "/") else {
+                throw bad("encrypted path \"\(artifact.encryptedPath)\" is not inside \(ReleaseLayout.artifactsDirectory)/")
+            }
+            guard seen.insert(artifact.path).inserted else { throw bad("artifact \"\(artifact.path)\" is listed twice") }
+            guard artifact.sha256.utf8.count == 64, artifact.sha256.utf8.allSatisfy({ ("0"..."9").contains(Character(UnicodeScalar($0))) || ("a"..."f").contains(Character(UnicodeScalar($0))) }) else {
+                throw bad("artifact \"\(artifact.path)\" has a sha256 that is not 64 lowercase hex digits")
+            }
+        }
+        self = decoded
+    }
+
+    /// Total plaintext bytes.
+    public var totalSize: UInt64 { artifacts.reduce(0) { $0 + $1.size } }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    static func describe(_ error: Error) -> String {
+        func path(_ keys: [CodingKey]) -> String { keys.isEmpty ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        switch error {
+        case let DecodingError.keyNotFound(key, context): return "missing field \(path(context.codingPath + [key]))"
+        case let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context): return "wrong type at \(path(context.codingPath))"
+        case let DecodingError.dataCorrupted(context): return context.codingPath.isEmpty ? "not valid JSON" : "invalid value at \(path(context.codingPath))"
+        default: return "not valid JSON"
+        }
+    }
+}
+
+extension ReleaseManifest {
+    /// Reads `directory`/release.json WITHOUT checking the signature (for
+    /// inspection; the deploy gate uses ``ReleaseAuthentication``).
+    public static func read(directory: String) throws -> ReleaseManifest {
+        let path = directory + "/" + ReleaseLayout.manifestFile
+        let bytes: [UInt8]
+        do { bytes = try FileIO.readFile(path, limit: ReleaseAuthentication.maximumFileSize) } catch let error as FileError {
+            throw ReleaseInputError(path: path, reason: error.reason)
+        }
+        do { return try ReleaseManifest(jsonData: Data(bytes), label: path) } catch let error as ReleaseVerificationError {
+            throw ReleaseInputError(path: error.path, reason: error.reason)
+        }
+    }
+}

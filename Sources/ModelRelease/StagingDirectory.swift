@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import ModelSecCrypto
+
+/// A directory built in a temporary place beside its destination and renamed
+/// into place only when complete, so that the destination either does not
+/// change or appears whole. Removed on ``abort()`` or when released without
+/// ``commit()``.
+///
+/// The destination must not exist or must be an empty directory (rename(2)
+/// replaces an empty directory atomically). It is refused otherwise: a
+/// release or deployed model is never merged into existing content.
+final class StagingDirectory {
+    /// Where the directory will be.
+    let destination: String
+    /// Where it is being built.
+    let path: String
+    private var done = false
+
+    init(destination: String) throws {
+        let url = URL(fileURLWithPath: destination).standardizedFileURL
+        let name = url.lastPathComponent
+        guard !name.isEmpty, name != "/", name != ".", name != ".." else {
+            throw ReleaseInputError(path: destination, reason: "is not a usable output directory name")
+        }
+        try StagingDirectory.checkDestination(destination)
+        let parent = url.deletingLastPathComponent().path
+        var st = stat()
+        guard stat(parent, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw ReleaseInputError(path: destination, reason: "the parent directory \(parent) does not exist")
+        }
+        self.destination = url.path
+        path = parent + "/." + name + ".modelsec-tmp-" + Hex.encode(SecureRandom.bytes(count: 6))
+        guard mkdir(path, 0o700) == 0 else {
+            throw ReleaseInputError(path: destination, reason: "cannot create a temporary directory beside it: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { if !done { abort() } }
+
+    /// Refuses a destination that exists and is not an empty directory.
+    static func checkDestination(_ destination: String) throws {
+        var st = stat()
+        guard lstat(destination, &st) == 0 else { return }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw ReleaseInputError(path: destination, reason: "already exists and is not a directory")
+        }
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: destination)) ?? ["?"]
+        guard contents.isEmpty else {
+            throw ReleaseInputError(path: destination, reason: "already exists and is not empty; give a new or empty directory")
+        }
+    }
+
+    /// Creates `relative`'s parent directories inside the staging directory
+    /// and returns the full path of `relative`.
+    func prepare(_ relative: String) throws -> String {
+        let full = path + "/" + relative
+        let parent = (full as NSString).deletingLastPathComponent
+        if parent != path {
+            do {
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            } catch {
+                throw ReleaseInputError(path: parent, reason: "cannot create directory")
+            }
+        }
+        return full
+    }
+
+    /// Sets the final permissions (0755 less the umask), syncs, and renames
+    /// the directory into place.
+    func commit() throws {
+        let mask = umask(0o022)
+        umask(mask)
+        chmod(path, 0o755 & ~mask)
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        if fd >= 0 { fsync(fd); close(fd) }
+        try StagingDirectory.checkDestination(destination)
+        guard rename(path, destination) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw ReleaseInputError(path: destination, reason: "cannot move the finished directory into place: \(reason)")
+        }
+        done = true
+        let parent = (destination as NSString).deletingLastPathComponent
+        let parentFD = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY)
+        if parentFD >= 0 { fsync(parentFD); close(parentFD) }
+    }
+
+    /// Removes the staging directory and everything in it.
+    func abort() {
+        guard !done else { return }
+        done = true
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
