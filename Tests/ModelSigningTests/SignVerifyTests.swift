@@ -263,3 +263,21 @@ final class SignVerifyTests: XCTestCase {
         }
     }
 }
+
+/// Symbolic links to directories, when allowed.
+final class SymlinkDirectoryTests: XCTestCase {
+    func testLinkedDirectoriesAreWalkedAndLoopsRefused() throws {
+        let model = try Fixtures.directoryModel()
+        XCTAssertEqual(symlink("weights", model.path + "/weights-link"), 0)
+        let keys = try Fixtures.keyPair(.ed25519)
+        let options = SigningOptions(allowSymlinks: true, showProgress: false)
+        let names = Set(try ModelSigner.sign(model: model, key: keys.signingKey, options: options).manifest().resources.map(\.name))
+        XCTAssertTrue(names.contains("weights-link/layer0.bin"))
+        XCTAssertTrue(names.contains("weights-link/deep/nested/layer1.bin"))
+
+        XCTAssertEqual(symlink("..", model.path + "/weights/deep/up"), 0)
+        XCTAssertThrowsError(try ModelSigner.sign(model: model, key: keys.signingKey, options: options)) {
+            XCTAssertTrue(($0 as? ModelContentError)?.reason.contains("loop") == true, "\($0)")
+        }
+    }
+}
