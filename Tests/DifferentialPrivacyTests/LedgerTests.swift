@@ -1,0 +1,101 @@
+import DifferentialPrivacy
+import Foundation
+import TestSupport
+import XCTest
+
+/// The SQLite privacy ledger, in-process and across concurrent processes.
+final class LedgerTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try TestSupport.makeTemporaryDirectory("dp-ledger") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testSpendRecordsAndRefusesOverBudget() throws {
+        let ledger = try SQLitePrivacyLedger(path: dir.appendingPathComponent("l.db").path)
+        try ledger.setTotal(dataset: "train", budget: PrivacyCost(epsilon: 1, delta: 1e-6))
+        XCTAssertThrowsError(try ledger.status(dataset: "other")) { XCTAssertEqual($0 as? DPError, .unknownDataset("other")) }
+
+        // 0.1 + 0.2 + 0.7 = 1 exactly in the ledger's integer units (not in doubles).
+        for e in [0.1, 0.2, 0.7] {
+            let value: Int = try ledger.spend(dataset: "train", cost: PrivacyCost(epsilon: e), mechanism: "discrete-laplace",
+                                              parameters: "{\"e\":\(e)}") { (42, Array("result \(e)".utf8)) }
+            XCTAssertEqual(value, 42)
+        }
+        var called = false
+        XCTAssertThrowsError(try ledger.spend(dataset: "train", cost: PrivacyCost(epsilon: 1e-9), mechanism: "m", parameters: "{}") {
+            called = true
+            return (0, [])
+        }) { error in
+            guard case .budgetExceeded = error as? DPError else { return XCTFail("\(error)") }
+            XCTAssertEqual((error as? DPError)?.category.exitCode, 1)
+        }
+        XCTAssertFalse(called, "a refused release must not draw noise")
+
+        let status = try ledger.status(dataset: "train")
+        XCTAssertEqual(status.releases, 3)
+        XCTAssertEqual(status.spent.epsilon, 1, accuracy: 1e-12)
+        XCTAssertEqual(status.remaining.epsilon, 0)
+        let spends = try ledger.spends(dataset: "train")
+        XCTAssertEqual(spends.map(\.mechanism), ["discrete-laplace", "discrete-laplace", "discrete-laplace"])
+        XCTAssertEqual(spends[0].parameters, "{\"e\":0.1}")
+        // Digest of the released bytes, checked with an independent tool.
+        let file = dir.appendingPathComponent("r")
+        try Data("result 0.1".utf8).write(to: file)
+        let sum = try TestSupport.run("sha256sum", [file.path]).stdoutText.prefix(64)
+        XCTAssertEqual(spends[0].resultSHA256, String(sum))
+    }
+
+    func testFailedReleaseRecordsNothingAndDeltaIsBudgeted() throws {
+        struct Boom: Error {}
+        let ledger = try SQLitePrivacyLedger(path: dir.appendingPathComponent("l.db").path)
+        try ledger.setTotal(dataset: "d", budget: PrivacyCost(epsilon: 5, delta: 1e-6))
+        XCTAssertThrowsError(try ledger.spend(dataset: "d", cost: PrivacyCost(epsilon: 1), mechanism: "m", parameters: "{}") { () -> (Int, [UInt8]) in throw Boom() })
+        XCTAssertEqual(try ledger.status(dataset: "d").releases, 0)
+        XCTAssertThrowsError(try ledger.spend(dataset: "d", cost: PrivacyCost(epsilon: 1, delta: 2e-6), mechanism: "m", parameters: "{}") { (1, []) })
+        _ = try ledger.spend(dataset: "d", cost: PrivacyCost(epsilon: 1, delta: 1e-6), mechanism: "m", parameters: "{}") { (1, []) }
+        XCTAssertEqual(try ledger.status(dataset: "d").remaining.delta, 0)
+        XCTAssertEqual(try ledger.allStatuses().map(\.dataset), ["d"])
+    }
+
+    func testReleaseThroughLedgerFromCSV() throws {
+        let csv = dir.appendingPathComponent("data.csv")
+        try "x,y\n1,a\n2,b\n3,c\n".write(to: csv, atomically: true, encoding: .utf8)
+        let ledger = try SQLitePrivacyLedger(path: dir.appendingPathComponent("l.db").path)
+        try ledger.setTotal(dataset: "d", budget: PrivacyCost(epsilon: 1))
+        var rng = SecureRandomSource()
+        let spec = StatisticSpec(statistic: .sum, bounds: 0...5, epsilon: 0.6)
+        let release = try CSVRelease.release(path: csv.path, column: "x", spec: spec, ledger: ledger, dataset: "d", using: &rng)
+        let spends = try ledger.spends(dataset: "d")
+        XCTAssertEqual(spends.count, 1)
+        let digest = try TestSupport.run("sha256sum", [], stdin: Data(try release.canonicalBytes())).stdoutText.prefix(64)
+        XCTAssertEqual(spends[0].resultSHA256, String(digest))
+        XCTAssertThrowsError(try CSVRelease.release(path: csv.path, column: "x", spec: spec, ledger: ledger, dataset: "d", using: &rng))
+        XCTAssertEqual(try ledger.spends(dataset: "d").count, 1)
+    }
+
+    /// Many `modelsec dp release` processes at once against one ledger never
+    /// overspend: with a budget for exactly 5 releases, exactly 5 succeed.
+    func testConcurrentProcessesNeverOverspend() throws {
+        let db = dir.appendingPathComponent("shared.db").path
+        let csv = dir.appendingPathComponent("data.csv")
+        try ("v\n" + (0..<2000).map { "\($0 % 7)" }.joined(separator: "\n") + "\n").write(to: csv, atomically: true, encoding: .utf8)
+        var r = try TestSupport.modelsec(["dp", "budget", "--ledger", db, "--dataset", "d", "--set-total", "0.5"])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        let workers = 12
+        var statuses = [Int32](repeating: -1, count: workers)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: workers) { i in
+            let result = try? TestSupport.modelsec(["dp", "release", "--input", csv.path, "--column", "v", "--statistic", "mean",
+                                                    "--bounds", "0,10", "--epsilon", "0.1", "--ledger", db, "--dataset", "d", "--json"])
+            lock.lock(); statuses[i] = result?.status ?? -2; lock.unlock()
+        }
+        XCTAssertEqual(statuses.filter { $0 == 0 }.count, 5, "\(statuses)")
+        XCTAssertEqual(statuses.filter { $0 == 1 }.count, workers - 5, "\(statuses)")
+        r = try TestSupport.modelsec(["dp", "budget", "--ledger", db, "--dataset", "d", "--show", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        struct Report: Decodable { var status: BudgetStatus; var releases: [SpendRecord] }
+        let report = try JSONDecoder().decode(Report.self, from: r.stdout)
+        XCTAssertEqual(report.releases.count, 5)
+        XCTAssertLessThanOrEqual(report.status.spent.epsilon, 0.5 + 1e-12)
+        XCTAssertEqual(Set(report.releases.map(\.resultSHA256)).count, 5)
+    }
+}
