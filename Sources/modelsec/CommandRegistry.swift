@@ -11,6 +11,7 @@ enum CommandRegistry {
         Sign.self, Verify.self,
         TokenCommand.self,
         Encrypt.self, Decrypt.self, InspectEncrypted.self,
+        ReleaseCommand.self,
         Scan.self,
     ]
 }

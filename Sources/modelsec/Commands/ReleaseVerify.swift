@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+
+/// `modelsec release verify`: the deploy gate.
+struct ReleaseVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "The deploy gate: verify a release, check the deploy token, decrypt, and only then put MODEL_DIR in place.",
+        discussion: """
+        Steps, in order: signature (release.sig verifies with a trusted key); \
+        manifest (release.json is exactly what was signed); token (if --token or \
+        --token-file: valid, and grants model:deploy:NAME@VERSION); decrypt (every \
+        artifact authenticates and its plaintext size and SHA-256 match the signed \
+        ones); install (MODEL_DIR appears with one rename). Decryption happens in \
+        a temporary directory beside MODEL_DIR, so on any failure nothing is \
+        written there. MODEL_DIR also receives .modelsec/release.json and \
+        .modelsec/release.sig, so `modelsec verify MODEL_DIR --signature \
+        MODEL_DIR/.modelsec/release.sig` re-checks it later.
+
+        Exit codes: 0 deployed; 1 a step failed (the report names it); 2 unusable \
+        arguments (unreadable keys, MODEL_DIR exists and is not empty).
+
+        Examples:
+          modelsec release verify bert-1.0.0 --trusted-keys trusted/ \\
+            --identity deploy.pem --output /models/bert
+          modelsec release verify bert-1.0.0 --public-key release.pub \\
+            --key-file kms-export.key --token-file /var/run/deploy-token \\
+            --token-jwks jwks.json --token-issuer https://reg.example \\
+            --audience deploy-gate --output /models/bert --json
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The release directory.", valueName: "RELEASE_DIR"))
+    var release: String
+
+    @Option(name: .customLong("trusted-keys"), help: ArgumentHelp("A directory of trusted signing public keys (*.pub, *.pem).", valueName: "DIR"))
+    var trustedKeys: String?
+
+    @Option(name: .customLong("public-key"), help: ArgumentHelp("A trusted signing public key (repeatable).", valueName: "PUB.pem"))
+    var publicKeys: [String] = []
+
+    @Option(help: ArgumentHelp("The X25519 private key the release is encrypted to (repeatable).", valueName: "KEY"))
+    var identity: [String] = []
+
+    @Option(name: .customLong("key-file"), help: ArgumentHelp("The symmetric aes256 key file the release is encrypted to.", valueName: "KEY"))
+    var keyFile: String?
+
+    @Option(help: ArgumentHelp("A deploy token (JWT), or - for standard input. Prefer --token-file: arguments are visible to other users.", valueName: "TOKEN"))
+    var token: String?
+
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("Read the deploy token from FILE.", valueName: "FILE"))
+    var tokenFile: String?
+
+    @Option(name: .customLong("token-jwks"), help: ArgumentHelp("The token issuer's keys (JWK Set).", valueName: "FILE"))
+    var tokenJWKS: String?
+
+    @Option(name: .customLong("token-public-key"), help: ArgumentHelp("A token issuer's public key (repeatable; instead of --token-jwks).", valueName: "PUB.pem"))
+    var tokenPublicKeys: [String] = []
+
+    @Option(name: .customLong("token-issuer"), help: ArgumentHelp("The exact iss the token must carry.", valueName: "ISS"))
+    var tokenIssuer: String?
+
+    @Option(help: ArgumentHelp("The audience the token's aud must contain.", valueName: "AUD"))
+    var audience: String?
+
+    @Option(name: .customLong("token-leeway"), help: ArgumentHelp("Clock skew tolerated for exp, nbf and iat.", valueName: "DURATION"))
+    var tokenLeeway: String = "30s"
+
+    @Option(name: .customLong("token-revoked"), help: ArgumentHelp("Revoked token ids (one jti per line).", valueName: "FILE"))
+    var tokenRevoked: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Where to put the model (must not exist, or be an empty directory).", valueName: "MODEL_DIR"))
+    var output: String
+
+    @OptionGroup var passphrase: PassphraseOptions
+
+    @Flag(help: "Print the step report as JSON on stdout.")
+    var json = false
+
+    var wantsToken: Bool { token != nil || tokenFile != nil }
+
+    func validate() throws {
+        guard (trustedKeys == nil) != publicKeys.isEmpty else {
+            throw ValidationError("Give the trusted signing keys with --trusted-keys DIR or --public-key PUB.pem (repeatable), not both.")
+        }
+        if identity.isEmpty, keyFile == nil {
+            throw ValidationError("Give --identity KEY (repeatable) or --key-file KEY to decrypt the release.")
+        }
+        if token != nil, tokenFile != nil { throw ValidationError("Give --token or --token-file, not both.") }
+        if wantsToken {
+            guard (tokenJWKS == nil) != tokenPublicKeys.isEmpty else {
+                throw ValidationError("A token needs the issuer's keys: --token-jwks FILE or --token-public-key PUB.pem, not both.")
+            }
+            guard tokenIssuer != nil, audience != nil else {
+                throw ValidationError("A token needs --token-issuer ISS and --audience AUD.")
+            }
+            _ = try TokenCLI.duration(tokenLeeway, option: "--token-leeway")
+        } else if tokenJWKS != nil || !tokenPublicKeys.isEmpty || tokenIssuer != nil || audience != nil {
+            throw ValidationError("--token-jwks, --token-public-key, --token-issuer and --audience need --token or --token-file.")
+        }
+    }
+
+    func run() throws {
+        let trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
+        var identities = try identity.map { try Identity.load(privateKeyFile: $0, passphrase: passphrase.source) }
+        if let keyFile { identities.append(try Identity.load(symmetricKeyFile: keyFile)) }
+        var request = DeployRequest(releaseDirectory: release, trustedKeys: trusted, identities: identities, output: output)
+        if wantsToken, let tokenIssuer, let audience {
+            let text: String
+            if let tokenFile {
+                text = try FileIO.readText(tokenFile, limit: 1 << 20).trimmingCharacters(in: .whitespacesAndNewlines)
+            } else {
+                text = try TokenCLI.readToken(token ?? "-")
+            }
+            let keys: [VerificationKey]
+            if let tokenJWKS {
+                keys = try JSONWebKeySet.keys(from: try FileIO.readFile(tokenJWKS, limit: 1 << 20), source: tokenJWKS)
+            } else {
+                keys = try tokenPublicKeys.map { try VerificationKey(try KeyFile.loadPublicKey($0)) }
+            }
+            request.token = DeployTokenCheck(
+                token: text, keys: keys, issuer: tokenIssuer, audience: audience,
+                leeway: try TokenCLI.duration(tokenLeeway, option: "--token-leeway"),
+                revocations: try tokenRevoked.map { try RevocationList(contentsOf: $0) } ?? RevocationList())
+        }
+        let report = try DeployGate.run(request)
+        if json {
+            try CLI.printJSON(report)
+        } else {
+            for step in report.steps {
+                FileHandle.standardError.write(Data("  \(step.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.name.rawValue): \(step.detail)\n".utf8))
+            }
+        }
+        guard report.deployed else {
+            FileHandle.standardError.write(Data("modelsec: \(report.summary)\n".utf8))
+            throw CLI.Exit(code: 1)
+        }
+        if !json { print(report.summary) }
+    }
+}
