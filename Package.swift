@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "ArtifactEncryptionTests", dependencies: ["ArtifactEncryption", "ModelSecKeys", "TestSupport"], exclude: ["reference_reader.py"]),
         .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "ModelSecKeys", "TestSupport"]),
         .testTarget(name: "DifferentialPrivacyTests", dependencies: ["DifferentialPrivacy", "TestSupport"]),
-        // .testTarget(name: "ModelScannerTests", dependencies: ["ModelScanner", "TestSupport"]),
+        .testTarget(name: "ModelScannerTests", dependencies: ["ModelScanner", "TestSupport"]),
         // .testTarget(name: "ModelReleaseTests", dependencies: ["ModelRelease", "ModelSecKeys", "TestSupport"]),
         // .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "ModelRelease", "ModelSecKeys", "TestSupport"]),
         .testTarget(name: "ModelSecCLITests", dependencies: ["TestSupport"]),

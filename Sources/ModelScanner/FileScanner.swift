@@ -177,6 +177,16 @@ struct FileScan {
             guard let bytes = try readWhole(file, limits: limits) else { return }
             scanPickles(bytes, location: path, legacyTorch: false, limits: limits)
         default:
+            let ext = (path as NSString).pathExtension.lowercased()
+            if ext == "safetensors" {
+                // Named safetensors but without a plausible header: report why.
+                format = .safetensors
+                for problem in try SafetensorsChecker.check(file, limits: limits) {
+                    add(.error, .malformedSafetensors, path, problem)
+                }
+                if findings.isEmpty { add(.error, .malformedSafetensors, path, "header does not start with a length and '{'") }
+                return
+            }
             // No magic: a protocol 0/1 pickle starts with any opcode, so try to
             // parse it; if that fails the file is reported as unrecognized.
             guard let bytes = try readWhole(file, limits: limits) else { return }
@@ -185,7 +195,6 @@ struct FileScan {
                 format = .pickle
                 scanPickles(bytes, location: path, legacyTorch: false, limits: limits)
             } else {
-                let ext = (path as NSString).pathExtension.lowercased()
                 if ["pkl", "pickle", "joblib", "dat"].contains(ext) {
                     format = .pickle
                     scanPickles(bytes, location: path, legacyTorch: false, limits: limits)
