@@ -116,8 +116,7 @@ struct CheckParameterParser {
             var ids = Set((optional("key_ids").flatMap { d.stringList($0, "key_ids") } ?? []).map { $0.lowercased() })
             let files = optional("keys").flatMap { d.stringList($0, "keys") } ?? []
             ids.formUnion(loadKeys(files, key: "keys").map(\.keyID))
-            if let n = optional("list_file"), let file = d.string(n, "list_file") {
-                let resolved = resolve(file)
+            if let n = optional("list_file"), let file = d.string(n, "list_file"), let resolved = resolve(file, key: "list_file") {
                 if let text = try? String(contentsOfFile: resolved, encoding: .utf8) {
                     for line in text.split(whereSeparator: \.isNewline) {
                         let entry = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
@@ -158,16 +157,47 @@ struct CheckParameterParser {
         d.report(at: at, "rule '\(rule)': missing parameter '\(key)'")
     }
 
-    private func resolve(_ file: String) -> String {
-        file.hasPrefix("/") || baseDirectory.isEmpty ? file : (baseDirectory as NSString).appendingPathComponent(file)
+    /// Expands `${NAME}` / `${NAME:-default}` from the environment (so a shipped
+    /// policy can name a deployment's trust directory), then resolves relative
+    /// paths against the policy's directory. nil (reported) when a variable is unset.
+    private func resolve(_ file: String, key: String) -> String? {
+        var text = file
+        while let start = text.range(of: "${") {
+            guard let end = text[start.upperBound...].firstIndex(of: "}") else {
+                d.report(at: params[key]?.mark, "rule '\(rule)': unterminated '${' in '\(file)'")
+                return nil
+            }
+            let inner = String(text[start.upperBound..<end])
+            let parts = inner.components(separatedBy: ":-")
+            let name = parts[0]
+            let value: String
+            if let v = ProcessInfo.processInfo.environment[name], !v.isEmpty {
+                value = v
+            } else if parts.count > 1 {
+                value = parts.dropFirst().joined(separator: ":-")
+            } else {
+                d.report(at: params[key]?.mark, "rule '\(rule)': environment variable \(name) is not set (it is used in '\(file)')")
+                return nil
+            }
+            text.replaceSubrange(start.lowerBound...end, with: value)
+        }
+        return text.hasPrefix("/") || baseDirectory.isEmpty ? text : (baseDirectory as NSString).appendingPathComponent(text)
     }
 
+    /// Loads public keys from files, or from every *.pub / *.pem in a directory.
     private func loadKeys(_ files: [String], key: String) -> [PublicKey] {
         var keys: [PublicKey] = []
         for file in files {
-            let resolved = resolve(file)
-            do { keys.append(try KeyFile.loadPublicKey(resolved)) } catch {
-                d.report(at: params[key]?.mark, "rule '\(rule)': cannot load public key '\(resolved)': \(error)")
+            guard let resolved = resolve(file, key: key) else { continue }
+            var isDirectory: ObjCBool = false
+            do {
+                if FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue {
+                    keys.append(contentsOf: try TrustedKeys(directory: resolved).keys)
+                } else {
+                    keys.append(try KeyFile.loadPublicKey(resolved))
+                }
+            } catch {
+                d.report(at: params[key]?.mark, "rule '\(rule)': cannot load public key(s) from '\(resolved)': \(error)")
             }
         }
         return keys

@@ -7,10 +7,11 @@ import ModelSecIO
 /// which facts is listed in docs/policy.md ("Evidence").
 public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
     /// Makes the authenticator for a release directory (the release module's verifier).
-    public let authenticatorFactory: @Sendable (_ directory: String) -> any ReleaseAuthenticator
+    /// It receives the directory and the SHA-256 of the release.json bytes the evidence was parsed from.
+    public let authenticatorFactory: @Sendable (_ directory: String, _ manifestDigest: [UInt8]) -> any ReleaseAuthenticator
 
     /// A loader that verifies signatures with the authenticators `authenticatorFactory` makes.
-    public init(authenticatorFactory: @escaping @Sendable (_ directory: String) -> any ReleaseAuthenticator) {
+    public init(authenticatorFactory: @escaping @Sendable (_ directory: String, _ manifestDigest: [UInt8]) -> any ReleaseAuthenticator) {
         self.authenticatorFactory = authenticatorFactory
     }
 
@@ -31,7 +32,7 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
             throw FileError(path: manifestPath, reason: "not valid JSON")
         }
         return try Self.evidence(manifest: manifest, directory: directory, manifestPath: manifestPath,
-                                 authenticator: authenticatorFactory(directory))
+                                 authenticator: authenticatorFactory(directory, SHA256.hash(data: bytes).bytes))
     }
 
     /// Extracts the facts from a parsed manifest. Throws when name or version is missing

@@ -13,5 +13,6 @@ enum CommandRegistry {
         Encrypt.self, Decrypt.self, InspectEncrypted.self,
         ReleaseCommand.self,
         Scan.self,
+        PolicyCommand.self, Audit.self,
     ]
 }

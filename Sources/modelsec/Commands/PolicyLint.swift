@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+
+/// `modelsec policy lint FILE`: report every problem in a policy file with its line.
+struct PolicyLint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lint",
+        abstract: "Check a policy file: unknown keys and checks, missing parameters and bad values, with line numbers.",
+        discussion: """
+        Prints one line per problem as FILE:LINE:COLUMN: MESSAGE. Exit 0 when the \
+        policy is valid, 1 when it has problems, 2 when the file cannot be read. \
+        Relative key and list files named in the policy are resolved against the \
+        policy's directory and must exist.
+
+        Examples:
+          modelsec policy lint policies/baseline.yaml
+          modelsec policy lint my-policy.yaml --json
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The policy file (YAML).", valueName: "FILE"))
+    var file: String
+
+    @Flag(help: "Print the result as JSON: {file, sha256, valid, problems:[{line, column, message}]}.")
+    var json = false
+
+    struct Output: Encodable {
+        let file: String
+        let valid: Bool
+        let name: String?
+        let version: String?
+        let rules: Int?
+        let waivers: Int?
+        let problems: [PolicyDiagnostic]
+    }
+
+    func run() throws {
+        let result = try PolicyLoader.lint(path: file)
+        if json {
+            let p = result.policy
+            try CLI.printJSON(Output(file: file, valid: p != nil, name: p?.name, version: p?.version,
+                                     rules: p?.rules.count, waivers: p?.waivers.count, problems: result.diagnostics))
+        } else if let policy = result.policy {
+            print("\(file): ok: policy \(policy.name) \(policy.version), \(policy.rules.count) rule(s), \(policy.waivers.count) waiver(s)")
+        } else {
+            for d in result.diagnostics { print(d.description) }
+        }
+        if result.policy == nil {
+            FileHandle.standardError.write(Data("modelsec: error: \(file): \(result.diagnostics.count) problem(s) in the policy\n".utf8))
+            throw CLI.Exit(code: 1)
+        }
+    }
+}
