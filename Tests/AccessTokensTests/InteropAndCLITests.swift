@@ -129,6 +129,31 @@ final class InteropAndCLITests: XCTestCase {
         _ = try issue(keys, extra: ["--ttl", "36h", "--max-ttl", "48h"])
     }
 
+    func testIssueWithAnEncryptedKeyAndJSONOutput() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("tokens")
+        let pass = dir.appendingPathComponent("pass.txt")
+        try "correct horse battery staple\n".write(to: pass, atomically: true, encoding: .utf8)
+        let key = dir.appendingPathComponent("issuer.pem").path
+        var r = try TestSupport.modelsec(["keygen", "--type", "p256", "--out", key, "--passphrase-file", pass.path])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        let base = ["token", "issue", "--key", key, "--issuer", issuer, "--audience", audience, "--audience", "registry",
+                    "--subject", "alice", "--client-id", "release-bot", "--scope", "model:sign:bert@1.0", "--ttl", "1h30m", "--json"]
+        r = try TestSupport.modelsec(base)
+        XCTAssertEqual(r.status, 2, "no passphrase: \(r.stderrText)")
+        r = try TestSupport.modelsec(base + ["--passphrase-file", pass.path])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        let claims = try XCTUnwrap(out["claims"] as? [String: Any])
+        XCTAssertEqual(claims["aud"] as? [String], [audience, "registry"])
+        XCTAssertEqual(claims["client_id"] as? String, "release-bot")
+        let iat = try XCTUnwrap(claims["iat"] as? Int), exp = try XCTUnwrap(claims["exp"] as? Int)
+        XCTAssertEqual(exp - iat, 5400)
+        let token = try XCTUnwrap(out["token"] as? String)
+        r = try TestSupport.modelsec(["token", "verify", token, "--public-key", key + ".pub", "--issuer", issuer, "--audience", "registry",
+                                      "--require-scope", "model:sign:bert@1.0"])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+    }
+
     func testInspectSaysItDidNotVerify() throws {
         let keys = try makeKeys()
         let token = try issue(keys, key: keys.ec, extra: ["--kid", "release-2026"])
