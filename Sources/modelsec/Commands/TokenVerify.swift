@@ -26,7 +26,7 @@ struct TokenVerify: ParsableCommand {
         """
     )
 
-    @Argument(help: ArgumentHelp("The token, or - to read it from standard input.", valueName: "TOKEN|-"))
+    @Argument(help: ArgumentHelp("The token, or - to read it from standard input (preferred: arguments are visible to other users).", valueName: "TOKEN|-"))
     var token: String
 
     @Option(name: .customLong("public-key"), help: ArgumentHelp("A trusted public key (SPKI PEM; its kid is its key id); repeat for more.", valueName: "PUB.pem"))
