@@ -57,10 +57,10 @@ extension ConfiguredCheck {
             return fail(problems.joined(separator: "; "))
 
         case let .requiredMetadata(fields):
-            let metadata = evidence.manifest["metadata"] ?? .null
+            let metadata = evidence.metadata
             let missing = fields.filter { $0.values(in: metadata).isEmpty }
-            if missing.isEmpty { return pass("metadata has \(fields.map(\.description).joined(separator: ", "))") }
-            return fail("metadata is missing \(missing.map(\.description).joined(separator: ", "))")
+            if missing.isEmpty { return pass("model card has \(fields.map(\.description).joined(separator: ", "))") }
+            return fail("model card (modelCard) is missing \(missing.map(\.description).joined(separator: ", "))")
 
         case let .field(path, conditions):
             let values = path.values(in: evidence.manifest)

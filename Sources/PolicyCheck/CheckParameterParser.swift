@@ -159,9 +159,11 @@ struct CheckParameterParser {
 
     /// Expands `${NAME}` / `${NAME:-default}` from the environment (so a shipped
     /// policy can name a deployment's trust directory), then resolves relative
-    /// paths against the policy's directory. nil (reported) when a variable is unset.
+    /// paths against the policy's directory (unless the path starts with a
+    /// variable's value, which is relative to the working directory). nil (reported) when a variable is unset.
     private func resolve(_ file: String, key: String) -> String? {
         var text = file
+        var leadingFromEnvironment = false
         while let start = text.range(of: "${") {
             guard let end = text[start.upperBound...].firstIndex(of: "}") else {
                 d.report(at: params[key]?.mark, "rule '\(rule)': unterminated '${' in '\(file)'")
@@ -173,6 +175,7 @@ struct CheckParameterParser {
             let value: String
             if let v = ProcessInfo.processInfo.environment[name], !v.isEmpty {
                 value = v
+                if start.lowerBound == text.startIndex { leadingFromEnvironment = true }
             } else if parts.count > 1 {
                 value = parts.dropFirst().joined(separator: ":-")
             } else {
@@ -181,7 +184,9 @@ struct CheckParameterParser {
             }
             text.replaceSubrange(start.lowerBound...end, with: value)
         }
-        return text.hasPrefix("/") || baseDirectory.isEmpty ? text : (baseDirectory as NSString).appendingPathComponent(text)
+        // A path that starts with an environment value is the user's (relative to the
+        // working directory); literal paths and defaults belong to the policy.
+        return text.hasPrefix("/") || baseDirectory.isEmpty || leadingFromEnvironment ? text : (baseDirectory as NSString).appendingPathComponent(text)
     }
 
     /// Loads public keys from files, or from every *.pub / *.pem in a directory.

@@ -39,7 +39,7 @@ public enum ConfiguredCheck: Sendable {
     case artifactsEncrypted
     /// The release's algorithms are in the allowed lists (nil = not constrained).
     case allowedAlgorithms(signature: Set<String>?, hash: Set<String>?, encryption: Set<String>?)
-    /// Each field path exists under `metadata`.
+    /// Each field path exists in the model card (`modelCard` in release.json).
     case requiredMetadata(fields: [FieldPath])
     /// Conditions over a path in release.json.
     case field(path: FieldPath, conditions: [FieldCondition])

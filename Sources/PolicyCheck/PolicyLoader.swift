@@ -58,9 +58,11 @@ public enum PolicyLoader {
 
         var rules: [PolicyRule] = []
         var seenIDs: [String: Int] = [:]
+        var declaredIDs = Set<String>()
         if let rulesNode = d.required(top, "rules", in: "the policy"), let list = d.sequence(rulesNode, "rules") {
             if list.isEmpty { d.report(at: rulesNode.mark, "'rules' is empty: a policy needs at least one rule") }
             for item in list {
+                if let id = item.mapping?["id"]?.scalar?.string { declaredIDs.insert(id) }
                 guard let rule = parseRule(item, d: d, baseDirectory: baseDirectory) else { continue }
                 if let earlier = seenIDs[rule.id] {
                     d.report(at: item.mark, "duplicate rule id '\(rule.id)' (first used on line \(earlier))")
@@ -74,16 +76,14 @@ public enum PolicyLoader {
         var waivers: [Waiver] = []
         if let waiversNode = top["waivers"], !(waiversNode.tagName == .null), let list = d.sequence(waiversNode, "waivers") {
             for item in list {
-                guard let waiver = parseWaiver(item, d: d) else { continue }
-                if seenIDs[waiver.ruleID] == nil, d.items.isEmpty || !rules.isEmpty {
-                    d.report(at: item["rule"]?.mark ?? item.mark, "waiver refers to rule '\(waiver.ruleID)', which this policy does not define")
-                    continue
+                if let ruleNode = item.mapping?["rule"], let ruleID = ruleNode.scalar?.string, !declaredIDs.contains(ruleID) {
+                    d.report(at: ruleNode.mark, "waiver refers to rule '\(ruleID)', which this policy does not define")
                 }
-                waivers.append(waiver)
+                if let waiver = parseWaiver(item, d: d) { waivers.append(waiver) }
             }
         }
 
-        guard d.items.isEmpty, let name, let version else { return LintResult(policy: nil, diagnostics: d.items) }
+        guard d.items.isEmpty, let name, let version else { return LintResult(policy: nil, diagnostics: d.sorted) }
         let policy = Policy(name: name, version: version, description: description, rules: rules, waivers: waivers, path: path, sha256: sha256)
         return LintResult(policy: policy, diagnostics: [])
     }
@@ -177,6 +177,8 @@ public enum PolicyLoader {
 final class DiagnosticSink {
     let path: String
     private(set) var items: [PolicyDiagnostic] = []
+    /// The diagnostics in file order.
+    var sorted: [PolicyDiagnostic] { items.enumerated().sorted { ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset) }.map(\.element) }
 
     init(path: String) { self.path = path }
 

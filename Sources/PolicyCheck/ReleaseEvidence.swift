@@ -91,6 +91,11 @@ public struct ReleaseEvidence: Sendable {
     /// `name@version`, what waiver patterns match.
     public var identifier: String { "\(name)@\(version)" }
 
+    /// The model-card metadata: release.json's `modelCard` object (null when absent).
+    public var metadata: JSONValue { evidence(manifest["modelCard"]) }
+
+    private func evidence(_ value: JSONValue?) -> JSONValue { value ?? .null }
+
     /// The encryption algorithms of the artifacts.
     public var encryptionAlgorithms: [String] { Array(Set(artifacts.compactMap(\.encryptionAlgorithm))).sorted() }
 
