@@ -290,6 +290,45 @@ struct FileScan {
         }
     }
 
+    /// The whole member, or nil (with a resource-limit finding) when it is over the pickle size limit.
+    private mutating func readEntry(_ entry: ZipArchive.Entry, in archive: ZipArchive, location: String, limits: ScanLimits) throws -> [UInt8]? {
+        guard entry.uncompressedSize <= UInt64(limits.maxPickleBytes), entry.compressedSize <= UInt64(limits.maxPickleBytes) else {
+            add(.error, .resourceLimit, location, "zip entry is \(entry.uncompressedSize) bytes, more than the \(limits.maxPickleBytes)-byte limit for pickle streams; not scanned")
+            return nil
+        }
+        return try archive.contents(of: entry, limit: limits.maxPickleBytes)
+    }
+
+    /// A .npy member: only its header is read, unless it holds objects (then
+    /// the whole member is read, CRC-checked, and its pickle scanned).
+    private mutating func scanNpyMember(_ entry: ZipArchive.Entry, in archive: ZipArchive, location: String, limits: ScanLimits) throws {
+        let head = try archive.prefix(of: entry, count: 12)
+        let headerLength: Int
+        do {
+            headerLength = try NumpyArrayHeader.headerLength(head)
+        } catch {
+            add(.error, .malformedNumpy, location, "\(error)")
+            return
+        }
+        guard headerLength <= limits.maxNpyHeaderBytes + 12, UInt64(headerLength) <= entry.uncompressedSize else {
+            add(.error, .malformedNumpy, location, "header length \(headerLength) runs past the member or the limit")
+            return
+        }
+        let header: NumpyArrayHeader
+        do {
+            header = try NumpyArrayHeader(try archive.prefix(of: entry, count: headerLength), limits: limits)
+        } catch let error as NumpyArrayHeader.Failure {
+            add(.error, .malformedNumpy, location, "\(error)")
+            return
+        }
+        if header.hasObjects {
+            guard let bytes = try readEntry(entry, in: archive, location: location, limits: limits) else { return }
+            scanNpyBytes(bytes, location: location, limits: limits)
+        } else if let expected = header.expectedDataLength, expected != entry.uncompressedSize - UInt64(header.dataOffset) {
+            add(.error, .malformedNumpy, location, "data is \(entry.uncompressedSize - UInt64(header.dataOffset)) bytes, the header describes \(expected)")
+        }
+    }
+
     private mutating func scanNpyBytes(_ bytes: [UInt8], location: String, limits: ScanLimits) {
         let header: NumpyArrayHeader
         do {
@@ -330,17 +369,15 @@ struct FileScan {
         }
         for entry in pickles + arrays where archive.unsupportedReason(entry) == nil {
             let location = "\(path):\(entry.name)"
-            let bytes: [UInt8]
             do {
-                bytes = try archive.contents(of: entry, limit: limits.maxPickleBytes)
+                if entry.name.hasSuffix(".npy") {
+                    try scanNpyMember(entry, in: archive, location: location, limits: limits)
+                } else {
+                    guard let bytes = try readEntry(entry, in: archive, location: location, limits: limits) else { continue }
+                    scanSinglePickle(bytes, from: 0, location: location, limits: limits)
+                }
             } catch let error as ZipArchive.Failure {
                 add(.error, .unreadableEntry, location, "cannot read zip entry: \(error)")
-                continue
-            }
-            if entry.name.hasSuffix(".npy") {
-                scanNpyBytes(bytes, location: location, limits: limits)
-            } else {
-                scanSinglePickle(bytes, from: 0, location: location, limits: limits)
             }
         }
         if pickles.isEmpty && arrays.isEmpty {

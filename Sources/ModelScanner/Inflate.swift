@@ -20,6 +20,18 @@ enum Inflate {
         return state.output
     }
 
+    /// The first `count` bytes of the stream (or fewer when it is shorter),
+    /// decoding no further than needed; `input` may be a prefix of the stream.
+    static func prefix(_ input: [UInt8], count: Int) throws -> [UInt8] {
+        var state = State(input: input, limit: count)
+        do {
+            try state.run()
+        } catch let failure as Failure where state.output.count >= count {
+            _ = failure   // stopped at the limit, or ran out of the supplied input after it
+        }
+        return Array(state.output.prefix(count))
+    }
+
     private static let lengthBase: [Int] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
                                             35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
     private static let lengthExtra: [Int] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
@@ -125,10 +137,13 @@ enum Inflate {
             let complement = Int(input[position + 2]) | Int(input[position + 3]) << 8
             position += 4
             guard length == (~complement & 0xFFFF) else { throw Failure(description: "stored block length check failed") }
-            guard position + length <= input.count else { throw Failure(description: "deflate stream is truncated") }
-            guard output.count + length <= limit else { throw Failure(description: "deflate output exceeds the \(limit)-byte limit") }
-            output.append(contentsOf: input[position..<(position + length)])
-            position += length
+            // Copy what fits before failing, so `Inflate.prefix` keeps a partial block.
+            let available = min(length, input.count - position, limit - output.count)
+            output.append(contentsOf: input[position..<(position + available)])
+            position += available
+            guard available == length else {
+                throw Failure(description: output.count >= limit ? "deflate output exceeds the \(limit)-byte limit" : "deflate stream is truncated")
+            }
         }
 
         mutating func fixed() throws {
@@ -186,9 +201,8 @@ enum Inflate {
                     guard distanceSymbol < 30 else { throw Failure(description: "invalid distance symbol") }
                     let back = Inflate.distanceBase[distanceSymbol] + (try bits(Inflate.distanceExtra[distanceSymbol]))
                     guard back <= output.count else { throw Failure(description: "distance reaches before the start of the output") }
-                    guard output.count + length <= limit else { throw Failure(description: "deflate output exceeds the \(limit)-byte limit") }
                     let start = output.count - back
-                    for i in 0..<length { output.append(output[start + i]) }
+                    for i in 0..<length { try emit(output[start + i]) }
                 }
             }
         }

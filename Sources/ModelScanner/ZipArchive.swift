@@ -164,13 +164,29 @@ struct ZipArchive {
         return nil
     }
 
-    /// The uncompressed bytes of `entry`, checked against its local header,
-    /// declared sizes and CRC-32; refuses entries larger than `limit`.
-    func contents(of entry: Entry, limit: Int) throws -> [UInt8] {
+    /// The first `count` uncompressed bytes of `entry` (fewer when it is
+    /// shorter), without reading or checking the rest (used for .npy headers
+    /// of large numeric members, whose data the scanner does not need).
+    func prefix(of entry: Entry, count: Int) throws -> [UInt8] {
         if let reason = unsupportedReason(entry) { throw Failure("entry \(entry.name) \(reason)") }
-        guard entry.uncompressedSize <= UInt64(limit), entry.compressedSize <= UInt64(limit) else {
-            throw Failure("entry \(entry.name) is \(entry.uncompressedSize) bytes, more than the \(limit)-byte limit")
+        let (dataStart, _) = try dataRange(of: entry)
+        if entry.method == 0 {
+            guard entry.compressedSize == entry.uncompressedSize else { throw Failure("entry \(entry.name): stored sizes disagree") }
+            return try file.read(at: dataStart, count: Int(min(entry.compressedSize, UInt64(count))))
         }
+        // `count` output bytes normally need at most `count` input bytes plus block
+        // headers and code tables; if hostile input needs more, the prefix read
+        // fails and the entry is reported unreadable (fail closed).
+        let input = try file.read(at: dataStart, count: Int(min(entry.compressedSize, UInt64(count) + 65_536)))
+        do {
+            return try Inflate.prefix(input, count: Int(min(entry.uncompressedSize, UInt64(count))))
+        } catch {
+            throw Failure("entry \(entry.name): \(error)")
+        }
+    }
+
+    /// Where `entry`'s data lies, after checking its local header against the central directory.
+    private func dataRange(of entry: Entry) throws -> (start: UInt64, end: UInt64) {
         let header = try file.read(at: entry.localHeaderOffset, count: 30)
         guard le32(header, 0) == 0x0403_4B50 else { throw Failure("entry \(entry.name) has no local header at its offset") }
         let localMethod = le16(header, 8)
@@ -185,6 +201,17 @@ struct ZipArchive {
         guard !overflow, dataEnd <= centralDirectoryOffset else {
             throw Failure("entry \(entry.name): data runs into the central directory")
         }
+        return (dataStart, dataEnd)
+    }
+
+    /// The uncompressed bytes of `entry`, checked against its local header,
+    /// declared sizes and CRC-32; refuses entries larger than `limit`.
+    func contents(of entry: Entry, limit: Int) throws -> [UInt8] {
+        if let reason = unsupportedReason(entry) { throw Failure("entry \(entry.name) \(reason)") }
+        guard entry.uncompressedSize <= UInt64(limit), entry.compressedSize <= UInt64(limit) else {
+            throw Failure("entry \(entry.name) is \(entry.uncompressedSize) bytes, more than the \(limit)-byte limit")
+        }
+        let (dataStart, _) = try dataRange(of: entry)
         let raw = try file.read(at: dataStart, count: Int(entry.compressedSize))
         let data: [UInt8]
         if entry.method == 0 {

@@ -75,6 +75,30 @@ final class ArchiveScanTests: XCTestCase {
         XCTAssertEqual(benign.streams.count, 1)   // only the object member carries a pickle
     }
 
+    func testLegacyTorchFilesAreScannedStreamByStream() throws {
+        let benign = try scan("legacy.pt")
+        XCTAssertEqual(benign.format, .pytorchLegacy)
+        XCTAssertEqual(benign.streams.count, 5)
+        XCTAssertEqual(benign.findings, [])
+        XCTAssertEqual(Set(benign.streams[3].globals.map(\.qualifiedName)),
+                       ["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"])
+        let evil = try scan("legacy_evil.pt")
+        XCTAssertEqual(evil.findings.map(\.kind), [.dangerousGlobal])
+        XCTAssertTrue(evil.findings[0].location.hasSuffix("#4"), evil.findings[0].location)
+    }
+
+    func testLargeNumericNpzMembersNeedOnlyTheirHeaders() throws {
+        let report = try scan("large.npz")
+        XCTAssertEqual(report.format, .npz)
+        XCTAssertEqual(report.findings, [])
+        var tight = ScanLimits()
+        tight.maxPickleBytes = 1 << 20   // far below the 24 MB member: it must not be read whole
+        XCTAssertEqual(ModelScanner.scanFile(at: try fixture("large.npz").path, limits: tight).findings, [])
+        // An object member above that limit is a resource-limit finding, not a skip.
+        XCTAssertEqual(ModelScanner.scanFile(at: try fixture("evil.npz").path, limits: { var l = ScanLimits(); l.maxPickleBytes = 16; return l }()).findings.map(\.kind),
+                       [.resourceLimit])
+    }
+
     // MARK: zip structure, failing closed
 
     /// Offsets of the first local header and central directory entry named `name`.
@@ -186,6 +210,9 @@ final class ArchiveScanTests: XCTestCase {
             streams += 1
         }
         XCTAssertEqual(streams, 4)
+        let first = Array(blob[8..<(8 + Int(le32(blob, 0)))])
+        XCTAssertEqual(try Inflate.prefix(first, count: 1000), Array(plain.prefix(1000)))
+        XCTAssertEqual(try Inflate.prefix(Array(first.prefix(first.count / 2)), count: 100), Array(plain.prefix(100)))
         XCTAssertThrowsError(try Inflate.decompress([0x07], limit: 10))   // block type 3
         XCTAssertThrowsError(try Inflate.decompress([0x01, 0x05, 0x00, 0xFA, 0xFF], limit: 10))   // LEN/NLEN mismatch
     }

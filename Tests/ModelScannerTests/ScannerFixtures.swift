@@ -102,6 +102,20 @@ np.save(path("floats.npy"), np.arange(12, dtype=np.float32).reshape(3, 4))
 np.savez_compressed(path("evil.npz"), weights=np.ones(100, dtype=np.float64), evil=np.array([Evil()], dtype=object))
 np.savez(path("benign.npz"), weights=np.ones(10, dtype=np.int16), labels=np.array(["a", "b"], dtype=object))
 
+# Legacy (pre-1.6) torch.save layout: magic, protocol, sys info, object, storage keys, raw data.
+def legacy(name, evil):
+    with open(path(name), "wb") as f:
+        for obj in (0x1950a86a20f9469cfc6c, 1001, {"protocol_version": 1001, "little_endian": True}):
+            pickle.dump(obj, f, protocol=2)
+        TorchPickler(f, protocol=2).dump(state_dict(evil))
+        pickle.dump(["0", "1"], f, protocol=2)
+        f.write(struct.pack("<q4f", 4, 1, 2, 3, 4) + struct.pack("<q2f", 2, 5, 6))
+legacy("legacy.pt", False)
+legacy("legacy_evil.pt", True)
+
+# A large numeric npz member (deflated) next to a small one: only headers are needed.
+np.savez_compressed(path("large.npz"), big=np.arange(3_000_000, dtype=np.int64), small=np.ones(3))
+
 # A global on neither list.
 sys.modules["mylib"] = types.ModuleType("mylib")
 helpers = types.ModuleType("mylib.helpers"); sys.modules["mylib.helpers"] = helpers
