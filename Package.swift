@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "ModelSecKeys", "TestSupport"]),
         .testTarget(name: "DifferentialPrivacyTests", dependencies: ["DifferentialPrivacy", "TestSupport"]),
         .testTarget(name: "ModelScannerTests", dependencies: ["ModelScanner", "TestSupport"]),
-        // .testTarget(name: "ModelReleaseTests", dependencies: ["ModelRelease", "ModelSecKeys", "TestSupport"]),
+        .testTarget(name: "ModelReleaseTests", dependencies: ["ModelRelease", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "ModelSigning", "ArtifactEncryption", "AccessTokens", "TestSupport", .product(name: "Yams", package: "Yams")]),
         // .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "ModelRelease", "ModelSecKeys", "TestSupport"]),
         .testTarget(name: "ModelSecCLITests", dependencies: ["TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -57,6 +57,12 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         /// For `x25519`: the key id of the recipient's public key. Never set for symmetric keys.
         public let keyID: String?
 
+        /// A recipient entry.
+        public init(type: String, keyID: String?) {
+            self.type = type
+            self.keyID = keyID
+        }
+
         enum CodingKeys: String, CodingKey { case type, keyID = "keyId" }
     }
 

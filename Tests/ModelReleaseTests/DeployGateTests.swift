@@ -1,0 +1,275 @@
+import ArtifactEncryption
+import Foundation
+import ModelRelease
+import ModelSecCrypto
+import ModelSecIO
+import ModelSecKeys
+import ModelSigning
+import TestSupport
+import XCTest
+
+final class DeployGateTests: XCTestCase {
+    /// Asserts the gate refused at `step`, wrote nothing at the output and left no staging directory.
+    func assertRefused(_ report: DeployReport, at step: DeployStepName, containing text: String? = nil,
+                       fixture: ReleaseFixture, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertFalse(report.deployed, file: file, line: line)
+        XCTAssertEqual(report.failedStep?.name, step, report.summary, file: file, line: line)
+        if let text { XCTAssertTrue(report.failedStep?.detail.contains(text) ?? false, report.summary, file: file, line: line) }
+        XCTAssertFalse(fixture.exists("deployed"), "output written despite failure", file: file, line: line)
+        XCTAssertEqual(try fixture.leftovers(), [], "staging directory left behind", file: file, line: line)
+        for later in report.steps.drop(while: { $0.name != step }).dropFirst() {
+            XCTAssertEqual(later.status, .notRun, file: file, line: line)
+        }
+    }
+
+    func testRoundTripDeploysExactlyTheModelPlusProvenance() throws {
+        let f = try ReleaseFixture()
+        let created = try f.create()
+        let report = try DeployGate.run(f.deployRequest())
+        XCTAssertTrue(report.deployed, report.summary)
+        XCTAssertEqual(report.steps.map(\.status), [.passed, .passed, .skipped, .passed, .skipped, .passed])
+        XCTAssertEqual(report.release, "bert@1.0.0")
+        XCTAssertEqual(report.signerKeyID, f.signingKey.publicKey.keyID)
+        for artifact in created.manifest.artifacts {
+            let original = try Data(contentsOf: f.model.appendingPathComponent(artifact.path))
+            let deployed = try Data(contentsOf: URL(fileURLWithPath: f.path("deployed/" + artifact.path)))
+            XCTAssertEqual(original, deployed, artifact.path)
+            XCTAssertEqual(SHA256.hash(data: [UInt8](deployed)).hex, artifact.sha256)
+        }
+        XCTAssertEqual(created.manifest.artifacts.map(\.path), [".hidden", "config.json", "sub/empty.txt", "weights.bin"])
+        let provenance = try Data(contentsOf: URL(fileURLWithPath: f.path("deployed/.modelsec/release.json")))
+        XCTAssertEqual(provenance, try Data(contentsOf: URL(fileURLWithPath: f.path("release/release.json"))))
+        XCTAssertEqual(try f.leftovers(), [])
+
+        // The deployed directory is an ordinary OMS-signed model: ModelVerifier accepts it as it is.
+        let bundle = try SignatureBundle.read(from: f.path("deployed/.modelsec/release.sig"))
+        let result = try ModelVerifier.verify(model: URL(fileURLWithPath: f.path("deployed")), bundle: bundle, trustedKeys: f.trusted,
+                                              options: VerificationOptions(signaturePath: URL(fileURLWithPath: f.path("deployed/.modelsec/release.sig")), showProgress: false))
+        XCTAssertTrue(result.isVerified, result.summary)
+        XCTAssertEqual(result.verifiedFileCount, 5)
+    }
+
+    func testSingleFileModelAndEmptyOutputDirectory() throws {
+        let f = try ReleaseFixture()
+        let key = SymmetricKey(randomByteCount: 32)
+        var request = ReleaseRequest(model: f.model.appendingPathComponent("weights.bin").path, name: "w", version: "2", signingKey: f.signingKey,
+                                     recipients: [.symmetricKey(key)], output: f.path("single"))
+        request.showProgress = false
+        let created = try ReleaseCreator.create(request)
+        XCTAssertEqual(created.manifest.artifacts.map(\.path), ["weights.bin"])
+        XCTAssertEqual(created.manifest.encryption.recipients, [.init(type: "symmetric-key", keyID: nil)])
+        try FileManager.default.createDirectory(atPath: f.path("deployed"), withIntermediateDirectories: false)
+        var deploy = DeployRequest(releaseDirectory: f.path("single"), trustedKeys: f.trusted, identities: [.symmetricKey(key)], output: f.path("deployed"))
+        deploy.showProgress = false
+        XCTAssertTrue(try DeployGate.run(deploy).deployed)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: f.path("deployed/weights.bin"))),
+                       try Data(contentsOf: f.model.appendingPathComponent("weights.bin")))
+    }
+
+    func testEditedReleaseJSONIsRefusedAtTheManifestStep() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        let path = f.path("release/release.json")
+        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"version\" : \"1.0.0\"", with: "\"version\" : \"1.0.1\"")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try assertRefused(try DeployGate.run(f.deployRequest()), at: .manifest, containing: "modified after signing", fixture: f)
+    }
+
+    func testTamperedArtifactIsRefusedAtTheDecryptStep() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        try f.flipByte(f.path("release/artifacts/weights.bin.enc"), at: -20)
+        try assertRefused(try DeployGate.run(f.deployRequest()), at: .decrypt, fixture: f)
+    }
+
+    func testArtifactSwappedWithAnotherFileOfTheSameKeyIsRefused() throws {
+        // Both files decrypt with the deploy key; only the signed plaintext digest tells them apart.
+        let f = try ReleaseFixture()
+        try f.create()
+        let config = f.path("release/artifacts/config.json.enc"), hidden = f.path("release/artifacts/.hidden.enc")
+        // Replace config.json's artifact by an encryption of different bytes of the same length for the same key.
+        let replacement = f.path("fake.enc")
+        let writer = try AtomicFileWriter(destination: replacement)
+        let encryptor = try Encryptor(recipients: [.x25519(f.deployKey.publicKey)]) { try writer.write($0) }
+        try encryptor.write(Array("{\"hidden\": 5}\n".utf8))
+        try encryptor.finish()
+        try writer.commit()
+        try FileManager.default.removeItem(atPath: config)
+        try FileManager.default.moveItem(atPath: replacement, toPath: config)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: hidden))
+        try assertRefused(try DeployGate.run(f.deployRequest()), at: .decrypt, containing: "SHA-256 does not match", fixture: f)
+    }
+
+    func testMissingArtifactIsRefused() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        try FileManager.default.removeItem(atPath: f.path("release/artifacts/sub/empty.txt.enc"))
+        try assertRefused(try DeployGate.run(f.deployRequest()), at: .decrypt, containing: "empty.txt.enc", fixture: f)
+    }
+
+    func testUntrustedSignerIsRefusedAtTheSignatureStep() throws {
+        let f = try ReleaseFixture()
+        guard case let .ed25519(other) = PrivateKey.generate(.ed25519) else { return XCTFail() }
+        try f.create(key: .ed25519(other))
+        try assertRefused(try DeployGate.run(f.deployRequest()), at: .signature, containing: "not a trusted key", fixture: f)
+    }
+
+    func testReleaseResignedByAnUntrustedKeyIsRefused() throws {
+        // An attacker edits release.json and re-signs it with their own key.
+        let f = try ReleaseFixture()
+        try f.create()
+        guard case let .ed25519(attacker) = PrivateKey.generate(.ed25519) else { return XCTFail() }
+        let signed = try SignatureBundle.read(from: f.path("release/release.sig")).manifest()
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: f.path("release/release.json"))))
+        let resources = signed.resources.map { resource -> (name: String, sha256: String) in
+            resource.name == ReleaseLayout.manifestResourceName ? (resource.name, SHA256.hash(data: bytes).hex) : (resource.name, resource.digest)
+        }
+        let forged = try ReleaseSignature.sign(subjectName: "bert", resources: resources, key: .ed25519(attacker))
+        try forged.write(to: f.path("release/release.sig"))
+        try assertRefused(try DeployGate.run(f.deployRequest()), at: .signature, fixture: f)
+    }
+
+    func testCorruptSignatureIsRefusedAtTheSignatureStep() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: f.path("release/release.sig")))
+        try assertRefused(try DeployGate.run(f.deployRequest()), at: .signature, fixture: f)
+        try FileManager.default.removeItem(atPath: f.path("release/release.sig"))
+        try assertRefused(try DeployGate.run(f.deployRequest()), at: .signature, containing: "release.sig", fixture: f)
+    }
+
+    func testPlainModelSignatureIsNotAcceptedAsAReleaseSignature() throws {
+        // A valid OMS signature by the trusted key over the plaintext model, but without release.json.
+        let f = try ReleaseFixture()
+        try f.create()
+        let bundle = try ModelSigner.sign(model: f.model, key: f.signingKey, options: SigningOptions(showProgress: false))
+        try bundle.write(to: f.path("release/release.sig"))
+        try assertRefused(try DeployGate.run(f.deployRequest()), at: .manifest, containing: "does not cover release.json", fixture: f)
+    }
+
+    func testWrongIdentityIsRefusedAtTheDecryptStep() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        var request = f.deployRequest()
+        guard case let .x25519(other) = PrivateKey.generate(.x25519) else { return XCTFail() }
+        request.identities = [.x25519(other)]
+        try assertRefused(try DeployGate.run(request), at: .decrypt, fixture: f)
+    }
+
+    func testTokenMustGrantDeployOfThisNameAndVersion() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        let tokens = TokenFixture()
+
+        var request = f.deployRequest()
+        request.token = try tokens.check(try tokens.token(scope: "model:deploy:bert@1.0.1"))
+        try assertRefused(try DeployGate.run(request), at: .token, containing: "model:deploy:bert@1.0.0", fixture: f)
+
+        request.token = try tokens.check(try tokens.token(scope: "model:pull:bert@1.0.0"))
+        try assertRefused(try DeployGate.run(request), at: .token, fixture: f)
+
+        var expired = try tokens.check(try tokens.token(scope: "model:deploy:bert@1.0.0", lifetime: 60))
+        expired.now = Date().addingTimeInterval(3600)
+        request.token = expired
+        try assertRefused(try DeployGate.run(request), at: .token, fixture: f)
+
+        let other = TokenFixture()
+        request.token = try tokens.check(try other.token(scope: "model:deploy:bert@1.0.0"))
+        try assertRefused(try DeployGate.run(request), at: .token, fixture: f)
+
+        request.token = try tokens.check(try tokens.token(scope: "model:deploy:bert@1.0.0"))
+        let report = try DeployGate.run(request)
+        XCTAssertTrue(report.deployed, report.summary)
+        XCTAssertEqual(report.steps.first { $0.name == .token }?.status, .passed)
+    }
+
+    func testPolicyStepRunsLastAndCanRefuse() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        var request = f.deployRequest()
+        var seen: String?
+        request.policy = DeployPolicy { release in
+            seen = release.manifest.name
+            return .init(passed: false, detail: "license missing")
+        }
+        try assertRefused(try DeployGate.run(request), at: .policy, containing: "license missing", fixture: f)
+        XCTAssertEqual(seen, "bert")
+        request.policy = DeployPolicy { _ in .init(passed: true, detail: "ok") }
+        XCTAssertTrue(try DeployGate.run(request).deployed)
+    }
+
+    func testExistingNonEmptyOutputIsAUsageError() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        try FileManager.default.createDirectory(atPath: f.path("deployed"), withIntermediateDirectories: false)
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: f.path("deployed/keep.txt")))
+        XCTAssertThrowsError(try DeployGate.run(f.deployRequest())) { error in
+            XCTAssertEqual((error as? ReleaseInputError)?.category.exitCode, 2)
+        }
+        XCTAssertEqual(try String(contentsOfFile: f.path("deployed/keep.txt"), encoding: .utf8), "keep")
+        XCTAssertEqual(try f.leftovers(), [])
+    }
+
+    func testCreateRefusesAnExistingReleaseAndLeavesNothingOnFailure() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        XCTAssertThrowsError(try f.create())
+        // A model with a symbolic link is refused and no release directory appears.
+        try FileManager.default.createSymbolicLink(atPath: f.model.appendingPathComponent("link").path, withDestinationPath: "config.json")
+        XCTAssertThrowsError(try f.create("second")) { error in
+            XCTAssertTrue("\(error)".contains("symbolic link"), "\(error)")
+        }
+        XCTAssertFalse(f.exists("second"))
+        XCTAssertEqual(try f.leftovers(), [])
+    }
+
+    func testCreateRefusesReservedProvenanceDirectoryAndBadNames() throws {
+        let f = try ReleaseFixture()
+        try FileManager.default.createDirectory(at: f.model.appendingPathComponent(".modelsec"), withIntermediateDirectories: false)
+        XCTAssertThrowsError(try f.create())
+        try FileManager.default.removeItem(at: f.model.appendingPathComponent(".modelsec"))
+        XCTAssertThrowsError(try f.create(version: "1.0 beta"))
+        XCTAssertThrowsError(try f.create(version: "*"))
+        XCTAssertFalse(f.exists("release"))
+    }
+
+    func testManifestRecordsMetadataDPReportScanAndSigner() throws {
+        let f = try ReleaseFixture()
+        let card = try ModelCard(yaml: "license: mit\nowner: team\ncustom:\n  nested: [1, 2.5, yes, ~]\n")
+        let dp = try MetadataValue(jsonData: Data("{\"epsilon\": 2.0, \"delta\": 1e-5, \"steps\": 9007199254740993}".utf8))
+        let created = try f.create { request in
+            request.modelCard = card
+            request.dpReport = dp
+        }
+        let read = try ReleaseManifest.read(directory: f.path("release"))
+        XCTAssertEqual(read, created.manifest)
+        XCTAssertEqual(read.modelCard?.license, "mit")
+        XCTAssertEqual(read.modelCard?.extraFields["custom"], .object(["nested": .array([.integer(1), .number(2.5), .bool(true), .null])]))
+        XCTAssertEqual(read.dpReport?.objectValue?["steps"], .integer(9_007_199_254_740_993))
+        XCTAssertEqual(read.signer.keyID, f.signingKey.publicKey.keyID)
+        XCTAssertEqual(read.signer.algorithm, "ed25519")
+        XCTAssertEqual(read.encryption.recipients, [.init(type: "x25519", keyID: PublicKey.x25519(f.deployKey.publicKey).keyID)])
+        XCTAssertNotNil(read.scan)
+        XCTAssertEqual(read.tool.version, ModelSecVersion.current)
+        XCTAssertEqual(read.format, "modelsec-release/v1")
+        let weights = try XCTUnwrap(read.artifacts.first { $0.path == "weights.bin" })
+        XCTAssertEqual(weights.size, 200_000)
+        XCTAssertEqual(weights.sha256, SHA256.hash(data: [UInt8](try Data(contentsOf: f.model.appendingPathComponent("weights.bin")))).hex)
+        let encryptedSize = try FileManager.default.attributesOfItem(atPath: f.path("release/" + weights.encryptedPath))[.size] as? NSNumber
+        XCTAssertEqual(encryptedSize?.uint64Value, weights.encryptedSize)
+    }
+
+    func testScannerFindingsAreRecordedNotRefused() throws {
+        let f = try ReleaseFixture()
+        // A protocol-2 pickle calling posix.system: GLOBAL 'posix system', a string argument, TUPLE1, REDUCE, STOP.
+        var pickle: [UInt8] = [0x80, 0x02]
+        pickle += Array("cposix\nsystem\n".utf8)
+        pickle += [0x58] + withUnsafeBytes(of: UInt32(2).littleEndian, Array.init) + Array("id".utf8)
+        pickle += [0x85, 0x52, 0x2E]
+        try Data(pickle).write(to: f.model.appendingPathComponent("evil.pkl"))
+        let created = try f.create()
+        let findings = try XCTUnwrap(created.manifest.scan?.findings)
+        XCTAssertTrue(findings.contains { $0.path == "evil.pkl" && $0.severity == "dangerous" }, "\(findings)")
+        XCTAssertTrue(try DeployGate.run(f.deployRequest()).deployed)
+    }
+}
