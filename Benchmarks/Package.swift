@@ -15,6 +15,7 @@ let package = Package(
         // One executable target per area, e.g.:
         // .executableTarget(name: "bench-tokens", dependencies: [.product(name: "ModelSec", package: "modelsec")], path: "Sources/bench-tokens"),
         .executableTarget(name: "bench-tokens", dependencies: [.product(name: "ModelSec", package: "modelsec")], path: "Sources/bench-tokens"),
+        .executableTarget(name: "bench-dp", dependencies: [.product(name: "ModelSec", package: "modelsec")], path: "Sources/bench-dp"),
         // BENCH-TARGETS (add one line per target above this marker)
     ],
     swiftLanguageModes: [.v5]

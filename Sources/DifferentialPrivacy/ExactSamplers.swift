@@ -214,6 +214,15 @@ public enum ExactSamplers {
     }
 
     /// Adds independent discrete Gaussian noise N_Z(0, sigma2) to every
+    /// element of `values` with randomness from the OS CSPRNG (a
+    /// ``SecureRandomSource``). Specialised for that source, so it is the
+    /// fast path for large vectors such as gradients.
+    public static func addDiscreteGaussianNoise(to values: inout [Int64], sigma2: Rational) {
+        var rng = SecureRandomSource()
+        addDiscreteGaussianNoise(to: &values, sigma2: sigma2, using: &rng)
+    }
+
+    /// Adds independent discrete Gaussian noise N_Z(0, sigma2) to every
     /// element of `values` (the vector form used for gradients and
     /// histograms). Precomputes the sampler constants once.
     public static func addDiscreteGaussianNoise<R: RandomNumberGenerator>(to values: inout [Int64], sigma2: Rational, using rng: inout R) {

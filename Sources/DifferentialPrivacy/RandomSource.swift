@@ -13,22 +13,28 @@ public protocol DPRandomSource: RandomNumberGenerator {}
 /// 4 KiB to amortise the system call. The unused part of the block is wiped
 /// when the source is released.
 public final class SecureRandomSource: DPRandomSource {
-    private var buffer = [UInt64](repeating: 0, count: 512)
-    private var index = 512
+    private static let capacity = 512
+    private let buffer: UnsafeMutablePointer<UInt64>
+    private var index: Int
 
     /// A new source; it holds no randomness until first used.
-    public init() {}
+    public init() {
+        buffer = .allocate(capacity: Self.capacity)
+        buffer.initialize(repeating: 0, count: Self.capacity)
+        index = Self.capacity
+    }
 
     deinit {
-        buffer.withUnsafeMutableBytes { raw in
-            for i in raw.indices { raw[i] = 0 }
-        }
+        // Wipe whatever randomness was fetched but not used.
+        for i in 0..<Self.capacity { buffer[i] = 0 }
+        buffer.deallocate()
     }
 
     /// The next uniformly random 64-bit word.
+    @inline(__always)
     public func next() -> UInt64 {
-        if index == buffer.count {
-            buffer.withUnsafeMutableBytes { SecureRandom.fill($0) }
+        if index == Self.capacity {
+            SecureRandom.fill(UnsafeMutableRawBufferPointer(start: buffer, count: Self.capacity * 8))
             index = 0
         }
         let value = buffer[index]
