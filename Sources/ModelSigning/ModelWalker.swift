@@ -14,6 +14,15 @@ public struct ModelFile: Sendable {
     let fileSystemPath: [UInt8]
     /// The size when the model was walked.
     public let size: Int64
+    /// True when reaching the file followed a symbolic link (allowed links only).
+    var followedSymlink = false
+
+    init(path: ModelPath, fileSystemPath: [UInt8], size: Int64, followedSymlink: Bool = false) {
+        self.path = path
+        self.fileSystemPath = fileSystemPath
+        self.size = size
+        self.followedSymlink = followedSymlink
+    }
 
     /// The absolute path as text, for messages.
     var displayPath: String { String(decoding: fileSystemPath.dropLast(), as: UTF8.self) }
@@ -45,7 +54,8 @@ enum ModelWalker {
         guard lstat(root + [0], &st) == 0 else {
             throw ModelContentError(path: rootText, reason: "cannot read the model: \(FileIO.errnoDescription(errno))")
         }
-        if isType(st, S_IFLNK) {
+        let rootIsLink = isType(st, S_IFLNK)
+        if rootIsLink {
             guard allowSymlinks else {
                 throw ModelContentError(path: rootText, reason: "is a symbolic link; symbolic links are refused unless allowed (--allow-symlinks)", category: symlinkCategory)
             }
@@ -54,7 +64,7 @@ enum ModelWalker {
             }
         }
         if isType(st, S_IFREG) {
-            let file = ModelFile(path: .singleFileRoot, fileSystemPath: root + [0], size: Int64(st.st_size))
+            let file = ModelFile(path: .singleFileRoot, fileSystemPath: root + [0], size: Int64(st.st_size), followedSymlink: rootIsLink)
             return ModelInventory(isSingleFile: true, files: [file])
         }
         guard isType(st, S_IFDIR) else {
@@ -103,7 +113,8 @@ enum ModelWalker {
                 guard lstat(full + [0], &st) == 0 else {
                     throw ModelContentError(path: String(decoding: full, as: UTF8.self), reason: FileIO.errnoDescription(errno))
                 }
-                if ModelWalker.isType(st, S_IFLNK) {
+                let isLink = ModelWalker.isType(st, S_IFLNK)
+                if isLink {
                     guard allowSymlinks else {
                         throw ModelContentError(path: path.string, reason: "is a symbolic link; symbolic links are refused unless allowed (--allow-symlinks)", category: symlinkCategory)
                     }
@@ -112,7 +123,7 @@ enum ModelWalker {
                     }
                 }
                 if ModelWalker.isType(st, S_IFREG) {
-                    files.append(ModelFile(path: path, fileSystemPath: full + [0], size: Int64(st.st_size)))
+                    files.append(ModelFile(path: path, fileSystemPath: full + [0], size: Int64(st.st_size), followedSymlink: isLink))
                 } else if ModelWalker.isType(st, S_IFDIR) {
                     let id = DeviceInode(st)
                     guard !ancestors.contains(id) else {

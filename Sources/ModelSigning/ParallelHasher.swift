@@ -67,9 +67,17 @@ enum ParallelHasher {
 
     private static func hash(_ task: HashTask, file: ModelFile, buffer: UnsafeMutableRawBufferPointer,
                              progress: ProgressReporter?, state: SharedState) throws -> Digest {
-        let fd = file.fileSystemPath.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_RDONLY | O_CLOEXEC) }
+        // The walk saw a regular file; refuse anything else now (a file swapped
+        // for a symlink or a FIFO after the walk): O_NOFOLLOW unless the walk
+        // followed a link, O_NONBLOCK so a FIFO cannot hang the open, then fstat.
+        let flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (file.followedSymlink ? 0 : O_NOFOLLOW)
+        let fd = file.fileSystemPath.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), flags) }
         guard fd >= 0 else { throw ModelContentError(path: file.displayPath, reason: "cannot open: \(FileIO.errnoDescription(errno))") }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw ModelContentError(path: file.displayPath, reason: "is no longer a regular file")
+        }
         #if canImport(Glibc)
         _ = posix_fadvise(fd, off_t(task.offset), off_t(task.length ?? 0), POSIX_FADV_SEQUENTIAL)
         #endif
