@@ -18,13 +18,13 @@ public enum ExactSamplers {
     /// Bernoulli(num/den) for 0 <= num <= den, den > 0: one uniform integer
     /// in [0, den), compared with num.
     @inlinable
-    public static func bernoulli<R: RandomNumberGenerator>(numerator: UInt64, denominator: UInt64, using rng: inout R) -> Bool {
+    public static func bernoulli<R: DPRandomSource>(numerator: UInt64, denominator: UInt64, using rng: inout R) -> Bool {
         precondition(denominator > 0 && numerator <= denominator)
         return UInt64.random(in: 0..<denominator, using: &rng) < numerator
     }
 
     /// Bernoulli(num/den) with arbitrary-size integers.
-    public static func bernoulli<R: RandomNumberGenerator>(numerator: BigUInt, denominator: BigUInt, using rng: inout R) -> Bool {
+    public static func bernoulli<R: DPRandomSource>(numerator: BigUInt, denominator: BigUInt, using rng: inout R) -> Bool {
         precondition(denominator > 0 && numerator <= denominator)
         if let n = UInt64(exactly: numerator), let d = UInt64(exactly: denominator) {
             return bernoulli(numerator: n, denominator: d, using: &rng)
@@ -33,7 +33,7 @@ public enum ExactSamplers {
     }
 
     /// Bernoulli(p) for a rational p in [0, 1].
-    public static func bernoulli<R: RandomNumberGenerator>(_ p: Rational, using rng: inout R) -> Bool {
+    public static func bernoulli<R: DPRandomSource>(_ p: Rational, using rng: inout R) -> Bool {
         precondition(p.numerator.sign == .plus && p.numerator.magnitude <= p.denominator, "p must be in [0, 1]")
         return bernoulli(numerator: p.numerator.magnitude, denominator: p.denominator, using: &rng)
     }
@@ -41,7 +41,7 @@ public enum ExactSamplers {
     // MARK: Bernoulli(exp(-x)), x = num / den >= 0
 
     /// Bernoulli(exp(-num/den)) (CKS Algorithm 1), exact.
-    public static func bernoulliExpMinus<R: RandomNumberGenerator>(numerator: BigUInt, denominator: BigUInt, using rng: inout R) -> Bool {
+    public static func bernoulliExpMinus<R: DPRandomSource>(numerator: BigUInt, denominator: BigUInt, using rng: inout R) -> Bool {
         precondition(denominator > 0)
         if let n = UInt64(exactly: numerator), let d = UInt64(exactly: denominator), d <= UInt64.max / 4096 {
             return bernoulliExpMinusSmall(numerator: n, denominator: d, using: &rng)
@@ -57,14 +57,14 @@ public enum ExactSamplers {
     }
 
     /// Bernoulli(exp(-x)) for a rational x >= 0.
-    public static func bernoulliExpMinus<R: RandomNumberGenerator>(_ x: Rational, using rng: inout R) -> Bool {
+    public static func bernoulliExpMinus<R: DPRandomSource>(_ x: Rational, using rng: inout R) -> Bool {
         precondition(x.numerator.sign == .plus, "x must be >= 0")
         return bernoulliExpMinus(numerator: x.numerator.magnitude, denominator: x.denominator, using: &rng)
     }
 
     /// x = n/d in [0, 1]: K <- 1; while Bernoulli(x/K) { K += 1 }; return K odd.
     /// P[K > k] = x^k / k!, so P[K odd] = sum (-x)^k/k! = exp(-x).
-    private static func bernoulliExpMinusAtMostOne<R: RandomNumberGenerator>(numerator: BigUInt, denominator: BigUInt, using rng: inout R) -> Bool {
+    private static func bernoulliExpMinusAtMostOne<R: DPRandomSource>(numerator: BigUInt, denominator: BigUInt, using rng: inout R) -> Bool {
         var k = BigUInt(1)
         while bernoulli(numerator: numerator, denominator: denominator * k, using: &rng) { k += 1 }
         return k & 1 == 1
@@ -73,7 +73,7 @@ public enum ExactSamplers {
     /// The `UInt64` fast path; falls back to big integers if `den * K` would
     /// overflow (which needs K > 4096 and is astronomically unlikely).
     @usableFromInline
-    static func bernoulliExpMinusSmall<R: RandomNumberGenerator>(numerator: UInt64, denominator: UInt64, using rng: inout R) -> Bool {
+    static func bernoulliExpMinusSmall<R: DPRandomSource>(numerator: UInt64, denominator: UInt64, using rng: inout R) -> Bool {
         var whole = numerator / denominator
         let rest = numerator % denominator
         while whole > 0 {
@@ -97,7 +97,7 @@ public enum ExactSamplers {
 
     /// Bernoulli(exp(-1)) by the same loop with x = 1.
     @usableFromInline
-    static func bernoulliExpMinusOneSmall<R: RandomNumberGenerator>(using rng: inout R) -> Bool {
+    static func bernoulliExpMinusOneSmall<R: DPRandomSource>(using rng: inout R) -> Bool {
         var k: UInt64 = 1
         while UInt64.random(in: 0..<k, using: &rng) < 1 { k += 1 }
         return k & 1 == 1
@@ -108,7 +108,7 @@ public enum ExactSamplers {
     /// A sample from the discrete Laplace distribution with scale `scale`
     /// (P[X = x] proportional to exp(-|x| / scale)) over the integers
     /// (CKS Algorithm 2). `scale` must be positive.
-    public static func discreteLaplace<R: RandomNumberGenerator>(scale: Rational, using rng: inout R) -> BigInt {
+    public static func discreteLaplace<R: DPRandomSource>(scale: Rational, using rng: inout R) -> BigInt {
         precondition(scale.isPositive, "scale must be positive")
         // scale = t / s
         let t = scale.numerator.magnitude, s = scale.denominator
@@ -131,7 +131,7 @@ public enum ExactSamplers {
     /// `UInt64` version of Algorithm 2 for scale t/s. Falls back to big
     /// integers if the geometric part would overflow.
     @usableFromInline
-    static func discreteLaplaceSmall<R: RandomNumberGenerator>(t: UInt64, s: UInt64, using rng: inout R) -> Int64 {
+    static func discreteLaplaceSmall<R: DPRandomSource>(t: UInt64, s: UInt64, using rng: inout R) -> Int64 {
         while true {
             let u = UInt64.random(in: 0..<t, using: &rng)
             if !bernoulliExpMinusSmall(numerator: u, denominator: t, using: &rng) { continue }
@@ -154,7 +154,7 @@ public enum ExactSamplers {
     /// A sample from the discrete Gaussian N_Z(0, sigma2) (P[X = x]
     /// proportional to exp(-x^2 / (2 sigma2))) over the integers (CKS
     /// Algorithm 3). `sigma2` must be positive.
-    public static func discreteGaussian<R: RandomNumberGenerator>(sigma2: Rational, using rng: inout R) -> BigInt {
+    public static func discreteGaussian<R: DPRandomSource>(sigma2: Rational, using rng: inout R) -> BigInt {
         precondition(sigma2.isPositive, "variance must be positive")
         let a = sigma2.numerator.magnitude, b = sigma2.denominator
         // t = floor(sigma) + 1, with floor(sqrt(a/b)) = isqrt(floor(a/b)).
@@ -194,7 +194,7 @@ public enum ExactSamplers {
         }
 
         @usableFromInline
-        func sample<R: RandomNumberGenerator>(using rng: inout R) -> Int64 {
+        func sample<R: DPRandomSource>(using rng: inout R) -> Int64 {
             while true {
                 let y = ExactSamplers.discreteLaplaceSmall(t: t, s: 1, using: &rng)
                 let (ybt, o1) = y.magnitude.multipliedReportingOverflow(by: bt)
@@ -225,7 +225,7 @@ public enum ExactSamplers {
     /// Adds independent discrete Gaussian noise N_Z(0, sigma2) to every
     /// element of `values` (the vector form used for gradients and
     /// histograms). Precomputes the sampler constants once.
-    public static func addDiscreteGaussianNoise<R: RandomNumberGenerator>(to values: inout [Int64], sigma2: Rational, using rng: inout R) {
+    public static func addDiscreteGaussianNoise<R: DPRandomSource>(to values: inout [Int64], sigma2: Rational, using rng: inout R) {
         precondition(sigma2.isPositive, "variance must be positive")
         let a = sigma2.numerator.magnitude, b = sigma2.denominator
         let t = (a / b).squareRoot() + 1

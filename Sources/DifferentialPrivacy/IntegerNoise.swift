@@ -47,7 +47,7 @@ public struct IntegerNoise: Sendable {
     public func epsilon(sensitivity: Rational) -> Double { (sensitivity / parameter).doubleValue }
 
     /// One sample.
-    public func sample<R: RandomNumberGenerator>(using rng: inout R) -> BigInt {
+    public func sample<R: DPRandomSource>(using rng: inout R) -> BigInt {
         switch kind {
         case .discreteLaplace: return ExactSamplers.discreteLaplace(scale: parameter, using: &rng)
         case .discreteGaussian: return ExactSamplers.discreteGaussian(sigma2: parameter, using: &rng)

@@ -1,4 +1,5 @@
 import Foundation
+import BigInt
 import GRDB
 import ModelSecCrypto
 
@@ -53,9 +54,14 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
         }
     }
 
+    /// `value` in integer multiples of 1/`unit`, computed exactly from the
+    /// value's decimal form (what the user typed) and rounded up or down.
     static func units(_ value: Double, _ unit: Double, roundUp: Bool) throws -> Int64 {
-        guard value.isFinite, value >= 0, value * unit < 9e18 else { throw DPError.invalidQuery("budget value \(value) out of range") }
-        return Int64(roundUp ? (value * unit).rounded(.up) : (value * unit).rounded(.down))
+        guard value.isFinite, value >= 0, value * unit < 9e18, let exact = Rational(decimalOf: value) else {
+            throw DPError.invalidQuery("budget value \(value) out of range")
+        }
+        let scaled = exact * Rational(Int(unit))
+        return Int64(roundUp ? scaled.ceiling : scaled.floor)
     }
 
     static func now() -> String {
