@@ -62,14 +62,15 @@ public enum PolicyLoader {
         if let rulesNode = d.required(top, "rules", in: "the policy"), let list = d.sequence(rulesNode, "rules") {
             if list.isEmpty { d.report(at: rulesNode.mark, "'rules' is empty: a policy needs at least one rule") }
             for item in list {
-                if let id = item.mapping?["id"]?.scalar?.string { declaredIDs.insert(id) }
-                guard let rule = parseRule(item, d: d, baseDirectory: baseDirectory) else { continue }
-                if let earlier = seenIDs[rule.id] {
-                    d.report(at: item.mark, "duplicate rule id '\(rule.id)' (first used on line \(earlier))")
-                    continue
+                if let idNode = item.mapping?["id"], let id = idNode.scalar?.string {
+                    if let earlier = seenIDs[id] {
+                        d.report(at: idNode.mark, "duplicate rule id '\(id)' (first used on line \(earlier))")
+                    } else {
+                        seenIDs[id] = item.mark?.line ?? 0
+                    }
+                    declaredIDs.insert(id)
                 }
-                seenIDs[rule.id] = rule.line
-                rules.append(rule)
+                if let rule = parseRule(item, d: d, baseDirectory: baseDirectory) { rules.append(rule) }
             }
         }
 
