@@ -23,6 +23,8 @@ public final class CSVReader {
     private var position = 0
     private var atEOF = false
     private var line = 1
+    /// Bytes read from the file so far (for progress reporting).
+    public private(set) var bytesRead: Int64 = 0
 
     /// Opens `path` for reading.
     public init(path: String) throws {
@@ -39,6 +41,7 @@ public final class CSVReader {
         if atEOF { return false }
         let chunk = handle.readData(ofLength: 1 << 16)
         if chunk.isEmpty { atEOF = true; return false }
+        bytesRead += Int64(chunk.count)
         if position > 0 { buffer.removeFirst(position); position = 0 }
         buffer.append(contentsOf: chunk)
         return true

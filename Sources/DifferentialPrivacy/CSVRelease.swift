@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecIO
 
 /// Releases a statistic of one CSV column, optionally charging a ledger.
 public enum CSVRelease {
@@ -16,11 +17,14 @@ public enum CSVRelease {
             // Fail early (before reading a large file) if the budget is already short;
             // the binding check happens again inside the spend transaction.
             let status = try ledger.status(dataset: dataset)
-            if status.remaining.epsilon < spec.epsilon || status.remaining.delta < spec.delta {
+            if status.remaining.epsilon + 1e-9 < spec.epsilon || status.remaining.delta + 1e-15 < spec.delta {
                 throw DPError.budgetExceeded(dataset: dataset, requested: accumulator.cost, remaining: status.remaining)
             }
         }
         let reader = try CSVReader(path: path)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+        let progress = ProgressReporter(label: "reading \((path as NSString).lastPathComponent)", totalBytes: size)
+        var reported: Int64 = 0
         guard let header = try reader.next() else { throw DPError.invalidValue(location: path, reason: "empty file (no header row)") }
         guard let index = header.fields.firstIndex(of: column) else {
             throw DPError.invalidValue(location: "\(path):\(header.line)", reason: "no column named '\(column)' in the header")
@@ -31,7 +35,13 @@ public enum CSVRelease {
                                            reason: "malformed row: \(record.fields.count) fields, the header has \(header.fields.count)")
             }
             try accumulator.add(field: record.fields[index], location: "\(path):\(record.line)")
+            if reader.bytesRead - reported >= 1 << 20 {
+                progress.advance(bytes: reader.bytesRead - reported)
+                reported = reader.bytesRead
+            }
         }
+        progress.advance(bytes: reader.bytesRead - reported)
+        progress.finish()
         func draw() throws -> DPRelease {
             var r = try accumulator.release(using: &rng)
             r.column = column
