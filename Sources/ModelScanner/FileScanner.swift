@@ -236,13 +236,32 @@ struct FileScan {
                     return
                 }
             }
-            let result = PickleScanner.scan(bytes, from: offset, location: streamLocation, limits: limits)
+            let result = FileScan.scanStream(bytes, from: offset, location: streamLocation, limits: limits)
             record(result, location: streamLocation)
             guard let end = result.end else { return }
             offset = end
             number += 1
             if legacyTorch && number > 5 { return }
         }
+    }
+
+    /// Scans one stream. When it follows joblib's inline-array layout, the
+    /// bytes are also read with plain pickle semantics (what `pickle.load`
+    /// would do with the same file), and imports only that reading reaches
+    /// are reported too, so a file cannot be benign for joblib and hostile for pickle.
+    static func scanStream(_ bytes: [UInt8], from start: Int, location: String, limits: ScanLimits) -> PickleScanner.Result {
+        var result = PickleScanner.scan(bytes, from: start, location: location, limits: limits)
+        guard result.followedJoblibLayout else { return result }
+        let plain = PickleScanner.scan(bytes, from: start, location: location, limits: limits, joblib: false)
+        let importKinds: Set<FindingKind> = [.dangerousGlobal, .unknownGlobal, .unresolvedGlobal, .extensionCode]
+        let seen = Set(result.findings.map { "\($0.kind.rawValue)|\($0.global ?? "")|\($0.offset ?? -1)" })
+        for finding in plain.findings where importKinds.contains(finding.kind)
+            && !seen.contains("\(finding.kind.rawValue)|\(finding.global ?? "")|\(finding.offset ?? -1)") {
+            result.findings.append(ScanFinding(severity: finding.severity, kind: finding.kind, location: finding.location,
+                                               offset: finding.offset, global: finding.global,
+                                               message: "if read with pickle.load instead of joblib: \(finding.message)"))
+        }
+        return result
     }
 
     private mutating func record(_ result: PickleScanner.Result, location: String) {
@@ -254,7 +273,7 @@ struct FileScan {
 
     /// Scans one pickle held in memory that must end exactly at the end of `bytes`.
     private mutating func scanSinglePickle(_ bytes: [UInt8], from start: Int, location: String, limits: ScanLimits) {
-        let result = PickleScanner.scan(bytes, from: start, location: location, limits: limits)
+        let result = FileScan.scanStream(bytes, from: start, location: location, limits: limits)
         record(result, location: location)
         if let end = result.end, end < bytes.count {
             add(.error, .trailingData, location, "\(bytes.count - end) bytes follow the pickle stream's STOP", offset: end)

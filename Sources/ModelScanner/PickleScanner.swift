@@ -23,14 +23,46 @@ struct PickleScanner {
         var end: Int?
         /// Findings about this stream (globals, extension codes, malformation).
         var findings: [ScanFinding] = []
+        /// Whether joblib's inline array layout was followed (raw array bytes skipped).
+        var followedJoblibLayout = false
     }
 
     private enum Value {
         case mark
         case string(String)
         case global(String, String)
+        case int(Int)
+        case none
+        case tuple([Value])
+        /// A dict, by reference (SETITEMS through a memo copy mutates the same dict, as in Python).
+        case dict(DictBox)
+        /// An instance built from a known class (NEWOBJ, REDUCE, INST, OBJ), by reference.
+        case object(ObjectBox)
         case other
     }
+
+    private final class DictBox {
+        var items: [(Value, Value)] = []
+        init(_ items: [(Value, Value)] = []) { self.items = items }
+    }
+
+    private final class ObjectBox {
+        let module: String, name: String
+        let args: [Value]
+        var attributes: [String: Value] = [:]
+        var state: Value?
+        init(_ module: String, _ name: String, args: [Value]) {
+            self.module = module
+            self.name = name
+            self.args = args
+        }
+        var isArrayWrapper: Bool {
+            name == "NumpyArrayWrapper" && PickleScanner.joblibModules.contains(module)
+        }
+    }
+
+    /// Modules that define joblib's NumpyArrayWrapper.
+    static let joblibModules: Set<String> = ["joblib.numpy_pickle", "sklearn.externals.joblib.numpy_pickle"]
 
     private struct Malformed: Error {
         let offset: Int
@@ -46,10 +78,13 @@ struct PickleScanner {
     let bytes: [UInt8]
     let location: String
     let limits: ScanLimits
+    /// Follow joblib's layout: after BUILD of a NumpyArrayWrapper, the array's
+    /// raw bytes (or a nested pickle for object arrays) sit inline in the stream.
+    let joblib: Bool
 
     /// Scans the stream that starts at `start` in `bytes`.
-    static func scan(_ bytes: [UInt8], from start: Int = 0, location: String, limits: ScanLimits) -> Result {
-        PickleScanner(bytes: bytes, location: location, limits: limits).run(from: start)
+    static func scan(_ bytes: [UInt8], from start: Int = 0, location: String, limits: ScanLimits, joblib: Bool = true) -> Result {
+        PickleScanner(bytes: bytes, location: location, limits: limits, joblib: joblib).run(from: start)
     }
 
     private func run(from start: Int) -> Result {
@@ -60,7 +95,9 @@ struct PickleScanner {
         var position = start
         var opcodeStart = start
 
+        var importsArrayWrapper = false
         func record(_ module: String, _ name: String, opcode: String) {
+            if name == "NumpyArrayWrapper", PickleScanner.joblibModules.contains(module) { importsArrayWrapper = true }
             let key = "\(module)\u{0}\(name)"
             if let index = globalIndex[key] {
                 result.globals[index].count += 1
@@ -176,6 +213,104 @@ struct PickleScanner {
         func latin1(_ raw: some Collection<UInt8>) -> String {
             String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
         }
+        func pairs(_ items: [Value]) -> [(Value, Value)] {
+            stride(from: 0, to: items.count - 1, by: 2).map { (items[$0], items[$0 + 1]) }
+        }
+        /// What calling `callable(*args)` yields, as far as the scanner tracks it.
+        func instance(of callable: Value, args: Value, isClass: Bool = false) -> Value {
+            guard case .global(let module, let name) = callable else { return .other }
+            let argList: [Value]
+            if case .tuple(let items) = args { argList = items } else { argList = [] }
+            if !isClass, ["copyreg", "copy_reg"].contains(module), ["_reconstructor", "__newobj__", "__newobj_ex__"].contains(name) {
+                if case .global(let m, let n)? = argList.first { return .object(ObjectBox(m, n, args: Array(argList.dropFirst()))) }
+                return .other
+            }
+            return .object(ObjectBox(module, name, args: argList))
+        }
+        /// BUILD: records attributes/state, and follows joblib's inline array data.
+        func build(_ state: Value) throws {
+            let top = stack[stack.count - 1]
+            guard case .object(let box) = top else {
+                if joblib && importsArrayWrapper {
+                    throw Malformed(opcodeStart, "BUILD on a value the scanner cannot track in a stream that uses joblib's NumpyArrayWrapper; the data layout cannot be followed safely")
+                }
+                return
+            }
+            if case .dict(let dict) = state {
+                for (key, value) in dict.items { if case .string(let k) = key { box.attributes[k] = value } }
+            } else {
+                box.state = state
+            }
+            guard joblib, box.isArrayWrapper else { return }
+            guard case .dict = state else { throw Malformed(opcodeStart, "joblib NumpyArrayWrapper state is not a dict") }
+            let layout = try arrayLayout(box)
+            result.followedJoblibLayout = true
+            if layout.hasObjects {
+                // A nested pickle stream with its own stack and memo (plain pickle semantics).
+                let nested = PickleScanner.scan(bytes, from: position, location: location, limits: limits, joblib: false)
+                result.opcodeCount += nested.opcodeCount
+                for global in nested.globals {
+                    let key = "\(global.module)\u{0}\(global.name)"
+                    if let index = globalIndex[key] { result.globals[index].count += global.count; continue }
+                    globalIndex[key] = result.globals.count
+                    result.globals.append(global)
+                }
+                result.findings.append(contentsOf: nested.findings)
+                guard let end = nested.end else { throw Malformed(position, "nested object-array pickle is incomplete") }
+                position = end
+            } else {
+                if layout.aligned {
+                    let padding = Int(try uint(1))
+                    _ = try need(padding)
+                }
+                guard layout.byteCount <= UInt64(bytes.count - position) else {
+                    throw Malformed(opcodeStart, "joblib array data (\(layout.byteCount) bytes) runs past the end of the stream")
+                }
+                position += Int(layout.byteCount)
+            }
+            stack[stack.count - 1] = .other
+        }
+        /// Shape, dtype and alignment of a joblib array, exactly as joblib's read_array uses them.
+        func arrayLayout(_ box: ObjectBox) throws -> (hasObjects: Bool, aligned: Bool, byteCount: UInt64) {
+            let failure = Malformed(opcodeStart, "joblib NumpyArrayWrapper whose shape/dtype the scanner cannot evaluate exactly")
+            guard case .object(let dtype)? = box.attributes["dtype"], dtype.module.hasPrefix("numpy"), dtype.name == "dtype",
+                  case .string(let code)? = dtype.args.first else { throw failure }
+            let typeCode = code.drop { "<>|=".contains($0) }
+            guard let kind = typeCode.first else { throw failure }
+            let aligned: Bool
+            switch box.attributes["numpy_array_alignment_bytes"] {
+            case nil, .none?: aligned = false
+            case .int?: aligned = true
+            default: throw failure
+            }
+            if kind == "O" { return (true, aligned, 0) }
+            var stateFields: [Value] = []
+            if case .tuple(let fields)? = dtype.state { stateFields = fields }
+            // (version, byteorder, subarray, names, fields, elsize, alignment, flags): sub-arrays and records are not modelled.
+            if stateFields.count >= 5 {
+                for index in 2...4 { guard case .none = stateFields[index] else { throw failure } }
+            }
+            var itemSize: UInt64
+            if "SUV".contains(kind), stateFields.count >= 6, case .int(let elsize) = stateFields[5], elsize > 0 {
+                itemSize = UInt64(elsize)
+            } else if "biufcmM".contains(kind), let size = UInt64(typeCode.dropFirst().prefix { $0.isNumber }), size > 0 {
+                itemSize = size
+            } else {
+                throw failure
+            }
+            var count: UInt64 = 1
+            guard case .tuple(let shape)? = box.attributes["shape"] else { throw failure }
+            for dimension in shape {
+                guard case .int(let value) = dimension, value >= 0 else { throw failure }
+                let (product, overflow) = count.multipliedReportingOverflow(by: UInt64(value))
+                guard !overflow, product <= UInt64(Int64.max) else { throw failure }
+                count = product
+            }
+            let (total, overflow) = count.multipliedReportingOverflow(by: itemSize)
+            guard !overflow else { throw failure }
+            itemSize = total
+            return (false, aligned, itemSize)
+        }
 
         do {
             while true {
@@ -209,16 +344,18 @@ struct PickleScanner {
                     try push(.other)
                 case UInt8(ascii: "I"):                                                     // INT
                     let raw = try line()
-                    _ = try decimal(raw)
-                    try push(.other)
-                case UInt8(ascii: "J"): _ = try need(4); try push(.other)                   // BININT
-                case UInt8(ascii: "K"): _ = try need(1); try push(.other)                   // BININT1
+                    let value = try decimal(raw)
+                    try push(value.map { .int($0) } ?? .other)
+                case UInt8(ascii: "J"): try push(.int(Int(Int32(truncatingIfNeeded: try uint(4))))) // BININT
+                case UInt8(ascii: "K"): try push(.int(Int(try uint(1))))                    // BININT1
                 case UInt8(ascii: "L"): _ = try decimal(try line(), allowLongSuffix: true); try push(.other) // LONG
-                case UInt8(ascii: "M"): _ = try need(2); try push(.other)                   // BININT2
-                case UInt8(ascii: "N"): try push(.other)                                    // NONE
+                case UInt8(ascii: "M"): try push(.int(Int(try uint(2))))                    // BININT2
+                case UInt8(ascii: "N"): try push(.none)                                     // NONE
                 case UInt8(ascii: "P"): _ = try utf8(try line()); try push(.other)          // PERSID
                 case UInt8(ascii: "Q"): _ = try popValue(); try push(.other)                // BINPERSID
-                case UInt8(ascii: "R"): _ = try popValue(); _ = try popValue(); try push(.other) // REDUCE
+                case UInt8(ascii: "R"):                                                     // REDUCE
+                    let args = try popValue(), callable = try popValue()
+                    try push(instance(of: callable, args: args))
                 case UInt8(ascii: "S"):                                                     // STRING
                     let raw = try line()
                     guard raw.count >= 2, raw.first == raw.last, raw.first == UInt8(ascii: "'") || raw.first == UInt8(ascii: "\"") else {
@@ -237,7 +374,10 @@ struct PickleScanner {
                     try push(.string(text))
                 case UInt8(ascii: "X"): let n = try length(4); try push(.string(try utf8(bytes[try need(n)..<position]))) // BINUNICODE
                 case UInt8(ascii: "a"): _ = try popValue(); try requireTop()               // APPEND
-                case UInt8(ascii: "b"): _ = try popValue(); try requireTop()               // BUILD
+                case UInt8(ascii: "b"):                                                     // BUILD
+                    let state = try popValue()
+                    try requireTop()
+                    try build(state)
                 case UInt8(ascii: "c"):                                                     // GLOBAL
                     let module = try utf8(try line()), name = try utf8(try line())
                     record(module, name, opcode: "GLOBAL")
@@ -245,46 +385,55 @@ struct PickleScanner {
                 case UInt8(ascii: "d"):                                                     // DICT
                     let items = try popToMark()
                     guard items.count % 2 == 0 else { throw Malformed(opcodeStart, "DICT with an odd number of items") }
-                    try push(.other)
-                case UInt8(ascii: "}"), UInt8(ascii: "]"), UInt8(ascii: ")"): try push(.other) // EMPTY_DICT/LIST/TUPLE
+                    try push(.dict(DictBox(pairs(items))))
+                case UInt8(ascii: "}"): try push(.dict(DictBox()))                         // EMPTY_DICT
+                case UInt8(ascii: ")"): try push(.tuple([]))                               // EMPTY_TUPLE
+                case UInt8(ascii: "]"): try push(.other)                                   // EMPTY_LIST
                 case UInt8(ascii: "e"): _ = try popToMark(); try requireTop()              // APPENDS
                 case UInt8(ascii: "g"): try fetch(try memoIndex(try line()))               // GET
                 case UInt8(ascii: "h"): try fetch(Int(try uint(1)))                        // BINGET
                 case UInt8(ascii: "i"):                                                     // INST
                     let module = try utf8(try line()), name = try utf8(try line())
                     record(module, name, opcode: "INST")
-                    _ = try popToMark()
-                    try push(.other)
+                    let args = try popToMark()
+                    try push(.object(ObjectBox(module, name, args: args)))
                 case UInt8(ascii: "j"): try fetch(Int(try uint(4)))                        // LONG_BINGET
-                case UInt8(ascii: "l"), UInt8(ascii: "t"): _ = try popToMark(); try push(.other) // LIST, TUPLE
+                case UInt8(ascii: "l"): _ = try popToMark(); try push(.other)              // LIST
+                case UInt8(ascii: "t"): try push(.tuple(try popToMark()))                  // TUPLE
                 case UInt8(ascii: "o"):                                                     // OBJ
                     let items = try popToMark()
-                    guard !items.isEmpty else { throw Malformed(opcodeStart, "OBJ without a class") }
-                    try push(.other)
+                    guard let cls = items.first else { throw Malformed(opcodeStart, "OBJ without a class") }
+                    try push(instance(of: cls, args: .tuple(Array(items.dropFirst())), isClass: true))
                 case UInt8(ascii: "p"): try memoize(try memoIndex(try line()))             // PUT
                 case UInt8(ascii: "q"): try memoize(Int(try uint(1)))                      // BINPUT
                 case UInt8(ascii: "r"): try memoize(Int(try uint(4)))                      // LONG_BINPUT
-                case UInt8(ascii: "s"): _ = try popValue(); _ = try popValue(); try requireTop() // SETITEM
+                case UInt8(ascii: "s"):                                                     // SETITEM
+                    let value = try popValue(), key = try popValue()
+                    try requireTop()
+                    if case .dict(let box) = stack[stack.count - 1] { box.items.append((key, value)) }
                 case UInt8(ascii: "u"):                                                     // SETITEMS
                     let items = try popToMark()
                     guard items.count % 2 == 0 else { throw Malformed(opcodeStart, "SETITEMS with an odd number of items") }
                     try requireTop()
+                    if case .dict(let box) = stack[stack.count - 1] { box.items.append(contentsOf: pairs(items)) }
                 case UInt8(ascii: "G"): _ = try need(8); try push(.other)                  // BINFLOAT
                 // Protocol 2.
                 case 0x80:                                                                  // PROTO
                     let version = Int(try uint(1))
                     guard version <= 5 else { throw Malformed(opcodeStart, "unsupported pickle protocol \(version)") }
                     result.pickleProtocol = max(result.pickleProtocol ?? 0, version)
-                case 0x81: _ = try popValue(); _ = try popValue(); try push(.other)        // NEWOBJ
+                case 0x81:                                                                  // NEWOBJ
+                    let args = try popValue(), cls = try popValue()
+                    try push(instance(of: cls, args: args, isClass: true))
                 case 0x82, 0x83, 0x84:                                                      // EXT1, EXT2, EXT4
                     let code = try uint(opcode == 0x82 ? 1 : opcode == 0x83 ? 2 : 4)
                     result.findings.append(ScanFinding(
                         severity: .suspicious, kind: .extensionCode, location: location, offset: opcodeStart,
                         message: "imports a global through the copyreg extension registry (code \(code)); what it names cannot be known statically"))
                     try push(.other)
-                case 0x85: _ = try popValue(); try push(.other)                            // TUPLE1
-                case 0x86: _ = try popValue(); _ = try popValue(); try push(.other)        // TUPLE2
-                case 0x87: _ = try popValue(); _ = try popValue(); _ = try popValue(); try push(.other) // TUPLE3
+                case 0x85: let a = try popValue(); try push(.tuple([a]))                   // TUPLE1
+                case 0x86: let b = try popValue(), a = try popValue(); try push(.tuple([a, b])) // TUPLE2
+                case 0x87: let c = try popValue(), b = try popValue(), a = try popValue(); try push(.tuple([a, b, c])) // TUPLE3
                 case 0x88, 0x89: try push(.other)                                          // NEWTRUE, NEWFALSE
                 case 0x8A: let n = try length(1); _ = try need(n); try push(.other)        // LONG1
                 case 0x8B: let n = try length(4, signed: true); _ = try need(n); try push(.other) // LONG4
@@ -298,7 +447,10 @@ struct PickleScanner {
                 case 0x8F: try push(.other)                                                // EMPTY_SET
                 case 0x90: _ = try popToMark(); try requireTop()                           // ADDITEMS
                 case 0x91: _ = try popToMark(); try push(.other)                           // FROZENSET
-                case 0x92: _ = try popValue(); _ = try popValue(); _ = try popValue(); try push(.other) // NEWOBJ_EX
+                case 0x92:                                                                  // NEWOBJ_EX
+                    _ = try popValue()
+                    let args = try popValue(), cls = try popValue()
+                    try push(instance(of: cls, args: args, isClass: true))
                 case 0x93:                                                                  // STACK_GLOBAL
                     let name = try popValue(), module = try popValue()
                     if case .string(let m) = module, case .string(let n) = name {

@@ -48,6 +48,25 @@ final class PickleScanTests: XCTestCase {
         XCTAssertEqual(report.streams[0].globals.first { $0.name == "_rebuild_tensor_v2" }?.count, 1)
     }
 
+    func testJoblibInlineArraysAreFollowed() throws {
+        let report = try scan("model.joblib")
+        XCTAssertEqual(report.findings, [], "\(report.findings)")
+        XCTAssertEqual(report.streams.count, 1)
+        let globals = Set(report.streams[0].globals.map(\.qualifiedName))
+        XCTAssertTrue(globals.contains("joblib.numpy_pickle.NumpyArrayWrapper"), "\(globals)")
+        XCTAssertTrue(globals.contains("sklearn.linear_model._base.LinearRegression"), "\(globals)")
+
+        let evil = try scan("evil.joblib")
+        XCTAssertEqual(evil.findings.map(\.kind), [.dangerousGlobal], "\(evil.findings)")
+
+        // Without following the layout, the raw array bytes do not parse: the scan fails closed.
+        let bytes = try FileIO_read(ScannerFixtures.directory().appendingPathComponent("model.joblib"))
+        XCTAssertNil(PickleScanner.scan(bytes, location: "x", limits: ScanLimits(), joblib: false).end)
+        // A wrapper whose array data is cut short is malformed, not clean.
+        let cut = try scanBytes(Array(bytes.dropLast(9)))
+        XCTAssertTrue(cut.findings.contains { $0.kind == .malformedPickle }, "\(cut.findings)")
+    }
+
     func testUnknownGlobalIsSuspicious() throws {
         let report = try scan("unknown_global.pkl")
         XCTAssertEqual(report.findings.map(\.kind), [.unknownGlobal])

@@ -11,7 +11,7 @@ enum ScannerFixtures {
         lock.lock()
         defer { lock.unlock() }
         if let built { return built }
-        let python = try TestSupport.pythonVenv("model-scanner", packages: ["numpy", "safetensors==0.4.5"])
+        let python = try TestSupport.pythonVenv("model-scanner", packages: ["numpy", "safetensors==0.4.5", "joblib"])
         let dir = try TestSupport.makeTemporaryDirectory("scanner-fixtures")
         let result = try TestSupport.run(python, ["-c", script, dir.path])
         guard result.status == 0 else {
@@ -115,6 +115,24 @@ legacy("legacy_evil.pt", True)
 
 # A large numeric npz member (deflated) next to a small one: only headers are needed.
 np.savez_compressed(path("large.npz"), big=np.arange(3_000_000, dtype=np.int64), small=np.ones(3))
+
+# joblib: arrays are written inline, raw, after the NumpyArrayWrapper's BUILD.
+import joblib
+class Estimator:
+    pass
+Estimator.__module__ = "sklearn.linear_model._base"; Estimator.__qualname__ = "LinearRegression"
+est_mod = types.ModuleType("sklearn.linear_model._base"); est_mod.LinearRegression = Estimator
+for name in ("sklearn", "sklearn.linear_model"): sys.modules[name] = types.ModuleType(name)
+sys.modules["sklearn.linear_model._base"] = est_mod
+model = Estimator()
+model.coef_ = np.linspace(0, 1, 7)
+model.intercept_ = np.float64(0.5)
+model.n_features_in_ = 7
+model.feature_names_in_ = np.array(["a", "b", "c", "d", "e", "f", "g"], dtype=object)
+model.labels_ = np.array(["x", "yy"], dtype="<U2")
+model.matrix_ = np.arange(12, dtype=np.int32).reshape(3, 4)
+joblib.dump(model, path("model.joblib"))
+joblib.dump({"weights": np.ones(5), "hook": np.array([Evil()], dtype=object)}, path("evil.joblib"))
 
 # A global on neither list.
 sys.modules["mylib"] = types.ModuleType("mylib")
