@@ -33,7 +33,9 @@ public struct IntegerNoise: Sendable {
     public static func gaussian(squaredSensitivity: Rational, rho: Double) -> IntegerNoise {
         precondition(squaredSensitivity.isPositive && rho > 0)
         // rho as an exact rational rounded *down* (so sigma^2 only grows).
-        let rhoRational = Rational(exactly: rho)!.roundedDown(denominatorBits: 60)
+        let exact = Rational(exactly: rho)!
+        let rounded = exact.roundedDown(denominatorBits: 60)
+        let rhoRational = rounded.isZero ? exact : rounded
         let sigma2 = (squaredSensitivity / (Rational(2) * rhoRational)).roundedUp(denominatorBits: parameterBits)
         return IntegerNoise(kind: .discreteGaussian, parameter: sigma2)
     }
