@@ -86,6 +86,20 @@ public enum ModelSigner {
         return SignatureBundle(verificationMaterial: .init(keyHint: key.publicKey.keyID), dsseEnvelope: envelope)
     }
 
+    /// Interprets a command-line ignore path the way both a user and the
+    /// Python CLI expect: a path (absolute, or relative to the current
+    /// directory) that exists inside `model` becomes relative to the model;
+    /// anything else is taken as already relative to the model.
+    public static func modelRelativeIgnorePath(_ text: String, model: URL,
+                                               currentDirectory: String = FileManager.default.currentDirectoryPath) -> String {
+        let candidate = text.hasPrefix("/") ? URL(fileURLWithPath: text) : URL(fileURLWithPath: currentDirectory).appendingPathComponent(text)
+        if FileManager.default.fileExists(atPath: candidate.path),
+           let inside = relativePath(of: candidate, inside: model.standardizedFileURL) {
+            return inside.string
+        }
+        return text
+    }
+
     /// The subject name: the last path component (of the resolved path when
     /// the given one ends in `.` or `..`).
     static func modelName(_ model: URL) -> String {

@@ -106,6 +106,26 @@ final class SignVerifyCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.sig").path))
     }
 
+    func testIgnorePathsRelativeToTheModelOrToTheCurrentDirectory() throws {
+        let model = try Fixtures.directoryModel()
+        try Fixtures.write("notes/README.md", "docs", in: model)
+        let key = try keygen()
+        let sig = try Fixtures.signaturePath()
+        let cwd = model.deletingLastPathComponent()
+        let r = try TestSupport.modelsec(["sign", "model", "--key", key, "--output", sig, "--ignore", "model/notes", "--ignore", "config.json", "--json"],
+                                         currentDirectory: cwd)
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        XCTAssertEqual(json["fileCount"] as? Int, 4, "5 fixture files + notes/README.md - notes - config.json")
+        let payload = try XCTUnwrap(String(contentsOfFile: sig, encoding: .utf8).components(separatedBy: "\"payload\":\"").last?.components(separatedBy: "\"").first)
+        let statementData = try XCTUnwrap(Data(base64Encoded: payload))
+        let statement = String(decoding: statementData, as: UTF8.self)
+        let predicate = try XCTUnwrap((JSONSerialization.jsonObject(with: statementData) as? [String: Any])?["predicate"] as? [String: Any])
+        let ignored = try XCTUnwrap((predicate["serialization"] as? [String: Any])?["ignore_paths"] as? [String])
+        XCTAssertEqual(Set(ignored), [".git", ".gitattributes", ".github", ".gitignore", "config.json", "notes"])
+        XCTAssertFalse(statement.contains("README.md"), statement)
+    }
+
     func testHelpHasExamples() throws {
         for command in ["sign", "verify"] {
             let r = try TestSupport.modelsec([command, "--help"])

@@ -34,7 +34,7 @@ struct Sign: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Where to write the signature.", valueName: "SIG"))
     var output: String = "model.sig"
 
-    @Option(name: .customLong("ignore"), help: ArgumentHelp("A path relative to MODEL to leave out (repeatable; a directory leaves out all it contains).", valueName: "PATH"))
+    @Option(name: .customLong("ignore"), help: ArgumentHelp("A path to leave out, relative to MODEL (or a path inside MODEL from here); repeatable; a directory leaves out all it contains.", valueName: "PATH"))
     var ignore: [String] = []
 
     @Flag(help: "Follow symbolic links (hash what they point to) instead of refusing them.")
@@ -69,7 +69,8 @@ struct Sign: ParsableCommand {
         let signingKey = try KeyFile.loadSigningKey(key, passphrase: passphrase.source)
         let options = SigningOptions(
             method: shardSize.map { .shards(size: $0) } ?? .files,
-            ignorePaths: ignore, allowSymlinks: allowSymlinks,
+            ignorePaths: ignore.map { ModelSigner.modelRelativeIgnorePath($0, model: URL(fileURLWithPath: model)) },
+            allowSymlinks: allowSymlinks,
             signaturePath: URL(fileURLWithPath: output))
         let bundle = try ModelSigner.sign(model: URL(fileURLWithPath: model), key: signingKey, options: options)
         try bundle.write(to: output)
