@@ -177,6 +177,19 @@ final class MechanismTests: XCTestCase {
         XCTAssertNoThrow(try acc.add(field: " 7.5 ", location: "f.csv:5"))   // clamped to 1
     }
 
+    func testExtremeBudgetsUseTheBigIntegerPaths() throws {
+        for spec in [StatisticSpec(statistic: .count, epsilon: 1e-15),
+                     StatisticSpec(statistic: .count, mechanism: .gaussian, epsilon: 1e-9, delta: 1e-12),
+                     StatisticSpec(statistic: .sum, bounds: -1e9...1e9, epsilon: 1e-6)] {
+            let rel = try releases(try accumulator(spec, values: [1, 2, 3]), count: 3, seed: 70)
+            XCTAssertTrue(rel.allSatisfy { $0.value!.isFinite })
+            XCTAssertGreaterThan(rel[0].noiseHalfWidth95!, 1e5)
+        }
+        // Huge epsilon: tiny noise, still exact and finite.
+        let rel = try releases(try accumulator(StatisticSpec(statistic: .count, epsilon: 1e6), values: [1, 2, 3]), count: 20, seed: 71)
+        XCTAssertTrue(rel.allSatisfy { $0.value == 3 })
+    }
+
     func testClampingBoundsTheInfluenceOfOutliers() throws {
         let spec = StatisticSpec(statistic: .mean, bounds: 0...10, relation: .replaceOne, epsilon: 50)
         let rel = try releases(try accumulator(spec, values: [5, 5, 5, 1e12]), count: 200, seed: 60)
