@@ -1,0 +1,158 @@
+import Foundation
+import ModelSecCrypto
+@testable import PolicyCheck
+import TestSupport
+import XCTest
+
+/// Real releases made by `modelsec release create`, audited by `modelsec audit`
+/// against the shipped policies, then tampered with.
+final class EndToEndTests: XCTestCase {
+    var work: URL!
+    var env: [String: String] = [:]
+    var root: URL { TestSupport.repositoryRoot }
+    var baseline: String { root.appendingPathComponent("policies/baseline.yaml").path }
+    var strict: String { root.appendingPathComponent("policies/strict.yaml").path }
+
+    override func setUpWithError() throws {
+        work = try TestSupport.makeTemporaryDirectory("policy-e2e")
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("releases"), withIntermediateDirectories: true)
+        env = ["MODELSEC_TRUSTED_KEYS": root.appendingPathComponent("keys-example/p256.pem.pub").path]
+        // The model card and DP report the strict policy asks for.
+        try """
+        license: apache-2.0
+        owner: ml-platform@example.com
+        intended_use: Sentiment classification of product reviews.
+        training_data: reviews-2024 (internal)
+        """.write(to: work.appendingPathComponent("card.yaml"), atomically: true, encoding: .utf8)
+        try #"{"epsilon": 2.0, "delta": 1e-6, "noiseMultiplier": 1.1}"#.write(to: work.appendingPathComponent("dp.json"), atomically: true, encoding: .utf8)
+    }
+
+    /// A model directory with one valid safetensors file, plus `extra` files.
+    func model(_ name: String, extra: [String: Data] = [:]) throws -> String {
+        let dir = work.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let header = Data(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#.utf8)
+        var length = UInt64(header.count).littleEndian
+        var file = Data(bytes: &length, count: 8)
+        file += header + Data(count: 8)
+        try file.write(to: dir.appendingPathComponent("model.safetensors"))
+        for (path, bytes) in extra { try bytes.write(to: dir.appendingPathComponent(path)) }
+        return dir.path
+    }
+
+    func release(_ name: String, model: String, signingKey: String? = nil, version: String = "1.0.0") throws -> String {
+        let out = work.appendingPathComponent("releases/\(name)-\(version)").path
+        let r = try TestSupport.modelsec([
+            "release", "create", model, "--name", name, "--version", version,
+            "--signing-key", signingKey ?? root.appendingPathComponent("keys-example/p256.pem").path,
+            "--key-file", root.appendingPathComponent("keys-example/aes256.key").path,
+            "--metadata", work.appendingPathComponent("card.yaml").path,
+            "--dp-report", work.appendingPathComponent("dp.json").path,
+            "--output", out,
+        ])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        return out
+    }
+
+    func audit(_ args: [String]) throws -> TestSupport.ProcessResult {
+        try TestSupport.modelsec(["audit"] + args, environment: env)
+    }
+
+    func testAuditRealReleasesAgainstShippedPoliciesAndTamper() throws {
+        let good = try release("sentiment", model: try model("good"))
+        // A pickle whose GLOBAL names posix.system (protocol 0), written, never loaded.
+        let evil = Data("cposix\nsystem\n(S'echo pwned'\ntR.".utf8)
+        let risky = try release("risky", model: try model("risky", extra: ["payload.pkl": evil]))
+
+        // The good release passes both policies.
+        var r = try audit([good, "--policy", baseline, "--policy", strict])
+        XCTAssertEqual(r.status, 0, r.stdoutText + r.stderrText)
+        XCTAssertTrue(r.stdoutText.contains("1 releases, 17 rules, 17 passed, 0 warnings, 0 failures, 0 waived"), r.stdoutText)
+        XCTAssertTrue(r.stdoutText.contains("signature verified with trusted key"), r.stdoutText)
+
+        // The pickle is denied by baseline (MS-SCAN-001), with the file named.
+        r = try audit([good, risky, "--policy", baseline, "--format", "json"])
+        XCTAssertEqual(r.status, 1, r.stderrText)
+        let json = try JSONSerialization.jsonObject(with: r.stdout) as! [String: Any]
+        let failed = (json["results"] as! [[String: Any]]).filter { $0["status"] as? String == "failure" }
+        XCTAssertEqual(failed.map { "\($0["release"]!) \($0["ruleID"]!)" }, ["risky@1.0.0 MS-SCAN-001"])
+        XCTAssertTrue((failed[0]["message"] as! String).contains("posix.system"), "\(failed[0])")
+
+        // Tampering with release.json after signing: the signature rule denies.
+        let tampered = work.appendingPathComponent("releases/tampered").path
+        try FileManager.default.copyItem(atPath: good, toPath: tampered)
+        let manifestURL = URL(fileURLWithPath: tampered).appendingPathComponent("release.json")
+        let edited = try String(contentsOf: manifestURL, encoding: .utf8).replacingOccurrences(of: "apache-2.0", with: "mit")
+        try edited.write(to: manifestURL, atomically: true, encoding: .utf8)
+        r = try audit([tampered, "--policy", baseline])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdoutText.contains("MS-SIG-001") && r.stdoutText.contains("modified after signing"), r.stdoutText)
+
+        // Swapping an encrypted artifact for plaintext: the encryption rule denies.
+        let swapped = work.appendingPathComponent("releases/swapped").path
+        try FileManager.default.copyItem(atPath: good, toPath: swapped)
+        try Data("plaintext weights".utf8).write(to: URL(fileURLWithPath: swapped).appendingPathComponent("artifacts/model.safetensors.enc"))
+        r = try audit([swapped, "--policy", baseline])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdoutText.contains("MS-ENC-001") && r.stdoutText.contains("FAIL"), r.stdoutText)
+
+        // Signed by a key the policy does not trust.
+        let rogueKey = work.appendingPathComponent("rogue.pem").path
+        let pem = try PrivateKey.generate(.ed25519).pkcs8PEM(passphrase: nil)
+        try pem.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: rogueKey))
+        let rogue = try release("rogue", model: try model("rogue"), signingKey: rogueKey)
+        r = try audit([rogue, "--policy", baseline, "--format", "sarif", "--output", work.appendingPathComponent("a.sarif").path])
+        XCTAssertEqual(r.status, 1)
+        let sarif = try String(contentsOf: work.appendingPathComponent("a.sarif"), encoding: .utf8)
+        XCTAssertTrue(sarif.contains("\"ruleId\" : \"MS-SIG-001\""), sarif)
+        XCTAssertTrue(r.stderrText.contains("1 releases, 7 rules"), r.stderrText)
+
+        // A waiver for the pickle finding turns the failure into "waived" (exit 0).
+        let waiverPolicy = work.appendingPathComponent("waived.yaml").path
+        try """
+        name: waived
+        version: 1
+        rules:
+          - id: MS-SCAN-001
+            title: No dangerous serialization
+            severity: deny
+            check: no-unsafe-serialization
+            params: {fail_on: [dangerous]}
+        waivers:
+          - rule: MS-SCAN-001
+            release: "risky@1.*"
+            reason: sandboxed evaluation only
+            expires: 2999-12-31
+        """.write(toFile: waiverPolicy, atomically: true, encoding: .utf8)
+        r = try audit([risky, "--policy", waiverPolicy, "--format", "junit"])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        XCTAssertTrue(r.stdoutText.contains("<skipped message=\"waived: sandboxed evaluation only\"/>"), r.stdoutText)
+        XCTAssertTrue(r.stderrText.contains("1 releases, 1 rules, 0 passed, 0 warnings, 0 failures, 1 waived"), r.stderrText)
+    }
+
+    func testExitCodeTwoForUnreadableInputsAndLint() throws {
+        let good = try release("small", model: try model("small"))
+        // A release that does not exist, and a policy that is invalid.
+        var r = try audit([work.appendingPathComponent("nope").path, "--policy", baseline])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderrText.contains("nope"), r.stderrText)
+        let badPolicy = work.appendingPathComponent("bad.yaml").path
+        try "name: x\nversion: 1\nrules:\n  - id: A\n    title: t\n    severity: deny\n    check: nonsense\n".write(toFile: badPolicy, atomically: true, encoding: .utf8)
+        r = try audit([good, "--policy", badPolicy])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderrText.contains("bad.yaml:7:12: unknown check 'nonsense'"), r.stderrText)
+        // An unknown format is a usage error; no partial output file is left.
+        r = try audit([good, "--policy", baseline, "--format", "xml"])
+        XCTAssertEqual(r.status, 2)
+
+        // policy lint: 0 valid, 1 problems (with line numbers), 2 unreadable.
+        r = try TestSupport.modelsec(["policy", "lint", baseline], environment: env)
+        XCTAssertEqual(r.status, 0, r.stdoutText + r.stderrText)
+        r = try TestSupport.modelsec(["policy", "lint", badPolicy, "--json"])
+        XCTAssertEqual(r.status, 1)
+        let lint = try JSONSerialization.jsonObject(with: r.stdout) as! [String: Any]
+        XCTAssertEqual(((lint["problems"] as! [[String: Any]])[0]["line"] as? Int), 7)
+        r = try TestSupport.modelsec(["policy", "lint", work.appendingPathComponent("missing.yaml").path])
+        XCTAssertEqual(r.status, 2)
+    }
+}
