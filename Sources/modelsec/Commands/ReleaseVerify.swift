@@ -12,7 +12,8 @@ struct ReleaseVerify: ParsableCommand {
         manifest (release.json is exactly what was signed); token (if --token or \
         --token-file: valid, and grants model:deploy:NAME@VERSION); decrypt (every \
         artifact authenticates and its plaintext size and SHA-256 match the signed \
-        ones); install (MODEL_DIR appears with one rename). Decryption happens in \
+        ones); policy (if --policy: no deny rule fails, as with modelsec audit); \
+        install (MODEL_DIR appears with one rename). Decryption happens in \
         a temporary directory beside MODEL_DIR, so on any failure nothing is \
         written there. MODEL_DIR also receives .modelsec/release.json and \
         .modelsec/release.sig, so `modelsec verify MODEL_DIR --signature \
@@ -27,7 +28,8 @@ struct ReleaseVerify: ParsableCommand {
           modelsec release verify bert-1.0.0 --public-key release.pub \\
             --key-file kms-export.key --token-file /var/run/deploy-token \\
             --token-jwks jwks.json --token-issuer https://reg.example \\
-            --audience deploy-gate --output /models/bert --json
+            --audience deploy-gate --policy policies/baseline.yaml \\
+            --output /models/bert --json
         """
     )
 
@@ -69,6 +71,9 @@ struct ReleaseVerify: ParsableCommand {
 
     @Option(name: .customLong("token-revoked"), help: ArgumentHelp("Revoked token ids (one jti per line).", valueName: "FILE"))
     var tokenRevoked: String?
+
+    @Option(help: ArgumentHelp("A policy (YAML, docs/policy.md) the release must pass: no deny rule may fail (repeatable).", valueName: "FILE"))
+    var policy: [String] = []
 
     @Option(name: [.short, .long], help: ArgumentHelp("Where to put the model (must not exist, or be an empty directory).", valueName: "MODEL_DIR"))
     var output: String
@@ -123,6 +128,9 @@ struct ReleaseVerify: ParsableCommand {
                 token: text, keys: keys, issuer: tokenIssuer, audience: audience,
                 leeway: try TokenCLI.duration(tokenLeeway, option: "--token-leeway"),
                 revocations: try tokenRevoked.map { try RevocationList(contentsOf: $0) } ?? RevocationList())
+        }
+        if !policy.isEmpty {
+            request.policy = ReleasePolicyStep.make(policies: try policy.map { try PolicyLoader.load(path: $0) })
         }
         let report = try DeployGate.run(request)
         if json {

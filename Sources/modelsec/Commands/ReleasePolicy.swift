@@ -1,0 +1,28 @@
+import Foundation
+import ModelSec
+
+/// The deploy gate's policy step for `release verify --policy`: the policies
+/// of docs/policy.md evaluated (as `modelsec audit` does) over the release
+/// whose signature and release.json the gate has already authenticated.
+enum ReleasePolicyStep {
+    /// A step that passes when no `deny` rule of `policies` fails (warnings
+    /// and waived results pass, as `modelsec audit` without --fail-on-warn).
+    static func make(policies: [Policy]) -> DeployPolicy {
+        DeployPolicy { release in
+            // Evidence comes from the authentic release.json bytes, not a second read of the file.
+            let manifestPath = release.directory + "/" + ReleaseLayout.manifestFile
+            let digest = SHA256.hash(data: release.manifestBytes).bytes
+            let evidence = try ManifestEvidenceLoader.evidence(
+                manifest: try .init(parsing: Data(release.manifestBytes)),
+                directory: release.directory, manifestPath: manifestPath,
+                authenticator: ReleaseDirectoryAuthenticator(directory: release.directory, manifestDigest: digest))
+            let report = PolicyEvaluator.audit(releases: [evidence], policies: policies)
+            let failures = report.results.filter { $0.status == .failure }
+            if failures.isEmpty {
+                return .init(passed: true, detail: report.totals.line)
+            }
+            let reasons = failures.map { "\($0.policy)/\($0.ruleID): \($0.message)" }.joined(separator: "; ")
+            return .init(passed: false, detail: "\(failures.count) deny rule\(failures.count == 1 ? "" : "s") failed: \(reasons)")
+        }
+    }
+}
