@@ -32,7 +32,7 @@ fi
 printf 'license: apache-2.0\nowner: bench@example.com\nintended_use: benchmark\ntraining_data: none\n' > "$work/card.yaml"
 printf '{"epsilon": 2.0, "delta": 1e-6}\n' > "$work/dp.json"
 # Create the releases that are missing (a previous run may have made some).
-missing=$(for i in $(seq -w 1 "$COUNT" | sed 's/^/000/; s/^0*\([0-9]\{4,\}\)$/\1/'); do [ -f "$work/releases/bench-$i/release.sig" ] || echo "$i"; done)
+missing=$(for i in $(seq -w 1 "$COUNT"); do [ -f "$work/releases/bench-$i/release.sig" ] || echo "$i"; done)
 if [ -n "$missing" ]; then
   log "creating $(echo "$missing" | wc -l) releases"
   echo "$missing" | xargs -P "$(nproc)" -I{} sh -c 'rm -rf "$0/releases/bench-$1"; exec "$MODELSEC" release create "$0/model" \
