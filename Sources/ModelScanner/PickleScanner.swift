@@ -33,29 +33,23 @@ struct PickleScanner {
         case global(String, String)
         case int(Int)
         case none
-        case tuple([Value])
-        /// A dict, by reference (SETITEMS through a memo copy mutates the same dict, as in Python).
-        case dict(DictBox)
-        /// An instance built from a known class (NEWOBJ, REDUCE, INST, OBJ), by reference.
-        case object(ObjectBox)
+        /// Containers are indices into per-stream arenas, never nested values,
+        /// so no chain of references can build up (releasing a million-deep
+        /// chain would overflow the call stack) and dicts keep Python's
+        /// reference semantics (SETITEMS through a memo copy mutates the same dict).
+        case tuple(Int)
+        case dict(Int)
+        /// An instance built from a known class (NEWOBJ, REDUCE, INST, OBJ).
+        case object(Int)
         case other
     }
 
-    private final class DictBox {
-        var items: [(Value, Value)] = []
-        init(_ items: [(Value, Value)] = []) { self.items = items }
-    }
-
-    private final class ObjectBox {
+    private struct ObjectRecord {
         let module: String, name: String
         let args: [Value]
         var attributes: [String: Value] = [:]
         var state: Value?
-        init(_ module: String, _ name: String, args: [Value]) {
-            self.module = module
-            self.name = name
-            self.args = args
-        }
+
         var isArrayWrapper: Bool {
             name == "NumpyArrayWrapper" && PickleScanner.joblibModules.contains(module)
         }
@@ -213,6 +207,30 @@ struct PickleScanner {
         func latin1(_ raw: some Collection<UInt8>) -> String {
             String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
         }
+        var tuples: [[Value]] = [], dicts: [[(Value, Value)]] = [], objects: [ObjectRecord] = []
+        var trackedSize = 0
+        /// Whether another container may be tracked (bounded like the memo).
+        var trackingExhausted = false
+        func track(_ size: Int) -> Bool {
+            trackedSize += size + 1
+            if trackedSize > limits.maxMemoEntries * 4 { trackingExhausted = true }
+            return !trackingExhausted
+        }
+        func makeTuple(_ items: [Value]) -> Value {
+            guard track(items.count) else { return .other }
+            tuples.append(items)
+            return .tuple(tuples.count - 1)
+        }
+        func makeDict(_ items: [(Value, Value)]) -> Value {
+            guard track(items.count * 2) else { return .other }
+            dicts.append(items)
+            return .dict(dicts.count - 1)
+        }
+        func makeObject(_ module: String, _ name: String, _ args: [Value]) -> Value {
+            guard track(args.count) else { return .other }
+            objects.append(ObjectRecord(module: module, name: name, args: args))
+            return .object(objects.count - 1)
+        }
         func pairs(_ items: [Value]) -> [(Value, Value)] {
             stride(from: 0, to: items.count - 1, by: 2).map { (items[$0], items[$0 + 1]) }
         }
@@ -220,30 +238,33 @@ struct PickleScanner {
         func instance(of callable: Value, args: Value, isClass: Bool = false) -> Value {
             guard case .global(let module, let name) = callable else { return .other }
             let argList: [Value]
-            if case .tuple(let items) = args { argList = items } else { argList = [] }
+            if case .tuple(let index) = args { argList = tuples[index] } else { argList = [] }
             if !isClass, ["copyreg", "copy_reg"].contains(module), ["_reconstructor", "__newobj__", "__newobj_ex__"].contains(name) {
-                if case .global(let m, let n)? = argList.first { return .object(ObjectBox(m, n, args: Array(argList.dropFirst()))) }
+                if case .global(let m, let n)? = argList.first { return makeObject(m, n, Array(argList.dropFirst())) }
                 return .other
             }
-            return .object(ObjectBox(module, name, args: argList))
+            return makeObject(module, name, argList)
         }
         /// BUILD: records attributes/state, and follows joblib's inline array data.
         func build(_ state: Value) throws {
             let top = stack[stack.count - 1]
-            guard case .object(let box) = top else {
+            if joblib && importsArrayWrapper && trackingExhausted {
+                throw Malformed(opcodeStart, "too many values to track in a stream that uses joblib's NumpyArrayWrapper", kind: .resourceLimit)
+            }
+            guard case .object(let objectIndex) = top else {
                 if joblib && importsArrayWrapper {
                     throw Malformed(opcodeStart, "BUILD on a value the scanner cannot track in a stream that uses joblib's NumpyArrayWrapper; the data layout cannot be followed safely")
                 }
                 return
             }
-            if case .dict(let dict) = state {
-                for (key, value) in dict.items { if case .string(let k) = key { box.attributes[k] = value } }
+            if case .dict(let dictIndex) = state {
+                for (key, value) in dicts[dictIndex] { if case .string(let k) = key { objects[objectIndex].attributes[k] = value } }
             } else {
-                box.state = state
+                objects[objectIndex].state = state
             }
-            guard joblib, box.isArrayWrapper else { return }
+            guard joblib, objects[objectIndex].isArrayWrapper else { return }
             guard case .dict = state else { throw Malformed(opcodeStart, "joblib NumpyArrayWrapper state is not a dict") }
-            let layout = try arrayLayout(box)
+            let layout = try arrayLayout(objects[objectIndex])
             result.followedJoblibLayout = true
             if layout.hasObjects {
                 // A nested pickle stream with its own stack and memo (plain pickle semantics).
@@ -271,9 +292,11 @@ struct PickleScanner {
             stack[stack.count - 1] = .other
         }
         /// Shape, dtype and alignment of a joblib array, exactly as joblib's read_array uses them.
-        func arrayLayout(_ box: ObjectBox) throws -> (hasObjects: Bool, aligned: Bool, byteCount: UInt64) {
+        func arrayLayout(_ box: ObjectRecord) throws -> (hasObjects: Bool, aligned: Bool, byteCount: UInt64) {
             let failure = Malformed(opcodeStart, "joblib NumpyArrayWrapper whose shape/dtype the scanner cannot evaluate exactly")
-            guard case .object(let dtype)? = box.attributes["dtype"], dtype.module.hasPrefix("numpy"), dtype.name == "dtype",
+            guard case .object(let dtypeIndex)? = box.attributes["dtype"] else { throw failure }
+            let dtype = objects[dtypeIndex]
+            guard dtype.module.hasPrefix("numpy"), dtype.name == "dtype",
                   case .string(let code)? = dtype.args.first else { throw failure }
             let typeCode = code.drop { "<>|=".contains($0) }
             guard let kind = typeCode.first else { throw failure }
@@ -285,7 +308,7 @@ struct PickleScanner {
             }
             if kind == "O" { return (true, aligned, 0) }
             var stateFields: [Value] = []
-            if case .tuple(let fields)? = dtype.state { stateFields = fields }
+            if case .tuple(let fieldsIndex)? = dtype.state { stateFields = tuples[fieldsIndex] }
             // (version, byteorder, subarray, names, fields, elsize, alignment, flags): sub-arrays and records are not modelled.
             if stateFields.count >= 5 {
                 for index in 2...4 { guard case .none = stateFields[index] else { throw failure } }
@@ -299,7 +322,8 @@ struct PickleScanner {
                 throw failure
             }
             var count: UInt64 = 1
-            guard case .tuple(let shape)? = box.attributes["shape"] else { throw failure }
+            guard case .tuple(let shapeIndex)? = box.attributes["shape"] else { throw failure }
+            let shape = tuples[shapeIndex]
             for dimension in shape {
                 guard case .int(let value) = dimension, value >= 0 else { throw failure }
                 let (product, overflow) = count.multipliedReportingOverflow(by: UInt64(value))
@@ -385,9 +409,9 @@ struct PickleScanner {
                 case UInt8(ascii: "d"):                                                     // DICT
                     let items = try popToMark()
                     guard items.count % 2 == 0 else { throw Malformed(opcodeStart, "DICT with an odd number of items") }
-                    try push(.dict(DictBox(pairs(items))))
-                case UInt8(ascii: "}"): try push(.dict(DictBox()))                         // EMPTY_DICT
-                case UInt8(ascii: ")"): try push(.tuple([]))                               // EMPTY_TUPLE
+                    try push(makeDict(pairs(items)))
+                case UInt8(ascii: "}"): try push(makeDict([]))                             // EMPTY_DICT
+                case UInt8(ascii: ")"): try push(makeTuple([]))                            // EMPTY_TUPLE
                 case UInt8(ascii: "]"): try push(.other)                                   // EMPTY_LIST
                 case UInt8(ascii: "e"): _ = try popToMark(); try requireTop()              // APPENDS
                 case UInt8(ascii: "g"): try fetch(try memoIndex(try line()))               // GET
@@ -396,26 +420,26 @@ struct PickleScanner {
                     let module = try utf8(try line()), name = try utf8(try line())
                     record(module, name, opcode: "INST")
                     let args = try popToMark()
-                    try push(.object(ObjectBox(module, name, args: args)))
+                    try push(makeObject(module, name, args))
                 case UInt8(ascii: "j"): try fetch(Int(try uint(4)))                        // LONG_BINGET
                 case UInt8(ascii: "l"): _ = try popToMark(); try push(.other)              // LIST
-                case UInt8(ascii: "t"): try push(.tuple(try popToMark()))                  // TUPLE
+                case UInt8(ascii: "t"): try push(makeTuple(try popToMark()))               // TUPLE
                 case UInt8(ascii: "o"):                                                     // OBJ
                     let items = try popToMark()
                     guard let cls = items.first else { throw Malformed(opcodeStart, "OBJ without a class") }
-                    try push(instance(of: cls, args: .tuple(Array(items.dropFirst())), isClass: true))
+                    try push(instance(of: cls, args: makeTuple(Array(items.dropFirst())), isClass: true))
                 case UInt8(ascii: "p"): try memoize(try memoIndex(try line()))             // PUT
                 case UInt8(ascii: "q"): try memoize(Int(try uint(1)))                      // BINPUT
                 case UInt8(ascii: "r"): try memoize(Int(try uint(4)))                      // LONG_BINPUT
                 case UInt8(ascii: "s"):                                                     // SETITEM
                     let value = try popValue(), key = try popValue()
                     try requireTop()
-                    if case .dict(let box) = stack[stack.count - 1] { box.items.append((key, value)) }
+                    if case .dict(let index) = stack[stack.count - 1], track(2) { dicts[index].append((key, value)) }
                 case UInt8(ascii: "u"):                                                     // SETITEMS
                     let items = try popToMark()
                     guard items.count % 2 == 0 else { throw Malformed(opcodeStart, "SETITEMS with an odd number of items") }
                     try requireTop()
-                    if case .dict(let box) = stack[stack.count - 1] { box.items.append(contentsOf: pairs(items)) }
+                    if case .dict(let index) = stack[stack.count - 1], track(items.count) { dicts[index].append(contentsOf: pairs(items)) }
                 case UInt8(ascii: "G"): _ = try need(8); try push(.other)                  // BINFLOAT
                 // Protocol 2.
                 case 0x80:                                                                  // PROTO
@@ -431,9 +455,9 @@ struct PickleScanner {
                         severity: .suspicious, kind: .extensionCode, location: location, offset: opcodeStart,
                         message: "imports a global through the copyreg extension registry (code \(code)); what it names cannot be known statically"))
                     try push(.other)
-                case 0x85: let a = try popValue(); try push(.tuple([a]))                   // TUPLE1
-                case 0x86: let b = try popValue(), a = try popValue(); try push(.tuple([a, b])) // TUPLE2
-                case 0x87: let c = try popValue(), b = try popValue(), a = try popValue(); try push(.tuple([a, b, c])) // TUPLE3
+                case 0x85: let a = try popValue(); try push(makeTuple([a]))                // TUPLE1
+                case 0x86: let b = try popValue(), a = try popValue(); try push(makeTuple([a, b])) // TUPLE2
+                case 0x87: let c = try popValue(), b = try popValue(), a = try popValue(); try push(makeTuple([a, b, c])) // TUPLE3
                 case 0x88, 0x89: try push(.other)                                          // NEWTRUE, NEWFALSE
                 case 0x8A: let n = try length(1); _ = try need(n); try push(.other)        // LONG1
                 case 0x8B: let n = try length(4, signed: true); _ = try need(n); try push(.other) // LONG4

@@ -187,6 +187,23 @@ final class PickleScanTests: XCTestCase {
         XCTAssertNil(r2.end)
     }
 
+    func testDeeplyNestedValuesDoNotExhaustTheStack() throws {
+        // 300,000 nested 1-tuples and a 100,000-long chain of dicts, each stored in the previous.
+        let tuples: [UInt8] = [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 300_000) + [0x2E]
+        let r1 = PickleScanner.scan(tuples, location: "tuples", limits: ScanLimits())
+        XCTAssertNotNil(r1.end)
+        XCTAssertEqual(r1.findings, [])
+        var dicts: [UInt8] = [0x80, 0x02, 0x7D]                                        // EMPTY_DICT
+        for index in 0..<100_000 {
+            // DUP the current dict's key 1 -> new dict; keep the new dict on top via memo.
+            dicts += [0x4B, 0x01, 0x7D, 0x94, 0x73]                                    // K 1, {}, MEMOIZE, SETITEM
+            dicts += [0x30, 0x6A] + withUnsafeBytes(of: UInt32(index).littleEndian, Array.init) // POP, LONG_BINGET index
+        }
+        dicts += [0x2E]
+        let r2 = PickleScanner.scan(dicts, location: "dicts", limits: ScanLimits())
+        XCTAssertNotNil(r2.end, "\(r2.findings)")
+    }
+
     func testClassifier() {
         XCTAssertEqual(GlobalClassifier.classify(module: "posix", name: "system"), .dangerous)
         XCTAssertEqual(GlobalClassifier.classify(module: "subprocess", name: "Popen"), .dangerous)
