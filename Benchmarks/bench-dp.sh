@@ -13,7 +13,7 @@ echo "bench-dp: installing opendp into $BENCH_VENV" >&2
 
 ours=$("$BENCH_SWIFT_BIN/bench-dp" "$count" 100 "$runs")
 
-peer=$("$BENCH_VENV/python" - "$count" "$runs" <<'PY'
+peer=$("$BENCH_VENV/python" - "$count" 2 <<'PY'
 import sys, time
 import opendp.prelude as dp
 dp.enable_features("contrib")
@@ -32,6 +32,6 @@ print(f"bench-dp: opendp {dp.__version__ if hasattr(dp, '__version__') else ''} 
 PY
 )
 
-rate() { awk -v n="$count" -v s="$1" 'BEGIN { printf "%.1f M samples/s", n / s / 1e6 }'; }
+rate() { awk -v n="$count" -v s="$1" 'BEGIN { r = n / s; if (r >= 1e6) printf "%.2f M samples/s", r / 1e6; else printf "%.0f k samples/s", r / 1e3 }'; }
 ratio=$(awk -v a="$ours" -v b="$peer" 'BEGIN { printf "%.1fx", b / a }')
 echo "| discrete Gaussian noise (sigma 10) | 1,000,000 int64 | $(rate "$ours") ($ours s) | opendp $(rate "$peer") ($peer s) | $ratio |"
