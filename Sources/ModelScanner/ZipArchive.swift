@@ -91,7 +91,10 @@ struct ZipArchive {
         guard cdOffset <= cdEnd, cdSize == cdEnd - cdOffset else {
             throw Failure("central directory size/offset do not match its position in the file (prepended or appended data?)")
         }
-        guard cdSize <= UInt64(limits.maxZipEntries) * (46 + 3 * 65_535) else { throw Failure("central directory is implausibly large") }
+        // 46 fixed bytes plus names, extras and comments: 4 KiB an entry on average is far above real archives.
+        guard cdSize <= UInt64(max(totalEntries, 1)) * 4096, cdSize <= 1 << 28 else {
+            throw Failure("central directory of \(cdSize) bytes is implausibly large for \(totalEntries) entries")
+        }
         let directory = try file.read(at: cdOffset, count: Int(cdSize))
 
         var entries: [Entry] = []
@@ -149,8 +152,9 @@ struct ZipArchive {
         var previousEnd: UInt64 = 0
         for entry in ordered {
             guard entry.localHeaderOffset >= previousEnd else { throw Failure("entry \(entry.name) overlaps the previous entry") }
-            let (sum, overflow) = (entry.localHeaderOffset + 30).addingReportingOverflow(entry.compressedSize)
-            guard !overflow, sum <= cdOffset else { throw Failure("entry \(entry.name) extends into the central directory") }
+            let (headerEnd, overflow1) = entry.localHeaderOffset.addingReportingOverflow(30)
+            let (sum, overflow2) = headerEnd.addingReportingOverflow(entry.compressedSize)
+            guard !overflow1, !overflow2, sum <= cdOffset else { throw Failure("entry \(entry.name) extends into the central directory") }
             previousEnd = sum
         }
         self.entries = entries
