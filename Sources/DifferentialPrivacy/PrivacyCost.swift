@@ -15,6 +15,7 @@ public struct PrivacyCost: Codable, Hashable, Sendable, CustomStringConvertible 
         self.rho = rho
     }
 
+    /// `epsilon=…, delta=…, rho=… (zCDP)`.
     public var description: String {
         var s = "epsilon=\(epsilon)"
         if delta > 0 { s += ", delta=\(delta)" }

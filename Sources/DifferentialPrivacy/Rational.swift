@@ -77,17 +77,23 @@ public struct Rational: Hashable, Comparable, Sendable, CustomStringConvertible 
         self.init(decimal: "\(value)")
     }
 
+    /// Exact comparison.
     public static func < (a: Rational, b: Rational) -> Bool {
         a.numerator * BigInt(b.denominator) < b.numerator * BigInt(a.denominator)
     }
+    /// Exact sum.
     public static func + (a: Rational, b: Rational) -> Rational {
         Rational(a.numerator * BigInt(b.denominator) + b.numerator * BigInt(a.denominator), BigInt(a.denominator * b.denominator))
     }
+    /// Exact difference.
     public static func - (a: Rational, b: Rational) -> Rational { a + (-b) }
+    /// Negation.
     public static prefix func - (a: Rational) -> Rational { Rational(-a.numerator, BigInt(a.denominator)) }
+    /// Exact product.
     public static func * (a: Rational, b: Rational) -> Rational {
         Rational(a.numerator * b.numerator, BigInt(a.denominator * b.denominator))
     }
+    /// Exact quotient (the divisor must not be zero).
     public static func / (a: Rational, b: Rational) -> Rational {
         precondition(!b.numerator.isZero, "division by zero")
         return Rational(a.numerator * BigInt(b.denominator), b.numerator * BigInt(a.denominator))
@@ -123,5 +129,6 @@ public struct Rational: Hashable, Comparable, Sendable, CustomStringConvertible 
         return Rational(scaled.ceiling, BigInt(1) << bits)
     }
 
+    /// `n` or `n/d`.
     public var description: String { denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)" }
 }

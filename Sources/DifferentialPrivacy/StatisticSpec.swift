@@ -123,6 +123,7 @@ public enum DPError: ModelSecError, Equatable {
     /// The ledger database could not be used.
     case ledger(path: String, reason: String)
 
+    /// Budget refusals are failed checks (exit 1); everything else is unusable input (exit 2).
     public var category: FailureCategory {
         switch self {
         case .budgetExceeded: return .verificationFailed
@@ -130,6 +131,7 @@ public enum DPError: ModelSecError, Equatable {
         }
     }
 
+    /// One line naming the problem (and the file and line for input errors).
     public var description: String {
         switch self {
         case .invalidQuery(let m): return m
