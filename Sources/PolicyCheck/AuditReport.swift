@@ -80,6 +80,10 @@ public struct ReleaseSummary: Codable, Sendable {
     public let manifest: String
     /// The recorded signer key id.
     public let signerKeyID: String?
+    /// Whether a `signed-by-trusted-key` rule verified the release (nil when no
+    /// policy has such a rule). When false, the other results judge an
+    /// unauthenticated release.json.
+    public let authenticated: Bool?
 }
 
 /// Totals over all results.

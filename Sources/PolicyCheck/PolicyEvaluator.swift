@@ -8,10 +8,14 @@ public enum PolicyEvaluator {
         var results: [RuleResult] = []
         var totals = AuditTotals(releases: releases.count, rules: policies.reduce(0) { $0 + $1.rules.count },
                                  passed: 0, warnings: 0, failures: 0, waived: 0, expiredWaivers: 0)
+        var authenticated: [String: Bool] = [:]  // by directory
         for release in releases {
             for policy in policies {
                 for rule in policy.rules {
                     let outcome = rule.check.evaluate(release, now: now)
+                    if rule.check.kind == .signedByTrustedKey {
+                        authenticated[release.directory] = (authenticated[release.directory] ?? false) || outcome.passed
+                    }
                     var status: ResultStatus
                     var waiverInfo: AppliedWaiver?
                     if outcome.passed {
@@ -48,7 +52,8 @@ public enum PolicyEvaluator {
             PolicySummary(name: $0.name, version: $0.version, path: $0.path, sha256: $0.sha256, rules: $0.rules.count, waivers: $0.waivers.count)
         }
         let releaseSummaries = releases.map {
-            ReleaseSummary(release: $0.identifier, directory: $0.directory, manifest: $0.manifestPath, signerKeyID: $0.signerKeyID)
+            ReleaseSummary(release: $0.identifier, directory: $0.directory, manifest: $0.manifestPath, signerKeyID: $0.signerKeyID,
+                           authenticated: authenticated[$0.directory])
         }
         return AuditReport(toolVersion: ModelSecVersion.current, generatedAt: now, policies: policySummaries,
                            releases: releaseSummaries, results: results, totals: totals)

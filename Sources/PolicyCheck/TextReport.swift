@@ -22,6 +22,10 @@ enum TextReport {
         out += line(header) + "\n"
         for row in rows { out += line(row) + "\n" }
         out += "\n"
+        for release in report.releases where release.authenticated != true {
+            let why = release.authenticated == nil ? "no policy checks its signature" : "its signature did not verify with any trusted key"
+            out += "\(release.release): NOT AUTHENTICATED (\(why)); the other results judge an unverified release.json\n"
+        }
         if report.totals.expiredWaivers > 0 {
             out += "\(report.totals.expiredWaivers) result(s) matched only an expired waiver, which no longer applies\n"
         }

@@ -9,8 +9,8 @@ import XCTest
 final class CheckTests: XCTestCase {
     func testSignedByTrustedKey() throws {
         let dir = try TestSupport.makeTemporaryDirectory("check-sig")
-        let trusted = try PrivateKey.generate(.ed25519).publicKey
-        let other = try PrivateKey.generate(.ed25519).publicKey
+        let trusted = PrivateKey.generate(.ed25519).publicKey
+        let other = PrivateKey.generate(.ed25519).publicKey
         try trusted.pemRepresentation.write(to: dir.appendingPathComponent("trusted.pub"), atomically: true, encoding: .utf8)
         let policy = try Fixtures.policy(check: "signed-by-trusted-key", params: "keys: [trusted.pub]", base: dir.path)
 

@@ -69,6 +69,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stdoutText + r.stderrText)
         XCTAssertTrue(r.stdoutText.contains("1 releases, 17 rules, 17 passed, 0 warnings, 0 failures, 0 waived"), r.stdoutText)
         XCTAssertTrue(r.stdoutText.contains("signature verified with trusted key"), r.stdoutText)
+        XCTAssertFalse(r.stdoutText.contains("NOT AUTHENTICATED"), r.stdoutText)
 
         // The pickle is denied by baseline (MS-SCAN-001), with the file named.
         r = try audit([good, risky, "--policy", baseline, "--format", "json"])
@@ -87,6 +88,7 @@ final class EndToEndTests: XCTestCase {
         r = try audit([tampered, "--policy", baseline])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stdoutText.contains("MS-SIG-001") && r.stdoutText.contains("modified after signing"), r.stdoutText)
+        XCTAssertTrue(r.stdoutText.contains("sentiment@1.0.0: NOT AUTHENTICATED"), r.stdoutText)
 
         // Swapping an encrypted artifact for plaintext: the encryption rule denies.
         let swapped = work.appendingPathComponent("releases/swapped").path

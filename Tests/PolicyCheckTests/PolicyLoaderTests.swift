@@ -7,7 +7,7 @@ import XCTest
 final class PolicyLoaderTests: XCTestCase {
     func testValidPolicyParsesRulesWaiversAndFileDigest() throws {
         let dir = try TestSupport.makeTemporaryDirectory("policy-load")
-        let key = try PrivateKey.generate(.ed25519)
+        let key = PrivateKey.generate(.ed25519)
         try key.publicKey.pemRepresentation.write(to: dir.appendingPathComponent("signer.pub"), atomically: true, encoding: .utf8)
         let yaml = """
         name: demo
@@ -156,7 +156,7 @@ final class PolicyLoaderTests: XCTestCase {
 
     func testKeyPathsFromEnvironmentAndUnsetVariable() throws {
         let dir = try TestSupport.makeTemporaryDirectory("policy-env")
-        let key = try PrivateKey.generate(.p256)
+        let key = PrivateKey.generate(.p256)
         let keyPath = dir.appendingPathComponent("trusted.pub").path
         try key.publicKey.pemRepresentation.write(toFile: keyPath, atomically: true, encoding: .utf8)
         let yaml = """
