@@ -114,6 +114,37 @@ final class ArchiveScanTests: XCTestCase {
         return (local, central)
     }
 
+    /// Rewrites a small archive's end records the way miniz (PyTorch's writer) does in
+    /// zip64 mode: a zip64 end-of-central-directory record and locator, then a classic
+    /// record whose fields are saturated.
+    private func zip64Variant(of bytes: [UInt8]) -> [UInt8] {
+        let eocd = bytes.count - 22
+        let entries = UInt64(le16(bytes, eocd + 10)), cdSize = UInt64(le32(bytes, eocd + 12))
+        let cdOffset = UInt64(le32(bytes, eocd + 16))
+        func u16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        func u32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        func u64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        var out = Array(bytes.prefix(eocd))
+        let zip64Offset = UInt64(out.count)
+        out += u32(0x0606_4B50) + u64(44) + u16(45) + u16(45) + u32(0) + u32(0) + u64(entries) + u64(entries) + u64(cdSize) + u64(cdOffset)
+        out += u32(0x0706_4B50) + u32(0) + u64(zip64Offset) + u32(1)
+        out += u32(0x0605_4B50) + u16(0xFFFF) + u16(0xFFFF) + u16(0xFFFF) + u16(0xFFFF) + u32(0xFFFF_FFFF) + u32(0xFFFF_FFFF) + u16(0)
+        return out
+    }
+
+    func testZip64EndRecordsAreRead() throws {
+        let benign = try scanBytes(zip64Variant(of: try FileIO_read(try fixture("model.pt"))))
+        XCTAssertEqual(benign.format, .pytorchZip)
+        XCTAssertEqual(benign.findings, [])
+        XCTAssertEqual(benign.streams.count, 1)
+        let evil = try scanBytes(zip64Variant(of: try FileIO_read(try fixture("pytorch_model.bin"))))
+        XCTAssertEqual(evil.findings.map(\.kind), [.dangerousGlobal])
+        // Saturated classic fields without the zip64 records are rejected.
+        var broken = zip64Variant(of: try FileIO_read(try fixture("model.pt")))
+        broken.removeSubrange((broken.count - 42)..<(broken.count - 22))   // drop the locator
+        XCTAssertEqual(try scanBytes(broken).findings.map(\.kind), [.malformedArchive])
+    }
+
     func testEncryptedEntryIsUnreadable() throws {
         var bytes = try FileIO_read(try fixture("model.pt"))
         let (local, central) = offsets(of: "archive/data.pkl", in: bytes)
