@@ -41,9 +41,12 @@ public final class CSVReader {
         if atEOF { return false }
         let chunk = handle.readData(ofLength: 1 << 16)
         if chunk.isEmpty { atEOF = true; return false }
+        let first = bytesRead == 0
         bytesRead += Int64(chunk.count)
         if position > 0 { buffer.removeFirst(position); position = 0 }
         buffer.append(contentsOf: chunk)
+        // A UTF-8 byte order mark (as spreadsheet exports write) is not data.
+        if first && buffer.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
         return true
     }
 

@@ -21,6 +21,10 @@ final class CSVReaderTests: XCTestCase {
         XCTAssertEqual(r.map(\.line), [1, 2, 3, 6])
     }
 
+    func testByteOrderMarkIsSkipped() throws {
+        XCTAssertEqual(try records("\u{FEFF}age,x\n1,2\n").first?.fields, ["age", "x"])
+    }
+
     func testMalformedRecordsNameTheirLine() throws {
         XCTAssertThrowsError(try records("a\nok\nba\"d\n")) { XCTAssertTrue("\($0)".contains(":3"), "\($0)") }
         XCTAssertThrowsError(try records("a\n\"x\"y\n")) { XCTAssertTrue("\($0)".contains(":2"), "\($0)") }
