@@ -93,7 +93,7 @@ extension ConfiguredCheck {
             if bad.isEmpty { return pass("scanner: \(findings.count) finding(s), none of severity \(failOn.map(\.rawValue).sorted().joined(separator: "/"))") }
             let shown = bad.prefix(3).map { "\($0.severity) \($0.kind) in \($0.location): \($0.message)" }.joined(separator: "; ")
             let more = bad.count > 3 ? " (and \(bad.count - 3) more)" : ""
-            let files = Array(Set(bad.map { artifactFile(String($0.location.split(separator: ":").first ?? Substring($0.location))) })).sorted()
+            let files = Array(Set(bad.compactMap { $0.storedPath.map(artifactFile) })).sorted()
             return fail("\(bad.count) unsafe finding(s): \(shown)\(more)", manifest + files)
 
         case let .maxAge(seconds, text):

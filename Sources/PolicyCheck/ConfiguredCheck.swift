@@ -70,13 +70,22 @@ public enum ConfiguredCheck: Sendable {
 
 /// The names of the built-in checks, as written after `check:`.
 public enum CheckKind: String, Sendable, Codable, CaseIterable {
+    /// The signature verifies with a trusted key.
     case signedByTrustedKey = "signed-by-trusted-key"
+    /// Every artifact is encrypted.
     case artifactsEncrypted = "artifacts-encrypted"
+    /// Algorithms are on allowed lists.
     case allowedAlgorithms = "allowed-algorithms"
+    /// Model-card fields are present.
     case requiredMetadata = "required-metadata"
+    /// Conditions over a release.json path.
     case field = "field"
+    /// DP epsilon/delta within limits.
     case dpLimits = "dp-limits"
+    /// No unsafe scanner findings.
     case noUnsafeSerialization = "no-unsafe-serialization"
+    /// Not older than a number of days.
     case maxAge = "max-age"
+    /// The signing key is not revoked.
     case keyNotRevoked = "key-not-revoked"
 }

@@ -67,6 +67,10 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
         let hasDP = dp != nil && dp?.isNull == false
         let (epsilon, delta) = dp.map(dpParameters) ?? (nil, nil)
 
+        var storedPathByModelPath: [String: String] = [:]
+        for entry in manifest["artifacts"]?.arrayValue ?? [] {
+            if let path = entry["path"]?.stringValue, let stored = entry["encryptedPath"]?.stringValue { storedPathByModelPath[path] = stored }
+        }
         var findings: [RecordedFinding]?
         if let scan = manifest["scan"], !scan.isNull {
             findings = (scan["findings"]?.arrayValue ?? []).map { f in
@@ -74,7 +78,7 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
                 let location = f["location"]?.stringValue ?? ""
                 let shown = location.isEmpty || location == file ? file : "\(file):\(location)"
                 return RecordedFinding(severity: f["severity"]?.stringValue ?? "error", kind: f["kind"]?.stringValue ?? "unknown",
-                                       location: shown, message: f["message"]?.stringValue ?? "")
+                                       location: shown, storedPath: storedPathByModelPath[file], message: f["message"]?.stringValue ?? "")
             }
         }
 

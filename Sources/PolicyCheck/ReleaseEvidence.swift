@@ -39,16 +39,20 @@ public struct RecordedFinding: Sendable, Codable, Hashable {
     public let severity: String
     /// The finding kind (e.g. `dangerous-global`).
     public let kind: String
-    /// The model file (and archive entry) it concerns.
+    /// The model file (and archive entry) it concerns, for people.
     public let location: String
+    /// The stored file in the release directory that holds the model file
+    /// (its encrypted artifact), when known.
+    public let storedPath: String?
     /// The scanner's one-line message.
     public let message: String
 
     /// Describes one finding.
-    public init(severity: String, kind: String, location: String, message: String) {
+    public init(severity: String, kind: String, location: String, storedPath: String? = nil, message: String) {
         self.severity = severity
         self.kind = kind
         self.location = location
+        self.storedPath = storedPath
         self.message = message
     }
 }

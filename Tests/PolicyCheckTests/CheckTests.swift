@@ -143,10 +143,12 @@ final class CheckTests: XCTestCase {
         let all = try Fixtures.policy(check: "no-unsafe-serialization")
         XCTAssertFalse(Fixtures.outcome(all, try Fixtures.evidence(m)).passed, "default fail_on covers suspicious")
         m.set(["scan", "findings"], .array([finding, suspicious]))
+        m["artifacts"] = .array(m["artifacts"]!.arrayValue! + [.object(["path": .string("model.pkl"), "size": .number(40),
+            "sha256": .string(String(repeating: "2", count: 64)), "encryptedPath": .string("artifacts/model.pkl.enc"), "encryptedSize": .number(120)])])
         let bad = Fixtures.outcome(policy, try Fixtures.evidence(m))
         XCTAssertFalse(bad.passed)
         XCTAssertTrue(bad.message.contains("posix.system"), bad.message)
-        XCTAssertTrue(bad.files.contains { $0.hasSuffix("/model.pkl") }, "\(bad.files)")
+        XCTAssertTrue(bad.files.contains { $0.hasSuffix("/artifacts/model.pkl.enc") }, "\(bad.files)")
         // No scan recorded.
         m["scan"] = nil
         XCTAssertFalse(Fixtures.outcome(policy, try Fixtures.evidence(m)).passed)
