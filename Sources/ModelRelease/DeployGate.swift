@@ -218,47 +218,55 @@ public enum DeployGate {
             let progress = ProgressReporter(label: "decrypting", totalBytes: Int64(clamping: manifest.totalSize),
                                             totalItems: manifest.artifacts.count, enabled: request.showProgress)
             defer { progress.finish() }
-            var total: UInt64 = 0
-            for artifact in manifest.artifacts {
-                let encrypted = request.releaseDirectory + "/" + artifact.encryptedPath
-                let source: FileDescriptorSource
-                do { source = try FileDescriptorSource(path: encrypted) } catch let error as FileError {
-                    throw StepFailure(reason: "\(encrypted): \(error.reason)")
-                }
-                if let size = source.regularFileSize, size != artifact.encryptedSize {
-                    throw StepFailure(reason: "\(encrypted): is \(size) bytes, release.json records \(artifact.encryptedSize)")
-                }
-                let writer = try AtomicFileWriter(destination: staging.prepare(artifact.path), mode: 0o644, overwrite: false)
-                var hasher = SHA256.hasher()
-                var written: UInt64 = 0
-                do {
-                    let decryptor = try Decryptor(source: source, identities: request.identities)
-                    try decryptor.decrypt { bytes in
-                        written += UInt64(bytes.count)
-                        guard written <= artifact.size else {
-                            throw StepFailure(reason: "\(encrypted): decrypts to more than the \(artifact.size) bytes release.json records")
-                        }
-                        hasher.update(bytes)
-                        try writer.write(bytes)
-                        progress.advance(bytes: Int64(bytes.count))
-                    }
-                } catch let error as EncryptionError {
-                    writer.abort()
-                    throw StepFailure(reason: error.at(encrypted).description)
-                }
-                guard written == artifact.size else {
-                    writer.abort()
-                    throw StepFailure(reason: "\(encrypted): decrypts to \(written) bytes, release.json records \(artifact.size)")
-                }
-                guard let expected = Hex.decode(artifact.sha256), ConstantTime.equals(hasher.finalize().bytes, expected) else {
-                    writer.abort()
-                    throw StepFailure(reason: "\(artifact.path): the decrypted file's SHA-256 does not match the signed digest")
-                }
-                try writer.commit()
-                progress.advance(items: 1)
-                total += written
+            let destinations = try manifest.artifacts.map { try staging.prepare($0.path) }
+            let releaseDirectory = request.releaseDirectory, identities = request.identities
+            try FileWorkQueue.run(count: manifest.artifacts.count) { index in
+                try Run.decrypt(manifest.artifacts[index], releaseDirectory: releaseDirectory, identities: identities,
+                                to: destinations[index], progress: progress)
             }
-            return total
+            return manifest.totalSize
+        }
+
+        /// Decrypts one artifact to `destination`, hashing the authenticated
+        /// plaintext as it is written, and checks its size and digest.
+        static func decrypt(_ artifact: ReleaseManifest.Artifact, releaseDirectory: String, identities: [Identity],
+                            to destination: String, progress: ProgressReporter) throws {
+            let encrypted = releaseDirectory + "/" + artifact.encryptedPath
+            let source: FileDescriptorSource
+            do { source = try FileDescriptorSource(path: encrypted) } catch let error as FileError {
+                throw StepFailure(reason: "\(encrypted): \(error.reason)")
+            }
+            if let size = source.regularFileSize, size != artifact.encryptedSize {
+                throw StepFailure(reason: "\(encrypted): is \(size) bytes, release.json records \(artifact.encryptedSize)")
+            }
+            let writer = try AtomicFileWriter(destination: destination, mode: 0o644, overwrite: false)
+            var hasher = SHA256.hasher()
+            var written: UInt64 = 0
+            do {
+                let decryptor = try Decryptor(source: source, identities: identities)
+                try decryptor.decrypt { bytes in
+                    written += UInt64(bytes.count)
+                    guard written <= artifact.size else {
+                        throw StepFailure(reason: "\(encrypted): decrypts to more than the \(artifact.size) bytes release.json records")
+                    }
+                    hasher.update(bytes)
+                    try writer.write(bytes)
+                    progress.advance(bytes: Int64(bytes.count))
+                }
+            } catch let error as EncryptionError {
+                writer.abort()
+                throw StepFailure(reason: error.at(encrypted).description)
+            }
+            guard written == artifact.size else {
+                writer.abort()
+                throw StepFailure(reason: "\(encrypted): decrypts to \(written) bytes, release.json records \(artifact.size)")
+            }
+            guard let expected = Hex.decode(artifact.sha256), ConstantTime.equals(hasher.finalize().bytes, expected) else {
+                writer.abort()
+                throw StepFailure(reason: "\(artifact.path): the decrypted file's SHA-256 does not match the signed digest")
+            }
+            try writer.commit()
+            progress.advance(items: 1)
         }
     }
 }

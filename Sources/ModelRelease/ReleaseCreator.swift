@@ -45,11 +45,12 @@ public enum ReleaseCreator {
 
         let total = model.files.reduce(Int64(0)) { $0 + Int64($1.size) }
         let progress = ProgressReporter(label: "releasing", totalBytes: total, totalItems: model.files.count, enabled: request.showProgress)
-        var artifacts: [ReleaseManifest.Artifact] = []
-        for file in model.files {
-            let encryptedPath = ReleaseLayout.encryptedPath(for: file.path)
-            let destination = try staging.prepare(encryptedPath)
-            let writer = try AtomicFileWriter(destination: destination, mode: 0o644, overwrite: false)
+        // Parent directories first (serially), then the files, a few at a time.
+        let destinations = try model.files.map { try staging.prepare(ReleaseLayout.encryptedPath(for: $0.path)) }
+        let results = ResultSlots<ReleaseManifest.Artifact>(count: model.files.count)
+        try FileWorkQueue.run(count: model.files.count) { index in
+            let file = model.files[index]
+            let writer = try AtomicFileWriter(destination: destinations[index], mode: 0o644, overwrite: false)
             let source = HashingSource(try FileDescriptorSource(path: file.fileSystemPath), progress: progress)
             var encryptedSize: UInt64 = 0
             do {
@@ -64,9 +65,10 @@ public enum ReleaseCreator {
                 throw error.at(file.fileSystemPath)
             }
             progress.advance(items: 1)
-            artifacts.append(ReleaseManifest.Artifact(path: file.path, size: source.byteCount, sha256: source.finalize().hex,
-                                                      encryptedPath: encryptedPath, encryptedSize: encryptedSize))
+            results.set(index, ReleaseManifest.Artifact(path: file.path, size: source.byteCount, sha256: source.finalize().hex,
+                                                        encryptedPath: ReleaseLayout.encryptedPath(for: file.path), encryptedSize: encryptedSize))
         }
+        let artifacts = results.values
         progress.finish()
 
         let manifest = ReleaseManifest(
