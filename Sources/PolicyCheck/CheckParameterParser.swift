@@ -20,14 +20,12 @@ struct CheckParameterParser {
         switch kind {
         case .signedByTrustedKey:
             allow(["keys", "key_ids"])
-            let files = optional("keys").flatMap { d.stringList($0, "keys") } ?? []
+            // `keys` is required: without public keys nothing can be verified.
+            let files = required("keys").flatMap { d.stringList($0, "keys") } ?? []
             let ids = optional("key_ids").flatMap { d.stringList($0, "key_ids") } ?? []
-            if params["keys"] == nil, params["key_ids"] == nil { missing("keys' or 'key_ids") }
+            if params["keys"] != nil, files.isEmpty { d.report(at: params["keys"]?.mark, "rule '\(rule)': 'keys' is empty") }
             let keys = loadKeys(files, key: "keys")
             check = .signedByTrustedKey(keys: keys, keyIDs: Set(ids.map { $0.lowercased() }))
-            if files.isEmpty, ids.isEmpty, params["keys"] != nil || params["key_ids"] != nil {
-                d.report(at: at, "rule '\(rule)': no trusted keys listed")
-            }
         case .artifactsEncrypted:
             allow([])
             check = .artifactsEncrypted

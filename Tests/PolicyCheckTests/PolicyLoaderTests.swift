@@ -141,7 +141,7 @@ final class PolicyLoaderTests: XCTestCase {
         """)
         let messages = result.diagnostics.map(\.message)
         XCTAssertTrue(messages.contains { $0.contains("missing 'name'") }, "\(messages)")
-        XCTAssertTrue(messages.contains { $0.contains("rule 'A': missing parameter 'keys' or 'key_ids'") }, "\(messages)")
+        XCTAssertTrue(messages.contains { $0.contains("rule 'A': missing parameter 'keys'") }, "\(messages)")
         XCTAssertTrue(messages.contains { $0.contains("missing 'title'") }, "\(messages)")
         XCTAssertTrue(result.diagnostics.contains { $0.line == 11 && $0.message.contains("'hash' must be a list") }, "\(result.diagnostics)")
     }
