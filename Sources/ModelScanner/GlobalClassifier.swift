@@ -122,7 +122,7 @@ public enum GlobalClassifier {
     /// Module prefixes whose *classes* (capitalized names) are safe to
     /// instantiate: estimators and layers restore state with `__setstate__`,
     /// not with arbitrary calls.
-    static let safeClassModulePrefixes: [String] = ["sklearn.", "torch.nn.modules.", "numpy.dtypes"]
+    static let safeClassModulePrefixes: [String] = ["sklearn.", "torch.nn.modules.", "numpy.dtypes", "scipy.sparse."]
 
     /// Python 2 module names mapped the way the unpickler's `fix_imports` maps them.
     static let moduleAliases: [String: String] = [

@@ -40,6 +40,7 @@ public enum FindingSeverity: String, Codable, Sendable, Comparable {
         }
     }
 
+    /// Orders by seriousness: dangerous < suspicious < error (most serious first when sorted).
     public static func < (lhs: FindingSeverity, rhs: FindingSeverity) -> Bool { lhs.rank < rhs.rank }
 }
 
@@ -88,6 +89,7 @@ public struct ScanFinding: Codable, Hashable, Sendable {
     /// One line for a person.
     public let message: String
 
+    /// A finding; `offset` and `global` only where they apply.
     public init(severity: FindingSeverity, kind: FindingKind, location: String, offset: Int? = nil,
                 global: String? = nil, message: String) {
         self.severity = severity
@@ -160,9 +162,11 @@ public struct ScanSummary: Codable, Sendable {
     public let files: Int
     /// Pickle streams parsed.
     public let streams: Int
-    /// Findings per severity.
+    /// Findings of severity `dangerous`.
     public let dangerous: Int
+    /// Findings of severity `suspicious`.
     public let suspicious: Int
+    /// Findings of severity `error` (unparseable, unreadable, unknown format).
     public let errors: Int
     /// Paths that could not be read at all.
     public let unreadable: Int
