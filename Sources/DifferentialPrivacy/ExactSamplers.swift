@@ -189,7 +189,7 @@ public enum ExactSamplers {
             let (abtt, o3) = ab.multipliedReportingOverflow(by: tt)
             let (den, o4) = abtt.multipliedReportingOverflow(by: 2)
             let (bt, o5) = b.multipliedReportingOverflow(by: t)
-            guard !(o1 || o2 || o3 || o4 || o5), den <= UInt64.max / 4096 else { return nil }
+            guard !(o1 || o2 || o3 || o4 || o5) else { return nil }
             self.a = a; self.b = b; self.t = t; self.bt = bt; self.denominator = den
         }
 

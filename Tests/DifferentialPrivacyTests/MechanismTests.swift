@@ -95,6 +95,38 @@ final class MechanismTests: XCTestCase {
         return bad
     }
 
+    /// The same check on threshold events {o >= t} and {o <= t}, with an
+    /// additive delta: P1(E) <= e^eps P2(E) + delta, both directions.
+    func eventViolations(_ a: [Int], _ b: [Int], epsilon: Double, delta: Double) -> Int {
+        let sa = a.sorted(), sb = b.sorted()
+        let n = Double(a.count), e = exp(epsilon)
+        func atLeast(_ s: [Int], _ t: Int) -> Double {
+            var lo = 0, hi = s.count
+            while lo < hi { let m = (lo + hi) / 2; if s[m] < t { lo = m + 1 } else { hi = m } }
+            return Double(s.count - lo) / n
+        }
+        var bad = 0
+        for t in Set(a).union(b) {
+            let events = [(atLeast(sa, t), atLeast(sb, t)), (1 - atLeast(sa, t + 1), 1 - atLeast(sb, t + 1))]
+            for (p1, p2) in events {
+                for (x, y) in [(p1, p2), (p2, p1)] {
+                    let se = (x * (1 - x) / n + e * e * y * (1 - y) / n).squareRoot() + 1 / n
+                    if x - e * y - delta > Stats.z1e6 * se { bad += 1 }
+                }
+            }
+        }
+        return bad
+    }
+
+    func testEmpiricalPrivacyLossOfGaussianCount() throws {
+        let spec = StatisticSpec(statistic: .count, mechanism: .gaussian, epsilon: 1, delta: 1e-5)
+        let a = try outcomes(spec, Array(repeating: 0, count: 30), seed: 47, count: 40_000)
+        let b = try outcomes(spec, Array(repeating: 0, count: 31), seed: 48, count: 40_000)
+        XCTAssertEqual(eventViolations(a, b, epsilon: 1, delta: 1e-5), 0)
+        XCTAssertEqual(violations(a, b, epsilon: 1), 0)
+        XCTAssertGreaterThan(eventViolations(a, b, epsilon: 0.1, delta: 1e-5), 0)
+    }
+
     func outcomes(_ spec: StatisticSpec, _ values: [Double], seed: UInt64, count: Int = 60_000, bucket: Double = 1) throws -> [Int] {
         try releases(try accumulator(spec, values: values), count: count, seed: seed).map { Int(($0.value! / bucket).rounded(.down)) }
     }
