@@ -121,7 +121,8 @@ struct DPReleaseCommand: ParsableCommand {
         print("cost:       \(release.cost)")
         if let dataset, let ledgerStore {
             let status = try ledgerStore.status(dataset: dataset)
-            print("ledger:     dataset '\(dataset)' remaining \(status.remaining)")
+            print("ledger:     charged to dataset '\(dataset)', remaining \(status.remaining)")
+            print("recorded:   result sha256 \(SHA256.hash(data: try release.canonicalBytes()).hex)")
         }
     }
 }
