@@ -1,7 +1,7 @@
 /// The human-readable rendering of a `ScanReport` (what `modelsec scan` prints).
 public enum ScanTextReport {
     /// One block per file (findings, and with `verbose` the imported globals),
-    /// then a summary line.
+    /// one line per skipped file, then a summary line.
     public static func render(_ report: ScanReport, verbose: Bool = false) -> String {
         var out = ""
         for file in report.files {
@@ -24,7 +24,7 @@ public enum ScanTextReport {
                 }
             }
         }
-        for path in report.skipped where verbose {
+        for path in report.skipped {
             out += "\(path): skipped (not a model format)\n"
         }
         let s = report.summary
