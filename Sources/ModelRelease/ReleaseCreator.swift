@@ -1,4 +1,5 @@
 import ArtifactEncryption
+import Dispatch
 import Foundation
 import ModelScanner
 import ModelSecCrypto
@@ -41,7 +42,14 @@ public enum ReleaseCreator {
         let model = try PlaintextModel.walk(request.model)
         let staging = try StagingDirectory(destination: request.output)
 
-        let scan = request.scan ? scanResult(model: request.model, files: model.files) : nil
+        // The scanner reads the plaintext on its own thread while the files are encrypted.
+        let scanSlot = ResultSlots<ReleaseManifest.ScanResult>(count: 1)
+        let scanning = DispatchGroup()
+        if request.scan {
+            let modelPath = request.model, files = model.files
+            DispatchQueue.global().async(group: scanning) { scanSlot.set(0, scanResult(model: modelPath, files: files)) }
+        }
+        defer { scanning.wait() }  // never leave the scan running past this call, even on error
 
         let total = model.files.reduce(Int64(0)) { $0 + Int64($1.size) }
         let progress = ProgressReporter(label: "releasing", totalBytes: total, totalItems: model.files.count, enabled: request.showProgress)
@@ -70,6 +78,8 @@ public enum ReleaseCreator {
         }
         let artifacts = results.values
         progress.finish()
+        scanning.wait()
+        let scan = request.scan ? scanSlot.values.first : nil
 
         let manifest = ReleaseManifest(
             name: request.name, version: request.version, createdAt: request.createdAt,
