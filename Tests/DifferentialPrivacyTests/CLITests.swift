@@ -39,6 +39,18 @@ final class DPCLITests: XCTestCase {
         XCTAssertTrue(text.stdoutText.contains("95% CI"))
     }
 
+    func testPrintedJSONReproducesTheRecordedDigest() throws {
+        let csv = try write("d.csv", "v\n1\n2\n3\n")
+        let db = dir.appendingPathComponent("l.db").path
+        XCTAssertEqual(try TestSupport.modelsec(["dp", "budget", "--ledger", db, "--dataset", "d", "--set-total", "1"]).status, 0)
+        let r = try TestSupport.modelsec(["dp", "release", "--input", csv, "--column", "v", "--statistic", "variance", "--bounds", "0,5",
+                                          "--epsilon", "0.75", "--ledger", db, "--dataset", "d", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        let release = try JSONDecoder().decode(DPRelease.self, from: r.stdout)
+        let digest = try TestSupport.run("sha256sum", [], stdin: Data(try release.canonicalBytes())).stdoutText.prefix(64)
+        XCTAssertEqual(try SQLitePrivacyLedger(path: db).spends(dataset: "d").map(\.resultSHA256), [String(digest)])
+    }
+
     func testMalformedInputIsReportedWithItsLine() throws {
         let bad = try write("bad.csv", "a,b\n1,2\n\"3,4\n5,6\n")   // unterminated quote from line 3
         var r = try TestSupport.modelsec(["dp", "release", "--input", bad, "--column", "a", "--statistic", "sum", "--bounds", "0,9", "--epsilon", "1"])
