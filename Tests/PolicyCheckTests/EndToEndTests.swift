@@ -40,7 +40,7 @@ final class EndToEndTests: XCTestCase {
         return dir.path
     }
 
-    func release(_ name: String, model: String, signingKey: String? = nil, version: String = "1.0.0") throws -> String {
+    func release(_ name: String, model: String, signingKey: String? = nil, version: String = "1.0.0", scan: Bool = true) throws -> String {
         let out = work.appendingPathComponent("releases/\(name)-\(version)").path
         let r = try TestSupport.modelsec([
             "release", "create", model, "--name", name, "--version", version,
@@ -49,7 +49,7 @@ final class EndToEndTests: XCTestCase {
             "--metadata", work.appendingPathComponent("card.yaml").path,
             "--dp-report", work.appendingPathComponent("dp.json").path,
             "--output", out,
-        ])
+        ] + (scan ? [] : ["--no-scan"]))
         XCTAssertEqual(r.status, 0, r.stderrText)
         return out
     }
@@ -130,6 +130,34 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderrText)
         XCTAssertTrue(r.stdoutText.contains("<skipped message=\"waived: sandboxed evaluation only\"/>"), r.stdoutText)
         XCTAssertTrue(r.stderrText.contains("1 releases, 1 rules, 0 passed, 0 warnings, 0 failures, 1 waived"), r.stderrText)
+    }
+
+    /// With a decryption key, the plaintext is scanned again and replaces the recorded findings.
+    func testRescanWithDecryptionKey() throws {
+        let evil = Data("cposix\nsystem\n(S'echo pwned'\ntR.".utf8)
+        let risky = try release("unscanned-risky", model: try model("ur", extra: ["payload.pkl": evil]), scan: false)
+        let good = try release("unscanned-good", model: try model("ug"), scan: false)
+        let rescan = ["--key-file", root.appendingPathComponent("keys-example/aes256.key").path,
+                      "--public-key", root.appendingPathComponent("keys-example/p256.pem.pub").path]
+        // Recorded evidence: no scan at all, so the scan rule denies both.
+        var r = try audit([good, "--policy", baseline])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdoutText.contains("records no scanner results"), r.stdoutText)
+        // Rescanned: the good one passes, the risky one is denied for posix.system.
+        r = try audit([good, "--policy", baseline] + rescan)
+        XCTAssertEqual(r.status, 0, r.stdoutText + r.stderrText)
+        r = try audit([risky, "--policy", baseline] + rescan)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdoutText.contains("(rescanned)") && r.stdoutText.contains("posix.system"), r.stdoutText)
+        // A wrong key: the release cannot be decrypted; that is an `error` finding,
+        // which baseline grades as a warning (MS-SCAN-002), so --fail-on-warn fails.
+        let wrongKey = work.appendingPathComponent("wrong.key").path
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "aes256", "--out", wrongKey]).status, 0)
+        r = try audit([good, "--policy", baseline, "--key-file", wrongKey, "--public-key", rescan[3], "--fail-on-warn"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdoutText.contains("rescan-failed"), r.stdoutText)
+        // Rescanning without trusted keys is a usage error.
+        XCTAssertEqual(try audit([good, "--policy", baseline, "--key-file", wrongKey]).status, 2)
     }
 
     func testExitCodeTwoForUnreadableInputsAndLint() throws {

@@ -17,6 +17,11 @@ struct Audit: ParsableCommand {
           modelsec audit releases/resnet-1.2.0 --policy policies/baseline.yaml
           modelsec audit releases/* --policy policies/baseline.yaml --policy policies/strict.yaml --format sarif --output audit.sarif
           modelsec audit releases/* --policy policies/strict.yaml --format junit --output audit.xml --fail-on-warn
+          modelsec audit releases/bert-1.0 --policy policies/baseline.yaml --key-file deploy.key --trusted-keys trusted/
+
+        With --identity or --key-file, each release is verified (with --trusted-keys \
+        or --public-key), decrypted into a temporary directory, and its plaintext \
+        scanned again; the fresh findings replace those recorded in release.json.
         """
     )
 
@@ -38,6 +43,20 @@ struct Audit: ParsableCommand {
     @Flag(help: "Same as --format json.")
     var json = false
 
+    @Option(help: ArgumentHelp("Rescan the plaintext: an X25519 private key the releases are encrypted to (repeatable).", valueName: "KEY"))
+    var identity: [String] = []
+
+    @Option(name: .customLong("key-file"), help: ArgumentHelp("Rescan the plaintext: a symmetric aes256 key file the releases are encrypted to.", valueName: "KEY"))
+    var keyFile: String?
+
+    @Option(name: .customLong("trusted-keys"), help: ArgumentHelp("With --identity/--key-file: the signing keys a release must verify with before it is decrypted (directory).", valueName: "DIR"))
+    var trustedKeys: String?
+
+    @Option(name: .customLong("public-key"), help: ArgumentHelp("With --identity/--key-file: a trusted signing public key (repeatable).", valueName: "PUB.pem"))
+    var publicKeys: [String] = []
+
+    @OptionGroup var passphrase: PassphraseOptions
+
     func validate() throws {
         if releases.isEmpty { throw ValidationError("Give at least one RELEASE_DIR.") }
         if policies.isEmpty { throw ValidationError("Give at least one --policy FILE.") }
@@ -45,12 +64,27 @@ struct Audit: ParsableCommand {
             throw ValidationError("Unknown --format '\(format)' (expected text, json, sarif or junit).")
         }
         if json, format != "text", format != "json" { throw ValidationError("--json conflicts with --format \(format).") }
+        let rescan = !identity.isEmpty || keyFile != nil
+        if rescan, trustedKeys == nil, publicKeys.isEmpty {
+            throw ValidationError("Rescanning (--identity/--key-file) needs --trusted-keys DIR or --public-key PUB.pem: releases are verified before they are decrypted.")
+        }
+        if !rescan, trustedKeys != nil || !publicKeys.isEmpty {
+            throw ValidationError("--trusted-keys and --public-key are for rescanning; give --identity or --key-file too (signature rules take their keys from the policy).")
+        }
     }
 
     func run() throws {
         let reportFormat = json ? .json : ReportFormat(rawValue: format)!
         let progress = ProgressReporter(label: "auditing", totalItems: releases.count)
-        let report = try Auditor.run(releaseDirectories: releases, policyPaths: policies, progress: progress)
+        var loader: any ReleaseEvidenceLoader = DefaultReleaseLoading.loader
+        if !identity.isEmpty || keyFile != nil {
+            let trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
+            var identities = try identity.map { try Identity.load(privateKeyFile: $0, passphrase: passphrase.source) }
+            if let keyFile { identities.append(try Identity.load(symmetricKeyFile: keyFile)) }
+            let template = DeployRequest(releaseDirectory: "", trustedKeys: trusted, identities: identities, output: "")
+            loader = RescanningEvidenceLoader(base: loader, template: template)
+        }
+        let report = try Auditor.run(releaseDirectories: releases, policyPaths: policies, loader: loader, progress: progress)
         let data = try report.rendered(as: reportFormat, failOnWarn: failOnWarn)
         if let output {
             try AtomicFileWriter.write(data, to: output)
