@@ -1,5 +1,6 @@
 import Foundation
 import ModelSecCrypto
+import ModelSecKeys
 @testable import PolicyCheck
 import TestSupport
 import XCTest
@@ -158,6 +159,27 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(r.stdoutText.contains("rescan-failed"), r.stdoutText)
         // Rescanning without trusted keys is a usage error.
         XCTAssertEqual(try audit([good, "--policy", baseline, "--key-file", wrongKey]).status, 2)
+    }
+
+    /// The judged release.json must be the authenticated one: evidence parsed from
+    /// edited bytes does not pass even if the file is put back before verification.
+    func testEvidenceMustBeTheAuthenticBytes() throws {
+        let dir = try release("swap", model: try model("swap"))
+        let manifestURL = URL(fileURLWithPath: dir).appendingPathComponent("release.json")
+        let original = try Data(contentsOf: manifestURL)
+        let trusted = [try KeyFile.loadPublicKey(root.appendingPathComponent("keys-example/p256.pem.pub").path)]
+
+        let honest = try DefaultReleaseLoading.loader.load(directory: dir)
+        XCTAssertEqual(honest.authenticator.authenticate(trusting: trusted), .verified(keyID: trusted[0].keyID))
+
+        try Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "apache-2.0", with: "mit").utf8).write(to: manifestURL)
+        let edited = try DefaultReleaseLoading.loader.load(directory: dir)
+        XCTAssertEqual(edited.metadata["license"], .string("mit"))
+        try original.write(to: manifestURL)  // the file is authentic again, the evidence is not
+        guard case let .failed(reason) = edited.authenticator.authenticate(trusting: trusted) else {
+            return XCTFail("evidence from edited bytes was accepted")
+        }
+        XCTAssertTrue(reason.contains("changed while it was being audited"), reason)
     }
 
     func testExitCodeTwoForUnreadableInputsAndLint() throws {
