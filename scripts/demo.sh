@@ -1,71 +1,80 @@
 #!/usr/bin/env bash
-# The end-to-end demo: runs modelsec on a small sample model in a temporary
-# folder and prints each step. Usage: scripts/demo.sh [path/to/modelsec]
+# The end-to-end demo: a release pipeline signs and encrypts a small sample
+# model, a deploy token is issued, the deploy gate verifies and decrypts it,
+# and a tampered release is refused. Runs in a temporary folder and prints
+# each step. Usage: scripts/demo.sh [path/to/modelsec]
 set -euo pipefail
-MODELSEC="${1:-.build/release/modelsec}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+MODELSEC="${1:-$root/.build/release/modelsec}"
 MODELSEC="$(cd "$(dirname "$MODELSEC")" && pwd)/$(basename "$MODELSEC")"
 work="$(mktemp -d "${TMPDIR:-/tmp}/modelsec-demo.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
-has() { "$MODELSEC" --help 2>/dev/null | grep -qE "^  $1( |$)"; }
+bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+refused() {  # run a command that must fail with exit code 1
+  printf '\033[2m$ %s\033[0m\n' "$*"
+  local rc=0; "$@" || rc=$?
+  if [ "$rc" -ne 1 ]; then echo "UNEXPECTED: exit code $rc (expected 1)" >&2; exit 1; fi
+  echo "-> refused with exit code 1, as it should be"
+}
+M="$MODELSEC"
+cp -r "$root/examples/sample-model" model
+cp "$root/examples/sample-model-card.yaml" model-card.yaml
 
-step "A small sample model"
-mkdir -p model/tokenizer
-head -c 300000 /dev/urandom > model/weights.bin
-printf '{"architectures": ["DemoNet"], "hidden_size": 64}\n' > model/config.json
-printf '{"vocab": ["a", "b"]}\n' > model/tokenizer/vocab.json
-run ls -lR model
+bold "1. Keys: the pipeline's signing key, the deploy environment's decryption key, the token issuer's key"
+mkdir -p keys
+run "$M" keygen --type ed25519 --out keys/signing.pem
+run "$M" keygen --type x25519 --out keys/deploy.pem
+run "$M" keygen --type ed25519 --out keys/issuer.pem
+mkdir -p trusted && cp keys/signing.pem.pub trusted/release-signing.pub
+run "$M" token jwks --public-key keys/issuer.pem.pub --out jwks.json
 
-step "Keys: a signing key for the release pipeline, a recipient key for the deploy step"
-run "$MODELSEC" keygen --type ed25519 --out signing.pem
-run "$MODELSEC" keygen --type x25519 --out deploy.pem
-run "$MODELSEC" key inspect signing.pem
-run "$MODELSEC" key inspect deploy.pem.pub --json
+bold "2. Release pipeline: scan, sign and encrypt the model into a release directory"
+run ls -l model
+run "$M" release create model --name sample-classifier --version 1.0.0 \
+    --signing-key keys/signing.pem --recipient keys/deploy.pem.pub \
+    --metadata model-card.yaml --output release
+run "$M" release inspect release
+run ls -l release release/artifacts
 
-if has sign; then
-  step "Release pipeline: sign the model (OpenSSF Model Signing format)"
-  run "$MODELSEC" sign model --key signing.pem --output model.sig
-  step "Deploy step: verify it"
-  run "$MODELSEC" verify model --signature model.sig --public-key signing.pem.pub
-  step "Someone tampers with one file: verification fails and names it"
-  printf 'x' >> model/config.json
-  if "$MODELSEC" verify model --signature model.sig --public-key signing.pem.pub; then
-    echo "UNEXPECTED: tampered model verified" >&2; exit 1
-  else echo "(exit code $? — refused, as it should be)"; fi
-  printf '{"architectures": ["DemoNet"], "hidden_size": 64}\n' > model/config.json
-fi
+bold "3. A deploy token for exactly this model version, valid for 15 minutes"
+"$M" token issue --key keys/issuer.pem --issuer https://registry.example.com --audience deploy-gate \
+    --subject demo-pipeline --scope model:deploy:sample-classifier@1.0.0 --ttl 15m > deploy.token
+run "$M" token inspect "$(cat deploy.token)"
 
-if has encrypt; then
-  step "Release pipeline: encrypt the weights for the deploy key"
-  run "$MODELSEC" encrypt model/weights.bin --output weights.bin.enc --recipient deploy.pem.pub
-  run "$MODELSEC" inspect-encrypted weights.bin.enc
-  step "Deploy step: decrypt"
-  run "$MODELSEC" decrypt weights.bin.enc --output weights.out --identity deploy.pem
-  run cmp weights.out model/weights.bin && echo "decrypted file is identical"
-  step "A flipped bit in the ciphertext is detected; no plaintext is written"
-  python3 -c "import sys; b=bytearray(open('weights.bin.enc','rb').read()); b[len(b)//2]^=1; open('tampered.enc','wb').write(b)"
-  if "$MODELSEC" decrypt tampered.enc --output tampered.out --identity deploy.pem; then
-    echo "UNEXPECTED: tampered ciphertext decrypted" >&2; exit 1
-  else echo "(exit code $? — refused)"; fi
-  [ ! -e tampered.out ] && echo "tampered.out was not created"
-fi
+bold "4. Deploy gate: signature, release.json, token, decryption and digests; only then is the model put in place"
+run "$M" release verify release --trusted-keys trusted --identity keys/deploy.pem \
+    --token-file deploy.token --token-jwks jwks.json --token-issuer https://registry.example.com \
+    --audience deploy-gate --output model-out
+run ls -la model-out
+diff -r model model-out --exclude=.modelsec && echo "-> the deployed files are identical to the originals"
 
-if has token; then
-  step "A deploy token scoped to this model version"
-  token="$("$MODELSEC" token issue --key signing.pem --issuer https://releases.example --audience model-gateway \
-           --subject ci-pipeline --scope model:deploy:demonet@1.0.0 --ttl 15m)"
-  echo "$token" | cut -c1-60 | sed 's/$/…/'
-  run "$MODELSEC" token verify "$token" --public-key signing.pem.pub --issuer https://releases.example \
-      --audience model-gateway --require-scope model:deploy:demonet@1.0.0
-  step "The same token does not grant another version"
-  if "$MODELSEC" token verify "$token" --public-key signing.pem.pub --issuer https://releases.example \
-      --audience model-gateway --require-scope model:deploy:demonet@2.0.0; then
-    echo "UNEXPECTED" >&2; exit 1
-  else echo "(exit code $? — refused)"; fi
-fi
+bold "5. Someone flips one byte of an encrypted artifact in the release"
+cp -r release tampered
+artifact="$(ls tampered/artifacts/*.enc | head -1)"
+size=$(stat -c%s "$artifact")
+printf '\x00' | dd of="$artifact" bs=1 seek=$((size - 5)) conv=notrunc status=none
+refused "$M" release verify tampered --trusted-keys trusted --identity keys/deploy.pem \
+    --token-file deploy.token --token-jwks jwks.json --token-issuer https://registry.example.com \
+    --audience deploy-gate --output model-out-2
+[ ! -e model-out-2 ] && echo "-> nothing was written to model-out-2"
 
-step "Done"
+bold "6. Someone edits release.json (the licence) in the release"
+cp -r release edited
+sed -i 's/"license"/"licence"/' edited/release.json
+refused "$M" release verify edited --trusted-keys trusted --identity keys/deploy.pem --output model-out-3
+
+bold "7. A token for another version does not open this release"
+"$M" token issue --key keys/issuer.pem --issuer https://registry.example.com --audience deploy-gate \
+    --subject demo-pipeline --scope model:deploy:sample-classifier@2.0.0 --ttl 15m > other.token
+refused "$M" release verify release --trusted-keys trusted --identity keys/deploy.pem \
+    --token-file other.token --token-jwks jwks.json --token-issuer https://registry.example.com \
+    --audience deploy-gate --output model-out-4
+
+bold "8. Compliance: audit the release against the shipped baseline policy"
+MODELSEC_TRUSTED_KEYS="$work/trusted" run "$M" audit release --policy "$root/policies/baseline.yaml"
+
+bold "Done"
 echo "Everything above ran in $work (removed on exit)."

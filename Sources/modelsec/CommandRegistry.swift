@@ -1,18 +1,16 @@
 import ArgumentParser
 
-/// Every top-level subcommand, in the order `--help` lists them. Each module's
-/// commands are registered on their own line.
+/// Every top-level subcommand, in the order `--help` lists them: keys first,
+/// then the release pipeline's commands, the deploy side, audits, and privacy.
 enum CommandRegistry {
     static let all: [any ParsableCommand.Type] = [
-        // keys
-        Keygen.self,
-        KeyCommand.self,
-        DPCommand.self,
-        Sign.self, Verify.self,
-        TokenCommand.self,
-        Encrypt.self, Decrypt.self, InspectEncrypted.self,
-        ReleaseCommand.self,
-        Scan.self,
-        PolicyCommand.self, Audit.self,
+        Keygen.self, KeyCommand.self,                       // keys
+        Sign.self, Verify.self,                             // signing
+        Encrypt.self, Decrypt.self, InspectEncrypted.self,  // encryption
+        TokenCommand.self,                                  // access tokens
+        ReleaseCommand.self,                                // release bundles and the deploy gate
+        Scan.self,                                          // model scanner
+        PolicyCommand.self, Audit.self,                     // policies and audits
+        DPCommand.self,                                     // differential privacy
     ]
 }
