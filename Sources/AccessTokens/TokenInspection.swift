@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecIO
 
 /// A token's header and claims decoded WITHOUT verifying anything: for
 /// looking at a token, never for deciding whether to trust it.
@@ -30,47 +31,5 @@ public struct TokenInspection: Sendable, Encodable {
         self.header = header
         claims = try? JSONDecoder().decode(JSONValue.self, from: Data(jws.payload))
         signatureBytes = jws.signature.count
-    }
-}
-
-/// Any JSON value, for showing unverified content as it is.
-public indirect enum JSONValue: Codable, Sendable, Equatable {
-    /// `null`.
-    case null
-    /// `true` or `false`.
-    case bool(Bool)
-    /// A number that is not an integer (or does not fit in 64 bits).
-    case number(Double)
-    /// An integer.
-    case integer(Int64)
-    /// A string.
-    case string(String)
-    /// An array.
-    case array([JSONValue])
-    /// An object.
-    case object([String: JSONValue])
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { self = .integer(i) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case let .bool(b): try c.encode(b)
-        case let .integer(i): try c.encode(i)
-        case let .number(d): try c.encode(d)
-        case let .string(s): try c.encode(s)
-        case let .array(a): try c.encode(a)
-        case let .object(o): try c.encode(o)
-        }
     }
 }

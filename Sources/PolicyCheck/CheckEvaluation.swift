@@ -1,6 +1,7 @@
 import Foundation
 import ModelScanner
 import ModelSecCrypto
+import ModelSecIO
 
 /// What one check concluded about one release, before waivers.
 public struct CheckOutcome: Sendable, Equatable {

@@ -3,6 +3,7 @@ import ModelScanner
 import ModelSecCrypto
 import ModelSecKeys
 import Yams
+import ModelSecIO
 
 /// Validates one rule's `params` for its check and builds the `ConfiguredCheck`,
 /// reporting unknown, missing and bad parameters with their lines.

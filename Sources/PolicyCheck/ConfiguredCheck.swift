@@ -1,6 +1,7 @@
 import Foundation
 import ModelSecCrypto
 import ModelScanner
+import ModelSecIO
 
 /// A condition that every value a field path reaches must satisfy.
 public enum FieldCondition: Sendable, Hashable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import ModelSecIO
+
 /// A path into a JSON document, as written in policies (see docs/policy.md):
 /// `metadata.license`, `artifacts[0].path`, `artifacts[*].encryption.algorithm`,
 /// `metadata["intended-use"]`.

@@ -1,5 +1,6 @@
 import Foundation
 import ModelSecCrypto
+import ModelSecIO
 
 /// The outcome of checking a release's signature against a set of trusted keys.
 public enum AuthenticityVerdict: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecIO
 
 /// SARIF 2.1.0: one run per policy; the rules are the policy's rules; one result per
 /// failed, warned or waived rule × release (levels `error`, `warning`, `note` + an

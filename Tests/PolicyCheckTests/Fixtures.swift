@@ -3,6 +3,7 @@ import ModelSecCrypto
 @testable import PolicyCheck
 import TestSupport
 import XCTest
+import ModelSecIO
 
 /// An authenticator that accepts exactly one key id (standing in for a real
 /// signature check in unit tests; the end-to-end tests use real signatures).

@@ -3,6 +3,7 @@ import ModelSecCrypto
 @testable import PolicyCheck
 import TestSupport
 import XCTest
+import ModelSecIO
 
 final class PolicyLoaderTests: XCTestCase {
     func testValidPolicyParsesRulesWaiversAndFileDigest() throws {

@@ -1,7 +1,11 @@
 import Foundation
 
-/// A JSON document as a plain value tree: the parsed `release.json` that field
-/// conditions address, and the values policies compare against.
+/// Any JSON document as a plain value tree, shared by every module that shows
+/// or inspects JSON it does not model with its own types: the parsed
+/// `release.json` that policy conditions address, unverified token headers and
+/// claims, preserved model-card and DP-report fields. Numbers are kept as
+/// doubles: exact for integers up to 2^53, and written back without a
+/// fractional part when they are whole.
 public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
     /// `null`.
     case null
