@@ -43,8 +43,8 @@ best_time() {
   done
   echo "$best"
 }
-gbps() { echo "scale=2; $bytes / $1 / 1000000000" | bc -l; }
-ratio() { echo "scale=1; $2 / $1" | bc -l; }   # peer time / modelsec time
+gbps() { printf '%.2f' "$(echo "scale=4; $bytes / $1 / 1000000000" | bc -l)"; }
+ratio() { printf '%.1f' "$(echo "scale=3; $2 / $1" | bc -l)"; }   # peer time / modelsec time
 # Peak resident memory (MiB) of "$@".
 peak_mib() {
   if /usr/bin/time -v true >/dev/null 2>&1; then
@@ -91,5 +91,5 @@ pa_e=$(peak_mib age -e -r "$age_recipient" -o /dev/null "$input")
 pm_d=$(peak_mib "$MODELSEC" decrypt "$dir/m.enc" -o /dev/null --key-file "$dir/k.key")
 pa_d=$(peak_mib age -d -i "$dir/age.key" -o /dev/null "$dir/a.enc")
 # Ratio for memory: peer / modelsec (above 1 means modelsec uses less).
-echo "| peak memory, encrypt | $label | ${pm_e} MiB | age -e ${pa_e} MiB | $(echo "scale=1; $pa_e / $pm_e" | bc -l)x |"
-echo "| peak memory, decrypt | $label | ${pm_d} MiB | age -d ${pa_d} MiB | $(echo "scale=1; $pa_d / $pm_d" | bc -l)x |"
+echo "| peak memory, encrypt | $label | ${pm_e} MiB | age -e ${pa_e} MiB | $(ratio "$pm_e" "$pa_e")x |"
+echo "| peak memory, decrypt | $label | ${pm_d} MiB | age -d ${pa_d} MiB | $(ratio "$pm_d" "$pa_d")x |"

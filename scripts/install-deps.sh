@@ -19,6 +19,7 @@ if [ "${MODELSEC_BENCH_DEPS:-0}" = 1 ]; then
   command -v age >/dev/null 2>&1 || missing+=(age)
   command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
   [ -x /usr/bin/time ] || missing+=(time)
+  command -v bc >/dev/null 2>&1 || missing+=(bc)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0
