@@ -16,11 +16,16 @@ final class EVPKey: @unchecked Sendable {
     static func fromSPKI(_ der: [UInt8]) throws -> EVPKey {
         try der.withUnsafeBufferPointer { buf in
             var p: UnsafePointer<UInt8>? = buf.baseAddress
-            guard let key = d2i_PUBKEY(nil, &p, buf.count), p == buf.baseAddress.map({ $0 + buf.count }) else {
+            guard let key = d2i_PUBKEY(nil, &p, buf.count) else {
                 Backend.clearOpenSSLErrors()
                 throw CryptoError.invalidKey("malformed SubjectPublicKeyInfo")
             }
-            return EVPKey(taking: key)
+            // Own the key before any further check, so every exit frees it.
+            let owned = EVPKey(taking: key)
+            guard p == buf.baseAddress.map({ $0 + buf.count }) else {
+                throw CryptoError.invalidKey("malformed SubjectPublicKeyInfo: trailing bytes after the structure")
+            }
+            return owned
         }
     }
 

@@ -158,4 +158,18 @@ final class PrimitiveTests: XCTestCase {
         XCTAssertThrowsError(try Argon2id.deriveKey(password: SecretBytes(copying: [1]), salt: [1, 2, 3], parameters: params))
         XCTAssertThrowsError(try Argon2id.deriveKey(password: SecretBytes(copying: [1]), salt: salt, parameters: .init(iterations: 0, memoryKiB: 8192)))
     }
+
+    /// Found by fuzz-keys (LeakSanitizer): a SubjectPublicKeyInfo followed by
+    /// extra bytes was rejected but its parsed key was never freed. Under
+    /// `make test-asan` this test fails again if the leak comes back.
+    func testSPKIWithTrailingBytesIsRejectedAndReleased() throws {
+        let key = P256.Signing.PrivateKey().publicKey
+        for extra in [[0x00], [0x30, 0x00], [UInt8](repeating: 0xff, count: 40)] as [[UInt8]] {
+            XCTAssertThrowsError(try P256.Signing.PublicKey(derRepresentation: key.derRepresentation + extra)) {
+                XCTAssertTrue("\($0)".contains("trailing bytes"), "\($0)")
+            }
+            XCTAssertThrowsError(try PublicKey(spkiDER: key.derRepresentation + extra))
+        }
+        XCTAssertNoThrow(try P256.Signing.PublicKey(derRepresentation: key.derRepresentation))
+    }
 }
