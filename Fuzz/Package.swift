@@ -14,8 +14,22 @@ let package = Package(
         .package(name: "modelsec", path: ".."),
     ],
     targets: [
-        .executableTarget(name: "fuzz-keys", dependencies: [.product(name: "ModelSec", package: "modelsec")],
+        .executableTarget(name: "fuzz-keys", dependencies: ["FuzzSupport", .product(name: "ModelSec", package: "modelsec")],
                           path: "Sources/fuzz-keys", swiftSettings: fuzzFlags),
+        .target(name: "CFuzzDriver", path: "Sources/CFuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzDriver", .product(name: "ModelSec", package: "modelsec")], path: "Sources/FuzzSupport"),
+        .executableTarget(name: "fuzz-encrypted", dependencies: ["FuzzSupport", .product(name: "ModelSec", package: "modelsec")],
+                          path: "Sources/fuzz-encrypted", swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-signature", dependencies: ["FuzzSupport", .product(name: "ModelSec", package: "modelsec")],
+                          path: "Sources/fuzz-signature", swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-token", dependencies: ["FuzzSupport", .product(name: "ModelSec", package: "modelsec")],
+                          path: "Sources/fuzz-token", swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-policy", dependencies: ["FuzzSupport", .product(name: "ModelSec", package: "modelsec")],
+                          path: "Sources/fuzz-policy", swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-release-manifest", dependencies: ["FuzzSupport", .product(name: "ModelSec", package: "modelsec")],
+                          path: "Sources/fuzz-release-manifest", swiftSettings: fuzzFlags),
+        .executableTarget(name: "fuzz-scanner", dependencies: ["FuzzSupport", .product(name: "ModelSec", package: "modelsec")],
+                          path: "Sources/fuzz-scanner", swiftSettings: fuzzFlags),
         // FUZZ-TARGETS (add one target per parser above this marker)
     ],
     swiftLanguageModes: [.v5]

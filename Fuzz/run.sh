@@ -10,6 +10,7 @@ swift build --package-path "$here" -c release --sanitize=address -Xswiftc -sanit
 bin="$(swift build --package-path "$here" -c release --sanitize=address -Xswiftc -sanitize=fuzzer --show-bin-path)"
 status=0
 for dir in "$here"/Sources/fuzz-*; do
+  [ -n "${FUZZ_TARGETS:-}" ] && ! [[ " $FUZZ_TARGETS " == *" $(basename "$dir") "* ]] && continue
   name="$(basename "$dir")"; short="${name#fuzz-}"
   work="$here/.corpus-work/$short"; art="$here/artifacts/$short"
   mkdir -p "$work" "$art"

@@ -1,3 +1,4 @@
+import FuzzSupport
 import ModelSec
 
 /// Key files: PEM framing, PKCS#8 (plain and encrypted), SPKI, the aes256 key
@@ -17,4 +18,14 @@ public func fuzzKeys(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
     _ = try? PrivateKey(pem: text)
     _ = try? PrivateKey(pem: text, passphrase: SecretBytes(copying: Array("example".utf8)))
     return 0
+}
+
+/// The executable's entry point (see CFuzzDriver): hands control to libFuzzer.
+@_cdecl("fuzz_keys_main")
+public func fuzzKeysMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+    FuzzSupport.runFuzzer(argc, argv) { data, size in
+        // libFuzzer passes a valid pointer even for empty inputs; guard anyway.
+        guard let data else { return 0 }
+        return fuzzKeys(UnsafeRawPointer(data), size)
+    }
 }
