@@ -42,7 +42,8 @@ run ls -l release release/artifacts
 bold "3. A deploy token for exactly this model version, valid for 15 minutes"
 "$M" token issue --key keys/issuer.pem --issuer https://registry.example.com --audience deploy-gate \
     --subject demo-pipeline --scope model:deploy:sample-classifier@1.0.0 --ttl 15m > deploy.token
-run "$M" token inspect "$(cat deploy.token)"
+printf '\033[2m$ %s\033[0m\n' "$M token inspect - < deploy.token"
+"$M" token inspect - < deploy.token
 
 bold "4. Deploy gate: signature, release.json, token, decryption and digests; only then is the model put in place"
 run "$M" release verify release --trusted-keys trusted --identity keys/deploy.pem \

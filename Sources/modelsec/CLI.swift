@@ -40,3 +40,17 @@ extension CLI {
         FileHandle.standardError.write(Data("modelsec: \(message)\n".utf8))
     }
 }
+
+extension CLI {
+    /// Loads the signing key at `path`, first warning (as ssh does) when the
+    /// file can be read by the group or others.
+    static func loadSigningKey(_ path: String, passphrase: PassphraseSource?) throws -> SigningPrivateKey {
+        warnIfExposed(privateKey: path)
+        return try KeyFile.loadSigningKey(path, passphrase: passphrase)
+    }
+
+    /// Prints the permission warning for a private key file, if it has one.
+    static func warnIfExposed(privateKey path: String) {
+        if let warning = KeyFile.permissionWarning(path) { warn(warning) }
+    }
+}

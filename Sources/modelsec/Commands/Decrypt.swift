@@ -68,7 +68,7 @@ struct Decrypt: ParsableCommand {
         var list: [Identity] = []
         let keyPassphrase = identityPassphraseFile.map { PassphraseSource.file($0) }
         for path in identities {
-            if let warning = KeyFile.permissionWarning(path) { CLI.warn(warning) }
+            CLI.warnIfExposed(privateKey: path)
             list.append(try Identity.load(privateKeyFile: path, passphrase: keyPassphrase))
         }
         for path in keyFiles { list.append(try Identity.load(symmetricKeyFile: path)) }

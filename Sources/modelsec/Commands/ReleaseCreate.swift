@@ -80,8 +80,7 @@ struct ReleaseCreate: ParsableCommand {
     }
 
     func run() throws {
-        if let warning = KeyFile.permissionWarning(signingKey) { CLI.warn(warning) }
-        let key = try KeyFile.loadSigningKey(signingKey, passphrase: passphrase.source)
+        let key = try CLI.loadSigningKey(signingKey, passphrase: passphrase.source)
         var recipients = try recipient.map { try Recipient.load(publicKeyFile: $0) }
         if let keyFile { recipients.append(try Recipient.load(symmetricKeyFile: keyFile)) }
         var request = ReleaseRequest(model: model, name: name, version: version, signingKey: key, recipients: recipients, output: output)

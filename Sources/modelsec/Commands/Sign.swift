@@ -65,8 +65,7 @@ struct Sign: ParsableCommand {
     }
 
     func run() throws {
-        if let warning = KeyFile.permissionWarning(key) { CLI.warn(warning) }
-        let signingKey = try KeyFile.loadSigningKey(key, passphrase: passphrase.source)
+        let signingKey = try CLI.loadSigningKey(key, passphrase: passphrase.source)
         let options = SigningOptions(
             method: shardSize.map { .shards(size: $0) } ?? .files,
             ignorePaths: ignore.map { ModelSigner.modelRelativeIgnorePath($0, model: URL(fileURLWithPath: model)) },

@@ -67,8 +67,7 @@ struct TokenIssue: ParsableCommand {
     }
 
     func run() throws {
-        let signingKey = try KeyFile.loadSigningKey(key, passphrase: passphrase.source)
-        if let warning = KeyFile.permissionWarning(key) { CLI.warn(warning) }
+        let signingKey = try CLI.loadSigningKey(key, passphrase: passphrase.source)
         let issuerObject = try AccessTokenIssuer(signingKey: signingKey, keyID: kid, issuer: issuer,
                                                  maximumLifetime: try TokenCLI.duration(maxTTL, option: "--max-ttl"))
         let request = AccessTokenIssuer.Request(
