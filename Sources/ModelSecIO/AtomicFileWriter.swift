@@ -28,15 +28,9 @@ public final class AtomicFileWriter {
     public init(destination: String, mode: mode_t = 0o644, overwrite: Bool = true) throws {
         self.destination = destination
         self.overwrite = overwrite
-        if !overwrite, FileIO.exists(destination) {
-            throw FileError(path: destination, reason: "already exists (use --force to overwrite)")
-        }
+        try Self.checkDestination(destination, overwrite: overwrite)
         let url = URL(fileURLWithPath: destination)
         let directory = url.deletingLastPathComponent().path
-        var st = stat()
-        guard stat(directory, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw FileError(path: destination, reason: "the directory \(directory) does not exist")
-        }
         var suffix = ""
         for _ in 0..<8 { suffix += String(format: "%02x", UInt8.random(in: 0...255)) }
         temporaryPath = (directory as NSString).appendingPathComponent(".\(url.lastPathComponent).modelsec-tmp-\(suffix)")
@@ -49,6 +43,28 @@ public final class AtomicFileWriter {
     }
 
     deinit { abort() }
+
+    /// Checks, without creating anything, that `destination` could be
+    /// written: its directory exists and this process may create files in it,
+    /// it is not itself a directory, and (unless `overwrite`) it does not
+    /// exist. Commands call this before long work (hashing a large model) so
+    /// that a bad output path fails at once, not at the end.
+    public static func checkDestination(_ destination: String, overwrite: Bool = true) throws {
+        var st = stat()
+        if lstat(destination, &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                throw FileError(path: destination, reason: "is a directory, expected a file")
+            }
+            if !overwrite { throw FileError(path: destination, reason: "already exists (use --force to overwrite)") }
+        }
+        let directory = URL(fileURLWithPath: destination).deletingLastPathComponent().path
+        guard stat(directory, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw FileError(path: destination, reason: "the directory \(directory) does not exist")
+        }
+        guard access(directory, W_OK | X_OK) == 0 else {
+            throw FileError(path: destination, reason: "cannot create a file in \(directory): \(FileIO.errnoDescription(errno))")
+        }
+    }
 
     /// Appends bytes.
     public func write(_ buffer: UnsafeRawBufferPointer) throws {

@@ -93,11 +93,29 @@ public enum KeyFile {
         }
     }
 
-    /// A warning when a private key file can be read by the group or others,
-    /// as ssh gives; nil when the permissions are private.
+    /// A warning when a secret key file (private or `aes256`) can be read by
+    /// the group or others, as ssh gives; nil when the permissions are private
+    /// or the path is not a regular file (reading it fails with its own error).
     public static func permissionWarning(_ path: String) -> String? {
-        guard let mode = FileIO.permissions(path), mode & 0o077 != 0 else { return nil }
+        guard let mode = exposedMode(path) else { return nil }
         return "\(path): private key is accessible by others (mode \(String(mode, radix: 8))); run: chmod 600 \(path)"
+    }
+
+    /// Refuses a secret key file that the group or others can read (what ssh
+    /// does for identity files). Throws ``KeyFileError`` (exit 2) naming the
+    /// file and the fix; does nothing when the permissions are private.
+    public static func requirePrivatePermissions(_ path: String) throws {
+        guard let mode = exposedMode(path) else { return }
+        throw KeyFileError(path: path, reason: "refusing a private key that is accessible by others (mode \(String(mode, radix: 8))); run: chmod 600 \(path)")
+    }
+
+    /// The permission bits of a regular file at `path` when group or others
+    /// have any access to it, else nil.
+    static func exposedMode(_ path: String) -> mode_t? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let mode = st.st_mode & 0o7777
+        return mode & 0o077 != 0 ? mode : nil
     }
 
     /// Writes a private key as PKCS#8 PEM with mode 0600, encrypted when a

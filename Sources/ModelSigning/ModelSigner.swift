@@ -66,6 +66,11 @@ public enum ModelSigner {
         let progress = ModelSerializer.progress(for: inventory.files, method: options.method, enabled: options.showProgress)
         let digests = try ParallelHasher.digests(of: planned.map(\.task), files: inventory.files, progress: progress)
         progress?.finish()
+        // Each file was checked as it was hashed; a file added, removed or
+        // renamed meanwhile shows in its directory's stamp.
+        if let changed = inventory.directoriesChangedSinceWalk().first {
+            throw ModelContentError(path: changed, reason: "files were added, removed or renamed while the model was being signed; sign again once the model is complete")
+        }
 
         let algorithm = ModelSerializer.algorithm(for: options.method)
         let resources = zip(planned, digests).map { InTotoStatement.Resource(name: $0.name, algorithm: algorithm, digest: Hex.encode($1)) }

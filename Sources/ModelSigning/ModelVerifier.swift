@@ -101,7 +101,7 @@ public enum ModelVerifier {
             guard inventory.isSingleFile, let only = inventory.files.first else {
                 return signed.result(.contentMismatch, modified: [path.string], summary: "\(path.string) is not a regular file")
             }
-            file = ModelFile(path: path, fileSystemPath: only.fileSystemPath, size: only.size, followedSymlink: only.followedSymlink)
+            file = ModelFile(path: path, fileSystemPath: only.fileSystemPath, stamp: only.stamp, followedSymlink: only.followedSymlink)
         } catch let error as ModelContentError {
             if !FileIO.exists(full.path), (try? FileManager.default.destinationOfSymbolicLink(atPath: full.path)) == nil {
                 return signed.contentResult(modified: [], missing: [path], extra: [], checked: 0)

@@ -16,11 +16,15 @@ public struct ModelFile: Sendable {
     public let size: Int64
     /// True when reaching the file followed a symbolic link (allowed links only).
     var followedSymlink = false
+    /// Identity, size and timestamps when the model was walked: hashing
+    /// refuses a file whose stamp differs when it is opened or finished.
+    let stamp: FileStamp
 
-    init(path: ModelPath, fileSystemPath: [UInt8], size: Int64, followedSymlink: Bool = false) {
+    init(path: ModelPath, fileSystemPath: [UInt8], stamp: FileStamp, followedSymlink: Bool = false) {
         self.path = path
         self.fileSystemPath = fileSystemPath
-        self.size = size
+        self.size = stamp.size
+        self.stamp = stamp
         self.followedSymlink = followedSymlink
     }
 
@@ -34,6 +38,26 @@ public struct ModelInventory: Sendable {
     public let isSingleFile: Bool
     /// Every regular file not ignored, sorted by `ModelPath` order.
     public let files: [ModelFile]
+    /// Every directory walked (the root first) with its stamp then, so that a
+    /// signer can tell whether entries were added, removed or renamed while
+    /// it was hashing. Empty for a single-file model.
+    let directories: [WalkedDirectory]
+
+    /// The directories whose entries changed since the walk (each by its
+    /// path as text), in walk order; empty when none did.
+    func directoriesChangedSinceWalk() -> [String] {
+        directories.filter { FileStamp.of(path: $0.fileSystemPath) != $0.stamp }.map(\.displayPath)
+    }
+}
+
+/// A directory seen by the walk.
+struct WalkedDirectory: Sendable {
+    /// The absolute path, NUL-terminated.
+    let fileSystemPath: [UInt8]
+    /// Its stamp when it was listed.
+    let stamp: FileStamp
+
+    var displayPath: String { String(decoding: fileSystemPath.dropLast(), as: UTF8.self) }
 }
 
 /// Walks a model directory with `readdir(3)`, keeping every name as the raw
@@ -64,16 +88,17 @@ enum ModelWalker {
             }
         }
         if isType(st, S_IFREG) {
-            let file = ModelFile(path: .singleFileRoot, fileSystemPath: root + [0], size: Int64(st.st_size), followedSymlink: rootIsLink)
-            return ModelInventory(isSingleFile: true, files: [file])
+            let file = ModelFile(path: .singleFileRoot, fileSystemPath: root + [0], stamp: FileStamp(st), followedSymlink: rootIsLink)
+            return ModelInventory(isSingleFile: true, files: [file], directories: [])
         }
         guard isType(st, S_IFDIR) else {
             throw ModelContentError(path: rootText, reason: "is neither a regular file nor a directory")
         }
         var walker = Walker(ignore: ignore, allowSymlinks: allowSymlinks, symlinkCategory: symlinkCategory)
         walker.ancestors.insert(DeviceInode(st))
+        walker.directories.append(WalkedDirectory(fileSystemPath: root + [0], stamp: FileStamp(st)))
         try walker.walkDirectory(absolute: root, relative: ModelPath(bytes: []))
-        return ModelInventory(isSingleFile: false, files: walker.files.sorted { $0.path < $1.path })
+        return ModelInventory(isSingleFile: false, files: walker.files.sorted { $0.path < $1.path }, directories: walker.directories)
     }
 
     private static func isType(_ st: stat, _ type: mode_t) -> Bool { (st.st_mode & S_IFMT) == type }
@@ -92,6 +117,7 @@ enum ModelWalker {
         let allowSymlinks: Bool
         let symlinkCategory: FailureCategory
         var files: [ModelFile] = []
+        var directories: [WalkedDirectory] = []
         var ancestors: Set<DeviceInode> = []
 
         init(ignore: [ModelPath], allowSymlinks: Bool, symlinkCategory: FailureCategory) {
@@ -123,13 +149,14 @@ enum ModelWalker {
                     }
                 }
                 if ModelWalker.isType(st, S_IFREG) {
-                    files.append(ModelFile(path: path, fileSystemPath: full + [0], size: Int64(st.st_size), followedSymlink: isLink))
+                    files.append(ModelFile(path: path, fileSystemPath: full + [0], stamp: FileStamp(st), followedSymlink: isLink))
                 } else if ModelWalker.isType(st, S_IFDIR) {
                     let id = DeviceInode(st)
                     guard !ancestors.contains(id) else {
                         throw ModelContentError(path: path.string, reason: "a symbolic link loop (the directory contains itself)")
                     }
                     ancestors.insert(id)
+                    directories.append(WalkedDirectory(fileSystemPath: full + [0], stamp: FileStamp(st)))
                     try walkDirectory(absolute: full, relative: path)
                     ancestors.remove(id)
                 } else {

@@ -78,6 +78,9 @@ enum ParallelHasher {
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
             throw ModelContentError(path: file.displayPath, reason: "is no longer a regular file")
         }
+        // The file must still be the one the walk listed: same inode, size
+        // and timestamps. A signature describes one state of the model.
+        guard FileStamp(st) == file.stamp else { throw changedError(file) }
         #if canImport(Glibc)
         _ = posix_fadvise(fd, off_t(task.offset), off_t(task.length ?? 0), POSIX_FADV_SEQUENTIAL)
         #endif
@@ -103,7 +106,15 @@ enum ParallelHasher {
             remaining -= Int64(n)
             progress?.advance(bytes: Int64(n))
         }
+        // A write during the reads (even one that kept the size) shows in the
+        // stamp: refuse a digest that may mix old and new content.
+        guard FileStamp.of(descriptor: fd) == file.stamp else { throw changedError(file) }
         return hasher.finalize()
+    }
+
+    private static func changedError(_ file: ModelFile) -> ModelContentError {
+        ModelContentError(path: file.displayPath,
+                          reason: "changed while the model was being hashed (its size, timestamps or inode differ from when the model was listed); run again once nothing is writing to the model")
     }
 
     /// The work queue position and the first failure, shared by the workers.

@@ -42,15 +42,11 @@ extension CLI {
 }
 
 extension CLI {
-    /// Loads the signing key at `path`, first warning (as ssh does) when the
-    /// file can be read by the group or others.
-    static func loadSigningKey(_ path: String, passphrase: PassphraseSource?) throws -> SigningPrivateKey {
-        warnIfExposed(privateKey: path)
+    /// Loads the signing key at `path`, first checking (as ssh does) that the
+    /// file cannot be read by the group or others: a warning, or a refusal
+    /// under `--strict-permissions`.
+    static func loadSigningKey(_ path: String, passphrase: PassphraseSource?, permissions: KeyPermissionOptions) throws -> SigningPrivateKey {
+        try permissions.check(path)
         return try KeyFile.loadSigningKey(path, passphrase: passphrase)
-    }
-
-    /// Prints the permission warning for a private key file, if it has one.
-    static func warnIfExposed(privateKey path: String) {
-        if let warning = KeyFile.permissionWarning(path) { warn(warning) }
     }
 }

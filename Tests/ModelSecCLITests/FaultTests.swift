@@ -99,6 +99,28 @@ final class FaultTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("model.sig")))
     }
 
+    func testSIGKILLDuringReleaseCreateLeavesNoRelease() throws {
+        let model = dir.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        for i in 0..<2 { _ = try makeLargeInput("model/part\(i).bin", bytes: 1 << 30) }
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--out", path("k.pem")]).status, 0)
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "aes256", "--out", path("s.key")]).status, 0)
+        let arguments = ["release", "create", model.path, "--name", "big", "--version", "1.0.0", "--signing-key", path("k.pem"),
+                         "--key-file", path("s.key"), "--no-scan"]
+        _ = try killMidway(arguments + ["--output", path("big-1.0.0")])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("big-1.0.0")), "a killed release create must not leave the release directory")
+        for name in try temporaryFiles() {
+            XCTAssertTrue(name.hasPrefix(".big-1.0.0.modelsec-tmp-"), "leftover is clearly named: \(name)")
+            try FileManager.default.removeItem(atPath: path(name))
+        }
+
+        // Killed while replacing the contents of an existing empty output folder: still no partial release in it.
+        try FileManager.default.createDirectory(atPath: path("empty-out"), withIntermediateDirectories: true)
+        _ = try killMidway(arguments + ["--output", path("empty-out")])
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: path("empty-out"))) ?? [], [],
+                       "the existing output folder holds no partial release")
+    }
+
     /// The file-size limit stands in for a full disk: the write fails with
     /// EFBIG (SIGXFSZ ignored, as a shell's `trap '' XFSZ` leaves it for exec).
     func testWriteFailureIsAClearErrorWithNoPartialOutput() throws {

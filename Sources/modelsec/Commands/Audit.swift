@@ -56,6 +56,7 @@ struct Audit: ParsableCommand {
     var publicKeys: [String] = []
 
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var keyPermissions: KeyPermissionOptions
 
     func validate() throws {
         if releases.isEmpty { throw ValidationError("Give at least one RELEASE_DIR.") }
@@ -79,8 +80,14 @@ struct Audit: ParsableCommand {
         var loader: any ReleaseEvidenceLoader = DefaultReleaseLoading.loader
         if !identity.isEmpty || keyFile != nil {
             let trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
-            var identities = try identity.map { try Identity.load(privateKeyFile: $0, passphrase: passphrase.source) }
-            if let keyFile { identities.append(try Identity.load(symmetricKeyFile: keyFile)) }
+            var identities = try identity.map { path in
+            try keyPermissions.check(path)
+            return try Identity.load(privateKeyFile: path, passphrase: passphrase.source)
+        }
+            if let keyFile {
+            try keyPermissions.check(keyFile)
+            identities.append(try Identity.load(symmetricKeyFile: keyFile))
+        }
             let template = DeployRequest(releaseDirectory: "", trustedKeys: trusted, identities: identities, output: "")
             loader = RescanningEvidenceLoader(base: loader, template: template)
         }

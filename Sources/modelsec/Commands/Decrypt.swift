@@ -53,6 +53,8 @@ struct Decrypt: ParsableCommand {
     @Flag(help: "Overwrite OUTPUT if it exists.")
     var force = false
 
+    @OptionGroup var keyPermissions: KeyPermissionOptions
+
     @Flag(help: "Print a summary as JSON on stdout (not with --output -).")
     var json = false
 
@@ -68,10 +70,13 @@ struct Decrypt: ParsableCommand {
         var list: [Identity] = []
         let keyPassphrase = identityPassphraseFile.map { PassphraseSource.file($0) }
         for path in identities {
-            CLI.warnIfExposed(privateKey: path)
+            try keyPermissions.check(path)
             list.append(try Identity.load(privateKeyFile: path, passphrase: keyPassphrase))
         }
-        for path in keyFiles { list.append(try Identity.load(symmetricKeyFile: path)) }
+        for path in keyFiles {
+            try keyPermissions.check(path)
+            list.append(try Identity.load(symmetricKeyFile: path))
+        }
         if let source = CLI.passphraseSource(file: passphraseFile, env: passphraseEnv) {
             list.append(.passphrase(try source.read()))
         }

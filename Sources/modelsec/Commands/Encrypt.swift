@@ -47,6 +47,8 @@ struct Encrypt: ParsableCommand {
     @Flag(help: "Overwrite OUTPUT if it exists.")
     var force = false
 
+    @OptionGroup var keyPermissions: KeyPermissionOptions
+
     @Flag(help: "Print a summary as JSON on stdout (not with --output -).")
     var json = false
 
@@ -71,7 +73,10 @@ struct Encrypt: ParsableCommand {
     func run() throws {
         var list: [Recipient] = []
         for path in recipients { list.append(try Recipient.load(publicKeyFile: path)) }
-        for path in keyFiles { list.append(try Recipient.load(symmetricKeyFile: path)) }
+        for path in keyFiles {
+            try keyPermissions.check(path)
+            list.append(try Recipient.load(symmetricKeyFile: path))
+        }
         if let source = CLI.passphraseSource(file: passphraseFile, env: passphraseEnv) {
             list.append(.passphrase(try source.read()))
         }

@@ -48,6 +48,6 @@ struct KeyInspect: ParsableCommand {
         print("type:      \(info.type?.rawValue ?? "unknown (encrypted; give the passphrase to tell)")")
         print("kind:      \(info.kind)\(info.encrypted ? " (encrypted)" : "")")
         print("key id:    \(info.keyID ?? "unknown (encrypted; give the passphrase or keep PATH.pub beside it)")")
-        if info.kind == "private" { CLI.warnIfExposed(privateKey: path) }
+        if info.kind == "private" || info.kind == "symmetric", let warning = KeyFile.permissionWarning(path) { CLI.warn(warning) }
     }
 }

@@ -56,6 +56,7 @@ struct ReleaseCreate: ParsableCommand {
     var noScan = false
 
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var keyPermissions: KeyPermissionOptions
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -80,9 +81,12 @@ struct ReleaseCreate: ParsableCommand {
     }
 
     func run() throws {
-        let key = try CLI.loadSigningKey(signingKey, passphrase: passphrase.source)
+        let key = try CLI.loadSigningKey(signingKey, passphrase: passphrase.source, permissions: keyPermissions)
         var recipients = try recipient.map { try Recipient.load(publicKeyFile: $0) }
-        if let keyFile { recipients.append(try Recipient.load(symmetricKeyFile: keyFile)) }
+        if let keyFile {
+            try keyPermissions.check(keyFile)
+            recipients.append(try Recipient.load(symmetricKeyFile: keyFile))
+        }
         var request = ReleaseRequest(model: model, name: name, version: version, signingKey: key, recipients: recipients, output: output)
         request.modelCard = try metadata.map { try ModelCard.load(path: $0) }
         if let dpReport {

@@ -79,6 +79,7 @@ struct ReleaseVerify: ParsableCommand {
     var output: String
 
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var keyPermissions: KeyPermissionOptions
 
     @Flag(help: "Print the step report as JSON on stdout.")
     var json = false
@@ -108,8 +109,14 @@ struct ReleaseVerify: ParsableCommand {
 
     func run() throws {
         let trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
-        var identities = try identity.map { try Identity.load(privateKeyFile: $0, passphrase: passphrase.source) }
-        if let keyFile { identities.append(try Identity.load(symmetricKeyFile: keyFile)) }
+        var identities = try identity.map { path in
+            try keyPermissions.check(path)
+            return try Identity.load(privateKeyFile: path, passphrase: passphrase.source)
+        }
+        if let keyFile {
+            try keyPermissions.check(keyFile)
+            identities.append(try Identity.load(symmetricKeyFile: keyFile))
+        }
         var request = DeployRequest(releaseDirectory: release, trustedKeys: trusted, identities: identities, output: output)
         if wantsToken, let tokenIssuer, let audience {
             let text: String

@@ -44,6 +44,7 @@ struct Sign: ParsableCommand {
     var shardSize: Int64?
 
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var keyPermissions: KeyPermissionOptions
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -65,7 +66,9 @@ struct Sign: ParsableCommand {
     }
 
     func run() throws {
-        let signingKey = try CLI.loadSigningKey(key, passphrase: passphrase.source)
+        let signingKey = try CLI.loadSigningKey(key, passphrase: passphrase.source, permissions: keyPermissions)
+        // Fail now, not after hashing the whole model, when OUTPUT cannot be written.
+        try AtomicFileWriter.checkDestination(output)
         let options = SigningOptions(
             method: shardSize.map { .shards(size: $0) } ?? .files,
             ignorePaths: ignore.map { ModelSigner.modelRelativeIgnorePath($0, model: URL(fileURLWithPath: model)) },

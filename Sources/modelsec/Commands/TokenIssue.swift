@@ -50,6 +50,7 @@ struct TokenIssue: ParsableCommand {
     var kid: String?
 
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var keyPermissions: KeyPermissionOptions
 
     @Flag(help: "Print {\"token\": …, \"claims\": …} as JSON instead of the bare token.")
     var json = false
@@ -67,7 +68,7 @@ struct TokenIssue: ParsableCommand {
     }
 
     func run() throws {
-        let signingKey = try CLI.loadSigningKey(key, passphrase: passphrase.source)
+        let signingKey = try CLI.loadSigningKey(key, passphrase: passphrase.source, permissions: keyPermissions)
         let issuerObject = try AccessTokenIssuer(signingKey: signingKey, keyID: kid, issuer: issuer,
                                                  maximumLifetime: try TokenCLI.duration(maxTTL, option: "--max-ttl"))
         let request = AccessTokenIssuer.Request(

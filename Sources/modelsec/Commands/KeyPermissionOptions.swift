@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+
+/// `--strict-permissions`, shared by every command that reads a secret key
+/// file (a private key or an `aes256` key file).
+///
+/// By default a secret key file that the group or others can read is used
+/// with a warning, because Kubernetes mounts Secrets 0644 unless told
+/// otherwise; with the flag (or `MODELSEC_STRICT_PERMISSIONS=1`, for a whole
+/// pipeline) it is refused with exit 2, as ssh refuses an exposed identity.
+struct KeyPermissionOptions: ParsableArguments {
+    /// The environment variable that turns strict mode on for every command.
+    static let environmentVariable = "MODELSEC_STRICT_PERMISSIONS"
+
+    @Flag(name: .customLong("strict-permissions"),
+          help: "Refuse a private or aes256 key file that the group or others can read, instead of warning (also on when MODELSEC_STRICT_PERMISSIONS=1).")
+    var strictFlag = false
+
+    /// True when an exposed key file is refused rather than warned about.
+    var isStrict: Bool {
+        strictFlag || ProcessInfo.processInfo.environment[Self.environmentVariable] == "1"
+    }
+
+    /// Warns about, or in strict mode refuses, a secret key file at `path`
+    /// that is readable by the group or others.
+    func check(_ path: String) throws {
+        if isStrict {
+            try KeyFile.requirePrivatePermissions(path)
+        } else if let warning = KeyFile.permissionWarning(path) {
+            CLI.warn(warning)
+        }
+    }
+}
