@@ -32,11 +32,14 @@ test: deps
 	./scripts/run-tests.sh
 
 # Sanitizer builds use their own build folders so they do not disturb the normal one.
+# LeakSanitizer runs too, with the suppressions explained in scripts/lsan-suppressions.txt.
 test-asan: deps
-	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt ./scripts/run-tests.sh --sanitize=address --scratch-path .build-asan
 
 test-tsan: deps
-	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=suppressions=$(CURDIR)/scripts/tsan-suppressions.txt ./scripts/run-tests.sh --sanitize=thread --scratch-path .build-tsan
 
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./Fuzz/run.sh

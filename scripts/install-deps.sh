@@ -20,6 +20,7 @@ if [ "${MODELSEC_BENCH_DEPS:-0}" = 1 ]; then
   command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
   [ -x /usr/bin/time ] || missing+=(time)
   command -v bc >/dev/null 2>&1 || missing+=(bc)
+  command -v cc >/dev/null 2>&1 || missing+=(gcc)   # Benchmarks/hash-ceiling.c
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -14,8 +14,12 @@ public enum TestSupport {
         return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/vectors")
     }
 
-    /// The built `modelsec` executable, beside the test bundle.
-    public static var modelsecBinary: URL {
+    /// The built `modelsec` executable, beside the test bundle. Found once:
+    /// `Bundle.allBundles` allocates on every call (and Foundation never frees
+    /// it, which LeakSanitizer would report under `make test-asan`).
+    public static let modelsecBinary: URL = findModelsecBinary()
+
+    private static func findModelsecBinary() -> URL {
         if let override = ProcessInfo.processInfo.environment["MODELSEC_BIN"] { return URL(fileURLWithPath: override) }
         var dir = Bundle.main.bundleURL
         for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
