@@ -50,3 +50,21 @@ extension CLI {
         return try KeyFile.loadSigningKey(path, passphrase: passphrase)
     }
 }
+
+extension CLI {
+    /// Loads decryption identities: X25519 private keys (encrypted ones with
+    /// `passphrase`) and `aes256` key files, each after the permission check.
+    static func loadIdentities(privateKeyFiles: [String], symmetricKeyFiles: [String], passphrase: PassphraseSource?,
+                               permissions: KeyPermissionOptions) throws -> [Identity] {
+        var identities: [Identity] = []
+        for path in privateKeyFiles {
+            try permissions.check(path)
+            identities.append(try Identity.load(privateKeyFile: path, passphrase: passphrase))
+        }
+        for path in symmetricKeyFiles {
+            try permissions.check(path)
+            identities.append(try Identity.load(symmetricKeyFile: path))
+        }
+        return identities
+    }
+}

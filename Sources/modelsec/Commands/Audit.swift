@@ -80,14 +80,8 @@ struct Audit: ParsableCommand {
         var loader: any ReleaseEvidenceLoader = DefaultReleaseLoading.loader
         if !identity.isEmpty || keyFile != nil {
             let trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
-            var identities = try identity.map { path in
-            try keyPermissions.check(path)
-            return try Identity.load(privateKeyFile: path, passphrase: passphrase.source)
-        }
-            if let keyFile {
-            try keyPermissions.check(keyFile)
-            identities.append(try Identity.load(symmetricKeyFile: keyFile))
-        }
+            let identities = try CLI.loadIdentities(privateKeyFiles: identity, symmetricKeyFiles: keyFile.map { [$0] } ?? [],
+                                                     passphrase: passphrase.source, permissions: keyPermissions)
             let template = DeployRequest(releaseDirectory: "", trustedKeys: trusted, identities: identities, output: "")
             loader = RescanningEvidenceLoader(base: loader, template: template)
         }

@@ -67,16 +67,8 @@ struct Decrypt: ParsableCommand {
     }
 
     func run() throws {
-        var list: [Identity] = []
-        let keyPassphrase = identityPassphraseFile.map { PassphraseSource.file($0) }
-        for path in identities {
-            try keyPermissions.check(path)
-            list.append(try Identity.load(privateKeyFile: path, passphrase: keyPassphrase))
-        }
-        for path in keyFiles {
-            try keyPermissions.check(path)
-            list.append(try Identity.load(symmetricKeyFile: path))
-        }
+        var list = try CLI.loadIdentities(privateKeyFiles: identities, symmetricKeyFiles: keyFiles,
+                                          passphrase: identityPassphraseFile.map { PassphraseSource.file($0) }, permissions: keyPermissions)
         if let source = CLI.passphraseSource(file: passphraseFile, env: passphraseEnv) {
             list.append(.passphrase(try source.read()))
         }

@@ -109,14 +109,8 @@ struct ReleaseVerify: ParsableCommand {
 
     func run() throws {
         let trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
-        var identities = try identity.map { path in
-            try keyPermissions.check(path)
-            return try Identity.load(privateKeyFile: path, passphrase: passphrase.source)
-        }
-        if let keyFile {
-            try keyPermissions.check(keyFile)
-            identities.append(try Identity.load(symmetricKeyFile: keyFile))
-        }
+        let identities = try CLI.loadIdentities(privateKeyFiles: identity, symmetricKeyFiles: keyFile.map { [$0] } ?? [],
+                                                 passphrase: passphrase.source, permissions: keyPermissions)
         var request = DeployRequest(releaseDirectory: release, trustedKeys: trusted, identities: identities, output: output)
         if wantsToken, let tokenIssuer, let audience {
             let text: String
