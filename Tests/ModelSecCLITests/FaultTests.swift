@@ -97,6 +97,17 @@ final class FaultTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertTrue(wasRunning, "sign finished before it could be killed")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("model.sig")))
+
+        // A previous complete signature survives a killed re-sign untouched and still verifies.
+        try Data("a small model".utf8).write(to: dir.appendingPathComponent("small.bin"))
+        var r = try TestSupport.modelsec(["sign", path("small.bin"), "--key", path("k.pem"), "--output", path("model.sig")])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path("model.sig")))
+        _ = try killMidway(["sign", model.path, "--key", path("k.pem"), "--output", path("model.sig")], delay: 0.3)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("model.sig"))), before, "the previous signature is intact")
+        XCTAssertEqual(try temporaryFiles(), [], "sign writes nothing before the model is hashed")
+        r = try TestSupport.modelsec(["verify", path("small.bin"), "--signature", path("model.sig"), "--public-key", path("k.pem.pub")])
+        XCTAssertEqual(r.status, 0, r.stderrText)
     }
 
     func testSIGKILLDuringReleaseCreateLeavesNoRelease() throws {
