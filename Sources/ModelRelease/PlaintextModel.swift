@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import ModelSecIO
 
 /// The regular files of a model given to `release create`, found by walking
 /// the directory with raw `readdir` names.
@@ -19,11 +20,19 @@ struct PlaintextModel {
         /// Where it is on disk.
         let fileSystemPath: String
         /// Size in bytes when walked.
-        let size: UInt64
+        var size: UInt64 { UInt64(stamp.size) }
+        /// Identity, size and timestamps when walked.
+        let stamp: FileStamp
     }
 
     /// Every regular file, sorted by path bytes.
     let files: [File]
+
+    /// The first file (its path on disk) that is not as the walk found it:
+    /// written, truncated, replaced or removed. Nil when none changed.
+    func firstFileChangedSinceWalk() -> String? {
+        files.first(where: { FileStamp.of(path: $0.fileSystemPath) != $0.stamp })?.fileSystemPath
+    }
 
     /// Walks `model`: a directory, or a single file (released under its own name).
     static func walk(_ model: String) throws -> PlaintextModel {
@@ -34,7 +43,7 @@ struct PlaintextModel {
         switch st.st_mode & S_IFMT {
         case S_IFREG:
             let name = URL(fileURLWithPath: model).lastPathComponent
-            return PlaintextModel(files: [File(path: name, fileSystemPath: model, size: UInt64(st.st_size))])
+            return PlaintextModel(files: [File(path: name, fileSystemPath: model, stamp: FileStamp(st))])
         case S_IFDIR:
             var files: [File] = []
             try walkDirectory(model, relative: nil, depth: 0, into: &files)
@@ -79,7 +88,7 @@ struct PlaintextModel {
                 throw ReleaseInputError(path: fullPath, reason: "cannot read: \(String(cString: strerror(errno)))")
             }
             switch st.st_mode & S_IFMT {
-            case S_IFREG: files.append(File(path: path, fileSystemPath: fullPath, size: UInt64(st.st_size)))
+            case S_IFREG: files.append(File(path: path, fileSystemPath: fullPath, stamp: FileStamp(st)))
             case S_IFDIR: try walkDirectory(fullPath, relative: path, depth: depth + 1, into: &files)
             case S_IFLNK: throw ReleaseInputError(path: fullPath, reason: "is a symbolic link; releases contain regular files only")
             default: throw ReleaseInputError(path: fullPath, reason: "is not a regular file or directory")

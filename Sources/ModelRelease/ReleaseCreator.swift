@@ -59,7 +59,9 @@ public enum ReleaseCreator {
         try FileWorkQueue.run(count: model.files.count) { index in
             let file = model.files[index]
             let writer = try AtomicFileWriter(destination: destinations[index], mode: 0o644, overwrite: false)
-            let source = HashingSource(try FileDescriptorSource(path: file.fileSystemPath), progress: progress)
+            let input = try openUnchanged(file)
+            defer { close(input) }
+            let source = HashingSource(FileDescriptorSource(fd: input, name: file.fileSystemPath), progress: progress)
             var encryptedSize: UInt64 = 0
             do {
                 let encryptor = try Encryptor(recipients: request.recipients, chunkSize: request.chunkSize) { bytes in
@@ -68,6 +70,8 @@ public enum ReleaseCreator {
                 }
                 try encryptor.write(from: source)
                 try encryptor.finish()
+                // A write during the reads would make the release (and the scan) a mixture of two versions.
+                guard FileStamp.of(descriptor: input) == file.stamp else { throw changedError(file.fileSystemPath) }
                 try writer.commit()
             } catch let error as EncryptionError {
                 throw error.at(file.fileSystemPath)
@@ -79,6 +83,9 @@ public enum ReleaseCreator {
         let artifacts = results.values
         progress.finish()
         scanning.wait()
+        // The scanner read each file on its own: the files must still be the
+        // ones that were hashed and encrypted.
+        if let changed = model.firstFileChangedSinceWalk() { throw changedError(changed) }
         let scan = request.scan ? scanSlot.values.first : nil
 
         let manifest = ReleaseManifest(
@@ -100,6 +107,22 @@ public enum ReleaseCreator {
     }
 
     /// The signature algorithm name recorded for a key type.
+    /// Opens a model file for reading, refusing it unless it is still exactly
+    /// the file the walk listed (same inode, size and timestamps).
+    static func openUnchanged(_ file: PlaintextModel.File) throws -> Int32 {
+        let fd = open(file.fileSystemPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { throw ReleaseInputError(path: file.fileSystemPath, reason: "cannot open: \(FileIO.errnoDescription(errno))") }
+        guard FileStamp.of(descriptor: fd) == file.stamp else {
+            close(fd)
+            throw changedError(file.fileSystemPath)
+        }
+        return fd
+    }
+
+    static func changedError(_ path: String) -> ReleaseInputError {
+        ReleaseInputError(path: path, reason: "changed while the release was being created (its size, timestamps or inode differ from when the model was listed); run again once nothing is writing to the model")
+    }
+
     static func signatureAlgorithm(_ algorithm: KeyAlgorithm) -> String {
         switch algorithm {
         case .ed25519: return "ed25519"

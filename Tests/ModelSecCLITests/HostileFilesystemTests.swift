@@ -243,9 +243,14 @@ final class HostileFilesystemTests: XCTestCase {
 
     /// Runs `sign` while `change` is applied every 20 ms until it exits.
     func signWhileChanging(_ change: (Int) throws -> Void) throws -> (status: Int32, stderr: String) {
+        try runWhileChanging(["sign", path("model"), "--key", path("k.pem"), "--output", path("changing.sig")], change)
+    }
+
+    /// Runs modelsec with `arguments` while `change` is applied every 20 ms until it exits.
+    func runWhileChanging(_ arguments: [String], _ change: (Int) throws -> Void) throws -> (status: Int32, stderr: String) {
         let process = Process()
         process.executableURL = TestSupport.modelsecBinary
-        process.arguments = ["sign", path("model"), "--key", path("k.pem"), "--output", path("changing.sig")]
+        process.arguments = arguments
         let errors = Pipe()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
@@ -304,6 +309,22 @@ final class HostileFilesystemTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("model/extra: files were added, removed or renamed")
                       || result.stderr.contains("cannot open: no such file"), result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("changing.sig")), "no signature of a half-changed model")
+    }
+
+    func testAFileWrittenWhileAReleaseIsBeingCreatedIsRefused() throws {
+        try makeFixtures()
+        try makeLargeSparseFile("model/big.bin", bytes: 2 << 30)
+        let big = try FileHandle(forWritingTo: dir.appendingPathComponent("model/big.bin"))
+        defer { try? big.close() }
+        let result = try runWhileChanging(["release", "create", path("model"), "--name", "m", "--version", "1.0.0",
+                                           "--signing-key", path("k.pem"), "--key-file", path("s.key"), "--output", path("rel")]) { round in
+            try big.seek(toOffset: UInt64(round % 1000) * 4096 + 1_000_000)
+            try big.write(contentsOf: Data([UInt8(truncatingIfNeeded: round + 1)]))
+        }
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("big.bin: changed while the release was being created"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")), "no release of a half-changed model")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("modelsec-tmp") }, [])
     }
 
     // MARK: - Secret key files that others can read
