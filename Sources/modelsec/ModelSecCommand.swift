@@ -11,14 +11,26 @@ struct ModelSecCommand: ParsableCommand {
         discussion: """
         Exit codes: 0 success; 1 a check failed (bad signature, tampered data, \
         rejected token, denied policy); 2 usage error or unreadable/malformed input.
+
+        `modelsec --version` prints the version and the crypto backends.
         """,
-        version: "modelsec \(ModelSecVersion.current) (\(ModelSecCryptoInfo.backendVersions))",
         subcommands: CommandRegistry.all
     )
+
+    /// What `modelsec --version` prints.
+    static let versionText = "modelsec \(ModelSecVersion.current) (\(ModelSecCryptoInfo.backendVersions))"
 
     /// Runs the command, mapping every failure to one line on stderr and the
     /// documented exit code (ArgumentParser's own usage errors become 2).
     static func main() {
+        // `--version` is answered here instead of through
+        // CommandConfiguration.version, which would add a "Show the version"
+        // flag to every subcommand's help, next to `release create --version
+        // <VERSION>`.
+        if Array(CommandLine.arguments.dropFirst()) == ["--version"] {
+            print(versionText)
+            Foundation.exit(0)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -29,7 +41,7 @@ struct ModelSecCommand: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success {
-                // --help and --version.
+                // --help.
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }

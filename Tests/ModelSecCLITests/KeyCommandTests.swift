@@ -103,6 +103,13 @@ final class KeyCommandTests: XCTestCase {
         let version = try TestSupport.modelsec(["--version"])
         XCTAssertEqual(version.status, 0)
         XCTAssertTrue(version.stdoutText.hasPrefix("modelsec "), version.stdoutText)
+
+        // `release create --version <VERSION>` is the only --version in its help.
+        let releaseHelp = try TestSupport.modelsec(["release", "create", "--help"])
+        XCTAssertEqual(releaseHelp.status, 0)
+        let optionLines = releaseHelp.stdoutText.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("--version") }
+        XCTAssertEqual(optionLines.count, 1, releaseHelp.stdoutText)
+        XCTAssertFalse(releaseHelp.stdoutText.contains("Show the version"), releaseHelp.stdoutText)
     }
 
     func testWorldReadablePrivateKeyWarns() throws {
