@@ -106,7 +106,6 @@ public enum ReleaseCreator {
         return Result(directory: staging.destination, manifest: manifest, subjectDigest: subject)
     }
 
-    /// The signature algorithm name recorded for a key type.
     /// Opens a model file for reading, refusing it unless it is still exactly
     /// the file the walk listed (same inode, size and timestamps).
     static func openUnchanged(_ file: PlaintextModel.File) throws -> Int32 {
@@ -119,10 +118,12 @@ public enum ReleaseCreator {
         return fd
     }
 
+    /// The error for a model file that is no longer what the walk listed.
     static func changedError(_ path: String) -> ReleaseInputError {
         ReleaseInputError(path: path, reason: "changed while the release was being created (its size, timestamps or inode differ from when the model was listed); run again once nothing is writing to the model")
     }
 
+    /// The signature algorithm name recorded for a key type.
     static func signatureAlgorithm(_ algorithm: KeyAlgorithm) -> String {
         switch algorithm {
         case .ed25519: return "ed25519"
