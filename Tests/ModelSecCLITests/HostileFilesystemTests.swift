@@ -96,11 +96,19 @@ final class HostileFilesystemTests: XCTestCase {
 
     // MARK: - Unreadable inputs and permission denied on the output
 
+    /// Where the unprivileged copy of the CLI lives; removed after the class's tests.
+    static let unprivilegedFolder = FileManager.default.temporaryDirectory.appendingPathComponent("modelsec-unprivileged-\(getpid())")
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: unprivilegedFolder)
+        super.tearDown()
+    }
+
     /// A copy of the CLI that an unprivileged user can run (nil when not root:
     /// then the binary is run as it is).
     static let unprivilegedBinary: String? = {
         guard geteuid() == 0 else { return nil }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("modelsec-unprivileged-\(getpid())")
+        let folder = unprivilegedFolder
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         chmod(folder.path, 0o755)
         let copy = folder.appendingPathComponent("modelsec").path
