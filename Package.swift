@@ -99,7 +99,7 @@ let package = Package(
         // Tests.
         .testTarget(name: "ModelSecCryptoTests", dependencies: ["ModelSecCrypto", "TestSupport"], exclude: ["Resources"]),
         .testTarget(name: "ModelSecKeysTests", dependencies: ["ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"]),
-        .testTarget(name: "ModelSigningTests", dependencies: ["ModelSigning", "ModelSecKeys", "TestSupport"]),
+        .testTarget(name: "ModelSigningTests", dependencies: ["ModelSigning", "ModelSecKeys", "ModelSecIO", "TestSupport"]),
         .testTarget(name: "ArtifactEncryptionTests", dependencies: ["ArtifactEncryption", "ModelSecKeys", "TestSupport"], exclude: ["reference_reader.py"]),
         .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "ModelSecKeys", "TestSupport"]),
         .testTarget(name: "DifferentialPrivacyTests", dependencies: ["DifferentialPrivacy", "TestSupport"]),

@@ -58,6 +58,21 @@ public final class FileDescriptorSource: ByteSource {
         self.init(fd: fd, name: path, closeWhenDone: true)
     }
 
+    /// Opens the file at `path`, which must be a regular file: it is opened
+    /// non-blocking (a FIFO or device put in its place cannot hang the open)
+    /// and anything but a regular file is refused. For inputs that must be
+    /// files on disk, such as the artifacts of a release.
+    public convenience init(regularFileAt path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw FileError(path: path, reason: "cannot open: \(FileIO.errnoDescription(errno))") }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw FileError(path: path, reason: "is not a regular file (a directory, FIFO, socket or device)")
+        }
+        self.init(fd: fd, name: path, closeWhenDone: true)
+    }
+
     deinit { if ownsDescriptor { close(fd) } }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

@@ -3,6 +3,7 @@ import ArtifactEncryption
 import Foundation
 import ModelSecCrypto
 import ModelSecIO
+import ModelScanner
 import ModelSecKeys
 
 /// What the deploy gate needs.
@@ -63,8 +64,9 @@ public struct DeployTokenCheck {
 }
 
 /// The policy step: judges an authentic release (its directory and manifest)
-/// and says whether it may be deployed, and why. Policies live in another
-/// module (which depends on this one), so the caller supplies the step.
+/// together with the gate's own scan of the decrypted plaintext, and says
+/// whether it may be deployed, and why. Policies live in another module
+/// (which depends on this one), so the caller supplies the step.
 public struct DeployPolicy {
     /// The verdict.
     public struct Verdict: Sendable {
@@ -79,15 +81,18 @@ public struct DeployPolicy {
         }
     }
 
-    /// Judges the authentic release.
-    public let evaluate: (AuthenticRelease) throws -> Verdict
+    /// Judges the authentic release. The second argument is the gate's fresh
+    /// scan of the plaintext about to be installed: judge findings from it,
+    /// not from the scan recorded in release.json.
+    public let evaluate: (AuthenticRelease, ReleaseManifest.ScanResult) throws -> Verdict
 
     /// A policy step.
-    public init(evaluate: @escaping (AuthenticRelease) throws -> Verdict) { self.evaluate = evaluate }
+    public init(evaluate: @escaping (AuthenticRelease, ReleaseManifest.ScanResult) throws -> Verdict) { self.evaluate = evaluate }
 }
 
 /// The deploy gate: checks a release in order (signature, release.json, token,
-/// decryption with plaintext digests, policy) and only then puts the model in
+/// decryption with plaintext digests, a fresh scan of the plaintext, policy
+/// over that scan) and only then puts the model in
 /// place with one rename. On any failure nothing is written to the output
 /// (decryption happens in a temporary directory beside it, removed on
 /// failure) and the report names the step that failed.
@@ -185,10 +190,25 @@ public enum DeployGate {
                 return fail(.decrypt, "\(error)")
             }
 
-            // 5: policy.
+            // 5: scan what is about to be installed; the releaser's record
+            // must not hide anything the plaintext holds.
+            let fresh = scanStaged(staging, manifest: manifest)
+            if let recorded = manifest.scan {
+                let hidden = fresh.findingsNotIn(recorded)
+                guard hidden.isEmpty else {
+                    let first = hidden[0]
+                    return fail(.scan, "release.json records \(recorded.severityCounts); the plaintext has \(fresh.severityCounts), "
+                        + "including \(ReleaseManifest.ScanResult.severityCounts(hidden)) not recorded (first: \(first.path): \(first.severity) \(first.kind)\(first.global.map { " " + $0 } ?? ""))")
+                }
+                pass(.scan, "\(fresh.scannedFiles) file\(fresh.scannedFiles == 1 ? "" : "s") scanned: \(fresh.severityCounts), as release.json records")
+            } else {
+                pass(.scan, "\(fresh.scannedFiles) file\(fresh.scannedFiles == 1 ? "" : "s") scanned: \(fresh.severityCounts) (release.json records no scan)")
+            }
+
+            // 6: policy, over the fresh scan.
             if let policy = request.policy {
                 do {
-                    let verdict = try policy.evaluate(authentic)
+                    let verdict = try policy.evaluate(authentic, fresh)
                     guard verdict.passed else { return fail(.policy, verdict.detail) }
                     pass(.policy, verdict.detail)
                 } catch {
@@ -198,10 +218,10 @@ public enum DeployGate {
                 skip(.policy, "no policy given")
             }
 
-            // 6: provenance and the rename.
+            // 7: provenance and the rename.
             do {
-                try AtomicFileWriter.write(authentic.manifestBytes, to: staging.prepare(ReleaseLayout.manifestResourceName), mode: 0o644, overwrite: false)
-                try AtomicFileWriter.write(authentic.signatureBytes, to: staging.prepare(ReleaseLayout.deployedSignaturePath), mode: 0o644, overwrite: false)
+                try staging.write(authentic.manifestBytes, to: ModelPath(ReleaseLayout.manifestResourceName))
+                try staging.write(authentic.signatureBytes, to: ModelPath(ReleaseLayout.deployedSignaturePath))
                 try staging.commit()
             } catch {
                 return fail(.install, "\(error)")
@@ -218,28 +238,48 @@ public enum DeployGate {
             let progress = ProgressReporter(label: "decrypting", totalBytes: Int64(clamping: manifest.totalSize),
                                             totalItems: manifest.artifacts.count, enabled: request.showProgress)
             defer { progress.finish() }
-            let destinations = try manifest.artifacts.map { try staging.prepare($0.path) }
             let releaseDirectory = request.releaseDirectory, identities = request.identities
             try FileWorkQueue.run(count: manifest.artifacts.count) { index in
                 try Run.decrypt(manifest.artifacts[index], releaseDirectory: releaseDirectory, identities: identities,
-                                to: destinations[index], progress: progress)
+                                staging: staging, progress: progress)
             }
             return manifest.totalSize
+        }
+
+        /// Scans the decrypted files in the staging directory, walked with
+        /// the same walker as `release create` used, and files each finding
+        /// under the artifact's release path.
+        func scanStaged(_ staging: StagingDirectory, manifest: ReleaseManifest) -> ReleaseManifest.ScanResult {
+            do {
+                let tree = try ModelTree.walk(staging.path)
+                return ReleaseManifest.ScanResult(scan: ModelScanner.scan(tree: tree)) { $0.path }
+            } catch {
+                // The gate wrote the staging directory itself; failing to walk it is an error finding, never a pass.
+                return ReleaseManifest.ScanResult(tool: "modelsec-scan \(ModelSecVersion.current)", scannedFiles: 0, findings: [
+                    .init(path: ".", severity: "error", kind: "unreadable-file", location: staging.path, global: nil, message: "\(error)"),
+                ])
+            }
         }
 
         /// Decrypts one artifact to `destination`, hashing the authenticated
         /// plaintext as it is written, and checks its size and digest.
         static func decrypt(_ artifact: ReleaseManifest.Artifact, releaseDirectory: String, identities: [Identity],
-                            to destination: String, progress: ProgressReporter) throws {
+                            staging: StagingDirectory, progress: ProgressReporter) throws {
             let encrypted = releaseDirectory + "/" + artifact.encryptedPath
             let source: FileDescriptorSource
-            do { source = try FileDescriptorSource(path: encrypted) } catch let error as FileError {
+            // Non-blocking and regular files only: a FIFO or device in place
+            // of an artifact is refused instead of hanging the gate.
+            do { source = try FileDescriptorSource(regularFileAt: encrypted) } catch let error as FileError {
                 throw StepFailure(reason: "\(encrypted): \(error.reason)")
             }
             if let size = source.regularFileSize, size != artifact.encryptedSize {
                 throw StepFailure(reason: "\(encrypted): is \(size) bytes, release.json records \(artifact.encryptedSize)")
             }
-            let writer = try AtomicFileWriter(destination: destination, mode: 0o644, overwrite: false)
+            // The manifest was checked on open; the descriptor-based creation checks again.
+            guard let path = ModelPath.safeRelative(artifact.path) else {
+                throw StepFailure(reason: "\(ReleaseManifest.quoted(artifact.path)): not a safe relative path")
+            }
+            let writer = try staging.create(path)
             var hasher = SHA256.hasher()
             var written: UInt64 = 0
             do {
@@ -254,18 +294,16 @@ public enum DeployGate {
                     progress.advance(bytes: Int64(bytes.count))
                 }
             } catch let error as EncryptionError {
-                writer.abort()
                 throw StepFailure(reason: error.at(encrypted).description)
             }
+            // On any failure the whole staging directory is removed.
             guard written == artifact.size else {
-                writer.abort()
                 throw StepFailure(reason: "\(encrypted): decrypts to \(written) bytes, release.json records \(artifact.size)")
             }
             guard let expected = Hex.decode(artifact.sha256), ConstantTime.equals(hasher.finalize().bytes, expected) else {
-                writer.abort()
                 throw StepFailure(reason: "\(artifact.path): the decrypted file's SHA-256 does not match the signed digest")
             }
-            try writer.commit()
+            try writer.finish()
             progress.advance(items: 1)
         }
     }

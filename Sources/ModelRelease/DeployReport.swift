@@ -8,6 +8,9 @@ public enum DeployStepName: String, Codable, Sendable, CaseIterable {
     case token
     /// Every artifact decrypts and its plaintext size and SHA-256 match.
     case decrypt
+    /// The decrypted plaintext is scanned afresh; it fails when the plaintext
+    /// holds a finding that release.json's recorded scan does not.
+    case scan
     /// The policy passes.
     case policy
     /// MODEL_DIR is put in place (one rename).

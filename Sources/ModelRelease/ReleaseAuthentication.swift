@@ -45,7 +45,7 @@ public enum ReleaseAuthentication {
 
         // Step 1: the signature.
         let signatureBytes: [UInt8]
-        do { signatureBytes = try FileIO.readFile(signaturePath, limit: maximumFileSize) } catch let error as FileError {
+        do { signatureBytes = try FileIO.readRegularFile(signaturePath, limit: maximumFileSize) } catch let error as FileError {
             return .rejected(step: .signature, reason: "\(signaturePath): \(error.reason)")
         } catch {
             return .rejected(step: .signature, reason: "\(signaturePath): unreadable")
@@ -76,7 +76,7 @@ public enum ReleaseAuthentication {
             return reject("the signature does not cover release.json (no \(ReleaseLayout.manifestResourceName) resource): not a release signature")
         }
         let manifestBytes: [UInt8]
-        do { manifestBytes = try FileIO.readFile(manifestPath, limit: maximumFileSize) } catch let error as FileError {
+        do { manifestBytes = try FileIO.readRegularFile(manifestPath, limit: maximumFileSize) } catch let error as FileError {
             return reject(error.reason)
         } catch {
             return reject("unreadable")

@@ -39,53 +39,56 @@ public enum ReleaseCreator {
             throw ReleaseInputError(path: request.output, reason: "a release needs at least one recipient or key file")
         }
         let recipients = try request.recipients.map(recipientEntry)
-        let model = try PlaintextModel.walk(request.model)
+        let model = try walk(request.model)
+        let paths = try model.files.map { try releasePath(of: $0, model: request.model) }
         let staging = try StagingDirectory(destination: request.output)
 
         // The scanner reads the plaintext on its own thread while the files are encrypted.
         let scanSlot = ResultSlots<ReleaseManifest.ScanResult>(count: 1)
         let scanning = DispatchGroup()
         if request.scan {
-            let modelPath = request.model, files = model.files
-            DispatchQueue.global().async(group: scanning) { scanSlot.set(0, scanResult(model: modelPath, files: files)) }
+            DispatchQueue.global().async(group: scanning) { scanSlot.set(0, scanResult(model: model, paths: paths)) }
         }
         defer { scanning.wait() }  // never leave the scan running past this call, even on error
 
-        let total = model.files.reduce(Int64(0)) { $0 + Int64($1.size) }
+        let total = model.files.reduce(Int64(0)) { $0 + $1.size }
         let progress = ProgressReporter(label: "releasing", totalBytes: total, totalItems: model.files.count, enabled: request.showProgress)
-        // Parent directories first (serially), then the files, a few at a time.
-        let destinations = try model.files.map { try staging.prepare(ReleaseLayout.encryptedPath(for: $0.path)) }
         let results = ResultSlots<ReleaseManifest.Artifact>(count: model.files.count)
         try FileWorkQueue.run(count: model.files.count) { index in
             let file = model.files[index]
-            let writer = try AtomicFileWriter(destination: destinations[index], mode: 0o644, overwrite: false)
-            let input = try openUnchanged(file)
+            let path = paths[index]
+            let input = try ModelTree.openUnchanged(file)
             defer { close(input) }
-            let source = HashingSource(FileDescriptorSource(fd: input, name: file.fileSystemPath), progress: progress)
+            let output = try staging.create(ReleaseLayout.encryptedPath(for: path))
+            let source = HashingSource(FileDescriptorSource(fd: input, name: file.displayPath), progress: progress)
             var encryptedSize: UInt64 = 0
             do {
                 let encryptor = try Encryptor(recipients: request.recipients, chunkSize: request.chunkSize) { bytes in
-                    try writer.write(bytes)
+                    try output.write(bytes)
                     encryptedSize += UInt64(bytes.count)
                 }
                 try encryptor.write(from: source)
                 try encryptor.finish()
                 // A write during the reads would make the release (and the scan) a mixture of two versions.
-                guard FileStamp.of(descriptor: input) == file.stamp else { throw changedError(file.fileSystemPath) }
-                try writer.commit()
+                guard FileStamp.of(descriptor: input) == file.stamp else { throw ModelTreeError(path: file.displayPath, problem: .changed) }
+                try output.finish()
             } catch let error as EncryptionError {
-                throw error.at(file.fileSystemPath)
+                throw error.at(file.displayPath)
             }
             progress.advance(items: 1)
-            results.set(index, ReleaseManifest.Artifact(path: file.path, size: source.byteCount, sha256: source.finalize().hex,
-                                                        encryptedPath: ReleaseLayout.encryptedPath(for: file.path), encryptedSize: encryptedSize))
+            results.set(index, ReleaseManifest.Artifact(path: path.string, size: source.byteCount, sha256: source.finalize().hex,
+                                                        encryptedPath: ReleaseLayout.encryptedPath(for: path).string, encryptedSize: encryptedSize))
         }
         let artifacts = results.values
         progress.finish()
         scanning.wait()
         // The scanner read each file on its own: the files must still be the
-        // ones that were hashed and encrypted.
-        if let changed = model.firstFileChangedSinceWalk() { throw changedError(changed) }
+        // ones that were hashed and encrypted, and no file may have been
+        // added, removed or renamed since the walk.
+        if let changed = model.firstFileChangedSinceWalk() { throw ModelTreeError(path: changed, problem: .changed) }
+        if let changed = model.directoriesChangedSinceWalk().first {
+            throw ReleaseInputError(path: changed, reason: "files were added, removed or renamed while the release was being created; run again once the model is complete")
+        }
         let scan = request.scan ? scanSlot.values.first : nil
 
         let manifest = ReleaseManifest(
@@ -95,32 +98,46 @@ public enum ReleaseCreator {
                               chunkSize: request.chunkSize, recipients: recipients),
             artifacts: artifacts, modelCard: request.modelCard, dpReport: request.dpReport, scan: scan)
         let manifestBytes = try manifest.encoded()
-        try AtomicFileWriter.write(manifestBytes, to: staging.prepare(ReleaseLayout.manifestFile), mode: 0o644, overwrite: false)
+        try staging.write(manifestBytes, to: ModelPath(ReleaseLayout.manifestFile))
 
         let resources = artifacts.map { (name: $0.path, sha256: $0.sha256) }
             + [(name: ReleaseLayout.manifestResourceName, sha256: SHA256.hash(data: manifestBytes).hex)]
         let bundle = try ReleaseSignature.sign(subjectName: request.name, resources: resources, key: request.signingKey)
-        try AtomicFileWriter.write(bundle.jsonData(), to: staging.prepare(ReleaseLayout.signatureFile), mode: 0o644, overwrite: false)
+        try staging.write(bundle.jsonData(), to: ModelPath(ReleaseLayout.signatureFile))
         let subject = try bundle.manifest().subjectDigest
         try staging.commit()
         return Result(directory: staging.destination, manifest: manifest, subjectDigest: subject)
     }
 
-    /// Opens a model file for reading, refusing it unless it is still exactly
-    /// the file the walk listed (same inode, size and timestamps).
-    static func openUnchanged(_ file: PlaintextModel.File) throws -> Int32 {
-        let fd = open(file.fileSystemPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard fd >= 0 else { throw ReleaseInputError(path: file.fileSystemPath, reason: "cannot open: \(FileIO.errnoDescription(errno))") }
-        guard FileStamp.of(descriptor: fd) == file.stamp else {
-            close(fd)
-            throw changedError(file.fileSystemPath)
+    /// Walks the model with the shared walker and the release rules: the
+    /// top-level git files are left out (as OMS signing leaves them out),
+    /// symbolic links and special files are refused, and the model must not
+    /// hold the provenance directory the deploy gate writes.
+    static func walk(_ model: String) throws -> ModelTree {
+        let tree: ModelTree
+        do {
+            tree = try ModelTree.walk(model, options: .init(ignoring: ReleaseLayout.ignoredTopLevelNames.map { ModelPath($0) }))
+        } catch let error as ModelTreeError where error.problem == .symbolicLink {
+            throw ReleaseInputError(path: error.path, reason: "is a symbolic link; releases contain regular files only (give the real path)")
         }
-        return fd
+        let provenance = ModelPath(ReleaseLayout.provenanceDirectory)
+        if !tree.isSingleFile, let inside = tree.directories.first(where: { $0.path.isWithin(provenance) })?.displayPath
+            ?? tree.files.first(where: { $0.path.isWithin(provenance) })?.displayPath {
+            throw ReleaseInputError(path: inside, reason: "the model must not contain \(ReleaseLayout.provenanceDirectory)/ (the deploy gate writes release provenance there)")
+        }
+        guard !tree.files.isEmpty else { throw ReleaseInputError(path: model, reason: "the model directory has no files") }
+        return tree
     }
 
-    /// The error for a model file that is no longer what the walk listed.
-    static func changedError(_ path: String) -> ReleaseInputError {
-        ReleaseInputError(path: path, reason: "changed while the release was being created (its size, timestamps or inode differ from when the model was listed); run again once nothing is writing to the model")
+    /// A file's path in the release: its path in the model, or for a
+    /// single-file model its own name (the last component of `model`).
+    static func releasePath(of file: ModelTree.File, model: String) throws -> ModelPath {
+        guard file.path == .singleFileRoot else { return file.path }
+        let name = Array(model.utf8).split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? []
+        guard let path = ModelPath.safeRelative(String(decoding: name, as: UTF8.self)) else {
+            throw ReleaseInputError(path: model, reason: "the file's name cannot be used as a release path")
+        }
+        return path
     }
 
     /// The signature algorithm name recorded for a key type.
@@ -141,25 +158,13 @@ public enum ReleaseCreator {
         }
     }
 
-    /// Runs the model scanner over the plaintext model as `modelsec scan MODEL`
-    /// would, keeping findings about files of the release (paths made relative).
-    static func scanResult(model: String, files: [PlaintextModel.File]) -> ReleaseManifest.ScanResult {
-        let report = ModelScanner.scan(paths: [model])
-        var relative: [String: String] = [:]
-        for file in files { relative[file.fileSystemPath] = file.path }
-        var findings: [ReleaseManifest.Finding] = []
-        var scanned = 0
-        for fileReport in report.files {
-            guard let path = relative[fileReport.path] else { continue }
-            scanned += 1
-            for finding in fileReport.findings {
-                var location = finding.location
-                if location.hasPrefix(fileReport.path) { location = path + location.dropFirst(fileReport.path.count) }
-                findings.append(.init(path: path, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
-                                      location: location, global: finding.global, message: finding.message))
-            }
-        }
-        return .init(tool: "modelsec-scan \(ModelSecVersion.current)", scannedFiles: scanned, findings: findings)
+    /// Runs the model scanner over the walked model's files as `modelsec
+    /// scan MODEL` would. Each report comes attached to its file (no path
+    /// matching), and every finding is recorded under that file's release path.
+    static func scanResult(model: ModelTree, paths: [ModelPath]) -> ReleaseManifest.ScanResult {
+        var releasePaths: [ModelPath: ModelPath] = [:]
+        for (file, path) in zip(model.files, paths) { releasePaths[file.path] = path }
+        return ReleaseManifest.ScanResult(scan: ModelScanner.scan(tree: model)) { releasePaths[$0.path] ?? $0.path }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecIO
 
 /// Where things are in a release directory and in a deployed model directory.
 ///
@@ -36,12 +37,16 @@ public enum ReleaseLayout {
         "\(artifactsDirectory)/\(modelPath)\(encryptedSuffix)"
     }
 
-    /// True when `path` is a safe relative path: no leading `/`, no empty,
-    /// `.` or `..` components, no NUL, at most 4096 bytes. Release paths are
-    /// joined to output directories, so anything else could escape them.
+    /// The encrypted artifact path (relative to the release directory) of a model file.
+    public static func encryptedPath(for modelPath: ModelPath) -> ModelPath {
+        ModelPath(bytes: Array("\(artifactsDirectory)/".utf8) + modelPath.bytes + Array(encryptedSuffix.utf8))
+    }
+
+    /// True when `path` is a safe relative path (``ModelPath/safeRelative(_:)``:
+    /// judged on its UTF-8 bytes, split on `/`, no empty, `.` or `..`
+    /// components, no NUL, at most 4096 bytes). Release paths are joined to
+    /// output directories, so anything else could escape them.
     public static func isSafeRelativePath(_ path: String) -> Bool {
-        guard !path.isEmpty, path.utf8.count <= 4096, !path.utf8.contains(0), !path.hasPrefix("/") else { return false }
-        let components = path.split(separator: "/", omittingEmptySubsequences: false)
-        return components.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+        ModelPath.safeRelative(path) != nil
     }
 }

@@ -182,22 +182,41 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
             throw bad("unsupported format \"\(decoded.format)\" (expected \(Self.formatIdentifier))")
         }
         if let problem = ReleaseIdentity.problem(name: decoded.name, version: decoded.version) { throw bad(problem) }
-        var seen = Set<String>()
+        // Paths are judged on their bytes: Swift's String comparisons and
+        // Character splitting treat canonically equivalent text as equal and
+        // can hide a "/" inside a grapheme.
+        var seen = Set<[UInt8]>()
+        let provenance = ModelPath(ReleaseLayout.provenanceDirectory)
+        let artifactsRoot = ModelPath(ReleaseLayout.artifactsDirectory)
         for artifact in decoded.artifacts {
-            guard ReleaseLayout.isSafeRelativePath(artifact.path),
-                  !artifact.path.hasPrefix(ReleaseLayout.provenanceDirectory + "/"), artifact.path != ReleaseLayout.provenanceDirectory else {
-                throw bad("artifact path \"\(artifact.path)\" is not a safe relative path")
+            guard let path = ModelPath.safeRelative(artifact.path), !path.isWithin(provenance) else {
+                throw bad("artifact path \(Self.quoted(artifact.path)) is not a safe relative path")
             }
-            guard ReleaseLayout.isSafeRelativePath(artifact.encryptedPath),
-                  artifact.encryptedPath.hasPrefix(ReleaseLayout.artifactsDirectory + "/") else {
-                throw bad("encrypted path \"\(artifact.encryptedPath)\" is not inside \(ReleaseLayout.artifactsDirectory)/")
+            guard let stored = ModelPath.safeRelative(artifact.encryptedPath), stored.isWithin(artifactsRoot),
+                  stored.bytes == ReleaseLayout.encryptedPath(for: path).bytes else {
+                throw bad("encrypted path \(Self.quoted(artifact.encryptedPath)) is not \(ReleaseLayout.artifactsDirectory)/<path>\(ReleaseLayout.encryptedSuffix) for \(Self.quoted(artifact.path))")
             }
-            guard seen.insert(artifact.path).inserted else { throw bad("artifact \"\(artifact.path)\" is listed twice") }
+            guard seen.insert(path.bytes).inserted else { throw bad("artifact \(Self.quoted(artifact.path)) is listed twice") }
             guard artifact.sha256.utf8.count == 64, artifact.sha256.utf8.allSatisfy({ ("0"..."9").contains(Character(UnicodeScalar($0))) || ("a"..."f").contains(Character(UnicodeScalar($0))) }) else {
                 throw bad("artifact \"\(artifact.path)\" has a sha256 that is not 64 lowercase hex digits")
             }
         }
         self = decoded
+    }
+
+    /// `text` in double quotes with control characters, quotes, backslashes
+    /// and non-ASCII escaped as `\u{…}`, so an error message shows exactly
+    /// which bytes a hostile path holds.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            if scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\"" && scalar != "\\" {
+                out.unicodeScalars.append(scalar)
+            } else {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            }
+        }
+        return out + "\""
     }
 
     /// Total plaintext bytes.
@@ -227,7 +246,7 @@ extension ReleaseManifest {
     public static func read(directory: String) throws -> ReleaseManifest {
         let path = directory + "/" + ReleaseLayout.manifestFile
         let bytes: [UInt8]
-        do { bytes = try FileIO.readFile(path, limit: ReleaseAuthentication.maximumFileSize) } catch let error as FileError {
+        do { bytes = try FileIO.readRegularFile(path, limit: ReleaseAuthentication.maximumFileSize) } catch let error as FileError {
             throw ReleaseInputError(path: path, reason: error.reason)
         }
         do { return try ReleaseManifest(jsonData: Data(bytes), label: path) } catch let error as ReleaseVerificationError {

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import ModelSecCrypto
+import ModelSecIO
 
 /// A directory built in a temporary place beside its destination and renamed
 /// into place only when complete, so that the destination either does not
@@ -14,12 +15,20 @@ import ModelSecCrypto
 /// The destination must not exist or must be an empty directory (rename(2)
 /// replaces an empty directory atomically). It is refused otherwise: a
 /// release or deployed model is never merged into existing content.
+///
+/// Files are created through the staging directory's descriptor
+/// (``DirectoryDescriptor``), one path component at a time with `O_NOFOLLOW`,
+/// so a release path can never place a file outside it. The directory is
+/// registered with ``CleanupOnSignal``: an interrupted command removes it.
 final class StagingDirectory {
     /// Where the directory will be.
     let destination: String
     /// Where it is being built.
     let path: String
+    /// The staging directory, open.
+    let directory: DirectoryDescriptor
     private var done = false
+    private let cleanupToken: Int
 
     init(destination: String) throws {
         let url = URL(fileURLWithPath: destination).standardizedFileURL
@@ -38,6 +47,14 @@ final class StagingDirectory {
         guard mkdir(path, 0o700) == 0 else {
             throw ReleaseInputError(path: destination, reason: "cannot create a temporary directory beside it: \(String(cString: strerror(errno)))")
         }
+        cleanupToken = CleanupOnSignal.register(path, isDirectory: true)
+        do {
+            directory = try DirectoryDescriptor(path: path)
+        } catch {
+            rmdir(path)
+            CleanupOnSignal.unregister(cleanupToken)
+            throw error
+        }
     }
 
     deinit { if !done { abort() } }
@@ -55,19 +72,15 @@ final class StagingDirectory {
         }
     }
 
-    /// Creates `relative`'s parent directories inside the staging directory
-    /// and returns the full path of `relative`.
-    func prepare(_ relative: String) throws -> String {
-        let full = path + "/" + relative
-        let parent = (full as NSString).deletingLastPathComponent
-        if parent != path {
-            do {
-                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            } catch {
-                throw ReleaseInputError(path: parent, reason: "cannot create directory")
-            }
-        }
-        return full
+    /// Creates the file `relative` (and its parent directories) inside the
+    /// staging directory, through its descriptor.
+    func create(_ relative: ModelPath, mode: mode_t = 0o644) throws -> OutputFile {
+        try directory.createFile(relative, mode: mode)
+    }
+
+    /// Writes the file `relative` inside the staging directory.
+    func write<D: ContiguousBytes>(_ bytes: D, to relative: ModelPath, mode: mode_t = 0o644) throws {
+        try directory.writeFile(bytes, to: relative, mode: mode)
     }
 
     /// Sets the final permissions (0755 less the umask), syncs, and renames
@@ -84,6 +97,7 @@ final class StagingDirectory {
             throw ReleaseInputError(path: destination, reason: "cannot move the finished directory into place: \(reason)")
         }
         done = true
+        CleanupOnSignal.unregister(cleanupToken)
         let parent = (destination as NSString).deletingLastPathComponent
         let parentFD = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY)
         if parentFD >= 0 { fsync(parentFD); close(parentFD) }
@@ -94,5 +108,6 @@ final class StagingDirectory {
         guard !done else { return }
         done = true
         try? FileManager.default.removeItem(atPath: path)
+        CleanupOnSignal.unregister(cleanupToken)
     }
 }

@@ -16,8 +16,9 @@ extension ModelScanner {
     ]
 
     /// Scans `paths` (files are scanned whatever their name; directories are
-    /// walked) and returns the whole report. Never throws: unreadable paths
-    /// are `unreadable-file` findings, and the report's `exitCode` says 2.
+    /// walked with ``ModelTree``, following symbolic links) and returns the
+    /// whole report. Never throws: unreadable paths are `unreadable-file`
+    /// findings, and the report's `exitCode` says 2.
     public static func scan(paths: [String], limits: ScanLimits = ScanLimits(),
                             progress: ProgressReporter? = nil) -> ScanReport {
         var files: [FileScanReport] = []
@@ -29,7 +30,19 @@ extension ModelScanner {
                 continue
             }
             if (info.st_mode & S_IFMT) == S_IFDIR {
-                walk(directory: path, depth: 0, limits: limits, files: &files, skipped: &skipped, progress: progress)
+                let tree: ModelTree
+                do {
+                    tree = try ModelTree.walk(path, options: .init(allowSymlinks: true, maxDepth: limits.maxDirectoryDepth))
+                } catch let error as ModelTreeError {
+                    files.append(walkFailure(error, limits: limits))
+                    continue
+                } catch {
+                    files.append(unreadable(path, "\(error)"))
+                    continue
+                }
+                let scan = scan(tree: tree, limits: limits, progress: progress)
+                files += scan.scanned.map(\.report)
+                skipped += scan.skipped.map(\.displayPath)
             } else {
                 files.append(scanFile(at: path, limits: limits))
                 progress?.advance(items: 1)
@@ -37,6 +50,41 @@ extension ModelScanner {
         }
         progress?.finish()
         return ScanReport(files: files, skipped: skipped)
+    }
+
+    /// Scans the files of a walked model. Each report is attached to the
+    /// file's ``ModelPath`` by construction, so a caller never has to match
+    /// paths as strings to find which file a finding belongs to.
+    ///
+    /// Files with a model extension are always scanned; others only when their
+    /// content looks like a model format, and are listed as skipped otherwise.
+    public static func scan(tree: ModelTree, limits: ScanLimits = ScanLimits(),
+                            progress: ProgressReporter? = nil) -> ModelTreeScan {
+        var scanned: [ModelTreeScan.Entry] = []
+        var skipped: [ModelTree.File] = []
+        for file in tree.files {
+            let name = file.path == .singleFileRoot ? file.displayPath : file.path.string
+            let ext = (name as NSString).pathExtension.lowercased()
+            if tree.isSingleFile || modelFileExtensions.contains(ext) || looksLikeModel(file.displayPath) {
+                scanned.append(.init(file: file, report: scanFile(at: file.displayPath, limits: limits)))
+                progress?.advance(items: 1)
+            } else {
+                skipped.append(file)
+            }
+        }
+        return ModelTreeScan(scanned: scanned, skipped: skipped)
+    }
+
+    /// The finding for a directory that the walker refused or could not read.
+    private static func walkFailure(_ error: ModelTreeError, limits: ScanLimits) -> FileScanReport {
+        let kind: FindingKind
+        switch error.problem {
+        case .tooDeep, .tooManyEntries: kind = .resourceLimit
+        default: kind = .unreadableFile
+        }
+        return FileScanReport(path: error.path, format: .unknown, size: nil, streams: [], findings: [
+            ScanFinding(severity: .error, kind: kind, location: error.path, message: error.description),
+        ])
     }
 
     /// Scans one file, detecting its format from its content.
@@ -62,51 +110,6 @@ extension ModelScanner {
         FileScanReport(path: path, format: .unknown, size: nil, streams: [], findings: [
             ScanFinding(severity: .error, kind: .unreadableFile, location: path, message: "cannot read: \(reason)"),
         ])
-    }
-
-    private static func walk(directory: String, depth: Int, limits: ScanLimits, files: inout [FileScanReport],
-                             skipped: inout [String], progress: ProgressReporter?) {
-        guard depth <= limits.maxDirectoryDepth else {
-            files.append(FileScanReport(path: directory, format: .unknown, size: nil, streams: [], findings: [
-                ScanFinding(severity: .error, kind: .resourceLimit, location: directory,
-                            message: "directory nesting deeper than \(limits.maxDirectoryDepth) levels is not walked"),
-            ]))
-            return
-        }
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        } catch {
-            files.append(unreadable(directory, "cannot list the directory"))
-            return
-        }
-        for name in names {
-            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-            var link = stat()
-            guard lstat(path, &link) == 0 else { files.append(unreadable(path, FileIO.errnoDescription(errno))); continue }
-            let type = link.st_mode & S_IFMT
-            if type == S_IFDIR {
-                walk(directory: path, depth: depth + 1, limits: limits, files: &files, skipped: &skipped, progress: progress)
-                continue
-            }
-            if type == S_IFLNK {
-                // Follow links to files (a model directory may link its weights);
-                // never descend through a link to a directory (loops).
-                var target = stat()
-                guard stat(path, &target) == 0 else { files.append(unreadable(path, "broken symbolic link")); continue }
-                if (target.st_mode & S_IFMT) == S_IFDIR { skipped.append(path); continue }
-            } else if type != S_IFREG {
-                skipped.append(path)
-                continue
-            }
-            let ext = (name as NSString).pathExtension.lowercased()
-            if modelFileExtensions.contains(ext) || looksLikeModel(path) {
-                files.append(scanFile(at: path, limits: limits))
-                progress?.advance(items: 1)
-            } else {
-                skipped.append(path)
-            }
-        }
     }
 
     /// Whether the first bytes of `path` look like a zip, .npy, safetensors or a protocol 2+ pickle.

@@ -21,6 +21,7 @@ public final class AtomicFileWriter {
     private var fd: Int32
     private let overwrite: Bool
     private var finished = false
+    private var cleanupToken = 0
 
     /// Opens a temporary file for `destination` with permission bits `mode`.
     /// Unless `overwrite` is set, an existing destination is refused now and
@@ -38,6 +39,7 @@ public final class AtomicFileWriter {
         guard fd >= 0 else {
             throw FileError(path: destination, reason: "cannot create a file in \(directory): \(FileIO.errnoDescription(errno))")
         }
+        cleanupToken = CleanupOnSignal.register(temporaryPath, isDirectory: false)
         // The umask may have narrowed the mode; set exactly what was asked.
         fchmod(fd, mode)
     }
@@ -118,6 +120,7 @@ public final class AtomicFileWriter {
             unlink(temporaryPath)
         }
         finished = true
+        CleanupOnSignal.unregister(cleanupToken)
     }
 
     /// Discards the temporary file; the destination is untouched.
@@ -126,6 +129,7 @@ public final class AtomicFileWriter {
         finished = true
         if fd >= 0 { close(fd); fd = -1 }
         unlink(temporaryPath)
+        CleanupOnSignal.unregister(cleanupToken)
     }
 
     /// Writes `data` to `path` atomically in one call.

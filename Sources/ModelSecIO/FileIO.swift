@@ -7,15 +7,31 @@ import Foundation
 
 /// Reading whole (small) files with clear errors.
 public enum FileIO {
-    /// The bytes of the regular file at `path`, refusing files over `limit`
-    /// bytes before reading them.
+    /// The bytes of the file at `path`, refusing files over `limit` bytes
+    /// before reading them. Pipes are accepted (`--key <(vault read …)`);
+    /// use ``readRegularFile(_:limit:)`` for inputs that must be files on disk.
     public static func readFile(_ path: String, limit: Int = 16 << 20) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try readContents(path, limit: limit, regularOnly: false)
+    }
+
+    /// The bytes of the regular file at `path`, refusing files over `limit`
+    /// bytes before reading them. The file is opened non-blocking, so a FIFO,
+    /// socket or device put in its place is refused at once instead of
+    /// hanging the reader.
+    public static func readRegularFile(_ path: String, limit: Int = 16 << 20) throws -> [UInt8] {
+        try readContents(path, limit: limit, regularOnly: true)
+    }
+
+    private static func readContents(_ path: String, limit: Int, regularOnly: Bool) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0))
         guard fd >= 0 else { throw FileError(path: path, reason: errnoDescription(errno)) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw FileError(path: path, reason: errnoDescription(errno)) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw FileError(path: path, reason: "is a directory, expected a file") }
+        if regularOnly, (st.st_mode & S_IFMT) != S_IFREG {
+            throw FileError(path: path, reason: "is not a regular file (a FIFO, socket or device)")
+        }
         if (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) > limit {
             throw FileError(path: path, reason: "file is \(st.st_size) bytes, more than the \(limit)-byte limit for this kind of file")
         }

@@ -61,7 +61,7 @@ public enum ModelSigner {
         var unique: [ModelPath] = []
         for path in ignored where !unique.contains(path) { unique.append(path) }
 
-        let inventory = try ModelWalker.walk(model: model, ignoring: unique, allowSymlinks: options.allowSymlinks)
+        let inventory = try ModelTree.walk(model.path, options: .init(ignoring: unique, allowSymlinks: options.allowSymlinks))
         let planned = ModelSerializer.plan(inventory.files, method: options.method)
         let progress = ModelSerializer.progress(for: inventory.files, method: options.method, enabled: options.showProgress)
         let digests = try ParallelHasher.digests(of: planned.map(\.task), files: inventory.files, progress: progress)

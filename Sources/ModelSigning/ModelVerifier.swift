@@ -45,16 +45,16 @@ public enum ModelVerifier {
         let expected = try expectedFiles(manifest)
         let ignored = try ignoreList(manifest: manifest, options: options, model: model)
 
-        let inventory: ModelInventory
+        let inventory: ModelTree
         do {
-            inventory = try ModelWalker.walk(model: model, ignoring: ignored, allowSymlinks: manifest.allowSymlinks,
-                                             symlinkCategory: .verificationFailed)
-        } catch let error as ModelContentError where error.category == .verificationFailed {
+            inventory = try ModelTree.walk(model.path, options: .init(ignoring: ignored, allowSymlinks: manifest.allowSymlinks))
+        } catch let error as ModelTreeError where error.problem == .symbolicLink {
+            // A link where the signature allows none: the model is not what was signed.
             return signed.result(.contentMismatch, modified: [error.path], summary: "\(error.description) (the signature does not allow symbolic links)")
         }
-        var onDisk: [ModelPath: ModelFile] = [:]
+        var onDisk: [ModelPath: ModelTree.File] = [:]
         for file in inventory.files { onDisk[file.path] = file }
-        var toCheck: [ModelFile] = []
+        var toCheck: [ModelTree.File] = []
         var extra: [ModelPath] = []
         for file in inventory.files {
             if expected[file.path] != nil {
@@ -93,23 +93,22 @@ public enum ModelVerifier {
         guard expected[path] != nil else {
             return signed.result(.contentMismatch, extra: [path.string], summary: "\(path.string) is not covered by the signature")
         }
-        var full = model
-        if path != .singleFileRoot { full = model.appendingPathComponent(path.string) }
-        let file: ModelFile
+        // The same rules as a whole walk, applied to every component of the
+        // path: a symbolic link to a directory on the way is refused too.
+        let file: ModelTree.File
         do {
-            let inventory = try ModelWalker.walk(model: full, ignoring: [], allowSymlinks: manifest.allowSymlinks, symlinkCategory: .verificationFailed)
-            guard inventory.isSingleFile, let only = inventory.files.first else {
-                return signed.result(.contentMismatch, modified: [path.string], summary: "\(path.string) is not a regular file")
-            }
-            file = ModelFile(path: path, fileSystemPath: only.fileSystemPath, stamp: only.stamp, followedSymlink: only.followedSymlink)
-        } catch let error as ModelContentError {
-            if !FileIO.exists(full.path), (try? FileManager.default.destinationOfSymbolicLink(atPath: full.path)) == nil {
+            file = try ModelTree.locate(path, in: model.path, options: .init(allowSymlinks: manifest.allowSymlinks))
+        } catch let error as ModelTreeError {
+            switch error.problem {
+            case .missing:
                 return signed.contentResult(modified: [], missing: [path], extra: [], checked: 0)
-            }
-            if error.category == .verificationFailed {
+            case .symbolicLink:
                 return signed.result(.contentMismatch, modified: [path.string], summary: "\(error.description) (the signature does not allow symbolic links)")
+            case .notRegularFile, .specialFile:
+                return signed.result(.contentMismatch, modified: [path.string], summary: "\(path.string) is not a regular file")
+            default:
+                throw error
             }
-            throw error
         }
         let modified = try compare([file], expected: expected, method: manifest.method, progress: options.showProgress)
         return signed.contentResult(modified: modified, missing: [], extra: [], checked: 1, only: path)
@@ -215,10 +214,10 @@ public enum ModelVerifier {
     /// Hashes `files` (all on all cores) and returns those whose digests
     /// differ from `expected`. With shards, a file whose size no longer
     /// yields the signed ranges is modified without being hashed.
-    static func compare(_ files: [ModelFile], expected: [ModelPath: ExpectedFile], method: SerializationMethod,
+    static func compare(_ files: [ModelTree.File], expected: [ModelPath: ExpectedFile], method: SerializationMethod,
                         progress enabled: Bool?) throws -> [ModelPath] {
         var modified = Set<ModelPath>()
-        var toHash: [ModelFile] = []
+        var toHash: [ModelTree.File] = []
         for file in files {
             if case let .shards(size) = method {
                 let ranges = ResourceName.shardRanges(size: file.size, shardSize: size)

@@ -36,7 +36,7 @@ enum ParallelHasher {
     static let bufferBudget = 32 << 20
 
     /// The digest of every task, in task order.
-    static func digests(of tasks: [HashTask], files: [ModelFile], progress: ProgressReporter? = nil,
+    static func digests(of tasks: [HashTask], files: [ModelTree.File], progress: ProgressReporter? = nil,
                         workers requested: Int? = nil) throws -> [[UInt8]] {
         guard !tasks.isEmpty else { return [] }
         let cores = max(1, requested ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -65,22 +65,13 @@ enum ParallelHasher {
         return (0..<tasks.count).map { Array(UnsafeBufferPointer(start: results + $0 * SHA256.byteCount, count: SHA256.byteCount)) }
     }
 
-    private static func hash(_ task: HashTask, file: ModelFile, buffer: UnsafeMutableRawBufferPointer,
+    private static func hash(_ task: HashTask, file: ModelTree.File, buffer: UnsafeMutableRawBufferPointer,
                              progress: ProgressReporter?, state: SharedState) throws -> Digest {
-        // The walk saw a regular file; refuse anything else now (a file swapped
-        // for a symlink or a FIFO after the walk): O_NOFOLLOW unless the walk
-        // followed a link, O_NONBLOCK so a FIFO cannot hang the open, then fstat.
-        let flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (file.followedSymlink ? 0 : O_NOFOLLOW)
-        let fd = file.fileSystemPath.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), flags) }
-        guard fd >= 0 else { throw ModelContentError(path: file.displayPath, reason: "cannot open: \(FileIO.errnoDescription(errno))") }
+        // The file must still be the one the walk listed (a regular file with
+        // the same inode, size and timestamps; see ModelTree.openUnchanged).
+        // A signature describes one state of the model.
+        let fd = try ModelTree.openUnchanged(file)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw ModelContentError(path: file.displayPath, reason: "is no longer a regular file")
-        }
-        // The file must still be the one the walk listed: same inode, size
-        // and timestamps. A signature describes one state of the model.
-        guard FileStamp(st) == file.stamp else { throw changedError(file) }
         #if canImport(Glibc)
         _ = posix_fadvise(fd, off_t(task.offset), off_t(task.length ?? 0), POSIX_FADV_SEQUENTIAL)
         #endif
@@ -112,9 +103,8 @@ enum ParallelHasher {
         return hasher.finalize()
     }
 
-    private static func changedError(_ file: ModelFile) -> ModelContentError {
-        ModelContentError(path: file.displayPath,
-                          reason: "changed while the model was being hashed (its size, timestamps or inode differ from when the model was listed); run again once nothing is writing to the model")
+    private static func changedError(_ file: ModelTree.File) -> ModelTreeError {
+        ModelTreeError(path: file.displayPath, problem: .changed)
     }
 
     /// The work queue position and the first failure, shared by the workers.

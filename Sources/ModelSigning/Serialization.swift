@@ -108,7 +108,7 @@ enum ModelSerializer {
         let task: HashTask
     }
 
-    static func plan(_ files: [ModelFile], method: SerializationMethod) -> [PlannedResource] {
+    static func plan(_ files: [ModelTree.File], method: SerializationMethod) -> [PlannedResource] {
         var planned: [PlannedResource] = []
         for (index, file) in files.enumerated() {
             switch method {
@@ -135,7 +135,7 @@ enum ModelSerializer {
 
     /// A progress reporter for hashing `files` (files and bytes; bytes only
     /// with shards, where tasks are not files), or nil when disabled.
-    static func progress(for files: [ModelFile], method: SerializationMethod, enabled: Bool?) -> ProgressReporter? {
+    static func progress(for files: [ModelTree.File], method: SerializationMethod, enabled: Bool?) -> ProgressReporter? {
         if enabled == false { return nil }
         let total = files.reduce(Int64(0)) { $0 + $1.size }
         return ProgressReporter(label: "hashing", totalBytes: total, totalItems: method == .files ? files.count : nil, enabled: enabled)

@@ -95,7 +95,7 @@ public struct SignatureBundle: Codable, Sendable, Equatable {
     /// Reads a signature file (at most 256 MiB: a statement lists one digest per file).
     public static func read(from path: String) throws -> SignatureBundle {
         let bytes: [UInt8]
-        do { bytes = try FileIO.readFile(path, limit: 256 << 20) } catch let error as FileError {
+        do { bytes = try FileIO.readRegularFile(path, limit: 256 << 20) } catch let error as FileError {
             throw SignatureFormatError(path: path, reason: "cannot read the signature: \(error.reason)")
         }
         return try SignatureBundle(jsonData: Data(bytes), label: path)

@@ -31,6 +31,8 @@ struct ModelSecCommand: ParsableCommand {
             print(versionText)
             Foundation.exit(0)
         }
+        // An interrupted command removes its temporary outputs (exit 130/143/129).
+        CleanupOnSignal.installSignalHandlers()
         do {
             var command = try parseAsRoot()
             try command.run()

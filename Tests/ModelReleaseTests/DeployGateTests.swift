@@ -27,7 +27,7 @@ final class DeployGateTests: XCTestCase {
         let created = try f.create()
         let report = try DeployGate.run(f.deployRequest())
         XCTAssertTrue(report.deployed, report.summary)
-        XCTAssertEqual(report.steps.map(\.status), [.passed, .passed, .skipped, .passed, .skipped, .passed])
+        XCTAssertEqual(report.steps.map(\.status), [.passed, .passed, .skipped, .passed, .passed, .skipped, .passed])
         XCTAssertEqual(report.release, "bert@1.0.0")
         XCTAssertEqual(report.signerKeyID, f.signingKey.publicKey.keyID)
         for artifact in created.manifest.artifacts {
@@ -188,13 +188,13 @@ final class DeployGateTests: XCTestCase {
         try f.create()
         var request = f.deployRequest()
         var seen: String?
-        request.policy = DeployPolicy { release in
+        request.policy = DeployPolicy { release, _ in
             seen = release.manifest.name
             return .init(passed: false, detail: "license missing")
         }
         try assertRefused(try DeployGate.run(request), at: .policy, containing: "license missing", fixture: f)
         XCTAssertEqual(seen, "bert")
-        request.policy = DeployPolicy { _ in .init(passed: true, detail: "ok") }
+        request.policy = DeployPolicy { _, _ in .init(passed: true, detail: "ok") }
         XCTAssertTrue(try DeployGate.run(request).deployed)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import ModelSecCrypto
+import ModelSecIO
 import ModelSecKeys
 @testable import ModelSigning
 import TestSupport

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import ModelSecCrypto
+import ModelSecIO
 import ModelSecKeys
 @testable import ModelSigning
 import TestSupport
@@ -181,8 +182,9 @@ final class SignVerifyTests: XCTestCase {
         XCTAssertEqual(symlink("config.json", model.path + "/link.json"), 0)
         let keys = try Fixtures.keyPair(.ed25519)
         XCTAssertThrowsError(try ModelSigner.sign(model: model, key: keys.signingKey, options: quiet)) { error in
-            let error = error as? ModelContentError
-            XCTAssertEqual(error?.path, "link.json")
+            let error = error as? ModelTreeError
+            XCTAssertEqual(error?.problem, .symbolicLink)
+            XCTAssertEqual(error?.path, model.path + "/link.json")
             XCTAssertEqual(error?.category, .invalidInput)
         }
         let bundle = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions(allowSymlinks: true, showProgress: false))
@@ -206,7 +208,8 @@ final class SignVerifyTests: XCTestCase {
         XCTAssertEqual(mkfifo(model.path + "/pipe", 0o600), 0)
         let keys = try Fixtures.keyPair(.ed25519)
         XCTAssertThrowsError(try ModelSigner.sign(model: model, key: keys.signingKey, options: quiet)) {
-            XCTAssertEqual(($0 as? ModelContentError)?.path, "pipe")
+            XCTAssertEqual(($0 as? ModelTreeError)?.problem, .specialFile)
+            XCTAssertEqual(($0 as? ModelTreeError)?.path, model.path + "/pipe")
         }
     }
 
@@ -244,7 +247,7 @@ final class SignVerifyTests: XCTestCase {
         var big = [UInt8](repeating: 0, count: 3 << 20)
         for i in big.indices { big[i] = UInt8(truncatingIfNeeded: i &* 7 &+ i >> 9) }
         try Data(big).write(to: root.appendingPathComponent("big.bin"))
-        let inventory = try ModelWalker.walk(model: root, ignoring: [], allowSymlinks: false)
+        let inventory = try ModelTree.walk(root.path)
         for method in [SerializationMethod.files, .shards(size: 1 << 20)] {
             let planned = ModelSerializer.plan(inventory.files, method: method)
             let parallel = try ParallelHasher.digests(of: planned.map(\.task), files: inventory.files, workers: 4)
@@ -259,7 +262,7 @@ final class SignVerifyTests: XCTestCase {
     func testUnreadableModelIsAnInputError() throws {
         let keys = try Fixtures.keyPair(.ed25519)
         XCTAssertThrowsError(try ModelSigner.sign(model: URL(fileURLWithPath: "/nonexistent/model"), key: keys.signingKey)) {
-            XCTAssertEqual(($0 as? ModelContentError)?.category, .invalidInput)
+            XCTAssertEqual(($0 as? ModelSecError)?.category, .invalidInput)
         }
     }
 }
@@ -277,7 +280,7 @@ final class SymlinkDirectoryTests: XCTestCase {
 
         XCTAssertEqual(symlink("..", model.path + "/weights/deep/up"), 0)
         XCTAssertThrowsError(try ModelSigner.sign(model: model, key: keys.signingKey, options: options)) {
-            XCTAssertTrue(($0 as? ModelContentError)?.reason.contains("loop") == true, "\($0)")
+            XCTAssertEqual(($0 as? ModelTreeError)?.problem, .symbolicLinkLoop, "\($0)")
         }
     }
 }

@@ -7,15 +7,28 @@ import ModelSec
 enum ReleasePolicyStep {
     /// A step that passes when no `deny` rule of `policies` fails (warnings
     /// and waived results pass, as `modelsec audit` without --fail-on-warn).
+    /// Scanner rules judge the gate's fresh scan of the plaintext, not the
+    /// findings release.json records.
     static func make(policies: [Policy]) -> DeployPolicy {
-        DeployPolicy { release in
+        DeployPolicy { release, freshScan in
             // Evidence comes from the authentic release.json bytes, not a second read of the file.
             let manifestPath = release.directory + "/" + ReleaseLayout.manifestFile
             let digest = SHA256.hash(data: release.manifestBytes).bytes
-            let evidence = try ManifestEvidenceLoader.evidence(
+            let recorded = try ManifestEvidenceLoader.evidence(
                 manifest: try .init(parsing: Data(release.manifestBytes)),
                 directory: release.directory, manifestPath: manifestPath,
                 authenticator: ReleaseDirectoryAuthenticator(directory: release.directory, manifestDigest: digest))
+            let fresh = freshScan.findings.map {
+                RecordedFinding(severity: $0.severity, kind: $0.kind, location: $0.location,
+                                storedPath: ReleaseLayout.encryptedPath(for: $0.path), message: "(scanned at the gate) " + $0.message)
+            }
+            let evidence = ReleaseEvidence(
+                directory: recorded.directory, manifestPath: recorded.manifestPath, manifest: recorded.manifest,
+                name: recorded.name, version: recorded.version, createdAt: recorded.createdAt,
+                signerKeyID: recorded.signerKeyID, signatureAlgorithms: recorded.signatureAlgorithms,
+                hashAlgorithms: recorded.hashAlgorithms, artifacts: recorded.artifacts,
+                dpEpsilon: recorded.dpEpsilon, dpDelta: recorded.dpDelta, hasDPReport: recorded.hasDPReport,
+                scanFindings: fresh, authenticator: recorded.authenticator)
             let report = PolicyEvaluator.audit(releases: [evidence], policies: policies)
             let failures = report.results.filter { $0.status == .failure }
             if failures.isEmpty {

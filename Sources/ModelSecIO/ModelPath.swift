@@ -25,14 +25,40 @@ public struct ModelPath: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String { string }
 
+    /// The components, split on the byte `/`.
+    public var components: [[UInt8]] {
+        bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map(Array.init)
+    }
+
+    /// `text` as a path that can be joined to a directory without leaving it,
+    /// judged on its UTF-8 bytes alone: split on the byte `/`, every component
+    /// must be non-empty, not `.` or `..`, free of NUL and at most 255 bytes
+    /// (NAME_MAX); the whole path at most 4096 bytes. No normalisation is
+    /// applied, so what is checked is exactly what the file system will see.
+    /// Nil when `text` breaks any rule.
+    ///
+    /// Bytes, not `Character`s: a combining mark after `/` (as in
+    /// `"../\u{301}x"`) joins the slash into one grapheme, so a split on
+    /// `Character("/")` would not see the `..` that the kernel sees.
+    public static func safeRelative(_ text: String) -> ModelPath? {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= 4096 else { return nil }
+        for component in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            guard !component.isEmpty, component.count <= 255, !component.contains(0),
+                  !component.elementsEqual([UInt8(ascii: ".")]),
+                  !component.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) else { return nil }
+        }
+        return ModelPath(bytes: bytes)
+    }
+
     /// `self/component`.
-    func appending(_ component: [UInt8]) -> ModelPath {
+    public func appending(_ component: [UInt8]) -> ModelPath {
         if bytes.isEmpty { return ModelPath(bytes: component) }
         return ModelPath(bytes: bytes + [UInt8(ascii: "/")] + component)
     }
 
     /// True when `self` is `prefix` or lies under the directory `prefix`.
-    func isWithin(_ prefix: ModelPath) -> Bool {
+    public func isWithin(_ prefix: ModelPath) -> Bool {
         guard bytes.count >= prefix.bytes.count, bytes.starts(with: prefix.bytes) else { return false }
         return bytes.count == prefix.bytes.count || bytes[prefix.bytes.count] == UInt8(ascii: "/")
     }
@@ -53,7 +79,7 @@ public struct ModelPath: Hashable, Comparable, Sendable, CustomStringConvertible
     /// components, empty components and a trailing `/`. Nil when it is
     /// absolute or climbs out with `..` (such paths can never match a file in
     /// the model and are dropped, as the Python implementation does).
-    static func normalizedRelative(_ text: String) -> ModelPath? {
+    public static func normalizedRelative(_ text: String) -> ModelPath? {
         guard !text.hasPrefix("/") else { return nil }
         var parts: [[UInt8]] = []
         for part in Array(text.utf8).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {

@@ -1,0 +1,54 @@
+import ModelScanner
+import ModelSecIO
+
+extension ReleaseManifest.ScanResult {
+    /// The record of a scan of a walked model: every finding of every
+    /// scanned file, filed under `releasePath(file)`. Reports arrive attached
+    /// to their files, so no finding can be lost to a path that fails to
+    /// match; a location that names the file on disk is rewritten to name
+    /// the release path instead, and any other location is kept as it is.
+    init(scan: ModelTreeScan, releasePath: (ModelTree.File) -> ModelPath) {
+        var findings: [ReleaseManifest.Finding] = []
+        for entry in scan.scanned {
+            let path = releasePath(entry.file).string
+            let shown = Array(entry.report.path.utf8)
+            for finding in entry.report.findings {
+                let location = Array(finding.location.utf8)
+                let relative = location.starts(with: shown)
+                    ? path + String(decoding: location.dropFirst(shown.count), as: UTF8.self)
+                    : finding.location
+                findings.append(.init(path: path, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
+                                      location: relative, global: finding.global, message: finding.message))
+            }
+        }
+        self.init(tool: "modelsec-scan \(ModelSecVersion.current)", scannedFiles: scan.scanned.count, findings: findings)
+    }
+
+    /// The findings of `self` that `recorded` does not have, compared on
+    /// file, severity, kind and global as exact bytes (messages and scanner
+    /// versions may differ). What a deploy gate's fresh scan of the
+    /// plaintext found that the releaser's record did not.
+    func findingsNotIn(_ recorded: ReleaseManifest.ScanResult) -> [ReleaseManifest.Finding] {
+        func key(_ f: ReleaseManifest.Finding) -> [UInt8] {
+            Array("\(f.path)\u{0}\(f.severity)\u{0}\(f.kind)\u{0}\(f.global ?? "")".utf8)
+        }
+        let known = Set(recorded.findings.map(key))
+        return findings.filter { !known.contains(key($0)) }
+    }
+
+    /// "1 dangerous, 2 error" style counts by severity, or "no finding".
+    var severityCounts: String { Self.severityCounts(findings) }
+
+    static func severityCounts(_ findings: [ReleaseManifest.Finding]) -> String {
+        guard !findings.isEmpty else { return "no finding" }
+        var counts: [(String, Int)] = []
+        for finding in findings {
+            if let index = counts.firstIndex(where: { Array($0.0.utf8) == Array(finding.severity.utf8) }) {
+                counts[index].1 += 1
+            } else {
+                counts.append((finding.severity, 1))
+            }
+        }
+        return counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+    }
+}
