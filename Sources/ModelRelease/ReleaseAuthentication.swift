@@ -67,12 +67,16 @@ public enum ReleaseAuthentication {
         // Step 2: release.json is what was signed, and agrees with the signed list.
         func reject(_ reason: String) -> Outcome { .rejected(step: .manifest, reason: "\(manifestPath): \(reason)") }
         guard signed.method == .files else { return reject("the release signature must use the files method") }
-        var signedDigests: [String: String] = [:]
+        // Names are matched as exact bytes: a String-keyed dictionary would
+        // treat NFC and NFD spellings (two different files) as one.
+        var signedDigests: [[UInt8]: String] = [:]
         for resource in signed.resources {
             guard resource.algorithm == "sha256" else { return reject("signed resource \"\(resource.name)\" is not sha256") }
-            signedDigests[resource.name] = resource.digest
+            guard signedDigests.updateValue(resource.digest, forKey: Array(resource.name.utf8)) == nil else {
+                return reject("the signature lists \(ReleaseManifest.quoted(resource.name)) twice")
+            }
         }
-        guard let signedManifestDigest = signedDigests.removeValue(forKey: ReleaseLayout.manifestResourceName) else {
+        guard let signedManifestDigest = signedDigests.removeValue(forKey: Array(ReleaseLayout.manifestResourceName.utf8)) else {
             return reject("the signature does not cover release.json (no \(ReleaseLayout.manifestResourceName) resource): not a release signature")
         }
         let manifestBytes: [UInt8]
@@ -89,20 +93,22 @@ public enum ReleaseAuthentication {
         do { manifest = try ReleaseManifest(jsonData: Data(manifestBytes), label: manifestPath) } catch {
             return reject("\((error as? ReleaseVerificationError)?.reason ?? "\(error)")")
         }
-        guard manifest.signer.keyID.lowercased() == signerKeyID else {
+        guard Array(manifest.signer.keyID.lowercased().utf8) == Array(signerKeyID.utf8) else {
             return reject("names signer \(manifest.signer.keyID) but the trusted key \(signerKeyID) signed it")
         }
-        guard signed.modelName == manifest.name else {
+        guard Array(signed.modelName.utf8) == Array(manifest.name.utf8) else {
             return reject("names the release \"\(manifest.name)\" but the signature's subject is \"\(signed.modelName)\"")
         }
         for artifact in manifest.artifacts {
-            guard let digest = signedDigests.removeValue(forKey: artifact.path) else {
-                return reject("artifact \"\(artifact.path)\" is not covered by the signature")
+            guard let digest = signedDigests.removeValue(forKey: Array(artifact.path.utf8)) else {
+                return reject("artifact \(ReleaseManifest.quoted(artifact.path)) is not covered by the signature")
             }
-            guard digest == artifact.sha256 else { return reject("artifact \"\(artifact.path)\" has a digest different from the signed one") }
+            guard Array(digest.utf8) == Array(artifact.sha256.utf8) else {
+                return reject("artifact \(ReleaseManifest.quoted(artifact.path)) has a digest different from the signed one")
+            }
         }
-        if let extra = signedDigests.keys.sorted().first {
-            return reject("the signature covers \"\(extra)\", which release.json does not list")
+        if let extra = signedDigests.keys.map({ String(decoding: $0, as: UTF8.self) }).sorted().first {
+            return reject("the signature covers \(ReleaseManifest.quoted(extra)), which release.json does not list")
         }
         return .authentic(AuthenticRelease(directory: directory, manifest: manifest, manifestBytes: manifestBytes,
                                            signatureBytes: signatureBytes, signerKeyID: signerKeyID,
