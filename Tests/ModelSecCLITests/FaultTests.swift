@@ -49,6 +49,30 @@ final class FaultTests: XCTestCase {
         try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".modelsec-tmp-") }
     }
 
+    /// SIGINT and SIGTERM are caught: the temporary file of an interrupted
+    /// write is removed and the exit status is 128 + the signal.
+    func testInterruptedCommandRemovesItsTemporaryFiles() throws {
+        let input = try makeLargeInput("big.bin", bytes: 3 << 30)
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "aes256", "--out", path("k.key")]).status, 0)
+        for (signalNumber, expected) in [(SIGTERM, Int32(143)), (SIGINT, Int32(130))] {
+            let process = Process()
+            process.executableURL = TestSupport.modelsecBinary
+            process.arguments = ["encrypt", input, "--output", path("big.enc"), "--key-file", path("k.key")]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline, process.isRunning, try temporaryFiles().isEmpty { usleep(5_000) }
+            XCTAssertTrue(process.isRunning, "encrypt finished before it could be interrupted")
+            XCTAssertFalse(try temporaryFiles().isEmpty, "encrypt has a temporary file while it runs")
+            kill(process.processIdentifier, signalNumber)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, expected, "exit status after signal \(signalNumber)")
+            XCTAssertEqual(try temporaryFiles(), [], "no temporary file is left after signal \(signalNumber)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("big.enc")))
+        }
+    }
+
     func testSIGKILLDuringEncryptAndDecryptLeavesNoPartialOutput() throws {
         let input = try makeLargeInput("big.bin", bytes: 3 << 30)
         XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "aes256", "--out", path("k.key")]).status, 0)

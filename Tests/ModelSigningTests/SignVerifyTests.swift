@@ -237,6 +237,32 @@ final class SignVerifyTests: XCTestCase {
         }
     }
 
+    /// One rule for the whole model and for one file: `verifyFile` of a file
+    /// reached through a symbolic link to a directory fails exactly as the
+    /// full verification of a no-symlink signature does.
+    func testSymlinkRuleClass_verifyFileRefusesALinkedDirectoryOnThePath() throws {
+        let model = try Fixtures.directoryModel()
+        let keys = try Fixtures.keyPair(.ed25519)
+        let bundle = try ModelSigner.sign(model: model, key: keys.signingKey, options: quiet)
+        let trusted = TrustedKeys([keys.publicKey])
+        // Same bytes, but the directory is now a link to a copy elsewhere.
+        let elsewhere = try TestSupport.makeTemporaryDirectory().appendingPathComponent("weights-copy")
+        try FileManager.default.copyItem(at: model.appendingPathComponent("weights"), to: elsewhere)
+        try FileManager.default.removeItem(at: model.appendingPathComponent("weights"))
+        XCTAssertEqual(symlink(elsewhere.path, model.path + "/weights"), 0)
+
+        let whole = try verify(model, bundle, [keys.publicKey])
+        XCTAssertEqual(whole.outcome, .contentMismatch)
+        let one = try ModelVerifier.verifyFile(relativePath: "weights/layer0.bin", model: model, bundle: bundle, trustedKeys: trusted, options: quietVerify)
+        XCTAssertEqual(one.outcome, .contentMismatch, one.summary)
+        XCTAssertTrue(one.summary.contains("symbolic link"), one.summary)
+        // With a signature that allows links, both accept it.
+        let allowing = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions(allowSymlinks: true, showProgress: false))
+        XCTAssertTrue(try verify(model, allowing, [keys.publicKey]).isVerified)
+        let allowed = try ModelVerifier.verifyFile(relativePath: "weights/layer0.bin", model: model, bundle: allowing, trustedKeys: trusted, options: quietVerify)
+        XCTAssertEqual(allowed.outcome, .verified, allowed.summary)
+    }
+
     /// Many files and multi-shard files across several workers give the same
     /// digests as hashing them one at a time.
     func testParallelHashingMatchesSequentialHashing() throws {
