@@ -126,4 +126,36 @@ final class ReleaseCLITests: XCTestCase {
         try run(["release", "verify", at("rel-clean"), "--public-key", at("sign.pem.pub"), "--identity", at("deploy.pem"),
                  "--policy", at("policy.yaml"), "--output", at("out")], expect: 0)
     }
+
+    /// Issue #13 class 1, end to end: `release create model/` (trailing
+    /// slash) records the finding, and the gate with the baseline-style policy
+    /// refuses the release.
+    func testModelPathSpellingClass_trailingSlashReleaseIsRefusedAtTheGate() throws {
+        var pickle: [UInt8] = [0x80, 0x02] + Array("cposix\nsystem\n".utf8)
+        pickle += [0x58, 2, 0, 0, 0] + Array("id".utf8) + [0x85, 0x52, 0x2E]
+        try Data(pickle).write(to: URL(fileURLWithPath: at("model/evil.pkl")))
+        try run(["release", "create", at("model") + "/", "--name", "clf", "--version", "1.2.0", "--signing-key", at("sign.pem"),
+                 "--recipient", at("deploy.pem.pub"), "--output", at("rel")], expect: 0)
+        let manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: at("rel/release.json")))) as? [String: Any])
+        let scan = try XCTUnwrap(manifest["scan"] as? [String: Any])
+        let findings = try XCTUnwrap(scan["findings"] as? [[String: Any]])
+        XCTAssertTrue(findings.contains { $0["path"] as? String == "evil.pkl" && $0["severity"] as? String == "dangerous" }, "\(findings)")
+        try FileManager.default.createDirectory(atPath: at("trusted"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: at("sign.pem.pub"), toPath: at("trusted/sign.pem.pub"))
+        let refused = try run(["release", "verify", at("rel"), "--trusted-keys", at("trusted"), "--identity", at("deploy.pem"),
+                               "--policy", TestSupport.repositoryRoot.appendingPathComponent("policies/baseline.yaml").path,
+                               "--output", at("out")], environment: ["MODELSEC_TRUSTED_KEYS": at("trusted")], expect: 1)
+        XCTAssertTrue(refused.stderrText.contains("policy step failed"), refused.stderrText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: at("out")))
+    }
+
+    func testRequireTokenRefusesADeployWithoutAToken() throws {
+        _ = try create("rel")
+        let refused = try run(["release", "verify", at("rel"), "--public-key", at("sign.pem.pub"), "--identity", at("deploy.pem"),
+                               "--require-token", "--output", at("out")], expect: 2)
+        XCTAssertTrue(refused.stderrText.contains("token is required"), refused.stderrText)
+        try run(["release", "verify", at("rel"), "--public-key", at("sign.pem.pub"), "--identity", at("deploy.pem"),
+                 "--output", at("out")], environment: ["MODELSEC_REQUIRE_TOKEN": "1"], expect: 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: at("out")))
+    }
 }

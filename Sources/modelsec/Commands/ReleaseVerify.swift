@@ -12,7 +12,9 @@ struct ReleaseVerify: ParsableCommand {
         manifest (release.json is exactly what was signed); token (if --token or \
         --token-file: valid, and grants model:deploy:NAME@VERSION); decrypt (every \
         artifact authenticates and its plaintext size and SHA-256 match the signed \
-        ones); policy (if --policy: no deny rule fails, as with modelsec audit); \
+        ones); scan (the decrypted files are scanned afresh; a finding that \
+        release.json does not record fails the gate); policy (if --policy: no deny \
+        rule fails, judged on the fresh scan, as with modelsec audit); \
         install (MODEL_DIR appears with one rename). Decryption happens in \
         a temporary directory beside MODEL_DIR, so on any failure nothing is \
         written there. MODEL_DIR also receives .modelsec/release.json and \
@@ -81,6 +83,9 @@ struct ReleaseVerify: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
+    @Flag(name: .customLong("require-token"), help: "Refuse to run without a deploy token (--token or --token-file), so a deploy step cannot pass by forgetting the token flags. Also set by MODELSEC_REQUIRE_TOKEN=1.")
+    var requireToken = false
+
     @Flag(help: "Print the step report as JSON on stdout.")
     var json = false
 
@@ -94,6 +99,9 @@ struct ReleaseVerify: ParsableCommand {
             throw ValidationError("Give --identity KEY (repeatable) or --key-file KEY to decrypt the release.")
         }
         if token != nil, tokenFile != nil { throw ValidationError("Give --token or --token-file, not both.") }
+        if requireToken || ProcessInfo.processInfo.environment["MODELSEC_REQUIRE_TOKEN"] == "1", !wantsToken {
+            throw ValidationError("A deploy token is required (--require-token or MODELSEC_REQUIRE_TOKEN=1): give --token-file FILE with --token-jwks, --token-issuer and --audience.")
+        }
         if wantsToken {
             guard (tokenJWKS == nil) != tokenPublicKeys.isEmpty else {
                 throw ValidationError("A token needs the issuer's keys: --token-jwks FILE or --token-public-key PUB.pem, not both.")
