@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 
-/// Minimal readers for the Project Wycheproof JSON files in ../shared/vectors/wycheproof.
+/// Minimal readers for the Project Wycheproof JSON files in Tests/Vectors/wycheproof.
 struct WycheproofFile<Group: Decodable>: Decodable {
     let algorithm: String
     let numberOfTests: Int

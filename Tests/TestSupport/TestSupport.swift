@@ -8,10 +8,11 @@ public enum TestSupport {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }()
 
-    /// `../shared/vectors` beside the repository (Wycheproof and others).
+    /// The published test vectors kept in the repository (`Tests/Vectors`:
+    /// Wycheproof, with its licence and source), or `$MODELSEC_VECTORS`.
     public static var sharedVectors: URL {
         if let override = ProcessInfo.processInfo.environment["MODELSEC_VECTORS"] { return URL(fileURLWithPath: override) }
-        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/vectors")
+        return repositoryRoot.appendingPathComponent("Tests/Vectors")
     }
 
     /// The built `modelsec` executable, beside the test bundle. Found once:
