@@ -8,13 +8,13 @@ enum CLI {
 
     /// Prints `modelsec: error: MESSAGE` to stderr and exits with `code`.
     static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("modelsec: error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("modelsec: error: \(terminalSafe(message))\n".utf8))
         exit(code)
     }
 
     /// Prints a warning line to stderr.
     static func warn(_ message: String) {
-        FileHandle.standardError.write(Data("modelsec: warning: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("modelsec: warning: \(terminalSafe(message))\n".utf8))
     }
 
     /// Prints `value` as pretty, key-sorted JSON on stdout.
@@ -37,7 +37,33 @@ enum CLI {
 extension CLI {
     /// Prints an informational line to stderr (stdout stays machine-readable).
     static func info(_ message: String) {
-        FileHandle.standardError.write(Data("modelsec: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("modelsec: \(terminalSafe(message))\n".utf8))
+    }
+
+    /// `text` with every character that a terminal would act on written as
+    /// `\u{…}`: C0 and C1 control characters (escape sequences that clear the
+    /// screen or retitle the window start with them), DEL, and the Unicode
+    /// bidirectional overrides and isolates (which reorder what is shown).
+    /// File names, metadata and claims come from untrusted models and
+    /// tokens; every text line that may carry them goes through this.
+    static func terminalSafe(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            let dangerous = v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v)
+                || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
+            if dangerous {
+                out.append(contentsOf: "\\u{\(String(v, radix: 16))}".unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// Prints one line of a text report on stdout, untrusted parts made safe.
+    static func printLine(_ text: String) {
+        print(terminalSafe(text))
     }
 }
 

@@ -31,6 +31,11 @@ struct ModelSecCommand: ParsableCommand {
             print(versionText)
             Foundation.exit(0)
         }
+        // Bare `modelsec` is a usage error: show the help, exit 2.
+        if CommandLine.arguments.count == 1 {
+            FileHandle.standardError.write(Data(helpMessage().utf8))
+            Foundation.exit(2)
+        }
         // An interrupted command removes its temporary outputs (exit 130/143/129).
         CleanupOnSignal.installSignalHandlers()
         do {

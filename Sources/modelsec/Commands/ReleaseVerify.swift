@@ -146,13 +146,13 @@ struct ReleaseVerify: ParsableCommand {
             try CLI.printJSON(report)
         } else {
             for step in report.steps {
-                FileHandle.standardError.write(Data("  \(step.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.name.rawValue): \(step.detail)\n".utf8))
+                FileHandle.standardError.write(Data("  \(step.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.name.rawValue): \(CLI.terminalSafe(step.detail))\n".utf8))
             }
         }
         guard report.deployed else {
-            FileHandle.standardError.write(Data("modelsec: \(report.summary)\n".utf8))
+            CLI.info(report.summary)
             throw CLI.Exit(code: 1)
         }
-        if !json { print(report.summary) }
+        if !json { CLI.printLine(report.summary) }
     }
 }

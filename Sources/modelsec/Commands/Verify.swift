@@ -64,12 +64,12 @@ struct Verify: ParsableCommand {
         if json {
             try CLI.printJSON(result)
         } else if result.isVerified {
-            print(result.summary)
+            CLI.printLine(result.summary)
         } else {
-            print("verification failed: \(result.summary)")
-            for path in result.modified { print("  modified: \(path)") }
-            for path in result.missing { print("  missing:  \(path)") }
-            for path in result.extra { print("  extra:    \(path)") }
+            CLI.printLine("verification failed: \(result.summary)")
+            for path in result.modified { CLI.printLine("  modified: \(path)") }
+            for path in result.missing { CLI.printLine("  missing:  \(path)") }
+            for path in result.extra { CLI.printLine("  extra:    \(path)") }
         }
         if !result.isVerified {
             FileHandle.standardError.write(Data("modelsec: error: \(model): verification failed: \(result.summary)\n".utf8))
