@@ -4,7 +4,7 @@
 SWIFT ?= swift
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build release test test-asan test-tsan fuzz demo bench clean help
+.PHONY: all deps build release install test test-asan test-tsan fuzz demo bench clean help
 
 all: build
 
@@ -13,6 +13,7 @@ help:
 	@echo "make test     run the whole test suite (unit, vectors, CLI, interop)"
 	@echo "make build    debug build of the library and the modelsec CLI"
 	@echo "make release  optimised build (.build/release/modelsec)"
+	@echo "make install  PREFIX=/usr/local: self-contained binary, man page, bash/zsh/fish completions"
 	@echo "make bench    benchmarks against peer tools, printed as one markdown table"
 	@echo "make test-asan / test-tsan   the test suite under AddressSanitizer / ThreadSanitizer"
 	@echo "make fuzz     every libFuzzer target for FUZZ_SECONDS (default 60) each"
@@ -25,6 +26,10 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release
+
+PREFIX ?= /usr/local
+install: deps
+	SWIFT=$(SWIFT) ./scripts/install.sh "$(DESTDIR)$(PREFIX)"
 
 # XCTest only (every suite is XCTest); the last line is a plain "N passed, N failed" total.
 test: deps

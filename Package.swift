@@ -9,6 +9,12 @@
 // re-exports them all; `modelsec` is the thin command-line front end.
 import PackageDescription
 
+/// The commit `modelsec --version` reports (SwiftPM's view of the checkout).
+let buildCommit: String = {
+    guard let git = Context.gitInformation else { return "unknown" }
+    return String(git.currentCommit.prefix(12)) + (git.hasUncommittedChanges ? "-modified" : "")
+}()
+
 let package = Package(
     name: "modelsec",
     platforms: [.macOS(.v13)],
@@ -36,6 +42,9 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
+
+        // The commit the binary was built from, for `modelsec --version`.
+        .target(name: "CBuildInfo", cSettings: [.define("MODELSEC_COMMIT", to: "\"\(buildCommit)\"")]),
 
         // Foundation: typed crypto core, file I/O conventions, key management.
         .target(name: "ModelSecCrypto", dependencies: ["CSodium", "COpenSSL"]),
@@ -91,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "modelsec",
             dependencies: [
-                "ModelSec",
+                "ModelSec", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

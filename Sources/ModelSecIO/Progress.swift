@@ -5,13 +5,22 @@ import Darwin
 #endif
 import Foundation
 
-/// Progress of long work on standard error, shown only when standard error is
-/// a terminal and at most ten times a second. Safe to call from many threads.
+/// Progress of long work on standard error. Safe to call from many threads.
+///
+/// Whether it shows: the caller's `enabled`, else the `MODELSEC_PROGRESS`
+/// environment variable (`always`, `never` or `auto`; the CLI's `--progress`
+/// sets it), else `auto`: only when standard error is a terminal. On a
+/// terminal one line is redrawn at most ten times a second; elsewhere (a CI
+/// log) a plain line is printed every ``plainInterval`` seconds and at the
+/// end, with no carriage returns or escape sequences.
 public final class ProgressReporter: @unchecked Sendable {
+    /// Seconds between lines when standard error is not a terminal.
+    public static let plainInterval: Double = 5
     private let label: String
     private let totalBytes: Int64?
     private let totalItems: Int?
     private let enabled: Bool
+    private let terminal: Bool
     private let lock = NSLock()
     private var bytes: Int64 = 0
     private var items = 0
@@ -19,12 +28,23 @@ public final class ProgressReporter: @unchecked Sendable {
     private let start = DispatchTime.now().uptimeNanoseconds
 
     /// A reporter for work described by `label` ("hashing", "encrypting", …).
-    /// `enabled` defaults to whether stderr is a terminal.
+    /// `enabled` nil follows `MODELSEC_PROGRESS`, then whether stderr is a terminal.
     public init(label: String, totalBytes: Int64? = nil, totalItems: Int? = nil, enabled: Bool? = nil) {
         self.label = label
         self.totalBytes = totalBytes
         self.totalItems = totalItems
-        self.enabled = enabled ?? (isatty(STDERR_FILENO) == 1)
+        terminal = isatty(STDERR_FILENO) == 1
+        self.enabled = enabled ?? Self.environmentSetting ?? terminal
+    }
+
+    /// `MODELSEC_PROGRESS`: true for `always`, false for `never`, nil for
+    /// `auto` or when unset.
+    static var environmentSetting: Bool? {
+        switch ProcessInfo.processInfo.environment["MODELSEC_PROGRESS"] {
+        case "always"?: return true
+        case "never"?: return false
+        default: return nil
+        }
     }
 
     /// Records `byteCount` more bytes and `itemCount` more finished items.
@@ -34,7 +54,8 @@ public final class ProgressReporter: @unchecked Sendable {
         bytes += byteCount
         items += itemCount
         let now = DispatchTime.now().uptimeNanoseconds
-        let draw = now - lastDraw > 100_000_000
+        let interval: UInt64 = terminal ? 100_000_000 : UInt64(Self.plainInterval * 1e9)
+        let draw = now - max(lastDraw, terminal ? 0 : start) > interval
         if draw { lastDraw = now }
         let (b, i) = (bytes, items)
         lock.unlock()
@@ -52,14 +73,23 @@ public final class ProgressReporter: @unchecked Sendable {
 
     private func render(bytes: Int64, items: Int, now: UInt64, final: Bool) {
         let seconds = max(Double(now - start) / 1e9, 1e-9)
-        var line = "\r\(label): "
-        if let totalItems { line += "\(items)/\(totalItems) files, " }
-        line += ByteCountFormatting.string(bytes)
-        if let totalBytes, totalBytes > 0 {
-            line += " of \(ByteCountFormatting.string(totalBytes)) (\(Int(Double(bytes) * 100 / Double(totalBytes)))%)"
+        var parts: [String] = []
+        if let totalItems {
+            parts.append("\(items)/\(totalItems) files")
+        } else if totalBytes == nil, bytes == 0 {
+            parts.append("\(items) file\(items == 1 ? "" : "s")")   // item-only work (scanning): no "0 B"
         }
-        line += ", \(ByteCountFormatting.string(Int64(Double(bytes) / seconds)))/s"
-        line += final ? "\n" : "\u{1B}[K"
+        if bytes > 0 || totalBytes != nil {
+            var text = ByteCountFormatting.string(bytes)
+            if let totalBytes, totalBytes > 0 {
+                text += " of \(ByteCountFormatting.string(totalBytes)) (\(Int(Double(bytes) * 100 / Double(totalBytes)))%)"
+            }
+            parts.append(text)
+            parts.append("\(ByteCountFormatting.string(Int64(Double(bytes) / seconds)))/s")
+        }
+        parts.append(String(format: "%.0f s", seconds))
+        let body = "\(label): " + parts.joined(separator: ", ")
+        let line = terminal ? "\r" + body + (final ? "\n" : "\u{1B}[K") : body + "\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
 }

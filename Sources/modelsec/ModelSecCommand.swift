@@ -1,4 +1,5 @@
 import ArgumentParser
+import CBuildInfo
 import Foundation
 import ModelSec
 
@@ -18,7 +19,7 @@ struct ModelSecCommand: ParsableCommand {
     )
 
     /// What `modelsec --version` prints.
-    static let versionText = "modelsec \(ModelSecVersion.current) (\(ModelSecCryptoInfo.backendVersions))"
+    static let versionText = "modelsec \(ModelSecVersion.current) (commit \(String(cString: modelsec_build_commit()))) (\(ModelSecCryptoInfo.backendVersions))"
 
     /// Runs the command, mapping every failure to one line on stderr and the
     /// documented exit code (ArgumentParser's own usage errors become 2).

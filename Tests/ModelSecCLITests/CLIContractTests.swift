@@ -29,4 +29,31 @@ final class CLIContractTests: XCTestCase {
         XCTAssertFalse(everything.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x07 || $0.value == 0x202e }, everything)
         XCTAssertTrue(result.stdoutText.contains("extra:    evil\\u{1b}[2J\\u{1b}]0;owned\\u{7}\\u{202e}.bin"), result.stdoutText)
     }
+
+    /// `--progress always` reaches a CI log (stderr not a terminal) as plain
+    /// lines, never carriage returns or escape sequences; `never` is silent;
+    /// item-only work (the scanner) counts files, not "0 B".
+    func testProgressAlwaysWritesPlainLinesOffATerminal() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("cli-progress")
+        let input = dir.appendingPathComponent("big.bin").path
+        FileManager.default.createFile(atPath: input, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: input))
+        try handle.truncate(atOffset: 64 << 20)
+        try handle.close()
+        let key = dir.appendingPathComponent("k.key").path
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "aes256", "--out", key]).status, 0)
+        let always = try TestSupport.modelsec(["encrypt", input, "--output", input + ".enc", "--key-file", key, "--progress", "always"])
+        XCTAssertEqual(always.status, 0, always.stderrText)
+        XCTAssertTrue(always.stderrText.contains("encrypting: 64.0 MiB of 64.0 MiB (100%)"), always.stderrText)
+        XCTAssertFalse(always.stderrText.contains("\r") || always.stderrText.contains("\u{1B}"), always.stderrText)
+        let never = try TestSupport.modelsec(["decrypt", input + ".enc", "--output", input + ".out", "--key-file", key],
+                                             environment: ["MODELSEC_PROGRESS": "never"])
+        XCTAssertEqual(never.status, 0, never.stderrText)
+        XCTAssertFalse(never.stderrText.contains("decrypting"), never.stderrText)
+        let scan = try TestSupport.modelsec(["scan", dir.path, "--progress", "always"])
+        XCTAssertTrue(scan.stderrText.contains("scan: "), scan.stderrText)
+        XCTAssertFalse(scan.stderrText.contains("0 B"), scan.stderrText)
+        let bad = try TestSupport.modelsec(["scan", dir.path], environment: ["MODELSEC_PROGRESS": "sometimes"])
+        XCTAssertEqual(bad.status, 2, bad.stderrText)
+    }
 }

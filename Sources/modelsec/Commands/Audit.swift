@@ -57,6 +57,7 @@ struct Audit: ParsableCommand {
 
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
+    @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
         if releases.isEmpty { throw ValidationError("Give at least one RELEASE_DIR.") }

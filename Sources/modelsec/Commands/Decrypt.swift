@@ -55,6 +55,8 @@ struct Decrypt: ParsableCommand {
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Flag(help: "Print a summary as JSON on stdout (not with --output -).")
     var json = false
 

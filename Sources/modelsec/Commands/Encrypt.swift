@@ -49,6 +49,8 @@ struct Encrypt: ParsableCommand {
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Flag(help: "Print a summary as JSON on stdout (not with --output -).")
     var json = false
 

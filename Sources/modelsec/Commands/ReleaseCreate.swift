@@ -58,6 +58,8 @@ struct ReleaseCreate: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 

@@ -86,6 +86,8 @@ struct ReleaseVerify: ParsableCommand {
     @Flag(name: .customLong("require-token"), help: "Refuse to run without a deploy token (--token or --token-file), so a deploy step cannot pass by forgetting the token flags. Also set by MODELSEC_REQUIRE_TOKEN=1.")
     var requireToken = false
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Flag(help: "Print the step report as JSON on stdout.")
     var json = false
 

@@ -30,6 +30,8 @@ struct Scan: ParsableCommand {
     @Argument(help: ArgumentHelp("Files or directories to scan.", valueName: "PATH"))
     var paths: [String]
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Flag(help: "Print the full report as JSON on stdout.")
     var json = false
 

@@ -46,6 +46,8 @@ struct Sign: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 

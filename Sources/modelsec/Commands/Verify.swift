@@ -41,6 +41,8 @@ struct Verify: ParsableCommand {
     @Option(help: ArgumentHelp("Verify only this file (relative to MODEL) without hashing the rest.", valueName: "RELATIVE_PATH"))
     var file: String?
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Flag(help: "Print the result as JSON (on failure too; the exit code still says 0/1).")
     var json = false
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs modelsec under PREFIX: one self-contained binary (the Swift standard
+# library and Foundation linked statically; only libssl and libsodium are needed
+# at run time), shell completions for bash, zsh and fish, and a man page made
+# from the command definitions.
+#
+#   scripts/install.sh PREFIX            (make install PREFIX=/usr/local)
+#   CONFIG=debug scripts/install.sh ...  (a debug build: quicker, used by the tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix=${1:?usage: scripts/install.sh PREFIX}
+config=${CONFIG:-release}
+swift=${SWIFT:-swift}
+
+# Static Swift runtime and Foundation. Foundation's ICU archive must be named
+# explicitly on Linux (SwiftPM does not add it with --static-swift-stdlib).
+static=(--static-swift-stdlib -Xlinker -l_FoundationICU -Xlinker -lstdc++)
+echo "modelsec: building ($config, static Swift runtime)" >&2
+"$swift" build -c "$config" --product modelsec "${static[@]}"
+"$swift" build -c "$config" --product generate-manual
+bin=$("$swift" build -c "$config" --show-bin-path)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$bin/generate-manual" "$bin/modelsec" --output-directory "$work" >/dev/null
+for shell in bash zsh fish; do
+  "$bin/modelsec" --generate-completion-script "$shell" > "$work/completion.$shell"
+done
+
+install -D -m 0755 "$bin/modelsec" "$prefix/bin/modelsec"
+install -D -m 0644 "$work/modelsec.1" "$prefix/share/man/man1/modelsec.1"
+install -D -m 0644 "$work/completion.bash" "$prefix/share/bash-completion/completions/modelsec"
+install -D -m 0644 "$work/completion.zsh" "$prefix/share/zsh/site-functions/_modelsec"
+install -D -m 0644 "$work/completion.fish" "$prefix/share/fish/vendor_completions.d/modelsec.fish"
+echo "modelsec: installed $("$prefix/bin/modelsec" --version) under $prefix" >&2
