@@ -331,7 +331,7 @@ public struct ModelTreeError: ModelSecError, Equatable {
 
     public var description: String {
         switch problem {
-        case let .cannotRead(code): return "\(path): \(FileIO.errnoDescription(code))"
+        case let .cannotRead(code): return "\(path): cannot read: \(FileIO.errnoDescription(code))"
         case let .cannotList(code): return "\(path): cannot list the directory: \(FileIO.errnoDescription(code))"
         case .symbolicLink: return "\(path): is a symbolic link; symbolic links are refused unless allowed"
         case .brokenSymbolicLink: return "\(path): is a broken symbolic link"

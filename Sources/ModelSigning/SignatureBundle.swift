@@ -109,8 +109,9 @@ public struct SignatureBundle: Codable, Sendable, Equatable {
     }
 
     /// Writes the bundle atomically (temporary file, then rename).
-    public func write(to path: String) throws {
-        try AtomicFileWriter.write(jsonData(), to: path, mode: 0o644, overwrite: true)
+    /// Unless `overwrite` is set, an existing file at `path` is refused.
+    public func write(to path: String, overwrite: Bool = true) throws {
+        try AtomicFileWriter.write(jsonData(), to: path, mode: 0o644, overwrite: overwrite)
     }
 
     /// The raw payload bytes.

@@ -56,4 +56,24 @@ final class CLIContractTests: XCTestCase {
         let bad = try TestSupport.modelsec(["scan", dir.path], environment: ["MODELSEC_PROGRESS": "sometimes"])
         XCTAssertEqual(bad.status, 2, bad.stderrText)
     }
+
+    /// One overwrite rule: every command that writes a file refuses an
+    /// existing one unless given --force.
+    func testExistingOutputsNeedForce() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("cli-overwrite")
+        let key = dir.appendingPathComponent("k.pem").path
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "ed25519", "--out", key]).status, 0)
+        let jwks = dir.appendingPathComponent("jwks.json").path
+        XCTAssertEqual(try TestSupport.modelsec(["token", "jwks", "--public-key", key + ".pub", "--out", jwks]).status, 0)
+        let again = try TestSupport.modelsec(["token", "jwks", "--public-key", key + ".pub", "--out", jwks])
+        XCTAssertEqual(again.status, 2, again.stderrText)
+        XCTAssertTrue(again.stderrText.contains("--force"), again.stderrText)
+        XCTAssertEqual(try TestSupport.modelsec(["token", "jwks", "--public-key", key + ".pub", "--out", jwks, "--force"]).status, 0)
+        let model = dir.appendingPathComponent("w.bin").path
+        try Data("w".utf8).write(to: URL(fileURLWithPath: model))
+        let signature = dir.appendingPathComponent("w.sig").path
+        XCTAssertEqual(try TestSupport.modelsec(["sign", model, "--key", key, "--output", signature]).status, 0)
+        XCTAssertEqual(try TestSupport.modelsec(["sign", model, "--key", key, "--output", signature]).status, 2)
+        XCTAssertEqual(try TestSupport.modelsec(["sign", model, "--key", key, "--output", signature, "--force"]).status, 0)
+    }
 }

@@ -127,7 +127,7 @@ final class FaultTests: XCTestCase {
         var r = try TestSupport.modelsec(["sign", path("small.bin"), "--key", path("k.pem"), "--output", path("model.sig")])
         XCTAssertEqual(r.status, 0, r.stderrText)
         let before = try Data(contentsOf: URL(fileURLWithPath: path("model.sig")))
-        _ = try killMidway(["sign", model.path, "--key", path("k.pem"), "--output", path("model.sig")], delay: 0.3)
+        _ = try killMidway(["sign", model.path, "--key", path("k.pem"), "--output", path("model.sig"), "--force"], delay: 0.3)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("model.sig"))), before, "the previous signature is intact")
         XCTAssertEqual(try temporaryFiles(), [], "sign writes nothing before the model is hashed")
         r = try TestSupport.modelsec(["verify", path("small.bin"), "--signature", path("model.sig"), "--public-key", path("k.pem.pub")])

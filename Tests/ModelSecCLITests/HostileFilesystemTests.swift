@@ -206,7 +206,11 @@ final class HostileFilesystemTests: XCTestCase {
         try makeFixtures()
         try write("precious.txt", "not a signature\n")
         try FileManager.default.createSymbolicLink(atPath: path("link.sig"), withDestinationPath: "precious.txt")
-        let r = try modelsec(["sign", path("model"), "--key", path("k.pem"), "--output", path("link.sig")])
+        // One overwrite rule for every command: an existing output needs --force.
+        let refused = try modelsec(["sign", path("model"), "--key", path("k.pem"), "--output", path("link.sig")])
+        XCTAssertEqual(refused.status, 2, refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("already exists (use --force to overwrite)"), refused.stderrText)
+        let r = try modelsec(["sign", path("model"), "--key", path("k.pem"), "--output", path("link.sig"), "--force"])
         XCTAssertEqual(r.status, 0, r.stderrText)
         XCTAssertEqual(try String(contentsOfFile: path("precious.txt"), encoding: .utf8), "not a signature\n", "the link's target is untouched")
         let attributes = try FileManager.default.attributesOfItem(atPath: path("link.sig"))
@@ -315,7 +319,7 @@ final class HostileFilesystemTests: XCTestCase {
         }
         XCTAssertEqual(result.status, 2, result.stderr)
         XCTAssertTrue(result.stderr.contains("model/extra: files were added, removed or renamed")
-                      || result.stderr.contains("cannot open: no such file"), result.stderr)
+                      || result.stderr.contains("cannot read: no such file"), result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("changing.sig")), "no signature of a half-changed model")
     }
 

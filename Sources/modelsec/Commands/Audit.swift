@@ -37,6 +37,9 @@ struct Audit: ParsableCommand {
     @Option(help: ArgumentHelp("Write the report to FILE (atomically) instead of stdout.", valueName: "FILE"))
     var output: String?
 
+    @Flag(help: "Overwrite the --output file if it exists.")
+    var force = false
+
     @Flag(help: "Exit 1 when a warn rule fails, too.")
     var failOnWarn = false
 
@@ -77,6 +80,8 @@ struct Audit: ParsableCommand {
 
     func run() throws {
         let reportFormat = json ? .json : ReportFormat(rawValue: format)!
+        // Fail now, not after auditing every release, when the report cannot be written.
+        if let output { try AtomicFileWriter.checkDestination(output, overwrite: force) }
         let progress = ProgressReporter(label: "auditing", totalItems: releases.count)
         var loader: any ReleaseEvidenceLoader = DefaultReleaseLoading.loader
         if !identity.isEmpty || keyFile != nil {
@@ -89,7 +94,7 @@ struct Audit: ParsableCommand {
         let report = try Auditor.run(releaseDirectories: releases, policyPaths: policies, loader: loader, progress: progress)
         let data = try report.rendered(as: reportFormat, failOnWarn: failOnWarn)
         if let output {
-            try AtomicFileWriter.write(data, to: output)
+            try AtomicFileWriter.write(data, to: output, overwrite: force)
             CLI.info("\(reportFormat.rawValue) report written to \(output)")
         } else {
             FileHandle.standardOutput.write(data)

@@ -43,6 +43,9 @@ struct Sign: ParsableCommand {
     @Option(help: ArgumentHelp("Use the `shards` method with shards of N bytes (parallel hashing within large files; not verifiable by the model_signing CLI).", valueName: "N"))
     var shardSize: Int64?
 
+    @Flag(help: "Overwrite SIG if it exists.")
+    var force = false
+
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
@@ -70,14 +73,14 @@ struct Sign: ParsableCommand {
     func run() throws {
         let signingKey = try CLI.loadSigningKey(key, passphrase: passphrase.source, permissions: keyPermissions)
         // Fail now, not after hashing the whole model, when OUTPUT cannot be written.
-        try AtomicFileWriter.checkDestination(output)
+        try AtomicFileWriter.checkDestination(output, overwrite: force)
         let options = SigningOptions(
             method: shardSize.map { .shards(size: $0) } ?? .files,
             ignorePaths: ignore.map { ModelSigner.modelRelativeIgnorePath($0, model: URL(fileURLWithPath: model)) },
             allowSymlinks: allowSymlinks,
             signaturePath: URL(fileURLWithPath: output))
         let bundle = try ModelSigner.sign(model: URL(fileURLWithPath: model), key: signingKey, options: options)
-        try bundle.write(to: output)
+        try bundle.write(to: output, overwrite: force)
         let manifest = try bundle.manifest(label: output)
         let keyID = signingKey.publicKey.keyID
         if json {

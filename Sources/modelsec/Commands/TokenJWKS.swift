@@ -24,6 +24,9 @@ struct TokenJWKS: ParsableCommand {
     @Option(help: ArgumentHelp("Write the JWKS to FILE (atomically) instead of stdout.", valueName: "FILE"))
     var out: String?
 
+    @Flag(help: "Overwrite FILE if it exists.")
+    var force = false
+
     func validate() throws {
         guard !publicKeys.isEmpty else { throw ValidationError("Give at least one --public-key.") }
     }
@@ -36,7 +39,7 @@ struct TokenJWKS: ParsableCommand {
         }
         let document = try JSONWebKeySet.document(for: keys) + "\n"
         if let out {
-            try AtomicFileWriter.write(Array(document.utf8), to: out, mode: 0o644, overwrite: true)
+            try AtomicFileWriter.write(Array(document.utf8), to: out, mode: 0o644, overwrite: force)
             CLI.info("wrote \(keys.count) key\(keys.count == 1 ? "" : "s") to \(out)")
         } else {
             print(document, terminator: "")
