@@ -6,9 +6,8 @@ import ModelSecKeys
 /// UTF-8 bytes (an NFD spelling of a listed id is a different id, as it is to
 /// every other JWT library).
 ///
-/// File format: UTF-8 text, one `jti` per line (lines end at the bytes LF or
-/// CR); surrounding spaces and tabs are trimmed, blank lines and lines
-/// starting with `#` are ignored.
+/// File format (``ListFile``): UTF-8 text, one `jti` per line; surrounding
+/// whitespace is trimmed, blank lines and lines starting with `#` are ignored.
 public struct RevocationList: Sendable, Equatable {
     /// The revoked ids.
     public let tokenIDs: Set<ExactString>
@@ -23,16 +22,7 @@ public struct RevocationList: Sendable, Equatable {
 
     /// Parses the text format described on the type.
     public init(text: String) {
-        var ids = Set<ExactString>()
-        let blank: Set<UInt8> = [0x20, 0x09]
-        for line in Array(text.utf8).split(whereSeparator: { $0 == 0x0A || $0 == 0x0D }) {
-            guard let first = line.firstIndex(where: { !blank.contains($0) }),
-                  let last = line.lastIndex(where: { !blank.contains($0) }) else { continue }
-            let trimmed = line[first...last]
-            if trimmed.first == UInt8(ascii: "#") { continue }
-            ids.insert(ExactString(String(decoding: trimmed, as: UTF8.self)))
-        }
-        tokenIDs = ids
+        tokenIDs = Set(ListFile.entries(text, comments: .wholeLine))
     }
 
     /// Loads a revocation file (at most 64 MiB).

@@ -108,7 +108,7 @@ public enum BoundedYAML {
                 /// when it is not a scalar (only scalars may be mapping keys).
                 func begin(size: Int, height: Int, kind: String?) throws {
                     if let kind, let parent = open.last, parent.isMapping, parent.expectsKey {
-                        throw refuse("\(kind) used as a mapping key (keys must be plain scalars)")
+                        throw refuse("\(kind) used as a mapping key: keys must be plain scalars")
                     }
                     total += size
                     guard total <= maximumNodeCount else {

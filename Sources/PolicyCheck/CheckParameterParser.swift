@@ -117,7 +117,9 @@ struct CheckParameterParser {
             if let n = optional("list_file"), let file = d.string(n, "list_file"), let resolved = resolve(file, key: "list_file") {
                 do {
                     let bytes = try FileIO.readFile(resolved, limit: Self.maximumListFileSize)
-                    if let listed = Self.revokedKeyIDs(bytes) { ids.formUnion(listed) } else {
+                    if let text = String(validating: bytes, as: UTF8.self) {
+                        ids.formUnion(ListFile.entries(text, comments: .anywhere).map(\.asciiLowercased))
+                    } else {
                         d.report(at: n.mark, "rule '\(rule)': the revoked-keys list '\(resolved)' is not UTF-8 text")
                     }
                 } catch {
@@ -132,24 +134,6 @@ struct CheckParameterParser {
 
     /// The largest revoked-keys list read (16 MiB: a few hundred thousand ids).
     static let maximumListFileSize = 16 << 20
-
-    /// The key ids of a revoked-keys list: one per line (lines end at the
-    /// bytes LF or CR), `#` starts a comment, spaces and tabs around an id are
-    /// dropped, ids are lowered in ASCII only. Split on bytes, so a combining
-    /// mark after a line break or `#` cannot join it to the text around it.
-    /// Nil when the bytes are not UTF-8.
-    static func revokedKeyIDs(_ bytes: [UInt8]) -> [ExactString]? {
-        guard String(validating: bytes, as: UTF8.self) != nil else { return nil }
-        let blank: Set<UInt8> = [0x20, 0x09]
-        var ids: [ExactString] = []
-        for line in bytes.split(whereSeparator: { $0 == 0x0A || $0 == 0x0D }) {
-            let entry = line.prefix { $0 != UInt8(ascii: "#") }
-            guard let first = entry.firstIndex(where: { !blank.contains($0) }),
-                  let last = entry.lastIndex(where: { !blank.contains($0) }) else { continue }
-            ids.append(ExactString(String(decoding: entry[first...last], as: UTF8.self)).asciiLowercased)
-        }
-        return ids
-    }
 
     /// Reports every parameter that is not exactly (byte for byte) one of `names`.
     private func allow(_ names: Set<String>) {
