@@ -11,8 +11,8 @@ import Yams
 ///
 /// The YAML is read by ``BoundedYAML`` (size, nesting, alias and key limits,
 /// checked before anything is built). Keys, names and ids are compared as
-/// exact UTF-8 bytes (``ExactString``): `\u{212A}eys` (KELVIN SIGN) is not the
-/// parameter `keys`, though Swift's `String ==` says it is.
+/// exact UTF-8 bytes (``ExactString``): a waiver for rule `\u{212A}1` (KELVIN
+/// SIGN) does not name rule `K1`, though Swift's `String ==` says it does.
 public enum PolicyLoader {
     /// Loads and validates the policy at `path`; throws `PolicyError` listing every problem.
     public static func load(path: String) throws -> Policy {
@@ -214,7 +214,7 @@ final class DiagnosticSink {
 
     /// Reports every key of `map` that is not exactly (byte for byte) one of
     /// `allowed`. Lookups by name (`map["keys"]`) use Swift's canonical
-    /// equivalence, so a policy with any other key never loads.
+    /// equivalence, so only a policy whose keys are exactly the names loads.
     func checkKeys(_ map: Node.Mapping, allowed: Set<String>, in what: String) {
         let exact = Set(exactly: allowed)
         for key in map.keys {

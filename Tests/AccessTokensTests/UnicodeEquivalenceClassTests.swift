@@ -83,13 +83,13 @@ final class UnicodeEquivalenceClassTests: XCTestCase {
     }
 
     /// Scope parts are split on the bytes `:` and `@`, and only ASCII is admitted.
-    func testUnicodeEquivalenceClass_scopeParsingOnBytes() {
+    func testScopePartsAreAsciiAndSplitOnBytes() {
         for bad in ["model:pull:resnet@\u{301}1", "model:pull:\u{212A}@1", "model:\u{301}pull:a@1", "model:pull:a@1\u{301}", "m\u{301}odel:pull:a@1"] {
             XCTAssertThrowsError(try ModelScope(parsing: bad), bad)
         }
     }
 
-    func testUnicodeEquivalenceClass_typAndAlgCompareAsciiBytes() throws {
+    func testTypFoldsAsciiCaseOnlyAndAlgIsExact() throws {
         let v = try verifier()
         let kid = signer.publicKey.keyID
         let upper = try F.forge(header: F.header(alg: "EdDSA", kid: kid, typ: "AT+JWT"), payload: F.claimsJSON(), key: signer)

@@ -43,7 +43,7 @@ final class UnicodeEquivalenceClassTests: XCTestCase {
         XCTAssertEqual(trusted.keys.map(\.keyID), [a.keyID], "a\\u{600}.pub ends in .pub; b.pub\\u{301} does not")
     }
 
-    func testUnicodeEquivalenceClass_keyIDLookupExactBytes() {
+    func testKeyIDLookupIsByteExact() {
         let key = PrivateKey.generate(.ed25519).publicKey
         let trusted = TrustedKeys([key])
         XCTAssertNotNil(trusted.key(withID: key.keyID))
@@ -59,7 +59,9 @@ final class UnicodeEquivalenceClassTests: XCTestCase {
         var byKey: [ExactString: Int] = [nfc: 1]
         byKey[nfd] = 2
         XCTAssertEqual(byKey[ExactString("caf\u{E9}")], 1)
+        XCTAssertEqual("\u{212A}", "K", "the premise")
         XCTAssertNotEqual(ExactString("\u{212A}"), "K")
+        XCTAssertNotEqual("\u{212A}ey", "key", "KELVIN SIGN is a capital K")
         XCTAssertEqual(ExactString("ABC-\u{212A}-\u{130}").asciiLowercased, ExactString("abc-\u{212A}-\u{130}"))
         XCTAssertEqual([ExactString("b"), "a\u{301}", "a", "B"].sorted(), ["B", "a", "a\u{301}", "b"])
         XCTAssertEqual(KeyType(exactRawValue: "ed25519"), .ed25519)
