@@ -79,6 +79,7 @@ public enum BoundedYAML {
             throw Refusal(path: source, line: 0, column: 0,
                           reason: "the YAML document is \(bytes.count) bytes; the limit is \(maximumDocumentSize)")
         }
+        guard !bytes.isEmpty else { return }  // no nodes (and libyaml wants a non-null input)
         let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
         let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
         defer { parser.deallocate(); event.deallocate() }
