@@ -35,10 +35,13 @@ public struct AccessTokenClaims: Codable, Sendable, Equatable {
         self.scope = scope
     }
 
-    /// The granted scopes: the `scope` claim split on spaces. Entries that are
-    /// not model scopes are skipped (they grant nothing here).
+    /// The granted scopes: the `scope` claim split on the byte 0x20 (RFC 6749
+    /// §3.3; a split on `Character`s would not see a space followed by a
+    /// combining mark). Entries that are not model scopes are skipped (they
+    /// grant nothing here).
     public var modelScopes: [ModelScope] {
-        scope.split(separator: " ").compactMap { try? ModelScope(parsing: String($0)) }
+        Array(scope.utf8).split(separator: UInt8(ascii: " "))
+            .compactMap { try? ModelScope(parsing: String(decoding: $0, as: UTF8.self)) }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecKeys
 
 /// A token that passed every check.
 public struct VerifiedAccessToken: Sendable, Equatable {
@@ -15,10 +16,10 @@ public struct VerifiedAccessToken: Sendable, Equatable {
 /// 2. it is not exactly three strict base64url segments (a JSON-serialized
 ///    JWS is refused), or the header is not a JSON object with a string `alg`
 ///    and no member name twice;
-/// 3. `alg` is `none` in any letter case, an HMAC algorithm, or anything but
-///    `EdDSA`/`ES256`;
+/// 3. `alg` is `none` in any ASCII letter case, an HMAC algorithm, or
+///    anything but exactly `EdDSA`/`ES256`;
 /// 4. `typ` is not `at+jwt` or `application/at+jwt` (compared ignoring ASCII
-///    case, as media types are; RFC 7515 §4.1.9, RFC 9068 §4);
+///    case only, as media types are; RFC 7515 §4.1.9, RFC 9068 §4);
 /// 5. the header has `crit` (no extension is understood);
 /// 6. no trusted key has exactly the header's `kid` (no fallback to another
 ///    key), or there is no `kid` while several keys are trusted;
@@ -27,12 +28,16 @@ public struct VerifiedAccessToken: Sendable, Equatable {
 /// 9. the claims are not a JSON object holding `iss`, `sub`, `aud`, `exp`,
 ///    `iat`, `jti`, `client_id`, `scope` with the right types (NumericDates
 ///    written as JSON integers) and no member name twice;
-/// 10. `iss` differs from the expected issuer (exact string comparison);
-///     `aud` does not contain the expected audience;
+/// 10. `iss` differs from the expected issuer; `aud` does not contain the
+///     expected audience;
 /// 11. `exp` ≤ now − leeway (expired), `nbf` > now + leeway, or
 ///     `iat` > now + leeway (issued in the future);
 /// 12. `jti` is in the revocation list;
 /// 13. a required scope is not covered by a granted one (see ``ModelScope``).
+///
+/// Every string comparison (`alg`, `typ`, `kid`, `iss`, `aud`, `jti`, scopes)
+/// is on the exact UTF-8 bytes (``ExactString``), never Swift's canonical
+/// equivalence: an NFD `iss` does not match an NFC expected issuer.
 ///
 /// `jku`, `x5u`, `jwk` and `x5c` headers are never read: keys come only from
 /// the verifier's configuration.
@@ -41,7 +46,7 @@ public struct AccessTokenVerifier: Sendable {
     public static let maximumTokenSize = 8192
 
     /// The trusted keys by `kid`.
-    private let keys: [String: VerificationKey]
+    private let keys: [ExactString: VerificationKey]
     /// The only key, when exactly one is trusted (a token without `kid` may use it).
     private let soleKey: VerificationKey?
     /// The exact `iss` expected.
@@ -60,10 +65,10 @@ public struct AccessTokenVerifier: Sendable {
                 revocations: RevocationList = RevocationList(), requiredScopes: [ModelScope] = []) throws {
         guard !keys.isEmpty else { throw TokenInputError("no verification keys given") }
         guard leeway.seconds >= 0 else { throw TokenInputError("the leeway cannot be negative") }
-        var byID: [String: VerificationKey] = [:]
+        var byID: [ExactString: VerificationKey] = [:]
         for key in keys {
-            guard byID[key.keyID] == nil else { throw TokenInputError("two trusted keys share the key id \(key.keyID)") }
-            byID[key.keyID] = key
+            guard byID[ExactString(key.keyID)] == nil else { throw TokenInputError("two trusted keys share the key id \(key.keyID)") }
+            byID[ExactString(key.keyID)] = key
         }
         self.keys = byID
         soleKey = keys.count == 1 ? keys[0] : nil
@@ -82,9 +87,10 @@ public struct AccessTokenVerifier: Sendable {
         let header = try Self.decodeHeader(jws.header)
 
         // Algorithm: fixed by key type, never chosen by the token.
-        if header.algorithm.lowercased() == "none" { throw TokenRejection.algorithmNone }
-        if header.algorithm.uppercased().hasPrefix("HS") { throw TokenRejection.algorithmHMAC(header.algorithm) }
-        guard header.algorithm == "EdDSA" || header.algorithm == "ES256" else {
+        let alg = ExactString(header.algorithm)
+        if alg.asciiLowercased == "none" { throw TokenRejection.algorithmNone }
+        if alg.asciiLowercased.string.utf8.starts(with: "hs".utf8) { throw TokenRejection.algorithmHMAC(header.algorithm) }
+        guard alg == "EdDSA" || alg == "ES256" else {
             throw TokenRejection.algorithmUnsupported(header.algorithm)
         }
         guard let typ = header.type, Self.isAccessTokenType(typ) else { throw TokenRejection.wrongType(header.type) }
@@ -92,13 +98,13 @@ public struct AccessTokenVerifier: Sendable {
 
         let key: VerificationKey
         if let kid = header.keyID {
-            guard let found = keys[kid] else { throw TokenRejection.unknownKeyID(kid) }
+            guard let found = keys[ExactString(kid)] else { throw TokenRejection.unknownKeyID(kid) }
             key = found
         } else {
             guard let only = soleKey else { throw TokenRejection.missingKeyID }
             key = only
         }
-        guard header.algorithm == key.algorithm else {
+        guard alg == ExactString(key.algorithm) else {
             throw TokenRejection.algorithmMismatch(alg: header.algorithm, expected: key.algorithm)
         }
         guard key.isValidSignature(jws.signature, for: jws.signingInput) else { throw TokenRejection.signatureInvalid }
@@ -110,8 +116,8 @@ public struct AccessTokenVerifier: Sendable {
 
     /// The claim checks (rules 10–13), on claims whose signature has been verified.
     func check(_ claims: AccessTokenClaims, now: Date) throws {
-        guard claims.issuer == issuer else { throw TokenRejection.wrongIssuer(claims.issuer) }
-        guard claims.audience.contains(audience) else { throw TokenRejection.wrongAudience }
+        guard ExactString(claims.issuer) == ExactString(issuer) else { throw TokenRejection.wrongIssuer(claims.issuer) }
+        guard claims.audience.contains(where: { ExactString($0) == ExactString(audience) }) else { throw TokenRejection.wrongAudience }
         let nowSeconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let skew = leeway.seconds
         if claims.expiresAt <= nowSeconds - skew { throw TokenRejection.expired(exp: claims.expiresAt, now: nowSeconds) }
@@ -126,9 +132,9 @@ public struct AccessTokenVerifier: Sendable {
         }
     }
 
-    /// `at+jwt` or `application/at+jwt`, ignoring ASCII case.
+    /// `at+jwt` or `application/at+jwt`, ignoring ASCII case (only).
     static func isAccessTokenType(_ typ: String) -> Bool {
-        let lower = typ.lowercased()
+        let lower = ExactString(typ).asciiLowercased
         return lower == "at+jwt" || lower == "application/at+jwt"
     }
 
@@ -150,6 +156,7 @@ public struct AccessTokenVerifier: Sendable {
             throw TokenRejection.malformed("claims have the member \(Sanitize.text(name)) more than once")
         }
         // JSONDecoder reads 1.0 and 1e3 as integers; NumericDates must be written as integers.
+        // (Names matched as JSONDecoder matches them, so no spelling it reads as `exp` escapes this.)
         for member in members where ["exp", "iat", "nbf"].contains(member.name) && !JSONObjectScanner.isIntegerLiteral(member.value) {
             throw TokenRejection.invalidClaim(member.name, "not an integer NumericDate")
         }

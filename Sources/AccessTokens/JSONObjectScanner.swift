@@ -101,6 +101,12 @@ enum JSONObjectScanner {
     }
 
     /// The name of the first member that appears more than once, if any.
+    ///
+    /// Deliberately compared with Swift's canonical equivalence, not bytes:
+    /// `JSONDecoder` keeps an object's members in a `[String: …]` dictionary,
+    /// so two names that differ only in normalisation would collapse into one
+    /// there. Flagging them as duplicates refuses that differential; exact
+    /// duplicates are caught as well.
     static func duplicateName(in members: [Member]) -> String? {
         var seen = Set<String>()
         for member in members where !seen.insert(member.name).inserted { return member.name }

@@ -1,3 +1,5 @@
+import ModelSecKeys
+
 /// A scope naming what a token allows on which model version:
 /// `model:<action>:<name>@<version>`, e.g. `model:deploy:resnet@2.1.0`.
 ///
@@ -9,6 +11,9 @@
 /// equal and, for name and version each, the granted part is `*` or equal to
 /// the required part. A required `*` is therefore only covered by a granted
 /// `*` (asking for "every version" needs a grant for every version).
+///
+/// The parts are ASCII (the parser admits nothing else), so equality and
+/// hashing of scopes are byte comparisons.
 public struct ModelScope: Sendable, Hashable, CustomStringConvertible {
     /// What the holder may do: `pull`, `deploy`, `sign`, …
     public let action: String
@@ -26,35 +31,38 @@ public struct ModelScope: Sendable, Hashable, CustomStringConvertible {
         public var description: String { "invalid scope '\(text)': \(reason) (expected model:<action>:<name>@<version>, e.g. model:pull:resnet@2.1.0)" }
     }
 
-    /// Parses `model:<action>:<name>@<version>`.
+    /// Parses `model:<action>:<name>@<version>`, on the UTF-8 bytes (a
+    /// combining mark after `:` or `@` cannot hide a separator, as it would
+    /// from a split on `Character`s).
     ///
     /// - action: lowercase ASCII letters, digits and `-`, starting with a letter;
     /// - name: ASCII letters, digits and `.`, `_`, `-`, `/`, or exactly `*`;
     /// - version: ASCII letters, digits and `.`, `_`, `-`, `+`, or exactly `*`.
     public init(parsing text: String) throws {
-        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "model" else {
+        let bytes = Array(text.utf8)
+        let parts = bytes.split(separator: UInt8(ascii: ":"), maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].elementsEqual("model".utf8) else {
             throw ParseError(text: text, reason: "it must start with 'model:' and have three ':'-separated parts")
         }
-        let action = String(parts[1])
-        guard let first = action.unicodeScalars.first, ("a"..."z").contains(first),
-              action.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }) else {
+        let action = parts[1]
+        guard let first = action.first, Self.isLowercase(first),
+              action.allSatisfy({ Self.isLowercase($0) || Self.isDigit($0) || $0 == UInt8(ascii: "-") }) else {
             throw ParseError(text: text, reason: "the action must be lowercase letters, digits and '-' (no wildcard)")
         }
-        let target = parts[2].split(separator: "@", omittingEmptySubsequences: false)
+        let target = parts[2].split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
         guard target.count == 2 else {
             throw ParseError(text: text, reason: "the target must be <name>@<version> with exactly one '@'")
         }
-        let name = String(target[0]), version = String(target[1])
-        guard Self.valid(name, extra: "._-/") else {
+        guard Self.valid(target[0], extra: "._-/") else {
             throw ParseError(text: text, reason: "the name must be '*' or letters, digits, '.', '_', '-', '/'")
         }
-        guard Self.valid(version, extra: "._-+") else {
+        guard Self.valid(target[1], extra: "._-+") else {
             throw ParseError(text: text, reason: "the version must be '*' or letters, digits, '.', '_', '-', '+'")
         }
-        self.action = action
-        self.name = name
-        self.version = version
+        // Every part is ASCII now, so these Strings hold exactly those bytes.
+        self.action = String(decoding: action, as: UTF8.self)
+        self.name = String(decoding: target[0], as: UTF8.self)
+        self.version = String(decoding: target[1], as: UTF8.self)
     }
 
     /// A scope from its parts (validated as by ``init(parsing:)``).
@@ -62,19 +70,24 @@ public struct ModelScope: Sendable, Hashable, CustomStringConvertible {
         try self.init(parsing: "model:\(action):\(name)@\(version)")
     }
 
-    private static func valid(_ part: String, extra: String) -> Bool {
-        if part == "*" { return true }
-        guard !part.isEmpty, part.utf8.count <= 256 else { return false }
-        return part.unicodeScalars.allSatisfy {
-            $0.isASCII && (("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || extra.unicodeScalars.contains($0))
+    private static func isLowercase(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) }
+    private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+
+    /// `*`, or 1–256 bytes each an ASCII letter, digit or one of `extra`.
+    private static func valid(_ part: ArraySlice<UInt8>, extra: String) -> Bool {
+        if part.elementsEqual("*".utf8) { return true }
+        guard !part.isEmpty, part.count <= 256 else { return false }
+        return part.allSatisfy {
+            isLowercase($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || isDigit($0) || extra.utf8.contains($0)
         }
     }
 
-    /// True when this (granted) scope covers `required` (see the type's documentation).
+    /// True when this (granted) scope covers `required` (see the type's
+    /// documentation); parts are compared as exact bytes.
     public func covers(_ required: ModelScope) -> Bool {
-        action == required.action
-            && (name == "*" || name == required.name)
-            && (version == "*" || version == required.version)
+        ExactString(action) == ExactString(required.action)
+            && (ExactString(name) == "*" || ExactString(name) == ExactString(required.name))
+            && (ExactString(version) == "*" || ExactString(version) == ExactString(required.version))
     }
 
     /// The canonical text `model:<action>:<name>@<version>`.

@@ -1,26 +1,28 @@
 import Foundation
 import ModelSecIO
+import ModelSecKeys
 
-/// Token ids (`jti`) that must no longer be accepted.
+/// Token ids (`jti`) that must no longer be accepted, matched on their exact
+/// UTF-8 bytes (an NFD spelling of a listed id is a different id, as it is to
+/// every other JWT library).
 ///
-/// File format: UTF-8 text, one `jti` per line; surrounding spaces are
-/// trimmed, blank lines and lines starting with `#` are ignored.
+/// File format (``ListFile``): UTF-8 text, one `jti` per line; surrounding
+/// whitespace is trimmed, blank lines and lines starting with `#` are ignored.
 public struct RevocationList: Sendable, Equatable {
     /// The revoked ids.
-    public let tokenIDs: Set<String>
+    public let tokenIDs: Set<ExactString>
+
+    /// An empty list.
+    public init() { tokenIDs = [] }
 
     /// A list of exactly `tokenIDs`.
-    public init(_ tokenIDs: Set<String> = []) { self.tokenIDs = tokenIDs }
+    public init<S: Sequence>(_ tokenIDs: S) where S.Element == String {
+        self.tokenIDs = Set(exactly: tokenIDs)
+    }
 
     /// Parses the text format described on the type.
     public init(text: String) {
-        var ids = Set<String>()
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            ids.insert(trimmed)
-        }
-        tokenIDs = ids
+        tokenIDs = Set(ListFile.entries(text, comments: .wholeLine))
     }
 
     /// Loads a revocation file (at most 64 MiB).
@@ -28,6 +30,6 @@ public struct RevocationList: Sendable, Equatable {
         self.init(text: try FileIO.readText(path, limit: 64 << 20))
     }
 
-    /// True when `jti` is revoked.
-    public func contains(_ jti: String) -> Bool { tokenIDs.contains(jti) }
+    /// True when `jti` is revoked (exact bytes).
+    public func contains(_ jti: String) -> Bool { tokenIDs.contains(ExactString(jti)) }
 }

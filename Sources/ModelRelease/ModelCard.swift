@@ -19,12 +19,13 @@ public struct ModelCard: Sendable, Equatable, Codable {
     public static let stringKeys = ["license", "owner", "intended_use"]
     /// The well-known key for the training data (a string, list or mapping).
     public static let trainingDataKey = "training_data"
-    /// Metadata files larger than this are refused.
-    public static let maximumFileSize = 1 << 20
-    /// Nesting deeper than this is refused.
-    public static let maximumDepth = 64
-    /// More values than this (after expanding YAML aliases) are refused.
-    public static let maximumValueCount = 100_000
+    /// Metadata files larger than this are refused (``BoundedYAML/maximumDocumentSize``).
+    public static let maximumFileSize = BoundedYAML.maximumDocumentSize
+    /// Nesting deeper than this is refused (``BoundedYAML/maximumDepth``).
+    public static let maximumDepth = BoundedYAML.maximumDepth
+    /// More values than this (after expanding YAML aliases) are refused
+    /// (``BoundedYAML/maximumNodeCount``).
+    public static let maximumValueCount = BoundedYAML.maximumNodeCount
 
     /// Every key of the mapping, as written (well-known ones included).
     public let fields: [String: MetadataValue]
@@ -67,17 +68,20 @@ public struct ModelCard: Sendable, Equatable, Codable {
     /// Reads and checks a metadata file.
     public static func load(path: String) throws -> ModelCard {
         let bytes = try FileIO.readFile(path, limit: maximumFileSize)
-        guard let text = String(validatingUTF8: bytes.map { CChar(bitPattern: $0) } + [0]) else {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ReleaseInputError(path: path, reason: "metadata is not UTF-8 text")
         }
         return try ModelCard(yaml: text, source: path)
     }
 
-    /// Parses YAML text; `source` names it in errors.
+    /// Parses YAML text with ``BoundedYAML`` (size, nesting, alias expansion
+    /// and key limits); `source` names it in errors.
     public init(yaml text: String, source: String = "<metadata>") throws {
         let node: Node?
         do {
-            node = try Yams.compose(yaml: text)
+            node = try BoundedYAML.compose(text, source: source)
+        } catch let refusal as BoundedYAML.Refusal {
+            throw ReleaseInputError(path: source, reason: refusal.detail)
         } catch let error as YamlError {
             throw ReleaseInputError(path: source, reason: "not valid YAML: \(ModelCard.describe(error))")
         } catch {
@@ -86,19 +90,16 @@ public struct ModelCard: Sendable, Equatable, Codable {
         guard let node, case .mapping = node else {
             throw ReleaseInputError(path: source, reason: "metadata must be a YAML mapping (key: value lines) at the top level")
         }
-        var budget = ModelCard.maximumValueCount
-        guard case let .object(fields) = try ModelCard.convert(node, depth: 0, budget: &budget, source: source) else {
+        guard case let .object(fields) = try ModelCard.convert(node, source: source) else {
             throw ReleaseInputError(path: source, reason: "metadata must be a YAML mapping at the top level")
         }
         try self.init(fields: fields, source: source)
     }
 
     /// YAML node to JSON value with the YAML 1.1 core resolution Yams applies
-    /// (so `yes`, `3`, `1.5`, `~` become bool, integer, number, null).
-    static func convert(_ node: Node, depth: Int, budget: inout Int, source: String) throws -> MetadataValue {
-        budget -= 1
-        guard budget >= 0 else { throw ReleaseInputError(path: source, reason: "more than \(maximumValueCount) values (aliases included)") }
-        guard depth <= maximumDepth else { throw ReleaseInputError(path: source, reason: "nested more than \(maximumDepth) levels deep") }
+    /// (so `yes`, `3`, `1.5`, `~` become bool, integer, number, null). The
+    /// tree is bounded by ``BoundedYAML`` (nodes, depth), so plain recursion is safe.
+    static func convert(_ node: Node, source: String) throws -> MetadataValue {
         switch node {
         case let .scalar(scalar):
             switch Tag.Name(rawValue: node.tag.description) {
@@ -114,17 +115,20 @@ public struct ModelCard: Sendable, Equatable, Codable {
                 return .string(scalar.string)
             }
         case let .sequence(sequence):
-            return .array(try sequence.map { try convert($0, depth: depth + 1, budget: &budget, source: source) })
+            return .array(try sequence.map { try convert($0, source: source) })
         case let .mapping(mapping):
             var object: [String: MetadataValue] = [:]
             for (key, value) in mapping {
                 guard case let .scalar(keyScalar) = key else {
                     throw ReleaseInputError(path: source, reason: "mapping keys must be plain strings (line \(key.mark?.line ?? 0))")
                 }
+                // Canonically equivalent keys (NFC and NFD spellings) are refused
+                // as duplicates: JSON readers that key objects by Swift `String`
+                // (the policy checker's among them) would merge them.
                 guard object[keyScalar.string] == nil else {
                     throw ReleaseInputError(path: source, reason: "the key \"\(keyScalar.string)\" appears twice")
                 }
-                object[keyScalar.string] = try convert(value, depth: depth + 1, budget: &budget, source: source)
+                object[keyScalar.string] = try convert(value, source: source)
             }
             return .object(object)
         case .alias:

@@ -40,10 +40,11 @@ public enum KeyFile {
         let block: PEMBlock
         do { block = try PEMBlock(parsing: text) } catch let e as KeyDecodingError { throw KeyFileError(path: path, e) }
         do {
-            switch block.label {
+            // The label as exact bytes: `PUBLIC \u{212A}EY` (KELVIN SIGN) is not `PUBLIC KEY` to OpenSSL.
+            switch ExactString(block.label) {
             case "PUBLIC KEY":
                 return .publicKey(try PublicKey(pem: text))
-            case SymmetricKeyFile.pemLabel:
+            case ExactString(SymmetricKeyFile.pemLabel):
                 return .symmetric(try SymmetricKeyFile.decode(block))
             case "ENCRYPTED PRIVATE KEY":
                 guard let passphrase else { throw KeyDecodingError.passphraseRequired }

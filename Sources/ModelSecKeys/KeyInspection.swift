@@ -33,7 +33,8 @@ extension KeyFile {
         let text = try readKeyText(path)
         let block: PEMBlock
         do { block = try PEMBlock(parsing: text) } catch let e as KeyDecodingError { throw KeyFileError(path: path, e) }
-        if block.label == "ENCRYPTED PRIVATE KEY", passphrase == nil {
+        let encrypted = ExactString(block.label) == "ENCRYPTED PRIVATE KEY"
+        if encrypted, passphrase == nil {
             var info = KeyInfo(path: path, type: nil, kind: "private", encrypted: true, keyID: nil, publicKeyPEM: nil)
             if case let .publicKey(pub)? = try? load(path + ".pub") {
                 info.type = KeyType(pub.algorithm)
@@ -45,7 +46,7 @@ extension KeyFile {
         let material = try load(path, passphrase: passphrase)
         switch material {
         case let .privateKey(key):
-            return KeyInfo(path: path, type: material.type, kind: "private", encrypted: block.label == "ENCRYPTED PRIVATE KEY",
+            return KeyInfo(path: path, type: material.type, kind: "private", encrypted: encrypted,
                            keyID: material.keyID, publicKeyPEM: key.publicKey.pemRepresentation)
         case let .publicKey(key):
             return KeyInfo(path: path, type: material.type, kind: "public", encrypted: false,

@@ -17,7 +17,7 @@ public enum SymmetricKeyFile {
 
     /// Decodes the file text.
     public static func decode(_ block: PEMBlock) throws -> SymmetricKey {
-        guard block.label == pemLabel else { throw KeyDecodingError.unsupportedLabel(block.label) }
+        guard ExactString(block.label) == ExactString(pemLabel) else { throw KeyDecodingError.unsupportedLabel(block.label) }
         guard block.der.count == 32 else {
             throw KeyDecodingError.malformed("an aes256 key must be 32 bytes, this one is \(block.der.count)")
         }

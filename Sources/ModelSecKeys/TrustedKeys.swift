@@ -2,7 +2,7 @@ import Foundation
 import ModelSecCrypto
 import ModelSecIO
 
-/// A set of trusted public keys, looked up by key id.
+/// A set of trusted public keys, looked up by key id (exact bytes).
 public struct TrustedKeys: Sendable {
     /// The keys, in the order given.
     public let keys: [PublicKey]
@@ -24,7 +24,7 @@ public struct TrustedKeys: Sendable {
             throw FileError(path: directory, reason: "cannot list the trusted-keys directory")
         }
         var found: [PublicKey] = []
-        for name in names where name.hasSuffix(".pub") || name.hasSuffix(".pem") {
+        for name in names where name.utf8.hasByteSuffix(".pub") || name.utf8.hasByteSuffix(".pem") {
             let path = (directory as NSString).appendingPathComponent(name)
             switch try KeyFile.load(path) {
             case let .publicKey(key): found.append(key)
@@ -36,8 +36,17 @@ public struct TrustedKeys: Sendable {
         keys = found
     }
 
-    /// The trusted key with id `keyID`, if any.
+    /// The trusted key whose id has exactly the bytes of `keyID`, if any.
     public func key(withID keyID: String) -> PublicKey? {
-        keys.first { $0.keyID == keyID }
+        keys.first { ExactString($0.keyID) == ExactString(keyID) }
+    }
+}
+
+extension String.UTF8View {
+    /// True when the bytes end with the bytes of `suffix` (`String.hasSuffix`
+    /// compares `Character`s: `x.pub` + U+0301 does not end in `.pub` there,
+    /// though the file system sees `.pub` followed by two more bytes).
+    func hasByteSuffix(_ suffix: String) -> Bool {
+        count >= suffix.utf8.count && reversed().starts(with: suffix.utf8.reversed())
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import ModelScanner
 import ModelSecCrypto
 import ModelSecIO
+import ModelSecKeys
 
 /// What one check concluded about one release, before waivers.
 public struct CheckOutcome: Sendable, Equatable {
@@ -31,7 +32,7 @@ extension ConfiguredCheck {
             case let .failed(reason):
                 return fail("signature not verified: \(reason)")
             case let .verified(keyID):
-                if !keyIDs.isEmpty, !keyIDs.contains(keyID.lowercased()) {
+                if !keyIDs.isEmpty, !keyIDs.contains(ExactString(keyID).asciiLowercased) {
                     return fail("signed by key \(keyID), which is not among the key ids the rule allows")
                 }
                 return pass("signature verified with trusted key \(keyID)")
@@ -45,11 +46,11 @@ extension ConfiguredCheck {
 
         case let .allowedAlgorithms(signature, hash, encryption):
             var problems: [String] = []
-            func judge(_ label: String, _ used: [String], _ allowed: Set<String>?) {
+            func judge(_ label: String, _ used: [String], _ allowed: Set<ExactString>?) {
                 guard let allowed else { return }
                 if used.isEmpty { problems.append("no \(label) algorithm recorded"); return }
-                let bad = used.filter { !allowed.contains($0.lowercased()) }
-                if !bad.isEmpty { problems.append("\(label) algorithm \(bad.joined(separator: ", ")) not in allowed list [\(allowed.sorted().joined(separator: ", "))]") }
+                let bad = used.filter { !allowed.contains(ExactString($0).asciiLowercased) }
+                if !bad.isEmpty { problems.append("\(label) algorithm \(bad.joined(separator: ", ")) not in allowed list [\(allowed.sorted().map(\.string).joined(separator: ", "))]") }
             }
             judge("signature", evidence.signatureAlgorithms, signature)
             judge("hash", evidence.hashAlgorithms, hash)
@@ -90,11 +91,11 @@ extension ConfiguredCheck {
             guard let findings = evidence.scanFindings else {
                 return requireScan ? fail("the release records no scanner results") : pass("no scanner results (not required)")
             }
-            let bad = findings.filter { FindingSeverity(rawValue: $0.severity).map(failOn.contains) ?? true }
+            let bad = findings.filter { FindingSeverity(exactRawValue: $0.severity).map(failOn.contains) ?? true }
             if bad.isEmpty { return pass("scanner: \(findings.count) finding(s), none of severity \(failOn.map(\.rawValue).sorted().joined(separator: "/"))") }
             let shown = bad.prefix(3).map { "\($0.severity) \($0.kind) in \($0.location): \($0.message)" }.joined(separator: "; ")
             let more = bad.count > 3 ? " (and \(bad.count - 3) more)" : ""
-            let files = Array(Set(bad.compactMap { $0.storedPath.map(artifactFile) })).sorted()
+            let files = Set(bad.compactMap { $0.storedPath.map { ExactString(artifactFile($0)) } }).sorted().map(\.string)
             return fail("\(bad.count) unsafe finding(s): \(shown)\(more)", manifest + files)
 
         case let .maxAge(seconds, text):
@@ -106,7 +107,7 @@ extension ConfiguredCheck {
 
         case let .keyNotRevoked(keyIDs):
             guard let signer = evidence.signerKeyID else { return fail("the release records no signer key id") }
-            if keyIDs.contains(signer.lowercased()) { return fail("signing key \(signer) is revoked") }
+            if keyIDs.contains(ExactString(signer).asciiLowercased) { return fail("signing key \(signer) is revoked") }
             return pass("signing key \(signer) is not revoked")
         }
     }

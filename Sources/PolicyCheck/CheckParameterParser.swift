@@ -26,7 +26,7 @@ struct CheckParameterParser {
             let ids = optional("key_ids").flatMap { d.stringList($0, "key_ids") } ?? []
             if params["keys"] != nil, files.isEmpty { d.report(at: params["keys"]?.mark, "rule '\(rule)': 'keys' is empty") }
             let keys = loadKeys(files, key: "keys")
-            check = .signedByTrustedKey(keys: keys, keyIDs: Set(ids.map { $0.lowercased() }))
+            check = .signedByTrustedKey(keys: keys, keyIDs: Set(ids.map { ExactString($0).asciiLowercased }))
         case .artifactsEncrypted:
             allow([])
             check = .artifactsEncrypted
@@ -36,9 +36,8 @@ struct CheckParameterParser {
             let hash = optional("hash").flatMap { d.stringList($0, "hash") }
             let enc = optional("encryption").flatMap { d.stringList($0, "encryption") }
             if params["signature"] == nil, params["hash"] == nil, params["encryption"] == nil { missing("signature', 'hash' or 'encryption") }
-            check = .allowedAlgorithms(signature: sig.map { Set($0.map { $0.lowercased() }) },
-                                       hash: hash.map { Set($0.map { $0.lowercased() }) },
-                                       encryption: enc.map { Set($0.map { $0.lowercased() }) })
+            func exactSet(_ names: [String]) -> Set<ExactString> { Set(names.map { ExactString($0).asciiLowercased }) }
+            check = .allowedAlgorithms(signature: sig.map(exactSet), hash: hash.map(exactSet), encryption: enc.map(exactSet))
         case .requiredMetadata:
             allow(["fields"])
             var paths: [FieldPath] = []
@@ -94,7 +93,7 @@ struct CheckParameterParser {
             if let n = optional("fail_on"), let list = d.stringList(n, "fail_on") {
                 failOn = []
                 for s in list {
-                    if let sev = FindingSeverity(rawValue: s) { failOn.insert(sev) } else {
+                    if let sev = FindingSeverity(exactRawValue: s) { failOn.insert(sev) } else {
                         d.report(at: n.mark, "'fail_on' entry '\(s)' is not a scanner severity (dangerous, suspicious, error)")
                     }
                 }
@@ -112,17 +111,19 @@ struct CheckParameterParser {
             check = seconds.map { .maxAge(seconds: $0, text: "\(JSONValue.number($0 / 86_400)) days") }
         case .keyNotRevoked:
             allow(["key_ids", "keys", "list_file"])
-            var ids = Set((optional("key_ids").flatMap { d.stringList($0, "key_ids") } ?? []).map { $0.lowercased() })
+            var ids = Set((optional("key_ids").flatMap { d.stringList($0, "key_ids") } ?? []).map { ExactString($0).asciiLowercased })
             let files = optional("keys").flatMap { d.stringList($0, "keys") } ?? []
-            ids.formUnion(loadKeys(files, key: "keys").map(\.keyID))
+            ids.formUnion(loadKeys(files, key: "keys").map { ExactString($0.keyID) })
             if let n = optional("list_file"), let file = d.string(n, "list_file"), let resolved = resolve(file, key: "list_file") {
-                if let text = try? String(contentsOfFile: resolved, encoding: .utf8) {
-                    for line in text.split(whereSeparator: \.isNewline) {
-                        let entry = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-                        if !entry.isEmpty { ids.insert(entry.lowercased()) }
+                do {
+                    let bytes = try FileIO.readFile(resolved, limit: Self.maximumListFileSize)
+                    if let text = String(validating: bytes, as: UTF8.self) {
+                        ids.formUnion(ListFile.entries(text, comments: .anywhere).map(\.asciiLowercased))
+                    } else {
+                        d.report(at: n.mark, "rule '\(rule)': the revoked-keys list '\(resolved)' is not UTF-8 text")
                     }
-                } else {
-                    d.report(at: n.mark, "rule '\(rule)': cannot read the revoked-keys list '\(resolved)'")
+                } catch {
+                    d.report(at: n.mark, "rule '\(rule)': cannot read the revoked-keys list '\(resolved)': \((error as? FileError)?.reason ?? "unreadable")")
                 }
             }
             if params["key_ids"] == nil, params["keys"] == nil, params["list_file"] == nil { missing("key_ids', 'keys' or 'list_file") }
@@ -131,10 +132,15 @@ struct CheckParameterParser {
         return d.items.count == before ? check : nil
     }
 
+    /// The largest revoked-keys list read (16 MiB: a few hundred thousand ids).
+    static let maximumListFileSize = 16 << 20
+
+    /// Reports every parameter that is not exactly (byte for byte) one of `names`.
     private func allow(_ names: Set<String>) {
+        let exact = Set(exactly: names)
         for key in params.keys {
             guard let k = key.string else { continue }
-            if !names.contains(k) {
+            if !exact.contains(ExactString(k)) {
                 let hint = names.isEmpty ? "this check takes no parameters" : "allowed: \(names.sorted().joined(separator: ", "))"
                 d.report(at: key.mark, "rule '\(rule)': unknown parameter '\(k)' (\(hint))")
             }
@@ -185,7 +191,7 @@ struct CheckParameterParser {
         }
         // A path that starts with an environment value is the user's (relative to the
         // working directory); literal paths and defaults belong to the policy.
-        return text.hasPrefix("/") || baseDirectory.isEmpty || leadingFromEnvironment ? text : (baseDirectory as NSString).appendingPathComponent(text)
+        return text.utf8.first == UInt8(ascii: "/") || baseDirectory.isEmpty || leadingFromEnvironment ? text : (baseDirectory as NSString).appendingPathComponent(text)
     }
 
     /// Loads public keys from files, or from every *.pub / *.pem in a directory.

@@ -2,6 +2,7 @@ import Foundation
 import ModelSecCrypto
 import ModelScanner
 import ModelSecIO
+import ModelSecKeys
 
 /// A condition that every value a field path reaches must satisfy.
 public enum FieldCondition: Sendable, Hashable, CustomStringConvertible {
@@ -34,12 +35,14 @@ public enum FieldCondition: Sendable, Hashable, CustomStringConvertible {
 /// (`check:` values) are in `CheckKind`; docs/policy.md documents each one.
 public enum ConfiguredCheck: Sendable {
     /// The release's signature verifies with one of `keys` (loaded from the files
-    /// the policy names) and, if `keyIDs` is not empty, the signer is one of them.
-    case signedByTrustedKey(keys: [PublicKey], keyIDs: Set<String>)
+    /// the policy names) and, if `keyIDs` is not empty, the signer is one of
+    /// them (ids lowered in ASCII, compared as exact bytes).
+    case signedByTrustedKey(keys: [PublicKey], keyIDs: Set<ExactString>)
     /// Every artifact is recorded as encrypted (and there is at least one artifact).
     case artifactsEncrypted
-    /// The release's algorithms are in the allowed lists (nil = not constrained).
-    case allowedAlgorithms(signature: Set<String>?, hash: Set<String>?, encryption: Set<String>?)
+    /// The release's algorithms are in the allowed lists (nil = not
+    /// constrained); names lowered in ASCII, compared as exact bytes.
+    case allowedAlgorithms(signature: Set<ExactString>?, hash: Set<ExactString>?, encryption: Set<ExactString>?)
     /// Each field path exists in the model card (`modelCard` in release.json).
     case requiredMetadata(fields: [FieldPath])
     /// Conditions over a path in release.json.
@@ -50,8 +53,9 @@ public enum ConfiguredCheck: Sendable {
     case noUnsafeSerialization(failOn: Set<FindingSeverity>, requireScan: Bool)
     /// The release was created at most `seconds` ago.
     case maxAge(seconds: Double, text: String)
-    /// The signing key id is not on the revoked list.
-    case keyNotRevoked(keyIDs: Set<String>)
+    /// The signing key id is not on the revoked list (ids lowered in ASCII,
+    /// compared as exact bytes).
+    case keyNotRevoked(keyIDs: Set<ExactString>)
 
     /// The check's YAML name.
     public var kind: CheckKind {

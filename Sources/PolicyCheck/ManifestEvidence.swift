@@ -1,6 +1,7 @@
 import Foundation
 import ModelSecCrypto
 import ModelSecIO
+import ModelSecKeys
 
 /// Builds `ReleaseEvidence` from a release directory's `release.json`
 /// (format `modelsec-release/v1`, docs/release-format.md). Which fields feed
@@ -44,7 +45,7 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
         guard let version = manifest["version"]?.stringValue, !version.isEmpty else { throw FileError(path: manifestPath, reason: "release.json has no version") }
 
         let created = manifest["createdAt"]?.stringValue.flatMap(parseTimestamp)
-        let signerKeyID = manifest["signer"]?["keyId"]?.stringValue?.lowercased()
+        let signerKeyID = manifest["signer"]?["keyId"]?.stringValue.map { ExactString($0).asciiLowercased.string }
         let signatureAlgorithms = manifest["signer"]?["algorithm"]?.stringValue.map { [$0] } ?? []
         let encryption = manifest["encryption"]
         let cipher = encryption?["cipher"]?.stringValue
@@ -56,7 +57,7 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
             let path = entry["path"]?.stringValue ?? "?"
             if entry["sha256"]?.stringValue != nil { hashes.insert("sha256") }
             var encrypted = false
-            if encryptionDeclared, let stored = entry["encryptedPath"]?.stringValue, !stored.hasPrefix("/"), !stored.split(separator: "/").contains("..") {
+            if encryptionDeclared, let stored = entry["encryptedPath"]?.stringValue, isInsideRelease(stored) {
                 encrypted = hasEncryptedMagic((directory as NSString).appendingPathComponent(stored))
             }
             let stored = entry["encryptedPath"]?.stringValue ?? path
@@ -67,18 +68,18 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
         let hasDP = dp != nil && dp?.isNull == false
         let (epsilon, delta) = dp.map(dpParameters) ?? (nil, nil)
 
-        var storedPathByModelPath: [String: String] = [:]
+        var storedPathByModelPath: [ExactString: String] = [:]
         for entry in manifest["artifacts"]?.arrayValue ?? [] {
-            if let path = entry["path"]?.stringValue, let stored = entry["encryptedPath"]?.stringValue { storedPathByModelPath[path] = stored }
+            if let path = entry["path"]?.stringValue, let stored = entry["encryptedPath"]?.stringValue { storedPathByModelPath[ExactString(path)] = stored }
         }
         var findings: [RecordedFinding]?
         if let scan = manifest["scan"], !scan.isNull {
             findings = (scan["findings"]?.arrayValue ?? []).map { f in
                 let file = f["path"]?.stringValue ?? ""
                 let location = f["location"]?.stringValue ?? ""
-                let shown = location.isEmpty || location == file ? file : "\(file):\(location)"
+                let shown = location.isEmpty || ExactString(location) == ExactString(file) ? file : "\(file):\(location)"
                 return RecordedFinding(severity: f["severity"]?.stringValue ?? "error", kind: f["kind"]?.stringValue ?? "unknown",
-                                       location: shown, storedPath: storedPathByModelPath[file], message: f["message"]?.stringValue ?? "")
+                                       location: shown, storedPath: storedPathByModelPath[ExactString(file)], message: f["message"]?.stringValue ?? "")
             }
         }
 
@@ -98,6 +99,19 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
             if e != nil || d != nil { return (e, d) }
         }
         return (nil, nil)
+    }
+
+    /// True when `path`, judged on its UTF-8 bytes, names a file inside the
+    /// release directory: relative, and split on the byte `/` no component is
+    /// empty, `.`, `..` or holds NUL. (A split on `Character`s misses the `..`
+    /// in `../\u{301}x`: the slash and the combining mark are one grapheme.)
+    static func isInsideRelease(_ path: String) -> Bool {
+        let bytes = Array(path.utf8)
+        guard !bytes.isEmpty else { return false }
+        return bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).allSatisfy { component in
+            !component.isEmpty && !component.contains(0)
+                && !component.elementsEqual(".".utf8) && !component.elementsEqual("..".utf8)
+        }
     }
 
     static func parseTimestamp(_ text: String) -> Date? {

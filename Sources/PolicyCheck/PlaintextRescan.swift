@@ -2,6 +2,7 @@ import Foundation
 import ModelRelease
 import ModelScanner
 import ModelSecIO
+import ModelSecKeys
 
 /// Evidence with the scanner findings recomputed from the plaintext: each
 /// release is put through the deploy gate (signature, release.json, decryption
@@ -48,16 +49,17 @@ public struct RescanningEvidenceLoader: ReleaseEvidenceLoader, @unchecked Sendab
         case .success:
             let scan = ModelScanner.scan(paths: [request.output])
             let prefix = request.output + "/"
-            var stored: [String: String] = [:]
+            var stored: [ExactString: String] = [:]
             for artifact in recorded.manifest["artifacts"]?.arrayValue ?? [] {
-                if let p = artifact["path"]?.stringValue, let e = artifact["encryptedPath"]?.stringValue { stored[p] = e }
+                if let p = artifact["path"]?.stringValue, let e = artifact["encryptedPath"]?.stringValue { stored[ExactString(p)] = e }
             }
             findings = scan.files.flatMap { file in
                 file.findings.map { f in
-                    let location = f.location.hasPrefix(prefix) ? String(f.location.dropFirst(prefix.count)) : f.location
-                    let modelPath = String(location.split(separator: ":", maxSplits: 1).first ?? Substring(location))
+                    let location = f.location.utf8.starts(with: prefix.utf8)
+                        ? String(decoding: f.location.utf8.dropFirst(prefix.utf8.count), as: UTF8.self) : f.location
+                    let modelPath = String(decoding: location.utf8.prefix { $0 != UInt8(ascii: ":") }, as: UTF8.self)
                     return RecordedFinding(severity: f.severity.rawValue, kind: f.kind.rawValue, location: location,
-                                           storedPath: stored[modelPath], message: "(rescanned) " + f.message)
+                                           storedPath: stored[ExactString(modelPath)], message: "(rescanned) " + f.message)
                 }
             }
         }

@@ -1,20 +1,22 @@
 import Foundation
 import ModelSecIO
+import ModelSecKeys
 
-/// Evaluates every rule of every policy against every release and applies waivers.
+/// Evaluates every rule of every policy against every release and applies
+/// waivers. Rule ids and release directories are compared as exact bytes.
 public enum PolicyEvaluator {
     /// Audits `releases` against `policies` as of `now`.
     public static func audit(releases: [ReleaseEvidence], policies: [Policy], now: Date = Date()) -> AuditReport {
         var results: [RuleResult] = []
         var totals = AuditTotals(releases: releases.count, rules: policies.reduce(0) { $0 + $1.rules.count },
                                  passed: 0, warnings: 0, failures: 0, waived: 0, expiredWaivers: 0)
-        var authenticated: [String: Bool] = [:]  // by directory
+        var authenticated: [ExactString: Bool] = [:]  // by directory, byte for byte
         for release in releases {
             for policy in policies {
                 for rule in policy.rules {
                     let outcome = rule.check.evaluate(release, now: now)
                     if rule.check.kind == .signedByTrustedKey {
-                        authenticated[release.directory] = (authenticated[release.directory] ?? false) || outcome.passed
+                        authenticated[ExactString(release.directory)] = (authenticated[ExactString(release.directory)] ?? false) || outcome.passed
                     }
                     var status: ResultStatus
                     var waiverInfo: AppliedWaiver?
@@ -22,7 +24,7 @@ public enum PolicyEvaluator {
                         status = .passed
                     } else {
                         status = rule.severity == .deny ? .failure : .warning
-                        let candidates = policy.waivers.filter { $0.ruleID == rule.id && $0.matches(release: release.identifier) }
+                        let candidates = policy.waivers.filter { ExactString($0.ruleID) == ExactString(rule.id) && $0.matches(release: release.identifier) }
                         if let active = candidates.first(where: { !$0.isExpired(at: now) }) {
                             status = .waived
                             waiverInfo = AppliedWaiver(release: active.releasePattern, reason: active.reason, expires: active.expiresOn, expired: false, line: active.line)
@@ -53,7 +55,7 @@ public enum PolicyEvaluator {
         }
         let releaseSummaries = releases.map {
             ReleaseSummary(release: $0.identifier, directory: $0.directory, manifest: $0.manifestPath, signerKeyID: $0.signerKeyID,
-                           authenticated: authenticated[$0.directory])
+                           authenticated: authenticated[ExactString($0.directory)])
         }
         return AuditReport(toolVersion: ModelSecVersion.current, generatedAt: now, policies: policySummaries,
                            releases: releaseSummaries, results: results, totals: totals)

@@ -1,4 +1,5 @@
 import Foundation
+import ModelRelease
 import ModelScanner
 import ModelSecCrypto
 import ModelSecIO
@@ -7,6 +8,11 @@ import Yams
 
 /// Reads policy files (YAML, schema in docs/policy.md) and reports every problem
 /// with its line number: unknown keys, unknown checks, missing parameters, bad values.
+///
+/// The YAML is read by ``BoundedYAML`` (size, nesting, alias and key limits,
+/// checked before anything is built). Keys, names and ids are compared as
+/// exact UTF-8 bytes (``ExactString``): a waiver for rule `\u{212A}1` (KELVIN
+/// SIGN) does not name rule `K1`, though Swift's `String ==` says it does.
 public enum PolicyLoader {
     /// Loads and validates the policy at `path`; throws `PolicyError` listing every problem.
     public static func load(path: String) throws -> Policy {
@@ -26,7 +32,7 @@ public enum PolicyLoader {
     /// Reads and checks the policy at `path`. Throws only when the file cannot be read
     /// (a `FileError`); problems in its content are returned as diagnostics.
     public static func lint(path: String) throws -> LintResult {
-        let data = Data(try FileIO.readFile(path))
+        let data = Data(try FileIO.readFile(path, limit: BoundedYAML.maximumDocumentSize))
         guard let text = String(data: data, encoding: .utf8) else {
             return LintResult(policy: nil, diagnostics: [PolicyDiagnostic(path: path, line: 0, column: 0, message: "not UTF-8 text")])
         }
@@ -39,7 +45,10 @@ public enum PolicyLoader {
         let d = DiagnosticSink(path: path)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try BoundedYAML.compose(text, source: path)
+        } catch let refusal as BoundedYAML.Refusal {
+            d.report(line: refusal.line, column: refusal.column, refusal.reason)
+            return LintResult(policy: nil, diagnostics: d.items)
         } catch let error as YamlError {
             d.report(at: Self.mark(of: error), "not valid YAML: \(Self.problem(of: error))")
             return LintResult(policy: nil, diagnostics: d.items)
@@ -57,18 +66,18 @@ public enum PolicyLoader {
         let description = top["description"].flatMap { d.string($0, "description") }
 
         var rules: [PolicyRule] = []
-        var seenIDs: [String: Int] = [:]
-        var declaredIDs = Set<String>()
+        var seenIDs: [ExactString: Int] = [:]
+        var declaredIDs = Set<ExactString>()
         if let rulesNode = d.required(top, "rules", in: "the policy"), let list = d.sequence(rulesNode, "rules") {
             if list.isEmpty { d.report(at: rulesNode.mark, "'rules' is empty: a policy needs at least one rule") }
             for item in list {
                 if let idNode = item.mapping?["id"], let id = idNode.scalar?.string {
-                    if let earlier = seenIDs[id] {
+                    if let earlier = seenIDs[ExactString(id)] {
                         d.report(at: idNode.mark, "duplicate rule id '\(id)' (first used on line \(earlier))")
                     } else {
-                        seenIDs[id] = item.mark?.line ?? 0
+                        seenIDs[ExactString(id)] = item.mark?.line ?? 0
                     }
-                    declaredIDs.insert(id)
+                    declaredIDs.insert(ExactString(id))
                 }
                 if let rule = parseRule(item, d: d, baseDirectory: baseDirectory) { rules.append(rule) }
             }
@@ -77,7 +86,7 @@ public enum PolicyLoader {
         var waivers: [Waiver] = []
         if let waiversNode = top["waivers"], !(waiversNode.tagName == .null), let list = d.sequence(waiversNode, "waivers") {
             for item in list {
-                if let ruleNode = item.mapping?["rule"], let ruleID = ruleNode.scalar?.string, !declaredIDs.contains(ruleID) {
+                if let ruleNode = item.mapping?["rule"], let ruleID = ruleNode.scalar?.string, !declaredIDs.contains(ExactString(ruleID)) {
                     d.report(at: ruleNode.mark, "waiver refers to rule '\(ruleID)', which this policy does not define")
                 }
                 if let waiver = parseWaiver(item, d: d) { waivers.append(waiver) }
@@ -103,12 +112,12 @@ public enum PolicyLoader {
         let title = d.requiredString(map, "title", in: "rule '\(id ?? "?")'")
         var severity: RuleSeverity?
         if let text = d.requiredString(map, "severity", in: "rule '\(id ?? "?")'") {
-            severity = RuleSeverity(rawValue: text)
+            severity = RuleSeverity(exactRawValue: text)
             if severity == nil { d.report(at: map["severity"]?.mark, "unknown severity '\(text)' (expected deny or warn)") }
         }
         var check: ConfiguredCheck?
         if let checkName = d.requiredString(map, "check", in: "rule '\(id ?? "?")'") {
-            if let kind = CheckKind(rawValue: checkName) {
+            if let kind = CheckKind(exactRawValue: checkName) {
                 let paramsNode = map["params"]
                 var params: Node.Mapping?
                 if let paramsNode, paramsNode.tagName != .null { params = d.mapping(paramsNode, "params") }
@@ -127,7 +136,7 @@ public enum PolicyLoader {
         d.checkKeys(map, allowed: ["rule", "release", "reason", "expires"], in: "a waiver")
         let rule = d.requiredString(map, "rule", in: "a waiver")
         let pattern = d.requiredString(map, "release", in: "a waiver")
-        if let pattern, !pattern.contains("@") {
+        if let pattern, !pattern.utf8.contains(UInt8(ascii: "@")) {
             d.report(at: map["release"]?.mark, "release pattern '\(pattern)' must have the form NAME@VERSION (globs allowed, e.g. 'resnet@1.*')")
         }
         let reason = d.requiredString(map, "reason", in: "a waiver")
@@ -184,7 +193,11 @@ final class DiagnosticSink {
     init(path: String) { self.path = path }
 
     func report(at mark: Mark?, _ message: String) {
-        items.append(PolicyDiagnostic(path: path, line: mark?.line ?? 0, column: mark?.column ?? 0, message: message))
+        report(line: mark?.line ?? 0, column: mark?.column ?? 0, message)
+    }
+
+    func report(line: Int, column: Int, _ message: String) {
+        items.append(PolicyDiagnostic(path: path, line: line, column: column, message: message))
     }
 
     func mapping(_ node: Node, _ what: String) -> Node.Mapping? {
@@ -199,10 +212,14 @@ final class DiagnosticSink {
         return nil
     }
 
+    /// Reports every key of `map` that is not exactly (byte for byte) one of
+    /// `allowed`. Lookups by name (`map["keys"]`) use Swift's canonical
+    /// equivalence, so only a policy whose keys are exactly the names loads.
     func checkKeys(_ map: Node.Mapping, allowed: Set<String>, in what: String) {
+        let exact = Set(exactly: allowed)
         for key in map.keys {
             guard let k = key.string else { report(at: key.mark, "keys must be strings"); continue }
-            if !allowed.contains(k) {
+            if !exact.contains(ExactString(k)) {
                 report(at: key.mark, "unknown key '\(k)' in \(what) (allowed: \(allowed.sorted().joined(separator: ", ")))")
             }
         }

@@ -54,7 +54,72 @@ final class ModelCardTests: XCTestCase {
         var yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
         for i in 1...8 { yaml += "a\(i): &a\(i) [*a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1)]\n" }
         XCTAssertThrowsError(try ModelCard(yaml: yaml, source: "bomb.yaml")) { error in
-            XCTAssertTrue("\(error)".contains("values"), "\(error)")
+            XCTAssertTrue("\(error)".contains("more than 100000 YAML nodes"), "\(error)")
+        }
+    }
+
+    /// Ten x's, then four lists of ten aliases of the previous list, and a key
+    /// that is an alias of the last (~500 bytes; `release create --metadata`
+    /// spent about half a minute hashing that key before the fix).
+    static let aliasBombKey: String = {
+        var yaml = "license: mit\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for i in 1...5 { yaml += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ",") + "]\n" }
+        return yaml + "? *a5\n: boom\n"
+    }()
+
+    func testYAMLAliasBombClass_modelCardLoadRefusesAtOnce() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("card-bomb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("card.yaml").path
+        try Self.aliasBombKey.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertLessThan(Self.aliasBombKey.utf8.count, 600)
+        let start = Date()
+        XCTAssertThrowsError(try ModelCard.load(path: path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(path + ": more than 100000 YAML nodes"), "\(error)")
+            XCTAssertTrue("\(error)".contains("(line 6, column"), "\(error)")
+            XCTAssertEqual((error as? ReleaseInputError)?.category.exitCode, 2)
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+    }
+
+    func testYAMLAliasBombClass_modelCardKeysArePlainScalars() {
+        for (yaml, expected) in [("a: &a x\n*a : y\n", "an alias used as a mapping key: keys must be plain scalars (line 2, column 1)"),
+                                 ("? [x, y]\n: z\n", "a list used as a mapping key: keys must be plain scalars (line 1, column 3)"),
+                                 ("eval: {{x: 1}: 2}\n", "a mapping used as a mapping key: keys must be plain scalars (line 1, column 8)")] {
+            XCTAssertThrowsError(try ModelCard(yaml: yaml, source: "card.yaml"), yaml) { error in
+                XCTAssertEqual("\(error)", "card.yaml: " + expected)
+            }
+        }
+    }
+
+    func testAnchorsAndAliasesAsValuesStillLoad() throws {
+        let card = try ModelCard(yaml: """
+        license: apache-2.0
+        training_data: &data [reviews-2024, imdb]
+        eval_sets: *data
+        defaults: &defaults {lr: 0.001, epochs: 3}
+        runs: [*defaults, *defaults]
+        """)
+        XCTAssertEqual(card.trainingData, .array([.string("reviews-2024"), .string("imdb")]))
+        XCTAssertEqual(card.extraFields["eval_sets"], card.trainingData)
+        XCTAssertEqual(card.extraFields["runs"], .array(Array(repeating: .object(["lr": .number(0.001), "epochs": .integer(3)]), count: 2)))
+    }
+
+    func testNestingAndSizeLimits() throws {
+        let deep = { (levels: Int) in "a: " + String(repeating: "[", count: levels) + String(repeating: "]", count: levels) + "\n" }
+        XCTAssertNoThrow(try ModelCard(yaml: deep(63), source: "card.yaml"), "the top mapping is level 1")
+        XCTAssertThrowsError(try ModelCard(yaml: deep(64), source: "card.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("nested more than 64 levels deep"), "\(error)")
+        }
+        // An alias counts at the depth of what it expands to.
+        let anchored = "a: &a " + String(repeating: "[", count: 60) + String(repeating: "]", count: 60) + "\n"
+        XCTAssertNoThrow(try ModelCard(yaml: anchored + "b: [[[*a]]]\n", source: "card.yaml"))
+        XCTAssertThrowsError(try ModelCard(yaml: anchored + "b: [[[[*a]]]]\n", source: "card.yaml"))
+        // Over 1 MiB is refused before parsing.
+        let big = "a: x\n#" + String(repeating: "-", count: 1 << 20) + "\n"
+        XCTAssertThrowsError(try ModelCard(yaml: big, source: "card.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("the limit is 1048576"), "\(error)")
         }
     }
 
