@@ -130,6 +130,7 @@ public enum DeployGate {
         var steps: [DeployStep] = []
         var release: String?
         var signerKeyID: String?
+        var freshScan: ReleaseManifest.ScanResult?
         var deployed = false
 
         init(request: DeployRequest) { self.request = request }
@@ -140,7 +141,7 @@ public enum DeployGate {
                 all.append(DeployStep(name: name, status: .notRun, detail: "an earlier step failed"))
             }
             return DeployReport(releaseDirectory: request.releaseDirectory, output: request.output, release: release,
-                                signerKeyID: signerKeyID, steps: all, deployed: deployed)
+                                signerKeyID: signerKeyID, steps: all, deployed: deployed, scan: freshScan)
         }
 
         mutating func pass(_ name: DeployStepName, _ detail: String) { steps.append(DeployStep(name: name, status: .passed, detail: detail)) }
@@ -192,7 +193,14 @@ public enum DeployGate {
 
             // 5: scan what is about to be installed; the releaser's record
             // must not hide anything the plaintext holds.
-            let fresh = scanStaged(staging, manifest: manifest)
+            let fresh: ReleaseManifest.ScanResult
+            do {
+                fresh = try scanStaged(staging)
+            } catch {
+                // The gate wrote these files itself: not being able to walk them is a failure, never a pass.
+                return fail(.scan, "cannot walk the decrypted files to scan them: \(error)")
+            }
+            freshScan = fresh
             if let recorded = manifest.scan {
                 let hidden = fresh.findingsNotIn(recorded)
                 guard hidden.isEmpty else {
@@ -249,16 +257,9 @@ public enum DeployGate {
         /// Scans the decrypted files in the staging directory, walked with
         /// the same walker as `release create` used, and files each finding
         /// under the artifact's release path.
-        func scanStaged(_ staging: StagingDirectory, manifest: ReleaseManifest) -> ReleaseManifest.ScanResult {
-            do {
-                let tree = try ModelTree.walk(staging.path)
-                return ReleaseManifest.ScanResult(scan: ModelScanner.scan(tree: tree)) { $0.path }
-            } catch {
-                // The gate wrote the staging directory itself; failing to walk it is an error finding, never a pass.
-                return ReleaseManifest.ScanResult(tool: "modelsec-scan \(ModelSecVersion.current)", scannedFiles: 0, findings: [
-                    .init(path: ".", severity: "error", kind: "unreadable-file", location: staging.path, global: nil, message: "\(error)"),
-                ])
-            }
+        func scanStaged(_ staging: StagingDirectory) throws -> ReleaseManifest.ScanResult {
+            let tree = try ModelTree.walk(staging.path)
+            return ReleaseManifest.ScanResult(scan: ModelScanner.scan(tree: tree)) { $0.path }
         }
 
         /// Decrypts one artifact to `destination`, hashing the authenticated

@@ -53,6 +53,8 @@ public struct DeployReport: Codable, Sendable, Equatable {
     public let steps: [DeployStep]
     /// True only when every step passed or was skipped and MODEL_DIR is in place.
     public let deployed: Bool
+    /// The gate's own scan of the decrypted plaintext, once the `scan` step ran.
+    public let scan: ReleaseManifest.ScanResult?
 
     /// The step that failed, if any.
     public var failedStep: DeployStep? { steps.first { $0.status == .failed } }

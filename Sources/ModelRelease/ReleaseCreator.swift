@@ -39,6 +39,7 @@ public enum ReleaseCreator {
             throw ReleaseInputError(path: request.output, reason: "a release needs at least one recipient or key file")
         }
         let recipients = try request.recipients.map(recipientEntry)
+        try refuseOutputInside(model: request.model, output: request.output)
         let model = try walk(request.model)
         let paths = try model.files.map { try releasePath(of: $0, model: request.model) }
         let staging = try StagingDirectory(destination: request.output)
@@ -127,6 +128,23 @@ public enum ReleaseCreator {
         }
         guard !tree.files.isEmpty else { throw ReleaseInputError(path: model, reason: "the model directory has no files") }
         return tree
+    }
+
+    /// Refuses an output directory inside the model: the release would be
+    /// written into what it is releasing. Compared on real paths (symbolic
+    /// links and `..` resolved by the kernel), as bytes.
+    static func refuseOutputInside(model: String, output: String) throws {
+        guard let modelReal = realpath(model, nil) else { return }   // the walk reports an unreadable model
+        defer { free(modelReal) }
+        var outputBytes = Array(output.utf8)
+        while outputBytes.count > 1, outputBytes.last == UInt8(ascii: "/") { outputBytes.removeLast() }
+        let parentBytes = outputBytes.lastIndex(of: UInt8(ascii: "/")).map { $0 == 0 ? [UInt8(ascii: "/")] : Array(outputBytes[..<$0]) } ?? [UInt8(ascii: ".")]
+        guard let parentReal = realpath(String(decoding: parentBytes, as: UTF8.self), nil) else { return }
+        defer { free(parentReal) }
+        let root = Array(String(cString: modelReal).utf8), parent = Array(String(cString: parentReal).utf8)
+        if parent == root || parent.starts(with: root + [UInt8(ascii: "/")]) {
+            throw ReleaseInputError(path: output, reason: "is inside the model \(model); write the release somewhere else")
+        }
     }
 
     /// A file's path in the release: its path in the model, or for a

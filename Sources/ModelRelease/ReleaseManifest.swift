@@ -192,6 +192,10 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
             guard let path = ModelPath.safeRelative(artifact.path), !path.isWithin(provenance) else {
                 throw bad("artifact path \(Self.quoted(artifact.path)) is not a safe relative path")
             }
+            // No deeper than `release create`'s walk goes, so the gate's walk of the decrypted files reaches every one.
+            guard path.components.count <= ModelTree.Options.defaultMaxDepth + 1 else {
+                throw bad("artifact path \(Self.quoted(artifact.path)) is nested deeper than \(ModelTree.Options.defaultMaxDepth) directories")
+            }
             guard let stored = ModelPath.safeRelative(artifact.encryptedPath), stored.isWithin(artifactsRoot),
                   stored.bytes == ReleaseLayout.encryptedPath(for: path).bytes else {
                 throw bad("encrypted path \(Self.quoted(artifact.encryptedPath)) is not \(ReleaseLayout.artifactsDirectory)/<path>\(ReleaseLayout.encryptedSuffix) for \(Self.quoted(artifact.path))")

@@ -24,16 +24,24 @@ extension ReleaseManifest.ScanResult {
         self.init(tool: "modelsec-scan \(ModelSecVersion.current)", scannedFiles: scan.scanned.count, findings: findings)
     }
 
-    /// The findings of `self` that `recorded` does not have, compared on
-    /// file, severity, kind and global as exact bytes (messages and scanner
-    /// versions may differ). What a deploy gate's fresh scan of the
-    /// plaintext found that the releaser's record did not.
+    /// The findings of `self` that `recorded` does not have, compared as a
+    /// multiset on file, severity, kind, global and location as exact bytes
+    /// (messages and scanner versions may differ): a second dangerous import
+    /// in the same file is a finding the record lacks, even when the first
+    /// is recorded. What a deploy gate's fresh scan of the plaintext found
+    /// that the releaser's record did not.
     func findingsNotIn(_ recorded: ReleaseManifest.ScanResult) -> [ReleaseManifest.Finding] {
         func key(_ f: ReleaseManifest.Finding) -> [UInt8] {
-            Array("\(f.path)\u{0}\(f.severity)\u{0}\(f.kind)\u{0}\(f.global ?? "")".utf8)
+            Array("\(f.path)\u{0}\(f.severity)\u{0}\(f.kind)\u{0}\(f.global ?? "")\u{0}\(f.location)".utf8)
         }
-        let known = Set(recorded.findings.map(key))
-        return findings.filter { !known.contains(key($0)) }
+        var available: [[UInt8]: Int] = [:]
+        for finding in recorded.findings { available[key(finding), default: 0] += 1 }
+        return findings.filter { finding in
+            let k = key(finding)
+            guard let count = available[k], count > 0 else { return true }
+            available[k] = count - 1
+            return false
+        }
     }
 
     /// "1 dangerous, 2 error" style counts by severity, or "no finding".

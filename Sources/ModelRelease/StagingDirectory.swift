@@ -31,18 +31,26 @@ final class StagingDirectory {
     private let cleanupToken: Int
 
     init(destination: String) throws {
-        let url = URL(fileURLWithPath: destination).standardizedFileURL
-        let name = url.lastPathComponent
-        guard !name.isEmpty, name != "/", name != ".", name != ".." else {
+        // Split as the kernel will resolve it: the last component is the
+        // name, everything before it (symbolic links and `..` included) is
+        // the parent, left for the kernel to resolve. A textual clean-up of
+        // `lnk/../x` would name a different directory than the kernel does.
+        var bytes = Array(destination.utf8)
+        while bytes.count > 1, bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+        let slash = bytes.lastIndex(of: UInt8(ascii: "/"))
+        let nameBytes = slash.map { Array(bytes[($0 + 1)...]) } ?? bytes
+        let parentBytes = slash.map { $0 == 0 ? [UInt8(ascii: "/")] : Array(bytes[..<$0]) } ?? [UInt8(ascii: ".")]
+        let name = String(decoding: nameBytes, as: UTF8.self)
+        guard !nameBytes.isEmpty, name != ".", name != ".." else {
             throw ReleaseInputError(path: destination, reason: "is not a usable output directory name")
         }
         try StagingDirectory.checkDestination(destination)
-        let parent = url.deletingLastPathComponent().path
+        let parent = String(decoding: parentBytes, as: UTF8.self)
         var st = stat()
         guard stat(parent, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
             throw ReleaseInputError(path: destination, reason: "the parent directory \(parent) does not exist")
         }
-        self.destination = url.path
+        self.destination = parentBytes == [UInt8(ascii: "/")] ? "/" + name : parent + "/" + name
         path = parent + "/." + name + ".modelsec-tmp-" + Hex.encode(SecureRandom.bytes(count: 6))
         guard mkdir(path, 0o700) == 0 else {
             throw ReleaseInputError(path: destination, reason: "cannot create a temporary directory beside it: \(String(cString: strerror(errno)))")

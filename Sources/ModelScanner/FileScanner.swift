@@ -32,7 +32,8 @@ extension ModelScanner {
             if (info.st_mode & S_IFMT) == S_IFDIR {
                 let tree: ModelTree
                 do {
-                    tree = try ModelTree.walk(path, options: .init(allowSymlinks: true, maxDepth: limits.maxDirectoryDepth))
+                    // Every entry the walker refuses is reported, and the rest is still scanned.
+                    tree = try ModelTree.walk(path, options: .init(allowSymlinks: true, continueAfterProblems: true))
                 } catch let error as ModelTreeError {
                     files.append(walkFailure(error, limits: limits))
                     continue
@@ -40,6 +41,7 @@ extension ModelScanner {
                     files.append(unreadable(path, "\(error)"))
                     continue
                 }
+                files += tree.problems.map { walkFailure($0, limits: limits) }
                 let scan = scan(tree: tree, limits: limits, progress: progress)
                 files += scan.scanned.map(\.report)
                 skipped += scan.skipped.map(\.displayPath)
@@ -79,11 +81,11 @@ extension ModelScanner {
     private static func walkFailure(_ error: ModelTreeError, limits: ScanLimits) -> FileScanReport {
         let kind: FindingKind
         switch error.problem {
-        case .tooDeep, .tooManyEntries: kind = .resourceLimit
+        case .tooDeep, .tooManyEntries, .tooManyRepeatedDirectories: kind = .resourceLimit
         default: kind = .unreadableFile
         }
         return FileScanReport(path: error.path, format: .unknown, size: nil, streams: [], findings: [
-            ScanFinding(severity: .error, kind: kind, location: error.path, message: error.description),
+            ScanFinding(severity: .error, kind: kind, location: error.path, message: error.reason),
         ])
     }
 

@@ -17,7 +17,10 @@ import Darwin
 ///   ``Options/ignoring`` is left out (with everything below it).
 /// - A symbolic link is an error unless ``Options/allowSymlinks`` is set; then
 ///   a link to a file counts as that file and a link to a directory is walked,
-///   with loops refused.
+///   with loops refused. A directory may be reached again through another
+///   link, but at most ``Options/maxRepeatedDirectories`` such repeats in
+///   all, so links fanning out to the same place cannot make the walk grow
+///   exponentially.
 /// - Sockets, FIFOs and devices are errors: a model holds regular files only.
 /// - Nesting deeper than ``Options/maxDepth`` and more than
 ///   ``Options/maxEntries`` entries are errors, found before anything is
@@ -36,13 +39,26 @@ public struct ModelTree: Sendable {
         public var maxDepth: Int
         /// The most directory entries looked at in all.
         public var maxEntries: Int
+        /// How many times in all a directory may be walked again after its
+        /// first visit (reached through another symbolic link).
+        public var maxRepeatedDirectories: Int = 1024
+        /// Record entries that break a rule in ``ModelTree/problems`` and go
+        /// on with the rest, instead of throwing at the first one. For a
+        /// scanner, which must report everything it can still read; a signer
+        /// or releaser throws, so nothing is signed around a refused entry.
+        public var continueAfterProblems: Bool
+
+        /// The nesting limit used everywhere unless a caller has a reason to differ.
+        public static let defaultMaxDepth = 128
 
         /// Options; by default nothing is ignored and links are refused.
-        public init(ignoring: [ModelPath] = [], allowSymlinks: Bool = false, maxDepth: Int = 128, maxEntries: Int = 10_000_000) {
+        public init(ignoring: [ModelPath] = [], allowSymlinks: Bool = false, maxDepth: Int = ModelTree.Options.defaultMaxDepth,
+                    maxEntries: Int = 10_000_000, continueAfterProblems: Bool = false) {
             self.ignoring = ignoring
             self.allowSymlinks = allowSymlinks
             self.maxDepth = maxDepth
             self.maxEntries = maxEntries
+            self.continueAfterProblems = continueAfterProblems
         }
     }
 
@@ -92,6 +108,9 @@ public struct ModelTree: Sendable {
     public let files: [File]
     /// Every directory walked, the root first; empty for a single file.
     public let directories: [Directory]
+    /// Entries that broke a rule, when ``Options/continueAfterProblems`` is
+    /// set (otherwise the walk throws the first one); empty when none did.
+    public let problems: [ModelTreeError]
 
     /// Walks `root` (a directory, or one regular file).
     ///
@@ -111,15 +130,16 @@ public struct ModelTree: Sendable {
         }
         if isType(st, S_IFREG) {
             let file = File(path: .singleFileRoot, fileSystemPath: rootBytes + [0], stamp: FileStamp(st), followedSymlink: rootIsLink)
-            return ModelTree(root: root, isSingleFile: true, files: [file], directories: [])
+            return ModelTree(root: root, isSingleFile: true, files: [file], directories: [], problems: [])
         }
         guard isType(st, S_IFDIR) else { throw ModelTreeError(path: root, problem: .specialFile) }
         var walker = Walker(options: options)
         walker.ancestors.insert(DeviceInode(st))
+        walker.visited.insert(DeviceInode(st))
         walker.directories.append(Directory(path: ModelPath(bytes: []), fileSystemPath: rootBytes + [0], stamp: FileStamp(st)))
         try walker.walkDirectory(absolute: rootBytes, relative: ModelPath(bytes: []), depth: 0)
         return ModelTree(root: root, isSingleFile: false, files: walker.files.sorted { $0.path < $1.path },
-                         directories: walker.directories)
+                         directories: walker.directories, problems: walker.problems)
     }
 
     /// Finds one file of the model at `root` by its relative path, applying
@@ -219,41 +239,73 @@ public struct ModelTree: Sendable {
         var files: [File] = []
         var directories: [Directory] = []
         var ancestors: Set<DeviceInode> = []
+        var visited: Set<DeviceInode> = []
+        var problems: [ModelTreeError] = []
         var entriesSeen = 0
+        var repeatedDirectories = 0
 
         init(options: Options) { self.options = options }
 
+        /// Throws `problem`, or records it and lets the walk go on.
+        mutating func report(_ problem: ModelTreeError) throws {
+            guard options.continueAfterProblems else { throw problem }
+            problems.append(problem)
+        }
+
         mutating func walkDirectory(absolute: [UInt8], relative: ModelPath, depth: Int) throws {
-            for name in try listDirectory(absolute) {
-                let path = relative.appending(name)
-                if options.ignoring.contains(where: { path.isWithin($0) }) { continue }
-                let full = absolute + [UInt8(ascii: "/")] + name
-                let shown = String(decoding: full, as: UTF8.self)
-                guard String(validating: name, as: UTF8.self) != nil else {
-                    throw ModelTreeError(path: shown, problem: .nameNotUTF8)
+            let names: [[UInt8]]
+            do {
+                names = try listDirectory(absolute)
+            } catch let error as ModelTreeError {
+                // The entry count limit is never skipped over: stop there.
+                if error.endsTheWalk { throw error }
+                return try report(error)
+            }
+            for name in names {
+                do {
+                    try walkEntry(name, absolute: absolute, relative: relative, depth: depth)
+                } catch let error as ModelTreeError {
+                    if error.endsTheWalk { throw error }
+                    try report(error)
                 }
-                var st = stat()
-                guard lstat(full + [0], &st) == 0 else { throw ModelTreeError(path: shown, problem: .cannotRead(errno: errno)) }
-                let isLink = ModelTree.isType(st, S_IFLNK)
-                if isLink {
-                    guard options.allowSymlinks else { throw ModelTreeError(path: shown, problem: .symbolicLink) }
-                    guard stat(full + [0], &st) == 0 else { throw ModelTreeError(path: shown, problem: .brokenSymbolicLink) }
+            }
+        }
+
+        mutating func walkEntry(_ name: [UInt8], absolute: [UInt8], relative: ModelPath, depth: Int) throws {
+            let path = relative.appending(name)
+            if options.ignoring.contains(where: { path.isWithin($0) }) { return }
+            let full = absolute + [UInt8(ascii: "/")] + name
+            let shown = String(decoding: full, as: UTF8.self)
+            guard String(validating: name, as: UTF8.self) != nil else {
+                throw ModelTreeError(path: shown, problem: .nameNotUTF8)
+            }
+            var st = stat()
+            guard lstat(full + [0], &st) == 0 else { throw ModelTreeError(path: shown, problem: .cannotRead(errno: errno)) }
+            let isLink = ModelTree.isType(st, S_IFLNK)
+            if isLink {
+                guard options.allowSymlinks else { throw ModelTreeError(path: shown, problem: .symbolicLink) }
+                guard stat(full + [0], &st) == 0 else { throw ModelTreeError(path: shown, problem: .brokenSymbolicLink) }
+            }
+            if ModelTree.isType(st, S_IFREG) {
+                files.append(File(path: path, fileSystemPath: full + [0], stamp: FileStamp(st), followedSymlink: isLink))
+            } else if ModelTree.isType(st, S_IFDIR) {
+                guard depth + 1 <= options.maxDepth else {
+                    throw ModelTreeError(path: shown, problem: .tooDeep(limit: options.maxDepth))
                 }
-                if ModelTree.isType(st, S_IFREG) {
-                    files.append(File(path: path, fileSystemPath: full + [0], stamp: FileStamp(st), followedSymlink: isLink))
-                } else if ModelTree.isType(st, S_IFDIR) {
-                    guard depth + 1 <= options.maxDepth else {
-                        throw ModelTreeError(path: shown, problem: .tooDeep(limit: options.maxDepth))
+                let id = DeviceInode(st)
+                guard !ancestors.contains(id) else { throw ModelTreeError(path: shown, problem: .symbolicLinkLoop) }
+                if !visited.insert(id).inserted {
+                    repeatedDirectories += 1
+                    guard repeatedDirectories <= options.maxRepeatedDirectories else {
+                        throw ModelTreeError(path: shown, problem: .tooManyRepeatedDirectories(limit: options.maxRepeatedDirectories))
                     }
-                    let id = DeviceInode(st)
-                    guard !ancestors.contains(id) else { throw ModelTreeError(path: shown, problem: .symbolicLinkLoop) }
-                    ancestors.insert(id)
-                    directories.append(Directory(path: path, fileSystemPath: full + [0], stamp: FileStamp(st)))
-                    try walkDirectory(absolute: full, relative: path, depth: depth + 1)
-                    ancestors.remove(id)
-                } else {
-                    throw ModelTreeError(path: shown, problem: .specialFile)
                 }
+                ancestors.insert(id)
+                defer { ancestors.remove(id) }
+                directories.append(Directory(path: path, fileSystemPath: full + [0], stamp: FileStamp(st)))
+                try walkDirectory(absolute: full, relative: path, depth: depth + 1)
+            } else {
+                throw ModelTreeError(path: shown, problem: .specialFile)
             }
         }
 
@@ -287,7 +339,7 @@ public struct ModelTree: Sendable {
 /// Why a model could not be walked, or one of its files opened.
 public struct ModelTreeError: ModelSecError, Equatable {
     /// What is wrong.
-    public enum Problem: Equatable, Sendable {
+    public enum Problem: Hashable, Sendable {
         /// `lstat`/`open` failed with this errno.
         case cannotRead(errno: Int32)
         /// `opendir`/`readdir` failed with this errno.
@@ -298,6 +350,8 @@ public struct ModelTreeError: ModelSecError, Equatable {
         case brokenSymbolicLink
         /// A link to a directory that contains it.
         case symbolicLinkLoop
+        /// More repeated visits of directories (through symbolic links) than the limit.
+        case tooManyRepeatedDirectories(limit: Int)
         /// A socket, FIFO or device.
         case specialFile
         /// A name that is not valid UTF-8.
@@ -329,21 +383,34 @@ public struct ModelTreeError: ModelSecError, Equatable {
 
     public var category: FailureCategory { .invalidInput }
 
-    public var description: String {
+    public var description: String { "\(path): \(reason)" }
+
+    /// Limits on the whole walk are never stepped over, even when the walk
+    /// goes on after other problems.
+    var endsTheWalk: Bool {
         switch problem {
-        case let .cannotRead(code): return "\(path): cannot read: \(FileIO.errnoDescription(code))"
-        case let .cannotList(code): return "\(path): cannot list the directory: \(FileIO.errnoDescription(code))"
-        case .symbolicLink: return "\(path): is a symbolic link; symbolic links are refused unless allowed"
-        case .brokenSymbolicLink: return "\(path): is a broken symbolic link"
-        case .symbolicLinkLoop: return "\(path): a symbolic link loop (the directory contains itself)"
-        case .specialFile: return "\(path): is a special file (socket, FIFO or device); a model holds regular files and directories only"
-        case .nameNotUTF8: return "\(path): the file name is not valid UTF-8"
-        case let .tooDeep(limit): return "\(path): directories nested more than \(limit) levels deep"
-        case let .tooManyEntries(limit): return "\(path): more than \(limit) directory entries in the model"
-        case .notRegularFile: return "\(path): is not a regular file"
-        case .notDirectory: return "\(path): is not a directory"
-        case .missing: return "\(path): no such file"
-        case .changed: return "\(path): changed while it was being read (its size, timestamps or inode differ from when the model was listed); run again once nothing is writing to the model"
+        case .tooManyEntries, .tooManyRepeatedDirectories: return true
+        default: return false
+        }
+    }
+
+    /// What is wrong, without the path.
+    public var reason: String {
+        switch problem {
+        case let .cannotRead(code): return "cannot read: \(FileIO.errnoDescription(code))"
+        case let .cannotList(code): return "cannot list the directory: \(FileIO.errnoDescription(code))"
+        case .symbolicLink: return "is a symbolic link; symbolic links are refused unless allowed"
+        case .brokenSymbolicLink: return "is a broken symbolic link"
+        case .symbolicLinkLoop: return "a symbolic link loop (the directory contains itself)"
+        case let .tooManyRepeatedDirectories(limit): return "symbolic links reach the same directories more than \(limit) times; refusing a walk that would grow without bound"
+        case .specialFile: return "is a special file (socket, FIFO or device); a model holds regular files and directories only"
+        case .nameNotUTF8: return "the file name is not valid UTF-8"
+        case let .tooDeep(limit): return "directories nested more than \(limit) levels deep"
+        case let .tooManyEntries(limit): return "more than \(limit) directory entries in the model"
+        case .notRegularFile: return "is not a regular file"
+        case .notDirectory: return "is not a directory"
+        case .missing: return "no such file"
+        case .changed: return "changed while it was being read (its size, timestamps or inode differ from when the model was listed); run again once nothing is writing to the model"
         }
     }
 }

@@ -27,7 +27,7 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
             throw FileError(path: directory, reason: "not a release directory (it does not exist or is not a directory)")
         }
         let manifestPath = (directory as NSString).appendingPathComponent(Self.manifestFile)
-        let bytes = try FileIO.readFile(manifestPath)
+        let bytes = try FileIO.readRegularFile(manifestPath)
         let manifest: JSONValue
         do { manifest = try JSONValue(parsing: Data(bytes)) } catch {
             throw FileError(path: manifestPath, reason: "not valid JSON")
@@ -123,10 +123,15 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
     }
 
     static func hasEncryptedMagic(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        guard let head = try? handle.read(upToCount: encryptedMagic.count) else { return false }
-        return Array(head) == encryptedMagic
+        // Non-blocking, regular files only: a FIFO in its place is "not encrypted", never a hang.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
+        var head = [UInt8](repeating: 0, count: encryptedMagic.count)
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        return n == encryptedMagic.count && head == encryptedMagic
     }
 }
 

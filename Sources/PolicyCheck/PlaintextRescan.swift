@@ -39,36 +39,22 @@ public struct RescanningEvidenceLoader: ReleaseEvidenceLoader, @unchecked Sendab
         lock.lock()
         let gate = Result { try DeployGate.run(request) }
         lock.unlock()
+        // The gate scans the decrypted files itself (its `scan` step); its
+        // findings are used even when it then refuses the release (for
+        // example because release.json hides one of them).
         let findings: [RecordedFinding]
         switch gate {
         case let .failure(error):
             findings = [RecordedFinding(severity: "error", kind: "rescan-failed", location: directory, message: "\(error)")]
-        case let .success(report) where !report.deployed:
-            findings = [RecordedFinding(severity: "error", kind: "rescan-failed", location: directory,
-                                        message: "could not decrypt for rescanning: \(report.failedStep.map { "\($0.name.rawValue): \($0.detail)" } ?? report.summary)")]
-        case .success:
-            let scan = ModelScanner.scan(paths: [request.output])
-            let prefix = request.output + "/"
-            var stored: [ExactString: String] = [:]
-            for artifact in recorded.manifest["artifacts"]?.arrayValue ?? [] {
-                if let p = artifact["path"]?.stringValue, let e = artifact["encryptedPath"]?.stringValue { stored[ExactString(p)] = e }
-            }
-            findings = scan.files.flatMap { file in
-                file.findings.map { f in
-                    let location = f.location.utf8.starts(with: prefix.utf8)
-                        ? String(decoding: f.location.utf8.dropFirst(prefix.utf8.count), as: UTF8.self) : f.location
-                    let modelPath = String(decoding: location.utf8.prefix { $0 != UInt8(ascii: ":") }, as: UTF8.self)
-                    return RecordedFinding(severity: f.severity.rawValue, kind: f.kind.rawValue, location: location,
-                                           storedPath: stored[ExactString(modelPath)], message: "(rescanned) " + f.message)
-                }
+        case let .success(report):
+            if let scan = report.scan {
+                findings = RecordedFinding.fromPlaintextScan(scan, note: "rescanned")
+            } else {
+                findings = [RecordedFinding(severity: "error", kind: "rescan-failed", location: directory,
+                                            message: "could not decrypt for rescanning: \(report.failedStep.map { "\($0.name.rawValue): \($0.detail)" } ?? report.summary)")]
             }
         }
-        return ReleaseEvidence(directory: recorded.directory, manifestPath: recorded.manifestPath, manifest: recorded.manifest,
-                               name: recorded.name, version: recorded.version, createdAt: recorded.createdAt,
-                               signerKeyID: recorded.signerKeyID, signatureAlgorithms: recorded.signatureAlgorithms,
-                               hashAlgorithms: recorded.hashAlgorithms, artifacts: recorded.artifacts,
-                               dpEpsilon: recorded.dpEpsilon, dpDelta: recorded.dpDelta, hasDPReport: recorded.hasDPReport,
-                               scanFindings: findings, authenticator: recorded.authenticator)
+        return recorded.replacingScanFindings(findings)
     }
 }
 

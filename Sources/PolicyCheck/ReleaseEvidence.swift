@@ -1,4 +1,5 @@
 import Foundation
+import ModelRelease
 import ModelSecCrypto
 import ModelSecIO
 
@@ -132,4 +133,30 @@ public struct ReleaseEvidence: Sendable {
 public protocol ReleaseEvidenceLoader: Sendable {
     /// Loads the release in `directory`.
     func load(directory: String) throws -> ReleaseEvidence
+}
+
+extension ReleaseEvidence {
+    /// The same evidence with `findings` in place of the scanner findings
+    /// release.json records: how the deploy gate and `audit --identity` make
+    /// the policy judge what they scanned themselves.
+    public func replacingScanFindings(_ findings: [RecordedFinding]) -> ReleaseEvidence {
+        ReleaseEvidence(directory: directory, manifestPath: manifestPath, manifest: manifest,
+                        name: name, version: version, createdAt: createdAt,
+                        signerKeyID: signerKeyID, signatureAlgorithms: signatureAlgorithms,
+                        hashAlgorithms: hashAlgorithms, artifacts: artifacts,
+                        dpEpsilon: dpEpsilon, dpDelta: dpDelta, hasDPReport: hasDPReport,
+                        scanFindings: findings, authenticator: authenticator)
+    }
+}
+
+extension RecordedFinding {
+    /// The findings of a scan made from the decrypted plaintext (the deploy
+    /// gate's `scan` step), each pointing at its artifact's encrypted file;
+    /// `note` is put before each message to say where they come from.
+    public static func fromPlaintextScan(_ scan: ReleaseManifest.ScanResult, note: String) -> [RecordedFinding] {
+        scan.findings.map {
+            RecordedFinding(severity: $0.severity, kind: $0.kind, location: $0.location,
+                            storedPath: ReleaseLayout.encryptedPath(for: $0.path), message: "(\(note)) " + $0.message)
+        }
+    }
 }

@@ -222,4 +222,54 @@ final class GateSecurityClassTests: XCTestCase {
             XCTAssertEqual(try f.leftovers(), [], victim)
         }
     }
+
+    // MARK: - Findings from the attacker's review
+
+    func testGateScanClass_anArtifactTooDeepToWalkIsRefusedBeforeDecryption() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        try resignWithTrustedKey(f) { json in
+            var artifacts = json["artifacts"] as! [[String: Any]]
+            let deep = String(repeating: "d/", count: ModelTree.Options.defaultMaxDepth + 1) + "pad.txt"
+            artifacts[0]["path"] = deep
+            artifacts[0]["encryptedPath"] = "artifacts/" + deep + ".enc"
+            json["artifacts"] = artifacts
+        }
+        let report = try DeployGate.run(f.deployRequest())
+        XCTAssertEqual(report.failedStep?.name, .manifest, report.summary)
+        XCTAssertTrue(report.summary.contains("nested deeper"), report.summary)
+    }
+
+    func testGateScanClass_findingsAreComparedAsAMultiset() {
+        func finding(_ path: String, _ global: String) -> ReleaseManifest.Finding {
+            .init(path: path, severity: "dangerous", kind: "dangerous-global", location: path, global: global, message: "m")
+        }
+        let record = ReleaseManifest.ScanResult(tool: "t", scannedFiles: 1, findings: [finding("a.pkl", "posix.system")])
+        let fresh = ReleaseManifest.ScanResult(tool: "t", scannedFiles: 1, findings: [
+            finding("a.pkl", "posix.system"), finding("a.pkl", "posix.system"), finding("a\u{301}.pkl", "posix.system"),
+        ])
+        // The second identical finding and the NFD-named file are both missing from the record.
+        XCTAssertEqual(fresh.findingsNotIn(record).map(\.path), ["a.pkl", "a\u{301}.pkl"])
+        XCTAssertEqual(record.findingsNotIn(fresh).count, 0)
+    }
+
+    func testOutputPathIsResolvedByTheKernelNotAsText() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        try FileManager.default.createDirectory(atPath: f.path("sub/deep"), withIntermediateDirectories: true)
+        XCTAssertEqual(symlink("sub/deep", f.path("lnk")), 0)
+        // The kernel resolves lnk/.. to sub: the model goes to sub/x, never to ./x.
+        let report = try DeployGate.run(f.deployRequest(output: "lnk/../x"))
+        XCTAssertTrue(report.deployed, report.summary)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: f.path("sub/x/config.json")))
+        XCTAssertFalse(f.exists("x"))
+    }
+
+    func testReleaseCreateRefusesAnOutputInsideTheModel() throws {
+        let f = try ReleaseFixture()
+        XCTAssertThrowsError(try f.create("model/rel")) {
+            XCTAssertTrue("\($0)".contains("is inside the model"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.path("model/rel")))
+    }
 }

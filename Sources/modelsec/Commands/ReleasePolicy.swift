@@ -18,17 +18,7 @@ enum ReleasePolicyStep {
                 manifest: try .init(parsing: Data(release.manifestBytes)),
                 directory: release.directory, manifestPath: manifestPath,
                 authenticator: ReleaseDirectoryAuthenticator(directory: release.directory, manifestDigest: digest))
-            let fresh = freshScan.findings.map {
-                RecordedFinding(severity: $0.severity, kind: $0.kind, location: $0.location,
-                                storedPath: ReleaseLayout.encryptedPath(for: $0.path), message: "(scanned at the gate) " + $0.message)
-            }
-            let evidence = ReleaseEvidence(
-                directory: recorded.directory, manifestPath: recorded.manifestPath, manifest: recorded.manifest,
-                name: recorded.name, version: recorded.version, createdAt: recorded.createdAt,
-                signerKeyID: recorded.signerKeyID, signatureAlgorithms: recorded.signatureAlgorithms,
-                hashAlgorithms: recorded.hashAlgorithms, artifacts: recorded.artifacts,
-                dpEpsilon: recorded.dpEpsilon, dpDelta: recorded.dpDelta, hasDPReport: recorded.hasDPReport,
-                scanFindings: fresh, authenticator: recorded.authenticator)
+            let evidence = recorded.replacingScanFindings(RecordedFinding.fromPlaintextScan(freshScan, note: "scanned at the gate"))
             let report = PolicyEvaluator.audit(releases: [evidence], policies: policies)
             let failures = report.results.filter { $0.status == .failure }
             if failures.isEmpty {
