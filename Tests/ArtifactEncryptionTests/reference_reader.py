@@ -3,10 +3,13 @@
 written from docs/encryption-format.md alone, using the `cryptography` package.
 
 Usage:
-  reference_reader.py INPUT OUTPUT (--identity X25519.pem | --key-file KEY | --passphrase-file FILE)
+  reference_reader.py INPUT OUTPUT [--identity X25519.pem]... [--key-file KEY]... [--passphrase-file FILE]
 
-Exit status 0 and OUTPUT written on success; 1 on authentication failure,
-2 on malformed input (a message on stderr).
+At least one identity. Stanzas are tried in header order, each with every
+identity of its type; the first that opens gives the file key.
+
+Exit status 0 and OUTPUT written on success; 1 on authentication failure or
+when no identity opens the file, 2 on malformed input (a message on stderr).
 """
 import argparse
 import base64
@@ -70,6 +73,10 @@ def parse_header(data):
         body = data[pos + 3:pos + 3 + length]
         if len(body) != length:
             raise Malformed("truncated header")
+        if kind == 3:
+            t, m = struct.unpack(">II", body[16:24])
+            if not (1 <= t <= 16 and 8 <= m <= 1048576):
+                raise Malformed("Argon2id parameters out of range")
         stanzas.append((kind, body))
         pos += 3 + length
     if pos + 32 > 4096:
@@ -81,35 +88,41 @@ def parse_header(data):
     return chunk_size, salt, stanzas, data[:pos], data[pos:pos + 32], pos + 32
 
 
-def find_file_key(stanzas, identity):
-    kind_wanted, secret = identity
-    for kind, body in stanzas:
-        if kind != kind_wanted:
-            continue
-        if kind == 1:
-            eph = body[:32]
+def open_stanza(kind, body, secret):
+    """The file key if `secret` (an identity of the stanza's type) opens it, else None."""
+    if kind == 1:
+        eph = body[:32]
+        try:
             shared = secret.exchange(X25519PublicKey.from_public_bytes(eph))
-            if shared == b"\x00" * 32:
-                raise Malformed("low-order ephemeral key")
-            mine = secret.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            key = unwrap(hkdf(shared, eph + mine, b"modelsec-encryption/v1/x25519"), body[32:])
-        elif kind == 2:
-            key = unwrap(hkdf(secret, body[:16], b"modelsec-encryption/v1/symmetric-key"), body[16:])
-        else:
-            from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-            t, m = struct.unpack(">II", body[16:24])
-            if not (1 <= t <= 16 and 8 <= m <= 1048576):
-                raise Malformed("Argon2id parameters out of range")
-            wrapping = Argon2id(salt=body[:16], length=32, iterations=t, lanes=1, memory_cost=m).derive(secret)
-            key = unwrap(wrapping, body[24:])
-        if key is not None:
-            return key
+        except ValueError:
+            # `cryptography` refuses an all-zero shared secret itself.
+            raise Malformed("low-order ephemeral key")
+        if shared == b"\x00" * 32:
+            raise Malformed("low-order ephemeral key")
+        mine = secret.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return unwrap(hkdf(shared, eph + mine, b"modelsec-encryption/v1/x25519"), body[32:])
+    if kind == 2:
+        return unwrap(hkdf(secret, body[:16], b"modelsec-encryption/v1/symmetric-key"), body[16:])
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+    t, m = struct.unpack(">II", body[16:24])
+    wrapping = Argon2id(salt=body[:16], length=32, iterations=t, lanes=1, memory_cost=m).derive(secret)
+    return unwrap(wrapping, body[24:])
+
+
+def find_file_key(stanzas, identities):
+    for kind, body in stanzas:
+        for identity_kind, secret in identities:
+            if identity_kind != kind:
+                continue
+            key = open_stanza(kind, body, secret)
+            if key is not None:
+                return key
     raise AuthFailure("no identity matches")
 
 
-def decrypt(data, identity):
+def decrypt(data, identities):
     chunk_size, salt, stanzas, authenticated, mac, header_size = parse_header(data)
-    file_key = find_file_key(stanzas, identity)
+    file_key = find_file_key(stanzas, identities)
     header_key = hkdf(file_key, salt, b"modelsec-encryption/v1/header")
     h = chmac.HMAC(header_key, hashes.SHA256())
     h.update(authenticated)
@@ -135,33 +148,37 @@ def decrypt(data, identity):
     return bytes(out)
 
 
-def load_identity(args):
-    if args.identity:
-        with open(args.identity, "rb") as f:
-            return (1, serialization.load_pem_private_key(f.read(), password=None))
-    if args.key_file:
-        text = open(args.key_file).read()
+def load_identities(args):
+    identities = []
+    for path in args.identity:
+        with open(path, "rb") as f:
+            identities.append((1, serialization.load_pem_private_key(f.read(), password=None)))
+    for path in args.key_file:
+        text = open(path).read()
         b64 = "".join(l for l in text.splitlines() if l and not l.startswith("-----"))
         key = base64.b64decode(b64)
         assert len(key) == 32
-        return (2, key)
-    line = open(args.passphrase_file, "rb").read().split(b"\n")[0].rstrip(b"\r")
-    return (3, line)
+        identities.append((2, key))
+    if args.passphrase_file:
+        line = open(args.passphrase_file, "rb").read().split(b"\n")[0].rstrip(b"\r")
+        identities.append((3, line))
+    return identities
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("input")
     p.add_argument("output")
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--identity")
-    g.add_argument("--key-file")
-    g.add_argument("--passphrase-file")
+    p.add_argument("--identity", action="append", default=[])
+    p.add_argument("--key-file", action="append", default=[])
+    p.add_argument("--passphrase-file")
     args = p.parse_args()
-    identity = load_identity(args)
+    identities = load_identities(args)
+    if not identities:
+        p.error("give at least one --identity, --key-file or --passphrase-file")
     data = open(args.input, "rb").read()
     try:
-        plaintext = decrypt(data, identity)
+        plaintext = decrypt(data, identities)
     except Malformed as e:
         print("malformed: %s" % e, file=sys.stderr)
         return 2
