@@ -65,6 +65,30 @@ final class OpenSSLInteropTests: XCTestCase {
         }
     }
 
+    /// A passphrase file is read as `openssl -passin file:` reads it: the
+    /// first line. A key made with a two-line file opens in openssl with the
+    /// same file; files openssl would read differently are refused.
+    func testPassphraseFileIsReadAsOpenSSLReadsIt() throws {
+        let passFile = path("two-lines.txt")
+        try "first line\nsecond line\n".write(toFile: passFile, atomically: true, encoding: .utf8)
+        let priv = path("two-lines.pem")
+        let generated = try KeyGeneration.generate(type: .p256, to: priv, passphrase: .file(passFile))
+        let pub = try openssl(["pkey", "-in", priv, "-passin", "file:" + passFile, "-pubout"]).stdoutText
+        XCTAssertEqual(pub, try String(contentsOfFile: priv + ".pub", encoding: .utf8))
+        try openssl(["pkey", "-in", priv, "-passin", "pass:first line", "-noout"])
+        XCTAssertEqual(try KeyFile.loadPrivateKey(priv, passphrase: .file(passFile)).publicKey.keyID, generated.keyID)
+        // openssl would read these differently: refused, without quoting the passphrase.
+        for (name, content) in [("crlf", "secret\r\n"), ("empty", "\nsecret\n"), ("nul", "sec\u{0}ret\n"),
+                                ("long", String(repeating: "x", count: 1024) + "\n")] {
+            try content.write(toFile: path(name), atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try PassphraseSource.file(path(name)).read(), name) {
+                XCTAssertFalse("\($0)".contains("secret"), "\($0)")
+            }
+        }
+        try (String(repeating: "y", count: 1023) + "\n").write(toFile: path("max"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try PassphraseSource.file(path("max")).read().count, 1023)
+    }
+
     /// Keys made by `openssl genpkey` (plain and encrypted) load in modelsec,
     /// derive the same public key, and sign/verify/derive interoperably.
     func testModelsecUsesKeysOpenSSLMakes() throws {
