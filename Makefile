@@ -4,7 +4,7 @@
 SWIFT ?= swift
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build release install test test-asan test-tsan fuzz demo bench clean help
+.PHONY: all deps build release install test test-install test-asan test-tsan fuzz demo bench clean help
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make release  optimised build (.build/release/modelsec)"
 	@echo "make install  PREFIX=/usr/local: self-contained binary, man page, bash/zsh/fish completions"
 	@echo "make bench    benchmarks against peer tools, printed as one markdown table"
+	@echo "make test-install  installs into a temporary prefix and tests the installed binary"
 	@echo "make test-asan / test-tsan   the test suite under AddressSanitizer / ThreadSanitizer"
 	@echo "make fuzz     every libFuzzer target for FUZZ_SECONDS (default 60) each"
 
@@ -35,6 +36,15 @@ install: deps
 test: deps
 	$(SWIFT) build --build-tests
 	./scripts/run-tests.sh
+
+# `make install` checked: a debug build with the static Swift runtime (in its own
+# build folder, .build-install) installed into a temporary prefix, then
+# InstallTests runs the installed copy in a clean environment.
+test-install: deps
+	$(SWIFT) build --build-tests
+	rm -rf .build/install-test
+	SWIFT=$(SWIFT) CONFIG=debug ./scripts/install.sh "$(CURDIR)/.build/install-test"
+	MODELSEC_INSTALLED_PREFIX="$(CURDIR)/.build/install-test" ./scripts/run-tests.sh --filter InstallTests
 
 # Sanitizer builds use their own build folders so they do not disturb the normal one.
 # LeakSanitizer runs too, with the suppressions explained in scripts/lsan-suppressions.txt.
@@ -59,4 +69,4 @@ bench:
 	./Benchmarks/run.sh
 
 clean:
-	rm -rf .build .build-asan .build-tsan Benchmarks/.build Fuzz/.build
+	rm -rf .build .build-asan .build-tsan .build-install Benchmarks/.build Fuzz/.build

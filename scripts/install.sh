@@ -11,14 +11,25 @@ cd "$(dirname "$0")/.."
 prefix=${1:?usage: scripts/install.sh PREFIX}
 config=${CONFIG:-release}
 swift=${SWIFT:-swift}
+# Its own build folder: objects compiled for a static runtime carry different
+# link directives and must not mix with the ordinary build's.
+scratch=(--scratch-path "${SCRATCH:-.build-install}")
 
-# Static Swift runtime and Foundation. Foundation's ICU archive must be named
-# explicitly on Linux (SwiftPM does not add it with --static-swift-stdlib).
-static=(--static-swift-stdlib -Xlinker -l_FoundationICU -Xlinker -lstdc++)
+# Static Swift runtime and Foundation. On Linux, SwiftPM's --static-swift-stdlib
+# links the Swift runtime but not the archives Foundation itself depends on
+# (CoreFoundation, ICU, the C shims), so they are named here.
+static=(--static-swift-stdlib)
+for lib in _FoundationICU CoreFoundation _FoundationCShims FoundationEssentials \
+           FoundationInternationalization _FoundationCollections stdc++; do
+  static+=(-Xlinker "-l$lib")
+done
+# The commit --version reports comes from the manifest, which SwiftPM caches
+# until Package.swift changes: make it look again.
+touch Package.swift
 echo "modelsec: building ($config, static Swift runtime)" >&2
-"$swift" build -c "$config" --product modelsec "${static[@]}"
-"$swift" build -c "$config" --product generate-manual
-bin=$("$swift" build -c "$config" --show-bin-path)
+"$swift" build "${scratch[@]}" -c "$config" --product modelsec "${static[@]}"
+"$swift" build "${scratch[@]}" -c "$config" --product generate-manual "${static[@]}"
+bin=$("$swift" build "${scratch[@]}" -c "$config" --show-bin-path)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

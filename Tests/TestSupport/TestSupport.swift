@@ -45,6 +45,12 @@ public enum TestSupport {
         public let stderr: Data
         public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
         public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+        /// A result.
+        public init(status: Int32, stdout: Data, stderr: Data) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     /// Runs `executable` with `arguments`, feeding `stdin`, and waits for it.
