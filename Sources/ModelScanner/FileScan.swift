@@ -220,10 +220,10 @@ struct FileScan {
 
     /// Records only what a stream imports (for readings that are expected to
     /// fail to parse, such as a tar archive or raw tensor bytes read as a pickle);
-    /// the stream itself is listed when it parsed or imported anything.
+    /// the stream itself is listed when it parsed completely or led to a finding.
     mutating func keepImportFindings(of result: PickleScanner.Result, location: String) {
         let kept = result.findings.filter { FileScan.importKinds.contains($0.kind) }
-        guard result.end != nil || !result.globals.isEmpty || !kept.isEmpty else { return }
+        guard result.end != nil || !kept.isEmpty else { return }
         streams.append(PickleStreamReport(location: location, pickleProtocol: result.pickleProtocol,
                                           opcodeCount: result.opcodeCount, complete: result.end != nil,
                                           globals: result.globals))

@@ -77,9 +77,17 @@ struct ReferenceResolver {
                    "a joblib NDArrayWrapper makes joblib load \(name.debugDescription), which is not a file inside the model's directory")
             return nil
         }
-        let directory = (referrer as NSString).deletingLastPathComponent
-        let base = directory.isEmpty ? "." : directory
-        let target = base + "/" + name
+        // The directory part of the referrer's path, cut at its last '/' (as
+        // os.path.dirname does), so the target is spelled as a walker spells it.
+        let referrerBytes = Array(referrer.utf8)
+        let base: String, target: String
+        if let slash = referrerBytes.lastIndex(of: UInt8(ascii: "/")) {
+            base = slash == 0 ? "/" : String(decoding: referrerBytes[..<slash], as: UTF8.self)
+            target = (slash == 0 ? "/" : base + "/") + name
+        } else {
+            base = "."
+            target = name   // os.path.join("", name)
+        }
         var info = stat()
         guard stat(target, &info) == 0 else {
             attach(referrer, .error, .externalReference,

@@ -12,11 +12,14 @@
 ///
 /// The member listing is stricter than `tarfile`: only regular files
 /// (`0`, NUL, `7`) and empty directories (`5`, or a regular name ending in `/`)
-/// are accepted, numeric fields must be plain octal, names UTF-8, names
-/// unique (tarfile's `getmember` returns the last duplicate), the archive
-/// must end with a NUL block, and member data must lie inside the file. Links,
-/// pax and GNU extension headers, sparse files and anything else are refused:
-/// `extractfile`/`extract` follow links and extension headers rename members.
+/// are accepted, each optionally preceded by one pax extended header (`x`)
+/// whose records only set times, ids or owner names; numeric fields must be
+/// plain octal, names UTF-8, names unique (tarfile's `getmember` returns the
+/// last duplicate), the archive must end with a NUL block, and member data
+/// must lie inside the file. Links, other pax records (`path`, `size`,
+/// `linkpath`, ...), global pax and GNU extension headers, sparse files and
+/// anything else are refused: `extractfile`/`extract` follow links and
+/// extension headers rename or resize members.
 struct TarArchive {
     /// One member.
     struct Member {
@@ -114,6 +117,36 @@ struct TarArchive {
         return value
     }
 
+    /// pax keywords that leave a member's name, size, type and content as
+    /// the ustar header gives them (what Python's tarfile writes for float
+    /// mtimes and long user names, as in PyTorch's legacy tar checkpoints).
+    static let harmlessPaxKeywords: Set<String> = ["mtime", "atime", "ctime", "uid", "gid", "uname", "gname"]
+
+    /// Checks the records of a pax extended header: `"<length> <keyword>=<value>\n"`,
+    /// where length counts the whole record, up to the first NUL. Any keyword
+    /// that could rename, resize, relink or re-type the member is refused.
+    static func checkPaxRecords(_ data: [UInt8], at offset: UInt64) throws {
+        var position = 0
+        while position < data.count, data[position] != 0 {
+            var cursor = position
+            var length = 0
+            while cursor < data.count, (0x30...0x39).contains(data[cursor]), length < 1 << 20 {
+                length = length * 10 + Int(data[cursor] - 0x30)
+                cursor += 1
+            }
+            guard cursor > position, cursor < data.count, data[cursor] == 0x20, length > cursor - position + 1,
+                  position + length <= data.count, data[position + length - 1] == 0x0A,
+                  let equals = data[(cursor + 1)..<(position + length - 1)].firstIndex(of: UInt8(ascii: "=")),
+                  let keyword = String(validating: data[(cursor + 1)..<equals], as: UTF8.self) else {
+                throw Failure("pax extended header at offset \(offset) has a malformed record")
+            }
+            guard harmlessPaxKeywords.contains(where: { $0.bytesEqual(keyword) }) else {
+                throw Failure("pax extended header at offset \(offset) sets \(keyword.debugDescription), which changes how the member is read")
+            }
+            position += length
+        }
+    }
+
     /// A NUL-terminated text field (`tarfile.nts`), as UTF-8.
     private static func text(_ field: ArraySlice<UInt8>) -> String? {
         String(validating: field.prefix { $0 != 0 }, as: UTF8.self)
@@ -124,13 +157,17 @@ struct TarArchive {
         var members: [Member] = []
         var names = Set<String>()
         var offset: UInt64 = 0
+        var afterPaxHeader = false
         let block = UInt64(TarArchive.blockSize)
         while true {
             guard offset <= file.size, file.size - offset >= block else {
                 throw Failure("archive ends at offset \(offset) without an end-of-archive block")
             }
             let header = try file.read(at: offset, count: TarArchive.blockSize)
-            if header.allSatisfy({ $0 == 0 }) { break }
+            if header.allSatisfy({ $0 == 0 }) {
+                if afterPaxHeader { throw Failure("a pax extended header at the end of the archive describes no member") }
+                break
+            }
             guard TarArchive.isHeader(header) else {
                 throw Failure("header at offset \(offset) has a bad checksum (Python's tarfile stops reading there)")
             }
@@ -150,6 +187,14 @@ struct TarArchive {
             case 0x30, 0x37: isDirectory = false                        // '0' regular, '7' contiguous
             case 0x00: isDirectory = rawName.hasSuffix("/")              // v7: a directory is a regular name ending in '/'
             case 0x35: isDirectory = true                                // '5' directory
+            case 0x78 where !afterPaxHeader:                             // 'x' pax header for the next member
+                guard size <= 1 << 16, size <= file.size - (offset + block) else {
+                    throw Failure("pax extended header at offset \(offset) is larger than 64 KiB or runs past the file")
+                }
+                try TarArchive.checkPaxRecords(try file.read(at: offset + block, count: Int(size)), at: offset)
+                afterPaxHeader = true
+                offset += block + (size + block - 1) / block * block
+                continue
             default:
                 throw Failure("member \(rawName.debugDescription) has type \(String(UnicodeScalar(type)).debugDescription) (links, pax/GNU extension headers and special files are not accepted)")
             }
@@ -168,6 +213,7 @@ struct TarArchive {
                 throw Failure("member \(name.debugDescription) runs past the end of the file")
             }
             members.append(Member(name: name, isDirectory: isDirectory, dataOffset: dataOffset, size: size))
+            afterPaxHeader = false
             let padded = (size + block - 1) / block * block
             offset = dataOffset + padded
         }

@@ -40,6 +40,49 @@ final class LegacyTarClassTests: XCTestCase {
         }
     }
 
+    /// The way old torch wrote them: `tarfile` in PAX format adding real files,
+    /// whose float mtimes become pax extended headers.
+    func testLegacyTorchTarClass_tarWrittenByPythonTarfileIsRead() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("legacy-tar")
+        let script = """
+        import os, pickle, sys, tarfile, tempfile
+        out, evil = sys.argv[1], sys.argv[2] == "evil"
+        members = {"sys_info": pickle.dumps({"protocol_version": 1001}, protocol=2),
+                   "pickle": b"cos\\nsystem\\n(S'true'\\ntR." if evil else pickle.dumps({"a": 1}, protocol=2),
+                   "storages": pickle.dumps(0, protocol=2) + pickle.dumps([], protocol=2),
+                   "tensors": pickle.dumps(0, protocol=2)}
+        with tarfile.open(out, "w:", format=tarfile.PAX_FORMAT) as tar:
+            for name, data in members.items():
+                with tempfile.NamedTemporaryFile(delete=False) as tmp:
+                    tmp.write(data)
+                os.utime(tmp.name, (1500000000.25, 1500000000.25))
+                tar.add(tmp.name, arcname=name)
+                os.remove(tmp.name)
+        """
+        for evil in [false, true] {
+            let path = dir.appendingPathComponent(evil ? "evil.pth.tar" : "good.pth.tar").path
+            let python = try TestSupport.pythonVenv("model-scanner", packages: ["numpy", "safetensors==0.4.5", "joblib"])
+            let made = try TestSupport.run(python, ["-c", script, path, evil ? "evil" : "good"])
+            XCTAssertEqual(made.status, 0, made.stderrText)
+            XCTAssertTrue(try Data(contentsOf: URL(fileURLWithPath: path)).range(of: Data("mtime=1500000000.25".utf8)) != nil,
+                          "the sample should carry pax mtime records")
+            let report = ModelScanner.scanFile(at: path)
+            XCTAssertEqual(report.format, .pytorchTar)
+            if evil {
+                XCTAssertEqual(report.findings.map(\.global), ["os.system"], "\(report.findings)")
+            } else {
+                XCTAssertEqual(report.findings, [])
+            }
+        }
+        // A pax record that renames the member is refused.
+        let paxData = Array("27 path=pickle-but-renamed\n".utf8)
+        var renamed = Hostile.tarHeader(name: "PaxHeader", size: paxData.count, type: UInt8(ascii: "x")) + paxData
+        renamed += [UInt8](repeating: 0, count: 512 - paxData.count)
+        renamed += Hostile.tar([("harmless", Op.proto2 + Op.emptyDict + Op.stop)])
+        let report = try Hostile.scan(renamed, name: "m.pt")
+        XCTAssertTrue(report.findings.contains { $0.kind == .malformedArchive && $0.message.contains("\"path\"") }, "\(report.findings)")
+    }
+
     func testLegacyTorchTarClass_everyPickleMemberIsScanned() throws {
         // Old v7 header (no ustar magic) and a name with no model extension: still found in a directory walk.
         let dir = try TestSupport.makeTemporaryDirectory("legacy-tar")
@@ -86,9 +129,11 @@ final class LegacyTarClassTests: XCTestCase {
         link += Hostile.tarHeader(name: "other", size: pickle.count) + pickle + [UInt8](repeating: 0, count: 512 - pickle.count)
         link += [UInt8](repeating: 0, count: 1024)
         XCTAssertTrue(try Hostile.scan(link, name: "m.pt").findings.contains { $0.kind == .malformedArchive && $0.message.contains("type") })
-        // A pax extended header can rename the next member.
+        // A pax extended header that describes no member, and a global pax header.
         let pax = Hostile.tarHeader(name: "PaxHeader", size: 0, type: UInt8(ascii: "x")) + [UInt8](repeating: 0, count: 1024)
         XCTAssertTrue(try Hostile.scan(pax, name: "m.pt").findings.contains { $0.kind == .malformedArchive })
+        let global = Hostile.tarHeader(name: "PaxHeader", size: 0, type: UInt8(ascii: "g")) + [UInt8](repeating: 0, count: 1024)
+        XCTAssertTrue(try Hostile.scan(global, name: "m.pt").findings.contains { $0.kind == .malformedArchive })
         // Data after the members that is not the end-of-archive block.
         let trailing = Array(Hostile.tar([("pickle", pickle)]).dropLast(1024)) + Hostile.tarHeader(name: "x", size: 0).map { $0 ^ 0x01 } + [UInt8](repeating: 0, count: 1024)
         XCTAssertTrue(try Hostile.scan(trailing, name: "m.pt").findings.contains { $0.kind == .malformedArchive && $0.message.contains("checksum") })
