@@ -26,6 +26,7 @@ struct FileScan {
     var findings: [ScanFinding] = []
     /// `NDArrayWrapper` file names, as written, in first-seen order.
     var references: [String] = []
+    private var referenceNames = Set<[UInt8]>()
 
     init(path: String, size: UInt64) {
         self.path = path
@@ -177,7 +178,9 @@ struct FileScan {
             }
             let result = FileScan.scanStream(bytes, from: offset, location: streamLocation, limits: limits)
             record(result, location: streamLocation)
-            references.append(contentsOf: result.references.map(\.name).filter { name in !references.contains { $0.bytesEqual(name) } })
+            for reference in result.references where referenceNames.insert(Array(reference.name.utf8)).inserted {
+                references.append(reference.name)
+            }
             guard let end = result.end else { return }
             offset = end
             number += 1

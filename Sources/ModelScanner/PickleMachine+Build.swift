@@ -16,7 +16,7 @@ extension PickleMachine {
         let stateComplete = values.applyState(state, to: index)
         let record = values.objects[index]
         if record.constructor.bytesEqual("numpy.dtype"), let dtype = PickledDtype(top, in: values), dtype.isForged {
-            result.findings.append(ScanFinding(
+            note(ScanFinding(
                 severity: .dangerous, kind: .forgedObjectFlag, location: location, offset: opcodeStart, global: "numpy.dtype",
                 message: "numpy dtype state whose object flag contradicts its type; numpy would treat raw bytes as object pointers (or objects as raw bytes)"))
         }
@@ -48,9 +48,9 @@ extension PickleMachine {
         case nil:
             return   // joblib fails on the missing attribute before reading anything
         case .string(let name)?:
-            result.references.append(PickleScanner.Reference(name: name, offset: opcodeStart))
+            noteReference(name, offset: opcodeStart)
         default:
-            result.findings.append(ScanFinding(
+            note(ScanFinding(
                 severity: .dangerous, kind: .externalReference, location: location, offset: opcodeStart,
                 global: wrapper.constructor,
                 message: "joblib NDArrayWrapper makes joblib load a file whose name the scanner cannot resolve"))
@@ -69,7 +69,7 @@ extension PickleMachine {
         switch layout {
         case .nestedPickle, .unprovenDtype:
             if case .unprovenDtype = layout {
-                result.findings.append(ScanFinding(
+                note(ScanFinding(
                     severity: .error, kind: .malformedPickle, location: location, offset: opcodeStart,
                     message: "joblib NumpyArrayWrapper whose dtype the scanner cannot prove object-free; joblib may unpickle the array data, so it was read as a pickle stream"))
             }

@@ -109,6 +109,49 @@ struct PickleMachine {
     var globalIndex: [String: Int] = [:]
     /// Whether the stream has imported one of joblib's array wrappers.
     var importsArrayWrapper = false
+    /// Findings not listed because the stream already has `maxFindings`.
+    var droppedFindings = 0
+    /// Reference names already recorded (exact bytes).
+    var referenceNames = Set<[UInt8]>()
+
+    /// Most findings listed for one stream (a hostile stream can repeat an
+    /// opcode millions of times); the rest are counted in one resource-limit finding.
+    static let maxFindings = 1_000
+    /// Most distinct file references recorded for one stream.
+    static let maxReferences = 10_000
+
+    /// Dangerous findings listed so far (they have their own budget, so that
+    /// thousands of lesser findings cannot push them out of the report).
+    var dangerousListed = 0
+
+    /// Lists `finding`, unless the stream already has `maxFindings` of its kind of severity.
+    mutating func note(_ finding: ScanFinding) {
+        if finding.severity == .dangerous {
+            guard dangerousListed < PickleMachine.maxFindings else {
+                droppedFindings += 1
+                return
+            }
+            dangerousListed += 1
+        } else {
+            guard result.findings.count - dangerousListed < PickleMachine.maxFindings else {
+                droppedFindings += 1
+                return
+            }
+        }
+        result.findings.append(finding)
+    }
+
+    /// Records a file reference once; past `maxReferences` the stream gets a resource-limit finding.
+    mutating func noteReference(_ name: String, offset: Int) {
+        let key = Array(name.utf8)
+        guard !referenceNames.contains(key) else { return }
+        guard referenceNames.count < PickleMachine.maxReferences else {
+            droppedFindings += 1
+            return
+        }
+        referenceNames.insert(key)
+        result.references.append(PickleScanner.Reference(name: name, offset: offset))
+    }
 
     init(bytes: [UInt8], start: Int, location: String, limits: ScanLimits, joblib: Bool, framedReader: Bool) {
         self.bytes = bytes
@@ -123,7 +166,7 @@ struct PickleMachine {
 
     // MARK: imports
 
-    mutating func record(_ module: String, _ name: String, opcode: String) {
+    mutating func record(_ module: String, _ name: String, opcode: String) throws {
         if JoblibWrapper.isWrapper(GlobalClassifier.canonicalName(module: module, name: name)) {
             importsArrayWrapper = true
             result.importsJoblibWrapper = true
@@ -133,6 +176,9 @@ struct PickleMachine {
             result.globals[index].count += 1
             return
         }
+        guard result.globals.count < limits.maxMemoEntries else {
+            throw Malformed(opcodeStart, "more than \(limits.maxMemoEntries) distinct globals", kind: .resourceLimit)
+        }
         let classification = GlobalClassifier.classify(module: module, name: name)
         globalIndex[key] = result.globals.count
         result.globals.append(ImportedGlobal(module: module, name: name, classification: classification, count: 1))
@@ -140,11 +186,11 @@ struct PickleMachine {
         switch classification {
         case .safe: break
         case .dangerous:
-            result.findings.append(ScanFinding(severity: .dangerous, kind: .dangerousGlobal, location: location,
+            note(ScanFinding(severity: .dangerous, kind: .dangerousGlobal, location: location,
                                                offset: opcodeStart, global: qualified,
                                                message: "imports \(qualified) (\(opcode)), which can run code or reach the system when loaded"))
         case .unknown:
-            result.findings.append(ScanFinding(severity: .suspicious, kind: .unknownGlobal, location: location,
+            note(ScanFinding(severity: .suspicious, kind: .unknownGlobal, location: location,
                                                offset: opcodeStart, global: qualified,
                                                message: "imports \(qualified) (\(opcode)), which is not on the allowlist of globals known to be safe"))
         }
@@ -163,8 +209,8 @@ struct PickleMachine {
             globalIndex[key] = result.globals.count
             result.globals.append(global)
         }
-        result.findings.append(contentsOf: nested.findings)
-        result.references.append(contentsOf: nested.references)
+        for finding in nested.findings { note(finding) }
+        for reference in nested.references { noteReference(reference.name, offset: reference.offset) }
     }
 
     // MARK: reading arguments
@@ -303,6 +349,15 @@ struct PickleMachine {
     // MARK: the loop
 
     mutating func run() {
+        parse()
+        if droppedFindings > 0 {
+            result.findings.append(ScanFinding(
+                severity: .error, kind: .resourceLimit, location: location,
+                message: "\(droppedFindings) more findings in this stream are not listed (at most \(PickleMachine.maxFindings) are)"))
+        }
+    }
+
+    private mutating func parse() {
         do {
             while true {
                 guard position < bytes.count else {
@@ -390,7 +445,7 @@ struct PickleMachine {
             try build(state)
         case UInt8(ascii: "c"):                                                             // GLOBAL
             let module = try utf8(try line()), name = try utf8(try line())
-            record(module, name, opcode: "GLOBAL")
+            try record(module, name, opcode: "GLOBAL")
             try push(.global(module, name))
         case UInt8(ascii: "d"):                                                             // DICT
             let items = try popToMark()
@@ -404,7 +459,7 @@ struct PickleMachine {
         case UInt8(ascii: "h"): try fetch(Int(try uint(1)))                                // BINGET
         case UInt8(ascii: "i"):                                                             // INST: klass(*args)
             let module = try utf8(try line()), name = try utf8(try line())
-            record(module, name, opcode: "INST")
+            try record(module, name, opcode: "INST")
             let args = values.makeTuple(try popToMark())
             try push(values.construct(.global(module, name), args: args, how: .call))
         case UInt8(ascii: "j"): try fetch(Int(try uint(4)))                                // LONG_BINGET
@@ -437,7 +492,7 @@ struct PickleMachine {
             try push(values.construct(cls, args: args, how: .new))
         case 0x82, 0x83, 0x84:                                                              // EXT1, EXT2, EXT4
             let code = try uint(opcode == 0x82 ? 1 : opcode == 0x83 ? 2 : 4)
-            result.findings.append(ScanFinding(
+            note(ScanFinding(
                 severity: .suspicious, kind: .extensionCode, location: location, offset: opcodeStart,
                 message: "imports a global through the copyreg extension registry (code \(code)); what it names cannot be known statically"))
             try push(.other)
@@ -464,10 +519,10 @@ struct PickleMachine {
         case 0x93:                                                                          // STACK_GLOBAL
             let name = try popValue(), module = try popValue()
             if case .string(let m) = module, case .string(let n) = name {
-                record(m, n, opcode: "STACK_GLOBAL")
+                try record(m, n, opcode: "STACK_GLOBAL")
                 try push(.global(m, n))
             } else {
-                result.findings.append(ScanFinding(
+                note(ScanFinding(
                     severity: .suspicious, kind: .unresolvedGlobal, location: location, offset: opcodeStart,
                     message: "STACK_GLOBAL whose module and name are not constant strings; the import cannot be resolved statically"))
                 try push(.other)

@@ -27,19 +27,29 @@ struct ReferenceResolver {
     /// Formats whose scan covers what `np.load(allow_pickle=True)` does with the file.
     private static let numpyLoadCovered: Set<ModelFileFormat> = [.zip, .npz, .pytorchZip, .npy, .pickle, .pytorchLegacy]
 
+    /// Index of each report by its path's bytes (the first report for a path).
+    private var indexByPath: [[UInt8]: Int] = [:]
+
     init(files: [FileScanReport], skipped: [String], limits: ScanLimits) {
         self.files = files
         self.skipped = skipped
         self.limits = limits
+        for (index, file) in files.enumerated() where indexByPath[Array(file.path.utf8)] == nil {
+            indexByPath[Array(file.path.utf8)] = index
+        }
     }
 
     mutating func run() {
         var queue = Array(files.indices)
+        var next = 0
         var visited = 0
         var rescanned = Set<[UInt8]>()
         var followed = Set<[UInt8]>()
-        while !queue.isEmpty {
-            let index = queue.removeFirst()
+        var nowScanned = Set<[UInt8]>()
+        defer { skipped.removeAll { nowScanned.contains(Array($0.utf8)) } }
+        while next < queue.count {
+            let index = queue[next]
+            next += 1
             for name in files[index].references {
                 let pair = Array(files[index].path.utf8) + [0] + Array(name.utf8)
                 guard !followed.contains(pair) else { continue }
@@ -53,14 +63,15 @@ struct ReferenceResolver {
                 let key = Array(target.utf8)
                 guard !rescanned.contains(key) else { continue }
                 rescanned.insert(key)
-                if let existing = files.firstIndex(where: { $0.path.bytesEqual(target) }) {
+                if let existing = indexByPath[key] {
                     guard !ReferenceResolver.numpyLoadCovered.contains(files[existing].format) else { continue }
                     let extra = ModelScanner.scanFile(at: target, limits: limits, mode: .numpyLoad)
                     files[existing] = files[existing].merging(extra)
                     queue.append(existing)
                 } else {
-                    skipped.removeAll { $0.bytesEqual(target) }
+                    nowScanned.insert(key)
                     files.append(ModelScanner.scanFile(at: target, limits: limits, mode: .numpyLoad))
+                    indexByPath[key] = files.count - 1
                     queue.append(files.count - 1)
                 }
             }
@@ -115,7 +126,7 @@ struct ReferenceResolver {
     }
 
     private mutating func attach(_ path: String, _ severity: FindingSeverity, _ kind: FindingKind, _ message: String) {
-        guard let index = files.firstIndex(where: { $0.path.bytesEqual(path) }) else { return }
+        guard let index = indexByPath[Array(path.utf8)] else { return }
         files[index] = files[index].merging(FileScanReport(path: path, format: files[index].format, size: files[index].size, streams: [],
                                                            findings: [ScanFinding(severity: severity, kind: kind, location: path, message: message)],
                                                            references: []))

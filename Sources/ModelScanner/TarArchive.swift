@@ -155,7 +155,7 @@ struct TarArchive {
     /// Lists the members of `file`, which must start with a tar header.
     init(file: RandomAccessFile, limits: ScanLimits) throws {
         var members: [Member] = []
-        var names = Set<String>()
+        var names = Set<[UInt8]>()
         var offset: UInt64 = 0
         var afterPaxHeader = false
         let block = UInt64(TarArchive.blockSize)
@@ -203,11 +203,11 @@ struct TarArchive {
             if !prefix.isEmpty { name = prefix + "/" + name }
             guard !name.isEmpty else { throw Failure("member at offset \(offset) has an empty name") }
             if isDirectory, size != 0 { throw Failure("directory \(name.debugDescription) has \(size) bytes of data (Python's tarfile would read them as headers)") }
-            guard !names.contains(where: { $0.bytesEqual(name) }) else {
+            guard !names.contains(Array(name.utf8)) else {
                 throw Failure("duplicate member name \(name.debugDescription) (tarfile returns the last one)")
             }
             guard members.count < limits.maxZipEntries else { throw Failure("more than \(limits.maxZipEntries) members") }
-            names.insert(name)
+            names.insert(Array(name.utf8))
             let dataOffset = offset + block
             guard size <= file.size - dataOffset else {
                 throw Failure("member \(name.debugDescription) runs past the end of the file")
