@@ -21,7 +21,18 @@ extension ReleaseManifest.ScanResult {
                                       location: relative, global: finding.global, message: finding.message))
             }
         }
-        self.init(tool: "modelsec-scan \(ModelSecVersion.current)", scannedFiles: scan.scanned.count, findings: findings)
+        // Files read through a reference but not in the tree as spelled: the
+        // path as found, made relative to the tree's root when it lies under it.
+        for report in scan.unattached {
+            let shown = Array(report.path.utf8)
+            let rootPrefix = Array(scan.root.utf8) + [UInt8(ascii: "/")]
+            let path = shown.starts(with: rootPrefix) ? String(decoding: shown.dropFirst(rootPrefix.count), as: UTF8.self) : report.path
+            for finding in report.findings {
+                findings.append(.init(path: path, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
+                                      location: finding.location, global: finding.global, message: finding.message))
+            }
+        }
+        self.init(tool: "modelsec-scan \(ModelSecVersion.current)", scannedFiles: scan.scanned.count + scan.unattached.count, findings: findings)
     }
 
     /// The findings of `self` that `recorded` does not have, compared as a

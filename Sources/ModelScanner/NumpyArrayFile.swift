@@ -1,16 +1,23 @@
 /// The header of a numpy `.npy` file (format versions 1.0, 2.0, 3.0).
 ///
-/// Layout: `\x93NUMPY`, major, minor, header length (u16 LE for 1.x, u32 LE
-/// for 2.x/3.x), then a Python dict literal with `descr`, `fortran_order` and
-/// `shape`. For object dtypes (`|O`, also inside structured dtypes) the data
-/// that follows is a pickle stream, which `np.load(allow_pickle=True)` runs.
+/// Layout: `\x93NUMPY`, major, minor, header length (u16 LE for 1.0, u32 LE
+/// for 2.0/3.0), then a Python dict literal (Latin-1 text for 1.0/2.0, UTF-8
+/// for 3.0) with exactly the keys `descr`, `fortran_order` and `shape`. When
+/// the dtype holds objects, the data that follows is a pickle stream, which
+/// `np.load(allow_pickle=True)` runs. The dtype is classified by `NumpyDtype`
+/// the way numpy's `descr_to_dtype` reads `descr`; a description the scanner
+/// cannot fully classify counts as holding objects (its data must then be a
+/// pickle the scanner can read, or the file is a finding).
 struct NumpyArrayHeader {
-    /// Whether the array (or any field of a structured dtype) holds Python objects.
-    let hasObjects: Bool
+    /// What the dtype is, as far as objects go.
+    let verdict: DtypeVerdict
     /// Where the data (or pickle) starts.
     let dataOffset: Int
-    /// The element count times item size, when the dtype is a simple one.
+    /// The element count times item size, when the dtype provably holds no objects and its size is known.
     let expectedDataLength: UInt64?
+
+    /// Whether the data must be read as a pickle stream (objects, or not proven object-free).
+    var hasObjects: Bool { !verdict.isObjectFree }
 
     /// The 6-byte magic string.
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
@@ -20,17 +27,17 @@ struct NumpyArrayHeader {
         init(_ description: String) { self.description = description }
     }
 
-    /// Parses the header at the start of `prefix` (which must hold the whole header).
-    /// `headerLength` tells callers how many bytes they must supply first.
+    /// The total header length announced by the first bytes of `prefix`
+    /// (10 bytes for version 1.0, 12 for 2.0/3.0 are enough), so callers know
+    /// how many bytes to supply to `init`.
     static func headerLength(_ prefix: [UInt8]) throws -> Int {
         guard prefix.count >= 10, Array(prefix[0..<6]) == magic else { throw Failure("missing .npy magic") }
-        switch prefix[6] {
-        case 1: return 10 + Int(le16(prefix, 8))
-        case 2, 3:
-            guard prefix.count >= 12 else { throw Failure("header is truncated") }
-            return 12 + Int(le32(prefix, 8))
-        default: throw Failure("unsupported .npy format version \(prefix[6]).\(prefix[7])")
+        guard prefix[7] == 0, (1...3).contains(prefix[6]) else {
+            throw Failure("unsupported .npy format version \(prefix[6]).\(prefix[7])")
         }
+        if prefix[6] == 1 { return 10 + Int(le16(prefix, 8)) }
+        guard prefix.count >= 12 else { throw Failure("header is truncated") }
+        return 12 + Int(le32(prefix, 8))
     }
 
     init(_ bytes: [UInt8], limits: ScanLimits) throws {
@@ -38,61 +45,38 @@ struct NumpyArrayHeader {
         guard total - 10 <= limits.maxNpyHeaderBytes else { throw Failure("header is larger than \(limits.maxNpyHeaderBytes) bytes") }
         guard total <= bytes.count else { throw Failure("header is truncated") }
         let start = bytes[6] == 1 ? 10 : 12
-        guard let text = String(validating: bytes[start..<total], as: UTF8.self) else { throw Failure("header is not UTF-8 text") }
+        let text: String
+        if bytes[6] == 3 {
+            guard let utf8 = String(validating: bytes[start..<total], as: UTF8.self) else { throw Failure("header is not UTF-8 text") }
+            text = utf8
+        } else {
+            text = String(String.UnicodeScalarView(bytes[start..<total].map { Unicode.Scalar($0) }))   // Latin-1
+        }
         guard text.hasSuffix("\n") else { throw Failure("header does not end with a newline") }
         var parser = PythonLiteralParser(text: text)
         guard case .dict(let entries)? = try? parser.parseTopLevel() else { throw Failure("header is not a Python dict literal") }
         var fields: [String: PythonLiteral] = [:]
         for (key, value) in entries {
             guard case .string(let name) = key else { throw Failure("header has a non-string key") }
+            guard ["descr", "fortran_order", "shape"].contains(where: { $0.utf8.elementsEqual(name.utf8) }) else {
+                throw Failure("header has a key other than descr, fortran_order and shape")
+            }
             fields[name] = value
         }
         guard let descr = fields["descr"], case .bool? = fields["fortran_order"], case .tuple(let shape)? = fields["shape"] else {
             throw Failure("header lacks descr, fortran_order or shape")
         }
-        var count: UInt64 = 1
-        var countOverflow = false
+        var count: UInt64? = 1
         for dimension in shape {
             guard case .int(let value) = dimension, value >= 0 else { throw Failure("shape holds a non-integer or negative dimension") }
-            let (product, overflow) = count.multipliedReportingOverflow(by: UInt64(value))
-            countOverflow = countOverflow || overflow
-            count = product
+            count = NumpyDtype.multiply(count, UInt64(value))
         }
-        hasObjects = try NumpyArrayHeader.containsObjects(descr)
+        verdict = NumpyDtype.classify(descr: descr)
         dataOffset = total
-        if !hasObjects, case .string(let type) = descr, let size = NumpyArrayHeader.itemSize(type), !countOverflow {
-            let (length, overflow) = count.multipliedReportingOverflow(by: size)
-            expectedDataLength = overflow ? nil : length
+        if case .objectFree(let itemSize) = verdict {
+            expectedDataLength = NumpyDtype.multiply(count, itemSize)
         } else {
             expectedDataLength = nil
-        }
-    }
-
-    /// Whether a dtype description names an object type anywhere.
-    private static func containsObjects(_ descr: PythonLiteral) throws -> Bool {
-        switch descr {
-        case .string(let type):
-            let code = type.drop { "<>|=".contains($0) }
-            return code.hasPrefix("O")
-        case .list(let fields):
-            for field in fields {
-                guard case .tuple(let parts) = field, parts.count >= 2 else { throw Failure("structured dtype field is not a tuple") }
-                if try containsObjects(parts[1]) { return true }
-            }
-            return false
-        default:
-            throw Failure("descr is neither a type string nor a field list")
-        }
-    }
-
-    /// Bytes per element of a simple type string such as `<f4`, `|b1`, `<U10`.
-    private static func itemSize(_ type: String) -> UInt64? {
-        let code = type.drop { "<>|=".contains($0) }
-        guard let kind = code.first, let size = UInt64(code.dropFirst()) else { return nil }
-        switch kind {
-        case "b", "i", "u", "f", "c", "S", "V", "m", "M": return size
-        case "U": return size.multipliedReportingOverflow(by: 4).overflow ? nil : size * 4
-        default: return nil
         }
     }
 }

@@ -13,7 +13,9 @@ final class RandomAccessFile {
     private let descriptor: Int32
 
     init(path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so a FIFO or device in place of a model file cannot stall the scan
+        // (it is refused as "not a regular file" below).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FileError(path: path, reason: FileIO.errnoDescription(errno)) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {

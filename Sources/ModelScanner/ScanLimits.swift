@@ -17,8 +17,6 @@ public struct ScanLimits: Sendable {
     public var maxNpyHeaderBytes: Int = 1 << 20
     /// Largest .safetensors JSON header (the safetensors library's own limit).
     public var maxSafetensorsHeaderBytes: Int = 100_000_000
-    /// Deepest directory nesting walked.
-    public var maxDirectoryDepth: Int = 64
 
     /// The defaults.
     public init() {}

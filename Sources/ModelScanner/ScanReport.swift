@@ -1,10 +1,11 @@
 /// How the scanner judges one imported global (`module.name`).
 public enum GlobalClassification: String, Codable, Sendable {
-    /// On the allowlist of what PyTorch, numpy and scikit-learn checkpoints use.
+    /// On the allowlist (PyTorch's `weights_only` set, numpy's and joblib's array machinery).
     case safe
     /// On the denylist: importing it lets a pickle run code or touch the system.
     case dangerous
-    /// Neither: reported as suspicious.
+    /// Not on the allowlist: not proven safe. Reported as a `suspicious`
+    /// finding, which the shipped policies deny.
     case unknown
 }
 
@@ -23,13 +24,18 @@ public struct ImportedGlobal: Codable, Hashable, Sendable {
     public var qualifiedName: String { "\(module).\(name)" }
 }
 
-/// How serious a finding is. Every severity makes a scan unclean (exit 1).
+/// How serious a finding is. Every severity makes a scan unclean (exit 1),
+/// and the shipped policies (baseline and strict) deny all three: the scanner
+/// passes only what it has proven safe.
 public enum FindingSeverity: String, Codable, Sendable, Comparable {
-    /// Known to enable code execution or system access.
+    /// Known to enable code execution or system access (denylisted globals,
+    /// forged dtype flags, references to files outside the model).
     case dangerous
-    /// Not known to be safe (unknown globals, extension codes, unresolvable imports).
+    /// Not proven safe: a global that is not on the allowlist, an import that
+    /// cannot be resolved statically, a copyreg extension code.
     case suspicious
-    /// The scanner could not fully read or parse something, so it cannot vouch for it.
+    /// The scanner could not fully read, parse or disambiguate something
+    /// (malformed or ambiguous archives, unknown formats), so it cannot vouch for it.
     case error
 
     private var rank: Int {
@@ -72,6 +78,14 @@ public enum FindingKind: String, Codable, Sendable {
     case trailingData = "trailing-data"
     /// A path that could not be opened or read.
     case unreadableFile = "unreadable-file"
+    /// A pickle that makes its loader read another file (joblib's
+    /// `NDArrayWrapper`): dangerous when the name leaves the model's directory,
+    /// an error when the file is missing; the file itself is scanned.
+    case externalReference = "external-reference"
+    /// A numpy dtype whose pickled state sets the object flag on a type that
+    /// holds no objects (numpy would then treat raw bytes as object pointers,
+    /// and joblib would unpickle the array data as a nested stream).
+    case forgedObjectFlag = "forged-object-flag"
 }
 
 /// One problem the scanner reports.
@@ -115,6 +129,8 @@ public enum ModelFileFormat: String, Codable, Sendable {
     case zip
     /// A numpy `.npy` array.
     case npy
+    /// A legacy PyTorch tar checkpoint (`pickle`, `storages`, `tensors` members).
+    case pytorchTar = "pytorch-legacy-tar"
     /// A `.safetensors` file.
     case safetensors
     /// Not recognized.
@@ -151,6 +167,9 @@ public struct FileScanReport: Codable, Sendable {
     public let streams: [PickleStreamReport]
     /// Every finding in the file, most severe first.
     public let findings: [ScanFinding]
+    /// Files this file makes its loader read (joblib `NDArrayWrapper` names),
+    /// as paths beside it; each is scanned too (see `ModelScanner.scan(paths:)`).
+    public let references: [String]
 
     /// True when the file has no finding.
     public var isClean: Bool { findings.isEmpty }

@@ -75,6 +75,13 @@ final class ArchiveScanTests: XCTestCase {
         XCTAssertEqual(benign.streams.count, 1)   // only the object member carries a pickle
     }
 
+    func testLegacyTarCheckpointWrittenByTarfileIsClean() throws {
+        let report = try scan("legacy.pth.tar")
+        XCTAssertEqual(report.format, .pytorchTar)
+        XCTAssertEqual(report.findings, [])
+        XCTAssertTrue(report.streams.contains { $0.location.hasSuffix(":pickle") && $0.globals.contains { $0.name == "_rebuild_tensor_v2" } })
+    }
+
     func testLegacyTorchFilesAreScannedStreamByStream() throws {
         let benign = try scan("legacy.pt")
         XCTAssertEqual(benign.format, .pytorchLegacy)
@@ -180,7 +187,8 @@ final class ArchiveScanTests: XCTestCase {
         let (local, _) = offsets(of: "archive/data.pkl", in: bytes)
         bytes[local + 30 + 8] = UInt8(ascii: "X")   // archive/Xata.pkl in the local header only
         let report = try scanBytes(bytes)
-        XCTAssertEqual(report.findings.map(\.kind), [.unreadableEntry])
+        // The whole archive is refused: streaming readers would read another name.
+        XCTAssertEqual(report.findings.map(\.kind), [.malformedArchive])
         XCTAssertTrue(report.findings[0].message.contains("local header"))
     }
 
@@ -269,7 +277,7 @@ final class MutationTests: XCTestCase {
         let scratch = try TestSupport.makeTemporaryDirectory("scanner-mutations")
         var rng = SplitMix64(state: 0x5EED)
         for name in ["model_deflated.pth", "pytorch_model.bin", "evil.npz", "objects.npy", "model.safetensors",
-                     "state_dict.pkl", "evil_p0.pkl", "model.joblib", "legacy.pt"] {
+                     "state_dict.pkl", "evil_p0.pkl", "model.joblib", "legacy.pt", "legacy.pth.tar", "evil.joblib", "benign.npz"] {
             let original = try FileIO_read(dir.appendingPathComponent(name))
             for round in 0..<150 {
                 var bytes = original

@@ -50,7 +50,10 @@ final class PickleScanTests: XCTestCase {
 
     func testJoblibInlineArraysAreFollowed() throws {
         let report = try scan("model.joblib")
-        XCTAssertEqual(report.findings, [], "\(report.findings)")
+        // The layout is followed to the end; the only finding is the estimator class, which is not on the allowlist.
+        XCTAssertEqual(report.findings.map(\.kind), [.unknownGlobal], "\(report.findings)")
+        XCTAssertEqual(report.findings.first?.global, "sklearn.linear_model._base.LinearRegression")
+        XCTAssertEqual(report.streams.first?.complete, true)
         XCTAssertEqual(report.streams.count, 1)
         let globals = Set(report.streams[0].globals.map(\.qualifiedName))
         XCTAssertTrue(globals.contains("joblib.numpy_pickle.NumpyArrayWrapper"), "\(globals)")
@@ -187,6 +190,29 @@ final class PickleScanTests: XCTestCase {
         XCTAssertNil(r2.end)
     }
 
+    func testRepeatedFindingsAreBoundedButDangerousOnesAreKept() throws {
+        // 100,000 EXT1 opcodes (each a finding), then os.system: at most 1,000 lesser findings are
+        // listed plus one resource-limit finding, and the dangerous import is still reported.
+        var bytes: [UInt8] = [0x80, 0x02]
+        for _ in 0..<100_000 { bytes += [0x82, 0x01, 0x30] }                 // EXT1 1, POP
+        bytes += Array("cos\nsystem\n".utf8) + [0x29, 0x52, 0x2E]           // GLOBAL, (), REDUCE, STOP
+        let result = PickleScanner.scan(bytes, location: "many", limits: ScanLimits())
+        XCTAssertNotNil(result.end)
+        XCTAssertLessThanOrEqual(result.findings.count, 1_002)
+        XCTAssertEqual(result.findings.filter { $0.kind == .extensionCode }.count, 1_000)
+        XCTAssertTrue(result.findings.contains { $0.kind == .dangerousGlobal && $0.global == "os.system" })
+        XCTAssertTrue(result.findings.contains { $0.kind == .resourceLimit && $0.message.contains("99000 more findings") }, "\(result.findings.suffix(2))")
+        // Distinct globals are bounded like the memo.
+        var limits = ScanLimits()
+        limits.maxMemoEntries = 100
+        var many: [UInt8] = [0x80, 0x02]
+        for index in 0..<200 { many += Array("cmod\(index)\nname\n".utf8) + [0x30] }
+        many += [0x4E, 0x2E]
+        let bounded = PickleScanner.scan(many, location: "globals", limits: limits)
+        XCTAssertNil(bounded.end)
+        XCTAssertTrue(bounded.findings.contains { $0.kind == .resourceLimit && $0.message.contains("distinct globals") })
+    }
+
     func testDeeplyNestedValuesDoNotExhaustTheStack() throws {
         // 300,000 nested 1-tuples and a 100,000-long chain of dicts, each stored in the previous.
         let tuples: [UInt8] = [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 300_000) + [0x2E]
@@ -215,7 +241,8 @@ final class PickleScanTests: XCTestCase {
         XCTAssertEqual(GlobalClassifier.classify(module: "torch._utils", name: "_rebuild_tensor_v2"), .safe)
         XCTAssertEqual(GlobalClassifier.classify(module: "numpy.core.multiarray", name: "_reconstruct"), .safe)
         XCTAssertEqual(GlobalClassifier.classify(module: "numpy._core.multiarray", name: "_reconstruct"), .safe)
-        XCTAssertEqual(GlobalClassifier.classify(module: "sklearn.linear_model._logistic", name: "LogisticRegression"), .safe)
+        // Not on the allowlist: estimator classes are not proven safe (docs/scanner.md).
+        XCTAssertEqual(GlobalClassifier.classify(module: "sklearn.linear_model._logistic", name: "LogisticRegression"), .unknown)
         XCTAssertEqual(GlobalClassifier.classify(module: "sklearn.utils", name: "some_function"), .unknown)
         XCTAssertEqual(GlobalClassifier.classify(module: "builtins", name: "set"), .safe)
         XCTAssertEqual(GlobalClassifier.classify(module: "collections", name: "OrderedDict.fromkeys"), .unknown)

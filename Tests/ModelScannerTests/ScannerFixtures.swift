@@ -142,6 +142,18 @@ Thing.__module__ = "mylib.helpers"; helpers.Thing = Thing
 with open(path("unknown_global.pkl"), "wb") as f:
     pickle.dump([Thing], f, protocol=2)
 
+# A legacy (tar) torch checkpoint as old torch.save wrote it: tarfile in PAX format adding real files.
+import tarfile, tempfile
+with tarfile.open(path("legacy.pth.tar"), "w:", format=tarfile.PAX_FORMAT) as tar:
+    for name, data in (("sys_info", pickle.dumps({"protocol_version": 1001}, protocol=2)),
+                       ("pickle", torch_pickle()),
+                       ("storages", pickle.dumps(0, protocol=2) + pickle.dumps([], protocol=2)),
+                       ("tensors", pickle.dumps(0, protocol=2))):
+        with tempfile.NamedTemporaryFile(delete=False) as tmp:
+            tmp.write(data)
+        tar.add(tmp.name, arcname=name)
+        os.remove(tmp.name)
+
 save_file({"embedding": np.arange(12, dtype=np.float32).reshape(3, 4), "bias": np.zeros(5, dtype=np.float16)},
           path("model.safetensors"), metadata={"format": "np"})
 

@@ -1,0 +1,160 @@
+/// The symbolic values a pickle stream builds, as far as the scanner tracks
+/// them: strings, integers, globals, tuples, dicts and instances of known
+/// callables. Everything else is `other`.
+///
+/// Containers are indices into per-stream arenas, never nested values, so no
+/// chain of references can build up (releasing a million-deep chain would
+/// overflow the call stack) and dicts keep Python's reference semantics
+/// (SETITEMS through a memo copy mutates the same dict). The arenas are
+/// bounded like the memo; past the bound new containers become `other`.
+struct PickleValues {
+    enum Value {
+        case mark
+        case string(String)
+        case global(String, String)
+        case int(Int)
+        case none
+        case tuple(Int)
+        case dict(Int)
+        /// An instance built by a known callable (NEWOBJ, REDUCE, INST, OBJ).
+        case object(Int)
+        case other
+    }
+
+    /// How an instance came to be, which decides whether `__init__` ran.
+    enum Construction {
+        /// `callable(*args)` (REDUCE, INST, OBJ): a class's `__init__` runs with the arguments.
+        case call
+        /// `cls.__new__(cls, *args)` (NEWOBJ, NEWOBJ_EX, copyreg's helpers): no `__init__`.
+        case new
+    }
+
+    /// One instance.
+    struct ObjectRecord {
+        /// `module.name` of the class or function that built it (module mapped as `fix_imports` maps it).
+        let constructor: String
+        /// The positional arguments.
+        let args: [Value]
+        /// Whether `__init__` ran with `args`.
+        let initialized: Bool
+        /// Built by a callable that may return an arbitrary object (see `GlobalClassifier.passthroughCallables`).
+        let opaque: Bool
+        /// Instance attributes set by `__init__` (modelled classes only) or by BUILD with a dict state.
+        var attributes: [String: Value] = [:]
+        /// The last non-dict BUILD state (what `__setstate__` received).
+        var state: Value?
+    }
+
+    var tuples: [[Value]] = []
+    var dicts: [[(Value, Value)]] = []
+    var objects: [ObjectRecord] = []
+    private var trackedSize = 0
+    /// Set once the arenas are full: from then on new containers are `other`.
+    private(set) var exhausted = false
+    let budget: Int
+
+    init(budget: Int) { self.budget = budget }
+
+    private mutating func track(_ size: Int) -> Bool {
+        trackedSize += size + 1
+        if trackedSize > budget { exhausted = true }
+        return !exhausted
+    }
+
+    mutating func makeTuple(_ items: [Value]) -> Value {
+        guard track(items.count) else { return .other }
+        tuples.append(items)
+        return .tuple(tuples.count - 1)
+    }
+
+    mutating func makeDict(_ items: [(Value, Value)]) -> Value {
+        guard track(items.count * 2) else { return .other }
+        dicts.append(items)
+        return .dict(dicts.count - 1)
+    }
+
+    /// Appends to a tracked dict (SETITEM/SETITEMS); a no-op past the budget.
+    mutating func append(_ items: [(Value, Value)], toDict index: Int) {
+        guard track(items.count * 2) else { return }
+        dicts[index].append(contentsOf: items)
+    }
+
+    /// The value `callable(*args)` or `cls.__new__(cls, *args)` yields.
+    mutating func construct(_ callable: Value, args: Value, how: Construction) -> Value {
+        guard case .global(let module, let name) = callable else { return .other }
+        let argList: [Value]
+        if case .tuple(let index) = args { argList = tuples[index] } else { argList = [] }
+        let constructor = GlobalClassifier.canonicalName(module: module, name: name)
+        if how == .call, constructor == "copyreg._reconstructor" || constructor == "copyreg.__newobj__" {
+            // _reconstructor(cls, base, state) and __newobj__(cls, *args) create a `cls` without its __init__.
+            guard case .global(let m, let n)? = argList.first else { return .other }
+            return makeObject(GlobalClassifier.canonicalName(module: m, name: n), args: Array(argList.dropFirst()), how: .new)
+        }
+        return makeObject(constructor, args: argList, how: how)
+    }
+
+    private mutating func makeObject(_ constructor: String, args: [Value], how: Construction) -> Value {
+        guard track(args.count) else { return .other }
+        var record = ObjectRecord(constructor: constructor, args: args, initialized: how == .call,
+                                  opaque: GlobalClassifier.containsExactly(GlobalClassifier.passthroughCallables, constructor))
+        if how == .call, let parameters = JoblibWrapper.initParameters(constructor) {
+            // Model the wrapper's __init__: positional arguments, then the defaults.
+            for (index, parameter) in parameters.enumerated() {
+                if index < args.count {
+                    record.attributes[parameter.name] = args[index]
+                } else if let value = parameter.defaultValue {
+                    record.attributes[parameter.name] = value
+                }
+            }
+        }
+        objects.append(record)
+        return .object(objects.count - 1)
+    }
+
+    /// Applies a BUILD state to instance `index` the way `pickle`'s `load_build`
+    /// does for a class without `__setstate__` (a dict, or a `(dict, slotstate)`
+    /// pair, updates attributes); other states, and every state of a numpy
+    /// dtype (which has `__setstate__`), are kept as `state`. Returns false
+    /// when the state updates attributes the scanner cannot see.
+    mutating func applyState(_ state: Value, to index: Int) -> Bool {
+        if objects[index].constructor.bytesEqual("numpy.dtype") {
+            objects[index].state = state
+            return true
+        }
+        var parts: [Value] = [state]
+        if case .tuple(let t) = state, tuples[t].count == 2 { parts = tuples[t] }
+        var complete = true
+        for part in parts {
+            switch part {
+            case .dict(let d):
+                for (key, value) in dicts[d] {
+                    if case .string(let name) = key { objects[index].attributes[name] = value } else { complete = false }
+                }
+            case .none:
+                break
+            default:
+                if parts.count == 1 { objects[index].state = state }
+                complete = false
+            }
+        }
+        return complete
+    }
+
+    /// The string a value holds, if it is a constant string.
+    func string(_ value: Value?) -> String? {
+        if case .string(let text)? = value { return text }
+        return nil
+    }
+}
+
+extension String {
+    /// Equality of the exact UTF-8 bytes (Swift's `==` is Unicode canonical
+    /// equivalence, which Python's attribute and key lookups are not).
+    func bytesEqual(_ other: String) -> Bool { utf8.elementsEqual(other.utf8) }
+
+    /// Whether the UTF-8 bytes end with those of `suffix` (Swift's `hasSuffix` compares characters).
+    func utf8HasSuffix(_ suffix: String) -> Bool {
+        let bytes = Array(utf8), tail = Array(suffix.utf8)
+        return bytes.count >= tail.count && Array(bytes[(bytes.count - tail.count)...]) == tail
+    }
+}
