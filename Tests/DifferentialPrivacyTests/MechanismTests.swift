@@ -7,7 +7,7 @@ import XCTest
 final class MechanismTests: XCTestCase {
     func accumulator(_ spec: StatisticSpec, values: [Double]) throws -> StatisticAccumulator {
         let acc = try StatisticAccumulator(spec: spec)
-        for v in values { try acc.add(v) }
+        for v in values { acc.add(v) }
         return acc
     }
 
@@ -183,8 +183,8 @@ final class MechanismTests: XCTestCase {
 
     func testHistogramDropsUndeclaredCategoriesAndNoisesEachBin() throws {
         let acc = try StatisticAccumulator(spec: StatisticSpec(statistic: .histogram(categories: ["a", "b"]), epsilon: 2))
-        for _ in 0..<30 { try acc.add(field: "a", location: "t") }
-        for _ in 0..<500 { try acc.add(field: "c", location: "t") }
+        for _ in 0..<30 { acc.add(field: "a") }
+        for _ in 0..<500 { acc.add(field: "c") }
         let rel = try releases(acc, count: 3_000, seed: 50)
         let meanA = rel.map { $0.histogram![0].count }.reduce(0, +) / 3000
         let meanB = rel.map { $0.histogram![1].count }.reduce(0, +) / 3000
@@ -201,12 +201,6 @@ final class MechanismTests: XCTestCase {
         XCTAssertThrowsError(try StatisticAccumulator(spec: StatisticSpec(statistic: .count, mechanism: .gaussian, epsilon: 1)))
         XCTAssertThrowsError(try StatisticAccumulator(spec: StatisticSpec(statistic: .mean, bounds: 0...Double.infinity, epsilon: 1)))
         XCTAssertThrowsError(try StatisticAccumulator(spec: StatisticSpec(statistic: .histogram(categories: []), epsilon: 1)))
-        let acc = try StatisticAccumulator(spec: StatisticSpec(statistic: .mean, bounds: 0...1, epsilon: 1))
-        XCTAssertThrowsError(try acc.add(.nan)) { XCTAssertTrue("\($0)".contains("NaN")) }
-        XCTAssertThrowsError(try acc.add(.infinity))
-        XCTAssertThrowsError(try acc.add(field: "abc", location: "f.csv:3")) { XCTAssertTrue("\($0)".contains("f.csv:3")) }
-        XCTAssertThrowsError(try acc.add(field: "inf", location: "f.csv:4"))
-        XCTAssertNoThrow(try acc.add(field: " 7.5 ", location: "f.csv:5"))   // clamped to 1
     }
 
     func testExtremeBudgetsUseTheBigIntegerPaths() throws {

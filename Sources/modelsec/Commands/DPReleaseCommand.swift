@@ -7,12 +7,25 @@ struct DPReleaseCommand: ParsableCommand {
         commandName: "release",
         abstract: "Release a differentially private statistic of one CSV column.",
         discussion: """
-        The CSV file must have a header row; it is streamed, and a malformed row \
-        is reported with its line number. Numeric values are clamped to --bounds \
-        (mandatory for sum, mean, variance and quantile); NaN and infinities are \
-        rejected. With --ledger and --dataset the cost is charged to the dataset's \
-        budget first, and nothing is released if the budget would be exceeded \
-        (exit code 1).
+        The CSV file must have a header row; it is streamed. Numeric values are \
+        clamped to --bounds (mandatory for sum, mean, variance and quantile), \
+        including numbers beyond the double range such as 1e400. Invalid values \
+        (not a number, a row with the wrong number of fields, an unreadable \
+        field) follow --invalid, row by row: clamp (default: treated as \
+        -infinity, i.e. the lower bound; counted by count), drop (the row is left \
+        out; add-remove only) or impute=VALUE. No error ever shows a cell's \
+        contents.
+
+        With --ledger and --dataset the cost is charged to the dataset's budget \
+        before any record is read: nothing is released if the budget would be \
+        exceeded (exit code 1) or the dataset's neighbouring relation (fixed \
+        with its budget) differs (exit code 2). Without --relation a ledger \
+        release uses the dataset's relation. A failure after the charge (a \
+        quoted field never closed, a read error) keeps the charge.
+
+        A delta above 1e-3 is refused unless --force; a delta of at least 1/n \
+        (n as released: exact under replace-one, noisy otherwise) is warned \
+        about unless --force.
 
         Examples:
           modelsec dp release --input train.csv --column label --statistic count --epsilon 0.1
@@ -21,6 +34,8 @@ struct DPReleaseCommand: ParsableCommand {
           modelsec dp release --input train.csv --column income --statistic quantile --quantile 0.5 --bounds 0,200000 --epsilon 1
           modelsec dp release --input train.csv --column age --statistic sum --bounds 0,100 --epsilon 1 --delta 1e-6 --mechanism gaussian \\
               --ledger privacy.db --dataset train-v3
+          modelsec dp release --input visits.csv --column minutes --statistic mean --bounds 0,120 --epsilon 1 \\
+              --privacy-id patient --max-rows-per-id 5
         """
     )
 
@@ -58,8 +73,20 @@ struct DPReleaseCommand: ParsableCommand {
     @Option(help: "laplace (pure epsilon, default) or gaussian (zCDP, needs --delta).")
     var mechanism: NoiseMechanism = .laplace
 
-    @Option(help: "Neighbouring relation: add-remove (default) or replace-one.")
-    var relation: NeighbouringRelation = .addRemove
+    @Option(help: "Neighbouring relation: add-remove or replace-one (default: the ledger dataset's, else add-remove).")
+    var relation: NeighbouringRelation?
+
+    @Option(help: ArgumentHelp("What invalid values become: clamp (default), drop or impute=VALUE.", valueName: "RULE"))
+    var invalid: String = "clamp"
+
+    @Option(name: .customLong("privacy-id"), help: ArgumentHelp("Column naming the person each row belongs to (bounds rows per person).", valueName: "COLUMN"))
+    var privacyID: String?
+
+    @Option(name: .customLong("max-rows-per-id"), help: ArgumentHelp("With --privacy-id: rows kept per person (the first K); sensitivities scale by K.", valueName: "K"))
+    var maxRowsPerID: Int?
+
+    @Flag(help: "Accept a delta above 1e-3 and do not warn when delta >= 1/n.")
+    var force = false
 
     @Option(help: ArgumentHelp("Privacy-budget ledger (SQLite) to charge.", valueName: "DB"))
     var ledger: String?
@@ -74,10 +101,14 @@ struct DPReleaseCommand: ParsableCommand {
         if (ledger == nil) != (dataset == nil) { throw ValidationError("--ledger and --dataset go together") }
         if statistic != .histogram && categories != nil { throw ValidationError("--categories is for --statistic histogram") }
         if statistic != .quantile && quantile != nil { throw ValidationError("--quantile is for --statistic quantile") }
-        _ = try makeSpec()
+        if maxRowsPerID != nil && privacyID == nil { throw ValidationError("--max-rows-per-id goes with --privacy-id COLUMN") }
+        if let delta, delta > DPDeltaPolicy.largestUnforcedDelta, !force {
+            throw ValidationError(DPDeltaPolicy.largeDeltaMessage(delta))
+        }
+        _ = try makeSpec(relation: relation ?? .addRemove)
     }
 
-    func makeSpec() throws -> StatisticSpec {
+    func makeSpec(relation: NeighbouringRelation) throws -> StatisticSpec {
         var range: ClosedRange<Double>?
         if let bounds {
             let parts = bounds.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -97,17 +128,27 @@ struct DPReleaseCommand: ParsableCommand {
             stat = .histogram(categories: categories.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
         case .quantile: stat = .quantile(q: quantile ?? 0.5, candidates: candidates)
         }
-        let spec = StatisticSpec(statistic: stat, bounds: range, relation: relation, mechanism: mechanism,
-                                 epsilon: epsilon, delta: delta ?? 0)
-        do { try spec.validate() } catch let error as DPError { throw ValidationError(error.description) }
-        return spec
+        do {
+            let spec = StatisticSpec(statistic: stat, bounds: range, relation: relation, mechanism: mechanism,
+                                     epsilon: epsilon, delta: delta ?? 0, invalid: try InvalidValueRule(argument: invalid),
+                                     maxRowsPerID: maxRowsPerID ?? 1)
+            _ = try StatisticAccumulator(spec: spec)   // every check that needs no data
+            return spec
+        } catch let error as DPError { throw ValidationError(error.description) }
     }
 
     func run() throws {
-        let spec = try makeSpec()
         let ledgerStore: SQLitePrivacyLedger? = try ledger.map { try SQLitePrivacyLedger(path: $0) }
+        var chosen = relation ?? .addRemove
+        if relation == nil, let ledgerStore, let dataset { chosen = try ledgerStore.status(dataset: dataset).relation }
+        let spec: StatisticSpec
+        do { spec = try makeSpec(relation: chosen) } catch let error as ValidationError { CLI.fail(error.message, code: 2) }
         var rng = SecureRandomSource()
-        let release = try CSVRelease.release(path: input, column: column, spec: spec, ledger: ledgerStore, dataset: dataset, using: &rng)
+        let release = try CSVRelease.release(path: input, columns: CSVRelease.Columns(value: column, privacyID: privacyID),
+                                             spec: spec, ledger: ledgerStore, dataset: dataset, using: &rng)
+        if !force, let warning = DPDeltaPolicy.smallSampleWarning(delta: spec.delta, recordCount: release.recordCount) {
+            CLI.warn(warning)
+        }
         if json { try CLI.printJSON(release); return }
         print("statistic:  \(release.statistic) of column '\(column)'\(release.quantile.map { " (q = \($0))" } ?? "")")
         if let value = release.value { print("value:      \(value)") }
@@ -117,7 +158,7 @@ struct DPReleaseCommand: ParsableCommand {
         if let ci = release.confidenceInterval95 { print("95% CI:     [\(ci[0]), \(ci[1])] (noise only)") }
         if let h = release.noiseHalfWidth95 { print("noise:      |noise| <= \(h) with probability 95%\(release.histogram != nil ? " per bin" : "")") }
         if let r = release.rankErrorBound95 { print("rank error: <= \(r) records with probability 95%") }
-        print("mechanism:  \(release.mechanism), \(release.relation.rawValue)")
+        print("mechanism:  \(release.mechanism), \(release.relation.rawValue), invalid values: \(spec.invalid)")
         print("cost:       \(release.cost)")
         if let dataset, let ledgerStore {
             let status = try ledgerStore.status(dataset: dataset)
