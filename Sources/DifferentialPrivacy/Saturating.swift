@@ -16,8 +16,13 @@ enum Saturating {
         return x
     }
 
-    /// The nearest double to an integer, saturated.
-    static func double(_ x: BigInt) -> Double { finite(Double(x)) }
+    /// The nearest double to an integer, saturated. (BigInt's own conversion
+    /// returns +infinity for every integer beyond the double range, whatever
+    /// its sign, so the sign is applied here.)
+    static func double(_ x: BigInt) -> Double {
+        let magnitude = finite(Double(BigInt(x.magnitude)))
+        return x.sign == .minus ? -magnitude : magnitude
+    }
 
     /// a + b, saturated.
     static func add(_ a: Double, _ b: Double) -> Double { finite(a + b) }

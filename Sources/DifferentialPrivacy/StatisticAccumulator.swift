@@ -51,9 +51,11 @@ public final class StatisticAccumulator {
         try spec.validate()
         self.spec = spec
         grid = spec.isNumeric ? try spec.bounds.map { try ValueGrid(bounds: $0) } : nil
-        switch (spec.invalid, spec.bounds) {
+        switch (spec.invalid, spec.isNumeric ? spec.bounds : nil) {
         case (.clamp, let b?): invalidNumber = b.lowerBound
-        case (.impute(let text), let b?): invalidNumber = min(max(NumberField.parse(text)!, b.lowerBound), b.upperBound)
+        case (.impute(let text), let b?):
+            guard let v = NumberField.parse(text), !v.isNaN else { throw DPError.invalidQuery("--invalid impute=VALUE needs a number") }
+            invalidNumber = min(max(v, b.lowerBound), b.upperBound)
         default: invalidNumber = nil
         }
         if case .histogram(let categories) = spec.statistic {
@@ -201,7 +203,7 @@ public final class StatisticAccumulator {
     /// nearer bound); NaN is an invalid value and follows the rule. For
     /// count and histogram the row is counted. Never fails.
     public func add(_ value: Double) {
-        guard let b = spec.bounds else {
+        guard spec.isNumeric, let b = spec.bounds else {
             add(field: value.isNaN ? nil : "\(value)")
             return
         }

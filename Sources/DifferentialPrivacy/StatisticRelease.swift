@@ -11,7 +11,7 @@ extension StatisticAccumulator {
     /// variance under replace-one of zero records (n is public under that
     /// relation, so the failure reveals nothing the relation does not).
     public func release<R: DPRandomSource>(using rng: inout R) throws -> DPRelease {
-        let bounds = spec.bounds.map { [$0.lowerBound, $0.upperBound] }
+        let bounds = spec.isNumeric ? spec.bounds.map { [$0.lowerBound, $0.upperBound] } : nil
         let mechanism = components.first?.noise?.kind.rawValue ?? "exponential"
         var release = DPRelease(statistic: spec.statistic.name, column: nil, value: nil, histogram: nil, mechanism: mechanism,
                                 relation: spec.relation, bounds: bounds, quantile: nil, cost: cost,
