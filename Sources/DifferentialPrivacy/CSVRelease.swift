@@ -11,11 +11,15 @@ public enum CSVRelease {
         /// with it, at most ``StatisticSpec/maxRowsPerID`` rows per id are
         /// kept (the first ones in file order) and the rest are not read.
         public var privacyID: String?
+        /// The column whose values form the groups of a grouped release
+        /// (the spec's ``StatisticSpec/groupBy`` must be set).
+        public var groupBy: String?
 
         /// The columns of a release.
-        public init(value: String, privacyID: String? = nil) {
+        public init(value: String, privacyID: String? = nil, groupBy: String? = nil) {
             self.value = value
             self.privacyID = privacyID
+            self.groupBy = groupBy
         }
     }
 
@@ -44,7 +48,11 @@ public enum CSVRelease {
     public static func release<R: DPRandomSource>(path: String, columns: Columns, spec: StatisticSpec,
                                                   ledger: (any PrivacyLedger)? = nil, dataset: String? = nil,
                                                   using rng: inout R) throws -> DPRelease {
-        let accumulator = try StatisticAccumulator(spec: spec)
+        guard (columns.groupBy != nil) == spec.groupBy else {
+            throw DPError.invalidQuery("a grouped query needs a group-by column, and a group-by column a grouped query")
+        }
+        let accumulator = spec.groupBy ? nil : try StatisticAccumulator(spec: spec)
+        let grouped = spec.groupBy ? try GroupedAccumulator(spec: spec) : nil
         if columns.privacyID == nil && spec.maxRowsPerID > 1 {
             throw DPError.invalidQuery("more than one row per privacy id needs a privacy-id column to bound the rows")
         }
@@ -52,6 +60,9 @@ public enum CSVRelease {
         guard let header = try reader.next() else { throw DPError.invalidValue(location: path, reason: "empty file (no header row)") }
         let valueIndex = try index(of: columns.value, in: header, path: path)
         let idIndex = try columns.privacyID.map { try index(of: $0, in: header, path: path) }
+        let groupIndex = try columns.groupBy.map { try index(of: $0, in: header, path: path) }
+        let cost = grouped?.cost ?? accumulator!.cost
+        let mechanism = grouped == nil ? accumulator!.mechanismName : "discrete-laplace+partition-selection"
         func readAndRelease() throws -> (result: DPRelease, canonicalBytes: [UInt8], dataSHA256: String?) {
             var bounder = idIndex.map { _ in ContributionBounder(maxRowsPerID: spec.maxRowsPerID) }
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
@@ -63,7 +74,11 @@ public enum CSVRelease {
                     // A row whose person cannot be identified cannot be bounded: it is left out.
                     guard aligned, let id = record.fields[idIndex], bounder!.admit(id) else { continue }
                 }
-                accumulator.add(field: aligned ? record.fields[valueIndex] : nil)
+                if let grouped {
+                    grouped.add(group: aligned ? record.fields[groupIndex!] : nil, field: aligned ? record.fields[valueIndex] : nil)
+                } else {
+                    accumulator!.add(field: aligned ? record.fields[valueIndex] : nil)
+                }
                 if reader.bytesRead - reported >= 1 << 20 {
                     progress.advance(bytes: reader.bytesRead - reported)
                     reported = reader.bytesRead
@@ -71,13 +86,13 @@ public enum CSVRelease {
             }
             progress.advance(bytes: reader.bytesRead - reported)
             progress.finish()
-            var r = try accumulator.release(using: &rng)
+            var r = try grouped?.release(using: &rng) ?? accumulator!.release(using: &rng)
             r.column = columns.value
+            r.groupBy = columns.groupBy
             return (r, try r.canonicalBytes(), reader.sha256?.hex)
         }
         guard let ledger, let dataset else { return try readAndRelease().result }
-        let request = ChargeRequest(dataset: dataset, cost: accumulator.cost, relation: spec.relation,
-                                    mechanism: accumulator.mechanismName,
+        let request = ChargeRequest(dataset: dataset, cost: cost, relation: spec.relation, mechanism: mechanism,
                                     parameters: try parameters(spec: spec, columns: columns, path: path))
         return try ledger.spend(request, release: readAndRelease)
     }
@@ -104,13 +119,14 @@ public enum CSVRelease {
         struct Parameters: Encodable {
             var input: String, column: String, statistic: String, relation: String, mechanism: String
             var epsilon: Double, delta: Double, bounds: [Double]?, categories: [String]?, quantile: Double?, candidates: Int?
-            var invalid: String, privacyID: String?, maxRowsPerID: Int?
+            var invalid: String, privacyID: String?, maxRowsPerID: Int?, groupBy: String?
         }
         var p = Parameters(input: (path as NSString).lastPathComponent, column: columns.value, statistic: spec.statistic.name,
                            relation: spec.relation.rawValue, mechanism: spec.mechanism.rawValue, epsilon: spec.epsilon,
                            delta: spec.delta, bounds: spec.bounds.map { [$0.lowerBound, $0.upperBound] },
                            categories: nil, quantile: nil, candidates: nil, invalid: spec.invalid.description,
-                           privacyID: columns.privacyID, maxRowsPerID: columns.privacyID == nil ? nil : spec.maxRowsPerID)
+                           privacyID: columns.privacyID, maxRowsPerID: columns.privacyID == nil ? nil : spec.maxRowsPerID,
+                           groupBy: columns.groupBy)
         if case .histogram(let c) = spec.statistic { p.categories = c }
         if case .quantile(let q, let m) = spec.statistic { p.quantile = q; p.candidates = m }
         let encoder = JSONEncoder()

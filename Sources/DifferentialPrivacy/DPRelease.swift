@@ -11,6 +11,18 @@ public struct DPRelease: Codable, Sendable {
         public var count: Double
     }
 
+    /// One released group of a grouped release.
+    public struct Group: Codable, Sendable, Equatable {
+        /// The group's key (a value of the group-by column, selected privately).
+        public var key: String
+        /// The group's noisy count (the one that selected it).
+        public var count: Double
+        /// The group's sum or mean (nil for a grouped count).
+        public var value: Double?
+        /// The group's 95% noise interval for the sum or mean.
+        public var confidenceInterval95: [Double]?
+    }
+
     /// The statistic (count, sum, mean, variance, histogram, quantile).
     public var statistic: String
     /// The input column, when released from a CSV file.
@@ -52,6 +64,12 @@ public struct DPRelease: Codable, Sendable {
     public var invalidValueRule: String?
     /// The most rows one privacy id contributed (absent: one row per person).
     public var maxRowsPerID: Int?
+    /// The group-by column of a grouped release.
+    public var groupBy: String?
+    /// The released groups, in byte order of their keys (grouped releases).
+    public var groups: [Group]?
+    /// The noisy count a group needs to be released (grouped releases).
+    public var partitionThreshold: Double?
 
     /// A release with the given fields (the optional extras start empty).
     public init(statistic: String, column: String?, value: Double?, histogram: [Bin]?, mechanism: String,

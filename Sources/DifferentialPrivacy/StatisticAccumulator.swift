@@ -40,6 +40,9 @@ public final class StatisticAccumulator {
     private var categoryIndex: [[UInt8]: Int] = [:]
     var candidates: [Double] = []
     var bucketCounts: [Int64] = []
+    /// A noisy count already drawn for component 0 (grouped releases draw
+    /// it for the partition selection and release the same value).
+    var presetCount: Double?
     /// The value an invalid numeric field becomes (nil: the row is dropped).
     private let invalidNumber: Double?
     /// The bin an invalid histogram field goes to (nil: none).
@@ -67,6 +70,21 @@ public final class StatisticAccumulator {
         try checkFinite()
     }
 
+    /// A fresh accumulator with the calibration of `template` (no
+    /// recomputation): one per group of a grouped release.
+    init(sharingCalibrationOf template: StatisticAccumulator) {
+        spec = template.spec
+        cost = template.cost
+        grid = template.grid
+        components = template.components
+        categoryIndex = template.categoryIndex
+        bins = template.bins.map { _ in 0 }
+        candidates = template.candidates
+        bucketCounts = template.bucketCounts.map { _ in 0 }
+        invalidNumber = template.invalidNumber
+        invalidCategory = template.invalidCategory
+    }
+
     /// The integer queries with their sensitivities (L1, squared L2), scaled
     /// by the contribution bound K.
     private func queries() -> [(String, Rational, Rational)] {
@@ -86,6 +104,7 @@ public final class StatisticAccumulator {
         let width = Rational(BigInt(grid.upperUnits - grid.lowerUnits))
         let maxC = Rational(grid.maxAbsCentred)
         switch (spec.statistic, spec.relation) {
+        case (.sum, .addRemove) where spec.groupBy: return [q("count", one), q("sum", Rational(grid.maxAbsUncentred))]
         case (.sum, .addRemove): return [q("sum", Rational(grid.maxAbsUncentred))]
         case (.sum, .replaceOne): return [q("sum", width)]
         case (.mean, .addRemove): return [q("count", one), q("sum", maxC)]
@@ -124,7 +143,8 @@ public final class StatisticAccumulator {
                 components.append(Component(name: name, noise: noise, sensitivity: l1, squaredSensitivity: l2sq,
                                             epsilon: noise.epsilon(sensitivity: l1), rho: nil))
             }
-            cost = PrivacyCost(epsilon: spec.epsilon)
+            // A grouped release's delta is its partition selection's.
+            cost = PrivacyCost(epsilon: spec.epsilon, delta: spec.groupBy ? spec.delta : 0)
         case .gaussian:
             let rhoTotal = ZCDP.rho(epsilon: spec.epsilon, delta: spec.delta)
             let rhoPart = rhoTotal / Double(parts)

@@ -63,6 +63,7 @@ extension StatisticAccumulator {
     /// exact + noise of component `index` as a saturated double, and the
     /// component's half-width at the release's per-part level.
     private func noisy<R: DPRandomSource>(_ index: Int, _ exact: BigInt, using rng: inout R) -> (value: Double, halfWidth: Double) {
+        if index == 0, components[0].name == "count", let presetCount { return (presetCount, components[0].halfWidth) }
         let noise = components[index].noise!
         return (Saturating.double(exact + noise.sample(using: &rng)), components[index].halfWidth)
     }
@@ -82,9 +83,11 @@ extension StatisticAccumulator {
         // The uncentred sum of r = c + M/g (n is exact here; under add-remove the
         // noise is calibrated to the uncentred sum, under replace-one n is public).
         let uncentred = sum.value + BigInt(records) * grid.originUnits
-        let (t, h) = noisy(0, uncentred, using: &rng)
+        let index = components.firstIndex { $0.name == "sum" }!
+        if index > 0 { release.recordCount = noisy(0, BigInt(records), using: &rng).value }
+        let (t, h) = noisy(index, uncentred, using: &rng)
         let v = Saturating.multiply(t, grid.spacing)
-        let h95 = components[0].halfWidth95 * grid.spacing
+        let h95 = components[index].halfWidth95 * grid.spacing
         release.value = v; release.noiseHalfWidth95 = h95; release.confidenceInterval95 = interval(v, h * grid.spacing)
         if spec.relation == .replaceOne { release.recordCount = Double(records) }
     }

@@ -69,6 +69,10 @@ public struct StatisticSpec: Sendable {
     /// only sound when the rows are bounded per person before accumulation
     /// (``CSVRelease`` does this with a privacy-id column).
     public var maxRowsPerID: Int
+    /// Whether the statistic is released per group of a column whose values
+    /// are not public (count, sum, mean; add-remove, laplace). `delta` is then
+    /// the delta of the private partition selection (see ``GroupedAccumulator``).
+    public var groupBy: Bool
 
     /// The range of epsilon accepted (the ledger stores epsilon in units of 1e-9).
     public static let epsilonRange: ClosedRange<Double> = 1e-100...1e9
@@ -80,7 +84,7 @@ public struct StatisticSpec: Sendable {
     /// A query specification.
     public init(statistic: Statistic, bounds: ClosedRange<Double>? = nil, relation: NeighbouringRelation = .addRemove,
                 mechanism: NoiseMechanism = .laplace, epsilon: Double, delta: Double = 0,
-                invalid: InvalidValueRule = .clamp, maxRowsPerID: Int = 1) {
+                invalid: InvalidValueRule = .clamp, maxRowsPerID: Int = 1, groupBy: Bool = false) {
         self.statistic = statistic
         self.bounds = bounds
         self.relation = relation
@@ -89,6 +93,7 @@ public struct StatisticSpec: Sendable {
         self.delta = delta
         self.invalid = invalid
         self.maxRowsPerID = maxRowsPerID
+        self.groupBy = groupBy
     }
 
     /// Whether the statistic parses numbers (and needs bounds).
@@ -107,8 +112,17 @@ public struct StatisticSpec: Sendable {
             throw DPError.invalidQuery("epsilon must be a finite number in [1e-100, 1e9]")
         }
         guard delta.isFinite, delta >= 0, delta < 1 else { throw DPError.invalidQuery("delta must be in [0, 1)") }
+        if groupBy {
+            guard [.count, .sum, .mean].contains(statistic) else {
+                throw DPError.invalidQuery("grouped releases support count, sum and mean")
+            }
+            guard relation == .addRemove, mechanism == .laplace else {
+                throw DPError.invalidQuery("grouped releases use --relation add-remove and --mechanism laplace (the group set is private)")
+            }
+            guard delta > 0 else { throw DPError.invalidQuery("a grouped release needs a delta > 0 for its private partition selection") }
+        }
         switch mechanism {
-        case .laplace where delta != 0:
+        case .laplace where delta != 0 && !groupBy:
             throw DPError.invalidQuery("the laplace mechanism is pure epsilon-DP; omit --delta or use --mechanism gaussian")
         case .gaussian where delta == 0:
             throw DPError.invalidQuery("the gaussian mechanism needs a delta > 0")

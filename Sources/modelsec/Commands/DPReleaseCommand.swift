@@ -23,6 +23,13 @@ struct DPReleaseCommand: ParsableCommand {
         release uses the dataset's relation. A failure after the charge (a \
         quoted field never closed, a read error) keeps the charge.
 
+        --privacy-id COLUMN --max-rows-per-id K keeps the first K rows of each \
+        person (rows without a readable id are left out) and multiplies every \
+        sensitivity by K; it needs add-remove. --group-by COLUMN releases count, \
+        sum or mean per value of COLUMN; groups are selected privately (only a \
+        group whose noisy count reaches a threshold set by epsilon and --delta is \
+        shown), add-remove and laplace only.
+
         A delta above 1e-3 is refused unless --force; a delta of at least 1/n \
         (n as released: exact under replace-one, noisy otherwise) is warned \
         about unless --force.
@@ -36,6 +43,8 @@ struct DPReleaseCommand: ParsableCommand {
               --ledger privacy.db --dataset train-v3
           modelsec dp release --input visits.csv --column minutes --statistic mean --bounds 0,120 --epsilon 1 \\
               --privacy-id patient --max-rows-per-id 5
+          modelsec dp release --input visits.csv --column minutes --statistic count --group-by diagnosis --epsilon 1 --delta 1e-6 \\
+              --privacy-id patient --max-rows-per-id 3
         """
     )
 
@@ -85,6 +94,9 @@ struct DPReleaseCommand: ParsableCommand {
     @Option(name: .customLong("max-rows-per-id"), help: ArgumentHelp("With --privacy-id: rows kept per person (the first K); sensitivities scale by K.", valueName: "K"))
     var maxRowsPerID: Int?
 
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Release count, sum or mean per value of this column, with private partition selection (needs --delta).", valueName: "COLUMN"))
+    var groupBy: String?
+
     @Flag(help: "Accept a delta above 1e-3 and do not warn when delta >= 1/n.")
     var force = false
 
@@ -131,8 +143,9 @@ struct DPReleaseCommand: ParsableCommand {
         do {
             let spec = StatisticSpec(statistic: stat, bounds: range, relation: relation, mechanism: mechanism,
                                      epsilon: epsilon, delta: delta ?? 0, invalid: try InvalidValueRule(argument: invalid),
-                                     maxRowsPerID: maxRowsPerID ?? 1)
-            _ = try StatisticAccumulator(spec: spec)   // every check that needs no data
+                                     maxRowsPerID: maxRowsPerID ?? 1, groupBy: groupBy != nil)
+            // Every check that needs no data.
+            if spec.groupBy { _ = try GroupedAccumulator(spec: spec) } else { _ = try StatisticAccumulator(spec: spec) }
             return spec
         } catch let error as DPError { throw ValidationError(error.description) }
     }
@@ -144,7 +157,7 @@ struct DPReleaseCommand: ParsableCommand {
         let spec: StatisticSpec
         do { spec = try makeSpec(relation: chosen) } catch let error as ValidationError { CLI.fail(error.message, code: 2) }
         var rng = SecureRandomSource()
-        let release = try CSVRelease.release(path: input, columns: CSVRelease.Columns(value: column, privacyID: privacyID),
+        let release = try CSVRelease.release(path: input, columns: CSVRelease.Columns(value: column, privacyID: privacyID, groupBy: groupBy),
                                              spec: spec, ledger: ledgerStore, dataset: dataset, using: &rng)
         if !force, let warning = DPDeltaPolicy.smallSampleWarning(delta: spec.delta, recordCount: release.recordCount) {
             CLI.warn(warning)
@@ -152,6 +165,10 @@ struct DPReleaseCommand: ParsableCommand {
         if json { try CLI.printJSON(release); return }
         print("statistic:  \(release.statistic) of column '\(column)'\(release.quantile.map { " (q = \($0))" } ?? "")")
         if let value = release.value { print("value:      \(value)") }
+        if let groups = release.groups {
+            print("groups:     \(groups.count) released (a group needs a noisy count of at least \(release.partitionThreshold ?? 0))")
+            for g in groups { print("  \(g.key): count \(g.count)\(g.value.map { ", \(release.statistic) \($0)" } ?? "")") }
+        }
         if let bins = release.histogram {
             for bin in bins { print("  \(bin.category): \(bin.count)") }
         }
