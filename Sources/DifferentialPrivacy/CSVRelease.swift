@@ -45,6 +45,10 @@ public enum CSVRelease {
     ///    field that is never closed, or a read error, stops it, and that
     ///    failure stays charged;
     /// 4. the noise is drawn and the result and the data's SHA-256 recorded.
+    ///
+    /// With a privacy-id column each person's first ``StatisticSpec/maxRowsPerID``
+    /// rows are kept; with a group-by column (and a grouped spec) the release
+    /// is a ``GroupedAccumulator``'s.
     public static func release<R: DPRandomSource>(path: String, columns: Columns, spec: StatisticSpec,
                                                   ledger: (any PrivacyLedger)? = nil, dataset: String? = nil,
                                                   using rng: inout R) throws -> DPRelease {

@@ -125,16 +125,24 @@ enum LedgerSchema {
         try db.execute(sql: "PRAGMA user_version = \(version)")
     }
 
-    /// Creates, upgrades or verifies the schema (inside the caller's
-    /// exclusive transaction); throws a reason for a person if the database
-    /// is not a ledger this code may use.
-    static func prepare(_ db: Database) throws {
+    /// What opening a database finds.
+    enum State {
+        /// No objects: a new ledger is created.
+        case empty
+        /// An exact version 1 ledger: it is upgraded.
+        case version1
+        /// A verified ledger of this version.
+        case current
+    }
+
+    /// Recognises and verifies the database (read-only); throws a reason for
+    /// a person if it is not a ledger this code may use.
+    static func state(_ db: Database) throws -> State {
         let found = try objects(db)
         let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
         let userVersion = try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-        if found.isEmpty && applicationID == 0 && userVersion == 0 {
-            try create(db)
-        } else if applicationID == Self.applicationID {
+        if found.isEmpty && applicationID == 0 && userVersion == 0 { return .empty }
+        if applicationID == Self.applicationID {
             guard userVersion <= version else {
                 throw LedgerSchemaError("written by a newer modelsec (ledger schema version \(userVersion); this modelsec reads version \(version))")
             }
@@ -143,7 +151,7 @@ enum LedgerSchema {
             guard found == expected else { throw LedgerSchemaError(difference(found: found, expected: expected)) }
         } else if applicationID == 0, userVersion == 0, try found == expectedObjects(version1Statements),
                   try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1"] {
-            try LedgerMigration.upgradeVersion1(db)
+            return .version1
         } else {
             throw LedgerSchemaError("not a modelsec privacy ledger (no ledger application id and no known schema)")
         }
@@ -154,6 +162,18 @@ enum LedgerSchema {
         guard try Row.fetchOne(db, sql: "PRAGMA foreign_key_check") == nil else {
             throw LedgerSchemaError("a charge refers to a dataset that does not exist")
         }
+        return .current
+    }
+
+    /// Creates or upgrades the schema if needed and verifies it, inside the
+    /// caller's exclusive transaction.
+    static func prepare(_ db: Database) throws {
+        switch try state(db) {
+        case .empty: try create(db)
+        case .version1: try LedgerMigration.upgradeVersion1(db)
+        case .current: return
+        }
+        guard case .current = try state(db) else { throw LedgerSchemaError("the new schema does not verify") }
     }
 
     /// The first difference between two schemas, for a person.

@@ -30,10 +30,15 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
         config.foreignKeysEnabled = true
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
-            try queue.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
-                    try LedgerSchema.prepare(db)
-                    return .commit
+            // Verification only reads, so a ledger an auditor may only read can be shown;
+            // creation and upgrade re-check under the write lock.
+            let state = try queue.read { try LedgerSchema.state($0) }
+            if case .current = state {} else {
+                try queue.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        try LedgerSchema.prepare(db)
+                        return .commit
+                    }
                 }
             }
         } catch let error as DatabaseError {

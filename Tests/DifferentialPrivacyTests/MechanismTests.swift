@@ -111,6 +111,17 @@ final class MechanismTests: XCTestCase {
         XCTAssertGreaterThan(violations(a, b, epsilon: 0.5), 0)
     }
 
+    /// Sum under add-remove on the width-sized grid: adding one record at
+    /// the upper bound stays within e^epsilon.
+    func testEmpiricalPrivacyLossOfSum() throws {
+        let spec = StatisticSpec(statistic: .sum, bounds: 0...1, epsilon: 1)
+        let base = Array(repeating: 0.5, count: 5)
+        let a = try outcomes(spec, base, seed: 48, bucket: 0.25)
+        let b = try outcomes(spec, base + [1], seed: 49, bucket: 0.25)
+        XCTAssertEqual(violations(a, b, epsilon: 1), 0)
+        XCTAssertGreaterThan(violations(a, b, epsilon: 0.5), 0)
+    }
+
     func testEmpiricalPrivacyLossOfQuantile() throws {
         let spec = StatisticSpec(statistic: .quantile(q: 0.5, candidates: 11), bounds: 0...10, epsilon: 1)
         let data = [1.0, 2, 3, 4, 5, 6, 7]
