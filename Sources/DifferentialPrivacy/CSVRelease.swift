@@ -123,16 +123,16 @@ public enum CSVRelease {
         struct Parameters: Encodable {
             var input: String, column: String, statistic: String, relation: String, mechanism: String
             var epsilon: Double, delta: Double, bounds: [Double]?, categories: [String]?, quantile: Double?, candidates: Int?
-            var invalid: String, privacyID: String?, maxRowsPerID: Int?, groupBy: String?
+            var invalid: String, privacyID: String?, maxRowsPerID: Int?, groupBy: String?, quantileSampler: String?
         }
         var p = Parameters(input: (path as NSString).lastPathComponent, column: columns.value, statistic: spec.statistic.name,
                            relation: spec.relation.rawValue, mechanism: spec.mechanism.rawValue, epsilon: spec.epsilon,
                            delta: spec.delta, bounds: spec.bounds.map { [$0.lowerBound, $0.upperBound] },
                            categories: nil, quantile: nil, candidates: nil, invalid: spec.invalid.description,
                            privacyID: columns.privacyID, maxRowsPerID: columns.privacyID == nil ? nil : spec.maxRowsPerID,
-                           groupBy: columns.groupBy)
+                           groupBy: columns.groupBy, quantileSampler: nil)
         if case .histogram(let c) = spec.statistic { p.categories = c }
-        if case .quantile(let q, let m) = spec.statistic { p.quantile = q; p.candidates = m }
+        if case .quantile(let q, let m) = spec.statistic { p.quantile = q; p.candidates = m; p.quantileSampler = spec.quantileSampler.rawValue }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(p), as: UTF8.self)
@@ -142,7 +142,7 @@ public enum CSVRelease {
 extension StatisticAccumulator {
     /// The mechanism name recorded in the ledger.
     public var mechanismName: String {
-        if case .quantile = spec.statistic { return "exponential" }
+        if case .quantile = spec.statistic { return quantileMechanismName }
         return spec.mechanism == .laplace ? IntegerNoise.Kind.discreteLaplace.rawValue : IntegerNoise.Kind.discreteGaussian.rawValue
     }
 }

@@ -31,7 +31,7 @@ public struct DPRelease: Codable, Sendable {
     public var value: Double?
     /// The noisy histogram, in declared order (nil otherwise).
     public var histogram: [Bin]?
-    /// "discrete-laplace", "discrete-gaussian" or "exponential".
+    /// "discrete-laplace", "discrete-gaussian", "exponential" or "permute-and-flip".
     public var mechanism: String
     /// Neighbouring relation the guarantee refers to.
     public var relation: NeighbouringRelation

@@ -40,6 +40,8 @@ public final class StatisticAccumulator {
     private var categoryIndex: [[UInt8]: Int] = [:]
     var candidates: [Double] = []
     var bucketCounts: [Int64] = []
+    /// The fixed-work quantile sampler's draws, Bernoulli(exp(-lambda 2^i)).
+    var fixedWorkDraws: [ExactSamplers.FixedExpMinus] = []
     /// A noisy count already drawn for component 0 (grouped releases draw
     /// it for the partition selection and release the same value).
     var presetCount: Double?
@@ -80,6 +82,7 @@ public final class StatisticAccumulator {
         categoryIndex = template.categoryIndex
         bins = template.bins.map { _ in 0 }
         candidates = template.candidates
+        fixedWorkDraws = template.fixedWorkDraws
         bucketCounts = template.bucketCounts.map { _ in 0 }
         invalidNumber = template.invalidNumber
         invalidCategory = template.invalidCategory
@@ -125,6 +128,7 @@ public final class StatisticAccumulator {
             bucketCounts = [Int64](repeating: 0, count: m + 1)
             let k = Rational(spec.maxRowsPerID)
             components = [Component(name: "exponential", noise: nil, sensitivity: k, squaredSensitivity: k * k, epsilon: spec.epsilon, rho: nil)]
+            if spec.quantileSampler == .fixedWork { fixedWorkDraws = try Self.fixedWorkDraws(spec: spec) }
             cost = PrivacyCost(epsilon: spec.epsilon)
             return
         }

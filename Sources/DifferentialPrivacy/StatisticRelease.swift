@@ -12,7 +12,7 @@ extension StatisticAccumulator {
     /// relation, so the failure reveals nothing the relation does not).
     public func release<R: DPRandomSource>(using rng: inout R) throws -> DPRelease {
         let bounds = spec.isNumeric ? spec.bounds.map { [$0.lowerBound, $0.upperBound] } : nil
-        let mechanism = components.first?.noise?.kind.rawValue ?? "exponential"
+        let mechanism = components.first?.noise?.kind.rawValue ?? quantileMechanismName
         var release = DPRelease(statistic: spec.statistic.name, column: nil, value: nil, histogram: nil, mechanism: mechanism,
                                 relation: spec.relation, bounds: bounds, quantile: nil, cost: cost,
                                 confidenceInterval95: nil, noiseHalfWidth95: nil, rankErrorBound95: nil,
@@ -47,10 +47,14 @@ extension StatisticAccumulator {
             release.quantile = q
             release.value = try sampleQuantile(q: q, using: &rng)
             release.rankErrorBound95 = rankErrorBound95
-            release.notes.append("exponential mechanism over \(m) evenly spaced candidates in the bounds, utility -|#{x < c} - q n| (sensitivity \(spec.maxRowsPerID)), sampled exactly by uniform proposal and Bernoulli(exp(-eps (u* - u)/(2 K))) acceptance")
+            if spec.quantileSampler == .rejection {
+                release.notes.append("exponential mechanism over \(m) evenly spaced candidates in the bounds, utility -|#{x < c} - q n| (sensitivity \(spec.maxRowsPerID)), sampled exactly by uniform proposal and Bernoulli(exp(-eps (u* - u)/(2 K))) acceptance")
+            } else {
+                release.notes.append("permute-and-flip over \(m) evenly spaced candidates in the bounds, utility -|#{x < c} - q n| (sensitivity \(spec.maxRowsPerID)), each candidate accepted with probability exp(-eps (u* - u)/(2 K)) from the same number of fixed-parameter Bernoulli draws (fixed work per candidate)")
+            }
         }
         release.components = components.map { c in
-            NoiseComponent(query: c.name, distribution: c.noise?.kind.rawValue ?? "exponential",
+            NoiseComponent(query: c.name, distribution: c.noise?.kind.rawValue ?? quantileMechanismName,
                            gridExponent: (c.name == "count" || grid == nil) ? nil : grid!.exponent,
                            sensitivity: spec.mechanism == .gaussian && c.noise != nil ? c.squaredSensitivity.doubleValue.squareRoot() : c.sensitivity.doubleValue,
                            parameter: c.noise?.parameter.description ?? (Rational(decimalOf: spec.epsilon)?.description ?? "\(spec.epsilon)"),
@@ -59,6 +63,9 @@ extension StatisticAccumulator {
         }
         return release
     }
+
+    /// "exponential" or "permute-and-flip".
+    var quantileMechanismName: String { spec.quantileSampler == .rejection ? "exponential" : "permute-and-flip" }
 
     /// exact + noise of component `index` as a saturated double, and the
     /// component's half-width at the release's per-part level.

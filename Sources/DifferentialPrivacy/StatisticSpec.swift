@@ -73,6 +73,8 @@ public struct StatisticSpec: Sendable {
     /// are not public (count, sum, mean; add-remove, laplace). `delta` is then
     /// the delta of the private partition selection (see ``GroupedAccumulator``).
     public var groupBy: Bool
+    /// How a quantile is sampled (see ``QuantileSampler``).
+    public var quantileSampler: QuantileSampler
 
     /// The range of epsilon accepted (the ledger stores epsilon in units of 1e-9).
     public static let epsilonRange: ClosedRange<Double> = 1e-100...1e9
@@ -84,7 +86,8 @@ public struct StatisticSpec: Sendable {
     /// A query specification.
     public init(statistic: Statistic, bounds: ClosedRange<Double>? = nil, relation: NeighbouringRelation = .addRemove,
                 mechanism: NoiseMechanism = .laplace, epsilon: Double, delta: Double = 0,
-                invalid: InvalidValueRule = .clamp, maxRowsPerID: Int = 1, groupBy: Bool = false) {
+                invalid: InvalidValueRule = .clamp, maxRowsPerID: Int = 1, groupBy: Bool = false,
+                quantileSampler: QuantileSampler = .rejection) {
         self.statistic = statistic
         self.bounds = bounds
         self.relation = relation
@@ -94,6 +97,7 @@ public struct StatisticSpec: Sendable {
         self.invalid = invalid
         self.maxRowsPerID = maxRowsPerID
         self.groupBy = groupBy
+        self.quantileSampler = quantileSampler
     }
 
     /// Whether the statistic parses numbers (and needs bounds).

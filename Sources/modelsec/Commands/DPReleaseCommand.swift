@@ -73,6 +73,9 @@ struct DPReleaseCommand: ParsableCommand {
     @Option(help: "Number of evenly spaced candidate values for a quantile.")
     var candidates: Int = 1001
 
+    @Option(name: .customLong("quantile-sampler"), help: "rejection (default; exponential mechanism, running time depends on the data) or fixed-work (permute-and-flip, the same work for every candidate).")
+    var quantileSampler: QuantileSampler?
+
     @Option(help: ArgumentHelp("The release's epsilon.", valueName: "E"))
     var epsilon: Double
 
@@ -113,6 +116,7 @@ struct DPReleaseCommand: ParsableCommand {
         if (ledger == nil) != (dataset == nil) { throw ValidationError("--ledger and --dataset go together") }
         if statistic != .histogram && categories != nil { throw ValidationError("--categories is for --statistic histogram") }
         if statistic != .quantile && quantile != nil { throw ValidationError("--quantile is for --statistic quantile") }
+        if statistic != .quantile && quantileSampler != nil { throw ValidationError("--quantile-sampler is for --statistic quantile") }
         if maxRowsPerID != nil && privacyID == nil { throw ValidationError("--max-rows-per-id goes with --privacy-id COLUMN") }
         if let delta, delta > DPDeltaPolicy.largestUnforcedDelta, !force {
             throw ValidationError(DPDeltaPolicy.largeDeltaMessage(delta))
@@ -143,7 +147,8 @@ struct DPReleaseCommand: ParsableCommand {
         do {
             let spec = StatisticSpec(statistic: stat, bounds: range, relation: relation, mechanism: mechanism,
                                      epsilon: epsilon, delta: delta ?? 0, invalid: try InvalidValueRule(argument: invalid),
-                                     maxRowsPerID: maxRowsPerID ?? 1, groupBy: groupBy != nil)
+                                     maxRowsPerID: maxRowsPerID ?? 1, groupBy: groupBy != nil,
+                                     quantileSampler: quantileSampler ?? .rejection)
             // Every check that needs no data.
             if spec.groupBy { _ = try GroupedAccumulator(spec: spec) } else { _ = try StatisticAccumulator(spec: spec) }
             return spec
@@ -186,4 +191,5 @@ struct DPReleaseCommand: ParsableCommand {
 }
 
 extension NoiseMechanism: ExpressibleByArgument {}
+extension QuantileSampler: ExpressibleByArgument {}
 extension NeighbouringRelation: ExpressibleByArgument {}
