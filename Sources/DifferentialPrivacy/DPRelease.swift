@@ -11,6 +11,18 @@ public struct DPRelease: Codable, Sendable {
         public var count: Double
     }
 
+    /// One released group of a grouped release.
+    public struct Group: Codable, Sendable, Equatable {
+        /// The group's key (a value of the group-by column, selected privately).
+        public var key: String
+        /// The group's noisy count (the one that selected it).
+        public var count: Double
+        /// The group's sum or mean (nil for a grouped count).
+        public var value: Double?
+        /// The group's 95% noise interval for the sum or mean.
+        public var confidenceInterval95: [Double]?
+    }
+
     /// The statistic (count, sum, mean, variance, histogram, quantile).
     public var statistic: String
     /// The input column, when released from a CSV file.
@@ -19,7 +31,7 @@ public struct DPRelease: Codable, Sendable {
     public var value: Double?
     /// The noisy histogram, in declared order (nil otherwise).
     public var histogram: [Bin]?
-    /// "discrete-laplace", "discrete-gaussian" or "exponential".
+    /// "discrete-laplace", "discrete-gaussian", "exponential" or "permute-and-flip".
     public var mechanism: String
     /// Neighbouring relation the guarantee refers to.
     public var relation: NeighbouringRelation
@@ -43,9 +55,36 @@ public struct DPRelease: Codable, Sendable {
     public var components: [NoiseComponent]
     /// Method notes (grid, size handling) for a person.
     public var notes: [String]
+    /// The record count as released, for judging delta against 1/n: the
+    /// exact n where it is public (replace-one), max(noisy count, 1) where the
+    /// release includes a noisy count (count, mean, variance under
+    /// add-remove), nil otherwise.
+    public var recordCount: Double?
+    /// The rule invalid values followed (`clamp`, `drop`, `impute=VALUE`).
+    public var invalidValueRule: String?
+    /// The most rows one privacy id contributed (absent: one row per person).
+    public var maxRowsPerID: Int?
+    /// The group-by column of a grouped release.
+    public var groupBy: String?
+    /// The released groups, in byte order of their keys (grouped releases).
+    public var groups: [Group]?
+    /// The noisy count a group needs to be released (grouped releases).
+    public var partitionThreshold: Double?
+
+    /// A release with the given fields (the optional extras start empty).
+    public init(statistic: String, column: String?, value: Double?, histogram: [Bin]?, mechanism: String,
+                relation: NeighbouringRelation, bounds: [Double]?, quantile: Double?, cost: PrivacyCost,
+                confidenceInterval95: [Double]?, noiseHalfWidth95: Double?, rankErrorBound95: Double?,
+                components: [NoiseComponent], notes: [String]) {
+        self.statistic = statistic; self.column = column; self.value = value; self.histogram = histogram
+        self.mechanism = mechanism; self.relation = relation; self.bounds = bounds; self.quantile = quantile
+        self.cost = cost; self.confidenceInterval95 = confidenceInterval95; self.noiseHalfWidth95 = noiseHalfWidth95
+        self.rankErrorBound95 = rankErrorBound95; self.components = components; self.notes = notes
+    }
 
     /// The bytes whose SHA-256 the ledger records: compact JSON with sorted
-    /// keys and unescaped slashes (see docs/privacy.md).
+    /// keys and unescaped slashes (see docs/privacy.md). Every number in a
+    /// release is finite, so encoding cannot fail.
     public func canonicalBytes() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -62,9 +62,51 @@ public enum ExactSamplers {
         return bernoulliExpMinus(numerator: x.numerator.magnitude, denominator: x.denominator, using: &rng)
     }
 
+    /// Bernoulli(exp(-x)) for a fixed rational x >= 0 drawn many times: the
+    /// same algorithm as ``bernoulliExpMinus(_:using:)`` (floor(x) trials of
+    /// Bernoulli(exp(-1)), all of which must succeed, then
+    /// Bernoulli(exp(-(x - floor x)))), with x split once and the trials
+    /// counted in 64 bits.
+    public struct FixedExpMinus: Sendable {
+        let whole: BigUInt, wholeSmall: UInt64
+        let rest: BigUInt, denominator: BigUInt
+        let smallRest: (numerator: UInt64, denominator: UInt64)?
+
+        /// The sampler for x (which must be >= 0).
+        public init(_ x: Rational) {
+            precondition(x.numerator.sign == .plus, "x must be >= 0")
+            (whole, rest) = x.numerator.magnitude.quotientAndRemainder(dividingBy: x.denominator)
+            denominator = x.denominator
+            wholeSmall = UInt64(exactly: whole) ?? .max
+            if let n = UInt64(exactly: rest), let d = UInt64(exactly: denominator), d <= UInt64.max / 4096 {
+                smallRest = (n, d)
+            } else {
+                smallRest = nil
+            }
+        }
+
+        /// One draw.
+        public func sample<R: DPRandomSource>(using rng: inout R) -> Bool {
+            var k: UInt64 = 0
+            while k < wholeSmall {
+                if !ExactSamplers.bernoulliExpMinusOneSmall(using: &rng) { return false }
+                k += 1
+            }
+            var big = BigUInt(wholeSmall)
+            while big < whole {
+                if !ExactSamplers.bernoulliExpMinusOneSmall(using: &rng) { return false }
+                big += 1
+            }
+            if let smallRest {
+                return smallRest.numerator == 0 || ExactSamplers.bernoulliExpMinusSmall(numerator: smallRest.numerator, denominator: smallRest.denominator, using: &rng)
+            }
+            return ExactSamplers.bernoulliExpMinusAtMostOne(numerator: rest, denominator: denominator, using: &rng)
+        }
+    }
+
     /// x = n/d in [0, 1]: K <- 1; while Bernoulli(x/K) { K += 1 }; return K odd.
     /// P[K > k] = x^k / k!, so P[K odd] = sum (-x)^k/k! = exp(-x).
-    private static func bernoulliExpMinusAtMostOne<R: DPRandomSource>(numerator: BigUInt, denominator: BigUInt, using rng: inout R) -> Bool {
+    static func bernoulliExpMinusAtMostOne<R: DPRandomSource>(numerator: BigUInt, denominator: BigUInt, using rng: inout R) -> Bool {
         var k = BigUInt(1)
         while bernoulli(numerator: numerator, denominator: denominator * k, using: &rng) { k += 1 }
         return k & 1 == 1

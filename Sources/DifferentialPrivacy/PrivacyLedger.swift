@@ -1,60 +1,139 @@
 import Foundation
+import ModelSecCrypto
 
 /// A dataset's budget and what has been spent against it.
 public struct BudgetStatus: Codable, Sendable, Equatable {
     /// The dataset name.
     public var dataset: String
+    /// The neighbouring relation every release against the dataset uses,
+    /// fixed when its budget is first set.
+    public var relation: NeighbouringRelation
     /// The total budget (basic composition over all releases).
     public var total: PrivacyCost
-    /// The sum of all recorded spends.
+    /// The sum of all recorded charges.
     public var spent: PrivacyCost
     /// total - spent (never below zero).
     public var remaining: PrivacyCost
-    /// Number of recorded releases.
+    /// Number of recorded charges.
     public var releases: Int
 }
 
-/// One recorded release.
+/// What became of a charge.
+public enum SpendOutcome: String, Codable, Sendable {
+    /// Charged; the release had not finished (or the process stopped before recording it).
+    case charged
+    /// Charged and released; the result's digest is recorded.
+    case released
+    /// Charged, then failed after the data was read; nothing was released.
+    case failed
+    /// A correction added when an older ledger was upgraded (see docs/privacy.md).
+    case adjustment
+}
+
+/// One recorded charge.
 public struct SpendRecord: Codable, Sendable, Equatable {
     /// Sequence number in the ledger.
     public var id: Int64
     /// The dataset charged.
     public var dataset: String
+    /// The neighbouring relation of the release.
+    public var relation: NeighbouringRelation
     /// The cost charged (rounded up to the ledger's units).
     public var cost: PrivacyCost
     /// Mechanism name (e.g. "discrete-laplace").
     public var mechanism: String
     /// The release parameters (JSON text chosen by the caller).
     public var parameters: String
-    /// When it was recorded (ISO 8601, UTC).
+    /// When it was charged (ISO 8601, UTC).
     public var time: String
-    /// Hex SHA-256 of the released result's canonical bytes.
-    public var resultSHA256: String
+    /// What became of the charge.
+    public var outcome: SpendOutcome
+    /// Hex SHA-256 of the input data (the file's bytes), once read in full.
+    /// As sensitive as the data itself: see docs/privacy.md.
+    public var dataSHA256: String?
+    /// Hex SHA-256 of the released result's canonical bytes (released charges only).
+    public var resultSHA256: String?
 }
 
-/// A privacy-budget ledger: per-dataset totals and an append-only record of
-/// releases. Budgets compose by basic composition (epsilons and deltas add).
+/// What a release asks the ledger to charge.
+public struct ChargeRequest: Sendable {
+    /// The dataset to charge.
+    public var dataset: String
+    /// The release's cost.
+    public var cost: PrivacyCost
+    /// The release's neighbouring relation; must be the dataset's.
+    public var relation: NeighbouringRelation
+    /// Mechanism name (e.g. "discrete-laplace").
+    public var mechanism: String
+    /// The release parameters (JSON text).
+    public var parameters: String
+
+    /// A charge request.
+    public init(dataset: String, cost: PrivacyCost, relation: NeighbouringRelation, mechanism: String, parameters: String) {
+        self.dataset = dataset
+        self.cost = cost
+        self.relation = relation
+        self.mechanism = mechanism
+        self.parameters = parameters
+    }
+}
+
+/// A privacy-budget ledger: per-dataset totals, each with its fixed
+/// neighbouring relation, and an append-only record of charges. Budgets
+/// compose by basic composition (epsilons and deltas add).
 ///
-/// Implementations must make ``spend(dataset:cost:mechanism:parameters:release:)``
-/// atomic across processes: check, release and record happen in one
-/// exclusive transaction, so concurrent releases can never overspend.
+/// A release is *charged before the data is read*: ``charge(_:)`` checks the
+/// relation and the budget and commits the charge in one exclusive
+/// transaction (so concurrent releases can never overspend); the release
+/// then reads the data, draws the noise and records the outcome with
+/// ``complete(charge:outcome:dataSHA256:resultSHA256:)``. No path un-charges
+/// a release, so no failure that depends on the data is free.
 /// ``SQLitePrivacyLedger`` is the embedded implementation; a shared server
 /// database can implement the same protocol.
 public protocol PrivacyLedger {
-    /// Creates or changes a dataset's total budget.
-    func setTotal(dataset: String, budget: PrivacyCost) throws
+    /// Creates or changes a dataset's total budget. `relation` fixes the
+    /// neighbouring relation of a new dataset (nil: add-remove) and must
+    /// match that of a dataset which already has charges (nil: keep it).
+    func setTotal(dataset: String, budget: PrivacyCost, relation: NeighbouringRelation?) throws
     /// One dataset's status; throws ``DPError/unknownDataset(_:)`` if it has no budget.
     func status(dataset: String) throws -> BudgetStatus
     /// Every dataset's status, by name.
     func allStatuses() throws -> [BudgetStatus]
-    /// The releases recorded for a dataset, oldest first.
+    /// The charges recorded for a dataset, oldest first.
     func spends(dataset: String) throws -> [SpendRecord]
-    /// Reserves `cost`, runs `release` (which draws the noise and returns
-    /// the result and its canonical bytes), records the spend with the
-    /// SHA-256 of those bytes, and commits, all in one exclusive
-    /// transaction. Throws ``DPError/budgetExceeded(dataset:requested:remaining:)``
-    /// without calling `release` when the budget would be exceeded; if
-    /// `release` throws, nothing is recorded.
-    func spend<T>(dataset: String, cost: PrivacyCost, mechanism: String, parameters: String,
-                  release: () throws -> (result: T, canonicalBytes: [UInt8])) throws -> T
+    /// Checks the dataset's relation and remaining budget and commits the
+    /// charge; returns its id. Throws ``DPError/relationMismatch(dataset:ledger:requested:reason:)``
+    /// or ``DPError/budgetExceeded(dataset:requested:remaining:)`` without charging.
+    func charge(_ request: ChargeRequest) throws -> Int64
+    /// Records what became of a charge (`released` with the result's digest,
+    /// or `failed`). A charge is completed at most once and never removed.
+    func complete(charge: Int64, outcome: SpendOutcome, dataSHA256: String?, resultSHA256: String?) throws
+}
+
+extension PrivacyLedger {
+    /// Creates a dataset (add-remove) or changes its total, keeping its relation.
+    public func setTotal(dataset: String, budget: PrivacyCost) throws {
+        try setTotal(dataset: dataset, budget: budget, relation: nil)
+    }
+
+    /// Charges `request`, runs `release` (which reads the data, draws the
+    /// noise and returns the result, its canonical bytes and the data's
+    /// digest), and records the outcome. If `release` throws, the charge
+    /// stands (recorded as `failed`) and the error is rethrown as
+    /// ``DPError/failedAfterCharge(dataset:reason:)``.
+    public func spend<T>(_ request: ChargeRequest,
+                         release: () throws -> (result: T, canonicalBytes: [UInt8], dataSHA256: String?)) throws -> T {
+        let id = try charge(request)
+        let output: (result: T, canonicalBytes: [UInt8], dataSHA256: String?)
+        do {
+            output = try release()
+        } catch {
+            try? complete(charge: id, outcome: .failed, dataSHA256: nil, resultSHA256: nil)
+            if case DPError.failedAfterCharge = error { throw error }
+            throw DPError.failedAfterCharge(dataset: request.dataset, reason: "\(error)")
+        }
+        try complete(charge: id, outcome: .released, dataSHA256: output.dataSHA256,
+                     resultSHA256: SHA256.hash(data: output.canonicalBytes).hex)
+        return output.result
+    }
 }

@@ -122,9 +122,17 @@ public enum DPSGDAccountant {
         public var accountant: String = "RDP (Poisson-subsampled Gaussian; Mironov et al. 2019; CKS 2020 Prop. 12 conversion)"
     }
 
+    /// The most steps an accounting query accepts.
+    public static let maxSteps = 1_000_000_000_000
+
     /// Steps for `epochs` epochs at sampling rate q: ceil(epochs / q).
-    public static func steps(epochs: Double, sampleRate: Double) -> Int {
-        Int((epochs / sampleRate).rounded(.up))
+    /// Throws ``DPError/invalidQuery(_:)`` unless that is between 1 and ``maxSteps``.
+    public static func steps(epochs: Double, sampleRate: Double) throws -> Int {
+        let steps = (epochs / sampleRate).rounded(.up)
+        guard steps.isFinite, steps >= 1, steps <= Double(maxSteps) else {
+            throw DPError.invalidQuery("--epochs \(epochs) at --sample-rate \(sampleRate) is \(steps) steps; at most \(maxSteps) are accepted")
+        }
+        return Int(steps)
     }
 
     /// epsilon after `steps` steps.

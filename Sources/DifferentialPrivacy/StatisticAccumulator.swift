@@ -4,6 +4,12 @@ import Foundation
 /// Accumulates one column's values exactly (integers on a power-of-two grid)
 /// and releases the requested statistic with calibrated integer noise.
 ///
+/// Everything that can fail is checked in ``init(spec:)``, before any data
+/// is read: the parameters, the grid, the noise calibration and the
+/// finiteness of every reported number. Adding a value never fails (invalid
+/// values follow ``StatisticSpec/invalid`` row by row, sums are 128-bit),
+/// and ``release(using:)`` post-processes with saturating arithmetic.
+///
 /// Streaming: memory is O(1) for count, sum, mean and variance, O(categories)
 /// for histograms and O(candidates) for quantiles.
 public final class StatisticAccumulator {
@@ -12,84 +18,124 @@ public final class StatisticAccumulator {
     /// The privacy cost the release will have (known before any data is read).
     public private(set) var cost = PrivacyCost(epsilon: 0)
 
-    // Grid: values are rounded to multiples of 2^gridExponent.
-    let gridExponent: Int
-    let grid: Double
-    let roundedLower: Int64, roundedUpper: Int64, roundedMid: Int64
-    // Exact accumulators.
+    /// One noisy integer query of the release.
+    struct Component {
+        var name: String
+        var noise: IntegerNoise?
+        var sensitivity: Rational
+        var squaredSensitivity: Rational
+        var epsilon: Double?
+        var rho: Double?
+        /// Half-width at the release's per-part level (Bonferroni) and at 95%, in grid units.
+        var halfWidth = 0.0, halfWidth95 = 0.0
+    }
+
+    let grid: ValueGrid?
+    var components: [Component] = []
+    /// Records counted (after the invalid-value rule).
     private(set) var records: Int64 = 0
-    private var sum: Int64 = 0          // sum of centred grid values (c = r - roundedMid)
-    private var sumOfSquares: Int64 = 0 // sum of c^2
-    private var bins: [Int64] = []
-    private var categoryIndex: [String: Int] = [:]
-    private var candidates: [Double] = []
-    private var bucketCounts: [Int64] = []
-    // Calibrated noise per component.
-    private var components: [(name: String, noise: IntegerNoise?, sensitivity: Rational, squared: Rational, epsilon: Double?, rho: Double?)] = []
+    var sum = WideSum()          // sum of c
+    var sumOfSquares = WideSum() // sum of c^2
+    var bins: [Int64] = []
+    private var categoryIndex: [[UInt8]: Int] = [:]
+    var candidates: [Double] = []
+    var bucketCounts: [Int64] = []
+    /// The fixed-work quantile sampler's draws, Bernoulli(exp(-lambda 2^i)).
+    var fixedWorkDraws: [ExactSamplers.FixedExpMinus] = []
+    /// A noisy count already drawn for component 0 (grouped releases draw
+    /// it for the partition selection and release the same value).
+    var presetCount: Double?
+    /// The value an invalid numeric field becomes (nil: the row is dropped).
+    private let invalidNumber: Double?
+    /// The bin an invalid histogram field goes to (nil: none).
+    private let invalidCategory: Int?
 
-    /// Grid bits below the magnitude of the largest bound: 20 for sums and
-    /// means (relative rounding error <= 2^-21 of the bound), 12 for variance
-    /// (keeps sums of squares exact in 64 bits).
-    static func gridBits(for statistic: Statistic) -> Int { statistic == .variance ? 12 : 20 }
-
-    /// Validates `spec` and calibrates the noise.
+    /// Validates `spec`, calibrates the noise and checks that the release
+    /// can only produce finite numbers.
     public init(spec: StatisticSpec) throws {
         try spec.validate()
         self.spec = spec
-        if let b = spec.bounds {
-            let magnitude = max(abs(b.lowerBound), abs(b.upperBound))
-            gridExponent = Int(magnitude.exponent) - Self.gridBits(for: spec.statistic)
-            grid = Double(sign: .plus, exponent: gridExponent, significand: 1)
-            roundedLower = Int64((b.lowerBound / grid).rounded())
-            roundedUpper = Int64((b.upperBound / grid).rounded())
-            roundedMid = (roundedLower + roundedUpper) / 2
-        } else {
-            gridExponent = 0; grid = 1; roundedLower = 0; roundedUpper = 0; roundedMid = 0
+        grid = spec.isNumeric ? try spec.bounds.map { try ValueGrid(bounds: $0) } : nil
+        switch (spec.invalid, spec.isNumeric ? spec.bounds : nil) {
+        case (.clamp, let b?): invalidNumber = b.lowerBound
+        case (.impute(let text), let b?):
+            guard let v = NumberField.parse(text), !v.isNaN else { throw DPError.invalidQuery("--invalid impute=VALUE needs a number") }
+            invalidNumber = min(max(v, b.lowerBound), b.upperBound)
+        default: invalidNumber = nil
         }
+        if case .histogram(let categories) = spec.statistic {
+            for (i, c) in categories.enumerated() where categoryIndex[Array(c.utf8)] == nil { categoryIndex[Array(c.utf8)] = i }
+            bins = [Int64](repeating: 0, count: categories.count)
+        }
+        if case .impute(let text) = spec.invalid { invalidCategory = categoryIndex[Array(text.utf8)] } else { invalidCategory = nil }
         try calibrate()
+        try checkFinite()
+    }
+
+    /// A fresh accumulator with the calibration of `template` (no
+    /// recomputation): one per group of a grouped release.
+    init(sharingCalibrationOf template: StatisticAccumulator) {
+        spec = template.spec
+        cost = template.cost
+        grid = template.grid
+        components = template.components
+        categoryIndex = template.categoryIndex
+        bins = template.bins.map { _ in 0 }
+        candidates = template.candidates
+        fixedWorkDraws = template.fixedWorkDraws
+        bucketCounts = template.bucketCounts.map { _ in 0 }
+        invalidNumber = template.invalidNumber
+        invalidCategory = template.invalidCategory
+    }
+
+    /// The integer queries with their sensitivities (L1, squared L2), scaled
+    /// by the contribution bound K.
+    private func queries() -> [(String, Rational, Rational)] {
+        let k = Rational(spec.maxRowsPerID)
+        func q(_ name: String, _ s: Rational, squared: Rational? = nil) -> (String, Rational, Rational) {
+            (name, k * s, k * k * (squared ?? s * s))
+        }
+        let one = Rational(1)
+        switch spec.statistic {
+        case .count: return [q("count", one)]
+        case .histogram:
+            // Add/remove: one row changes one bin by 1. Replace-one: two bins by 1 (L2 sqrt 2).
+            return spec.relation == .addRemove ? [q("bins", one)] : [q("bins", Rational(2), squared: Rational(2))]
+        default: break
+        }
+        let grid = grid!
+        let width = Rational(BigInt(grid.upperUnits - grid.lowerUnits))
+        let maxC = Rational(grid.maxAbsCentred)
+        switch (spec.statistic, spec.relation) {
+        case (.sum, .addRemove) where spec.groupBy: return [q("count", one), q("sum", Rational(grid.maxAbsUncentred))]
+        case (.sum, .addRemove): return [q("sum", Rational(grid.maxAbsUncentred))]
+        case (.sum, .replaceOne): return [q("sum", width)]
+        case (.mean, .addRemove): return [q("count", one), q("sum", maxC)]
+        case (.mean, .replaceOne): return [q("sum", width)]
+        case (.variance, .addRemove): return [q("count", one), q("sum", maxC), q("sum-of-squares", maxC * maxC)]
+        case (.variance, .replaceOne): return [q("sum", width), q("sum-of-squares", maxC * maxC)]
+        default: return []
+        }
     }
 
     /// Sets up components and the total cost.
     private func calibrate() throws {
-        let cL = Rational(Int(roundedLower - roundedMid)), cU = Rational(Int(roundedUpper - roundedMid))
-        let maxAbsC = max(cL.magnitude, cU.magnitude)
-        let one = Rational(1)
-        var queries: [(String, Rational, Rational)] = []   // (name, L1 sensitivity, squared L2 sensitivity)
-        switch (spec.statistic, spec.relation) {
-        case (.count, _):
-            queries = [("count", one, one)]
-        case (.sum, .addRemove):
-            // Uncentred sum of r: sensitivity max(|rL|, |rU|).
-            let s = max(Rational(Int(roundedLower)).magnitude, Rational(Int(roundedUpper)).magnitude)
-            queries = [("sum", s, s * s)]
-        case (.sum, .replaceOne):
-            let s = Rational(Int(roundedUpper - roundedLower))
-            queries = [("sum", s, s * s)]
-        case (.mean, .addRemove):
-            queries = [("count", one, one), ("sum", maxAbsC, maxAbsC * maxAbsC)]
-        case (.mean, .replaceOne):
-            let s = cU - cL
-            queries = [("sum", s, s * s)]
-        case (.variance, .addRemove):
-            let sq = maxAbsC * maxAbsC
-            queries = [("count", one, one), ("sum", maxAbsC, maxAbsC * maxAbsC), ("sum-of-squares", sq, sq * sq)]
-        case (.variance, .replaceOne):
-            let s = cU - cL, sq = maxAbsC * maxAbsC
-            queries = [("sum", s, s * s), ("sum-of-squares", sq, sq * sq)]
-        case (.histogram(let categories), let relation):
-            for (i, c) in categories.enumerated() where categoryIndex[c] == nil { categoryIndex[c] = i }
-            bins = [Int64](repeating: 0, count: categories.count)
-            let l1 = relation == .addRemove ? one : Rational(2)
-            queries = [("bins", l1, l1)]   // squared L2: 1 or 2
-        case (.quantile(_, let m), _):
+        if case .quantile(_, let m) = spec.statistic {
             let b = spec.bounds!
             candidates = (0..<m).map { j in
                 j == m - 1 ? b.upperBound : b.lowerBound + (b.upperBound - b.lowerBound) * Double(j) / Double(m - 1)
             }
             bucketCounts = [Int64](repeating: 0, count: m + 1)
-            components = [("exponential", nil, one, one, spec.epsilon, nil)]
+            let k = Rational(spec.maxRowsPerID)
+            components = [Component(name: "exponential", noise: nil, sensitivity: k, squaredSensitivity: k * k, epsilon: spec.epsilon, rho: nil)]
+            if spec.quantileSampler == .fixedWork { fixedWorkDraws = try Self.fixedWorkDraws(spec: spec) }
             cost = PrivacyCost(epsilon: spec.epsilon)
             return
+        }
+        let queries = queries()
+        guard !queries.isEmpty else { throw DPError.invalidQuery("no noisy query for \(spec.statistic.name)") }
+        for (_, l1, _) in queries where !l1.isPositive {
+            throw DPError.invalidQuery("bounds give a zero sensitivity on the grid")
         }
         let parts = queries.count
         switch spec.mechanism {
@@ -98,47 +144,100 @@ public final class StatisticAccumulator {
             let share = eps / Rational(parts)
             for (name, l1, l2sq) in queries {
                 let noise = IntegerNoise.laplace(sensitivity: l1, epsilon: share)
-                components.append((name, noise, l1, l2sq, noise.epsilon(sensitivity: l1), nil))
+                components.append(Component(name: name, noise: noise, sensitivity: l1, squaredSensitivity: l2sq,
+                                            epsilon: noise.epsilon(sensitivity: l1), rho: nil))
             }
-            cost = PrivacyCost(epsilon: spec.epsilon)
+            // A grouped release's delta is its partition selection's.
+            cost = PrivacyCost(epsilon: spec.epsilon, delta: spec.groupBy ? spec.delta : 0)
         case .gaussian:
             let rhoTotal = ZCDP.rho(epsilon: spec.epsilon, delta: spec.delta)
+            let rhoPart = rhoTotal / Double(parts)
+            guard rhoPart.isNormal, rhoPart > 0 else {
+                throw DPError.invalidQuery("epsilon \(spec.epsilon) at delta \(spec.delta) is too small for the gaussian mechanism (its zCDP rho underflows a double)")
+            }
             var achieved = 0.0
             for (name, l1, l2sq) in queries {
-                let noise = IntegerNoise.gaussian(squaredSensitivity: l2sq, rho: rhoTotal / Double(parts))
+                let noise = IntegerNoise.gaussian(squaredSensitivity: l2sq, rho: rhoPart)
                 let rho = noise.rho(squaredSensitivity: l2sq)
                 achieved += rho
-                components.append((name, noise, l1, l2sq, nil, rho))
+                components.append(Component(name: name, noise: noise, sensitivity: l1, squaredSensitivity: l2sq, epsilon: nil, rho: rho))
             }
             cost = PrivacyCost(epsilon: spec.epsilon, delta: spec.delta, rho: achieved)
         }
     }
 
-    /// Adds one field of the column. Count counts every record; histogram
-    /// matches declared categories exactly; the others parse a finite
-    /// number and clamp it to the bounds. `location` (e.g. "data.csv:12")
-    /// names the field in errors.
-    public func add(field: String, location: String) throws {
+    /// Computes the reported half-widths and refuses a calibration whose
+    /// reported numbers (noise parameters, half-widths, noise in output
+    /// units, utility bounds) would not be finite doubles.
+    private func checkFinite() throws {
+        let level = 1 - 0.05 / Double(max(1, components.count))
+        let g = grid?.spacing ?? 1
+        func refuse() -> DPError {
+            DPError.invalidQuery("epsilon \(spec.epsilon) is too small for this query: the calibrated noise would exceed the range of a double")
+        }
+        for i in components.indices {
+            let c = components[i]
+            guard c.sensitivity.doubleValue.isFinite, c.squaredSensitivity.doubleValue.isFinite else { throw refuse() }
+            if let noise = c.noise {
+                components[i].halfWidth = noise.halfWidth(level: level)
+                components[i].halfWidth95 = noise.halfWidth(level: 0.95)
+                guard noise.parameter.doubleValue.isFinite, components[i].halfWidth.isFinite,
+                      (components[i].halfWidth95 * g).isFinite, (components[i].halfWidth * g).isFinite else { throw refuse() }
+            }
+            guard c.epsilon?.isFinite ?? true, c.rho?.isFinite ?? true else { throw refuse() }
+        }
+        if case .quantile = spec.statistic, !rankErrorBound95.isFinite { throw refuse() }
+        guard cost.epsilon.isFinite, cost.rho?.isFinite ?? true else { throw refuse() }
+    }
+
+    /// The quantile's rank-error bound at 95%: (2K/epsilon)(ln m + ln 20).
+    var rankErrorBound95: Double {
+        guard case .quantile(_, let m) = spec.statistic else { return 0 }
+        return 2 * Double(spec.maxRowsPerID) / spec.epsilon * (log(Double(m)) + log(20))
+    }
+
+    // MARK: adding rows
+
+    /// Adds one row's field of the column; nil means the field is missing
+    /// (the row has the wrong number of fields) or unreadable (not UTF-8,
+    /// too long). Count counts the row; histogram matches declared
+    /// categories byte for byte; the numeric statistics parse the field with
+    /// ``NumberField`` and clamp it. Invalid values follow the spec's
+    /// ``InvalidValueRule``. Never fails.
+    public func add(field: String?) {
         switch spec.statistic {
         case .count:
+            if field == nil && spec.invalid == .drop { return }
             records += 1
         case .histogram:
+            guard let field else {
+                if spec.invalid == .drop { return }
+                records += 1
+                if let i = invalidCategory { bins[i] += 1 }
+                return
+            }
             records += 1
-            if let i = categoryIndex[field] { bins[i] += 1 }
+            if let i = categoryIndex[Array(field.utf8)] { bins[i] += 1 }
         default:
-            let trimmed = field.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty else { throw DPError.invalidValue(location: location, reason: "empty value") }
-            guard let value = Double(trimmed) else { throw DPError.invalidValue(location: location, reason: "'\(trimmed.prefix(40))' is not a number") }
-            try add(value, location: location)
+            add(field.flatMap { NumberField.parse($0) } ?? .nan)
         }
     }
 
-    /// Adds one numeric value (rejects NaN and infinities; clamps to the bounds).
-    public func add(_ value: Double, location: String = "value") throws {
-        guard value.isFinite else { throw DPError.invalidValue(location: location, reason: "NaN or infinite value rejected") }
+    /// Adds one numeric value: clamped to the bounds (infinities to the
+    /// nearer bound); NaN is an invalid value and follows the rule. For
+    /// count and histogram the row is counted. Never fails.
+    public func add(_ value: Double) {
+        guard spec.isNumeric, let b = spec.bounds else {
+            add(field: value.isNaN ? nil : "\(value)")
+            return
+        }
+        var x = value
+        if x.isNaN {
+            guard let replacement = invalidNumber else { return }
+            x = replacement
+        }
         records += 1
-        let b = spec.bounds ?? 0...0
-        let clamped = min(max(value, b.lowerBound), b.upperBound)
+        let clamped = min(max(x, b.lowerBound), b.upperBound)
         if case .quantile = spec.statistic {
             // bucket = number of candidates <= clamped
             var lo = 0, hi = candidates.count
@@ -146,132 +245,11 @@ public final class StatisticAccumulator {
             bucketCounts[lo] += 1
             return
         }
-        let c = Int64((clamped / grid).rounded()) - roundedMid
-        let (s, o1) = sum.addingReportingOverflow(c)
-        let (sq, o2) = c.multipliedReportingOverflow(by: c)
-        let (ss, o3) = sumOfSquares.addingReportingOverflow(sq)
-        guard !(o1 || o2 || o3) else { throw DPError.overflow("\(location): too many records for 64-bit exact sums on this grid") }
-        sum = s; sumOfSquares = ss
+        let c = grid!.centred(clamped)
+        sum.add(c)
+        sumOfSquares.add(c * c)
     }
 
-    /// Draws the noise and returns the release. Production callers pass a
-    /// ``SecureRandomSource``.
-    public func release<R: DPRandomSource>(using rng: inout R) throws -> DPRelease {
-        let level = 1 - 0.05 / Double(max(1, components.count))
-        func noisy(_ index: Int, _ exact: Int64) -> (value: Double, halfWidth: Double) {
-            let noise = components[index].noise!
-            let v = BigInt(exact) + noise.sample(using: &rng)
-            return (Double(v), noise.halfWidth(level: level))
-        }
-        let bounds = spec.bounds.map { [$0.lowerBound, $0.upperBound] }
-        let mechanism = components.first?.noise?.kind.rawValue ?? "exponential"
-        var release = DPRelease(statistic: spec.statistic.name, column: nil, value: nil, histogram: nil, mechanism: mechanism,
-                                relation: spec.relation, bounds: bounds, quantile: nil, cost: cost,
-                                confidenceInterval95: nil, noiseHalfWidth95: nil, rankErrorBound95: nil,
-                                components: [], notes: [])
-        let g = grid, mid = Double(roundedMid)
-        let lower = spec.bounds?.lowerBound ?? 0, upper = spec.bounds?.upperBound ?? 0
-        func clampValue(_ x: Double) -> Double { min(max(x, lower), upper) }
-        if spec.bounds != nil, spec.statistic != .count {
-            release.notes.append("values clamped to [\(lower), \(upper)] and rounded to the grid 2^\(gridExponent); rounding is included in the sensitivity")
-        }
-        switch spec.statistic {
-        case .count:
-            let (v, h) = noisy(0, records)
-            release.value = v; release.noiseHalfWidth95 = h; release.confidenceInterval95 = [v - h, v + h]
-            if spec.relation == .replaceOne { release.notes.append("under replace-one the record count is public; noise is added anyway (sensitivity 1)") }
-        case .sum:
-            // Uncentred: sum of r = sum of c + n * mid (n is exact here; the noise is calibrated to the uncentred sum).
-            let uncentred = BigInt(sum) + BigInt(records) * BigInt(roundedMid)
-            let noise = components[0].noise!
-            let v = Double(uncentred + noise.sample(using: &rng)) * g
-            let h = noise.halfWidth(level: 0.95) * g
-            release.value = v; release.noiseHalfWidth95 = h; release.confidenceInterval95 = [v - h, v + h]
-        case .mean:
-            if spec.relation == .addRemove {
-                let (n, hn) = noisy(0, records), (s, hs) = noisy(1, sum)
-                let nEff = max(n, 1)
-                release.value = clampValue(g * (mid + s / nEff))
-                let ratio = Self.ratioRange(s - hs, s + hs, max(n - hn, 1), max(n + hn, 1))
-                release.confidenceInterval95 = [clampValue(g * (mid + ratio.lowerBound)), clampValue(g * (mid + ratio.upperBound))]
-                release.notes.append("bounded size (add/remove): noisy count and noisy centred sum, budget split evenly; mean = sum / max(count, 1), clamped to the bounds")
-            } else {
-                guard records > 0 else { throw DPError.invalidQuery("mean under replace-one needs at least one record (the size is public)") }
-                let (s, hs) = noisy(0, sum)
-                let n = Double(records)
-                release.value = clampValue(g * (mid + s / n))
-                release.confidenceInterval95 = [clampValue(g * (mid + (s - hs) / n)), clampValue(g * (mid + (s + hs) / n))]
-                release.notes.append("known size (replace-one): n = \(records) is public; mean = noisy centred sum / n")
-            }
-        case .variance:
-            let maxVariance = ((upper - lower) / 2) * ((upper - lower) / 2)
-            var n: Double, nRange: ClosedRange<Double>, si = 0
-            if spec.relation == .addRemove {
-                let (nv, hn) = noisy(0, records)
-                n = max(nv, 1); nRange = max(nv - hn, 1)...max(nv + hn, 1); si = 1
-                release.notes.append("bounded size (add/remove): noisy count, centred sum and sum of squares, budget split in three; variance = Q/n - (S/n)^2, clamped to [0, ((U-L)/2)^2]")
-            } else {
-                guard records > 0 else { throw DPError.invalidQuery("variance under replace-one needs at least one record (the size is public)") }
-                n = Double(records); nRange = n...n
-                release.notes.append("known size (replace-one): n = \(records) is public; noisy centred sum and sum of squares, budget split in two")
-            }
-            let (s, hs) = noisy(si, sum), (q, hq) = noisy(si + 1, sumOfSquares)
-            let g2 = g * g
-            func clampVar(_ x: Double) -> Double { min(max(x, 0), maxVariance) }
-            release.value = clampVar(g2 * (q / n - (s / n) * (s / n)))
-            let mean = Self.ratioRange(s - hs, s + hs, nRange.lowerBound, nRange.upperBound)
-            let meanSq: ClosedRange<Double> = mean.contains(0) ? 0...max(mean.lowerBound * mean.lowerBound, mean.upperBound * mean.upperBound)
-                : min(mean.lowerBound * mean.lowerBound, mean.upperBound * mean.upperBound)...max(mean.lowerBound * mean.lowerBound, mean.upperBound * mean.upperBound)
-            let second = Self.ratioRange(q - hq, q + hq, nRange.lowerBound, nRange.upperBound)
-            release.confidenceInterval95 = [clampVar(g2 * (second.lowerBound - meanSq.upperBound)), clampVar(g2 * (second.upperBound - meanSq.lowerBound))]
-        case .histogram(let categories):
-            let noise = components[0].noise!
-            release.histogram = categories.indices.map { i in
-                DPRelease.Bin(category: categories[i], count: Double(BigInt(bins[i]) + noise.sample(using: &rng)))
-            }
-            release.noiseHalfWidth95 = noise.halfWidth(level: 0.95)
-            release.notes.append("values outside the declared categories are dropped; each bin gets independent noise")
-        case .quantile(let q, let m):
-            release.quantile = q
-            release.value = try sampleQuantile(q: q, using: &rng)
-            release.rankErrorBound95 = 2 / spec.epsilon * (log(Double(m)) + log(20))
-            release.notes.append("exponential mechanism over \(m) evenly spaced candidates in the bounds, utility -|#{x < c} - q n| (sensitivity 1), sampled exactly by uniform proposal and Bernoulli(exp(-eps (u* - u)/2)) acceptance")
-        }
-        release.components = components.map { c in
-            NoiseComponent(query: c.name, distribution: c.noise?.kind.rawValue ?? "exponential",
-                           gridExponent: (c.name == "count" || spec.bounds == nil) ? nil : gridExponent,
-                           sensitivity: spec.mechanism == .gaussian && c.noise != nil ? c.squared.doubleValue.squareRoot() : c.sensitivity.doubleValue,
-                           parameter: c.noise?.parameter.description ?? (Rational(decimalOf: spec.epsilon)?.description ?? "\(spec.epsilon)"),
-                           parameterValue: c.noise?.parameter.doubleValue ?? spec.epsilon,
-                           epsilon: c.epsilon, rho: c.rho)
-        }
-        return release
-    }
-
-    /// The range of a / b over a in [a0, a1], b in [b0, b1] with b0 > 0.
-    static func ratioRange(_ a0: Double, _ a1: Double, _ b0: Double, _ b1: Double) -> ClosedRange<Double> {
-        let corners = [a0 / b0, a0 / b1, a1 / b0, a1 / b1]
-        return corners.min()!...corners.max()!
-    }
-
-    /// Exponential mechanism, sampled exactly.
-    private func sampleQuantile<R: DPRandomSource>(q: Double, using rng: inout R) throws -> Double {
-        guard let qr = Rational(decimalOf: q), let eps = Rational(decimalOf: spec.epsilon) else { throw DPError.invalidQuery("bad quantile or epsilon") }
-        let n = BigInt(records)
-        var below = BigInt(0)
-        // K_j = |cnt_j * qden - qnum * n| (utility scaled by qden).
-        var scores: [BigInt] = []
-        scores.reserveCapacity(candidates.count)
-        for j in candidates.indices {
-            below += BigInt(bucketCounts[j])
-            scores.append(BigInt((below * BigInt(qr.denominator) - qr.numerator * n).magnitude))
-        }
-        let best = scores.min()!
-        // exp(-eps (K_j - K*) / (2 qden))
-        let scale = eps / Rational(BigInt(2) * BigInt(qr.denominator))
-        while true {
-            let j = Int(UInt64.random(in: 0..<UInt64(candidates.count), using: &rng))
-            if ExactSamplers.bernoulliExpMinus(scale * Rational(scores[j] - best), using: &rng) { return candidates[j] }
-        }
-    }
+    /// Adds a row whose value is invalid (same as `add(field: nil)`).
+    public func addInvalid() { add(field: nil) }
 }

@@ -46,7 +46,9 @@ public enum NoiseMechanism: String, Codable, Sendable, CaseIterable {
 }
 
 /// A fully specified DP query: statistic, clamping bounds, relation,
-/// mechanism and budget. ``validate()`` checks it before any data is read.
+/// mechanism, budget, invalid-value rule and contribution bound.
+/// ``validate()`` checks it before any data is read, including that every
+/// number the release will compute stays finite.
 public struct StatisticSpec: Sendable {
     /// The statistic.
     public var statistic: Statistic
@@ -60,34 +62,92 @@ public struct StatisticSpec: Sendable {
     public var epsilon: Double
     /// Total delta of the release (required for gaussian, must be absent or 0 for laplace).
     public var delta: Double
+    /// What happens to invalid values (see ``InvalidValueRule``).
+    public var invalid: InvalidValueRule
+    /// The most rows one privacy unit (person) may contribute; sensitivities
+    /// are multiplied by it. 1 means one row per person. Values above 1 are
+    /// only sound when the rows are bounded per person before accumulation
+    /// (``CSVRelease`` does this with a privacy-id column).
+    public var maxRowsPerID: Int
+    /// Whether the statistic is released per group of a column whose values
+    /// are not public (count, sum, mean; add-remove, laplace). `delta` is then
+    /// the delta of the private partition selection (see ``GroupedAccumulator``).
+    public var groupBy: Bool
+    /// How a quantile is sampled (see ``QuantileSampler``).
+    public var quantileSampler: QuantileSampler
+
+    /// The range of epsilon accepted (the ledger stores epsilon in units of 1e-9).
+    public static let epsilonRange: ClosedRange<Double> = 1e-100...1e9
+    /// Bounds must lie strictly inside (-1e300, 1e300).
+    public static let boundsMagnitudeLimit = 1e300
+    /// The largest contribution bound K.
+    public static let maxRowsPerIDLimit = 1_000_000
 
     /// A query specification.
     public init(statistic: Statistic, bounds: ClosedRange<Double>? = nil, relation: NeighbouringRelation = .addRemove,
-                mechanism: NoiseMechanism = .laplace, epsilon: Double, delta: Double = 0) {
+                mechanism: NoiseMechanism = .laplace, epsilon: Double, delta: Double = 0,
+                invalid: InvalidValueRule = .clamp, maxRowsPerID: Int = 1, groupBy: Bool = false,
+                quantileSampler: QuantileSampler = .rejection) {
         self.statistic = statistic
         self.bounds = bounds
         self.relation = relation
         self.mechanism = mechanism
         self.epsilon = epsilon
         self.delta = delta
+        self.invalid = invalid
+        self.maxRowsPerID = maxRowsPerID
+        self.groupBy = groupBy
+        self.quantileSampler = quantileSampler
+    }
+
+    /// Whether the statistic parses numbers (and needs bounds).
+    public var isNumeric: Bool {
+        switch statistic {
+        case .count, .histogram: return false
+        default: return true
+        }
     }
 
     /// Throws ``DPError/invalidQuery(_:)`` describing the first problem.
+    /// Checks only the parameters; ``StatisticAccumulator/init(spec:)`` also
+    /// checks that the calibrated noise is representable.
     public func validate() throws {
-        guard epsilon.isFinite, epsilon > 0 else { throw DPError.invalidQuery("epsilon must be a positive finite number") }
+        guard epsilon.isFinite, Self.epsilonRange.contains(epsilon) else {
+            throw DPError.invalidQuery("epsilon must be a finite number in [1e-100, 1e9]")
+        }
         guard delta.isFinite, delta >= 0, delta < 1 else { throw DPError.invalidQuery("delta must be in [0, 1)") }
+        if groupBy {
+            guard [.count, .sum, .mean].contains(statistic) else {
+                throw DPError.invalidQuery("grouped releases support count, sum and mean")
+            }
+            guard relation == .addRemove, mechanism == .laplace else {
+                throw DPError.invalidQuery("grouped releases use --relation add-remove and --mechanism laplace (the group set is private)")
+            }
+            guard delta > 0 else { throw DPError.invalidQuery("a grouped release needs a delta > 0 for its private partition selection") }
+        }
         switch mechanism {
-        case .laplace where delta != 0:
+        case .laplace where delta != 0 && !groupBy:
             throw DPError.invalidQuery("the laplace mechanism is pure epsilon-DP; omit --delta or use --mechanism gaussian")
         case .gaussian where delta == 0:
             throw DPError.invalidQuery("the gaussian mechanism needs a delta > 0")
         default: break
         }
+        guard maxRowsPerID >= 1, maxRowsPerID <= Self.maxRowsPerIDLimit else {
+            throw DPError.invalidQuery("the rows per privacy id must be in 1...\(Self.maxRowsPerIDLimit)")
+        }
+        if maxRowsPerID > 1 && relation == .replaceOne {
+            throw DPError.invalidQuery("several rows per privacy id need --relation add-remove: replacing one person changes the number of rows, which replace-one treats as public")
+        }
+        if invalid == .drop && relation == .replaceOne {
+            throw DPError.invalidQuery("--invalid drop changes the number of records, which replace-one treats as public; use --invalid clamp or impute=VALUE")
+        }
         switch statistic {
         case .count: break
         case .histogram(let categories):
             guard !categories.isEmpty else { throw DPError.invalidQuery("histogram needs at least one declared category") }
-            guard Set(categories).count == categories.count else { throw DPError.invalidQuery("histogram categories must be distinct") }
+            guard Set(categories.map { Array($0.utf8) }).count == categories.count else {
+                throw DPError.invalidQuery("histogram categories must be distinct")
+            }
         case .quantile(let q, let candidates):
             guard q >= 0, q <= 1 else { throw DPError.invalidQuery("quantile must be in [0, 1]") }
             guard candidates >= 2, candidates <= 1_000_000 else { throw DPError.invalidQuery("candidates must be in 2...1000000") }
@@ -96,51 +156,30 @@ public struct StatisticSpec: Sendable {
             }
         case .sum, .mean, .variance: break
         }
-        switch statistic {
-        case .count, .histogram: break
-        default:
-            guard let bounds else { throw DPError.invalidQuery("\(statistic.name) needs clamping bounds (--bounds L,U)") }
-            guard bounds.lowerBound.isFinite, bounds.upperBound.isFinite, bounds.lowerBound < bounds.upperBound else {
-                throw DPError.invalidQuery("bounds must be finite with L < U")
+        guard isNumeric else { return }
+        guard let bounds else { throw DPError.invalidQuery("\(statistic.name) needs clamping bounds (--bounds L,U)") }
+        guard bounds.lowerBound.isFinite, bounds.upperBound.isFinite, bounds.lowerBound < bounds.upperBound else {
+            throw DPError.invalidQuery("bounds must be finite with L < U")
+        }
+        guard max(abs(bounds.lowerBound), abs(bounds.upperBound)) < Self.boundsMagnitudeLimit else {
+            throw DPError.invalidQuery("bounds must lie strictly between -1e300 and 1e300")
+        }
+        let grid = try ValueGrid(bounds: bounds)
+        if statistic == .variance {
+            // The variance is released as g^2 * v with v <= 2^42 grid units:
+            // g^2 must be a normal double and g^2 * 2^42 finite.
+            let e = grid.exponent + ValueGrid.bits
+            guard e <= 510 else {
+                throw DPError.invalidQuery("variance needs U - L < 2^511 (about 6.7e153): (U - L)^2 would overflow a double")
             }
-            guard max(abs(bounds.lowerBound), abs(bounds.upperBound)) < 1e300 else { throw DPError.invalidQuery("bounds too large") }
+            guard e >= -491 else {
+                throw DPError.invalidQuery("variance needs U - L >= 2^-491 (about 1.6e-148): (U - L)^2 would underflow a double")
+            }
         }
-    }
-}
-
-/// Errors of the differential privacy module.
-public enum DPError: ModelSecError, Equatable {
-    /// The query is malformed (bad epsilon, missing bounds, ...).
-    case invalidQuery(String)
-    /// An input value is unusable (NaN, infinite, not a number); names where.
-    case invalidValue(location: String, reason: String)
-    /// An exact accumulator would overflow 64-bit integers.
-    case overflow(String)
-    /// The ledger refused the release: the dataset's budget would be exceeded.
-    case budgetExceeded(dataset: String, requested: PrivacyCost, remaining: PrivacyCost)
-    /// The ledger has no budget for this dataset.
-    case unknownDataset(String)
-    /// The ledger database could not be used.
-    case ledger(path: String, reason: String)
-
-    /// Budget refusals are failed checks (exit 1); everything else is unusable input (exit 2).
-    public var category: FailureCategory {
-        switch self {
-        case .budgetExceeded: return .verificationFailed
-        default: return .invalidInput
-        }
-    }
-
-    /// One line naming the problem (and the file and line for input errors).
-    public var description: String {
-        switch self {
-        case .invalidQuery(let m): return m
-        case .invalidValue(let location, let reason): return "\(location): \(reason)"
-        case .overflow(let m): return "exact accumulator overflow: \(m)"
-        case .budgetExceeded(let dataset, let requested, let remaining):
-            return "privacy budget of dataset '\(dataset)' exceeded: release needs \(requested), remaining \(remaining); nothing was released"
-        case .unknownDataset(let d): return "dataset '\(d)' has no budget in the ledger (set one with: modelsec dp budget --set-total)"
-        case .ledger(let path, let reason): return "\(path): \(reason)"
+        if case .impute(let text) = invalid {
+            guard let v = NumberField.parse(text), !v.isNaN else {
+                throw DPError.invalidQuery("--invalid impute=VALUE needs a number for \(statistic.name)")
+            }
         }
     }
 }

@@ -9,6 +9,10 @@ final class LedgerTests: XCTestCase {
     override func setUpWithError() throws { dir = try TestSupport.makeTemporaryDirectory("dp-ledger") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
+    func request(_ dataset: String, _ cost: PrivacyCost, _ parameters: String = "{}", relation: NeighbouringRelation = .addRemove) -> ChargeRequest {
+        ChargeRequest(dataset: dataset, cost: cost, relation: relation, mechanism: "discrete-laplace", parameters: parameters)
+    }
+
     func testSpendRecordsAndRefusesOverBudget() throws {
         let ledger = try SQLitePrivacyLedger(path: dir.appendingPathComponent("l.db").path)
         try ledger.setTotal(dataset: "train", budget: PrivacyCost(epsilon: 1, delta: 1e-6))
@@ -16,19 +20,20 @@ final class LedgerTests: XCTestCase {
 
         // 0.1 + 0.2 + 0.7 = 1 exactly in the ledger's integer units (not in doubles).
         for e in [0.1, 0.2, 0.7] {
-            let value: Int = try ledger.spend(dataset: "train", cost: PrivacyCost(epsilon: e), mechanism: "discrete-laplace",
-                                              parameters: "{\"e\":\(e)}") { (42, Array("result \(e)".utf8)) }
+            let value: Int = try ledger.spend(request("train", PrivacyCost(epsilon: e), "{\"e\":\(e)}")) {
+                (42, Array("result \(e)".utf8), String(repeating: "ab", count: 32))
+            }
             XCTAssertEqual(value, 42)
         }
         var called = false
-        XCTAssertThrowsError(try ledger.spend(dataset: "train", cost: PrivacyCost(epsilon: 1e-9), mechanism: "m", parameters: "{}") {
+        XCTAssertThrowsError(try ledger.spend(request("train", PrivacyCost(epsilon: 1e-9))) { () -> (Int, [UInt8], String?) in
             called = true
-            return (0, [])
+            return (0, [], nil)
         }) { error in
             guard case .budgetExceeded = error as? DPError else { return XCTFail("\(error)") }
             XCTAssertEqual((error as? DPError)?.category.exitCode, 1)
         }
-        XCTAssertFalse(called, "a refused release must not draw noise")
+        XCTAssertFalse(called, "a refused release must not read the data or draw noise")
 
         let status = try ledger.status(dataset: "train")
         XCTAssertEqual(status.releases, 3)
@@ -36,7 +41,9 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(status.remaining.epsilon, 0)
         let spends = try ledger.spends(dataset: "train")
         XCTAssertEqual(spends.map(\.mechanism), ["discrete-laplace", "discrete-laplace", "discrete-laplace"])
+        XCTAssertEqual(spends.map(\.outcome), [.released, .released, .released])
         XCTAssertEqual(spends[0].parameters, "{\"e\":0.1}")
+        XCTAssertEqual(spends[0].dataSHA256, String(repeating: "ab", count: 32))
         // Digest of the released bytes, checked with an independent tool.
         let file = dir.appendingPathComponent("r")
         try Data("result 0.1".utf8).write(to: file)
@@ -44,16 +51,28 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(spends[0].resultSHA256, String(sum))
     }
 
-    func testFailedReleaseRecordsNothingAndDeltaIsBudgeted() throws {
+    /// Regression (uncharged failures after the data is read): a release
+    /// that fails after the charge keeps the charge, recorded as failed.
+    func testFailureAfterTheChargeStaysCharged() throws {
         struct Boom: Error {}
         let ledger = try SQLitePrivacyLedger(path: dir.appendingPathComponent("l.db").path)
         try ledger.setTotal(dataset: "d", budget: PrivacyCost(epsilon: 5, delta: 1e-6))
-        XCTAssertThrowsError(try ledger.spend(dataset: "d", cost: PrivacyCost(epsilon: 1), mechanism: "m", parameters: "{}") { () -> (Int, [UInt8]) in throw Boom() })
-        XCTAssertEqual(try ledger.status(dataset: "d").releases, 0)
-        XCTAssertThrowsError(try ledger.spend(dataset: "d", cost: PrivacyCost(epsilon: 1, delta: 2e-6), mechanism: "m", parameters: "{}") { (1, []) })
-        _ = try ledger.spend(dataset: "d", cost: PrivacyCost(epsilon: 1, delta: 1e-6), mechanism: "m", parameters: "{}") { (1, []) }
+        XCTAssertThrowsError(try ledger.spend(request("d", PrivacyCost(epsilon: 1))) { () -> (Int, [UInt8], String?) in throw Boom() }) { error in
+            guard case .failedAfterCharge = error as? DPError else { return XCTFail("\(error)") }
+            XCTAssertEqual((error as? DPError)?.category.exitCode, 2)
+        }
+        let status = try ledger.status(dataset: "d")
+        XCTAssertEqual(status.releases, 1)
+        XCTAssertEqual(status.spent.epsilon, 1)
+        XCTAssertEqual(try ledger.spends(dataset: "d").map(\.outcome), [.failed])
+        XCTAssertThrowsError(try ledger.spend(request("d", PrivacyCost(epsilon: 1, delta: 2e-6))) { (1, [], nil) })
+        _ = try ledger.spend(request("d", PrivacyCost(epsilon: 1, delta: 1e-6))) { (1, [], nil) }
         XCTAssertEqual(try ledger.status(dataset: "d").remaining.delta, 0)
         XCTAssertEqual(try ledger.allStatuses().map(\.dataset), ["d"])
+        // A charge completes once; a second completion is refused by the ledger.
+        let id = try ledger.charge(request("d", PrivacyCost(epsilon: 1)))
+        try ledger.complete(charge: id, outcome: .failed, dataSHA256: nil, resultSHA256: nil)
+        XCTAssertThrowsError(try ledger.complete(charge: id, outcome: .released, dataSHA256: nil, resultSHA256: String(repeating: "0", count: 64)))
     }
 
     func testReleaseThroughLedgerFromCSV() throws {
@@ -68,6 +87,8 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(spends.count, 1)
         let digest = try TestSupport.run("sha256sum", [], stdin: Data(try release.canonicalBytes())).stdoutText.prefix(64)
         XCTAssertEqual(spends[0].resultSHA256, String(digest))
+        XCTAssertEqual(spends[0].dataSHA256, String(try TestSupport.run("sha256sum", [csv.path]).stdoutText.prefix(64)))
+        XCTAssertEqual(spends[0].relation, .addRemove)
         XCTAssertThrowsError(try CSVRelease.release(path: csv.path, column: "x", spec: spec, ledger: ledger, dataset: "d", using: &rng))
         XCTAssertEqual(try ledger.spends(dataset: "d").count, 1)
     }

@@ -17,6 +17,49 @@ struct SeededGenerator: DPRandomSource {
 }
 
 enum Stats {
+    /// Google-style approximate-DP check on outcome frequencies: for every
+    /// outcome o, P1(o) <= e^eps P2(o) (and symmetrically), allowing a
+    /// sampling margin of 4.75 standard errors per outcome. Returns the
+    /// number of outcomes that violate it.
+    static func violations(_ a: [Int], _ b: [Int], epsilon: Double) -> Int {
+        var ca: [Int: Int] = [:], cb: [Int: Int] = [:]
+        for x in a { ca[x, default: 0] += 1 }
+        for x in b { cb[x, default: 0] += 1 }
+        let n = Double(a.count), e = exp(epsilon)
+        var bad = 0
+        for o in Set(ca.keys).union(cb.keys) {
+            let p1 = Double(ca[o] ?? 0) / n, p2 = Double(cb[o] ?? 0) / n
+            for (x, y) in [(p1, p2), (p2, p1)] {
+                let se = (x * (1 - x) / n + e * e * y * (1 - y) / n).squareRoot() + 1 / n
+                if x - e * y > Stats.z1e6 * se { bad += 1 }
+            }
+        }
+        return bad
+    }
+
+    /// The same check on threshold events {o >= t} and {o <= t}, with an
+    /// additive delta: P1(E) <= e^eps P2(E) + delta, both directions.
+    static func eventViolations(_ a: [Int], _ b: [Int], epsilon: Double, delta: Double) -> Int {
+        let sa = a.sorted(), sb = b.sorted()
+        let n = Double(a.count), e = exp(epsilon)
+        func atLeast(_ s: [Int], _ t: Int) -> Double {
+            var lo = 0, hi = s.count
+            while lo < hi { let m = (lo + hi) / 2; if s[m] < t { lo = m + 1 } else { hi = m } }
+            return Double(s.count - lo) / n
+        }
+        var bad = 0
+        for t in Set(a).union(b) {
+            let events = [(atLeast(sa, t), atLeast(sb, t)), (1 - atLeast(sa, t + 1), 1 - atLeast(sb, t + 1))]
+            for (p1, p2) in events {
+                for (x, y) in [(p1, p2), (p2, p1)] {
+                    let se = (x * (1 - x) / n + e * e * y * (1 - y) / n).squareRoot() + 1 / n
+                    if x - e * y - delta > Stats.z1e6 * se { bad += 1 }
+                }
+            }
+        }
+        return bad
+    }
+
     /// One-sided standard normal quantile for a false-positive rate of 1e-6.
     static let z1e6 = 4.7534
 

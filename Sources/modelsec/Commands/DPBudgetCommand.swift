@@ -8,12 +8,20 @@ struct DPBudgetCommand: ParsableCommand {
         abstract: "Set or show per-dataset privacy budgets in a ledger.",
         discussion: """
         Budgets compose by basic composition: the epsilons and deltas of all \
-        releases against a dataset add up and may not exceed its total. \
-        --show lists every dataset, or one dataset and its recorded releases \
-        (mechanism, parameters, time and the SHA-256 of each released result).
+        releases against a dataset add up and may not exceed its total. A \
+        dataset's neighbouring relation (--relation, default add-remove) is fixed \
+        when its budget is first set: every release against it must use that \
+        relation, and it cannot change once the dataset has charges. A total \
+        delta above 1e-3 is refused unless --force.
+
+        --show lists every dataset, or one dataset and its recorded charges \
+        (mechanism, parameters, time, outcome, the SHA-256 of the input data and \
+        of each released result). The data digests are as sensitive as the data: \
+        keep the ledger readable only by the data's curators.
 
         Examples:
           modelsec dp budget --ledger privacy.db --dataset train-v3 --set-total 3 --delta 1e-6
+          modelsec dp budget --ledger privacy.db --dataset survey --set-total 1 --relation replace-one
           modelsec dp budget --ledger privacy.db --show
           modelsec dp budget --ledger privacy.db --dataset train-v3 --show --json
         """
@@ -31,6 +39,12 @@ struct DPBudgetCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The dataset's total delta (with --set-total; default 0).", valueName: "D"))
     var delta: Double?
 
+    @Option(help: "The dataset's neighbouring relation, fixed with its budget: add-remove (default for a new dataset) or replace-one.")
+    var relation: NeighbouringRelation?
+
+    @Flag(help: "Accept a total delta above 1e-3.")
+    var force = false
+
     @Flag(help: "Show budgets (all datasets, or --dataset with its releases).")
     var show = false
 
@@ -43,6 +57,8 @@ struct DPBudgetCommand: ParsableCommand {
         if let setTotal, !(setTotal.isFinite && setTotal >= 0) { throw ValidationError("--set-total must be a finite epsilon >= 0") }
         if let delta, !(delta.isFinite && delta >= 0 && delta < 1) { throw ValidationError("--delta must be in [0, 1)") }
         if delta != nil && setTotal == nil { throw ValidationError("--delta goes with --set-total") }
+        if relation != nil && setTotal == nil { throw ValidationError("--relation goes with --set-total") }
+        if let delta, delta > DPDeltaPolicy.largestUnforcedDelta, !force { throw ValidationError(DPDeltaPolicy.largeDeltaMessage(delta)) }
     }
 
     struct DatasetReport: Encodable {
@@ -53,7 +69,7 @@ struct DPBudgetCommand: ParsableCommand {
     func run() throws {
         let store = try SQLitePrivacyLedger(path: ledger)
         if let setTotal, let dataset {
-            try store.setTotal(dataset: dataset, budget: PrivacyCost(epsilon: setTotal, delta: delta ?? 0))
+            try store.setTotal(dataset: dataset, budget: PrivacyCost(epsilon: setTotal, delta: delta ?? 0), relation: relation)
             let status = try store.status(dataset: dataset)
             if status.spent.epsilon > status.total.epsilon || status.spent.delta > status.total.delta {
                 CLI.warn("dataset '\(dataset)' has already spent \(status.spent), more than the new total")
@@ -66,7 +82,8 @@ struct DPBudgetCommand: ParsableCommand {
             if json { try CLI.printJSON(report); return }
             print(Self.line(report.status))
             for r in report.releases {
-                print("  #\(r.id) \(r.time) \(r.mechanism) \(r.cost) sha256=\(r.resultSHA256)")
+                print("  #\(r.id) \(r.time) \(r.outcome.rawValue) \(r.mechanism) \(r.relation.rawValue) \(r.cost)")
+                print("     data sha256 \(r.dataSHA256 ?? "-"), result sha256 \(r.resultSHA256 ?? "-")")
                 print("     \(r.parameters)")
             }
             return
@@ -78,6 +95,6 @@ struct DPBudgetCommand: ParsableCommand {
     }
 
     static func line(_ s: BudgetStatus) -> String {
-        "\(s.dataset): total \(s.total), spent \(s.spent), remaining \(s.remaining), \(s.releases) release(s)"
+        "\(s.dataset) (\(s.relation.rawValue)): total \(s.total), spent \(s.spent), remaining \(s.remaining), \(s.releases) charge(s)"
     }
 }

@@ -7,12 +7,32 @@ struct DPReleaseCommand: ParsableCommand {
         commandName: "release",
         abstract: "Release a differentially private statistic of one CSV column.",
         discussion: """
-        The CSV file must have a header row; it is streamed, and a malformed row \
-        is reported with its line number. Numeric values are clamped to --bounds \
-        (mandatory for sum, mean, variance and quantile); NaN and infinities are \
-        rejected. With --ledger and --dataset the cost is charged to the dataset's \
-        budget first, and nothing is released if the budget would be exceeded \
-        (exit code 1).
+        The CSV file must have a header row; it is streamed. Numeric values are \
+        clamped to --bounds (mandatory for sum, mean, variance and quantile), \
+        including numbers beyond the double range such as 1e400. Invalid values \
+        (not a number, a row with the wrong number of fields, an unreadable \
+        field) follow --invalid, row by row: clamp (default: treated as \
+        -infinity, i.e. the lower bound; counted by count), drop (the row is left \
+        out; add-remove only) or impute=VALUE. No error ever shows a cell's \
+        contents.
+
+        With --ledger and --dataset the cost is charged to the dataset's budget \
+        before any record is read: nothing is released if the budget would be \
+        exceeded (exit code 1) or the dataset's neighbouring relation (fixed \
+        with its budget) differs (exit code 2). Without --relation a ledger \
+        release uses the dataset's relation. A failure after the charge (a \
+        quoted field never closed, a read error) keeps the charge.
+
+        --privacy-id COLUMN --max-rows-per-id K keeps the first K rows of each \
+        person (rows without a readable id are left out) and multiplies every \
+        sensitivity by K; it needs add-remove. --group-by COLUMN releases count, \
+        sum or mean per value of COLUMN; groups are selected privately (only a \
+        group whose noisy count reaches a threshold set by epsilon and --delta is \
+        shown), add-remove and laplace only.
+
+        A delta above 1e-3 is refused unless --force; a delta of at least 1/n \
+        (n as released: exact under replace-one, noisy otherwise) is warned \
+        about unless --force.
 
         Examples:
           modelsec dp release --input train.csv --column label --statistic count --epsilon 0.1
@@ -21,6 +41,10 @@ struct DPReleaseCommand: ParsableCommand {
           modelsec dp release --input train.csv --column income --statistic quantile --quantile 0.5 --bounds 0,200000 --epsilon 1
           modelsec dp release --input train.csv --column age --statistic sum --bounds 0,100 --epsilon 1 --delta 1e-6 --mechanism gaussian \\
               --ledger privacy.db --dataset train-v3
+          modelsec dp release --input visits.csv --column minutes --statistic mean --bounds 0,120 --epsilon 1 \\
+              --privacy-id patient --max-rows-per-id 5
+          modelsec dp release --input visits.csv --column minutes --statistic count --group-by diagnosis --epsilon 1 --delta 1e-6 \\
+              --privacy-id patient --max-rows-per-id 3
         """
     )
 
@@ -49,6 +73,9 @@ struct DPReleaseCommand: ParsableCommand {
     @Option(help: "Number of evenly spaced candidate values for a quantile.")
     var candidates: Int = 1001
 
+    @Option(name: .customLong("quantile-sampler"), help: "rejection (default; exponential mechanism, running time depends on the data) or fixed-work (permute-and-flip, the same work for every candidate).")
+    var quantileSampler: QuantileSampler?
+
     @Option(help: ArgumentHelp("The release's epsilon.", valueName: "E"))
     var epsilon: Double
 
@@ -58,8 +85,23 @@ struct DPReleaseCommand: ParsableCommand {
     @Option(help: "laplace (pure epsilon, default) or gaussian (zCDP, needs --delta).")
     var mechanism: NoiseMechanism = .laplace
 
-    @Option(help: "Neighbouring relation: add-remove (default) or replace-one.")
-    var relation: NeighbouringRelation = .addRemove
+    @Option(help: "Neighbouring relation: add-remove or replace-one (default: the ledger dataset's, else add-remove).")
+    var relation: NeighbouringRelation?
+
+    @Option(help: ArgumentHelp("What invalid values become: clamp (default), drop or impute=VALUE.", valueName: "RULE"))
+    var invalid: String = "clamp"
+
+    @Option(name: .customLong("privacy-id"), help: ArgumentHelp("Column naming the person each row belongs to (bounds rows per person).", valueName: "COLUMN"))
+    var privacyID: String?
+
+    @Option(name: .customLong("max-rows-per-id"), help: ArgumentHelp("With --privacy-id: rows kept per person (the first K); sensitivities scale by K.", valueName: "K"))
+    var maxRowsPerID: Int?
+
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Release count, sum or mean per value of this column, with private partition selection (needs --delta).", valueName: "COLUMN"))
+    var groupBy: String?
+
+    @Flag(help: "Accept a delta above 1e-3 and do not warn when delta >= 1/n.")
+    var force = false
 
     @Option(help: ArgumentHelp("Privacy-budget ledger (SQLite) to charge.", valueName: "DB"))
     var ledger: String?
@@ -74,10 +116,15 @@ struct DPReleaseCommand: ParsableCommand {
         if (ledger == nil) != (dataset == nil) { throw ValidationError("--ledger and --dataset go together") }
         if statistic != .histogram && categories != nil { throw ValidationError("--categories is for --statistic histogram") }
         if statistic != .quantile && quantile != nil { throw ValidationError("--quantile is for --statistic quantile") }
-        _ = try makeSpec()
+        if statistic != .quantile && quantileSampler != nil { throw ValidationError("--quantile-sampler is for --statistic quantile") }
+        if maxRowsPerID != nil && privacyID == nil { throw ValidationError("--max-rows-per-id goes with --privacy-id COLUMN") }
+        if let delta, delta > DPDeltaPolicy.largestUnforcedDelta, !force {
+            throw ValidationError(DPDeltaPolicy.largeDeltaMessage(delta))
+        }
+        _ = try makeSpec(relation: relation ?? .addRemove)
     }
 
-    func makeSpec() throws -> StatisticSpec {
+    func makeSpec(relation: NeighbouringRelation) throws -> StatisticSpec {
         var range: ClosedRange<Double>?
         if let bounds {
             let parts = bounds.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -97,27 +144,43 @@ struct DPReleaseCommand: ParsableCommand {
             stat = .histogram(categories: categories.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
         case .quantile: stat = .quantile(q: quantile ?? 0.5, candidates: candidates)
         }
-        let spec = StatisticSpec(statistic: stat, bounds: range, relation: relation, mechanism: mechanism,
-                                 epsilon: epsilon, delta: delta ?? 0)
-        do { try spec.validate() } catch let error as DPError { throw ValidationError(error.description) }
-        return spec
+        do {
+            let spec = StatisticSpec(statistic: stat, bounds: range, relation: relation, mechanism: mechanism,
+                                     epsilon: epsilon, delta: delta ?? 0, invalid: try InvalidValueRule(argument: invalid),
+                                     maxRowsPerID: maxRowsPerID ?? 1, groupBy: groupBy != nil,
+                                     quantileSampler: quantileSampler ?? .rejection)
+            // Every check that needs no data.
+            if spec.groupBy { _ = try GroupedAccumulator(spec: spec) } else { _ = try StatisticAccumulator(spec: spec) }
+            return spec
+        } catch let error as DPError { throw ValidationError(error.description) }
     }
 
     func run() throws {
-        let spec = try makeSpec()
         let ledgerStore: SQLitePrivacyLedger? = try ledger.map { try SQLitePrivacyLedger(path: $0) }
+        var chosen = relation ?? .addRemove
+        if relation == nil, let ledgerStore, let dataset { chosen = try ledgerStore.status(dataset: dataset).relation }
+        let spec: StatisticSpec
+        do { spec = try makeSpec(relation: chosen) } catch let error as ValidationError { CLI.fail(error.message, code: 2) }
         var rng = SecureRandomSource()
-        let release = try CSVRelease.release(path: input, column: column, spec: spec, ledger: ledgerStore, dataset: dataset, using: &rng)
+        let release = try CSVRelease.release(path: input, columns: CSVRelease.Columns(value: column, privacyID: privacyID, groupBy: groupBy),
+                                             spec: spec, ledger: ledgerStore, dataset: dataset, using: &rng)
+        if !force, let warning = DPDeltaPolicy.smallSampleWarning(delta: spec.delta, recordCount: release.recordCount) {
+            CLI.warn(warning)
+        }
         if json { try CLI.printJSON(release); return }
         print("statistic:  \(release.statistic) of column '\(column)'\(release.quantile.map { " (q = \($0))" } ?? "")")
         if let value = release.value { print("value:      \(value)") }
+        if let groups = release.groups {
+            print("groups:     \(groups.count) released (a group needs a noisy count of at least \(release.partitionThreshold ?? 0))")
+            for g in groups { print("  \(g.key): count \(g.count)\(g.value.map { ", \(release.statistic) \($0)" } ?? "")") }
+        }
         if let bins = release.histogram {
             for bin in bins { print("  \(bin.category): \(bin.count)") }
         }
         if let ci = release.confidenceInterval95 { print("95% CI:     [\(ci[0]), \(ci[1])] (noise only)") }
         if let h = release.noiseHalfWidth95 { print("noise:      |noise| <= \(h) with probability 95%\(release.histogram != nil ? " per bin" : "")") }
         if let r = release.rankErrorBound95 { print("rank error: <= \(r) records with probability 95%") }
-        print("mechanism:  \(release.mechanism), \(release.relation.rawValue)")
+        print("mechanism:  \(release.mechanism), \(release.relation.rawValue), invalid values: \(spec.invalid)")
         print("cost:       \(release.cost)")
         if let dataset, let ledgerStore {
             let status = try ledgerStore.status(dataset: dataset)
@@ -128,4 +191,5 @@ struct DPReleaseCommand: ParsableCommand {
 }
 
 extension NoiseMechanism: ExpressibleByArgument {}
+extension QuantileSampler: ExpressibleByArgument {}
 extension NeighbouringRelation: ExpressibleByArgument {}

@@ -44,14 +44,17 @@ struct DPSGDCommand: ParsableCommand {
         if (steps == nil) == (epochs == nil) { throw ValidationError("give exactly one of --steps or --epochs") }
         guard sampleRate.isFinite, sampleRate > 0, sampleRate <= 1 else { throw ValidationError("--sample-rate must be in (0, 1]") }
         guard delta.isFinite, delta > 0, delta < 1 else { throw ValidationError("--delta must be in (0, 1)") }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
-        if let epochs, !(epochs.isFinite && epochs > 0) { throw ValidationError("--epochs must be positive") }
+        if let steps, !(1...DPSGDAccountant.maxSteps).contains(steps) { throw ValidationError("--steps must be in 1...\(DPSGDAccountant.maxSteps)") }
+        if let epochs {
+            guard epochs.isFinite, epochs > 0 else { throw ValidationError("--epochs must be positive") }
+            do { _ = try DPSGDAccountant.steps(epochs: epochs, sampleRate: sampleRate) } catch let error as DPError { throw ValidationError(error.description) }
+        }
         if let noiseMultiplier, !(noiseMultiplier.isFinite && noiseMultiplier > 0) { throw ValidationError("--noise-multiplier must be positive") }
         if let targetEpsilon, !(targetEpsilon.isFinite && targetEpsilon > 0) { throw ValidationError("--target-epsilon must be positive") }
     }
 
     func run() throws {
-        let n = steps ?? DPSGDAccountant.steps(epochs: epochs!, sampleRate: sampleRate)
+        let n = try steps ?? DPSGDAccountant.steps(epochs: epochs!, sampleRate: sampleRate)
         let result: DPSGDAccountant.Result
         if let noiseMultiplier {
             result = DPSGDAccountant.epsilon(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: n, delta: delta)
@@ -60,6 +63,9 @@ struct DPSGDCommand: ParsableCommand {
                 CLI.fail("no noise multiplier up to 1e6 reaches epsilon \(targetEpsilon!) at delta \(delta)", code: 1)
             }
             result = r
+        }
+        guard result.epsilon.isFinite else {
+            CLI.fail("the accountant gives no finite epsilon for these parameters (the noise is too small for the number of steps)", code: 2)
         }
         if json { try CLI.printJSON(result); return }
         if targetEpsilon != nil {

@@ -1,0 +1,73 @@
+import Foundation
+import GRDB
+
+/// Upgrades a version 1 ledger (no per-dataset relation, no outcomes, no
+/// data digests) to version 2, inside the caller's exclusive transaction.
+///
+/// Each version 1 charge's relation is read from its recorded parameters
+/// (`"relation"`, add-remove if absent). A dataset takes the relation of its
+/// charges. A dataset whose charges used both relations is fixed to
+/// replace-one and charged an *adjustment*: under replace-one, an
+/// (epsilon, delta) add-remove release is (2 epsilon, (1 + e^epsilon) delta)-DP
+/// (a replacement is a removal and an addition), so each add-remove charge
+/// is charged again with (epsilon, e^epsilon delta), rounded up.
+enum LedgerMigration {
+    private struct OldSpend {
+        var id: Int64, dataset: String, epsilon: Int64, delta: Int64
+        var mechanism: String, parameters: String, created: String, result: String
+        var relation: NeighbouringRelation
+    }
+
+    static func upgradeVersion1(_ db: Database) throws {
+        let datasets = try Row.fetchAll(db, sql: "SELECT * FROM datasets ORDER BY name")
+        let spends = try Row.fetchAll(db, sql: "SELECT * FROM spends ORDER BY id").map { row -> OldSpend in
+            let parameters: String = row["parameters"]
+            return OldSpend(id: row["id"], dataset: row["dataset"], epsilon: row["epsilon_nano"], delta: row["delta_femto"],
+                            mechanism: row["mechanism"], parameters: parameters, created: row["created_at"],
+                            result: row["result_sha256"], relation: relation(ofParameters: parameters))
+        }
+        try db.execute(sql: "DROP TABLE spends; DROP TABLE datasets; DROP TABLE grdb_migrations")
+        try LedgerSchema.create(db)
+        for d in datasets {
+            let name: String = d["name"]
+            let own = spends.filter { $0.dataset == name }
+            let relations = Set(own.map(\.relation))
+            let relation: NeighbouringRelation = relations.contains(.replaceOne) ? .replaceOne : .addRemove
+            try db.execute(sql: """
+                INSERT INTO datasets (name, relation, total_epsilon_nano, total_delta_femto, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [name, relation.rawValue, d["total_epsilon_nano"] as Int64, d["total_delta_femto"] as Int64,
+                                 d["created_at"] as String, d["updated_at"] as String])
+        }
+        for s in spends {
+            try db.execute(sql: """
+                INSERT INTO spends (id, dataset, relation, epsilon_nano, delta_femto, mechanism, parameters, created_at, outcome, result_sha256)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'released', ?)
+                """, arguments: [s.id, s.dataset, s.relation.rawValue, s.epsilon, s.delta, s.mechanism, s.parameters, s.created, s.result])
+        }
+        for name in Set(spends.map(\.dataset)).sorted() {
+            let own = spends.filter { $0.dataset == name }
+            guard Set(own.map(\.relation)).count == 2 else { continue }
+            let addRemove = own.filter { $0.relation == .addRemove }
+            var epsilon: Int64 = 0
+            var delta = 0.0
+            for s in addRemove {
+                let (e, overflow) = epsilon.addingReportingOverflow(s.epsilon)
+                epsilon = overflow ? Int64.max : e
+                delta += (Double(s.delta) * exp(Double(s.epsilon) / SQLitePrivacyLedger.epsilonUnit)).rounded(.up)
+            }
+            let parameters = "{\"reason\":\"charges under both relations before the relation was fixed per dataset; each add-remove charge (epsilon, delta) costs a further (epsilon, e^epsilon delta) under replace-one\",\"spends\":[\(addRemove.map { String($0.id) }.joined(separator: ","))]}"
+            try db.execute(sql: """
+                INSERT INTO spends (dataset, relation, epsilon_nano, delta_femto, mechanism, parameters, created_at, outcome)
+                VALUES (?, 'replace-one', ?, ?, 'relation-adjustment', ?, ?, 'adjustment')
+                """, arguments: [name, epsilon, Int64(min(delta, SQLitePrivacyLedger.deltaUnit)), parameters, SQLitePrivacyLedger.now()])
+        }
+    }
+
+    /// The relation recorded in a version 1 charge's parameters JSON.
+    static func relation(ofParameters text: String) -> NeighbouringRelation {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let name = object["relation"] as? String, let relation = NeighbouringRelation(rawValue: name) else { return .addRemove }
+        return relation
+    }
+}

@@ -1,0 +1,196 @@
+import GRDB
+
+/// The privacy ledger's SQLite schema, and its verification when a ledger
+/// is opened.
+///
+/// A ledger is identified by `PRAGMA application_id` = 0x4D534C47 ("MSLG")
+/// and `PRAGMA user_version` = ``version``. On open, every object in
+/// `sqlite_master` (tables, indexes, triggers, with their exact SQL text)
+/// must equal what this version creates, and `PRAGMA quick_check` (which
+/// also re-checks every CHECK and NOT NULL constraint on the stored rows)
+/// and `PRAGMA foreign_key_check` must pass; anything else is refused. So a
+/// table without its CHECK constraints, an added trigger or view, a row
+/// written with constraints disabled, or a ledger from a newer modelsec is
+/// never used. A version 1 ledger (modelsec before per-dataset relations)
+/// is recognised by its exact schema and upgraded (``LedgerMigration``).
+enum LedgerSchema {
+    /// "MSLG".
+    static let applicationID: Int32 = 0x4D53_4C47
+    /// The schema version this code reads and writes.
+    static let version: Int32 = 2
+
+    /// The statements that create schema version 2.
+    static let statements: [String] = [
+        """
+        CREATE TABLE datasets (
+            name TEXT PRIMARY KEY NOT NULL CHECK (length(name) > 0),
+            relation TEXT NOT NULL CHECK (relation IN ('add-remove', 'replace-one')),
+            total_epsilon_nano INTEGER NOT NULL CHECK (total_epsilon_nano >= 0),
+            total_delta_femto INTEGER NOT NULL CHECK (total_delta_femto >= 0 AND total_delta_femto < 1000000000000000),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TABLE spends (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset TEXT NOT NULL REFERENCES datasets(name),
+            relation TEXT NOT NULL CHECK (relation IN ('add-remove', 'replace-one')),
+            epsilon_nano INTEGER NOT NULL CHECK (epsilon_nano >= 0),
+            delta_femto INTEGER NOT NULL CHECK (delta_femto >= 0 AND delta_femto <= 1000000000000000),
+            mechanism TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('charged', 'released', 'failed', 'adjustment')),
+            data_sha256 TEXT CHECK (data_sha256 IS NULL OR (length(data_sha256) = 64 AND data_sha256 NOT GLOB '*[^0-9a-f]*')),
+            result_sha256 TEXT CHECK (result_sha256 IS NULL OR (length(result_sha256) = 64 AND result_sha256 NOT GLOB '*[^0-9a-f]*')),
+            CHECK ((outcome = 'released') = (result_sha256 IS NOT NULL))
+        ) STRICT
+        """,
+        "CREATE INDEX spends_dataset ON spends(dataset)",
+        """
+        CREATE TRIGGER spends_are_append_only BEFORE DELETE ON spends
+        BEGIN SELECT RAISE(ABORT, 'privacy ledger charges cannot be deleted'); END
+        """,
+        """
+        CREATE TRIGGER spends_complete_once BEFORE UPDATE ON spends
+        WHEN OLD.outcome != 'charged' OR NEW.outcome NOT IN ('released', 'failed')
+            OR NEW.id IS NOT OLD.id OR NEW.dataset IS NOT OLD.dataset OR NEW.relation IS NOT OLD.relation
+            OR NEW.epsilon_nano IS NOT OLD.epsilon_nano OR NEW.delta_femto IS NOT OLD.delta_femto
+            OR NEW.mechanism IS NOT OLD.mechanism OR NEW.parameters IS NOT OLD.parameters OR NEW.created_at IS NOT OLD.created_at
+        BEGIN SELECT RAISE(ABORT, 'a privacy ledger charge is completed once and its cost never changes'); END
+        """,
+        """
+        CREATE TRIGGER datasets_are_kept BEFORE DELETE ON datasets
+        BEGIN SELECT RAISE(ABORT, 'privacy ledger datasets cannot be deleted'); END
+        """,
+        """
+        CREATE TRIGGER datasets_keep_name_and_relation BEFORE UPDATE ON datasets
+        WHEN NEW.name IS NOT OLD.name
+            OR (NEW.relation IS NOT OLD.relation AND EXISTS (SELECT 1 FROM spends WHERE dataset = OLD.name))
+        BEGIN SELECT RAISE(ABORT, 'a dataset keeps its name, and its neighbouring relation once it has charges'); END
+        """,
+    ]
+
+    /// Version 1 (modelsec's first ledger, created through GRDB's migrator).
+    static let version1Statements: [String] = [
+        """
+        CREATE TABLE datasets (
+            name TEXT PRIMARY KEY NOT NULL,
+            total_epsilon_nano INTEGER NOT NULL CHECK (total_epsilon_nano >= 0),
+            total_delta_femto INTEGER NOT NULL CHECK (total_delta_femto >= 0),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL);
+        CREATE TABLE spends (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset TEXT NOT NULL REFERENCES datasets(name),
+            epsilon_nano INTEGER NOT NULL CHECK (epsilon_nano >= 0),
+            delta_femto INTEGER NOT NULL CHECK (delta_femto >= 0),
+            mechanism TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            result_sha256 TEXT NOT NULL);
+        CREATE INDEX spends_dataset ON spends(dataset);
+        """,
+        "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)",
+    ]
+
+    /// One row of `sqlite_master`.
+    struct Object: Hashable, Comparable {
+        var type: String, name: String, table: String, sql: String?
+        static func < (a: Object, b: Object) -> Bool { (a.type, a.name) < (b.type, b.name) }
+    }
+
+    /// The schema objects of a database, in a stable order.
+    static func objects(_ db: Database) throws -> [Object] {
+        try Row.fetchAll(db, sql: "SELECT type, name, tbl_name, sql FROM sqlite_master").map {
+            Object(type: $0["type"], name: $0["name"], table: $0["tbl_name"], sql: $0["sql"])
+        }.sorted()
+    }
+
+    /// The objects `statements` create, read back from an in-memory database
+    /// (so SQLite's own normalisation of the text is reproduced exactly).
+    static func expectedObjects(_ statements: [String]) throws -> [Object] {
+        let memory = try DatabaseQueue()
+        return try memory.write { db in
+            for s in statements { try db.execute(sql: s) }
+            return try objects(db)
+        }
+    }
+
+    /// Creates schema version 2 in an empty database (inside the caller's transaction).
+    static func create(_ db: Database) throws {
+        for s in statements { try db.execute(sql: s) }
+        try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+        try db.execute(sql: "PRAGMA user_version = \(version)")
+    }
+
+    /// What opening a database finds.
+    enum State {
+        /// No objects: a new ledger is created.
+        case empty
+        /// An exact version 1 ledger: it is upgraded.
+        case version1
+        /// A verified ledger of this version.
+        case current
+    }
+
+    /// Recognises and verifies the database (read-only); throws a reason for
+    /// a person if it is not a ledger this code may use.
+    static func state(_ db: Database) throws -> State {
+        let found = try objects(db)
+        let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+        let userVersion = try Int32.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        if found.isEmpty && applicationID == 0 && userVersion == 0 { return .empty }
+        if applicationID == Self.applicationID {
+            guard userVersion <= version else {
+                throw LedgerSchemaError("written by a newer modelsec (ledger schema version \(userVersion); this modelsec reads version \(version))")
+            }
+            guard userVersion == version else { throw LedgerSchemaError("unknown ledger schema version \(userVersion)") }
+            let expected = try expectedObjects(statements)
+            guard found == expected else { throw LedgerSchemaError(difference(found: found, expected: expected)) }
+        } else if applicationID == 0, userVersion == 0, try found == expectedObjects(version1Statements),
+                  try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1"] {
+            return .version1
+        } else {
+            throw LedgerSchemaError("not a modelsec privacy ledger (no ledger application id and no known schema)")
+        }
+        let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+        guard check == ["ok"] else {
+            throw LedgerSchemaError("fails SQLite's integrity check (\(check.first ?? "")); a row may have been written with its constraints disabled")
+        }
+        guard try Row.fetchOne(db, sql: "PRAGMA foreign_key_check") == nil else {
+            throw LedgerSchemaError("a charge refers to a dataset that does not exist")
+        }
+        return .current
+    }
+
+    /// Creates or upgrades the schema if needed and verifies it, inside the
+    /// caller's exclusive transaction.
+    static func prepare(_ db: Database) throws {
+        switch try state(db) {
+        case .empty: try create(db)
+        case .version1: try LedgerMigration.upgradeVersion1(db)
+        case .current: return
+        }
+        guard case .current = try state(db) else { throw LedgerSchemaError("the new schema does not verify") }
+    }
+
+    /// The first difference between two schemas, for a person.
+    static func difference(found: [Object], expected: [Object]) -> String {
+        let expectedNames = Dictionary(expected.map { ("\($0.type) \($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+        let foundNames = Dictionary(found.map { ("\($0.type) \($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+        for (key, object) in foundNames.sorted(by: { $0.key < $1.key }) {
+            guard let want = expectedNames[key] else { return "schema altered: unexpected \(key)" }
+            if want != object { return "schema altered: \(key) differs from schema version \(version) (constraints removed or changed)" }
+        }
+        for key in expectedNames.keys.sorted() where foundNames[key] == nil { return "schema altered: \(key) is missing" }
+        return "schema altered"
+    }
+}
+
+/// Why a ledger file was refused.
+struct LedgerSchemaError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
