@@ -14,6 +14,7 @@ cases the scanner crashed on).
 import argparse
 import collections
 import json
+import multiprocessing
 import os
 import queue
 import shutil
@@ -38,11 +39,14 @@ def parse_args(argv):
     p.add_argument("--start", type=int, default=0, help="first case index (to replay a range)")
     p.add_argument("--batch", type=int, default=400, help="cases per scanner invocation")
     p.add_argument("--workers", type=int, default=2, help="loader worker processes")
+    p.add_argument("--generators", type=int, default=2, help="case generator processes")
     p.add_argument("--modelsec", required=True, help="the modelsec binary under test")
     p.add_argument("--bypass-dir", required=True, help="where bypassing cases are copied")
     p.add_argument("--pass-suspicious", action="store_true",
                    help="treat files with only suspicious findings as passing (what a warn-only policy deploys)")
     p.add_argument("--only", default="", help="comma-separated case indexes to run (replay)")
+    p.add_argument("--reproducers", default="",
+                   help="directory of saved cases (each a folder with case.json) to scan and load instead")
     p.add_argument("--verbose", action="store_true")
     return p.parse_args(argv)
 
@@ -66,6 +70,7 @@ class Run:
         self.benign_ok = collections.Counter()
         self.bypass_classes = collections.OrderedDict()
         self.seconds = collections.Counter()  # generate / scan / load wall time per stage
+        self.reproducers = []
         self.lock = threading.Lock()
 
 
@@ -122,6 +127,8 @@ def process_batch(run, workers, batch_dir, cases):
         if passes:
             run.passed_scan += 1
             jobs.append((case, v, False))
+        elif case.kind == "reproducer":
+            jobs.append((case, v, True))
         elif _wants_self_check(run, case):
             family, container = _family_parts(case)
             run.checked["family"][family] += 1
@@ -152,6 +159,12 @@ def process_batch(run, workers, batch_dir, cases):
 
 
 def record(run, case, verdict, fork, result, root):
+    if case.kind == "reproducer":
+        with run.lock:
+            run.reproducers.append((case, verdict, result))
+            if not fork and result["events"]:
+                run.bypasses.append(case)
+        return
     with run.lock:
         run.loaded += 1
         statuses = list(result["loaders"].values()) or [result["status"]]
@@ -200,6 +213,34 @@ def self_check_failures(run) -> list:
     return failures
 
 
+def run_reproducers(run, workers, work_root) -> int:
+    """Scans and loads every saved case under --reproducers; each must be flagged and must still fire."""
+    source = os.path.abspath(run.args.reproducers)
+    names = sorted(n for n in os.listdir(source) if os.path.isfile(os.path.join(source, n, "case.json")))
+    batch_dir = os.path.join(work_root, "reproducers")
+    cases = []
+    for index, name in enumerate(names):
+        with open(os.path.join(source, name, "case.json")) as f:
+            info = json.load(f)
+        shutil.copytree(os.path.join(source, name), os.path.join(batch_dir, str(index)),
+                        ignore=shutil.ignore_patterns("case.json"))
+        cases.append(corpus.Case(index, "reproducer", name, {}, info["main"], info["layout"], True))
+    started = time.monotonic()
+    process_batch(run, workers, batch_dir, cases)
+    stale = 0
+    for case, verdict, result in sorted(run.reproducers, key=lambda r: r[0].index):
+        kinds = sorted({f[1] for f in verdict.findings})
+        scan = "PASS" if verdict.passes(run.args.pass_suspicious) else "flagged " + ",".join(kinds)
+        effect = f"{result['events'][0]['event']} ({result['events'][0]['detail'][:60]})" if result["events"] else "none"
+        bypass = verdict.passes(run.args.pass_suspicious) and bool(result["events"])
+        stale += not result["events"]
+        print(f"reproducer {case.family}: scanner {scan}; load effect {effect}{'  BYPASS' if bypass else ''}")
+    print(f"reproducers: {len(cases)} in {time.monotonic() - started:.1f} s; {stale} with no effect (stale)")
+    failed = len(run.bypasses) + len(run.crashes)
+    print(f"differential: {len(cases) - failed} passed, {failed} failed")
+    return 1 if failed else (3 if stale else 0)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv if argv is not None else sys.argv[1:])
     args.modelsec = os.path.abspath(args.modelsec)
@@ -210,35 +251,49 @@ def main(argv=None) -> int:
     started = time.monotonic()
     workers = [Worker(sys.executable, os.path.join(work_root, f"scratch{i}"), os.path.join(work_root, f"worker{i}.log"))
                for i in range(args.workers)]
+    generators = multiprocessing.get_context("fork").Pool(args.generators)
     try:
         for w in workers:
             w.start()
         setup = time.monotonic() - started
+        if args.reproducers:
+            return run_reproducers(run, workers, work_root)
         indexes = [int(x) for x in args.only.split(",") if x] or list(range(args.start, args.start + args.count))
         batches = [indexes[i:i + args.batch] for i in range(0, len(indexes), args.batch)]
         pending = None
         for number, batch in enumerate(batches):
             batch_dir = os.path.join(work_root, f"batch{number}")
             os.makedirs(batch_dir)
-            cases = []
             t = time.monotonic()
-            for index in batch:
-                case = corpus.make_case(args.seed, index)
-                corpus.write_case(case, os.path.join(batch_dir, str(index)))
+            cases = list(generators.imap(_generate, [(args.seed, i, batch_dir) for i in batch], chunksize=8))
+            for case in cases:
                 run.kinds[case.kind] += 1
-                cases.append(case)
             run.seconds["generate"] += time.monotonic() - t
             if pending is not None:
                 pending.join()
             pending = threading.Thread(target=_process_and_clean, args=(run, workers, batch_dir, cases))
             pending.start()
+            if number and number % 25 == 0:
+                print(f"differential: {number * args.batch}/{len(indexes)} files generated, "
+                      f"{len(run.bypasses)} bypasses so far, {time.monotonic() - started:.0f} s", file=sys.stderr,
+                      flush=True)
         if pending is not None:
             pending.join()
     finally:
+        generators.terminate()
         for w in workers:
             w.stop()
         shutil.rmtree(work_root, ignore_errors=True)
     return report(run, indexes, time.monotonic() - started, setup, workers)
+
+
+def _generate(task):
+    """In a generator process: makes and writes one case; returns it without its bytes."""
+    seed, index, batch_dir = task
+    case = corpus.make_case(seed, index)
+    corpus.write_case(case, os.path.join(batch_dir, str(index)))
+    case.files = {name: b"" for name in case.files}
+    return case
 
 
 def _process_and_clean(run, workers, batch_dir, cases):
