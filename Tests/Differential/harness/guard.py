@@ -117,6 +117,22 @@ class Guard:
         return frame is not None and frame.f_code.co_name == "parse" and \
             frame.f_code.co_filename.endswith(os.sep + "ast.py")
 
+    def _is_source_line(self, args) -> bool:
+        """A piece of a line of an installed source file, parsed under that file's name: Python does this
+        to place the ^^^ markers when it prints a traceback (an exception that cannot be raised, for
+        example). It parses to a syntax tree only; executing anything still needs an `exec` event."""
+        if len(args) < 2 or not isinstance(args[1], str) or not isinstance(args[0], (bytes, str)):
+            return False
+        path = os.path.realpath(args[1])
+        if not path.endswith(".py") or not path.startswith(self.read_ok) or not os.path.isfile(path):
+            return False
+        source = args[0].decode("utf-8", "replace") if isinstance(args[0], bytes) else args[0]
+        try:
+            with open(path, encoding="utf-8") as f:
+                return bool(source.strip()) and source in f.read()
+        except OSError:
+            return False
+
     def judge(self, event: str, args):
         if event == "pickle.find_class":
             self.globals.append(f"{args[0]}.{args[1]}")
@@ -124,8 +140,8 @@ class Guard:
         if event in BLOCK_EXACT or event.startswith(BLOCK_PREFIXES):
             return event, _describe(args)
         if event in IMPORT_ONLY:
-            if event == "compile" and self._caller_is_ast_parse():
-                return None  # ast.parse compiles to a syntax tree only (numpy reads .npy headers this way)
+            if event == "compile" and (self._caller_is_ast_parse() or self._is_source_line(args)):
+                return None
             return None if self._importing() else (event, _describe(args))
         if event == "import":
             return self.import_verdict(str(args[0]))

@@ -71,6 +71,7 @@ class Run:
         self.bypass_classes = collections.OrderedDict()
         self.seconds = collections.Counter()  # generate / scan / load wall time per stage
         self.reproducers = []
+        self.unavailable_imports = 0
         self.lock = threading.Lock()
 
 
@@ -158,7 +159,15 @@ def process_batch(run, workers, batch_dir, cases):
     run.seconds["load"] += time.monotonic() - t
 
 
+# An import of a module that is not installed cannot run code: recorded, counted, not an effect.
+NO_EFFECT = {"import-unavailable"}
+
+
 def record(run, case, verdict, fork, result, root):
+    if any(e["event"] in NO_EFFECT for e in result["events"]):
+        with run.lock:
+            run.unavailable_imports += 1
+    result["events"] = [e for e in result["events"] if e["event"] not in NO_EFFECT]
     if case.kind == "reproducer":
         with run.lock:
             run.reproducers.append((case, verdict, result))
@@ -318,6 +327,9 @@ def report(run, indexes, wall, setup, workers) -> int:
           f"{sum(1 for c in run.checked['container'] if run.fired['container'][c])}/{len(run.checked['container'])}; "
           f"benign families loadable {sum(1 for f in run.benign_loaded if run.benign_ok[f])}/{len(run.benign_loaded)}"
           + "".join(f" (not: {f} x{n})" for f, n in sorted(run.benign_loaded.items()) if not run.benign_ok[f]))
+    if run.unavailable_imports:
+        print(f"loads that tried to import a module that is not installed (no effect, not a bypass): "
+              f"{run.unavailable_imports}")
     if run.flagged_benign:
         print("benign files the scanner flagged (false positives or formats it refuses): " +
               ", ".join(f"{k} {v}" for k, v in sorted(run.flagged_benign.items())))

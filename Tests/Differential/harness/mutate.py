@@ -6,10 +6,10 @@ mutations rebuild their container (zip CRCs, .npy padding) so that the
 mutation reaches the parser behind the container instead of failing a checksum.
 """
 
+import io
 import pickletools
 import re
 import zipfile
-import io
 
 from . import containers as C
 from . import payloads

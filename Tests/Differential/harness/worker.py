@@ -93,21 +93,20 @@ def _watched():
 
 def _warm_up(loaders, scratch):
     """Imports and first-use work of every loader, done before the guard is armed."""
-    import collections
-    import random
-
-    import numpy as np
-    import torch
-
-    from . import containers as C
-
     import argparse
+    import collections
     import datetime
     import decimal
     import fractions
     import importlib
     import pickle
+    import random
     import uuid
+
+    import numpy as np
+    import torch
+
+    from . import containers as C
 
     # Modules the allowlisted globals live in, and what they import lazily on first use
     # (numpy.random imports `secrets` the first time a generator is unpickled, for example).
@@ -124,7 +123,7 @@ def _warm_up(loaders, scratch):
     rng = random.Random(0)
     samples = {
         **{f"obj{i}-{p}.pkl": pickle.dumps(o, protocol=p) for i, o in enumerate(objects) for p in (0, 2, 5)},
-        "p.pkl": __import__("pickle").dumps({"a": np.arange(3), "b": collections.OrderedDict(), "t": torch.ones(2)}),
+        "p.pkl": pickle.dumps({"a": np.arange(3), "b": collections.OrderedDict(), "t": torch.ones(2)}),
         "t.pt": C.torch_save({"w": torch.ones(2), "p": torch.nn.Parameter(torch.zeros(1))}),
         "l.pt": C.torch_legacy({"w": torch.ones(2)}),
         "tar.pt": C.legacy_tar(C.legacy_tar_members(rng)),
