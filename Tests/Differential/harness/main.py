@@ -72,6 +72,7 @@ class Run:
         self.seconds = collections.Counter()  # generate / scan / load wall time per stage
         self.reproducers = []
         self.unavailable_imports = 0
+        self.errors = []  # harness failures (a worker that cannot start, ...): the run proves nothing
         self.lock = threading.Lock()
 
 
@@ -147,8 +148,13 @@ def process_batch(run, workers, batch_dir, cases):
                 return
             root = os.path.join(batch_dir, str(case.index))
             job = {"id": case.index, "path": os.path.join(root, case.main), "root": root, "fork": fork}
-            result = worker.run(job)
-            record(run, case, v, fork, result, root)
+            try:
+                result = worker.run(job)
+                record(run, case, v, fork, result, root)
+            except Exception as e:  # a harness failure must fail the run, never pass files unchecked
+                with run.lock:
+                    run.errors.append(f"case {case.index}: {type(e).__name__}: {e}")
+                return
 
     t = time.monotonic()
     threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
@@ -245,6 +251,11 @@ def run_reproducers(run, workers, work_root) -> int:
         stale += not result["events"]
         print(f"reproducer {case.family}: scanner {scan}; load effect {effect}{'  BYPASS' if bypass else ''}")
     print(f"reproducers: {len(cases)} in {time.monotonic() - started:.1f} s; {stale} with no effect (stale)")
+    for error in run.errors:
+        print(f"HARNESS ERROR: {error}")
+    if run.errors:
+        print(f"differential: 0 passed, {len(cases)} failed")
+        return 2
     failed = len(run.bypasses) + len(run.crashes)
     print(f"differential: {len(cases) - failed} passed, {failed} failed")
     return 1 if failed else (3 if stale else 0)
@@ -308,6 +319,9 @@ def _generate(task):
 def _process_and_clean(run, workers, batch_dir, cases):
     try:
         process_batch(run, workers, batch_dir, cases)
+    except Exception as e:
+        with run.lock:
+            run.errors.append(f"batch {os.path.basename(batch_dir)}: {type(e).__name__}: {e}")
     finally:
         shutil.rmtree(batch_dir, ignore_errors=True)
 
@@ -340,6 +354,11 @@ def report(run, indexes, wall, setup, workers) -> int:
         for key, idx in run.bypass_classes.items():
             print(f"  {key}: {len(idx)} ({', '.join(map(str, idx[:8]))}{', ...' if len(idx) > 8 else ''})")
     failed = len(run.bypasses) + len(run.crashes)
+    for error in run.errors[:20]:
+        print(f"HARNESS ERROR: {error}")
+    if run.errors:
+        print(f"differential: 0 passed, {total} failed")  # some files were not checked: nothing is proven
+        return 2
     print(f"differential: {total - failed} passed, {failed} failed")
     if failed:
         return 1

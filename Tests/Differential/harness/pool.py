@@ -5,7 +5,6 @@ import os
 import selectors
 import shutil
 import subprocess
-import sys
 import time
 
 READY_TIMEOUT = 300
@@ -114,6 +113,3 @@ class Worker:
             return {"events": events, "loaders": message.get("loaders", {}), "globals": message.get("globals", []),
                     "tampered": message.get("tampered", []), "status": "done"}
 
-
-def python_executable() -> str:
-    return sys.executable
