@@ -3,8 +3,10 @@
 
 SWIFT ?= swift
 FUZZ_SECONDS ?= 60
+DIFFERENTIAL_COUNT ?= 100000
+DIFFERENTIAL_SEED ?= 1
 
-.PHONY: all deps build release install test test-install test-asan test-tsan fuzz demo bench clean help
+.PHONY: all deps build release install test test-install test-asan test-tsan test-differential fuzz demo bench clean help
 
 all: build
 
@@ -18,6 +20,7 @@ help:
 	@echo "make test-install  installs into a temporary prefix and tests the installed binary"
 	@echo "make test-asan / test-tsan   the test suite under AddressSanitizer / ThreadSanitizer"
 	@echo "make fuzz     every libFuzzer target for FUZZ_SECONDS (default 60) each"
+	@echo "make test-differential   DIFFERENTIAL_COUNT (default 100000) generated model files: scanner vs real loaders"
 
 deps:
 	@./scripts/install-deps.sh
@@ -55,6 +58,11 @@ test-asan: deps
 test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=suppressions=$(CURDIR)/scripts/tsan-suppressions.txt ./scripts/run-tests.sh --sanitize=thread --scratch-path .build-tsan
+
+# Scanner against the real loaders (numpy, joblib, torch CPU) under an audit hook; see Tests/Differential/README.md.
+test-differential: deps
+	$(SWIFT) build --product modelsec
+	Tests/Differential/run.sh --count $(DIFFERENTIAL_COUNT) --seed $(DIFFERENTIAL_SEED)
 
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./Fuzz/run.sh
