@@ -142,19 +142,29 @@ extension ModelScanner {
         return scan.report
     }
 
-    /// How many leading bytes `looksLikeModel` needs.
-    public static let sniffLength = TarArchive.blockSize
+    /// How many leading bytes `looksLikeModel` reads.
+    public static let sniffLength = 64 * 1024
 
-    /// Whether the first bytes of `path` announce a format the scanner reads
-    /// (zip, .npy, safetensors, a protocol 2+ pickle, or a tar header as
-    /// Python's `tarfile` accepts it). A walker scans such files whatever
-    /// their name; an unreadable file counts as a model, so its failure is reported.
-    public static func looksLikeModel(atPath path: String) -> Bool {
+    /// Whether `path` may be a format a loader would read, whatever its name:
+    /// its first bytes announce zip, .npy, safetensors, a protocol 2+ pickle or
+    /// a tar header as Python's `tarfile` accepts it; or they parse as a
+    /// pickle far enough to matter. Protocol 0/1 pickles have no magic, and
+    /// `pickle.load` runs what a stream imports as it reads, even when the
+    /// stream breaks later, so a file is scanned when a trial parse of its
+    /// first bytes reaches STOP, imports anything, or runs out of those bytes
+    /// before the file ends. Text such as JSON fails at its first byte and is
+    /// skipped. An unreadable file counts as a model, so its failure is reported.
+    public static func looksLikeModel(atPath path: String, limits: ScanLimits = ScanLimits()) -> Bool {
         guard let file = try? RandomAccessFile(path: path),
               let prefix = try? file.read(at: 0, count: Int(min(file.size, UInt64(sniffLength)))) else {
             return true
         }
-        return FileScan.sniff(prefix, size: file.size) != nil || TarArchive.isHeader(prefix)
+        if FileScan.sniff(prefix, size: file.size) != nil || TarArchive.isHeader(prefix) { return true }
+        guard !prefix.isEmpty else { return false }
+        let trial = PickleScanner.scan(prefix, location: path, limits: limits)
+        if trial.end != nil || !trial.globals.isEmpty { return true }
+        if trial.findings.contains(where: { FileScan.importKinds.contains($0.kind) }) { return true }
+        return trial.ranOutOfInput && UInt64(prefix.count) < file.size
     }
 
     static func unreadable(_ path: String, _ reason: String) -> FileScanReport {
