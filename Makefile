@@ -36,9 +36,12 @@ install: deps
 	SWIFT=$(SWIFT) ./scripts/install.sh "$(DESTDIR)$(PREFIX)"
 
 # XCTest only (every suite is XCTest); the last line is a plain "N passed, N failed" total.
+# XCTest suites, then a bounded slice of the differential harness (scanner
+# against the real loaders; `make test-differential` runs the full 100,000).
 test: deps
 	$(SWIFT) build --build-tests
 	./scripts/run-tests.sh
+	Tests/Differential/run.sh --count 2000 --seed 1
 
 # `make install` checked: a debug build with the static Swift runtime (in its own
 # build folder, .build-install) installed into a temporary prefix, then
