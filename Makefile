@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 60
 DIFFERENTIAL_COUNT ?= 100000
 DIFFERENTIAL_SEED ?= 1
 
-.PHONY: all deps build release install test test-install test-asan test-tsan test-differential fuzz demo bench clean help
+.PHONY: all deps build release install test test-slow test-install test-asan test-tsan test-differential fuzz demo bench clean help
 
 all: build
 
@@ -18,6 +18,7 @@ help:
 	@echo "make install  PREFIX=/usr/local: self-contained binary, man page, bash/zsh/fish completions"
 	@echo "make bench    benchmarks against peer tools, printed as one markdown table"
 	@echo "make test-install  installs into a temporary prefix and tests the installed binary"
+	@echo "make test-slow     the empirical differential-privacy tests on their own"
 	@echo "make test-asan / test-tsan   the test suite under AddressSanitizer / ThreadSanitizer"
 	@echo "make fuzz     every libFuzzer target for FUZZ_SECONDS (default 60) each"
 	@echo "make test-differential   DIFFERENTIAL_COUNT (default 100000) generated model files: scanner vs real loaders"
@@ -42,6 +43,13 @@ test: deps
 	$(SWIFT) build --build-tests
 	./scripts/run-tests.sh
 	Tests/Differential/run.sh --count 2000 --seed 1
+
+# The empirical privacy tests (thousands of releases on neighbouring datasets,
+# likelihood-ratio bound within e^epsilon) for count, sum, mean, quantile and
+# grouped count, on their own. They also run in `make test`.
+test-slow: deps
+	$(SWIFT) build --build-tests
+	./scripts/run-tests.sh --filter 'EmpiricalPrivacy|PartitionSelection|SeveralRowsPerPerson|GroupedCount'
 
 # `make install` checked: a debug build with the static Swift runtime (in its own
 # build folder, .build-install) installed into a temporary prefix, then
