@@ -112,18 +112,6 @@ public final class MemorySource: ByteSource {
     }
 }
 
-/// Writes everything in `buffer` to `fd`, retrying short writes.
-func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, name: String) throws {
-    var offset = 0
-    while offset < buffer.count {
-        let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw FileError(path: name, reason: "write failed: \(FileIO.errnoDescription(errno))")
-        }
-        offset += n
-    }
-}
 
 /// Fills a buffer from a source on a background thread, so reading the next
 /// batch overlaps with sealing or opening the current one. The caller must

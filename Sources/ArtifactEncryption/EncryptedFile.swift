@@ -107,7 +107,7 @@ final class OutputSink {
     deinit { if writer == nil, fd > 2 { close(fd) } }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        if let writer { try writer.write(bytes) } else { try writeAll(fd, bytes, name: name) }
+        if let writer { try writer.write(bytes) } else { try FileIO.writeAll(fd, bytes, name: name) }
     }
 
     func commit() throws { try writer?.commit() }

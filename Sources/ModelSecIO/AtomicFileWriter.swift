@@ -71,16 +71,11 @@ public final class AtomicFileWriter {
     /// Appends bytes.
     public func write(_ buffer: UnsafeRawBufferPointer) throws {
         guard !finished else { throw FileError(path: destination, reason: "write after commit") }
-        var offset = 0
-        while offset < buffer.count {
-            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = FileIO.errnoDescription(errno)
-                abort()
-                throw FileError(path: destination, reason: "write failed: \(reason)")
-            }
-            offset += n
+        do {
+            try FileIO.writeAll(fd, buffer, name: destination)
+        } catch {
+            abort()
+            throw error
         }
     }
 

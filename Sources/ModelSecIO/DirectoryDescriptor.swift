@@ -110,15 +110,7 @@ public final class OutputFile {
     /// Appends bytes.
     public func write(_ buffer: UnsafeRawBufferPointer) throws {
         guard fd >= 0 else { throw FileError(path: path, reason: "write after the file was closed") }
-        var offset = 0
-        while offset < buffer.count {
-            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError(path: path, reason: "write failed: \(FileIO.errnoDescription(errno))")
-            }
-            offset += n
-        }
+        try FileIO.writeAll(fd, buffer, name: path)
     }
 
     /// Appends bytes.

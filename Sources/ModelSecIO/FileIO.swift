@@ -78,6 +78,20 @@ public enum FileIO {
         return out
     }
 
+    /// Writes everything in `buffer` to `fd`, retrying short and interrupted
+    /// writes. `name` names the file in the error.
+    public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, name: String) throws {
+        var offset = 0
+        while offset < buffer.count {
+            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: name, reason: "write failed: \(errnoDescription(errno))")
+            }
+            offset += n
+        }
+    }
+
     /// True when something exists at `path` (without following a final symlink).
     public static func exists(_ path: String) -> Bool {
         var st = stat()
