@@ -341,7 +341,7 @@ struct PickleMachine {
         switch value {
         case .int(let number): return .int(number)
         case .string(let text): return .string(text)
-        case .global(let module, let name): return .global(module, name)
+        case .global(let index): return .global(values.globals[index].module, values.globals[index].name)
         case .tuple(let index) where depth < 4: return .tuple(values.tuples[index].map { literal($0, depth: depth + 1) })
         default: return .other
         }
@@ -457,7 +457,7 @@ struct PickleMachine {
             let moduleLine = try line(), nameLine = try line()
             let module = try utf8(moduleLine), name = try utf8(nameLine)
             try record(module, name, opcode: "GLOBAL")
-            try push(.global(module, name))
+            try push(values.global(module, name))
         case UInt8(ascii: "d"):                                                             // DICT
             let items = try popToMark()
             guard items.count % 2 == 0 else { throw Malformed(opcodeStart, "DICT with an odd number of items") }
@@ -473,7 +473,8 @@ struct PickleMachine {
             let module = try utf8(moduleLine), name = try utf8(nameLine)
             try record(module, name, opcode: "INST")
             let args = values.makeTuple(try popToMark())
-            try push(values.construct(.global(module, name), args: args, how: .call))
+            let callable = values.global(module, name)
+            try push(values.construct(callable, args: args, how: .call))
         case UInt8(ascii: "j"): try fetch(Int(try uint(4)))                                // LONG_BINGET
         case UInt8(ascii: "l"): _ = try popToMark(); try push(.other)                      // LIST
         case UInt8(ascii: "t"): try push(values.makeTuple(try popToMark()))                // TUPLE
@@ -532,7 +533,7 @@ struct PickleMachine {
             let name = try popValue(), module = try popValue()
             if case .string(let m) = module, case .string(let n) = name {
                 try record(m, n, opcode: "STACK_GLOBAL")
-                try push(.global(m, n))
+                try push(values.global(m, n))
             } else {
                 note(ScanFinding(
                     severity: .suspicious, kind: .unresolvedGlobal, location: location, offset: opcodeStart,
