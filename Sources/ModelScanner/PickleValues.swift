@@ -36,8 +36,9 @@ struct PickleValues {
         let name: String
         /// `module.name` with the module mapped as `fix_imports` maps it.
         let canonical: String
-        /// `copyreg._reconstructor` or `copyreg.__newobj__`: instantiates its first argument without `__init__`.
-        let createsItsArgument: Bool
+        /// Instantiates the class given as its first argument (`GlobalClassifier.classInstantiators`):
+        /// nil for other globals, else whether that class's `__init__` runs (with no arguments).
+        let instantiatesArgument: Bool?
         /// May return an object of any class (`GlobalClassifier.passthroughCallables`).
         let passthrough: Bool
         /// `numpy.dtype`.
@@ -51,8 +52,9 @@ struct PickleValues {
         init(module: String, name: String) {
             self.module = module
             self.name = name
-            canonical = GlobalClassifier.canonicalName(module: module, name: name)
-            createsItsArgument = canonical.bytesEqual("copyreg._reconstructor") || canonical.bytesEqual("copyreg.__newobj__")
+            let canonical = GlobalClassifier.canonicalName(module: module, name: name)
+            self.canonical = canonical
+            instantiatesArgument = GlobalClassifier.classInstantiators.first { $0.key.bytesEqual(canonical) }?.value
             passthrough = GlobalClassifier.containsExactly(GlobalClassifier.passthroughCallables, canonical)
             isNumpyDtype = canonical.bytesEqual("numpy.dtype")
             isNumpyArrayWrapper = GlobalClassifier.containsExactly(JoblibWrapper.numpyArrayWrapper, canonical)
@@ -137,10 +139,17 @@ struct PickleValues {
         guard case .global(let index) = callable else { return .other }
         let argList: [Value]
         if case .tuple(let tupleIndex) = args { argList = tuples[tupleIndex] } else { argList = [] }
-        if how == .call, globals[index].createsItsArgument {
-            // _reconstructor(cls, base, state) and __newobj__(cls, *args) create a `cls` without its __init__.
-            guard case .global(let classIndex)? = argList.first else { return .other }
-            return makeObject(classIndex, args: Array(argList.dropFirst()), how: .new)
+        if how == .call, let runsInit = globals[index].instantiatesArgument {
+            // The result is an instance of the class given first (see GlobalClassifier.classInstantiators).
+            switch argList.first {
+            case .global(let classIndex)?:
+                return runsInit ? makeObject(classIndex, args: [], how: .call) : makeObject(classIndex, args: Array(argList.dropFirst()), how: .new)
+            case .string? where runsInit:
+                // numpy 1.x passes a bit generator's name: the result is one of numpy's own generators.
+                return makeObject(index, args: argList, how: .call)
+            default:
+                return .other
+            }
         }
         return makeObject(index, args: argList, how: how)
     }
