@@ -135,7 +135,7 @@ struct FileScan {
         let trial = PickleScanner.scan(bytes, location: path, limits: limits)
         if trial.end != nil || ["pkl", "pickle", "joblib", "dat"].contains(ext) {
             format = .pickle
-            scanPickles(bytes, location: path, legacyTorch: false, limits: limits)
+            scanPickles(bytes, location: path, legacyTorch: false, limits: limits, first: trial)
         } else {
             add(.error, .unknownFormat, path,
                 "content is not a pickle, PyTorch zip or tar, .npy, .npz or .safetensors file; the scanner cannot tell what it is")
@@ -160,7 +160,9 @@ struct FileScan {
     /// more complete streams and nothing else; legacy PyTorch files hold five
     /// streams (magic, protocol, sys info, the object, storage keys) and then
     /// raw storage bytes.
-    mutating func scanPickles(_ bytes: [UInt8], location: String, legacyTorch: Bool, limits: ScanLimits) {
+    /// `first`, when given, is `PickleScanner.scan` of the first stream already made.
+    mutating func scanPickles(_ bytes: [UInt8], location: String, legacyTorch: Bool, limits: ScanLimits,
+                              first: PickleScanner.Result? = nil) {
         var offset = 0
         var number = 1
         while offset < bytes.count {
@@ -176,7 +178,8 @@ struct FileScan {
                     return
                 }
             }
-            let result = FileScan.scanStream(bytes, from: offset, location: streamLocation, limits: limits)
+            let result = number == 1 ? FileScan.completeStream(first, bytes, location: streamLocation, limits: limits)
+                                     : FileScan.scanStream(bytes, from: offset, location: streamLocation, limits: limits)
             record(result, location: streamLocation)
             for reference in result.references where referenceNames.insert(Array(reference.name.utf8)).inserted {
                 references.append(reference.name)
@@ -205,6 +208,14 @@ struct FileScan {
                                                message: "if read with pickle.load instead of joblib: \(finding.message)"))
         }
         return result
+    }
+
+    /// `scanStream` of the stream at offset 0, reusing a plain `PickleScanner.scan` of it when there is one.
+    static func completeStream(_ scanned: PickleScanner.Result?, _ bytes: [UInt8], location: String, limits: ScanLimits) -> PickleScanner.Result {
+        guard let scanned, !scanned.followedJoblibLayout, !scanned.importsJoblibWrapper else {
+            return scanStream(bytes, from: 0, location: location, limits: limits)
+        }
+        return scanned
     }
 
     /// Finding kinds about what a stream imports or makes its loader do (as

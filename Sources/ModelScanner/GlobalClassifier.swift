@@ -33,8 +33,8 @@ public enum GlobalClassifier {
         // exec/eval gadgets outside the obvious modules.
         "doctest", "idlelib", "logging.config", "lib2to3", "_winapi", "msvcrt", "winreg",
         // torch machinery that loads, compiles or runs code.
-        "torch.hub", "torch.package", "torch.jit", "torch.utils.cpp_extension", "torch._dynamo", "torch._inductor",
-        "torch.fx", "torch.multiprocessing",
+        "torch.hub", "torch.package", "torch.utils.cpp_extension", "torch._dynamo", "torch._inductor",
+        "torch.fx", "torch.multiprocessing", "torch.jit._serialization", "torch.jit.frontend",
     ]
 
     /// Attributes of `builtins` that are dangerous.
@@ -56,6 +56,7 @@ public enum GlobalClassifier {
         "numpy.lib.npyio.load", "numpy.f2py", "numpy.distutils.exec_command", "numpy.memmap",
         "torch.load", "torch.save", "torch.serialization.load", "torch.serialization._load",
         "torch.serialization._legacy_load", "torch._C._import_ir_module", "torch.classes.load_library",
+        "torch.jit.load", "torch.jit.script", "torch.jit.CompilationUnit", "torch.jit._load_for_lite_interpreter",
         "torch.ops.load_library",
         // torch.load(BytesIO(b), weights_only=False) on bytes embedded in the pickle.
         "torch.storage._load_from_bytes",
@@ -95,6 +96,10 @@ public enum GlobalClassifier {
             "torch._utils._rebuild_device_tensor_from_numpy", "torch._utils._rebuild_device_tensor_from_cpu_tensor",
             "torch._utils._rebuild_sparse_csr_tensor", "torch._utils._rebuild_nested_tensor",
             "torch._tensor._rebuild_from_type_v2", "torch._tensor._rebuild_from_type",
+            // TorchScript's pickle helpers (its .debug_pkl and data.pkl use them):
+            // each returns its first argument unchanged.
+            "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist", "torch.jit._pickle.build_doublelist",
+            "torch.jit._pickle.build_boollist", "torch.jit._pickle.build_tensor_from_id", "torch.jit._pickle.restore_type_tag",
             // Storage classes (torch.save names them in persistent ids).
             "torch.storage.UntypedStorage", "torch.storage.TypedStorage", "torch.UntypedStorage", "torch.TypedStorage",
             // Layouts, memory formats and quantization schemes: inert singleton objects.
@@ -117,11 +122,13 @@ public enum GlobalClassifier {
             "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
             "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
             "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",
-            "numpy.ndarray", "numpy.dtype", "numpy.ma.core._mareconstruct", "numpy.ma.core.MaskedArray",
+            "numpy.ndarray", "numpy.dtype", "numpy.ma.core._mareconstruct", "numpy.ma.core.MaskedArray", "numpy.ma.MaskedArray",
             "numpy.random._pickle.__randomstate_ctor", "numpy.random._pickle.__bit_generator_ctor",
             "numpy.random._pickle.__generator_ctor", "numpy.random.mtrand.RandomState",
             "numpy.random._mt19937.MT19937", "numpy.random._pcg64.PCG64", "numpy.random._pcg64.PCG64DXSM",
             "numpy.random._philox.Philox", "numpy.random._sfc64.SFC64", "numpy.random._generator.Generator",
+            // Cython's unpickle helper creates `SeedSequence.__new__(cls)`, which requires a SeedSequence subclass.
+            "numpy.random.bit_generator.SeedSequence", "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
             // joblib's array wrappers: the scanner follows the inline data of
             // NumpyArrayWrapper and the files NDArrayWrapper makes joblib load.
             "joblib.numpy_pickle.NumpyArrayWrapper", "joblib.numpy_pickle.NDArrayWrapper",
@@ -171,13 +178,23 @@ public enum GlobalClassifier {
     }()
 
     /// Allowlisted callables whose result is not always a fresh instance of a
-    /// known type (they may hand back an object built elsewhere in the stream,
-    /// or instantiate a class passed to them). A joblib stream must not `BUILD`
-    /// on their results: the scanner could not tell whether joblib would then
-    /// treat the value as an array wrapper.
+    /// known type (they may hand back an object built elsewhere in the stream).
+    /// A joblib stream must not `BUILD` on their results: the scanner could not
+    /// tell whether joblib would then treat the value as an array wrapper.
     static let passthroughCallables: Set<String> = [
-        "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "numpy.ma.core._mareconstruct",
-        "torch._tensor._rebuild_from_type_v2", "numpy.random._pickle.__bit_generator_ctor",
+        "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "torch._tensor._rebuild_from_type_v2",
+        "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist", "torch.jit._pickle.build_doublelist",
+        "torch.jit._pickle.build_boollist", "torch.jit._pickle.build_tensor_from_id", "torch.jit._pickle.restore_type_tag",
+    ]
+
+    /// Allowlisted callables that instantiate the class given as their first
+    /// argument (`copyreg._reconstructor(cls, base, state)`, `copyreg.__newobj__(cls, *args)`,
+    /// `numpy.ma.core._mareconstruct(subtype, ...)`: `subtype.__new__`, without
+    /// `__init__`; `numpy.random._pickle.__bit_generator_ctor(cls)`: `cls()`).
+    /// The scanner tracks their result as an instance of that class.
+    static let classInstantiators: [String: Bool] = [
+        "copyreg._reconstructor": false, "copyreg.__newobj__": false, "numpy.ma.core._mareconstruct": false,
+        "numpy.random._pickle.__bit_generator_ctor": true,
     ]
 
     /// Python 2 module names mapped the way the unpickler's `fix_imports` maps them.

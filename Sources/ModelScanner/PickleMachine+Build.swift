@@ -15,7 +15,7 @@ extension PickleMachine {
         }
         let stateComplete = values.applyState(state, to: index)
         let record = values.objects[index]
-        if record.constructor.bytesEqual("numpy.dtype"), let dtype = PickledDtype(top, in: values), dtype.isForged {
+        if record.isNumpyDtype, let dtype = PickledDtype(top, in: values), dtype.isForged {
             note(ScanFinding(
                 severity: .dangerous, kind: .forgedObjectFlag, location: location, offset: opcodeStart, global: "numpy.dtype",
                 message: "numpy dtype state whose object flag contradicts its type; numpy would treat raw bytes as object pointers (or objects as raw bytes)"))
@@ -24,8 +24,7 @@ extension PickleMachine {
         if record.opaque {
             throw Malformed(opcodeStart, "BUILD on the result of \(record.constructor), which may be a joblib array wrapper; the data layout cannot be followed safely")
         }
-        let isNumpyWrapper = GlobalClassifier.containsExactly(JoblibWrapper.numpyArrayWrapper, record.constructor)
-        let isFileWrapper = GlobalClassifier.containsExactly(JoblibWrapper.ndArrayWrapper, record.constructor)
+        let isNumpyWrapper = record.isNumpyArrayWrapper, isFileWrapper = record.isFileWrapper
         guard isNumpyWrapper || isFileWrapper else { return }
         guard stateComplete else {
             throw Malformed(opcodeStart, "joblib array wrapper state the scanner cannot evaluate (not a dict of string keys)")

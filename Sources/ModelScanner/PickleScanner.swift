@@ -224,6 +224,13 @@ struct PickleMachine {
         return at
     }
 
+    /// The next `count` bytes of the stream (reading them first, so no call
+    /// borrows the machine while it advances).
+    mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+        let at = try need(count)
+        return bytes[at..<(at + count)]
+    }
+
     mutating func uint(_ count: Int) throws -> UInt64 {
         let at = try need(count)
         var value: UInt64 = 0
@@ -334,7 +341,7 @@ struct PickleMachine {
         switch value {
         case .int(let number): return .int(number)
         case .string(let text): return .string(text)
-        case .global(let module, let name): return .global(module, name)
+        case .global(let index): return .global(values.globals[index].module, values.globals[index].name)
         case .tuple(let index) where depth < 4: return .tuple(values.tuples[index].map { literal($0, depth: depth + 1) })
         default: return .other
         }
@@ -372,7 +379,8 @@ struct PickleMachine {
                 position += 1
                 result.opcodeCount += 1
                 if opcode == UInt8(ascii: ".") {                                            // STOP
-                    result.value = literal(try popValue(), depth: 0)
+                    let top = try popValue()
+                    result.value = literal(top, depth: 0)
                     if framedReader, insideUnfinishedFrame {
                         throw Malformed(opcodeStart, "STOP inside a frame that has \(frameEnd! - position) more bytes; the loader would continue after the frame, not after STOP")
                     }
@@ -403,20 +411,22 @@ struct PickleMachine {
             try requireTop()
             try push(stack[stack.count - 1])
         case UInt8(ascii: "F"):                                                             // FLOAT
-            let text = try utf8(try line()).trimmingSpaces()
+            let raw = try line()
+            let text = try utf8(raw).trimmingSpaces()
             guard Double(text) != nil || ["nan", "inf", "-inf"].contains(text.lowercased()) else {
                 throw Malformed(opcodeStart, "invalid FLOAT argument")
             }
             try push(.other)
         case UInt8(ascii: "I"):                                                             // INT
-            let value = try decimal(try line())
+            let raw = try line()
+            let value = try decimal(raw)
             try push(value.map { .int($0) } ?? .other)
         case UInt8(ascii: "J"): try push(.int(Int(Int32(truncatingIfNeeded: try uint(4))))) // BININT
         case UInt8(ascii: "K"): try push(.int(Int(try uint(1))))                            // BININT1
-        case UInt8(ascii: "L"): _ = try decimal(try line(), allowLongSuffix: true); try push(.other) // LONG
+        case UInt8(ascii: "L"): let raw = try line(); _ = try decimal(raw, allowLongSuffix: true); try push(.other) // LONG
         case UInt8(ascii: "M"): try push(.int(Int(try uint(2))))                            // BININT2
         case UInt8(ascii: "N"): try push(.none)                                             // NONE
-        case UInt8(ascii: "P"): _ = try utf8(try line()); try push(.other)                  // PERSID
+        case UInt8(ascii: "P"): let raw = try line(); _ = try utf8(raw); try push(.other)  // PERSID
         case UInt8(ascii: "Q"): _ = try popValue(); try push(.other)                        // BINPERSID
         case UInt8(ascii: "R"):                                                             // REDUCE
             let args = try popValue(), callable = try popValue()
@@ -430,23 +440,24 @@ struct PickleMachine {
                 throw Malformed(opcodeStart, "invalid escape in STRING argument")
             }
             try push(.string(latin1(decoded)))
-        case UInt8(ascii: "T"): let n = try length(4, signed: true); try push(.string(latin1(bytes[try need(n)..<position]))) // BINSTRING
-        case UInt8(ascii: "U"): let n = try length(1); try push(.string(latin1(bytes[try need(n)..<position])))          // SHORT_BINSTRING
+        case UInt8(ascii: "T"): let n = try length(4, signed: true); let raw = try take(n); try push(.string(latin1(raw)))   // BINSTRING
+        case UInt8(ascii: "U"): let n = try length(1); let raw = try take(n); try push(.string(latin1(raw)))                // SHORT_BINSTRING
         case UInt8(ascii: "V"):                                                             // UNICODE
             guard let text = PickleText.rawUnicodeEscapeDecode(try line()) else {
                 throw Malformed(opcodeStart, "invalid raw-unicode-escape in UNICODE argument")
             }
             try push(.string(text))
-        case UInt8(ascii: "X"): let n = try length(4); try push(.string(try utf8(bytes[try need(n)..<position]))) // BINUNICODE
+        case UInt8(ascii: "X"): let n = try length(4); let raw = try take(n); try push(.string(try utf8(raw)))              // BINUNICODE
         case UInt8(ascii: "a"): _ = try popValue(); try requireTop()                       // APPEND
         case UInt8(ascii: "b"):                                                             // BUILD
             let state = try popValue()
             try requireTop()
             try build(state)
         case UInt8(ascii: "c"):                                                             // GLOBAL
-            let module = try utf8(try line()), name = try utf8(try line())
+            let moduleLine = try line(), nameLine = try line()
+            let module = try utf8(moduleLine), name = try utf8(nameLine)
             try record(module, name, opcode: "GLOBAL")
-            try push(.global(module, name))
+            try push(values.global(module, name))
         case UInt8(ascii: "d"):                                                             // DICT
             let items = try popToMark()
             guard items.count % 2 == 0 else { throw Malformed(opcodeStart, "DICT with an odd number of items") }
@@ -455,13 +466,15 @@ struct PickleMachine {
         case UInt8(ascii: ")"): try push(values.makeTuple([]))                             // EMPTY_TUPLE
         case UInt8(ascii: "]"): try push(.other)                                           // EMPTY_LIST
         case UInt8(ascii: "e"): _ = try popToMark(); try requireTop()                      // APPENDS
-        case UInt8(ascii: "g"): try fetch(try memoIndex(try line()))                       // GET
+        case UInt8(ascii: "g"): let raw = try line(); try fetch(try memoIndex(raw))        // GET
         case UInt8(ascii: "h"): try fetch(Int(try uint(1)))                                // BINGET
         case UInt8(ascii: "i"):                                                             // INST: klass(*args)
-            let module = try utf8(try line()), name = try utf8(try line())
+            let moduleLine = try line(), nameLine = try line()
+            let module = try utf8(moduleLine), name = try utf8(nameLine)
             try record(module, name, opcode: "INST")
             let args = values.makeTuple(try popToMark())
-            try push(values.construct(.global(module, name), args: args, how: .call))
+            let callable = values.global(module, name)
+            try push(values.construct(callable, args: args, how: .call))
         case UInt8(ascii: "j"): try fetch(Int(try uint(4)))                                // LONG_BINGET
         case UInt8(ascii: "l"): _ = try popToMark(); try push(.other)                      // LIST
         case UInt8(ascii: "t"): try push(values.makeTuple(try popToMark()))                // TUPLE
@@ -469,7 +482,7 @@ struct PickleMachine {
             let items = try popToMark()
             guard let cls = items.first else { throw Malformed(opcodeStart, "OBJ without a class") }
             try push(values.construct(cls, args: values.makeTuple(Array(items.dropFirst())), how: .call))
-        case UInt8(ascii: "p"): try memoize(try memoIndex(try line()))                     // PUT
+        case UInt8(ascii: "p"): let raw = try line(); try memoize(try memoIndex(raw))      // PUT
         case UInt8(ascii: "q"): try memoize(Int(try uint(1)))                              // BINPUT
         case UInt8(ascii: "r"): try memoize(Int(try uint(4)))                              // LONG_BINPUT
         case UInt8(ascii: "s"):                                                             // SETITEM
@@ -506,8 +519,8 @@ struct PickleMachine {
         case UInt8(ascii: "B"): let n = try length(4); _ = try need(n); try push(.other)   // BINBYTES
         case UInt8(ascii: "C"): let n = try length(1); _ = try need(n); try push(.other)   // SHORT_BINBYTES
         // Protocol 4.
-        case 0x8C: let n = try length(1); try push(.string(try utf8(bytes[try need(n)..<position]))) // SHORT_BINUNICODE
-        case 0x8D: let n = try length(8); try push(.string(try utf8(bytes[try need(n)..<position]))) // BINUNICODE8
+        case 0x8C: let n = try length(1); let raw = try take(n); try push(.string(try utf8(raw)))         // SHORT_BINUNICODE
+        case 0x8D: let n = try length(8); let raw = try take(n); try push(.string(try utf8(raw)))         // BINUNICODE8
         case 0x8E: let n = try length(8); _ = try need(n); try push(.other)                // BINBYTES8
         case 0x8F: try push(.other)                                                        // EMPTY_SET
         case 0x90: _ = try popToMark(); try requireTop()                                   // ADDITEMS
@@ -520,7 +533,7 @@ struct PickleMachine {
             let name = try popValue(), module = try popValue()
             if case .string(let m) = module, case .string(let n) = name {
                 try record(m, n, opcode: "STACK_GLOBAL")
-                try push(.global(m, n))
+                try push(values.global(m, n))
             } else {
                 note(ScanFinding(
                     severity: .suspicious, kind: .unresolvedGlobal, location: location, offset: opcodeStart,

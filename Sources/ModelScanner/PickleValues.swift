@@ -11,7 +11,8 @@ struct PickleValues {
     enum Value {
         case mark
         case string(String)
-        case global(String, String)
+        /// An imported global: an index into `globals`.
+        case global(Int)
         case int(Int)
         case none
         case tuple(Int)
@@ -29,9 +30,44 @@ struct PickleValues {
         case new
     }
 
+    /// What the scanner knows about one imported global, worked out once per stream.
+    struct GlobalInfo {
+        let module: String
+        let name: String
+        /// `module.name` with the module mapped as `fix_imports` maps it.
+        let canonical: String
+        /// Instantiates the class given as its first argument (`GlobalClassifier.classInstantiators`):
+        /// nil for other globals, else whether that class's `__init__` runs (with no arguments).
+        let instantiatesArgument: Bool?
+        /// May return an object of any class (`GlobalClassifier.passthroughCallables`).
+        let passthrough: Bool
+        /// `numpy.dtype`.
+        let isNumpyDtype: Bool
+        /// One of joblib's array wrappers, and which.
+        let isNumpyArrayWrapper: Bool
+        let isFileWrapper: Bool
+        /// The wrapper's `__init__` parameters (nil for other globals).
+        let initParameters: [JoblibWrapper.Parameter]?
+
+        init(module: String, name: String) {
+            self.module = module
+            self.name = name
+            let canonical = GlobalClassifier.canonicalName(module: module, name: name)
+            self.canonical = canonical
+            instantiatesArgument = GlobalClassifier.classInstantiators.first { $0.key.bytesEqual(canonical) }?.value
+            passthrough = GlobalClassifier.containsExactly(GlobalClassifier.passthroughCallables, canonical)
+            isNumpyDtype = canonical.bytesEqual("numpy.dtype")
+            isNumpyArrayWrapper = GlobalClassifier.containsExactly(JoblibWrapper.numpyArrayWrapper, canonical)
+            isFileWrapper = GlobalClassifier.containsExactly(JoblibWrapper.ndArrayWrapper, canonical)
+            initParameters = JoblibWrapper.initParameters(canonical)
+        }
+    }
+
     /// One instance.
     struct ObjectRecord {
-        /// `module.name` of the class or function that built it (module mapped as `fix_imports` maps it).
+        /// The class or function that built it.
+        let constructorIndex: Int
+        /// `module.name` of that class or function (module mapped as `fix_imports` maps it).
         let constructor: String
         /// The positional arguments.
         let args: [Value]
@@ -39,12 +75,20 @@ struct PickleValues {
         let initialized: Bool
         /// Built by a callable that may return an arbitrary object (see `GlobalClassifier.passthroughCallables`).
         let opaque: Bool
+        /// A `numpy.dtype` instance.
+        let isNumpyDtype: Bool
+        /// A joblib `NumpyArrayWrapper` / `NDArrayWrapper` instance.
+        let isNumpyArrayWrapper: Bool
+        let isFileWrapper: Bool
         /// Instance attributes set by `__init__` (modelled classes only) or by BUILD with a dict state.
         var attributes: [String: Value] = [:]
         /// The last non-dict BUILD state (what `__setstate__` received).
         var state: Value?
     }
 
+    /// Interned globals (`Value.global` indexes them).
+    private(set) var globals: [GlobalInfo] = []
+    private var globalIndex: [String: Int] = [:]
     var tuples: [[Value]] = []
     var dicts: [[(Value, Value)]] = []
     var objects: [ObjectRecord] = []
@@ -79,29 +123,48 @@ struct PickleValues {
         dicts[index].append(contentsOf: items)
     }
 
-    /// The value `callable(*args)` or `cls.__new__(cls, *args)` yields.
-    mutating func construct(_ callable: Value, args: Value, how: Construction) -> Value {
-        guard case .global(let module, let name) = callable else { return .other }
-        let argList: [Value]
-        if case .tuple(let index) = args { argList = tuples[index] } else { argList = [] }
-        let constructor = GlobalClassifier.canonicalName(module: module, name: name)
-        if how == .call, constructor == "copyreg._reconstructor" || constructor == "copyreg.__newobj__" {
-            // _reconstructor(cls, base, state) and __newobj__(cls, *args) create a `cls` without its __init__.
-            guard case .global(let m, let n)? = argList.first else { return .other }
-            return makeObject(GlobalClassifier.canonicalName(module: m, name: n), args: Array(argList.dropFirst()), how: .new)
+    /// The `Value.global` for `module.name` (interned: one entry per distinct global).
+    mutating func global(_ module: String, _ name: String) -> Value {
+        let key = "\(module)\u{0}\(name)"
+        if let index = globalIndex[key], globals[index].module.bytesEqual(module), globals[index].name.bytesEqual(name) {
+            return .global(index)
         }
-        return makeObject(constructor, args: argList, how: how)
+        globalIndex[key] = globals.count
+        globals.append(GlobalInfo(module: module, name: name))
+        return .global(globals.count - 1)
     }
 
-    private mutating func makeObject(_ constructor: String, args: [Value], how: Construction) -> Value {
+    /// The value `callable(*args)` or `cls.__new__(cls, *args)` yields.
+    mutating func construct(_ callable: Value, args: Value, how: Construction) -> Value {
+        guard case .global(let index) = callable else { return .other }
+        let argList: [Value]
+        if case .tuple(let tupleIndex) = args { argList = tuples[tupleIndex] } else { argList = [] }
+        if how == .call, let runsInit = globals[index].instantiatesArgument {
+            // The result is an instance of the class given first (see GlobalClassifier.classInstantiators).
+            switch argList.first {
+            case .global(let classIndex)?:
+                return runsInit ? makeObject(classIndex, args: [], how: .call) : makeObject(classIndex, args: Array(argList.dropFirst()), how: .new)
+            case .string? where runsInit:
+                // numpy 1.x passes a bit generator's name: the result is one of numpy's own generators.
+                return makeObject(index, args: argList, how: .call)
+            default:
+                return .other
+            }
+        }
+        return makeObject(index, args: argList, how: how)
+    }
+
+    private mutating func makeObject(_ index: Int, args: [Value], how: Construction) -> Value {
         guard track(args.count) else { return .other }
-        var record = ObjectRecord(constructor: constructor, args: args, initialized: how == .call,
-                                  opaque: GlobalClassifier.containsExactly(GlobalClassifier.passthroughCallables, constructor))
-        if how == .call, let parameters = JoblibWrapper.initParameters(constructor) {
+        let info = globals[index]
+        var record = ObjectRecord(constructorIndex: index, constructor: info.canonical, args: args, initialized: how == .call,
+                                  opaque: info.passthrough, isNumpyDtype: info.isNumpyDtype,
+                                  isNumpyArrayWrapper: info.isNumpyArrayWrapper, isFileWrapper: info.isFileWrapper)
+        if how == .call, let parameters = info.initParameters {
             // Model the wrapper's __init__: positional arguments, then the defaults.
-            for (index, parameter) in parameters.enumerated() {
-                if index < args.count {
-                    record.attributes[parameter.name] = args[index]
+            for (position, parameter) in parameters.enumerated() {
+                if position < args.count {
+                    record.attributes[parameter.name] = args[position]
                 } else if let value = parameter.defaultValue {
                     record.attributes[parameter.name] = value
                 }
@@ -117,7 +180,7 @@ struct PickleValues {
     /// dtype (which has `__setstate__`), are kept as `state`. Returns false
     /// when the state updates attributes the scanner cannot see.
     mutating func applyState(_ state: Value, to index: Int) -> Bool {
-        if objects[index].constructor.bytesEqual("numpy.dtype") {
+        if objects[index].isNumpyDtype {
             objects[index].state = state
             return true
         }

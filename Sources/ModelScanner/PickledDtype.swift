@@ -47,7 +47,7 @@ struct PickledDtype {
     init?(_ value: PickleValues.Value, in values: PickleValues, depth: Int = 0) {
         guard case .object(let index) = value, depth < PickledDtype.maxDepth else { return nil }
         let record = values.objects[index]
-        guard record.constructor.bytesEqual("numpy.dtype") else { return nil }
+        guard record.isNumpyDtype else { return nil }
         guard let code = values.string(record.args.first) else {
             described = .unknown
             objectFlag = nil

@@ -35,21 +35,59 @@ final class AllowlistClassTests: XCTestCase {
         XCTAssertFalse(GlobalClassifier.containsExactly(set, "cafe\u{301}.x"))
     }
 
-    /// Allowlisted callables that can hand back an object of any class must not
-    /// let a joblib array wrapper through unseen (here `_mareconstruct`, which
-    /// calls `subtype.__new__` on the class it is given).
-    func testAllowlistReviewClass_passthroughResultsFailClosedInJoblibStreams() throws {
-        let dir = try TestSupport.makeTemporaryDirectory("passthrough")
+    /// Allowlisted callables that instantiate a class they are given
+    /// (`numpy.ma.core._mareconstruct` calls `subtype.__new__`) are tracked as
+    /// making an instance of that class, so a joblib wrapper made that way is followed.
+    func testAllowlistReviewClass_classInstantiatorsAreTrackedInJoblibStreams() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("instantiator")
         var bytes = Op.proto2 + Op.global("numpy.ma.core", "_mareconstruct") + Op.mark + Op.global("joblib.numpy_pickle", "NDArrayWrapper")
             + Op.global("numpy", "ndarray") + Op.int(0) + Op.tuple1 + Op.unicode("b") + Op.tuple + Op.reduce
         bytes += Op.emptyDict + Op.mark + Op.unicode("filename") + Op.unicode("secret.npy") + Op.unicode("subclass") + Op.global("numpy", "ndarray")
             + Op.setItems + Op.build + Op.stop
         let model = try Hostile.write(bytes, name: "model.pkl", in: dir)
-        let report = ModelScanner.scanFile(at: model)
-        XCTAssertTrue(report.findings.contains { $0.kind == .malformedPickle && $0.message.contains("_mareconstruct") }, "\(report.findings)")
-        _ = try Hostile.write(Hostile.systemPickle(), name: "secret.npy", in: dir)
-        let outcome = try RealLoader.load(model, with: "joblib", watch: "secret.npy")
-        XCTAssertFalse(outcome.opened.isEmpty, "joblib did not treat the result as a wrapper: \(outcome.error ?? "")")
+        _ = try Hostile.write(Hostile.systemPickle("echo instantiated"), name: "secret.npy", in: dir)
+        XCTAssertEqual(ModelScanner.scanFile(at: model).references, ["secret.npy"])
+        let report = ModelScanner.scan(paths: [model])
+        XCTAssertTrue(report.files.contains { $0.path.hasSuffix("/secret.npy") && $0.hasDangerous }, "\(report.files.map(\.findings))")
+        let outcome = try RealLoader.load(model, with: "joblib")
+        XCTAssertEqual(outcome.systemCalls, ["echo instantiated"], "joblib did not treat the result as a wrapper: \(outcome.error ?? "")")
+    }
+
+    /// Allowlisted callables that can hand back an object built elsewhere in the
+    /// stream (`torch._tensor._rebuild_from_type_v2` returns `func(*args)`) must
+    /// not let a joblib array wrapper through unseen: BUILD on their result fails closed.
+    func testAllowlistReviewClass_passthroughResultsFailClosedInJoblibStreams() throws {
+        var bytes = Op.proto2 + Op.global("torch._tensor", "_rebuild_from_type_v2") + Op.mark
+            + Op.global("copyreg", "_reconstructor") + Op.global("joblib.numpy_pickle", "NDArrayWrapper")
+            + Op.mark + Op.global("joblib.numpy_pickle", "NDArrayWrapper") + Op.global("builtins", "object") + Op.none + Op.tuple
+            + Op.emptyDict + Op.tuple + Op.reduce
+        bytes += Op.emptyDict + Op.mark + Op.unicode("filename") + Op.unicode("secret.npy") + Op.setItems + Op.build + Op.stop
+        let report = try Hostile.scan(bytes, name: "model.pkl")
+        XCTAssertTrue(report.findings.contains { $0.kind == .malformedPickle && $0.message.contains("_rebuild_from_type_v2") }, "\(report.findings)")
+    }
+
+    /// What numpy's own pickles of masked arrays, random generators and seed sequences import is allowlisted and followed.
+    func testAllowlistReviewClass_numpyObjectsPickledByNumpyAreClean() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("numpy-pickles")
+        let python = try TestSupport.pythonVenv("model-scanner", packages: ["numpy", "safetensors==0.4.5", "joblib"])
+        let script = """
+        import sys, pickle, numpy as np, joblib
+        objects = {"masked": np.ma.masked_array([1, 2, 3], mask=[0, 1, 0]), "rng": np.random.default_rng(2),
+                   "legacy": np.random.RandomState(1), "record": np.array([(1, 2.0)], dtype=[("a", "<i4"), ("b", "<f8")]),
+                   "objects": np.array([{"k": 1}, None], dtype=object), "when": np.array(["2020-01-01"], dtype="datetime64[ns]"),
+                   "scalar": np.float32(1.5), "dtype": np.dtype([("a", "<f4"), ("b", "O")])}
+        for protocol in range(6):
+            with open(f"{sys.argv[1]}/objects_p{protocol}.pkl", "wb") as f:
+                pickle.dump(objects, f, protocol=protocol)
+        joblib.dump(objects, f"{sys.argv[1]}/objects.joblib")
+        """
+        let made = try TestSupport.run(python, ["-c", script, dir.path])
+        XCTAssertEqual(made.status, 0, made.stderrText)
+        let report = ModelScanner.scan(paths: [dir.path])
+        XCTAssertEqual(report.files.count, 7)
+        for file in report.files {
+            XCTAssertEqual(file.findings, [], file.path)
+        }
     }
 
     func testUnknownGlobalClass_debugScriptIsDangerousAndAnyUnlistedGlobalIsSuspicious() throws {
