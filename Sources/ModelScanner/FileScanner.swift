@@ -64,17 +64,22 @@ extension ModelScanner {
     /// content looks like a model format, and are listed as skipped otherwise.
     public static func scan(tree: ModelTree, limits: ScanLimits = ScanLimits(),
                             progress: ProgressReporter? = nil) -> ModelTreeScan {
-        var reports: [FileScanReport] = []
-        var skippedPaths: [String] = []
-        for file in tree.files {
+        // Each file is judged and scanned on its own, so the files are spread
+        // over the cores; results keep the tree's order.
+        let results = ScanSlots(count: tree.files.count)
+        DispatchQueue.concurrentPerform(iterations: tree.files.count) { index in
+            let file = tree.files[index]
             let name = file.path == .singleFileRoot ? file.displayPath : file.path.string
             let ext = (name as NSString).pathExtension.lowercased()
-            if tree.isSingleFile || modelFileExtensions.contains(ext) || looksLikeModel(atPath: file.displayPath) {
-                reports.append(scanFile(at: file.displayPath, limits: limits))
+            if tree.isSingleFile || modelFileExtensions.contains(ext) || looksLikeModel(atPath: file.displayPath, limits: limits) {
+                results.set(index, scanFile(at: file.displayPath, limits: limits))
                 progress?.advance(items: 1)
-            } else {
-                skippedPaths.append(file.displayPath)
             }
+        }
+        var reports: [FileScanReport] = []
+        var skippedPaths: [String] = []
+        for (file, report) in zip(tree.files, results.values) {
+            if let report { reports.append(report) } else { skippedPaths.append(file.displayPath) }
         }
         // Files the pickles make their loader read are scanned too, then each
         // report is attached back to its file by the exact bytes of its path.
@@ -173,4 +178,24 @@ extension ModelScanner {
         ], references: [])
     }
 
+}
+
+/// One result slot per file, filled from many threads.
+private final class ScanSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [FileScanReport?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ report: FileScanReport) {
+        lock.lock()
+        slots[index] = report
+        lock.unlock()
+    }
+
+    var values: [FileScanReport?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
+    }
 }
