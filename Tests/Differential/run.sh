@@ -17,7 +17,10 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.installed" 2>/dev/null)" != "
   echo "differential: creating $venv from requirements/differential.txt" >&2
   rm -rf "$venv"
   python3 -m venv "$venv"
-  if ! "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes -r "$req"; then
+  # torch's CPU build is the wheel this machine image ships (PyPI's Linux wheel needs CUDA).
+  links=()
+  [ -d /opt/wheels ] && links=(--find-links /opt/wheels)
+  if ! "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes "${links[@]}" -r "$req"; then
     echo "differential: pip install --require-hashes -r requirements/differential.txt failed" >&2
     exit 2
   fi
