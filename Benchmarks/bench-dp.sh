@@ -8,8 +8,6 @@ set -euo pipefail
 count=1000000
 runs=5
 
-echo "bench-dp: installing opendp into $BENCH_VENV" >&2
-"$BENCH_VENV/pip" install --quiet --disable-pip-version-check opendp >&2
 
 ours=$("$BENCH_SWIFT_BIN/bench-dp" "$count" 100 "$runs")
 

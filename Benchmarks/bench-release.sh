@@ -22,10 +22,6 @@ mkdir -p "$work"
 log() { echo "bench-release: $*" >&2; }
 
 command -v age >/dev/null && command -v age-keygen >/dev/null || { log "age and age-keygen are needed (apt-get install age)"; exit 2; }
-if [ ! -x "$BENCH_VENV/model_signing" ]; then
-  log "installing model-signing==1.1.1 pyOpenSSL into $BENCH_VENV"
-  "$BENCH_VENV/pip" install --quiet --disable-pip-version-check "model-signing==1.1.1" pyOpenSSL >&2
-fi
 MS="$BENCH_VENV/model_signing"
 
 big="$work/big-model"

@@ -15,8 +15,6 @@ mkdir -p "$dir"
 trap 'rm -rf "$dir"' EXIT
 log() { echo "bench-scanner: $*" >&2; }
 
-log "installing picklescan into $BENCH_VENV"
-"$BENCH_VENV/pip" install --quiet --disable-pip-version-check picklescan==0.0.26 >&2 || { log "picklescan unavailable; skipping"; exit 0; }
 peer="$BENCH_VENV/picklescan"
 
 log "building inputs"

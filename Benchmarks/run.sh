@@ -5,9 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 export MODELSEC="${MODELSEC:-$root/.build/release/modelsec}"
 export BENCH_DIR="${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/modelsec-bench.XXXXXX")}"
-venv="$root/.build/venvs/bench"
-[ -x "$venv/bin/python" ] || python3 -m venv --system-site-packages "$venv" >&2
-export BENCH_VENV="$venv/bin"
+# The peers (picklescan, model-signing, opendp, ...) come from the one pinned,
+# hashed environment of scripts/python-env.sh.
+python="$("$root/scripts/python-env.sh")"
+export BENCH_VENV="$(dirname "$python")"
 
 # Library-level benchmark executables, when the Benchmarks package has any.
 if grep -q 'executableTarget' "$root/Benchmarks/Package.swift"; then

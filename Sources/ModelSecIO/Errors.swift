@@ -1,27 +1,46 @@
-/// How a failure maps to the CLI's exit codes.
+/// What kind of failure an error is. The CLI turns it into an exit code
+/// (1 for a failed check, 2 for unusable input); the library never decides
+/// exit codes itself.
 public enum FailureCategory: Sendable {
     /// A check failed: bad signature, tampered data, rejected token, denied
-    /// policy. Exit code 1.
+    /// policy, budget exceeded.
     case verificationFailed
     /// Usage errors and unreadable, malformed or unwritable input or output.
-    /// Exit code 2.
     case invalidInput
-
-    /// The process exit code for this category.
-    public var exitCode: Int32 {
-        switch self {
-        case .verificationFailed: return 1
-        case .invalidInput: return 2
-        }
-    }
 }
 
-/// An error that knows which exit code it deserves. Its `description` is the
-/// one line the CLI prints; it names the file and the problem and never
-/// contains secrets.
+/// The contract every error the library throws keeps.
+///
+/// - `category` says whether a check failed or the input was unusable.
+/// - `code` is a stable, machine-readable identifier: lower-case words joined
+///   with `-`, prefixed by the capability (`signing.digest-mismatch`,
+///   `token.expired`, `file.unreadable`). Scripts match on it; it never
+///   changes meaning once published (see docs/errors.md).
+/// - `path` is the file or directory the failure is about, when there is one.
+/// - `description` is one line for a person that names the file and the
+///   problem, never contains secrets or data cell contents, and never names a
+///   command-line flag (the CLI adds those hints).
 public protocol ModelSecError: Error, CustomStringConvertible {
-    /// Whether this is a failed check (1) or unusable input (2).
+    /// Whether this is a failed check or unusable input.
     var category: FailureCategory { get }
+    /// Stable machine-readable identifier of the failure.
+    var code: String { get }
+    /// The file or directory the failure is about, if any.
+    var path: String? { get }
+}
+
+extension ModelSecError {
+    /// A generic code from the category, for error types that have not yet
+    /// named their cases (each module overrides this with specific codes).
+    public var code: String {
+        switch category {
+        case .verificationFailed: return "verification-failed"
+        case .invalidInput: return "invalid-input"
+        }
+    }
+
+    /// No path unless the error type says otherwise.
+    public var path: String? { nil }
 }
 
 /// A file could not be read or written.
@@ -37,5 +56,6 @@ public struct FileError: ModelSecError, Equatable {
     }
 
     public var category: FailureCategory { .invalidInput }
+    public var code: String { "file.unusable" }
     public var description: String { "\(path): \(reason)" }
 }

@@ -6,6 +6,15 @@ enum CLI {
     /// Ends the process with `code` after the command has printed its report.
     struct Exit: Error { let code: Int32 }
 
+    /// The exit code of a failure category: 1 for a failed check, 2 for
+    /// unusable input (the one place the mapping lives).
+    static func exitCode(_ category: FailureCategory) -> Int32 {
+        switch category {
+        case .verificationFailed: return 1
+        case .invalidInput: return 2
+        }
+    }
+
     /// Prints `modelsec: error: MESSAGE` to stderr and exits with `code`.
     static func fail(_ message: String, code: Int32) -> Never {
         FileHandle.standardError.write(Data("modelsec: error: \(terminalSafe(message))\n".utf8))

@@ -43,7 +43,7 @@ struct ModelSecCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as ModelSecError {
-            CLI.fail(error.description, code: error.category.exitCode)
+            CLI.fail(error.description, code: CLI.exitCode(error.category))
         } catch let error as CLI.Exit {
             Foundation.exit(error.code)
         } catch {

@@ -28,7 +28,7 @@ final class VerifierAttackTests: XCTestCase {
         XCTAssertThrowsError(try v.verify(token, now: F.now), file: file, line: line) { error in
             guard let rejection = error as? TokenRejection else { return XCTFail("not a rejection: \(error)", file: file, line: line) }
             XCTAssertEqual(rejection.code, code, rejection.reason, file: file, line: line)
-            XCTAssertEqual(rejection.category.exitCode, 1, file: file, line: line)
+            XCTAssertEqual(rejection.category, .verificationFailed, file: file, line: line)
         }
     }
 
@@ -79,7 +79,7 @@ final class VerifierAttackTests: XCTestCase {
         XCTAssertThrowsError(try issuer.issue(.init(subject: "s", audiences: ["a"], scopes: scopes, lifetime: TokenDuration(seconds: 86401))))
         let strict = try AccessTokenIssuer(signingKey: edSigner, issuer: F.issuer, maximumLifetime: TokenDuration(seconds: 300))
         XCTAssertThrowsError(try strict.issue(.init(subject: "s", audiences: ["a"], scopes: scopes, lifetime: TokenDuration(seconds: 301)))) { error in
-            XCTAssertEqual((error as? TokenInputError)?.category.exitCode, 2)
+            XCTAssertEqual((error as? TokenInputError)?.category, .invalidInput)
         }
         XCTAssertThrowsError(try issuer.issue(.init(subject: "s", audiences: ["a"], scopes: [])))
         XCTAssertThrowsError(try issuer.issue(.init(subject: "s", audiences: ["a"], scopes: scopes, lifetime: TokenDuration(seconds: 0))))

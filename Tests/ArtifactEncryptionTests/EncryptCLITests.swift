@@ -184,7 +184,7 @@ final class EncryptCLITests: XCTestCase {
     func testIndependentPythonReaderDecryptsWhatModelsecEncrypts() throws {
         let reader = TestSupport.repositoryRoot.appendingPathComponent("Tests/ArtifactEncryptionTests/reference_reader.py").path
         // `cryptography` is installed system-wide; the venv inherits it (and installs it where it is not).
-        let python = try TestSupport.pythonVenv("encryption-reader", packages: ["cryptography>=44"])
+        let python = try TestSupport.python()
         try "interop passphrase\n".write(to: url("pass.txt"), atomically: true, encoding: .utf8)
         try ok(["encrypt", path("plain.bin"), "-o", path("x.enc"), "--recipient", path("alice.pem.pub"), "--key-file", path("kms.key")])
         try ok(["encrypt", path("plain.bin"), "-o", path("k.enc"), "--key-file", path("other.key"), "--chunk-size", "4096"])

@@ -19,7 +19,7 @@ final class AccountingInteropTests: XCTestCase {
     }()
 
     func python(_ script: String) throws -> String {
-        let python = try TestSupport.pythonVenv("dp-accounting", packages: ["dp-accounting"])
+        let python = try TestSupport.python()
         let r = try TestSupport.run(python, ["-c", script])
         XCTAssertEqual(r.status, 0, r.stderrText)
         return r.stdoutText

@@ -54,7 +54,7 @@ final class LedgerIntegrityTests: DPFileTestCase {
             try SQLitePrivacyLedger(path: db).setTotal(dataset: "d", budget: PrivacyCost(epsilon: 1))
             try sql(db, statements)
             XCTAssertThrowsError(try SQLitePrivacyLedger(path: db), name) { error in
-                XCTAssertEqual((error as? DPError)?.category.exitCode, 2)
+                XCTAssertEqual((error as? DPError)?.category, .invalidInput)
                 if name == "newer" { XCTAssertTrue("\(error)".contains("newer"), "\(error)") }
             }
         }

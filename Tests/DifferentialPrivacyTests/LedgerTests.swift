@@ -31,7 +31,7 @@ final class LedgerTests: XCTestCase {
             return (0, [], nil)
         }) { error in
             guard case .budgetExceeded = error as? DPError else { return XCTFail("\(error)") }
-            XCTAssertEqual((error as? DPError)?.category.exitCode, 1)
+            XCTAssertEqual((error as? DPError)?.category, .verificationFailed)
         }
         XCTAssertFalse(called, "a refused release must not read the data or draw noise")
 
@@ -59,7 +59,7 @@ final class LedgerTests: XCTestCase {
         try ledger.setTotal(dataset: "d", budget: PrivacyCost(epsilon: 5, delta: 1e-6))
         XCTAssertThrowsError(try ledger.spend(request("d", PrivacyCost(epsilon: 1))) { () -> (Int, [UInt8], String?) in throw Boom() }) { error in
             guard case .failedAfterCharge = error as? DPError else { return XCTFail("\(error)") }
-            XCTAssertEqual((error as? DPError)?.category.exitCode, 2)
+            XCTAssertEqual((error as? DPError)?.category, .invalidInput)
         }
         let status = try ledger.status(dataset: "d")
         XCTAssertEqual(status.releases, 1)

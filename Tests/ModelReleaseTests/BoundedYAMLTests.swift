@@ -34,7 +34,7 @@ final class BoundedYAMLTests: XCTestCase {
         XCTAssertEqual(over.line, 3)
         XCTAssertEqual(over.path, "doc.yaml")
         XCTAssertEqual("\(over)", "doc.yaml: more than 100000 YAML nodes (aliases counted as what they refer to) (line 3, column \(over.column))")
-        XCTAssertEqual(over.category.exitCode, 2)
+        XCTAssertEqual(over.category, .invalidInput)
     }
 
     func testLimitSpansEveryDocumentOfTheStream() throws {

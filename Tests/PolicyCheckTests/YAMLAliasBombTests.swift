@@ -47,7 +47,7 @@ final class YAMLAliasBombTests: XCTestCase {
         let loadStart = Date()
         XCTAssertThrowsError(try PolicyLoader.load(path: path)) { error in
             XCTAssertTrue("\(error)".contains(path), "\(error)")
-            XCTAssertEqual((error as? ModelSecError)?.category.exitCode, 2)
+            XCTAssertEqual((error as? ModelSecError)?.category, .invalidInput)
         }
         XCTAssertLessThan(Date().timeIntervalSince(loadStart), 1)
     }

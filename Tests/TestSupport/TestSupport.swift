@@ -108,22 +108,14 @@ public enum TestSupport {
         return out
     }
 
-    /// A Python virtual environment under `.build/venvs/NAME` with `packages`
-    /// installed (created once, reused). Returns the path of its `python`.
-    public static func pythonVenv(_ name: String, packages: [String]) throws -> String {
-        let dir = repositoryRoot.appendingPathComponent(".build/venvs/\(name)")
-        let python = dir.appendingPathComponent("bin/python").path
-        let stamp = dir.appendingPathComponent(".installed")
-        let wanted = packages.joined(separator: " ")
-        if let done = try? String(contentsOf: stamp, encoding: .utf8), done == wanted, FileManager.default.isExecutableFile(atPath: python) {
-            return python
-        }
-        var r = try run("python3", ["-m", "venv", "--system-site-packages", dir.path])
-        guard r.status == 0 else { throw VenvError(message: "python3 -m venv failed: \(r.stderrText)") }
-        r = try run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + packages)
-        guard r.status == 0 else { throw VenvError(message: "pip install \(wanted) failed: \(r.stderrText)") }
-        try wanted.write(to: stamp, atomically: true, encoding: .utf8)
-        return python
+    /// The Python of `.build/venvs/test`, which has every peer implementation
+    /// the tests compare with (requirements/test.txt, pinned with hashes),
+    /// created by `scripts/python-env.sh` on first use and reused after.
+    public static func python() throws -> String {
+        let script = repositoryRoot.appendingPathComponent("scripts/python-env.sh").path
+        let r = try run(script, [])
+        guard r.status == 0 else { throw VenvError(message: "scripts/python-env.sh failed: \(r.stderrText)") }
+        return r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     public struct VenvError: Error, CustomStringConvertible {

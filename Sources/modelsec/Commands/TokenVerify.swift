@@ -91,7 +91,7 @@ struct TokenVerify: ParsableCommand {
         } catch let rejection as TokenRejection {
             if json { try CLI.printJSON(Rejection(code: rejection.code, reason: rejection.reason)) }
             FileHandle.standardError.write(Data("modelsec: \(rejection.description)\n".utf8))
-            throw CLI.Exit(code: rejection.category.exitCode)
+            throw CLI.Exit(code: CLI.exitCode(rejection.category))
         }
     }
 }
