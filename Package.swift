@@ -43,6 +43,13 @@ let package = Package(
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
 
+        // The standard PKCS#11 header (modules are dlopen'ed at run time).
+        .systemLibrary(
+            name: "CPKCS11",
+            pkgConfig: "p11-kit-1",
+            providers: [.apt(["libp11-kit-dev"])]
+        ),
+
         // The commit the binary was built from, for `modelsec --version`.
         .target(name: "CBuildInfo", cSettings: [.define("MODELSEC_COMMIT", to: "\"\(buildCommit)\"")]),
 
@@ -69,6 +76,9 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+
+        // Signing keys that stay in a PKCS#11 token (HSM, SoftHSM2, KMS bridge).
+        .target(name: "PKCS11Keys", dependencies: ["CPKCS11", "ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
 
         .target(name: "ModelScanner", dependencies: ["ModelSecIO"]),
         .target(
@@ -116,6 +126,7 @@ let package = Package(
         .testTarget(name: "ModelReleaseTests", dependencies: ["ModelRelease", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "ModelSigning", "ArtifactEncryption", "AccessTokens", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "ModelRelease", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"]),
         .testTarget(name: "ModelSecCLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "PKCS11KeysTests", dependencies: ["PKCS11Keys", "ModelSecKeys", "ModelSecCrypto", "TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]

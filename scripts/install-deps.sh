@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages modelsec needs to build and test, when missing:
-# libsodium and OpenSSL 3 development files, the openssl CLI, and Python's venv
-# support (interop tests create their own virtual environments).
+# libsodium and OpenSSL 3 development files, the openssl CLI, the PKCS#11
+# header and SoftHSM2 (a software token for the hardware-key tests), and
+# Python's venv support (scripts/python-env.sh creates the peers' environment).
 # Uses sudo when not root. Prints what it installs; silent when nothing is missing.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ pkg-config --exists libsodium 2>/dev/null || missing+=(libsodium-dev)
 pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+pkg-config --exists p11-kit-1 2>/dev/null || missing+=(libp11-kit-dev)   # the PKCS#11 header
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)           # the token the PKCS#11 tests use
 if ! command -v python3 >/dev/null 2>&1; then
   missing+=(python3 python3-venv python3-pip)
 elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then

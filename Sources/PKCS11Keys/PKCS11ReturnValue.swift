@@ -1,0 +1,35 @@
+import CPKCS11
+
+/// Names of the Cryptoki return values a user is likely to meet, for messages.
+enum PKCS11ReturnValue {
+    static func name(_ rv: UInt) -> String {
+        let known: [UInt: String] = [
+            UInt(CKR_OK): "CKR_OK",
+            UInt(CKR_GENERAL_ERROR): "CKR_GENERAL_ERROR",
+            UInt(CKR_FUNCTION_FAILED): "CKR_FUNCTION_FAILED",
+            UInt(CKR_ARGUMENTS_BAD): "CKR_ARGUMENTS_BAD",
+            UInt(CKR_ATTRIBUTE_VALUE_INVALID): "CKR_ATTRIBUTE_VALUE_INVALID",
+            UInt(CKR_DEVICE_ERROR): "CKR_DEVICE_ERROR",
+            UInt(CKR_DEVICE_REMOVED): "CKR_DEVICE_REMOVED",
+            UInt(CKR_KEY_TYPE_INCONSISTENT): "CKR_KEY_TYPE_INCONSISTENT",
+            UInt(CKR_KEY_FUNCTION_NOT_PERMITTED): "CKR_KEY_FUNCTION_NOT_PERMITTED",
+            UInt(CKR_MECHANISM_INVALID): "CKR_MECHANISM_INVALID (the token does not support this algorithm)",
+            UInt(CKR_MECHANISM_PARAM_INVALID): "CKR_MECHANISM_PARAM_INVALID",
+            UInt(CKR_PIN_INCORRECT): "CKR_PIN_INCORRECT",
+            UInt(CKR_PIN_LOCKED): "CKR_PIN_LOCKED",
+            UInt(CKR_PIN_LEN_RANGE): "CKR_PIN_LEN_RANGE",
+            UInt(CKR_SESSION_HANDLE_INVALID): "CKR_SESSION_HANDLE_INVALID",
+            UInt(CKR_TEMPLATE_INCONSISTENT): "CKR_TEMPLATE_INCONSISTENT",
+            UInt(CKR_TEMPLATE_INCOMPLETE): "CKR_TEMPLATE_INCOMPLETE",
+            UInt(CKR_TOKEN_NOT_PRESENT): "CKR_TOKEN_NOT_PRESENT",
+            UInt(CKR_TOKEN_NOT_RECOGNIZED): "CKR_TOKEN_NOT_RECOGNIZED",
+            UInt(CKR_USER_NOT_LOGGED_IN): "CKR_USER_NOT_LOGGED_IN",
+            UInt(CKR_USER_PIN_NOT_INITIALIZED): "CKR_USER_PIN_NOT_INITIALIZED",
+            UInt(CKR_CRYPTOKI_NOT_INITIALIZED): "CKR_CRYPTOKI_NOT_INITIALIZED",
+            UInt(CKR_CRYPTOKI_ALREADY_INITIALIZED): "CKR_CRYPTOKI_ALREADY_INITIALIZED",
+            UInt(CKR_DOMAIN_PARAMS_INVALID): "CKR_DOMAIN_PARAMS_INVALID (the token does not support this curve)",
+            UInt(CKR_CURVE_NOT_SUPPORTED): "CKR_CURVE_NOT_SUPPORTED",
+        ]
+        return known[rv] ?? "CKR 0x" + String(rv, radix: 16)
+    }
+}
