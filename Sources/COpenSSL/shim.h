@@ -14,6 +14,8 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 /* Small helpers for OpenSSL macros that Swift cannot import. */
 static inline long modelsec_BIO_get_mem_data(BIO *bio, char **out) {
