@@ -119,7 +119,7 @@ public enum ReleaseCreator {
         do {
             tree = try ModelTree.walk(model, options: .init(ignoring: ReleaseLayout.ignoredTopLevelNames.map { ModelPath($0) }))
         } catch let error as ModelTreeError where error.problem == .symbolicLink {
-            throw ReleaseInputError(path: error.path, reason: "is a symbolic link; releases contain regular files only (give the real path)")
+            throw ReleaseInputError(path: error.file, reason: "is a symbolic link; releases contain regular files only (give the real path)")
         }
         let provenance = ModelPath(ReleaseLayout.provenanceDirectory)
         if !tree.isSingleFile, let inside = tree.directories.first(where: { $0.path.isWithin(provenance) })?.displayPath

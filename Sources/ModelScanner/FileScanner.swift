@@ -107,8 +107,8 @@ extension ModelScanner {
         case .tooDeep, .tooManyEntries, .tooManyRepeatedDirectories: kind = .resourceLimit
         default: kind = .unreadableFile
         }
-        return FileScanReport(path: error.path, format: .unknown, size: nil, streams: [], findings: [
-            ScanFinding(severity: .error, kind: kind, location: error.path, message: error.reason),
+        return FileScanReport(path: error.file, format: .unknown, size: nil, streams: [], findings: [
+            ScanFinding(severity: .error, kind: kind, location: error.file, message: error.reason),
         ], references: [])
     }
 

@@ -17,6 +17,9 @@ public enum FailureCategory: Sendable {
 ///   `token.expired`, `file.unreadable`). Scripts match on it; it never
 ///   changes meaning once published (see docs/errors.md).
 /// - `path` is the file or directory the failure is about, when there is one.
+///   (Error types keep their own stored property under another name, such as
+///   `file`: a stored `path: String` beside this `String?` requirement would
+///   leave the requirement to the default `nil`.)
 /// - `description` is one line for a person that names the file and the
 ///   problem, never contains secrets or data cell contents, and never names a
 ///   command-line flag (the CLI adds those hints).
@@ -46,16 +49,17 @@ extension ModelSecError {
 /// A file could not be read or written.
 public struct FileError: ModelSecError, Equatable {
     /// The path involved.
-    public let path: String
+    public let file: String
     /// What went wrong, for a person.
     public let reason: String
 
     public init(path: String, reason: String) {
-        self.path = path
+        self.file = path
         self.reason = reason
     }
 
     public var category: FailureCategory { .invalidInput }
     public var code: String { "file.unusable" }
-    public var description: String { "\(path): \(reason)" }
+    public var path: String? { file }
+    public var description: String { "\(file): \(reason)" }
 }

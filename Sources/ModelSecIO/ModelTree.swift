@@ -368,22 +368,46 @@ public struct ModelTreeError: ModelSecError, Equatable {
         case missing
         /// The file's inode, size or timestamps differ from when it was walked.
         case changed
+
+        /// The stable identifier of the problem (the part after `model.`).
+        public var code: String {
+            switch self {
+            case .cannotRead: return "unreadable"
+            case .cannotList: return "unlistable-directory"
+            case .symbolicLink: return "symbolic-link"
+            case .brokenSymbolicLink: return "broken-symbolic-link"
+            case .symbolicLinkLoop: return "symbolic-link-loop"
+            case .tooManyRepeatedDirectories: return "too-many-repeated-directories"
+            case .specialFile: return "special-file"
+            case .nameNotUTF8: return "name-not-utf8"
+            case .tooDeep: return "too-deep"
+            case .tooManyEntries: return "too-many-entries"
+            case .notRegularFile: return "not-regular-file"
+            case .notDirectory: return "not-directory"
+            case .missing: return "missing"
+            case .changed: return "changed-while-read"
+            }
+        }
     }
 
     /// The entry involved, as a path on disk.
-    public let path: String
+    public let file: String
     /// What is wrong with it.
     public let problem: Problem
 
     /// An error about `path`.
     public init(path: String, problem: Problem) {
-        self.path = path
+        self.file = path
         self.problem = problem
     }
 
     public var category: FailureCategory { .invalidInput }
 
-    public var description: String { "\(path): \(reason)" }
+    public var code: String { "model.\(problem.code)" }
+
+    public var path: String? { file }
+
+    public var description: String { "\(file): \(reason)" }
 
     /// Limits on the whole walk are never stepped over, even when the walk
     /// goes on after other problems.

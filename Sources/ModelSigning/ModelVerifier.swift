@@ -50,7 +50,7 @@ public enum ModelVerifier {
             inventory = try ModelTree.walk(model.path, options: .init(ignoring: ignored, allowSymlinks: manifest.allowSymlinks))
         } catch let error as ModelTreeError where error.problem == .symbolicLink {
             // A link where the signature allows none: the model is not what was signed.
-            return signed.result(.contentMismatch, modified: [error.path], summary: "\(error.description) (the signature does not allow symbolic links)")
+            return signed.result(.contentMismatch, modified: [error.file], summary: "\(error.description) (the signature does not allow symbolic links)")
         }
         var onDisk: [ModelPath: ModelTree.File] = [:]
         for file in inventory.files { onDisk[file.path] = file }
