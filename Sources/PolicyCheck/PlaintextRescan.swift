@@ -63,7 +63,7 @@ struct TemporaryScratch {
     let path: String
     init() throws {
         var template = Array((NSTemporaryDirectory() + "/modelsec-rescan-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw FileError(path: NSTemporaryDirectory(), reason: "cannot create a temporary directory") }
+        guard let made = mkdtemp(&template) else { throw AuditError.scratchUnavailable(path: NSTemporaryDirectory()) }
         path = String(cString: made)
     }
     func remove() { try? FileManager.default.removeItem(atPath: path) }
