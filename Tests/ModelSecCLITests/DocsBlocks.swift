@@ -9,8 +9,9 @@ import Foundation
 /// - `<!-- not-run: REASON -->` on the line before the fence (blank lines
 ///   allowed between) keeps a block from running; the reason is required.
 /// - In an `sh` block every command (a line, with `\` continuations) must
-///   exit 0, unless its last line ends with a comment `# exit N…`, which
-///   names the status it must exit with.
+///   exit 0, unless its last line ends with a comment `# exit N` or
+///   `# exit N: why`, which names the status it must exit with (`# exit 1 if
+///   …`, prose, does not count).
 /// - In a `console` block, a line starting `$ ` is a command; the lines after
 ///   it, up to the next command, are its expected output (stdout and stderr
 ///   together); a line `...` matches any number of lines.
@@ -84,9 +85,9 @@ struct DocsBlock: Equatable {
         return out
     }
 
-    /// N from a trailing `# exit N` comment, else 0.
+    /// N from a trailing `# exit N` or `# exit N: …` comment, else 0.
     static func expectedStatus(_ lastLine: String) -> Int32 {
-        guard let range = lastLine.range(of: #"#\s*exit\s+[0-9]+"#, options: .regularExpression) else { return 0 }
+        guard let range = lastLine.range(of: #"#\s*exit\s+[0-9]+(?=\s*(:|$))"#, options: .regularExpression) else { return 0 }
         return Int32(lastLine[range].filter(\.isNumber)) ?? 0
     }
 

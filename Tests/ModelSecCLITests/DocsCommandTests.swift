@@ -2,16 +2,19 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Every command in README.md, docs/*.md and examples/README.md, run verbatim
-/// with the built `modelsec` on PATH, in order, in a scratch copy of the
-/// folders the documents use (`examples/`, `policies/`, `keys-example/`), so
-/// the work tree is never touched. The conventions (which blocks run, `#
-/// exit N`, `<!-- not-run: reason -->`, console output) are in `DocsBlock`.
+/// Every command in README.md, docs/ (every .md, subfolders too) and
+/// examples/README.md, run verbatim with the built `modelsec` (and the pinned
+/// test Python as `python3`) on PATH, in order, in a scratch copy of the
+/// folders the documents use (`examples/`, `policies/`, `keys-example/`,
+/// `docs/`), so the work tree is never touched. The conventions (which blocks
+/// run, `# exit N`, `<!-- not-run: reason -->`, console output) are in `DocsBlock`.
 final class DocsCommandTests: XCTestCase {
     /// The documents whose commands are run, in the order they are run.
     static var documents: [String] {
-        let docs = (try? FileManager.default.contentsOfDirectory(atPath: TestSupport.repositoryRoot.appendingPathComponent("docs").path)) ?? []
-        return ["README.md"] + docs.filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
+        var docs: [String] = []
+        let e = FileManager.default.enumerator(atPath: TestSupport.repositoryRoot.appendingPathComponent("docs").path)
+        while let path = e?.nextObject() as? String { if path.hasSuffix(".md") { docs.append("docs/" + path) } }
+        return ["README.md"] + docs.sorted()
     }
 
     /// At most this many blocks may be marked `not-run` (they must stay few).
@@ -32,9 +35,10 @@ final class DocsCommandTests: XCTestCase {
                 try FileManager.default.createDirectory(at: base.appendingPathComponent(dir), withIntermediateDirectories: true)
             }
             let root = TestSupport.repositoryRoot
-            let copy = try TestSupport.run("/bin/cp", ["-R"] + ["examples", "policies", "keys-example"].map { root.appendingPathComponent($0).path } + [repo.path])
+            let copy = try TestSupport.run("/bin/cp", ["-R"] + ["examples", "policies", "keys-example", "docs"].map { root.appendingPathComponent($0).path } + [repo.path])
             guard copy.status == 0 else { throw SandboxError(message: "cp failed: \(copy.stderrText)") }
             try FileManager.default.createSymbolicLink(at: bin.appendingPathComponent("modelsec"), withDestinationURL: TestSupport.modelsecBinary)
+            try FileManager.default.createSymbolicLink(at: bin.appendingPathComponent("python3"), withDestinationURL: URL(fileURLWithPath: try TestSupport.python()))
         }
 
         /// Runs `script` with bash in the checkout copy, in a clean environment
@@ -155,7 +159,7 @@ final class DocsCommandTests: XCTestCase {
         modelsec one \\
             --two   # exit 1: refused
         # a comment
-        echo three
+        echo three   # exit 1 if something, prose: not an expectation
         ```
 
         <!-- not-run: needs a GPU -->
