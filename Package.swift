@@ -95,7 +95,8 @@ let package = Package(
             dependencies: [
                 "ModelSecCrypto", "ModelSecIO", "ModelSecKeys", "ModelRelease", "ModelScanner",
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
         // Umbrella library and CLI.

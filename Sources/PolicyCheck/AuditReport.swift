@@ -38,10 +38,14 @@ public struct RuleResult: Codable, Sendable {
     public let severity: RuleSeverity
     /// The check name.
     public let check: String
-    /// The release as `name@version`.
+    /// The release as `name@version` (the directory itself, for a directory
+    /// that is not a readable release).
     public let release: String
     /// The release directory.
     public let releaseDirectory: String
+    /// Lowercase hex SHA-256 of the release's `release.json` (the bytes its
+    /// signature covers), when it was read.
+    public let manifestSHA256: String?
     /// The outcome after waivers.
     public let status: ResultStatus
     /// Why, for a person.
@@ -84,6 +88,49 @@ public struct ReleaseSummary: Codable, Sendable {
     /// policy has such a rule). When false, the other results judge an
     /// unauthenticated release.json.
     public let authenticated: Bool?
+    /// Lowercase hex SHA-256 of its `release.json`, when it was read.
+    public let manifestSHA256: String?
+    /// False for a directory that could not be read as a release (its only
+    /// result is a failed `release-readable`).
+    public let readable: Bool
+    /// Why it could not be read.
+    public let error: ReleaseReadError?
+}
+
+/// Why a directory could not be read as a release, in a report.
+public struct ReleaseReadError: Codable, Sendable, Equatable {
+    /// The error's stable code (e.g. `audit.not-a-release`).
+    public let code: String
+    /// One line for a person.
+    public let message: String
+}
+
+/// Which trusted keys the audit's `signed-by-trusted-key` rules verified with.
+public struct SignatureTrust: Codable, Sendable, Equatable {
+    /// Where the keys came from.
+    public enum Source: String, Codable, Sendable {
+        /// Keys given to the audit itself (they replace the policies' keys).
+        case audit
+        /// The keys each policy's rules name.
+        case policy
+        /// No keys at all: every signature rule fails.
+        case none
+    }
+    /// Where the keys came from.
+    public let source: Source
+    /// For a person: the origin given with the audit's keys, or the policies' key references.
+    public let detail: String
+    /// The ids of the keys trusted (sorted).
+    public let keyIDs: [String]
+
+    /// One line for the text report.
+    public var line: String {
+        switch source {
+        case .audit: return "signature trust: \(keyIDs.count) key(s) given to the audit (\(detail)), in place of the policies' keys"
+        case .policy: return "signature trust: \(keyIDs.count) key(s) named by the policies (\(detail))"
+        case .none: return "signature trust: none (\(detail)); every signature rule fails"
+        }
+    }
 }
 
 /// Totals over all results.
@@ -119,6 +166,8 @@ public struct AuditReport: Codable, Sendable {
     public let policies: [PolicySummary]
     /// The releases audited.
     public let releases: [ReleaseSummary]
+    /// Which trusted keys the signature rules used.
+    public let signatureTrust: SignatureTrust
     /// One entry per policy rule × release.
     public let results: [RuleResult]
     /// Totals.

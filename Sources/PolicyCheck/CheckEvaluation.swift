@@ -16,26 +16,33 @@ public struct CheckOutcome: Sendable, Equatable {
 }
 
 extension ConfiguredCheck {
-    /// Runs the check over `evidence` at time `now`.
-    public func evaluate(_ evidence: ReleaseEvidence, now: Date) -> CheckOutcome {
+    /// Runs the check over `evidence` at time `now`. Signature checks use
+    /// `trust` in place of the policy's keys when it is given.
+    public func evaluate(_ evidence: ReleaseEvidence, now: Date, trust: AuditTrust? = nil) -> CheckOutcome {
         let manifest = [evidence.manifestPath]
         func pass(_ m: String, _ files: [String]? = nil) -> CheckOutcome { CheckOutcome(passed: true, message: m, files: files ?? manifest) }
         func fail(_ m: String, _ files: [String]? = nil) -> CheckOutcome { CheckOutcome(passed: false, message: m, files: files ?? manifest) }
         func artifactFile(_ path: String) -> String { (evidence.directory as NSString).appendingPathComponent(path) }
 
         switch self {
-        case let .signedByTrustedKey(keys, keyIDs):
+        case let .signedByTrustedKey(policyKeys, keyIDs, unresolved):
+            let keys = trust?.keys ?? policyKeys
+            let source = trust.map { "trusted keys given to the audit: \($0.origin)" } ?? "trusted keys named by the policy"
             guard !keys.isEmpty else {
-                return fail("the policy names no trusted key files, so the signature cannot be verified")
+                if let trust { return fail("no trusted keys: the audit was given \(trust.origin), which holds no public key") }
+                if !unresolved.isEmpty {
+                    return fail("no trusted keys: the policy takes them from \(unresolved.joined(separator: ", ")), whose environment variable is not set, and the audit was given none")
+                }
+                return fail("no trusted keys: the policy names none and the audit was given none")
             }
             switch evidence.authenticator.authenticate(trusting: keys) {
             case let .failed(reason):
-                return fail("signature not verified: \(reason)")
+                return fail("signature not verified (\(source)): \(reason)")
             case let .verified(keyID):
                 if !keyIDs.isEmpty, !keyIDs.contains(ExactString(keyID).asciiLowercased) {
                     return fail("signed by key \(keyID), which is not among the key ids the rule allows")
                 }
-                return pass("signature verified with trusted key \(keyID)")
+                return pass("signature verified with trusted key \(keyID) (\(source))")
             }
 
         case .artifactsEncrypted:
@@ -105,7 +112,10 @@ extension ConfiguredCheck {
             if age <= seconds { return pass("created \(days) day(s) ago (limit \(text))") }
             return fail("created \(days) day(s) ago, older than \(text)")
 
-        case let .keyNotRevoked(keyIDs):
+        case let .keyNotRevoked(keyIDs, unresolved):
+            guard unresolved.isEmpty else {
+                return fail("revocation cannot be checked: \(unresolved.joined(separator: ", ")) names an environment variable that is not set")
+            }
             guard let signer = evidence.signerKeyID else { return fail("the release records no signer key id") }
             if keyIDs.contains(ExactString(signer).asciiLowercased) { return fail("signing key \(signer) is revoked") }
             return pass("signing key \(signer) is not revoked")

@@ -16,7 +16,7 @@ struct CheckParameterParser {
     let rule: String
 
     func parse(_ kind: CheckKind) -> ConfiguredCheck? {
-        let before = d.items.count
+        let before = d.problemCount
         let check: ConfiguredCheck?
         switch kind {
         case .signedByTrustedKey:
@@ -25,8 +25,8 @@ struct CheckParameterParser {
             let files = required("keys").flatMap { d.stringList($0, "keys") } ?? []
             let ids = optional("key_ids").flatMap { d.stringList($0, "key_ids") } ?? []
             if params["keys"] != nil, files.isEmpty { d.report(at: params["keys"]?.mark, "rule '\(rule)': 'keys' is empty") }
-            let keys = loadKeys(files, key: "keys")
-            check = .signedByTrustedKey(keys: keys, keyIDs: Set(ids.map { ExactString($0).asciiLowercased }))
+            let (keys, unresolved) = loadKeys(files, key: "keys", purpose: "trusted keys")
+            check = .signedByTrustedKey(keys: keys, keyIDs: Set(ids.map { ExactString($0).asciiLowercased }), unresolved: unresolved)
         case .artifactsEncrypted:
             allow([])
             check = .artifactsEncrypted
@@ -113,23 +113,23 @@ struct CheckParameterParser {
             allow(["key_ids", "keys", "list_file"])
             var ids = Set((optional("key_ids").flatMap { d.stringList($0, "key_ids") } ?? []).map { ExactString($0).asciiLowercased })
             let files = optional("keys").flatMap { d.stringList($0, "keys") } ?? []
-            ids.formUnion(loadKeys(files, key: "keys").map { ExactString($0.keyID) })
-            if let n = optional("list_file"), let file = d.string(n, "list_file"), let resolved = resolve(file, key: "list_file") {
-                do {
-                    let bytes = try FileIO.readFile(resolved, limit: Self.maximumListFileSize)
-                    if let text = String(validating: bytes, as: UTF8.self) {
-                        ids.formUnion(ListFile.entries(text, comments: .anywhere).map(\.asciiLowercased))
-                    } else {
-                        d.report(at: n.mark, "rule '\(rule)': the revoked-keys list '\(resolved)' is not UTF-8 text")
-                    }
-                } catch {
-                    d.report(at: n.mark, "rule '\(rule)': cannot read the revoked-keys list '\(resolved)': \((error as? FileError)?.reason ?? "unreadable")")
+            let (keys, unresolved) = loadKeys(files, key: "keys", purpose: "revoked keys")
+            ids.formUnion(keys.map { ExactString($0.keyID) })
+            var unresolvedReferences = unresolved
+            if let n = optional("list_file"), let file = d.string(n, "list_file") {
+                switch resolve(file, key: "list_file", purpose: "revoked-keys list") {
+                case let .unset(reference)?:
+                    unresolvedReferences.append(reference)
+                case let .path(resolved, origin)?:
+                    if let listed = readRevokedList(file: file, resolved: resolved, origin: origin, at: n.mark) { ids.formUnion(listed) }
+                case nil:
+                    break
                 }
             }
             if params["key_ids"] == nil, params["keys"] == nil, params["list_file"] == nil { missing("key_ids', 'keys' or 'list_file") }
-            check = .keyNotRevoked(keyIDs: ids)
+            check = .keyNotRevoked(keyIDs: ids, unresolved: unresolvedReferences)
         }
-        return d.items.count == before ? check : nil
+        return d.problemCount == before ? check : nil
     }
 
     /// The largest revoked-keys list read (16 MiB: a few hundred thousand ids).
@@ -162,13 +162,35 @@ struct CheckParameterParser {
         d.report(at: at, "rule '\(rule)': missing parameter '\(key)'")
     }
 
+    /// Where a path named in a policy was taken from, for messages.
+    enum PathOrigin {
+        /// Written in the policy (or a variable's default): relative to the policy's directory.
+        case policy
+        /// A variable's value: relative to the working directory.
+        case environment
+    }
+
+    /// A path parameter after variable expansion.
+    enum Resolved {
+        /// The path to open, and where it came from.
+        case path(String, PathOrigin)
+        /// It names an unset variable (without default): the text as written.
+        case unset(String)
+    }
+
     /// Expands `${NAME}` / `${NAME:-default}` from the environment (so a shipped
     /// policy can name a deployment's trust directory), then resolves relative
     /// paths against the policy's directory (unless the path starts with a
-    /// variable's value, which is relative to the working directory). nil (reported) when a variable is unset.
-    private func resolve(_ file: String, key: String) -> String? {
+    /// variable's value, which is relative to the working directory).
+    ///
+    /// An unset variable without a default is not a problem in the policy, which
+    /// `policy lint` checks whatever the environment: it is reported as a note,
+    /// and the rule records the reference (it fails closed when evaluated).
+    /// nil (reported) when the text is malformed.
+    private func resolve(_ file: String, key: String, purpose: String) -> Resolved? {
         var text = file
         var leadingFromEnvironment = false
+        var unset: [String] = []
         while let start = text.range(of: "${") {
             guard let end = text[start.upperBound...].firstIndex(of: "}") else {
                 d.report(at: params[key]?.mark, "rule '\(rule)': unterminated '${' in '\(file)'")
@@ -184,32 +206,81 @@ struct CheckParameterParser {
             } else if parts.count > 1 {
                 value = parts.dropFirst().joined(separator: ":-")
             } else {
-                d.report(at: params[key]?.mark, "rule '\(rule)': environment variable \(name) is not set (it is used in '\(file)')")
-                return nil
+                unset.append(name)
+                value = ""
             }
             text.replaceSubrange(start.lowerBound...end, with: value)
         }
+        if !unset.isEmpty {
+            let names = unset.joined(separator: ", ")
+            d.note(at: params[key]?.mark, "rule '\(rule)': environment variable \(names) is not set here, so '\(file)' names no \(purpose); the rule fails when evaluated without it")
+            return .unset(file)
+        }
         // A path that starts with an environment value is the user's (relative to the
         // working directory); literal paths and defaults belong to the policy.
-        return text.utf8.first == UInt8(ascii: "/") || baseDirectory.isEmpty || leadingFromEnvironment ? text : (baseDirectory as NSString).appendingPathComponent(text)
+        if leadingFromEnvironment { return .path(text, .environment) }
+        if text.utf8.first == UInt8(ascii: "/") || baseDirectory.isEmpty { return .path(text, .policy) }
+        return .path((baseDirectory as NSString).appendingPathComponent(text), .policy)
     }
 
-    /// Loads public keys from files, or from every *.pub / *.pem in a directory.
-    private func loadKeys(_ files: [String], key: String) -> [PublicKey] {
+    /// A path named in the policy, with the path tried when they differ:
+    /// `'revoked-keys.txt' (relative paths are resolved against the policy file's directory; tried '/etc/p/revoked-keys.txt')`.
+    private func describe(_ file: String, resolved: String, origin: PathOrigin) -> String {
+        if ExactString(file) == ExactString(resolved) { return "'\(file)'" }
+        switch origin {
+        case .policy: return "'\(file)' (relative paths are resolved against the policy file's directory; tried '\(resolved)')"
+        case .environment: return "'\(file)' (from the environment; tried '\(resolved)')"
+        }
+    }
+
+    /// The key ids of a revoked-keys list file, or nil (reported) when it cannot be read.
+    private func readRevokedList(file: String, resolved: String, origin: PathOrigin, at mark: Mark?) -> [ExactString]? {
+        let named = describe(file, resolved: resolved, origin: origin)
+        guard FileManager.default.fileExists(atPath: resolved) else {
+            d.report(at: mark, "rule '\(rule)': the revoked-keys list \(named) does not exist")
+            return nil
+        }
+        do {
+            let bytes = try FileIO.readFile(resolved, limit: Self.maximumListFileSize)
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                d.report(at: mark, "rule '\(rule)': the revoked-keys list \(named) is not UTF-8 text")
+                return nil
+            }
+            return ListFile.entries(text, comments: .anywhere).map(\.asciiLowercased)
+        } catch {
+            d.report(at: mark, "rule '\(rule)': cannot read the revoked-keys list \(named): \((error as? FileError)?.reason ?? "unreadable")")
+            return nil
+        }
+    }
+
+    /// Loads public keys from files, or from every *.pub / *.pem in a directory;
+    /// also returns the references that name an unset variable.
+    private func loadKeys(_ files: [String], key: String, purpose: String) -> ([PublicKey], [String]) {
         var keys: [PublicKey] = []
+        var unresolved: [String] = []
         for file in files {
-            guard let resolved = resolve(file, key: key) else { continue }
-            var isDirectory: ObjCBool = false
-            do {
-                if FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue {
-                    keys.append(contentsOf: try TrustedKeys(directory: resolved).keys)
-                } else {
-                    keys.append(try KeyFile.loadPublicKey(resolved))
+            switch resolve(file, key: key, purpose: purpose) {
+            case nil:
+                continue
+            case let .unset(reference)?:
+                unresolved.append(reference)
+            case let .path(resolved, origin)?:
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
+                    d.report(at: params[key]?.mark, "rule '\(rule)': the key file or directory \(describe(file, resolved: resolved, origin: origin)) does not exist")
+                    continue
                 }
-            } catch {
-                d.report(at: params[key]?.mark, "rule '\(rule)': cannot load public key(s) from '\(resolved)': \(error)")
+                do {
+                    if isDirectory.boolValue {
+                        keys.append(contentsOf: try TrustedKeys(directory: resolved).keys)
+                    } else {
+                        keys.append(try KeyFile.loadPublicKey(resolved))
+                    }
+                } catch {
+                    d.report(at: params[key]?.mark, "rule '\(rule)': cannot load public key(s) from \(describe(file, resolved: resolved, origin: origin)): \(error)")
+                }
             }
         }
-        return keys
+        return (keys, unresolved)
     }
 }

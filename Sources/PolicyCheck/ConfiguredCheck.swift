@@ -35,9 +35,11 @@ public enum FieldCondition: Sendable, Hashable, CustomStringConvertible {
 /// (`check:` values) are in `CheckKind`; docs/policy.md documents each one.
 public enum ConfiguredCheck: Sendable {
     /// The release's signature verifies with one of `keys` (loaded from the files
-    /// the policy names) and, if `keyIDs` is not empty, the signer is one of
-    /// them (ids lowered in ASCII, compared as exact bytes).
-    case signedByTrustedKey(keys: [PublicKey], keyIDs: Set<ExactString>)
+    /// the policy names, or the audit's own trusted keys when it has some) and,
+    /// if `keyIDs` is not empty, the signer is one of them (ids lowered in
+    /// ASCII, compared as exact bytes). `unresolved` holds the key references
+    /// that named an unset environment variable, as written.
+    case signedByTrustedKey(keys: [PublicKey], keyIDs: Set<ExactString>, unresolved: [String])
     /// Every artifact is recorded as encrypted (and there is at least one artifact).
     case artifactsEncrypted
     /// The release's algorithms are in the allowed lists (nil = not
@@ -54,8 +56,9 @@ public enum ConfiguredCheck: Sendable {
     /// The release was created at most `seconds` ago.
     case maxAge(seconds: Double, text: String)
     /// The signing key id is not on the revoked list (ids lowered in ASCII,
-    /// compared as exact bytes).
-    case keyNotRevoked(keyIDs: Set<ExactString>)
+    /// compared as exact bytes). `unresolved` holds the key or list references
+    /// that named an unset environment variable: the check fails closed on them.
+    case keyNotRevoked(keyIDs: Set<ExactString>, unresolved: [String])
 
     /// The check's YAML name.
     public var kind: CheckKind {
@@ -93,4 +96,21 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable {
     case maxAge = "max-age"
     /// The signing key is not revoked.
     case keyNotRevoked = "key-not-revoked"
+}
+
+/// Trusted signing keys given to an audit itself rather than named by a
+/// policy. When an audit has them, every `signed-by-trusted-key` rule verifies
+/// with these keys instead of the keys its policy names (its `key_ids` still
+/// apply), and the report says so.
+public struct AuditTrust: Sendable {
+    /// The keys.
+    public let keys: [PublicKey]
+    /// Where they came from, as reports show it (for example the directory).
+    public let origin: String
+
+    /// Trust in `keys`, described in reports as `origin`.
+    public init(keys: [PublicKey], origin: String) {
+        self.keys = keys
+        self.origin = origin
+    }
 }

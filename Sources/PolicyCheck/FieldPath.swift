@@ -28,7 +28,7 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
         var components: [Component] = []
         let chars = Array(text)
         var i = 0
-        func fail(_ why: String) -> FieldPathError { FieldPathError(path: text, reason: why) }
+        func fail(_ why: String) -> FieldPathError { FieldPathError(fieldPath: text, reason: why) }
         guard !chars.isEmpty else { throw fail("the path is empty") }
         var expectKey = true
         while i < chars.count {
@@ -94,11 +94,14 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A path in a policy that does not parse.
-public struct FieldPathError: Error, CustomStringConvertible {
-    /// The text.
-    public let path: String
+/// A field path in a policy that does not parse (`policy lint` reports it
+/// with the line it is on).
+public struct FieldPathError: ModelSecError, Equatable {
+    /// The path as written.
+    public let fieldPath: String
     /// What is wrong.
     public let reason: String
-    public var description: String { "invalid path '\(path)': \(reason)" }
+    public var category: FailureCategory { .invalidInput }
+    public var code: String { "policy.invalid-field-path" }
+    public var description: String { "invalid path '\(fieldPath)': \(reason)" }
 }

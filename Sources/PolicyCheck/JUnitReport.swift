@@ -4,13 +4,23 @@ import Foundation
 /// one `<testcase>` per rule. Failed deny rules are `<failure>`; waived results are
 /// `<skipped>` with the waiver's reason; failed warn rules pass with the warning in
 /// `<system-out>` (or are failures with `--fail-on-warn`, matching the exit code).
+/// Suites and test names carry the release's directory and the SHA-256 of its
+/// release.json, so two copies of one `name@version` never share a test name.
 enum JUnitReport {
     static func render(_ report: AuditReport, failOnWarn: Bool) -> String {
         var suites: [(key: String, results: [RuleResult])] = []
         var index: [String: Int] = [:]
         for r in report.results {
-            let key = "\(r.policy) / \(r.release)"
+            let key = "\(r.policy) / \(r.release) (\(r.releaseDirectory), \(TextReport.shortDigest(r.manifestSHA256)))"
             if let i = index[key] { suites[i].results.append(r) } else { index[key] = suites.count; suites.append((key, [r])) }
+        }
+        var usedNames = Set<String>()
+        /// `base`, or `base #2`, `#3`… when a test of the same class already has that name.
+        func uniqueName(classname: String, _ base: String) -> String {
+            var name = base
+            var n = 1
+            while !usedNames.insert(classname + "\u{0}" + name).inserted { n += 1; name = "\(base) #\(n)" }
+            return name
         }
         func isFailure(_ r: RuleResult) -> Bool { r.status == .failure || (failOnWarn && r.status == .warning) }
         let total = report.results.count
@@ -33,11 +43,15 @@ enum JUnitReport {
                 x += "      <property name=\"policy.sha256\" value=\"\(esc(policy.sha256))\"/>\n"
             }
             x += "      <property name=\"release.directory\" value=\"\(esc(r0.releaseDirectory))\"/>\n"
+            x += "      <property name=\"release.sha256\" value=\"\(esc(r0.manifestSHA256 ?? ""))\"/>\n"
+            x += "      <property name=\"signature.trust.source\" value=\"\(esc(report.signatureTrust.source.rawValue))\"/>\n"
+            x += "      <property name=\"signature.trust\" value=\"\(esc(report.signatureTrust.line))\"/>\n"
             x += "    </properties>\n"
             for r in suite.results {
                 let classname = "\(r.policy).\(r.release)"
+                let name = uniqueName(classname: classname, "\(r.ruleID): \(r.title) [\(r.releaseDirectory) \(TextReport.shortDigest(r.manifestSHA256))]")
                 let file = r.files.first.map { " file=\"\(esc($0))\"" } ?? ""
-                x += "    <testcase classname=\"\(esc(classname))\" name=\"\(esc("\(r.ruleID): \(r.title)"))\" time=\"0\"\(file)>"
+                x += "    <testcase classname=\"\(esc(classname))\" name=\"\(esc(name))\" time=\"0\"\(file)>"
                 switch r.status {
                 case .passed:
                     x += "</testcase>\n"
@@ -60,7 +74,7 @@ enum JUnitReport {
     }
 
     static func detail(_ r: RuleResult) -> String {
-        "[\(r.severity.rawValue)] \(r.ruleID) (\(r.check)) on \(r.release): \(r.message)\nfiles: \(r.files.joined(separator: ", "))"
+        "[\(r.severity.rawValue)] \(r.ruleID) (\(r.check)) on \(r.release) (\(r.releaseDirectory), release.json sha256 \(r.manifestSHA256 ?? "unknown")): \(r.message)\nfiles: \(r.files.joined(separator: ", "))"
     }
 
     /// XML-escapes text for attributes and content; drops characters XML 1.0 forbids.

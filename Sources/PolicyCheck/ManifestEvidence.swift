@@ -24,25 +24,32 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
     public func load(directory: String) throws -> ReleaseEvidence {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw FileError(path: directory, reason: "not a release directory (it does not exist or is not a directory)")
+            throw AuditError.notADirectory(path: directory)
         }
         let manifestPath = (directory as NSString).appendingPathComponent(Self.manifestFile)
+        var isLink = stat()
+        if lstat(manifestPath, &isLink) != 0, errno == ENOENT {
+            throw AuditError.noManifest(directory: directory, manifest: manifestPath)
+        }
         let bytes = try FileIO.readRegularFile(manifestPath)
         let manifest: JSONValue
         do { manifest = try JSONValue(parsing: Data(bytes)) } catch {
-            throw FileError(path: manifestPath, reason: "not valid JSON")
+            throw AuditError.manifestNotJSON(manifest: manifestPath)
         }
+        let digest = SHA256.hash(data: bytes)
         return try Self.evidence(manifest: manifest, directory: directory, manifestPath: manifestPath,
-                                 authenticator: authenticatorFactory(directory, SHA256.hash(data: bytes).bytes))
+                                 authenticator: authenticatorFactory(directory, digest.bytes), manifestSHA256: digest.hex)
     }
 
-    /// Extracts the facts from a parsed manifest. Throws when name or version is missing
-    /// (without them the release cannot be identified or waived).
+    /// Extracts the facts from a parsed manifest. Throws an `AuditError` when name
+    /// or version is missing (without them the release cannot be identified or
+    /// waived). `manifestSHA256` is the hex SHA-256 of the release.json bytes
+    /// (the bytes the release signature covers), when the caller has them.
     public static func evidence(manifest: JSONValue, directory: String, manifestPath: String,
-                                authenticator: any ReleaseAuthenticator) throws -> ReleaseEvidence {
-        guard manifest.objectValue != nil else { throw FileError(path: manifestPath, reason: "release.json is not a JSON object") }
-        guard let name = manifest["name"]?.stringValue, !name.isEmpty else { throw FileError(path: manifestPath, reason: "release.json has no name") }
-        guard let version = manifest["version"]?.stringValue, !version.isEmpty else { throw FileError(path: manifestPath, reason: "release.json has no version") }
+                                authenticator: any ReleaseAuthenticator, manifestSHA256: String? = nil) throws -> ReleaseEvidence {
+        guard manifest.objectValue != nil else { throw AuditError.manifestNotObject(manifest: manifestPath) }
+        guard let name = manifest["name"]?.stringValue, !name.isEmpty else { throw AuditError.manifestUnidentified(manifest: manifestPath, missing: "name") }
+        guard let version = manifest["version"]?.stringValue, !version.isEmpty else { throw AuditError.manifestUnidentified(manifest: manifestPath, missing: "version") }
 
         let created = manifest["createdAt"]?.stringValue.flatMap(parseTimestamp)
         let signerKeyID = manifest["signer"]?["keyId"]?.stringValue.map { ExactString($0).asciiLowercased.string }
@@ -86,7 +93,7 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
         return ReleaseEvidence(directory: directory, manifestPath: manifestPath, manifest: manifest, name: name, version: version,
                                createdAt: created, signerKeyID: signerKeyID, signatureAlgorithms: signatureAlgorithms,
                                hashAlgorithms: hashes.sorted(), artifacts: artifacts, dpEpsilon: epsilon, dpDelta: delta,
-                               hasDPReport: hasDP, scanFindings: findings, authenticator: authenticator)
+                               hasDPReport: hasDP, scanFindings: findings, authenticator: authenticator, manifestSHA256: manifestSHA256)
     }
 
     /// epsilon and delta from a DP report: top-level `epsilon`/`delta` (DP-SGD

@@ -10,6 +10,8 @@ import ModelSecKeys
 /// and the temporary copy is removed. The recorded `scan` of release.json is
 /// replaced by the fresh findings; a release that fails the gate gets a single
 /// `error` finding saying why, so `no-unsafe-serialization` fails closed.
+/// `@unchecked Sendable`: `DeployRequest` (the trusted keys and identities) is not
+/// `Sendable`; the template is never mutated, and every gate run holds `lock`.
 public struct RescanningEvidenceLoader: ReleaseEvidenceLoader, @unchecked Sendable {
     /// Loads the recorded evidence.
     public let base: any ReleaseEvidenceLoader
@@ -63,7 +65,7 @@ struct TemporaryScratch {
     let path: String
     init() throws {
         var template = Array((NSTemporaryDirectory() + "/modelsec-rescan-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw FileError(path: NSTemporaryDirectory(), reason: "cannot create a temporary directory") }
+        guard let made = mkdtemp(&template) else { throw AuditError.scratchUnavailable(path: NSTemporaryDirectory()) }
         path = String(cString: made)
     }
     func remove() { try? FileManager.default.removeItem(atPath: path) }

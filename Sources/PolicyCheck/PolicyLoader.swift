@@ -14,30 +14,47 @@ import Yams
 /// exact UTF-8 bytes (``ExactString``): a waiver for rule `\u{212A}1` (KELVIN
 /// SIGN) does not name rule `K1`, though Swift's `String ==` says it does.
 public enum PolicyLoader {
-    /// Loads and validates the policy at `path`; throws `PolicyError` listing every problem.
+    /// Loads and validates the policy at `path`; throws `PolicyError` listing every
+    /// problem. Notes (an unset environment variable) do not stop it loading.
     public static func load(path: String) throws -> Policy {
         let result = try lint(path: path)
-        if let policy = result.policy, result.diagnostics.isEmpty { return policy }
-        throw PolicyError(path: path, diagnostics: result.diagnostics)
+        if let policy = result.policy { return policy }
+        throw PolicyError(path: path, diagnostics: result.problems)
     }
 
-    /// The outcome of reading a policy: the policy when it is valid, and every problem found.
+    /// The outcome of reading a policy: the policy when it is valid, and every
+    /// problem and note found.
     public struct LintResult: Sendable {
-        /// The policy, when there were no problems.
+        /// The policy, when there were no problems (there may be notes).
         public let policy: Policy?
-        /// Problems, in file order.
+        /// Problems and notes, in file order.
         public let diagnostics: [PolicyDiagnostic]
+        /// The problems alone (severity `error`).
+        public var problems: [PolicyDiagnostic] { diagnostics.filter { $0.severity == .error } }
+        /// The notes alone.
+        public var notes: [PolicyDiagnostic] { diagnostics.filter { $0.severity == .note } }
     }
 
     /// Reads and checks the policy at `path`. Throws only when the file cannot be read
     /// (a `FileError`); problems in its content are returned as diagnostics.
+    /// Relative paths inside the policy resolve against the policy file's
+    /// directory, made absolute here so that diagnostics name the path tried.
     public static func lint(path: String) throws -> LintResult {
         let data = Data(try FileIO.readFile(path, limit: BoundedYAML.maximumDocumentSize))
         guard let text = String(data: data, encoding: .utf8) else {
             return LintResult(policy: nil, diagnostics: [PolicyDiagnostic(path: path, line: 0, column: 0, message: "not UTF-8 text")])
         }
-        let baseDirectory = (path as NSString).deletingLastPathComponent
-        return lint(text: text, path: path, sha256: SHA256.hash(data: data).hex, baseDirectory: baseDirectory)
+        return lint(text: text, path: path, sha256: SHA256.hash(data: data).hex, baseDirectory: policyDirectory(path))
+    }
+
+    /// The absolute directory holding the policy file at `path` (a relative path
+    /// is taken from the working directory; `.` components are dropped).
+    static func policyDirectory(_ path: String) -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        let absolute = directory.hasPrefix("/") ? directory
+            : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(directory)
+        let parts = absolute.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        return "/" + parts.joined(separator: "/")
     }
 
     /// Checks policy `text`; `path` names it in diagnostics and key paths resolve against `baseDirectory`.
@@ -93,9 +110,9 @@ public enum PolicyLoader {
             }
         }
 
-        guard d.items.isEmpty, let name, let version else { return LintResult(policy: nil, diagnostics: d.sorted) }
+        guard !d.hasProblems, let name, let version else { return LintResult(policy: nil, diagnostics: d.sorted) }
         let policy = Policy(name: name, version: version, description: description, rules: rules, waivers: waivers, path: path, sha256: sha256)
-        return LintResult(policy: policy, diagnostics: [])
+        return LintResult(policy: policy, diagnostics: d.sorted)
     }
 
     // MARK: Rules
@@ -199,6 +216,17 @@ final class DiagnosticSink {
     func report(line: Int, column: Int, _ message: String) {
         items.append(PolicyDiagnostic(path: path, line: line, column: column, message: message))
     }
+
+    /// Records a note: something about the environment, not a problem in the policy.
+    func note(at mark: Mark?, _ message: String) {
+        items.append(PolicyDiagnostic(path: path, line: mark?.line ?? 0, column: mark?.column ?? 0, message: message, severity: .note))
+    }
+
+    /// The number of problems (notes excluded) so far.
+    var problemCount: Int { items.filter { $0.severity == .error }.count }
+
+    /// Whether any problem (not a note) has been reported.
+    var hasProblems: Bool { problemCount > 0 }
 
     func mapping(_ node: Node, _ what: String) -> Node.Mapping? {
         if let m = node.mapping { return m }

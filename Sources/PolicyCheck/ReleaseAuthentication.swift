@@ -7,6 +7,7 @@ import ModelSecKeys
 /// `ReleaseAuthentication.check` (signature by a trusted key, release.json
 /// exactly as signed, artifact list as signed; nothing decrypted), and makes
 /// sure the release.json the policy judged is byte for byte the authentic one.
+/// `@unchecked Sendable`: the only mutable state, `cache`, is read and written under `lock`.
 public final class ReleaseDirectoryAuthenticator: ReleaseAuthenticator, @unchecked Sendable {
     /// The release directory.
     public let directory: String

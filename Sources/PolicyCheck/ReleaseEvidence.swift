@@ -93,6 +93,10 @@ public struct ReleaseEvidence: Sendable {
     public let scanFindings: [RecordedFinding]?
     /// Verifies the signature.
     public let authenticator: any ReleaseAuthenticator
+    /// Lowercase hex SHA-256 of the `release.json` bytes the evidence came from
+    /// (what the release signature covers), when known. Reports show it so
+    /// that two copies of `name@version` that differ are told apart.
+    public let manifestSHA256: String?
 
     /// `name@version`, what waiver patterns match.
     public var identifier: String { "\(name)@\(version)" }
@@ -109,7 +113,7 @@ public struct ReleaseEvidence: Sendable {
     public init(directory: String, manifestPath: String, manifest: JSONValue, name: String, version: String,
                 createdAt: Date?, signerKeyID: String?, signatureAlgorithms: [String], hashAlgorithms: [String],
                 artifacts: [ArtifactFact], dpEpsilon: Double?, dpDelta: Double?, hasDPReport: Bool,
-                scanFindings: [RecordedFinding]?, authenticator: any ReleaseAuthenticator) {
+                scanFindings: [RecordedFinding]?, authenticator: any ReleaseAuthenticator, manifestSHA256: String? = nil) {
         self.directory = directory
         self.manifestPath = manifestPath
         self.manifest = manifest
@@ -125,6 +129,7 @@ public struct ReleaseEvidence: Sendable {
         self.hasDPReport = hasDPReport
         self.scanFindings = scanFindings
         self.authenticator = authenticator
+        self.manifestSHA256 = manifestSHA256
     }
 }
 
@@ -145,7 +150,7 @@ extension ReleaseEvidence {
                         signerKeyID: signerKeyID, signatureAlgorithms: signatureAlgorithms,
                         hashAlgorithms: hashAlgorithms, artifacts: artifacts,
                         dpEpsilon: dpEpsilon, dpDelta: dpDelta, hasDPReport: hasDPReport,
-                        scanFindings: findings, authenticator: authenticator)
+                        scanFindings: findings, authenticator: authenticator, manifestSHA256: manifestSHA256)
     }
 }
 

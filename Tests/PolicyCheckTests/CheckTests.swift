@@ -184,14 +184,29 @@ final class CheckTests: XCTestCase {
     func testUnreadableReleasesThrowInvalidInput() throws {
         let parent = try TestSupport.makeTemporaryDirectory("check-unreadable")
         let loader = ManifestEvidenceLoader { _, _ in StubAuthenticator(signedBy: nil) }
-        XCTAssertThrowsError(try loader.load(directory: parent.appendingPathComponent("missing").path))
+        let missing = parent.appendingPathComponent("missing").path
+        XCTAssertThrowsError(try loader.load(directory: missing)) { error in
+            XCTAssertEqual(error as? AuditError, .notADirectory(path: missing))
+            XCTAssertEqual((error as? AuditError)?.code, "audit.not-a-directory")
+        }
         let dir = parent.appendingPathComponent("broken")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let manifest = dir.appendingPathComponent("release.json").path
+        XCTAssertThrowsError(try loader.load(directory: dir.path)) { error in
+            XCTAssertEqual(error as? AuditError, .noManifest(directory: dir.path, manifest: manifest))
+        }
         try Data("{not json".utf8).write(to: dir.appendingPathComponent("release.json"))
         XCTAssertThrowsError(try loader.load(directory: dir.path)) { error in
-            XCTAssertEqual((error as? FileError)?.category, .invalidInput)
+            XCTAssertEqual(error as? AuditError, .manifestNotJSON(manifest: manifest))
+            XCTAssertEqual((error as? AuditError)?.category, .invalidInput)
+            XCTAssertEqual((error as? AuditError)?.path, manifest)
         }
+        try Data(#"[1]"#.utf8).write(to: dir.appendingPathComponent("release.json"))
+        XCTAssertThrowsError(try loader.load(directory: dir.path)) { XCTAssertEqual($0 as? AuditError, .manifestNotObject(manifest: manifest)) }
         try Data(#"{"version": "1"}"#.utf8).write(to: dir.appendingPathComponent("release.json"))
-        XCTAssertThrowsError(try loader.load(directory: dir.path))
+        XCTAssertThrowsError(try loader.load(directory: dir.path)) { error in
+            XCTAssertEqual(error as? AuditError, .manifestUnidentified(manifest: manifest, missing: "name"))
+            XCTAssertEqual((error as? AuditError)?.code, "audit.release-json-unidentified")
+        }
     }
 }

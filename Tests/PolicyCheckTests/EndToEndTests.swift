@@ -89,7 +89,8 @@ final class EndToEndTests: XCTestCase {
         r = try audit([tampered, "--policy", baseline])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stdoutText.contains("MS-SIG-001") && r.stdoutText.contains("modified after signing"), r.stdoutText)
-        XCTAssertTrue(r.stdoutText.contains("sentiment@1.0.0: NOT AUTHENTICATED"), r.stdoutText)
+        XCTAssertTrue(r.stdoutText.contains("sentiment@1.0.0 (\(tampered), release.json sha256 "), r.stdoutText)
+        XCTAssertTrue(r.stdoutText.contains("NOT AUTHENTICATED"), r.stdoutText)
 
         // Swapping an encrypted artifact for plaintext: the encryption rule denies.
         let swapped = work.appendingPathComponent("releases/swapped").path
@@ -182,17 +183,24 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(reason.contains("changed while it was being audited"), reason)
     }
 
-    func testExitCodeTwoForUnreadableInputsAndLint() throws {
+    func testUnreadableInputsAndLintExitCodes() throws {
         let good = try release("small", model: try model("small"))
-        // A release that does not exist, and a policy that is invalid.
-        var r = try audit([work.appendingPathComponent("nope").path, "--policy", baseline])
-        XCTAssertEqual(r.status, 2)
+        // A release that does not exist: one failed result beside the good release (exit 1).
+        let nope = work.appendingPathComponent("nope").path
+        var r = try audit([good, nope, "--policy", baseline, "--format", "json"])
+        XCTAssertEqual(r.status, 1, r.stderrText)
         XCTAssertTrue(r.stderrText.contains("nope"), r.stderrText)
+        let report = try JSONSerialization.jsonObject(with: r.stdout) as! [String: Any]
+        let failures = (report["results"] as! [[String: Any]]).filter { $0["status"] as? String == "failure" }
+        XCTAssertEqual(failures.map { $0["ruleID"] as? String }, ["release-readable"])
+        XCTAssertEqual((report["totals"] as! [String: Any])["passed"] as? Int, 7, "the good release is still audited")
+        // A policy that is invalid: exit 2, no report.
         let badPolicy = work.appendingPathComponent("bad.yaml").path
         try "name: x\nversion: 1\nrules:\n  - id: A\n    title: t\n    severity: deny\n    check: nonsense\n".write(toFile: badPolicy, atomically: true, encoding: .utf8)
         r = try audit([good, "--policy", badPolicy])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderrText.contains("bad.yaml:7:12: unknown check 'nonsense'"), r.stderrText)
+        XCTAssertTrue(r.stderrText.contains("modelsec policy lint \(badPolicy)"), r.stderrText)
         // An unknown format is a usage error; no partial output file is left.
         r = try audit([good, "--policy", baseline, "--format", "xml"])
         XCTAssertEqual(r.status, 2)
@@ -206,5 +214,76 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(((lint["problems"] as! [[String: Any]])[0]["line"] as? Int), 7)
         r = try TestSupport.modelsec(["policy", "lint", work.appendingPathComponent("missing.yaml").path])
         XCTAssertEqual(r.status, 2)
+    }
+
+    /// Runs modelsec in `directory` with MODELSEC_TRUSTED_KEYS removed from the environment.
+    func modelsecWithoutTrustVariable(_ args: [String], in directory: URL) throws -> TestSupport.ProcessResult {
+        try TestSupport.run("/usr/bin/env", ["-u", "MODELSEC_TRUSTED_KEYS", "-u", "MODELSEC_REVOKED_KEYS", TestSupport.modelsecBinary.path] + args,
+                            currentDirectory: directory)
+    }
+
+    /// Regression (the README's policy commands failed without
+    /// MODELSEC_TRUSTED_KEYS): lint passes with a note; the audit writes its
+    /// report, taking trust from --trusted-keys / --public-key and saying so,
+    /// or failing the signature rule (with a warning) when it has none.
+    func testDocumentedPolicyCommandsWorkWithoutTheTrustVariable() throws {
+        let scratch = work.appendingPathComponent("repo")
+        try FileManager.default.createDirectory(at: scratch.appendingPathComponent("releases"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: root.appendingPathComponent("policies"), to: scratch.appendingPathComponent("policies"))
+        let good = try release("docs", model: try model("docs"))
+        try FileManager.default.moveItem(atPath: good, toPath: scratch.appendingPathComponent("releases/docs-1.0.0").path)
+        try FileManager.default.createDirectory(at: scratch.appendingPathComponent("releases/README-folder"), withIntermediateDirectories: true)
+        let releases = ["releases/README-folder", "releases/docs-1.0.0"]
+
+        var r = try modelsecWithoutTrustVariable(["policy", "lint", "policies/strict.yaml"], in: scratch)
+        XCTAssertEqual(r.status, 0, r.stdoutText + r.stderrText)
+        XCTAssertTrue(r.stdoutText.contains("note: rule 'MS-SIG-001': environment variable MODELSEC_TRUSTED_KEYS is not set"), r.stdoutText)
+        XCTAssertTrue(r.stdoutText.contains("policies/strict.yaml: ok: policy strict"), r.stdoutText)
+
+        // No trust at all: a report is written; the signature rule and the non-release fail.
+        r = try modelsecWithoutTrustVariable(["audit"] + releases + ["--policy", "policies/baseline.yaml", "--format", "sarif", "--output", "audit.sarif"], in: scratch)
+        XCTAssertEqual(r.status, 1, r.stderrText)
+        XCTAssertTrue(r.stderrText.contains("no trusted signing keys"), r.stderrText)
+        XCTAssertTrue(r.stderrText.contains("signature trust: none"), r.stderrText)
+        let sarifFile = scratch.appendingPathComponent("audit.sarif")
+        let validation = try SARIFValidation.validate(file: sarifFile)
+        XCTAssertEqual(validation.status, 0, validation.stdoutText + validation.stderrText)
+        let sarif = try JSONSerialization.jsonObject(with: Data(contentsOf: sarifFile)) as! [String: Any]
+        let ruleIDs = (sarif["runs"] as! [[String: Any]]).flatMap { ($0["results"] as! [[String: Any]]).map { $0["ruleId"] as! String } }
+        XCTAssertEqual(Set(ruleIDs), ["MS-SIG-001", "release-readable"])
+
+        // Trust given to the audit: only the non-release fails; every format says which keys.
+        let trust = ["--public-key", root.appendingPathComponent("keys-example/p256.pem.pub").path]
+        r = try modelsecWithoutTrustVariable(["audit"] + releases + ["--policy", "policies/baseline.yaml"] + trust, in: scratch)
+        XCTAssertEqual(r.status, 1, r.stderrText)
+        XCTAssertTrue(r.stdoutText.contains("signature trust: 1 key(s) given to the audit (--public-key "), r.stdoutText)
+        XCTAssertTrue(r.stdoutText.contains("releases/README-folder: NOT A READABLE RELEASE"), r.stdoutText)
+        XCTAssertTrue(r.stdoutText.contains("2 releases, 7 rules, 7 passed, 0 warnings, 1 failures, 0 waived"), r.stdoutText)
+        r = try modelsecWithoutTrustVariable(["audit", "releases/docs-1.0.0", "--policy", "policies/baseline.yaml", "--format", "junit"] + trust, in: scratch)
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        XCTAssertTrue(r.stdoutText.contains("<property name=\"signature.trust.source\" value=\"audit\"/>"), r.stdoutText)
+        XCTAssertTrue(r.stderrText.contains("signature trust: 1 key(s) given to the audit"), r.stderrText)
+        // The variable alone still works (the policy's keys), and the report says so.
+        r = try TestSupport.modelsec(["audit", "releases/docs-1.0.0", "--policy", "policies/baseline.yaml", "--format", "json"],
+                                     environment: env, currentDirectory: scratch)
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        let json = try JSONSerialization.jsonObject(with: r.stdout) as! [String: Any]
+        XCTAssertEqual((json["signatureTrust"] as? [String: Any])?["source"] as? String, "policy")
+    }
+
+    /// Regression (a copy of baseline.yaml elsewhere failed with an unclear
+    /// message): lint and audit name the list as written and the path tried.
+    func testACopiedPolicyNamesTheRevokedListPathItTried() throws {
+        let elsewhere = work.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: baseline, toPath: elsewhere.appendingPathComponent("baseline.yaml").path)
+        let tried = elsewhere.appendingPathComponent("revoked-keys.txt").path
+        var r = try modelsecWithoutTrustVariable(["policy", "lint", "elsewhere/baseline.yaml"], in: work)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdoutText.contains("the revoked-keys list '${MODELSEC_REVOKED_KEYS:-revoked-keys.txt}' (relative paths are resolved against the policy file's directory; tried '\(tried)') does not exist"), r.stdoutText)
+        let good = try release("copied", model: try model("copied"))
+        r = try modelsecWithoutTrustVariable(["audit", good, "--policy", "elsewhere/baseline.yaml"], in: work)
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderrText.contains(tried), r.stderrText)
     }
 }

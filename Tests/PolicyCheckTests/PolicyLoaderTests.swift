@@ -39,7 +39,7 @@ final class PolicyLoaderTests: XCTestCase {
         XCTAssertEqual(policy.rules.map(\.id), ["SIG", "DP"])
         XCTAssertEqual(policy.rules.map(\.line), [4, 10])
         XCTAssertEqual(policy.rules[1].severity, .warn)
-        guard case let .signedByTrustedKey(keys, _) = policy.rules[0].check else { return XCTFail("wrong check") }
+        guard case let .signedByTrustedKey(keys, _, _) = policy.rules[0].check else { return XCTFail("wrong check") }
         XCTAssertEqual(keys.map(\.keyID), [key.publicKey.keyID])
         guard case let .dpLimits(eps, delta, required) = policy.rules[1].check else { return XCTFail("wrong check") }
         XCTAssertEqual(eps, 4); XCTAssertEqual(delta, 1e-5); XCTAssertTrue(required)
@@ -172,22 +172,40 @@ final class PolicyLoaderTests: XCTestCase {
               keys: ["${POLICYCHECK_TEST_KEYS}"]
         """
         unsetenv("POLICYCHECK_TEST_KEYS")
+        // Unset: the policy is valid (lint checks the policy, not the environment);
+        // the variable is a note, and the rule keeps the reference to fail closed on.
         let unset = Fixtures.lint(yaml)
-        XCTAssertTrue(unset.diagnostics.contains { $0.line == 9 && $0.message.contains("POLICYCHECK_TEST_KEYS is not set") }, "\(unset.diagnostics)")
+        XCTAssertTrue(unset.problems.isEmpty, "\(unset.diagnostics)")
+        XCTAssertTrue(unset.notes.contains { $0.line == 9 && $0.message.contains("POLICYCHECK_TEST_KEYS is not set") }, "\(unset.diagnostics)")
+        guard case let .signedByTrustedKey(noKeys, _, unresolved)? = unset.policy?.rules[0].check else { return XCTFail("\(unset.diagnostics)") }
+        XCTAssertTrue(noKeys.isEmpty)
+        XCTAssertEqual(unresolved, ["${POLICYCHECK_TEST_KEYS}"])
         setenv("POLICYCHECK_TEST_KEYS", dir.path, 1)  // a directory of keys
         defer { unsetenv("POLICYCHECK_TEST_KEYS") }
         let set = Fixtures.lint(yaml)
-        guard case let .signedByTrustedKey(keys, _)? = set.policy?.rules[0].check else { return XCTFail("\(set.diagnostics)") }
+        XCTAssertTrue(set.diagnostics.isEmpty, "\(set.diagnostics)")
+        guard case let .signedByTrustedKey(keys, _, stillUnresolved)? = set.policy?.rules[0].check else { return XCTFail("\(set.diagnostics)") }
         XCTAssertEqual(keys.map(\.keyID), [key.publicKey.keyID])
+        XCTAssertTrue(stillUnresolved.isEmpty)
     }
 
     func testShippedPoliciesLintClean() throws {
         let root = TestSupport.repositoryRoot
-        setenv("MODELSEC_TRUSTED_KEYS", root.appendingPathComponent("keys-example/p256.pem.pub").path, 1)
-        defer { unsetenv("MODELSEC_TRUSTED_KEYS") }
-        for name in ["policies/baseline.yaml", "policies/strict.yaml", "policies/examples/waiver-example.yaml"] {
+        let names = ["policies/baseline.yaml", "policies/strict.yaml", "policies/examples/waiver-example.yaml"]
+        // Without MODELSEC_TRUSTED_KEYS (a CI lint job has none): valid, with one note each.
+        unsetenv("MODELSEC_TRUSTED_KEYS")
+        for name in names {
             let result = try PolicyLoader.lint(path: root.appendingPathComponent(name).path)
             XCTAssertNotNil(result.policy, "\(name): \(result.diagnostics)")
+            XCTAssertEqual(result.notes.count, 1, "\(name): \(result.diagnostics)")
+            XCTAssertTrue(result.notes.allSatisfy { $0.message.contains("MODELSEC_TRUSTED_KEYS is not set") }, "\(result.notes)")
+        }
+        setenv("MODELSEC_TRUSTED_KEYS", root.appendingPathComponent("keys-example/p256.pem.pub").path, 1)
+        defer { unsetenv("MODELSEC_TRUSTED_KEYS") }
+        for name in names {
+            let result = try PolicyLoader.lint(path: root.appendingPathComponent(name).path)
+            XCTAssertNotNil(result.policy, "\(name): \(result.diagnostics)")
+            XCTAssertTrue(result.diagnostics.isEmpty, "\(name): \(result.diagnostics)")
         }
         let example = try PolicyLoader.load(path: root.appendingPathComponent("policies/examples/waiver-example.yaml").path)
         XCTAssertFalse(example.waivers.isEmpty)

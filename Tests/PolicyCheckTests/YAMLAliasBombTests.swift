@@ -123,7 +123,7 @@ final class YAMLAliasBombTests: XCTestCase {
         let policy = try XCTUnwrap(result.policy, "\(result.diagnostics)")
         XCTAssertEqual(policy.rules.map(\.id), ["SIG", "REV", "ALG"])
         XCTAssertEqual(policy.rules[2].severity, .warn)
-        guard case let .keyNotRevoked(ids) = policy.rules[1].check else { return XCTFail("wrong check") }
+        guard case let .keyNotRevoked(ids, _) = policy.rules[1].check else { return XCTFail("wrong check") }
         XCTAssertTrue(ids.contains(ExactString(key.keyID)), "the aliased key list was read")
     }
 }

@@ -11,13 +11,23 @@ struct Audit: ParsableCommand {
         the policy turn matching failures into 'waived' results until they expire. \
         The report records each policy file's SHA-256, the modelsec version and \
         the time. Exit 0 when no deny rule fails; 1 when one does (or a warn rule \
-        with --fail-on-warn); 2 when a policy or a release cannot be read.
+        with --fail-on-warn); 2 when a policy cannot be used. A directory that is \
+        not a readable release is one failed result (release-readable); the \
+        others are still audited.
+
+        Signature rules (signed-by-trusted-key) verify with the keys given by \
+        --trusted-keys / --public-key when there are any, in place of the keys the \
+        policy names (the shipped policies name ${MODELSEC_TRUSTED_KEYS}). Every \
+        report says which keys were used.
 
         Examples:
-          modelsec audit releases/resnet-1.2.0 --policy policies/baseline.yaml
-          modelsec audit releases/* --policy policies/baseline.yaml --policy policies/strict.yaml --format sarif --output audit.sarif
-          modelsec audit releases/* --policy policies/strict.yaml --format junit --output audit.xml --fail-on-warn
-          modelsec audit releases/bert-1.0 --policy policies/baseline.yaml --key-file deploy.key --trusted-keys trusted/
+          modelsec audit releases/resnet-1.2.0 --policy policies/baseline.yaml --trusted-keys trusted/
+          modelsec audit releases/* --policy policies/baseline.yaml \\
+              --trusted-keys trusted/ --format sarif --output audit.sarif
+          modelsec audit releases/* --policy policies/strict.yaml \\
+              --format junit --output audit.xml --fail-on-warn
+          modelsec audit releases/bert-1.0 --policy policies/baseline.yaml \\
+              --key-file deploy.key --trusted-keys trusted/
 
         With --identity or --key-file, each release is verified (with --trusted-keys \
         or --public-key), decrypted into a temporary directory, and its plaintext \
@@ -52,10 +62,10 @@ struct Audit: ParsableCommand {
     @Option(name: .customLong("key-file"), help: ArgumentHelp("Rescan the plaintext: a symmetric aes256 key file the releases are encrypted to.", valueName: "KEY"))
     var keyFile: String?
 
-    @Option(name: .customLong("trusted-keys"), help: ArgumentHelp("With --identity/--key-file: the signing keys a release must verify with before it is decrypted (directory).", valueName: "DIR"))
+    @Option(name: .customLong("trusted-keys"), help: ArgumentHelp("Trusted signing keys (a directory of *.pub / *.pem) for signature rules, in place of the policy's keys; with --identity/--key-file, a release must verify with them before it is decrypted.", valueName: "DIR"))
     var trustedKeys: String?
 
-    @Option(name: .customLong("public-key"), help: ArgumentHelp("With --identity/--key-file: a trusted signing public key (repeatable).", valueName: "PUB.pem"))
+    @Option(name: .customLong("public-key"), help: ArgumentHelp("A trusted signing public key, as --trusted-keys (repeatable).", valueName: "PUB.pem"))
     var publicKeys: [String] = []
 
     @OptionGroup var passphrase: PassphraseOptions
@@ -73,9 +83,23 @@ struct Audit: ParsableCommand {
         if rescan, trustedKeys == nil, publicKeys.isEmpty {
             throw ValidationError("Rescanning (--identity/--key-file) needs --trusted-keys DIR or --public-key PUB.pem: releases are verified before they are decrypted.")
         }
-        if !rescan, trustedKeys != nil || !publicKeys.isEmpty {
-            throw ValidationError("--trusted-keys and --public-key are for rescanning; give --identity or --key-file too (signature rules take their keys from the policy).")
+    }
+
+    /// The trusted keys given to the audit (--trusted-keys and --public-key
+    /// together), or nil when neither was given.
+    func auditTrust() throws -> AuditTrust? {
+        guard trustedKeys != nil || !publicKeys.isEmpty else { return nil }
+        var keys: [PublicKey] = []
+        var origins: [String] = []
+        if let trustedKeys {
+            keys += try TrustedKeys(directory: trustedKeys).keys
+            origins.append("--trusted-keys \(trustedKeys)")
         }
+        if !publicKeys.isEmpty {
+            keys += try TrustedKeys(publicKeyFiles: publicKeys).keys
+            origins.append("--public-key " + publicKeys.joined(separator: ", "))
+        }
+        return AuditTrust(keys: keys, origin: origins.joined(separator: "; "))
     }
 
     func run() throws {
@@ -84,14 +108,25 @@ struct Audit: ParsableCommand {
         if let output { try AtomicFileWriter.checkDestination(output, overwrite: force) }
         let progress = ProgressReporter(label: "auditing", totalItems: releases.count)
         var loader: any ReleaseEvidenceLoader = DefaultReleaseLoading.loader
-        if !identity.isEmpty || keyFile != nil {
-            let trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
+        let trust = try auditTrust()
+        if !identity.isEmpty || keyFile != nil, let trust {
             let identities = try CLI.loadIdentities(privateKeyFiles: identity, symmetricKeyFiles: keyFile.map { [$0] } ?? [],
                                                      passphrase: passphrase.source, permissions: keyPermissions)
-            let template = DeployRequest(releaseDirectory: "", trustedKeys: trusted, identities: identities, output: "")
+            let template = DeployRequest(releaseDirectory: "", trustedKeys: TrustedKeys(trust.keys), identities: identities, output: "")
             loader = RescanningEvidenceLoader(base: loader, template: template)
         }
-        let report = try Auditor.run(releaseDirectories: releases, policyPaths: policies, loader: loader, progress: progress)
+        let report: AuditReport
+        do {
+            report = try Auditor.run(releaseDirectories: releases, policyPaths: policies, loader: loader, trust: trust, progress: progress)
+        } catch let error as PolicyError {
+            CLI.fail("\(error.description) (run 'modelsec policy lint \(error.file)')", code: CLI.exitCode(error.category))
+        }
+        for release in report.releases where !release.readable {
+            CLI.warn("\(release.error?.message ?? release.directory): reported as a failed release-readable result")
+        }
+        if report.signatureTrust.source == .none, report.results.contains(where: { $0.check == CheckKind.signedByTrustedKey.rawValue }) {
+            CLI.warn("no trusted signing keys (\(report.signatureTrust.detail)): every signature rule fails; give --trusted-keys DIR or --public-key PUB.pem, or set the variable the policy names")
+        }
         let data = try report.rendered(as: reportFormat, failOnWarn: failOnWarn)
         if let output {
             try AtomicFileWriter.write(data, to: output, overwrite: force)
@@ -101,6 +136,7 @@ struct Audit: ParsableCommand {
         }
         let code = report.exitCode(failOnWarn: failOnWarn)
         if output != nil || reportFormat != .text {
+            CLI.info(report.signatureTrust.line)
             CLI.info(report.totals.line)
         }
         if code != 0 {

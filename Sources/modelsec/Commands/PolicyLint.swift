@@ -11,7 +11,9 @@ struct PolicyLint: ParsableCommand {
         Prints one line per problem as FILE:LINE:COLUMN: MESSAGE. Exit 0 when the \
         policy is valid, 1 when it has problems, 2 when the file cannot be read. \
         Relative key and list files named in the policy are resolved against the \
-        policy's directory and must exist.
+        policy's directory and must exist. Lint checks the policy, not the \
+        environment: a ${VARIABLE} that is not set is a note \
+        (FILE:LINE:COLUMN: note: ...), not a problem.
 
         Examples:
           modelsec policy lint policies/baseline.yaml
@@ -22,7 +24,7 @@ struct PolicyLint: ParsableCommand {
     @Argument(help: ArgumentHelp("The policy file (YAML).", valueName: "FILE"))
     var file: String
 
-    @Flag(help: "Print the result as JSON: {file, sha256, valid, problems:[{line, column, message}]}.")
+    @Flag(help: "Print the result as JSON: {file, valid, name, version, rules, waivers, problems:[{path, line, column, message, severity}], notes:[...]}.")
     var json = false
 
     struct Output: Encodable {
@@ -33,6 +35,7 @@ struct PolicyLint: ParsableCommand {
         let rules: Int?
         let waivers: Int?
         let problems: [PolicyDiagnostic]
+        let notes: [PolicyDiagnostic]
     }
 
     func run() throws {
@@ -40,14 +43,15 @@ struct PolicyLint: ParsableCommand {
         if json {
             let p = result.policy
             try CLI.printJSON(Output(file: file, valid: p != nil, name: p?.name, version: p?.version,
-                                     rules: p?.rules.count, waivers: p?.waivers.count, problems: result.diagnostics))
-        } else if let policy = result.policy {
-            print("\(file): ok: policy \(policy.name) \(policy.version), \(policy.rules.count) rule(s), \(policy.waivers.count) waiver(s)")
+                                     rules: p?.rules.count, waivers: p?.waivers.count, problems: result.problems, notes: result.notes))
         } else {
-            for d in result.diagnostics { print(d.description) }
+            for d in result.diagnostics { CLI.printLine(d.description) }
+            if let policy = result.policy {
+                CLI.printLine("\(file): ok: policy \(policy.name) \(policy.version), \(policy.rules.count) rule(s), \(policy.waivers.count) waiver(s)")
+            }
         }
         if result.policy == nil {
-            FileHandle.standardError.write(Data("modelsec: error: \(file): \(result.diagnostics.count) problem(s) in the policy\n".utf8))
+            FileHandle.standardError.write(Data("modelsec: error: \(CLI.terminalSafe(file)): \(result.problems.count) problem(s) in the policy\n".utf8))
             throw CLI.Exit(code: 1)
         }
     }
