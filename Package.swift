@@ -67,7 +67,8 @@ let package = Package(
                 "ModelSecCrypto", "ModelSecIO",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
         .target(name: "ModelScanner", dependencies: ["ModelSecIO"]),
