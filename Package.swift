@@ -74,7 +74,8 @@ let package = Package(
                 "ModelSecCrypto", "ModelSecIO",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
         // Signing keys that stay in a PKCS#11 token (HSM, SoftHSM2, KMS bridge).

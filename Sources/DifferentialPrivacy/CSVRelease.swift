@@ -49,9 +49,18 @@ public enum CSVRelease {
     /// With a privacy-id column each person's first ``StatisticSpec/maxRowsPerID``
     /// rows are kept; with a group-by column (and a grouped spec) the release
     /// is a ``GroupedAccumulator``'s.
+    ///
+    /// With `boundsEpsilon`, the clamping bounds are chosen privately first
+    /// (``ApproxBounds``; `spec.bounds` is then only a placeholder): see
+    /// ``releaseWithPrivateBounds(path:columns:spec:boundsEpsilon:ledger:dataset:using:)``.
     public static func release<R: DPRandomSource>(path: String, columns: Columns, spec: StatisticSpec,
+                                                  boundsEpsilon: Double? = nil,
                                                   ledger: (any PrivacyLedger)? = nil, dataset: String? = nil,
                                                   using rng: inout R) throws -> DPRelease {
+        if let boundsEpsilon {
+            return try releaseWithPrivateBounds(path: path, columns: columns, spec: spec, boundsEpsilon: boundsEpsilon,
+                                                ledger: ledger, dataset: dataset, using: &rng)
+        }
         guard (columns.groupBy != nil) == spec.groupBy else {
             throw DPError.invalidQuery("a grouped query needs a group-by column, and a group-by column a grouped query")
         }
@@ -119,18 +128,19 @@ public enum CSVRelease {
     }
 
     /// The JSON recorded as a charge's parameters.
-    static func parameters(spec: StatisticSpec, columns: Columns, path: String) throws -> String {
+    static func parameters(spec: StatisticSpec, columns: Columns, path: String, autoBounds: Bool = false) throws -> String {
         struct Parameters: Encodable {
             var input: String, column: String, statistic: String, relation: String, mechanism: String
             var epsilon: Double, delta: Double, bounds: [Double]?, categories: [String]?, quantile: Double?, candidates: Int?
             var invalid: String, privacyID: String?, maxRowsPerID: Int?, groupBy: String?, quantileSampler: String?
+            var autoBounds: Bool?
         }
         var p = Parameters(input: (path as NSString).lastPathComponent, column: columns.value, statistic: spec.statistic.name,
                            relation: spec.relation.rawValue, mechanism: spec.mechanism.rawValue, epsilon: spec.epsilon,
-                           delta: spec.delta, bounds: spec.bounds.map { [$0.lowerBound, $0.upperBound] },
+                           delta: spec.delta, bounds: autoBounds ? nil : spec.bounds.map { [$0.lowerBound, $0.upperBound] },
                            categories: nil, quantile: nil, candidates: nil, invalid: spec.invalid.description,
                            privacyID: columns.privacyID, maxRowsPerID: columns.privacyID == nil ? nil : spec.maxRowsPerID,
-                           groupBy: columns.groupBy, quantileSampler: nil)
+                           groupBy: columns.groupBy, quantileSampler: nil, autoBounds: autoBounds ? true : nil)
         if case .histogram(let c) = spec.statistic { p.categories = c }
         if case .quantile(let q, let m) = spec.statistic { p.quantile = q; p.candidates = m; p.quantileSampler = spec.quantileSampler.rawValue }
         let encoder = JSONEncoder()

@@ -23,6 +23,8 @@ public enum DPError: ModelSecError, Equatable {
     /// Something failed after the budget was charged; the charge stands and
     /// nothing was released.
     case failedAfterCharge(dataset: String, reason: String)
+    /// A DP-SGD run longer than the accountant accepts.
+    case tooManySteps(steps: Double, limit: Int)
 
     /// Budget refusals are failed checks (exit 1); everything else is unusable input (exit 2).
     public var category: FailureCategory {
@@ -30,6 +32,27 @@ public enum DPError: ModelSecError, Equatable {
         case .budgetExceeded: return .verificationFailed
         default: return .invalidInput
         }
+    }
+
+    /// Stable machine-readable identifier of each case.
+    public var code: String {
+        switch self {
+        case .invalidQuery: return "dp.invalid-query"
+        case .invalidValue: return "dp.invalid-input"
+        case .overflow: return "dp.overflow"
+        case .budgetExceeded: return "dp.budget-exceeded"
+        case .unknownDataset: return "dp.unknown-dataset"
+        case .relationMismatch: return "dp.relation-mismatch"
+        case .ledger: return "dp.ledger-unusable"
+        case .failedAfterCharge: return "dp.failed-after-charge"
+        case .tooManySteps: return "dp.too-many-steps"
+        }
+    }
+
+    /// The ledger file, for ledger errors.
+    public var path: String? {
+        if case .ledger(let path, _) = self { return path }
+        return nil
     }
 
     /// One line naming the problem (and the file and line for input errors).
@@ -40,12 +63,14 @@ public enum DPError: ModelSecError, Equatable {
         case .overflow(let m): return "exact accumulator overflow: \(m)"
         case .budgetExceeded(let dataset, let requested, let remaining):
             return "privacy budget of dataset '\(dataset)' exceeded: release needs \(requested), remaining \(remaining); nothing was released"
-        case .unknownDataset(let d): return "dataset '\(d)' has no budget in the ledger (set one with: modelsec dp budget --set-total)"
+        case .unknownDataset(let d): return "dataset '\(d)' has no budget in the ledger"
         case .relationMismatch(let dataset, let ledger, let requested, let reason):
             return "dataset '\(dataset)' is accounted under the \(ledger.rawValue) neighbouring relation; \(requested.rawValue) is refused: \(reason)"
         case .ledger(let path, let reason): return "\(path): \(reason)"
         case .failedAfterCharge(let dataset, let reason):
             return "\(reason); the charge to dataset '\(dataset)' stands (failures after the data is read are charged) and nothing was released"
+        case .tooManySteps(let steps, let limit):
+            return "\(steps) steps; at most \(limit) are accepted"
         }
     }
 }

@@ -70,6 +70,20 @@ public struct DPRelease: Codable, Sendable {
     public var groups: [Group]?
     /// The noisy count a group needs to be released (grouped releases).
     public var partitionThreshold: Double?
+    /// How the bounds were chosen, for a release with private bounds.
+    public var boundsSelection: BoundsSelection?
+
+    /// A private choice of clamping bounds (``ApproxBounds``).
+    public struct BoundsSelection: Codable, Sendable, Equatable {
+        /// The epsilon spent on the bounds (charged as its own ledger line).
+        public var epsilon: Double
+        /// The noisy bin count a bin needed to pass.
+        public var threshold: Double
+        /// The chosen lower bound.
+        public var lower: Double
+        /// The chosen upper bound.
+        public var upper: Double
+    }
 
     /// A release with the given fields (the optional extras start empty).
     public init(statistic: String, column: String?, value: Double?, histogram: [Bin]?, mechanism: String,

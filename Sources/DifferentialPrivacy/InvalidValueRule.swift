@@ -30,7 +30,7 @@ public enum InvalidValueRule: Sendable, Equatable, CustomStringConvertible {
         case "drop": self = .drop
         default:
             guard argument.hasPrefix("impute=") else {
-                throw DPError.invalidQuery("--invalid must be clamp, drop or impute=VALUE")
+                throw DPError.invalidQuery("the invalid-value rule must be clamp, drop or impute=VALUE")
             }
             self = .impute(String(argument.dropFirst("impute=".count)))
         }

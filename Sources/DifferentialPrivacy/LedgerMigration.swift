@@ -1,8 +1,16 @@
 import Foundation
 import GRDB
 
-/// Upgrades a version 1 ledger (no per-dataset relation, no outcomes, no
-/// data digests) to version 2, inside the caller's exclusive transaction.
+/// Upgrades older ledgers inside the caller's exclusive transaction:
+/// version 1 (no per-dataset relation, no outcomes, no data digests) to
+/// version 2, and version 2 (no zCDP rho) to version 3.
+///
+/// Version 2 to 3: every charge is copied unchanged with no rho, so a
+/// Gaussian charge made before version 3 keeps counting as the
+/// (epsilon, delta) it was charged as (sound, only less tight than zCDP
+/// accounting would have been).
+///
+/// Version 1 to 2:
 ///
 /// Each version 1 charge's relation is read from its recorded parameters
 /// (`"relation"`, add-remove if absent). A dataset takes the relation of its
@@ -27,7 +35,7 @@ enum LedgerMigration {
                             result: row["result_sha256"], relation: relation(ofParameters: parameters))
         }
         try db.execute(sql: "DROP TABLE spends; DROP TABLE datasets; DROP TABLE grdb_migrations")
-        try LedgerSchema.create(db)
+        try LedgerSchema.create(db, statements: LedgerSchema.version2Statements, version: 2)
         for d in datasets {
             let name: String = d["name"]
             let own = spends.filter { $0.dataset == name }
@@ -69,5 +77,36 @@ enum LedgerMigration {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let name = object["relation"] as? String, let relation = NeighbouringRelation(rawValue: name) else { return .addRemove }
         return relation
+    }
+
+    /// Version 2 to version 3: the tables are rebuilt with the version 3
+    /// text (SQLite cannot add a column without changing the stored
+    /// `CREATE TABLE` text) and every row is copied with `rho_femto` NULL.
+    static func upgradeVersion2(_ db: Database) throws {
+        let datasets = try Row.fetchAll(db, sql: "SELECT * FROM datasets ORDER BY name")
+        let spends = try Row.fetchAll(db, sql: "SELECT * FROM spends ORDER BY id")
+        try db.execute(sql: """
+            DROP TRIGGER spends_are_append_only; DROP TRIGGER spends_complete_once;
+            DROP TRIGGER datasets_are_kept; DROP TRIGGER datasets_keep_name_and_relation;
+            DROP INDEX spends_dataset; DROP TABLE spends; DROP TABLE datasets;
+            """)
+        try LedgerSchema.create(db)
+        for d in datasets {
+            try db.execute(sql: """
+                INSERT INTO datasets (name, relation, total_epsilon_nano, total_delta_femto, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [d["name"] as String, d["relation"] as String, d["total_epsilon_nano"] as Int64,
+                                 d["total_delta_femto"] as Int64, d["created_at"] as String, d["updated_at"] as String])
+        }
+        for s in spends {
+            try db.execute(sql: """
+                INSERT INTO spends (id, dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters,
+                                    created_at, outcome, data_sha256, result_sha256)
+                VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)
+                """, arguments: [s["id"] as Int64, s["dataset"] as String, s["relation"] as String, s["epsilon_nano"] as Int64,
+                                 s["delta_femto"] as Int64, s["mechanism"] as String, s["parameters"] as String,
+                                 s["created_at"] as String, s["outcome"] as String,
+                                 s["data_sha256"] as String?, s["result_sha256"] as String?])
+        }
     }
 }

@@ -11,16 +11,72 @@ import GRDB
 /// and `PRAGMA foreign_key_check` must pass; anything else is refused. So a
 /// table without its CHECK constraints, an added trigger or view, a row
 /// written with constraints disabled, or a ledger from a newer modelsec is
-/// never used. A version 1 ledger (modelsec before per-dataset relations)
-/// is recognised by its exact schema and upgraded (``LedgerMigration``).
+/// never used. Version 1 (modelsec before per-dataset relations) and
+/// version 2 (before zCDP charges) ledgers are recognised by their exact
+/// schemas and upgraded to version 3 (``LedgerMigration``).
 enum LedgerSchema {
     /// "MSLG".
     static let applicationID: Int32 = 0x4D53_4C47
     /// The schema version this code reads and writes.
-    static let version: Int32 = 2
+    static let version: Int32 = 3
 
-    /// The statements that create schema version 2.
+    /// The statements that create schema version 3 (version 2 plus
+    /// `spends.rho_femto`, the zCDP rho of a Gaussian charge).
     static let statements: [String] = [
+        """
+        CREATE TABLE datasets (
+            name TEXT PRIMARY KEY NOT NULL CHECK (length(name) > 0),
+            relation TEXT NOT NULL CHECK (relation IN ('add-remove', 'replace-one')),
+            total_epsilon_nano INTEGER NOT NULL CHECK (total_epsilon_nano >= 0),
+            total_delta_femto INTEGER NOT NULL CHECK (total_delta_femto >= 0 AND total_delta_femto < 1000000000000000),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TABLE spends (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset TEXT NOT NULL REFERENCES datasets(name),
+            relation TEXT NOT NULL CHECK (relation IN ('add-remove', 'replace-one')),
+            epsilon_nano INTEGER NOT NULL CHECK (epsilon_nano >= 0),
+            delta_femto INTEGER NOT NULL CHECK (delta_femto >= 0 AND delta_femto <= 1000000000000000),
+            rho_femto INTEGER CHECK (rho_femto IS NULL OR rho_femto >= 0),
+            mechanism TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('charged', 'released', 'failed', 'adjustment')),
+            data_sha256 TEXT CHECK (data_sha256 IS NULL OR (length(data_sha256) = 64 AND data_sha256 NOT GLOB '*[^0-9a-f]*')),
+            result_sha256 TEXT CHECK (result_sha256 IS NULL OR (length(result_sha256) = 64 AND result_sha256 NOT GLOB '*[^0-9a-f]*')),
+            CHECK ((outcome = 'released') = (result_sha256 IS NOT NULL))
+        ) STRICT
+        """,
+        "CREATE INDEX spends_dataset ON spends(dataset)",
+        """
+        CREATE TRIGGER spends_are_append_only BEFORE DELETE ON spends
+        BEGIN SELECT RAISE(ABORT, 'privacy ledger charges cannot be deleted'); END
+        """,
+        """
+        CREATE TRIGGER spends_complete_once BEFORE UPDATE ON spends
+        WHEN OLD.outcome != 'charged' OR NEW.outcome NOT IN ('released', 'failed')
+            OR NEW.id IS NOT OLD.id OR NEW.dataset IS NOT OLD.dataset OR NEW.relation IS NOT OLD.relation
+            OR NEW.epsilon_nano IS NOT OLD.epsilon_nano OR NEW.delta_femto IS NOT OLD.delta_femto OR NEW.rho_femto IS NOT OLD.rho_femto
+            OR NEW.mechanism IS NOT OLD.mechanism OR NEW.parameters IS NOT OLD.parameters OR NEW.created_at IS NOT OLD.created_at
+        BEGIN SELECT RAISE(ABORT, 'a privacy ledger charge is completed once and its cost never changes'); END
+        """,
+        """
+        CREATE TRIGGER datasets_are_kept BEFORE DELETE ON datasets
+        BEGIN SELECT RAISE(ABORT, 'privacy ledger datasets cannot be deleted'); END
+        """,
+        """
+        CREATE TRIGGER datasets_keep_name_and_relation BEFORE UPDATE ON datasets
+        WHEN NEW.name IS NOT OLD.name
+            OR (NEW.relation IS NOT OLD.relation AND EXISTS (SELECT 1 FROM spends WHERE dataset = OLD.name))
+        BEGIN SELECT RAISE(ABORT, 'a dataset keeps its name, and its neighbouring relation once it has charges'); END
+        """,
+    ]
+
+    /// Version 2 (per-dataset relations and outcomes; no rho), recognised and upgraded.
+    static let version2Statements: [String] = [
         """
         CREATE TABLE datasets (
             name TEXT PRIMARY KEY NOT NULL CHECK (length(name) > 0),
@@ -118,8 +174,9 @@ enum LedgerSchema {
         }
     }
 
-    /// Creates schema version 2 in an empty database (inside the caller's transaction).
-    static func create(_ db: Database) throws {
+    /// Creates `statements` (default: the current schema) in an empty
+    /// database and stamps it with `version` (inside the caller's transaction).
+    static func create(_ db: Database, statements: [String] = statements, version: Int32 = version) throws {
         for s in statements { try db.execute(sql: s) }
         try db.execute(sql: "PRAGMA application_id = \(applicationID)")
         try db.execute(sql: "PRAGMA user_version = \(version)")
@@ -131,6 +188,8 @@ enum LedgerSchema {
         case empty
         /// An exact version 1 ledger: it is upgraded.
         case version1
+        /// A verified version 2 ledger: it is upgraded.
+        case version2
         /// A verified ledger of this version.
         case current
     }
@@ -144,11 +203,11 @@ enum LedgerSchema {
         if found.isEmpty && applicationID == 0 && userVersion == 0 { return .empty }
         if applicationID == Self.applicationID {
             guard userVersion <= version else {
-                throw LedgerSchemaError("written by a newer modelsec (ledger schema version \(userVersion); this modelsec reads version \(version))")
+                throw LedgerSchemaError("written by a newer modelsec (ledger schema version \(userVersion); this modelsec reads versions 1 to \(version))")
             }
-            guard userVersion == version else { throw LedgerSchemaError("unknown ledger schema version \(userVersion)") }
-            let expected = try expectedObjects(statements)
-            guard found == expected else { throw LedgerSchemaError(difference(found: found, expected: expected)) }
+            guard userVersion == version || userVersion == 2 else { throw LedgerSchemaError("unknown ledger schema version \(userVersion)") }
+            let expected = try expectedObjects(userVersion == version ? statements : version2Statements)
+            guard found == expected else { throw LedgerSchemaError(difference(found: found, expected: expected, version: userVersion)) }
         } else if applicationID == 0, userVersion == 0, try found == expectedObjects(version1Statements),
                   try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1"] {
             return .version1
@@ -162,7 +221,7 @@ enum LedgerSchema {
         guard try Row.fetchOne(db, sql: "PRAGMA foreign_key_check") == nil else {
             throw LedgerSchemaError("a charge refers to a dataset that does not exist")
         }
-        return .current
+        return userVersion == version ? .current : .version2
     }
 
     /// Creates or upgrades the schema if needed and verifies it, inside the
@@ -170,14 +229,17 @@ enum LedgerSchema {
     static func prepare(_ db: Database) throws {
         switch try state(db) {
         case .empty: try create(db)
-        case .version1: try LedgerMigration.upgradeVersion1(db)
+        case .version1:
+            try LedgerMigration.upgradeVersion1(db)
+            try LedgerMigration.upgradeVersion2(db)
+        case .version2: try LedgerMigration.upgradeVersion2(db)
         case .current: return
         }
         guard case .current = try state(db) else { throw LedgerSchemaError("the new schema does not verify") }
     }
 
     /// The first difference between two schemas, for a person.
-    static func difference(found: [Object], expected: [Object]) -> String {
+    static func difference(found: [Object], expected: [Object], version: Int32) -> String {
         let expectedNames = Dictionary(expected.map { ("\($0.type) \($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
         let foundNames = Dictionary(found.map { ("\($0.type) \($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
         for (key, object) in foundNames.sorted(by: { $0.key < $1.key }) {

@@ -8,14 +8,19 @@ public struct BudgetStatus: Codable, Sendable, Equatable {
     /// The neighbouring relation every release against the dataset uses,
     /// fixed when its budget is first set.
     public var relation: NeighbouringRelation
-    /// The total budget (basic composition over all releases).
+    /// The total budget.
     public var total: PrivacyCost
-    /// The sum of all recorded charges.
+    /// What all recorded charges compose to, as (epsilon, delta): the
+    /// smaller of basic composition and zCDP composition of the Gaussian
+    /// charges (see ``LedgerAccounting``).
     public var spent: PrivacyCost
     /// total - spent (never below zero).
     public var remaining: PrivacyCost
     /// Number of recorded charges.
     public var releases: Int
+    /// The charges in the units they compose in (pure epsilon, rho,
+    /// approximate (epsilon, delta)) and the rule used for `spent`.
+    public var accounting: LedgerAccounting
 }
 
 /// What became of a charge.
@@ -38,7 +43,8 @@ public struct SpendRecord: Codable, Sendable, Equatable {
     public var dataset: String
     /// The neighbouring relation of the release.
     public var relation: NeighbouringRelation
-    /// The cost charged (rounded up to the ledger's units).
+    /// The cost charged (rounded up to the ledger's units); `rho` is set for
+    /// a zCDP (Gaussian) charge, which the ledger composes by its rho.
     public var cost: PrivacyCost
     /// Mechanism name (e.g. "discrete-laplace").
     public var mechanism: String
@@ -59,7 +65,8 @@ public struct SpendRecord: Codable, Sendable, Equatable {
 public struct ChargeRequest: Sendable {
     /// The dataset to charge.
     public var dataset: String
-    /// The release's cost.
+    /// The release's cost. With `rho` set, the charge is rho-zCDP (and also
+    /// (epsilon, delta)-DP); without it, (epsilon, delta)-DP, pure when delta is 0.
     public var cost: PrivacyCost
     /// The release's neighbouring relation; must be the dataset's.
     public var relation: NeighbouringRelation
@@ -80,7 +87,9 @@ public struct ChargeRequest: Sendable {
 
 /// A privacy-budget ledger: per-dataset totals, each with its fixed
 /// neighbouring relation, and an append-only record of charges. Budgets
-/// compose by basic composition (epsilons and deltas add).
+/// compose in their own units: pure epsilons add, zCDP rhos add, and the
+/// two are converted to (epsilon, delta) only to compare with the budget
+/// and to report (``LedgerAccounting``).
 ///
 /// A release is *charged before the data is read*: ``charge(_:)`` checks the
 /// relation and the budget and commits the charge in one exclusive
@@ -105,6 +114,9 @@ public protocol PrivacyLedger {
     /// charge; returns its id. Throws ``DPError/relationMismatch(dataset:ledger:requested:reason:)``
     /// or ``DPError/budgetExceeded(dataset:requested:remaining:)`` without charging.
     func charge(_ request: ChargeRequest) throws -> Int64
+    /// Charges several requests together: all are committed in one
+    /// transaction, or none (the first refusal is thrown). Returns their ids.
+    func charge(_ requests: [ChargeRequest]) throws -> [Int64]
     /// Records what became of a charge (`released` with the result's digest,
     /// or `failed`). A charge is completed at most once and never removed.
     func complete(charge: Int64, outcome: SpendOutcome, dataSHA256: String?, resultSHA256: String?) throws

@@ -5,7 +5,7 @@ import GRDB
 /// ``PrivacyLedger`` in an SQLite file through GRDB.
 ///
 /// Amounts are stored as integers so sums are exact: epsilon in units of
-/// 1e-9 and delta in units of 1e-15. Costs are rounded *up* and totals
+/// 1e-9, delta and zCDP rho in units of 1e-15. Costs are rounded *up* and totals
 /// *down* to those units, so rounding never lets a release through that the
 /// real numbers would refuse. Charges run in `BEGIN IMMEDIATE` transactions
 /// (SQLite's reserved write lock), so two processes cannot both read the
@@ -19,6 +19,7 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
 
     static let epsilonUnit = 1e9
     static let deltaUnit = 1e15
+    static let rhoUnit = 1e15
 
     /// Opens (creating if needed) the ledger at `path`, verifying its schema
     /// and version; throws ``DPError/ledger(path:reason:)`` for a file that
@@ -112,16 +113,31 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
         }
     }
 
-    private static func status(_ db: Database, dataset: String) throws -> BudgetStatus? {
+    /// The dataset's relation, total (in units) and charge sums, or nil if it has no budget.
+    private static func sums(_ db: Database, dataset: String) throws -> (relation: NeighbouringRelation, epsilon: Int64, delta: Int64, sums: ChargeSums, count: Int)? {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT d.relation AS relation, d.total_epsilon_nano AS te, d.total_delta_femto AS td,
-                   COALESCE(SUM(s.epsilon_nano), 0) AS se, COALESCE(SUM(s.delta_femto), 0) AS sd, COUNT(s.id) AS n
+                   COALESCE(SUM(CASE WHEN s.rho_femto IS NULL AND s.delta_femto = 0 THEN s.epsilon_nano END), 0) AS pe,
+                   COALESCE(SUM(CASE WHEN s.rho_femto IS NULL AND s.delta_femto > 0 THEN s.epsilon_nano END), 0) AS ae,
+                   COALESCE(SUM(CASE WHEN s.rho_femto IS NULL THEN s.delta_femto END), 0) AS ad,
+                   COALESCE(SUM(CASE WHEN s.rho_femto IS NOT NULL THEN s.epsilon_nano END), 0) AS ze,
+                   COALESCE(SUM(CASE WHEN s.rho_femto IS NOT NULL THEN s.delta_femto END), 0) AS zd,
+                   COALESCE(SUM(s.rho_femto), 0) AS r, COUNT(s.id) AS n
             FROM datasets d LEFT JOIN spends s ON s.dataset = d.name WHERE d.name = ? GROUP BY d.name
             """, arguments: [dataset]) else { return nil }
-        let te: Int64 = row["te"], td: Int64 = row["td"], se: Int64 = row["se"], sd: Int64 = row["sd"], n: Int = row["n"]
+        let sums = ChargeSums(pureEpsilon: row["pe"], approximateEpsilon: row["ae"], approximateDelta: row["ad"],
+                              zcdpEpsilon: row["ze"], zcdpDelta: row["zd"], rho: row["r"])
+        return (NeighbouringRelation(rawValue: row["relation"])!, row["te"], row["td"], sums, row["n"])
+    }
+
+    private static func status(_ db: Database, dataset: String) throws -> BudgetStatus? {
+        guard let s = try sums(db, dataset: dataset) else { return nil }
         func cost(_ e: Int64, _ d: Int64) -> PrivacyCost { PrivacyCost(epsilon: Double(e) / epsilonUnit, delta: Double(d) / deltaUnit) }
-        return BudgetStatus(dataset: dataset, relation: NeighbouringRelation(rawValue: row["relation"])!, total: cost(te, td),
-                            spent: cost(se, sd), remaining: cost(max(0, te - se), max(0, td - sd)), releases: n)
+        let spent = s.sums.spent(totalEpsilon: s.epsilon, totalDelta: s.delta)
+        let se = spent?.epsilon ?? Int64.max, sd = spent?.delta ?? Int64.max
+        return BudgetStatus(dataset: dataset, relation: s.relation, total: cost(s.epsilon, s.delta),
+                            spent: cost(se, sd), remaining: cost(max(0, s.epsilon - se), max(0, s.delta - sd)), releases: s.count,
+                            accounting: s.sums.accounting(totalEpsilon: s.epsilon, totalDelta: s.delta))
     }
 
     public func status(dataset: String) throws -> BudgetStatus {
@@ -142,8 +158,10 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
             try queue.read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM spends WHERE dataset = ? ORDER BY id", arguments: [dataset]).map { row in
                     let e: Int64 = row["epsilon_nano"], d: Int64 = row["delta_femto"]
+                    let r: Int64? = row["rho_femto"]
                     return SpendRecord(id: row["id"], dataset: row["dataset"], relation: NeighbouringRelation(rawValue: row["relation"])!,
-                                       cost: PrivacyCost(epsilon: Double(e) / Self.epsilonUnit, delta: Double(d) / Self.deltaUnit),
+                                       cost: PrivacyCost(epsilon: Double(e) / Self.epsilonUnit, delta: Double(d) / Self.deltaUnit,
+                                                         rho: r.map { Double($0) / Self.rhoUnit }),
                                        mechanism: row["mechanism"], parameters: row["parameters"], time: row["created_at"],
                                        outcome: SpendOutcome(rawValue: row["outcome"])!,
                                        dataSHA256: row["data_sha256"], resultSHA256: row["result_sha256"])
@@ -152,29 +170,43 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
         }
     }
 
+    /// A charge's rho in ledger units: nil for a non-zCDP charge, or one
+    /// whose rho does not fit the units (it is then charged as the
+    /// (epsilon, delta) it also satisfies).
+    static func rhoUnits(_ cost: PrivacyCost) -> Int64? {
+        guard let rho = cost.rho, rho.isFinite, rho > 0, rho * rhoUnit < 9e18 else { return nil }
+        return try? units(rho, rhoUnit, roundUp: true)
+    }
+
     public func charge(_ request: ChargeRequest) throws -> Int64 {
-        let e = try Self.units(request.cost.epsilon, Self.epsilonUnit, roundUp: true)
-        let d = try Self.units(request.cost.delta, Self.deltaUnit, roundUp: true)
+        try charge([request])[0]
+    }
+
+    public func charge(_ requests: [ChargeRequest]) throws -> [Int64] {
+        let amounts = try requests.map { r in
+            (try Self.units(r.cost.epsilon, Self.epsilonUnit, roundUp: true), try Self.units(r.cost.delta, Self.deltaUnit, roundUp: true),
+             Self.rhoUnits(r.cost))
+        }
         return try exclusive { db in
-            guard let status = try Self.status(db, dataset: request.dataset) else { throw DPError.unknownDataset(request.dataset) }
-            guard status.relation == request.relation else {
-                throw DPError.relationMismatch(dataset: request.dataset, ledger: status.relation, requested: request.relation,
-                                               reason: "a dataset's releases must all use the relation fixed with its budget (pass --relation \(status.relation.rawValue))")
+            var ids: [Int64] = []
+            for (request, (e, d, r)) in zip(requests, amounts) {
+                guard let current = try Self.sums(db, dataset: request.dataset) else { throw DPError.unknownDataset(request.dataset) }
+                guard current.relation == request.relation else {
+                    throw DPError.relationMismatch(dataset: request.dataset, ledger: current.relation, requested: request.relation,
+                                                   reason: "a dataset's releases must all use the relation fixed with its budget")
+                }
+                guard let after = current.sums.adding(epsilon: e, delta: d, rho: r),
+                      after.fits(totalEpsilon: current.epsilon, totalDelta: current.delta) else {
+                    let status = try Self.status(db, dataset: request.dataset)!
+                    throw DPError.budgetExceeded(dataset: request.dataset, requested: request.cost, remaining: status.remaining)
+                }
+                try db.execute(sql: """
+                    INSERT INTO spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at, outcome)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'charged')
+                    """, arguments: [request.dataset, request.relation.rawValue, e, d, r, request.mechanism, request.parameters, Self.now()])
+                ids.append(db.lastInsertedRowID)
             }
-            let row = try Row.fetchOne(db, sql: """
-                SELECT d.total_epsilon_nano - COALESCE((SELECT SUM(epsilon_nano) FROM spends WHERE dataset = d.name), 0) AS re,
-                       d.total_delta_femto - COALESCE((SELECT SUM(delta_femto) FROM spends WHERE dataset = d.name), 0) AS rd
-                FROM datasets d WHERE d.name = ?
-                """, arguments: [request.dataset])!
-            let remainingE: Int64 = row["re"], remainingD: Int64 = row["rd"]
-            guard e <= remainingE, d <= remainingD else {
-                throw DPError.budgetExceeded(dataset: request.dataset, requested: request.cost, remaining: status.remaining)
-            }
-            try db.execute(sql: """
-                INSERT INTO spends (dataset, relation, epsilon_nano, delta_femto, mechanism, parameters, created_at, outcome)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'charged')
-                """, arguments: [request.dataset, request.relation.rawValue, e, d, request.mechanism, request.parameters, Self.now()])
-            return db.lastInsertedRowID
+            return ids
         }
     }
 

@@ -59,7 +59,7 @@ public final class StatisticAccumulator {
         switch (spec.invalid, spec.isNumeric ? spec.bounds : nil) {
         case (.clamp, let b?): invalidNumber = b.lowerBound
         case (.impute(let text), let b?):
-            guard let v = NumberField.parse(text), !v.isNaN else { throw DPError.invalidQuery("--invalid impute=VALUE needs a number") }
+            guard let v = NumberField.parse(text), !v.isNaN else { throw DPError.invalidQuery("the invalid-value rule impute=VALUE needs a number") }
             invalidNumber = min(max(v, b.lowerBound), b.upperBound)
         default: invalidNumber = nil
         }

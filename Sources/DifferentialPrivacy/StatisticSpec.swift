@@ -121,13 +121,13 @@ public struct StatisticSpec: Sendable {
                 throw DPError.invalidQuery("grouped releases support count, sum and mean")
             }
             guard relation == .addRemove, mechanism == .laplace else {
-                throw DPError.invalidQuery("grouped releases use --relation add-remove and --mechanism laplace (the group set is private)")
+                throw DPError.invalidQuery("grouped releases use the add-remove relation and laplace noise (the group set is private)")
             }
             guard delta > 0 else { throw DPError.invalidQuery("a grouped release needs a delta > 0 for its private partition selection") }
         }
         switch mechanism {
         case .laplace where delta != 0 && !groupBy:
-            throw DPError.invalidQuery("the laplace mechanism is pure epsilon-DP; omit --delta or use --mechanism gaussian")
+            throw DPError.invalidQuery("the laplace mechanism is pure epsilon-DP: it takes no delta (the gaussian mechanism does)")
         case .gaussian where delta == 0:
             throw DPError.invalidQuery("the gaussian mechanism needs a delta > 0")
         default: break
@@ -136,10 +136,10 @@ public struct StatisticSpec: Sendable {
             throw DPError.invalidQuery("the rows per privacy id must be in 1...\(Self.maxRowsPerIDLimit)")
         }
         if maxRowsPerID > 1 && relation == .replaceOne {
-            throw DPError.invalidQuery("several rows per privacy id need --relation add-remove: replacing one person changes the number of rows, which replace-one treats as public")
+            throw DPError.invalidQuery("several rows per privacy id need the add-remove relation: replacing one person changes the number of rows, which replace-one treats as public")
         }
         if invalid == .drop && relation == .replaceOne {
-            throw DPError.invalidQuery("--invalid drop changes the number of records, which replace-one treats as public; use --invalid clamp or impute=VALUE")
+            throw DPError.invalidQuery("the invalid-value rule drop changes the number of records, which replace-one treats as public; use clamp or impute=VALUE")
         }
         switch statistic {
         case .count: break
@@ -152,12 +152,12 @@ public struct StatisticSpec: Sendable {
             guard q >= 0, q <= 1 else { throw DPError.invalidQuery("quantile must be in [0, 1]") }
             guard candidates >= 2, candidates <= 1_000_000 else { throw DPError.invalidQuery("candidates must be in 2...1000000") }
             guard mechanism == .laplace else {
-                throw DPError.invalidQuery("quantile uses the exponential mechanism (pure epsilon); use --mechanism laplace")
+                throw DPError.invalidQuery("quantile uses the exponential mechanism (pure epsilon), not gaussian noise")
             }
         case .sum, .mean, .variance: break
         }
         guard isNumeric else { return }
-        guard let bounds else { throw DPError.invalidQuery("\(statistic.name) needs clamping bounds (--bounds L,U)") }
+        guard let bounds else { throw DPError.invalidQuery("\(statistic.name) needs clamping bounds L,U") }
         guard bounds.lowerBound.isFinite, bounds.upperBound.isFinite, bounds.lowerBound < bounds.upperBound else {
             throw DPError.invalidQuery("bounds must be finite with L < U")
         }
@@ -178,7 +178,7 @@ public struct StatisticSpec: Sendable {
         }
         if case .impute(let text) = invalid {
             guard let v = NumberField.parse(text), !v.isNaN else {
-                throw DPError.invalidQuery("--invalid impute=VALUE needs a number for \(statistic.name)")
+                throw DPError.invalidQuery("the invalid-value rule impute=VALUE needs a number for \(statistic.name)")
             }
         }
     }

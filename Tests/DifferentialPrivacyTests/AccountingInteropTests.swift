@@ -37,7 +37,7 @@ final class AccountingInteropTests: XCTestCase {
         let expected = out.split(separator: "\n").map { Double($0)! }
         XCTAssertEqual(expected.count, Self.grid.count)
         for (c, theirs) in zip(Self.grid, expected) {
-            let ours = DPSGDAccountant.epsilon(noiseMultiplier: c.sigma, sampleRate: c.q, steps: c.steps, delta: c.delta).epsilon
+            let ours = DPSGDAccountant.epsilon(noiseMultiplier: c.sigma, sampleRate: c.q, steps: c.steps, delta: c.delta, method: .rdp).epsilon
             XCTAssertEqual(ours, theirs, accuracy: max(1e-9, 1e-3 * abs(theirs)), "q=\(c.q) sigma=\(c.sigma) steps=\(c.steps): ours \(ours) theirs \(theirs)")
         }
     }
@@ -68,7 +68,7 @@ final class AccountingInteropTests: XCTestCase {
         """)
         for (c, line) in zip(cases, out.split(separator: "\n")) {
             let theirs = Double(line)!
-            let ours = try XCTUnwrap(DPSGDAccountant.smallestNoiseMultiplier(targetEpsilon: c.eps, sampleRate: c.q, steps: c.steps, delta: c.delta))
+            let ours = try XCTUnwrap(DPSGDAccountant.smallestNoiseMultiplier(targetEpsilon: c.eps, sampleRate: c.q, steps: c.steps, delta: c.delta, method: .rdp))
             XCTAssertEqual(ours.noiseMultiplier, theirs, accuracy: 1e-3 * theirs)
             XCTAssertLessThanOrEqual(ours.epsilon, c.eps)
         }

@@ -45,7 +45,7 @@ final class LedgerIntegrityTests: DPFileTestCase {
         let alterations: [(String, [String])] = [
             ("trigger", ["CREATE TRIGGER t AFTER INSERT ON spends BEGIN DELETE FROM spends WHERE id = NEW.id; END"]),
             ("view", ["CREATE VIEW v AS SELECT * FROM spends"]),
-            ("newer", ["PRAGMA user_version = 3"]),
+            ("newer", ["PRAGMA user_version = 4"]),
             ("dropped trigger", ["DROP TRIGGER spends_are_append_only"]),
             ("foreign", ["PRAGMA application_id = 1"]),
         ]
@@ -55,7 +55,7 @@ final class LedgerIntegrityTests: DPFileTestCase {
             try sql(db, statements)
             XCTAssertThrowsError(try SQLitePrivacyLedger(path: db), name) { error in
                 XCTAssertEqual((error as? DPError)?.category, .invalidInput)
-                if name == "newer" { XCTAssertTrue("\(error)".contains("newer"), "\(error)") }
+                if name == "newer" { XCTAssertTrue("\(error)".contains("newer") && "\(error)".contains("version 4"), "\(error)") }
             }
         }
         // Not a database at all.
@@ -104,7 +104,7 @@ final class LedgerIntegrityTests: DPFileTestCase {
         XCTAssertEqual(spends.map(\.outcome), [.released, .released, .adjustment])
         XCTAssertEqual(spends.map(\.relation), [.addRemove, .replaceOne, .replaceOne])
         XCTAssertEqual(spends[0].resultSHA256, String(repeating: "a", count: 64))
-        // Opening again finds a verified version 2 ledger.
+        // Opening again finds a verified (version 3) ledger.
         XCTAssertEqual(try SQLitePrivacyLedger(path: db).spends(dataset: "mixed").count, 3)
     }
 
@@ -145,8 +145,62 @@ final class LedgerIntegrityTests: DPFileTestCase {
     }
 }
 
-/// The version 1 schema exactly as modelsec's first ledger created it.
+/// Older ledger schemas exactly as earlier modelsec versions created them.
 enum LedgerSchemaFixture {
+    /// Version 2 (per-dataset relation, outcomes, data digests; no rho).
+    static let version2: [String] = [
+        """
+        CREATE TABLE datasets (
+            name TEXT PRIMARY KEY NOT NULL CHECK (length(name) > 0),
+            relation TEXT NOT NULL CHECK (relation IN ('add-remove', 'replace-one')),
+            total_epsilon_nano INTEGER NOT NULL CHECK (total_epsilon_nano >= 0),
+            total_delta_femto INTEGER NOT NULL CHECK (total_delta_femto >= 0 AND total_delta_femto < 1000000000000000),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TABLE spends (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset TEXT NOT NULL REFERENCES datasets(name),
+            relation TEXT NOT NULL CHECK (relation IN ('add-remove', 'replace-one')),
+            epsilon_nano INTEGER NOT NULL CHECK (epsilon_nano >= 0),
+            delta_femto INTEGER NOT NULL CHECK (delta_femto >= 0 AND delta_femto <= 1000000000000000),
+            mechanism TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('charged', 'released', 'failed', 'adjustment')),
+            data_sha256 TEXT CHECK (data_sha256 IS NULL OR (length(data_sha256) = 64 AND data_sha256 NOT GLOB '*[^0-9a-f]*')),
+            result_sha256 TEXT CHECK (result_sha256 IS NULL OR (length(result_sha256) = 64 AND result_sha256 NOT GLOB '*[^0-9a-f]*')),
+            CHECK ((outcome = 'released') = (result_sha256 IS NOT NULL))
+        ) STRICT
+        """,
+        "CREATE INDEX spends_dataset ON spends(dataset)",
+        """
+        CREATE TRIGGER spends_are_append_only BEFORE DELETE ON spends
+        BEGIN SELECT RAISE(ABORT, 'privacy ledger charges cannot be deleted'); END
+        """,
+        """
+        CREATE TRIGGER spends_complete_once BEFORE UPDATE ON spends
+        WHEN OLD.outcome != 'charged' OR NEW.outcome NOT IN ('released', 'failed')
+            OR NEW.id IS NOT OLD.id OR NEW.dataset IS NOT OLD.dataset OR NEW.relation IS NOT OLD.relation
+            OR NEW.epsilon_nano IS NOT OLD.epsilon_nano OR NEW.delta_femto IS NOT OLD.delta_femto
+            OR NEW.mechanism IS NOT OLD.mechanism OR NEW.parameters IS NOT OLD.parameters OR NEW.created_at IS NOT OLD.created_at
+        BEGIN SELECT RAISE(ABORT, 'a privacy ledger charge is completed once and its cost never changes'); END
+        """,
+        """
+        CREATE TRIGGER datasets_are_kept BEFORE DELETE ON datasets
+        BEGIN SELECT RAISE(ABORT, 'privacy ledger datasets cannot be deleted'); END
+        """,
+        """
+        CREATE TRIGGER datasets_keep_name_and_relation BEFORE UPDATE ON datasets
+        WHEN NEW.name IS NOT OLD.name
+            OR (NEW.relation IS NOT OLD.relation AND EXISTS (SELECT 1 FROM spends WHERE dataset = OLD.name))
+        BEGIN SELECT RAISE(ABORT, 'a dataset keeps its name, and its neighbouring relation once it has charges'); END
+        """,
+    ]
+
+    /// Version 1, as modelsec's first ledger created it through GRDB's migrator.
     static let version1 = """
         CREATE TABLE datasets (
             name TEXT PRIMARY KEY NOT NULL,

@@ -91,6 +91,7 @@ final class UnprovenArithmeticTests: DPFileTestCase {
             func allStatuses() throws -> [BudgetStatus] { [] }
             func spends(dataset: String) throws -> [SpendRecord] { [] }
             func charge(_ request: ChargeRequest) throws -> Int64 { events.append("charge"); onCharge(); return 1 }
+            func charge(_ requests: [ChargeRequest]) throws -> [Int64] { try requests.map { try charge($0) } }
             func complete(charge: Int64, outcome: SpendOutcome, dataSHA256: String?, resultSHA256: String?) throws {
                 events.append("complete \(outcome.rawValue)")
             }

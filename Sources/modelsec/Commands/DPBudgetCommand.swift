@@ -7,8 +7,10 @@ struct DPBudgetCommand: ParsableCommand {
         commandName: "budget",
         abstract: "Set or show per-dataset privacy budgets in a ledger.",
         discussion: """
-        Budgets compose by basic composition: the epsilons and deltas of all \
-        releases against a dataset add up and may not exceed its total. A \
+        Charges compose in their own units: pure epsilons (Laplace, exponential) \
+        add, zCDP rhos (Gaussian releases) add and are converted to (epsilon, \
+        delta) once, with the delta left by the other charges; the smaller of \
+        that and plain basic composition must fit the dataset's total. A \
         dataset's neighbouring relation (--relation, default add-remove) is fixed \
         when its budget is first set: every release against it must use that \
         relation, and it cannot change once the dataset has charges. A total \
@@ -67,34 +69,42 @@ struct DPBudgetCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try SQLitePrivacyLedger(path: ledger)
-        if let setTotal, let dataset {
-            try store.setTotal(dataset: dataset, budget: PrivacyCost(epsilon: setTotal, delta: delta ?? 0), relation: relation)
-            let status = try store.status(dataset: dataset)
-            if status.spent.epsilon > status.total.epsilon || status.spent.delta > status.total.delta {
-                CLI.warn("dataset '\(dataset)' has already spent \(status.spent), more than the new total")
+        try DPHints.run {
+            let store = try SQLitePrivacyLedger(path: ledger)
+            if let setTotal, let dataset {
+                try store.setTotal(dataset: dataset, budget: PrivacyCost(epsilon: setTotal, delta: delta ?? 0), relation: relation)
+                let status = try store.status(dataset: dataset)
+                if status.spent.epsilon > status.total.epsilon || status.spent.delta > status.total.delta {
+                    CLI.warn("dataset '\(dataset)' has already spent \(status.spent), more than the new total")
+                }
+                if json { try CLI.printJSON(status) } else { print(Self.line(status)) }
+                return
             }
-            if json { try CLI.printJSON(status) } else { print(Self.line(status)) }
-            return
-        }
-        if let dataset {
-            let report = DatasetReport(status: try store.status(dataset: dataset), releases: try store.spends(dataset: dataset))
-            if json { try CLI.printJSON(report); return }
-            print(Self.line(report.status))
-            for r in report.releases {
-                print("  #\(r.id) \(r.time) \(r.outcome.rawValue) \(r.mechanism) \(r.relation.rawValue) \(r.cost)")
-                print("     data sha256 \(r.dataSHA256 ?? "-"), result sha256 \(r.resultSHA256 ?? "-")")
-                print("     \(r.parameters)")
+            if let dataset {
+                let report = DatasetReport(status: try store.status(dataset: dataset), releases: try store.spends(dataset: dataset))
+                if json { try CLI.printJSON(report); return }
+                print(Self.line(report.status))
+                for r in report.releases {
+                    print("  #\(r.id) \(r.time) \(r.outcome.rawValue) \(r.mechanism) \(r.relation.rawValue) \(r.cost)")
+                    print("     data sha256 \(r.dataSHA256 ?? "-"), result sha256 \(r.resultSHA256 ?? "-")")
+                    print("     \(r.parameters)")
+                }
+                return
             }
-            return
+            let all = try store.allStatuses()
+            if json { try CLI.printJSON(all); return }
+            if all.isEmpty { print("no datasets in \(ledger)") }
+            for s in all { print(Self.line(s)) }
         }
-        let all = try store.allStatuses()
-        if json { try CLI.printJSON(all); return }
-        if all.isEmpty { print("no datasets in \(ledger)") }
-        for s in all { print(Self.line(s)) }
     }
 
     static func line(_ s: BudgetStatus) -> String {
-        "\(s.dataset) (\(s.relation.rawValue)): total \(s.total), spent \(s.spent), remaining \(s.remaining), \(s.releases) charge(s)"
+        let a = s.accounting
+        var parts = ["pure epsilon \(a.pureEpsilon)", "zCDP rho \(a.rho)"]
+        if a.approximateEpsilon > 0 || a.approximateDelta > 0 {
+            parts.append("approximate (epsilon=\(a.approximateEpsilon), delta=\(a.approximateDelta))")
+        }
+        let rho = a.remainingRho.map { ", rho still available \($0)" } ?? ""
+        return "\(s.dataset) (\(s.relation.rawValue)): total \(s.total), spent \(s.spent) by \(a.rule) composition of \(parts.joined(separator: ", ")), remaining \(s.remaining)\(rho), \(s.releases) charge(s)"
     }
 }

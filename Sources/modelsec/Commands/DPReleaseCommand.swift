@@ -50,19 +50,32 @@ struct DPReleaseCommand: ParsableCommand {
 
     enum StatisticName: String, ExpressibleByArgument, CaseIterable {
         case count, sum, mean, variance, histogram, quantile
+        case vectorSum = "vector-sum", covariance
+
+        /// The statistics of several columns (VectorAccumulator).
+        var isVector: Bool { self == .vectorSum || self == .covariance }
     }
 
     @Option(help: ArgumentHelp("The CSV file (with a header row).", valueName: "FILE.csv"))
     var input: String
 
     @Option(help: ArgumentHelp("The column to release.", valueName: "NAME"))
-    var column: String
+    var column: String?
 
-    @Option(help: "count, sum, mean, variance, histogram or quantile.")
+    @Option(help: ArgumentHelp("The columns of vector-sum or covariance, in order.", valueName: "a,b,c"))
+    var columns: String?
+
+    @Option(name: .customLong("clip-norm"), help: ArgumentHelp("vector-sum and covariance: each row's vector is clipped to this L2 norm.", valueName: "C"))
+    var clipNorm: Double?
+
+    @Option(help: "count, sum, mean, variance, histogram, quantile, vector-sum or covariance.")
     var statistic: StatisticName
 
-    @Option(help: ArgumentHelp("Clamping bounds, e.g. 0,100 (required for sum, mean, variance, quantile).", valueName: "L,U"))
+    @Option(help: ArgumentHelp("Clamping bounds, e.g. 0,100, or auto to choose them privately (required for sum, mean, variance, quantile).", valueName: "L,U|auto"))
     var bounds: String?
+
+    @Option(name: .customLong("bounds-share"), help: ArgumentHelp("With --bounds auto: the share of --epsilon spent on choosing the bounds (default 0.25).", valueName: "F"))
+    var boundsShare: Double?
 
     @Option(help: ArgumentHelp("Declared histogram categories, e.g. cat,dog (values outside are dropped).", valueName: "a,b,c"))
     var categories: String?
@@ -82,8 +95,11 @@ struct DPReleaseCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The release's delta (gaussian only).", valueName: "D"))
     var delta: Double?
 
-    @Option(help: "laplace (pure epsilon, default) or gaussian (zCDP, needs --delta).")
-    var mechanism: NoiseMechanism = .laplace
+    @Option(name: .customLong("mechanism"), help: "laplace (pure epsilon, default) or gaussian (zCDP, needs --delta; the only one for vector-sum and covariance).")
+    var mechanismOption: NoiseMechanism?
+
+    /// The noise family (laplace unless given; vector statistics are gaussian).
+    var mechanism: NoiseMechanism { mechanismOption ?? (statistic.isVector ? .gaussian : .laplace) }
 
     @Option(help: "Neighbouring relation: add-remove or replace-one (default: the ledger dataset's, else add-remove).")
     var relation: NeighbouringRelation?
@@ -114,9 +130,18 @@ struct DPReleaseCommand: ParsableCommand {
 
     func validate() throws {
         if (ledger == nil) != (dataset == nil) { throw ValidationError("--ledger and --dataset go together") }
+        if statistic.isVector {
+            _ = try makeVector(relation: relation ?? .addRemove)
+            return
+        }
+        if column == nil { throw ValidationError("--statistic \(statistic.rawValue) needs --column NAME") }
+        if columns != nil || clipNorm != nil { throw ValidationError("--columns and --clip-norm are for vector-sum and covariance") }
         if statistic != .histogram && categories != nil { throw ValidationError("--categories is for --statistic histogram") }
         if statistic != .quantile && quantile != nil { throw ValidationError("--quantile is for --statistic quantile") }
         if statistic != .quantile && quantileSampler != nil { throw ValidationError("--quantile-sampler is for --statistic quantile") }
+        if boundsShare != nil && bounds != "auto" { throw ValidationError("--bounds-share goes with --bounds auto") }
+        if let boundsShare, !(boundsShare > 0 && boundsShare < 1) { throw ValidationError("--bounds-share must be strictly between 0 and 1") }
+        if bounds == "auto" && groupBy != nil { throw ValidationError("--bounds auto is not available with --group-by") }
         if maxRowsPerID != nil && privacyID == nil { throw ValidationError("--max-rows-per-id goes with --privacy-id COLUMN") }
         if let delta, delta > DPDeltaPolicy.largestUnforcedDelta, !force {
             throw ValidationError(DPDeltaPolicy.largeDeltaMessage(delta))
@@ -126,7 +151,9 @@ struct DPReleaseCommand: ParsableCommand {
 
     func makeSpec(relation: NeighbouringRelation) throws -> StatisticSpec {
         var range: ClosedRange<Double>?
-        if let bounds {
+        if bounds == "auto" {
+            range = 0...1   // a placeholder: the bounds are chosen privately from the data
+        } else if let bounds {
             let parts = bounds.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, let l = Double(parts[0]), let u = Double(parts[1]), l.isFinite, u.isFinite, l < u else {
                 throw ValidationError("--bounds must be two finite numbers L,U with L < U")
@@ -143,49 +170,106 @@ struct DPReleaseCommand: ParsableCommand {
             guard let categories, !categories.isEmpty else { throw ValidationError("--statistic histogram needs --categories a,b,c") }
             stat = .histogram(categories: categories.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
         case .quantile: stat = .quantile(q: quantile ?? 0.5, candidates: candidates)
+        case .vectorSum, .covariance: throw ValidationError("--statistic \(statistic.rawValue) takes --columns and --clip-norm")
         }
         do {
             let spec = StatisticSpec(statistic: stat, bounds: range, relation: relation, mechanism: mechanism,
-                                     epsilon: epsilon, delta: delta ?? 0, invalid: try InvalidValueRule(argument: invalid),
+                                     epsilon: boundsEpsilon.map { epsilon - $0 } ?? epsilon, delta: delta ?? 0, invalid: try InvalidValueRule(argument: invalid),
                                      maxRowsPerID: maxRowsPerID ?? 1, groupBy: groupBy != nil,
                                      quantileSampler: quantileSampler ?? .rejection)
             // Every check that needs no data.
             if spec.groupBy { _ = try GroupedAccumulator(spec: spec) } else { _ = try StatisticAccumulator(spec: spec) }
+            if let boundsEpsilon {
+                guard spec.isNumeric else { throw ValidationError("--bounds auto is for sum, mean, variance and quantile") }
+                _ = try ApproxBounds(epsilon: boundsEpsilon, maxRowsPerID: spec.maxRowsPerID, relation: relation)
+            }
             return spec
         } catch let error as DPError { throw ValidationError(error.description) }
     }
 
-    func run() throws {
-        let ledgerStore: SQLitePrivacyLedger? = try ledger.map { try SQLitePrivacyLedger(path: $0) }
-        var chosen = relation ?? .addRemove
-        if relation == nil, let ledgerStore, let dataset { chosen = try ledgerStore.status(dataset: dataset).relation }
-        let spec: StatisticSpec
-        do { spec = try makeSpec(relation: chosen) } catch let error as ValidationError { CLI.fail(error.message, code: 2) }
+    /// The column list of a vector statistic.
+    var columnList: [String] { columns.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? [] }
+
+    /// The accumulator of vector-sum or covariance (validates their options).
+    func makeVector(relation: NeighbouringRelation) throws -> VectorAccumulator {
+        guard column == nil, columns != nil else { throw ValidationError("--statistic \(statistic.rawValue) takes --columns a,b,c (not --column)") }
+        guard let clipNorm else { throw ValidationError("--statistic \(statistic.rawValue) needs --clip-norm C") }
+        guard mechanism == .gaussian else { throw ValidationError("vector-sum and covariance use gaussian noise") }
+        guard let delta else { throw ValidationError("--statistic \(statistic.rawValue) uses gaussian noise and needs --delta") }
+        if bounds != nil || categories != nil || quantile != nil || groupBy != nil || quantileSampler != nil || invalid != "clamp" {
+            throw ValidationError("--bounds, --categories, --quantile, --quantile-sampler, --group-by and --invalid do not apply to \(statistic.rawValue) (rows are clipped to --clip-norm; a row with an invalid value is the zero vector)")
+        }
+        if delta > DPDeltaPolicy.largestUnforcedDelta, !force {
+            throw ValidationError(DPDeltaPolicy.largeDeltaMessage(delta))
+        }
+        if maxRowsPerID != nil && privacyID == nil { throw ValidationError("--max-rows-per-id goes with --privacy-id COLUMN") }
+        do {
+            return try VectorAccumulator(kind: statistic == .vectorSum ? .vectorSum : .covariance, dimension: columnList.count,
+                                         clipNorm: clipNorm, epsilon: epsilon, delta: delta, relation: relation,
+                                         maxRowsPerID: maxRowsPerID ?? 1)
+        } catch let error as DPError { throw ValidationError(error.description) }
+    }
+
+    /// Runs a vector statistic.
+    func runVector(ledgerStore: SQLitePrivacyLedger?, relation: NeighbouringRelation) throws {
+        let accumulator: VectorAccumulator
+        do { accumulator = try makeVector(relation: relation) } catch let error as ValidationError { CLI.fail(error.message, code: 2) }
         var rng = SecureRandomSource()
-        let release = try CSVRelease.release(path: input, columns: CSVRelease.Columns(value: column, privacyID: privacyID, groupBy: groupBy),
-                                             spec: spec, ledger: ledgerStore, dataset: dataset, using: &rng)
-        if !force, let warning = DPDeltaPolicy.smallSampleWarning(delta: spec.delta, recordCount: release.recordCount) {
-            CLI.warn(warning)
-        }
+        let release = try accumulator.release(path: input, columns: columnList, privacyID: privacyID,
+                                              ledger: ledgerStore, dataset: dataset, using: &rng)
         if json { try CLI.printJSON(release); return }
-        print("statistic:  \(release.statistic) of column '\(column)'\(release.quantile.map { " (q = \($0))" } ?? "")")
-        if let value = release.value { print("value:      \(value)") }
-        if let groups = release.groups {
-            print("groups:     \(groups.count) released (a group needs a noisy count of at least \(release.partitionThreshold ?? 0))")
-            for g in groups { print("  \(g.key): count \(g.count)\(g.value.map { ", \(release.statistic) \($0)" } ?? "")") }
-        }
-        if let bins = release.histogram {
-            for bin in bins { print("  \(bin.category): \(bin.count)") }
-        }
-        if let ci = release.confidenceInterval95 { print("95% CI:     [\(ci[0]), \(ci[1])] (noise only)") }
-        if let h = release.noiseHalfWidth95 { print("noise:      |noise| <= \(h) with probability 95%\(release.histogram != nil ? " per bin" : "")") }
-        if let r = release.rankErrorBound95 { print("rank error: <= \(r) records with probability 95%") }
-        print("mechanism:  \(release.mechanism), \(release.relation.rawValue), invalid values: \(spec.invalid)")
+        print("statistic:  \(release.statistic) of columns \(release.columns.joined(separator: ", ")), rows clipped to L2 norm \(release.clipNorm)")
+        if let v = release.vector { print("value:      \(v)") }
+        if let h = release.noiseHalfWidth95 { print("noise:      |noise| <= \(h) per coordinate with probability 95%") }
+        if let m = release.matrix { for row in m { print("  \(row)") } }
+        print("mechanism:  \(release.mechanism), \(release.relation.rawValue)")
         print("cost:       \(release.cost)")
         if let dataset, let ledgerStore {
-            let status = try ledgerStore.status(dataset: dataset)
-            print("ledger:     charged to dataset '\(dataset)', remaining \(status.remaining)")
-            print("recorded:   result sha256 \(SHA256.hash(data: try release.canonicalBytes()).hex)")
+            print("ledger:     charged to dataset '\(dataset)', remaining \(try ledgerStore.status(dataset: dataset).remaining)")
+        }
+    }
+
+    /// With --bounds auto: the epsilon spent on choosing the bounds.
+    var boundsEpsilon: Double? { bounds == "auto" ? epsilon * (boundsShare ?? 0.25) : nil }
+
+    func run() throws {
+        try DPHints.run {
+            let ledgerStore: SQLitePrivacyLedger? = try ledger.map { try SQLitePrivacyLedger(path: $0) }
+            var chosen = relation ?? .addRemove
+            if relation == nil, let ledgerStore, let dataset { chosen = try ledgerStore.status(dataset: dataset).relation }
+            if statistic.isVector { try runVector(ledgerStore: ledgerStore, relation: chosen); return }
+            let column = column!
+            let spec: StatisticSpec
+            do { spec = try makeSpec(relation: chosen) } catch let error as ValidationError { CLI.fail(error.message, code: 2) }
+            var rng = SecureRandomSource()
+            let release = try CSVRelease.release(path: input, columns: CSVRelease.Columns(value: column, privacyID: privacyID, groupBy: groupBy),
+                                                 spec: spec, boundsEpsilon: boundsEpsilon, ledger: ledgerStore, dataset: dataset, using: &rng)
+            if !force, let warning = DPDeltaPolicy.smallSampleWarning(delta: spec.delta, recordCount: release.recordCount) {
+                CLI.warn(warning)
+            }
+            if json { try CLI.printJSON(release); return }
+            print("statistic:  \(release.statistic) of column '\(column)'\(release.quantile.map { " (q = \($0))" } ?? "")")
+            if let value = release.value { print("value:      \(value)") }
+            if let groups = release.groups {
+                print("groups:     \(groups.count) released (a group needs a noisy count of at least \(release.partitionThreshold ?? 0))")
+                for g in groups { print("  \(g.key): count \(g.count)\(g.value.map { ", \(release.statistic) \($0)" } ?? "")") }
+            }
+            if let bins = release.histogram {
+                for bin in bins { print("  \(bin.category): \(bin.count)") }
+            }
+            if let ci = release.confidenceInterval95 { print("95% CI:     [\(ci[0]), \(ci[1])] (noise only)") }
+            if let h = release.noiseHalfWidth95 { print("noise:      |noise| <= \(h) with probability 95%\(release.histogram != nil ? " per bin" : "")") }
+            if let r = release.rankErrorBound95 { print("rank error: <= \(r) records with probability 95%") }
+            print("mechanism:  \(release.mechanism), \(release.relation.rawValue), invalid values: \(spec.invalid)")
+            print("cost:       \(release.cost)")
+            if let b = release.boundsSelection {
+                print("bounds:     [\(b.lower), \(b.upper)] chosen privately with epsilon \(b.epsilon) (charged separately)")
+            }
+            if let dataset, let ledgerStore {
+                let status = try ledgerStore.status(dataset: dataset)
+                print("ledger:     charged to dataset '\(dataset)', remaining \(status.remaining)")
+                print("recorded:   result sha256 \(SHA256.hash(data: try release.canonicalBytes()).hex)")
+            }
         }
     }
 }

@@ -7,13 +7,21 @@ struct DPSGDCommand: ParsableCommand {
         commandName: "sgd",
         abstract: "Epsilon of DP-SGD training, or the smallest noise multiplier for a target epsilon.",
         discussion: """
-        Rényi accountant for the Poisson-subsampled Gaussian mechanism with the \
-        improved RDP-to-(epsilon, delta) conversion, matching Google's \
-        dp_accounting RdpAccountant (same Rényi orders). --epochs E means \
-        ceil(E / sample-rate) steps.
+        --sampling poisson (default): each example joins each batch with \
+        probability Q; add/remove relation; --accountant pld (default: privacy \
+        loss distributions, matching dp_accounting's PLDAccountant) or rdp \
+        (Rényi DP, matching its RdpAccountant). --sampling fixed-size: batches of \
+        exactly Q*N examples drawn without replacement; replace-one relation; \
+        Rényi bound of Wang, Balle and Kasiviswanathan (2019, Theorem 9). \
+        --sampling shuffle: a random permutation per epoch cut into batches; \
+        replace-one; no amplification is claimed (one Gaussian per epoch, \
+        composed exactly). Under replace-one the sensitivity is two clipping \
+        norms. --epochs E means ceil(E / Q) steps. See docs/privacy.md.
 
         Examples:
-          modelsec dp sgd --noise-multiplier 1.1 --sample-rate 0.004 --epochs 60 --delta 1e-5
+          modelsec dp sgd --noise-multiplier 1.1 --sample-rate 0.004266 --epochs 60 --delta 1e-5
+          modelsec dp sgd --noise-multiplier 1.1 --sample-rate 0.004266 --epochs 60 --delta 1e-5 --accountant rdp
+          modelsec dp sgd --noise-multiplier 2 --sample-rate 0.01 --steps 5000 --delta 1e-5 --sampling fixed-size
           modelsec dp sgd --target-epsilon 3 --sample-rate 0.01 --steps 10000 --delta 1e-5 --json
         """
     )
@@ -36,18 +44,27 @@ struct DPSGDCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Target delta.", valueName: "D"))
     var delta: Double
 
+    @Option(help: "Accountant for Poisson sampling: pld (default) or rdp.")
+    var accountant: DPSGDAccountant.Method?
+
+    @Option(help: "How batches are formed: poisson (default), fixed-size or shuffle.")
+    var sampling: DPSGDAccountant.Sampling = .poisson
+
     @Flag(help: "Print as JSON.")
     var json = false
 
     func validate() throws {
         if (noiseMultiplier == nil) == (targetEpsilon == nil) { throw ValidationError("give exactly one of --noise-multiplier or --target-epsilon") }
+        if accountant != nil && sampling != .poisson { throw ValidationError("--accountant applies to --sampling poisson (fixed-size and shuffle have one accountant each)") }
         if (steps == nil) == (epochs == nil) { throw ValidationError("give exactly one of --steps or --epochs") }
         guard sampleRate.isFinite, sampleRate > 0, sampleRate <= 1 else { throw ValidationError("--sample-rate must be in (0, 1]") }
         guard delta.isFinite, delta > 0, delta < 1 else { throw ValidationError("--delta must be in (0, 1)") }
         if let steps, !(1...DPSGDAccountant.maxSteps).contains(steps) { throw ValidationError("--steps must be in 1...\(DPSGDAccountant.maxSteps)") }
         if let epochs {
             guard epochs.isFinite, epochs > 0 else { throw ValidationError("--epochs must be positive") }
-            do { _ = try DPSGDAccountant.steps(epochs: epochs, sampleRate: sampleRate) } catch let error as DPError { throw ValidationError(error.description) }
+            do { _ = try DPSGDAccountant.steps(epochs: epochs, sampleRate: sampleRate) } catch let error as DPError {
+                throw ValidationError("--epochs \(epochs) at --sample-rate \(sampleRate): \(error.description)")
+            }
         }
         if let noiseMultiplier, !(noiseMultiplier.isFinite && noiseMultiplier > 0) { throw ValidationError("--noise-multiplier must be positive") }
         if let targetEpsilon, !(targetEpsilon.isFinite && targetEpsilon > 0) { throw ValidationError("--target-epsilon must be positive") }
@@ -57,9 +74,12 @@ struct DPSGDCommand: ParsableCommand {
         let n = try steps ?? DPSGDAccountant.steps(epochs: epochs!, sampleRate: sampleRate)
         let result: DPSGDAccountant.Result
         if let noiseMultiplier {
-            result = DPSGDAccountant.epsilon(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: n, delta: delta)
+            result = DPSGDAccountant.epsilon(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: n, delta: delta,
+                                             sampling: sampling, method: accountant ?? .pld)
         } else {
-            guard let r = DPSGDAccountant.smallestNoiseMultiplier(targetEpsilon: targetEpsilon!, sampleRate: sampleRate, steps: n, delta: delta) else {
+            guard let r = DPSGDAccountant.smallestNoiseMultiplier(targetEpsilon: targetEpsilon!, sampleRate: sampleRate, steps: n, delta: delta,
+                                                                   sampling: sampling, method: accountant ?? .pld,
+                                                                   precision: sampling == .poisson && (accountant ?? .pld) == .pld ? 1e-4 : 1e-6) else {
                 CLI.fail("no noise multiplier up to 1e6 reaches epsilon \(targetEpsilon!) at delta \(delta)", code: 1)
             }
             result = r
@@ -76,6 +96,13 @@ struct DPSGDCommand: ParsableCommand {
         }
         print("delta:            \(result.delta)")
         print("steps:            \(result.steps) at sample rate \(result.sampleRate)")
-        print("optimal order:    \(result.optimalOrder)")
+        print("accountant:       \(result.accountant)")
+        print("relation:         \(result.relation.rawValue)")
+        if let order = result.optimalOrder { print("optimal order:    \(order)") }
+        if let h = result.discretization { print("discretisation:   \(h)") }
+        if let e = result.epochs { print("epochs charged:   \(e)") }
     }
 }
+
+extension DPSGDAccountant.Method: ExpressibleByArgument {}
+extension DPSGDAccountant.Sampling: ExpressibleByArgument {}
