@@ -114,7 +114,8 @@ let package = Package(
             dependencies: [
                 "ModelSec", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
         // Tests.

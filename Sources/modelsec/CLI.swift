@@ -3,7 +3,10 @@ import ModelSec
 
 /// Shared helpers for command implementations: output, errors, exit codes.
 enum CLI {
-    /// Ends the process with `code` after the command has printed its report.
+    /// Ends the process with `code` after the command has printed its own
+    /// report. With --json nothing more is printed, so a command that throws
+    /// it must have printed its envelope; new code throws
+    /// ``ReportedFailure`` instead.
     struct Exit: Error { let code: Int32 }
 
     /// The exit code of a failure category: 1 for a failed check, 2 for
@@ -15,24 +18,16 @@ enum CLI {
         }
     }
 
-    /// Prints `modelsec: error: MESSAGE` to stderr and exits with `code`.
-    static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("modelsec: error: \(terminalSafe(message))\n".utf8))
-        exit(code)
-    }
-
     /// Prints a warning line to stderr.
     static func warn(_ message: String) {
         FileHandle.standardError.write(Data("modelsec: warning: \(terminalSafe(message))\n".utf8))
     }
 
-    /// Prints `value` as pretty, key-sorted JSON on stdout.
+    /// Prints a command's `--json` result in the success envelope,
+    /// `{"ok": true, ...}` (the same as ``printResult(_:)``; kept for the
+    /// commands that call it by this name).
     static func printJSON<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        try printResult(value)
     }
 
     /// The passphrase source named by `--passphrase-file` / `--passphrase-env`.
@@ -77,29 +72,47 @@ extension CLI {
 }
 
 extension CLI {
-    /// Loads the signing key at `path`, first checking (as ssh does) that the
-    /// file cannot be read by the group or others: a warning, or a refusal
-    /// under `--strict-permissions`.
-    static func loadSigningKey(_ path: String, passphrase: PassphraseSource?, permissions: KeyPermissionOptions) throws -> SigningPrivateKey {
+    /// Loads the signing key at `path`, named on the command line by
+    /// `option`. A public key is refused first, with a message that says so
+    /// (before any permission warning about it); then, as ssh does, a file
+    /// the group or others can read is warned about, or refused under
+    /// `--strict-permissions`.
+    static func loadSigningKey(_ path: String, option: String = "--key", passphrase: PassphraseSource?,
+                               permissions: KeyPermissionOptions) throws -> SigningPrivateKey {
+        try refusePublicKey(path, option: option)
         try permissions.check(path)
         return try KeyFile.loadSigningKey(path, passphrase: passphrase)
     }
-}
 
-extension CLI {
     /// Loads decryption identities: X25519 private keys (encrypted ones with
-    /// `passphrase`) and `aes256` key files, each after the permission check.
+    /// `passphrase`) and `aes256` key files, each refused when it is a public
+    /// key and then permission-checked.
     static func loadIdentities(privateKeyFiles: [String], symmetricKeyFiles: [String], passphrase: PassphraseSource?,
-                               permissions: KeyPermissionOptions) throws -> [Identity] {
+                               permissions: KeyPermissionOptions, identityOption: String = "--identity") throws -> [Identity] {
         var identities: [Identity] = []
         for path in privateKeyFiles {
+            try refusePublicKey(path, option: identityOption)
             try permissions.check(path)
             identities.append(try Identity.load(privateKeyFile: path, passphrase: passphrase))
         }
         for path in symmetricKeyFiles {
+            try refusePublicKey(path, option: "--key-file")
             try permissions.check(path)
             identities.append(try Identity.load(symmetricKeyFile: path))
         }
         return identities
+    }
+
+    /// Throws `usage.public-key-given` when the file at `path` is a PEM
+    /// public key (its first line is `-----BEGIN PUBLIC KEY-----`), which
+    /// `option` cannot use. Files that cannot be read are left to the loader
+    /// to report.
+    static func refusePublicKey(_ path: String, option: String) throws {
+        guard let text = try? FileIO.readText(path, limit: 1 << 16) else { return }
+        let firstLine = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard firstLine == "-----BEGIN PUBLIC KEY-----" else { return }
+        var hint = "give the private key"
+        if path.hasSuffix(".pub") { hint += " (\(String(path.dropLast(4))), not its .pub)" }
+        throw CLIError(.publicKeyGiven, "\(path): this is a public key; \(option) needs a private key: \(hint)", path: path)
     }
 }

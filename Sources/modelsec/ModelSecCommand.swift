@@ -13,6 +13,10 @@ struct ModelSecCommand: ParsableCommand {
         Exit codes: 0 success; 1 a check failed (bad signature, tampered data, \
         rejected token, denied policy); 2 usage error or unreadable/malformed input.
 
+        With --json a command prints exactly one JSON document on stdout, \
+        whatever happens: {"ok": true, ...} or {"ok": false, "error": {...}} \
+        (docs/cli-json.md). Error codes are listed in docs/errors.md.
+
         `modelsec --version` prints the version and the crypto backends.
         """,
         subcommands: CommandRegistry.all
@@ -21,41 +25,50 @@ struct ModelSecCommand: ParsableCommand {
     /// What `modelsec --version` prints.
     static let versionText = "modelsec \(ModelSecVersion.current) (commit \(String(cString: modelsec_build_commit()))) (\(ModelSecCryptoInfo.backendVersions))"
 
-    /// Runs the command, mapping every failure to one line on stderr and the
-    /// documented exit code (ArgumentParser's own usage errors become 2).
+    /// Runs the command. Every failure, whoever raises it (ArgumentParser,
+    /// a command, the library), ends in `CLI.finish`: one line on stderr,
+    /// with --json one document on stdout, and the documented exit code.
     static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
         // `--version` is answered here instead of through
         // CommandConfiguration.version, which would add a "Show the version"
         // flag to every subcommand's help, next to `release create --version
         // <VERSION>`.
-        if Array(CommandLine.arguments.dropFirst()) == ["--version"] {
+        if arguments == ["--version"] {
             print(versionText)
             Foundation.exit(0)
         }
         // Bare `modelsec` is a usage error: show the help, exit 2.
-        if CommandLine.arguments.count == 1 {
+        if arguments.isEmpty {
             FileHandle.standardError.write(Data(helpMessage().utf8))
             Foundation.exit(2)
         }
         // An interrupted command removes its temporary outputs (exit 130/143/129).
         CleanupOnSignal.installSignalHandlers()
+        let command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let error as ModelSecError {
-            CLI.fail(error.description, code: CLI.exitCode(error.category))
-        } catch let error as CLI.Exit {
-            Foundation.exit(error.code)
+            command = try parseAsRoot(arguments)
         } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                // --help.
+            if exitCode(for: error) == .success {
+                // --help and `modelsec help …`.
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            let message = fullMessage(for: error)
-            FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
-            Foundation.exit(2)
+            CLI.finish(UsageErrors.translate(error, arguments: arguments))
         }
+        do {
+            var runnable = command
+            try runnable.run()
+        } catch let error as any ModelSecError {
+            CLI.finish(error)
+        } catch {
+            // `--help` comes back from ArgumentParser's own help command's run().
+            if !(error is CLI.Exit || error is ReportedFailure || error is ValidationError), exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            CLI.finish(error)
+        }
+        Foundation.exit(0)
     }
 }

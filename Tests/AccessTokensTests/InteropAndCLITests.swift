@@ -76,9 +76,10 @@ final class InteropAndCLITests: XCTestCase {
         r = try TestSupport.modelsec(verifyArgs(token, keys, extra: ["--require-scope", "model:sign:resnet@2.1.0", "--json"]))
         XCTAssertEqual(r.status, 1)
         let rejection = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any]
-        XCTAssertEqual(rejection?["valid"] as? Bool, false)
-        XCTAssertEqual(rejection?["code"] as? String, "missing_scope")
-        XCTAssertEqual(rejection?["reason"] as? String, "missing scope model:sign:resnet@2.1.0")
+        XCTAssertEqual(rejection?["ok"] as? Bool, false)
+        let error = rejection?["error"] as? [String: Any]
+        XCTAssertEqual(error?["code"] as? String, "missing_scope")
+        XCTAssertEqual(error?["message"] as? String, "token rejected: missing scope model:sign:resnet@2.1.0")
 
         // Revocation file.
         let jti = try XCTUnwrap(claims?["jti"] as? String)

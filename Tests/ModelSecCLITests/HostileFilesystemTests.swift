@@ -209,7 +209,7 @@ final class HostileFilesystemTests: XCTestCase {
         // One overwrite rule for every command: an existing output needs --force.
         let refused = try modelsec(["sign", path("model"), "--key", path("k.pem"), "--output", path("link.sig")])
         XCTAssertEqual(refused.status, 2, refused.stderrText)
-        XCTAssertTrue(refused.stderrText.contains("already exists (use --force to overwrite)"), refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("\(path("link.sig")) already exists; give --force to overwrite it"), refused.stderrText)
         let r = try modelsec(["sign", path("model"), "--key", path("k.pem"), "--output", path("link.sig"), "--force"])
         XCTAssertEqual(r.status, 0, r.stderrText)
         XCTAssertEqual(try String(contentsOfFile: path("precious.txt"), encoding: .utf8), "not a signature\n", "the link's target is untouched")

@@ -29,7 +29,7 @@ final class KeyCommandTests: XCTestCase {
             XCTAssertEqual(inspect.status, 0, inspect.stderrText)
             let json = try JSONSerialization.jsonObject(with: inspect.stdout) as! [String: Any]
             XCTAssertEqual(json["type"] as? String, type)
-            XCTAssertEqual(json["key_id"] as? String, keyID)
+            XCTAssertEqual(json["keyId"] as? String, keyID)
             XCTAssertEqual(json["kind"] as? String, type == "aes256" ? "symmetric" : "private")
             XCTAssertFalse(inspect.stdoutText.contains("PRIVATE KEY"), "inspect must not print secret material")
         }
@@ -61,7 +61,7 @@ final class KeyCommandTests: XCTestCase {
 
         let withEnv = try TestSupport.modelsec(["key", "inspect", path("enc.pem"), "--passphrase-env", "MS_PASS", "--json"], environment: ["MS_PASS": "example"])
         XCTAssertEqual(withEnv.status, 0, withEnv.stderrText)
-        XCTAssertEqual((try JSONSerialization.jsonObject(with: withEnv.stdout) as! [String: Any])["key_id"] as? String, info["key_id"] as? String)
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: withEnv.stdout) as! [String: Any])["keyId"] as? String, info["keyId"] as? String)
 
         let wrong = try TestSupport.modelsec(["key", "inspect", path("enc.pem"), "--passphrase-env", "MS_PASS"], environment: ["MS_PASS": "nope"])
         XCTAssertEqual(wrong.status, 2)

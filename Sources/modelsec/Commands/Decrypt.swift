@@ -8,9 +8,9 @@ struct Decrypt: ParsableCommand {
         abstract: "Decrypt and authenticate a file made by 'modelsec encrypt'.",
         discussion: """
         Identities: X25519 private keys (--identity, repeatable; an encrypted key \
-        needs --identity-passphrase-file), aes256 key files (--key-file, repeatable), \
-        or the passphrase (--passphrase-file / --passphrase-env). The header MAC is \
-        checked before any chunk is decrypted.
+        needs --key-passphrase-file or --key-passphrase-env), aes256 key files \
+        (--key-file, repeatable), or the file's passphrase (--passphrase-file / \
+        --passphrase-env). The header MAC is checked before any chunk is decrypted.
 
         To a file: plaintext goes to a temporary file that is renamed into place \
         only after the final chunk authenticates; on failure nothing is left behind. \
@@ -38,19 +38,17 @@ struct Decrypt: ParsableCommand {
     @Option(name: [.customShort("i"), .customLong("identity")], help: ArgumentHelp("An X25519 private key (PKCS#8 PEM); repeatable.", valueName: "PRIVATE.pem"))
     var identities: [String] = []
 
-    @Option(name: .customLong("identity-passphrase-file"), help: ArgumentHelp("Passphrase for encrypted --identity keys.", valueName: "FILE"))
-    var identityPassphraseFile: String?
+    @OptionGroup var keyPassphrase: KeyPassphraseOptions
+
+    @Option(name: .customLong("identity-passphrase-file"), help: .hidden)
+    var deprecatedIdentityPassphraseFile: String?
 
     @Option(name: .customLong("key-file"), help: ArgumentHelp("An aes256 key file; repeatable.", valueName: "KEY"))
     var keyFiles: [String] = []
 
-    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Decrypt with the passphrase on the first line of FILE.", valueName: "FILE"))
-    var passphraseFile: String?
+    @OptionGroup var passphrase: FilePassphraseOptions
 
-    @Option(name: .customLong("passphrase-env"), help: ArgumentHelp("Decrypt with the passphrase in environment variable NAME.", valueName: "NAME"))
-    var passphraseEnv: String?
-
-    @Flag(help: "Overwrite OUTPUT if it exists.")
+    @Flag(help: "Overwrite OUTPUT if it exists (without it an existing OUTPUT is refused).")
     var force = false
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
@@ -61,22 +59,27 @@ struct Decrypt: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if passphraseFile != nil, passphraseEnv != nil { throw ValidationError("Give --passphrase-file or --passphrase-env, not both.") }
-        if identities.isEmpty, keyFiles.isEmpty, passphraseFile == nil, passphraseEnv == nil {
-            throw ValidationError("Give --identity, --key-file or a passphrase (--passphrase-file) to decrypt with.")
+        try PassphraseChoice.validate(file: keyPassphrase.file, env: keyPassphrase.env,
+                                      deprecatedFile: deprecatedIdentityPassphraseFile, deprecatedEnv: nil,
+                                      names: ("--key-passphrase-file", "--key-passphrase-env"),
+                                      deprecatedNames: ("--identity-passphrase-file", ""))
+        if identities.isEmpty, keyFiles.isEmpty, !passphrase.isGiven {
+            throw ValidationError("Give --identity, --key-file or the file's passphrase (--passphrase-file or --passphrase-env) to decrypt with.")
         }
         if json, output == "-" { throw ValidationError("--json needs --output FILE (standard output carries the plaintext).") }
     }
 
     func run() throws {
+        try OutputGuard.refuseExisting(output, force: force)
+        let keySource = CLI.passphraseSource(file: keyPassphrase.file ?? deprecatedIdentityPassphraseFile, env: keyPassphrase.env)
         var list = try CLI.loadIdentities(privateKeyFiles: identities, symmetricKeyFiles: keyFiles,
-                                          passphrase: identityPassphraseFile.map { PassphraseSource.file($0) }, permissions: keyPermissions)
-        if let source = CLI.passphraseSource(file: passphraseFile, env: passphraseEnv) {
+                                          passphrase: keySource, permissions: keyPermissions)
+        if let source = passphrase.source {
             list.append(.passphrase(try source.read()))
         }
         let summary = try EncryptedFile.decrypt(input: input, output: output, identities: list, overwrite: force)
         if json {
-            try CLI.printJSON(summary)
+            try CLI.printResult(summary)
         } else if output != "-" {
             CLI.info("decrypted and authenticated \(ByteCountFormatting.string(Int64(summary.plaintextSize))) to \(output)")
         }

@@ -35,16 +35,12 @@ struct Encrypt: ParsableCommand {
     @Option(name: .customLong("key-file"), help: ArgumentHelp("An aes256 key file to encrypt to; repeatable.", valueName: "KEY"))
     var keyFiles: [String] = []
 
-    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Encrypt with the passphrase on the first line of FILE (only recipient).", valueName: "FILE"))
-    var passphraseFile: String?
-
-    @Option(name: .customLong("passphrase-env"), help: ArgumentHelp("Encrypt with the passphrase in environment variable NAME (only recipient).", valueName: "NAME"))
-    var passphraseEnv: String?
+    @OptionGroup var passphrase: FilePassphraseOptions
 
     @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Plaintext bytes per chunk: a power of two from 4096 to 1048576.", valueName: "BYTES"))
     var chunkSize: Int = ArtifactEncryption.defaultChunkSize
 
-    @Flag(help: "Overwrite OUTPUT if it exists.")
+    @Flag(help: "Overwrite OUTPUT if it exists (without it an existing OUTPUT is refused).")
     var force = false
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
@@ -55,12 +51,10 @@ struct Encrypt: ParsableCommand {
     var json = false
 
     func validate() throws {
-        let passphrase = passphraseFile != nil || passphraseEnv != nil
-        if passphraseFile != nil, passphraseEnv != nil { throw ValidationError("Give --passphrase-file or --passphrase-env, not both.") }
-        if !passphrase, recipients.isEmpty, keyFiles.isEmpty {
-            throw ValidationError("Give at least one --recipient or --key-file, or a passphrase (--passphrase-file).")
+        if !passphrase.isGiven, recipients.isEmpty, keyFiles.isEmpty {
+            throw ValidationError("Give at least one --recipient or --key-file, or a passphrase (--passphrase-file or --passphrase-env).")
         }
-        if passphrase, !(recipients.isEmpty && keyFiles.isEmpty) {
+        if passphrase.isGiven, !(recipients.isEmpty && keyFiles.isEmpty) {
             throw ValidationError("A passphrase must be the only recipient: do not combine it with --recipient or --key-file.")
         }
         if recipients.count + keyFiles.count > ArtifactEncryption.maximumRecipients {
@@ -73,18 +67,20 @@ struct Encrypt: ParsableCommand {
     }
 
     func run() throws {
+        try OutputGuard.refuseExisting(output, force: force)
         var list: [Recipient] = []
         for path in recipients { list.append(try Recipient.load(publicKeyFile: path)) }
         for path in keyFiles {
+            try CLI.refusePublicKey(path, option: "--key-file")
             try keyPermissions.check(path)
             list.append(try Recipient.load(symmetricKeyFile: path))
         }
-        if let source = CLI.passphraseSource(file: passphraseFile, env: passphraseEnv) {
+        if let source = passphrase.source {
             list.append(.passphrase(try source.read()))
         }
         let summary = try EncryptedFile.encrypt(input: input, output: output, recipients: list, chunkSize: chunkSize, overwrite: force)
         if json {
-            try CLI.printJSON(summary)
+            try CLI.printResult(summary)
         } else if output != "-" {
             CLI.info("encrypted \(ByteCountFormatting.string(Int64(summary.plaintextSize))) to \(output) for \(summary.recipients.count) recipient(s): \(summary.recipients.joined(separator: ", "))")
         }

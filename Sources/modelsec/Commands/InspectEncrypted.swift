@@ -26,7 +26,7 @@ struct InspectEncrypted: ParsableCommand {
     func run() throws {
         let info = try EncryptedFileInfo.inspect(path: file)
         if json {
-            try CLI.printJSON(info)
+            try CLI.printResult(info)
             return
         }
         print("format: modelsec encrypted file, version \(info.formatVersion)")

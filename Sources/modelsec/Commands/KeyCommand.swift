@@ -26,7 +26,7 @@ struct KeyInspect: ParsableCommand {
 
         Examples:
           modelsec key inspect keys-example/ed25519.pem
-          modelsec key inspect signer.pem --passphrase-file pass.txt --json
+          modelsec key inspect signer.pem --key-passphrase-file pass.txt --json
         """
     )
 
@@ -38,10 +38,21 @@ struct KeyInspect: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    /// What --json prints (beside `ok`).
+    struct Output: Encodable {
+        let path: String
+        let type: String?
+        let kind: String
+        let encrypted: Bool
+        let keyId: String?
+        let publicKeyPem: String?
+    }
+
     func run() throws {
         let info = try KeyFile.inspect(path, passphrase: passphrase.source)
         if json {
-            try CLI.printJSON(info)
+            try CLI.printResult(Output(path: info.path, type: info.type?.rawValue, kind: info.kind, encrypted: info.encrypted,
+                                       keyId: info.keyID, publicKeyPem: info.publicKeyPEM))
             return
         }
         print("path:      \(info.path)")

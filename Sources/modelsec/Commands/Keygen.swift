@@ -14,7 +14,7 @@ struct Keygen: ParsableCommand {
 
         Examples:
           modelsec keygen --type ed25519 --out keys/release-signing.pem
-          modelsec keygen --type p256 --out signer.pem --passphrase-file pass.txt
+          modelsec keygen --type p256 --out signer.pem --key-passphrase-file pass.txt
           modelsec keygen --type x25519 --out deploy-recipient.pem
           modelsec keygen --type aes256 --out artifact.key --json
         """
@@ -26,7 +26,7 @@ struct Keygen: ParsableCommand {
     @Option(name: .customLong("out"), help: ArgumentHelp("Where to write the private key (public key: PATH.pub).", valueName: "PATH"))
     var out: String
 
-    @Flag(help: "Overwrite existing key files.")
+    @Flag(help: "Overwrite existing key files (without it an existing PATH or PATH.pub is refused).")
     var force = false
 
     @OptionGroup var passphrase: PassphraseOptions
@@ -34,10 +34,22 @@ struct Keygen: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    /// What --json prints (beside `ok`).
+    struct Output: Encodable {
+        let type: String
+        let keyId: String
+        let privateKeyPath: String
+        let publicKeyPath: String?
+        let encrypted: Bool
+    }
+
     func run() throws {
+        try OutputGuard.refuseExisting(out, force: force)
+        if type != .aes256 { try OutputGuard.refuseExisting(out + ".pub", force: force) }
         let generated = try KeyGeneration.generate(type: type, to: out, passphrase: passphrase.source, overwrite: force)
         if json {
-            try CLI.printJSON(generated)
+            try CLI.printResult(Output(type: generated.type.rawValue, keyId: generated.keyID, privateKeyPath: generated.privateKeyPath,
+                                       publicKeyPath: generated.publicKeyPath, encrypted: generated.encrypted))
             return
         }
         print(generated.keyID)

@@ -14,7 +14,9 @@ struct ReleaseCreate: ParsableCommand {
         release.json and printed as warnings, never a reason to refuse (a policy \
         decides). release.sig signs the plaintext digests and release.json, so \
         nothing in the release can be edited afterwards. The output directory \
-        appears only when complete.
+        appears only when complete. An existing non-empty RELEASE_DIR is refused \
+        unless --force is given and it is a release directory, which is then \
+        replaced once the new release is complete.
 
         Examples:
           modelsec release create bert/ --name bert --version 1.0.0 \\
@@ -49,8 +51,11 @@ struct ReleaseCreate: ParsableCommand {
     @Option(name: .customLong("dp-report"), help: ArgumentHelp("A differential-privacy report (JSON), recorded verbatim.", valueName: "FILE"))
     var dpReport: String?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("The release directory to create (must not exist, or be empty).", valueName: "RELEASE_DIR"))
+    @Option(name: [.short, .long], help: ArgumentHelp("The release directory to create (must not exist, or be empty, unless --force).", valueName: "RELEASE_DIR"))
     var output: String
+
+    @Flag(help: "Replace an existing release at RELEASE_DIR once the new one is complete.")
+    var force = false
 
     @Flag(name: .customLong("no-scan"), help: "Do not run the model scanner (release.json then records no scan).")
     var noScan = false
@@ -75,7 +80,7 @@ struct ReleaseCreate: ParsableCommand {
         let releaseDirectory: String
         let name: String
         let version: String
-        let signerKeyID: String
+        let signerKeyId: String
         let subjectDigest: String
         let files: Int
         let bytes: UInt64
@@ -83,13 +88,19 @@ struct ReleaseCreate: ParsableCommand {
     }
 
     func run() throws {
-        let key = try CLI.loadSigningKey(signingKey, passphrase: passphrase.source, permissions: keyPermissions)
+        try OutputGuard.refuseExistingDirectory(output, force: force) {
+            FileManager.default.fileExists(atPath: $0 + "/" + ReleaseLayout.manifestFile)
+        }
+        let replacing = OutputGuard.exists(output) && !OutputGuard.isEmptyDirectory(output)
+        let key = try CLI.loadSigningKey(signingKey, option: "--signing-key", passphrase: passphrase.source, permissions: keyPermissions)
         var recipients = try recipient.map { try Recipient.load(publicKeyFile: $0) }
         if let keyFile {
+            try CLI.refusePublicKey(keyFile, option: "--key-file")
             try keyPermissions.check(keyFile)
             recipients.append(try Recipient.load(symmetricKeyFile: keyFile))
         }
-        var request = ReleaseRequest(model: model, name: name, version: version, signingKey: key, recipients: recipients, output: output)
+        let destination = replacing ? ReleaseReplacement.siblingName(of: output) : output
+        var request = ReleaseRequest(model: model, name: name, version: version, signingKey: key, recipients: recipients, output: destination)
         request.modelCard = try metadata.map { try ModelCard.load(path: $0) }
         if let dpReport {
             let bytes = try FileIO.readFile(dpReport, limit: 16 << 20)
@@ -99,22 +110,49 @@ struct ReleaseCreate: ParsableCommand {
         }
         request.scan = !noScan
         let created = try ReleaseCreator.create(request)
+        if replacing { try ReleaseReplacement.replace(output, with: destination) }
         let manifest = created.manifest
         let findings = manifest.scan?.findings ?? []
         for finding in findings {
             CLI.warn("scanner: \(finding.severity) \(finding.kind) in \(finding.location): \(finding.message)")
         }
         if json {
-            try CLI.printJSON(Output(releaseDirectory: created.directory, name: manifest.name, version: manifest.version,
-                                     signerKeyID: manifest.signer.keyID, subjectDigest: created.subjectDigest,
-                                     files: manifest.artifacts.count, bytes: manifest.totalSize, findings: findings))
+            try CLI.printResult(Output(releaseDirectory: output, name: manifest.name, version: manifest.version,
+                                       signerKeyId: manifest.signer.keyID, subjectDigest: created.subjectDigest,
+                                       files: manifest.artifacts.count, bytes: manifest.totalSize, findings: findings))
             return
         }
         print("release: \(manifest.name)@\(manifest.version)")
-        print("directory: \(created.directory)")
+        print("directory: \(output)")
         print("subject: sha256:\(created.subjectDigest)")
         print("key-id: \(manifest.signer.keyID)")
         print("files: \(manifest.artifacts.count) (\(ByteCountFormatting.string(Int64(clamping: manifest.totalSize))))")
         if manifest.scan != nil { print("scanner findings: \(findings.count)") }
+    }
+}
+
+/// `release create --force` over an existing release: the new release is
+/// built beside it, and only when complete does it take the old one's
+/// place (old renamed aside, new renamed in, old removed).
+enum ReleaseReplacement {
+    /// A fresh name in the same directory as `output` for the new release.
+    static func siblingName(of output: String) -> String {
+        var base = output
+        while base.count > 1, base.hasSuffix("/") { base.removeLast() }
+        return base + ".modelsec-new-" + SecureRandom.bytes(count: 6).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Puts the complete release at `new` in place of the one at `output`.
+    static func replace(_ output: String, with new: String) throws {
+        let old = siblingName(of: output).replacingOccurrences(of: ".modelsec-new-", with: ".modelsec-old-")
+        guard rename(output, old) == 0 else {
+            throw FileError(path: output, reason: "cannot move the old release aside: \(FileIO.errnoDescription(errno)); the new one is at \(new)")
+        }
+        guard rename(new, output) == 0 else {
+            let reason = FileIO.errnoDescription(errno)
+            _ = rename(old, output)
+            throw FileError(path: output, reason: "cannot move the new release into place: \(reason); it is at \(new)")
+        }
+        try? FileManager.default.removeItem(atPath: old)
     }
 }

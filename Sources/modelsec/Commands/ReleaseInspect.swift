@@ -26,7 +26,7 @@ struct ReleaseInspect: ParsableCommand {
 
     func run() throws {
         let manifest = try ReleaseManifest.read(directory: release)
-        if json { return try CLI.printJSON(manifest) }
+        if json { return try CLI.printResult(manifest) }
         print("release: \(manifest.name)@\(manifest.version)  (not verified: use modelsec release verify)")
         print("created: \(manifest.createdAt) by \(manifest.tool.name) \(manifest.tool.version)")
         print("signer: \(manifest.signer.algorithm) key \(manifest.signer.keyID)")

@@ -9,8 +9,8 @@ struct ReleaseVerify: ParsableCommand {
         abstract: "The deploy gate: verify a release, check the deploy token, decrypt, and only then put MODEL_DIR in place.",
         discussion: """
         Steps, in order: signature (release.sig verifies with a trusted key); \
-        manifest (release.json is exactly what was signed); token (if --token or \
-        --token-file: valid, and grants model:deploy:NAME@VERSION); decrypt (every \
+        manifest (release.json is exactly what was signed); token (if --token, \
+        --token-file or --token-env: valid, and grants model:deploy:NAME@VERSION); decrypt (every \
         artifact authenticates and its plaintext size and SHA-256 match the signed \
         ones); scan (the decrypted files are scanned afresh; a finding that \
         release.json does not record fails the gate); policy (if --policy: no deny \
@@ -56,6 +56,9 @@ struct ReleaseVerify: ParsableCommand {
     @Option(name: .customLong("token-file"), help: ArgumentHelp("Read the deploy token from FILE.", valueName: "FILE"))
     var tokenFile: String?
 
+    @Option(name: .customLong("token-env"), help: ArgumentHelp("Read the deploy token from the environment variable NAME.", valueName: "NAME"))
+    var tokenEnv: String?
+
     @Option(name: .customLong("token-jwks"), help: ArgumentHelp("The token issuer's keys (JWK Set).", valueName: "FILE"))
     var tokenJWKS: String?
 
@@ -83,7 +86,7 @@ struct ReleaseVerify: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
-    @Flag(name: .customLong("require-token"), help: "Refuse to run without a deploy token (--token or --token-file), so a deploy step cannot pass by forgetting the token flags. Also set by MODELSEC_REQUIRE_TOKEN=1.")
+    @Flag(name: .customLong("require-token"), help: "Refuse to run without a deploy token (--token, --token-file or --token-env), so a deploy step cannot pass by forgetting the token flags. Also set by MODELSEC_REQUIRE_TOKEN=1.")
     var requireToken = false
 
     @OptionGroup var progressOptions: ProgressOptions
@@ -91,29 +94,57 @@ struct ReleaseVerify: ParsableCommand {
     @Flag(help: "Print the step report as JSON on stdout.")
     var json = false
 
-    var wantsToken: Bool { token != nil || tokenFile != nil }
+    var wantsToken: Bool { token != nil || tokenFile != nil || tokenEnv != nil }
+
+    /// What --json prints (beside `ok`), on success and on failure: the
+    /// gate's step report.
+    struct Output: Encodable, Sendable {
+        let releaseDirectory: String
+        let output: String
+        let release: String?
+        let signerKeyId: String?
+        let steps: [DeployStep]
+        let deployed: Bool
+        let scan: ReleaseManifest.ScanResult?
+
+        init(_ r: DeployReport) {
+            releaseDirectory = r.releaseDirectory
+            output = r.output
+            release = r.release
+            signerKeyId = r.signerKeyID
+            steps = r.steps
+            deployed = r.deployed
+            scan = r.scan
+        }
+    }
 
     func validate() throws {
-        guard (trustedKeys == nil) != publicKeys.isEmpty else {
-            throw ValidationError("Give the trusted signing keys with --trusted-keys DIR or --public-key PUB.pem (repeatable), not both.")
+        if trustedKeys == nil, publicKeys.isEmpty {
+            throw ValidationError("give the trusted signing keys: --trusted-keys DIR or --public-key PUB.pem (repeatable)")
+        }
+        if trustedKeys != nil, !publicKeys.isEmpty {
+            throw ValidationError("give --trusted-keys or --public-key, not both")
         }
         if identity.isEmpty, keyFile == nil {
             throw ValidationError("Give --identity KEY (repeatable) or --key-file KEY to decrypt the release.")
         }
-        if token != nil, tokenFile != nil { throw ValidationError("Give --token or --token-file, not both.") }
+        if [token, tokenFile, tokenEnv].compactMap({ $0 }).count > 1 { throw ValidationError("give one of --token, --token-file or --token-env") }
         if requireToken || ProcessInfo.processInfo.environment["MODELSEC_REQUIRE_TOKEN"] == "1", !wantsToken {
-            throw ValidationError("A deploy token is required (--require-token or MODELSEC_REQUIRE_TOKEN=1): give --token-file FILE with --token-jwks, --token-issuer and --audience.")
+            throw ValidationError("A deploy token is required (--require-token or MODELSEC_REQUIRE_TOKEN=1): give --token-file FILE (or --token-env NAME) with --token-jwks, --token-issuer and --audience.")
         }
         if wantsToken {
-            guard (tokenJWKS == nil) != tokenPublicKeys.isEmpty else {
-                throw ValidationError("A token needs the issuer's keys: --token-jwks FILE or --token-public-key PUB.pem, not both.")
+            if tokenJWKS == nil, tokenPublicKeys.isEmpty {
+                throw ValidationError("a token needs the issuer's keys: --token-jwks FILE or --token-public-key PUB.pem")
+            }
+            if tokenJWKS != nil, !tokenPublicKeys.isEmpty {
+                throw ValidationError("give --token-jwks or --token-public-key, not both")
             }
             guard tokenIssuer != nil, audience != nil else {
                 throw ValidationError("A token needs --token-issuer ISS and --audience AUD.")
             }
             _ = try TokenCLI.duration(tokenLeeway, option: "--token-leeway")
         } else if tokenJWKS != nil || !tokenPublicKeys.isEmpty || tokenIssuer != nil || audience != nil {
-            throw ValidationError("--token-jwks, --token-public-key, --token-issuer and --audience need --token or --token-file.")
+            throw ValidationError("--token-jwks, --token-public-key, --token-issuer and --audience need --token, --token-file or --token-env.")
         }
     }
 
@@ -126,6 +157,11 @@ struct ReleaseVerify: ParsableCommand {
             let text: String
             if let tokenFile {
                 text = try FileIO.readText(tokenFile, limit: 1 << 20).trimmingCharacters(in: .whitespacesAndNewlines)
+            } else if let tokenEnv {
+                guard let value = ProcessInfo.processInfo.environment[tokenEnv] else {
+                    throw CLIError(.invalidArguments, "--token-env: the environment variable \(tokenEnv) is not set")
+                }
+                text = value.trimmingCharacters(in: .whitespacesAndNewlines)
             } else {
                 text = try TokenCLI.readToken(token ?? "-")
             }
@@ -133,7 +169,7 @@ struct ReleaseVerify: ParsableCommand {
             if let tokenJWKS {
                 keys = try JSONWebKeySet.keys(from: try FileIO.readFile(tokenJWKS, limit: 1 << 20), source: tokenJWKS)
             } else {
-                keys = try tokenPublicKeys.map { try VerificationKey(try KeyFile.loadPublicKey($0)) }
+                keys = try tokenPublicKeys.map(TokenCLI.verificationKey)
             }
             request.token = DeployTokenCheck(
                 token: text, keys: keys, issuer: tokenIssuer, audience: audience,
@@ -145,15 +181,14 @@ struct ReleaseVerify: ParsableCommand {
         }
         let report = try DeployGate.run(request)
         if json {
-            try CLI.printJSON(report)
+            if report.deployed { try CLI.printResult(Output(report)) }
         } else {
             for step in report.steps {
                 FileHandle.standardError.write(Data("  \(step.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.name.rawValue): \(CLI.terminalSafe(step.detail))\n".utf8))
             }
         }
         guard report.deployed else {
-            CLI.info(report.summary)
-            throw CLI.Exit(code: 1)
+            throw ReportedFailure(error: CLIError(.deployStepFailed, report.summary, path: release), report: Output(report))
         }
         if !json { CLI.printLine(report.summary) }
     }

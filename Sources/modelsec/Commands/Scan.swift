@@ -45,20 +45,25 @@ struct Scan: ParsableCommand {
     func run() throws {
         let progress = ProgressReporter(label: "scan", totalItems: nil)
         let report = ModelScanner.scan(paths: paths, progress: progress)
+        let code = report.exitCode
         if json {
-            try CLI.printJSON(report)
+            if code == 0 { try CLI.printResult(report) }
         } else {
             print(ScanTextReport.render(report, verbose: verbose), terminator: "")
         }
-        let code = report.exitCode
         if code == 2 {
-            for finding in report.files.flatMap(\.findings) where finding.kind == .unreadableFile {
-                FileHandle.standardError.write(Data("modelsec: error: \(finding.location): \(finding.message)\n".utf8))
+            let unreadable = report.files.flatMap(\.findings).filter { $0.kind == .unreadableFile }
+            // Every unreadable path on stderr; the error names the first.
+            for finding in unreadable.dropFirst() {
+                FileHandle.standardError.write(Data("modelsec: error: \(CLI.terminalSafe(finding.location)): \(CLI.terminalSafe(finding.message))\n".utf8))
             }
+            let first = unreadable.first
+            throw ReportedFailure(error: CLIError(.scanUnreadable, first.map { "\($0.location): \($0.message)" } ?? "a path could not be read",
+                                                  path: first?.location), report: report)
         } else if code == 1 {
             let s = report.summary
-            FileHandle.standardError.write(Data("modelsec: error: scan found \(s.dangerous) dangerous, \(s.suspicious) suspicious, \(s.errors) unparseable/unreadable finding(s)\n".utf8))
+            throw ReportedFailure(error: CLIError(.scanFindings, "scan found \(s.dangerous) dangerous, \(s.suspicious) suspicious, \(s.errors) unparseable/unreadable finding(s)"),
+                                  report: report)
         }
-        if code != 0 { throw CLI.Exit(code: code) }
     }
 }

@@ -19,7 +19,8 @@ struct Sign: ParsableCommand {
 
         Examples:
           modelsec sign bert-base/ --key release-signing.pem
-          modelsec sign bert-base/ --key signer-p256.pem --output bert-base.sig --ignore README.md
+          modelsec sign bert-base/ --key signer-p256.pem --output bert-base.sig \\
+            --ignore README.md
           modelsec sign model.safetensors --key release-signing.pem --json
           modelsec sign llama/ --key release-signing.pem --shard-size 1000000000
         """
@@ -43,7 +44,7 @@ struct Sign: ParsableCommand {
     @Option(help: ArgumentHelp("Use the `shards` method with shards of N bytes (parallel hashing within large files; not verifiable by the model_signing CLI).", valueName: "N"))
     var shardSize: Int64?
 
-    @Flag(help: "Overwrite SIG if it exists.")
+    @Flag(help: "Overwrite SIG if it exists (without it an existing SIG is refused).")
     var force = false
 
     @OptionGroup var passphrase: PassphraseOptions
@@ -63,7 +64,7 @@ struct Sign: ParsableCommand {
         let signature: String
         let modelName: String
         let subjectDigest: String
-        let keyID: String
+        let keyId: String
         let algorithm: String
         let method: String
         let fileCount: Int
@@ -71,8 +72,9 @@ struct Sign: ParsableCommand {
     }
 
     func run() throws {
-        let signingKey = try CLI.loadSigningKey(key, passphrase: passphrase.source, permissions: keyPermissions)
+        let signingKey = try CLI.loadSigningKey(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
         // Fail now, not after hashing the whole model, when OUTPUT cannot be written.
+        try OutputGuard.refuseExisting(output, force: force)
         try AtomicFileWriter.checkDestination(output, overwrite: force)
         let options = SigningOptions(
             method: shardSize.map { .shards(size: $0) } ?? .files,
@@ -84,9 +86,9 @@ struct Sign: ParsableCommand {
         let manifest = try bundle.manifest(label: output)
         let keyID = signingKey.publicKey.keyID
         if json {
-            try CLI.printJSON(Output(signature: output, modelName: manifest.modelName, subjectDigest: manifest.subjectDigest,
-                                     keyID: keyID, algorithm: signingKey.algorithm.rawValue, method: manifest.method.name,
-                                     fileCount: manifest.fileCount, resourceCount: manifest.resources.count))
+            try CLI.printResult(Output(signature: output, modelName: manifest.modelName, subjectDigest: manifest.subjectDigest,
+                                       keyId: keyID, algorithm: signingKey.algorithm.rawValue, method: manifest.method.name,
+                                       fileCount: manifest.fileCount, resourceCount: manifest.resources.count))
             return
         }
         print("subject: sha256:\(manifest.subjectDigest)")

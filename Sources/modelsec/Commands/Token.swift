@@ -18,9 +18,9 @@ struct TokenCommand: ParsableCommand {
           modelsec token issue --key issuer.pem --issuer https://reg.example \\
             --audience deploy-gateway --subject ci-pipeline \\
             --scope model:deploy:resnet@2.1.0 --ttl 15m > tok
-          modelsec token verify - --public-key issuer.pem.pub \\
+          modelsec token verify --token-file tok --public-key issuer.pem.pub \\
             --issuer https://reg.example --audience deploy-gateway \\
-            --require-scope model:deploy:resnet@2.1.0 < tok
+            --require-scope model:deploy:resnet@2.1.0
           modelsec token jwks --public-key issuer.pem.pub > jwks.json
           modelsec token inspect "$(cat tok)"
         """,
@@ -52,6 +52,31 @@ enum TokenCLI {
             throw FileError(path: "<stdin>", reason: "the token is not UTF-8 text")
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The argument itself when a TOKEN argument is evidently a file name
+    /// and not a token: it is not three base64url segments joined by dots,
+    /// and a file exists at that path (or it contains a `/`). Such an
+    /// argument would otherwise be reported only as a "malformed token".
+    static func fileNameInsteadOfToken(_ argument: String) -> String? {
+        guard argument != "-" else { return nil }
+        let trimmed = argument.trimmingCharacters(in: .whitespacesAndNewlines)
+        let segments = trimmed.split(separator: ".", omittingEmptySubsequences: false)
+        let base64url = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let looksLikeJWT = segments.count == 3 && segments.allSatisfy { $0.allSatisfy(base64url.contains) }
+        guard !looksLikeJWT else { return nil }
+        return OutputGuard.exists(trimmed) || trimmed.contains("/") ? trimmed : nil
+    }
+
+    /// The token verification key in the public key file at `path`; an
+    /// error that does not name the file (a key of the wrong type) is
+    /// given the path, keeping its code.
+    static func verificationKey(_ path: String) throws -> VerificationKey {
+        do {
+            return try VerificationKey(try KeyFile.loadPublicKey(path))
+        } catch let error as any ModelSecError where error.path == nil {
+            throw CLI.InFile(underlying: error, file: path)
+        }
     }
 
     /// Parses a duration option, e.g. `15m`, naming the option on failure.

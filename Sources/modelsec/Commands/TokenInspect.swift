@@ -10,8 +10,10 @@ struct TokenInspect: ParsableCommand {
         discussion: """
         Nothing is checked: not the signature, issuer, audience, expiry or \
         revocation. Use token verify to decide whether to trust a token. Prints \
-        JSON {"verified": false, "warning": …, "header": …, "claims": …} and a \
-        warning on stderr. Exit 2 when the token cannot be decoded at all.
+        JSON {"ok": true, "verified": false, "warning": …, "header": …, "claims": …, \
+        "signatureBytes": …} and a warning on stderr; an error is printed as \
+        {"ok": false, "error": …} (docs/cli-json.md). Exit 2 when the token \
+        cannot be decoded at all.
 
         Examples:
           modelsec token inspect "$TOKEN"
@@ -22,13 +24,24 @@ struct TokenInspect: ParsableCommand {
     @Argument(help: ArgumentHelp("The token, or - to read it from standard input.", valueName: "TOKEN|-"))
     var token: String
 
+    /// What is printed (beside `ok`): the token's own header and claims,
+    /// with their JOSE/JWT names, and the envelope's camelCase names around them.
+    struct Output: Encodable {
+        let verified: Bool
+        let warning: String
+        let header: JSONValue
+        let claims: JSONValue?
+        let signatureBytes: Int
+    }
+
     func run() throws {
         let text = try TokenCLI.readToken(token)
         let inspection: TokenInspection
         do { inspection = try TokenInspection(token: text) } catch let rejection as TokenRejection {
-            throw TokenInputError("cannot decode the token: \(rejection.reason)")
+            throw CLIError(.tokenUndecodable, "cannot decode the token: \(rejection.reason)")
         }
         CLI.warn("NOT VERIFIED: this shows what the token claims, not whether it is genuine")
-        try CLI.printJSON(inspection)
+        try CLI.printResult(Output(verified: inspection.verified, warning: inspection.warning, header: inspection.header,
+                                   claims: inspection.claims, signatureBytes: inspection.signatureBytes))
     }
 }

@@ -16,7 +16,7 @@ struct TokenIssue: ParsableCommand {
           modelsec token issue --key issuer.pem --issuer https://reg.example \\
             --audience deploy-gateway --subject ci-pipeline \\
             --scope model:deploy:resnet@2.1.0 --scope model:pull:resnet@* --ttl 15m
-          modelsec token issue --key issuer-p256.pem --passphrase-file pass.txt \\
+          modelsec token issue --key issuer-p256.pem --key-passphrase-file pass.txt \\
             --issuer https://reg.example --audience registry --subject alice \\
             --scope model:pull:*@* --ttl 2h --json
         """
@@ -68,7 +68,7 @@ struct TokenIssue: ParsableCommand {
     }
 
     func run() throws {
-        let signingKey = try CLI.loadSigningKey(key, passphrase: passphrase.source, permissions: keyPermissions)
+        let signingKey = try CLI.loadSigningKey(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
         let issuerObject = try AccessTokenIssuer(signingKey: signingKey, keyID: kid, issuer: issuer,
                                                  maximumLifetime: try TokenCLI.duration(maxTTL, option: "--max-ttl"))
         let request = AccessTokenIssuer.Request(
@@ -76,7 +76,7 @@ struct TokenIssue: ParsableCommand {
             lifetime: try TokenCLI.duration(ttl, option: "--ttl"), clientID: clientID)
         let issued = try issuerObject.issue(request)
         if json {
-            try CLI.printJSON(issued)
+            try CLI.printResult(issued)
         } else {
             print(issued.token)
         }

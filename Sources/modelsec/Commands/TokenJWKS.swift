@@ -24,7 +24,7 @@ struct TokenJWKS: ParsableCommand {
     @Option(help: ArgumentHelp("Write the JWKS to FILE (atomically) instead of stdout.", valueName: "FILE"))
     var out: String?
 
-    @Flag(help: "Overwrite FILE if it exists.")
+    @Flag(help: "Overwrite FILE if it exists (without it an existing FILE is refused).")
     var force = false
 
     func validate() throws {
@@ -32,11 +32,8 @@ struct TokenJWKS: ParsableCommand {
     }
 
     func run() throws {
-        let keys = try publicKeys.map { path in
-            do { return try VerificationKey(try KeyFile.loadPublicKey(path)) } catch let e as TokenInputError {
-                throw TokenInputError("\(path): \(e.message)")
-            }
-        }
+        if let out { try OutputGuard.refuseExisting(out, force: force) }
+        let keys = try publicKeys.map(TokenCLI.verificationKey)
         let document = try JSONWebKeySet.document(for: keys) + "\n"
         if let out {
             try AtomicFileWriter.write(Array(document.utf8), to: out, mode: 0o644, overwrite: force)

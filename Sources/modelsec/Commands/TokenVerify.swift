@@ -6,18 +6,22 @@ import ModelSec
 struct TokenVerify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Verify an access token; print its claims as JSON (exit 0) or the reason it is rejected (exit 1).",
+        abstract: "Verify an access token; print its claims (exit 0) or the reason it is rejected (exit 1).",
         discussion: """
         Checks, in order: size (8 KiB), compact form, alg (fixed by the key: \
         Ed25519 → EdDSA, P-256 → ES256; none and HMAC refused), typ at+jwt, no crit, \
         key by exact kid, signature, claim types, iss, aud, exp/nbf/iat with \
         --leeway, jti against --revoked, then every --require-scope. jku, x5u, jwk \
         and x5c headers are never used. Exit codes: 0 accepted; 1 rejected; 2 \
-        unusable arguments, key, JWKS or revocation files. With --json a rejection \
-        is printed on stdout as {"valid": false, "code": …, "reason": …}.
+        unusable arguments, key, JWKS or revocation files. Without --json the \
+        claims are printed as JSON; with --json the envelope of docs/cli-json.md: \
+        {"ok": true, "claims": …, "keyId": …} or {"ok": false, "error": …}.
+
+        The token comes from --token-file FILE, --token-env NAME, standard input \
+        (TOKEN -) or, least safely (other users can see arguments), TOKEN itself.
 
         Examples:
-          modelsec token verify "$TOKEN" --public-key issuer.pem.pub \\
+          modelsec token verify --token-file tok --public-key issuer.pem.pub \\
             --issuer https://reg.example --audience deploy-gateway \\
             --require-scope model:deploy:resnet@2.1.0
           echo "$TOKEN" | modelsec token verify - --jwks jwks.json \\
@@ -26,8 +30,14 @@ struct TokenVerify: ParsableCommand {
         """
     )
 
-    @Argument(help: ArgumentHelp("The token, or - to read it from standard input (preferred: arguments are visible to other users).", valueName: "TOKEN|-"))
-    var token: String
+    @Argument(help: ArgumentHelp("The token, or - to read it from standard input (arguments are visible to other users: prefer - or --token-file).", valueName: "TOKEN|-"))
+    var token: String?
+
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("Read the token from FILE.", valueName: "FILE"))
+    var tokenFile: String?
+
+    @Option(name: .customLong("token-env"), help: ArgumentHelp("Read the token from the environment variable NAME.", valueName: "NAME"))
+    var tokenEnv: String?
 
     @Option(name: .customLong("public-key"), help: ArgumentHelp("A trusted public key (SPKI PEM; its kid is its key id); repeat for more.", valueName: "PUB.pem"))
     var publicKeys: [String] = []
@@ -50,22 +60,47 @@ struct TokenVerify: ParsableCommand {
     @Option(help: ArgumentHelp("Revoked token ids: one jti per line, # comments.", valueName: "FILE"))
     var revoked: String?
 
-    @Flag(help: "Print the rejection as JSON on stdout too (claims are JSON either way).")
+    @Flag(help: "Print the result as JSON on stdout ({\"ok\": …}), the rejection too.")
     var json = false
 
     func validate() throws {
-        guard publicKeys.isEmpty != (jwks == nil) else {
-            throw ValidationError("Give the trusted keys with --public-key (repeatable) or --jwks, not both.")
+        if publicKeys.isEmpty, jwks == nil {
+            throw ValidationError("give the trusted keys: --public-key PUB.pem (repeatable) or --jwks FILE")
         }
+        if !publicKeys.isEmpty, jwks != nil { throw ValidationError("give --public-key or --jwks, not both") }
+        let sources = [token, tokenFile, tokenEnv].compactMap { $0 }.count
+        if sources == 0 { throw ValidationError("give the token: TOKEN, - (standard input), --token-file FILE or --token-env NAME") }
+        if sources > 1 { throw ValidationError("give one of TOKEN, --token-file or --token-env") }
         _ = try TokenCLI.duration(leeway, option: "--leeway")
         _ = try TokenCLI.scopes(requireScope, option: "--require-scope")
     }
 
-    /// What --json prints when a token is rejected.
-    struct Rejection: Encodable {
-        let valid = false
-        let code: String
-        let reason: String
+    /// What --json prints (beside `ok`) for an accepted token.
+    struct Output: Encodable {
+        /// The token's claims, with their registered JWT names.
+        let claims: AccessTokenClaims
+        /// The kid of the header, which selected the verification key.
+        let keyId: String?
+    }
+
+    /// The token text from the one source given.
+    func tokenText() throws -> String {
+        if let tokenFile {
+            return try FileIO.readText(tokenFile, limit: 1 << 20).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let tokenEnv {
+            guard let value = ProcessInfo.processInfo.environment[tokenEnv] else {
+                throw CLIError(.invalidArguments, "--token-env: the environment variable \(tokenEnv) is not set")
+            }
+            return value.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let argument = token ?? "-"
+        if let name = TokenCLI.fileNameInsteadOfToken(argument) {
+            throw CLIError(.tokenLooksLikeFile,
+                           "TOKEN '\(name)' looks like a file name, not a token; give --token-file \(name) (or - to read standard input)",
+                           path: name)
+        }
+        return try TokenCLI.readToken(argument)
     }
 
     func run() throws {
@@ -73,25 +108,21 @@ struct TokenVerify: ParsableCommand {
         if let jwks {
             keys = try JSONWebKeySet.keys(from: try FileIO.readFile(jwks, limit: 1 << 20), source: jwks)
         } else {
-            keys = try publicKeys.map { path in
-                do { return try VerificationKey(try KeyFile.loadPublicKey(path)) } catch let e as TokenInputError {
-                    throw TokenInputError("\(path): \(e.message)")
-                }
-            }
+            keys = try publicKeys.map(TokenCLI.verificationKey)
         }
         let verifier = try AccessTokenVerifier(
             keys: keys, issuer: issuer, audience: audience,
             leeway: try TokenCLI.duration(leeway, option: "--leeway"),
             revocations: try revoked.map { try RevocationList(contentsOf: $0) } ?? RevocationList(),
             requiredScopes: try TokenCLI.scopes(requireScope, option: "--require-scope"))
-        let text = try TokenCLI.readToken(token)
-        do {
-            let verified = try verifier.verify(text)
-            try CLI.printJSON(verified.claims)
-        } catch let rejection as TokenRejection {
-            if json { try CLI.printJSON(Rejection(code: rejection.code, reason: rejection.reason)) }
-            FileHandle.standardError.write(Data("modelsec: \(rejection.description)\n".utf8))
-            throw CLI.Exit(code: CLI.exitCode(rejection.category))
+        let text = try tokenText()
+        let verified = try verifier.verify(text)
+        if json {
+            try CLI.printResult(Output(claims: verified.claims, keyId: verified.header.keyID))
+        } else {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            FileHandle.standardOutput.write(try encoder.encode(verified.claims) + Data("\n".utf8))
         }
     }
 }

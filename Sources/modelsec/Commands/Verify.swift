@@ -16,10 +16,14 @@ struct Verify: ParsableCommand {
         checked against the directory's signature.
 
         Examples:
-          modelsec verify bert-base/ --signature model.sig --public-key release-signing.pem.pub
-          modelsec verify bert-base/ --signature model.sig --trusted-keys /etc/modelsec/trusted --json
-          modelsec verify bert-base/ --signature model.sig --public-key release.pub --file weights/layer0.bin
-          modelsec verify bert-base/ --signature model.sig --public-key release.pub --ignore-unsigned-files
+          modelsec verify bert-base/ --signature model.sig \\
+            --public-key release-signing.pem.pub
+          modelsec verify bert-base/ --signature model.sig \\
+            --trusted-keys /etc/modelsec/trusted --json
+          modelsec verify bert-base/ --signature model.sig --public-key release.pub \\
+            --file weights/layer0.bin
+          modelsec verify bert-base/ --signature model.sig --public-key release.pub \\
+            --ignore-unsigned-files
         """
     )
 
@@ -43,12 +47,53 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var progressOptions: ProgressOptions
 
-    @Flag(help: "Print the result as JSON (on failure too; the exit code still says 0/1).")
+    @Flag(help: "Print the result as JSON (on failure too, with the error; the exit code still says 0/1/2).")
     var json = false
 
     func validate() throws {
-        if publicKeys.isEmpty == (trustedKeys == nil) {
-            throw ValidationError("Give the trusted keys with --public-key (repeatable) or --trusted-keys DIR, not both.")
+        if publicKeys.isEmpty, trustedKeys == nil {
+            throw ValidationError("give the trusted keys: --public-key PUB.pem (repeatable) or --trusted-keys DIR")
+        }
+        if !publicKeys.isEmpty, trustedKeys != nil {
+            throw ValidationError("give --public-key or --trusted-keys, not both")
+        }
+    }
+
+    /// What --json prints (beside `ok`), on success and on failure.
+    struct Output: Encodable, Sendable {
+        let outcome: String
+        let modelName: String?
+        let signerKeyId: String?
+        let claimedKeyId: String?
+        let subjectDigest: String?
+        let method: String?
+        let verifiedFileCount: Int
+        let modified: [String]
+        let missing: [String]
+        let extra: [String]
+        let summary: String
+
+        init(_ r: ModelVerificationResult) {
+            outcome = r.outcome.rawValue
+            modelName = r.modelName
+            signerKeyId = r.signerKeyID
+            claimedKeyId = r.claimedKeyID
+            subjectDigest = r.subjectDigest
+            method = r.method
+            verifiedFileCount = r.verifiedFileCount
+            modified = r.modified
+            missing = r.missing
+            extra = r.extra
+            summary = r.summary
+        }
+    }
+
+    /// The error code of a failed outcome.
+    static func code(_ outcome: ModelVerificationResult.Outcome) -> CLIError.Code {
+        switch outcome {
+        case .verified, .contentMismatch: return .contentMismatch
+        case .untrustedSigner: return .untrustedSigner
+        case .invalidSignature: return .invalidSignature
         }
     }
 
@@ -63,8 +108,13 @@ struct Verify: ParsableCommand {
         } else {
             result = try ModelVerifier.verify(model: modelURL, bundle: bundle, trustedKeys: trusted, options: options)
         }
+        if let file, result.extra.count == 1, result.modified.isEmpty, result.missing.isEmpty,
+           !OutputGuard.exists(URL(fileURLWithPath: model).appendingPathComponent(file).path) {
+            // Neither on disk nor signed: a mistyped name, not an extra file.
+            throw CLIError(.fileNotInModel, "\(file) is not in the model \(model), and the signature does not cover it", path: file)
+        }
         if json {
-            try CLI.printJSON(result)
+            if result.isVerified { try CLI.printResult(Output(result)) }
         } else if result.isVerified {
             CLI.printLine(result.summary)
         } else {
@@ -74,8 +124,8 @@ struct Verify: ParsableCommand {
             for path in result.extra { CLI.printLine("  extra:    \(path)") }
         }
         if !result.isVerified {
-            FileHandle.standardError.write(Data("modelsec: error: \(model): verification failed: \(result.summary)\n".utf8))
-            throw CLI.Exit(code: 1)
+            throw ReportedFailure(error: CLIError(Self.code(result.outcome), "\(model): verification failed: \(result.summary)", path: model),
+                                  report: Output(result))
         }
     }
 }
