@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Model scanner speed: `modelsec scan` vs picklescan (PyPI, the scanner the
+# Model scanner speed: `modelsec scan` vs picklescan 1.0.5 (PyPI, the scanner the
 # Hugging Face Hub runs) on the same inputs, built here with Python (no torch
 # needed): (1) a PyTorch-style zip checkpoint with 20,000 tensors in its
 # data.pkl and 512 MiB of tensor data, (2) a directory of 2,000 small pickles
@@ -16,6 +16,9 @@ trap 'rm -rf "$dir"' EXIT
 log() { echo "bench-scanner: $*" >&2; }
 
 peer="$BENCH_VENV/picklescan"
+# The peer is the pinned picklescan of requirements/test.txt (1.0.5).
+peer_version="$("$BENCH_VENV/python" -c 'import importlib.metadata as m; print(m.version("picklescan"))')"
+[ "$peer_version" = "1.0.5" ] || log "picklescan is $peer_version, not the pinned 1.0.5"
 
 log "building inputs"
 "$BENCH_VENV/python" - "$dir" <<'PY'
@@ -72,7 +75,7 @@ row() {  # operation, input label, modelsec args..., -- peer args...
   local ours theirs
   ours=$(best_time "$MODELSEC" scan "$target")
   theirs=$(best_time "$peer" -p "$target")
-  printf '| %s | %s | %.3f s | picklescan %.3f s | %.1fx |\n' "$op" "$label" "$ours" "$theirs" "$(echo "$theirs / $ours" | bc -l)"
+  printf '| %s | %s | %.3f s | picklescan %s %.3f s | %.1fx |\n' "$op" "$label" "$ours" "$peer_version" "$theirs" "$(echo "$theirs / $ours" | bc -l)"
 }
 
 row "scan" "PyTorch zip, 20k tensors, 512 MiB" "$dir/model.pt"

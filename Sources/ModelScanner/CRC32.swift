@@ -12,7 +12,12 @@ enum CRC32 {
 
     /// The CRC-32 of `bytes`.
     static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
+        update(0, bytes)
+    }
+
+    /// The CRC-32 of the bytes that had CRC `crc` followed by `bytes` (start with 0).
+    static func update(_ crc: UInt32, _ bytes: [UInt8]) -> UInt32 {
+        var crc = crc ^ 0xFFFF_FFFF
         bytes.withUnsafeBufferPointer { buffer in
             for byte in buffer {
                 crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)

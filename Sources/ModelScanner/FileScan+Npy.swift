@@ -23,8 +23,7 @@ extension FileScan {
             return
         }
         if header.hasObjects {
-            guard let bytes = try readWhole(file, limits: limits) else { return }
-            scanNpyPayload(bytes, header: header, location: path, limits: limits)
+            scanNpyPayload(whole(file), header: header, location: path, limits: limits)
         } else if let expected = header.expectedDataLength, expected != size - UInt64(header.dataOffset) {
             add(.error, .malformedNumpy, path, "data is \(size - UInt64(header.dataOffset)) bytes, the header describes \(expected)")
         }
@@ -62,7 +61,7 @@ extension FileScan {
 
     /// The pickle after the header of an array that may hold objects; it must
     /// end exactly at the end of the file or member.
-    private mutating func scanNpyPayload(_ bytes: [UInt8], header: NumpyArrayHeader, location: String, limits: ScanLimits) {
+    private mutating func scanNpyPayload(_ bytes: ByteSource, header: NumpyArrayHeader, location: String, limits: ScanLimits) {
         if header.verdict == .unknown {
             // Not an error by itself: numpy either rejects the dtype, builds a
             // numeric one (and never unpickles), or unpickles what is scanned here.
@@ -79,12 +78,14 @@ extension FileScan {
         }
     }
 
-    /// The whole member, or nil (with a resource-limit finding) when it is over the pickle size limit.
-    mutating func readEntry(_ entry: ZipArchive.Entry, in archive: ZipArchive, location: String, limits: ScanLimits) throws -> [UInt8]? {
-        guard entry.uncompressedSize <= UInt64(limits.maxPickleBytes), entry.compressedSize <= UInt64(limits.maxPickleBytes) else {
-            add(.error, .resourceLimit, location, "zip entry is \(entry.uncompressedSize) bytes, more than the \(limits.maxPickleBytes)-byte limit for pickle streams; not scanned")
+    /// The whole member as a pickle input (stored: read in place; deflated:
+    /// inflated), or nil (with a resource-limit finding) when a deflated
+    /// member is over the in-memory limit.
+    mutating func readEntry(_ entry: ZipArchive.Entry, in archive: ZipArchive, location: String, limits: ScanLimits) throws -> ByteSource? {
+        if entry.method != 0, entry.uncompressedSize > UInt64(limits.maxPickleBytes) || entry.compressedSize > UInt64(limits.maxPickleBytes) {
+            add(.error, .resourceLimit, location, "deflated zip entry is \(entry.uncompressedSize) bytes, more than the \(limits.maxPickleBytes)-byte limit for pickle streams held in memory; not scanned")
             return nil
         }
-        return try archive.contents(of: entry, limit: limits.maxPickleBytes)
+        return try archive.source(of: entry, inMemoryLimit: limits.maxPickleBytes)
     }
 }

@@ -36,21 +36,16 @@ extension FileScan {
         var torchMembers = 0
         for member in archive.members where !member.isDirectory {
             let location = "\(path):\(member.name)"
-            let read: (Int) throws -> [UInt8] = { try file.read(at: member.dataOffset, count: min($0, Int(member.size))) }
+            let bytes = ByteSource(file: file, offset: member.dataOffset, count: Int(member.size))
             let role = ["pickle", "storages", "tensors"].first { $0.bytesEqual(member.name) }
             guard let role else {
-                let head = try read(2)
+                let head = try file.read(at: member.dataOffset, count: min(2, Int(member.size)))
                 if head.count == 2, head[0] == 0x80, head[1] <= 5 {
-                    try scanLenient(size: member.size, location: location, limits: limits, read: read)
+                    scanLenient(bytes, location: location, limits: limits)
                 }
                 continue
             }
             torchMembers += 1
-            guard member.size <= UInt64(limits.maxPickleBytes) else {
-                add(.error, .resourceLimit, location, "tar member is \(member.size) bytes, more than the \(limits.maxPickleBytes)-byte limit for pickle streams; not scanned")
-                continue
-            }
-            let bytes = try read(Int(member.size))
             switch role {
             case "pickle": scanSinglePickle(bytes, from: 0, location: location, limits: limits)
             case "storages": followLegacyLayout(bytes, location: location, storages: true, limits: limits)
@@ -63,7 +58,7 @@ extension FileScan {
     }
 
     /// Follows a `storages` or `tensors` member: counted pickles with raw data between them.
-    private mutating func followLegacyLayout(_ bytes: [UInt8], location: String, storages: Bool, limits: ScanLimits) {
+    private mutating func followLegacyLayout(_ bytes: ByteSource, location: String, storages: Bool, limits: ScanLimits) {
         var offset = 0
         var number = 0
         func fail(_ message: String) {
@@ -101,16 +96,16 @@ extension FileScan {
                     fail("a storage entry does not name a known storage type")
                     return
                 }
-                guard offset + 8 <= bytes.count else { fail("storage data is truncated"); return }
-                let elements = le64(bytes, offset)
+                guard offset + 8 <= bytes.count, let raw = try? bytes.bytes(offset, 8) else { fail("storage data is truncated"); return }
+                let elements = le64(raw, 0)
                 offset += 8
                 guard elements <= UInt64(Int64.max), let length = NumpyDtype.multiply(elements, elementSize), skip(length) else {
                     fail("storage data runs past the member")
                     return
                 }
             } else {
-                guard offset + 8 <= bytes.count else { fail("tensor header is truncated"); return }
-                let ndim = Int32(bitPattern: le32(bytes, offset))
+                guard offset + 8 <= bytes.count, let raw = try? bytes.bytes(offset, 4) else { fail("tensor header is truncated"); return }
+                let ndim = Int32(bitPattern: le32(raw, 0))
                 offset += 8   // ndim, then 4 bytes legacy code skips
                 guard ndim >= 0, skip(UInt64(ndim) * 16 + 8) else {
                     fail("tensor header runs past the member")

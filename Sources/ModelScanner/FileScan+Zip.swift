@@ -21,7 +21,7 @@ extension FileScan {
             add(.error, .malformedArchive, path, "invalid or ambiguous zip archive: \(error)")
             return
         }
-        var pickles = 0, arrays = 0, files = 0, torchPickle = false
+        var pickles = 0, arrays = 0, files = 0, torchPickle = false, kerasConfig = false
         for entry in archive.entries {
             let location = "\(path):\(entry.name)"
             let lowered = FileScan.asciiLowercased(entry.name)
@@ -35,6 +35,23 @@ extension FileScan {
             }
             if entry.isDirectory && entry.uncompressedSize == 0 { continue }
             files += 1
+            if entry.name.bytesEqual("config.json") {
+                // Keras 3 `.keras`: `saving_lib` reads the model from this member.
+                kerasConfig = true
+                do {
+                    guard entry.uncompressedSize <= UInt64(Hdf5Checker.maxConfigBytes),
+                          let source = try readEntry(entry, in: archive, location: location, limits: limits) else {
+                        add(.error, .resourceLimit, location, "Keras config.json of \(entry.uncompressedSize) bytes is over the \(Hdf5Checker.maxConfigBytes)-byte limit; not checked")
+                        continue
+                    }
+                    add(KerasConfigCheck.check(try source.bytes(0, source.count), what: "Keras config.json").map {
+                        FormatFinding($0.severity, $0.kind, $0.message, at: "config.json")
+                    })
+                } catch let error as ZipArchive.Failure {
+                    add(.error, .unreadableEntry, location, "cannot read zip entry: \(error)")
+                }
+                continue
+            }
             do {
                 let head = try archive.prefix(of: entry, count: 16)
                 let isArray = head.starts(with: NumpyArrayHeader.magic)
@@ -46,10 +63,7 @@ extension FileScan {
                     arrays += 1
                     try scanNpyMember(entry, in: archive, location: location, limits: limits)
                 } else if head.count >= 2, head[0] == 0x80, head[1] <= 5 {
-                    try scanLenient(size: entry.uncompressedSize, location: location, limits: limits) { count in
-                        count >= entry.uncompressedSize ? try archive.contents(of: entry, limit: limits.maxPickleBytes)
-                                                       : try archive.prefix(of: entry, count: count)
-                    }
+                    try scanLenientMember(entry, in: archive, location: location, limits: limits)
                 }
             } catch let error as ZipArchive.Failure {
                 add(.error, .unreadableEntry, location, "cannot read zip entry: \(error)")
@@ -57,12 +71,36 @@ extension FileScan {
         }
         if torchPickle {
             format = .pytorchZip
+        } else if kerasConfig {
+            format = .keras
         } else if arrays > 0 && arrays == files {
             format = .npz
         }
-        if pickles == 0 && arrays == 0 && streams.isEmpty {
+        if pickles == 0 && arrays == 0 && streams.isEmpty && !kerasConfig {
             add(.error, .unknownFormat, path, "zip archive without pickle (.pkl) or .npy members: not a model format the scanner knows")
         }
+    }
+
+    /// A member nobody is known to unpickle but that starts like a pickle:
+    /// stored members are read in place; deflated ones from their first 64 KiB,
+    /// and whole (within the in-memory limit) only when the parse runs past them.
+    private mutating func scanLenientMember(_ entry: ZipArchive.Entry, in archive: ZipArchive, location: String, limits: ScanLimits) throws {
+        if entry.method == 0 {
+            guard let source = try readEntry(entry, in: archive, location: location, limits: limits) else { return }
+            scanLenient(source, location: location, limits: limits)
+            return
+        }
+        let firstCount = Int(min(entry.uncompressedSize, 1 << 16))
+        let first = FileScan.scanStream(ByteSource(try archive.prefix(of: entry, count: firstCount)), from: 0, location: location, limits: limits)
+        guard first.end == nil, first.ranOutOfInput, UInt64(firstCount) < entry.uncompressedSize else {
+            keepImportFindings(of: first, location: location)
+            return
+        }
+        guard let source = try readEntry(entry, in: archive, location: location, limits: limits) else {
+            keepImportFindings(of: first, location: location)
+            return
+        }
+        scanLenient(source, location: location, limits: limits)
     }
 
     /// `text` with only the ASCII letters lowercased (as miniz compares names),

@@ -54,8 +54,12 @@ struct FileScan {
         if prefix.count >= 4, prefix[0] == 0x50, prefix[1] == 0x4B, prefix[2] == 0x05, prefix[3] == 0x06 { return .zip }
         if prefix.count >= 6, Array(prefix[0..<6]) == NumpyArrayHeader.magic { return .npy }
         if prefix.starts(with: legacyTorchPrefix) { return .pytorchLegacy }
-        if prefix.count >= 2, prefix[0] == 0x80, prefix[1] <= 5 { return .pickle }
+        // A safetensors header length can start with 80 00..80 05 (0x480 is 80 04): the
+        // safetensors reading wins, and the pickle reading is made too (see run).
         if prefix.count >= 9, prefix[8] == UInt8(ascii: "{"), le64(prefix, 0) <= size - 8 { return .safetensors }
+        if prefix.count >= 2, prefix[0] == 0x80, prefix[1] <= 5 { return .pickle }
+        if GgufChecker.isGguf(prefix) { return .gguf }
+        if prefix.starts(with: Hdf5Checker.signature) { return .hdf5 }
         return nil
     }
 
@@ -74,8 +78,7 @@ struct FileScan {
                 try scanNpyFile(file, limits: limits)
             default:
                 format = .pickle
-                guard let bytes = try readWhole(file, limits: limits) else { return }
-                scanPickles(bytes, location: path, legacyTorch: false, limits: limits)
+                scanPickles(whole(file), location: path, legacyTorch: false, limits: limits)
             }
             return
         }
@@ -91,24 +94,34 @@ struct FileScan {
             for problem in try SafetensorsChecker.check(file, limits: limits) {
                 add(.error, .malformedSafetensors, path, problem)
             }
+            if prefix[0] == 0x80, prefix[1] <= 5 {
+                // pickle.load would read the same bytes: report what that reading imports.
+                scanLenient(whole(file), location: path, limits: limits)
+            }
         case .pytorchLegacy?:
             format = .pytorchLegacy
-            guard let bytes = try readWhole(file, limits: limits) else { break }
-            scanPickles(bytes, location: path, legacyTorch: true, limits: limits)
+            scanPickles(whole(file), location: path, legacyTorch: true, limits: limits)
         case .pickle?:
             format = .pickle
-            guard let bytes = try readWhole(file, limits: limits) else { break }
-            scanPickles(bytes, location: path, legacyTorch: false, limits: limits)
+            scanPickles(whole(file), location: path, legacyTorch: false, limits: limits)
+        case .gguf?:
+            format = .gguf
+            var checker = GgufChecker(whole(file))
+            checker.check()
+            add(checker.findings)
+        case .hdf5?:
+            format = .hdf5
         default:
             if isTar {
                 // pickle.load/joblib.load read the same bytes as a pickle: report
                 // what that reading imports before it fails.
                 format = .pytorchTar
-                try scanLenient(size: size, location: path, limits: limits) { try file.read(at: 0, count: $0) }
+                scanLenient(whole(file), location: path, limits: limits)
             } else {
-                try scanUnannounced(file, limits: limits)
+                try scanUnannounced(file, prefix: prefix, limits: limits)
             }
         }
+        scanHdf5Readings(file, announced: announced)
         if isTar {
             if announced != nil {
                 add(.error, .malformedArchive, path,
@@ -120,7 +133,7 @@ struct FileScan {
 
     /// A file whose first bytes announce no format: a protocol 0/1 pickle starts
     /// with any opcode, so it is parsed; if that fails the file is unrecognized.
-    private mutating func scanUnannounced(_ file: RandomAccessFile, limits: ScanLimits) throws {
+    private mutating func scanUnannounced(_ file: RandomAccessFile, prefix: [UInt8], limits: ScanLimits) throws {
         let ext = (path as NSString).pathExtension.lowercased()
         if ext == "safetensors" {
             // Named safetensors but without a plausible header: report why.
@@ -131,14 +144,14 @@ struct FileScan {
             if findings.isEmpty { add(.error, .malformedSafetensors, path, "header does not start with a length and '{'") }
             return
         }
-        guard let bytes = try readWhole(file, limits: limits) else { return }
+        if try scanProtobufModel(file, prefix: prefix, ext: ext) { return }
+        let bytes = whole(file)
         let trial = PickleScanner.scan(bytes, location: path, limits: limits)
         if trial.end != nil || ["pkl", "pickle", "joblib", "dat"].contains(ext) {
             format = .pickle
             scanPickles(bytes, location: path, legacyTorch: false, limits: limits, first: trial)
         } else {
-            add(.error, .unknownFormat, path,
-                "content is not a pickle, PyTorch zip or tar, .npy, .npz or .safetensors file; the scanner cannot tell what it is")
+            add(.error, .unknownFormat, path, FormatMagic.unknownFormatMessage(prefix))
             // Whatever a pickle reading imports before it fails still runs in pickle.load.
             keepImportFindings(of: FileScan.scanStream(bytes, from: 0, location: path, limits: limits), location: path)
         }
@@ -148,12 +161,9 @@ struct FileScan {
         findings.append(ScanFinding(severity: severity, kind: kind, location: location, offset: offset, message: message))
     }
 
-    mutating func readWhole(_ file: RandomAccessFile, limits: ScanLimits) throws -> [UInt8]? {
-        guard size <= UInt64(limits.maxPickleBytes) else {
-            add(.error, .resourceLimit, path, "file is \(size) bytes, more than the \(limits.maxPickleBytes)-byte limit for pickle streams; not scanned")
-            return nil
-        }
-        return try file.read(at: 0, count: Int(size))
+    /// The whole file as a pickle input, read through a bounded window.
+    func whole(_ file: RandomAccessFile) -> ByteSource {
+        ByteSource(file: file, offset: 0, count: Int(size))
     }
 
     /// Scans consecutive pickle streams. Plain pickle files must hold one or
@@ -161,7 +171,7 @@ struct FileScan {
     /// streams (magic, protocol, sys info, the object, storage keys) and then
     /// raw storage bytes.
     /// `first`, when given, is `PickleScanner.scan` of the first stream already made.
-    mutating func scanPickles(_ bytes: [UInt8], location: String, legacyTorch: Bool, limits: ScanLimits,
+    mutating func scanPickles(_ bytes: ByteSource, location: String, legacyTorch: Bool, limits: ScanLimits,
                               first: PickleScanner.Result? = nil) {
         var offset = 0
         var number = 1
@@ -195,7 +205,7 @@ struct FileScan {
     /// bytes are also read with plain pickle semantics (what `pickle.load`
     /// would do with the same file), and imports only that reading reaches
     /// are reported too, so a file cannot be benign for joblib and hostile for pickle.
-    static func scanStream(_ bytes: [UInt8], from start: Int, location: String, limits: ScanLimits,
+    static func scanStream(_ bytes: ByteSource, from start: Int, location: String, limits: ScanLimits,
                            framedReader: Bool = false) -> PickleScanner.Result {
         var result = PickleScanner.scan(bytes, from: start, location: location, limits: limits, framedReader: framedReader)
         guard result.followedJoblibLayout || result.importsJoblibWrapper else { return result }
@@ -211,7 +221,7 @@ struct FileScan {
     }
 
     /// `scanStream` of the stream at offset 0, reusing a plain `PickleScanner.scan` of it when there is one.
-    static func completeStream(_ scanned: PickleScanner.Result?, _ bytes: [UInt8], location: String, limits: ScanLimits) -> PickleScanner.Result {
+    static func completeStream(_ scanned: PickleScanner.Result?, _ bytes: ByteSource, location: String, limits: ScanLimits) -> PickleScanner.Result {
         guard let scanned, !scanned.followedJoblibLayout, !scanned.importsJoblibWrapper else {
             return scanStream(bytes, from: 0, location: location, limits: limits)
         }
@@ -245,7 +255,7 @@ struct FileScan {
     }
 
     /// Scans one pickle held in memory that must end exactly at the end of `bytes`.
-    mutating func scanSinglePickle(_ bytes: [UInt8], from start: Int, location: String, limits: ScanLimits,
+    mutating func scanSinglePickle(_ bytes: ByteSource, from start: Int, location: String, limits: ScanLimits,
                                    framedReader: Bool = false) {
         let result = FileScan.scanStream(bytes, from: start, location: location, limits: limits, framedReader: framedReader)
         record(result, location: location)
@@ -256,18 +266,8 @@ struct FileScan {
 
     /// Reads content that may or may not be a pickle (a tar archive, an archive
     /// member nobody is known to unpickle) as a pickle and keeps what it imports.
-    /// Only the first 64 KiB are read unless the parse runs past them.
-    mutating func scanLenient(size: UInt64, location: String, limits: ScanLimits,
-                              read: (Int) throws -> [UInt8]) throws {
-        let firstCount = Int(min(size, 1 << 16))
-        var result = FileScan.scanStream(try read(firstCount), from: 0, location: location, limits: limits)
-        if result.end == nil, result.ranOutOfInput, UInt64(firstCount) < size {
-            guard size <= UInt64(limits.maxPickleBytes) else {
-                add(.error, .resourceLimit, location, "content that parses as a pickle for more than 64 KiB is \(size) bytes, more than the \(limits.maxPickleBytes)-byte limit; not scanned")
-                return
-            }
-            result = FileScan.scanStream(try read(Int(size)), from: 0, location: location, limits: limits)
-        }
-        keepImportFindings(of: result, location: location)
+    /// Only as many bytes are read as the parse consumes.
+    mutating func scanLenient(_ bytes: ByteSource, location: String, limits: ScanLimits) {
+        keepImportFindings(of: FileScan.scanStream(bytes, from: 0, location: location, limits: limits), location: location)
     }
 }

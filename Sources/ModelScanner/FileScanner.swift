@@ -14,6 +14,7 @@ extension ModelScanner {
     /// listed as skipped otherwise.
     public static let modelFileExtensions: Set<String> = [
         "pkl", "pickle", "joblib", "dat", "pt", "pth", "bin", "ckpt", "npy", "npz", "safetensors", "mar", "pt2", "tar",
+        "gguf", "onnx", "keras", "h5", "hdf5", "pb",
     ]
 
     /// Scans `paths` (files are scanned whatever their name; directories are

@@ -78,12 +78,18 @@ struct PickleScanner {
     ///   (joblib) or from an unbuffered file, which leave the file at the end of
     ///   the current frame; a STOP before the frame's end is then malformed,
     ///   because whatever the caller reads next starts after the frame, not after STOP.
-    static func scan(_ bytes: [UInt8], from start: Int = 0, location: String, limits: ScanLimits,
+    static func scan(_ bytes: ByteSource, from start: Int = 0, location: String, limits: ScanLimits,
                      joblib: Bool = true, framedReader: Bool = false) -> Result {
         var machine = PickleMachine(bytes: bytes, start: start, location: location, limits: limits,
                                     joblib: joblib, framedReader: framedReader)
         machine.run()
         return machine.result
+    }
+
+    /// `scan` of bytes already in memory.
+    static func scan(_ bytes: [UInt8], from start: Int = 0, location: String, limits: ScanLimits,
+                     joblib: Bool = true, framedReader: Bool = false) -> Result {
+        scan(ByteSource(bytes), from: start, location: location, limits: limits, joblib: joblib, framedReader: framedReader)
     }
 }
 
@@ -92,7 +98,7 @@ struct PickleMachine {
     typealias Value = PickleValues.Value
     typealias Malformed = PickleScanner.Malformed
 
-    let bytes: [UInt8]
+    let bytes: ByteSource
     let location: String
     let limits: ScanLimits
     let joblib: Bool
@@ -113,6 +119,8 @@ struct PickleMachine {
     var droppedFindings = 0
     /// Reference names already recorded (exact bytes).
     var referenceNames = Set<[UInt8]>()
+    /// String bytes kept as values so far.
+    var keptStringBytes = 0
 
     /// Most findings listed for one stream (a hostile stream can repeat an
     /// opcode millions of times); the rest are counted in one resource-limit finding.
@@ -153,7 +161,7 @@ struct PickleMachine {
         result.references.append(PickleScanner.Reference(name: name, offset: offset))
     }
 
-    init(bytes: [UInt8], start: Int, location: String, limits: ScanLimits, joblib: Bool, framedReader: Bool) {
+    init(bytes: ByteSource, start: Int, location: String, limits: ScanLimits, joblib: Bool, framedReader: Bool) {
         self.bytes = bytes
         self.location = location
         self.limits = limits
@@ -226,15 +234,34 @@ struct PickleMachine {
 
     /// The next `count` bytes of the stream (reading them first, so no call
     /// borrows the machine while it advances).
-    mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+    mutating func take(_ count: Int) throws -> [UInt8] {
         let at = try need(count)
-        return bytes[at..<(at + count)]
+        return try bytes.bytes(at, count)
+    }
+
+    /// Longest string argument kept as a value; longer ones are skipped and
+    /// become opaque values (anything that needs them as a string then fails closed).
+    static let maxStringBytes = 1 << 16
+    /// String bytes one stream may keep in all; past it, strings become opaque values.
+    static let maxKeptStringBytes = 8 << 20
+    /// Longest line argument (protocol 0 text) read.
+    static let maxLineBytes = 8 << 20
+
+    /// The next `count` bytes as a string argument, or nil when they are
+    /// skipped (longer than `maxStringBytes` or past the stream's string budget).
+    mutating func takeString(_ count: Int) throws -> [UInt8]? {
+        guard count <= PickleMachine.maxStringBytes, keptStringBytes + count <= PickleMachine.maxKeptStringBytes else {
+            _ = try need(count)
+            return nil
+        }
+        keptStringBytes += count
+        return try take(count)
     }
 
     mutating func uint(_ count: Int) throws -> UInt64 {
         let at = try need(count)
         var value: UInt64 = 0
-        for i in (0..<count).reversed() { value = value << 8 | UInt64(bytes[at + i]) }
+        for i in (0..<count).reversed() { value = value << 8 | UInt64(try bytes.byte(at + i)) }
         return value
     }
 
@@ -248,10 +275,13 @@ struct PickleMachine {
     }
 
     mutating func line() throws -> [UInt8] {
-        var end = position
-        while end < bytes.count, bytes[end] != 0x0A { end += 1 }
-        guard end < bytes.count else { throw Malformed(opcodeStart, "stream is truncated (line argument has no newline)", truncated: true) }
-        let text = Array(bytes[position..<end])
+        guard let end = try bytes.firstIndex(of: 0x0A, from: position, limit: PickleMachine.maxLineBytes + 1) else {
+            if bytes.count - position > PickleMachine.maxLineBytes {
+                throw Malformed(opcodeStart, "line argument longer than \(PickleMachine.maxLineBytes) bytes", kind: .resourceLimit)
+            }
+            throw Malformed(opcodeStart, "stream is truncated (line argument has no newline)", truncated: true)
+        }
+        let text = try bytes.bytes(position, end - position)
         position = end + 1
         return text
     }
@@ -277,6 +307,12 @@ struct PickleMachine {
     func memoIndex(_ raw: [UInt8]) throws -> Int {
         guard let value = try decimal(raw), value >= 0 else { throw Malformed(opcodeStart, "invalid memo index") }
         return value
+    }
+
+    /// A UTF-8 string argument as a value (opaque when it was skipped).
+    func stringValue(_ raw: [UInt8]?) throws -> Value {
+        guard let raw else { return .other }
+        return .string(try utf8(raw))
     }
 
     func latin1(_ raw: some Collection<UInt8>) -> String {
@@ -375,7 +411,7 @@ struct PickleMachine {
                 }
                 if let end = frameEnd, position >= end { frameEnd = nil }
                 opcodeStart = position
-                let opcode = bytes[position]
+                let opcode = try bytes.byte(position)
                 position += 1
                 result.opcodeCount += 1
                 if opcode == UInt8(ascii: ".") {                                            // STOP
@@ -440,14 +476,14 @@ struct PickleMachine {
                 throw Malformed(opcodeStart, "invalid escape in STRING argument")
             }
             try push(.string(latin1(decoded)))
-        case UInt8(ascii: "T"): let n = try length(4, signed: true); let raw = try take(n); try push(.string(latin1(raw)))   // BINSTRING
-        case UInt8(ascii: "U"): let n = try length(1); let raw = try take(n); try push(.string(latin1(raw)))                // SHORT_BINSTRING
+        case UInt8(ascii: "T"): let n = try length(4, signed: true); let raw = try takeString(n); try push(raw.map { .string(latin1($0)) } ?? .other)   // BINSTRING
+        case UInt8(ascii: "U"): let n = try length(1); let raw = try takeString(n); try push(raw.map { .string(latin1($0)) } ?? .other)                // SHORT_BINSTRING
         case UInt8(ascii: "V"):                                                             // UNICODE
             guard let text = PickleText.rawUnicodeEscapeDecode(try line()) else {
                 throw Malformed(opcodeStart, "invalid raw-unicode-escape in UNICODE argument")
             }
             try push(.string(text))
-        case UInt8(ascii: "X"): let n = try length(4); let raw = try take(n); try push(.string(try utf8(raw)))              // BINUNICODE
+        case UInt8(ascii: "X"): let n = try length(4); try push(try stringValue(try takeString(n)))              // BINUNICODE
         case UInt8(ascii: "a"): _ = try popValue(); try requireTop()                       // APPEND
         case UInt8(ascii: "b"):                                                             // BUILD
             let state = try popValue()
@@ -519,8 +555,8 @@ struct PickleMachine {
         case UInt8(ascii: "B"): let n = try length(4); _ = try need(n); try push(.other)   // BINBYTES
         case UInt8(ascii: "C"): let n = try length(1); _ = try need(n); try push(.other)   // SHORT_BINBYTES
         // Protocol 4.
-        case 0x8C: let n = try length(1); let raw = try take(n); try push(.string(try utf8(raw)))         // SHORT_BINUNICODE
-        case 0x8D: let n = try length(8); let raw = try take(n); try push(.string(try utf8(raw)))         // BINUNICODE8
+        case 0x8C: let n = try length(1); try push(try stringValue(try takeString(n)))         // SHORT_BINUNICODE
+        case 0x8D: let n = try length(8); try push(try stringValue(try takeString(n)))         // BINUNICODE8
         case 0x8E: let n = try length(8); _ = try need(n); try push(.other)                // BINBYTES8
         case 0x8F: try push(.other)                                                        // EMPTY_SET
         case 0x90: _ = try popToMark(); try requireTop()                                   // ADDITEMS

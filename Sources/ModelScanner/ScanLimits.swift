@@ -3,8 +3,10 @@ import ModelSecIO
 /// Resource bounds applied to hostile input. Anything beyond a bound is a
 /// `resource-limit` finding (the scan fails closed), never a crash or a skip.
 public struct ScanLimits: Sendable {
-    /// Largest pickle stream (plain file, archive member or .npy payload) read into memory.
-    public var maxPickleBytes: Int = 2 << 30
+    /// Largest pickle stream held in memory: a deflated zip member (plain
+    /// files, stored zip members, tar members and .npy payloads are read in
+    /// place through a bounded window, whatever their size).
+    public var maxPickleBytes: Int = 16 << 20
     /// Most memo entries one stream may define.
     public var maxMemoEntries: Int = 1 << 20
     /// Deepest the unpickling stack (values plus marks) may grow.
@@ -15,8 +17,9 @@ public struct ScanLimits: Sendable {
     public var maxZipEntries: Int = 1 << 16
     /// Largest .npy header.
     public var maxNpyHeaderBytes: Int = 1 << 20
-    /// Largest .safetensors JSON header (the safetensors library's own limit).
-    public var maxSafetensorsHeaderBytes: Int = 100_000_000
+    /// Largest .safetensors JSON header (the safetensors library allows 100 MB;
+    /// a larger header than this is a resource-limit finding, to keep memory bounded).
+    public var maxSafetensorsHeaderBytes: Int = 16 << 20
 
     /// The defaults.
     public init() {}

@@ -86,6 +86,18 @@ public enum FindingKind: String, Codable, Sendable {
     /// holds no objects (numpy would then treat raw bytes as object pointers,
     /// and joblib would unpickle the array data as a nested stream).
     case forgedObjectFlag = "forged-object-flag"
+    /// A GGUF chat template that reaches outside Jinja's safe subset (template injection).
+    case dangerousTemplate = "dangerous-template"
+    /// A GGUF chat template the scanner cannot parse.
+    case malformedTemplate = "malformed-template"
+    /// An ONNX node in an operator domain other than the standard `ai.onnx*` ones.
+    case customOperator = "custom-operator"
+    /// A Keras layer or object that runs code or imports a module outside Keras.
+    case unsafeLayer = "unsafe-layer"
+    /// A TensorFlow operation that reads or writes files or runs Python.
+    case dangerousOperation = "dangerous-operation"
+    /// A GGUF, ONNX, Keras, HDF5 or SavedModel file that fails to parse or is ambiguous.
+    case malformedModel = "malformed-model"
 }
 
 /// One problem the scanner reports.
@@ -133,6 +145,16 @@ public enum ModelFileFormat: String, Codable, Sendable {
     case pytorchTar = "pytorch-legacy-tar"
     /// A `.safetensors` file.
     case safetensors
+    /// A GGUF file (llama.cpp): metadata and chat templates checked.
+    case gguf
+    /// An ONNX model (protobuf `ModelProto`).
+    case onnx
+    /// A Keras 3 `.keras` archive (zip with `config.json`).
+    case keras
+    /// An HDF5 file (legacy Keras `.h5`).
+    case hdf5
+    /// A TensorFlow SavedModel graph (`saved_model.pb`).
+    case savedModel = "saved-model"
     /// Not recognized.
     case unknown
 }

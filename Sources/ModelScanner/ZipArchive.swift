@@ -122,7 +122,7 @@ struct ZipArchive {
             throw Failure("central directory size/offset do not match its position in the file (prepended or appended data?)")
         }
         // 46 fixed bytes plus names, extras and comments: 4 KiB an entry on average is far above real archives.
-        guard cdSize <= UInt64(max(totalEntries, 1)) * 4096, cdSize <= 1 << 28 else {
+        guard cdSize <= UInt64(max(totalEntries, 1)) * 4096, cdSize <= 1 << 24 else {
             throw Failure("central directory of \(cdSize) bytes is implausibly large for \(totalEntries) entries")
         }
         let directory = try file.read(at: cdOffset, count: Int(cdSize))
@@ -364,6 +364,26 @@ struct ZipArchive {
         } catch {
             throw Failure("entry \(entry.name): \(error)")
         }
+    }
+
+    /// The uncompressed bytes of `entry` as a pickle input, checked against
+    /// its declared sizes and CRC-32: a stored entry is read in place through
+    /// a bounded window (its CRC computed chunk by chunk), a deflated one is
+    /// inflated into memory and refused when larger than `inMemoryLimit`.
+    func source(of entry: Entry, inMemoryLimit: Int) throws -> ByteSource {
+        if let reason = unsupportedReason(entry) { throw Failure("entry \(entry.name) \(reason)") }
+        guard entry.method == 0 else { return ByteSource(try contents(of: entry, limit: inMemoryLimit)) }
+        guard entry.compressedSize == entry.uncompressedSize else { throw Failure("entry \(entry.name): stored sizes disagree") }
+        guard entry.uncompressedSize <= UInt64(Int.max) else { throw Failure("entry \(entry.name) is too large") }
+        var crc: UInt32 = 0
+        var done: UInt64 = 0
+        while done < entry.uncompressedSize {
+            let chunk = Int(min(entry.uncompressedSize - done, UInt64(ByteSource.windowSize)))
+            crc = CRC32.update(crc, try file.read(at: entry.dataOffset + done, count: chunk))
+            done += UInt64(chunk)
+        }
+        guard crc == entry.crc32 else { throw Failure("entry \(entry.name): CRC-32 mismatch") }
+        return ByteSource(file: file, offset: entry.dataOffset, count: Int(entry.uncompressedSize))
     }
 
     /// The uncompressed bytes of `entry`, checked against its declared sizes

@@ -101,9 +101,13 @@ final class ArchiveScanTests: XCTestCase {
         var tight = ScanLimits()
         tight.maxPickleBytes = 1 << 20   // far below the 24 MB member: it must not be read whole
         XCTAssertEqual(ModelScanner.scanFile(at: try fixture("large.npz").path, limits: tight).findings, [])
-        // An object member above that limit is a resource-limit finding, not a skip.
-        XCTAssertEqual(ModelScanner.scanFile(at: try fixture("evil.npz").path, limits: { var l = ScanLimits(); l.maxPickleBytes = 16; return l }()).findings.map(\.kind),
-                       [.resourceLimit])
+        // A deflated object member above the in-memory limit is a resource-limit finding, not a skip.
+        let tiny = { var l = ScanLimits(); l.maxPickleBytes = 16; return l }()
+        XCTAssertEqual(ModelScanner.scanFile(at: try fixture("evil.npz").path, limits: tiny).findings.map(\.kind), [.resourceLimit])
+        XCTAssertTrue(ModelScanner.scanFile(at: try fixture("evil_deflated.ckpt").path, limits: tiny).findings.contains { $0.kind == .resourceLimit })
+        // A stored pickle member is read in place whatever the in-memory limit: still caught.
+        let stored = try Hostile.write(Hostile.zip([Hostile.ZipMember(name: "archive/data.pkl", data: Hostile.systemPickle())]), name: "stored.pt")
+        XCTAssertEqual(ModelScanner.scanFile(at: stored, limits: tiny).findings.map(\.kind), [.dangerousGlobal])
     }
 
     // MARK: zip structure, failing closed

@@ -89,6 +89,8 @@ enum Hostile {
         var localSize: UInt32?
         /// Bytes written before the local header that no directory entry lists.
         var hiddenBefore: [UInt8] = []
+        /// Whether a data descriptor (with signature, 32-bit sizes) follows the data.
+        var dataDescriptor = false
     }
 
     /// A stored (uncompressed) zip archive: local headers, central directory,
@@ -106,6 +108,7 @@ enum Hostile {
             out += u32(0x0403_4B50) + u16(20) + u16(member.localFlags ?? member.flags) + u16(0) + u16(0) + u16(0)
                 + u32(crc) + u32(member.localSize ?? size) + u32(member.localSize ?? size) + u16(UInt16(localName.count)) + u16(0)
                 + localName + member.data
+            if member.dataDescriptor { out += u32(0x0807_4B50) + u32(crc) + u32(size) + u32(size) }
             central += u32(0x0201_4B50) + u16(20) + u16(20) + u16(member.flags) + u16(0) + u16(0) + u16(0)
                 + u32(crc) + u32(size) + u32(size) + u16(UInt16(name.count)) + u16(0) + u16(0) + u16(0) + u16(0)
                 + u32(0) + u32(offset) + name

@@ -17,6 +17,16 @@ final class SafetensorsAndCLITests: XCTestCase {
         return ModelScanner.scanFile(at: url.path)
     }
 
+    /// A header of 0x480 bytes makes the file start with `80 04`, a pickle PROTO:
+    /// it is read as safetensors (clean) and as a pickle (which imports nothing).
+    func testSafetensorsWhoseHeaderLengthLooksLikeAPickleProtocolIsReadAsSafetensors() throws {
+        var header = #"{"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#
+        header += String(repeating: " ", count: 0x480 - header.utf8.count)
+        let report = try safetensors(header: header, data: [1, 2, 3, 4])
+        XCTAssertEqual(report.format, .safetensors)
+        XCTAssertEqual(report.findings, [])
+    }
+
     func testSafetensorsWrittenByTheLibraryIsClean() throws {
         let report = ModelScanner.scanFile(at: try fixture("model.safetensors").path)
         XCTAssertEqual(report.format, .safetensors)

@@ -74,6 +74,25 @@ final class ZipClassTests: XCTestCase {
         try assertRefused(Hostile.zip(members), "disagrees on the CRC or sizes")
     }
 
+    /// With a data descriptor (flag bit 3, what PyTorch's writer sets), the
+    /// local sizes must be zero (PyTorch, Python's zipfile without zip64) or
+    /// the real ones. Saturated sizes without a zip64 extra field are refused:
+    /// no known writer produces them, and a streaming reader that takes a
+    /// non-zero local size at face value would read 4 GiB of following
+    /// entries as this member's data and find its next "entry" inside tensor
+    /// bytes the scanner never reads.
+    func testZipAmbiguityClass_saturatedLocalSizesWithADescriptorAreRefused() throws {
+        var members = benignMembers()
+        for index in members.indices {
+            members[index].flags = 0x0008
+            members[index].dataDescriptor = true
+            members[index].localSize = 0
+        }
+        XCTAssertEqual(try Hostile.scan(Hostile.zip(members), name: "m.pt").findings, [])
+        members[0].localSize = 0xFFFF_FFFF
+        try assertRefused(Hostile.zip(members), "disagrees on the CRC or sizes")
+    }
+
     func testZipAmbiguityClass_overlappingAndHiddenEntriesAreRefused() throws {
         // Entry B's local header sits inside entry A's data: both directories entries are "valid".
         let inner = Hostile.zip([Hostile.ZipMember(name: "archive/data.pkl", data: evilPickle)])

@@ -1,0 +1,217 @@
+/// A JSON parser that reads what Python's `json.loads` reads and refuses
+/// what could be read two ways: a duplicate key in an object (Python keeps
+/// the last value, other parsers the first) is an error. `NaN`, `Infinity`
+/// and `-Infinity` are accepted (Python accepts them); control characters in
+/// strings are not (Python's strict mode). Nesting is bounded.
+enum StrictJSON {
+    /// A parsed value. Objects keep their keys in order.
+    indirect enum Value: Equatable {
+        case object([(String, Value)])
+        case array([Value])
+        case string(String)
+        case number
+        case bool(Bool)
+        case null
+
+        static func == (lhs: Value, rhs: Value) -> Bool {
+            switch (lhs, rhs) {
+            case (.object(let a), .object(let b)): return a.count == b.count && zip(a, b).allSatisfy { $0.0.bytesEqual($1.0) && $0.1 == $1.1 }
+            case (.array(let a), .array(let b)): return a == b
+            case (.string(let a), .string(let b)): return a.bytesEqual(b)
+            case (.number, .number), (.null, .null): return true
+            case (.bool(let a), .bool(let b)): return a == b
+            default: return false
+            }
+        }
+
+        /// The value of `key` in an object (exact bytes), or nil.
+        subscript(key: String) -> Value? {
+            guard case .object(let members) = self else { return nil }
+            return members.first { $0.0.bytesEqual(key) }?.1
+        }
+
+        /// The string, if this is one.
+        var string: String? {
+            if case .string(let text) = self { return text }
+            return nil
+        }
+    }
+
+    /// Why a document was refused.
+    struct Invalid: Error, CustomStringConvertible {
+        let offset: Int
+        let reason: String
+        var description: String { "\(reason) at byte \(offset)" }
+    }
+
+    /// Deepest nesting accepted.
+    static let maxDepth = 256
+
+    /// Parses `bytes` (UTF-8) as one JSON document.
+    static func parse(_ bytes: [UInt8]) throws -> Value {
+        var parser = Parser(bytes: bytes)
+        parser.skipSpace()
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.at == bytes.count else { throw Invalid(offset: parser.at, reason: "data after the JSON document") }
+        return value
+    }
+
+    private struct Parser {
+        let bytes: [UInt8]
+        var at = 0
+
+        mutating func skipSpace() {
+            while at < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[at]) { at += 1 }
+        }
+
+        func fail(_ reason: String) -> Invalid { Invalid(offset: at, reason: reason) }
+
+        mutating func literal(_ word: String) -> Bool {
+            let w = Array(word.utf8)
+            guard bytes.count - at >= w.count, Array(bytes[at..<(at + w.count)]) == w else { return false }
+            at += w.count
+            return true
+        }
+
+        mutating func value(depth: Int) throws -> Value {
+            guard depth < StrictJSON.maxDepth else { throw fail("nested more than \(StrictJSON.maxDepth) levels") }
+            guard at < bytes.count else { throw fail("unexpected end") }
+            switch bytes[at] {
+            case UInt8(ascii: "{"):
+                at += 1
+                var members: [(String, Value)] = []
+                var keys = Set<[UInt8]>()
+                skipSpace()
+                if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return .object([]) }
+                while true {
+                    skipSpace()
+                    guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                    let keyAt = at
+                    let key = try string()
+                    guard keys.insert(Array(key.utf8)).inserted else {
+                        throw Invalid(offset: keyAt, reason: "duplicate key \(key.debugDescription) (readers disagree on which value counts)")
+                    }
+                    skipSpace()
+                    guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                    at += 1
+                    skipSpace()
+                    members.append((key, try value(depth: depth + 1)))
+                    skipSpace()
+                    guard at < bytes.count else { throw fail("unexpected end") }
+                    if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+                    guard bytes[at] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+                    at += 1
+                    return .object(members)
+                }
+            case UInt8(ascii: "["):
+                at += 1
+                var items: [Value] = []
+                skipSpace()
+                if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array([]) }
+                while true {
+                    skipSpace()
+                    items.append(try value(depth: depth + 1))
+                    skipSpace()
+                    guard at < bytes.count else { throw fail("unexpected end") }
+                    if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+                    guard bytes[at] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
+                    at += 1
+                    return .array(items)
+                }
+            case UInt8(ascii: "\""):
+                return .string(try string())
+            default:
+                if literal("true") { return .bool(true) }
+                if literal("false") { return .bool(false) }
+                if literal("null") { return .null }
+                if literal("NaN") || literal("Infinity") || literal("-Infinity") { return .number }
+                return try number()
+            }
+        }
+
+        mutating func number() throws -> Value {
+            let start = at
+            if at < bytes.count, bytes[at] == UInt8(ascii: "-") { at += 1 }
+            func digits() -> Int {
+                let s = at
+                while at < bytes.count, (0x30...0x39).contains(bytes[at]) { at += 1 }
+                return at - s
+            }
+            guard at < bytes.count else { throw fail("invalid number") }
+            if bytes[at] == UInt8(ascii: "0") { at += 1 } else if digits() == 0 { at = start; throw fail("invalid value") }
+            if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
+                at += 1
+                guard digits() > 0 else { throw fail("invalid number") }
+            }
+            if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
+                at += 1
+                if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
+                guard digits() > 0 else { throw fail("invalid number") }
+            }
+            return .number
+        }
+
+        mutating func hex4() throws -> UInt32 {
+            guard bytes.count - at >= 4, let value = UInt32(String(decoding: bytes[at..<(at + 4)], as: UTF8.self), radix: 16) else {
+                throw fail("invalid \\u escape")
+            }
+            at += 4
+            return value
+        }
+
+        mutating func string() throws -> String {
+            at += 1   // opening quote
+            var scalars = String.UnicodeScalarView()
+            var run = at
+            func flush(_ end: Int) throws {
+                guard end > run else { return }
+                guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+                scalars.append(contentsOf: text.unicodeScalars)
+            }
+            while true {
+                guard at < bytes.count else { throw fail("string is never closed") }
+                let byte = bytes[at]
+                if byte == UInt8(ascii: "\"") {
+                    try flush(at)
+                    at += 1
+                    return String(scalars)
+                }
+                guard byte >= 0x20 else { throw fail("control character in a string") }
+                guard byte == UInt8(ascii: "\\") else { at += 1; continue }
+                try flush(at)
+                at += 1
+                guard at < bytes.count else { throw fail("string is never closed") }
+                let escape = bytes[at]
+                at += 1
+                switch escape {
+                case UInt8(ascii: "\""): scalars.append("\"")
+                case UInt8(ascii: "\\"): scalars.append("\\")
+                case UInt8(ascii: "/"): scalars.append("/")
+                case UInt8(ascii: "b"): scalars.append("\u{08}")
+                case UInt8(ascii: "f"): scalars.append("\u{0C}")
+                case UInt8(ascii: "n"): scalars.append("\n")
+                case UInt8(ascii: "r"): scalars.append("\r")
+                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "u"):
+                    var code = try hex4()
+                    if (0xD800...0xDBFF).contains(code), bytes.count - at >= 6, bytes[at] == UInt8(ascii: "\\"), bytes[at + 1] == UInt8(ascii: "u") {
+                        let save = at
+                        at += 2
+                        let low = try hex4()
+                        if (0xDC00...0xDFFF).contains(low) {
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        } else {
+                            at = save
+                        }
+                    }
+                    // A lone surrogate (Python keeps it) can equal no name the checks look for.
+                    scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
+                default:
+                    throw fail("invalid escape")
+                }
+                run = at
+            }
+        }
+    }
+}
