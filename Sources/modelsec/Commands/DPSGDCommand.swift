@@ -32,7 +32,7 @@ struct DPSGDCommand: ParsableCommand {
     @Option(name: .customLong("target-epsilon"), help: ArgumentHelp("Find the smallest noise multiplier reaching this epsilon.", valueName: "E"))
     var targetEpsilon: Double?
 
-    @Option(name: .customLong("sample-rate"), help: ArgumentHelp("Poisson sampling rate (batch size / dataset size).", valueName: "Q"))
+    @Option(name: .customLong("sample-rate"), help: ArgumentHelp("Sampling rate q: the expected (Poisson) or exact (fixed-size, shuffle) batch size / dataset size.", valueName: "Q"))
     var sampleRate: Double
 
     @Option(help: ArgumentHelp("Number of training steps.", valueName: "N"))
