@@ -70,7 +70,7 @@ let package = Package(
             ]
         ),
 
-        .target(name: "ModelScanner", dependencies: ["ModelSecIO"]),
+        .target(name: "ModelScanner", dependencies: ["ModelSecIO"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(
             name: "ModelRelease",
             dependencies: [
