@@ -18,6 +18,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$BENCH_DIR/scanner-peers"
 rm -rf "$dir"; mkdir -p "$dir/raw/p" "$dir/raw/f" "$dir/corpus/benign" "$dir/corpus/malicious"
 trap 'rm -rf "$dir"' EXIT
+cd "$dir"   # fickling writes safety_results.json into the working directory
 log() { echo "bench-scanner-peers: $*" >&2; }
 
 # The fixture scripts, taken from the tests so that there is one definition of the corpus.
