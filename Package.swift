@@ -81,7 +81,7 @@ let package = Package(
         // Signing keys that stay in a PKCS#11 token (HSM, SoftHSM2, KMS bridge).
         .target(name: "PKCS11Keys", dependencies: ["CPKCS11", "ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
 
-        .target(name: "ModelScanner", dependencies: ["ModelSecIO"]),
+        .target(name: "ModelScanner", dependencies: ["ModelSecIO"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(
             name: "ModelRelease",
             dependencies: [

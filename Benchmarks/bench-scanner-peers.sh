@@ -18,6 +18,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$BENCH_DIR/scanner-peers"
 rm -rf "$dir"; mkdir -p "$dir/raw/p" "$dir/raw/f" "$dir/corpus/benign" "$dir/corpus/malicious"
 trap 'rm -rf "$dir"' EXIT
+cd "$dir"   # fickling writes safety_results.json into the working directory
 log() { echo "bench-scanner-peers: $*" >&2; }
 
 # The fixture scripts, taken from the tests so that there is one definition of the corpus.
@@ -29,9 +30,9 @@ extract "$root/Tests/ModelScannerTests/ModelFormatFixtures.swift" > "$dir/format
 KERAS_BACKEND=torch "$BENCH_VENV/python" "$dir/formats.py" "$dir/raw/f" >/dev/null 2>"$dir/py.err" || { cat "$dir/py.err" >&2; exit 1; }
 
 benign="p/benign.npz p/floats.npy p/large.npz p/legacy.pt p/legacy.pth.tar p/model.pt p/model.safetensors
-p/model_deflated.pth p/state_dict.pkl p/pytorch_model.bin f/benign.gguf f/onnx/benign.onnx f/benign.keras f/benign.h5
+p/model_deflated.pth p/state_dict.pkl f/benign.gguf f/onnx/benign.onnx f/benign.keras f/benign.h5
 f/tf_benign/saved_model.pb f/pytorch_model.bin f/legacy_model.bin"
-malicious="p/evil.joblib p/evil.npz p/evil_deflated.ckpt p/evil_objects.npy p/evil_p0.pkl p/evil_p2.pkl p/evil_p4.pkl
+malicious="p/pytorch_model.bin p/evil.joblib p/evil.npz p/evil_deflated.ckpt p/evil_objects.npy p/evil_p0.pkl p/evil_p2.pkl p/evil_p4.pkl
 p/evil_p5.pkl p/legacy_evil.pt f/evil_globals.gguf f/evil_cycler.gguf f/evil_subscript.gguf f/onnx/evil_external.onnx
 f/onnx/evil_subgraph.onnx f/onnx/custom_op.onnx f/evil_lambda.keras f/evil_module.keras f/duplicate_key.keras
 f/evil_lambda.h5 f/evil_vlen.h5 f/tf_evil/saved_model.pb f/tf_print/saved_model.pb"

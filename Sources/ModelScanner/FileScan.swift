@@ -39,8 +39,21 @@ struct FileScan {
                        references: references)
     }
 
-    /// The PyTorch legacy (pre-1.6) magic number pickled with protocol 2.
-    static let legacyTorchPrefix: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
+
+    /// The legacy magic number 0x1950a86a20f9469cfc6c as pickled by LONG1.
+    static let legacyTorchMagicLong: [UInt8] = [0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
+
+    /// Whether `prefix` is a first pickle stream holding only the legacy PyTorch
+    /// magic number, in any protocol `torch.save(..., pickle_protocol=2...5)`
+    /// writes: PROTO, an optional FRAME (protocol 4+), the LONG1, STOP.
+    /// `torch.load` then reads five streams and raw storage data.
+    static func isLegacyTorchMagic(_ prefix: [UInt8]) -> Bool {
+        guard prefix.count >= 2, prefix[0] == 0x80, (2...5).contains(prefix[1]) else { return false }
+        var at = 2
+        if prefix.count > at, prefix[at] == 0x95 { at += 9 }
+        let end = at + legacyTorchMagicLong.count
+        return prefix.count > end && Array(prefix[at..<end]) == legacyTorchMagicLong && prefix[end] == 0x2E
+    }
 
     /// Whether `prefix` starts with a zip local header (what torch's `_is_zipfile` checks).
     static func startsWithZipLocalHeader(_ prefix: [UInt8]) -> Bool {
@@ -53,7 +66,7 @@ struct FileScan {
         if startsWithZipLocalHeader(prefix) { return .zip }
         if prefix.count >= 4, prefix[0] == 0x50, prefix[1] == 0x4B, prefix[2] == 0x05, prefix[3] == 0x06 { return .zip }
         if prefix.count >= 6, Array(prefix[0..<6]) == NumpyArrayHeader.magic { return .npy }
-        if prefix.starts(with: legacyTorchPrefix) { return .pytorchLegacy }
+        if isLegacyTorchMagic(prefix) { return .pytorchLegacy }
         // A safetensors header length can start with 80 00..80 05 (0x480 is 80 04): the
         // safetensors reading wins, and the pickle reading is made too (see run).
         if prefix.count >= 9, prefix[8] == UInt8(ascii: "{"), le64(prefix, 0) <= size - 8 { return .safetensors }

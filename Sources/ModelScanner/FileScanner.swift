@@ -182,7 +182,7 @@ extension ModelScanner {
 }
 
 /// One result slot per file, filled from many threads.
-private final class ScanSlots: @unchecked Sendable {
+private final class ScanSlots: @unchecked Sendable {   // every access to `slots` holds `lock`
     private let lock = NSLock()
     private var slots: [FileScanReport?]
 

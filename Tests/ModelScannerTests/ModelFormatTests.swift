@@ -37,6 +37,22 @@ final class ModelFormatTests: XCTestCase {
         XCTAssertEqual(try scan("legacy_model.bin").format, .pytorchLegacy)
     }
 
+    /// `torch.save(..., _use_new_zipfile_serialization=False, pickle_protocol=3/4)`
+    /// writes the legacy layout with the magic number in that protocol: five
+    /// streams, then raw storage bytes (not trailing data).
+    func testLegacyTorchFilesInAnyPickleProtocolAreFollowedAsLegacyLayout() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("legacy-protocols")
+        let script = "import torch, sys\nfor p in (2, 3, 4, 5):\n    torch.save({'w': torch.zeros(3)}, f'{sys.argv[1]}/p{p}.pt', _use_new_zipfile_serialization=False, pickle_protocol=p)\n"
+        let r = try TestSupport.run(try TestSupport.python(), ["-c", script, dir.path])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        for p in 2...5 {
+            let report = ModelScanner.scanFile(at: dir.appendingPathComponent("p\(p).pt").path)
+            XCTAssertEqual(report.format, .pytorchLegacy, "protocol \(p)")
+            XCTAssertEqual(report.streams.count, 5, "protocol \(p)")
+            XCTAssertEqual(report.findings, [], "protocol \(p): \(report.findings.map(\.message))")
+        }
+    }
+
     func testTemplateInjectionThroughANamedTemplateIsFound() throws {
         // The default template is benign; the tool_use one reaches Python frames.
         let report = try scan("evil_cycler.gguf")
