@@ -30,12 +30,13 @@ extension CLI {
     /// Reports `error` (and, with --json, `report`) and exits.
     static func fail(_ error: any ModelSecError, report: (any Encodable)?) -> Never {
         let code = exitCode(error.category)
-        var line = "modelsec: error: \(terminalSafe(error.description))\n"
+        let message = FlagHints.apply(to: error.description, code: error.code)
+        var line = "modelsec: error: \(terminalSafe(message))\n"
         if let cliError = error as? CLIError, let usage = cliError.usage { line += usage + "\n" }
         FileHandle.standardError.write(Data(line.utf8))
         if jsonRequested {
             let body = JSONEnvelope.ErrorBody(code: error.code, category: error.category, exitCode: code,
-                                              message: error.description, path: error.path)
+                                              message: message, path: error.path)
             if let data = try? JSONEnvelope.failure(body, report: report) {
                 FileHandle.standardOutput.write(data)
             }

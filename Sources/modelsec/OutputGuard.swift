@@ -14,7 +14,8 @@ enum OutputGuard {
     /// Throws `output.exists` when something exists at `path` and `force`
     /// is false. `-` (standard output) is never refused.
     static func refuseExisting(_ path: String, force: Bool) throws {
-        guard !force, path != "-", exists(path) else { return }
+        // A directory is no file to overwrite: the writer says so, --force or not.
+        guard !force, path != "-", exists(path), !isDirectory(path) else { return }
         throw CLIError(.outputExists, "\(path) already exists; give --force to overwrite it", path: path)
     }
 
@@ -35,6 +36,12 @@ enum OutputGuard {
     static func exists(_ path: String) -> Bool {
         var status = stat()
         return lstat(path, &status) == 0
+    }
+
+    /// True when `path` is a directory (not a link to one).
+    static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// True when `path` is a directory (not a link to one) with no entries.

@@ -19,7 +19,10 @@ final class MixedRelationTests: DPFileTestCase {
         r = try dp(["release", "--input", csv, "--column", "v", "--statistic", "mean", "--bounds", "0,9", "--epsilon", "0.5",
                     "--relation", "replace-one", "--ledger", db, "--dataset", "d", "--json"])
         XCTAssertEqual(r.status, 2, r.stdoutText)
-        XCTAssertTrue(r.stdout.isEmpty, "nothing may be released")
+        // With --json stdout carries only the failure envelope (docs/cli-json.md): nothing released.
+        let refusal = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any]
+        XCTAssertEqual(refusal?["ok"] as? Bool, false, r.stdoutText)
+        XCTAssertEqual(Set(refusal?.keys.map { $0 } ?? []), ["ok", "error"], "nothing may be released")
         XCTAssertTrue(r.stderrText.contains("add-remove") && r.stderrText.contains("replace-one"), r.stderrText)
         XCTAssertEqual(try charges(db, "d").count, 1, "a refused release is not charged")
         // The relation cannot be changed once the dataset has charges.

@@ -99,6 +99,20 @@ final class MisleadingMessageTests: XCTestCase {
     /// once its examples are wrapped with `\` continuations.
     static let examplesOwnedElsewhere: Set<String> = ["dp", "dp release", "dp budget", "dp sgd", "audit"]
 
+    /// A library rejection never names a flag; the CLI adds the one that helps.
+    func testTokenRejectionGetsTheFlagHint() throws {
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "ed25519", "--out", path("other.pem")]).status, 0)
+        let issue = try TestSupport.modelsec(["token", "issue", "--key", path("k.pem"), "--issuer", "i", "--audience", "a",
+                                             "--subject", "s", "--scope", "model:pull:m@1"])
+        try issue.stdout.write(to: URL(fileURLWithPath: path("tok")))
+        let r = try TestSupport.modelsec(["token", "verify", "--token-file", path("tok"), "--public-key", path("other.pem.pub"),
+                                         "--issuer", "i", "--audience", "a", "--json"])
+        XCTAssertEqual(r.status, 1, r.stderrText)
+        let error = (try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])?["error"] as? [String: Any]
+        XCTAssertTrue((error?["message"] as? String ?? "").contains("--public-key"), "\(String(describing: error))")
+        XCTAssertTrue(r.stderrText.contains("unknown key id") && r.stderrText.contains("--jwks"), r.stderrText)
+    }
+
     /// The help of every command, rendered at 80 columns, shows each example
     /// line exactly as written: no command is wrapped in the middle (a
     /// continued command ends its line with a backslash).
