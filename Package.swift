@@ -80,6 +80,10 @@ let package = Package(
         // Signing keys that stay in a PKCS#11 token (HSM, SoftHSM2, KMS bridge).
         .target(name: "PKCS11Keys", dependencies: ["CPKCS11", "ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
 
+        // Transparency log of releases (C2SP tlog-tiles, signed notes, cosignatures, tlog-proof).
+        .target(name: "TransparencyLog", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
+
         .target(name: "ModelScanner", dependencies: ["ModelSecIO"]),
         .target(
             name: "ModelRelease",
@@ -110,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "modelsec",
             dependencies: [
-                "ModelSec", "CBuildInfo",
+                "ModelSec", "CBuildInfo", "TransparencyLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -127,6 +131,7 @@ let package = Package(
         .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "ModelRelease", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"]),
         .testTarget(name: "ModelSecCLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PKCS11KeysTests", dependencies: ["PKCS11Keys", "ModelSecKeys", "ModelSecCrypto", "TestSupport"]),
+        .testTarget(name: "TransparencyLogTests", dependencies: ["TransparencyLog", "ModelSecCrypto", "TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]
