@@ -22,9 +22,14 @@ final class LogCrashTests: XCTestCase {
         // 700 entries per append: several full tiles, bundles and partials per run.
         let bundle = root.appendingPathComponent("batch.bin").path
         try Data(EntryBundle.encode(entries(700, prefix: "crash"))).write(to: URL(fileURLWithPath: bundle))
+        // Calibrate: one uninterrupted append gives the span to kill within.
+        let started = Date()
+        let first = try TestSupport.modelsec(["log", "append", directory, "--key", key, "--entry-bundle", bundle])
+        XCTAssertEqual(first.status, 0, first.stderrText)
+        let span = max(0.05, Date().timeIntervalSince(started))
         var generator = SystemRandomNumberGenerator()
-        var killed = 0
-        for round in 0..<24 {
+        var killed = 0, published = 0, unpublished = 0
+        for round in 0..<30 {
             let process = Process()
             process.executableURL = TestSupport.modelsecBinary
             process.arguments = ["log", "append", directory, "--key", key, "--entry-bundle", bundle]
@@ -32,15 +37,20 @@ final class LogCrashTests: XCTestCase {
             process.standardError = FileHandle.nullDevice
             let before = try log.checkpoint().checkpoint.size
             try process.run()
-            usleep(UInt32.random(in: 0...(round < 12 ? 40_000 : 150_000), using: &generator))
+            // Anywhere from start-up to the end of the write phase.
+            usleep(UInt32(Double.random(in: 0.3...1.1, using: &generator) * span * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal { killed += 1 }
             let after = try log.checkpoint()
+            if process.terminationReason == .uncaughtSignal {
+                killed += 1
+                if after.checkpoint.size == before { unpublished += 1 } else { published += 1 }
+            }
             XCTAssertTrue(after.checkpoint.size == before || after.checkpoint.size == before + 700, "round \(round)")
             let reader = log.reader
             try LogVerifier(reader: reader, label: { reader.path(of: $0) }).verify(after.checkpoint)
         }
+        print("LogCrashTests: \(killed) of 30 appends killed (\(unpublished) before their checkpoint, \(published) after it)")
         XCTAssertGreaterThan(killed, 0, "no append was interrupted; the test proved nothing")
         let final = try TestSupport.modelsec(["log", "append", directory, "--key", key, "--entry-bundle", bundle])
         XCTAssertEqual(final.status, 0, final.stderrText)
