@@ -37,13 +37,14 @@ public struct DirectoryTileReader: TileReader {
     }
 
     private func readIfPresent(_ path: String, limit: Int) throws -> [UInt8]? {
-        do {
-            return try FileIO.readRegularFile(path, limit: limit)
-        } catch let error as FileError {
-            if !FileIO.exists(path) { return nil }
-            if error.reason.contains("limit") { throw TransparencyLogError.tooLarge(what: path, limit: limit) }
-            throw error
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw FileError(path: path, reason: FileIO.errnoDescription(errno))
         }
+        // Refused before reading: a tile or bundle is never larger than this.
+        guard st.st_size <= limit else { throw TransparencyLogError.tooLarge(what: path, limit: limit) }
+        return try FileIO.readRegularFile(path, limit: limit)
     }
 }
 

@@ -44,6 +44,10 @@ public enum TransparencyLogError: ModelSecError, Equatable {
     case cosignaturesMissing(required: Int, found: Int)
     /// An index or size is outside the tree.
     case indexOutOfRange(index: UInt64, size: UInt64)
+    /// The release (`name@version`) has no entry in the log.
+    case entryNotFound(release: String, log: String)
+    /// The release signature did not verify with the keys the log accepts.
+    case releaseSignatureRejected(path: String, reason: String)
 
     public var category: FailureCategory {
         switch self {
@@ -51,7 +55,8 @@ public enum TransparencyLogError: ModelSecError, Equatable {
              .indexOutOfRange:
             return .invalidInput
         case .signatureMissing, .signatureInvalid, .originMismatch, .entryChanged, .tileMismatch, .rootMismatch, .truncated,
-             .inclusionFailed, .inconsistent, .rollback, .proofForAnotherEntry, .cosignaturesMissing:
+             .inclusionFailed, .inconsistent, .rollback, .proofForAnotherEntry, .cosignaturesMissing, .entryNotFound,
+             .releaseSignatureRejected:
             return .verificationFailed
         }
     }
@@ -78,12 +83,15 @@ public enum TransparencyLogError: ModelSecError, Equatable {
         case .proofForAnotherEntry: return "tlog.proof-other-entry"
         case .cosignaturesMissing: return "tlog.cosignatures-missing"
         case .indexOutOfRange: return "tlog.index-out-of-range"
+        case .entryNotFound: return "tlog.entry-not-found"
+        case .releaseSignatureRejected: return "tlog.release-signature-rejected"
         }
     }
 
     public var path: String? {
         switch self {
-        case let .logUnusable(path, _), let .entryChanged(_, path), let .tileMismatch(_, _, path), let .truncated(path, _):
+        case let .logUnusable(path, _), let .entryChanged(_, path), let .tileMismatch(_, _, path), let .truncated(path, _),
+             let .entryNotFound(_, path), let .releaseSignatureRejected(path, _):
             return path
         default:
             return nil
@@ -115,6 +123,8 @@ public enum TransparencyLogError: ModelSecError, Equatable {
         case let .proofForAnotherEntry(expected, found): return "the proof is for \(found), not for \(expected)"
         case let .cosignaturesMissing(required, found): return "\(found) trusted witness cosignature(s), \(required) required"
         case let .indexOutOfRange(index, size): return "index \(index) is outside the tree of size \(size)"
+        case let .entryNotFound(release, log): return "\(log): the release \(release) is not in the log"
+        case let .releaseSignatureRejected(path, reason): return "\(path): not logged: \(reason)"
         }
     }
 }

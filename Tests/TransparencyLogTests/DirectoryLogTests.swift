@@ -95,6 +95,12 @@ final class DirectoryLogTests: XCTestCase {
         assertLogError("tlog.truncated") { try verify(other) }
     }
 
+    func testOversizedTileIsRefusedBeforeReading() throws {
+        let log = try makeLog(batches: [300])
+        try Data(count: 8192 + 32).write(to: URL(fileURLWithPath: log.path("tile/0/000")))
+        assertLogError("tlog.too-large") { try verify(log) }
+    }
+
     func testCheckpointSignedByAnotherKeyIsRefused() throws {
         let log = try makeLog(batches: [10])
         let impostor = try newSigner("example.com/models")

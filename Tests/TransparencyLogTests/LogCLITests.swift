@@ -90,6 +90,12 @@ final class LogCLITests: XCTestCase {
         let found = try XCTUnwrap(monitored["releases"] as? [[String: Any]])
         XCTAssertEqual(found.compactMap { $0["version"] as? String }, ["1.0.0", "1.0.1"])
 
+        // A release that was never logged has no proof.
+        let unlogged = try makeRelease("3.0.0", signingKey: path("signer.pem"))
+        let missing = try TestSupport.modelsec(["log", "prove", path("log"), "--log-key", vkey, "--release", unlogged])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderrText.contains("bert@3.0.0 is not in the log"), missing.stderrText)
+
         try ok(["log", "append", path("log"), "--key", path("log.pem"), "--entry-file", path("model/weights.bin")])
         let verified = try json(try ok(["log", "verify", path("log"), "--log-key", vkey, "--since", path("old.checkpoint"), "--json"]))
         XCTAssertEqual(verified["treeSize"] as? Int, 4)

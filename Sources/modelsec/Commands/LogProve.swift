@@ -58,25 +58,7 @@ struct LogProve: ParsableCommand {
         let current = try log.checkpoint()
         let size = current.checkpoint.size
         let reader = log.reader
-        var entry: [UInt8] = []
-        var found: UInt64?
-        if let release {
-            let wanted = try LogSupport.entry(releaseDirectory: release, trustedKeys: nil)
-            let bytes = wanted.canonicalBytes
-            try LogVerifier(reader: reader, label: { reader.path(of: $0) }).verify(current.checkpoint) { i, e in
-                if found == nil, e == bytes { found = i }
-            }
-            guard let found else { throw LogEntryNotFound(release: wanted.release, log: directory) }
-            entry = bytes
-            _ = found
-        } else if let index {
-            guard index < size else { throw TransparencyLogError.indexOutOfRange(index: index, size: size) }
-            let bundle = TileID(level: 0, index: index / 256, width: index / 256 < size / 256 ? 256 : Int(size % 256), isEntryBundle: true)
-            let entries = try EntryBundle.decode(try reader.read(bundle), expected: bundle.width, allowLonger: !bundle.isFull, what: reader.path(of: bundle))
-            entry = entries[Int(index % 256)]
-            found = index
-        }
-        let position = found!
+        let (position, entry) = try locate(size: size, checkpoint: current.checkpoint, reader: reader)
         let hashes = try InclusionProof.generate(index: position, size: size, source: log.tree(size: size))
         let proof = TlogProof(extra: TlogProof.label(for: entry), index: position, hashes: hashes, checkpoint: current.note)
         // The proof must check before it is handed out.
@@ -87,14 +69,27 @@ struct LogProve: ParsableCommand {
         if json { return try CLI.printJSON(report) }
         CLI.printLine("wrote \(destination): entry \(position) of \(size), \(hashes.count) proof hashes")
     }
+
+    /// The index and bytes of the entry to prove: the release's entry, found
+    /// by reading (and verifying) the whole log, or the entry at --index.
+    private func locate(size: UInt64, checkpoint: Checkpoint, reader: DirectoryTileReader) throws -> (UInt64, [UInt8]) {
+        if let release {
+            let wanted = try LogSupport.entry(releaseDirectory: release, trustedKeys: nil)
+            let bytes = wanted.canonicalBytes
+            var found: UInt64?
+            try LogVerifier(reader: reader, label: { reader.path(of: $0) }).verify(checkpoint) { i, e in
+                if found == nil, e == bytes { found = i }
+            }
+            guard let found else { throw TransparencyLogError.entryNotFound(release: wanted.release, log: directory) }
+            return (found, bytes)
+        }
+        let index = index!
+        guard index < size else { throw TransparencyLogError.indexOutOfRange(index: index, size: size) }
+        let tileIndex = index / UInt64(TileID.fullWidth)
+        let width = tileIndex < size / UInt64(TileID.fullWidth) ? TileID.fullWidth : Int(size % UInt64(TileID.fullWidth))
+        let bundle = TileID(level: 0, index: tileIndex, width: width, isEntryBundle: true)
+        let entries = try EntryBundle.decode(try reader.read(bundle), expected: width, allowLonger: !bundle.isFull, what: reader.path(of: bundle))
+        return (index, entries[Int(index % UInt64(TileID.fullWidth))])
+    }
 }
 
-/// The release has no entry in the log.
-struct LogEntryNotFound: ModelSecError {
-    let release: String
-    let log: String
-    var path: String? { log }
-    var category: FailureCategory { .verificationFailed }
-    var code: String { "tlog.entry-not-found" }
-    var description: String { "\(log): the release \(release) is not in the log" }
-}

@@ -51,10 +51,10 @@ enum LogSupport {
         if let trustedKeys {
             switch try ReleaseSignature.authenticate(bundle, trustedKeys: trustedKeys, label: signaturePath) {
             case let .rejected(reason):
-                throw LogReleaseRejected(path: signaturePath, reason: reason)
+                throw TransparencyLogError.releaseSignatureRejected(path: signaturePath, reason: reason)
             case let .trusted(signerKeyID, _):
                 guard signerKeyID == manifest.signer.keyID else {
-                    throw LogReleaseRejected(path: signaturePath, reason: "signed by \(signerKeyID), but release.json names \(manifest.signer.keyID)")
+                    throw TransparencyLogError.releaseSignatureRejected(path: signaturePath, reason: "signed by \(signerKeyID), but release.json names \(manifest.signer.keyID)")
                 }
             }
         }
@@ -66,11 +66,3 @@ enum LogSupport {
     static var now: UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
 }
 
-/// A release whose signature did not verify with the trusted keys given to `log append`.
-struct LogReleaseRejected: ModelSecError {
-    let path: String?
-    let reason: String
-    var category: FailureCategory { .verificationFailed }
-    var code: String { "tlog.release-signature-rejected" }
-    var description: String { "\(path ?? "release"): not logged: \(reason)" }
-}
