@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Transparency log benchmark (docs/transparency-log.md): a directory log of
 # 1,000,000 release entries (modelsec-release-entry/v1, ~290 bytes each).
-#  - batched appends: 16 `log append --entry-bundle` calls of 65,536 entries;
+#  - batched appends: $BATCHES (default 16) `log append --entry-bundle` calls of 65,536 entries;
 #  - single appends: $SINGLE (default 200) `log append --entry-file` calls, one
 #    entry each (each one locks, writes and fsyncs its tiles and checkpoint);
 #  - proof size and offline verification time at 1M entries (`log prove
@@ -17,7 +17,8 @@ set -euo pipefail
 
 : "${MODELSEC:?set MODELSEC to a release-built modelsec}"
 : "${BENCH_DIR:?set BENCH_DIR to a scratch directory}"
-COUNT=$((16 * 65536))
+BATCHES="${BATCHES:-16}"
+COUNT=$((BATCHES * 65536))
 SINGLE="${SINGLE:-200}"
 work="$BENCH_DIR/tlog"
 rm -rf "$work"
@@ -25,10 +26,10 @@ mkdir -p "$work/batches"
 log() { echo "bench-tlog: $*" >&2; }
 
 "$MODELSEC" keygen --type ed25519 --out "$work/log.pem" >/dev/null 2>&1
-python3 - "$work/batches" <<'PY'
+python3 - "$work/batches" "$BATCHES" <<'PY'
 import hashlib, struct, sys
 out = sys.argv[1]
-for b in range(16):
+for b in range(int(sys.argv[2])):
     chunks = []
     for i in range(b * 65536, (b + 1) * 65536):
         h = hashlib.sha256(str(i).encode()).hexdigest()
@@ -40,7 +41,7 @@ PY
 printf 'modelsec-release-entry/v1\nname single\nversion 1\nsigner %064d\nstatement-sha256 %064d\ntime 2026-11-30T12:00:00Z\n' 0 0 > "$work/single.entry"
 
 vkey="$("$MODELSEC" log init --origin bench.example/models --key "$work/log.pem" "$work/log" 2>/dev/null)"
-log "appending $COUNT entries in 16 batches"
+log "appending $COUNT entries in $BATCHES batches"
 start=$(date +%s.%N)
 for f in "$work"/batches/*.bin; do
   "$MODELSEC" log append "$work/log" --key "$work/log.pem" --entry-bundle "$f" >/dev/null 2>&1
@@ -58,7 +59,7 @@ end=$(date +%s.%N)
 single=$(echo "$end - $start" | bc -l)
 size=$((COUNT + SINGLE))
 
-index=777777
+index=$((COUNT * 3 / 4 + 1))
 "$MODELSEC" log prove "$work/log" --log-key "$vkey" --index "$index" --output "$work/p.tlog-proof" >/dev/null 2>&1
 python3 - "$work/batches" "$index" "$work/entry.bin" <<'PY'
 import struct, sys
@@ -83,7 +84,7 @@ start=$(date +%s.%N)
 end=$(date +%s.%N)
 verify=$(echo "$end - $start" | bc -l)
 
-printf '| tlog append, batched (16 x 65,536) | %s entries | %.1f s (%.0f entries/s) | none | n/a |\n' "$COUNT" "$batched" "$(echo "$COUNT / $batched" | bc -l)"
+printf '| tlog append, batched (%s x 65,536) | %s entries | %.1f s (%.0f entries/s) | none | n/a |\n' "$BATCHES" "$COUNT" "$batched" "$(echo "$COUNT / $batched" | bc -l)"
 printf '| tlog append, one entry per call | %s appends at ~1M | %.2f s (%.0f appends/s) | none | n/a |\n' "$SINGLE" "$single" "$(echo "$SINGLE / $single" | bc -l)"
 printf '| tlog proof (c2sp tlog-proof, entry + checkpoint) | index %s of %s | %s bytes, verified in %.0f us | none | n/a |\n' "$index" "$size" "$proof_bytes" "$best_us"
 printf '| tlog verify whole log | %s entries | %.1f s | none | n/a |\n' "$size" "$verify"
