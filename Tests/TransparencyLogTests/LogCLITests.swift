@@ -66,6 +66,11 @@ final class LogCLITests: XCTestCase {
         let proofFile = rel1 + "/release.tlog-proof"
         XCTAssertTrue(try String(contentsOfFile: proofFile, encoding: .utf8).hasPrefix("c2sp.org/tlog-proof@v1\nextra "))
         try ok(["log", "check-proof", proofFile, "--log-key", vkey, "--release", rel1])
+        // An existing proof is replaced only with --force.
+        let again = try TestSupport.modelsec(["log", "prove", path("log"), "--log-key", vkey, "--release", rel1])
+        XCTAssertEqual(again.status, 2, again.stderrText)
+        XCTAssertTrue(again.stderrText.contains("--force"), again.stderrText)
+        try ok(["log", "prove", path("log"), "--log-key", vkey, "--release", rel1, "--force"])
         let wrong = try TestSupport.modelsec(["log", "check-proof", proofFile, "--log-key", vkey, "--release", rel2])
         XCTAssertEqual(wrong.status, 1)
         XCTAssertTrue(wrong.stderrText.contains("bert@1.0.0"), wrong.stderrText)

@@ -40,6 +40,9 @@ struct LogCosign: ParsableCommand {
     @Option(help: ArgumentHelp("Write the cosigned checkpoint here instead of into DIR/checkpoint.", valueName: "FILE"))
     var output: String?
 
+    @Flag(help: "Replace an existing --output file.")
+    var force = false
+
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var permissions: KeyPermissionOptions
 
@@ -56,6 +59,7 @@ struct LogCosign: ParsableCommand {
     }
 
     func run() throws {
+        if let output { try AtomicFileWriter.checkDestination(output, overwrite: force) }
         let signer = try LogSupport.signer(keyPath: key, name: name, type: .cosignatureV1, permissions: permissions, passphrase: passphrase.source)
         let log = DirectoryLog(directory: directory, logKey: try logKey.verifier())
         let current = try log.checkpoint()
@@ -66,7 +70,7 @@ struct LogCosign: ParsableCommand {
         }
         var storedIn: String?
         if let output {
-            try AtomicFileWriter.write(cosigned.bytes, to: output)
+            try AtomicFileWriter.write(cosigned.bytes, to: output, overwrite: force)
             storedIn = output
         } else if try log.storeCosigned(cosigned) {
             storedIn = log.path(DirectoryLog.checkpointFile)

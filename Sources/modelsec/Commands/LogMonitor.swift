@@ -34,6 +34,9 @@ struct LogMonitor: ParsableCommand {
     @Option(name: .customLong("save-checkpoint"), help: ArgumentHelp("Write the verified current checkpoint here (for the next --since).", valueName: "FILE"))
     var saveCheckpoint: String?
 
+    @Flag(help: "Replace an existing --save-checkpoint file (not needed when it is the --since file, which it then updates).")
+    var force = false
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -54,6 +57,8 @@ struct LogMonitor: ParsableCommand {
 
     func run() throws {
         let wanted = keyID.lowercased()
+        let overwrite = force || (saveCheckpoint != nil && saveCheckpoint == since)
+        if let saveCheckpoint { try AtomicFileWriter.checkDestination(saveCheckpoint, overwrite: overwrite) }
         let log = DirectoryLog(directory: directory, logKey: try key.verifier())
         let old = try since.map { try SignedCheckpoint(bytes: try FileIO.readRegularFile($0, limit: SignedNote.maxBytes), logKey: log.logKey, what: $0) }
         let current = try log.checkpoint()
@@ -66,7 +71,7 @@ struct LogMonitor: ParsableCommand {
             guard index >= from, let entry = try? ReleaseLogEntry(bytes: bytes), entry.signerKeyID == wanted else { return }
             found.append(Found(index: index, name: entry.name, version: entry.version, time: entry.time, statementSHA256: entry.statementSHA256))
         }
-        if let saveCheckpoint { try AtomicFileWriter.write(current.note.bytes, to: saveCheckpoint) }
+        if let saveCheckpoint { try AtomicFileWriter.write(current.note.bytes, to: saveCheckpoint, overwrite: overwrite) }
         let report = Report(treeSize: current.checkpoint.size, fromIndex: from, keyID: wanted, releases: found)
         if json { return try CLI.printJSON(report) }
         for item in found { CLI.printLine("\(item.index)  \(item.name)@\(item.version)  \(item.time)  statement \(item.statementSHA256)") }

@@ -16,6 +16,7 @@ struct LogProve: ParsableCommand {
 
         Examples:
           modelsec log prove models-log/ --log-key log.vkey --release bert-1.0.0
+          modelsec log prove models-log/ --log-key log.vkey --release bert-1.0.0 --force   # a newer checkpoint
           modelsec log prove models-log/ --log-key log.vkey --index 41 --output entry-41.tlog-proof
         """
     )
@@ -37,6 +38,9 @@ struct LogProve: ParsableCommand {
     @Option(help: ArgumentHelp("Where to write the proof (default with --release: REL/release.tlog-proof).", valueName: "FILE"))
     var output: String?
 
+    @Flag(help: "Replace an existing proof file.")
+    var force = false
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -54,6 +58,8 @@ struct LogProve: ParsableCommand {
     }
 
     func run() throws {
+        let destination = output ?? (release! as NSString).appendingPathComponent(Self.releaseProofFile)
+        try AtomicFileWriter.checkDestination(destination, overwrite: force)
         let log = DirectoryLog(directory: directory, logKey: try key.verifier())
         let current = try log.checkpoint()
         let size = current.checkpoint.size
@@ -63,8 +69,7 @@ struct LogProve: ParsableCommand {
         let proof = TlogProof(extra: TlogProof.label(for: entry), index: position, hashes: hashes, checkpoint: current.note)
         // The proof must check before it is handed out.
         try proof.verify(entry: entry, logKey: log.logKey, what: "the new proof")
-        let destination = output ?? (release! as NSString).appendingPathComponent(Self.releaseProofFile)
-        try AtomicFileWriter.write(proof.bytes, to: destination)
+        try AtomicFileWriter.write(proof.bytes, to: destination, overwrite: force)
         let report = Report(index: position, treeSize: size, proofHashes: hashes.count, proofBytes: proof.bytes.count, output: destination)
         if json { return try CLI.printJSON(report) }
         CLI.printLine("wrote \(destination): entry \(position) of \(size), \(hashes.count) proof hashes")
