@@ -81,6 +81,10 @@ let package = Package(
         // Signing keys that stay in a PKCS#11 token (HSM, SoftHSM2, KMS bridge).
         .target(name: "PKCS11Keys", dependencies: ["CPKCS11", "ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
 
+        // Transparency log of releases (C2SP tlog-tiles, signed notes, cosignatures, tlog-proof).
+        .target(name: "TransparencyLog", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
+
         .target(name: "ModelScanner", dependencies: ["ModelSecIO"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(
             name: "ModelRelease",
@@ -112,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "modelsec",
             dependencies: [
-                "ModelSec", "CBuildInfo",
+                "ModelSec", "CBuildInfo", "TransparencyLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -130,6 +134,7 @@ let package = Package(
         .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "ModelRelease", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"]),
         .testTarget(name: "ModelSecCLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PKCS11KeysTests", dependencies: ["PKCS11Keys", "ModelSecKeys", "ModelSecCrypto", "TestSupport"]),
+        .testTarget(name: "TransparencyLogTests", dependencies: ["TransparencyLog", "ModelSecCrypto", "TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]

@@ -12,5 +12,6 @@ enum CommandRegistry {
         Scan.self,                                          // model scanner
         PolicyCommand.self, Audit.self,                     // policies and audits
         DPCommand.self,                                     // differential privacy
+        LogCommand.self,                                    // transparency log of releases
     ]
 }

@@ -1,0 +1,78 @@
+/// Checks a whole tiled log against its checkpoint: every entry bundle is
+/// read, every leaf hash compared with its level-0 tile, every full and
+/// partial tile recomputed from the entries and compared byte for byte, and
+/// the root recomputed from the entries compared with the checkpoint's.
+public struct LogVerifier {
+    /// The tiles and bundles.
+    public let reader: TileReader
+    /// Names a tile in errors (its file path).
+    public let label: (TileID) -> String
+
+    /// A verifier over `reader`.
+    public init(reader: TileReader, label: @escaping (TileID) -> String = { $0.path }) {
+        self.reader = reader
+        self.label = label
+    }
+
+    /// Verifies the log up to `checkpoint` (already signature-checked).
+    /// `visit` sees every entry with its index, in order (for monitors).
+    public func verify(_ checkpoint: Checkpoint, visit: (UInt64, [UInt8]) throws -> Void = { _, _ in }) throws {
+        let size = checkpoint.size
+        let diskTree = TiledTree(size: size, reader: reader, label: label)
+        var builder = TileBuilder()
+        let bundles = TileID.tiles(forSize: size, level: 0)
+        for tile in bundles {
+            let bundleID = TileID(level: 0, index: tile.index, width: tile.width, isEntryBundle: true)
+            let entries = try EntryBundle.decode(try reader.read(bundleID), expected: tile.width, allowLonger: !tile.isFull, what: label(bundleID))
+            let diskHashes = try diskTree.tileHashes(level: 0, index: tile.index)
+            for (i, entry) in entries.enumerated() {
+                let index = tile.index * UInt64(TileID.fullWidth) + UInt64(i)
+                if Merkle.leafHash(entry) != diskHashes[i] {
+                    if try tileMatchesParent(level: 0, index: tile.index, hashes: diskHashes, tree: diskTree, checkpoint: checkpoint) {
+                        throw TransparencyLogError.entryChanged(index: index, path: label(bundleID))
+                    }
+                    throw TransparencyLogError.tileMismatch(level: 0, index: tile.index, path: label(tile))
+                }
+                try visit(index, entry)
+                try builder.append(entry)
+            }
+            let (full, _) = builder.drain()
+            for (id, bytes) in full where !id.isEntryBundle {
+                let disk = try diskTree.tileHashes(level: id.level, index: id.index)
+                if disk.flatMap(\.bytes) != bytes { throw TransparencyLogError.tileMismatch(level: id.level, index: id.index, path: label(id)) }
+            }
+        }
+        let (_, partial) = builder.drain()
+        for (id, bytes) in partial where !id.isEntryBundle {
+            let disk = try diskTree.tileHashes(level: id.level, index: id.index)
+            if disk.flatMap(\.bytes) != bytes { throw TransparencyLogError.tileMismatch(level: id.level, index: id.index, path: label(id)) }
+        }
+        guard builder.size == size, builder.rootHash == checkpoint.root else { throw TransparencyLogError.rootMismatch(size: size) }
+    }
+
+    /// True when the tile's hashes are the ones its parent records (the
+    /// tile above, or for the right edge the checkpoint's root): then an
+    /// entry that does not match it was changed, not the tile.
+    private func tileMatchesParent(level: Int, index: UInt64, hashes: [TreeHash], tree: TiledTree, checkpoint: Checkpoint) throws -> Bool {
+        if hashes.count == TileID.fullWidth {
+            let parentIndex = index / UInt64(TileID.fullWidth)
+            guard let parent = try? tree.tileHashes(level: level + 1, index: parentIndex) else { return false }
+            let position = Int(index % UInt64(TileID.fullWidth))
+            return position < parent.count && parent[position] == Merkle.rootHash(ofLeafHashes: hashes[...])
+        }
+        return (try? tree.rootHash(size: checkpoint.size)) == checkpoint.root
+    }
+
+    /// Checks that `newer` extends `older` (same origin, consistency proof
+    /// computed from the tiles of `newer`'s tree). Both are already
+    /// signature-checked.
+    public func verifyConsistency(from older: Checkpoint, to newer: Checkpoint) throws {
+        guard Array(older.origin.utf8) == Array(newer.origin.utf8) else {
+            throw TransparencyLogError.originMismatch(expected: older.origin, actual: newer.origin)
+        }
+        guard older.size <= newer.size else { throw TransparencyLogError.rollback(oldSize: older.size, newSize: newer.size) }
+        let tree = TiledTree(size: newer.size, reader: reader, label: label)
+        let proof = try ConsistencyProof.generate(oldSize: older.size, newSize: newer.size, source: tree)
+        try ConsistencyProof.verify(oldSize: older.size, oldRoot: older.root, newSize: newer.size, newRoot: newer.root, proof: proof)
+    }
+}

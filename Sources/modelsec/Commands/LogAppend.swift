@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+import TransparencyLog
+
+/// `modelsec log append`: add releases or raw entries in one batch.
+struct LogAppend: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: "Append releases (or raw entries) to a log in one batch and publish a new checkpoint.",
+        discussion: """
+        Appends are serialised by a lock on DIR/.lock, so several pipelines \
+        may append at once. Tiles are written and flushed before the new \
+        checkpoint is renamed into place: a crash leaves the previous \
+        checkpoint and a log that verifies. All entries given in one call \
+        share one checkpoint.
+
+        A release's entry is modelsec-release-entry/v1 (name, version, \
+        signer key id, SHA-256 of the signed statement, time): see \
+        docs/transparency-log.md. With --trusted-keys or --public-key the \
+        release signature must verify before it is logged.
+
+        Examples:
+          modelsec log append models-log/ --key log.pem --release bert-1.0.0
+          modelsec log append models-log/ --key log.pem --release a-1.0 --release b-2.0 --public-key release.pub
+          modelsec log append models-log/ --key log.pem --entry-bundle entries.bin
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The log directory.", valueName: "DIR"))
+    var directory: String
+
+    @Option(help: ArgumentHelp("The log's Ed25519 private key.", valueName: "KEY"))
+    var key: String
+
+    @Option(name: .customLong("release"), help: ArgumentHelp("A release directory to log (repeatable).", valueName: "REL"))
+    var releases: [String] = []
+
+    @Option(name: .customLong("entry-file"), help: ArgumentHelp("A file whose bytes are one raw entry (repeatable).", valueName: "FILE"))
+    var entryFiles: [String] = []
+
+    @Option(name: .customLong("entry-bundle"), help: ArgumentHelp("A file of raw entries, each prefixed by its length as a big-endian uint16.", valueName: "FILE"))
+    var entryBundles: [String] = []
+
+    @Option(name: .customLong("trusted-keys"), help: ArgumentHelp("Only log releases signed by a key in this directory.", valueName: "DIR"))
+    var trustedKeysDirectory: String?
+
+    @Option(name: .customLong("public-key"), help: ArgumentHelp("Only log releases signed by this key (repeatable).", valueName: "PUB.pem"))
+    var publicKeys: [String] = []
+
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var permissions: KeyPermissionOptions
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    struct Report: Encodable {
+        let firstIndex: UInt64
+        let count: Int
+        let treeSize: UInt64
+        let rootHash: String
+        let releases: [String]
+    }
+
+    func validate() throws {
+        if releases.isEmpty && entryFiles.isEmpty && entryBundles.isEmpty {
+            throw ValidationError("give at least one --release, --entry-file or --entry-bundle")
+        }
+    }
+
+    func run() throws {
+        let trusted: TrustedKeys?
+        if let trustedKeysDirectory {
+            trusted = try TrustedKeys(directory: trustedKeysDirectory)
+        } else if !publicKeys.isEmpty {
+            trusted = try TrustedKeys(publicKeyFiles: publicKeys)
+        } else {
+            trusted = nil
+        }
+        var entries: [[UInt8]] = []
+        var names: [String] = []
+        for release in releases {
+            let entry = try LogSupport.entry(releaseDirectory: release, trustedKeys: trusted)
+            entries.append(entry.canonicalBytes)
+            names.append(entry.release)
+        }
+        for file in entryFiles {
+            let bytes = try FileIO.readRegularFile(file, limit: EntryBundle.maxEntryBytes)
+            entries.append(bytes)
+        }
+        for file in entryBundles {
+            let bytes = try FileIO.readRegularFile(file, limit: 1 << 30)
+            entries += try EntryBundle.decode(bytes, expected: Self.countEntries(bytes, file: file), what: file)
+        }
+        // The key name is the origin; append verifies the checkpoint's signature with this key.
+        let origin = try Self.origin(ofCheckpointIn: directory)
+        let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
+        let result = try DirectoryLog(directory: directory, logKey: signer.verifier).append(entries, signer: signer)
+        let report = Report(firstIndex: result.firstIndex, count: entries.count, treeSize: result.checkpoint.checkpoint.size,
+                            rootHash: result.checkpoint.checkpoint.root.base64, releases: names)
+        if json { return try CLI.printJSON(report) }
+        for (offset, name) in names.enumerated() { CLI.printLine("logged \(name) at index \(result.firstIndex + UInt64(offset))") }
+        print("tree size \(report.treeSize), root \(report.rootHash)")
+    }
+
+    /// The origin line of DIR/checkpoint (not yet verified: the signature is
+    /// checked against the key right after).
+    static func origin(ofCheckpointIn directory: String) throws -> String {
+        let path = (directory as NSString).appendingPathComponent(DirectoryLog.checkpointFile)
+        guard FileIO.exists(path) else { throw TransparencyLogError.logUnusable(path: directory, reason: "is not a transparency log (no checkpoint)") }
+        let note = try SignedNote(bytes: try FileIO.readRegularFile(path, limit: SignedNote.maxBytes), what: path)
+        return try Checkpoint(text: note.text, what: path).origin
+    }
+
+    /// Number of length-prefixed entries in a bundle file.
+    static func countEntries(_ bytes: [UInt8], file: String) throws -> Int {
+        var offset = 0, count = 0
+        while offset < bytes.count {
+            guard offset + 2 <= bytes.count else { throw TransparencyLogError.malformedEntry(what: file, reason: "ends inside a length prefix") }
+            offset += 2 + (Int(bytes[offset]) << 8 | Int(bytes[offset + 1]))
+            count += 1
+        }
+        guard offset == bytes.count else { throw TransparencyLogError.malformedEntry(what: file, reason: "ends inside an entry") }
+        return count
+    }
+}

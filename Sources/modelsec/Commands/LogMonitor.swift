@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+import TransparencyLog
+
+/// `modelsec log monitor`: list the releases a key signed.
+struct LogMonitor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitor",
+        abstract: "List every logged release signed by a key, after verifying the log (and its consistency with --since).",
+        discussion: """
+        A key owner runs this regularly, keeping the last checkpoint it saw \
+        (--save-checkpoint) and passing it as --since next time: any release \
+        listed that the owner did not make means the key is misused. Entries \
+        that are not release entries are skipped.
+
+        Examples:
+          modelsec log monitor models-log/ --log-key log.vkey --key-id 3f2a… \\
+            --since last.checkpoint --save-checkpoint last.checkpoint --json
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The log directory.", valueName: "DIR"))
+    var directory: String
+
+    @OptionGroup var key: LogKeyOptions
+
+    @Option(name: .customLong("key-id"), help: "The signer key id to look for (lowercase hex SHA-256 of the SPKI PEM, as keygen prints it).")
+    var keyID: String
+
+    @Option(help: ArgumentHelp("An older checkpoint: only entries after it are listed, and the log must extend it.", valueName: "OLD_CHECKPOINT"))
+    var since: String?
+
+    @Option(name: .customLong("save-checkpoint"), help: ArgumentHelp("Write the verified current checkpoint here (for the next --since).", valueName: "FILE"))
+    var saveCheckpoint: String?
+
+    @Flag(help: "Replace an existing --save-checkpoint file (not needed when it is the --since file, which it then updates).")
+    var force = false
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    struct Found: Encodable {
+        let index: UInt64
+        let name: String
+        let version: String
+        let time: String
+        let statementSHA256: String
+    }
+
+    struct Report: Encodable {
+        let treeSize: UInt64
+        let fromIndex: UInt64
+        let keyID: String
+        let releases: [Found]
+    }
+
+    func run() throws {
+        let wanted = keyID.lowercased()
+        let overwrite = force || (saveCheckpoint != nil && saveCheckpoint == since)
+        if let saveCheckpoint { try AtomicFileWriter.checkDestination(saveCheckpoint, overwrite: overwrite) }
+        let log = DirectoryLog(directory: directory, logKey: try key.verifier())
+        let old = try since.map { try SignedCheckpoint(bytes: try FileIO.readRegularFile($0, limit: SignedNote.maxBytes), logKey: log.logKey, what: $0) }
+        let current = try log.checkpoint()
+        let reader = log.reader
+        let verifier = LogVerifier(reader: reader, label: { reader.path(of: $0) })
+        if let old { try verifier.verifyConsistency(from: old.checkpoint, to: current.checkpoint) }
+        let from = old?.checkpoint.size ?? 0
+        var found: [Found] = []
+        try verifier.verify(current.checkpoint) { index, bytes in
+            guard index >= from, let entry = try? ReleaseLogEntry(bytes: bytes), entry.signerKeyID == wanted else { return }
+            found.append(Found(index: index, name: entry.name, version: entry.version, time: entry.time, statementSHA256: entry.statementSHA256))
+        }
+        if let saveCheckpoint { try AtomicFileWriter.write(current.note.bytes, to: saveCheckpoint, overwrite: overwrite) }
+        let report = Report(treeSize: current.checkpoint.size, fromIndex: from, keyID: wanted, releases: found)
+        if json { return try CLI.printJSON(report) }
+        for item in found { CLI.printLine("\(item.index)  \(item.name)@\(item.version)  \(item.time)  statement \(item.statementSHA256)") }
+        CLI.info("\(found.count) release(s) signed by \(wanted) in entries \(from)..<\(current.checkpoint.size)")
+    }
+}

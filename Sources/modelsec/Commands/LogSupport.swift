@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+import TransparencyLog
+
+/// Key loading and release reading shared by the `log` commands.
+enum LogSupport {
+    /// The Ed25519 private key at `path` as a note signer named `name`.
+    static func signer(keyPath: String, name: String, type: NoteSignatureType, permissions: KeyPermissionOptions,
+                       passphrase: PassphraseSource?) throws -> NoteSigner {
+        let key = try CLI.loadSigningKey(keyPath, passphrase: passphrase, permissions: permissions)
+        guard case let .ed25519(ed) = key else {
+            throw KeyFileError(path: keyPath, reason: "is not an Ed25519 key; signed notes use Ed25519")
+        }
+        return try NoteSigner(name: name, type: type, key: ed)
+    }
+
+    /// A verifier key given as vkey text (`name+id+base64`), a file holding
+    /// one, or an Ed25519 public key PEM file together with `name`.
+    static func verifier(_ spec: String, name: String?, type: NoteSignatureType, option: String) throws -> NoteVerifier {
+        if !FileIO.exists(spec) { return try NoteVerifier(vkey: spec) }
+        let text = try FileIO.readText(spec, limit: 64 * 1024)
+        if text.hasPrefix("-----BEGIN") {
+            guard let name else {
+                throw ValidationError("\(option) \(spec) is a PEM key: give the key name (the log origin or witness name) as well")
+            }
+            guard case let .ed25519(key) = try KeyFile.loadPublicKey(spec) else {
+                throw KeyFileError(path: spec, reason: "is not an Ed25519 public key")
+            }
+            return try NoteVerifier(name: name, type: type, publicKey: key)
+        }
+        let vkey = text.hasSuffix("\n") ? String(text.dropLast()) : text
+        let verifier = try NoteVerifier(vkey: vkey)
+        guard verifier.type == type else {
+            throw TransparencyLogError.malformedKey(reason: "\(spec) is a \(verifier.type == .ed25519 ? "log" : "witness") key, not a \(type == .ed25519 ? "log" : "witness") key")
+        }
+        return verifier
+    }
+
+    /// The log entry of the release in `directory`: name, version, signer
+    /// and time from release.json, SHA-256 of the DSSE payload of release.sig.
+    /// With `trustedKeys`, the release signature must verify with one of them
+    /// and be by the signer release.json names.
+    static func entry(releaseDirectory directory: String, trustedKeys: TrustedKeys?) throws -> ReleaseLogEntry {
+        let manifest = try ReleaseManifest.read(directory: directory)
+        let signaturePath = (directory as NSString).appendingPathComponent(ReleaseLayout.signatureFile)
+        let bundle = try SignatureBundle.read(from: signaturePath)
+        guard let payload = Data(base64Encoded: bundle.dsseEnvelope.payload) else {
+            throw TransparencyLogError.malformedEntry(what: signaturePath, reason: "the DSSE payload is not base64")
+        }
+        if let trustedKeys {
+            switch try ReleaseSignature.authenticate(bundle, trustedKeys: trustedKeys, label: signaturePath) {
+            case let .rejected(reason):
+                throw TransparencyLogError.releaseSignatureRejected(path: signaturePath, reason: reason)
+            case let .trusted(signerKeyID, _):
+                guard signerKeyID == manifest.signer.keyID else {
+                    throw TransparencyLogError.releaseSignatureRejected(path: signaturePath, reason: "signed by \(signerKeyID), but release.json names \(manifest.signer.keyID)")
+                }
+            }
+        }
+        return try ReleaseLogEntry(name: manifest.name, version: manifest.version, signerKeyID: manifest.signer.keyID,
+                                   statement: Array(payload), time: manifest.createdAt)
+    }
+
+    /// The current time in whole seconds since the epoch.
+    static var now: UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
+}
+

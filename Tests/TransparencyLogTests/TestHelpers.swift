@@ -1,0 +1,53 @@
+import Foundation
+import ModelSecCrypto
+@testable import TransparencyLog
+import XCTest
+
+/// Hashes of complete subtrees computed directly from the leaves (the
+/// definition, no tiles): the reference the tiled code is compared with.
+struct NaiveTree: SubtreeHashSource {
+    let leaves: [TreeHash]
+
+    init(entries: [[UInt8]]) { leaves = entries.map { Merkle.leafHash($0) } }
+
+    func subtreeHash(level: Int, index: UInt64) throws -> TreeHash {
+        let lo = Int(index) << level
+        return Merkle.rootHash(ofLeafHashes: leaves[lo..<(lo + (1 << level))])
+    }
+}
+
+/// Tiles kept in memory, as a TileBuilder emits them.
+final class MemoryTiles: TileReader {
+    var files: [String: [UInt8]] = [:]
+
+    func store(_ builder: inout TileBuilder) {
+        let (full, partial) = builder.drain()
+        for (tile, bytes) in full + partial { files[tile.path] = bytes }
+    }
+
+    func read(_ tile: TileID) throws -> [UInt8] {
+        if let bytes = files[tile.path] { return bytes }
+        if !tile.isFull, let bytes = files[tile.full.path] { return bytes }
+        throw TransparencyLogError.truncated(path: tile.path, reason: "missing")
+    }
+}
+
+func entries(_ count: Int, prefix: String = "entry") -> [[UInt8]] {
+    (0..<count).map { Array("\(prefix) \($0)\n".utf8) }
+}
+
+/// Asserts that `body` throws a TransparencyLogError with `code`.
+func assertLogError(_ code: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
+    do {
+        try body()
+        XCTFail("expected \(code), nothing was thrown", file: file, line: line)
+    } catch let error as TransparencyLogError {
+        XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
+    } catch {
+        XCTFail("expected \(code), got \(error)", file: file, line: line)
+    }
+}
+
+func newSigner(_ name: String, type: NoteSignatureType = .ed25519) throws -> NoteSigner {
+    try NoteSigner(name: name, type: type, key: Ed25519.PrivateKey())
+}
