@@ -369,23 +369,23 @@ public struct ModelTreeError: ModelSecError, Equatable {
         /// The file's inode, size or timestamps differ from when it was walked.
         case changed
 
-        /// The stable identifier of the problem (the part after `model.`).
+        /// The stable identifier of the problem (`model.` and the problem).
         public var code: String {
             switch self {
-            case .cannotRead: return "unreadable"
-            case .cannotList: return "unlistable-directory"
-            case .symbolicLink: return "symbolic-link"
-            case .brokenSymbolicLink: return "broken-symbolic-link"
-            case .symbolicLinkLoop: return "symbolic-link-loop"
-            case .tooManyRepeatedDirectories: return "too-many-repeated-directories"
-            case .specialFile: return "special-file"
-            case .nameNotUTF8: return "name-not-utf8"
-            case .tooDeep: return "too-deep"
-            case .tooManyEntries: return "too-many-entries"
-            case .notRegularFile: return "not-regular-file"
-            case .notDirectory: return "not-directory"
-            case .missing: return "missing"
-            case .changed: return "changed-while-read"
+            case .cannotRead: return "model.unreadable"
+            case .cannotList: return "model.unlistable-directory"
+            case .symbolicLink: return "model.symbolic-link"
+            case .brokenSymbolicLink: return "model.broken-symbolic-link"
+            case .symbolicLinkLoop: return "model.symbolic-link-loop"
+            case .tooManyRepeatedDirectories: return "model.too-many-repeated-directories"
+            case .specialFile: return "model.special-file"
+            case .nameNotUTF8: return "model.name-not-utf8"
+            case .tooDeep: return "model.too-deep"
+            case .tooManyEntries: return "model.too-many-entries"
+            case .notRegularFile: return "model.not-regular-file"
+            case .notDirectory: return "model.not-directory"
+            case .missing: return "model.missing"
+            case .changed: return "model.changed-while-read"
             }
         }
     }
@@ -403,7 +403,7 @@ public struct ModelTreeError: ModelSecError, Equatable {
 
     public var category: FailureCategory { .invalidInput }
 
-    public var code: String { "model.\(problem.code)" }
+    public var code: String { problem.code }
 
     public var path: String? { file }
 

@@ -42,7 +42,7 @@ final class LogCLITests: XCTestCase {
         for (name, type) in [("log.pem", "ed25519"), ("signer.pem", "ed25519"), ("other.pem", "ed25519"), ("witness.pem", "ed25519"), ("deploy.pem", "x25519")] {
             try ok(["keygen", "--type", type, "--out", path(name)])
         }
-        let signerID = try XCTUnwrap(try json(try ok(["key", "inspect", path("signer.pem.pub"), "--json"]))["key_id"] as? String)
+        let signerID = try XCTUnwrap(try json(try ok(["key", "inspect", path("signer.pem.pub"), "--json"]))["keyId"] as? String)
         let rel1 = try makeRelease("1.0.0", signingKey: path("signer.pem"))
         let rel2 = try makeRelease("1.0.1", signingKey: path("signer.pem"))
         let rel3 = try makeRelease("2.0.0", signingKey: path("other.pem"))
