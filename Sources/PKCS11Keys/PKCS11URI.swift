@@ -44,15 +44,21 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
     /// Whether `text` is meant as a PKCS#11 URI (starts with `pkcs11:`,
     /// case-insensitively, as RFC 3986 schemes compare).
     public static func isPKCS11URI(_ text: String) -> Bool {
-        Array(text.utf8.prefix(7)).map { $0 | 0x20 } == Array("pkcs11:".utf8)
+        // Fold ASCII letters only: folding every byte would let control
+        // bytes (0x11 | 0x20 == "1") pass for the scheme.
+        Array(text.utf8.prefix(7)).map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 } == Array("pkcs11:".utf8)
     }
 
     /// Parses `text`; throws ``PKCS11Error/invalidURI(_:reason:)`` naming what is wrong.
     public init(parsing text: String) throws {
-        guard Self.isPKCS11URI(text) else { throw PKCS11Error.invalidURI(text, reason: .notPKCS11) }
+        // Errors repeat the URI with every query value but module-path and
+        // pin-source replaced, so a PIN (pin-value=, or a misspelt attribute
+        // that carries one) never reaches a message or a log.
+        let shown = Self.redactingQueryValues(text)
+        guard Self.isPKCS11URI(text) else { throw PKCS11Error.invalidURI(shown, reason: .notPKCS11) }
         let bytes = Array(text.utf8.dropFirst(7))
         // Fragments are not part of a PKCS#11 URI; refuse rather than guess.
-        guard !bytes.contains(UInt8(ascii: "#")) else { throw PKCS11Error.invalidURI(text, reason: .fragment) }
+        guard !bytes.contains(UInt8(ascii: "#")) else { throw PKCS11Error.invalidURI(shown, reason: .fragment) }
         let queryStart = bytes.firstIndex(of: UInt8(ascii: "?"))
         let path = bytes[..<(queryStart ?? bytes.endIndex)]
         let query = queryStart.map { bytes[($0 + 1)...] } ?? []
@@ -60,13 +66,16 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
         var seen = Set<String>()
         func attributes(_ part: ArraySlice<UInt8>, separator: UInt8) throws -> [(String, [UInt8])] {
             guard !part.isEmpty else { return [] }
+            let isQuery = separator == UInt8(ascii: "&")
             return try part.split(separator: separator, omittingEmptySubsequences: false).map { pair in
                 guard let eq = pair.firstIndex(of: UInt8(ascii: "=")) else {
-                    throw PKCS11Error.invalidURI(text, reason: .attributeWithoutValue(String(decoding: pair, as: UTF8.self)))
+                    // A query part without '=' may itself be a PIN; never echo it.
+                    let named = isQuery ? "(a query attribute)" : String(decoding: pair, as: UTF8.self)
+                    throw PKCS11Error.invalidURI(shown, reason: .attributeWithoutValue(named))
                 }
                 let name = String(decoding: pair[..<eq], as: UTF8.self)
-                guard seen.insert(name).inserted else { throw PKCS11Error.invalidURI(text, reason: .repeatedAttribute(name)) }
-                return (name, try Self.percentDecode(pair[(eq + 1)...], attribute: name, uri: text))
+                guard seen.insert(name).inserted else { throw PKCS11Error.invalidURI(shown, reason: .repeatedAttribute(name)) }
+                return (name, try Self.percentDecode(pair[(eq + 1)...], attribute: name, uri: shown))
             }
         }
 
@@ -79,59 +88,59 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
             case "object": object = value
             case "id": id = value
             case "type":
-                let t = try Self.text(value, attribute: name, uri: text)
+                let t = try Self.text(value, attribute: name, uri: shown)
                 guard ["private", "public", "cert", "secret-key", "data"].contains(t) else {
-                    throw PKCS11Error.invalidURI(text, reason: .badValue(name))
+                    throw PKCS11Error.invalidURI(shown, reason: .badValue(name))
                 }
                 type = t
             case "slot-id":
-                let t = try Self.text(value, attribute: name, uri: text)
+                let t = try Self.text(value, attribute: name, uri: shown)
                 guard !t.isEmpty, t.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let n = UInt(t) else {
-                    throw PKCS11Error.invalidURI(text, reason: .badValue(name))
+                    throw PKCS11Error.invalidURI(shown, reason: .badValue(name))
                 }
                 slotID = n
             case "library-manufacturer", "library-description", "library-version",
                  "slot-description", "slot-manufacturer":
                 // Valid RFC 7512 attributes that modelsec does not match on;
                 // refusing is safer than silently ignoring a constraint.
-                throw PKCS11Error.invalidURI(text, reason: .unsupportedAttribute(name))
+                throw PKCS11Error.invalidURI(shown, reason: .unsupportedAttribute(name))
             default:
-                throw PKCS11Error.invalidURI(text, reason: .unknownAttribute(name))
+                throw PKCS11Error.invalidURI(shown, reason: .unknownAttribute(name))
             }
         }
         for (name, value) in try attributes(query, separator: UInt8(ascii: "&")) {
             switch name {
             case "module-path":
-                let p = try Self.text(value, attribute: name, uri: text)
+                let p = try Self.text(value, attribute: name, uri: shown)
                 guard p.utf8.first == UInt8(ascii: "/"), !p.utf8.contains(0) else {
-                    throw PKCS11Error.invalidURI(text, reason: .relativeModulePath)
+                    throw PKCS11Error.invalidURI(shown, reason: .relativeModulePath)
                 }
                 modulePath = p
             case "pin-source":
-                let s = try Self.text(value, attribute: name, uri: text)
+                let s = try Self.text(value, attribute: name, uri: shown)
                 if s.hasPrefix("file:") {
                     var p = String(s.dropFirst(5))
                     // file:///abs and file:/abs are both the same local file.
                     if p.hasPrefix("///") { p.removeFirst(2) }
-                    guard !p.isEmpty else { throw PKCS11Error.invalidURI(text, reason: .badValue(name)) }
+                    guard !p.isEmpty else { throw PKCS11Error.invalidURI(shown, reason: .badValue(name)) }
                     pinSource = .file(p)
                 } else if s.hasPrefix("env:") {
                     let v = String(s.dropFirst(4))
-                    guard !v.isEmpty else { throw PKCS11Error.invalidURI(text, reason: .badValue(name)) }
+                    guard !v.isEmpty else { throw PKCS11Error.invalidURI(shown, reason: .badValue(name)) }
                     pinSource = .environment(v)
                 } else {
-                    throw PKCS11Error.invalidURI(text, reason: .unsupportedPINSource)
+                    throw PKCS11Error.invalidURI(shown, reason: .unsupportedPINSource)
                 }
             case "pin-value":
-                throw PKCS11Error.invalidURI(Self.redactingPIN(text), reason: .pinInURI)
+                throw PKCS11Error.invalidURI(shown, reason: .pinInURI)
             case "module-name":
-                throw PKCS11Error.invalidURI(text, reason: .unsupportedAttribute(name))
+                throw PKCS11Error.invalidURI(shown, reason: .unsupportedAttribute(name))
             default:
-                throw PKCS11Error.invalidURI(text, reason: .unknownAttribute(name))
+                throw PKCS11Error.invalidURI(shown, reason: .unknownAttribute(name))
             }
         }
-        guard modulePath != nil else { throw PKCS11Error.invalidURI(text, reason: .noModulePath) }
-        guard object != nil || id != nil else { throw PKCS11Error.invalidURI(text, reason: .noObject) }
+        guard modulePath != nil else { throw PKCS11Error.invalidURI(shown, reason: .noModulePath) }
+        guard object != nil || id != nil else { throw PKCS11Error.invalidURI(shown, reason: .noObject) }
     }
 
     /// Where the PIN is read from: the URI's `pin-source`, else
@@ -162,11 +171,15 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
         return "pkcs11:" + path.joined(separator: ";") + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
     }
 
-    /// `text` with any `pin-value` replaced, so an error never repeats a PIN.
-    static func redactingPIN(_ text: String) -> String {
+    /// `text` with the value of every query attribute other than
+    /// `module-path` and `pin-source` (and any query part without `=`)
+    /// replaced by `REDACTED`.
+    static func redactingQueryValues(_ text: String) -> String {
         guard let q = text.firstIndex(of: "?") else { return text }
-        let query = text[text.index(after: q)...].split(separator: "&", omittingEmptySubsequences: false).map { part in
-            part.hasPrefix("pin-value=") ? "pin-value=REDACTED" : String(part)
+        let query = text[text.index(after: q)...].split(separator: "&", omittingEmptySubsequences: false).map { part -> String in
+            guard let eq = part.firstIndex(of: "=") else { return part.isEmpty ? "" : "REDACTED" }
+            let name = part[..<eq]
+            return name == "module-path" || name == "pin-source" ? String(part) : name + "=REDACTED"
         }
         return String(text[...q]) + query.joined(separator: "&")
     }

@@ -48,6 +48,24 @@ final class PKCS11URITests: XCTestCase {
         } catch { XCTFail("\(error)") }
     }
 
+    func testAPINNeverReachesAnErrorWhateverElseIsWrong() {
+        for text in ["pkcs11:token=t;object=k?\(module)&pin-value=hunter2&pin-value=hunter2",
+                     "pkcs11:token=t;object=k?\(module)&pin-valu=hunter2",
+                     "pkcs11:token=t;object=k?\(module)&hunter2",
+                     "pkcs11:token=t%zz;object=k?\(module)&pin-value=hunter2",
+                     "pkcs11:token=t;object=k?pin-value=hunter2"] {
+            XCTAssertThrowsError(try PKCS11URI(parsing: text)) { error in
+                XCTAssertFalse("\(error)".contains("hunter2"), "\(error)")
+            }
+        }
+    }
+
+    func testOnlyTheLettersOfTheSchemeFoldCase() {
+        XCTAssertTrue(PKCS11URI.isPKCS11URI("PkCs11:token=a"))
+        XCTAssertFalse(PKCS11URI.isPKCS11URI("pkcs\u{11}\u{11}:token=a"))
+        XCTAssertFalse(PKCS11URI.isPKCS11URI("pkcs11\u{1A}token=a"))
+    }
+
     func testAmbiguousOrUnknownAttributesAreRefused() {
         XCTAssertEqual(problem("pkcs11:token=a;token=b;object=k?\(module)"), .repeatedAttribute("token"))
         XCTAssertEqual(problem("pkcs11:token=a;object=k?\(module)&\(module)"), .repeatedAttribute("module-path"))
