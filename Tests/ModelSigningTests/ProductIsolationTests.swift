@@ -1,0 +1,74 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The `ModelSigning` product stands alone: an app that depends on it and
+/// nothing else resolves and builds without the packages only other
+/// capabilities need (GRDB, BigInt, Yams, jwt-kit), and the app it builds
+/// signs and verifies a model.
+final class ProductIsolationTests: XCTestCase {
+    /// Packages the signing product must never bring in, as SwiftPM names
+    /// their checkouts and the modules they build.
+    static let foreignPackages = ["GRDB", "BigInt", "Yams", "jwt-kit"]
+    static let foreignModules = ["GRDB", "BigInt", "Yams", "JWTKit", "Crypto", "CCryptoBoringSSL"]
+
+    func testProductIsolation_signingProductBuildsWithoutOtherCapabilitiesDependencies() throws {
+        let work = try TestSupport.makeTemporaryDirectory("signing-only")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let template = TestSupport.repositoryRoot.appendingPathComponent("Tests/Products/SigningOnly")
+        let app = work.appendingPathComponent("SigningOnly")
+        try FileManager.default.copyItem(at: template, to: app)
+        let manifest = app.appendingPathComponent("Package.swift")
+        let root = TestSupport.repositoryRoot.standardizedFileURL
+        let text = try String(contentsOf: manifest, encoding: .utf8)
+            .replacingOccurrences(of: "MODELSEC_PACKAGE_PATH", with: root.path)
+            .replacingOccurrences(of: "MODELSEC_PACKAGE_NAME", with: root.lastPathComponent)
+        try text.write(to: manifest, atomically: true, encoding: .utf8)
+        let scratch = work.appendingPathComponent("build")
+        let swiftPM = ["--package-path", app.path, "--scratch-path", scratch.path]
+
+        // The dependency graph SwiftPM resolves for the app.
+        let graph = try TestSupport.run("swift", ["package"] + swiftPM + ["show-dependencies", "--format", "json"])
+        XCTAssertEqual(graph.status, 0, graph.stderrText)
+        let names = Self.packageNames(in: try JSONSerialization.jsonObject(with: graph.stdout))
+        XCTAssertTrue(names.contains { $0.caseInsensitiveCompare(root.lastPathComponent) == .orderedSame }, "\(names)")
+        for foreign in Self.foreignPackages {
+            XCTAssertFalse(names.contains { $0.lowercased().contains(foreign.lowercased()) }, "\(foreign) in the graph: \(names)")
+        }
+
+        // Build it: nothing foreign is checked out or compiled.
+        let build = try TestSupport.run("swift", ["build"] + swiftPM)
+        XCTAssertEqual(build.status, 0, build.stdoutText + build.stderrText)
+        let checkouts = (try? FileManager.default.contentsOfDirectory(atPath: scratch.appendingPathComponent("checkouts").path)) ?? []
+        for foreign in Self.foreignPackages {
+            XCTAssertFalse(checkouts.contains { $0.lowercased().contains(foreign.lowercased()) }, "\(foreign) checked out: \(checkouts)")
+        }
+        let built = try FileManager.default.subpathsOfDirectory(atPath: scratch.path)
+            .filter { $0.hasSuffix(".build") || $0.hasSuffix(".swiftmodule") }
+            .map { ($0 as NSString).lastPathComponent }
+        XCTAssertTrue(built.contains("ModelSigning.build"), "\(built)")
+        for module in Self.foreignModules {
+            XCTAssertFalse(built.contains("\(module).build") || built.contains("\(module).swiftmodule"), "\(module) was built")
+        }
+
+        // And the app works: it signs and verifies a two-file model.
+        let model = work.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        try Data("weights".utf8).write(to: model.appendingPathComponent("weights.bin"))
+        try Data("{}".utf8).write(to: model.appendingPathComponent("config.json"))
+        let binPath = try TestSupport.run("swift", ["build"] + swiftPM + ["--show-bin-path"])
+        let binary = URL(fileURLWithPath: binPath.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)).appendingPathComponent("SigningOnly")
+        let run = try TestSupport.run(binary.path, [model.path])
+        XCTAssertEqual(run.status, 0, run.stdoutText + run.stderrText)
+        XCTAssertEqual(run.stdoutText, "verified 2\n")
+    }
+
+    /// Every package name (`name` and `identity`) in `swift package
+    /// show-dependencies --format json` output.
+    static func packageNames(in node: Any) -> [String] {
+        guard let object = node as? [String: Any] else { return [] }
+        var names = [object["name"], object["identity"]].compactMap { $0 as? String }
+        for child in object["dependencies"] as? [Any] ?? [] { names += packageNames(in: child) }
+        return names
+    }
+}
