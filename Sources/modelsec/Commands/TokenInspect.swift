@@ -26,7 +26,7 @@ struct TokenInspect: ParsableCommand {
         let text = try TokenCLI.readToken(token)
         let inspection: TokenInspection
         do { inspection = try TokenInspection(token: text) } catch let rejection as TokenRejection {
-            throw TokenInputError("cannot decode the token: \(rejection.reason)")
+            throw TokenInputError.undecodableToken(rejection)
         }
         CLI.warn("NOT VERIFIED: this shows what the token claims, not whether it is genuine")
         try CLI.printJSON(inspection)

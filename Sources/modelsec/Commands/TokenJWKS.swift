@@ -32,11 +32,7 @@ struct TokenJWKS: ParsableCommand {
     }
 
     func run() throws {
-        let keys = try publicKeys.map { path in
-            do { return try VerificationKey(try KeyFile.loadPublicKey(path)) } catch let e as TokenInputError {
-                throw TokenInputError("\(path): \(e.message)")
-            }
-        }
+        let keys = try publicKeys.map(VerificationKey.load(publicKeyFile:))
         let document = try JSONWebKeySet.document(for: keys) + "\n"
         if let out {
             try AtomicFileWriter.write(Array(document.utf8), to: out, mode: 0o644, overwrite: force)

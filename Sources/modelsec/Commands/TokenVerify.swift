@@ -73,11 +73,7 @@ struct TokenVerify: ParsableCommand {
         if let jwks {
             keys = try JSONWebKeySet.keys(from: try FileIO.readFile(jwks, limit: 1 << 20), source: jwks)
         } else {
-            keys = try publicKeys.map { path in
-                do { return try VerificationKey(try KeyFile.loadPublicKey(path)) } catch let e as TokenInputError {
-                    throw TokenInputError("\(path): \(e.message)")
-                }
-            }
+            keys = try publicKeys.map(VerificationKey.load(publicKeyFile:))
         }
         let verifier = try AccessTokenVerifier(
             keys: keys, issuer: issuer, audience: audience,
