@@ -90,15 +90,15 @@ extension CLI {
     /// Loads decryption identities: X25519 private keys (encrypted ones with
     /// `passphrase`) and `aes256` key files, each after the permission check.
     static func loadIdentities(privateKeyFiles: [String], symmetricKeyFiles: [String], passphrase: PassphraseSource?,
-                               permissions: KeyPermissionOptions) throws -> [Identity] {
-        var identities: [Identity] = []
+                               permissions: KeyPermissionOptions) throws -> [any Identity] {
+        var identities: [any Identity] = []
         for path in privateKeyFiles {
             try permissions.check(path)
-            identities.append(try Identity.load(privateKeyFile: path, passphrase: passphrase))
+            identities.append(try X25519Identity(privateKeyFile: path, passphrase: passphrase))
         }
         for path in symmetricKeyFiles {
             try permissions.check(path)
-            identities.append(try Identity.load(symmetricKeyFile: path))
+            identities.append(try SymmetricKeyIdentity(keyFile: path))
         }
         return identities
     }

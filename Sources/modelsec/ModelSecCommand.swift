@@ -41,9 +41,11 @@ struct ModelSecCommand: ParsableCommand {
         CleanupOnSignal.installSignalHandlers()
         do {
             var command = try parseAsRoot()
-            try command.run()
+            // The library is silent; progress events go to the renderer
+            // (after parsing, which applied `--progress`).
+            try ProgressReporting.$handler.withValue(ProgressRenderer().handler) { try command.run() }
         } catch let error as ModelSecError {
-            CLI.fail(error.description, code: CLI.exitCode(error.category))
+            CLI.fail(CLI.message(for: error), code: CLI.exitCode(error.category))
         } catch let error as CLI.Exit {
             Foundation.exit(error.code)
         } catch {

@@ -73,11 +73,11 @@ struct Encrypt: ParsableCommand {
     }
 
     func run() throws {
-        var list: [Recipient] = []
-        for path in recipients { list.append(try Recipient.load(publicKeyFile: path)) }
+        var list: [any Recipient] = []
+        for path in recipients { list.append(try X25519Recipient(publicKeyFile: path)) }
         for path in keyFiles {
             try keyPermissions.check(path)
-            list.append(try Recipient.load(symmetricKeyFile: path))
+            list.append(try SymmetricKeyRecipient(keyFile: path))
         }
         if let source = CLI.passphraseSource(file: passphraseFile, env: passphraseEnv) {
             list.append(.passphrase(try source.read()))

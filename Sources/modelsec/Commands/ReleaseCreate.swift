@@ -84,10 +84,10 @@ struct ReleaseCreate: ParsableCommand {
 
     func run() throws {
         let key = try CLI.loadSigningKey(signingKey, passphrase: passphrase.source, permissions: keyPermissions)
-        var recipients = try recipient.map { try Recipient.load(publicKeyFile: $0) }
+        var recipients: [any Recipient] = try recipient.map { try X25519Recipient(publicKeyFile: $0) }
         if let keyFile {
             try keyPermissions.check(keyFile)
-            recipients.append(try Recipient.load(symmetricKeyFile: keyFile))
+            recipients.append(try SymmetricKeyRecipient(keyFile: keyFile))
         }
         var request = ReleaseRequest(model: model, name: name, version: version, signingKey: key, recipients: recipients, output: output)
         request.modelCard = try metadata.map { try ModelCard.load(path: $0) }
