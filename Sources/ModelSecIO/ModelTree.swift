@@ -383,6 +383,26 @@ public struct ModelTreeError: ModelSecError, Equatable {
 
     public var category: FailureCategory { .invalidInput }
 
+    /// `model.…`, one per problem.
+    public var code: String {
+        switch problem {
+        case .cannotRead: return "model.cannot-read"
+        case .cannotList: return "model.cannot-list"
+        case .symbolicLink: return "model.symbolic-link"
+        case .brokenSymbolicLink: return "model.broken-symbolic-link"
+        case .symbolicLinkLoop: return "model.symbolic-link-loop"
+        case .tooManyRepeatedDirectories: return "model.too-many-repeated-directories"
+        case .specialFile: return "model.special-file"
+        case .nameNotUTF8: return "model.name-not-utf8"
+        case .tooDeep: return "model.too-deep"
+        case .tooManyEntries: return "model.too-many-entries"
+        case .notRegularFile: return "model.not-regular-file"
+        case .notDirectory: return "model.not-directory"
+        case .missing: return "model.missing"
+        case .changed: return "model.changed"
+        }
+    }
+
     public var description: String { "\(path): \(reason)" }
 
     /// Limits on the whole walk are never stepped over, even when the walk

@@ -107,14 +107,10 @@ public enum ModelSigner {
     /// exactly those files, and verifies the same way.
     public static func sign(subjectName: String, resources: [DigestedResource], ignorePaths: [String] = [],
                             signer: any Signer) throws -> SignatureBundle {
-        var seen = Set<ModelPath>()
-        for resource in resources {
-            guard resource.sha256.count == SHA256.byteCount else {
-                throw ModelContentError(path: resource.name, problem: .digestLength(resource.sha256.count))
-            }
-            guard seen.insert(ModelPath(resource.name)).inserted else {
-                throw ModelContentError(path: resource.name, problem: .duplicateResource)
-            }
+        // Names are signed as given: the verifier (SignatureBundle.manifest)
+        // is where names are judged, for statements from any signer.
+        for resource in resources where resource.sha256.count != SHA256.byteCount {
+            throw ModelContentError(path: resource.name, problem: .digestLength(resource.sha256.count))
         }
         let serialization = InTotoStatement.Serialization(
             method: SerializationMethod.files.name, hashType: "sha256", allowSymlinks: false,

@@ -128,8 +128,6 @@ public struct ModelContentError: ModelSecError, Equatable {
         case changedWhileSigning
         /// A precomputed digest that is not 32 bytes (`count`: its length).
         case digestLength(Int)
-        /// A precomputed resource given twice.
-        case duplicateResource
         /// Reading the file failed (`reason` from the system).
         case readFailed(reason: String)
         /// The file became shorter while it was being hashed.
@@ -160,7 +158,6 @@ public struct ModelContentError: ModelSecError, Equatable {
         case .pathOutsideModel: return "model.path-outside-model"
         case .changedWhileSigning: return "model.changed-while-signing"
         case .digestLength: return "model.digest-length"
-        case .duplicateResource: return "model.duplicate-resource"
         case .readFailed: return "model.read-failed"
         case .shrankWhileHashing: return "model.shrank-while-hashing"
         }
@@ -174,7 +171,6 @@ public struct ModelContentError: ModelSecError, Equatable {
         case .changedWhileSigning:
             return "files were added, removed or renamed while the model was being signed; sign again once the model is complete"
         case let .digestLength(count): return "a SHA-256 digest is 32 bytes, not \(count)"
-        case .duplicateResource: return "the resource is listed twice"
         case let .readFailed(reason): return "read failed: \(reason)"
         case .shrankWhileHashing: return "the file became shorter while it was being hashed"
         }

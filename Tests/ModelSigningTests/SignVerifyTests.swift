@@ -184,7 +184,7 @@ final class SignVerifyTests: XCTestCase {
         XCTAssertThrowsError(try ModelSigner.sign(model: model, key: keys.signingKey, options: quiet)) { error in
             let error = error as? ModelTreeError
             XCTAssertEqual(error?.problem, .symbolicLink)
-            XCTAssertEqual(error?.path, model.path + "/link.json")
+            XCTAssertEqual(error.map { $0.path as String }, model.path + "/link.json") // its own path (the protocol's is nil: see the report)
             XCTAssertEqual(error?.category, .invalidInput)
         }
         let bundle = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions(allowSymlinks: true))
@@ -209,7 +209,7 @@ final class SignVerifyTests: XCTestCase {
         let keys = try Fixtures.keyPair(.ed25519)
         XCTAssertThrowsError(try ModelSigner.sign(model: model, key: keys.signingKey, options: quiet)) {
             XCTAssertEqual(($0 as? ModelTreeError)?.problem, .specialFile)
-            XCTAssertEqual(($0 as? ModelTreeError)?.path, model.path + "/pipe")
+            XCTAssertEqual(($0 as? ModelTreeError).map { $0.path as String }, model.path + "/pipe")
         }
     }
 
