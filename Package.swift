@@ -15,17 +15,31 @@ let buildCommit: String = {
     return String(git.currentCommit.prefix(12)) + (git.hasUncommittedChanges ? "-modified" : "")
 }()
 
+/// Swift 6 language mode (complete concurrency checking), target by target as
+/// each compiles cleanly; the package default below is still 5.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 let package = Package(
     name: "modelsec",
     platforms: [.macOS(.v13)],
     products: [
+        // One library per capability, so an app builds only what it uses (an
+        // app that verifies signatures needs none of GRDB, BigInt or Yams).
+        // Each product's base modules (ModelSecCrypto, ModelSecIO,
+        // ModelSecKeys) come with it as its target dependencies.
+        .library(name: "ModelSigning", targets: ["ModelSigning"]),
+        .library(name: "ArtifactEncryption", targets: ["ArtifactEncryption"]),
+        .library(name: "AccessTokens", targets: ["AccessTokens"]),
+        .library(name: "DifferentialPrivacy", targets: ["DifferentialPrivacy"]),
+        .library(name: "ModelScanner", targets: ["ModelScanner"]),
+        .library(name: "ModelRelease", targets: ["ModelRelease"]),
+        .library(name: "PolicyCheck", targets: ["PolicyCheck"]),
+        // Everything, re-exported from one module.
         .library(name: "ModelSec", targets: ["ModelSec"]),
         .executable(name: "modelsec", targets: ["modelsec"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -54,20 +68,14 @@ let package = Package(
         .target(name: "CBuildInfo", cSettings: [.define("MODELSEC_COMMIT", to: "\"\(buildCommit)\"")]),
 
         // Foundation: typed crypto core, file I/O conventions, key management.
-        .target(name: "ModelSecCrypto", dependencies: ["CSodium", "COpenSSL"]),
-        .target(name: "ModelSecIO"),
-        .target(name: "ModelSecKeys", dependencies: ["ModelSecCrypto", "ModelSecIO"]),
+        .target(name: "ModelSecCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: swift6),
+        .target(name: "ModelSecIO", swiftSettings: swift6),
+        .target(name: "ModelSecKeys", dependencies: ["ModelSecCrypto", "ModelSecIO"], swiftSettings: swift6),
 
         // Capabilities.
-        .target(name: "ModelSigning", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
-        .target(name: "ArtifactEncryption", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
-        .target(
-            name: "AccessTokens",
-            dependencies: [
-                "ModelSecCrypto", "ModelSecKeys", "ModelSecIO",
-                .product(name: "JWTKit", package: "jwt-kit"),
-            ]
-        ),
+        .target(name: "ModelSigning", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"], swiftSettings: swift6),
+        .target(name: "ArtifactEncryption", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"], swiftSettings: swift6),
+        .target(name: "AccessTokens", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"], swiftSettings: swift6),
         .target(
             name: "DifferentialPrivacy",
             dependencies: [
@@ -92,7 +100,8 @@ let package = Package(
                 "ModelSecCrypto", "ModelSecIO", "ModelSecKeys",
                 "ModelSigning", "ArtifactEncryption", "AccessTokens", "ModelScanner",
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            swiftSettings: swift6
         ),
 
         .target(
@@ -111,7 +120,8 @@ let package = Package(
                 "ModelSecCrypto", "ModelSecIO", "ModelSecKeys",
                 "ModelSigning", "ArtifactEncryption", "AccessTokens", "DifferentialPrivacy",
                 "ModelScanner", "ModelRelease", "PolicyCheck",
-            ]
+            ],
+            swiftSettings: swift6
         ),
         .executableTarget(
             name: "modelsec",

@@ -7,8 +7,8 @@ public struct AccessTokenIssuer: Sendable {
     /// The default longest lifetime a token may be given.
     public static let defaultMaximumLifetime = TokenDuration(seconds: 24 * 3600)
 
-    /// The signing key.
-    private let signingKey: SigningPrivateKey
+    /// What signs the tokens.
+    private let signer: any Signer
     /// The `kid` written into every header.
     public let keyID: String
     /// The `iss` claim.
@@ -16,13 +16,14 @@ public struct AccessTokenIssuer: Sendable {
     /// Requests for a longer lifetime are refused.
     public let maximumLifetime: TokenDuration
 
-    /// An issuer signing with `signingKey` (Ed25519 → EdDSA, P-256 → ES256).
-    /// `keyID` defaults to the key's modelsec key id.
-    public init(signingKey: SigningPrivateKey, keyID: String? = nil, issuer: String,
+    /// An issuer signing with `signingKey` (Ed25519 → EdDSA, P-256 → ES256),
+    /// a key in memory or any other ``Signer``. `keyID` defaults to the
+    /// key's modelsec key id.
+    public init(signingKey: any Signer, keyID: String? = nil, issuer: String,
                 maximumLifetime: TokenDuration = AccessTokenIssuer.defaultMaximumLifetime) throws {
-        guard !issuer.isEmpty else { throw TokenInputError("the issuer must not be empty") }
-        if let keyID, keyID.isEmpty { throw TokenInputError("the kid must not be empty") }
-        self.signingKey = signingKey
+        guard !issuer.isEmpty else { throw TokenInputError.emptyIssuer }
+        if let keyID, keyID.isEmpty { throw TokenInputError.emptyKeyID }
+        self.signer = signingKey
         self.keyID = keyID ?? signingKey.publicKey.keyID
         self.issuer = issuer
         self.maximumLifetime = maximumLifetime
@@ -63,14 +64,14 @@ public struct AccessTokenIssuer: Sendable {
     /// Issues a token for `request` at `now` (seconds are truncated), with a
     /// random 128-bit `jti`.
     public func issue(_ request: Request, now: Date = Date()) throws -> IssuedToken {
-        guard !request.subject.isEmpty else { throw TokenInputError("the subject must not be empty") }
+        guard !request.subject.isEmpty else { throw TokenInputError.emptySubject }
         guard !request.audiences.isEmpty, !request.audiences.contains(where: \.isEmpty) else {
-            throw TokenInputError("at least one non-empty audience is needed")
+            throw TokenInputError.missingAudience
         }
-        guard !request.scopes.isEmpty else { throw TokenInputError("at least one scope is needed (e.g. --scope model:pull:resnet@2.1.0)") }
-        guard request.lifetime.seconds > 0 else { throw TokenInputError("the lifetime must be positive") }
+        guard !request.scopes.isEmpty else { throw TokenInputError.missingScope }
+        guard request.lifetime.seconds > 0 else { throw TokenInputError.nonPositiveLifetime(seconds: request.lifetime.seconds) }
         guard request.lifetime <= maximumLifetime else {
-            throw TokenInputError("the requested lifetime \(request.lifetime) exceeds the maximum \(maximumLifetime) (raise it with --max-ttl if this is intended)")
+            throw TokenInputError.lifetimeAboveMaximum(requested: request.lifetime, maximum: maximumLifetime)
         }
         let iat = Int64(now.timeIntervalSince1970.rounded(.down))
         var seenScopes = Set<ModelScope>()
@@ -81,11 +82,11 @@ public struct AccessTokenIssuer: Sendable {
             tokenID: Base64URL.encode(SecureRandom.bytes(count: 16)),
             clientID: request.clientID ?? request.subject,
             scope: scopes.map(\.description).joined(separator: " "))
-        let header = JOSEHeader(algorithm: VerificationKey.jwsAlgorithm(for: signingKey.algorithm), keyID: keyID)
+        let header = JOSEHeader(algorithm: VerificationKey.jwsAlgorithm(for: signer.algorithm), keyID: keyID)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let token = try CompactJWS.sign(header: Array(try encoder.encode(header)),
-                                        payload: Array(try encoder.encode(claims)), with: signingKey)
+                                        payload: Array(try encoder.encode(claims)), with: signer)
         return IssuedToken(token: token, claims: claims)
     }
 }

@@ -63,11 +63,11 @@ public struct AccessTokenVerifier: Sendable {
     /// A verifier trusting `keys` (at least one; `kid`s must be distinct).
     public init(keys: [VerificationKey], issuer: String, audience: String, leeway: TokenDuration = TokenDuration(seconds: 30),
                 revocations: RevocationList = RevocationList(), requiredScopes: [ModelScope] = []) throws {
-        guard !keys.isEmpty else { throw TokenInputError("no verification keys given") }
-        guard leeway.seconds >= 0 else { throw TokenInputError("the leeway cannot be negative") }
+        guard !keys.isEmpty else { throw TokenInputError.noVerificationKeys }
+        guard leeway.seconds >= 0 else { throw TokenInputError.negativeLeeway(seconds: leeway.seconds) }
         var byID: [ExactString: VerificationKey] = [:]
         for key in keys {
-            guard byID[ExactString(key.keyID)] == nil else { throw TokenInputError("two trusted keys share the key id \(key.keyID)") }
+            guard byID[ExactString(key.keyID)] == nil else { throw TokenInputError.duplicateKeyID(keyID: key.keyID, path: nil) }
             byID[ExactString(key.keyID)] = key
         }
         self.keys = byID

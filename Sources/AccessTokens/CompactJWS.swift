@@ -54,12 +54,19 @@ public struct CompactJWS: Sendable {
     /// Signs `payload` under the protected header `header` (both as given,
     /// byte for byte) and returns the compact JWS. Ed25519 signatures are the
     /// raw 64 bytes (RFC 8037), P-256 signatures raw `r ‖ s` (RFC 7518 §3.4).
-    public static func sign(header: [UInt8], payload: [UInt8], with key: SigningPrivateKey) throws -> String {
+    public static func sign(header: [UInt8], payload: [UInt8], with signer: any Signer) throws -> String {
         let input = Base64URL.encode(header) + "." + Base64URL.encode(payload)
-        let signature: [UInt8]
-        switch key {
-        case let .ed25519(k): signature = k.signature(for: Array(input.utf8))
-        case let .p256(k): signature = try k.rawSignature(for: Array(input.utf8))
+        var signature = try signer.signature(for: Array(input.utf8))
+        switch signer.algorithm {
+        case .ed25519: break
+        case .p256:
+            // The Signer gives DER; JWS wants r ‖ s.
+            guard let raw = ECDSASignatureEncoding.raw(fromDER: signature) else {
+                throw CryptoError.backend("the signer returned a malformed ECDSA signature")
+            }
+            signature = raw
+        case .x25519:
+            throw TokenInputError.keyCannotSign(algorithm: .x25519, path: nil)
         }
         return input + "." + Base64URL.encode(signature)
     }

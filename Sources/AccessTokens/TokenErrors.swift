@@ -1,3 +1,4 @@
+import ModelSecCrypto
 import ModelSecIO
 
 /// Why a token was rejected. Every case is a failed check (exit code 1); the
@@ -103,16 +104,129 @@ public enum TokenRejection: ModelSecError, Equatable, Sendable {
     public var description: String { "token rejected: \(reason)" }
 }
 
-/// Unusable input when issuing tokens or loading verification keys (exit code 2).
-public struct TokenInputError: ModelSecError, Equatable, Sendable {
-    /// What is wrong, naming the file or option involved.
-    public let message: String
-
-    /// An error with `message`.
-    public init(_ message: String) { self.message = message }
+/// Unusable input when issuing tokens or loading verification keys (exit
+/// code 2). Each case carries what a caller needs to act on it; `code` is
+/// stable (`token.…`), `description` names the file and never a flag.
+public enum TokenInputError: ModelSecError, Equatable, Sendable {
+    /// The issuer (`iss`) is empty.
+    case emptyIssuer
+    /// A `kid` was given but is empty.
+    case emptyKeyID
+    /// The subject (`sub`) is empty.
+    case emptySubject
+    /// No audience, or an empty one.
+    case missingAudience
+    /// No scope was requested.
+    case missingScope
+    /// The lifetime is zero or negative.
+    case nonPositiveLifetime(seconds: Int64)
+    /// The requested lifetime is above the issuer's maximum.
+    case lifetimeAboveMaximum(requested: TokenDuration, maximum: TokenDuration)
+    /// A verifier was made with no keys.
+    case noVerificationKeys
+    /// The clock-skew leeway is negative.
+    case negativeLeeway(seconds: Int64)
+    /// Two keys share a key id (`path`: the JWK Set, when read from one).
+    case duplicateKeyID(keyID: String, path: String?)
+    /// The key cannot sign or verify token signatures (an X25519 key).
+    case keyCannotSign(algorithm: KeyAlgorithm, path: String?)
+    /// The file is not a JWK Set (`{"keys":[…]}`) this reader understands.
+    case notAKeySet(path: String)
+    /// Key `index` of a JWK Set has no `kid`.
+    case keyWithoutID(path: String, index: Int)
+    /// Key `index` of a JWK Set carries private key material (`d`).
+    case privateKeyMaterial(path: String, index: Int, keyID: String)
+    /// Key `index` has a curve (`crv`) other than the one its `kty` supports.
+    case unsupportedCurve(path: String, index: Int, keyID: String, keyType: String, curve: String?)
+    /// Key `index` has an `alg` other than its key type's one algorithm.
+    case algorithmMismatch(path: String, index: Int, keyID: String, expected: String, actual: String)
+    /// Key `index` has coordinates that are not a valid public key.
+    case invalidKeyMaterial(path: String, index: Int, keyID: String)
+    /// The JWK Set holds no Ed25519 or P-256 signature key.
+    case noUsableKeys(path: String)
+    /// A token given for inspection cannot even be decoded (the rejection says why).
+    case undecodableToken(TokenRejection)
 
     public var category: FailureCategory { .invalidInput }
-    public var description: String { message }
+
+    /// `token.` followed by the case in words.
+    public var code: String {
+        switch self {
+        case .emptyIssuer: return "token.empty-issuer"
+        case .emptyKeyID: return "token.empty-key-id"
+        case .emptySubject: return "token.empty-subject"
+        case .missingAudience: return "token.missing-audience"
+        case .missingScope: return "token.missing-scope"
+        case .nonPositiveLifetime: return "token.non-positive-lifetime"
+        case .lifetimeAboveMaximum: return "token.lifetime-above-maximum"
+        case .noVerificationKeys: return "token.no-verification-keys"
+        case .negativeLeeway: return "token.negative-leeway"
+        case .duplicateKeyID: return "token.duplicate-key-id"
+        case .keyCannotSign: return "token.key-cannot-sign"
+        case .notAKeySet: return "token.jwks-malformed"
+        case .keyWithoutID: return "token.jwks-key-without-id"
+        case .privateKeyMaterial: return "token.jwks-private-key"
+        case .unsupportedCurve: return "token.jwks-unsupported-curve"
+        case .algorithmMismatch: return "token.jwks-algorithm-mismatch"
+        case .invalidKeyMaterial: return "token.jwks-invalid-key"
+        case .noUsableKeys: return "token.jwks-no-usable-keys"
+        case .undecodableToken: return "token.undecodable"
+        }
+    }
+
+    public var path: String? {
+        switch self {
+        case let .duplicateKeyID(_, path), let .keyCannotSign(_, path): return path
+        case let .notAKeySet(path), let .keyWithoutID(path, _), let .privateKeyMaterial(path, _, _),
+             let .unsupportedCurve(path, _, _, _, _), let .algorithmMismatch(path, _, _, _, _),
+             let .invalidKeyMaterial(path, _, _), let .noUsableKeys(path):
+            return path
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        let text: String
+        switch self {
+        case .emptyIssuer: text = "the issuer must not be empty"
+        case .emptyKeyID: text = "the kid must not be empty"
+        case .emptySubject: text = "the subject must not be empty"
+        case .missingAudience: text = "at least one non-empty audience is needed"
+        case .missingScope: text = "at least one scope is needed (e.g. model:pull:resnet@2.1.0)"
+        case let .nonPositiveLifetime(seconds): text = "the lifetime must be positive (got \(seconds)s)"
+        case let .lifetimeAboveMaximum(requested, maximum):
+            text = "the requested lifetime \(requested) exceeds the maximum \(maximum)"
+        case .noVerificationKeys: text = "no verification keys given"
+        case let .negativeLeeway(seconds): text = "the leeway cannot be negative (got \(seconds)s)"
+        case let .duplicateKeyID(keyID, _): text = "two keys share the key id \(Sanitize.text(keyID))"
+        case let .keyCannotSign(algorithm, _):
+            text = "an \(algorithm.rawValue) key cannot verify token signatures (use an ed25519 or p256 key)"
+        case .notAKeySet: text = "not a JWK Set this verifier understands (expected {\"keys\":[…]})"
+        case let .keyWithoutID(_, index): text = "key \(index) has no kid"
+        case let .privateKeyMaterial(_, index, kid):
+            text = "key \(index) (\(Sanitize.text(kid))) holds private key material (d); publish public keys only"
+        case let .unsupportedCurve(_, index, kid, kty, crv):
+            let supported = kty == "OKP" ? "Ed25519" : "P-256"
+            text = "key \(index) (\(Sanitize.text(kid))): curve \(crv.map { Sanitize.text($0) } ?? "(none)") is not supported for \(kty) keys (only \(supported))"
+        case let .algorithmMismatch(_, index, kid, expected, actual):
+            text = "key \(index) (\(Sanitize.text(kid))): alg \(Sanitize.text(actual)) does not match the key type (it must be \(expected))"
+        case let .invalidKeyMaterial(_, index, kid):
+            text = "key \(index) (\(Sanitize.text(kid))): the coordinates are not a valid Ed25519 or P-256 public key"
+        case .noUsableKeys: text = "no Ed25519 or P-256 signature keys in the JWK Set"
+        case let .undecodableToken(rejection): text = "cannot decode the token: \(rejection.reason)"
+        }
+        if let path { return "\(path): \(text)" }
+        return text
+    }
+
+    /// This error naming the file `path` (for key files loaded by path).
+    public func at(_ path: String) -> TokenInputError {
+        switch self {
+        case let .duplicateKeyID(keyID, nil): return .duplicateKeyID(keyID: keyID, path: path)
+        case let .keyCannotSign(algorithm, nil): return .keyCannotSign(algorithm: algorithm, path: path)
+        default: return self
+        }
+    }
 }
 
 /// Keeps attacker-controlled strings short and printable in messages.

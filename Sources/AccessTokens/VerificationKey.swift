@@ -1,4 +1,5 @@
 import ModelSecCrypto
+import ModelSecKeys
 
 /// A public key a verifier trusts, with the `kid` tokens name it by.
 ///
@@ -14,10 +15,18 @@ public struct VerificationKey: Sendable {
     /// SHA-256 of its PEM). X25519 keys cannot verify signatures and are refused.
     public init(_ publicKey: PublicKey, keyID: String? = nil) throws {
         guard publicKey.algorithm.canSign else {
-            throw TokenInputError("an x25519 key cannot verify token signatures (use an ed25519 or p256 key)")
+            throw TokenInputError.keyCannotSign(algorithm: publicKey.algorithm, path: nil)
         }
         self.publicKey = publicKey
         self.keyID = keyID ?? publicKey.keyID
+    }
+
+    /// Loads the public key file at `path` (SPKI PEM) as a verification key
+    /// under its modelsec key id; errors name `path`.
+    public static func load(publicKeyFile path: String) throws -> VerificationKey {
+        do { return try VerificationKey(try KeyFile.loadPublicKey(path)) } catch let error as TokenInputError {
+            throw error.at(path)
+        }
     }
 
     /// The one JWS `alg` this key verifies.

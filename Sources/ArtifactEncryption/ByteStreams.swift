@@ -116,7 +116,7 @@ public final class MemorySource: ByteSource {
 /// Fills a buffer from a source on a background thread, so reading the next
 /// batch overlaps with sealing or opening the current one. The caller must
 /// not touch the buffer or the source until ``wait()`` returns.
-final class BackgroundRead: @unchecked Sendable {
+final class BackgroundRead: @unchecked Sendable { // handed over through the DispatchGroup (below)
     // Shared with one background task; handed back through the DispatchGroup
     // (written before leave, read after wait), so no further locking is needed.
     private let group = DispatchGroup()

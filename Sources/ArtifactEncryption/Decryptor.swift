@@ -35,7 +35,7 @@ public final class Decryptor {
     public var onBatch: ((Int) -> Void)?
 
     /// Reads and authenticates the header from `source`.
-    public init(source: ByteSource, identities: [Identity]) throws {
+    public init(source: ByteSource, identities: [any Identity]) throws {
         let header = try Header.parse { try source.readBytes($0) }
         let keys = try FileKeyExchange.open(header, with: identities)
         self.source = source
@@ -108,7 +108,7 @@ public final class Decryptor {
         }
         let ciphertext = UnsafeRawBufferPointer(rebasing: input[0..<min(total, batchSize)])
         if final && total == 0 {
-            pendingError = .authentication("the file is truncated: it ends before its final chunk")
+            pendingError = EncryptionError(.truncated)
             return
         }
         let (bytes, authentic) = cipher.open(ciphertext, firstCounter: counter, final: final, into: plain)
@@ -119,9 +119,9 @@ public final class Decryptor {
             let failed = counter + UInt64(bytes / chunkSize)
             let lastIndex = counter + UInt64((ciphertext.count + sealedSize - 1) / sealedSize) - 1
             if final && failed >= lastIndex {
-                pendingError = .authentication("chunk \(failed) (the final chunk) failed authentication: the file was truncated, extended or altered")
+                pendingError = EncryptionError(.chunkAuthenticationFailed(index: failed, isFinal: true))
             } else {
-                pendingError = .authentication("chunk \(failed) failed authentication: the file was altered, truncated or its chunks reordered")
+                pendingError = EncryptionError(.chunkAuthenticationFailed(index: failed, isFinal: false))
             }
             return
         }

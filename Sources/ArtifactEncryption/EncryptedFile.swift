@@ -20,34 +20,34 @@ public enum EncryptedFile {
 
     /// Encrypts `input` to `output` for `recipients`. A file output is written
     /// to a temporary file and renamed into place only when complete.
-    public static func encrypt(input: String, output: String, recipients: [Recipient],
+    public static func encrypt(input: String, output: String, recipients: [any Recipient],
                                chunkSize: Int = ArtifactEncryption.defaultChunkSize,
-                               overwrite: Bool = false, showProgress: Bool? = nil) throws -> Summary {
+                               overwrite: Bool = false, progress handler: ProgressHandler? = nil) throws -> Summary {
         let source = try openInput(input)
         let sink = try OutputSink(output, mode: 0o644, overwrite: overwrite)
         let encryptor = try Encryptor(recipients: recipients, chunkSize: chunkSize) { try sink.write($0) }
-        let progress = ProgressReporter(label: "encrypting", totalBytes: source.regularFileSize.map(Int64.init), enabled: showProgress)
+        let progress = ProgressReporter(label: "encrypting", totalBytes: source.regularFileSize.map(Int64.init), handler: handler)
         encryptor.onBatch = { progress.advance(bytes: Int64($0)) }
         try encryptor.write(from: source)
         try encryptor.finish()
         try sink.commit()
         progress.finish()
         return Summary(input: input, output: output, plaintextSize: encryptor.plaintextByteCount, chunkSize: chunkSize,
-                       recipients: recipients.map(\.typeName))
+                       recipients: recipients.map(\.stanzaKind.name))
     }
 
     /// Decrypts `input` to `output` with one of `identities`. A file output is
     /// renamed into place only after the final chunk has authenticated; on any
     /// failure no plaintext file is left. Standard output receives only
     /// authenticated chunks, and the call throws if the stream fails or ends early.
-    public static func decrypt(input: String, output: String, identities: [Identity],
-                               overwrite: Bool = false, showProgress: Bool? = nil) throws -> Summary {
+    public static func decrypt(input: String, output: String, identities: [any Identity],
+                               overwrite: Bool = false, progress handler: ProgressHandler? = nil) throws -> Summary {
         let source = try openInput(input)
         do {
             let decryptor = try Decryptor(source: source, identities: identities)
             let sink = try OutputSink(output, mode: 0o600, overwrite: overwrite)
             let total = source.regularFileSize.map { Int64($0) }
-            let progress = ProgressReporter(label: "decrypting", totalBytes: total, enabled: showProgress)
+            let progress = ProgressReporter(label: "decrypting", totalBytes: total, handler: handler)
             decryptor.onBatch = { progress.advance(bytes: Int64($0)) }
             do {
                 try decryptor.decrypt { try sink.write($0) }
@@ -66,17 +66,6 @@ public enum EncryptedFile {
 
     static func openInput(_ path: String) throws -> FileDescriptorSource {
         path == "-" ? FileDescriptorSource(fd: 0, name: "<stdin>") : try FileDescriptorSource(path: path)
-    }
-}
-
-extension Recipient {
-    /// The stanza type name.
-    var typeName: String {
-        switch self {
-        case .x25519: return Stanza.Kind.x25519.name
-        case .symmetricKey: return Stanza.Kind.symmetricKey.name
-        case .passphrase: return Stanza.Kind.passphrase.name
-        }
     }
 }
 

@@ -38,7 +38,7 @@ public final class Encryptor {
 
     /// Starts a file for `recipients` (at most ``ArtifactEncryption/maximumRecipients``;
     /// a passphrase only alone) and writes its header to `output` at once.
-    public init(recipients: [Recipient], chunkSize: Int = ArtifactEncryption.defaultChunkSize,
+    public init(recipients: [any Recipient], chunkSize: Int = ArtifactEncryption.defaultChunkSize,
                 output: @escaping Output) throws {
         let (header, keys) = try FileKeyExchange.seal(for: recipients, chunkSize: chunkSize)
         self.output = output

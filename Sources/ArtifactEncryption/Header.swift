@@ -56,56 +56,57 @@ struct Header {
         func exactly(_ count: Int, _ what: String) throws -> [UInt8] {
             let bytes = try read(count)
             guard bytes.count == count else {
-                throw EncryptionError.malformed("not a modelsec encrypted file: it ends inside the header (\(what))")
+                throw EncryptionError(.headerTruncated(part: what))
             }
             return bytes
         }
         let prefix = try read(fixedPrefixSize)
         guard prefix.count >= magic.count, Array(prefix.prefix(magic.count)) == magic else {
-            throw EncryptionError.malformed("not a modelsec encrypted file (bad magic bytes)")
+            throw EncryptionError(.badMagic)
         }
         guard prefix.count == fixedPrefixSize else {
-            throw EncryptionError.malformed("not a modelsec encrypted file: it ends inside the header")
+            throw EncryptionError(.headerTruncated(part: nil))
         }
         let version = prefix[8]
         guard version == ArtifactEncryption.formatVersion else {
-            throw EncryptionError.malformed("unsupported encryption format version \(version) (this modelsec reads version \(ArtifactEncryption.formatVersion))")
+            throw EncryptionError(.unsupportedVersion(version))
         }
-        guard prefix[9] == 0 else { throw EncryptionError.malformed("unknown header flags 0x\(String(prefix[9], radix: 16))") }
+        guard prefix[9] == 0 else { throw EncryptionError(.unknownFlags(prefix[9])) }
         let chunkSize = Int(readUInt32(prefix, at: 10))
         guard isValidChunkSize(chunkSize) else {
-            throw EncryptionError.malformed("chunk size \(chunkSize) is out of range (a power of two from \(ArtifactEncryption.minimumChunkSize) to \(ArtifactEncryption.maximumChunkSize))")
+            throw EncryptionError(.chunkSizeOutOfRange(chunkSize))
         }
         let salt = Array(prefix[14..<(14 + saltSize)])
         let count = Int(prefix[14 + saltSize])
         guard count >= 1, count <= ArtifactEncryption.maximumRecipients else {
-            throw EncryptionError.malformed("recipient count \(count) is out of range (1...\(ArtifactEncryption.maximumRecipients))")
+            throw EncryptionError(.recipientCountOutOfRange(count))
         }
         var stanzas: [Stanza] = []
         var size = fixedPrefixSize + macSize
         for index in 0..<count {
             let head = try exactly(3, "recipient \(index + 1)")
             guard let kind = Stanza.Kind(rawValue: head[0]) else {
-                throw EncryptionError.malformed("recipient \(index + 1) has unknown type \(head[0])")
+                throw EncryptionError(.unknownStanzaType(index: index + 1, type: head[0]))
             }
             let length = Int(head[1]) << 8 | Int(head[2])
             guard length == kind.bodySize else {
-                throw EncryptionError.malformed("recipient \(index + 1) (\(kind.name)) is \(length) bytes; it must be exactly \(kind.bodySize)")
+                throw EncryptionError(.stanzaSize(index: index + 1, type: kind.name, size: length, expected: kind.bodySize))
             }
             size += 3 + length
             guard size <= ArtifactEncryption.maximumHeaderSize else {
-                throw EncryptionError.malformed("the header is larger than \(ArtifactEncryption.maximumHeaderSize) bytes")
+                throw EncryptionError(.headerTooLarge)
             }
             let stanza = Stanza(kind: kind, body: try exactly(length, "recipient \(index + 1)"))
             if kind == .passphrase {
-                if let problem = PassphraseStanza.checkParameters(PassphraseStanza.parameters(of: stanza)) {
-                    throw EncryptionError.malformed(problem)
+                let parameters = PassphraseStanza.parameters(of: stanza)
+                guard PassphraseStanza.accepts(parameters) else {
+                    throw EncryptionError(.argon2ParametersOutOfRange(iterations: parameters.iterations, memoryKiB: parameters.memoryKiB))
                 }
             }
             stanzas.append(stanza)
         }
         if count > 1, stanzas.contains(where: { $0.kind == .passphrase }) {
-            throw EncryptionError.malformed("a passphrase recipient must be the only recipient")
+            throw EncryptionError(.passphraseNotAlone)
         }
         var header = Header(version: version, chunkSize: chunkSize, salt: salt, stanzas: stanzas)
         header.mac = try exactly(macSize, "header MAC")

@@ -19,16 +19,22 @@ enum PassphraseStanza {
     /// Argon2's minimum memory, 8 KiB.
     static let minimumMemoryKiB: UInt32 = 8
 
-    static func checkParameters(_ p: Argon2id.Parameters) -> String? {
-        if p.iterations < 1 || p.iterations > maximumIterations { return "Argon2id iterations \(p.iterations) outside 1...\(maximumIterations)" }
-        if p.memoryKiB < minimumMemoryKiB || p.memoryKiB > maximumMemoryKiB { return "Argon2id memory \(p.memoryKiB) KiB outside \(minimumMemoryKiB)...\(maximumMemoryKiB) KiB" }
-        if p.parallelism != 1 { return "Argon2id parallelism must be 1" }
-        return nil
+    /// Whether the parameters are in the accepted range (``acceptedRange``).
+    static func accepts(_ p: Argon2id.Parameters) -> Bool {
+        (1...maximumIterations).contains(p.iterations) && (minimumMemoryKiB...maximumMemoryKiB).contains(p.memoryKiB) && p.parallelism == 1
+    }
+
+    /// The accepted parameters, for messages.
+    static var acceptedRange: String {
+        "iterations 1...\(maximumIterations), memory \(minimumMemoryKiB)...\(maximumMemoryKiB) KiB, parallelism 1"
     }
 
     static func wrap(_ fileKey: SymmetricKey, passphrase: SecretBytes, parameters: Argon2id.Parameters) throws -> Stanza {
-        if let problem = checkParameters(parameters) { throw EncryptionError(.invalidRequest, problem) }
-        guard passphrase.count > 0 else { throw EncryptionError(.invalidRequest, "the passphrase is empty") }
+        guard accepts(parameters) else {
+            throw EncryptionError(.unsupportedArgon2Parameters(iterations: parameters.iterations, memoryKiB: parameters.memoryKiB,
+                                                               parallelism: parameters.parallelism))
+        }
+        guard passphrase.count > 0 else { throw EncryptionError(.emptyPassphrase) }
         let salt = SecureRandom.bytes(count: saltSize)
         let wrapping = try Argon2id.deriveKey(password: passphrase, salt: salt, parameters: parameters, outputByteCount: 32)
         var body = salt
@@ -48,7 +54,9 @@ enum PassphraseStanza {
     static func unwrap(_ stanza: Stanza, passphrase: SecretBytes) throws -> SymmetricKey? {
         precondition(stanza.body.count == bodySize)
         let parameters = parameters(of: stanza)
-        if let problem = checkParameters(parameters) { throw EncryptionError.malformed(problem) }
+        guard accepts(parameters) else {
+            throw EncryptionError(.argon2ParametersOutOfRange(iterations: parameters.iterations, memoryKiB: parameters.memoryKiB))
+        }
         let wrapping = try Argon2id.deriveKey(password: passphrase, salt: Array(stanza.body.prefix(saltSize)),
                                               parameters: parameters, outputByteCount: 32)
         return FileKeyWrap.unwrap(stanza.body[(saltSize + 8)...], with: wrapping)

@@ -25,7 +25,7 @@ public final class RandomAccessDecryptor {
     private let cipher: ParallelChunkCipher
 
     /// Opens `path` with one of `identities`.
-    public init(path: String, identities: [Identity]) throws {
+    public init(path: String, identities: [any Identity]) throws {
         let source = try FileDescriptorSource(path: path)
         guard let fileSize = source.regularFileSize else {
             throw FileError(path: path, reason: "random access needs a regular file")
@@ -68,7 +68,7 @@ public final class RandomAccessDecryptor {
         var ciphertext = [UInt8](repeating: 0, count: Int(length))
         let got = ciphertext.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start)) }
         guard got == Int(length) else {
-            throw EncryptionError.authentication("the file changed size while being read").at(path)
+            throw EncryptionError(.sizeChanged, path: path)
         }
         var plaintext = [UInt8](repeating: 0, count: count * chunkSize)
         let (bytes, authentic) = ciphertext.withUnsafeBytes { c in
@@ -76,7 +76,7 @@ public final class RandomAccessDecryptor {
         }
         guard authentic else {
             SecureZero.zero(&plaintext)
-            throw EncryptionError.authentication("chunk \(first + UInt64(bytes / chunkSize)) failed authentication: the file was altered").at(path)
+            throw EncryptionError(.chunkAuthenticationFailed(index: first + UInt64(bytes / chunkSize), isFinal: false), path: path)
         }
         let offset = Int(lower - first * c)
         return Array(plaintext[offset..<min(bytes, offset + Int(upper - lower))])

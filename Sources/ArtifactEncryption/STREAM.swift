@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import ModelSecCrypto
+import ModelSecIO
 
 /// The STREAM construction over AES-256-GCM (docs/encryption-format.md,
 /// "Payload"): chunk `i` is sealed under the payload key with the nonce
@@ -26,12 +27,12 @@ struct ChunkLayout {
         let tag = UInt64(AES.GCM.tagByteCount)
         let sealed = UInt64(sealedChunkSize)
         guard payloadSize >= tag else {
-            throw EncryptionError.authentication("the file is truncated: it ends before its final chunk")
+            throw EncryptionError(.truncated)
         }
         let chunks = (payloadSize + sealed - 1) / sealed
         let lastSealed = payloadSize - (chunks - 1) * sealed
         guard lastSealed >= tag, chunks == 1 || lastSealed > tag else {
-            throw EncryptionError.authentication("the file was truncated or extended: its size does not end on a valid final chunk")
+            throw EncryptionError(.sizeNotOnChunkBoundary)
         }
         return (payloadSize - chunks * tag, chunks)
     }
@@ -55,7 +56,7 @@ final class ParallelChunkCipher {
     /// Runs `body(chunkIndex, cipher)` for `count` chunks spread over the
     /// workers. The batch is cut into a few more stripes than workers so a
     /// worker that the scheduler delays does not hold up the whole batch;
-    /// each stripe borrows a cipher context from the pool for its duration.
+    /// each lane has its own cipher context (a lane runs one stripe at a time).
     private func forEachChunk(_ count: Int, _ body: (Int, AES.GCM.ChunkCipher) -> Void) {
         let workers = min(ciphers.count, count)
         if workers <= 1 {
@@ -63,12 +64,11 @@ final class ParallelChunkCipher {
             return
         }
         let stripes = min(count, workers * 4)
-        let pool = CipherPool(ciphers)
-        DispatchQueue.concurrentPerform(iterations: stripes) { s in
+        // The stripes never throw, so neither does the loop.
+        try? ParallelWork.forEach(count: stripes, lanes: workers) { s, lane in
             let start = s * count / stripes, end = (s + 1) * count / stripes
-            let cipher = pool.take()
+            let cipher = ciphers[lane.index]
             for i in start..<end { body(i, cipher) }
-            pool.give(cipher)
         }
     }
 
@@ -103,7 +103,7 @@ final class ParallelChunkCipher {
                 }
             }
         }
-        if failures > 0 { throw EncryptionError(.invalidRequest, "AES-256-GCM sealing failed in the crypto backend") }
+        if failures > 0 { throw EncryptionError(.sealingFailed) }
         return outputSize
     }
 
@@ -148,34 +148,5 @@ final class ParallelChunkCipher {
         }
         if firstFailure == Int.max { return ((count - 1) * c + lastSealed - tag, true) }
         return (firstFailure * c, false)
-    }
-}
-
-/// Hands out cipher contexts so no two threads use one at the same time.
-private final class CipherPool: @unchecked Sendable {
-    // Guarded by `lock`.
-    private var free: [AES.GCM.ChunkCipher]
-    private let lock = NSLock()
-
-    init(_ ciphers: [AES.GCM.ChunkCipher]) { free = ciphers }
-
-    func take() -> AES.GCM.ChunkCipher {
-        lock.lock()
-        defer { lock.unlock() }
-        // concurrentPerform runs at most as many stripes at once as there are
-        // cores, and the pool holds one context per worker; if it ever runs
-        // dry (more threads than contexts), a fresh stripe waits its turn.
-        while free.isEmpty {
-            lock.unlock()
-            sched_yield()
-            lock.lock()
-        }
-        return free.removeLast()
-    }
-
-    func give(_ cipher: AES.GCM.ChunkCipher) {
-        lock.lock()
-        free.append(cipher)
-        lock.unlock()
     }
 }

@@ -2,15 +2,23 @@ import ModelSecCrypto
 
 /// One recipient's entry in the header: a type byte and a body whose size the
 /// type fixes exactly (docs/encryption-format.md, "Recipient stanzas").
-struct Stanza: Equatable {
+///
+/// The set of types is closed, as the format says: a reader refuses a type it
+/// does not know. New kinds of keys (an HSM, a KMS) plug in as ``Recipient``
+/// and ``Identity`` conformances that write and open these same stanzas.
+public struct Stanza: Equatable, Sendable {
     /// Stanza types. Unknown types are rejected.
-    enum Kind: UInt8, CaseIterable {
+    public enum Kind: UInt8, CaseIterable, Sendable {
+        /// An X25519 recipient (ephemeral-static ECDH).
         case x25519 = 1
+        /// A 256-bit symmetric key.
         case symmetricKey = 2
+        /// A passphrase stretched with Argon2id (only ever the file's only stanza).
         case passphrase = 3
 
+
         /// The exact body size for this type.
-        var bodySize: Int {
+        public var bodySize: Int {
             switch self {
             case .x25519: return X25519Stanza.bodySize
             case .symmetricKey: return SymmetricKeyStanza.bodySize
@@ -19,7 +27,7 @@ struct Stanza: Equatable {
         }
 
         /// The name shown by `inspect-encrypted`.
-        var name: String {
+        public var name: String {
             switch self {
             case .x25519: return "x25519"
             case .symmetricKey: return "symmetric-key"
@@ -28,8 +36,17 @@ struct Stanza: Equatable {
         }
     }
 
-    let kind: Kind
-    let body: [UInt8]
+    /// The type.
+    public let kind: Kind
+    /// The body, exactly ``Kind/bodySize`` bytes.
+    public let body: [UInt8]
+
+    /// A stanza of `kind` with `body` (its size is checked when a header is
+    /// made or parsed).
+    public init(kind: Kind, body: [UInt8]) {
+        self.kind = kind
+        self.body = body
+    }
 }
 
 /// Wrapping the 32-byte file key under a per-stanza key: AES-256-GCM with an

@@ -11,7 +11,7 @@ enum SymmetricKeyStanza {
     static let bodySize = saltSize + FileKeyWrap.wrappedSize
 
     static func wrap(_ fileKey: SymmetricKey, with key: SymmetricKey) throws -> Stanza {
-        guard key.byteCount == 32 else { throw EncryptionError(.invalidRequest, "a symmetric recipient key must be 32 bytes") }
+        guard key.byteCount == 32 else { throw EncryptionError(.symmetricKeyLength(key.byteCount)) }
         let salt = SecureRandom.bytes(count: saltSize)
         let wrapping = try HKDFSHA256.deriveKey(inputKeyMaterial: key, salt: salt, info: Labels.symmetricKey, outputByteCount: 32)
         return Stanza(kind: .symmetricKey, body: salt + (try FileKeyWrap.wrap(fileKey, with: wrapping)))

@@ -12,7 +12,7 @@ enum X25519Stanza {
         let ephemeral = X25519.PrivateKey()
         let shared: SymmetricKey
         do { shared = try ephemeral.sharedSecret(with: recipient) } catch {
-            throw EncryptionError(.invalidRequest, "the X25519 recipient key is a low-order point and cannot be used")
+            throw EncryptionError(.lowOrderRecipientKey)
         }
         let epk = ephemeral.publicKey.rawRepresentation
         let key = try HKDFSHA256.deriveKey(inputKeyMaterial: shared, salt: epk + recipient.rawRepresentation,
@@ -26,7 +26,7 @@ enum X25519Stanza {
         let epk = Array(stanza.body.prefix(32))
         let shared: SymmetricKey
         do { shared = try identity.sharedSecret(with: try X25519.PublicKey(rawRepresentation: epk)) } catch {
-            throw EncryptionError.malformed("an X25519 stanza has a low-order ephemeral key")
+            throw EncryptionError(.lowOrderEphemeralKey)
         }
         let key = try HKDFSHA256.deriveKey(inputKeyMaterial: shared, salt: epk + identity.publicKey.rawRepresentation,
                                            info: Labels.x25519, outputByteCount: 32)

@@ -7,24 +7,28 @@ import ModelScanner
 import ModelSecKeys
 
 /// What the deploy gate needs.
-public struct DeployRequest {
+public struct DeployRequest: Sendable {
     /// The release directory (as made by `release create`).
     public var releaseDirectory: String
     /// The keys whose signatures are trusted.
     public var trustedKeys: TrustedKeys
     /// What opens the artifacts: an X25519 private key and/or a symmetric key.
-    public var identities: [Identity]
+    public var identities: [any Identity]
     /// Where the checked, decrypted model goes (must not exist, or be empty).
     public var output: String
     /// The deploy token check, if a token is required.
     public var token: DeployTokenCheck?
     /// The policy step, if a policy is given (see ``DeployPolicy``).
     public var policy: DeployPolicy?
-    /// Progress on stderr: nil means when stderr is a terminal.
+    /// Where progress goes; nil: the handler bound in
+    /// `ProgressReporting.handler`, if any (the library never prints).
+    public var progress: ProgressHandler?
+    /// `false` silences progress even when a handler is bound (the same as
+    /// `progress = ProgressReporting.silent`); kept for existing callers.
     public var showProgress: Bool?
 
     /// A request without token or policy.
-    public init(releaseDirectory: String, trustedKeys: TrustedKeys, identities: [Identity], output: String) {
+    public init(releaseDirectory: String, trustedKeys: TrustedKeys, identities: [any Identity], output: String) {
         self.releaseDirectory = releaseDirectory
         self.trustedKeys = trustedKeys
         self.identities = identities
@@ -34,7 +38,7 @@ public struct DeployRequest {
 
 /// A deploy token and how to verify it. The gate requires the scope
 /// `model:deploy:NAME@VERSION` of the release being deployed.
-public struct DeployTokenCheck {
+public struct DeployTokenCheck: Sendable {
     /// The compact JWS.
     public var token: String
     /// The issuer's keys.
@@ -67,7 +71,7 @@ public struct DeployTokenCheck {
 /// together with the gate's own scan of the decrypted plaintext, and says
 /// whether it may be deployed, and why. Policies live in another module
 /// (which depends on this one), so the caller supplies the step.
-public struct DeployPolicy {
+public struct DeployPolicy: Sendable {
     /// The verdict.
     public struct Verdict: Sendable {
         /// Whether the release may be deployed.
@@ -84,10 +88,10 @@ public struct DeployPolicy {
     /// Judges the authentic release. The second argument is the gate's fresh
     /// scan of the plaintext about to be installed: judge findings from it,
     /// not from the scan recorded in release.json.
-    public let evaluate: (AuthenticRelease, ReleaseManifest.ScanResult) throws -> Verdict
+    public let evaluate: @Sendable (AuthenticRelease, ReleaseManifest.ScanResult) throws -> Verdict
 
     /// A policy step.
-    public init(evaluate: @escaping (AuthenticRelease, ReleaseManifest.ScanResult) throws -> Verdict) { self.evaluate = evaluate }
+    public init(evaluate: @escaping @Sendable (AuthenticRelease, ReleaseManifest.ScanResult) throws -> Verdict) { self.evaluate = evaluate }
 }
 
 /// The deploy gate: checks a release in order (signature, release.json, token,
@@ -244,10 +248,11 @@ public enum DeployGate {
         /// authenticated plaintext as it is written; returns the bytes written.
         func decryptAll(_ manifest: ReleaseManifest, staging: StagingDirectory) throws -> UInt64 {
             let progress = ProgressReporter(label: "decrypting", totalBytes: Int64(clamping: manifest.totalSize),
-                                            totalItems: manifest.artifacts.count, enabled: request.showProgress)
+                                            totalItems: manifest.artifacts.count,
+                                            handler: request.showProgress == false ? ProgressReporting.silent : request.progress)
             defer { progress.finish() }
             let releaseDirectory = request.releaseDirectory, identities = request.identities
-            try FileWorkQueue.run(count: manifest.artifacts.count) { index in
+            try ParallelWork.forEach(count: manifest.artifacts.count) { index, _ in
                 try Run.decrypt(manifest.artifacts[index], releaseDirectory: releaseDirectory, identities: identities,
                                 staging: staging, progress: progress)
             }
@@ -264,7 +269,7 @@ public enum DeployGate {
 
         /// Decrypts one artifact to `destination`, hashing the authenticated
         /// plaintext as it is written, and checks its size and digest.
-        static func decrypt(_ artifact: ReleaseManifest.Artifact, releaseDirectory: String, identities: [Identity],
+        static func decrypt(_ artifact: ReleaseManifest.Artifact, releaseDirectory: String, identities: [any Identity],
                             staging: StagingDirectory, progress: ProgressReporter) throws {
             let encrypted = releaseDirectory + "/" + artifact.encryptedPath
             let source: FileDescriptorSource

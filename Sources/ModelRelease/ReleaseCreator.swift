@@ -53,9 +53,11 @@ public enum ReleaseCreator {
         defer { scanning.wait() }  // never leave the scan running past this call, even on error
 
         let total = model.files.reduce(Int64(0)) { $0 + $1.size }
-        let progress = ProgressReporter(label: "releasing", totalBytes: total, totalItems: model.files.count, enabled: request.showProgress)
-        let results = ResultSlots<ReleaseManifest.Artifact>(count: model.files.count)
-        try FileWorkQueue.run(count: model.files.count) { index in
+        let progress = ProgressReporter(label: "releasing", totalBytes: total, totalItems: model.files.count, handler: request.progress)
+        // One job per file on a few threads at once, so that the serial part
+        // of each file's work (SHA-256 on the reading thread) overlaps with
+        // other files'; each file's chunks are encrypted on every core.
+        let artifacts = try ParallelWork.map(count: model.files.count) { index -> ReleaseManifest.Artifact in
             let file = model.files[index]
             let path = paths[index]
             let input = try ModelTree.openUnchanged(file)
@@ -77,10 +79,9 @@ public enum ReleaseCreator {
                 throw error.at(file.displayPath)
             }
             progress.advance(items: 1)
-            results.set(index, ReleaseManifest.Artifact(path: path.string, size: source.byteCount, sha256: source.finalize().hex,
-                                                        encryptedPath: ReleaseLayout.encryptedPath(for: path).string, encryptedSize: encryptedSize))
+            return ReleaseManifest.Artifact(path: path.string, size: source.byteCount, sha256: source.finalize().hex,
+                                            encryptedPath: ReleaseLayout.encryptedPath(for: path).string, encryptedSize: encryptedSize)
         }
-        let artifacts = results.values
         progress.finish()
         scanning.wait()
         // The scanner read each file on its own: the files must still be the
@@ -103,7 +104,7 @@ public enum ReleaseCreator {
 
         let resources = artifacts.map { (name: $0.path, sha256: $0.sha256) }
             + [(name: ReleaseLayout.manifestResourceName, sha256: SHA256.hash(data: manifestBytes).hex)]
-        let bundle = try ReleaseSignature.sign(subjectName: request.name, resources: resources, key: request.signingKey)
+        let bundle = try ReleaseSignature.sign(subjectName: request.name, resources: resources, signer: request.signingKey)
         try staging.write(bundle.jsonData(), to: ModelPath(ReleaseLayout.signatureFile))
         let subject = try bundle.manifest().subjectDigest
         try staging.commit()
@@ -167,12 +168,14 @@ public enum ReleaseCreator {
         }
     }
 
-    static func recipientEntry(_ recipient: ArtifactEncryption.Recipient) throws -> ReleaseManifest.Recipient {
-        switch recipient {
-        case let .x25519(key): return .init(type: "x25519", keyID: PublicKey.x25519(key).keyID)
+    static func recipientEntry(_ recipient: any ArtifactEncryption.Recipient) throws -> ReleaseManifest.Recipient {
+        switch recipient.stanzaKind {
+        case .x25519:
+            return .init(type: "x25519", keyID: (recipient as? X25519Recipient).map { PublicKey.x25519($0.publicKey).keyID })
         case .symmetricKey: return .init(type: "symmetric-key", keyID: nil)
         case .passphrase:
-            throw ReleaseInputError(path: "release", reason: "passphrase recipients are not supported for releases; use --recipient or --key-file")
+            throw ReleaseInputError(path: "release", reason: "passphrase recipients are not supported for releases",
+                                    code: "release.passphrase-recipient")
         }
     }
 
@@ -194,10 +197,10 @@ public struct ReleaseRequest {
     public var name: String
     /// The release version (e.g. `1.2.0`).
     public var version: String
-    /// The key that signs the release (ed25519 or p256).
-    public var signingKey: SigningPrivateKey
+    /// What signs the release (an ed25519 or p256 key, in memory or not).
+    public var signingKey: any Signer
     /// Who can decrypt: X25519 public keys and/or a symmetric key.
-    public var recipients: [ArtifactEncryption.Recipient]
+    public var recipients: [any ArtifactEncryption.Recipient]
     /// The release directory to create (must not exist, or be empty).
     public var output: String
     /// Model-card metadata.
@@ -210,12 +213,13 @@ public struct ReleaseRequest {
     public var chunkSize: Int = ArtifactEncryption.defaultChunkSize
     /// The creation time recorded.
     public var createdAt: Date = Date()
-    /// Progress on stderr: nil means when stderr is a terminal.
-    public var showProgress: Bool?
+    /// Where progress goes; nil: the handler bound in
+    /// `ProgressReporting.handler`, if any (the library never prints).
+    public var progress: ProgressHandler?
 
     /// A request; optional parts are set as properties.
-    public init(model: String, name: String, version: String, signingKey: SigningPrivateKey,
-                recipients: [ArtifactEncryption.Recipient], output: String) {
+    public init(model: String, name: String, version: String, signingKey: any Signer,
+                recipients: [any ArtifactEncryption.Recipient], output: String) {
         self.model = model
         self.name = name
         self.version = version

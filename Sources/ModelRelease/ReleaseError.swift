@@ -7,11 +7,14 @@ public struct ReleaseInputError: ModelSecError, Equatable {
     public let path: String
     /// What is wrong, for a person.
     public let reason: String
+    /// Stable machine-readable identifier (`release.…`).
+    public let code: String
 
     /// An error about `path`.
-    public init(path: String, reason: String) {
+    public init(path: String, reason: String, code: String = "release.invalid-input") {
         self.path = path
         self.reason = reason
+        self.code = code
     }
 
     public var category: FailureCategory { .invalidInput }
@@ -25,11 +28,14 @@ public struct ReleaseVerificationError: ModelSecError, Equatable {
     public let path: String
     /// What is wrong, for a person.
     public let reason: String
+    /// Stable machine-readable identifier (`release.…`).
+    public let code: String
 
     /// An error about `path`.
-    public init(path: String, reason: String) {
+    public init(path: String, reason: String, code: String = "release.verification-failed") {
         self.path = path
         self.reason = reason
+        self.code = code
     }
 
     public var category: FailureCategory { .verificationFailed }

@@ -11,9 +11,9 @@ import ModelSigning
 /// `.modelsec/release.json` and `.modelsec/release.sig`) verifies with
 /// `modelsec verify` or the OpenSSF `model_signing` tool as it is.
 ///
-/// The statement is built here rather than with `ModelSigner.sign` because
-/// the digests are already known (computed while encrypting, in the same
-/// read) and the release.json resource does not exist in the model
+/// The statement is signed with ``ModelSigner/sign(subjectName:resources:ignorePaths:signer:)``
+/// because the digests are already known (computed while encrypting, in the
+/// same read) and the release.json resource does not exist in the model
 /// directory; re-hashing a staging view would read every model file twice.
 public enum ReleaseSignature {
     /// The outcome of checking a release signature.
@@ -25,25 +25,17 @@ public enum ReleaseSignature {
     }
 
     /// Signs the statement listing `resources` (name, lowercase hex SHA-256)
-    /// for the model `subjectName`.
-    public static func sign(subjectName: String, resources: [(name: String, sha256: String)], key: SigningPrivateKey) throws -> SignatureBundle {
-        var root = SHA256.hasher()
-        for resource in resources { root.update(Hex.decode(resource.sha256) ?? []) }
-        let statement = Statement(
-            type: "https://in-toto.io/Statement/v1",
-            subject: [.init(name: subjectName, digest: ["sha256": root.finalize().hex])],
-            predicateType: "https://model_signing/signature/v1.0",
-            predicate: .init(
-                serialization: .init(method: "files", hashType: "sha256", allowSymlinks: false,
-                                     ignorePaths: (ReleaseLayout.ignoredTopLevelNames + [ReleaseLayout.deployedSignaturePath]).sorted()),
-                resources: resources.map { .init(name: $0.name, algorithm: "sha256", digest: $0.sha256) }))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let payload = Array(try encoder.encode(statement))
-        let signature = try key.signature(for: DSSEEnvelope.preAuthenticationEncoding(payloadType: DSSEEnvelope.inTotoPayloadType, payload: payload))
-        let envelope = DSSEEnvelope(payload: Data(payload).base64EncodedString(), payloadType: DSSEEnvelope.inTotoPayloadType,
-                                    signatures: [.init(sig: Data(signature).base64EncodedString(), keyid: "")])
-        return SignatureBundle(verificationMaterial: .init(keyHint: key.publicKey.keyID), dsseEnvelope: envelope)
+    /// for the model `subjectName`, recording the release's ignored paths.
+    public static func sign(subjectName: String, resources: [(name: String, sha256: String)], signer: any Signer) throws -> SignatureBundle {
+        let digested = try resources.map { resource -> DigestedResource in
+            guard let digest = Hex.decode(resource.sha256), digest.count == SHA256.byteCount else {
+                throw ReleaseInputError(path: resource.name, reason: "the SHA-256 is not 64 hex digits")
+            }
+            return DigestedResource(name: resource.name, sha256: digest)
+        }
+        return try ModelSigner.sign(subjectName: subjectName, resources: digested,
+                                    ignorePaths: ReleaseLayout.ignoredTopLevelNames + [ReleaseLayout.deployedSignaturePath],
+                                    signer: signer)
     }
 
     /// Checks the bundle's DSSE signature against `trustedKeys` (the key hint
@@ -75,37 +67,5 @@ public enum ReleaseSignature {
             return .rejected(reason: "the signed statement is unusable: \(error.reason)")
         }
         return .trusted(signerKeyID: signer.keyID, manifest: manifest)
-    }
-
-    /// The in-toto statement as OMS v1.0 writes it (field names match
-    /// ModelSigning's reader, which parses it back at verify time).
-    struct Statement: Encodable {
-        struct Subject: Encodable {
-            let name: String
-            let digest: [String: String]
-        }
-        struct Serialization: Encodable {
-            let method: String
-            let hashType: String
-            let allowSymlinks: Bool
-            let ignorePaths: [String]
-            enum CodingKeys: String, CodingKey {
-                case method, hashType = "hash_type", allowSymlinks = "allow_symlinks", ignorePaths = "ignore_paths"
-            }
-        }
-        struct Resource: Encodable {
-            let name: String
-            let algorithm: String
-            let digest: String
-        }
-        struct Predicate: Encodable {
-            let serialization: Serialization
-            let resources: [Resource]
-        }
-        let type: String
-        let subject: [Subject]
-        let predicateType: String
-        let predicate: Predicate
-        enum CodingKeys: String, CodingKey { case type = "_type", subject, predicateType, predicate }
     }
 }

@@ -14,6 +14,18 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The backend library reported an error.
     case backend(String)
 
+    /// Stable machine-readable identifier (`crypto.…`), one per case.
+    public var code: String {
+        switch self {
+        case .invalidLength: return "crypto.invalid-length"
+        case .invalidKey: return "crypto.invalid-key"
+        case .authenticationFailure: return "crypto.authentication-failed"
+        case .invalidParameter: return "crypto.invalid-parameter"
+        case .lowOrderPoint: return "crypto.low-order-point"
+        case .backend: return "crypto.backend"
+        }
+    }
+
     public var description: String {
         switch self {
         case let .invalidLength(what, expected, actual):

@@ -3,7 +3,7 @@ import Foundation
 
 /// Owns an OpenSSL `EVP_PKEY` and frees it (OpenSSL cleanses private parts) on release.
 /// Internal: no other module sees an OpenSSL pointer.
-final class EVPKey: @unchecked Sendable {
+final class EVPKey: @unchecked Sendable { // read-only pointer; OpenSSL 3 allows concurrent use (below)
     // Read-only after init; OpenSSL 3 allows concurrent use of one EVP_PKEY
     // for signing and verification through separate contexts.
     let pointer: OpaquePointer

@@ -91,7 +91,7 @@ public enum Ed25519 {
 }
 
 /// A valid pointer for zero-length inputs (C APIs reject NULL even with length 0).
-let emptyPointer: UnsafePointer<UInt8> = {
+nonisolated(unsafe) let emptyPointer: UnsafePointer<UInt8> = { // one zero byte, never written after this initializer
     let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
     p.initialize(to: 0)
     return UnsafePointer(p)

@@ -22,8 +22,20 @@ public enum KeyDecodingError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .unsupportedLabel(label): return "unsupported PEM block '\(label)' (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or PUBLIC KEY)"
         case let .unsupportedAlgorithm(what): return "unsupported key algorithm: \(what) (supported: ed25519, p256, x25519)"
         case let .malformed(reason): return "malformed key: \(reason)"
-        case .passphraseRequired: return "the private key is encrypted: give a passphrase (--passphrase-file or --passphrase-env)"
+        case .passphraseRequired: return "the private key is encrypted and no passphrase was given"
         case .wrongPassphrase: return "wrong passphrase, or the encrypted key is corrupt"
+        }
+    }
+
+    /// Stable machine-readable identifier (`key.…`), one per case.
+    public var code: String {
+        switch self {
+        case .notPEM: return "key.not-pem"
+        case .unsupportedLabel: return "key.unsupported-pem-block"
+        case .unsupportedAlgorithm: return "key.unsupported-algorithm"
+        case .malformed: return "key.malformed"
+        case .passphraseRequired: return "key.passphrase-required"
+        case .wrongPassphrase: return "key.wrong-passphrase"
         }
     }
 }

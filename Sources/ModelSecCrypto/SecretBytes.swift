@@ -7,7 +7,7 @@ import CSodium
 /// locks it so it is not swapped out, and `sodium_free` zeroes it before
 /// returning it. Copies of a `SecretBytes` share one buffer; the buffer is freed
 /// when the last reference goes away. Read it only through `withUnsafeBytes`.
-public final class SecretBytes: @unchecked Sendable {
+public final class SecretBytes: @unchecked Sendable { // the buffer is written only in init, then only read
     // Immutable after init, so sharing across threads is safe.
     private let pointer: UnsafeMutableRawPointer?
     /// The number of bytes held.

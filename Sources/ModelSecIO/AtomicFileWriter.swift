@@ -57,7 +57,7 @@ public final class AtomicFileWriter {
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 throw FileError(path: destination, reason: "is a directory, expected a file")
             }
-            if !overwrite { throw FileError(path: destination, reason: "already exists (use --force to overwrite)") }
+            if !overwrite { throw OutputExistsError(path: destination) }
         }
         let directory = URL(fileURLWithPath: destination).deletingLastPathComponent().path
         guard stat(directory, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
@@ -110,7 +110,8 @@ public final class AtomicFileWriter {
             guard link(temporaryPath, destination) == 0 else {
                 let code = errno
                 abort()
-                throw FileError(path: destination, reason: code == EEXIST ? "already exists (use --force to overwrite)" : FileIO.errnoDescription(code))
+                if code == EEXIST { throw OutputExistsError(path: destination) }
+                throw FileError(path: destination, reason: FileIO.errnoDescription(code))
             }
             unlink(temporaryPath)
         }

@@ -1,96 +1,119 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 
-/// Progress of long work on standard error. Safe to call from many threads.
-///
-/// Whether it shows: the caller's `enabled`, else the `MODELSEC_PROGRESS`
-/// environment variable (`always`, `never` or `auto`; the CLI's `--progress`
-/// sets it), else `auto`: only when standard error is a terminal. On a
-/// terminal one line is redrawn at most ten times a second; elsewhere (a CI
-/// log) a plain line is printed every ``plainInterval`` seconds and at the
-/// end, with no carriage returns or escape sequences.
-public final class ProgressReporter: @unchecked Sendable {
-    /// Seconds between lines when standard error is not a terminal.
-    public static let plainInterval: Double = 5
+/// One update from a long-running operation: what it is doing, how far it
+/// has got and how far it will go. Delivered to a ``ProgressHandler``.
+public struct ProgressEvent: Sendable, Equatable {
+    /// Identifies the operation: every event of one ``ProgressReporter`` has
+    /// the same id, distinct from other reporters' in this process.
+    public let operation: Int
+    /// What is being done ("hashing", "encrypting", …).
+    public let label: String
+    /// Bytes processed so far.
+    public let bytes: Int64
+    /// Items (files) finished so far.
+    public let items: Int
+    /// The bytes the operation will process, when known.
+    public let totalBytes: Int64?
+    /// The items the operation will finish, when known.
+    public let totalItems: Int?
+    /// Seconds since the operation started.
+    public let elapsed: Double
+    /// True for the last event of the operation.
+    public let isFinal: Bool
+
+    /// An event; see the properties.
+    public init(operation: Int, label: String, bytes: Int64, items: Int, totalBytes: Int64?, totalItems: Int?,
+                elapsed: Double, isFinal: Bool) {
+        self.operation = operation
+        self.label = label
+        self.bytes = bytes
+        self.items = items
+        self.totalBytes = totalBytes
+        self.totalItems = totalItems
+        self.elapsed = elapsed
+        self.isFinal = isFinal
+    }
+}
+
+/// Receives progress events. Called from whichever thread did the work
+/// (often several at once), so it must be thread-safe and quick; it decides
+/// itself how often to show anything.
+public typealias ProgressHandler = @Sendable (ProgressEvent) -> Void
+
+/// Where long operations send progress when their caller did not pass a
+/// handler. The library itself never prints: progress goes to the handler
+/// the caller passes, else to the one bound here for the duration of a call
+/// (`ProgressReporting.$handler.withValue(h) { … }`), else nowhere.
+public enum ProgressReporting {
+    /// The handler bound for the current task or thread, if any.
+    @TaskLocal public static var handler: ProgressHandler?
+
+    /// A handler that drops every event (to silence an operation even when a
+    /// handler is bound around it).
+    public static let silent: ProgressHandler = { _ in }
+}
+
+/// Counts the progress of one operation and forwards every change to a
+/// ``ProgressHandler``. Safe to call from many threads.
+public final class ProgressReporter: @unchecked Sendable { // counters are guarded by `lock`
+    private static let counter = OperationCounter()
     private let label: String
     private let totalBytes: Int64?
     private let totalItems: Int?
-    private let enabled: Bool
-    private let terminal: Bool
+    private let handler: ProgressHandler?
+    private let operation: Int
     private let lock = NSLock()
     private var bytes: Int64 = 0
     private var items = 0
-    private var lastDraw: UInt64 = 0
     private let start = DispatchTime.now().uptimeNanoseconds
 
-    /// A reporter for work described by `label` ("hashing", "encrypting", …).
-    /// `enabled` nil follows `MODELSEC_PROGRESS`, then whether stderr is a terminal.
-    public init(label: String, totalBytes: Int64? = nil, totalItems: Int? = nil, enabled: Bool? = nil) {
+    /// A reporter for work described by `label` ("hashing", "encrypting", …)
+    /// that sends its events to `handler`; nil uses the handler bound in
+    /// ``ProgressReporting/handler``, and with none bound the reporter is silent.
+    public init(label: String, totalBytes: Int64? = nil, totalItems: Int? = nil, handler: ProgressHandler? = nil) {
         self.label = label
         self.totalBytes = totalBytes
         self.totalItems = totalItems
-        terminal = isatty(STDERR_FILENO) == 1
-        self.enabled = enabled ?? Self.environmentSetting ?? terminal
-    }
-
-    /// `MODELSEC_PROGRESS`: true for `always`, false for `never`, nil for
-    /// `auto` or when unset.
-    static var environmentSetting: Bool? {
-        switch ProcessInfo.processInfo.environment["MODELSEC_PROGRESS"] {
-        case "always"?: return true
-        case "never"?: return false
-        default: return nil
-        }
+        self.handler = handler ?? ProgressReporting.handler
+        operation = Self.counter.next()
     }
 
     /// Records `byteCount` more bytes and `itemCount` more finished items.
     public func advance(bytes byteCount: Int64 = 0, items itemCount: Int = 0) {
-        guard enabled else { return }
+        guard let handler else { return }
         lock.lock()
         bytes += byteCount
         items += itemCount
-        let now = DispatchTime.now().uptimeNanoseconds
-        let interval: UInt64 = terminal ? 100_000_000 : UInt64(Self.plainInterval * 1e9)
-        let draw = now - max(lastDraw, terminal ? 0 : start) > interval
-        if draw { lastDraw = now }
         let (b, i) = (bytes, items)
         lock.unlock()
-        if draw { render(bytes: b, items: i, now: now, final: false) }
+        handler(event(bytes: b, items: i, isFinal: false))
     }
 
-    /// Draws the final state and ends the line.
+    /// Sends the final state.
     public func finish() {
-        guard enabled else { return }
+        guard let handler else { return }
         lock.lock()
         let (b, i) = (bytes, items)
         lock.unlock()
-        render(bytes: b, items: i, now: DispatchTime.now().uptimeNanoseconds, final: true)
+        handler(event(bytes: b, items: i, isFinal: true))
     }
 
-    private func render(bytes: Int64, items: Int, now: UInt64, final: Bool) {
-        let seconds = max(Double(now - start) / 1e9, 1e-9)
-        var parts: [String] = []
-        if let totalItems {
-            parts.append("\(items)/\(totalItems) files")
-        } else if totalBytes == nil, bytes == 0 {
-            parts.append("\(items) file\(items == 1 ? "" : "s")")   // item-only work (scanning): no "0 B"
-        }
-        if bytes > 0 || totalBytes != nil {
-            var text = ByteCountFormatting.string(bytes)
-            if let totalBytes, totalBytes > 0 {
-                text += " of \(ByteCountFormatting.string(totalBytes)) (\(Int(Double(bytes) * 100 / Double(totalBytes)))%)"
-            }
-            parts.append(text)
-            parts.append("\(ByteCountFormatting.string(Int64(Double(bytes) / seconds)))/s")
-        }
-        parts.append(String(format: "%.0f s", seconds))
-        let body = "\(label): " + parts.joined(separator: ", ")
-        let line = terminal ? "\r" + body + (final ? "\n" : "\u{1B}[K") : body + "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+    private func event(bytes: Int64, items: Int, isFinal: Bool) -> ProgressEvent {
+        ProgressEvent(operation: operation, label: label, bytes: bytes, items: items, totalBytes: totalBytes, totalItems: totalItems,
+                      elapsed: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, isFinal: isFinal)
+    }
+}
+
+/// Hands out distinct operation ids.
+private final class OperationCounter: @unchecked Sendable { // `value` is guarded by `lock`
+    private let lock = NSLock()
+    private var value = 0
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
     }
 }
 

@@ -38,7 +38,7 @@ public enum KeyFile {
     public static func load(_ path: String, passphrase: PassphraseSource? = nil) throws -> KeyMaterial {
         let text = try readKeyText(path)
         let block: PEMBlock
-        do { block = try PEMBlock(parsing: text) } catch let e as KeyDecodingError { throw KeyFileError(path: path, e) }
+        do { block = try PEMBlock(parsing: text) } catch let e as KeyDecodingError { throw KeyFileError(path: path, problem: .undecodable(e)) }
         do {
             // The label as exact bytes: `PUBLIC \u{212A}EY` (KELVIN SIGN) is not `PUBLIC KEY` to OpenSSL.
             switch ExactString(block.label) {
@@ -53,9 +53,9 @@ public enum KeyFile {
                 return .privateKey(try PrivateKey(pem: text))
             }
         } catch let e as KeyDecodingError {
-            throw KeyFileError(path: path, e)
+            throw KeyFileError(path: path, problem: .undecodable(e))
         } catch let e as CryptoError {
-            throw KeyFileError(path: path, reason: e.description)
+            throw KeyFileError(path: path, problem: .unusableKeyMaterial(e))
         }
     }
 
@@ -63,8 +63,8 @@ public enum KeyFile {
     public static func loadPrivateKey(_ path: String, passphrase: PassphraseSource? = nil) throws -> PrivateKey {
         switch try load(path, passphrase: passphrase) {
         case let .privateKey(key): return key
-        case .publicKey: throw KeyFileError(path: path, reason: "is a public key; a private key is needed here")
-        case .symmetric: throw KeyFileError(path: path, reason: "is an aes256 key; a private key is needed here")
+        case .publicKey: throw KeyFileError(path: path, problem: .wrongRole(expected: .privateKey, actual: .publicKey))
+        case .symmetric: throw KeyFileError(path: path, problem: .wrongRole(expected: .privateKey, actual: .symmetricKey))
         }
     }
 
@@ -72,7 +72,7 @@ public enum KeyFile {
     public static func loadSigningKey(_ path: String, passphrase: PassphraseSource? = nil) throws -> SigningPrivateKey {
         let key = try loadPrivateKey(path, passphrase: passphrase)
         guard let signing = key.signingKey else {
-            throw KeyFileError(path: path, reason: "is an \(key.algorithm.rawValue) key, which cannot sign (use ed25519 or p256)")
+            throw KeyFileError(path: path, problem: .cannotSign(key.algorithm))
         }
         return signing
     }
@@ -81,8 +81,8 @@ public enum KeyFile {
     public static func loadPublicKey(_ path: String) throws -> PublicKey {
         switch try load(path) {
         case let .publicKey(key): return key
-        case .privateKey: throw KeyFileError(path: path, reason: "is a private key; pass the public key (the .pub file) instead")
-        case .symmetric: throw KeyFileError(path: path, reason: "is an aes256 key; a public key is needed here")
+        case .privateKey: throw KeyFileError(path: path, problem: .wrongRole(expected: .publicKey, actual: .privateKey))
+        case .symmetric: throw KeyFileError(path: path, problem: .wrongRole(expected: .publicKey, actual: .symmetricKey))
         }
     }
 
@@ -90,7 +90,8 @@ public enum KeyFile {
     public static func loadSymmetricKey(_ path: String) throws -> SymmetricKey {
         switch try load(path) {
         case let .symmetric(key): return key
-        default: throw KeyFileError(path: path, reason: "is not an aes256 key file (make one with: modelsec keygen --type aes256)")
+        case .privateKey: throw KeyFileError(path: path, problem: .wrongRole(expected: .symmetricKey, actual: .privateKey))
+        case .publicKey: throw KeyFileError(path: path, problem: .wrongRole(expected: .symmetricKey, actual: .publicKey))
         }
     }
 
@@ -107,7 +108,7 @@ public enum KeyFile {
     /// file and the fix; does nothing when the permissions are private.
     public static func requirePrivatePermissions(_ path: String) throws {
         guard let mode = exposedMode(path) else { return }
-        throw KeyFileError(path: path, reason: "refusing a private key that is accessible by others (mode \(String(mode, radix: 8))); run: chmod 600 \(path)")
+        throw KeyFileError(path: path, problem: .accessibleByOthers(mode: UInt32(mode)))
     }
 
     /// The permission bits of a regular file at `path` when group or others
@@ -141,7 +142,7 @@ public enum KeyFile {
         var bytes = try FileIO.readFile(path, limit: sizeLimit)
         defer { SecureZero.zero(&bytes) }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw KeyFileError(path: path, reason: "not a PEM key file: the file is binary, not text (DER keys: convert with openssl pkey -outform PEM)")
+            throw KeyFileError(path: path, problem: .binary)
         }
         return text
     }

@@ -33,12 +33,12 @@ public enum KeyGeneration {
         let publicPath = path + ".pub"
         if !overwrite {
             for p in type == .aes256 ? [path] : [path, publicPath] where FileIO.exists(p) {
-                throw FileError(path: p, reason: "already exists (use --force to overwrite)")
+                throw OutputExistsError(path: p)
             }
         }
         guard let algorithm = type.algorithm else {
             if passphrase != nil {
-                throw KeyFileError(path: path, reason: "aes256 key files cannot be passphrase-encrypted; keep them in a secret store")
+                throw KeyFileError(path: path, problem: .passphraseForSymmetricKey)
             }
             let key = SymmetricKey(randomByteCount: 32)
             try KeyFile.write(key, to: path, overwrite: overwrite)

@@ -32,7 +32,7 @@ extension KeyFile {
     public static func inspect(_ path: String, passphrase: PassphraseSource? = nil) throws -> KeyInfo {
         let text = try readKeyText(path)
         let block: PEMBlock
-        do { block = try PEMBlock(parsing: text) } catch let e as KeyDecodingError { throw KeyFileError(path: path, e) }
+        do { block = try PEMBlock(parsing: text) } catch let e as KeyDecodingError { throw KeyFileError(path: path, problem: .undecodable(e)) }
         let encrypted = ExactString(block.label) == "ENCRYPTED PRIVATE KEY"
         if encrypted, passphrase == nil {
             var info = KeyInfo(path: path, type: nil, kind: "private", encrypted: true, keyID: nil, publicKeyPEM: nil)

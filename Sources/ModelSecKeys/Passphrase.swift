@@ -31,7 +31,7 @@ public enum PassphraseSource: Sendable, Equatable {
             return SecretBytes(copying: line)
         case let .environment(name):
             guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
-                throw KeyFileError(path: "$\(name)", reason: "the environment variable is not set or empty")
+                throw KeyFileError(path: "$\(name)", problem: .passphraseVariableUnset)
             }
             return SecretBytes(copying: Array(value.utf8))
         }

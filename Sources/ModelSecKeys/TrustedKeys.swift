@@ -28,7 +28,7 @@ public struct TrustedKeys: Sendable {
             let path = (directory as NSString).appendingPathComponent(name)
             switch try KeyFile.load(path) {
             case let .publicKey(key): found.append(key)
-            case .privateKey: throw KeyFileError(path: path, reason: "a private key in the trusted-keys directory; keep only public keys there")
+            case .privateKey: throw KeyFileError(path: path, problem: .privateKeyAmongTrustedKeys)
             case .symmetric: continue
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecCrypto
 
 /// Dead Simple Signing Envelope (DSSE) v1, the signed wrapper around the
 /// in-toto statement.
@@ -34,6 +35,14 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
         self.payload = payload
         self.payloadType = payloadType
         self.signatures = signatures
+    }
+
+    /// Signs `payload` with `signer` over the pre-authentication encoding:
+    /// one signature, base64 (standard, padded), with an empty `keyid`.
+    public static func sign(payload: [UInt8], payloadType: String, signer: any Signer) throws -> DSSEEnvelope {
+        let signature = try signer.signature(for: preAuthenticationEncoding(payloadType: payloadType, payload: payload))
+        return DSSEEnvelope(payload: Data(payload).base64EncodedString(), payloadType: payloadType,
+                            signatures: [.init(sig: Data(signature).base64EncodedString(), keyid: "")])
     }
 
     /// The DSSE pre-authentication encoding that signatures cover:

@@ -17,18 +17,34 @@ public struct SigningOptions: Sendable {
     /// Where the signature will be written: when inside the model it is
     /// ignored (and recorded as ignored).
     public var signaturePath: URL?
-    /// Show progress on stderr: nil means when stderr is a terminal.
-    public var showProgress: Bool?
+    /// Where progress goes; nil: the handler bound in
+    /// `ProgressReporting.handler`, if any (the library never prints).
+    public var progress: ProgressHandler?
 
     /// Options; the defaults sign every file with the `files` method.
     public init(method: SerializationMethod = .files, ignorePaths: [String] = [], ignoreGitPaths: Bool = true,
-                allowSymlinks: Bool = false, signaturePath: URL? = nil, showProgress: Bool? = nil) {
+                allowSymlinks: Bool = false, signaturePath: URL? = nil, progress: ProgressHandler? = nil) {
         self.method = method
         self.ignorePaths = ignorePaths
         self.ignoreGitPaths = ignoreGitPaths
         self.allowSymlinks = allowSymlinks
         self.signaturePath = signaturePath
-        self.showProgress = showProgress
+        self.progress = progress
+    }
+}
+
+/// A resource to sign whose digest is already computed: its name in the
+/// model (a `/`-separated relative path) and the SHA-256 of its content.
+public struct DigestedResource: Sendable, Equatable {
+    /// The resource name, e.g. `weights/model.safetensors`.
+    public var name: String
+    /// The 32-byte SHA-256 of the content.
+    public var sha256: [UInt8]
+
+    /// A resource `name` with content digest `sha256`.
+    public init(name: String, sha256: [UInt8]) {
+        self.name = name
+        self.sha256 = sha256
     }
 }
 
@@ -42,15 +58,15 @@ public struct SigningOptions: Sendable {
 public enum ModelSigner {
     /// Hashes every file of `model` (a directory or one file) on all cores,
     /// builds the in-toto statement and signs its DSSE encoding with `key`.
-    public static func sign(model: URL, key: SigningPrivateKey, options: SigningOptions = SigningOptions()) throws -> SignatureBundle {
+    public static func sign(model: URL, key: any Signer, options: SigningOptions = SigningOptions()) throws -> SignatureBundle {
         if case let .shards(size) = options.method, size < 1 {
-            throw ModelContentError(path: model.path, reason: "the shard size must be at least 1 byte")
+            throw ModelContentError(path: model.path, problem: .shardSizeTooSmall(size))
         }
         let model = model.standardizedFileURL
         var ignored: [ModelPath] = []
         for text in options.ignorePaths {
             guard let path = ModelPath.normalizedRelative(text) else {
-                throw ModelContentError(path: text, reason: "an ignore path must be relative to the model and stay inside it")
+                throw ModelContentError(path: text, problem: .pathOutsideModel)
             }
             ignored.append(path)
         }
@@ -63,32 +79,61 @@ public enum ModelSigner {
 
         let inventory = try ModelTree.walk(model.path, options: .init(ignoring: unique, allowSymlinks: options.allowSymlinks))
         let planned = ModelSerializer.plan(inventory.files, method: options.method)
-        let progress = ModelSerializer.progress(for: inventory.files, method: options.method, enabled: options.showProgress)
+        let progress = ModelSerializer.progress(for: inventory.files, method: options.method, handler: options.progress)
         let digests = try ParallelHasher.digests(of: planned.map(\.task), files: inventory.files, progress: progress)
         progress?.finish()
         // Each file was checked as it was hashed; a file added, removed or
         // renamed meanwhile shows in its directory's stamp.
         if let changed = inventory.directoriesChangedSinceWalk().first {
-            throw ModelContentError(path: changed, reason: "files were added, removed or renamed while the model was being signed; sign again once the model is complete")
+            throw ModelContentError(path: changed, problem: .changedWhileSigning)
         }
 
         let algorithm = ModelSerializer.algorithm(for: options.method)
-        let resources = zip(planned, digests).map { InTotoStatement.Resource(name: $0.name, algorithm: algorithm, digest: Hex.encode($1)) }
         var shardSize: Int64?
         if case let .shards(size) = options.method { shardSize = size }
         let serialization = InTotoStatement.Serialization(
             method: options.method.name, hashType: "sha256", allowSymlinks: options.allowSymlinks,
             shardSize: shardSize, ignorePaths: unique.isEmpty ? nil : unique.map(\.string).sorted())
+        return try signStatement(subjectName: modelName(model), names: planned.map(\.name), algorithm: algorithm,
+                                 digests: digests, serialization: serialization, signer: key)
+    }
+
+    /// Signs the statement for resources whose SHA-256 digests are already
+    /// known (a release computes them while encrypting, in the same read), by
+    /// the `files` method: `resources` in the order given, the subject
+    /// `subjectName` with the root digest over them, `ignorePaths` recorded
+    /// (sorted; omitted when empty). The result is the bundle
+    /// ``sign(model:key:options:)`` makes for a model directory holding
+    /// exactly those files, and verifies the same way.
+    public static func sign(subjectName: String, resources: [DigestedResource], ignorePaths: [String] = [],
+                            signer: any Signer) throws -> SignatureBundle {
+        // Names are signed as given: the verifier (SignatureBundle.manifest)
+        // is where names are judged, for statements from any signer.
+        for resource in resources where resource.sha256.count != SHA256.byteCount {
+            throw ModelContentError(path: resource.name, problem: .digestLength(resource.sha256.count))
+        }
+        let serialization = InTotoStatement.Serialization(
+            method: SerializationMethod.files.name, hashType: "sha256", allowSymlinks: false,
+            shardSize: nil, ignorePaths: ignorePaths.isEmpty ? nil : ignorePaths.sorted())
+        return try signStatement(subjectName: subjectName, names: resources.map(\.name),
+                                 algorithm: ModelSerializer.algorithm(for: .files), digests: resources.map(\.sha256),
+                                 serialization: serialization, signer: signer)
+    }
+
+    /// The one place statements are built and signed: the resources
+    /// (`names` with their `digests`), the subject digest over them, the DSSE
+    /// pre-authentication encoding signed by `signer`, the bundle naming the
+    /// signer's key id.
+    static func signStatement(subjectName: String, names: [String], algorithm: String, digests: [[UInt8]],
+                              serialization: InTotoStatement.Serialization, signer: any Signer) throws -> SignatureBundle {
+        let resources = zip(names, digests).map { InTotoStatement.Resource(name: $0, algorithm: algorithm, digest: Hex.encode($1)) }
         let statement = InTotoStatement(
             type: InTotoStatement.statementType,
-            subject: [.init(name: modelName(model), digest: ["sha256": ModelSerializer.rootDigest(digests).hex])],
+            subject: [.init(name: subjectName, digest: ["sha256": ModelSerializer.rootDigest(digests).hex])],
             predicateType: InTotoStatement.predicateType,
             predicate: .init(serialization: serialization, resources: resources))
-        let payload = try statement.encoded()
-        let signature = try key.signature(for: DSSEEnvelope.preAuthenticationEncoding(payloadType: DSSEEnvelope.inTotoPayloadType, payload: payload))
-        let envelope = DSSEEnvelope(payload: Data(payload).base64EncodedString(), payloadType: DSSEEnvelope.inTotoPayloadType,
-                                    signatures: [.init(sig: Data(signature).base64EncodedString(), keyid: "")])
-        return SignatureBundle(verificationMaterial: .init(keyHint: key.publicKey.keyID), dsseEnvelope: envelope)
+        let envelope = try DSSEEnvelope.sign(payload: try statement.encoded(), payloadType: DSSEEnvelope.inTotoPayloadType, signer: signer)
+        return SignatureBundle(verificationMaterial: .init(keyHint: signer.publicKey.keyID), dsseEnvelope: envelope)
     }
 
     /// Interprets a command-line ignore path the way both a user and the
@@ -136,41 +181,41 @@ extension SignatureBundle {
         do {
             statement = try JSONDecoder().decode(InTotoStatement.self, from: Data(payloadBytes))
         } catch {
-            throw SignatureFormatError(path: label, reason: "the signed payload is not an in-toto statement: \(Self.describe(error))")
+            throw SignatureFormatError(path: label, problem: .payloadNotStatement(detail: Self.describe(error)))
         }
-        func bad(_ reason: String) -> SignatureFormatError { SignatureFormatError(path: label, reason: reason) }
-        guard statement.type == InTotoStatement.statementType else { throw bad("unsupported statement _type \"\(statement.type)\"") }
+        func bad(_ problem: SignatureFormatError.Problem) -> SignatureFormatError { SignatureFormatError(path: label, problem: problem) }
+        guard statement.type == InTotoStatement.statementType else { throw bad(.unsupportedStatementType(statement.type)) }
         guard statement.predicateType == InTotoStatement.predicateType else {
-            throw bad("unsupported predicateType \"\(statement.predicateType)\" (expected \(InTotoStatement.predicateType))")
+            throw bad(.unsupportedPredicateType(statement.predicateType))
         }
         guard statement.subject.count == 1, let subject = statement.subject.first, let root = subject.digest["sha256"] else {
-            throw bad("the statement must have exactly one subject with a sha256 digest")
+            throw bad(.subjectNotSingle)
         }
         let serialization = statement.predicate.serialization
-        guard serialization.hashType == "sha256" else { throw bad("unsupported hash_type \"\(serialization.hashType)\" (only sha256 is supported)") }
+        guard serialization.hashType == "sha256" else { throw bad(.unsupportedHashType(serialization.hashType)) }
         let method: SerializationMethod
         switch serialization.method {
         case "files": method = .files
         case "shards":
-            guard let size = serialization.shardSize, size >= 1 else { throw bad("the shards method needs a positive shard_size") }
+            guard let size = serialization.shardSize, size >= 1 else { throw bad(.missingShardSize) }
             method = .shards(size: size)
-        default: throw bad("unsupported serialization method \"\(serialization.method)\"")
+        default: throw bad(.unsupportedMethod(serialization.method))
         }
         var digests: [[UInt8]] = []
         var seen = Set<ModelPath>()
         for resource in statement.predicate.resources {
             guard let digest = Hex.decode(resource.digest), digest.count == SHA256.byteCount else {
-                throw bad("resource \"\(resource.name)\" has a digest that is not 64 hex digits")
+                throw bad(.malformedResourceDigest(resource: resource.name))
             }
             guard resource.algorithm == "sha256" || resource.algorithm.hasPrefix("sha256-sharded-") else {
-                throw bad("resource \"\(resource.name)\" uses unsupported algorithm \"\(resource.algorithm)\"")
+                throw bad(.unsupportedResourceAlgorithm(resource: resource.name, algorithm: resource.algorithm))
             }
-            guard ResourceName.parse(resource.name, method: method) != nil else { throw bad("malformed shard name \"\(resource.name)\"") }
-            guard seen.insert(ModelPath(resource.name)).inserted else { throw bad("resource \"\(resource.name)\" is listed twice") }
+            guard ResourceName.parse(resource.name, method: method) != nil else { throw bad(.malformedResourceName(resource: resource.name)) }
+            guard seen.insert(ModelPath(resource.name)).inserted else { throw bad(.duplicateResource(resource: resource.name)) }
             digests.append(digest)
         }
         guard let rootBytes = Hex.decode(root), ConstantTime.equals(rootBytes, ModelSerializer.rootDigest(digests).bytes) else {
-            throw SignatureFormatError(path: label, reason: "the statement's subject digest does not match its resources")
+            throw SignatureFormatError(path: label, problem: .subjectDigestMismatch)
         }
         return SignedManifest(
             modelName: subject.name, subjectDigest: root.lowercased(), method: method,

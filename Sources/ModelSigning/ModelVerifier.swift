@@ -11,15 +11,16 @@ public struct VerificationOptions: Sendable {
     public var ignorePaths: [String]
     /// The signature file: when it lies inside the model it is not an extra file.
     public var signaturePath: URL?
-    /// Show progress on stderr: nil means when stderr is a terminal.
-    public var showProgress: Bool?
+    /// Where progress goes; nil: the handler bound in
+    /// `ProgressReporting.handler`, if any (the library never prints).
+    public var progress: ProgressHandler?
 
     /// Options; by default every file must be signed.
-    public init(ignoreUnsignedFiles: Bool = false, ignorePaths: [String] = [], signaturePath: URL? = nil, showProgress: Bool? = nil) {
+    public init(ignoreUnsignedFiles: Bool = false, ignorePaths: [String] = [], signaturePath: URL? = nil, progress: ProgressHandler? = nil) {
         self.ignoreUnsignedFiles = ignoreUnsignedFiles
         self.ignorePaths = ignorePaths
         self.signaturePath = signaturePath
-        self.showProgress = showProgress
+        self.progress = progress
     }
 }
 
@@ -65,7 +66,7 @@ public enum ModelVerifier {
             }
         }
         let missing = expected.keys.filter { onDisk[$0] == nil }.sorted()
-        let modified = try compare(toCheck, expected: expected, method: manifest.method, progress: options.showProgress)
+        let modified = try compare(toCheck, expected: expected, method: manifest.method, progress: options.progress)
         return signed.contentResult(modified: modified, missing: missing, extra: extra.sorted(), checked: toCheck.count)
     }
 
@@ -86,7 +87,7 @@ public enum ModelVerifier {
             path = .singleFileRoot
         } else {
             guard let normalized = ModelPath.normalizedRelative(relativePath) else {
-                throw ModelContentError(path: relativePath, reason: "the file must be given relative to the model and stay inside it")
+                throw ModelContentError(path: relativePath, problem: .pathOutsideModel)
             }
             path = normalized
         }
@@ -110,7 +111,7 @@ public enum ModelVerifier {
                 throw error
             }
         }
-        let modified = try compare([file], expected: expected, method: manifest.method, progress: options.showProgress)
+        let modified = try compare([file], expected: expected, method: manifest.method, progress: options.progress)
         return signed.contentResult(modified: modified, missing: [], extra: [], checked: 1, only: path)
     }
 
@@ -191,7 +192,7 @@ public enum ModelVerifier {
         for resource in manifest.resources {
             guard let (path, range) = ResourceName.parse(resource.name, method: manifest.method),
                   let digest = Hex.decode(resource.digest) else {
-                throw SignatureFormatError(path: "<signature>", reason: "malformed resource \"\(resource.name)\"")
+                throw SignatureFormatError(path: "<signature>", problem: .malformedResourceName(resource: resource.name))
             }
             expected[path, default: [:]][range] = digest
         }
@@ -215,7 +216,7 @@ public enum ModelVerifier {
     /// differ from `expected`. With shards, a file whose size no longer
     /// yields the signed ranges is modified without being hashed.
     static func compare(_ files: [ModelTree.File], expected: [ModelPath: ExpectedFile], method: SerializationMethod,
-                        progress enabled: Bool?) throws -> [ModelPath] {
+                        progress handler: ProgressHandler?) throws -> [ModelPath] {
         var modified = Set<ModelPath>()
         var toHash: [ModelTree.File] = []
         for file in files {
@@ -230,7 +231,7 @@ public enum ModelVerifier {
             toHash.append(file)
         }
         let planned = ModelSerializer.plan(toHash, method: method)
-        let progress = ModelSerializer.progress(for: toHash, method: method, enabled: enabled)
+        let progress = ModelSerializer.progress(for: toHash, method: method, handler: handler)
         let digests = try ParallelHasher.digests(of: planned.map(\.task), files: toHash, progress: progress)
         progress?.finish()
         for (resource, digest) in zip(planned, digests) {

@@ -44,29 +44,22 @@ enum ParallelHasher {
         let order = tasks.indices.sorted { (tasks[$0].length ?? files[tasks[$0].fileIndex].size) > (tasks[$1].length ?? files[tasks[$1].fileIndex].size) }
         let results = UnsafeMutablePointer<UInt8>.allocate(capacity: tasks.count * SHA256.byteCount)
         defer { results.deallocate() }
-        let state = SharedState()
+        // One read buffer per lane (a lane runs one task at a time).
+        let buffers = (0..<workers).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096) }
+        defer { buffers.forEach { $0.deallocate() } }
 
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
-            defer { buffer.deallocate() }
-            while let next = state.nextIndex(limit: order.count) {
-                let taskIndex = order[next]
-                let task = tasks[taskIndex]
-                do {
-                    let digest = try hash(task, file: files[task.fileIndex], buffer: buffer, progress: progress, state: state)
-                    (results + taskIndex * SHA256.byteCount).update(from: digest.bytes, count: SHA256.byteCount)
-                    progress?.advance(items: 1)
-                } catch {
-                    state.fail(error)
-                }
-            }
+        try ParallelWork.forEach(count: order.count, lanes: workers) { next, lane in
+            let taskIndex = order[next]
+            let task = tasks[taskIndex]
+            let digest = try hash(task, file: files[task.fileIndex], buffer: buffers[lane.index], progress: progress, lane: lane)
+            (results + taskIndex * SHA256.byteCount).update(from: digest.bytes, count: SHA256.byteCount)
+            progress?.advance(items: 1)
         }
-        if let error = state.firstError { throw error }
         return (0..<tasks.count).map { Array(UnsafeBufferPointer(start: results + $0 * SHA256.byteCount, count: SHA256.byteCount)) }
     }
 
     private static func hash(_ task: HashTask, file: ModelTree.File, buffer: UnsafeMutableRawBufferPointer,
-                             progress: ProgressReporter?, state: SharedState) throws -> Digest {
+                             progress: ProgressReporter?, lane: ParallelWork.Lane) throws -> Digest {
         // The file must still be the one the walk listed (a regular file with
         // the same inode, size and timestamps; see ModelTree.openUnchanged).
         // A signature describes one state of the model.
@@ -79,16 +72,16 @@ enum ParallelHasher {
         var offset = task.offset
         var remaining = task.length ?? Int64.max
         while remaining > 0 {
-            if state.failed { throw CancellationError() }
+            if lane.isStopping { throw CancellationError() }
             let want = Int(min(Int64(buffer.count), remaining))
             let n = pread(fd, buffer.baseAddress, want, off_t(offset))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ModelContentError(path: file.displayPath, reason: "read failed: \(FileIO.errnoDescription(errno))")
+                throw ModelContentError(path: file.displayPath, problem: .readFailed(reason: FileIO.errnoDescription(errno)))
             }
             if n == 0 {
                 guard task.length == nil else {
-                    throw ModelContentError(path: file.displayPath, reason: "the file became shorter while it was being hashed")
+                    throw ModelContentError(path: file.displayPath, problem: .shrankWhileHashing)
                 }
                 break
             }
@@ -105,38 +98,5 @@ enum ParallelHasher {
 
     private static func changedError(_ file: ModelTree.File) -> ModelTreeError {
         ModelTreeError(path: file.displayPath, problem: .changed)
-    }
-
-    /// The work queue position and the first failure, shared by the workers.
-    private final class SharedState: @unchecked Sendable {
-        private let lock = NSLock()
-        private var next = 0
-        private var error: Error?
-
-        func nextIndex(limit: Int) -> Int? {
-            lock.lock()
-            defer { lock.unlock() }
-            guard error == nil, next < limit else { return nil }
-            next += 1
-            return next - 1
-        }
-
-        func fail(_ failure: Error) {
-            lock.lock()
-            if error == nil || error is CancellationError { error = failure }
-            lock.unlock()
-        }
-
-        var failed: Bool {
-            lock.lock()
-            defer { lock.unlock() }
-            return error != nil
-        }
-
-        var firstError: Error? {
-            lock.lock()
-            defer { lock.unlock() }
-            return error
-        }
     }
 }

@@ -134,11 +134,12 @@ enum ModelSerializer {
     }
 
     /// A progress reporter for hashing `files` (files and bytes; bytes only
-    /// with shards, where tasks are not files), or nil when disabled.
-    static func progress(for files: [ModelTree.File], method: SerializationMethod, enabled: Bool?) -> ProgressReporter? {
-        if enabled == false { return nil }
+    /// with shards, where tasks are not files), or nil when nobody listens
+    /// (no `handler` and none bound in ``ProgressReporting/handler``).
+    static func progress(for files: [ModelTree.File], method: SerializationMethod, handler: ProgressHandler?) -> ProgressReporter? {
+        guard let handler = handler ?? ProgressReporting.handler else { return nil }
         let total = files.reduce(Int64(0)) { $0 + $1.size }
-        return ProgressReporter(label: "hashing", totalBytes: total, totalItems: method == .files ? files.count : nil, enabled: enabled)
+        return ProgressReporter(label: "hashing", totalBytes: total, totalItems: method == .files ? files.count : nil, handler: handler)
     }
 
     /// SHA-256 over the concatenated raw digests.

@@ -72,22 +72,22 @@ public struct SignatureBundle: Codable, Sendable, Equatable {
         do {
             decoded = try JSONDecoder().decode(SignatureBundle.self, from: data)
         } catch {
-            throw SignatureFormatError(path: label, reason: "not a Sigstore bundle: \(Self.describe(error))")
+            throw SignatureFormatError(path: label, problem: .notABundle(detail: Self.describe(error)))
         }
         guard decoded.mediaType == Self.mediaTypeV03 else {
-            throw SignatureFormatError(path: label, reason: "unsupported bundle mediaType \"\(decoded.mediaType)\" (expected \(Self.mediaTypeV03))")
+            throw SignatureFormatError(path: label, problem: .unsupportedMediaType(decoded.mediaType))
         }
         guard decoded.dsseEnvelope.payloadType == DSSEEnvelope.inTotoPayloadType else {
-            throw SignatureFormatError(path: label, reason: "unsupported DSSE payloadType \"\(decoded.dsseEnvelope.payloadType)\" (expected \(DSSEEnvelope.inTotoPayloadType))")
+            throw SignatureFormatError(path: label, problem: .unsupportedPayloadType(decoded.dsseEnvelope.payloadType))
         }
         guard let first = decoded.dsseEnvelope.signatures.first else {
-            throw SignatureFormatError(path: label, reason: "the DSSE envelope has no signature")
+            throw SignatureFormatError(path: label, problem: .noSignature)
         }
         guard Data(base64Encoded: first.sig) != nil else {
-            throw SignatureFormatError(path: label, reason: "the signature is not valid base64")
+            throw SignatureFormatError(path: label, problem: .signatureNotBase64)
         }
         guard Data(base64Encoded: decoded.dsseEnvelope.payload) != nil else {
-            throw SignatureFormatError(path: label, reason: "the DSSE payload is not valid base64")
+            throw SignatureFormatError(path: label, problem: .payloadNotBase64)
         }
         self = decoded
     }
@@ -96,7 +96,7 @@ public struct SignatureBundle: Codable, Sendable, Equatable {
     public static func read(from path: String) throws -> SignatureBundle {
         let bytes: [UInt8]
         do { bytes = try FileIO.readRegularFile(path, limit: 256 << 20) } catch let error as FileError {
-            throw SignatureFormatError(path: path, reason: "cannot read the signature: \(error.reason)")
+            throw SignatureFormatError(path: path, problem: .unreadable(reason: error.reason))
         }
         return try SignatureBundle(jsonData: Data(bytes), label: path)
     }

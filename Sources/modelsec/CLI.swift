@@ -88,17 +88,17 @@ extension CLI {
     /// `passphrase`) and `aes256` key files, each refused when it is a public
     /// key and then permission-checked.
     static func loadIdentities(privateKeyFiles: [String], symmetricKeyFiles: [String], passphrase: PassphraseSource?,
-                               permissions: KeyPermissionOptions, identityOption: String = "--identity") throws -> [Identity] {
-        var identities: [Identity] = []
+                               permissions: KeyPermissionOptions, identityOption: String = "--identity") throws -> [any Identity] {
+        var identities: [any Identity] = []
         for path in privateKeyFiles {
             try refusePublicKey(path, option: identityOption)
             try permissions.check(path)
-            identities.append(try Identity.load(privateKeyFile: path, passphrase: passphrase))
+            identities.append(try X25519Identity(privateKeyFile: path, passphrase: passphrase))
         }
         for path in symmetricKeyFiles {
             try refusePublicKey(path, option: "--key-file")
             try permissions.check(path)
-            identities.append(try Identity.load(symmetricKeyFile: path))
+            identities.append(try SymmetricKeyIdentity(keyFile: path))
         }
         return identities
     }

@@ -58,7 +58,9 @@ struct ModelSecCommand: ParsableCommand {
         }
         do {
             var runnable = command
-            try runnable.run()
+            // The library is silent; progress events go to the renderer
+            // (after parsing, which applied `--progress`).
+            try ProgressReporting.$handler.withValue(ProgressRenderer().handler) { try runnable.run() }
         } catch let error as any ModelSecError {
             CLI.finish(error)
         } catch {

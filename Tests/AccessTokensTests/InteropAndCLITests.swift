@@ -208,24 +208,36 @@ final class InteropAndCLITests: XCTestCase {
         let verifyOps = #"{"kty":"OKP","crv":"Ed25519","kid":"v","use":"sig","key_ops":["verify"],"x":"\#(x)"}"#
         XCTAssertEqual(try parse([forEncryption, signOnly, verifyOps, good].joined(separator: ",")).map(\.keyID), ["v", "k1"])
         XCTAssertThrowsError(try parse(forEncryption))
-        let bad = [
-            "",                                                                                    // empty set
-            #"{"kty":"OKP","crv":"Ed25519","x":"\#(x)"}"#,                                        // no kid
-            #"{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"\#(x)","d":"\#(x)"}"#,                 // private part
-            good + "," + good,                                                                     // duplicate kid
-            #"{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"AAAA"}"#,                              // short key
-            #"{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"ES256","x":"\#(x)"}"#,               // alg for another key type
-            #"{"kty":"EC","crv":"P-256","kid":"e","x":"\#(x)","y":"\#(x)"}"#,                      // not on the curve
-            #"{"kty":"EC","crv":"P-384","kid":"e","x":"\#(x)","y":"\#(x)"}"#,
-            #"{"kty":"OKP","crv":"X25519","kid":"k1","x":"\#(x)"}"#,
+        let bad: [(String, TokenInputError)] = [
+            ("", TokenInputError.noUsableKeys(path: "jwks.json")),
+            (#"{"kty":"OKP","crv":"Ed25519","x":"\#(x)"}"#, .keyWithoutID(path: "jwks.json", index: 0)),
+            (#"{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"\#(x)","d":"\#(x)"}"#, .privateKeyMaterial(path: "jwks.json", index: 0, keyID: "k1")),
+            (good + "," + good, .duplicateKeyID(keyID: "k1", path: "jwks.json")),
+            (#"{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"AAAA"}"#, .invalidKeyMaterial(path: "jwks.json", index: 0, keyID: "k1")),
+            (#"{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"ES256","x":"\#(x)"}"#,
+             .algorithmMismatch(path: "jwks.json", index: 0, keyID: "k1", expected: "EdDSA", actual: "ES256")),
+            (#"{"kty":"EC","crv":"P-256","kid":"e","x":"\#(x)","y":"\#(x)"}"#, .invalidKeyMaterial(path: "jwks.json", index: 0, keyID: "e")), // not on the curve
+            (#"{"kty":"EC","crv":"P-384","kid":"e","x":"\#(x)","y":"\#(x)"}"#,
+             .unsupportedCurve(path: "jwks.json", index: 0, keyID: "e", keyType: "EC", curve: "P-384")),
+            (#"{"kty":"OKP","crv":"X25519","kid":"k1","x":"\#(x)"}"#,
+             .unsupportedCurve(path: "jwks.json", index: 0, keyID: "k1", keyType: "OKP", curve: "X25519")),
+            (#"{"kty":"OKP","kid":"k1","x":"\#(x)"}"#, .unsupportedCurve(path: "jwks.json", index: 0, keyID: "k1", keyType: "OKP", curve: nil)),
+            (#"{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"\#(x)","y":"\#(x)"}"#, .invalidKeyMaterial(path: "jwks.json", index: 0, keyID: "k1")),
+            // Key types this reader does not know are skipped (RFC 7517 §5), leaving nothing usable.
+            (#"{"kty":"oct","kid":"s","k":"AAAA"}"#, .noUsableKeys(path: "jwks.json")),
         ]
-        for keys in bad {
+        for (keys, expected) in bad {
             XCTAssertThrowsError(try parse(keys), keys) { error in
-                XCTAssertEqual((error as? TokenInputError)?.category, .invalidInput, "\(error)")
-                XCTAssertTrue("\(error)".hasPrefix("jwks.json"), "\(error)")
+                XCTAssertEqual(error as? TokenInputError, expected, keys)
+                XCTAssertEqual((error as? TokenInputError)?.category, .invalidInput)
+                XCTAssertEqual((error as? TokenInputError)?.path, "jwks.json")
             }
         }
-        XCTAssertThrowsError(try JSONWebKeySet.keys(from: Array("not json".utf8), source: "jwks.json"))
+        for document in ["not json", #"{"keys":{}}"#, #"{"keys":[{"crv":"Ed25519"}]}"#, #"{"keys":[{"kty":"OKP","kid":7}]}"#] {
+            XCTAssertThrowsError(try JSONWebKeySet.keys(from: Array(document.utf8), source: "jwks.json")) {
+                XCTAssertEqual($0 as? TokenInputError, .notAKeySet(path: "jwks.json"), document)
+            }
+        }
     }
 
     // MARK: PyJWT

@@ -10,7 +10,7 @@ final class JWSLayerTests: XCTestCase {
         let key = try Ed25519.PrivateKey(seedBytes: d)
         XCTAssertEqual(key.publicKey.rawRepresentation, x)
         let jws = try CompactJWS.sign(header: Array(#"{"alg":"EdDSA"}"#.utf8),
-                                      payload: Array("Example of Ed25519 signing".utf8), with: .ed25519(key))
+                                      payload: Array("Example of Ed25519 signing".utf8), with: SigningPrivateKey.ed25519(key))
         XCTAssertEqual(jws, "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg")
 
         let parsed = try CompactJWS(parsing: jws)

@@ -10,27 +10,28 @@ import XCTest
 final class HeaderValidationTests: XCTestCase {
     let key = SymmetricKey(randomByteCount: 32)
 
-    func malformed(_ bytes: [UInt8], identities: [Identity]? = nil, _ expect: String,
+    func malformed(_ bytes: [UInt8], identities: [Identity]? = nil, _ expect: EncryptionError.Problem,
                    file: StaticString = #filePath, line: UInt = #line) {
         let error = assertEncryptionError(try Fixtures.decrypt(bytes, with: identities ?? [.symmetricKey(key)]), file: file, line: line)
         XCTAssertEqual(error?.kind, .malformed, error?.description ?? "", file: file, line: line)
         XCTAssertEqual(error?.category, .invalidInput, file: file, line: line)
-        XCTAssertTrue(error?.description.contains(expect) ?? false, "\(error?.description ?? "") should mention \(expect)", file: file, line: line)
+        XCTAssertEqual(error?.problem, expect, file: file, line: line)
     }
 
     func testRejectsWhatIsNotAnEncryptedFile() {
-        malformed([], "bad magic")
-        malformed(Array("hello, this is plain text, not an encrypted model at all".utf8), "bad magic")
+        malformed([], .badMagic)
+        malformed(Array("hello, this is plain text, not an encrypted model at all".utf8), .badMagic)
+        malformed(Array("MSECENC".utf8) + [0, 1], .headerTruncated(part: nil))
     }
 
     func testRejectsUnknownVersionAndFlags() throws {
         let file = try Fixtures.encrypt([1, 2, 3], to: [.symmetricKey(key)])
         for version: UInt8 in [0, 2, 255] {
             var f = file; f[8] = version
-            malformed(f, "version \(version)")
+            malformed(f, .unsupportedVersion(version))
         }
         var f = file; f[9] = 1
-        malformed(f, "flags")
+        malformed(f, .unknownFlags(1))
     }
 
     func testRejectsChunkSizesOutOfRange() throws {
@@ -38,7 +39,7 @@ final class HeaderValidationTests: XCTestCase {
         for size: UInt32 in [0, 1, 4095, 4097, 2 << 20, 0xFFFF_FFFF, 3 * 4096] {
             var f = file
             f.replaceSubrange(10..<14, with: withUnsafeBytes(of: size.bigEndian, Array.init))
-            malformed(f, "chunk size")
+            malformed(f, .chunkSizeOutOfRange(Int(size)))
         }
     }
 
@@ -46,7 +47,7 @@ final class HeaderValidationTests: XCTestCase {
         let file = try Fixtures.encrypt([1, 2, 3], to: [.symmetricKey(key)])
         for count: UInt8 in [0, 33, 255] {
             var f = file; f[46] = count
-            malformed(f, "recipient count")
+            malformed(f, .recipientCountOutOfRange(Int(count)))
         }
     }
 
@@ -55,13 +56,13 @@ final class HeaderValidationTests: XCTestCase {
         for length: UInt16 in [0, 63, 65, 0xFFFF] {
             var f = file
             f.replaceSubrange(48..<50, with: withUnsafeBytes(of: length.bigEndian, Array.init))
-            malformed(f, "must be exactly 64")
+            malformed(f, .stanzaSize(index: 1, type: "symmetric-key", size: Int(length), expected: 64))
         }
         var f = file; f[47] = 9
-        malformed(f, "unknown type")
+        malformed(f, .unknownStanzaType(index: 1, type: 9))
         // A stanza claiming to be X25519 with a key-file-sized body.
         f = file; f[47] = 1
-        malformed(f, "must be exactly 80")
+        malformed(f, .stanzaSize(index: 1, type: "x25519", size: 64, expected: 80))
     }
 
     func testPassphraseMustBeAloneAndItsParametersBounded() throws {
@@ -71,14 +72,19 @@ final class HeaderValidationTests: XCTestCase {
         // Two passphrase stanzas.
         var twice = Array(file[0..<47]) + Array(file[47..<(47 + 75)]) + Array(file[47..<(47 + 75)]) + Array(file[(47 + 75)...])
         twice[46] = 2
-        malformed(twice, identities: [.passphrase(pass)], "only recipient")
+        malformed(twice, identities: [.passphrase(pass)], .passphraseNotAlone)
         // Huge memory or passes: refused before Argon2id runs (this would otherwise need 4 TiB).
-        for (offset, value, word) in [(47 + 3 + 20, UInt32.max, "memory"), (47 + 3 + 20, UInt32(2 * 1024 * 1024), "memory"),
-                                      (47 + 3 + 20, UInt32(7), "memory"), (47 + 3 + 16, UInt32(17), "iterations"),
-                                      (47 + 3 + 16, UInt32(0), "iterations")] {
+        let cost = Fixtures.fastArgon2
+        let memoryOffset = 47 + 3 + 20, iterationsOffset = 47 + 3 + 16
+        let cases: [(offset: Int, value: UInt32)] = [
+            (memoryOffset, .max), (memoryOffset, 2 * 1024 * 1024), (memoryOffset, 7), (iterationsOffset, 17), (iterationsOffset, 0),
+        ]
+        for (offset, value) in cases {
             var f = file
             f.replaceSubrange(offset..<(offset + 4), with: withUnsafeBytes(of: value.bigEndian, Array.init))
-            malformed(f, identities: [.passphrase(pass)], word)
+            let iterations = offset == iterationsOffset ? value : cost.iterations
+            let memory = offset == memoryOffset ? value : cost.memoryKiB
+            malformed(f, identities: [.passphrase(pass)], .argon2ParametersOutOfRange(iterations: iterations, memoryKiB: memory))
         }
     }
 

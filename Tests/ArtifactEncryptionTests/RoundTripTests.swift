@@ -110,7 +110,7 @@ final class RoundTripTests: XCTestCase {
         let pass = SecretBytes(copying: Array("pw".utf8))
         XCTAssertEqual(assertEncryptionError(try Fixtures.encrypt([], to: []))?.kind, .invalidRequest)
         XCTAssertEqual(assertEncryptionError(try Fixtures.encrypt([], to: [.passphrase(pass, Fixtures.fastArgon2), .symmetricKey(key)]))?.kind, .invalidRequest)
-        let many = (0...ArtifactEncryption.maximumRecipients).map { _ in Recipient.symmetricKey(SymmetricKey(randomByteCount: 32)) }
+        let many: [any Recipient] = (0...ArtifactEncryption.maximumRecipients).map { _ in SymmetricKeyRecipient(SymmetricKey(randomByteCount: 32)) }
         XCTAssertEqual(assertEncryptionError(try Fixtures.encrypt([], to: many))?.kind, .invalidRequest)
         // Exactly the maximum works, and the last recipient can decrypt.
         let keys = (0..<ArtifactEncryption.maximumRecipients).map { _ in SymmetricKey(randomByteCount: 32) }

@@ -44,7 +44,7 @@ final class DeployGateTests: XCTestCase {
         // The deployed directory is an ordinary OMS-signed model: ModelVerifier accepts it as it is.
         let bundle = try SignatureBundle.read(from: f.path("deployed/.modelsec/release.sig"))
         let result = try ModelVerifier.verify(model: URL(fileURLWithPath: f.path("deployed")), bundle: bundle, trustedKeys: f.trusted,
-                                              options: VerificationOptions(signaturePath: URL(fileURLWithPath: f.path("deployed/.modelsec/release.sig")), showProgress: false))
+                                              options: VerificationOptions(signaturePath: URL(fileURLWithPath: f.path("deployed/.modelsec/release.sig"))))
         XCTAssertTrue(result.isVerified, result.summary)
         XCTAssertEqual(result.verifiedFileCount, 5)
     }
@@ -54,13 +54,11 @@ final class DeployGateTests: XCTestCase {
         let key = SymmetricKey(randomByteCount: 32)
         var request = ReleaseRequest(model: f.model.appendingPathComponent("weights.bin").path, name: "w", version: "2", signingKey: f.signingKey,
                                      recipients: [.symmetricKey(key)], output: f.path("single"))
-        request.showProgress = false
         let created = try ReleaseCreator.create(request)
         XCTAssertEqual(created.manifest.artifacts.map(\.path), ["weights.bin"])
         XCTAssertEqual(created.manifest.encryption.recipients, [.init(type: "symmetric-key", keyID: nil)])
         try FileManager.default.createDirectory(atPath: f.path("deployed"), withIntermediateDirectories: false)
         var deploy = DeployRequest(releaseDirectory: f.path("single"), trustedKeys: f.trusted, identities: [.symmetricKey(key)], output: f.path("deployed"))
-        deploy.showProgress = false
         XCTAssertTrue(try DeployGate.run(deploy).deployed)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: f.path("deployed/weights.bin"))),
                        try Data(contentsOf: f.model.appendingPathComponent("weights.bin")))
@@ -124,7 +122,7 @@ final class DeployGateTests: XCTestCase {
         let resources = signed.resources.map { resource -> (name: String, sha256: String) in
             resource.name == ReleaseLayout.manifestResourceName ? (resource.name, SHA256.hash(data: bytes).hex) : (resource.name, resource.digest)
         }
-        let forged = try ReleaseSignature.sign(subjectName: "bert", resources: resources, key: .ed25519(attacker))
+        let forged = try ReleaseSignature.sign(subjectName: "bert", resources: resources, signer: SigningPrivateKey.ed25519(attacker))
         try forged.write(to: f.path("release/release.sig"))
         try assertRefused(try DeployGate.run(f.deployRequest()), at: .signature, fixture: f)
     }
@@ -142,7 +140,7 @@ final class DeployGateTests: XCTestCase {
         // A valid OMS signature by the trusted key over the plaintext model, but without release.json.
         let f = try ReleaseFixture()
         try f.create()
-        let bundle = try ModelSigner.sign(model: f.model, key: f.signingKey, options: SigningOptions(showProgress: false))
+        let bundle = try ModelSigner.sign(model: f.model, key: f.signingKey, options: SigningOptions())
         try bundle.write(to: f.path("release/release.sig"))
         try assertRefused(try DeployGate.run(f.deployRequest()), at: .manifest, containing: "does not cover release.json", fixture: f)
     }
@@ -187,13 +185,13 @@ final class DeployGateTests: XCTestCase {
         let f = try ReleaseFixture()
         try f.create()
         var request = f.deployRequest()
-        var seen: String?
+        let seen = Recorded<String>()
         request.policy = DeployPolicy { release, _ in
-            seen = release.manifest.name
+            seen.value = release.manifest.name
             return .init(passed: false, detail: "license missing")
         }
         try assertRefused(try DeployGate.run(request), at: .policy, containing: "license missing", fixture: f)
-        XCTAssertEqual(seen, "bert")
+        XCTAssertEqual(seen.value, "bert")
         request.policy = DeployPolicy { _, _ in .init(passed: true, detail: "ok") }
         XCTAssertTrue(try DeployGate.run(request).deployed)
     }

@@ -36,7 +36,7 @@ final class GateSecurityClassTests: XCTestCase {
         let artifacts = try XCTUnwrap(json["artifacts"] as? [[String: Any]])
         let resources = artifacts.map { (name: $0["path"] as! String, sha256: $0["sha256"] as! String) }
             + [(name: ReleaseLayout.manifestResourceName, sha256: SHA256.hash(data: bytes).hex)]
-        try ReleaseSignature.sign(subjectName: "bert", resources: resources, key: f.signingKey).write(to: f.path("\(name)/release.sig"))
+        try ReleaseSignature.sign(subjectName: "bert", resources: resources, signer: f.signingKey).write(to: f.path("\(name)/release.sig"))
     }
 
     // MARK: - Class 1: how the model path is spelled never changes what is recorded
@@ -70,14 +70,14 @@ final class GateSecurityClassTests: XCTestCase {
             json["scan"] = ["tool": "modelsec-scan forged", "scannedFiles": 1, "findings": [Any]()]
         }
         var request = f.deployRequest()
-        var policyRan = false
-        request.policy = DeployPolicy { _, _ in policyRan = true; return .init(passed: true, detail: "ok") }
+        let policyRan = Recorded<Bool>()
+        request.policy = DeployPolicy { _, _ in policyRan.value = true; return .init(passed: true, detail: "ok") }
         let report = try DeployGate.run(request)
         XCTAssertFalse(report.deployed)
         XCTAssertEqual(report.failedStep?.name, .scan, report.summary)
         XCTAssertTrue(report.failedStep?.detail.contains("release.json records no finding; the plaintext has 1 dangerous") == true,
                       report.failedStep?.detail ?? "")
-        XCTAssertFalse(policyRan, "the policy never sees a release whose record lies")
+        XCTAssertNil(policyRan.value, "the policy never sees a release whose record lies")
         XCTAssertFalse(f.exists("deployed"))
         XCTAssertEqual(try f.leftovers(), [])
     }
@@ -86,15 +86,15 @@ final class GateSecurityClassTests: XCTestCase {
         let f = try makeFixtureWithEvilPickle()
         try f.create { $0.scan = false }   // nothing recorded at all
         var request = f.deployRequest()
-        var seen: ReleaseManifest.ScanResult?
+        let seen = Recorded<ReleaseManifest.ScanResult>()
         request.policy = DeployPolicy { _, fresh in
-            seen = fresh
+            seen.value = fresh
             let dangerous = fresh.findings.filter { $0.severity == "dangerous" }
             return .init(passed: dangerous.isEmpty, detail: "\(dangerous.count) dangerous")
         }
         let report = try DeployGate.run(request)
         XCTAssertEqual(report.failedStep?.name, .policy, report.summary)
-        let dangerous = seen?.findings.filter { $0.severity == "dangerous" }
+        let dangerous = seen.value?.findings.filter { $0.severity == "dangerous" }
         XCTAssertEqual(dangerous?.map(\.path), ["sub/evil.pkl"])
         XCTAssertEqual(dangerous?.first?.kind, "dangerous-global")
         XCTAssertFalse(f.exists("deployed"))

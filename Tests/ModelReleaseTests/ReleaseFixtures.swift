@@ -37,16 +37,13 @@ struct ReleaseFixture {
                 configure: (inout ReleaseRequest) -> Void = { _ in }) throws -> ReleaseCreator.Result {
         var request = ReleaseRequest(model: model.path, name: "bert", version: version, signingKey: key ?? signingKey,
                                      recipients: [.x25519(deployKey.publicKey)], output: path(name))
-        request.showProgress = false
         configure(&request)
         return try ReleaseCreator.create(request)
     }
 
     /// A deploy request for the release at `name` into `output`.
     func deployRequest(_ name: String = "release", output: String = "deployed") -> DeployRequest {
-        var request = DeployRequest(releaseDirectory: path(name), trustedKeys: trusted, identities: [.x25519(deployKey)], output: path(output))
-        request.showProgress = false
-        return request
+        DeployRequest(releaseDirectory: path(name), trustedKeys: trusted, identities: [.x25519(deployKey)], output: path(output))
     }
 
     /// Entries of the fixture root whose names start with `.` and contain `modelsec-tmp` (leftover staging).
@@ -84,5 +81,18 @@ struct TokenFixture {
 
     func check(_ token: String) throws -> DeployTokenCheck {
         DeployTokenCheck(token: token, keys: [try VerificationKey(key.publicKey)], issuer: issuer, audience: audience)
+    }
+}
+
+/// A value a `@Sendable` closure (a deploy policy) records for the test to
+/// read after the call.
+final class Recorded<Value>: @unchecked Sendable { // `stored` is guarded by `lock`
+    private let lock = NSLock()
+    private var stored: Value?
+
+    /// The recorded value, if any.
+    var value: Value? {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
     }
 }

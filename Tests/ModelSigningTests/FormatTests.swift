@@ -22,7 +22,7 @@ final class FormatTests: XCTestCase {
     func testBundleLayoutIsWhatModelSigningReads() throws {
         let model = try Fixtures.directoryModel()
         let keys = try Fixtures.keyPair(.p256)
-        let bundle = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions(showProgress: false))
+        let bundle = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions())
         let data = try bundle.jsonData()
         let text = String(decoding: data, as: UTF8.self)
         XCTAssertFalse(text.hasSuffix("\n"))
@@ -79,7 +79,7 @@ final class FormatTests: XCTestCase {
     func testSingleFileModelIsNamedDot() throws {
         let model = try Fixtures.singleFileModel()
         let keys = try Fixtures.keyPair(.ed25519)
-        let manifest = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions(showProgress: false)).manifest()
+        let manifest = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions()).manifest()
         XCTAssertEqual(manifest.modelName, "model.safetensors")
         XCTAssertEqual(manifest.resources.map(\.name), ["."])
         XCTAssertEqual(manifest.resources[0].digest, try Fixtures.sha256sum(model))
@@ -89,7 +89,7 @@ final class FormatTests: XCTestCase {
         let model = try Fixtures.directoryModel()
         let keys = try Fixtures.keyPair(.ed25519)
         let manifest = try ModelSigner.sign(model: model, key: keys.signingKey,
-                                            options: SigningOptions(method: .shards(size: 4096), showProgress: false)).manifest()
+                                            options: SigningOptions(method: .shards(size: 4096))).manifest()
         XCTAssertEqual(manifest.method, .shards(size: 4096))
         // layer0.bin is 10,000 bytes: three shards; the empty file has none.
         let layer0 = manifest.resources.filter { $0.name.hasPrefix("weights/layer0.bin:") }.map(\.name).sorted()
@@ -122,7 +122,7 @@ final class FormatTests: XCTestCase {
     func testMalformedBundlesAreFormatErrors() throws {
         let model = try Fixtures.singleFileModel()
         let keys = try Fixtures.keyPair(.p256)
-        let good = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions(showProgress: false))
+        let good = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions())
         let goodJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: good.jsonData()) as? [String: Any])
 
         func mutated(_ change: (inout [String: Any]) -> Void) throws -> Data {
@@ -159,7 +159,7 @@ final class FormatTests: XCTestCase {
         lenient["dsseEnvelope"] = lenientEnvelope
         let parsed = try SignatureBundle(jsonData: JSONSerialization.data(withJSONObject: lenient))
         let result = try ModelVerifier.verify(model: model, bundle: parsed, trustedKeys: TrustedKeys([keys.publicKey]),
-                                              options: VerificationOptions(showProgress: false))
+                                              options: VerificationOptions())
         XCTAssertEqual(result.outcome, .verified, result.summary)
     }
 

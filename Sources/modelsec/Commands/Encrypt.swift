@@ -68,12 +68,12 @@ struct Encrypt: ParsableCommand {
 
     func run() throws {
         try OutputGuard.refuseExisting(output, force: force)
-        var list: [Recipient] = []
-        for path in recipients { list.append(try Recipient.load(publicKeyFile: path)) }
+        var list: [any Recipient] = []
+        for path in recipients { list.append(try X25519Recipient(publicKeyFile: path)) }
         for path in keyFiles {
             try CLI.refusePublicKey(path, option: "--key-file")
             try keyPermissions.check(path)
-            list.append(try Recipient.load(symmetricKeyFile: path))
+            list.append(try SymmetricKeyRecipient(keyFile: path))
         }
         if let source = passphrase.source {
             list.append(.passphrase(try source.read()))

@@ -10,7 +10,7 @@ enum LogSupport {
                        passphrase: PassphraseSource?) throws -> NoteSigner {
         let key = try CLI.loadSigningKey(keyPath, passphrase: passphrase, permissions: permissions)
         guard case let .ed25519(ed) = key else {
-            throw KeyFileError(path: keyPath, reason: "is not an Ed25519 key; signed notes use Ed25519")
+            throw KeyFileError(path: keyPath, problem: .wrongAlgorithm(expected: .ed25519, actual: key.algorithm))
         }
         return try NoteSigner(name: name, type: type, key: ed)
     }
@@ -24,8 +24,9 @@ enum LogSupport {
             guard let name else {
                 throw ValidationError("\(option) \(spec) is a PEM key: give the key name (the log origin or witness name) as well")
             }
-            guard case let .ed25519(key) = try KeyFile.loadPublicKey(spec) else {
-                throw KeyFileError(path: spec, reason: "is not an Ed25519 public key")
+            let publicKey = try KeyFile.loadPublicKey(spec)
+            guard case let .ed25519(key) = publicKey else {
+                throw KeyFileError(path: spec, problem: .wrongAlgorithm(expected: .ed25519, actual: publicKey.algorithm))
             }
             return try NoteVerifier(name: name, type: type, publicKey: key)
         }

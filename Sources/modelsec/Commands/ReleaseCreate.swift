@@ -93,11 +93,11 @@ struct ReleaseCreate: ParsableCommand {
         }
         let replacing = OutputGuard.exists(output) && !OutputGuard.isEmptyDirectory(output)
         let key = try CLI.loadSigningKey(signingKey, option: "--signing-key", passphrase: passphrase.source, permissions: keyPermissions)
-        var recipients = try recipient.map { try Recipient.load(publicKeyFile: $0) }
+        var recipients: [any Recipient] = try recipient.map { try X25519Recipient(publicKeyFile: $0) }
         if let keyFile {
             try CLI.refusePublicKey(keyFile, option: "--key-file")
             try keyPermissions.check(keyFile)
-            recipients.append(try Recipient.load(symmetricKeyFile: keyFile))
+            recipients.append(try SymmetricKeyRecipient(keyFile: keyFile))
         }
         let destination = replacing ? ReleaseReplacement.siblingName(of: output) : output
         var request = ReleaseRequest(model: model, name: name, version: version, signingKey: key, recipients: recipients, output: destination)

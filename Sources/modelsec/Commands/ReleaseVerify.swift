@@ -169,7 +169,7 @@ struct ReleaseVerify: ParsableCommand {
             if let tokenJWKS {
                 keys = try JSONWebKeySet.keys(from: try FileIO.readFile(tokenJWKS, limit: 1 << 20), source: tokenJWKS)
             } else {
-                keys = try tokenPublicKeys.map(TokenCLI.verificationKey)
+                keys = try tokenPublicKeys.map(VerificationKey.load(publicKeyFile:))
             }
             request.token = DeployTokenCheck(
                 token: text, keys: keys, issuer: tokenIssuer, audience: audience,

@@ -68,16 +68,6 @@ enum TokenCLI {
         return OutputGuard.exists(trimmed) || trimmed.contains("/") ? trimmed : nil
     }
 
-    /// The token verification key in the public key file at `path`; an
-    /// error that does not name the file (a key of the wrong type) is
-    /// given the path, keeping its code.
-    static func verificationKey(_ path: String) throws -> VerificationKey {
-        do {
-            return try VerificationKey(try KeyFile.loadPublicKey(path))
-        } catch let error as any ModelSecError where error.path == nil {
-            throw CLI.InFile(underlying: error, file: path)
-        }
-    }
 
     /// Parses a duration option, e.g. `15m`, naming the option on failure.
     static func duration(_ text: String, option: String) throws -> TokenDuration {

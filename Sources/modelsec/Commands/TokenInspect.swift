@@ -38,7 +38,7 @@ struct TokenInspect: ParsableCommand {
         let text = try TokenCLI.readToken(token)
         let inspection: TokenInspection
         do { inspection = try TokenInspection(token: text) } catch let rejection as TokenRejection {
-            throw CLIError(.tokenUndecodable, "cannot decode the token: \(rejection.reason)")
+            throw TokenInputError.undecodableToken(rejection)
         }
         CLI.warn("NOT VERIFIED: this shows what the token claims, not whether it is genuine")
         try CLI.printResult(Output(verified: inspection.verified, warning: inspection.warning, header: inspection.header,

@@ -33,7 +33,7 @@ struct TokenJWKS: ParsableCommand {
 
     func run() throws {
         if let out { try OutputGuard.refuseExisting(out, force: force) }
-        let keys = try publicKeys.map(TokenCLI.verificationKey)
+        let keys = try publicKeys.map(VerificationKey.load(publicKeyFile:))
         let document = try JSONWebKeySet.document(for: keys) + "\n"
         if let out {
             try AtomicFileWriter.write(Array(document.utf8), to: out, mode: 0o644, overwrite: force)

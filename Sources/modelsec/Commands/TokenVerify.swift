@@ -108,7 +108,7 @@ struct TokenVerify: ParsableCommand {
         if let jwks {
             keys = try JSONWebKeySet.keys(from: try FileIO.readFile(jwks, limit: 1 << 20), source: jwks)
         } else {
-            keys = try publicKeys.map(TokenCLI.verificationKey)
+            keys = try publicKeys.map(VerificationKey.load(publicKeyFile:))
         }
         let verifier = try AccessTokenVerifier(
             keys: keys, issuer: issuer, audience: audience,
