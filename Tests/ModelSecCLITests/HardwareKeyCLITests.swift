@@ -91,6 +91,28 @@ final class HardwareKeyCLITests: XCTestCase {
         }
     }
 
+    /// The OpenSSF tool signs with a key in the same token (`model_signing
+    /// sign pkcs11-key`), and modelsec verifies it with the public key its
+    /// keygen exported.
+    func testModelSigningSignsWithTheTokenKeyAndModelsecVerifies() throws {
+        let model = dir.appendingPathComponent("m")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        try Data("weights".utf8).write(to: model.appendingPathComponent("w.bin"))
+        for type in ["p256", "p384"] {
+            _ = try run(["keygen", "--type", type, "--out", token.uri(object: "theirs-\(type)")])
+            // model_signing takes the PIN in the URI (modelsec refuses that; the peer is only a test tool here).
+            let theirURI = "pkcs11:token=\(token.label);object=theirs-\(type)?module-path=\(SoftHSMToken.modulePath)&pin-value=\(token.pin)"
+            let tool = URL(fileURLWithPath: try TestSupport.python()).deletingLastPathComponent().appendingPathComponent("model_signing").path
+            let sig = path("theirs-\(type).sig")
+            let signed = try TestSupport.run(tool, ["sign", "pkcs11-key", model.path, "--pkcs11_uri", theirURI, "--signature", sig],
+                                             environment: token.environment)
+            XCTAssertEqual(signed.status, 0, "model_signing sign pkcs11-key: \(signed.stdoutText) \(signed.stderrText)")
+            _ = try run(["verify", model.path, "--signature", sig, "--public-key", path("theirs-\(type).pub")])
+            _ = try run(["keygen", "--type", type, "--out", path("not-theirs-\(type).pem")])
+            _ = try run(["verify", model.path, "--signature", sig, "--public-key", path("not-theirs-\(type).pem.pub")], expect: 1)
+        }
+    }
+
     /// A release signed in the token passes the deploy gate with the exported
     /// public key; a token issued by a token key verifies with PyJWT.
     func testReleaseAndTokenSignedInTheTokenAreAccepted() throws {
