@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecCrypto
 import ModelSecIO
 import ModelSecKeys
 import ModelSigning
@@ -93,9 +94,21 @@ public enum ReleaseTransparency {
             throw TransparencyLogError.logUnusable(path: proofPath, reason: "the release carries no transparency-log proof (log it with release create --log, or log prove)")
         }
         let proof = try TlogProof(bytes: try FileIO.readRegularFile(proofPath, limit: TlogProof.maxBytes), what: proofPath)
-        let checkpoint = try proof.verify(entry: entry.canonicalBytes, logKey: check.logKey, witnesses: check.witnesses,
+        let witnesses = try check.witnesses + check.witnessPublicKeys.compactMap { try Self.witness($0, in: proof.checkpoint) }
+        let checkpoint = try proof.verify(entry: entry.canonicalBytes, logKey: check.logKey, witnesses: witnesses,
                                           requiredWitnesses: check.requiredWitnesses, what: proofPath)
         return (entry, proof.index, checkpoint)
+    }
+
+    /// The cosignature verifier for a witness known only by its Ed25519 key:
+    /// the name of the first cosignature line whose key id is that key's
+    /// under that name (nil when no line is), so the key counts at most once.
+    static func witness(_ key: Ed25519.PublicKey, in note: SignedNote) throws -> NoteVerifier? {
+        for signature in note.signatures
+        where noteKeyID(name: signature.name, type: .cosignatureV1, publicKey: key.rawRepresentation) == signature.keyID {
+            return try NoteVerifier(name: signature.name, type: .cosignatureV1, publicKey: key)
+        }
+        return nil
     }
 }
 
@@ -104,8 +117,11 @@ public enum ReleaseTransparency {
 public struct TransparencyLogCheck: Sendable {
     /// The log's checkpoint key (its name is the log's origin).
     public var logKey: NoteVerifier
-    /// Witness cosigning keys.
+    /// Witness cosigning keys, each with its name (vkeys).
     public var witnesses: [NoteVerifier]
+    /// Witness Ed25519 keys given without a name (PEM files): each matches the
+    /// cosignature line whose name and key give its key id.
+    public var witnessPublicKeys: [Ed25519.PublicKey] = []
     /// How many of `witnesses` must have cosigned the proof's checkpoint.
     public var requiredWitnesses: Int
 

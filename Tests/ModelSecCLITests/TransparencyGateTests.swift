@@ -117,6 +117,15 @@ final class TransparencyGateTests: XCTestCase {
         // Refreshed against the cosigned checkpoint, it passes.
         try run(["log", "prove", path("log"), "--log-key", path("log.vkey"), "--release", path("rel"), "--force"])
         _ = try gate("rel", "out2", extra: quorum, expect: 0)
+        // The witness's PEM public key works too (matched to its cosignature by key id),
+        // and so does the log's PEM key with its origin.
+        _ = try run(["release", "verify", path("rel"), "--public-key", path("release.pem.pub"), "--identity", path("deploy.pem"),
+                     "--log-key", path("log.pem.pub"), "--log-origin", "example.com/models",
+                     "--witness-key", path("witness.pem.pub"), "--witnesses", "1", "--output", path("out-pem"), "--json"], expect: 0)
+        // Another witness's key does not count.
+        try run(["keygen", "--type", "ed25519", "--out", path("stranger.pem")])
+        let stranger = try gate("rel", "out-stranger", extra: ["--witness-key", path("stranger.pem.pub"), "--witnesses", "1"], expect: 1)
+        XCTAssertEqual(try failedStep(stranger)?.0, "log")
         // More witnesses required than keys given is a usage error.
         _ = try gate("rel", "out3", extra: ["--witness-key", path("witness.vkey"), "--witnesses", "2"], expect: 2)
     }

@@ -91,7 +91,7 @@ struct ReleaseVerify: ParsableCommand {
     @Option(name: .customLong("log-origin"), help: ArgumentHelp("The log's origin (needed when --log-key is a PEM file).", valueName: "ORIGIN"))
     var logOrigin: String?
 
-    @Option(name: .customLong("witness-key"), help: ArgumentHelp("A witness's cosigning key (vkey text or a file; repeatable).", valueName: "VKEY"))
+    @Option(name: .customLong("witness-key"), help: ArgumentHelp("A witness's cosigning key: vkey text, a file holding it, or its Ed25519 public key PEM (repeatable).", valueName: "VKEY"))
     var witnessKeys: [String] = []
 
     @Option(help: ArgumentHelp("How many of the --witness-key keys must have cosigned the proof's checkpoint.", valueName: "N"))
@@ -204,10 +204,22 @@ struct ReleaseVerify: ParsableCommand {
             if let logOrigin, Array(logOrigin.utf8) != Array(verifier.name.utf8) {
                 throw TransparencyLogError.originMismatch(expected: logOrigin, actual: verifier.name)
             }
-            let witnessVerifiers = try witnessKeys.map {
-                try LogSupport.verifier($0, name: nil, type: .cosignatureV1, option: "--witness-key")
+            // A witness is a vkey (name+id+key) or an Ed25519 public key PEM, matched to its cosignature by key id.
+            var named: [NoteVerifier] = [], unnamed: [Ed25519.PublicKey] = []
+            for spec in witnessKeys {
+                if FileIO.exists(spec), try FileIO.readText(spec, limit: 64 * 1024).hasPrefix("-----BEGIN") {
+                    let key = try KeyFile.loadPublicKey(spec)
+                    guard case let .ed25519(ed) = key else {
+                        throw KeyFileError(path: spec, problem: .wrongAlgorithm(expected: .ed25519, actual: key.algorithm))
+                    }
+                    unnamed.append(ed)
+                } else {
+                    named.append(try LogSupport.verifier(spec, name: nil, type: .cosignatureV1, option: "--witness-key"))
+                }
             }
-            request.transparencyLog = TransparencyLogCheck(logKey: verifier, witnesses: witnessVerifiers, requiredWitnesses: witnesses)
+            var check = TransparencyLogCheck(logKey: verifier, witnesses: named, requiredWitnesses: witnesses)
+            check.witnessPublicKeys = unnamed
+            request.transparencyLog = check
         }
         if !policy.isEmpty {
             request.policy = ReleasePolicyStep.make(policies: try policy.map { try PolicyLoader.load(path: $0) })
