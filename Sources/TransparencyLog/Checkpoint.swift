@@ -70,7 +70,10 @@ public struct SignedCheckpoint: Sendable, Equatable {
     /// cosignature; throws if a known witness's cosignature fails.
     public func cosignerCount(_ witnesses: [NoteVerifier]) throws -> Int {
         var count = 0
-        for witness in witnesses {
+        var seen = Set<String>()
+        // A witness given twice (same name and key) counts once: a repeated
+        // key must not stand in for a second witness in a quorum.
+        for witness in witnesses where seen.insert(witness.vkey).inserted {
             do {
                 try witness.verify(note, what: "checkpoint")
                 count += 1

@@ -128,6 +128,13 @@ final class TransparencyGateTests: XCTestCase {
         XCTAssertEqual(try failedStep(stranger)?.0, "log")
         // More witnesses required than keys given is a usage error.
         _ = try gate("rel", "out3", extra: ["--witness-key", path("witness.vkey"), "--witnesses", "2"], expect: 2)
+        // The same witness given twice (as vkey, as PEM, or both) is one witness: a quorum of 2 is not met.
+        for twice in [[path("witness.vkey"), path("witness.vkey")], [path("witness.pem.pub"), path("witness.pem.pub")],
+                      [path("witness.vkey"), path("witness.pem.pub")]] {
+            let doubled = try gate("rel", "out-twice-\(UUID().uuidString)",
+                                   extra: ["--witness-key", twice[0], "--witness-key", twice[1], "--witnesses", "2"], expect: 1)
+            XCTAssertEqual(try failedStep(doubled)?.0, "log")
+        }
     }
 
     func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {

@@ -111,7 +111,7 @@ struct Keygen: ParsableCommand {
     static func defaultPublicKeyPath(for uri: PKCS11URI) throws -> String {
         // A single plain path component (bytes checked, so no look-alike of '/').
         guard let object = uri.object, !object.isEmpty, object.count <= 250, !object.contains(UInt8(ascii: "/")),
-              !object.contains(0), object != Array(".".utf8), object != Array("..".utf8),
+              !object.contains(where: { $0 < 0x20 || $0 == 0x7F }), object != Array(".".utf8), object != Array("..".utf8),
               let name = String(validating: object, as: UTF8.self) else {
             throw ValidationError("the URI's object label cannot name a file here; give --public-key-out PATH")
         }

@@ -16,7 +16,7 @@ struct Verify: ParsableCommand {
         certificate method): the chain in the bundle must lead from the signing \
         certificate to one of the roots, valid now (OpenSSL path validation; key \
         usage digitalSignature, extended key usage codeSigning when present; \
-        --crl checks revocation), and hold --certificate-identity and \
+        --crl checks the signing certificate's revocation), and hold --certificate-identity and \
         --certificate-oidc-issuer when given. The report names the signing \
         certificate's subject, names, issuer and validity.
 
@@ -58,7 +58,7 @@ struct Verify: ParsableCommand {
     @Option(name: .customLong("certificate-oidc-issuer"), help: ArgumentHelp("The OIDC issuer the signing certificate must record (Fulcio extension).", valueName: "URL"))
     var certificateOIDCIssuer: String?
 
-    @Option(help: ArgumentHelp("A CRL (PEM) to check every certificate of the path against; repeatable.", valueName: "CRL.pem"))
+    @Option(help: ArgumentHelp("A CRL (PEM) from the signing certificate's issuer to check it against; repeatable.", valueName: "CRL.pem"))
     var crl: [String] = []
 
     @Flag(help: "Do not report files the signature does not cover.")
