@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One update from a long-running operation: what it is doing, how far it
 /// has got and how far it will go. Delivered to a ``ProgressHandler``.
@@ -48,6 +49,20 @@ public enum ProgressReporting {
     /// The handler bound for the current task or thread, if any.
     @TaskLocal public static var handler: ProgressHandler?
 
+    /// The handler a command-line program installs once for the whole process
+    /// (used when none is bound for the task). The `modelsec` CLI sets it
+    /// instead of binding ``handler`` around its command: binding a task
+    /// local outside any task crashed release builds (Swift 6.3,
+    /// `swift_task_localValuePush` from a synchronous `main`).
+    public static var processHandler: ProgressHandler? {
+        get { processHandlerStorage.withLock { $0 } }
+        set { processHandlerStorage.withLock { $0 = newValue } }
+    }
+    private static let processHandlerStorage = Mutex<ProgressHandler?>(nil)
+
+    /// The handler in effect: the task's, else the process's.
+    public static var current: ProgressHandler? { handler ?? processHandler }
+
     /// A handler that drops every event (to silence an operation even when a
     /// handler is bound around it).
     public static let silent: ProgressHandler = { _ in }
@@ -74,7 +89,7 @@ public final class ProgressReporter: @unchecked Sendable { // counters are guard
         self.label = label
         self.totalBytes = totalBytes
         self.totalItems = totalItems
-        self.handler = handler ?? ProgressReporting.handler
+        self.handler = handler ?? ProgressReporting.current
         operation = Self.counter.next()
     }
 

@@ -137,7 +137,7 @@ enum ModelSerializer {
     /// with shards, where tasks are not files), or nil when nobody listens
     /// (no `handler` and none bound in ``ProgressReporting/handler``).
     static func progress(for files: [ModelTree.File], method: SerializationMethod, handler: ProgressHandler?) -> ProgressReporter? {
-        guard let handler = handler ?? ProgressReporting.handler else { return nil }
+        guard let handler = handler ?? ProgressReporting.current else { return nil }
         let total = files.reduce(Int64(0)) { $0 + $1.size }
         return ProgressReporter(label: "hashing", totalBytes: total, totalItems: method == .files ? files.count : nil, handler: handler)
     }

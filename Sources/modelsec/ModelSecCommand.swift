@@ -60,7 +60,8 @@ struct ModelSecCommand: ParsableCommand {
             var runnable = command
             // The library is silent; progress events go to the renderer
             // (after parsing, which applied `--progress`).
-            try ProgressReporting.$handler.withValue(ProgressRenderer().handler) { try runnable.run() }
+            ProgressReporting.processHandler = ProgressRenderer().handler
+            try runnable.run()
         } catch let error as any ModelSecError {
             CLI.finish(error)
         } catch {
