@@ -22,7 +22,8 @@ struct LogAppend: ParsableCommand {
 
         Examples:
           modelsec log append models-log/ --key log.pem --release bert-1.0.0
-          modelsec log append models-log/ --key log.pem --release a-1.0 --release b-2.0 --public-key release.pub
+          modelsec log append models-log/ --key log.pem --release a-1.0 \\
+              --release b-2.0 --public-key release.pub
           modelsec log append models-log/ --key log.pem --entry-bundle entries.bin
         """
     )

@@ -15,9 +15,12 @@ struct LogCheckProof: ParsableCommand {
         witnesses must have cosigned the checkpoint.
 
         Examples:
-          modelsec log check-proof bert-1.0.0/release.tlog-proof --log-key log.vkey --release bert-1.0.0
-          modelsec log check-proof p.tlog-proof --log-key log.pub --origin example.com/models \\
-            --entry-file entry.bin --witness-key w1.vkey --witness-key w2.vkey --witnesses 2
+          modelsec log check-proof bert-1.0.0/release.tlog-proof \\
+              --log-key log.vkey --release bert-1.0.0
+          modelsec log check-proof p.tlog-proof --log-key log.pub \\
+              --origin example.com/models \\
+            --entry-file entry.bin --witness-key w1.vkey \\
+            --witness-key w2.vkey --witnesses 2
         """
     )
 

@@ -18,7 +18,8 @@ struct LogCosign: ParsableCommand {
         with the checkpoint to --output. The witness's vkey is printed.
 
         Examples:
-          modelsec log cosign models-log/ --key witness.pem --name witness.example.com/w1 \\
+          modelsec log cosign models-log/ --key witness.pem \\
+              --name witness.example.com/w1 \\
             --log-key log.vkey --state /var/lib/modelsec-witness
         """
     )

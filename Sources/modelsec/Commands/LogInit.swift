@@ -15,7 +15,8 @@ struct LogInit: ParsableCommand {
         what verifiers, witnesses and monitors are configured with.
 
         Examples:
-          modelsec log init --origin example.com/models --key log.pem models-log/ > log.vkey
+          modelsec log init --origin example.com/models \\
+              --key log.pem models-log/ > log.vkey
         """
     )
 

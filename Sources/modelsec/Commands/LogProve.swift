@@ -16,8 +16,10 @@ struct LogProve: ParsableCommand {
 
         Examples:
           modelsec log prove models-log/ --log-key log.vkey --release bert-1.0.0
-          modelsec log prove models-log/ --log-key log.vkey --release bert-1.0.0 --force   # a newer checkpoint
-          modelsec log prove models-log/ --log-key log.vkey --index 41 --output entry-41.tlog-proof
+          modelsec log prove models-log/ --log-key log.vkey \\
+              --release bert-1.0.0 --force   # a newer checkpoint
+          modelsec log prove models-log/ --log-key log.vkey --index 41 \\
+              --output entry-41.tlog-proof
         """
     )
 

@@ -17,7 +17,8 @@ struct LogVerify: ParsableCommand {
 
         Examples:
           modelsec log verify models-log/ --log-key "$(cat log.vkey)"
-          modelsec log verify https-mirror/ --log-key log.vkey --since checkpoint.2026-11-01 --json
+          modelsec log verify https-mirror/ --log-key log.vkey \\
+              --since checkpoint.2026-11-01 --json
         """
     )
 
