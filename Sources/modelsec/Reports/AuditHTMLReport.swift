@@ -151,11 +151,12 @@ enum AuditHTMLReport {
     h1{margin:0}h2{margin-top:1.6em;border-bottom:1px solid #ccc;overflow-wrap:anywhere}
     .meta,footer{color:#555}
     table{border-collapse:collapse;margin:.5em 0;width:100%}
-    th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+    th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:break-word}
+    table.checks td:not(:last-child),table.checks th{white-space:nowrap}td.digest{word-break:break-all}
     th{background:#f3f3f3}table.outcomes{width:auto}
     .digest,code{font-family:ui-monospace,monospace;font-size:12px}
-    dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
-    .badge{display:inline-block;padding:0 .45em;border-radius:.3em;font-weight:600;font-size:12px}
+    dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dt{font-weight:600}dd{margin:0;overflow-wrap:break-word;word-break:break-word}
+    .badge{white-space:nowrap;display:inline-block;padding:0 .45em;border-radius:.3em;font-weight:600;font-size:12px}
     .failure{background:#fdd;color:#900}.warning{background:#ffeab0;color:#6b4a00}
     .waived{background:#e4e4f8;color:#33337a}.passed{background:#ddf3dd;color:#1b5e1b}
     #filters{position:sticky;top:0;background:#fff;padding:.5em 0;border-bottom:1px solid #ccc;display:flex;gap:1.5em}

@@ -5,7 +5,7 @@ import XCTest
 /// The audit reports for people (`--format html`, `--format markdown`) and
 /// `audit --json`: a 50-release audit with every outcome, release names and
 /// waiver reasons an attacker wrote, rendered the way a person sees it.
-final class AuditReportTests: XCTestCase {
+final class AuditReportCLITests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws { dir = try TestSupport.makeTemporaryDirectory("audit-report") }
@@ -163,7 +163,7 @@ final class AuditReportTests: XCTestCase {
         XCTAssertFalse(markdown.contains("<img") || markdown.contains("<script") || markdown.contains("</td"), "raw HTML reached the comment")
         XCTAssertFalse(markdown.contains("](javascript"), "a link survived")
         XCTAssertTrue(markdown.contains("\\)\\@team") && !markdown.contains(")@team"), "a mention survived")
-        XCTAssertTrue(markdown.contains("&lt;img src=x onerror=alert\\(2\\)&gt;"))
+        XCTAssertTrue(markdown.contains("&lt;img src\\=x onerror\\=alert\\(2\\)&gt;"))
         XCTAssertTrue(markdown.contains("20 release\\(s\\) passed every rule"))
         // Every row of a findings table has exactly its six cell separators:
         // a `|` from a release cannot open another cell.
