@@ -175,7 +175,7 @@ public enum ReleaseCreator {
         case .symmetricKey: return .init(type: "symmetric-key", keyID: nil)
         case .passphrase:
             throw ReleaseInputError(path: "release", reason: "passphrase recipients are not supported for releases",
-                                    code: "release.passphrase-recipient")
+                                    kind: .passphraseRecipient)
         }
     }
 
