@@ -176,9 +176,24 @@ final class JSONContractTests: XCTestCase {
         XCTAssertEqual(lint["valid"] as? Bool, false, "the problems ride beside the error")
         try run("policy-lint", ["policy", "lint", path("nosuch.yaml"), "--json"], expect: 2)
         let policy = TestSupport.repositoryRoot.appendingPathComponent("policies/baseline.yaml").path
-        let audit = ["audit", path("rel"), "--policy", policy, "--public-key", path("sign.pem.pub")]
+        // A policy that the release meets (exit 0), and the shipped baseline, which denies
+        // the test's weights file (the scanner cannot read it: exit 1, the report beside the error).
+        try """
+        name: signed-only
+        version: "1"
+        rules:
+          - id: SIG
+            title: Signed by a trusted key
+            severity: deny
+            check: signed-by-trusted-key
+            params: {keys: ["\(path("sign.pem.pub"))"]}
+
+        """.write(toFile: path("signed-only.yaml"), atomically: true, encoding: .utf8)
+        let audit = ["audit", path("rel"), "--policy", path("signed-only.yaml")]
         try run("audit", audit + ["--json"], expect: 0)
-        try run("audit", ["audit", path("rel"), path("docs-only"), "--policy", policy, "--public-key", path("sign.pem.pub"), "--json"], expect: 1)
+        let denied = try run("audit", ["audit", path("rel"), path("docs-only"), "--policy", policy, "--public-key", path("sign.pem.pub"), "--json"],
+                             expect: 1)
+        XCTAssertEqual((denied["totals"] as? [String: Any])?["releases"] as? Int, 2, "the report rides beside the error")
         try run("audit", audit + ["--format", "html", "--output", path("audit.html"), "--json"], expect: 0)
         try run("audit", audit + ["--format", "html", "--output", path("audit.html"), "--json"], expect: 2)             // exists
         try run("audit", audit + ["--format", "pdf", "--json"], expect: 2)
