@@ -99,7 +99,7 @@ struct LogAppend: ParsableCommand {
         let result = try DirectoryLog(directory: directory, logKey: signer.verifier).append(entries, signer: signer)
         let report = Report(firstIndex: result.firstIndex, count: entries.count, treeSize: result.checkpoint.checkpoint.size,
                             rootHash: result.checkpoint.checkpoint.root.base64, releases: names)
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         for (offset, name) in names.enumerated() { CLI.printLine("logged \(name) at index \(result.firstIndex + UInt64(offset))") }
         print("tree size \(report.treeSize), root \(report.rootHash)")
     }

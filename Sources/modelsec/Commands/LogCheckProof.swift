@@ -70,7 +70,7 @@ struct LogCheckProof: ParsableCommand {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
         let report = Report(index: proof.index, treeSize: checkpoint.checkpoint.size, origin: checkpoint.checkpoint.origin,
                             cosigners: try checkpoint.cosignerCount(witnessVerifiers), proofBytes: bytes.count, verificationMicroseconds: elapsed)
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         CLI.printLine("ok: entry \(report.index) is in \(report.origin) at size \(report.treeSize)\(witnessVerifiers.isEmpty ? "" : ", cosigned by \(report.cosigners) trusted witness(es)")")
     }
 }

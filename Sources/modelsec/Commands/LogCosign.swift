@@ -83,7 +83,7 @@ struct LogCosign: ParsableCommand {
         }
         let report = Report(origin: current.checkpoint.origin, treeSize: current.checkpoint.size, witness: name,
                             witnessVkey: signer.verifier.vkey, timestamp: now, storedIn: storedIn)
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         print(signer.verifier.vkey)
         CLI.info("cosigned \(report.origin) at size \(report.treeSize)")
     }

@@ -39,7 +39,7 @@ struct LogInit: ParsableCommand {
         let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
         try DirectoryLog.create(directory: directory, signer: signer)
         if json {
-            try CLI.printJSON(["directory": directory, "origin": origin, "vkey": signer.verifier.vkey])
+            try CLI.printResult(["directory": directory, "origin": origin, "vkey": signer.verifier.vkey])
         } else {
             print(signer.verifier.vkey)
             CLI.info("created the log \(origin) in \(directory)")

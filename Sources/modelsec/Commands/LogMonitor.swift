@@ -73,7 +73,7 @@ struct LogMonitor: ParsableCommand {
         }
         if let saveCheckpoint { try AtomicFileWriter.write(current.note.bytes, to: saveCheckpoint, overwrite: overwrite) }
         let report = Report(treeSize: current.checkpoint.size, fromIndex: from, keyId: wanted, releases: found)
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         for item in found { CLI.printLine("\(item.index)  \(item.name)@\(item.version)  \(item.time)  statement \(item.statementSha256)") }
         CLI.info("\(found.count) release(s) signed by \(wanted) in entries \(from)..<\(current.checkpoint.size)")
     }

@@ -74,7 +74,7 @@ struct LogProve: ParsableCommand {
         try proof.verify(entry: entry, logKey: log.logKey, what: "the new proof")
         try AtomicFileWriter.write(proof.bytes, to: destination, overwrite: force)
         let report = Report(index: position, treeSize: size, proofHashes: hashes.count, proofBytes: proof.bytes.count, output: destination)
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         CLI.printLine("wrote \(destination): entry \(position) of \(size), \(hashes.count) proof hashes")
     }
 

@@ -52,7 +52,7 @@ struct LogVerify: ParsableCommand {
         try verifier.verify(current.checkpoint)
         let report = Report(origin: current.checkpoint.origin, treeSize: current.checkpoint.size, rootHash: current.checkpoint.root.base64,
                             consistentWith: old?.checkpoint.size, seconds: Date().timeIntervalSince(started))
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         CLI.printLine("ok: \(report.origin), \(report.treeSize) entries, root \(report.rootHash)"
                       + (old.map { ", extends the checkpoint of size \($0.checkpoint.size)" } ?? ""))
     }
