@@ -149,6 +149,15 @@ final class AuditReportCLITests: XCTestCase {
         let image = try Data(contentsOf: URL(fileURLWithPath: png))
         XCTAssertEqual(Array(image.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "not a PNG")
         XCTAssertGreaterThan(image.count, 10_000, "a blank screenshot")
+
+        // Printable: Chromium prints it (the print style drops the filter bar).
+        let pdf = path("report.pdf")
+        let printed = try TestSupport.run("timeout", ["120", chromium] + flags + ["--no-pdf-header-footer", "--print-to-pdf=\(pdf)", url])
+        XCTAssertEqual(printed.status, 0, printed.stderrText)
+        let document = try Data(contentsOf: URL(fileURLWithPath: pdf))
+        XCTAssertEqual(String(decoding: document.prefix(5), as: UTF8.self), "%PDF-")
+        XCTAssertGreaterThan(document.count, 10_000, "an empty print")
+        XCTAssertTrue(html.contains("@media print{#filters{display:none!important}"), "the print style hides the filters")
     }
 
     func testMarkdownReportEscapesNamesAndKeepsTablesIntact() throws {
