@@ -23,13 +23,15 @@ struct Sign: ParsableCommand {
             --ignore README.md
           modelsec sign model.safetensors --key release-signing.pem --json
           modelsec sign llama/ --key release-signing.pem --shard-size 1000000000
+          modelsec sign bert-base/ --key "pkcs11:token=release;object=signing?\\
+        module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=env:HSM_PIN"
         """
     )
 
     @Argument(help: ArgumentHelp("The model: a directory or a single file.", valueName: "MODEL"))
     var model: String
 
-    @Option(help: ArgumentHelp("The private signing key (ed25519 or p256, PKCS#8 PEM).", valueName: "PRIVATE_KEY"))
+    @Option(help: ArgumentHelp("The private signing key: a PKCS#8 PEM file (ed25519, p256, p384, p521) or a pkcs11: URI.", valueName: "PRIVATE_KEY"))
     var key: String
 
     @Option(name: [.short, .long], help: ArgumentHelp("Where to write the signature.", valueName: "SIG"))
@@ -72,7 +74,7 @@ struct Sign: ParsableCommand {
     }
 
     func run() throws {
-        let signingKey = try CLI.loadSigningKey(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
+        let signingKey = try CLI.loadSigner(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
         // Fail now, not after hashing the whole model, when OUTPUT cannot be written.
         try OutputGuard.refuseExisting(output, force: force)
         try AtomicFileWriter.checkDestination(output, overwrite: force)
