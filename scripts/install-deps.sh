@@ -14,6 +14,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 pkg-config --exists p11-kit-1 2>/dev/null || missing+=(libp11-kit-dev)   # the PKCS#11 header
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)           # the token the PKCS#11 tests use
 command -v go >/dev/null 2>&1 || missing+=(golang-go)                    # Go's sumdb/tlog checks our transparency log
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)                      # renders the HTML audit report in a test
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || missing+=(golang-golang-x-mod-dev)
 if ! command -v python3 >/dev/null 2>&1; then
   missing+=(python3 python3-venv python3-pip)

@@ -86,9 +86,9 @@ final class DPCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderrText)
         XCTAssertEqual(try JSONDecoder().decode(BudgetStatus.self, from: r.stdout).total, PrivacyCost(epsilon: 2, delta: 1e-6))
         r = try TestSupport.modelsec(["dp", "budget", "--ledger", db, "--show", "--json"])
-        // A list result sits under "result" in the --json envelope (docs/cli-json.md).
-        struct Listed: Decodable { let ok: Bool; let result: [BudgetStatus] }
-        XCTAssertEqual(try JSONDecoder().decode(Listed.self, from: r.stdout).result.map(\.dataset), ["x"])
+        // Every dataset, listed under "datasets" beside the ledger's path.
+        struct Listed: Decodable { let ok: Bool; let ledger: String; let datasets: [BudgetStatus] }
+        XCTAssertEqual(try JSONDecoder().decode(Listed.self, from: r.stdout).datasets.map(\.dataset), ["x"])
         r = try TestSupport.modelsec(["dp", "budget", "--ledger", db, "--show", "--set-total", "1"])
         XCTAssertEqual(r.status, 2)
 

@@ -120,9 +120,9 @@ final class ZCDPLedgerTests: DPFileTestCase {
             XCTAssertEqual(r.status, 0, r.stderrText)
         }
         let r = try dp(["budget", "--ledger", db, "--show", "--json"])
-        // A list result sits under "result" in the CLI's JSON envelope (docs/cli-json.md).
-        struct Envelope: Decodable { let result: [BudgetStatus] }
-        let status = try XCTUnwrap(try JSONDecoder().decode(Envelope.self, from: r.stdout).result.first)
+        // Every dataset, listed under "datasets" in the CLI's JSON envelope (docs/cli-json.md).
+        struct Envelope: Decodable { let datasets: [BudgetStatus] }
+        let status = try XCTUnwrap(try JSONDecoder().decode(Envelope.self, from: r.stdout).datasets.first)
         XCTAssertEqual(status.accounting.rule, "zcdp")
         XCTAssertLessThan(status.spent.epsilon, 1)
         XCTAssertTrue(try dp(["budget", "--ledger", db, "--show"]).stdoutText.contains("zcdp composition"))

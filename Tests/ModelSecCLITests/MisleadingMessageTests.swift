@@ -94,15 +94,6 @@ final class MisleadingMessageTests: XCTestCase {
         XCTAssertEqual(try TestSupport.modelsec(verify + ["abc"]).status, 1)
     }
 
-    /// Commands whose help text belongs to another area's files (the DP
-    /// commands, audit) and still has long example lines: remove each entry
-    /// once its examples are wrapped with `\` continuations.
-    // Known gaps, to rewrap next (issue #15 stays open until this set is empty):
-    // the DP and audit examples, and the `log` commands merged from the
-    // transparency-log work after this test was written.
-    static let examplesOwnedElsewhere: Set<String> = ["dp", "dp release", "dp budget", "dp sgd", "audit",
-        "log", "log init", "log append", "log verify", "log prove", "log check-proof", "log cosign", "log monitor"]
-
     /// A library rejection never names a flag; the CLI adds the one that helps.
     func testTokenRejectionGetsTheFlagHint() throws {
         XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "ed25519", "--out", path("other.pem")]).status, 0)
@@ -132,7 +123,7 @@ final class MisleadingMessageTests: XCTestCase {
         }
         walk(try XCTUnwrap(tool["command"] as? [String: Any]), [])
         var checked = 0
-        for (path, discussion) in commands where !Self.examplesOwnedElsewhere.contains(path.joined(separator: " ")) {
+        for (path, discussion) in commands {
             guard let examples = discussion.components(separatedBy: "Examples:\n").dropFirst().first else { continue }
             let lines = examples.split(separator: "\n", omittingEmptySubsequences: false).prefix { !$0.isEmpty }.map(String.init)
             let help = try TestSupport.modelsec(path + ["--help"], environment: ["COLUMNS": "80"])

@@ -5,7 +5,7 @@ import ModelSec
 /// `modelsec audit`: evaluate releases against policies and write a report.
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Audit release directories against policies (text, JSON, SARIF 2.1.0 or JUnit XML report).",
+        abstract: "Audit release directories against policies (text, JSON, SARIF, JUnit, HTML or Markdown report).",
         discussion: """
         Every release is checked against every rule of every policy; waivers in \
         the policy turn matching failures into 'waived' results until they expire. \
@@ -20,12 +20,22 @@ struct Audit: ParsableCommand {
         policy names (the shipped policies name ${MODELSEC_TRUSTED_KEYS}). Every \
         report says which keys were used.
 
+        --format html writes one self-contained page for people (no network, \
+        filters by outcome and rule, printable); --format markdown a short report \
+        for a merge-request comment. --json prints the result in the JSON \
+        envelope on stdout; with --output, the report in --format goes to the file.
+
         Examples:
-          modelsec audit releases/resnet-1.2.0 --policy policies/baseline.yaml --trusted-keys trusted/
+          modelsec audit releases/resnet-1.2.0 \\
+              --policy policies/baseline.yaml --trusted-keys trusted/
           modelsec audit releases/* --policy policies/baseline.yaml \\
               --trusted-keys trusted/ --format sarif --output audit.sarif
           modelsec audit releases/* --policy policies/strict.yaml \\
               --format junit --output audit.xml --fail-on-warn
+          modelsec audit releases/* --policy policies/baseline.yaml \\
+              --trusted-keys trusted/ --format html --output report.html
+          modelsec audit releases/* --policy policies/baseline.yaml \\
+              --trusted-keys trusted/ --format markdown > comment.md
           modelsec audit releases/bert-1.0 --policy policies/baseline.yaml \\
               --key-file deploy.key --trusted-keys trusted/
 
@@ -41,7 +51,7 @@ struct Audit: ParsableCommand {
     @Option(name: .customLong("policy"), help: ArgumentHelp("A policy file (YAML); repeatable.", valueName: "FILE"))
     var policies: [String] = []
 
-    @Option(help: ArgumentHelp("Report format: text, json, sarif or junit.", valueName: "FORMAT"))
+    @Option(help: ArgumentHelp("Report format: text, json, sarif, junit, html or markdown.", valueName: "FORMAT"))
     var format: String = "text"
 
     @Option(help: ArgumentHelp("Write the report to FILE (atomically) instead of stdout.", valueName: "FILE"))
@@ -53,7 +63,7 @@ struct Audit: ParsableCommand {
     @Flag(help: "Exit 1 when a warn rule fails, too.")
     var failOnWarn = false
 
-    @Flag(help: "Same as --format json.")
+    @Flag(help: "Print the result as JSON in the envelope of docs/cli-json.md (with --output, the report in --format goes to the file).")
     var json = false
 
     @Option(help: ArgumentHelp("Rescan the plaintext: an X25519 private key the releases are encrypted to (repeatable).", valueName: "KEY"))
@@ -75,10 +85,12 @@ struct Audit: ParsableCommand {
     func validate() throws {
         if releases.isEmpty { throw ValidationError("Give at least one RELEASE_DIR.") }
         if policies.isEmpty { throw ValidationError("Give at least one --policy FILE.") }
-        if ReportFormat(rawValue: format) == nil {
-            throw ValidationError("Unknown --format '\(format)' (expected text, json, sarif or junit).")
+        if AuditFormat(rawValue: format) == nil {
+            throw ValidationError("Unknown --format '\(format)' (expected \(AuditFormat.allCases.map(\.rawValue).joined(separator: ", "))).")
         }
-        if json, format != "text", format != "json" { throw ValidationError("--json conflicts with --format \(format).") }
+        if json, output == nil, format != "text", format != "json" {
+            throw ValidationError("--json prints the result on stdout; give --output FILE for the --format \(format) report.")
+        }
         let rescan = !identity.isEmpty || keyFile != nil
         if rescan, trustedKeys == nil, publicKeys.isEmpty {
             throw ValidationError("Rescanning (--identity/--key-file) needs --trusted-keys DIR or --public-key PUB.pem: releases are verified before they are decrypted.")
@@ -103,9 +115,9 @@ struct Audit: ParsableCommand {
     }
 
     func run() throws {
-        let reportFormat = json ? .json : ReportFormat(rawValue: format)!
+        let reportFormat = AuditFormat(rawValue: format)!
         // Fail now, not after auditing every release, when the report cannot be written.
-        if let output { try AtomicFileWriter.checkDestination(output, overwrite: force) }
+        if let output { try OutputGuard.refuseExisting(output, force: force) }
         let progress = ProgressReporter(label: "auditing", totalItems: releases.count)
         var loader: any ReleaseEvidenceLoader = DefaultReleaseLoading.loader
         let trust = try auditTrust()
@@ -119,7 +131,7 @@ struct Audit: ParsableCommand {
         do {
             report = try Auditor.run(releaseDirectories: releases, policyPaths: policies, loader: loader, trust: trust, progress: progress)
         } catch let error as PolicyError {
-            CLI.fail("\(error.description) (run 'modelsec policy lint \(error.file)')", code: CLI.exitCode(error.category))
+            throw HintedError(underlying: error, hint: "run 'modelsec policy lint \(error.file)'")
         }
         for release in report.releases where !release.readable {
             CLI.warn("\(release.error?.message ?? release.directory): reported as a failed release-readable result")
@@ -127,22 +139,22 @@ struct Audit: ParsableCommand {
         if report.signatureTrust.source == .none, report.results.contains(where: { $0.check == CheckKind.signedByTrustedKey.rawValue }) {
             CLI.warn("no trusted signing keys (\(report.signatureTrust.detail)): every signature rule fails; give --trusted-keys DIR or --public-key PUB.pem, or set the variable the policy names")
         }
-        let data = try report.rendered(as: reportFormat, failOnWarn: failOnWarn)
         if let output {
-            try AtomicFileWriter.write(data, to: output, overwrite: force)
+            try AtomicFileWriter.write(try reportFormat.render(report, failOnWarn: failOnWarn), to: output, overwrite: force)
             CLI.info("\(reportFormat.rawValue) report written to \(output)")
-        } else {
-            FileHandle.standardOutput.write(data)
+        } else if !json {
+            FileHandle.standardOutput.write(try reportFormat.render(report, failOnWarn: failOnWarn))
         }
         let code = report.exitCode(failOnWarn: failOnWarn)
-        if output != nil || reportFormat != .text {
+        if output != nil || json || reportFormat != .text {
             CLI.info(report.signatureTrust.line)
             CLI.info(report.totals.line)
         }
+        let result = json ? AuditResult(report, format: output == nil ? nil : reportFormat.rawValue, output: output) : nil
         if code != 0 {
-            let why = report.totals.failures > 0 ? "\(report.totals.failures) deny rule result(s) failed" : "\(report.totals.warnings) warning(s) with --fail-on-warn"
-            FileHandle.standardError.write(Data("modelsec: error: audit failed: \(why)\n".utf8))
-            throw CLI.Exit(code: code)
+            let failure = AuditFailed(failures: report.totals.failures, warnings: report.totals.warnings)
+            throw ReportedFailure(error: failure, report: result)
         }
+        if let result { try CLI.printResult(result) }
     }
 }

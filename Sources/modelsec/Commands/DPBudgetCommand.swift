@@ -22,8 +22,10 @@ struct DPBudgetCommand: ParsableCommand {
         keep the ledger readable only by the data's curators.
 
         Examples:
-          modelsec dp budget --ledger privacy.db --dataset train-v3 --set-total 3 --delta 1e-6
-          modelsec dp budget --ledger privacy.db --dataset survey --set-total 1 --relation replace-one
+          modelsec dp budget --ledger privacy.db --dataset train-v3 \\
+              --set-total 3 --delta 1e-6
+          modelsec dp budget --ledger privacy.db --dataset survey \\
+              --set-total 1 --relation replace-one
           modelsec dp budget --ledger privacy.db --show
           modelsec dp budget --ledger privacy.db --dataset train-v3 --show --json
         """
@@ -63,9 +65,18 @@ struct DPBudgetCommand: ParsableCommand {
         if let delta, delta > DPDeltaPolicy.largestUnforcedDelta, !force { throw ValidationError(DPDeltaPolicy.largeDeltaMessage(delta)) }
     }
 
+    /// `--show --dataset NAME --json`: the dataset's budget and its charges.
     struct DatasetReport: Encodable {
         var status: BudgetStatus
         var releases: [SpendRecord]
+    }
+
+    /// `--show --json` without --dataset: every dataset of the ledger.
+    struct LedgerReport: Encodable {
+        /// The ledger file.
+        var ledger: String
+        /// One budget per dataset, by name.
+        var datasets: [BudgetStatus]
     }
 
     func run() throws {
@@ -77,12 +88,12 @@ struct DPBudgetCommand: ParsableCommand {
                 if status.spent.epsilon > status.total.epsilon || status.spent.delta > status.total.delta {
                     CLI.warn("dataset '\(dataset)' has already spent \(status.spent), more than the new total")
                 }
-                if json { try CLI.printJSON(status) } else { print(Self.line(status)) }
+                if json { try CLI.printResult(status) } else { print(Self.line(status)) }
                 return
             }
             if let dataset {
                 let report = DatasetReport(status: try store.status(dataset: dataset), releases: try store.spends(dataset: dataset))
-                if json { try CLI.printJSON(report); return }
+                if json { try CLI.printResult(report); return }
                 print(Self.line(report.status))
                 for r in report.releases {
                     print("  #\(r.id) \(r.time) \(r.outcome.rawValue) \(r.mechanism) \(r.relation.rawValue) \(r.cost)")
@@ -92,7 +103,7 @@ struct DPBudgetCommand: ParsableCommand {
                 return
             }
             let all = try store.allStatuses()
-            if json { try CLI.printJSON(all); return }
+            if json { try CLI.printResult(LedgerReport(ledger: ledger, datasets: all)); return }
             if all.isEmpty { print("no datasets in \(ledger)") }
             for s in all { print(Self.line(s)) }
         }

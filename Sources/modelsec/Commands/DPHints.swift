@@ -3,22 +3,23 @@ import ModelSec
 /// The command-line hints added to library errors of the `dp` commands
 /// (the library never names a flag; see the error contract).
 enum DPHints {
-    /// Runs `body`; a DP error is printed with the flag that fixes it, and exits with its category's code.
+    /// Runs `body`; a DP error is rethrown with the flag that fixes it
+    /// added to its message (same code and category), for `CLI.finish`.
     static func run(_ body: () throws -> Void) throws {
         do { try body() } catch let error as DPError {
-            CLI.fail(message(error), code: CLI.exitCode(error.category))
+            throw HintedError(underlying: error, hint: hint(error))
         }
     }
 
-    /// `error`'s description with a hint for a person at the command line.
-    static func message(_ error: DPError) -> String {
+    /// The hint for a person at the command line, if `error` has one.
+    static func hint(_ error: DPError) -> String? {
         switch error {
         case .unknownDataset:
-            return "\(error.description) (set one with: modelsec dp budget --ledger DB --dataset NAME --set-total E)"
+            return "set one with: modelsec dp budget --ledger DB --dataset NAME --set-total E"
         case .relationMismatch(_, let ledger, _, _):
-            return "\(error.description) (pass --relation \(ledger.rawValue), or omit --relation to use the dataset's)"
+            return "pass --relation \(ledger.rawValue), or omit --relation to use the dataset's"
         default:
-            return error.description
+            return nil
         }
     }
 }

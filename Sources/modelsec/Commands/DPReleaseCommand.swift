@@ -35,15 +35,26 @@ struct DPReleaseCommand: ParsableCommand {
         about unless --force.
 
         Examples:
-          modelsec dp release --input train.csv --column label --statistic count --epsilon 0.1
-          modelsec dp release --input train.csv --column age --statistic mean --bounds 0,100 --epsilon 1 --json
-          modelsec dp release --input train.csv --column label --statistic histogram --categories cat,dog,bird --epsilon 0.5
-          modelsec dp release --input train.csv --column income --statistic quantile --quantile 0.5 --bounds 0,200000 --epsilon 1
-          modelsec dp release --input train.csv --column age --statistic sum --bounds 0,100 --epsilon 1 --delta 1e-6 --mechanism gaussian \\
+          modelsec dp release --input train.csv --column label \\
+              --statistic count --epsilon 0.1
+          modelsec dp release --input train.csv --column age \\
+              --statistic mean --bounds 0,100 --epsilon 1 --json
+          modelsec dp release --input train.csv --column label \\
+              --statistic histogram --categories cat,dog,bird \\
+              --epsilon 0.5
+          modelsec dp release --input train.csv --column income \\
+              --statistic quantile --quantile 0.5 --bounds 0,200000 \\
+              --epsilon 1
+          modelsec dp release --input train.csv --column age \\
+              --statistic sum --bounds 0,100 --epsilon 1 --delta 1e-6 \\
+              --mechanism gaussian \\
               --ledger privacy.db --dataset train-v3
-          modelsec dp release --input visits.csv --column minutes --statistic mean --bounds 0,120 --epsilon 1 \\
+          modelsec dp release --input visits.csv --column minutes \\
+              --statistic mean --bounds 0,120 --epsilon 1 \\
               --privacy-id patient --max-rows-per-id 5
-          modelsec dp release --input visits.csv --column minutes --statistic count --group-by diagnosis --epsilon 1 --delta 1e-6 \\
+          modelsec dp release --input visits.csv --column minutes \\
+              --statistic count --group-by diagnosis --epsilon 1 \\
+              --delta 1e-6 \\
               --privacy-id patient --max-rows-per-id 3
         """
     )
@@ -212,12 +223,11 @@ struct DPReleaseCommand: ParsableCommand {
 
     /// Runs a vector statistic.
     func runVector(ledgerStore: SQLitePrivacyLedger?, relation: NeighbouringRelation) throws {
-        let accumulator: VectorAccumulator
-        do { accumulator = try makeVector(relation: relation) } catch let error as ValidationError { CLI.fail(error.message, code: 2) }
+        let accumulator = try makeVector(relation: relation)
         var rng = SecureRandomSource()
         let release = try accumulator.release(path: input, columns: columnList, privacyID: privacyID,
                                               ledger: ledgerStore, dataset: dataset, using: &rng)
-        if json { try CLI.printJSON(release); return }
+        if json { try CLI.printResult(release); return }
         print("statistic:  \(release.statistic) of columns \(release.columns.joined(separator: ", ")), rows clipped to L2 norm \(release.clipNorm)")
         if let v = release.vector { print("value:      \(v)") }
         if let h = release.noiseHalfWidth95 { print("noise:      |noise| <= \(h) per coordinate with probability 95%") }
@@ -239,15 +249,14 @@ struct DPReleaseCommand: ParsableCommand {
             if relation == nil, let ledgerStore, let dataset { chosen = try ledgerStore.status(dataset: dataset).relation }
             if statistic.isVector { try runVector(ledgerStore: ledgerStore, relation: chosen); return }
             let column = column!
-            let spec: StatisticSpec
-            do { spec = try makeSpec(relation: chosen) } catch let error as ValidationError { CLI.fail(error.message, code: 2) }
+            let spec = try makeSpec(relation: chosen)
             var rng = SecureRandomSource()
             let release = try CSVRelease.release(path: input, columns: CSVRelease.Columns(value: column, privacyID: privacyID, groupBy: groupBy),
                                                  spec: spec, boundsEpsilon: boundsEpsilon, ledger: ledgerStore, dataset: dataset, using: &rng)
             if !force, let warning = DPDeltaPolicy.smallSampleWarning(delta: spec.delta, recordCount: release.recordCount) {
                 CLI.warn(warning)
             }
-            if json { try CLI.printJSON(release); return }
+            if json { try CLI.printResult(release); return }
             print("statistic:  \(release.statistic) of column '\(column)'\(release.quantile.map { " (q = \($0))" } ?? "")")
             if let value = release.value { print("value:      \(value)") }
             if let groups = release.groups {

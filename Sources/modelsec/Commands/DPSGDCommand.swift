@@ -19,10 +19,14 @@ struct DPSGDCommand: ParsableCommand {
         norms. --epochs E means ceil(E / Q) steps. See docs/privacy.md.
 
         Examples:
-          modelsec dp sgd --noise-multiplier 1.1 --sample-rate 0.004266 --epochs 60 --delta 1e-5
-          modelsec dp sgd --noise-multiplier 1.1 --sample-rate 0.004266 --epochs 60 --delta 1e-5 --accountant rdp
-          modelsec dp sgd --noise-multiplier 2 --sample-rate 0.01 --steps 5000 --delta 1e-5 --sampling fixed-size
-          modelsec dp sgd --target-epsilon 3 --sample-rate 0.01 --steps 10000 --delta 1e-5 --json
+          modelsec dp sgd --noise-multiplier 1.1 --sample-rate 0.004266 \\
+              --epochs 60 --delta 1e-5
+          modelsec dp sgd --noise-multiplier 1.1 --sample-rate 0.004266 \\
+              --epochs 60 --delta 1e-5 --accountant rdp
+          modelsec dp sgd --noise-multiplier 2 --sample-rate 0.01 \\
+              --steps 5000 --delta 1e-5 --sampling fixed-size
+          modelsec dp sgd --target-epsilon 3 --sample-rate 0.01 \\
+              --steps 10000 --delta 1e-5 --json
         """
     )
 
@@ -80,14 +84,14 @@ struct DPSGDCommand: ParsableCommand {
             guard let r = DPSGDAccountant.smallestNoiseMultiplier(targetEpsilon: targetEpsilon!, sampleRate: sampleRate, steps: n, delta: delta,
                                                                    sampling: sampling, method: accountant ?? .pld,
                                                                    precision: sampling == .poisson && (accountant ?? .pld) == .pld ? 1e-4 : 1e-6) else {
-                CLI.fail("no noise multiplier up to 1e6 reaches epsilon \(targetEpsilon!) at delta \(delta)", code: 1)
+                throw DPCommandError.targetUnreachable(targetEpsilon: targetEpsilon!, delta: delta, largestMultiplier: 1e6)
             }
             result = r
         }
         guard result.epsilon.isFinite else {
-            CLI.fail("the accountant gives no finite epsilon for these parameters (the noise is too small for the number of steps)", code: 2)
+            throw DPCommandError.epsilonNotFinite
         }
-        if json { try CLI.printJSON(result); return }
+        if json { try CLI.printResult(result); return }
         if targetEpsilon != nil {
             print("noise multiplier: \(result.noiseMultiplier)")
             print("epsilon:          \(result.epsilon) (target \(targetEpsilon!))")

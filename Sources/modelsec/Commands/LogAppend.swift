@@ -22,7 +22,8 @@ struct LogAppend: ParsableCommand {
 
         Examples:
           modelsec log append models-log/ --key log.pem --release bert-1.0.0
-          modelsec log append models-log/ --key log.pem --release a-1.0 --release b-2.0 --public-key release.pub
+          modelsec log append models-log/ --key log.pem --release a-1.0 \\
+              --release b-2.0 --public-key release.pub
           modelsec log append models-log/ --key log.pem --entry-bundle entries.bin
         """
     )
@@ -98,7 +99,7 @@ struct LogAppend: ParsableCommand {
         let result = try DirectoryLog(directory: directory, logKey: signer.verifier).append(entries, signer: signer)
         let report = Report(firstIndex: result.firstIndex, count: entries.count, treeSize: result.checkpoint.checkpoint.size,
                             rootHash: result.checkpoint.checkpoint.root.base64, releases: names)
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         for (offset, name) in names.enumerated() { CLI.printLine("logged \(name) at index \(result.firstIndex + UInt64(offset))") }
         print("tree size \(report.treeSize), root \(report.rootHash)")
     }

@@ -15,9 +15,12 @@ struct LogCheckProof: ParsableCommand {
         witnesses must have cosigned the checkpoint.
 
         Examples:
-          modelsec log check-proof bert-1.0.0/release.tlog-proof --log-key log.vkey --release bert-1.0.0
-          modelsec log check-proof p.tlog-proof --log-key log.pub --origin example.com/models \\
-            --entry-file entry.bin --witness-key w1.vkey --witness-key w2.vkey --witnesses 2
+          modelsec log check-proof bert-1.0.0/release.tlog-proof \\
+              --log-key log.vkey --release bert-1.0.0
+          modelsec log check-proof p.tlog-proof --log-key log.pub \\
+              --origin example.com/models \\
+            --entry-file entry.bin --witness-key w1.vkey \\
+            --witness-key w2.vkey --witnesses 2
         """
     )
 
@@ -67,7 +70,7 @@ struct LogCheckProof: ParsableCommand {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
         let report = Report(index: proof.index, treeSize: checkpoint.checkpoint.size, origin: checkpoint.checkpoint.origin,
                             cosigners: try checkpoint.cosignerCount(witnessVerifiers), proofBytes: bytes.count, verificationMicroseconds: elapsed)
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         CLI.printLine("ok: entry \(report.index) is in \(report.origin) at size \(report.treeSize)\(witnessVerifiers.isEmpty ? "" : ", cosigned by \(report.cosigners) trusted witness(es)")")
     }
 }

@@ -17,9 +17,12 @@ struct LogCommand: ParsableCommand {
           modelsec keygen --type ed25519 --out log.pem
           modelsec log init --origin example.com/models --key log.pem models-log/
           modelsec log append models-log/ --key log.pem --release bert-1.0.0
-          modelsec log prove models-log/ --log-key "$(cat log.vkey)" --release bert-1.0.0
-          modelsec log verify models-log/ --log-key "$(cat log.vkey)" --since old-checkpoint
-          modelsec log monitor models-log/ --log-key "$(cat log.vkey)" --key-id 3f2a…
+          modelsec log prove models-log/ --log-key "$(cat log.vkey)" \\
+              --release bert-1.0.0
+          modelsec log verify models-log/ --log-key "$(cat log.vkey)" \\
+              --since old-checkpoint
+          modelsec log monitor models-log/ --log-key "$(cat log.vkey)" \\
+              --key-id 3f2a…
         """,
         subcommands: [LogInit.self, LogAppend.self, LogVerify.self, LogProve.self, LogCheckProof.self, LogCosign.self, LogMonitor.self]
     )

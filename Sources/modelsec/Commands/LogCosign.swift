@@ -18,7 +18,8 @@ struct LogCosign: ParsableCommand {
         with the checkpoint to --output. The witness's vkey is printed.
 
         Examples:
-          modelsec log cosign models-log/ --key witness.pem --name witness.example.com/w1 \\
+          modelsec log cosign models-log/ --key witness.pem \\
+              --name witness.example.com/w1 \\
             --log-key log.vkey --state /var/lib/modelsec-witness
         """
     )
@@ -59,7 +60,10 @@ struct LogCosign: ParsableCommand {
     }
 
     func run() throws {
-        if let output { try AtomicFileWriter.checkDestination(output, overwrite: force) }
+        if let output {
+            try OutputGuard.refuseExisting(output, force: force)
+            try AtomicFileWriter.checkDestination(output, overwrite: force)
+        }
         let signer = try LogSupport.signer(keyPath: key, name: name, type: .cosignatureV1, permissions: permissions, passphrase: passphrase.source)
         let log = DirectoryLog(directory: directory, logKey: try logKey.verifier())
         let current = try log.checkpoint()
@@ -79,7 +83,7 @@ struct LogCosign: ParsableCommand {
         }
         let report = Report(origin: current.checkpoint.origin, treeSize: current.checkpoint.size, witness: name,
                             witnessVkey: signer.verifier.vkey, timestamp: now, storedIn: storedIn)
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         print(signer.verifier.vkey)
         CLI.info("cosigned \(report.origin) at size \(report.treeSize)")
     }

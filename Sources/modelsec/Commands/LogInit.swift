@@ -15,7 +15,8 @@ struct LogInit: ParsableCommand {
         what verifiers, witnesses and monitors are configured with.
 
         Examples:
-          modelsec log init --origin example.com/models --key log.pem models-log/ > log.vkey
+          modelsec log init --origin example.com/models \\
+              --key log.pem models-log/ > log.vkey
         """
     )
 
@@ -38,7 +39,7 @@ struct LogInit: ParsableCommand {
         let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
         try DirectoryLog.create(directory: directory, signer: signer)
         if json {
-            try CLI.printJSON(["directory": directory, "origin": origin, "vkey": signer.verifier.vkey])
+            try CLI.printResult(["directory": directory, "origin": origin, "vkey": signer.verifier.vkey])
         } else {
             print(signer.verifier.vkey)
             CLI.info("created the log \(origin) in \(directory)")

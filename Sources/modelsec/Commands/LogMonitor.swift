@@ -45,13 +45,13 @@ struct LogMonitor: ParsableCommand {
         let name: String
         let version: String
         let time: String
-        let statementSHA256: String
+        let statementSha256: String
     }
 
     struct Report: Encodable {
         let treeSize: UInt64
         let fromIndex: UInt64
-        let keyID: String
+        let keyId: String
         let releases: [Found]
     }
 
@@ -69,12 +69,12 @@ struct LogMonitor: ParsableCommand {
         var found: [Found] = []
         try verifier.verify(current.checkpoint) { index, bytes in
             guard index >= from, let entry = try? ReleaseLogEntry(bytes: bytes), entry.signerKeyID == wanted else { return }
-            found.append(Found(index: index, name: entry.name, version: entry.version, time: entry.time, statementSHA256: entry.statementSHA256))
+            found.append(Found(index: index, name: entry.name, version: entry.version, time: entry.time, statementSha256: entry.statementSHA256))
         }
         if let saveCheckpoint { try AtomicFileWriter.write(current.note.bytes, to: saveCheckpoint, overwrite: overwrite) }
-        let report = Report(treeSize: current.checkpoint.size, fromIndex: from, keyID: wanted, releases: found)
-        if json { return try CLI.printJSON(report) }
-        for item in found { CLI.printLine("\(item.index)  \(item.name)@\(item.version)  \(item.time)  statement \(item.statementSHA256)") }
+        let report = Report(treeSize: current.checkpoint.size, fromIndex: from, keyId: wanted, releases: found)
+        if json { return try CLI.printResult(report) }
+        for item in found { CLI.printLine("\(item.index)  \(item.name)@\(item.version)  \(item.time)  statement \(item.statementSha256)") }
         CLI.info("\(found.count) release(s) signed by \(wanted) in entries \(from)..<\(current.checkpoint.size)")
     }
 }

@@ -16,8 +16,10 @@ struct LogProve: ParsableCommand {
 
         Examples:
           modelsec log prove models-log/ --log-key log.vkey --release bert-1.0.0
-          modelsec log prove models-log/ --log-key log.vkey --release bert-1.0.0 --force   # a newer checkpoint
-          modelsec log prove models-log/ --log-key log.vkey --index 41 --output entry-41.tlog-proof
+          modelsec log prove models-log/ --log-key log.vkey \\
+              --release bert-1.0.0 --force   # a newer checkpoint
+          modelsec log prove models-log/ --log-key log.vkey --index 41 \\
+              --output entry-41.tlog-proof
         """
     )
 
@@ -59,6 +61,7 @@ struct LogProve: ParsableCommand {
 
     func run() throws {
         let destination = output ?? (release! as NSString).appendingPathComponent(Self.releaseProofFile)
+        try OutputGuard.refuseExisting(destination, force: force)
         try AtomicFileWriter.checkDestination(destination, overwrite: force)
         let log = DirectoryLog(directory: directory, logKey: try key.verifier())
         let current = try log.checkpoint()
@@ -71,7 +74,7 @@ struct LogProve: ParsableCommand {
         try proof.verify(entry: entry, logKey: log.logKey, what: "the new proof")
         try AtomicFileWriter.write(proof.bytes, to: destination, overwrite: force)
         let report = Report(index: position, treeSize: size, proofHashes: hashes.count, proofBytes: proof.bytes.count, output: destination)
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         CLI.printLine("wrote \(destination): entry \(position) of \(size), \(hashes.count) proof hashes")
     }
 

@@ -17,7 +17,8 @@ struct LogVerify: ParsableCommand {
 
         Examples:
           modelsec log verify models-log/ --log-key "$(cat log.vkey)"
-          modelsec log verify https-mirror/ --log-key log.vkey --since checkpoint.2026-11-01 --json
+          modelsec log verify https-mirror/ --log-key log.vkey \\
+              --since checkpoint.2026-11-01 --json
         """
     )
 
@@ -51,7 +52,7 @@ struct LogVerify: ParsableCommand {
         try verifier.verify(current.checkpoint)
         let report = Report(origin: current.checkpoint.origin, treeSize: current.checkpoint.size, rootHash: current.checkpoint.root.base64,
                             consistentWith: old?.checkpoint.size, seconds: Date().timeIntervalSince(started))
-        if json { return try CLI.printJSON(report) }
+        if json { return try CLI.printResult(report) }
         CLI.printLine("ok: \(report.origin), \(report.treeSize) entries, root \(report.rootHash)"
                       + (old.map { ", extends the checkpoint of size \($0.checkpoint.size)" } ?? ""))
     }

@@ -27,7 +27,7 @@ struct PolicyLint: ParsableCommand {
     @Flag(help: "Print the result as JSON: {file, valid, name, version, rules, waivers, problems:[{path, line, column, message, severity}], notes:[...]}.")
     var json = false
 
-    struct Output: Encodable {
+    struct Output: Encodable, Sendable {
         let file: String
         let valid: Bool
         let name: String?
@@ -38,21 +38,31 @@ struct PolicyLint: ParsableCommand {
         let notes: [PolicyDiagnostic]
     }
 
+    /// Lint found problems in the policy (exit 1): with --json the report
+    /// is printed beside the error, never after an `"ok": true`.
+    struct Problems: ModelSecError {
+        let file: String
+        let count: Int
+        var category: FailureCategory { .verificationFailed }
+        var code: String { "policy.lint-problems" }
+        var path: String? { file }
+        var description: String { "\(file): \(count) problem(s) in the policy" }
+    }
+
     func run() throws {
         let result = try PolicyLoader.lint(path: file)
-        if json {
-            let p = result.policy
-            try CLI.printJSON(Output(file: file, valid: p != nil, name: p?.name, version: p?.version,
-                                     rules: p?.rules.count, waivers: p?.waivers.count, problems: result.problems, notes: result.notes))
-        } else {
+        let p = result.policy
+        let output = Output(file: file, valid: p != nil, name: p?.name, version: p?.version,
+                            rules: p?.rules.count, waivers: p?.waivers.count, problems: result.problems, notes: result.notes)
+        if !json {
             for d in result.diagnostics { CLI.printLine(d.description) }
             if let policy = result.policy {
                 CLI.printLine("\(file): ok: policy \(policy.name) \(policy.version), \(policy.rules.count) rule(s), \(policy.waivers.count) waiver(s)")
             }
         }
-        if result.policy == nil {
-            FileHandle.standardError.write(Data("modelsec: error: \(CLI.terminalSafe(file)): \(result.problems.count) problem(s) in the policy\n".utf8))
-            throw CLI.Exit(code: 1)
+        guard result.policy != nil else {
+            throw ReportedFailure(error: Problems(file: file, count: result.problems.count), report: json ? output : nil)
         }
+        if json { try CLI.printResult(output) }
     }
 }
