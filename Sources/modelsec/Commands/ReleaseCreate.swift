@@ -13,7 +13,11 @@ struct ReleaseCreate: ParsableCommand {
         scanner runs over the plaintext; its findings are recorded in \
         release.json and printed as warnings, never a reason to refuse (a policy \
         decides). release.sig signs the plaintext digests and release.json, so \
-        nothing in the release can be edited afterwards. The output directory \
+        nothing in the release can be edited afterwards. Every release also \
+        holds bom.cdx.json (CycloneDX 1.6 ML-BOM from the model card) and \
+        provenance.dsse.json (SLSA provenance v1, signed by the release key; \
+        the builder comes from --provenance, else from GitLab CI, GitHub \
+        Actions or Jenkins variables), both signed. The output directory \
         appears only when complete. An existing non-empty RELEASE_DIR is refused \
         unless --force is given and it is a release directory, which is then \
         replaced once the new release is complete.
@@ -23,7 +27,8 @@ struct ReleaseCreate: ParsableCommand {
             --signing-key release.pem --recipient deploy.pub --output bert-1.0.0
           modelsec release create model.safetensors --name clf --version 2.1.0 \\
             --signing-key release.pem --key-file kms-export.key \\
-            --metadata card.yaml --dp-report dp.json --output clf-2.1.0 --json
+            --metadata card.yaml --provenance build.yaml --dp-report dp.json \\
+            --output clf-2.1.0 --json
         """
     )
 
@@ -45,8 +50,11 @@ struct ReleaseCreate: ParsableCommand {
     @Option(name: .customLong("key-file"), help: ArgumentHelp("A symmetric aes256 key file to encrypt to.", valueName: "KEY"))
     var keyFile: String?
 
-    @Option(help: ArgumentHelp("Model-card metadata (YAML mapping: license, owner, intended_use, training_data, anything else).", valueName: "FILE.yaml"))
+    @Option(help: ArgumentHelp("The model card (YAML or JSON; fields in docs/evidence.md).", valueName: "FILE.yaml"))
     var metadata: String?
+
+    @Option(help: ArgumentHelp("Who built the model and how, for the signed SLSA provenance (YAML or JSON; default: the CI environment).", valueName: "FILE"))
+    var provenance: String?
 
     @Option(name: .customLong("dp-report"), help: ArgumentHelp("A differential-privacy report (JSON), recorded verbatim.", valueName: "FILE"))
     var dpReport: String?
@@ -109,6 +117,8 @@ struct ReleaseCreate: ParsableCommand {
             }
         }
         request.scan = !noScan
+        request.provenance = try provenance.map { try ProvenanceBuild.load(path: $0) }
+            ?? ProvenanceBuild.fromEnvironment(ProcessInfo.processInfo.environment) ?? .local
         let created = try ReleaseCreator.create(request)
         if replacing { try ReleaseReplacement.replace(output, with: destination) }
         let manifest = created.manifest

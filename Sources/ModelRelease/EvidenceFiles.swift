@@ -1,0 +1,15 @@
+/// Makes a release's evidence files (docs/evidence.md) from what `release
+/// create` knows once every file is hashed: the CycloneDX BOM and the signed provenance.
+enum EvidenceFiles {
+    /// The files, each with its release.json entry, in ``ReleaseLayout/evidenceFiles`` order.
+    static func make(_ subject: EvidenceSubject, request: ReleaseRequest) throws -> [(entry: ReleaseManifest.EvidenceFile, bytes: [UInt8])] {
+        var files: [(entry: ReleaseManifest.EvidenceFile, bytes: [UInt8])] = []
+        func add(_ path: String, kind: String, mediaType: String, _ bytes: [UInt8]) {
+            files.append((ReleaseManifest.EvidenceFile(path: path, kind: kind, mediaType: mediaType, bytes: bytes), bytes))
+        }
+        add(ReleaseLayout.cycloneDXFile, kind: CycloneDXBOM.kind, mediaType: CycloneDXBOM.mediaType, try CycloneDXBOM.encode(subject))
+        add(ReleaseLayout.provenanceFile, kind: SLSAProvenance.kind, mediaType: SLSAProvenance.mediaType,
+            try SLSAProvenance.encode(subject, build: request.provenance, signer: request.signingKey))
+        return files
+    }
+}
