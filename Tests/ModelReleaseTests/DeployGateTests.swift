@@ -46,7 +46,7 @@ final class DeployGateTests: XCTestCase {
         let result = try ModelVerifier.verify(model: URL(fileURLWithPath: f.path("deployed")), bundle: bundle, trustedKeys: f.trusted,
                                               options: VerificationOptions(signaturePath: URL(fileURLWithPath: f.path("deployed/.modelsec/release.sig"))))
         XCTAssertTrue(result.isVerified, result.summary)
-        XCTAssertEqual(result.verifiedFileCount, 5)
+        XCTAssertEqual(result.verifiedFileCount, 7, "4 model files, release.json, bom.cdx.json, provenance.dsse.json")
     }
 
     func testSingleFileModelAndEmptyOutputDirectory() throws {
