@@ -160,6 +160,31 @@ final class EvidencePolicyTests: XCTestCase {
         XCTAssertFalse(try outcome("base-model-trusted", "digests: ['sha256:\(Self.hashA)']\nrequired: true", base).passed)
     }
 
+    /// The "done when": the shipped strict policy refuses a release
+    /// for an unapproved licence and for a missing evaluation metric.
+    func testStrictPolicyRefusesUnapprovedLicenceAndMissingMetric() throws {
+        let policy = try PolicyLoader.load(path: TestSupport.repositoryRoot.appendingPathComponent("policies/strict.yaml").path)
+        func rule(_ id: String) throws -> ConfiguredCheck { try XCTUnwrap(policy.rules.first { $0.id == id }).check }
+        let now = Date()
+        let good = try release("good", card: Self.card)
+        XCTAssertTrue(try rule("MS-LIC-001").evaluate(good, now: now).passed)
+        XCTAssertTrue(try rule("MS-EVAL-001").evaluate(good, now: now).passed)
+        XCTAssertTrue(try rule("MS-BOM-001").evaluate(good, now: now).passed)
+        XCTAssertTrue(try rule("MS-PROV-001").evaluate(good, now: now).passed)
+
+        let gpl = try release("gpl", card: Self.card.replacingOccurrences(of: "license: Apache-2.0", with: "license: GPL-3.0-only"))
+        let licence = try rule("MS-LIC-001").evaluate(gpl, now: now)
+        XCTAssertFalse(licence.passed)
+        XCTAssertTrue(licence.message.contains("GPL-3.0-only"), licence.message)
+
+        let unevaluated = try release("noeval", card: "license: Apache-2.0\nmetrics:\n  - {name: f1, value: 0.95}\n")
+        let metric = try rule("MS-EVAL-001").evaluate(unevaluated, now: now)
+        XCTAssertFalse(metric.passed)
+        XCTAssertTrue(metric.message.contains("no accuracy recorded"), metric.message)
+        // A local build is not an approved CI builder.
+        XCTAssertFalse(try rule("MS-PROV-002").evaluate(good, now: now).passed)
+    }
+
     func testLintKnowsTheEvidenceChecksAndModelCardFields() {
         func lint(_ check: String, _ params: String) -> PolicyLoader.LintResult {
             Fixtures.lint("name: t\nversion: 1\nrules:\n  - id: R1\n    title: t\n    severity: deny\n    check: \(check)\n    params:\n"
