@@ -217,6 +217,8 @@ public struct ReleaseRequest {
     public var dpReport: MetadataValue?
     /// Run the model scanner over the plaintext files (default true).
     public var scan: Bool = true
+    /// Which BOM documents to write (default: CycloneDX only).
+    public var bomFormat: BOMFormat = .cyclonedx
     /// Who built the model and how, for the signed SLSA provenance (default: ``ProvenanceBuild/local``).
     public var provenance: ProvenanceBuild = .local
     /// Plaintext bytes per encrypted chunk.

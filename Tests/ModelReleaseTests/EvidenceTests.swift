@@ -96,6 +96,48 @@ final class EvidenceTests: XCTestCase {
         XCTAssertEqual(dependencies.first { $0["ref"] as? String == "model" }?["dependsOn"] as? [String], ["dataset-1", "dataset-2", "base-model"])
     }
 
+    static let spdxValidator = """
+    import json, sys
+    import jsonschema
+    validator = jsonschema.Draft202012Validator(json.load(open(sys.argv[1], encoding="utf-8")))
+    documents = [json.load(open(path, encoding="utf-8")) for path in sys.argv[2:]]
+    for path, document in zip(sys.argv[2:], documents):
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        for error in errors[:5]:
+            print(path, list(error.absolute_path), error.message[:300])
+        if errors:
+            sys.exit(1)
+    print(json.dumps(sorted({element["type"] for element in documents[0]["@graph"]})))
+    """
+
+    func testSPDXDocumentValidatesAgainstTheVendoredSchema() throws {
+        let f = try ReleaseFixture()
+        let card = try sampleCard()
+        let created = try f.create { request in
+            request.modelCard = card
+            request.createdAt = Self.fixedTime
+            request.bomFormat = .both
+        }
+        XCTAssertEqual(created.manifest.evidence?.map(\.path), ["bom.cdx.json", "bom.spdx.json", "provenance.dsse.json"])
+        let schema = TestSupport.repositoryRoot.appendingPathComponent("Tests/Vectors/spdx-3.0.1/spdx-json-schema.json").path
+        // spdx alone (no card): no CycloneDX BOM, still a valid document.
+        let spdxOnly = try f.create("spdx-only") { $0.bomFormat = .spdx }
+        XCTAssertEqual(spdxOnly.manifest.evidence?.map(\.path), ["bom.spdx.json", "provenance.dsse.json"])
+        let check = try python(Self.spdxValidator, [schema, f.path("release/bom.spdx.json"), f.path("spdx-only/bom.spdx.json")])
+        XCTAssertEqual(check.status, 0, check.output)
+        let types = try JSONSerialization.jsonObject(with: Data(check.output.utf8)) as? [String]
+        XCTAssertEqual(types, ["CreationInfo", "Organization", "Relationship", "SoftwareAgent", "SpdxDocument", "Tool", "ai_AIPackage",
+                               "dataset_DatasetPackage", "simplelicensing_LicenseExpression", "software_File"])
+        // The schema is not a rubber stamp: a relationship type SPDX does not define is refused.
+        let text = try String(contentsOfFile: f.path("release/bom.spdx.json"), encoding: .utf8)
+        try text.replacingOccurrences(of: "\"trainedOn\"", with: "\"learnedFrom\"").write(toFile: f.path("bad.spdx.json"), atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try python(Self.spdxValidator, [schema, f.path("bad.spdx.json")]).status, 0)
+        // The gate checks and installs it like the other evidence files.
+        let report = try DeployGate.run(f.deployRequest())
+        XCTAssertTrue(report.deployed, report.summary)
+        XCTAssertTrue(f.exists("deployed/.modelsec/bom.spdx.json"))
+    }
+
     func testBOMIsDeterministic() throws {
         let f = try ReleaseFixture()
         try createWithCard(f, "one")

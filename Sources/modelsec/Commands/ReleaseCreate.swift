@@ -56,6 +56,9 @@ struct ReleaseCreate: ParsableCommand {
     @Option(help: ArgumentHelp("Who built the model and how, for the signed SLSA provenance (YAML or JSON; default: the CI environment).", valueName: "FILE"))
     var provenance: String?
 
+    @Option(name: .customLong("bom-format"), help: ArgumentHelp("Which bill of materials to write: cyclonedx (bom.cdx.json), spdx (bom.spdx.json, SPDX 3.0.1) or both.", valueName: "FORMAT"))
+    var bomFormat: String = BOMFormat.cyclonedx.rawValue
+
     @Option(name: .customLong("dp-report"), help: ArgumentHelp("A differential-privacy report (JSON), recorded verbatim.", valueName: "FILE"))
     var dpReport: String?
 
@@ -81,6 +84,9 @@ struct ReleaseCreate: ParsableCommand {
             throw ValidationError("Give at least one --recipient PUB.pem or a --key-file KEY to encrypt to.")
         }
         if let problem = ReleaseIdentity.problem(name: name, version: version) { throw ValidationError(problem) }
+        guard BOMFormat.allCases.contains(where: { $0.rawValue == bomFormat }) else {
+            throw ValidationError("--bom-format must be cyclonedx, spdx or both.")
+        }
     }
 
     /// What --json prints.
@@ -117,6 +123,7 @@ struct ReleaseCreate: ParsableCommand {
             }
         }
         request.scan = !noScan
+        request.bomFormat = BOMFormat.allCases.first { $0.rawValue == bomFormat } ?? .cyclonedx
         request.provenance = try provenance.map { try ProvenanceBuild.load(path: $0) }
             ?? ProvenanceBuild.fromEnvironment(ProcessInfo.processInfo.environment) ?? .local
         let created = try ReleaseCreator.create(request)
