@@ -34,6 +34,8 @@ let package = Package(
         .library(name: "ModelScanner", targets: ["ModelScanner"]),
         .library(name: "ModelRelease", targets: ["ModelRelease"]),
         .library(name: "PolicyCheck", targets: ["PolicyCheck"]),
+        .library(name: "PKCS11Keys", targets: ["PKCS11Keys"]),
+        .library(name: "TransparencyLog", targets: ["TransparencyLog"]),
         // Everything, re-exported from one module.
         .library(name: "ModelSec", targets: ["ModelSec"]),
         .executable(name: "modelsec", targets: ["modelsec"]),
@@ -98,7 +100,7 @@ let package = Package(
             name: "ModelRelease",
             dependencies: [
                 "ModelSecCrypto", "ModelSecIO", "ModelSecKeys",
-                "ModelSigning", "ArtifactEncryption", "AccessTokens", "ModelScanner",
+                "ModelSigning", "ArtifactEncryption", "AccessTokens", "ModelScanner", "TransparencyLog",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swift6
@@ -119,14 +121,14 @@ let package = Package(
             dependencies: [
                 "ModelSecCrypto", "ModelSecIO", "ModelSecKeys",
                 "ModelSigning", "ArtifactEncryption", "AccessTokens", "DifferentialPrivacy",
-                "ModelScanner", "ModelRelease", "PolicyCheck",
+                "ModelScanner", "ModelRelease", "PolicyCheck", "PKCS11Keys", "TransparencyLog",
             ],
             swiftSettings: swift6
         ),
         .executableTarget(
             name: "modelsec",
             dependencies: [
-                "ModelSec", "CBuildInfo", "TransparencyLog",
+                "ModelSec", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]

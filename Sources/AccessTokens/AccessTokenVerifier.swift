@@ -17,13 +17,13 @@ public struct VerifiedAccessToken: Sendable, Equatable {
 ///    JWS is refused), or the header is not a JSON object with a string `alg`
 ///    and no member name twice;
 /// 3. `alg` is `none` in any ASCII letter case, an HMAC algorithm, or
-///    anything but exactly `EdDSA`/`ES256`;
+///    anything but exactly `EdDSA`/`ES256`/`ES384`/`ES512`;
 /// 4. `typ` is not `at+jwt` or `application/at+jwt` (compared ignoring ASCII
 ///    case only, as media types are; RFC 7515 §4.1.9, RFC 9068 §4);
 /// 5. the header has `crit` (no extension is understood);
 /// 6. no trusted key has exactly the header's `kid` (no fallback to another
 ///    key), or there is no `kid` while several keys are trusted;
-/// 7. `alg` is not the selected key's algorithm (Ed25519 → EdDSA, P-256 → ES256);
+/// 7. `alg` is not the selected key's algorithm (Ed25519 → EdDSA, P-256 → ES256, P-384 → ES384, P-521 → ES512);
 /// 8. the signature does not verify;
 /// 9. the claims are not a JSON object holding `iss`, `sub`, `aud`, `exp`,
 ///    `iat`, `jti`, `client_id`, `scope` with the right types (NumericDates
@@ -90,7 +90,7 @@ public struct AccessTokenVerifier: Sendable {
         let alg = ExactString(header.algorithm)
         if alg.asciiLowercased == "none" { throw TokenRejection.algorithmNone }
         if alg.asciiLowercased.string.utf8.starts(with: "hs".utf8) { throw TokenRejection.algorithmHMAC(header.algorithm) }
-        guard alg == "EdDSA" || alg == "ES256" else {
+        guard alg == "EdDSA" || alg == "ES256" || alg == "ES384" || alg == "ES512" else {
             throw TokenRejection.algorithmUnsupported(header.algorithm)
         }
         guard let typ = header.type, Self.isAccessTokenType(typ) else { throw TokenRejection.wrongType(header.type) }

@@ -53,15 +53,16 @@ public struct CompactJWS: Sendable {
 
     /// Signs `payload` under the protected header `header` (both as given,
     /// byte for byte) and returns the compact JWS. Ed25519 signatures are the
-    /// raw 64 bytes (RFC 8037), P-256 signatures raw `r ‖ s` (RFC 7518 §3.4).
+    /// raw 64 bytes (RFC 8037), ECDSA signatures raw `r ‖ s` (RFC 7518 §3.4).
     public static func sign(header: [UInt8], payload: [UInt8], with signer: any Signer) throws -> String {
         let input = Base64URL.encode(header) + "." + Base64URL.encode(payload)
         var signature = try signer.signature(for: Array(input.utf8))
         switch signer.algorithm {
         case .ed25519: break
-        case .p256:
-            // The Signer gives DER; JWS wants r ‖ s.
-            guard let raw = ECDSASignatureEncoding.raw(fromDER: signature) else {
+        case .p256, .p384, .p521:
+            // The Signer gives DER; JWS wants r ‖ s, each the curve's scalar size.
+            let size = signer.algorithm.ecdsaCurve?.scalarSize ?? 0
+            guard let raw = ECDSASignatureEncoding.raw(fromDER: signature, scalarSize: size) else {
                 throw CryptoError.backend("the signer returned a malformed ECDSA signature")
             }
             signature = raw

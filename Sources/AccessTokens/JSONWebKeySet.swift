@@ -3,7 +3,7 @@ import ModelSecCrypto
 import ModelSecKeys
 
 /// JWK Sets (RFC 7517 §5) of verification keys: Ed25519 as `OKP` (RFC 8037),
-/// P-256 as `EC` (RFC 7518 §6.2). The JSON is mapped with plain `Codable`
+/// P-256, P-384 and P-521 as `EC` (RFC 7518 §6.2). The JSON is mapped with plain `Codable`
 /// (``JSONWebKey``); the key material is checked and converted here. `kty`,
 /// `crv`, `alg`, `kid`, `use` and `key_ops` are compared as exact bytes
 /// (``ExactString``).
@@ -18,10 +18,10 @@ public enum JSONWebKeySet {
             switch key.publicKey {
             case let .ed25519(k):
                 jwks.append(JSONWebKey(kty: "OKP", crv: "Ed25519", alg: "EdDSA", kid: key.keyID, x: Base64URL.encode(k.rawRepresentation)))
-            case let .p256(k):
-                let point = k.x963Representation
-                jwks.append(JSONWebKey(kty: "EC", crv: "P-256", alg: "ES256", kid: key.keyID,
-                                       x: Base64URL.encode(point[1..<33]), y: Base64URL.encode(point[33..<65])))
+            case let .ecdsa(k):
+                let point = k.x963Representation, size = k.curve.scalarSize
+                jwks.append(JSONWebKey(kty: "EC", crv: jwkCurveName(k.curve), alg: key.algorithm, kid: key.keyID,
+                                       x: Base64URL.encode(point[1..<(1 + size)]), y: Base64URL.encode(point[(1 + size)...])))
             case .x25519:
                 throw TokenInputError.keyCannotSign(algorithm: .x25519, path: nil)
             }
@@ -33,8 +33,8 @@ public enum JSONWebKeySet {
     }
 
     /// The usable keys of a JWKS document. Each needs a `kid` (unique in the
-    /// set); `OKP`/`Ed25519` and `EC`/`P-256` keys are accepted, with `alg`
-    /// (if given) `EdDSA` or `ES256` respectively. Keys of other types (RSA,
+    /// set); `OKP`/`Ed25519` and `EC` P-256/P-384/P-521 keys are accepted, with
+    /// `alg` (if given) `EdDSA` or `ES256`/`ES384`/`ES512` respectively. Keys of other types (RSA,
     /// `oct`, or a `kty` this reader does not know, as RFC 7517 §5 asks), and
     /// keys whose `use` is not `sig` or whose `key_ops` lacks `verify`, are
     /// skipped. A key carrying private material (`d`) is refused, as is a set
@@ -56,14 +56,16 @@ public enum JSONWebKeySet {
             guard kty == "OKP" || kty == "EC" else { continue }
             guard let kid = jwk.kid, !kid.isEmpty else { throw TokenInputError.keyWithoutID(path: source, index: index) }
             guard jwk.d == nil else { throw TokenInputError.privateKeyMaterial(path: source, index: index, keyID: kid) }
-            let (curve, algorithm) = kty == "OKP" ? ("Ed25519", "EdDSA") : ("P-256", "ES256")
-            guard jwk.crv.map({ ExactString($0) }) == ExactString(curve) else {
+            let crv: ExactString? = jwk.crv.map { ExactString($0) }
+            let ecCurve = ECDSA.Curve.allCases.first { crv == ExactString(jwkCurveName($0)) }
+            guard kty == "OKP" ? crv == ExactString("Ed25519") : ecCurve != nil else {
                 throw TokenInputError.unsupportedCurve(path: source, index: index, keyID: kid, keyType: jwk.kty, curve: jwk.crv)
             }
+            let algorithm = ecCurve.map { VerificationKey.jwsAlgorithm(for: $0.algorithm) } ?? "EdDSA"
             if let alg = jwk.alg, ExactString(alg) != ExactString(algorithm) {
                 throw TokenInputError.algorithmMismatch(path: source, index: index, keyID: kid, expected: algorithm, actual: alg)
             }
-            guard let key = publicKey(of: jwk) else { throw TokenInputError.invalidKeyMaterial(path: source, index: index, keyID: kid) }
+            guard let key = publicKey(of: jwk, curve: kty == "EC" ? ecCurve : nil) else { throw TokenInputError.invalidKeyMaterial(path: source, index: index, keyID: kid) }
             guard seen.insert(ExactString(kid)).inserted else { throw TokenInputError.duplicateKeyID(keyID: kid, path: source) }
             result.append(try VerificationKey(key, keyID: kid))
         }
@@ -71,17 +73,27 @@ public enum JSONWebKeySet {
         return result
     }
 
-    /// The public key an `OKP`/`Ed25519` or `EC`/`P-256` JWK holds: `x` (and
-    /// `y`) as 32-byte unpadded base64url, on the curve; nil otherwise.
-    private static func publicKey(of jwk: JSONWebKey) -> PublicKey? {
-        guard let x = jwk.x.flatMap(Base64URL.decode), x.count == 32 else { return nil }
-        if ExactString(jwk.kty) == "OKP" {
-            guard jwk.y == nil, let key = try? Ed25519.PublicKey(rawRepresentation: x) else { return nil }
+    /// The `crv` name of an ECDSA curve (RFC 7518 §6.2.1.1).
+    static func jwkCurveName(_ curve: ECDSA.Curve) -> String {
+        switch curve {
+        case .p256: return "P-256"
+        case .p384: return "P-384"
+        case .p521: return "P-521"
+        }
+    }
+
+    /// The public key an `OKP`/`Ed25519` JWK (`x`: 32 bytes) or an `EC` JWK of
+    /// `curve` (`x` and `y`: the curve's scalar size each, RFC 7518 §6.2.1.2)
+    /// holds, as unpadded base64url, on the curve; nil otherwise.
+    private static func publicKey(of jwk: JSONWebKey, curve: ECDSA.Curve?) -> PublicKey? {
+        guard let x = jwk.x.flatMap(Base64URL.decode) else { return nil }
+        guard let curve else {
+            guard x.count == 32, jwk.y == nil, let key = try? Ed25519.PublicKey(rawRepresentation: x) else { return nil }
             return .ed25519(key)
         }
-        guard let y = jwk.y.flatMap(Base64URL.decode), y.count == 32,
-              let point = try? P256.Signing.PublicKey(x963Representation: [0x04] + x + y) else { return nil }
-        return .p256(point)
+        guard x.count == curve.scalarSize, let y = jwk.y.flatMap(Base64URL.decode), y.count == curve.scalarSize,
+              let point = try? ECDSA.PublicKey(x963Representation: [0x04] + x + y, curve: curve) else { return nil }
+        return .ecdsa(point)
     }
 }
 

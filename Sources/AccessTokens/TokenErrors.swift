@@ -206,12 +206,12 @@ public enum TokenInputError: ModelSecError, Equatable, Sendable {
         case let .privateKeyMaterial(_, index, kid):
             text = "key \(index) (\(Sanitize.text(kid))) holds private key material (d); publish public keys only"
         case let .unsupportedCurve(_, index, kid, kty, crv):
-            let supported = kty == "OKP" ? "Ed25519" : "P-256"
+            let supported = kty == "OKP" ? "Ed25519" : "P-256, P-384 or P-521"
             text = "key \(index) (\(Sanitize.text(kid))): curve \(crv.map { Sanitize.text($0) } ?? "(none)") is not supported for \(kty) keys (only \(supported))"
         case let .algorithmMismatch(_, index, kid, expected, actual):
             text = "key \(index) (\(Sanitize.text(kid))): alg \(Sanitize.text(actual)) does not match the key type (it must be \(expected))"
         case let .invalidKeyMaterial(_, index, kid):
-            text = "key \(index) (\(Sanitize.text(kid))): the coordinates are not a valid Ed25519 or P-256 public key"
+            text = "key \(index) (\(Sanitize.text(kid))): the coordinates are not a valid public key on its curve"
         case .noUsableKeys: text = "no Ed25519 or P-256 signature keys in the JWK Set"
         case let .undecodableToken(rejection): text = "cannot decode the token: \(rejection.reason)"
         }

@@ -32,11 +32,13 @@ public struct VerificationKey: Sendable {
     /// The one JWS `alg` this key verifies.
     public var algorithm: String { Self.jwsAlgorithm(for: publicKey.algorithm) }
 
-    /// `EdDSA` for Ed25519, `ES256` for P-256.
+    /// `EdDSA` for Ed25519, `ES256`/`ES384`/`ES512` for P-256/P-384/P-521 (RFC 7518 §3.1).
     static func jwsAlgorithm(for algorithm: KeyAlgorithm) -> String {
         switch algorithm {
         case .ed25519: return "EdDSA"
         case .p256: return "ES256"
+        case .p384: return "ES384"
+        case .p521: return "ES512"
         case .x25519: return "(none: x25519 cannot sign)"
         }
     }
@@ -49,7 +51,8 @@ public struct VerificationKey: Sendable {
     func isValidSignature(_ signature: [UInt8], for signingInput: [UInt8]) -> Bool {
         switch publicKey {
         case let .ed25519(key): return signature.count == 64 && key.isValidSignature(signature, for: signingInput)
-        case let .p256(key): return signature.count == 64 && key.isValidSignature(rawSignature: signature, for: signingInput)
+        case let .ecdsa(key):
+            return signature.count == 2 * key.curve.scalarSize && key.isValidSignature(rawSignature: signature, for: signingInput)
         case .x25519: return false
         }
     }

@@ -36,7 +36,9 @@ public enum BoundedYAML {
     /// A document refused by the walk (exit code 2). Never quotes the document.
     public struct Refusal: ModelSecError, Equatable {
         /// The file, as given to ``compose(_:source:)``.
-        public let path: String
+        public let file: String
+        /// ``file``, as the error contract names it.
+        public var path: String? { file }
         /// Where the offending node starts (1-based; 0 when it is the whole document).
         public let line: Int
         /// See ``line``.
@@ -47,8 +49,16 @@ public enum BoundedYAML {
         /// The reason and, when known, its place: `… (line 3, column 5)`.
         public var detail: String { line > 0 ? "\(reason) (line \(line), column \(column))" : reason }
 
+        /// A refusal of `path` at `line`:`column` (0 for the whole document).
+        public init(path: String, line: Int, column: Int, reason: String) {
+            self.file = path
+            self.line = line
+            self.column = column
+            self.reason = reason
+        }
+
         public var category: FailureCategory { .invalidInput }
-        public var description: String { "\(path): \(detail)" }
+        public var description: String { "\(file): \(detail)" }
     }
 
     /// The node of the single YAML document in `text` (nil when it is empty),

@@ -5,6 +5,7 @@ import ModelSecCrypto
 import ModelSecIO
 import ModelScanner
 import ModelSecKeys
+import TransparencyLog
 
 /// What the deploy gate needs.
 public struct DeployRequest: Sendable {
@@ -18,6 +19,8 @@ public struct DeployRequest: Sendable {
     public var output: String
     /// The deploy token check, if a token is required.
     public var token: DeployTokenCheck?
+    /// The transparency-log check, if the release must be in a log.
+    public var transparencyLog: TransparencyLogCheck?
     /// The policy step, if a policy is given (see ``DeployPolicy``).
     public var policy: DeployPolicy?
     /// Where progress goes; nil: the handler bound in
@@ -168,7 +171,19 @@ public enum DeployGate {
             release = "\(manifest.name)@\(manifest.version)"
             pass(.manifest, "release.json matches the signature: \(manifest.name)@\(manifest.version), \(manifest.artifacts.count) file\(manifest.artifacts.count == 1 ? "" : "s")")
 
-            // 3: token.
+            // 3: the release is in the transparency log.
+            if let check = request.transparencyLog {
+                do {
+                    let (entry, index, checkpoint) = try ReleaseTransparency.verify(authentic, against: check)
+                    pass(.log, "\(entry.release) is entry \(index) of \(checkpoint.checkpoint.origin) (tree size \(checkpoint.checkpoint.size))")
+                } catch {
+                    return fail(.log, "\(error)")
+                }
+            } else {
+                skip(.log, "no log key given")
+            }
+
+            // 4: token.
             if let check = request.token {
                 let scope = ReleaseIdentity.deployScope(name: manifest.name, version: manifest.version)
                 do {
@@ -185,7 +200,7 @@ public enum DeployGate {
                 skip(.token, "no token given")
             }
 
-            // 4: decrypt every artifact and check its plaintext.
+            // 5: decrypt every artifact and check its plaintext.
             do {
                 let bytes = try decryptAll(manifest, staging: staging)
                 pass(.decrypt, "\(manifest.artifacts.count) file\(manifest.artifacts.count == 1 ? "" : "s") (\(ByteCountFormatting.string(Int64(bytes)))) decrypted; sizes and SHA-256 digests match the signed manifest")
@@ -195,7 +210,7 @@ public enum DeployGate {
                 return fail(.decrypt, "\(error)")
             }
 
-            // 5: scan what is about to be installed; the releaser's record
+            // 6: scan what is about to be installed; the releaser's record
             // must not hide anything the plaintext holds.
             let fresh: ReleaseManifest.ScanResult
             do {
@@ -217,7 +232,7 @@ public enum DeployGate {
                 pass(.scan, "\(fresh.scannedFiles) file\(fresh.scannedFiles == 1 ? "" : "s") scanned: \(fresh.severityCounts) (release.json records no scan)")
             }
 
-            // 6: policy, over the fresh scan.
+            // 7: policy, over the fresh scan.
             if let policy = request.policy {
                 do {
                     let verdict = try policy.evaluate(authentic, fresh)
@@ -230,7 +245,7 @@ public enum DeployGate {
                 skip(.policy, "no policy given")
             }
 
-            // 7: provenance and the rename.
+            // 8: provenance and the rename.
             do {
                 try staging.write(authentic.manifestBytes, to: ModelPath(ReleaseLayout.manifestResourceName))
                 try staging.write(authentic.signatureBytes, to: ModelPath(ReleaseLayout.deployedSignaturePath))

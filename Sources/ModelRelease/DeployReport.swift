@@ -4,6 +4,9 @@ public enum DeployStepName: String, Codable, Sendable, CaseIterable {
     case signature
     /// release.json is exactly what was signed and agrees with the signed file list.
     case manifest
+    /// The release is in the transparency log: its tlog-proof checks against
+    /// the log key (and witnesses) for exactly this release's entry.
+    case log
     /// The deploy token is valid and grants `model:deploy:NAME@VERSION`.
     case token
     /// Every artifact decrypts and its plaintext size and SHA-256 match.

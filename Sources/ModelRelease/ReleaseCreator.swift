@@ -172,6 +172,8 @@ public enum ReleaseCreator {
         switch algorithm {
         case .ed25519: return "ed25519"
         case .p256: return "ecdsa-p256-sha256"
+        case .p384: return "ecdsa-p384-sha384"
+        case .p521: return "ecdsa-p521-sha512"
         case .x25519: return "x25519"
         }
     }
@@ -183,7 +185,7 @@ public enum ReleaseCreator {
         case .symmetricKey: return .init(type: "symmetric-key", keyID: nil)
         case .passphrase:
             throw ReleaseInputError(path: "release", reason: "passphrase recipients are not supported for releases",
-                                    code: "release.passphrase-recipient")
+                                    kind: .passphraseRecipient)
         }
     }
 

@@ -3,41 +3,65 @@ import ModelSecIO
 /// A problem with the arguments or inputs of a release operation (exit code 2):
 /// unreadable metadata, a bad name or version, an output that already exists.
 public struct ReleaseInputError: ModelSecError, Equatable {
+    /// Which kind of input problem this is (it picks the code).
+    public enum Kind: Sendable, Equatable {
+        /// Any unusable input; the reason says what.
+        case invalidInput
+        /// A passphrase recipient, which releases do not support.
+        case passphraseRecipient
+    }
+
     /// The file or argument involved.
-    public let path: String
+    public let file: String
+    /// ``file``, as the error contract names it.
+    public var path: String? { file }
     /// What is wrong, for a person.
     public let reason: String
-    /// Stable machine-readable identifier (`release.…`).
-    public let code: String
+    /// Which kind of problem.
+    public let kind: Kind
 
     /// An error about `path`.
-    public init(path: String, reason: String, code: String = "release.invalid-input") {
-        self.path = path
+    public init(path: String, reason: String, kind: Kind = .invalidInput) {
+        self.file = path
         self.reason = reason
-        self.code = code
+        self.kind = kind
     }
 
     public var category: FailureCategory { .invalidInput }
-    public var description: String { "\(path): \(reason)" }
+
+    /// `release.…`, one per kind.
+    public var code: String {
+        switch kind {
+        case .invalidInput: return "release.invalid-input"
+        case .passphraseRecipient: return "release.passphrase-recipient"
+        }
+    }
+
+    public var description: String { "\(file): \(reason)" }
 }
 
 /// A release that is not what it claims to be (exit code 1): a bad or
 /// untrusted signature, an edited `release.json`, a tampered artifact.
 public struct ReleaseVerificationError: ModelSecError, Equatable {
     /// The file involved.
-    public let path: String
+    public let file: String
+    /// ``file``, as the error contract names it.
+    public var path: String? { file }
     /// What is wrong, for a person.
     public let reason: String
-    /// Stable machine-readable identifier (`release.…`).
-    public let code: String
 
     /// An error about `path`.
-    public init(path: String, reason: String, code: String = "release.verification-failed") {
-        self.path = path
+    public init(path: String, reason: String) {
+        self.file = path
         self.reason = reason
-        self.code = code
     }
 
     public var category: FailureCategory { .verificationFailed }
-    public var description: String { "\(path): \(reason)" }
+
+    /// Always `release.verification-failed`; the reason says which check.
+    public var code: String {
+        "release.verification-failed"
+    }
+
+    public var description: String { "\(file): \(reason)" }
 }

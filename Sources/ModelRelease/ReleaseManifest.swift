@@ -293,7 +293,7 @@ extension ReleaseManifest {
             throw ReleaseInputError(path: path, reason: error.reason)
         }
         do { return try ReleaseManifest(jsonData: Data(bytes), label: path) } catch let error as ReleaseVerificationError {
-            throw ReleaseInputError(path: error.path, reason: error.reason)
+            throw ReleaseInputError(path: error.file, reason: error.reason)
         }
     }
 }

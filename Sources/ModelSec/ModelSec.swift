@@ -10,3 +10,5 @@
 @_exported import ModelScanner
 @_exported import ModelRelease
 @_exported import PolicyCheck
+@_exported import PKCS11Keys
+@_exported import TransparencyLog

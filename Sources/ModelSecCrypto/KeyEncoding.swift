@@ -20,7 +20,7 @@ public enum KeyDecodingError: Error, Equatable, Sendable, CustomStringConvertibl
         switch self {
         case let .notPEM(reason): return "not a PEM key file: \(reason)"
         case let .unsupportedLabel(label): return "unsupported PEM block '\(label)' (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or PUBLIC KEY)"
-        case let .unsupportedAlgorithm(what): return "unsupported key algorithm: \(what) (supported: ed25519, p256, x25519)"
+        case let .unsupportedAlgorithm(what): return "unsupported key algorithm: \(what) (supported: ed25519, p256, p384, p521, x25519)"
         case let .malformed(reason): return "malformed key: \(reason)"
         case .passphraseRequired: return "the private key is encrypted and no passphrase was given"
         case .wrongPassphrase: return "wrong passphrase, or the encrypted key is corrupt"
@@ -104,10 +104,10 @@ extension PublicKey {
         case EVP_PKEY_X25519:
             self = .x25519(try X25519.PublicKey(rawRepresentation: try Self.rawPublic(key)))
         case EVP_PKEY_EC:
-            guard key.groupName == "prime256v1" else {
+            guard ECDSA.Curve(groupName: key.groupName) != nil else {
                 throw KeyDecodingError.unsupportedAlgorithm("EC curve \(key.groupName ?? "unknown")")
             }
-            self = .p256(try P256.Signing.PublicKey(key: key))
+            self = .ecdsa(try ECDSA.PublicKey(key: key))
         default:
             throw KeyDecodingError.unsupportedAlgorithm(String(cString: OBJ_nid2sn(key.typeID)))
         }
@@ -142,7 +142,7 @@ extension PublicKey {
         switch self {
         case let .ed25519(key): return Self.ed25519SPKIPrefix + key.rawRepresentation
         case let .x25519(key): return Self.x25519SPKIPrefix + key.rawRepresentation
-        case let .p256(key): return key.derRepresentation
+        case let .ecdsa(key): return key.derRepresentation
         }
     }
 
@@ -195,10 +195,10 @@ extension PrivateKey {
         case EVP_PKEY_X25519:
             self = .x25519(X25519.PrivateKey(secret: try Self.rawPrivate(key, length: 32)))
         case EVP_PKEY_EC:
-            guard key.groupName == "prime256v1" else {
+            guard ECDSA.Curve(groupName: key.groupName) != nil else {
                 throw KeyDecodingError.unsupportedAlgorithm("EC curve \(key.groupName ?? "unknown")")
             }
-            self = .p256(try P256.Signing.PrivateKey(key: key))
+            self = .ecdsa(try ECDSA.PrivateKey(key: key))
         default:
             throw KeyDecodingError.unsupportedAlgorithm(String(cString: OBJ_nid2sn(key.typeID)))
         }
@@ -226,7 +226,7 @@ extension PrivateKey {
         switch self {
         case let .ed25519(key): return try raw(EVP_PKEY_ED25519, key.seed)
         case let .x25519(key): return try raw(EVP_PKEY_X25519, key.rawSecret)
-        case let .p256(key): return key.key
+        case let .ecdsa(key): return key.key
         }
     }
 

@@ -4,11 +4,11 @@
 /// access tokens are all made through this one protocol.
 public protocol Signer: Sendable {
     /// The public key that verifies this signer's signatures. Its algorithm
-    /// (Ed25519 or P-256) fixes the signature format.
+    /// (Ed25519 or ECDSA P-256/P-384/P-521) fixes the signature format.
     var publicKey: PublicKey { get }
 
     /// Signs `message` (the signer hashes it as the algorithm requires):
-    /// the 64-byte signature for Ed25519, a DER `ECDSA-Sig-Value` for P-256.
+    /// the 64-byte signature for Ed25519, a DER `ECDSA-Sig-Value` for ECDSA (hashed with the curve's SHA-2).
     func signature(for message: [UInt8]) throws -> [UInt8]
 }
 
@@ -22,7 +22,7 @@ extension SigningPrivateKey: Signer {
     public func signature(for message: [UInt8]) throws -> [UInt8] {
         switch self {
         case let .ed25519(key): return key.signature(for: message)
-        case let .p256(key): return try key.signature(for: message)
+        case let .ecdsa(key): return try key.signature(for: message)
         }
     }
 }

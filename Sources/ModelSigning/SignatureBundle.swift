@@ -15,32 +15,74 @@ public struct SignatureBundle: Codable, Sendable, Equatable {
         public init(hint: String?) { self.hint = hint }
     }
 
-    /// The bundle's verification material. Transparency-log entries are
-    /// written empty and ignored when read (key-based signatures have none).
+    /// The bundle's verification material: the signer's key id (the `key`
+    /// method) or its X.509 certificate chain (the `certificate` method).
+    /// Transparency-log entries are written empty and ignored when read
+    /// (these signatures have none).
     public struct VerificationMaterial: Codable, Sendable, Equatable {
+        /// At most this many certificates are read from a bundle.
+        public static let maximumCertificateCount = 16
+
         /// The signer's key id.
         public var publicKey: PublicKeyIdentifier?
+        /// The DER certificates of `x509CertificateChain`, signing
+        /// certificate first, then the intermediates (empty for `key`).
+        public var certificateChain: [[UInt8]]
         /// Number of transparency-log entries read (their content is not used).
         public var transparencyLogEntryCount: Int
 
         /// Material naming the key `hint`.
         public init(keyHint: String?) {
             publicKey = PublicKeyIdentifier(hint: keyHint)
+            certificateChain = []
+            transparencyLogEntryCount = 0
+        }
+
+        /// Material carrying `certificateChain` (DER, signing certificate first).
+        public init(certificateChain: [[UInt8]]) {
+            publicKey = nil
+            self.certificateChain = certificateChain
             transparencyLogEntryCount = 0
         }
 
         private struct Ignored: Codable {}
-        enum CodingKeys: String, CodingKey { case publicKey, tlogEntries }
+        /// `{"certificates":[{"rawBytes":BASE64-DER}, …]}` (Sigstore's X509CertificateChain).
+        private struct Chain: Codable {
+            struct Certificate: Codable { let rawBytes: String }
+            let certificates: [Certificate]
+        }
+        enum CodingKeys: String, CodingKey { case publicKey, x509CertificateChain, tlogEntries }
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             publicKey = try c.decodeIfPresent(PublicKeyIdentifier.self, forKey: .publicKey)
+            let chain = try c.decodeIfPresent(Chain.self, forKey: .x509CertificateChain)?.certificates ?? []
+            guard chain.count <= Self.maximumCertificateCount else {
+                throw DecodingError.dataCorruptedError(forKey: .x509CertificateChain, in: c,
+                                                       debugDescription: "more than \(Self.maximumCertificateCount) certificates")
+            }
+            certificateChain = try chain.map {
+                guard let der = Data(base64Encoded: $0.rawBytes), !der.isEmpty else {
+                    throw DecodingError.dataCorruptedError(forKey: .x509CertificateChain, in: c, debugDescription: "a certificate is not base64")
+                }
+                return Array(der)
+            }
+            // Sigstore's verification material is one of its members, never both.
+            if publicKey != nil && !certificateChain.isEmpty {
+                throw DecodingError.dataCorruptedError(forKey: .x509CertificateChain, in: c,
+                                                       debugDescription: "both publicKey and x509CertificateChain")
+            }
             transparencyLogEntryCount = try c.decodeIfPresent([Ignored].self, forKey: .tlogEntries)?.count ?? 0
         }
 
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encodeIfPresent(publicKey, forKey: .publicKey)
+            if certificateChain.isEmpty {
+                try c.encodeIfPresent(publicKey, forKey: .publicKey)
+            } else {
+                try c.encode(Chain(certificates: certificateChain.map { .init(rawBytes: Data($0).base64EncodedString()) }),
+                             forKey: .x509CertificateChain)
+            }
             try c.encode([Ignored](), forKey: .tlogEntries)
         }
     }

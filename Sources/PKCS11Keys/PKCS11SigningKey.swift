@@ -13,13 +13,16 @@ import ModelSecKeys
 /// The public half comes from the token's public-key object with the same
 /// `CKA_ID` (or label); its key id is the SHA-256 of its SPKI PEM, exactly
 /// as for key files, so trust stores do not care where the private key lives.
-public final class PKCS11SigningKey: Sendable {
+public final class PKCS11SigningKey: Signer {
     /// The URI the key was opened from (canonical form, no PIN).
     public let uri: PKCS11URI
     /// The signing algorithm.
     public let curve: PKCS11Curve
     /// DER SubjectPublicKeyInfo of the public key.
     public let subjectPublicKeyInfo: [UInt8]
+    /// The public key, as file keys hold it (its ``PublicKey/keyID`` is the
+    /// key id trust stores use).
+    public let publicKey: PublicKey
     /// What the token says about the private key.
     public let attributes: PKCS11KeyAttributes
     private let session: PKCS11Session
@@ -77,6 +80,9 @@ public final class PKCS11SigningKey: Sendable {
             throw PKCS11Error.unsupportedKey(uri: uriText, reason: "the token has no single matching public-key object (same CKA_ID) with a valid CKA_EC_POINT for this key")
         }
         subjectPublicKeyInfo = curve.subjectPublicKeyInfo(point: point)
+        do { publicKey = try PublicKey(spkiDER: subjectPublicKeyInfo) } catch {
+            throw PKCS11Error.unsupportedKey(uri: uriText, reason: "the token's public key is not a valid point on its curve")
+        }
     }
 
     /// The public key as SPKI PEM, byte for byte what `openssl pkey -pubout` writes.

@@ -84,6 +84,25 @@ extension CLI {
         return try KeyFile.loadSigningKey(path, passphrase: passphrase)
     }
 
+    /// The certificates in the PEM file `path` (a chain or a set of roots).
+    static func loadCertificates(_ path: String) throws -> [X509Certificate] {
+        do { return try X509Certificate.chain(pem: try FileIO.readText(path, limit: 4 << 20)) } catch let error as X509Error {
+            throw CertificateError.path(error, path: path)
+        }
+    }
+
+    /// The signer `spec` names: a key in a PKCS#11 token when it is a
+    /// `pkcs11:` URI (RFC 7512; the PIN from its `pin-source` or
+    /// `MODELSEC_PKCS11_PIN`, never from the command line), else a key file,
+    /// loaded as ``loadSigningKey(_:option:passphrase:permissions:)`` does.
+    static func loadSigner(_ spec: String, option: String = "--key", passphrase: PassphraseSource?,
+                           permissions: KeyPermissionOptions) throws -> any Signer {
+        if PKCS11URI.isPKCS11URI(spec) {
+            return try PKCS11SigningKey(uri: PKCS11URI(parsing: spec))
+        }
+        return try loadSigningKey(spec, option: option, passphrase: passphrase, permissions: permissions)
+    }
+
     /// Loads decryption identities: X25519 private keys (encrypted ones with
     /// `passphrase`) and `aes256` key files, each refused when it is a public
     /// key and then permission-checked.

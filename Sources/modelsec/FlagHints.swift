@@ -12,6 +12,17 @@ enum FlagHints {
             table[code] = hint
             table["token." + code.replacingOccurrences(of: "_", with: "-")] = hint
         }
+        for (code, hint) in [
+            ("file.exists", "use --force to overwrite"),
+            ("key.passphrase-required", "give the key's passphrase with --key-passphrase-file or --key-passphrase-env"),
+            ("key.public-key-needed", "pass the public key, the .pub file"),
+            ("key.symmetric-key-needed", "make one with: modelsec keygen --type aes256"),
+            ("encryption.recipient-not-x25519", "make one with: modelsec keygen --type x25519"),
+            ("release.passphrase-recipient", "use --recipient or --key-file"),
+            ("token.lifetime-above-maximum", "raise it with --max-ttl if this is intended"),
+        ] {
+            table[code] = hint
+        }
         return table
     }()
 

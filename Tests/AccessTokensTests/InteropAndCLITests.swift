@@ -217,8 +217,13 @@ final class InteropAndCLITests: XCTestCase {
             (#"{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"ES256","x":"\#(x)"}"#,
              .algorithmMismatch(path: "jwks.json", index: 0, keyID: "k1", expected: "EdDSA", actual: "ES256")),
             (#"{"kty":"EC","crv":"P-256","kid":"e","x":"\#(x)","y":"\#(x)"}"#, .invalidKeyMaterial(path: "jwks.json", index: 0, keyID: "e")), // not on the curve
-            (#"{"kty":"EC","crv":"P-384","kid":"e","x":"\#(x)","y":"\#(x)"}"#,
-             .unsupportedCurve(path: "jwks.json", index: 0, keyID: "e", keyType: "EC", curve: "P-384")),
+            (#"{"kty":"EC","crv":"secp256k1","kid":"e","x":"\#(x)","y":"\#(x)"}"#,
+             .unsupportedCurve(path: "jwks.json", index: 0, keyID: "e", keyType: "EC", curve: "secp256k1")),
+            // P-384 coordinates are 48 bytes; 32-byte ones (a P-256 point relabelled) are refused.
+            (#"{"kty":"EC","crv":"P-384","kid":"e","x":"\#(x)","y":"\#(x)"}"#, .invalidKeyMaterial(path: "jwks.json", index: 0, keyID: "e")),
+            // A curve name differing only in case is another curve (exact bytes).
+            (#"{"kty":"EC","crv":"p-256","kid":"e","x":"\#(x)","y":"\#(x)"}"#,
+             .unsupportedCurve(path: "jwks.json", index: 0, keyID: "e", keyType: "EC", curve: "p-256")),
             (#"{"kty":"OKP","crv":"X25519","kid":"k1","x":"\#(x)"}"#,
              .unsupportedCurve(path: "jwks.json", index: 0, keyID: "k1", keyType: "OKP", curve: "X25519")),
             (#"{"kty":"OKP","kid":"k1","x":"\#(x)"}"#, .unsupportedCurve(path: "jwks.json", index: 0, keyID: "k1", keyType: "OKP", curve: nil)),
@@ -266,6 +271,44 @@ final class InteropAndCLITests: XCTestCase {
             let wrong = try TestSupport.run(python, [script, "verify", jwksPath, token, issuer, "someone-else"])
             XCTAssertNotEqual(wrong.status, 0)
         }
+    }
+
+    /// ES384 (P-384) and ES512 (P-521): our tokens verify in PyJWT through
+    /// our JWKS, PyJWT's verify in modelsec, and a P-384 signature under the
+    /// P-521 key's kid (alg confusion between curves) is refused.
+    func testES384AndES512BothWaysWithPyJWT() throws {
+        let (python, script) = try pyjwt()
+        let dir = try TestSupport.makeTemporaryDirectory("tokens-ec")
+        var kids: [String: String] = [:]
+        for type in ["p384", "p521"] {
+            let r = try TestSupport.modelsec(["keygen", "--type", type, "--out", dir.appendingPathComponent("\(type).pem").path])
+            XCTAssertEqual(r.status, 0, r.stderrText)
+            kids[type] = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let pem = { (type: String) in dir.appendingPathComponent("\(type).pem").path }
+        let jwksPath = dir.appendingPathComponent("jwks.json").path
+        let j = try TestSupport.modelsec(["token", "jwks", "--public-key", pem("p384") + ".pub", "--public-key", pem("p521") + ".pub", "--out", jwksPath])
+        XCTAssertEqual(j.status, 0, j.stderrText)
+        let jwks = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jwksPath))) as? [String: Any])
+        XCTAssertEqual(Set((jwks["keys"] as? [[String: Any]] ?? []).compactMap { $0["crv"] as? String }), ["P-384", "P-521"])
+        let now = String(Int(Date().timeIntervalSince1970))
+        let verify = ["--public-key", pem("p384") + ".pub", "--public-key", pem("p521") + ".pub", "--issuer", issuer, "--audience", audience]
+        for (type, alg) in [("p384", "ES384"), ("p521", "ES512")] {
+            let ours = try issue(Keys(dir: dir, edKid: "", ecKid: ""), key: pem(type))
+            let py = try TestSupport.run(python, [script, "verify", jwksPath, ours, issuer, audience])
+            XCTAssertEqual(py.status, 0, "\(alg): \(py.stderrText)")
+            XCTAssertEqual((try JSONSerialization.jsonObject(with: py.stdout) as? [String: Any])?["alg"] as? String, alg)
+
+            let made = try TestSupport.run(python, [script, "make", "good", pem(type), alg, kids[type]!, issuer, audience, now, "model:deploy:resnet@2.1.0"])
+            XCTAssertEqual(made.status, 0, made.stderrText)
+            let theirs = made.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            let r = try TestSupport.modelsec(["token", "verify", theirs] + verify)
+            XCTAssertEqual(r.status, 0, "\(alg) from PyJWT: \(r.stderrText)")
+        }
+        let confused = try TestSupport.run(python, [script, "make", "good", pem("p384"), "ES384", kids["p521"]!, issuer, audience, now, "model:deploy:resnet@2.1.0"])
+        XCTAssertEqual(confused.status, 0, confused.stderrText)
+        let refused = try TestSupport.modelsec(["token", "verify", confused.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)] + verify)
+        XCTAssertEqual(refused.status, 1, refused.stderrText)
     }
 
     func testPyJWTTokensVerifyAndPyJWTAttackTokensAreRejected() throws {

@@ -8,11 +8,11 @@ final class VerifierAttackTests: XCTestCase {
     typealias F = TokenFixtures
 
     let edKey = Ed25519.PrivateKey()
-    let ecKey = P256.Signing.PrivateKey()
+    let ecKey = ECDSA.PrivateKey(curve: .p256)
     var edSigner: SigningPrivateKey { .ed25519(edKey) }
-    var ecSigner: SigningPrivateKey { .p256(ecKey) }
+    var ecSigner: SigningPrivateKey { .ecdsa(ecKey) }
     var edKid: String { PublicKey.ed25519(edKey.publicKey).keyID }
-    var ecKid: String { PublicKey.p256(ecKey.publicKey).keyID }
+    var ecKid: String { PublicKey.ecdsa(ecKey.publicKey).keyID }
 
     func verifier(keys: [SigningPrivateKey]? = nil, leeway: Int64 = 30, revoked: Set<String> = [],
                   scopes: [String] = []) throws -> AccessTokenVerifier {
@@ -158,8 +158,11 @@ final class VerifierAttackTests: XCTestCase {
         // ES256 header naming the Ed25519 key (jwt-kit would accept a mismatch).
         try assertRejected(try F.forge(header: F.header(alg: "ES256", kid: edKid), payload: F.claimsJSON(), key: edSigner), code: "alg_mismatch")
         try assertRejected(try F.forge(header: F.header(alg: "EdDSA", kid: ecKid), payload: F.claimsJSON(), key: ecSigner), code: "alg_mismatch")
+        // Another ECDSA curve's alg under the Ed25519 key, or under the P-256 key.
+        try assertRejected(try F.forge(header: F.header(alg: "ES384", kid: edKid), payload: F.claimsJSON(), key: edSigner), code: "alg_mismatch")
+        try assertRejected(try F.forge(header: F.header(alg: "ES512", kid: ecKid), payload: F.claimsJSON(), key: ecSigner), code: "alg_mismatch")
         // Algorithms outside the profile.
-        for alg in ["RS256", "ES384", "PS256", "Ed25519", "eddsa", "ES256K", ""] {
+        for alg in ["RS256", "es384", "PS256", "Ed25519", "eddsa", "ES256K", "ES384 ", ""] {
             try assertRejected(try F.forge(header: F.header(alg: alg, kid: edKid), payload: F.claimsJSON(), key: edSigner), code: "alg_unsupported")
         }
     }
@@ -226,7 +229,7 @@ final class VerifierAttackTests: XCTestCase {
         try assertRejected(parts[0] + "." + parts[1] + "." + String(parts[2].prefix(84)), code: "signature_invalid")
         // Signed by an untrusted key under the trusted kid.
         try assertRejected(try F.forge(header: F.header(alg: "EdDSA", kid: edKid), payload: F.claimsJSON(), key: .ed25519(Ed25519.PrivateKey())), code: "signature_invalid")
-        try assertRejected(try F.forge(header: F.header(alg: "ES256", kid: ecKid), payload: F.claimsJSON(), key: .p256(P256.Signing.PrivateKey())), code: "signature_invalid")
+        try assertRejected(try F.forge(header: F.header(alg: "ES256", kid: ecKid), payload: F.claimsJSON(), key: .ecdsa(ECDSA.PrivateKey(curve: .p256))), code: "signature_invalid")
         // A DER ECDSA signature (not JOSE's raw r||s) is refused.
         let header = F.header(alg: "ES256", kid: ecKid)
         let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(F.claimsJSON().utf8))

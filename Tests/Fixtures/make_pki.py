@@ -5,7 +5,7 @@
 
 Writes PEM files: root.pem, other-root.pem, intermediate.pem, and leaves with
 their private keys (leaf-*.pem, leaf-*.key): good (P-256), p384, expired,
-future, no-digital-signature, server-auth-only, wrong-san, revoked, other-root
+future, no-digital-signature, server-auth-only, wrong-san, oidc (with Fulcio's OIDC issuer extension), revoked, other-root
 (chains to other-root through its own intermediate), plus crl.pem (revoking
 leaf-revoked) from the intermediate, and chain.pem (the intermediate alone).
 """
@@ -64,7 +64,7 @@ def ca(cn, issuer_cert=None, issuer_key=None, path_length=None):
 
 
 def leaf(tag, issuer_cert, issuer_key, curve=ec.SECP256R1(), before=None, after=None, digital_signature=True,
-         eku=(ExtendedKeyUsageOID.CODE_SIGNING,), san="https://ci.example.com/pipelines/release"):
+         eku=(ExtendedKeyUsageOID.CODE_SIGNING,), san="https://ci.example.com/pipelines/release", oidc_issuer=None):
     key = ec.generate_private_key(curve)
     builder = (x509.CertificateBuilder()
                .subject_name(name(f"release signer {tag}"))
@@ -83,6 +83,11 @@ def leaf(tag, issuer_cert, issuer_key, curve=ec.SECP256R1(), before=None, after=
                               critical=False))
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+    if oidc_issuer:
+        # Fulcio's OIDC issuer (v2): 1.3.6.1.4.1.57264.1.8, a DER UTF8String.
+        value = oidc_issuer.encode()
+        builder = builder.add_extension(x509.UnrecognizedExtension(
+            x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8"), bytes([0x0C, len(value)]) + value), critical=False)
     cert = builder.sign(issuer_key, hashes.SHA256())
     write(f"leaf-{tag}.pem", pem(cert))
     write(f"leaf-{tag}.key", key_pem(key))
@@ -107,6 +112,7 @@ leaf("future", inter, inter_key, before=now + 30 * day, after=now + 60 * day)
 leaf("no-digital-signature", inter, inter_key, digital_signature=False, eku=())
 leaf("server-auth-only", inter, inter_key, eku=(ExtendedKeyUsageOID.SERVER_AUTH,))
 leaf("wrong-san", inter, inter_key, san="https://ci.example.com/pipelines/someone-else")
+leaf("oidc", inter, inter_key, oidc_issuer="https://token.actions.githubusercontent.com")
 revoked = leaf("revoked", inter, inter_key)
 leaf("other-root", other_inter, other_inter_key)
 

@@ -105,7 +105,7 @@ final class PrimitiveTests: XCTestCase {
     }
 
     func testP256SignVerifyAndEncodings() throws {
-        let key = P256.Signing.PrivateKey()
+        let key = ECDSA.PrivateKey(curve: .p256)
         let message = Array("model manifest".utf8)
         let der = try key.signature(for: message)
         XCTAssertTrue(key.publicKey.isValidSignature(der, for: message))
@@ -116,12 +116,12 @@ final class PrimitiveTests: XCTestCase {
         XCTAssertTrue(key.publicKey.isValidSignature(rawSignature: raw, for: message))
         XCTAssertTrue(key.publicKey.isValidSignature(rawSignature: try key.rawSignature(for: message), for: message))
         // Round trip of the public key through its x9.63 form.
-        let again = try P256.Signing.PublicKey(x963Representation: key.publicKey.x963Representation)
+        let again = try ECDSA.PublicKey(x963Representation: key.publicKey.x963Representation, curve: .p256)
         XCTAssertTrue(again.isValidSignature(der, for: message))
         // A point that is not on the curve is refused.
         var bad = key.publicKey.x963Representation
         bad[64] ^= 1
-        XCTAssertThrowsError(try P256.Signing.PublicKey(x963Representation: bad))
+        XCTAssertThrowsError(try ECDSA.PublicKey(x963Representation: bad, curve: .p256))
     }
 
     func testEd25519AndX25519RoundTrips() throws {
@@ -163,13 +163,13 @@ final class PrimitiveTests: XCTestCase {
     /// extra bytes was rejected but its parsed key was never freed. Under
     /// `make test-asan` this test fails again if the leak comes back.
     func testSPKIWithTrailingBytesIsRejectedAndReleased() throws {
-        let key = P256.Signing.PrivateKey().publicKey
+        let key = ECDSA.PrivateKey(curve: .p256).publicKey
         for extra in [[0x00], [0x30, 0x00], [UInt8](repeating: 0xff, count: 40)] as [[UInt8]] {
-            XCTAssertThrowsError(try P256.Signing.PublicKey(derRepresentation: key.derRepresentation + extra)) {
+            XCTAssertThrowsError(try ECDSA.PublicKey(derRepresentation: key.derRepresentation + extra)) {
                 XCTAssertTrue("\($0)".contains("trailing bytes"), "\($0)")
             }
             XCTAssertThrowsError(try PublicKey(spkiDER: key.derRepresentation + extra))
         }
-        XCTAssertNoThrow(try P256.Signing.PublicKey(derRepresentation: key.derRepresentation))
+        XCTAssertNoThrow(try ECDSA.PublicKey(derRepresentation: key.derRepresentation))
     }
 }

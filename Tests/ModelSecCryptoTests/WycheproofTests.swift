@@ -48,7 +48,7 @@ final class WycheproofTests: XCTestCase {
         let file = try WycheproofFile<SignatureGroup>.load("ecdsa_secp256r1_sha256_test.json")
         var checked = 0
         for group in file.testGroups {
-            let key = try P256.Signing.PublicKey(derRepresentation: TestSupport.hex(group.publicKeyDer))
+            let key = try ECDSA.PublicKey(derRepresentation: TestSupport.hex(group.publicKeyDer))
             XCTAssertEqual(key.x963Representation, TestSupport.hex(group.publicKey.uncompressed!))
             for t in group.tests {
                 let ok = key.isValidSignature(TestSupport.hex(t.sig), for: TestSupport.hex(t.msg))

@@ -95,6 +95,8 @@ final class OpenSSLInteropTests: XCTestCase {
         let specs: [(KeyType, [String])] = [
             (.ed25519, ["-algorithm", "ed25519"]),
             (.p256, ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+            (.p384, ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"]),
+            (.p521, ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"]),
             (.x25519, ["-algorithm", "x25519"]),
         ]
         let message = path("msg.bin")
@@ -121,12 +123,14 @@ final class OpenSSLInteropTests: XCTestCase {
                     let osig = path("ed-ossl.sig")
                     try openssl(["pkeyutl", "-sign", "-inkey", priv, "-rawin", "-in", message, "-out", osig] + (encrypted ? ["-passin", "pass:example"] : []))
                     XCTAssertTrue(publicKey.isValidSignature(try Data(contentsOf: URL(fileURLWithPath: osig)), for: try Data(contentsOf: URL(fileURLWithPath: message))))
-                case let .p256(k):
-                    let sig = path("p256.sig")
+                case let .ecdsa(k):
+                    // Each curve with its own hash: P-256/SHA-256, P-384/SHA-384, P-521/SHA-512.
+                    let digest = ["p256": "-sha256", "p384": "-sha384", "p521": "-sha512"][type.rawValue]!
+                    let sig = path("\(type.rawValue).sig")
                     try Data(k.signature(for: try Data(contentsOf: URL(fileURLWithPath: message)))).write(to: URL(fileURLWithPath: sig))
-                    try openssl(["dgst", "-sha256", "-verify", pub, "-signature", sig, message])
-                    let osig = path("p256-ossl.sig")
-                    try openssl(["dgst", "-sha256", "-sign", priv, "-out", osig] + (encrypted ? ["-passin", "pass:example"] : []) + [message])
+                    try openssl(["dgst", digest, "-verify", pub, "-signature", sig, message])
+                    let osig = path("\(type.rawValue)-ossl.sig")
+                    try openssl(["dgst", digest, "-sign", priv, "-out", osig] + (encrypted ? ["-passin", "pass:example"] : []) + [message])
                     XCTAssertTrue(publicKey.isValidSignature(try Data(contentsOf: URL(fileURLWithPath: osig)), for: try Data(contentsOf: URL(fileURLWithPath: message))))
                 case let .x25519(k):
                     // Both sides derive the same shared secret with a fresh peer.
@@ -185,11 +189,11 @@ final class OpenSSLInteropTests: XCTestCase {
         // An RSA key is a supported PEM block of an unsupported algorithm.
         try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", path("rsa.pem")])
         XCTAssertThrowsError(try KeyFile.load(path("rsa.pem"))) { XCTAssertEqual(($0 as? KeyFileError)?.code, "key.unsupported-algorithm", "\($0)") }
-        // A P-384 key is refused too.
-        try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", path("p384.pem")])
-        XCTAssertThrowsError(try KeyFile.load(path("p384.pem"))) {
+        // An EC key on a curve outside P-256/P-384/P-521 (secp256k1) is refused too.
+        try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp256k1", "-out", path("k1.pem")])
+        XCTAssertThrowsError(try KeyFile.load(path("k1.pem"))) {
             guard case let .undecodable(.unsupportedAlgorithm(what))? = ($0 as? KeyFileError)?.problem else { return XCTFail("\($0)") }
-            XCTAssertTrue(what.contains("secp384r1"), what)
+            XCTAssertTrue(what.contains("secp256k1"), what)
         }
         // Wrong kind for the role.
         XCTAssertThrowsError(try KeyFile.loadPublicKey(path("good.pem"))) {

@@ -88,6 +88,31 @@ final class ModelSigningInteropTests: XCTestCase {
         }
     }
 
+    /// The OMS v1.0 registry's other curves: P-384 (SHA-384) and P-521
+    /// (SHA-512) signatures made by either tool verify with the other, and
+    /// not with another key.
+    func testP384AndP521BothDirections() throws {
+        let tool = try referenceTool()
+        let model = try Fixtures.directoryModel()
+        for type in ["p384", "p521"] {
+            let dir = try TestSupport.makeTemporaryDirectory("modelsec-interop-\(type)")
+            let keyPath = dir.appendingPathComponent("signer.pem").path, otherPath = dir.appendingPathComponent("other.pem").path
+            for path in [keyPath, otherPath] {
+                let r = try TestSupport.modelsec(["keygen", "--type", type, "--out", path])
+                XCTAssertEqual(r.status, 0, r.stderrText)
+            }
+            let keys = Keys(privatePath: keyPath, publicPath: keyPath + ".pub")
+            for (label, sig) in [("modelsec-signed", try ourSign(model, keys)), ("model_signing-signed", try theirSign(tool, model, keys))] {
+                let theirs = try theirVerify(tool, model, sig, keys.publicPath)
+                XCTAssertEqual(theirs.status, 0, "model_signing verify \(type) \(label): \(theirs.stdoutText) \(theirs.stderrText)")
+                let ours = try ourVerify(model, sig, keys.publicPath)
+                XCTAssertEqual(ours.status, 0, "modelsec verify \(type) \(label): \(ours.stdoutText) \(ours.stderrText)")
+                XCTAssertEqual(try ourVerify(model, sig, otherPath + ".pub").status, 1, "\(type) \(label) verified with another key")
+                XCTAssertNotEqual(try theirVerify(tool, model, sig, otherPath + ".pub").status, 0)
+            }
+        }
+    }
+
     func testDirectoryModelBothDirectionsAndTampering() throws {
         let model = try Fixtures.directoryModel()
         try checkBothDirections(model: model, tampers: [

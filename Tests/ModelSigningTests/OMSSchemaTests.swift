@@ -29,7 +29,7 @@ final class OMSSchemaTests: XCTestCase {
         let model = try Fixtures.directoryModel()
         let dir = try TestSupport.makeTemporaryDirectory("oms-schema")
         var bundles: [String] = []
-        for type in ["ed25519", "p256"] {
+        for type in ["ed25519", "p256", "p384", "p521"] {
             let key = dir.appendingPathComponent("\(type).pem").path
             XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", type, "--out", key]).status, 0)
             let sig = dir.appendingPathComponent("\(type).sig").path
@@ -38,6 +38,25 @@ final class OMSSchemaTests: XCTestCase {
             bundles.append(sig)
         }
         let r = try validate(bundles, method: "key")
+        XCTAssertEqual(r.status, 0, r.lines.joined(separator: "\n"))
+        XCTAssertEqual(r.lines.count, bundles.count)
+    }
+
+    func testCertificateBundlesWeWriteMatchTheSchemas() throws {
+        let model = try Fixtures.directoryModel()
+        let pki = try TestSupport.makePKI()
+        let dir = try TestSupport.makeTemporaryDirectory("oms-schema-cert")
+        var bundles: [String] = []
+        for tag in ["good", "p384", "p521"] {
+            let key = pki.appendingPathComponent("leaf-\(tag).key").path
+            chmod(key, 0o600)
+            let sig = dir.appendingPathComponent("\(tag).sig").path
+            let r = try TestSupport.modelsec(["sign", model.path, "--key", key, "--certificate", pki.appendingPathComponent("leaf-\(tag).pem").path,
+                                              "--certificate-chain", pki.appendingPathComponent("chain.pem").path, "-o", sig])
+            XCTAssertEqual(r.status, 0, r.stderrText)
+            bundles.append(sig)
+        }
+        let r = try validate(bundles, method: "certificate")
         XCTAssertEqual(r.status, 0, r.lines.joined(separator: "\n"))
         XCTAssertEqual(r.lines.count, bundles.count)
     }

@@ -19,18 +19,23 @@ struct KeyCommand: ParsableCommand {
 struct KeyInspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a key file's type, whether it is private or encrypted, and its key id.",
+        abstract: "Show a key's type, whether it is private or encrypted, and its key id.",
         discussion: """
         Never prints secret material. An encrypted private key's id is read from \
-        PATH.pub when no passphrase is given.
+        PATH.pub when no passphrase is given. A pkcs11: URI shows the token's key: \
+        its type, label, id, key id, and whether the token keeps it sensitive and \
+        unextractable (the PIN comes from the URI's pin-source or \
+        MODELSEC_PKCS11_PIN).
 
         Examples:
           modelsec key inspect keys-example/ed25519.pem
           modelsec key inspect signer.pem --key-passphrase-file pass.txt --json
+          modelsec key inspect --json "pkcs11:token=release;object=signing?\\
+        module-path=/usr/lib/softhsm/libsofthsm2.so"
         """
     )
 
-    @Argument(help: ArgumentHelp("The key file.", valueName: "PATH"))
+    @Argument(help: ArgumentHelp("The key file, or a pkcs11: URI of a key in a token.", valueName: "PATH"))
     var path: String
 
     @OptionGroup var passphrase: PassphraseOptions
@@ -46,9 +51,22 @@ struct KeyInspect: ParsableCommand {
         let encrypted: Bool
         let keyId: String?
         let publicKeyPem: String?
+        var token: Token? = nil
+    }
+
+    /// What a token says about its private key.
+    struct Token: Encodable {
+        let uri: String
+        let label: String
+        let id: String
+        let sensitive: Bool?
+        let extractable: Bool?
+        let alwaysSensitive: Bool?
+        let neverExtractable: Bool?
     }
 
     func run() throws {
+        if PKCS11URI.isPKCS11URI(path) { return try inspectTokenKey() }
         let info = try KeyFile.inspect(path, passphrase: passphrase.source)
         if json {
             try CLI.printResult(Output(path: info.path, type: info.type?.rawValue, kind: info.kind, encrypted: info.encrypted,
@@ -60,5 +78,33 @@ struct KeyInspect: ParsableCommand {
         print("kind:      \(info.kind)\(info.encrypted ? " (encrypted)" : "")")
         print("key id:    \(info.keyID ?? "unknown (encrypted; give the passphrase or keep PATH.pub beside it)")")
         if info.kind == "private" || info.kind == "symmetric", let warning = KeyFile.permissionWarning(path) { CLI.warn(warning) }
+    }
+
+    /// A key in a PKCS#11 token: never its secret, which the token keeps.
+    private func inspectTokenKey() throws {
+        let key = try PKCS11SigningKey(uri: PKCS11URI(parsing: path))
+        let a = key.attributes
+        let label = String(decoding: a.label, as: UTF8.self)
+        let id = Hex.encode(a.id)
+        let token = Token(uri: key.uri.description, label: label, id: id, sensitive: a.sensitive, extractable: a.extractable,
+                          alwaysSensitive: a.alwaysSensitive, neverExtractable: a.neverExtractable)
+        let type = key.publicKey.algorithm.rawValue
+        if json {
+            try CLI.printResult(Output(path: key.uri.description, type: type, kind: "token-private", encrypted: false,
+                                       keyId: key.keyID, publicKeyPem: key.publicKeyPEM, token: token))
+            return
+        }
+        func yesNo(_ value: Bool?) -> String { value.map { $0 ? "yes" : "no" } ?? "not reported" }
+        CLI.printLine("uri:         \(key.uri.description)")
+        CLI.printLine("type:        \(type)")
+        CLI.printLine("kind:        private key in a PKCS#11 token")
+        CLI.printLine("label:       \(label)")
+        CLI.printLine("id:          \(id.isEmpty ? "(none)" : id)")
+        CLI.printLine("key id:      \(key.keyID)")
+        CLI.printLine("sensitive:   \(yesNo(a.sensitive))")
+        CLI.printLine("extractable: \(yesNo(a.extractable))")
+        if a.extractable != false || a.sensitive != true {
+            CLI.warn("the token lets this key leave it (CKA_EXTRACTABLE/CKA_SENSITIVE); generate release keys with modelsec keygen --out pkcs11:...")
+        }
     }
 }

@@ -38,29 +38,9 @@ enum LogSupport {
         return verifier
     }
 
-    /// The log entry of the release in `directory`: name, version, signer
-    /// and time from release.json, SHA-256 of the DSSE payload of release.sig.
-    /// With `trustedKeys`, the release signature must verify with one of them
-    /// and be by the signer release.json names.
+    /// The log entry of the release in `directory` (see ``ReleaseTransparency/entry(releaseDirectory:trustedKeys:)``).
     static func entry(releaseDirectory directory: String, trustedKeys: TrustedKeys?) throws -> ReleaseLogEntry {
-        let manifest = try ReleaseManifest.read(directory: directory)
-        let signaturePath = (directory as NSString).appendingPathComponent(ReleaseLayout.signatureFile)
-        let bundle = try SignatureBundle.read(from: signaturePath)
-        guard let payload = Data(base64Encoded: bundle.dsseEnvelope.payload) else {
-            throw TransparencyLogError.malformedEntry(what: signaturePath, reason: "the DSSE payload is not base64")
-        }
-        if let trustedKeys {
-            switch try ReleaseSignature.authenticate(bundle, trustedKeys: trustedKeys, label: signaturePath) {
-            case let .rejected(reason):
-                throw TransparencyLogError.releaseSignatureRejected(path: signaturePath, reason: reason)
-            case let .trusted(signerKeyID, _):
-                guard signerKeyID == manifest.signer.keyID else {
-                    throw TransparencyLogError.releaseSignatureRejected(path: signaturePath, reason: "signed by \(signerKeyID), but release.json names \(manifest.signer.keyID)")
-                }
-            }
-        }
-        return try ReleaseLogEntry(name: manifest.name, version: manifest.version, signerKeyID: manifest.signer.keyID,
-                                   statement: Array(payload), time: manifest.createdAt)
+        try ReleaseTransparency.entry(releaseDirectory: directory, trustedKeys: trustedKeys)
     }
 
     /// The current time in whole seconds since the epoch.

@@ -22,6 +22,12 @@ struct ReleaseCreate: ParsableCommand {
         unless --force is given and it is a release directory, which is then \
         replaced once the new release is complete.
 
+        With --log DIR the release is appended to that transparency log \
+        (modelsec log init; serialised by the log's lock) and its inclusion \
+        proof is written into the release as release.tlog-proof, which \
+        `release verify --log-key` requires. If logging fails, the new \
+        release is removed and the command fails.
+
         Examples:
           modelsec release create bert/ --name bert --version 1.0.0 \\
             --signing-key release.pem --recipient deploy.pub --output bert-1.0.0
@@ -29,6 +35,9 @@ struct ReleaseCreate: ParsableCommand {
             --signing-key release.pem --key-file kms-export.key \\
             --metadata card.yaml --provenance build.yaml --dp-report dp.json \\
             --output clf-2.1.0 --json
+          modelsec release create bert/ --name bert --version 1.0.1 \\
+            --signing-key release.pem --recipient deploy.pub \\
+            --log models-log/ --log-key log.pem --output bert-1.0.1
         """
     )
 
@@ -41,7 +50,7 @@ struct ReleaseCreate: ParsableCommand {
     @Option(help: ArgumentHelp("The release version (letters, digits, . _ - +).", valueName: "VERSION"))
     var version: String
 
-    @Option(name: .customLong("signing-key"), help: ArgumentHelp("The private signing key (ed25519 or p256, PKCS#8 PEM).", valueName: "KEY"))
+    @Option(name: .customLong("signing-key"), help: ArgumentHelp("The private signing key: a PKCS#8 PEM file (ed25519, p256, p384, p521) or a pkcs11: URI.", valueName: "KEY"))
     var signingKey: String
 
     @Option(help: ArgumentHelp("An X25519 public key to encrypt to (repeatable).", valueName: "PUB.pem"))
@@ -71,6 +80,12 @@ struct ReleaseCreate: ParsableCommand {
     @Flag(name: .customLong("no-scan"), help: "Do not run the model scanner (release.json then records no scan).")
     var noScan = false
 
+    @Option(help: ArgumentHelp("Append the release to this transparency log and write REL/release.tlog-proof.", valueName: "DIR"))
+    var log: String?
+
+    @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's Ed25519 private key (signs the new checkpoint; needed with --log).", valueName: "KEY"))
+    var logKey: String?
+
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
@@ -87,6 +102,7 @@ struct ReleaseCreate: ParsableCommand {
         guard BOMFormat.allCases.contains(where: { $0.rawValue == bomFormat }) else {
             throw ValidationError("--bom-format must be cyclonedx, spdx or both.")
         }
+        if (log == nil) != (logKey == nil) { throw ValidationError("--log DIR and --log-key KEY go together") }
     }
 
     /// What --json prints.
@@ -99,6 +115,10 @@ struct ReleaseCreate: ParsableCommand {
         let files: Int
         let bytes: UInt64
         let findings: [ReleaseManifest.Finding]
+        /// With --log: where the release is in the log.
+        var logIndex: UInt64? = nil
+        /// With --log: the tree size of the checkpoint the proof is against.
+        var logTreeSize: UInt64? = nil
     }
 
     func run() throws {
@@ -106,7 +126,7 @@ struct ReleaseCreate: ParsableCommand {
             FileManager.default.fileExists(atPath: $0 + "/" + ReleaseLayout.manifestFile)
         }
         let replacing = OutputGuard.exists(output) && !OutputGuard.isEmptyDirectory(output)
-        let key = try CLI.loadSigningKey(signingKey, option: "--signing-key", passphrase: passphrase.source, permissions: keyPermissions)
+        let key = try CLI.loadSigner(signingKey, option: "--signing-key", passphrase: passphrase.source, permissions: keyPermissions)
         var recipients: [any Recipient] = try recipient.map { try X25519Recipient(publicKeyFile: $0) }
         if let keyFile {
             try CLI.refusePublicKey(keyFile, option: "--key-file")
@@ -126,7 +146,25 @@ struct ReleaseCreate: ParsableCommand {
         request.bomFormat = BOMFormat.allCases.first { $0.rawValue == bomFormat } ?? .cyclonedx
         request.provenance = try provenance.map { try ProvenanceBuild.load(path: $0) }
             ?? ProvenanceBuild.fromEnvironment(ProcessInfo.processInfo.environment) ?? .local
+        // The log's key and checkpoint are checked before the model is read.
+        let logTarget = try log.map { directory in
+            let origin = try LogAppend.origin(ofCheckpointIn: directory)
+            let signer = try LogSupport.signer(keyPath: logKey!, name: origin, type: .ed25519, permissions: keyPermissions, passphrase: nil)
+            let transparencyLog = DirectoryLog(directory: directory, logKey: signer.verifier)
+            _ = try transparencyLog.checkpoint()   // signed by this key, or refused now
+            return (transparencyLog, signer)
+        }
         let created = try ReleaseCreator.create(request)
+        var logged: ReleaseTransparency.Logged?
+        if let target = logTarget {
+            do {
+                logged = try ReleaseTransparency.append(releaseDirectory: destination, to: target.0, signer: target.1)
+            } catch {
+                // A release the gate's log step would refuse is not left behind.
+                try? FileManager.default.removeItem(atPath: destination)
+                throw error
+            }
+        }
         if replacing { try ReleaseReplacement.replace(output, with: destination) }
         let manifest = created.manifest
         let findings = manifest.scan?.findings ?? []
@@ -136,7 +174,8 @@ struct ReleaseCreate: ParsableCommand {
         if json {
             try CLI.printResult(Output(releaseDirectory: output, name: manifest.name, version: manifest.version,
                                        signerKeyId: manifest.signer.keyID, subjectDigest: created.subjectDigest,
-                                       files: manifest.artifacts.count, bytes: manifest.totalSize, findings: findings))
+                                       files: manifest.artifacts.count, bytes: manifest.totalSize, findings: findings,
+                                       logIndex: logged?.index, logTreeSize: logged?.treeSize))
             return
         }
         print("release: \(manifest.name)@\(manifest.version)")
@@ -145,6 +184,7 @@ struct ReleaseCreate: ParsableCommand {
         print("key-id: \(manifest.signer.keyID)")
         print("files: \(manifest.artifacts.count) (\(ByteCountFormatting.string(Int64(clamping: manifest.totalSize))))")
         if manifest.scan != nil { print("scanner findings: \(findings.count)") }
+        if let logged { print("log: entry \(logged.index) of \(logged.treeSize) in \(log!) (proof: release.tlog-proof)") }
     }
 }
 

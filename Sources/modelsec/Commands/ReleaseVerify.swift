@@ -9,7 +9,9 @@ struct ReleaseVerify: ParsableCommand {
         abstract: "The deploy gate: verify a release, check the deploy token, decrypt, and only then put MODEL_DIR in place.",
         discussion: """
         Steps, in order: signature (release.sig verifies with a trusted key); \
-        manifest (release.json is exactly what was signed); token (if --token, \
+        manifest (release.json is exactly what was signed); log (if --log-key: \
+        REL/release.tlog-proof proves this release is in that transparency log, \
+        cosigned by --witnesses N of the --witness-key keys); token (if --token, \
         --token-file or --token-env: valid, and grants model:deploy:NAME@VERSION); decrypt (every \
         artifact authenticates and its plaintext size and SHA-256 match the signed \
         ones); scan (the decrypted files are scanned afresh; a finding that \
@@ -27,6 +29,9 @@ struct ReleaseVerify: ParsableCommand {
         Examples:
           modelsec release verify bert-1.0.0 --trusted-keys trusted/ \\
             --identity deploy.pem --output /models/bert
+          modelsec release verify bert-1.0.0 --trusted-keys trusted/ \\
+            --identity deploy.pem --log-key log.vkey \\
+            --witness-key witness.vkey --witnesses 1 --output /models/bert
           modelsec release verify bert-1.0.0 --public-key release.pub \\
             --key-file kms-export.key --token-file /var/run/deploy-token \\
             --token-jwks jwks.json --token-issuer https://reg.example \\
@@ -80,6 +85,18 @@ struct ReleaseVerify: ParsableCommand {
     @Option(help: ArgumentHelp("A policy (YAML, docs/policy.md) the release must pass: no deny rule may fail (repeatable).", valueName: "FILE"))
     var policy: [String] = []
 
+    @Option(name: .customLong("log-key"), help: ArgumentHelp("Require the release to be in the transparency log with this checkpoint key (vkey text, a file holding it, or an Ed25519 PEM with --log-origin).", valueName: "VKEY"))
+    var logKey: String?
+
+    @Option(name: .customLong("log-origin"), help: ArgumentHelp("The log's origin (needed when --log-key is a PEM file).", valueName: "ORIGIN"))
+    var logOrigin: String?
+
+    @Option(name: .customLong("witness-key"), help: ArgumentHelp("A witness's cosigning key: vkey text, a file holding it, or its Ed25519 public key PEM (repeatable).", valueName: "VKEY"))
+    var witnessKeys: [String] = []
+
+    @Option(help: ArgumentHelp("How many of the --witness-key keys must have cosigned the proof's checkpoint.", valueName: "N"))
+    var witnesses: Int = 0
+
     @Option(name: [.short, .long], help: ArgumentHelp("Where to put the model (must not exist, or be an empty directory).", valueName: "MODEL_DIR"))
     var output: String
 
@@ -119,6 +136,12 @@ struct ReleaseVerify: ParsableCommand {
     }
 
     func validate() throws {
+        if witnesses < 0 || witnesses > witnessKeys.count {
+            throw ValidationError("--witnesses must be between 0 and the number of --witness-key keys (\(witnessKeys.count))")
+        }
+        if logKey == nil, logOrigin != nil || !witnessKeys.isEmpty {
+            throw ValidationError("--log-origin and --witness-key need --log-key")
+        }
         if trustedKeys == nil, publicKeys.isEmpty {
             throw ValidationError("give the trusted signing keys: --trusted-keys DIR or --public-key PUB.pem (repeatable)")
         }
@@ -175,6 +198,28 @@ struct ReleaseVerify: ParsableCommand {
                 token: text, keys: keys, issuer: tokenIssuer, audience: audience,
                 leeway: try TokenCLI.duration(tokenLeeway, option: "--token-leeway"),
                 revocations: try tokenRevoked.map { try RevocationList(contentsOf: $0) } ?? RevocationList())
+        }
+        if let logKey {
+            let verifier = try LogSupport.verifier(logKey, name: logOrigin, type: .ed25519, option: "--log-key")
+            if let logOrigin, Array(logOrigin.utf8) != Array(verifier.name.utf8) {
+                throw TransparencyLogError.originMismatch(expected: logOrigin, actual: verifier.name)
+            }
+            // A witness is a vkey (name+id+key) or an Ed25519 public key PEM, matched to its cosignature by key id.
+            var named: [NoteVerifier] = [], unnamed: [Ed25519.PublicKey] = []
+            for spec in witnessKeys {
+                if FileIO.exists(spec), try FileIO.readText(spec, limit: 64 * 1024).hasPrefix("-----BEGIN") {
+                    let key = try KeyFile.loadPublicKey(spec)
+                    guard case let .ed25519(ed) = key else {
+                        throw KeyFileError(path: spec, problem: .wrongAlgorithm(expected: .ed25519, actual: key.algorithm))
+                    }
+                    unnamed.append(ed)
+                } else {
+                    named.append(try LogSupport.verifier(spec, name: nil, type: .cosignatureV1, option: "--witness-key"))
+                }
+            }
+            var check = TransparencyLogCheck(logKey: verifier, witnesses: named, requiredWitnesses: witnesses)
+            check.witnessPublicKeys = unnamed
+            request.transparencyLog = check
         }
         if !policy.isEmpty {
             request.policy = ReleasePolicyStep.make(policies: try policy.map { try PolicyLoader.load(path: $0) })

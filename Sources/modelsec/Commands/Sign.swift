@@ -23,14 +23,24 @@ struct Sign: ParsableCommand {
             --ignore README.md
           modelsec sign model.safetensors --key release-signing.pem --json
           modelsec sign llama/ --key release-signing.pem --shard-size 1000000000
+          modelsec sign bert-base/ --key signer.pem --certificate signer.crt \\
+            --certificate-chain intermediates.pem
+          modelsec sign bert-base/ --key "pkcs11:token=release;object=signing?\\
+        module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=env:HSM_PIN"
         """
     )
 
     @Argument(help: ArgumentHelp("The model: a directory or a single file.", valueName: "MODEL"))
     var model: String
 
-    @Option(help: ArgumentHelp("The private signing key (ed25519 or p256, PKCS#8 PEM).", valueName: "PRIVATE_KEY"))
+    @Option(help: ArgumentHelp("The private signing key: a PKCS#8 PEM file (ed25519, p256, p384, p521) or a pkcs11: URI.", valueName: "PRIVATE_KEY"))
     var key: String
+
+    @Option(help: ArgumentHelp("Sign by the certificate method: the signing key's X.509 certificate (PEM).", valueName: "CERT.pem"))
+    var certificate: String?
+
+    @Option(name: .customLong("certificate-chain"), help: ArgumentHelp("Intermediate certificates (PEM) to include after --certificate; repeatable.", valueName: "CHAIN.pem"))
+    var certificateChain: [String] = []
 
     @Option(name: [.short, .long], help: ArgumentHelp("Where to write the signature.", valueName: "SIG"))
     var output: String = "model.sig"
@@ -57,6 +67,7 @@ struct Sign: ParsableCommand {
 
     func validate() throws {
         if let shardSize, shardSize < 1 { throw ValidationError("--shard-size must be at least 1.") }
+        if certificate == nil, !certificateChain.isEmpty { throw ValidationError("--certificate-chain needs --certificate") }
     }
 
     /// What `--json` prints.
@@ -72,7 +83,7 @@ struct Sign: ParsableCommand {
     }
 
     func run() throws {
-        let signingKey = try CLI.loadSigningKey(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
+        let signingKey = try CLI.loadSigner(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
         // Fail now, not after hashing the whole model, when OUTPUT cannot be written.
         try OutputGuard.refuseExisting(output, force: force)
         try AtomicFileWriter.checkDestination(output, overwrite: force)
@@ -81,7 +92,11 @@ struct Sign: ParsableCommand {
             ignorePaths: ignore.map { ModelSigner.modelRelativeIgnorePath($0, model: URL(fileURLWithPath: model)) },
             allowSymlinks: allowSymlinks,
             signaturePath: URL(fileURLWithPath: output))
-        let bundle = try ModelSigner.sign(model: URL(fileURLWithPath: model), key: signingKey, options: options)
+        // The certificates are read (and checked to hold the key) before the model is hashed.
+        let chain = try certificate.map { try CLI.loadCertificates($0) + certificateChain.flatMap(CLI.loadCertificates) }
+        if let chain { try SignatureBundle.checkSigningChain(chain, publicKey: signingKey.publicKey) }
+        var bundle = try ModelSigner.sign(model: URL(fileURLWithPath: model), key: signingKey, options: options)
+        if let chain { bundle = try bundle.attachingCertificateChain(chain, publicKey: signingKey.publicKey) }
         try bundle.write(to: output, overwrite: force)
         let manifest = try bundle.manifest(label: output)
         let keyID = signingKey.publicKey.keyID

@@ -22,7 +22,7 @@ struct TokenIssue: ParsableCommand {
         """
     )
 
-    @Option(help: ArgumentHelp("The issuer's private key (ed25519 or p256, PKCS#8 PEM).", valueName: "PRIVATE_KEY"))
+    @Option(help: ArgumentHelp("The issuer's private key: a PKCS#8 PEM file (ed25519, p256, p384, p521) or a pkcs11: URI.", valueName: "PRIVATE_KEY"))
     var key: String
 
     @Option(help: ArgumentHelp("The iss claim, e.g. https://registry.example.", valueName: "ISS"))
@@ -68,7 +68,7 @@ struct TokenIssue: ParsableCommand {
     }
 
     func run() throws {
-        let signingKey = try CLI.loadSigningKey(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
+        let signingKey = try CLI.loadSigner(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
         let issuerObject = try AccessTokenIssuer(signingKey: signingKey, keyID: kid, issuer: issuer,
                                                  maximumLifetime: try TokenCLI.duration(maxTTL, option: "--max-ttl"))
         let request = AccessTokenIssuer.Request(

@@ -12,6 +12,14 @@ struct Verify: ParsableCommand {
         extra file, or naming the key id that signed when it is not trusted. \
         Exit 2 when the signature (or a key) is malformed or unreadable.
 
+        With --ca-roots the signature must be a certificate signature (the OMS \
+        certificate method): the chain in the bundle must lead from the signing \
+        certificate to one of the roots, valid now (OpenSSL path validation; key \
+        usage digitalSignature, extended key usage codeSigning when present; \
+        --crl checks revocation), and hold --certificate-identity and \
+        --certificate-oidc-issuer when given. The report names the signing \
+        certificate's subject, names, issuer and validity.
+
         With --file, only that one file of a directory model is hashed and \
         checked against the directory's signature.
 
@@ -24,6 +32,8 @@ struct Verify: ParsableCommand {
             --file weights/layer0.bin
           modelsec verify bert-base/ --signature model.sig --public-key release.pub \\
             --ignore-unsigned-files
+          modelsec verify bert-base/ --signature model.sig --ca-roots ca.pem \\
+            --certificate-identity https://ci.example.com/pipelines/release
         """
     )
 
@@ -39,6 +49,18 @@ struct Verify: ParsableCommand {
     @Option(help: ArgumentHelp("A directory of trusted public keys (*.pub, *.pem).", valueName: "DIR"))
     var trustedKeys: String?
 
+    @Option(name: .customLong("ca-roots"), help: ArgumentHelp("Trusted root certificates (PEM; repeatable) for a certificate signature.", valueName: "ROOTS.pem"))
+    var caRoots: [String] = []
+
+    @Option(name: .customLong("certificate-identity"), help: ArgumentHelp("A subject alternative name the signing certificate must hold (exact).", valueName: "SAN"))
+    var certificateIdentity: String?
+
+    @Option(name: .customLong("certificate-oidc-issuer"), help: ArgumentHelp("The OIDC issuer the signing certificate must record (Fulcio extension).", valueName: "URL"))
+    var certificateOIDCIssuer: String?
+
+    @Option(help: ArgumentHelp("A CRL (PEM) to check every certificate of the path against; repeatable.", valueName: "CRL.pem"))
+    var crl: [String] = []
+
     @Flag(help: "Do not report files the signature does not cover.")
     var ignoreUnsignedFiles = false
 
@@ -51,11 +73,15 @@ struct Verify: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if publicKeys.isEmpty, trustedKeys == nil {
-            throw ValidationError("give the trusted keys: --public-key PUB.pem (repeatable) or --trusted-keys DIR")
+        let sources = (publicKeys.isEmpty ? 0 : 1) + (trustedKeys == nil ? 0 : 1) + (caRoots.isEmpty ? 0 : 1)
+        if sources == 0 {
+            throw ValidationError("give the trust: --public-key PUB.pem (repeatable), --trusted-keys DIR, or --ca-roots ROOTS.pem")
         }
-        if !publicKeys.isEmpty, trustedKeys != nil {
-            throw ValidationError("give --public-key or --trusted-keys, not both")
+        if sources > 1 {
+            throw ValidationError("give one of --public-key, --trusted-keys and --ca-roots")
+        }
+        if caRoots.isEmpty, certificateIdentity != nil || certificateOIDCIssuer != nil || !crl.isEmpty {
+            throw ValidationError("--certificate-identity, --certificate-oidc-issuer and --crl need --ca-roots")
         }
     }
 
@@ -72,6 +98,8 @@ struct Verify: ParsableCommand {
         let missing: [String]
         let extra: [String]
         let summary: String
+        /// For a certificate signature: who the validated certificate names.
+        var certificate: CertificateInfo? = nil
 
         init(_ r: ModelVerificationResult) {
             outcome = r.outcome.rawValue
@@ -88,6 +116,27 @@ struct Verify: ParsableCommand {
         }
     }
 
+    /// The signing certificate of a certificate signature.
+    struct CertificateInfo: Encodable, Sendable {
+        let subject: String
+        let subjectAlternativeNames: [String]
+        let issuer: String
+        let notBefore: String
+        let notAfter: String
+        let root: String
+
+        init(_ signer: CertifiedSigner) {
+            let c = signer.certificate
+            let format = ISO8601DateFormatter()
+            subject = c.subject
+            subjectAlternativeNames = signer.subjectAlternativeNames
+            issuer = c.issuer
+            notBefore = format.string(from: c.notBefore)
+            notAfter = format.string(from: c.notAfter)
+            root = signer.path.last?.subject ?? c.issuer
+        }
+    }
+
     /// The error code of a failed outcome.
     static func code(_ outcome: ModelVerificationResult.Outcome) -> CLIError.Code {
         switch outcome {
@@ -98,8 +147,23 @@ struct Verify: ParsableCommand {
     }
 
     func run() throws {
-        let trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
         let bundle = try SignatureBundle.read(from: signature)
+        let trusted: TrustedKeys
+        var certified: CertifiedSigner?
+        if !caRoots.isEmpty {
+            let roots = try caRoots.flatMap(CLI.loadCertificates)
+            let crls = try crl.flatMap { path in
+                do { return try X509ChainVerifier.crls(pem: try FileIO.readText(path, limit: 64 << 20)) } catch let error as X509Error {
+                    throw CertificateError.path(error, path: path)
+                }
+            }
+            let trust = CertificateTrust(roots: roots, crls: crls, identity: certificateIdentity, oidcIssuer: certificateOIDCIssuer)
+            let signer = try trust.signer(of: bundle, label: signature)
+            certified = signer
+            trusted = TrustedKeys([signer.publicKey])
+        } else {
+            trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
+        }
         let modelURL = URL(fileURLWithPath: model)
         let options = VerificationOptions(ignoreUnsignedFiles: ignoreUnsignedFiles, signaturePath: URL(fileURLWithPath: signature))
         let result: ModelVerificationResult
@@ -113,10 +177,17 @@ struct Verify: ParsableCommand {
             // Neither on disk nor signed: a mistyped name, not an extra file.
             throw CLIError(.fileNotInModel, "\(file) is not in the model \(model), and the signature does not cover it", path: file)
         }
+        var output = Output(result)
+        output.certificate = certified.map(CertificateInfo.init)
         if json {
-            if result.isVerified { try CLI.printResult(Output(result)) }
+            if result.isVerified { try CLI.printResult(output) }
         } else if result.isVerified {
             CLI.printLine(result.summary)
+            if let info = output.certificate {
+                CLI.printLine("  certificate: \(info.subject) (\(info.subjectAlternativeNames.joined(separator: ", ")))")
+                CLI.printLine("  issued by:   \(info.issuer), root \(info.root)")
+                CLI.printLine("  valid:       \(info.notBefore) to \(info.notAfter)")
+            }
         } else {
             CLI.printLine("verification failed: \(result.summary)")
             for path in result.modified { CLI.printLine("  modified: \(path)") }
@@ -125,7 +196,7 @@ struct Verify: ParsableCommand {
         }
         if !result.isVerified {
             throw ReportedFailure(error: CLIError(Self.code(result.outcome), "\(model): verification failed: \(result.summary)", path: model),
-                                  report: Output(result))
+                                  report: output)
         }
     }
 }

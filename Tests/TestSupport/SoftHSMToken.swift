@@ -1,6 +1,4 @@
 import Foundation
-import TestSupport
-import XCTest
 
 /// A SoftHSM2 token in a temporary folder, for tests that need a real PKCS#11
 /// module. SoftHSM2 reads `SOFTHSM2_CONF` when the module is initialised, so
@@ -8,23 +6,23 @@ import XCTest
 ///
 /// A missing SoftHSM2 is a test failure, never a skip: `.ci/run` and
 /// `make deps` install it (Debian package `softhsm2`).
-struct SoftHSMToken {
-    static let modulePath = "/usr/lib/softhsm/libsofthsm2.so"
-    let directory: URL
-    let label: String
-    let pin: String
-    let pinFile: String
-    let configPath: String
+public struct SoftHSMToken {
+    public static let modulePath = "/usr/lib/softhsm/libsofthsm2.so"
+    public let directory: URL
+    public let label: String
+    public let pin: String
+    public let pinFile: String
+    public let configPath: String
 
     /// The environment a child `modelsec` needs to see this token.
-    var environment: [String: String] {
+    public var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["SOFTHSM2_CONF"] = configPath
         return env
     }
 
     /// Creates and initialises a token named `label` with user PIN `pin`.
-    static func make(label: String = "release", pin: String = "123456") throws -> SoftHSMToken {
+    public static func make(label: String = "release", pin: String = "123456") throws -> SoftHSMToken {
         guard FileManager.default.fileExists(atPath: modulePath) else {
             throw TokenSetupError(message: "\(modulePath) is missing: install softhsm2 (make deps does)")
         }
@@ -45,14 +43,14 @@ struct SoftHSMToken {
     }
 
     /// A URI for object `object` in this token, PIN from the PIN file.
-    func uri(object: String, extra: String = "") -> String {
+    public func uri(object: String, extra: String = "") -> String {
         "pkcs11:token=\(label);object=\(object)\(extra)?module-path=\(Self.modulePath)&pin-source=file:\(pinFile)"
     }
 
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    public func remove() { try? FileManager.default.removeItem(at: directory) }
 
-    struct TokenSetupError: Error, CustomStringConvertible {
-        let message: String
-        var description: String { message }
+    public struct TokenSetupError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
     }
 }

@@ -1,0 +1,150 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `release create --log` records a release in a transparency log and puts
+/// its inclusion proof in the release; `release verify --log-key` refuses a
+/// release that is not provably in that log (step `log`, exit 1).
+final class TransparencyGateTests: XCTestCase {
+    private var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = try TestSupport.makeTemporaryDirectory("modelsec-tlog-gate")
+    }
+
+    private func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    @discardableResult
+    private func run(_ arguments: [String], expect status: Int32 = 0, file: StaticString = #filePath, line: UInt = #line) throws -> TestSupport.ProcessResult {
+        let r = try TestSupport.modelsec(arguments, currentDirectory: dir)
+        XCTAssertEqual(r.status, status, "modelsec \(arguments.joined(separator: " ")): \(r.stdoutText) \(r.stderrText)", file: file, line: line)
+        return r
+    }
+
+    /// The failed step and its detail from a --json gate report.
+    private func failedStep(_ r: TestSupport.ProcessResult) throws -> (String, String)? {
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stdoutText)
+        let error = object["error"] as? [String: Any]
+        let steps = (object["steps"] ?? (error?["report"] as? [String: Any])?["steps"]) as? [[String: Any]] ?? []
+        return steps.first { $0["status"] as? String == "failed" }.map { ($0["name"] as? String ?? "", $0["detail"] as? String ?? "") }
+    }
+
+    /// A log, a release key, a deploy key and a model.
+    private func setUpLog() throws -> String {
+        try run(["keygen", "--type", "ed25519", "--out", path("log.pem")])
+        try run(["keygen", "--type", "ed25519", "--out", path("release.pem")])
+        try run(["keygen", "--type", "x25519", "--out", path("deploy.pem")])
+        let vkey = try run(["log", "init", "--origin", "example.com/models", "--key", path("log.pem"), path("log")]).stdoutText
+        try vkey.write(toFile: path("log.vkey"), atomically: true, encoding: .utf8)
+        let model = dir.appendingPathComponent("clf")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        try Data("safe weights".utf8).write(to: model.appendingPathComponent("weights.bin"))
+        return model.path
+    }
+
+    private func create(_ model: String, version: String, output: String, log: Bool = true) throws {
+        try run(["release", "create", model, "--name", "clf", "--version", version, "--signing-key", path("release.pem"),
+                 "--recipient", path("deploy.pem.pub"), "--output", path(output)]
+                + (log ? ["--log", path("log"), "--log-key", path("log.pem")] : []))
+    }
+
+    private func gate(_ release: String, _ output: String, extra: [String] = [], expect: Int32) throws -> TestSupport.ProcessResult {
+        try run(["release", "verify", path(release), "--public-key", path("release.pem.pub"), "--identity", path("deploy.pem"),
+                 "--log-key", path("log.vkey"), "--output", path(output), "--json"] + extra, expect: expect)
+    }
+
+    func testALoggedReleasePassesAndAnUnloggedOneIsRefused() throws {
+        let model = try setUpLog()
+        try create(model, version: "1.0.0", output: "rel1")
+        try create(model, version: "1.0.1", output: "rel2")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("rel1/release.tlog-proof")))
+        _ = try gate("rel1", "out1", expect: 0)
+        _ = try gate("rel2", "out2", expect: 0)
+        // The older proof still checks (against its own, smaller checkpoint).
+
+        // Signed by the trusted key, but never logged: refused at step log.
+        try create(model, version: "2.0.0", output: "secret", log: false)
+        let refused = try gate("secret", "out3", expect: 1)
+        XCTAssertEqual(try failedStep(refused)?.0, "log")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out3/weights.bin")))
+
+        // The proof of another release copied in: refused, and named as such.
+        try FileManager.default.copyItem(atPath: path("rel1/release.tlog-proof"), toPath: path("secret/release.tlog-proof"))
+        let copied = try gate("secret", "out4", expect: 1)
+        let step = try failedStep(copied)
+        XCTAssertEqual(step?.0, "log")
+        XCTAssertTrue(step?.1.contains("clf@1.0.0") ?? false, "\(String(describing: step))")
+    }
+
+    func testATamperedProofOrAnotherLogsKeyIsRefused() throws {
+        let model = try setUpLog()
+        try create(model, version: "1.0.0", output: "rel")
+        try create(model, version: "1.0.1", output: "rel-next")   // so the proof of rel has a hash to tamper with
+        try run(["log", "prove", path("log"), "--log-key", path("log.vkey"), "--release", path("rel"), "--force"])
+        let proofPath = path("rel/release.tlog-proof")
+        let original = try String(contentsOfFile: proofPath, encoding: .utf8)
+        var lines = original.components(separatedBy: "\n")
+        // Line 3 is the first proof hash (after the header and the index).
+        let hashLine = try XCTUnwrap(lines.firstIndex { $0.count == 44 && $0.hasSuffix("=") && !$0.hasPrefix("index") })
+        var bytes = Array(Data(base64Encoded: lines[hashLine])!)
+        bytes[0] ^= 1
+        lines[hashLine] = Data(bytes).base64EncodedString()
+        try lines.joined(separator: "\n").write(toFile: proofPath, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try failedStep(try gate("rel", "out1", expect: 1))?.0, "log")
+
+        // The genuine proof, but the gate trusts another log's key.
+        try original.write(toFile: proofPath, atomically: true, encoding: .utf8)
+        try run(["keygen", "--type", "ed25519", "--out", path("other-log.pem")])
+        let otherVkey = try run(["log", "init", "--origin", "example.com/models", "--key", path("other-log.pem"), path("other-log")]).stdoutText
+        try otherVkey.write(toFile: path("other.vkey"), atomically: true, encoding: .utf8)
+        let other = try run(["release", "verify", path("rel"), "--public-key", path("release.pem.pub"), "--identity", path("deploy.pem"),
+                             "--log-key", path("other.vkey"), "--output", path("out2"), "--json"], expect: 1)
+        XCTAssertEqual(try failedStep(other)?.0, "log")
+        _ = try gate("rel", "out3", expect: 0)
+    }
+
+    func testWitnessQuorumIsRequiredWhenAsked() throws {
+        let model = try setUpLog()
+        try create(model, version: "1.0.0", output: "rel")
+        try run(["keygen", "--type", "ed25519", "--out", path("witness.pem")])
+        let witnessVkey = try run(["log", "cosign", path("log"), "--key", path("witness.pem"), "--name", "witness.example.com/w1",
+                                   "--log-key", path("log.vkey"), "--state", path("witness-state")]).stdoutText
+        try witnessVkey.write(toFile: path("witness.vkey"), atomically: true, encoding: .utf8)
+        let quorum = ["--witness-key", path("witness.vkey"), "--witnesses", "1"]
+        // The proof written at release time carries no cosignature yet.
+        let early = try gate("rel", "out1", extra: quorum, expect: 1)
+        XCTAssertEqual(try failedStep(early)?.0, "log")
+        // Refreshed against the cosigned checkpoint, it passes.
+        try run(["log", "prove", path("log"), "--log-key", path("log.vkey"), "--release", path("rel"), "--force"])
+        _ = try gate("rel", "out2", extra: quorum, expect: 0)
+        // The witness's PEM public key works too (matched to its cosignature by key id),
+        // and so does the log's PEM key with its origin.
+        _ = try run(["release", "verify", path("rel"), "--public-key", path("release.pem.pub"), "--identity", path("deploy.pem"),
+                     "--log-key", path("log.pem.pub"), "--log-origin", "example.com/models",
+                     "--witness-key", path("witness.pem.pub"), "--witnesses", "1", "--output", path("out-pem"), "--json"], expect: 0)
+        // Another witness's key does not count.
+        try run(["keygen", "--type", "ed25519", "--out", path("stranger.pem")])
+        let stranger = try gate("rel", "out-stranger", extra: ["--witness-key", path("stranger.pem.pub"), "--witnesses", "1"], expect: 1)
+        XCTAssertEqual(try failedStep(stranger)?.0, "log")
+        // More witnesses required than keys given is a usage error.
+        _ = try gate("rel", "out3", extra: ["--witness-key", path("witness.vkey"), "--witnesses", "2"], expect: 2)
+    }
+
+    func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {
+        let model = try setUpLog()
+        // A directory that is not a log: refused, and no release is left behind.
+        try FileManager.default.createDirectory(atPath: path("not-a-log"), withIntermediateDirectories: true)
+        try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
+                 "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("not-a-log"), "--log-key", path("log.pem")],
+                expect: 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")))
+        // The wrong key for the log: refused before anything is written.
+        try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
+                 "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("log"), "--log-key", path("release.pem")],
+                expect: 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")))
+        // --log without --log-key is a usage error.
+        try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
+                 "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("log")], expect: 2)
+    }
+}
