@@ -87,7 +87,7 @@ public struct ModelCard: Sendable, Equatable, Codable {
         } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
             let keys = duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
             throw ReleaseInputError(path: source, reason: "line \(context.mark.line): the key \(keys) appears twice (keys that differ only in Unicode normalization count as the same)",
-                                    code: "release.model-card-invalid")
+                                    kind: .modelCardInvalid)
         } catch let error as YamlError {
             throw ReleaseInputError(path: source, reason: "not valid YAML: \(ModelCard.describe(error))")
         } catch {
@@ -151,7 +151,7 @@ public struct ModelCard: Sendable, Equatable, Codable {
                 // (the policy checker's among them) would merge them.
                 guard object[keyScalar.string] == nil else {
                     throw ReleaseInputError(path: source, reason: "line \(key.mark?.line ?? 0): the key \"\(keyScalar.string)\" appears twice (keys that differ only in Unicode normalization count as the same)",
-                                            code: "release.model-card-invalid")
+                                            kind: .modelCardInvalid)
                 }
                 let memberPlace = place.isEmpty ? keyScalar.string : "\(place).\(keyScalar.string)"
                 if let line = key.mark?.line { lines[memberPlace] = line }

@@ -110,14 +110,14 @@ public enum ModelCardSchema {
     /// (`datasets[0].sha256`; `` for the document) to its 1-based line.
     static func check(_ fields: [String: MetadataValue], lines: [String: Int], source: String) throws {
         try check(.object(fields), kind: .object(top), place: "", lines: lines,
-                  context: Context(source: source, document: "the model card", code: "release.model-card-invalid"))
+                  context: Context(source: source, document: "the model card", kind: .modelCardInvalid))
     }
 
     /// What a document's errors say: its file, what it is, their code.
     struct Context {
         let source: String
         let document: String
-        let code: String
+        let kind: ReleaseInputError.Kind
     }
 
     /// Checks `value` (at `place` in the document) against `kind`.
@@ -127,7 +127,7 @@ public enum ModelCardSchema {
             let line = lines[key] ?? lines[place]
             let name = key.isEmpty ? context.document : key
             return ReleaseInputError(path: context.source, reason: "\(line.map { "line \($0): " } ?? "")\(name) \(reason)",
-                                     code: context.code)
+                                     kind: context.kind)
         }
         switch kind {
         case .string:

@@ -57,10 +57,10 @@ public struct ProvenanceBuild: Sendable, Equatable {
     /// Reads and checks a `--provenance` file (YAML or JSON).
     public static func load(path: String) throws -> ProvenanceBuild {
         let (fields, lines) = try ModelCard.parseMapping(try ModelCard.readText(path: path), source: path)
-        let context = ModelCardSchema.Context(source: path, document: "the provenance file", code: "release.provenance-invalid")
+        let context = ModelCardSchema.Context(source: path, document: "the provenance file", kind: .provenanceInvalid)
         try ModelCardSchema.check(.object(fields), kind: schema, place: "", lines: lines, context: context)
         func refuse(_ key: String, _ reason: String) -> ReleaseInputError {
-            ReleaseInputError(path: path, reason: "\(lines[key].map { "line \($0): " } ?? "")\(key) \(reason)", code: context.code)
+            ReleaseInputError(path: path, reason: "\(lines[key].map { "line \($0): " } ?? "")\(key) \(reason)", kind: context.kind)
         }
         let builder = fields["builder_id"]!.stringValue!
         guard isURI(builder) else { throw refuse("builder_id", "must be a URI (scheme:rest)") }
