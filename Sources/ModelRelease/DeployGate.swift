@@ -249,6 +249,9 @@ public enum DeployGate {
             do {
                 try staging.write(authentic.manifestBytes, to: ModelPath(ReleaseLayout.manifestResourceName))
                 try staging.write(authentic.signatureBytes, to: ModelPath(ReleaseLayout.deployedSignaturePath))
+                for file in authentic.evidence {
+                    try staging.write(file.bytes, to: ModelPath(ReleaseLayout.evidenceResourceName(file.entry.path)))
+                }
                 try staging.commit()
             } catch {
                 return fail(.install, "\(error)")

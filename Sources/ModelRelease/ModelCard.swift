@@ -2,23 +2,28 @@ import Foundation
 import ModelSecIO
 import Yams
 
-/// Model-card metadata given with `--metadata FILE.yaml`: a YAML mapping whose
-/// well-known keys (`license`, `owner`, `intended_use`, `training_data`) are
-/// checked, and whose other keys are kept exactly as written.
+/// The model card given with `--metadata FILE` (YAML, or JSON, which is
+/// read as YAML flow syntax): a mapping checked against ``ModelCardSchema``
+/// (docs/evidence.md documents every field). It is recorded in release.json
+/// as `modelCard` and fills the model component of the release's ML-BOM.
 ///
 /// ```yaml
-/// license: apache-2.0
+/// schema: modelsec-model-card/v1
+/// license: Apache-2.0
 /// owner: ml-platform@example.com
 /// intended_use: Sentiment classification of English product reviews.
-/// training_data: reviews-2024 (internal), 1.2M labelled reviews
-/// eval:            # anything else is preserved
-///   accuracy: 0.93
+/// datasets:
+///   - {name: reviews-2024, role: training, sha256: 9f86d0…}
+/// metrics:
+///   - {name: accuracy, value: 0.93, dataset: reviews-2024-test}
+/// extra:           # free-form, kept as written
+///   ticket: ML-1234
 /// ```
 public struct ModelCard: Sendable, Equatable, Codable {
-    /// The well-known keys whose values must be strings.
-    public static let stringKeys = ["license", "owner", "intended_use"]
-    /// The well-known key for the training data (a string, list or mapping).
+    /// The legacy free-text field describing the training data.
     public static let trainingDataKey = "training_data"
+    /// The field whose mapping is kept as written, unchecked.
+    public static let extraKey = "extra"
     /// Metadata files larger than this are refused (``BoundedYAML/maximumDocumentSize``).
     public static let maximumFileSize = BoundedYAML.maximumDocumentSize
     /// Nesting deeper than this is refused (``BoundedYAML/maximumDepth``).
@@ -27,32 +32,24 @@ public struct ModelCard: Sendable, Equatable, Codable {
     /// (``BoundedYAML/maximumNodeCount``).
     public static let maximumValueCount = BoundedYAML.maximumNodeCount
 
-    /// Every key of the mapping, as written (well-known ones included).
+    /// Every field of the mapping, as written.
     public let fields: [String: MetadataValue]
 
-    /// The licence (SPDX identifier or free text).
+    /// The licence: an SPDX license expression.
     public var license: String? { fields["license"]?.stringValue }
     /// Who is responsible for the model.
     public var owner: String? { fields["owner"]?.stringValue }
     /// What the model is for.
     public var intendedUse: String? { fields["intended_use"]?.stringValue }
-    /// What it was trained on.
+    /// The free-text description of the training data (`training_data`).
     public var trainingData: MetadataValue? { fields[ModelCard.trainingDataKey] }
-    /// The keys other than the well-known ones.
-    public var extraFields: [String: MetadataValue] {
-        fields.filter { !(ModelCard.stringKeys + [ModelCard.trainingDataKey]).contains($0.key) }
-    }
+    /// The members of `extra` (free-form, kept as written).
+    public var extraFields: [String: MetadataValue] { fields[ModelCard.extraKey]?.objectValue ?? [:] }
 
-    /// A card with `fields` (checked as a parsed file would be).
+    /// A card with `fields`, checked against ``ModelCardSchema`` (errors name
+    /// `source` but no line).
     public init(fields: [String: MetadataValue], source: String = "<metadata>") throws {
-        for key in ModelCard.stringKeys {
-            if let value = fields[key], value.stringValue == nil {
-                throw ReleaseInputError(path: source, reason: "\(key) must be a string, not \(value.kindName)")
-            }
-        }
-        if let value = fields[ModelCard.trainingDataKey], value == .null {
-            throw ReleaseInputError(path: source, reason: "\(ModelCard.trainingDataKey) is empty")
-        }
+        try ModelCardSchema.check(fields, lines: [:], source: source)
         self.fields = fields
     }
 
@@ -65,23 +62,32 @@ public struct ModelCard: Sendable, Equatable, Codable {
         try container.encode(fields)
     }
 
-    /// Reads and checks a metadata file.
+    /// Reads and checks a metadata file (YAML or JSON).
     public static func load(path: String) throws -> ModelCard {
-        let bytes = try FileIO.readFile(path, limit: maximumFileSize)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ReleaseInputError(path: path, reason: "metadata is not UTF-8 text")
-        }
-        return try ModelCard(yaml: text, source: path)
+        try ModelCard(yaml: try readText(path: path), source: path)
     }
 
-    /// Parses YAML text with ``BoundedYAML`` (size, nesting, alias expansion
-    /// and key limits); `source` names it in errors.
+    /// Parses YAML (or JSON) text with ``BoundedYAML`` (size, nesting, alias
+    /// expansion and key limits) and checks it against ``ModelCardSchema``;
+    /// `source` names it in errors.
     public init(yaml text: String, source: String = "<metadata>") throws {
+        let (fields, lines) = try ModelCard.parseMapping(text, source: source)
+        try ModelCardSchema.check(fields, lines: lines, source: source)
+        self.fields = fields
+    }
+
+    /// The top-level mapping of a YAML or JSON document, with the line of
+    /// every member and list item (see ``convert(_:source:place:lines:)``).
+    static func parseMapping(_ text: String, source: String) throws -> (fields: [String: MetadataValue], lines: [String: Int]) {
         let node: Node?
         do {
             node = try BoundedYAML.compose(text, source: source)
         } catch let refusal as BoundedYAML.Refusal {
             throw ReleaseInputError(path: source, reason: refusal.detail)
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            let keys = duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            throw ReleaseInputError(path: source, reason: "line \(context.mark.line): the key \(keys) appears twice (keys that differ only in Unicode normalization count as the same)",
+                                    kind: .modelCardInvalid)
         } catch let error as YamlError {
             throw ReleaseInputError(path: source, reason: "not valid YAML: \(ModelCard.describe(error))")
         } catch {
@@ -90,16 +96,28 @@ public struct ModelCard: Sendable, Equatable, Codable {
         guard let node, case .mapping = node else {
             throw ReleaseInputError(path: source, reason: "metadata must be a YAML mapping (key: value lines) at the top level")
         }
-        guard case let .object(fields) = try ModelCard.convert(node, source: source) else {
+        var lines: [String: Int] = [:]
+        guard case let .object(fields) = try ModelCard.convert(node, source: source, place: "", lines: &lines) else {
             throw ReleaseInputError(path: source, reason: "metadata must be a YAML mapping at the top level")
         }
-        try self.init(fields: fields, source: source)
+        return (fields, lines)
+    }
+
+    /// Reads a UTF-8 YAML or JSON file of at most ``maximumFileSize`` bytes.
+    static func readText(path: String) throws -> String {
+        let bytes = try FileIO.readFile(path, limit: maximumFileSize)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ReleaseInputError(path: path, reason: "not UTF-8 text")
+        }
+        return text
     }
 
     /// YAML node to JSON value with the YAML 1.1 core resolution Yams applies
     /// (so `yes`, `3`, `1.5`, `~` become bool, integer, number, null). The
     /// tree is bounded by ``BoundedYAML`` (nodes, depth), so plain recursion is safe.
-    static func convert(_ node: Node, source: String) throws -> MetadataValue {
+    /// `lines` gets the line of every member and list item, keyed by its
+    /// place (`datasets[0].sha256`), for the schema's errors.
+    static func convert(_ node: Node, source: String, place: String, lines: inout [String: Int]) throws -> MetadataValue {
         switch node {
         case let .scalar(scalar):
             switch Tag.Name(rawValue: node.tag.description) {
@@ -115,7 +133,13 @@ public struct ModelCard: Sendable, Equatable, Codable {
                 return .string(scalar.string)
             }
         case let .sequence(sequence):
-            return .array(try sequence.map { try convert($0, source: source) })
+            var items: [MetadataValue] = []
+            for (index, item) in sequence.enumerated() {
+                let itemPlace = "\(place)[\(index)]"
+                if let line = item.mark?.line { lines[itemPlace] = line }
+                items.append(try convert(item, source: source, place: itemPlace, lines: &lines))
+            }
+            return .array(items)
         case let .mapping(mapping):
             var object: [String: MetadataValue] = [:]
             for (key, value) in mapping {
@@ -126,9 +150,12 @@ public struct ModelCard: Sendable, Equatable, Codable {
                 // as duplicates: JSON readers that key objects by Swift `String`
                 // (the policy checker's among them) would merge them.
                 guard object[keyScalar.string] == nil else {
-                    throw ReleaseInputError(path: source, reason: "the key \"\(keyScalar.string)\" appears twice")
+                    throw ReleaseInputError(path: source, reason: "line \(key.mark?.line ?? 0): the key \"\(keyScalar.string)\" appears twice (keys that differ only in Unicode normalization count as the same)",
+                                            kind: .modelCardInvalid)
                 }
-                object[keyScalar.string] = try convert(value, source: source)
+                let memberPlace = place.isEmpty ? keyScalar.string : "\(place).\(keyScalar.string)"
+                if let line = key.mark?.line { lines[memberPlace] = line }
+                object[keyScalar.string] = try convert(value, source: source, place: memberPlace, lines: &lines)
             }
             return .object(object)
         case .alias:

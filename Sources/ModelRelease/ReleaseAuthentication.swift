@@ -19,6 +19,14 @@ public struct AuthenticRelease: Sendable {
     public let signerKeyID: String
     /// The signed statement's subject digest.
     public let subjectDigest: String
+    /// Each evidence file release.json lists, with its exact bytes (checked
+    /// against the signed digest), in release.json's order.
+    public let evidence: [(entry: ReleaseManifest.EvidenceFile, bytes: [UInt8])]
+
+    /// The bytes of the evidence file named `path`, if the release has it.
+    public func evidenceBytes(_ path: String) -> [UInt8]? {
+        evidence.first { Array($0.entry.path.utf8) == Array(path.utf8) }?.bytes
+    }
 }
 
 /// The first two steps of the deploy gate, usable on their own (by `release
@@ -37,6 +45,8 @@ public enum ReleaseAuthentication {
 
     /// Largest release.json and release.sig read (both list one entry per file).
     static let maximumFileSize = 256 << 20
+    /// Largest evidence file read (a BOM lists every model file).
+    public static let maximumEvidenceSize = 64 << 20
 
     /// Checks the release in `directory` against `trustedKeys`.
     public static func check(directory: String, trustedKeys: TrustedKeys) -> Outcome {
@@ -107,11 +117,32 @@ public enum ReleaseAuthentication {
                 return reject("artifact \(ReleaseManifest.quoted(artifact.path)) has a digest different from the signed one")
             }
         }
+        var evidence: [(entry: ReleaseManifest.EvidenceFile, bytes: [UInt8])] = []
+        for entry in manifest.evidence ?? [] {
+            let name = ReleaseLayout.evidenceResourceName(entry.path)
+            guard let digest = signedDigests.removeValue(forKey: Array(name.utf8)) else {
+                return reject("evidence file \(entry.path) is not covered by the signature (no \(name) resource)")
+            }
+            guard Array(digest.utf8) == Array(entry.sha256.utf8) else {
+                return reject("evidence file \(entry.path) has a digest different from the signed one")
+            }
+            let path = directory + "/" + entry.path
+            let bytes: [UInt8]
+            do { bytes = try FileIO.readRegularFile(path, limit: maximumEvidenceSize) } catch let error as FileError {
+                return .rejected(step: .manifest, reason: "\(path): \(error.reason)")
+            } catch {
+                return .rejected(step: .manifest, reason: "\(path): unreadable")
+            }
+            guard let expected = Hex.decode(digest), ConstantTime.equals(SHA256.hash(data: bytes).bytes, expected) else {
+                return .rejected(step: .manifest, reason: "\(path): modified after signing (its SHA-256 does not match the signed digest)")
+            }
+            evidence.append((entry, bytes))
+        }
         if let extra = signedDigests.keys.map({ String(decoding: $0, as: UTF8.self) }).sorted().first {
             return reject("the signature covers \(ReleaseManifest.quoted(extra)), which release.json does not list")
         }
         return .authentic(AuthenticRelease(directory: directory, manifest: manifest, manifestBytes: manifestBytes,
                                            signatureBytes: signatureBytes, signerKeyID: signerKeyID,
-                                           subjectDigest: signed.subjectDigest))
+                                           subjectDigest: signed.subjectDigest, evidence: evidence))
     }
 }

@@ -8,8 +8,9 @@ import ModelSecKeys
 import ModelSigning
 
 /// Makes a release directory: hashes and encrypts every model file in one
-/// read, scans the plaintext, writes `release.json`, signs the plaintext
-/// digests plus `release.json`, and renames the finished directory into place.
+/// read, scans the plaintext, writes the evidence files (BOM, provenance)
+/// and `release.json`, signs the plaintext digests plus `release.json` and
+/// the evidence files, and renames the finished directory into place.
 ///
 /// ```swift
 /// let request = ReleaseRequest(model: "bert/", name: "bert", version: "1.0.0",
@@ -93,17 +94,24 @@ public enum ReleaseCreator {
         }
         let scan = request.scan ? scanSlot.values.first : nil
 
+        let evidenceSubject = EvidenceSubject(name: request.name, version: request.version, createdAt: ReleaseManifest.timestamp(request.createdAt),
+                                      artifacts: artifacts, card: request.modelCard)
+        let evidence = try EvidenceFiles.make(evidenceSubject, request: request)
+        for file in evidence { try staging.write(file.bytes, to: ModelPath(file.entry.path)) }
+
         let manifest = ReleaseManifest(
             name: request.name, version: request.version, createdAt: request.createdAt,
             signer: .init(keyID: request.signingKey.publicKey.keyID, algorithm: signatureAlgorithm(request.signingKey.algorithm)),
             encryption: .init(format: ReleaseManifest.encryptionFormat, cipher: ReleaseManifest.encryptionCipher,
                               chunkSize: request.chunkSize, recipients: recipients),
-            artifacts: artifacts, modelCard: request.modelCard, dpReport: request.dpReport, scan: scan)
+            artifacts: artifacts, modelCard: request.modelCard, dpReport: request.dpReport, scan: scan,
+            evidence: evidence.map(\.entry))
         let manifestBytes = try manifest.encoded()
         try staging.write(manifestBytes, to: ModelPath(ReleaseLayout.manifestFile))
 
         let resources = artifacts.map { (name: $0.path, sha256: $0.sha256) }
             + [(name: ReleaseLayout.manifestResourceName, sha256: SHA256.hash(data: manifestBytes).hex)]
+            + evidence.map { (name: ReleaseLayout.evidenceResourceName($0.entry.path), sha256: $0.entry.sha256) }
         let bundle = try ReleaseSignature.sign(subjectName: request.name, resources: resources, signer: request.signingKey)
         try staging.write(bundle.jsonData(), to: ModelPath(ReleaseLayout.signatureFile))
         let subject = try bundle.manifest().subjectDigest
@@ -211,6 +219,10 @@ public struct ReleaseRequest {
     public var dpReport: MetadataValue?
     /// Run the model scanner over the plaintext files (default true).
     public var scan: Bool = true
+    /// Which BOM documents to write (default: CycloneDX only).
+    public var bomFormat: BOMFormat = .cyclonedx
+    /// Who built the model and how, for the signed SLSA provenance (default: ``ProvenanceBuild/local``).
+    public var provenance: ProvenanceBuild = .local
     /// Plaintext bytes per encrypted chunk.
     public var chunkSize: Int = ArtifactEncryption.defaultChunkSize
     /// The creation time recorded.

@@ -9,6 +9,10 @@ public struct ReleaseInputError: ModelSecError, Equatable {
         case invalidInput
         /// A passphrase recipient, which releases do not support.
         case passphraseRecipient
+        /// A `--metadata` model card that does not match its schema (docs/evidence.md).
+        case modelCardInvalid
+        /// A `--provenance` file that does not match its schema (docs/evidence.md).
+        case provenanceInvalid
     }
 
     /// The file or argument involved.
@@ -34,6 +38,8 @@ public struct ReleaseInputError: ModelSecError, Equatable {
         switch kind {
         case .invalidInput: return "release.invalid-input"
         case .passphraseRecipient: return "release.passphrase-recipient"
+        case .modelCardInvalid: return "release.model-card-invalid"
+        case .provenanceInvalid: return "release.provenance-invalid"
         }
     }
 

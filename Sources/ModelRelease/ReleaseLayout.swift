@@ -8,10 +8,14 @@ import ModelSecIO
 ///   release.json                 the manifest (ReleaseManifest), signed
 ///   release.sig                  OMS v1.0 Sigstore bundle over the model files + release.json
 ///   artifacts/<path>.enc         each model file, encrypted (modelsec encryption format v1)
+///   bom.cdx.json                 CycloneDX 1.6 ML-BOM, signed (docs/evidence.md)
+///   bom.spdx.json                SPDX 3.0.1 JSON-LD with the AI profile, signed (--bom-format spdx|both)
+///   provenance.dsse.json         SLSA provenance v1 in a DSSE envelope, signed
 /// MODEL_DIR/                     (written by the deploy gate)
 ///   <path>                       each model file, decrypted and checked
 ///   .modelsec/release.json       the manifest, byte for byte
 ///   .modelsec/release.sig        the signature
+///   .modelsec/<evidence file>    each evidence file release.json lists, byte for byte
 /// ```
 public enum ReleaseLayout {
     /// The manifest's file name in a release directory.
@@ -29,6 +33,19 @@ public enum ReleaseLayout {
     public static let manifestResourceName = ".modelsec/release.json"
     /// The signature's path in a deployed model directory.
     public static let deployedSignaturePath = ".modelsec/release.sig"
+    /// The CycloneDX ML-BOM's file name (release directory; `.modelsec/` when deployed).
+    public static let cycloneDXFile = "bom.cdx.json"
+    /// The SPDX 3.0.1 document's file name.
+    public static let spdxFile = "bom.spdx.json"
+    /// The signed SLSA provenance's file name (a DSSE envelope).
+    public static let provenanceFile = "provenance.dsse.json"
+    /// Every evidence file name a release may list, in the order it lists them.
+    public static let evidenceFiles = [cycloneDXFile, spdxFile, provenanceFile]
+
+    /// An evidence file's signed resource name, which is also its path in a
+    /// deployed model directory: `.modelsec/<name>`.
+    public static func evidenceResourceName(_ name: String) -> String { "\(provenanceDirectory)/\(name)" }
+
     /// Top-level names left out of a release, as OMS signing leaves them out.
     public static let ignoredTopLevelNames = [".git", ".gitattributes", ".github", ".gitignore"]
 

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecCrypto
 import ModelSecIO
 
 /// The content of `release.json`: what a release is, who signed it, what it
@@ -121,6 +122,31 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         }
     }
 
+    /// A compliance evidence file of the release (BOM or provenance): in the
+    /// release directory under `path`, signed as the resource
+    /// `.modelsec/<path>` by the release signature, installed there by the gate.
+    public struct EvidenceFile: Codable, Sendable, Equatable {
+        /// The file name, one of ``ReleaseLayout/evidenceFiles``.
+        public let path: String
+        /// What it is: `cyclonedx-1.6`, `spdx-3.0.1` or `slsa-provenance-v1`.
+        public let kind: String
+        /// Its media type.
+        public let mediaType: String
+        /// Its size in bytes.
+        public let size: UInt64
+        /// Lowercase hex SHA-256 of its bytes.
+        public let sha256: String
+
+        /// An evidence entry for `bytes`.
+        public init(path: String, kind: String, mediaType: String, bytes: [UInt8]) {
+            self.path = path
+            self.kind = kind
+            self.mediaType = mediaType
+            size = UInt64(bytes.count)
+            sha256 = SHA256.hash(data: bytes).hex
+        }
+    }
+
     /// Always ``formatIdentifier``.
     public let format: String
     /// The model's name (the NAME of `model:deploy:NAME@VERSION`).
@@ -143,10 +169,14 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     public let dpReport: MetadataValue?
     /// The scanner's results; nil when no scanner ran.
     public let scan: ScanResult?
+    /// The evidence files (BOM, provenance); absent in releases made before
+    /// they existed.
+    public let evidence: [EvidenceFile]?
 
     /// A manifest.
     public init(name: String, version: String, createdAt: Date, signer: Signer, encryption: Encryption,
-                artifacts: [Artifact], modelCard: ModelCard?, dpReport: MetadataValue?, scan: ScanResult?) {
+                artifacts: [Artifact], modelCard: ModelCard?, dpReport: MetadataValue?, scan: ScanResult?,
+                evidence: [EvidenceFile]? = nil) {
         format = Self.formatIdentifier
         self.name = name
         self.version = version
@@ -158,6 +188,7 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         self.modelCard = modelCard
         self.dpReport = dpReport
         self.scan = scan
+        self.evidence = evidence
     }
 
     /// The canonical bytes: pretty JSON, sorted keys, unescaped slashes, a final newline.
@@ -204,6 +235,14 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
             guard artifact.sha256.utf8.count == 64, artifact.sha256.utf8.allSatisfy({ ("0"..."9").contains(Character(UnicodeScalar($0))) || ("a"..."f").contains(Character(UnicodeScalar($0))) }) else {
                 throw bad("artifact \"\(artifact.path)\" has a sha256 that is not 64 lowercase hex digits")
             }
+        }
+        var evidenceNames = Set<[UInt8]>()
+        for file in decoded.evidence ?? [] {
+            guard ReleaseLayout.evidenceFiles.contains(where: { Array($0.utf8) == Array(file.path.utf8) }) else {
+                throw bad("evidence file \(Self.quoted(file.path)) is not one of \(ReleaseLayout.evidenceFiles.joined(separator: ", "))")
+            }
+            guard evidenceNames.insert(Array(file.path.utf8)).inserted else { throw bad("evidence file \(file.path) is listed twice") }
+            guard ModelCardSchema.isHex64(file.sha256) else { throw bad("evidence file \(file.path) has a sha256 that is not 64 lowercase hex digits") }
         }
         self = decoded
     }

@@ -119,6 +119,9 @@ extension ConfiguredCheck {
             guard let signer = evidence.signerKeyID else { return fail("the release records no signer key id") }
             if keyIDs.contains(ExactString(signer).asciiLowercased) { return fail("signing key \(signer) is revoked") }
             return pass("signing key \(signer) is not revoked")
+
+        case .licenses, .datasetsHashed, .requiredMetrics, .provenanceBuilder, .provenanceSubject, .baseModelTrusted:
+            return EvidenceCheckEvaluator.evaluate(self, evidence)
         }
     }
 }

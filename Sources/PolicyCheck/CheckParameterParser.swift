@@ -1,4 +1,5 @@
 import Foundation
+import ModelRelease
 import ModelScanner
 import ModelSecCrypto
 import ModelSecKeys
@@ -46,6 +47,7 @@ struct CheckParameterParser {
                 for f in fields {
                     do { paths.append(try FieldPath(parsing: f)) } catch { d.report(at: node.mark, "rule '\(rule)': \(error)") }
                 }
+                for path in paths { noteUnknownCardField(path.components.first, at: node.mark) }
             }
             check = .requiredMetadata(fields: paths)
         case .field:
@@ -53,6 +55,9 @@ struct CheckParameterParser {
             var path: FieldPath?
             if let node = required("path"), let text = d.string(node, "path") {
                 do { path = try FieldPath(parsing: text) } catch { d.report(at: node.mark, "rule '\(rule)': \(error)") }
+                if let components = path?.components, components.first == .key("modelCard"), components.count > 1 {
+                    noteUnknownCardField(components[1], at: node.mark)
+                }
             }
             var conditions: [FieldCondition] = []
             if let n = optional("exists"), let b = d.bool(n, "exists") { conditions.append(.exists(b)) }
@@ -128,8 +133,97 @@ struct CheckParameterParser {
             }
             if params["key_ids"] == nil, params["keys"] == nil, params["list_file"] == nil { missing("key_ids', 'keys' or 'list_file") }
             check = .keyNotRevoked(keyIDs: ids, unresolved: unresolvedReferences)
+        case .licenses:
+            allow(["allowed", "denied", "include_datasets"])
+            let allowed = optional("allowed").flatMap { d.stringList($0, "allowed") }
+            let denied = optional("denied").flatMap { d.stringList($0, "denied") } ?? []
+            if params["allowed"] == nil, params["denied"] == nil { missing("allowed' or 'denied") }
+            for (key, entries) in [("allowed", allowed ?? []), ("denied", denied)] {
+                for entry in entries where !Self.isLicenseTerm(entry) {
+                    d.report(at: params[key]?.mark, "rule '\(rule)': '\(key)' entry '\(entry)' is not an SPDX licence identifier, exception, LicenseRef or 'ID WITH EXCEPTION'")
+                }
+            }
+            let includeDatasets = optional("include_datasets").flatMap { d.bool($0, "include_datasets") } ?? true
+            check = .licenses(allowed: allowed.map { Set($0) }, denied: Set(denied), includeDatasets: includeDatasets)
+        case .datasetsHashed:
+            allow(["min_count"])
+            var minimum = 1
+            if let n = optional("min_count"), let v = d.number(n, "min_count") {
+                if v < 0 || v != v.rounded() || v > 1_000_000 { d.report(at: n.mark, "rule '\(rule)': 'min_count' must be a whole number from 0 to 1000000") } else { minimum = Int(v) }
+            }
+            check = .datasetsHashed(minimum: minimum)
+        case .requiredMetrics:
+            allow(["metrics"])
+            var requirements: [MetricRequirement] = []
+            if let node = required("metrics"), let entries = d.stringList(node, "metrics") {
+                if entries.isEmpty { d.report(at: node.mark, "rule '\(rule)': 'metrics' is empty") }
+                for entry in entries {
+                    if let requirement = MetricRequirement(parsing: entry) { requirements.append(requirement) } else {
+                        d.report(at: node.mark, "rule '\(rule)': 'metrics' entry '\(entry)' is not NAME OP NUMBER with OP one of >=, <=, >, <, == (e.g. 'accuracy >= 0.9')")
+                    }
+                }
+            }
+            check = .requiredMetrics(requirements)
+        case .provenanceBuilder:
+            allow(["allowed", "allowed_prefixes"])
+            let allowed = optional("allowed").flatMap { d.stringList($0, "allowed") } ?? []
+            let prefixes = optional("allowed_prefixes").flatMap { d.stringList($0, "allowed_prefixes") } ?? []
+            if params["allowed"] == nil, params["allowed_prefixes"] == nil { missing("allowed' or 'allowed_prefixes") }
+            if allowed.isEmpty, prefixes.isEmpty, params["allowed"] != nil || params["allowed_prefixes"] != nil {
+                d.report(at: at, "rule '\(rule)': no builder is allowed ('allowed' and 'allowed_prefixes' are empty)")
+            }
+            for prefix in prefixes where (!prefix.contains("://") && !prefix.hasPrefix("urn:")) || prefix.contains("${") {
+                d.report(at: params["allowed_prefixes"]?.mark, "rule '\(rule)': 'allowed_prefixes' entry '\(prefix)' must be a URI prefix with its scheme (e.g. https://ci.example.com/; variables are not expanded here)")
+            }
+            check = .provenanceBuilder(allowed: Set(exactly: Set(allowed)), prefixes: prefixes)
+        case .provenanceSubject:
+            allow([])
+            check = .provenanceSubject
+        case .baseModelTrusted:
+            allow(["digests", "releases", "keys", "required"])
+            var digests = Set<ExactString>()
+            if let n = optional("digests"), let list = d.stringList(n, "digests") {
+                for entry in list {
+                    let hex = entry.hasPrefix("sha256:") ? String(entry.dropFirst(7)) : entry
+                    if EvidenceCheckEvaluator.isHex64(hex) { digests.insert(ExactString(hex)) } else {
+                        d.report(at: n.mark, "rule '\(rule)': 'digests' entry '\(entry)' is not sha256: and 64 lowercase hex digits")
+                    }
+                }
+            }
+            var releases: [String] = []
+            var unresolvedReferences: [String] = []
+            for file in optional("releases").flatMap({ d.stringList($0, "releases") }) ?? [] {
+                switch resolve(file, key: "releases", purpose: "base model release") {
+                case let .path(resolved, _)?: releases.append(resolved)
+                case let .unset(reference)?: unresolvedReferences.append(reference)
+                case nil: break
+                }
+            }
+            let files = optional("keys").flatMap { d.stringList($0, "keys") } ?? []
+            let (keys, unresolvedKeys) = loadKeys(files, key: "keys", purpose: "trusted keys for base model releases")
+            if params["releases"] != nil, params["keys"] == nil { missing("keys") }
+            if params["digests"] == nil, params["releases"] == nil { missing("digests' or 'releases") }
+            let requiredBase = optional("required").flatMap { d.bool($0, "required") } ?? false
+            check = .baseModelTrusted(digests: digests, releases: releases, keys: keys,
+                                      unresolved: unresolvedReferences + unresolvedKeys, required: requiredBase)
         }
         return d.problemCount == before ? check : nil
+    }
+
+    /// Notes a model-card field name that is not in the model-card schema
+    /// (compared as exact bytes): releases made now never have it.
+    private func noteUnknownCardField(_ component: FieldPath.Component?, at mark: Mark?) {
+        guard case let .key(name)? = component,
+              !ModelCardSchema.fieldNames.contains(where: { Array($0.utf8) == Array(name.utf8) }) else { return }
+        d.note(at: mark, "rule '\(rule)': '\(name)' is not a model-card field (\(ModelCardSchema.fieldNames.joined(separator: ", "))); only releases made before the schema can have it")
+    }
+
+    /// True for one SPDX licence term: an identifier, a LicenseRef, or `ID WITH EXCEPTION`.
+    static func isLicenseTerm(_ text: String) -> Bool {
+        switch try? SPDXExpression(text) {
+        case .license?, .with?: return true
+        default: return false
+        }
     }
 
     /// The largest revoked-keys list read (16 MiB: a few hundred thousand ids).

@@ -59,6 +59,23 @@ public enum ConfiguredCheck: Sendable {
     /// compared as exact bytes). `unresolved` holds the key or list references
     /// that named an unset environment variable: the check fails closed on them.
     case keyNotRevoked(keyIDs: Set<ExactString>, unresolved: [String])
+    /// The model's licence expression (and, with `includeDatasets`, every data
+    /// set's) in the ML-BOM has a choice of its `OR`s that uses only allowed
+    /// terms (when `allowed` is given) and no denied one (``SPDXExpression``).
+    case licenses(allowed: Set<String>?, denied: Set<String>, includeDatasets: Bool)
+    /// The ML-BOM lists at least `minimum` data sets, each with a SHA-256.
+    case datasetsHashed(minimum: Int)
+    /// Each requirement holds for every value the ML-BOM records for its metric.
+    case requiredMetrics([MetricRequirement])
+    /// The provenance's builder id is one of `allowed` (exact bytes) or starts with one of `prefixes`.
+    case provenanceBuilder(allowed: Set<ExactString>, prefixes: [String])
+    /// The provenance's subjects are exactly the released files (name and SHA-256).
+    case provenanceSubject
+    /// The base model named in the ML-BOM is a release whose signed subject
+    /// digest is in `digests`, or is the subject digest of one of the release
+    /// directories `releases` that verifies with `keys`. Without a base model
+    /// the check passes unless `required`.
+    case baseModelTrusted(digests: Set<ExactString>, releases: [String], keys: [PublicKey], unresolved: [String], required: Bool)
 
     /// The check's YAML name.
     public var kind: CheckKind {
@@ -72,6 +89,12 @@ public enum ConfiguredCheck: Sendable {
         case .noUnsafeSerialization: return .noUnsafeSerialization
         case .maxAge: return .maxAge
         case .keyNotRevoked: return .keyNotRevoked
+        case .licenses: return .licenses
+        case .datasetsHashed: return .datasetsHashed
+        case .requiredMetrics: return .requiredMetrics
+        case .provenanceBuilder: return .provenanceBuilder
+        case .provenanceSubject: return .provenanceSubject
+        case .baseModelTrusted: return .baseModelTrusted
         }
     }
 }
@@ -96,6 +119,65 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable {
     case maxAge = "max-age"
     /// The signing key is not revoked.
     case keyNotRevoked = "key-not-revoked"
+    /// Licences (SPDX expressions) allowed/denied.
+    case licenses = "licenses"
+    /// Every data set declared with a hash.
+    case datasetsHashed = "datasets-hashed"
+    /// Evaluation metrics present and within thresholds.
+    case requiredMetrics = "required-metrics"
+    /// The provenance's builder is allowed.
+    case provenanceBuilder = "provenance-builder"
+    /// The provenance's subject is the released files.
+    case provenanceSubject = "provenance-subject"
+    /// The base model is a trusted signed release.
+    case baseModelTrusted = "base-model-trusted"
+}
+
+/// One `required-metrics` entry: `accuracy >= 0.9`.
+public struct MetricRequirement: Sendable, Hashable, CustomStringConvertible {
+    /// A comparison.
+    public enum Comparison: String, Sendable, Hashable, CaseIterable {
+        /// `>=`
+        case atLeast = ">="
+        /// `<=`
+        case atMost = "<="
+        /// `>`
+        case above = ">"
+        /// `<`
+        case below = "<"
+        /// `==`
+        case equal = "=="
+
+        /// Whether `value` compares so with `bound`.
+        func holds(_ value: Double, _ bound: Double) -> Bool {
+            switch self {
+            case .atLeast: return value >= bound
+            case .atMost: return value <= bound
+            case .above: return value > bound
+            case .below: return value < bound
+            case .equal: return value == bound
+            }
+        }
+    }
+
+    /// The metric name, compared as exact bytes with the BOM's `performanceMetrics[].type`.
+    public let metric: String
+    /// The comparison.
+    public let comparison: Comparison
+    /// The threshold.
+    public let bound: Double
+
+    public var description: String { "\(metric) \(comparison.rawValue) \(JSONValue.number(bound))" }
+
+    /// Parses `NAME OP NUMBER` (`accuracy >= 0.9`); nil when it is not of that form.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        guard parts.count == 3, let comparison = Comparison.allCases.first(where: { $0.rawValue == parts[1] }),
+              let bound = Double(parts[2]), bound.isFinite else { return nil }
+        metric = parts[0]
+        self.comparison = comparison
+        self.bound = bound
+    }
 }
 
 /// Trusted signing keys given to an audit itself rather than named by a

@@ -46,7 +46,7 @@ final class DeployGateTests: XCTestCase {
         let result = try ModelVerifier.verify(model: URL(fileURLWithPath: f.path("deployed")), bundle: bundle, trustedKeys: f.trusted,
                                               options: VerificationOptions(signaturePath: URL(fileURLWithPath: f.path("deployed/.modelsec/release.sig"))))
         XCTAssertTrue(result.isVerified, result.summary)
-        XCTAssertEqual(result.verifiedFileCount, 5)
+        XCTAssertEqual(result.verifiedFileCount, 7, "4 model files, release.json, bom.cdx.json, provenance.dsse.json")
     }
 
     func testSingleFileModelAndEmptyOutputDirectory() throws {
@@ -233,7 +233,7 @@ final class DeployGateTests: XCTestCase {
 
     func testManifestRecordsMetadataDPReportScanAndSigner() throws {
         let f = try ReleaseFixture()
-        let card = try ModelCard(yaml: "license: mit\nowner: team\ncustom:\n  nested: [1, 2.5, yes, ~]\n")
+        let card = try ModelCard(yaml: "license: mit\nowner: team\nextra:\n  custom:\n    nested: [1, 2.5, yes, ~]\n")
         let dp = try MetadataValue(jsonData: Data("{\"epsilon\": 2.0, \"delta\": 1e-5, \"steps\": 9007199254740993}".utf8))
         let created = try f.create { request in
             request.modelCard = card

@@ -57,7 +57,7 @@ final class ExamplesEndToEndTests: XCTestCase {
         var result = try script("release.sh", env)
         XCTAssertEqual(result.status, 0, result.stderrText)
         XCTAssertTrue(result.stdoutText.contains("release: sample-classifier@1.0.0"), result.stdoutText)
-        XCTAssertTrue(result.stdoutText.contains("license: apache-2.0"), result.stdoutText)
+        XCTAssertTrue(result.stdoutText.contains("license: Apache-2.0"), result.stdoutText)
 
         // Approval: a deploy token for exactly this version.
         env = common

@@ -36,6 +36,9 @@ final class GateSecurityClassTests: XCTestCase {
         let artifacts = try XCTUnwrap(json["artifacts"] as? [[String: Any]])
         let resources = artifacts.map { (name: $0["path"] as! String, sha256: $0["sha256"] as! String) }
             + [(name: ReleaseLayout.manifestResourceName, sha256: SHA256.hash(data: bytes).hex)]
+            + (json["evidence"] as? [[String: Any]] ?? []).map {
+                (name: ReleaseLayout.evidenceResourceName($0["path"] as! String), sha256: $0["sha256"] as! String)
+            }
         try ReleaseSignature.sign(subjectName: "bert", resources: resources, signer: f.signingKey).write(to: f.path("\(name)/release.sig"))
     }
 

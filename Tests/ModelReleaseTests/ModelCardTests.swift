@@ -8,17 +8,16 @@ final class ModelCardTests: XCTestCase {
         license: apache-2.0
         owner: ml-platform@example.com
         intended_use: Sentiment classification
-        training_data:
-          - reviews-2024
-          - imdb
-        eval: {accuracy: 0.93, samples: 5000}
-        notes: "yes"
-        reviewed: yes
+        training_data: reviews-2024 and imdb
+        extra:
+          eval: {accuracy: 0.93, samples: 5000}
+          notes: "yes"
+          reviewed: yes
         """)
         XCTAssertEqual(card.license, "apache-2.0")
         XCTAssertEqual(card.owner, "ml-platform@example.com")
         XCTAssertEqual(card.intendedUse, "Sentiment classification")
-        XCTAssertEqual(card.trainingData, .array([.string("reviews-2024"), .string("imdb")]))
+        XCTAssertEqual(card.trainingData, .string("reviews-2024 and imdb"))
         XCTAssertEqual(card.extraFields["eval"], .object(["accuracy": .number(0.93), "samples": .integer(5000)]))
         XCTAssertEqual(card.extraFields["notes"], .string("yes"), "quoted scalars stay strings")
         XCTAssertEqual(card.extraFields["reviewed"], .bool(true))
@@ -31,13 +30,13 @@ final class ModelCardTests: XCTestCase {
 
     func testErrorsAreOneLineAndNameTheFile() throws {
         let cases: [(String, String)] = [
-            ("license: [mit]\n", "license must be a string"),
+            ("license: [mit]\n", "license must be an SPDX license expression (a string)"),
             ("owner: 42\n", "owner must be a string"),
             ("- a\n- b\n", "must be a YAML mapping"),
             ("plain text", "must be a YAML mapping"),
             ("a: [1, 2\n", "not valid YAML"),
             ("a: 1\na: 2\n", "a"),
-            ("training_data: ~\n", "training_data is empty"),
+            ("training_data: ~\n", "training_data must be a string"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try ModelCard(yaml: yaml, source: "card.yaml"), yaml) { error in
@@ -96,28 +95,30 @@ final class ModelCardTests: XCTestCase {
     func testAnchorsAndAliasesAsValuesStillLoad() throws {
         let card = try ModelCard(yaml: """
         license: apache-2.0
-        training_data: &data [reviews-2024, imdb]
-        eval_sets: *data
-        defaults: &defaults {lr: 0.001, epochs: 3}
-        runs: [*defaults, *defaults]
+        training_data: &data reviews-2024
+        extra:
+          eval_set: *data
+          defaults: &defaults {lr: 0.001, epochs: 3}
+          runs: [*defaults, *defaults]
         """)
-        XCTAssertEqual(card.trainingData, .array([.string("reviews-2024"), .string("imdb")]))
-        XCTAssertEqual(card.extraFields["eval_sets"], card.trainingData)
+        XCTAssertEqual(card.trainingData, .string("reviews-2024"))
+        XCTAssertEqual(card.extraFields["eval_set"], card.trainingData)
         XCTAssertEqual(card.extraFields["runs"], .array(Array(repeating: .object(["lr": .number(0.001), "epochs": .integer(3)]), count: 2)))
     }
 
     func testNestingAndSizeLimits() throws {
-        let deep = { (levels: Int) in "a: " + String(repeating: "[", count: levels) + String(repeating: "]", count: levels) + "\n" }
-        XCTAssertNoThrow(try ModelCard(yaml: deep(63), source: "card.yaml"), "the top mapping is level 1")
-        XCTAssertThrowsError(try ModelCard(yaml: deep(64), source: "card.yaml")) { error in
+        // The top mapping is level 1 and `extra` level 2: 62 lists inside reach the limit of 64.
+        let deep = { (levels: Int) in "extra:\n  a: " + String(repeating: "[", count: levels) + String(repeating: "]", count: levels) + "\n" }
+        XCTAssertNoThrow(try ModelCard(yaml: deep(62), source: "card.yaml"))
+        XCTAssertThrowsError(try ModelCard(yaml: deep(63), source: "card.yaml")) { error in
             XCTAssertTrue("\(error)".contains("nested more than 64 levels deep"), "\(error)")
         }
         // An alias counts at the depth of what it expands to.
-        let anchored = "a: &a " + String(repeating: "[", count: 60) + String(repeating: "]", count: 60) + "\n"
-        XCTAssertNoThrow(try ModelCard(yaml: anchored + "b: [[[*a]]]\n", source: "card.yaml"))
-        XCTAssertThrowsError(try ModelCard(yaml: anchored + "b: [[[[*a]]]]\n", source: "card.yaml"))
+        let anchored = "extra:\n  a: &a " + String(repeating: "[", count: 59) + String(repeating: "]", count: 59) + "\n"
+        XCTAssertNoThrow(try ModelCard(yaml: anchored + "  b: [[[*a]]]\n", source: "card.yaml"))
+        XCTAssertThrowsError(try ModelCard(yaml: anchored + "  b: [[[[*a]]]]\n", source: "card.yaml"))
         // Over 1 MiB is refused before parsing.
-        let big = "a: x\n#" + String(repeating: "-", count: 1 << 20) + "\n"
+        let big = "owner: x\n#" + String(repeating: "-", count: 1 << 20) + "\n"
         XCTAssertThrowsError(try ModelCard(yaml: big, source: "card.yaml")) { error in
             XCTAssertTrue("\(error)".contains("the limit is 1048576"), "\(error)")
         }

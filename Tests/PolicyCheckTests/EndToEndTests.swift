@@ -24,7 +24,16 @@ final class EndToEndTests: XCTestCase {
         owner: ml-platform@example.com
         intended_use: Sentiment classification of product reviews.
         training_data: reviews-2024 (internal)
+        datasets:
+          - {name: reviews-2024, sha256: \(String(repeating: "ab", count: 32)), license: CC-BY-4.0}
+        metrics:
+          - {name: accuracy, value: 0.93}
+        considerations:
+          technical_limitations: [English only]
         """.write(to: work.appendingPathComponent("card.yaml"), atomically: true, encoding: .utf8)
+        // The builder the strict policy allows (MS-PROV-002).
+        try "builder_id: https://gitlab.example.com/ml/reviews/-/runners/7\n"
+            .write(to: work.appendingPathComponent("build.yaml"), atomically: true, encoding: .utf8)
         try #"{"epsilon": 2.0, "delta": 1e-6, "noiseMultiplier": 1.1}"#.write(to: work.appendingPathComponent("dp.json"), atomically: true, encoding: .utf8)
     }
 
@@ -48,6 +57,7 @@ final class EndToEndTests: XCTestCase {
             "--signing-key", signingKey ?? root.appendingPathComponent("keys-example/p256.pem").path,
             "--key-file", root.appendingPathComponent("keys-example/aes256.key").path,
             "--metadata", work.appendingPathComponent("card.yaml").path,
+            "--provenance", work.appendingPathComponent("build.yaml").path,
             "--dp-report", work.appendingPathComponent("dp.json").path,
             "--output", out,
         ] + (scan ? [] : ["--no-scan"]))
@@ -68,7 +78,7 @@ final class EndToEndTests: XCTestCase {
         // The good release passes both policies.
         var r = try audit([good, "--policy", baseline, "--policy", strict])
         XCTAssertEqual(r.status, 0, r.stdoutText + r.stderrText)
-        XCTAssertTrue(r.stdoutText.contains("1 releases, 17 rules, 17 passed, 0 warnings, 0 failures, 0 waived"), r.stdoutText)
+        XCTAssertTrue(r.stdoutText.contains("1 releases, 24 rules, 24 passed, 0 warnings, 0 failures, 0 waived"), r.stdoutText)
         XCTAssertTrue(r.stdoutText.contains("signature verified with trusted key"), r.stdoutText)
         XCTAssertFalse(r.stdoutText.contains("NOT AUTHENTICATED"), r.stdoutText)
 
@@ -109,7 +119,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         let sarif = try String(contentsOf: work.appendingPathComponent("a.sarif"), encoding: .utf8)
         XCTAssertTrue(sarif.contains("\"ruleId\" : \"MS-SIG-001\""), sarif)
-        XCTAssertTrue(r.stderrText.contains("1 releases, 7 rules"), r.stderrText)
+        XCTAssertTrue(r.stderrText.contains("1 releases, 10 rules"), r.stderrText)
 
         // A waiver for the pickle finding turns the failure into "waived" (exit 0).
         let waiverPolicy = work.appendingPathComponent("waived.yaml").path
@@ -193,7 +203,7 @@ final class EndToEndTests: XCTestCase {
         let report = try JSONSerialization.jsonObject(with: r.stdout) as! [String: Any]
         let failures = (report["results"] as! [[String: Any]]).filter { $0["status"] as? String == "failure" }
         XCTAssertEqual(failures.map { $0["ruleID"] as? String }, ["release-readable"])
-        XCTAssertEqual((report["totals"] as! [String: Any])["passed"] as? Int, 7, "the good release is still audited")
+        XCTAssertEqual((report["totals"] as! [String: Any])["passed"] as? Int, 10, "the good release is still audited")
         // A policy that is invalid: exit 2, no report.
         let badPolicy = work.appendingPathComponent("bad.yaml").path
         try "name: x\nversion: 1\nrules:\n  - id: A\n    title: t\n    severity: deny\n    check: nonsense\n".write(toFile: badPolicy, atomically: true, encoding: .utf8)
@@ -258,7 +268,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.stderrText)
         XCTAssertTrue(r.stdoutText.contains("signature trust: 1 key(s) given to the audit (--public-key "), r.stdoutText)
         XCTAssertTrue(r.stdoutText.contains("releases/README-folder: NOT A READABLE RELEASE"), r.stdoutText)
-        XCTAssertTrue(r.stdoutText.contains("2 releases, 7 rules, 7 passed, 0 warnings, 1 failures, 0 waived"), r.stdoutText)
+        XCTAssertTrue(r.stdoutText.contains("2 releases, 10 rules, 10 passed, 0 warnings, 1 failures, 0 waived"), r.stdoutText)
         r = try modelsecWithoutTrustVariable(["audit", "releases/docs-1.0.0", "--policy", "policies/baseline.yaml", "--format", "junit"] + trust, in: scratch)
         XCTAssertEqual(r.status, 0, r.stderrText)
         XCTAssertTrue(r.stdoutText.contains("<property name=\"signature.trust.source\" value=\"audit\"/>"), r.stdoutText)

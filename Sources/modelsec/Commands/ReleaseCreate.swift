@@ -13,7 +13,11 @@ struct ReleaseCreate: ParsableCommand {
         scanner runs over the plaintext; its findings are recorded in \
         release.json and printed as warnings, never a reason to refuse (a policy \
         decides). release.sig signs the plaintext digests and release.json, so \
-        nothing in the release can be edited afterwards. The output directory \
+        nothing in the release can be edited afterwards. Every release also \
+        holds bom.cdx.json (CycloneDX 1.6 ML-BOM from the model card) and \
+        provenance.dsse.json (SLSA provenance v1, signed by the release key; \
+        the builder comes from --provenance, else from GitLab CI, GitHub \
+        Actions or Jenkins variables), both signed. The output directory \
         appears only when complete. An existing non-empty RELEASE_DIR is refused \
         unless --force is given and it is a release directory, which is then \
         replaced once the new release is complete.
@@ -29,7 +33,8 @@ struct ReleaseCreate: ParsableCommand {
             --signing-key release.pem --recipient deploy.pub --output bert-1.0.0
           modelsec release create model.safetensors --name clf --version 2.1.0 \\
             --signing-key release.pem --key-file kms-export.key \\
-            --metadata card.yaml --dp-report dp.json --output clf-2.1.0 --json
+            --metadata card.yaml --provenance build.yaml --dp-report dp.json \\
+            --output clf-2.1.0 --json
           modelsec release create bert/ --name bert --version 1.0.1 \\
             --signing-key release.pem --recipient deploy.pub \\
             --log models-log/ --log-key log.pem --output bert-1.0.1
@@ -54,8 +59,14 @@ struct ReleaseCreate: ParsableCommand {
     @Option(name: .customLong("key-file"), help: ArgumentHelp("A symmetric aes256 key file to encrypt to.", valueName: "KEY"))
     var keyFile: String?
 
-    @Option(help: ArgumentHelp("Model-card metadata (YAML mapping: license, owner, intended_use, training_data, anything else).", valueName: "FILE.yaml"))
+    @Option(help: ArgumentHelp("The model card (YAML or JSON; fields in docs/evidence.md).", valueName: "FILE.yaml"))
     var metadata: String?
+
+    @Option(help: ArgumentHelp("Who built the model and how, for the signed SLSA provenance (YAML or JSON; default: the CI environment).", valueName: "FILE"))
+    var provenance: String?
+
+    @Option(name: .customLong("bom-format"), help: ArgumentHelp("Which bill of materials to write: cyclonedx (bom.cdx.json), spdx (bom.spdx.json, SPDX 3.0.1) or both.", valueName: "FORMAT"))
+    var bomFormat: String = BOMFormat.cyclonedx.rawValue
 
     @Option(name: .customLong("dp-report"), help: ArgumentHelp("A differential-privacy report (JSON), recorded verbatim.", valueName: "FILE"))
     var dpReport: String?
@@ -88,6 +99,9 @@ struct ReleaseCreate: ParsableCommand {
             throw ValidationError("Give at least one --recipient PUB.pem or a --key-file KEY to encrypt to.")
         }
         if let problem = ReleaseIdentity.problem(name: name, version: version) { throw ValidationError(problem) }
+        guard BOMFormat.allCases.contains(where: { $0.rawValue == bomFormat }) else {
+            throw ValidationError("--bom-format must be cyclonedx, spdx or both.")
+        }
         if (log == nil) != (logKey == nil) { throw ValidationError("--log DIR and --log-key KEY go together") }
     }
 
@@ -129,6 +143,9 @@ struct ReleaseCreate: ParsableCommand {
             }
         }
         request.scan = !noScan
+        request.bomFormat = BOMFormat.allCases.first { $0.rawValue == bomFormat } ?? .cyclonedx
+        request.provenance = try provenance.map { try ProvenanceBuild.load(path: $0) }
+            ?? ProvenanceBuild.fromEnvironment(ProcessInfo.processInfo.environment) ?? .local
         // The log's key and checkpoint are checked before the model is read.
         let logTarget = try log.map { directory in
             let origin = try LogAppend.origin(ofCheckpointIn: directory)

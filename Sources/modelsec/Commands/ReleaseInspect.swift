@@ -6,7 +6,7 @@ import ModelSec
 struct ReleaseInspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a release's release.json: name, version, signer, files, encryption, model card, findings.",
+        abstract: "Show a release's release.json: name, version, signer, files, model card, evidence, findings.",
         discussion: """
         Reads release.json without checking the signature (use release verify \
         for that) and never decrypts anything. With --json prints release.json \
@@ -41,6 +41,10 @@ struct ReleaseInspect: ParsableCommand {
             for key in card.fields.keys.sorted() { print("  \(key): \(card.fields[key]!.displayText)") }
         }
         if let dp = manifest.dpReport { print("dp report: \(dp)") }
+        if let evidence = manifest.evidence, !evidence.isEmpty {
+            print("evidence:")
+            for file in evidence { print("  \(file.sha256)  \(file.size)  \(file.path) (\(file.kind))") }
+        }
         if let scan = manifest.scan {
             print("scanner: \(scan.tool), \(scan.scannedFiles) file\(scan.scannedFiles == 1 ? "" : "s") scanned, \(scan.findings.count) finding\(scan.findings.count == 1 ? "" : "s")")
             for finding in scan.findings { print("  \(finding.severity) \(finding.kind) \(finding.location): \(finding.message)") }
