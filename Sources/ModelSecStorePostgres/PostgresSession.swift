@@ -182,7 +182,7 @@ final class PostgresSession: Sendable {
     /// A connection-level error for a person (never a password: the driver's
     /// errors hold socket errors and addresses only).
     static func describe(_ error: any Error) -> String {
-        if let io = error as? IOError { return io.description }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
         if let nio = error as? NIOConnectionError {
             if nio.dnsAAAAError != nil || nio.dnsAError != nil, nio.connectionErrors.isEmpty { return "the host name does not resolve" }
             if let first = nio.connectionErrors.first { return describe(first.error) }

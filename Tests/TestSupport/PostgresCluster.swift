@@ -76,12 +76,12 @@ public final class PostgresCluster: @unchecked Sendable {
         let pwfile = root.appendingPathComponent("pw")
         try Data(password.utf8).write(to: pwfile)
         if let runAs {
-            let chown = try TestSupport.run("/bin/chown", ["-R", "\(runAs):\(runAs)", root.path])
-            guard chown.status == 0 else { throw StartFailure(description: "cannot give \(root.path) to \(runAs): \(chown.stderrText)") }
+            let chown = try Self.spawn(["/bin/chown", "-R", "\(runAs):\(runAs)", root.path], environment: [:], directory: "/tmp")
+            guard chown.status == 0 else { throw StartFailure(description: "cannot give \(root.path) to \(runAs): \(chown.stdoutText)") }
         }
         let initdb = try tool("initdb", ["-D", root.appendingPathComponent("data").path, "-U", user, "--pwfile", pwfile.path,
                                           "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
-        guard initdb.status == 0 else { throw StartFailure(description: "initdb failed: \(initdb.stderrText)\(initdb.stdoutText)") }
+        guard initdb.status == 0 else { throw StartFailure(description: "initdb failed: \(initdb.stdoutText)") }
         try? FileManager.default.removeItem(at: pwfile)
         var lastFailure = ""
         for _ in 0..<5 {
@@ -90,7 +90,7 @@ public final class PostgresCluster: @unchecked Sendable {
             let start = try tool("pg_ctl", ["-D", root.appendingPathComponent("data").path, "-l", root.appendingPathComponent("log").path,
                                             "-w", "-t", "60", "-o", serverOptions, "start"])
             if start.status == 0 { return }
-            lastFailure = start.stderrText + start.stdoutText + ((try? String(contentsOf: root.appendingPathComponent("log"), encoding: .utf8)) ?? "")
+            lastFailure = start.stdoutText + ((try? String(contentsOf: root.appendingPathComponent("log"), encoding: .utf8)) ?? "")
         }
         throw StartFailure(description: "pg_ctl start failed: \(lastFailure)")
     }
@@ -98,22 +98,49 @@ public final class PostgresCluster: @unchecked Sendable {
     /// Runs a PostgreSQL tool (as the cluster's owner).
     @discardableResult
     func tool(_ name: String, _ arguments: [String], environment: [String: String]? = nil) throws -> TestSupport.ProcessResult {
+        var argv = ["\(bin)/\(name)"] + arguments
         if let runAs {
-            var env: [String] = []
-            for (k, v) in environment ?? [:] { env.append("\(k)=\(v)") }
-            return try TestSupport.run("/usr/sbin/runuser", ["-u", runAs, "--", "/usr/bin/env"] + env + ["\(bin)/\(name)"] + arguments,
-                                       currentDirectory: root)
+            argv = ["/usr/sbin/runuser", "-u", runAs, "--", "/usr/bin/env"] + (environment ?? [:]).map { "\($0.key)=\($0.value)" } + argv
         }
-        return try TestSupport.run("\(bin)/\(name)", arguments, environment: environment, currentDirectory: root)
+        return try Self.spawn(argv, environment: environment ?? [:], directory: root.path)
+    }
+
+    /// Runs `argv` with posix_spawn and waits with waitpid, its output in a
+    /// file (not a pipe: `pg_ctl start` leaves a server running, and
+    /// Foundation's Process did not reap `runuser` here), merged into stdout.
+    static func spawn(_ command: [String], environment: [String: String], directory: String) throws -> TestSupport.ProcessResult {
+        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory] + command
+        let output = "/tmp/modelsec-pg-out-\(UUID().uuidString)"
+        defer { unlink(output) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        var cArgs = argv.map { strdup($0) } + [nil]
+        var cEnv = env.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, &cEnv)
+        guard rc == 0 else { throw StartFailure(description: "cannot run \(command[0]): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { throw StartFailure(description: "waitpid failed for \(command[0])") }
+        }
+        let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let data = FileManager.default.contents(atPath: output) ?? Data()
+        return TestSupport.ProcessResult(status: exit, stdout: data, stderr: Data())
     }
 
     /// Runs SQL as the superuser in `database`; throws with psql's output on failure.
     @discardableResult
     public func psql(_ sql: String, database: String = "postgres") throws -> String {
-        let r = try TestSupport.run("\(bin)/psql", ["-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", database,
-                                                   "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
-                                    environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "10"])
-        guard r.status == 0 else { throw StartFailure(description: "psql failed: \(r.stderrText)") }
+        let r = try Self.spawn(["\(bin)/psql", "-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", database,
+                                "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+                               environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "10"], directory: "/tmp")
+        guard r.status == 0 else { throw StartFailure(description: "psql failed: \(r.stdoutText)") }
         return r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -136,13 +163,13 @@ public final class PostgresCluster: @unchecked Sendable {
     public func restart() throws {
         let r = try tool("pg_ctl", ["-D", root.appendingPathComponent("data").path, "-l", root.appendingPathComponent("log").path,
                                     "-w", "-t", "60", "-m", "fast", "restart"])
-        guard r.status == 0 else { throw StartFailure(description: "pg_ctl restart failed: \(r.stderrText)") }
+        guard r.status == 0 else { throw StartFailure(description: "pg_ctl restart failed: \(r.stdoutText)") }
     }
 
     /// Stops the server.
     public func stopServer() throws {
         let r = try tool("pg_ctl", ["-D", root.appendingPathComponent("data").path, "-w", "-m", "fast", "stop"])
-        guard r.status == 0 else { throw StartFailure(description: "pg_ctl stop failed: \(r.stderrText)") }
+        guard r.status == 0 else { throw StartFailure(description: "pg_ctl stop failed: \(r.stdoutText)") }
     }
 
     /// The server's command-line settings.
@@ -154,7 +181,7 @@ public final class PostgresCluster: @unchecked Sendable {
     public func startServer() throws {
         let r = try tool("pg_ctl", ["-D", root.appendingPathComponent("data").path, "-l", root.appendingPathComponent("log").path,
                                     "-w", "-t", "60", "-o", serverOptions, "start"])
-        guard r.status == 0 else { throw StartFailure(description: "pg_ctl start failed: \(r.stderrText)") }
+        guard r.status == 0 else { throw StartFailure(description: "pg_ctl start failed: \(r.stdoutText)") }
     }
 
     /// Stops the server immediately and removes its directory.
