@@ -95,7 +95,10 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
         let csv = try prepare(engine)
         let outcomes = try chargeConcurrently(engine, csv: csv) { try pg.restart() }
         try check(engine, outcomes)
-        print("restart: \(outcomes.filter { $0.attempts > 1 }.count) processes retried after a store error")
+        // The restart did land in the middle: some processes met it and retried.
+        let retried = outcomes.filter { $0.attempts > 1 }.count
+        XCTAssertGreaterThan(retried, 0, "no process met the restart")
+        print("restart: \(retried) processes retried after a store error")
     }
 
     /// Connection refused, wrong password, a password file: exit 2, the store
