@@ -30,7 +30,7 @@ struct DPBudgetCommand: ParsableCommand {
           modelsec dp budget --ledger privacy.db --dataset survey --set-total 1 --relation replace-one
           modelsec dp budget --ledger privacy.db --show
           modelsec dp budget --ledger privacy.db --dataset train-v3 --show --json
-          modelsec dp budget --store postgres://dp@db.internal/modelsec?sslmode=verify-full --show
+          modelsec dp budget --store postgres://dp@db/ledger --show
         """
     )
 

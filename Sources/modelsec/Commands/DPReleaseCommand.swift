@@ -46,7 +46,7 @@ struct DPReleaseCommand: ParsableCommand {
           modelsec dp release --input train.csv --column age --statistic sum --bounds 0,100 --epsilon 1 --delta 1e-6 --mechanism gaussian \\
               --ledger privacy.db --dataset train-v3
           modelsec dp release --input train.csv --column label --statistic count --epsilon 0.1 \\
-              --store postgres://dp@db.internal/modelsec?sslmode=verify-full --dataset train-v3 --request-id run-4711
+              --store postgres://dp@db/ledger --dataset train-v3 --request-id run-4711
           modelsec dp release --input visits.csv --column minutes --statistic mean --bounds 0,120 --epsilon 1 \\
               --privacy-id patient --max-rows-per-id 5
           modelsec dp release --input visits.csv --column minutes --statistic count --group-by diagnosis --epsilon 1 --delta 1e-6 \\

@@ -12,9 +12,9 @@ struct StoreCommand: ParsableCommand {
         See docs/store.md.
 
         Examples:
-          modelsec store migrate --store postgres://modelsec@db.internal:5432/modelsec
+          modelsec store migrate --store postgres://dp@db:5432/ledger
           modelsec store status --store sqlite:privacy.db --json
-          modelsec store copy --from sqlite:privacy.db --to postgres://modelsec@db.internal/modelsec
+          modelsec store copy --from sqlite:privacy.db --to postgres://dp@db/ledger
         """,
         subcommands: [StoreStatusCommand.self, StoreMigrateCommand.self, StoreCopyCommand.self]
     )

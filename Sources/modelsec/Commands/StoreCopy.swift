@@ -17,7 +17,7 @@ struct StoreCopyCommand: ParsableCommand {
         the source first.
 
         Examples:
-          modelsec store copy --from sqlite:privacy.db --to postgres://modelsec@db.internal/modelsec
+          modelsec store copy --from sqlite:privacy.db --to postgres://dp@db/ledger
           modelsec store copy --from sqlite:privacy.db --to sqlite:copy.db --json
         """
     )

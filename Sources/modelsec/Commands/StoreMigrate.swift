@@ -16,7 +16,7 @@ struct StoreMigrateCommand: ParsableCommand {
 
         Examples:
           modelsec store migrate --store sqlite:privacy.db
-          modelsec store migrate --store postgres://owner@db.internal/modelsec --json
+          modelsec store migrate --store postgres://owner@db/ledger --json
         """
     )
 

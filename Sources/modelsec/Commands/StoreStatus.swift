@@ -14,7 +14,7 @@ struct StoreStatusCommand: ParsableCommand {
 
         Examples:
           modelsec store status --store sqlite:privacy.db
-          modelsec store status --store postgres://auditor@db.internal/modelsec --json
+          modelsec store status --store postgres://auditor@db/ledger --json
         """
     )
 
