@@ -36,6 +36,11 @@ let package = Package(
         .library(name: "PolicyCheck", targets: ["PolicyCheck"]),
         .library(name: "PKCS11Keys", targets: ["PKCS11Keys"]),
         .library(name: "TransparencyLog", targets: ["TransparencyLog"]),
+        // The shared store: URLs and errors (no dependencies), and its
+        // PostgreSQL engine (SwiftNIO and postgres-nio), kept apart so the
+        // embedded SQLite products never pull NIO.
+        .library(name: "ModelSecStore", targets: ["ModelSecStore"]),
+        .library(name: "ModelSecStorePostgres", targets: ["ModelSecStorePostgres"]),
         // Everything, re-exported from one module.
         .library(name: "ModelSec", targets: ["ModelSec"]),
         .executable(name: "modelsec", targets: ["modelsec"]),
@@ -45,6 +50,10 @@ let package = Package(
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // C backends.
@@ -81,11 +90,28 @@ let package = Package(
         .target(
             name: "DifferentialPrivacy",
             dependencies: [
-                "ModelSecCrypto", "ModelSecIO",
+                "ModelSecCrypto", "ModelSecIO", "ModelSecStore",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+
+        // The shared store: `sqlite:PATH` / `postgres://` URLs, their
+        // redaction, store errors. The PostgreSQL engine of the privacy
+        // ledger lives in its own target so DifferentialPrivacy stays NIO-free.
+        .target(name: "ModelSecStore", dependencies: ["ModelSecIO"], swiftSettings: swift6),
+        .target(
+            name: "ModelSecStorePostgres",
+            dependencies: [
+                "ModelSecStore", "ModelSecIO", "DifferentialPrivacy",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swift6
         ),
 
         // Signing keys that stay in a PKCS#11 token (HSM, SoftHSM2, KMS bridge).
@@ -128,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "modelsec",
             dependencies: [
-                "ModelSec", "CBuildInfo",
+                "ModelSec", "CBuildInfo", "ModelSecStore", "ModelSecStorePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -140,13 +166,15 @@ let package = Package(
         .testTarget(name: "ModelSigningTests", dependencies: ["ModelSigning", "ModelSecKeys", "ModelSecIO", "TestSupport"]),
         .testTarget(name: "ArtifactEncryptionTests", dependencies: ["ArtifactEncryption", "ModelSecKeys", "TestSupport"], exclude: ["reference_reader.py"]),
         .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "ModelSecKeys", "TestSupport"]),
-        .testTarget(name: "DifferentialPrivacyTests", dependencies: ["DifferentialPrivacy", "TestSupport"]),
+        .testTarget(name: "DifferentialPrivacyTests", dependencies: ["DifferentialPrivacy", "ModelSecIO", "TestSupport"]),
         .testTarget(name: "ModelScannerTests", dependencies: ["ModelScanner", "TestSupport"]),
         .testTarget(name: "ModelReleaseTests", dependencies: ["ModelRelease", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "ModelSigning", "ArtifactEncryption", "AccessTokens", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "ModelRelease", "ArtifactEncryption", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"]),
         .testTarget(name: "ModelSecCLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PKCS11KeysTests", dependencies: ["PKCS11Keys", "ModelSecKeys", "ModelSecCrypto", "TestSupport"]),
         .testTarget(name: "TransparencyLogTests", dependencies: ["TransparencyLog", "ModelSecCrypto", "TestSupport"]),
+        .testTarget(name: "ModelSecStoreTests", dependencies: ["ModelSecStore", "ModelSecStorePostgres", "DifferentialPrivacy", "ModelSecIO", "TestSupport",
+                                                     .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]

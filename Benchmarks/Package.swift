@@ -16,6 +16,9 @@ let package = Package(
         // .executableTarget(name: "bench-tokens", dependencies: [.product(name: "ModelSec", package: "modelsec")], path: "Sources/bench-tokens"),
         .executableTarget(name: "bench-tokens", dependencies: [.product(name: "ModelSec", package: "modelsec")], path: "Sources/bench-tokens"),
         .executableTarget(name: "bench-dp", dependencies: [.product(name: "ModelSec", package: "modelsec")], path: "Sources/bench-dp"),
+        .executableTarget(name: "bench-store", dependencies: [.product(name: "DifferentialPrivacy", package: "modelsec"),
+                                                             .product(name: "ModelSecStore", package: "modelsec"),
+                                                             .product(name: "ModelSecStorePostgres", package: "modelsec")], path: "Sources/bench-store"),
         // BENCH-TARGETS (add one line per target above this marker)
     ],
     swiftLanguageModes: [.v5]

@@ -2,7 +2,7 @@
 # Installs the system packages modelsec needs to build and test, when missing:
 # libsodium and OpenSSL 3 development files, the openssl CLI, the PKCS#11
 # header and SoftHSM2 (a software token for the hardware-key tests), and
-# Python's venv support (scripts/python-env.sh creates the peers' environment).
+# PostgreSQL (the shared store's tests run a throwaway cluster), Python's venv support (scripts/python-env.sh creates the peers' environment).
 # Uses sudo when not root. Prints what it installs; silent when nothing is missing.
 set -euo pipefail
 
@@ -16,6 +16,8 @@ pkg-config --exists p11-kit-1 2>/dev/null || missing+=(libp11-kit-dev)   # the P
 command -v go >/dev/null 2>&1 || missing+=(golang-go)                    # Go's sumdb/tlog checks our transparency log
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)                      # renders the HTML audit report in a test
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || missing+=(golang-golang-x-mod-dev)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)   # the store tests' throwaway cluster
+command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-contrib)           # scripts/bench-store.sh's ceiling
 if ! command -v python3 >/dev/null 2>&1; then
   missing+=(python3 python3-venv python3-pip)
 elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then

@@ -23,6 +23,11 @@ public enum DPError: ModelSecError, Equatable {
     /// Something failed after the budget was charged; the charge stands and
     /// nothing was released.
     case failedAfterCharge(dataset: String, reason: String)
+    /// A request id was charged before for different requests.
+    case requestIDReused(requestID: String)
+    /// The request id was charged before: nothing was charged or released
+    /// again; the charges and what became of them are named.
+    case requestReplayed(requestID: String, charges: [Int64], outcomes: [SpendOutcome])
     /// A DP-SGD run longer than the accountant accepts.
     case tooManySteps(steps: Double, limit: Int)
 
@@ -46,6 +51,8 @@ public enum DPError: ModelSecError, Equatable {
         case .ledger: return "dp.ledger-unusable"
         case .failedAfterCharge: return "dp.failed-after-charge"
         case .tooManySteps: return "dp.too-many-steps"
+        case .requestIDReused: return "dp.request-id-reused"
+        case .requestReplayed: return "dp.request-replayed"
         }
     }
 
@@ -69,6 +76,11 @@ public enum DPError: ModelSecError, Equatable {
         case .ledger(let path, let reason): return "\(path): \(reason)"
         case .failedAfterCharge(let dataset, let reason):
             return "\(reason); the charge to dataset '\(dataset)' stands (failures after the data is read are charged) and nothing was released"
+        case .requestIDReused(let id):
+            return "request id '\(id)' was already used for a different charge; nothing was charged"
+        case .requestReplayed(let id, let charges, let outcomes):
+            let list = zip(charges, outcomes).map { "#\($0) \($1.rawValue)" }.joined(separator: ", ")
+            return "request id '\(id)' was already charged (\(list)); nothing was charged or released again"
         case .tooManySteps(let steps, let limit):
             return "\(steps) steps; at most \(limit) are accepted"
         }

@@ -40,16 +40,29 @@ public struct LedgerAccounting: Codable, Sendable, Equatable {
 }
 
 /// Integer sums of a dataset's charges (epsilon in 1e-9, delta and rho in 1e-15).
-struct ChargeSums: Equatable {
-    var pureEpsilon: Int64 = 0
-    var approximateEpsilon: Int64 = 0
-    var approximateDelta: Int64 = 0
-    var zcdpEpsilon: Int64 = 0
-    var zcdpDelta: Int64 = 0
-    var rho: Int64 = 0
+package struct ChargeSums: Equatable, Sendable {
+    package var pureEpsilon: Int64 = 0
+    package var approximateEpsilon: Int64 = 0
+    package var approximateDelta: Int64 = 0
+    package var zcdpEpsilon: Int64 = 0
+    package var zcdpDelta: Int64 = 0
+    package var rho: Int64 = 0
+
+    /// No charges.
+    package init() {}
+
+    /// Sums read from a store.
+    package init(pureEpsilon: Int64, approximateEpsilon: Int64, approximateDelta: Int64, zcdpEpsilon: Int64, zcdpDelta: Int64, rho: Int64) {
+        self.pureEpsilon = pureEpsilon
+        self.approximateEpsilon = approximateEpsilon
+        self.approximateDelta = approximateDelta
+        self.zcdpEpsilon = zcdpEpsilon
+        self.zcdpDelta = zcdpDelta
+        self.rho = rho
+    }
 
     /// The sums with one more charge, or nil on overflow.
-    func adding(epsilon: Int64, delta: Int64, rho r: Int64?) -> ChargeSums? {
+    package func adding(epsilon: Int64, delta: Int64, rho r: Int64?) -> ChargeSums? {
         func add(_ a: Int64, _ b: Int64) -> Int64? {
             let (v, o) = a.addingReportingOverflow(b)
             return o ? nil : v
@@ -69,7 +82,7 @@ struct ChargeSums: Equatable {
     }
 
     /// A total in ledger units.
-    struct Total { var epsilon: Int64; var delta: Int64; var rule: String }
+    package struct Total { package var epsilon: Int64; package var delta: Int64; package var rule: String }
 
     /// The basic-composition total.
     var basic: Total? {
@@ -96,14 +109,14 @@ struct ChargeSums: Equatable {
 
     /// The total to report against a budget: the fitting total with the
     /// smaller epsilon, or (when none fits) the smaller epsilon.
-    func spent(totalEpsilon: Int64, totalDelta: Int64) -> Total? {
+    package func spent(totalEpsilon: Int64, totalDelta: Int64) -> Total? {
         let candidates = [basic, zcdp(totalDelta: totalDelta)].compactMap { $0 }
         let fitting = candidates.filter { $0.epsilon <= totalEpsilon && $0.delta <= totalDelta }
         return (fitting.isEmpty ? candidates : fitting).min { $0.epsilon < $1.epsilon }
     }
 
     /// Whether the charges fit the budget under either total.
-    func fits(totalEpsilon: Int64, totalDelta: Int64) -> Bool {
+    package func fits(totalEpsilon: Int64, totalDelta: Int64) -> Bool {
         [basic, zcdp(totalDelta: totalDelta)].contains { t in
             guard let t else { return false }
             return t.epsilon <= totalEpsilon && t.delta <= totalDelta
@@ -122,7 +135,7 @@ struct ChargeSums: Equatable {
     }
 
     /// The public summary.
-    func accounting(totalEpsilon: Int64, totalDelta: Int64) -> LedgerAccounting {
+    package func accounting(totalEpsilon: Int64, totalDelta: Int64) -> LedgerAccounting {
         let e = SQLitePrivacyLedger.epsilonUnit, d = SQLitePrivacyLedger.deltaUnit
         return LedgerAccounting(pureEpsilon: Double(pureEpsilon) / e, approximateEpsilon: Double(approximateEpsilon) / e,
                                 approximateDelta: Double(approximateDelta) / d, rho: Double(rho) / SQLitePrivacyLedger.rhoUnit,

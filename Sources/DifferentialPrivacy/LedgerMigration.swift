@@ -79,6 +79,13 @@ enum LedgerMigration {
         return relation
     }
 
+    /// Version 3 to version 4: the request-id table and its triggers are
+    /// added; no row changes.
+    static func upgradeVersion3(_ db: Database) throws {
+        for statement in LedgerSchema.requestStatements { try db.execute(sql: statement) }
+        try db.execute(sql: "PRAGMA user_version = \(LedgerSchema.version)")
+    }
+
     /// Version 2 to version 3: the tables are rebuilt with the version 3
     /// text (SQLite cannot add a column without changing the stored
     /// `CREATE TABLE` text) and every row is copied with `rho_femto` NULL.

@@ -18,11 +18,39 @@ enum LedgerSchema {
     /// "MSLG".
     static let applicationID: Int32 = 0x4D53_4C47
     /// The schema version this code reads and writes.
-    static let version: Int32 = 3
+    static let version: Int32 = 4
 
-    /// The statements that create schema version 3 (version 2 plus
-    /// `spends.rho_femto`, the zCDP rho of a Gaussian charge).
-    static let statements: [String] = [
+    /// The statements that create schema version 4: version 3 plus the
+    /// request ids of idempotent charges (``requestStatements``).
+    static let statements: [String] = version3Statements + requestStatements
+
+    /// What version 4 adds: `charge_requests`, one row per charge made
+    /// under a request id (`position` orders a multi-charge request), with
+    /// the hex SHA-256 fingerprint of the requests (``LedgerRules/fingerprint(_:_:)``);
+    /// rows are never updated or deleted.
+    static let requestStatements: [String] = [
+        """
+        CREATE TABLE charge_requests (
+            request_id TEXT NOT NULL CHECK (length(request_id) BETWEEN 1 AND 200),
+            position INTEGER NOT NULL CHECK (position >= 0),
+            spend_id INTEGER NOT NULL UNIQUE REFERENCES spends(id),
+            fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+            PRIMARY KEY (request_id, position)
+        ) STRICT
+        """,
+        """
+        CREATE TRIGGER charge_requests_are_kept BEFORE DELETE ON charge_requests
+        BEGIN SELECT RAISE(ABORT, 'privacy ledger request ids cannot be deleted'); END
+        """,
+        """
+        CREATE TRIGGER charge_requests_are_fixed BEFORE UPDATE ON charge_requests
+        BEGIN SELECT RAISE(ABORT, 'privacy ledger request ids cannot be changed'); END
+        """,
+    ]
+
+    /// Version 3 (version 2 plus `spends.rho_femto`, the zCDP rho of a
+    /// Gaussian charge), recognised and upgraded.
+    static let version3Statements: [String] = [
         """
         CREATE TABLE datasets (
             name TEXT PRIMARY KEY NOT NULL CHECK (length(name) > 0),
@@ -190,6 +218,8 @@ enum LedgerSchema {
         case version1
         /// A verified version 2 ledger: it is upgraded.
         case version2
+        /// A verified version 3 ledger: it is upgraded.
+        case version3
         /// A verified ledger of this version.
         case current
     }
@@ -203,10 +233,10 @@ enum LedgerSchema {
         if found.isEmpty && applicationID == 0 && userVersion == 0 { return .empty }
         if applicationID == Self.applicationID {
             guard userVersion <= version else {
-                throw LedgerSchemaError("written by a newer modelsec (ledger schema version \(userVersion); this modelsec reads versions 1 to \(version))")
+                throw LedgerSchemaError.newer(found: Int(userVersion))
             }
-            guard userVersion == version || userVersion == 2 else { throw LedgerSchemaError("unknown ledger schema version \(userVersion)") }
-            let expected = try expectedObjects(userVersion == version ? statements : version2Statements)
+            guard (2...version).contains(userVersion) else { throw LedgerSchemaError("unknown ledger schema version \(userVersion)") }
+            let expected = try expectedObjects(userVersion == version ? statements : userVersion == 3 ? version3Statements : version2Statements)
             guard found == expected else { throw LedgerSchemaError(difference(found: found, expected: expected, version: userVersion)) }
         } else if applicationID == 0, userVersion == 0, try found == expectedObjects(version1Statements),
                   try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1"] {
@@ -221,7 +251,7 @@ enum LedgerSchema {
         guard try Row.fetchOne(db, sql: "PRAGMA foreign_key_check") == nil else {
             throw LedgerSchemaError("a charge refers to a dataset that does not exist")
         }
-        return userVersion == version ? .current : .version2
+        return userVersion == version ? .current : userVersion == 3 ? .version3 : .version2
     }
 
     /// Creates or upgrades the schema if needed and verifies it, inside the
@@ -233,6 +263,7 @@ enum LedgerSchema {
             try LedgerMigration.upgradeVersion1(db)
             try LedgerMigration.upgradeVersion2(db)
         case .version2: try LedgerMigration.upgradeVersion2(db)
+        case .version3: try LedgerMigration.upgradeVersion3(db)
         case .current: return
         }
         guard case .current = try state(db) else { throw LedgerSchemaError("the new schema does not verify") }
@@ -254,5 +285,14 @@ enum LedgerSchema {
 /// Why a ledger file was refused.
 struct LedgerSchemaError: Error, CustomStringConvertible {
     let description: String
+    /// The version found, when the ledger is newer than this code.
+    var newerVersion: Int?
     init(_ description: String) { self.description = description }
+
+    /// A ledger written by a newer modelsec.
+    static func newer(found: Int) -> LedgerSchemaError {
+        var e = LedgerSchemaError("written by a newer modelsec (ledger schema version \(found); this modelsec reads versions 1 to \(LedgerSchema.version))")
+        e.newerVersion = found
+        return e
+    }
 }

@@ -117,12 +117,26 @@ public protocol PrivacyLedger {
     /// Charges several requests together: all are committed in one
     /// transaction, or none (the first refusal is thrown). Returns their ids.
     func charge(_ requests: [ChargeRequest]) throws -> [Int64]
+    /// Charges `requests` together, idempotently by `requestID`: the first
+    /// call commits the charges and records the id with a fingerprint of the
+    /// requests; a later call with the same id and the same requests charges
+    /// nothing and returns the same receipt with `replayed` true; the same id
+    /// with different requests throws ``DPError/requestIDReused(requestID:)``.
+    /// Refusals are those of ``charge(_:)-([ChargeRequest])``.
+    func charge(_ requests: [ChargeRequest], requestID: String?) throws -> (receipt: ChargeReceipt, replayed: Bool)
     /// Records what became of a charge (`released` with the result's digest,
     /// or `failed`). A charge is completed at most once and never removed.
     func complete(charge: Int64, outcome: SpendOutcome, dataSHA256: String?, resultSHA256: String?) throws
 }
 
 extension PrivacyLedger {
+    /// For a ledger that keeps no request ids: charges without one, and
+    /// refuses a request id (it could not make the retry idempotent).
+    public func charge(_ requests: [ChargeRequest], requestID: String?) throws -> (receipt: ChargeReceipt, replayed: Bool) {
+        guard requestID == nil else { throw DPError.invalidQuery("this ledger does not keep request ids") }
+        return (ChargeReceipt(requestID: nil, charges: try charge(requests), chargedAt: LedgerRules.now()), false)
+    }
+
     /// Creates a dataset (add-remove) or changes its total, keeping its relation.
     public func setTotal(dataset: String, budget: PrivacyCost) throws {
         try setTotal(dataset: dataset, budget: budget, relation: nil)
@@ -147,5 +161,56 @@ extension PrivacyLedger {
         try complete(charge: id, outcome: .released, dataSHA256: output.dataSHA256,
                      resultSHA256: SHA256.hash(data: output.canonicalBytes).hex)
         return output.result
+    }
+}
+
+/// A ledger whose charges all carry one request id (a CLI invocation's
+/// `--request-id`), so a retried release is never charged twice. A replayed
+/// request is refused with ``DPError/requestReplayed(requestID:charges:outcomes:)``
+/// before any data is read: the release of a charge is never run twice
+/// (two noisy answers for one charge would spend more than was charged).
+public struct RequestScopedLedger: PrivacyLedger {
+    /// The ledger charged.
+    public let base: any PrivacyLedger
+    /// The request id every charge carries.
+    public let requestID: String
+
+    /// Wraps `base`; throws ``DPError/invalidQuery(_:)`` for a malformed id.
+    public init(_ base: any PrivacyLedger, requestID: String) throws {
+        try LedgerRules.validate(requestID: requestID)
+        self.base = base
+        self.requestID = requestID
+    }
+
+    /// Forwards to the base ledger.
+    public func setTotal(dataset: String, budget: PrivacyCost, relation: NeighbouringRelation?) throws {
+        try base.setTotal(dataset: dataset, budget: budget, relation: relation)
+    }
+    /// Forwards to the base ledger.
+    public func status(dataset: String) throws -> BudgetStatus { try base.status(dataset: dataset) }
+    /// Forwards to the base ledger.
+    public func allStatuses() throws -> [BudgetStatus] { try base.allStatuses() }
+    /// Forwards to the base ledger.
+    public func spends(dataset: String) throws -> [SpendRecord] { try base.spends(dataset: dataset) }
+    /// Charges under the request id (see ``charge(_:)-([ChargeRequest])``).
+    public func charge(_ request: ChargeRequest) throws -> Int64 { try charge([request])[0] }
+    /// Charges under the request id; a replay throws ``DPError/requestReplayed(requestID:charges:outcomes:)``.
+    public func charge(_ requests: [ChargeRequest]) throws -> [Int64] {
+        let (receipt, replayed) = try base.charge(requests, requestID: requestID)
+        if replayed {
+            let datasets = Set(requests.map(\.dataset)).sorted()
+            let records = try datasets.flatMap { try base.spends(dataset: $0) }
+            let outcomes = receipt.charges.map { id in records.first { $0.id == id }?.outcome ?? .charged }
+            throw DPError.requestReplayed(requestID: requestID, charges: receipt.charges, outcomes: outcomes)
+        }
+        return receipt.charges
+    }
+    /// Forwards to the base ledger (the id given here wins over ``requestID``).
+    public func charge(_ requests: [ChargeRequest], requestID: String?) throws -> (receipt: ChargeReceipt, replayed: Bool) {
+        try base.charge(requests, requestID: requestID ?? self.requestID)
+    }
+    /// Forwards to the base ledger.
+    public func complete(charge: Int64, outcome: SpendOutcome, dataSHA256: String?, resultSHA256: String?) throws {
+        try base.complete(charge: charge, outcome: outcome, dataSHA256: dataSHA256, resultSHA256: resultSHA256)
     }
 }

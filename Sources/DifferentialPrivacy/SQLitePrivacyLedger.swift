@@ -1,6 +1,7 @@
 import Foundation
 import BigInt
 import GRDB
+import ModelSecStore
 
 /// ``PrivacyLedger`` in an SQLite file through GRDB.
 ///
@@ -17,24 +18,40 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
     public let path: String
     private let queue: DatabaseQueue
 
-    static let epsilonUnit = 1e9
-    static let deltaUnit = 1e15
-    static let rhoUnit = 1e15
+    static let epsilonUnit = LedgerRules.epsilonUnit
+    static let deltaUnit = LedgerRules.deltaUnit
+    static let rhoUnit = LedgerRules.rhoUnit
 
-    /// Opens (creating if needed) the ledger at `path`, verifying its schema
-    /// and version; throws ``DPError/ledger(path:reason:)`` for a file that
-    /// is not a ledger this modelsec may use.
-    public init(path: String) throws {
+    /// The store's name in messages: `sqlite:PATH`.
+    public var storeName: String { "sqlite:\(path)" }
+
+    /// Opens the ledger at `path`, verifying its schema and version; throws
+    /// ``DPError/ledger(path:reason:)`` for a file that is not a ledger this
+    /// modelsec may use, and ``StoreError/newerSchema(store:found:supported:)``
+    /// for one written by a newer modelsec. With `create` (the `--ledger`
+    /// behaviour), a missing or empty file becomes a new ledger and an older
+    /// one is upgraded; without it (a `--store` URL, as PostgreSQL), those
+    /// are refused with ``StoreError/noSchema(store:)`` and
+    /// ``StoreError/olderSchema(store:found:current:)``: only `store migrate` creates or upgrades.
+    public init(path: String, create: Bool = true) throws {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.foreignKeysEnabled = true
+        let name = "sqlite:\(path)"
+        if !create && !FileManager.default.fileExists(atPath: path) { throw StoreError.noSchema(store: name) }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
             // Verification only reads, so a ledger an auditor may only read can be shown;
             // creation and upgrade re-check under the write lock.
             let state = try queue.read { try LedgerSchema.state($0) }
-            if case .current = state {} else {
+            switch state {
+            case .current: break
+            case .empty where !create: throw StoreError.noSchema(store: name)
+            case .version1 where !create: throw StoreError.olderSchema(store: name, found: 1, current: Int(LedgerSchema.version))
+            case .version2 where !create: throw StoreError.olderSchema(store: name, found: 2, current: Int(LedgerSchema.version))
+            case .version3 where !create: throw StoreError.olderSchema(store: name, found: 3, current: Int(LedgerSchema.version))
+            default:
                 try queue.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
                         try LedgerSchema.prepare(db)
@@ -45,7 +62,37 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
         } catch let error as DatabaseError {
             throw DPError.ledger(path: path, reason: "cannot open ledger: \(error.message ?? "\(error.resultCode)")")
         } catch let error as LedgerSchemaError {
+            if let found = error.newerVersion { throw StoreError.newerSchema(store: name, found: found, supported: Int(LedgerSchema.version)) }
             throw DPError.ledger(path: path, reason: "refused: \(error.description)")
+        }
+    }
+
+    /// The schema version of the ledger at `path` without changing it: 0
+    /// for a missing or empty file, else the stored version (1 for a
+    /// version 1 ledger, which has none). Throws for a file that is not a
+    /// ledger (or is altered), but not for a newer version.
+    public static func schemaVersion(path: String) throws -> Int {
+        guard FileManager.default.fileExists(atPath: path) else { return 0 }
+        var config = Configuration()
+        config.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            return try queue.read { db in
+                do {
+                    switch try LedgerSchema.state(db) {
+                    case .empty: return 0
+                    case .version1: return 1
+                    case .version2: return 2
+                    case .version3: return 3
+                    case .current: return Int(LedgerSchema.version)
+                    }
+                } catch let error as LedgerSchemaError {
+                    if let found = error.newerVersion { return found }
+                    throw DPError.ledger(path: path, reason: "refused: \(error.description)")
+                }
+            }
+        } catch let error as DatabaseError {
+            throw DPError.ledger(path: path, reason: "cannot open ledger: \(error.message ?? "\(error.resultCode)")")
         }
     }
 
@@ -71,7 +118,7 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
         }
     }
 
-    private func exclusive<T>(_ body: (Database) throws -> T) throws -> T {
+    func exclusive<T>(_ body: (Database) throws -> T) throws -> T {
         try wrap {
             try queue.writeWithoutTransaction { db in
                 var result: T?
@@ -85,22 +132,14 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
     }
 
     public func setTotal(dataset: String, budget: PrivacyCost, relation: NeighbouringRelation?) throws {
-        guard !dataset.isEmpty else { throw DPError.invalidQuery("dataset name must not be empty") }
-        let e = try Self.units(budget.epsilon, Self.epsilonUnit, roundUp: false)
-        let d = try Self.units(budget.delta, Self.deltaUnit, roundUp: false)
-        guard d < Int64(Self.deltaUnit) else { throw DPError.invalidQuery("a total delta must be below 1") }
+        let (e, d) = try LedgerRules.total(dataset: dataset, budget: budget)
         try exclusive { db in
             let t = Self.now()
             if let row = try Row.fetchOne(db, sql: """
                 SELECT relation, (SELECT COUNT(*) FROM spends WHERE dataset = name) AS n FROM datasets WHERE name = ?
                 """, arguments: [dataset]) {
-                let current = NeighbouringRelation(rawValue: row["relation"])!
-                let charges: Int = row["n"]
-                let wanted = relation ?? current
-                if wanted != current && charges > 0 {
-                    throw DPError.relationMismatch(dataset: dataset, ledger: current, requested: wanted,
-                                                   reason: "it has \(charges) charge(s) under \(current.rawValue), and a dataset's relation is fixed once it has charges")
-                }
+                let wanted = try LedgerRules.relation(for: dataset, current: NeighbouringRelation(rawValue: row["relation"])!,
+                                                      charges: row["n"], requested: relation)
                 try db.execute(sql: """
                     UPDATE datasets SET total_epsilon_nano = ?, total_delta_femto = ?, relation = ?, updated_at = ? WHERE name = ?
                     """, arguments: [e, d, wanted.rawValue, t, dataset])
@@ -114,7 +153,7 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
     }
 
     /// The dataset's relation, total (in units) and charge sums, or nil if it has no budget.
-    private static func sums(_ db: Database, dataset: String) throws -> (relation: NeighbouringRelation, epsilon: Int64, delta: Int64, sums: ChargeSums, count: Int)? {
+    private static func sums(_ db: Database, dataset: String) throws -> LedgerRules.DatasetRow? {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT d.relation AS relation, d.total_epsilon_nano AS te, d.total_delta_femto AS td,
                    COALESCE(SUM(CASE WHEN s.rho_femto IS NULL AND s.delta_femto = 0 THEN s.epsilon_nano END), 0) AS pe,
@@ -127,17 +166,12 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
             """, arguments: [dataset]) else { return nil }
         let sums = ChargeSums(pureEpsilon: row["pe"], approximateEpsilon: row["ae"], approximateDelta: row["ad"],
                               zcdpEpsilon: row["ze"], zcdpDelta: row["zd"], rho: row["r"])
-        return (NeighbouringRelation(rawValue: row["relation"])!, row["te"], row["td"], sums, row["n"])
+        return LedgerRules.DatasetRow(relation: NeighbouringRelation(rawValue: row["relation"])!, totalEpsilon: row["te"],
+                                      totalDelta: row["td"], sums: sums, count: row["n"])
     }
 
     private static func status(_ db: Database, dataset: String) throws -> BudgetStatus? {
-        guard let s = try sums(db, dataset: dataset) else { return nil }
-        func cost(_ e: Int64, _ d: Int64) -> PrivacyCost { PrivacyCost(epsilon: Double(e) / epsilonUnit, delta: Double(d) / deltaUnit) }
-        let spent = s.sums.spent(totalEpsilon: s.epsilon, totalDelta: s.delta)
-        let se = spent?.epsilon ?? Int64.max, sd = spent?.delta ?? Int64.max
-        return BudgetStatus(dataset: dataset, relation: s.relation, total: cost(s.epsilon, s.delta),
-                            spent: cost(se, sd), remaining: cost(max(0, s.epsilon - se), max(0, s.delta - sd)), releases: s.count,
-                            accounting: s.sums.accounting(totalEpsilon: s.epsilon, totalDelta: s.delta))
+        try sums(db, dataset: dataset).map { LedgerRules.status(dataset: dataset, row: $0) }
     }
 
     public func status(dataset: String) throws -> BudgetStatus {
@@ -183,30 +217,45 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
     }
 
     public func charge(_ requests: [ChargeRequest]) throws -> [Int64] {
-        let amounts = try requests.map { r in
-            (try Self.units(r.cost.epsilon, Self.epsilonUnit, roundUp: true), try Self.units(r.cost.delta, Self.deltaUnit, roundUp: true),
-             Self.rhoUnits(r.cost))
-        }
+        try charge(requests, requestID: nil).receipt.charges
+    }
+
+    public func charge(_ requests: [ChargeRequest], requestID: String?) throws -> (receipt: ChargeReceipt, replayed: Bool) {
+        if let requestID { try LedgerRules.validate(requestID: requestID) }
+        let amounts = try requests.map { try LedgerRules.amount($0) }
+        let fingerprint = LedgerRules.fingerprint(requests, amounts)
         return try exclusive { db in
+            if let requestID {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT r.spend_id AS id, r.fingerprint AS f, s.created_at AS t FROM charge_requests r JOIN spends s ON s.id = r.spend_id
+                    WHERE r.request_id = ? ORDER BY r.position
+                    """, arguments: [requestID])
+                if !rows.isEmpty {
+                    guard rows.count == requests.count, rows.allSatisfy({ ($0["f"] as String) == fingerprint }) else {
+                        throw DPError.requestIDReused(requestID: requestID)
+                    }
+                    return (ChargeReceipt(requestID: requestID, charges: rows.map { $0["id"] }, chargedAt: rows[0]["t"]), true)
+                }
+            }
+            var rows: [String: LedgerRules.DatasetRow] = [:]
             var ids: [Int64] = []
-            for (request, (e, d, r)) in zip(requests, amounts) {
-                guard let current = try Self.sums(db, dataset: request.dataset) else { throw DPError.unknownDataset(request.dataset) }
-                guard current.relation == request.relation else {
-                    throw DPError.relationMismatch(dataset: request.dataset, ledger: current.relation, requested: request.relation,
-                                                   reason: "a dataset's releases must all use the relation fixed with its budget")
-                }
-                guard let after = current.sums.adding(epsilon: e, delta: d, rho: r),
-                      after.fits(totalEpsilon: current.epsilon, totalDelta: current.delta) else {
-                    let status = try Self.status(db, dataset: request.dataset)!
-                    throw DPError.budgetExceeded(dataset: request.dataset, requested: request.cost, remaining: status.remaining)
-                }
+            let time = Self.now()
+            for (position, (request, amount)) in zip(requests, amounts).enumerated() {
+                let current = try rows[request.dataset] ?? Self.sums(db, dataset: request.dataset)
+                rows[request.dataset] = try LedgerRules.admit(request, amount, row: current)
                 try db.execute(sql: """
                     INSERT INTO spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at, outcome)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'charged')
-                    """, arguments: [request.dataset, request.relation.rawValue, e, d, r, request.mechanism, request.parameters, Self.now()])
-                ids.append(db.lastInsertedRowID)
+                    """, arguments: [request.dataset, request.relation.rawValue, amount.epsilon, amount.delta, amount.rho,
+                                     request.mechanism, request.parameters, time])
+                let id = db.lastInsertedRowID
+                ids.append(id)
+                if let requestID {
+                    try db.execute(sql: "INSERT INTO charge_requests (request_id, position, spend_id, fingerprint) VALUES (?, ?, ?, ?)",
+                                   arguments: [requestID, position, id, fingerprint])
+                }
             }
-            return ids
+            return (ChargeReceipt(requestID: requestID, charges: ids, chargedAt: time), false)
         }
     }
 
@@ -216,6 +265,33 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
             try db.execute(sql: "UPDATE spends SET outcome = ?, data_sha256 = ?, result_sha256 = ? WHERE id = ? AND outcome = 'charged'",
                            arguments: [outcome.rawValue, dataSHA256, resultSHA256, charge])
             guard db.changesCount == 1 else { throw DPError.ledger(path: path, reason: "charge #\(charge) is not awaiting completion") }
+        }
+    }
+}
+
+extension SQLitePrivacyLedger: LedgerImporting {
+    /// The schema version this modelsec writes (`PRAGMA user_version`).
+    public static var currentSchemaVersion: Int { Int(LedgerSchema.version) }
+
+    public func importLedger(statuses: [BudgetStatus], spends: [SpendRecord]) throws {
+        try exclusive { db in
+            let t = Self.now()
+            for s in statuses {
+                let (e, d) = try LedgerRules.total(dataset: s.dataset, budget: s.total)
+                try db.execute(sql: """
+                    INSERT INTO datasets (name, relation, total_epsilon_nano, total_delta_femto, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [s.dataset, s.relation.rawValue, e, d, t, t])
+            }
+            for r in spends {
+                let a = try LedgerRules.amount(of: r)
+                try db.execute(sql: """
+                    INSERT INTO spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at,
+                                        outcome, data_sha256, result_sha256)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [r.dataset, r.relation.rawValue, a.epsilon, a.delta, a.rho, r.mechanism, r.parameters, r.time,
+                                     r.outcome.rawValue, r.dataSHA256, r.resultSHA256])
+            }
         }
     }
 }

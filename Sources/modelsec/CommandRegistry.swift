@@ -13,5 +13,6 @@ enum CommandRegistry {
         PolicyCommand.self, Audit.self,                     // policies and audits
         DPCommand.self,                                     // differential privacy
         LogCommand.self,                                    // transparency log of releases
+        StoreCommand.self,                                  // the shared state store
     ]
 }

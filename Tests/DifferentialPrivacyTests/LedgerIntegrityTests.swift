@@ -1,4 +1,5 @@
 import DifferentialPrivacy
+import ModelSecIO
 import Foundation
 import TestSupport
 import XCTest
@@ -45,7 +46,7 @@ final class LedgerIntegrityTests: DPFileTestCase {
         let alterations: [(String, [String])] = [
             ("trigger", ["CREATE TRIGGER t AFTER INSERT ON spends BEGIN DELETE FROM spends WHERE id = NEW.id; END"]),
             ("view", ["CREATE VIEW v AS SELECT * FROM spends"]),
-            ("newer", ["PRAGMA user_version = 4"]),
+            ("newer", ["PRAGMA user_version = 5"]),
             ("dropped trigger", ["DROP TRIGGER spends_are_append_only"]),
             ("foreign", ["PRAGMA application_id = 1"]),
         ]
@@ -54,8 +55,8 @@ final class LedgerIntegrityTests: DPFileTestCase {
             try SQLitePrivacyLedger(path: db).setTotal(dataset: "d", budget: PrivacyCost(epsilon: 1))
             try sql(db, statements)
             XCTAssertThrowsError(try SQLitePrivacyLedger(path: db), name) { error in
-                XCTAssertEqual((error as? DPError)?.category, .invalidInput)
-                if name == "newer" { XCTAssertTrue("\(error)".contains("newer") && "\(error)".contains("version 4"), "\(error)") }
+                XCTAssertEqual((error as? any ModelSecError)?.category, .invalidInput)
+                if name == "newer" { XCTAssertEqual((error as? any ModelSecError)?.code, "store.newer-schema", "\(error)") }
             }
         }
         // Not a database at all.

@@ -44,7 +44,7 @@ final class JSONContractTests: XCTestCase {
     static let schemas = ["sign", "verify", "keygen", "key-inspect", "encrypt", "decrypt", "inspect-encrypted", "token-issue",
                           "token-verify", "token-inspect", "release-create", "release-verify", "release-inspect", "scan",
                           "log-init", "log-append", "log-verify", "log-prove", "log-check-proof", "log-cosign", "log-monitor",
-                          "audit", "policy-lint"]
+                          "audit", "policy-lint", "store-status", "store-migrate", "store-copy"]
 
     func testEveryJSONOutputMatchesItsSchema() throws {
         // Keys.
@@ -204,6 +204,14 @@ final class JSONContractTests: XCTestCase {
         try run("envelope", ["dp", "budget", "--ledger", path("l.db"), "--show", "--json"], expect: 0)
         try run("envelope", ["dp", "release", "--input", path("nosuch.csv"), "--column", "a", "--statistic", "count",
                              "--epsilon", "1", "--json"], expect: 2)
+        // The state store (SQLite here; the PostgreSQL engine is ModelSecStoreTests').
+        try run("store-status", ["store", "status", "--store", "sqlite:" + path("s.db"), "--json"], expect: 0)
+        try run("store-migrate", ["store", "migrate", "--store", "sqlite:" + path("s.db"), "--json"], expect: 0)
+        try run("store-status", ["store", "status", "--store", "sqlite:" + path("s.db"), "--json"], expect: 0)
+        try run("store-migrate", ["store", "migrate", "--store", "postgres://u:pw@127.0.0.1/x", "--json"], expect: 2)
+        try run("store-migrate", ["store", "migrate", "--store", "sqlite:" + path("c.db"), "--json"], expect: 0)
+        try run("store-copy", ["store", "copy", "--from", "sqlite:" + path("l.db"), "--to", "sqlite:" + path("c.db"), "--json"], expect: 0)
+        try run("store-copy", ["store", "copy", "--from", "sqlite:" + path("l.db"), "--to", "sqlite:" + path("c.db"), "--json"], expect: 2)
         try run("envelope", ["policy", "lint", path("nosuch.yaml"), "--json"], expect: 2)
         try run("envelope", ["audit", path("rel"), "--json"], expect: 2)
         try run("envelope", ["sgin", model.path, "--json"], expect: 2)

@@ -21,6 +21,10 @@ struct DPBudgetCommand: ParsableCommand {
         of each released result). The data digests are as sensitive as the data: \
         keep the ledger readable only by the data's curators.
 
+        The ledger is --ledger DB (an SQLite file) or --store URL (also \
+        MODELSEC_STORE): sqlite:PATH or a shared PostgreSQL store, which \
+        must have been prepared with `modelsec store migrate` (docs/store.md).
+
         Examples:
           modelsec dp budget --ledger privacy.db --dataset train-v3 \\
               --set-total 3 --delta 1e-6
@@ -28,11 +32,14 @@ struct DPBudgetCommand: ParsableCommand {
               --set-total 1 --relation replace-one
           modelsec dp budget --ledger privacy.db --show
           modelsec dp budget --ledger privacy.db --dataset train-v3 --show --json
+          modelsec dp budget --store postgres://dp@db/ledger --show
         """
     )
 
-    @Option(help: ArgumentHelp("The ledger database (created if missing).", valueName: "DB"))
-    var ledger: String
+    @Option(help: ArgumentHelp("The ledger database, an SQLite file (created if missing).", valueName: "DB"))
+    var ledger: String?
+
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: ArgumentHelp("The dataset.", valueName: "NAME"))
     var dataset: String?
@@ -56,6 +63,8 @@ struct DPBudgetCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        try DPLedgerChoice.validate(ledger: ledger, options: storeOptions)
+        if ledger == nil && storeOptions.urlText == nil { throw ValidationError("give --ledger DB or --store URL (or set MODELSEC_STORE)") }
         if show == (setTotal != nil) { throw ValidationError("give exactly one of --set-total E (with --dataset) or --show") }
         if setTotal != nil && dataset == nil { throw ValidationError("--set-total needs --dataset NAME") }
         if let setTotal, !(setTotal.isFinite && setTotal >= 0) { throw ValidationError("--set-total must be a finite epsilon >= 0") }
@@ -81,7 +90,7 @@ struct DPBudgetCommand: ParsableCommand {
 
     func run() throws {
         try DPHints.run {
-            let store = try SQLitePrivacyLedger(path: ledger)
+            guard let store = try DPLedgerChoice.open(ledger: ledger, options: storeOptions) else { return }
             if let setTotal, let dataset {
                 try store.setTotal(dataset: dataset, budget: PrivacyCost(epsilon: setTotal, delta: delta ?? 0), relation: relation)
                 let status = try store.status(dataset: dataset)
@@ -103,8 +112,9 @@ struct DPBudgetCommand: ParsableCommand {
                 return
             }
             let all = try store.allStatuses()
-            if json { try CLI.printResult(LedgerReport(ledger: ledger, datasets: all)); return }
-            if all.isEmpty { print("no datasets in \(ledger)") }
+            if json { try CLI.printResult(LedgerReport(ledger: try ledger ?? storeOptions.url()?.redacted ?? "the store", datasets: all)); return }
+            let name = try ledger ?? storeOptions.url()?.redacted ?? "the store"
+            if all.isEmpty { print("no datasets in \(name)") }
             for s in all { print(Self.line(s)) }
         }
     }

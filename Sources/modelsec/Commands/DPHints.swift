@@ -15,9 +15,11 @@ enum DPHints {
     static func hint(_ error: DPError) -> String? {
         switch error {
         case .unknownDataset:
-            return "set one with: modelsec dp budget --ledger DB --dataset NAME --set-total E"
+            return "set one with: modelsec dp budget --ledger DB|--store URL --dataset NAME --set-total E"
         case .relationMismatch(_, let ledger, _, _):
             return "pass --relation \(ledger.rawValue), or omit --relation to use the dataset's"
+        case .requestReplayed:
+            return "use a new --request-id for a new release"
         default:
             return nil
         }

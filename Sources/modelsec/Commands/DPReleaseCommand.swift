@@ -21,7 +21,11 @@ struct DPReleaseCommand: ParsableCommand {
         exceeded (exit code 1) or the dataset's neighbouring relation (fixed \
         with its budget) differs (exit code 2). Without --relation a ledger \
         release uses the dataset's relation. A failure after the charge (a \
-        quoted field never closed, a read error) keeps the charge.
+        quoted field never closed, a read error) keeps the charge. --store URL \
+        (or MODELSEC_STORE) charges a shared store instead (sqlite:PATH or \
+        postgres://...; docs/store.md). With --request-id ID a retry is never \
+        charged twice: a repeated ID is refused (exit code 2) naming the \
+        charges it made, and nothing is released again.
 
         --privacy-id COLUMN --max-rows-per-id K keeps the first K rows of each \
         person (rows without a readable id are left out) and multiplies every \
@@ -52,6 +56,9 @@ struct DPReleaseCommand: ParsableCommand {
           modelsec dp release --input visits.csv --column minutes \\
               --statistic mean --bounds 0,120 --epsilon 1 \\
               --privacy-id patient --max-rows-per-id 5
+          modelsec dp release --input train.csv --column label \\
+              --statistic count --epsilon 0.1 --store postgres://dp@db/ledger \\
+              --dataset train-v3 --request-id run-4711
           modelsec dp release --input visits.csv --column minutes \\
               --statistic count --group-by diagnosis --epsilon 1 \\
               --delta 1e-6 \\
@@ -130,8 +137,14 @@ struct DPReleaseCommand: ParsableCommand {
     @Flag(help: "Accept a delta above 1e-3 and do not warn when delta >= 1/n.")
     var force = false
 
-    @Option(help: ArgumentHelp("Privacy-budget ledger (SQLite) to charge.", valueName: "DB"))
+    @Option(help: ArgumentHelp("Privacy-budget ledger (SQLite file) to charge.", valueName: "DB"))
     var ledger: String?
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(name: .customLong("request-id"),
+            help: ArgumentHelp("Idempotency key of the charge: a retry with the same id is never charged twice.", valueName: "ID"))
+    var requestID: String?
 
     @Option(help: ArgumentHelp("Dataset name in the ledger.", valueName: "NAME"))
     var dataset: String?
@@ -140,7 +153,12 @@ struct DPReleaseCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if (ledger == nil) != (dataset == nil) { throw ValidationError("--ledger and --dataset go together") }
+        try DPLedgerChoice.validate(ledger: ledger, options: storeOptions)
+        if (ledger != nil || storeOptions.store != nil) && dataset == nil { throw ValidationError("--ledger and --store need --dataset NAME") }
+        if dataset != nil && ledger == nil && storeOptions.urlText == nil {
+            throw ValidationError("--dataset needs --ledger DB or --store URL (or MODELSEC_STORE)")
+        }
+        if requestID != nil && dataset == nil { throw ValidationError("--request-id goes with --dataset and a ledger") }
         if statistic.isVector {
             _ = try makeVector(relation: relation ?? .addRemove)
             return
@@ -222,7 +240,7 @@ struct DPReleaseCommand: ParsableCommand {
     }
 
     /// Runs a vector statistic.
-    func runVector(ledgerStore: SQLitePrivacyLedger?, relation: NeighbouringRelation) throws {
+    func runVector(ledgerStore: (any PrivacyLedger)?, relation: NeighbouringRelation) throws {
         let accumulator = try makeVector(relation: relation)
         var rng = SecureRandomSource()
         let release = try accumulator.release(path: input, columns: columnList, privacyID: privacyID,
@@ -244,7 +262,8 @@ struct DPReleaseCommand: ParsableCommand {
 
     func run() throws {
         try DPHints.run {
-            let ledgerStore: SQLitePrivacyLedger? = try ledger.map { try SQLitePrivacyLedger(path: $0) }
+            var ledgerStore: (any PrivacyLedger)? = try dataset == nil ? nil : DPLedgerChoice.open(ledger: ledger, options: storeOptions)
+            if let requestID, let base = ledgerStore { ledgerStore = try RequestScopedLedger(base, requestID: requestID) }
             var chosen = relation ?? .addRemove
             if relation == nil, let ledgerStore, let dataset { chosen = try ledgerStore.status(dataset: dataset).relation }
             if statistic.isVector { try runVector(ledgerStore: ledgerStore, relation: chosen); return }

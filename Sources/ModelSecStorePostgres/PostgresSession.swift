@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import ModelSecIO
+import ModelSecStore
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// One connection to a PostgreSQL store, with the error mapping every
+/// PostgreSQL engine uses: each failure becomes a ``ModelSecStore/StoreError``
+/// naming the store by its redacted URL (a server message may be quoted,
+/// a bound value never is).
+final class PostgresSession: Sendable {
+    /// The connection.
+    let connection: PostgresConnection
+    /// The redacted store URL, for messages.
+    let store: String
+    /// Discards the driver's log (the library is silent; errors carry what matters).
+    static let logger = Logger(label: "modelsec.store", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// How many times a transaction is tried on serialization failure or deadlock.
+    static let maximumAttempts = 40
+
+    private init(connection: PostgresConnection, store: String) {
+        self.connection = connection
+        self.store = store
+    }
+
+    /// Connects to `location` with `password` (nil: none sent).
+    static func connect(_ location: PostgresLocation, password: String?) throws -> PostgresSession {
+        let store = location.redacted
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            tls = try tlsMode(location)
+        } catch let error as StoreError { throw error } catch {
+            throw StoreError.tls(store: store, reason: "cannot set up TLS: \(type(of: error))")
+        }
+        var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
+                                                             password: password, database: location.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
+        configuration.options.requireBackendKeyData = false
+        let immutable = configuration
+        do {
+            let connection = try Blocking.run {
+                try await PostgresConnection.connect(configuration: immutable, id: 1, logger: logger)
+            }
+            return PostgresSession(connection: connection, store: store)
+        } catch {
+            throw map(error, store: store)
+        }
+    }
+
+    /// The TLS setting for the URL's `sslmode` (libpq's meanings).
+    static func tlsMode(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let root = location.sslRootCert { configuration.trustRoots = .file(root) }
+        switch location.sslMode {
+        case .disable: return .disable
+        case .prefer:
+            configuration.certificateVerification = .none
+            return .prefer(try NIOSSLContext(configuration: configuration))
+        case .require:
+            configuration.certificateVerification = location.sslRootCert == nil ? .none : .noHostnameVerification
+            return .require(try NIOSSLContext(configuration: configuration))
+        case .verifyCA:
+            configuration.certificateVerification = .noHostnameVerification
+            return .require(try NIOSSLContext(configuration: configuration))
+        case .verifyFull:
+            configuration.certificateVerification = .fullVerification
+            return .require(try NIOSSLContext(configuration: configuration))
+        }
+    }
+
+    /// Closes the connection (errors ignored: nothing is pending).
+    func close() {
+        let connection = self.connection
+        _ = try? Blocking.run { try await connection.close() }
+    }
+
+    /// Runs `body` on the connection, mapping errors.
+    func run<T>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
+        let connection = self.connection, store = self.store
+        do {
+            return try Blocking.run { try await body(connection) }
+        } catch {
+            throw Self.map(error, store: store)
+        }
+    }
+
+    /// Runs `body` in one SERIALIZABLE transaction while holding session
+    /// advisory locks on `lockKeys` (taken in sorted order before BEGIN, so
+    /// writers of one dataset queue instead of failing serialization), and
+    /// tries again on SQLSTATE 40001 / 40P01 with jittered backoff. Any other
+    /// error rolls back and is thrown.
+    func serializable<T>(lockKeys: [String], _ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
+        let keys = Array(Set(lockKeys)).sorted()
+        return try run { connection in
+            var attempt = 0
+            while true {
+                attempt += 1
+                for key in keys {
+                    try await connection.query("SELECT pg_advisory_lock(hashtextextended(\(key), 0))", logger: Self.logger)
+                }
+                do {
+                    try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: Self.logger)
+                    let value = try await body(connection)
+                    try await connection.query("COMMIT", logger: Self.logger)
+                    try await Self.unlock(connection, keys)
+                    return value
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: Self.logger)
+                    _ = try? await Self.unlock(connection, keys)
+                    guard Self.isRetryable(error), attempt < Self.maximumAttempts else {
+                        if Self.isRetryable(error) { throw RetryExhausted(attempts: attempt) }
+                        throw error
+                    }
+                    let base = min(200, 2 << min(attempt, 7))
+                    try await Task.sleep(nanoseconds: UInt64(Int.random(in: base / 2...base)) * 1_000_000)
+                }
+            }
+        }
+    }
+
+    private static func unlock(_ connection: PostgresConnection, _ keys: [String]) async throws {
+        for key in keys.reversed() {
+            try await connection.query("SELECT pg_advisory_unlock(hashtextextended(\(key), 0))", logger: logger)
+        }
+    }
+
+    /// Serialization failures and deadlocks persisted.
+    struct RetryExhausted: Error { var attempts: Int }
+
+    /// The SQLSTATE of a server error.
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// Whether the transaction may simply be tried again.
+    static func isRetryable(_ error: any Error) -> Bool {
+        let state = sqlState(error)
+        return state == "40001" || state == "40P01"
+    }
+
+    /// A driver error as a store error.
+    static func map(_ error: any Error, store: String) -> any Error {
+        if error is any ModelSecError { return error }
+        if let exhausted = error as? RetryExhausted { return StoreError.contention(store: store, attempts: exhausted.attempts) }
+        guard let error = error as? PSQLError else {
+            if error is CancellationError { return StoreError.connectionLost(store: store) }
+            return StoreError.unreachable(store: store, reason: describe(error))
+        }
+        switch error.code {
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? "?????"
+            let message = error.serverInfo?[.message] ?? "no message"
+            switch state {
+            case "28P01", "28000": return StoreError.authenticationFailed(store: store)
+            case "42P01": return StoreError.noSchema(store: store)
+            case "53100": return StoreError.diskFull(store: store)
+            case "57P01", "57P02", "57P03": return StoreError.connectionLost(store: store)
+            case "3D000": return StoreError.unreachable(store: store, reason: "the database does not exist")
+            default: return StoreError.database(store: store, sqlState: state, message: message)
+            }
+        case .connectionError:
+            return StoreError.unreachable(store: store, reason: error.underlying.map(describe) ?? "connection failed")
+        case .sslUnsupported:
+            return StoreError.tls(store: store, reason: "the server does not offer TLS, and the sslmode requires it")
+        case .failedToAddSSLHandler, .receivedUnencryptedDataAfterSSLRequest:
+            return StoreError.tls(store: store, reason: "the TLS handshake failed")
+        case .authMechanismRequiresPassword:
+            return StoreError.authenticationFailed(store: store)
+        case .unsupportedAuthMechanism, .saslError:
+            return StoreError.authenticationFailed(store: store)
+        case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:
+            return StoreError.connectionLost(store: store)
+        default:
+            return StoreError.database(store: store, sqlState: "client", message: "\(error.code)")
+        }
+    }
+
+    /// A connection-level error for a person (never a password: the driver's
+    /// errors hold socket errors and addresses only).
+    static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        if let nio = error as? NIOConnectionError {
+            if nio.dnsAAAAError != nil || nio.dnsAError != nil, nio.connectionErrors.isEmpty { return "the host name does not resolve" }
+            if let first = nio.connectionErrors.first { return describe(first.error) }
+            return "connection failed"
+        }
+        if error is ChannelError { return "connection failed (\(error))" }
+        let text = "\(error)"
+        if text.contains("connectTimeout") || text.contains("connect timeout") { return "timed out" }
+        return text.count > 200 ? String(text.prefix(200)) : text
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import ModelSecStore
+import ModelSecStorePostgres
+
+/// `modelsec store status`: the store's schema version, unchanged.
+struct StoreStatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the store's schema version (read only).",
+        discussion: """
+        Prints the schema version found and the version this modelsec uses: \
+        current, empty (run store migrate), older (run store migrate) or newer \
+        (written by a newer modelsec; exit code 2, nothing is changed).
+
+        Examples:
+          modelsec store status --store sqlite:privacy.db
+          modelsec store status --store postgres://auditor@db/ledger --json
+        """
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(help: "Print as JSON.")
+    var json = false
+
+    func validate() throws {
+        if storeOptions.urlText == nil { throw ValidationError("give --store URL (or set MODELSEC_STORE)") }
+    }
+
+    func run() throws {
+        guard let url = try storeOptions.url() else { return }
+        let status = try LedgerStores.status(url, passwordFile: storeOptions.storePasswordFile)
+        if status.state == "newer" {
+            throw StoreError.newerSchema(store: status.store, found: status.schemaVersion, supported: status.supportedVersion)
+        }
+        if json { try CLI.printJSON(status); return }
+        print("store:   \(status.store) (\(status.engine))")
+        print("schema:  version \(status.schemaVersion), this modelsec uses \(status.supportedVersion): \(status.state)")
+    }
+}

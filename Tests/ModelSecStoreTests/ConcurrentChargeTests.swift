@@ -1,0 +1,134 @@
+import DifferentialPrivacy
+import Foundation
+import ModelSecStore
+import TestSupport
+import XCTest
+
+/// Many processes on many (simulated) hosts charging one budget: never
+/// overspent, never double charged, also across a database restart.
+final class ConcurrentChargeTests: StoreEngineTestCase {
+    /// What one charging process ended with.
+    struct Outcome { var requestID: String; var status: Int32; var code: String?; var attempts: Int; var stderr: String }
+
+    /// Runs `modelsec dp release` for 32 request ids from 4 simulated hosts
+    /// (8 processes each, started together, each its own connection),
+    /// retrying a process that fails on the store (exit 2, store error)
+    /// with the same request id, as a pipeline would.
+    func chargeConcurrently(_ engine: StoreEngine, csv: String, during: (() throws -> Void)? = nil) throws -> [Outcome] {
+        let lock = NSLock()
+        var outcomes: [Outcome] = []
+        let group = DispatchGroup()
+        for host in 0..<4 {
+            for job in 0..<8 {
+                group.enter()
+                DispatchQueue.global().async {
+                    let id = "host\(host)-job\(job)"
+                    var attempts = 0
+                    var last = Outcome(requestID: id, status: -1, code: nil, attempts: 0, stderr: "")
+                    let deadline = Date().addingTimeInterval(120)
+                    Thread.sleep(forTimeInterval: Double(host * 8 + job) * 0.04)
+                    while Date() < deadline {
+                        attempts += 1
+                        let r = try? TestSupport.modelsec(["dp", "release", "--input", csv, "--column", "v", "--statistic", "count",
+                                                           "--epsilon", "0.1", "--store", engine.url, "--dataset", "shared",
+                                                           "--request-id", id, "--json"],
+                                                          environment: engine.environment.merging(["MODELSEC_TEST_HOST": "host\(host)"]) { $1 })
+                        guard let r else { continue }
+                        last = Outcome(requestID: id, status: r.status, code: self.errorCode(r), attempts: attempts, stderr: r.stderrText)
+                        if r.status == 2, let code = last.code, code.hasPrefix("store.") { Thread.sleep(forTimeInterval: 0.2); continue }
+                        break
+                    }
+                    lock.lock(); outcomes.append(last); lock.unlock()
+                    group.leave()
+                }
+            }
+        }
+        if let during {
+            Thread.sleep(forTimeInterval: 0.4)
+            try during()
+        }
+        group.wait()
+        return outcomes
+    }
+
+    func check(_ engine: StoreEngine, _ outcomes: [Outcome]) throws {
+        XCTAssertEqual(outcomes.count, 32)
+        let released = outcomes.filter { $0.status == 0 }
+        let refused = outcomes.filter { $0.status == 1 }
+        let replayed = outcomes.filter { $0.status == 2 && $0.code == "dp.request-replayed" }
+        let other = outcomes.filter { !($0.status == 0 || $0.status == 1 || ($0.status == 2 && $0.code == "dp.request-replayed")) }
+        XCTAssertTrue(other.isEmpty, "\(engine.name): unexpected outcomes \(other.map { "\($0.requestID) \($0.status) \($0.code ?? "-") \($0.stderr)" })")
+        XCTAssertEqual(released.count + replayed.count, 10, engine.name)
+        XCTAssertEqual(refused.count, 22, engine.name)
+        for r in refused { XCTAssertEqual(r.code, "dp.budget-exceeded", engine.name) }
+        let ledger = try engine.open()
+        let status = try ledger.status(dataset: "shared")
+        let spends = try ledger.spends(dataset: "shared")
+        XCTAssertEqual(spends.count, 10, engine.name)
+        XCTAssertEqual(status.releases, 10, engine.name)
+        // The ledger's total equals the sum of the receipts (each 0.1), and the budget is exactly spent.
+        XCTAssertEqual(status.spent.epsilon, spends.reduce(0) { $0 + $1.cost.epsilon }, accuracy: 1e-12)
+        XCTAssertEqual(status.spent.epsilon, 1.0, accuracy: 1e-12, engine.name)
+        XCTAssertEqual(spends.filter { $0.outcome == .released }.count, released.count, engine.name)
+    }
+
+    func prepare(_ engine: StoreEngine) throws -> String {
+        try engine.open().setTotal(dataset: "shared", budget: PrivacyCost(epsilon: 1.0), relation: nil)
+        let csv = dir.appendingPathComponent("rows.csv")
+        try ("v\n" + (0..<50).map(String.init).joined(separator: "\n") + "\n").write(to: csv, atomically: true, encoding: .utf8)
+        return csv.path
+    }
+
+    /// 32 processes, 4 hosts, 0.1 each against 1.0: exactly 10 succeed.
+    func testThirtyTwoProcessesNeverOverspendOnEitherEngine() throws {
+        for engine in try engines() {
+            let csv = try prepare(engine)
+            try check(engine, try chargeConcurrently(engine, csv: csv))
+        }
+    }
+
+    /// The same with PostgreSQL restarted in the middle: no double charge,
+    /// no lost charge, clear store errors, and the retries succeed.
+    func testPostgresRestartInTheMiddleLosesAndDuplicatesNothing() throws {
+        let pg = try cluster()
+        let engine = try engines()[1]
+        let csv = try prepare(engine)
+        let outcomes = try chargeConcurrently(engine, csv: csv) { try pg.restart() }
+        try check(engine, outcomes)
+        // The restart did land in the middle: some processes met it and retried.
+        let retried = outcomes.filter { $0.attempts > 1 }.count
+        XCTAssertGreaterThan(retried, 0, "no process met the restart")
+        print("restart: \(retried) processes retried after a store error")
+    }
+
+    /// Connection refused, wrong password, a password file: exit 2, the store
+    /// named (redacted), the password never shown.
+    func testConnectionFaultsAreClearAndNeverShowThePassword() throws {
+        let pg = try cluster()
+        let database = try pg.makeDatabase()
+        let cases: [(String, [String: String], String)] = [
+            ("postgres://modelsec@127.0.0.1:1/\(database)?sslmode=disable", ["PGPASSWORD": "pw-never-shown"], "store.unreachable"),
+            (pg.url(database), ["PGPASSWORD": "wrong-password-never-shown"], "store.authentication-failed"),
+            (pg.url(database), ["PGPASSWORD": pg.password], "store.no-schema"),
+            ("postgres://modelsec@127.0.0.1:\(pg.port)/\(database)?sslmode=require", ["PGPASSWORD": pg.password], "store.tls-failed"),
+        ]
+        for (url, env, expected) in cases {
+            let r = try TestSupport.modelsec(["dp", "budget", "--store", url, "--show", "--json"], environment: env)
+            XCTAssertEqual(r.status, 2, "\(url): \(r.stderrText)")
+            XCTAssertEqual(errorCode(r), expected, "\(url): \(r.stderrText)")
+            XCTAssertTrue(r.stderrText.contains("127.0.0.1"), r.stderrText)
+            for secret in ["pw-never-shown", "wrong-password-never-shown", pg.password] {
+                XCTAssertFalse(r.stderrText.contains(secret) || r.stdoutText.contains(secret), "\(url) leaked a password")
+            }
+        }
+        let r = try TestSupport.modelsec(["dp", "budget", "--store", "postgres://modelsec:inline-secret@127.0.0.1/x", "--show", "--json"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertEqual(errorCode(r), "store.password-in-url")
+        XCTAssertFalse(r.stderrText.contains("inline-secret") || r.stdoutText.contains("inline-secret"))
+        // The password from a file option.
+        let file = dir.appendingPathComponent("pw")
+        try pg.password.write(to: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try TestSupport.modelsec(["store", "migrate", "--store", pg.url(database), "--store-password-file", file.path]).status, 0)
+        XCTAssertEqual(try TestSupport.modelsec(["dp", "budget", "--store", pg.url(database), "--store-password-file", file.path, "--show"]).status, 0)
+    }
+}
