@@ -241,6 +241,13 @@ final class AuditReportCLITests: XCTestCase {
         for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
-        throw XCTSkip("chromium is not installed (scripts/install-deps.sh installs it)")
+        // A missing Chromium fails the test: CI installs it (scripts/install-deps.sh), and a skipped
+        // rendering check would let a broken report through unnoticed.
+        throw ChromiumMissing()
     }
+}
+
+/// Chromium is not installed: the HTML report test fails rather than skipping.
+struct ChromiumMissing: Error, CustomStringConvertible {
+    var description: String { "chromium is not installed; run scripts/install-deps.sh (Debian package chromium)" }
 }
