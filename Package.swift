@@ -34,6 +34,9 @@ let package = Package(
         .library(name: "ModelScanner", targets: ["ModelScanner"]),
         .library(name: "ModelRelease", targets: ["ModelRelease"]),
         .library(name: "PolicyCheck", targets: ["PolicyCheck"]),
+        // The OAuth 2.0 token service (`modelsec serve`): the only product that
+        // brings in SwiftNIO and Hummingbird.
+        .library(name: "TokenService", targets: ["TokenService"]),
         // Everything, re-exported from one module.
         .library(name: "ModelSec", targets: ["ModelSec"]),
         .executable(name: "modelsec", targets: ["modelsec"]),
@@ -43,6 +46,12 @@ let package = Package(
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // The token service's HTTP server. Hummingbird's default traits are
+        // off: they pull in swift-configuration, which the service does not use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // C backends.
@@ -113,6 +122,24 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
+        // The OAuth 2.0 token service: config, client store, grants, HTTP server.
+        .target(
+            name: "TokenService",
+            dependencies: [
+                "ModelSecCrypto", "ModelSecIO", "ModelSecKeys", "AccessTokens", "ModelRelease",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swift6
+        ),
+
         // Umbrella library and CLI.
         .target(
             name: "ModelSec",
@@ -126,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "modelsec",
             dependencies: [
-                "ModelSec", "CBuildInfo", "TransparencyLog",
+                "ModelSec", "CBuildInfo", "TransparencyLog", "TokenService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -145,6 +172,8 @@ let package = Package(
         .testTarget(name: "ModelSecCLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PKCS11KeysTests", dependencies: ["PKCS11Keys", "ModelSecKeys", "ModelSecCrypto", "TestSupport"]),
         .testTarget(name: "TransparencyLogTests", dependencies: ["TransparencyLog", "ModelSecCrypto", "TestSupport"]),
+        .testTarget(name: "TokenServiceTests", dependencies: ["TokenService", "AccessTokens", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"],
+                    exclude: ["oauth_clients.py"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]

@@ -13,5 +13,6 @@ enum CommandRegistry {
         PolicyCommand.self, Audit.self,                     // policies and audits
         DPCommand.self,                                     // differential privacy
         LogCommand.self,                                    // transparency log of releases
+        ServeCommand.self,                                  // the OAuth 2.0 token service
     ]
 }
