@@ -12,8 +12,6 @@ public enum TokenServiceError: ModelSecError, Equatable {
     case store(file: String, reason: String)
     /// A client name is already registered.
     case clientExists(name: String)
-    /// No client of that name is registered.
-    case unknownClient(name: String)
     /// The server could not be started (address in use, TLS setup).
     case serverStart(reason: String)
 
@@ -25,7 +23,6 @@ public enum TokenServiceError: ModelSecError, Equatable {
         case .unusableFile: return "serve.unusable-file"
         case .store: return "serve.store-failed"
         case .clientExists: return "serve.client-exists"
-        case .unknownClient: return "serve.unknown-client"
         case .serverStart: return "serve.start-failed"
         }
     }
@@ -33,7 +30,7 @@ public enum TokenServiceError: ModelSecError, Equatable {
     public var path: String? {
         switch self {
         case .invalidConfig(let file, _, _), .unusableFile(let file, _), .store(let file, _): return file
-        case .clientExists, .unknownClient, .serverStart: return nil
+        case .clientExists, .serverStart: return nil
         }
     }
 
@@ -44,7 +41,6 @@ public enum TokenServiceError: ModelSecError, Equatable {
         case .unusableFile(let file, let reason): return "\(file): \(reason)"
         case .store(let file, let reason): return "\(file): state store: \(reason)"
         case .clientExists(let name): return "a client named '\(name)' is already registered"
-        case .unknownClient(let name): return "no client named '\(name)' is registered"
         case .serverStart(let reason): return "the token service could not start: \(reason)"
         }
     }

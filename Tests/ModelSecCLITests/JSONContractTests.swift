@@ -42,7 +42,7 @@ final class JSONContractTests: XCTestCase {
 
     /// Every schema the test validates against, beside the envelope.
     static let schemas = ["sign", "verify", "keygen", "key-inspect", "encrypt", "decrypt", "inspect-encrypted", "token-issue",
-                          "token-verify", "token-inspect", "release-create", "release-verify", "release-inspect", "scan"]
+                          "token-verify", "token-inspect", "release-create", "release-verify", "release-inspect", "scan", "serve-client-add"]
 
     func testEveryJSONOutputMatchesItsSchema() throws {
         // Keys.
@@ -139,6 +139,21 @@ final class JSONContractTests: XCTestCase {
         let findings = try run("scan", ["scan", evil.path, "--json"], expect: 1)
         XCTAssertEqual((findings["summary"] as? [String: Any])?["dangerous"] as? Int, 1)
         try run("scan", ["scan", path("nosuch"), "--json"], expect: 2)
+
+        // The token service's client registry.
+        try """
+            issuer: http://127.0.0.1:8787
+            signing_key: sign.pem
+            audience: deploy-gateway
+            state: serve.sqlite
+            """.write(toFile: path("service.yaml"), atomically: true, encoding: .utf8)
+        let add = ["serve", "client", "add", "--config", path("service.yaml"), "--scope", "model:deploy:resnet@*"]
+        let added = try run("serve-client-add", add + ["deployer", "--json"], expect: 0)
+        XCTAssertEqual((added["secret"] as? String)?.count, 43, "the secret is shown once, in the result")
+        try run("serve-client-add", add + ["ci", "--secret-out", path("ci.secret"), "--max-ttl", "10m", "--json"], expect: 0)
+        try run("serve-client-add", add + ["deployer", "--json"], expect: 2)                                    // exists
+        try run("serve-client-add", add + ["bad id", "--json"], expect: 2)
+        try run("serve-client-add", ["serve", "client", "add", "x", "--config", path("nosuch.yaml"), "--scope", "model:a:b@c", "--json"], expect: 2)
 
         // Commands whose success output is owned elsewhere: their errors use the same envelope.
         try run("envelope", ["dp", "sgd", "--sample-rate", "2", "--delta", "1e-5", "--steps", "10", "--noise-multiplier", "1", "--json"], expect: 2)
