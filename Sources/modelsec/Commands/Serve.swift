@@ -58,41 +58,52 @@ struct ServeRun: ParsableCommand {
         let store = try SQLiteTokenStore(path: settings.statePath)
         let server = try TokenServer(config: settings, signer: signer, store: store)
         let scheme = settings.tlsCertificate == nil ? "http" : "https"
-        let outcome = ServeOutcome()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do {
+        do {
+            try AsyncBridge.run {
                 try await server.run { host, port in
                     let shown = host.contains(":") ? "[\(host)]" : host
                     CLI.info("listening on \(scheme)://\(shown):\(port)")
                 }
-            } catch {
-                outcome.set(error)
             }
-            done.signal()
-        }
-        done.wait()
-        if let error = outcome.error {
-            if error is any ModelSecError { throw error }
+        } catch let error as any ModelSecError {
+            throw error
+        } catch {
             throw TokenServiceError.serverStart(reason: "\(error)")
         }
     }
 }
 
-/// The error the server task ended with, handed to the waiting main thread.
-final class ServeOutcome: @unchecked Sendable { // written once by the server task before the semaphore is signalled, read after the wait
-    private let lock = NSLock()
-    private var stored: (any Error)?
-
-    func set(_ error: any Error) {
-        lock.lock()
-        stored = error
-        lock.unlock()
+/// Runs async library work from the synchronous command line (the CLI's
+/// commands are synchronous; the server and the HTTP client are async).
+enum AsyncBridge {
+    /// Runs `body` on the concurrency runtime and blocks until it finishes.
+    static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let outcome = Outcome<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { outcome.set(.success(try await body())) } catch { outcome.set(.failure(error)) }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.get()
     }
 
-    var error: (any Error)? {
-        lock.lock()
-        defer { lock.unlock() }
-        return stored
+    /// The result handed from the task to the waiting thread.
+    final class Outcome<T: Sendable>: @unchecked Sendable { // written once by the task before the semaphore is signalled, read after the wait; the lock orders both
+        private let lock = NSLock()
+        private var stored: Result<T, any Error>?
+
+        func set(_ result: Result<T, any Error>) {
+            lock.lock()
+            stored = result
+            lock.unlock()
+        }
+
+        func get() throws -> T {
+            lock.lock()
+            defer { lock.unlock() }
+            guard let stored else { preconditionFailure("read before the task finished") }
+            return try stored.get()
+        }
     }
 }
