@@ -42,7 +42,7 @@ final class JSONContractTests: XCTestCase {
 
     /// Every schema the test validates against, beside the envelope.
     static let schemas = ["sign", "verify", "keygen", "key-inspect", "encrypt", "decrypt", "inspect-encrypted", "token-issue",
-                          "token-verify", "token-inspect", "release-create", "release-verify", "release-inspect", "scan", "serve-client-add"]
+                          "token-verify", "token-inspect", "release-create", "release-verify", "release-inspect", "scan", "serve-client-add", "token-fetch"]
 
     func testEveryJSONOutputMatchesItsSchema() throws {
         // Keys.
@@ -154,6 +154,12 @@ final class JSONContractTests: XCTestCase {
         try run("serve-client-add", add + ["deployer", "--json"], expect: 2)                                    // exists
         try run("serve-client-add", add + ["bad id", "--json"], expect: 2)
         try run("serve-client-add", ["serve", "client", "add", "x", "--config", path("nosuch.yaml"), "--scope", "model:a:b@c", "--json"], expect: 2)
+
+        // token fetch: the failures that need no server (a live server is TokenServerTests').
+        try "s3cret\n".write(toFile: path("fetch.secret"), atomically: true, encoding: .utf8)
+        let fetch = ["token", "fetch", "--client-id", "deployer", "--client-secret-file", path("fetch.secret"), "--output", path("fetched.txt")]
+        try run("token-fetch", fetch + ["--server", "http://127.0.0.1:9", "--json"], expect: 2)                 // nothing listens
+        try run("token-fetch", fetch + ["--server", "http://127.0.0.1:9", "--client-key", path("sign.pem"), "--json"], expect: 2)
 
         // Commands whose success output is owned elsewhere: their errors use the same envelope.
         try run("envelope", ["dp", "sgd", "--sample-rate", "2", "--delta", "1e-5", "--steps", "10", "--noise-multiplier", "1", "--json"], expect: 2)

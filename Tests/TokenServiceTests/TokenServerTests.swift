@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecKeys
 import TestSupport
 import XCTest
 
@@ -63,6 +64,40 @@ final class TokenServerTests: XCTestCase {
         if status == 401 { XCTAssertEqual(r["wwwAuthenticate"] as? String, "Basic realm=\"modelsec\"", file: file, line: line) }
     }
 
+    /// `modelsec token fetch` against the running server: both client kinds
+    /// get tokens that `token verify` accepts, written 0600; a wrong secret is
+    /// `token.fetch-refused` (exit 1).
+    private func fetchWithTheCLI(_ server: ServerProcess, _ fixture: TokenServiceFixture) throws {
+        let dir = fixture.directory
+        let issuerPublic = dir.appendingPathComponent("issuer.pub.pem").path
+        try KeyFile.write(fixture.issuerKey.publicKey, to: issuerPublic)
+        let secretFile = dir.appendingPathComponent("basic.secret").path
+        try (TokenServiceFixture.basicSecret + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let wrongFile = dir.appendingPathComponent("wrong.secret").path
+        try "wrong\n".write(toFile: wrongFile, atomically: true, encoding: .utf8)
+        let runs: [(String, [String])] = [
+            ("basic.token", ["--client-id", "basic-client", "--client-secret-file", secretFile, "--scope", "model:deploy:resnet@2.1.0"]),
+            ("jwt.token", ["--client-id", "jwt-client", "--client-key", fixture.clientKeyPath, "--scope", "model:deploy:resnet@2.1.0"]),
+        ]
+        for (name, arguments) in runs {
+            let output = dir.appendingPathComponent(name).path
+            let r = try TestSupport.modelsec(["token", "fetch", "--server", server.base, "--output", output] + arguments)
+            XCTAssertEqual(r.status, 0, r.stderrText)
+            let mode = try FileManager.default.attributesOfItem(atPath: output)[.posixPermissions] as? NSNumber
+            XCTAssertEqual(mode?.intValue, 0o600, name)
+            let verified = try TestSupport.modelsec([
+                "token", "verify", "--token-file", output, "--public-key", issuerPublic, "--issuer", TokenServiceFixture.issuerURL,
+                "--audience", TokenServiceFixture.audience, "--require-scope", "model:deploy:resnet@2.1.0",
+            ])
+            XCTAssertEqual(verified.status, 0, name + ": " + verified.stderrText)
+        }
+        let refused = try TestSupport.modelsec(["token", "fetch", "--server", server.base, "--client-id", "basic-client",
+                                                "--client-secret-file", wrongFile, "--output", dir.appendingPathComponent("no.token").path, "--json"])
+        XCTAssertEqual(refused.status, 1, refused.stderrText)
+        XCTAssertTrue(refused.stdoutText.contains("\"token.fetch-refused\""), refused.stdoutText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("no.token").path))
+    }
+
     func testRealClientsBadInputsSIGTERMAndRestartWithTheSameStore() throws {
         let fixture = try TokenServiceFixture(listen: "127.0.0.1:0")
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
@@ -99,6 +134,8 @@ final class TokenServerTests: XCTestCase {
         let closedAfter = try XCTUnwrap(seen["slowLorisClosedAfter"] as? Double, "the slow connection was never closed")
         XCTAssertLessThan(closedAfter, 20)
         XCTAssertEqual(seen["healthzAfter"] as? Int, 200)
+
+        try fetchWithTheCLI(server, fixture)
 
         XCTAssertEqual(server.stop(), 0, "SIGTERM is a clean shutdown: \(server.log)")
         stopped = true
