@@ -22,21 +22,34 @@ public struct OAuthError: Error, Sendable, Equatable {
         case unsupportedGrantType = "unsupported_grant_type"
         /// A requested scope is malformed or beyond what the client is granted.
         case invalidScope = "invalid_scope"
+        /// Too many failed authentications for this client id or address
+        /// (HTTP 429 with `Retry-After`; the code is RFC 8628 §3.5's token
+        /// endpoint error for a client that must slow down).
+        case slowDown = "slow_down"
     }
 
     /// The error code.
     public let code: Code
     /// One line for a person.
     public let description: String
+    /// For `slow_down`: whole seconds to wait (the `Retry-After` header).
+    public let retryAfter: Int?
 
     /// An error answer.
-    public init(_ code: Code, _ description: String) {
+    public init(_ code: Code, _ description: String, retryAfter: Int? = nil) {
         self.code = code
         self.description = description
+        self.retryAfter = retryAfter
     }
 
-    /// 401 for `invalid_client`, 400 otherwise.
-    public var status: Int { code == .invalidClient ? 401 : 400 }
+    /// 401 for `invalid_client`, 429 for `slow_down`, 400 otherwise.
+    public var status: Int {
+        switch code {
+        case .invalidClient: return 401
+        case .slowDown: return 429
+        default: return 400
+        }
+    }
 
     /// The `WWW-Authenticate` value for a 401 (RFC 6749 §5.2 requires it when
     /// the client tried HTTP authentication; the service always sends it).

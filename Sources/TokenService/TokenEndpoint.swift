@@ -20,9 +20,13 @@ public struct TokenEndpoint: Sendable {
     /// Checked when the client is unknown, so that an unknown id costs the
     /// same Argon2id work as a wrong secret (no timing oracle for ids).
     let decoyHash: SecretHash
+    /// Failed authentications per client id and per address.
+    let throttle: FailureThrottle
 
     /// An endpoint issuing with `issuer` for the clients of `config` and `store`.
-    public init(config: ServiceConfig, issuer: AccessTokenIssuer, store: any TokenServiceStore) throws {
+    public init(config: ServiceConfig, issuer: AccessTokenIssuer, store: any TokenServiceStore,
+                throttle: FailureThrottle = FailureThrottle()) throws {
+        self.throttle = throttle
         self.config = config
         self.issuer = issuer
         self.store = store
@@ -38,11 +42,17 @@ public struct TokenEndpoint: Sendable {
         public let issued: AccessTokenIssuer.IssuedToken
     }
 
-    /// Handles one request; refusals are thrown as ``OAuthError``.
-    public func handle(authorization: String?, contentType: String?, body: [UInt8], now: Date = Date()) throws -> Success {
+    /// Handles one request from `address` (the peer's IP, for the failure
+    /// throttle); refusals are thrown as ``OAuthError``.
+    public func handle(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
+                       now: Date = Date()) throws -> Success {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
+        let clock = now.timeIntervalSince1970
         var claimedClient = ""
         do {
+            if let address, let wait = throttle.retryAfter("address:" + address, now: clock) {
+                throw OAuthError(.slowDown, "too many failed authentications from this address", retryAfter: wait)
+            }
             guard Self.isFormContentType(contentType) else {
                 throw OAuthError(.invalidRequest, "the content type must be application/x-www-form-urlencoded")
             }
@@ -55,7 +65,11 @@ public struct TokenEndpoint: Sendable {
             guard ExactString(grantType) == ExactString(Self.clientCredentials) else {
                 throw OAuthError(.unsupportedGrantType, "the grant type is not supported (supported: client_credentials)")
             }
-            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient)
+            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient) { id in
+                if let wait = throttle.retryAfter("client:" + id, now: clock) {
+                    throw OAuthError(.slowDown, "too many failed authentications for this client", retryAfter: wait)
+                }
+            }
             let scopes = try grantedScopes(form["scope"], client: client)
             let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
             let issued = try issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
@@ -64,6 +78,10 @@ public struct TokenEndpoint: Sendable {
                                           scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok"))
             return Success(body: try Self.responseBody(issued, lifetime: lifetime), issued: issued)
         } catch let refusal as OAuthError {
+            if refusal.code == .invalidClient {
+                if let address { throttle.recordFailure("address:" + address, now: clock) }
+                if !claimedClient.isEmpty { throttle.recordFailure("client:" + claimedClient, now: clock) }
+            }
             try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: claimedClient, subject: "",
                                           scopes: "", tokenID: "", outcome: refusal.code.rawValue))
             throw refusal
@@ -81,7 +99,9 @@ public struct TokenEndpoint: Sendable {
     }
 
     /// The client, authenticated by exactly one method (RFC 6749 §2.3).
-    func authenticate(authorization: String?, form: FormBody, now: Int64, claimed: inout String) throws -> RegisteredClient {
+    /// `gate` runs once the claimed client id is known, before any proof is checked.
+    func authenticate(authorization: String?, form: FormBody, now: Int64, claimed: inout String,
+                      gate: (String) throws -> Void) throws -> RegisteredClient {
         let usesAssertion = form["client_assertion"] != nil || form["client_assertion_type"] != nil
         let usesPost = form["client_secret"] != nil
         let usesBasic = authorization != nil
@@ -91,6 +111,7 @@ public struct TokenEndpoint: Sendable {
         if usesBasic {
             let (id, secret) = try Self.basicCredentials(authorization ?? "")
             claimed = id
+            try gate(id)
             if let formID = form["client_id"], ExactString(formID) != ExactString(id) {
                 throw OAuthError(.invalidRequest, "client_id in the body differs from the HTTP Basic user")
             }
@@ -99,6 +120,7 @@ public struct TokenEndpoint: Sendable {
         if usesPost {
             guard let id = form["client_id"] else { throw OAuthError(.invalidRequest, "client_secret without client_id") }
             claimed = id
+            try gate(id)
             return try checkSecret(id: id, secret: form["client_secret"] ?? "", method: .clientSecretPost)
         }
         if usesAssertion {
@@ -108,6 +130,7 @@ public struct TokenEndpoint: Sendable {
             guard let text = form["client_assertion"] else { throw OAuthError(.invalidRequest, "client_assertion is missing") }
             let assertion = try ClientAssertion(parsing: text)
             claimed = assertion.clientID
+            try gate(assertion.clientID)
             if let formID = form["client_id"], ExactString(formID) != ExactString(assertion.clientID) {
                 throw OAuthError(.invalidClient, "client_id differs from the assertion's issuer")
             }

@@ -67,6 +67,7 @@ public struct TokenServer: Sendable {
     static func refusal(_ error: OAuthError) -> Response {
         var response = json(.init(code: error.status), error.body, noStore: true)
         if let challenge = error.wwwAuthenticate { response.headers[.wwwAuthenticate] = challenge }
+        if let wait = error.retryAfter { response.headers[.retryAfter] = String(wait) }
         return response
     }
 
@@ -74,14 +75,14 @@ public struct TokenServer: Sendable {
     /// port 0 in the configuration means the kernel's choice), and serves
     /// until SIGTERM or SIGINT.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
-        let router = Router()
+        let router = Router(context: TokenRequestContext.self)
         let endpoint = self.endpoint
         let jwks = self.jwks
         let metadata = self.metadata
         router.get("/healthz") { _, _ in Self.json(.ok, Array(#"{"status":"ok"}"#.utf8)) }
         router.get("/jwks.json") { _, _ in Self.json(.ok, jwks) }
         router.get("/.well-known/oauth-authorization-server") { _, _ in Self.json(.ok, metadata) }
-        router.post("/token") { request, _ -> Response in
+        router.post("/token") { request, context -> Response in
             let body: [UInt8]
             do {
                 var buffer = try await request.body.collect(upTo: TokenEndpoint.maximumBodySize)
@@ -91,9 +92,10 @@ public struct TokenServer: Sendable {
             }
             let authorization = request.headers[.authorization]
             let contentType = request.headers[.contentType]
+            let address = context.remoteAddress
             do {
                 let success = try await NIOThreadPool.singleton.runIfActive {
-                    try endpoint.handle(authorization: authorization, contentType: contentType, body: body)
+                    try endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address)
                 }
                 return Self.json(.ok, success.body, noStore: true)
             } catch let refusal as OAuthError {
@@ -121,5 +123,18 @@ public struct TokenServer: Sendable {
                 onListening(channel.localAddress?.ipAddress ?? "?", channel.localAddress?.port ?? 0)
             })
         try await app.runService()
+    }
+}
+
+/// The request context: Hummingbird's basics plus the peer's IP address
+/// (for the failure throttle).
+struct TokenRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The peer's IP address, if known.
+    let remoteAddress: String?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 }

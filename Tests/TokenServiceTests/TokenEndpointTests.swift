@@ -178,6 +178,46 @@ final class TokenEndpointTests: XCTestCase {
         assertRefused(.invalidClient, "grant_type=client_credentials&client_assertion_type=jwt&client_assertion=" + wrongType)
     }
 
+    // MARK: failure throttle
+
+    func testBurstOfBadCredentialsMeetsSlowDownWhileOthersAreServed() throws {
+        let basic = TokenServiceFixture.basic("basic-client", TokenServiceFixture.basicSecret)
+        let wrong = TokenServiceFixture.basic("basic-client", "wrong")
+        func attempt(_ authorization: String, from address: String) -> OAuthError? {
+            do {
+                _ = try endpoint.handle(authorization: authorization, contentType: form, body: Array("grant_type=client_credentials".utf8),
+                                       address: address)
+                return nil
+            } catch { return error as? OAuthError }
+        }
+        for _ in 0..<10 { XCTAssertEqual(attempt(wrong, from: "192.0.2.1")?.code, .invalidClient) }
+        let throttled = try XCTUnwrap(attempt(wrong, from: "192.0.2.1"))
+        XCTAssertEqual(throttled.code, .slowDown)
+        XCTAssertEqual(throttled.status, 429)
+        XCTAssertGreaterThanOrEqual(throttled.retryAfter ?? 0, 1)
+        // The client id is throttled from any address, even with the right secret...
+        XCTAssertEqual(attempt(basic, from: "192.0.2.99")?.code, .slowDown)
+        // ...and the address for any client; other clients elsewhere are served.
+        XCTAssertEqual(attempt("Basic " + Data("post-client:x".utf8).base64EncodedString(), from: "192.0.2.1")?.code, .slowDown)
+        XCTAssertNil(try? post("grant_type=client_credentials&client_id=post-client&client_secret=wrong"), "still refused, not throttled")
+        _ = try post("grant_type=client_credentials&client_id=post-client&client_secret=\(TokenServiceFixture.postSecret)")
+    }
+
+    func testThrottleRefillsAndStaysBounded() {
+        let throttle = FailureThrottle(policy: .init(burst: 2, perSecond: 1))
+        throttle.recordFailure("k", now: 100)
+        XCTAssertNil(throttle.retryAfter("k", now: 100))
+        throttle.recordFailure("k", now: 100)
+        XCTAssertEqual(throttle.retryAfter("k", now: 100), 1)
+        XCTAssertNil(throttle.retryAfter("k", now: 101))
+        XCTAssertNil(throttle.retryAfter("other", now: 100))
+        let strict = FailureThrottle(policy: .init(burst: 1, perSecond: 0.001))
+        strict.recordFailure("flood-0", now: 200)
+        XCTAssertNotNil(strict.retryAfter("flood-0", now: 200))
+        for i in 1...FailureThrottle.maximumKeys { strict.recordFailure("flood-\(i)", now: 200) }
+        XCTAssertNil(strict.retryAfter("flood-0", now: 200), "a flood of keys empties the table instead of growing it")
+    }
+
     // MARK: audit
 
     func testIssuesAndRefusalsAreAudited() throws {

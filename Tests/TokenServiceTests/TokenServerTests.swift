@@ -104,6 +104,7 @@ final class TokenServerTests: XCTestCase {
         let server = try ServerProcess(config: fixture.configPath, logDirectory: fixture.directory)
         var stopped = false
         defer { if !stopped { _ = server.stop() } }
+        try fetchWithTheCLI(server, fixture)
         let seen = try clients("full", server, fixture)
 
         let basic = try XCTUnwrap(seen["basic"] as? [String: Any])
@@ -134,8 +135,10 @@ final class TokenServerTests: XCTestCase {
         let closedAfter = try XCTUnwrap(seen["slowLorisClosedAfter"] as? Double, "the slow connection was never closed")
         XCTAssertLessThan(closedAfter, 20)
         XCTAssertEqual(seen["healthzAfter"] as? Int, 200)
-
-        try fetchWithTheCLI(server, fixture)
+        assertRefusal(seen["burstLast"], status: 429, error: "slow_down")
+        XCTAssertGreaterThanOrEqual(Int(seen["retryAfter"] as? String ?? "") ?? 0, 1)
+        XCTAssertEqual((seen["burstStatuses"] as? [Int])?.first, 401, "the first failures are plain invalid_client")
+        XCTAssertEqual(seen["healthzDuringThrottle"] as? Int, 200)
 
         XCTAssertEqual(server.stop(), 0, "SIGTERM is a clean shutdown: \(server.log)")
         stopped = true

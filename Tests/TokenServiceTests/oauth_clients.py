@@ -101,4 +101,12 @@ if mode == "full":
     slow.close()
     out["healthzAfter"] = requests.get(base + "/healthz", timeout=10).status_code
 
+    # A burst of bad credentials from this address meets 429 with Retry-After
+    # (last: it throttles every client id from 127.0.0.1 for a while).
+    burst = [post("grant_type=client_credentials", auth=("burst-%d" % i, "wrong")) for i in range(12)]
+    out["burstStatuses"] = [r.status_code for r in burst]
+    out["burstLast"] = refusal(burst[-1])
+    out["retryAfter"] = burst[-1].headers.get("Retry-After")
+    out["healthzDuringThrottle"] = requests.get(base + "/healthz", timeout=10).status_code
+
 print(json.dumps(out))
