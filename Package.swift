@@ -41,6 +41,9 @@ let package = Package(
         // embedded SQLite products never pull NIO.
         .library(name: "ModelSecStore", targets: ["ModelSecStore"]),
         .library(name: "ModelSecStorePostgres", targets: ["ModelSecStorePostgres"]),
+        // The OAuth 2.0 token service (`modelsec serve`): the only product that
+        // brings in SwiftNIO and Hummingbird.
+        .library(name: "TokenService", targets: ["TokenService"]),
         // Everything, re-exported from one module.
         .library(name: "ModelSec", targets: ["ModelSec"]),
         .executable(name: "modelsec", targets: ["modelsec"]),
@@ -54,6 +57,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // The token service's HTTP server. Hummingbird's default traits are
+        // off: they pull in swift-configuration, which the service does not use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // C backends.
@@ -141,6 +148,24 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
+        // The OAuth 2.0 token service: config, client store, grants, HTTP server.
+        .target(
+            name: "TokenService",
+            dependencies: [
+                "ModelSecCrypto", "ModelSecIO", "ModelSecKeys", "AccessTokens", "ModelRelease",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swift6
+        ),
+
         // Umbrella library and CLI.
         .target(
             name: "ModelSec",
@@ -154,7 +179,7 @@ let package = Package(
         .executableTarget(
             name: "modelsec",
             dependencies: [
-                "ModelSec", "CBuildInfo", "ModelSecStore", "ModelSecStorePostgres",
+                "ModelSec", "CBuildInfo", "ModelSecStore", "ModelSecStorePostgres", "TokenService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -175,6 +200,8 @@ let package = Package(
         .testTarget(name: "TransparencyLogTests", dependencies: ["TransparencyLog", "ModelSecCrypto", "TestSupport"]),
         .testTarget(name: "ModelSecStoreTests", dependencies: ["ModelSecStore", "ModelSecStorePostgres", "DifferentialPrivacy", "ModelSecIO", "TestSupport",
                                                      .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TokenServiceTests", dependencies: ["TokenService", "AccessTokens", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"],
+                    exclude: ["oauth_clients.py"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]

@@ -8,11 +8,11 @@ import Foundation
 /// integer NumericDates RFC 9068 tokens carry). Hand-written because no JSON
 /// library we depend on exposes either; it only locates token boundaries and
 /// leaves full validation to `JSONDecoder`.
-enum JSONObjectScanner {
+public enum JSONObjectScanner {
     /// A top-level member: its name (escapes decoded) and its value's raw bytes.
-    struct Member {
-        let name: String
-        let value: ArraySlice<UInt8>
+    public struct Member: Sendable {
+        public let name: String
+        public let value: ArraySlice<UInt8>
     }
 
     private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
@@ -24,7 +24,7 @@ enum JSONObjectScanner {
 
     /// The members of the object `bytes` holds, or nil when it is not a JSON
     /// object (as far as boundaries go).
-    static func members(_ bytes: [UInt8]) -> [Member]? {
+    public static func members(_ bytes: [UInt8]) -> [Member]? {
         var i = bytes.startIndex
         let end = bytes.endIndex
 

@@ -14,5 +14,6 @@ enum CommandRegistry {
         DPCommand.self,                                     // differential privacy
         LogCommand.self,                                    // transparency log of releases
         StoreCommand.self,                                  // the shared state store
+        ServeCommand.self,                                  // the OAuth 2.0 token service
     ]
 }

@@ -44,7 +44,9 @@ struct ModelSecCommand: ParsableCommand {
             Foundation.exit(2)
         }
         // An interrupted command removes its temporary outputs (exit 130/143/129).
-        CleanupOnSignal.installSignalHandlers()
+        // The token server is the exception: swift-service-lifecycle turns its
+        // SIGTERM into a graceful drain, which an immediate exit would cut off.
+        if !ServeRun.isServerInvocation(arguments) { CleanupOnSignal.installSignalHandlers() }
         let command: any ParsableCommand
         do {
             command = try parseAsRoot(arguments)

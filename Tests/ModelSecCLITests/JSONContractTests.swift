@@ -44,7 +44,7 @@ final class JSONContractTests: XCTestCase {
     static let schemas = ["sign", "verify", "keygen", "key-inspect", "encrypt", "decrypt", "inspect-encrypted", "token-issue",
                           "token-verify", "token-inspect", "release-create", "release-verify", "release-inspect", "scan",
                           "log-init", "log-append", "log-verify", "log-prove", "log-check-proof", "log-cosign", "log-monitor",
-                          "audit", "policy-lint", "store-status", "store-migrate", "store-copy"]
+                          "audit", "policy-lint", "store-status", "store-migrate", "store-copy", "serve-client-add", "token-fetch"]
 
     func testEveryJSONOutputMatchesItsSchema() throws {
         // Keys.
@@ -197,6 +197,26 @@ final class JSONContractTests: XCTestCase {
         try run("audit", audit + ["--format", "html", "--output", path("audit.html"), "--json"], expect: 0)
         try run("audit", audit + ["--format", "html", "--output", path("audit.html"), "--json"], expect: 2)             // exists
         try run("audit", audit + ["--format", "pdf", "--json"], expect: 2)
+        // The token service's client registry.
+        try """
+            issuer: http://127.0.0.1:8787
+            signing_key: sign.pem
+            audience: deploy-gateway
+            state: serve.sqlite
+            """.write(toFile: path("service.yaml"), atomically: true, encoding: .utf8)
+        let add = ["serve", "client", "add", "--config", path("service.yaml"), "--scope", "model:deploy:resnet@*"]
+        let added = try run("serve-client-add", add + ["deployer", "--json"], expect: 0)
+        XCTAssertEqual((added["secret"] as? String)?.count, 43, "the secret is shown once, in the result")
+        try run("serve-client-add", add + ["ci", "--secret-out", path("ci.secret"), "--max-ttl", "10m", "--json"], expect: 0)
+        try run("serve-client-add", add + ["deployer", "--json"], expect: 2)                                    // exists
+        try run("serve-client-add", add + ["bad id", "--json"], expect: 2)
+        try run("serve-client-add", ["serve", "client", "add", "x", "--config", path("nosuch.yaml"), "--scope", "model:a:b@c", "--json"], expect: 2)
+
+        // token fetch: the failures that need no server (a live server is TokenServerTests').
+        try "s3cret\n".write(toFile: path("fetch.secret"), atomically: true, encoding: .utf8)
+        let fetch = ["token", "fetch", "--client-id", "deployer", "--client-secret-file", path("fetch.secret"), "--output", path("fetched.txt")]
+        try run("token-fetch", fetch + ["--server", "http://127.0.0.1:9", "--json"], expect: 2)                 // nothing listens
+        try run("token-fetch", fetch + ["--server", "http://127.0.0.1:9", "--client-key", path("sign.pem"), "--json"], expect: 2)
 
         // Commands whose success output is owned elsewhere: their errors use the same envelope.
         try run("envelope", ["dp", "sgd", "--sample-rate", "2", "--delta", "1e-5", "--steps", "10", "--noise-multiplier", "1", "--json"], expect: 2)

@@ -4,14 +4,24 @@ import XCTest
 
 /// The `ModelSigning` product stands alone: an app that depends on it and
 /// nothing else builds without compiling what only other capabilities need
-/// (GRDB, BigInt, Yams; jwt-kit and swift-crypto are gone entirely), and the
-/// app it builds signs and verifies a model.
+/// (GRDB, BigInt, Yams, the server's SwiftNIO/Hummingbird, the store's
+/// postgres-nio and their BoringSSL copies; jwt-kit is gone entirely), and
+/// the app it builds signs and verifies a model.
+///
+/// SwiftPM resolves (and fetches) every package a path dependency declares,
+/// so since the token service and the shared store landed, swift-crypto and
+/// swift-log are in the app's graph again (postgres-nio and Hummingbird
+/// need them); what is checked is that none of it is compiled. Keeping them
+/// out of the graph too needs the server in its own package or behind a
+/// package trait (a known follow-up of #14).
 final class ProductIsolationTests: XCTestCase {
     /// Packages the package no longer declares at all, as SwiftPM names them.
-    static let removedPackages = ["jwt-kit", "swift-crypto", "swift-log"]
+    static let removedPackages = ["jwt-kit"]
     /// Modules the signing product must never compile.
     static let foreignModules = ["GRDB", "BigInt", "Yams", "JWTKit", "Crypto", "CCryptoBoringSSL", "ModelRelease",
-                                 "DifferentialPrivacy", "PolicyCheck", "AccessTokens", "ArtifactEncryption"]
+                                 "DifferentialPrivacy", "PolicyCheck", "AccessTokens", "ArtifactEncryption",
+                                 "NIOCore", "NIOPosix", "NIOSSL", "CNIOBoringSSL", "Logging", "PostgresNIO", "Hummingbird",
+                                 "ServiceLifecycle", "ModelSecStorePostgres", "TokenService"]
 
     func testProductIsolation_signingProductBuildsWithoutOtherCapabilitiesDependencies() throws {
         let work = try TestSupport.makeTemporaryDirectory("signing-only")
@@ -42,7 +52,7 @@ final class ProductIsolationTests: XCTestCase {
 
         // Build it: nothing foreign is compiled. (SwiftPM still fetches a path
         // dependency's declared packages, so GRDB, BigInt and Yams are checked
-        // out; jwt-kit and swift-crypto, no longer declared, never are.)
+        // out; jwt-kit, no longer declared, never is.)
         let build = try TestSupport.run("swift", ["build"] + swiftPM)
         XCTAssertEqual(build.status, 0, build.stdoutText + build.stderrText)
         let checkouts = (try? FileManager.default.contentsOfDirectory(atPath: scratch.appendingPathComponent("checkouts").path)) ?? []

@@ -24,7 +24,7 @@ struct TokenCommand: ParsableCommand {
           modelsec token jwks --public-key issuer.pem.pub > jwks.json
           modelsec token inspect "$(cat tok)"
         """,
-        subcommands: [TokenIssue.self, TokenVerify.self, TokenJWKS.self, TokenInspect.self]
+        subcommands: [TokenIssue.self, TokenVerify.self, TokenJWKS.self, TokenInspect.self, TokenFetch.self]
     )
 }
 

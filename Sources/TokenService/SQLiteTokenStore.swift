@@ -1,0 +1,122 @@
+import AccessTokens
+import Foundation
+import GRDB
+
+/// ``TokenServiceStore`` in one SQLite file (GRDB). Text columns compare with
+/// SQLite's BINARY collation: exact bytes.
+///
+/// Schema (version 1, `PRAGMA user_version`):
+/// - `clients(id TEXT PRIMARY KEY, method TEXT, secret_hash TEXT, scopes TEXT, max_ttl INTEGER NULL, created INTEGER)`
+/// - `used_assertions(client_id TEXT, jti TEXT, expires_at INTEGER, PRIMARY KEY(client_id, jti))`
+/// - `audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time, event, client_id, subject, scopes, jti, outcome)`
+public final class SQLiteTokenStore: TokenServiceStore {
+    private let queue: DatabaseQueue
+    private let file: String
+
+    /// Opens (creating if needed) the store at `path`.
+    public init(path: String) throws {
+        file = path
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+            try queue.write { db in
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                guard version <= 1 else {
+                    throw TokenServiceError.store(file: path, reason: "schema version \(version) is newer than this modelsec (1)")
+                }
+                if version == 0 {
+                    try db.execute(sql: """
+                        CREATE TABLE clients(id TEXT PRIMARY KEY NOT NULL, method TEXT NOT NULL, secret_hash TEXT NOT NULL,
+                                             scopes TEXT NOT NULL, max_ttl INTEGER, created INTEGER NOT NULL);
+                        CREATE TABLE used_assertions(client_id TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL,
+                                                     PRIMARY KEY(client_id, jti));
+                        CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, event TEXT NOT NULL,
+                                           client_id TEXT NOT NULL, subject TEXT NOT NULL, scopes TEXT NOT NULL,
+                                           jti TEXT NOT NULL, outcome TEXT NOT NULL);
+                        PRAGMA user_version = 1;
+                        """)
+                }
+            }
+        } catch let error as TokenServiceError {
+            throw error
+        } catch {
+            throw TokenServiceError.store(file: path, reason: "\(error)")
+        }
+    }
+
+    private func wrap<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as TokenServiceError { throw error } catch {
+            throw TokenServiceError.store(file: file, reason: "\(error)")
+        }
+    }
+
+    public func client(id: String) throws -> RegisteredClient? {
+        try wrap {
+            try queue.read { db -> RegisteredClient? in
+                guard let row = try Row.fetchOne(db, sql: "SELECT method, secret_hash, scopes, max_ttl FROM clients WHERE id = ?",
+                                                 arguments: [id]) else { return nil }
+                let methodText: String = row["method"]
+                let hashText: String = row["secret_hash"]
+                let scopesText: String = row["scopes"]
+                let ttl: Int64? = row["max_ttl"]
+                guard let method = RegisteredClient.AuthMethod(rawValue: methodText), method != .privateKeyJWT,
+                      let hash = SecretHash(encoded: hashText) else {
+                    throw TokenServiceError.store(file: file, reason: "client '\(id)' has an unreadable record")
+                }
+                let scopes = try scopesText.split(separator: " ").map { try ModelScope(parsing: String($0)) }
+                return RegisteredClient(id: id, method: method, credential: .secret(hash), scopes: scopes,
+                                        maximumTTL: ttl.map { TokenDuration(seconds: $0) })
+            }
+        }
+    }
+
+    public func addClient(_ client: RegisteredClient, now: Int64) throws {
+        guard case let .secret(hash) = client.credential else {
+            throw TokenServiceError.store(file: file, reason: "only secret clients are stored; key clients belong in the configuration")
+        }
+        try wrap {
+            try queue.write { db in
+                if try Int.fetchOne(db, sql: "SELECT 1 FROM clients WHERE id = ?", arguments: [client.id]) != nil {
+                    throw TokenServiceError.clientExists(name: client.id)
+                }
+                try db.execute(sql: "INSERT INTO clients(id, method, secret_hash, scopes, max_ttl, created) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [client.id, client.method.rawValue, hash.encoded,
+                                           client.scopes.map(\.description).joined(separator: " "),
+                                           client.maximumTTL?.seconds, now])
+            }
+        }
+    }
+
+    public func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) throws -> Bool {
+        try wrap {
+            try queue.write { db -> Bool in
+                try db.execute(sql: "DELETE FROM used_assertions WHERE expires_at < ?", arguments: [now])
+                try db.execute(sql: "INSERT OR IGNORE INTO used_assertions(client_id, jti, expires_at) VALUES (?, ?, ?)",
+                               arguments: [clientID, tokenID, expiresAt])
+                return db.changesCount == 1
+            }
+        }
+    }
+
+    public func record(_ event: AuditRecord) throws {
+        try wrap {
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [event.time, event.event, event.clientID, event.subject, event.scopes, event.tokenID, event.outcome])
+            }
+        }
+    }
+
+    public func auditRecords(limit: Int) throws -> [AuditRecord] {
+        try wrap {
+            try queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT time, event, client_id, subject, scopes, jti, outcome FROM audit ORDER BY id LIMIT ?",
+                                 arguments: [limit]).map {
+                    AuditRecord(time: $0["time"], event: $0["event"], clientID: $0["client_id"], subject: $0["subject"],
+                                scopes: $0["scopes"], tokenID: $0["jti"], outcome: $0["outcome"])
+                }
+            }
+        }
+    }
+}

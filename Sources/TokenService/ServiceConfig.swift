@@ -1,0 +1,257 @@
+import AccessTokens
+import Foundation
+import ModelRelease
+import ModelSecIO
+import Yams
+
+/// The token service's configuration (`service.yaml`; docs/token-service.md).
+///
+/// Relative paths are resolved against the directory of the configuration
+/// file. Unknown keys are refused with their line, as are duplicated keys and
+/// values of the wrong type: a misspelt `allow_plain_http` must not silently
+/// mean "no".
+public struct ServiceConfig: Sendable {
+    /// Where the server listens.
+    public var listen: ListenAddress
+    /// Plain HTTP on a non-loopback address is allowed only when this is true.
+    public var allowPlainHTTP: Bool
+    /// PEM certificate chain for TLS (with ``tlsKey``), or nil for plain HTTP.
+    public var tlsCertificate: String?
+    /// PEM private key for TLS.
+    public var tlsKey: String?
+    /// The `iss` of every token and of the metadata document; the token
+    /// endpoint is this plus `/token`.
+    public var issuer: String
+    /// The issuer's signing key file (PKCS#8 PEM, ed25519 or p256).
+    public var signingKey: String
+    /// The `aud` of every issued token.
+    public var audiences: [String]
+    /// No token lives longer than this, whatever a client is allowed.
+    public var maximumTTL: TokenDuration
+    /// A client without its own `max_ttl` gets tokens of this lifetime.
+    public var defaultTTL: TokenDuration
+    /// A client assertion (RFC 7523) may expire at most this far in the future.
+    public var maximumAssertionLifetime: TokenDuration
+    /// The SQLite state file (clients added with `serve client add`, used
+    /// assertion ids, audit records).
+    public var statePath: String
+    /// Clients declared in the configuration (key-based ones, or secret
+    /// clients with a stored hash).
+    public var clients: [RegisteredClient]
+
+    /// The token endpoint URL, which `private_key_jwt` assertions must name as `aud`.
+    public var tokenEndpoint: String { Self.trimmingSlash(issuer) + "/token" }
+
+    static func trimmingSlash(_ url: String) -> String {
+        url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+
+    /// A listening address: an IPv4 or bracketed IPv6 literal or `localhost`, and a port.
+    public struct ListenAddress: Sendable, Equatable {
+        /// The host part (brackets removed).
+        public let host: String
+        /// The port (0 lets the kernel choose).
+        public let port: Int
+
+        /// Parses `HOST:PORT`.
+        public init?(parsing text: String) {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            var host = String(text[..<colon])
+            let portText = text[text.index(after: colon)...]
+            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  let port = Int(portText), port <= 65535 else { return nil }
+            if host.hasPrefix("[") && host.hasSuffix("]") {
+                host = String(host.dropFirst().dropLast())
+                var v6 = in6_addr()
+                guard inet_pton(AF_INET6, host, &v6) == 1 else { return nil }
+            } else if host != "localhost" {
+                var v4 = in_addr()
+                guard inet_pton(AF_INET, host, &v4) == 1 else { return nil }
+            }
+            self.host = host
+            self.port = port
+        }
+
+        /// True for `localhost`, 127.0.0.0/8 and `::1`.
+        public var isLoopback: Bool {
+            if host == "localhost" || host == "::1" { return true }
+            var v4 = in_addr()
+            guard inet_pton(AF_INET, host, &v4) == 1 else { return false }
+            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+    }
+
+    /// The most clients a configuration may declare.
+    public static let maximumClientCount = 1000
+
+    /// Loads and checks the configuration file at `path`.
+    public static func load(_ path: String) throws -> ServiceConfig {
+        let bytes = try FileIO.readRegularFile(path, limit: BoundedYAML.maximumDocumentSize)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw TokenServiceError.invalidConfig(file: path, line: 0, reason: "the file is not UTF-8 text")
+        }
+        let root: Node?
+        do {
+            root = try BoundedYAML.compose(text, source: path)
+        } catch let refusal as BoundedYAML.Refusal {
+            throw TokenServiceError.invalidConfig(file: path, line: refusal.line, reason: refusal.reason)
+        } catch {
+            throw TokenServiceError.invalidConfig(file: path, line: 0, reason: "not valid YAML (\(error))")
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        return try ConfigReader(file: path, base: base).read(root)
+    }
+}
+
+/// Walks the composed YAML of a service configuration.
+struct ConfigReader {
+    let file: String
+    let base: URL
+
+    func fail(_ node: Node?, _ reason: String) -> TokenServiceError {
+        .invalidConfig(file: file, line: node?.mark?.line ?? 0, reason: reason)
+    }
+
+    /// The mapping's entries by key, refusing keys outside `allowed`.
+    func entries(_ node: Node?, _ what: String, allowed: Set<String>) throws -> [String: Node] {
+        guard let node, let mapping = node.mapping else { throw fail(node, "\(what) must be a mapping (key: value)") }
+        var result: [String: Node] = [:]
+        for (key, value) in mapping {
+            guard let name = key.scalar?.string else { throw fail(key, "\(what): keys must be plain text") }
+            guard allowed.contains(name) else {
+                throw fail(key, "\(what): unknown key '\(name)' (known: \(allowed.sorted().joined(separator: ", ")))")
+            }
+            guard result[name] == nil else { throw fail(key, "\(what): key '\(name)' appears twice") }
+            result[name] = value
+        }
+        return result
+    }
+
+    func string(_ node: Node?, _ key: String) throws -> String {
+        guard let node, let scalar = node.scalar, !scalar.string.isEmpty else {
+            throw fail(node, "'\(key)' must be a non-empty text value")
+        }
+        return scalar.string
+    }
+
+    func path(_ node: Node?, _ key: String) throws -> String {
+        let text = try string(node, key)
+        return text.hasPrefix("/") ? text : base.appendingPathComponent(text).path
+    }
+
+    func bool(_ node: Node?, _ key: String) throws -> Bool {
+        switch try string(node, key) {
+        case "true": return true
+        case "false": return false
+        default: throw fail(node, "'\(key)' must be true or false")
+        }
+    }
+
+    func duration(_ node: Node?, _ key: String) throws -> TokenDuration {
+        let text = try string(node, key)
+        guard let value = TokenDuration(parsing: text), value.seconds > 0 else {
+            throw fail(node, "'\(key)' must be a positive duration such as 30s, 15m or 1h")
+        }
+        return value
+    }
+
+    /// A text value or a list of them.
+    func strings(_ node: Node?, _ key: String, limit: Int = 256) throws -> [String] {
+        if let node, let list = node.sequence {
+            guard !list.isEmpty, list.count <= limit else { throw fail(node, "'\(key)' must list 1 to \(limit) values") }
+            return try list.map { try string($0, key) }
+        }
+        return [try string(node, key)]
+    }
+
+    func read(_ root: Node?) throws -> ServiceConfig {
+        let top = try entries(root, "the configuration", allowed: [
+            "listen", "allow_plain_http", "tls_cert", "tls_key", "issuer", "signing_key", "audience",
+            "max_ttl", "default_ttl", "assertion_max_lifetime", "state", "clients",
+        ])
+        let listenText = try top["listen"].map { try string($0, "listen") } ?? "127.0.0.1:8787"
+        guard let listen = ServiceConfig.ListenAddress(parsing: listenText) else {
+            throw fail(top["listen"], "'listen' must be HOST:PORT with an IP literal or localhost (e.g. 127.0.0.1:8787)")
+        }
+        let allowPlain = try top["allow_plain_http"].map { try bool($0, "allow_plain_http") } ?? false
+        let cert = try top["tls_cert"].map { try path($0, "tls_cert") }
+        let key = try top["tls_key"].map { try path($0, "tls_key") }
+        guard (cert == nil) == (key == nil) else {
+            throw fail(top["tls_cert"] ?? top["tls_key"], "'tls_cert' and 'tls_key' go together")
+        }
+        if cert == nil, !listen.isLoopback, !allowPlain {
+            throw fail(top["listen"], "plain HTTP on the non-loopback address \(listen.host) needs 'allow_plain_http: true' (or set tls_cert and tls_key)")
+        }
+        guard let issuerNode = top["issuer"] else { throw fail(root, "'issuer' is required") }
+        let issuer = try string(issuerNode, "issuer")
+        guard issuer.hasPrefix("https://") || issuer.hasPrefix("http://") else {
+            throw fail(issuerNode, "'issuer' must be an http(s) URL")
+        }
+        guard let keyNode = top["signing_key"] else { throw fail(root, "'signing_key' is required") }
+        guard let audienceNode = top["audience"] else { throw fail(root, "'audience' is required") }
+        let maximumTTL = try top["max_ttl"].map { try duration($0, "max_ttl") } ?? TokenDuration(seconds: 3600)
+        let defaultTTL = try top["default_ttl"].map { try duration($0, "default_ttl") } ?? TokenDuration(seconds: 900)
+        guard defaultTTL <= maximumTTL else { throw fail(top["default_ttl"], "'default_ttl' exceeds 'max_ttl'") }
+        let assertionLifetime = try top["assertion_max_lifetime"].map { try duration($0, "assertion_max_lifetime") }
+            ?? TokenDuration(seconds: 300)
+        guard assertionLifetime.seconds <= 3600 else {
+            throw fail(top["assertion_max_lifetime"], "'assertion_max_lifetime' must be at most 1h (assertions are short-lived)")
+        }
+        let state = try top["state"].map { try path($0, "state") } ?? base.appendingPathComponent("token-service.sqlite").path
+        var clients: [RegisteredClient] = []
+        if let clientsNode = top["clients"] {
+            guard let list = clientsNode.sequence, list.count <= ServiceConfig.maximumClientCount else {
+                throw fail(clientsNode, "'clients' must be a list of at most \(ServiceConfig.maximumClientCount) clients")
+            }
+            var seen = Set<[UInt8]>()
+            for item in list {
+                let client = try readClient(item, maximumTTL: maximumTTL)
+                guard seen.insert(Array(client.id.utf8)).inserted else {
+                    throw fail(item, "client '\(client.id)' is declared twice")
+                }
+                clients.append(client)
+            }
+        }
+        return ServiceConfig(
+            listen: listen, allowPlainHTTP: allowPlain, tlsCertificate: cert, tlsKey: key, issuer: issuer,
+            signingKey: try path(keyNode, "signing_key"), audiences: try strings(audienceNode, "audience"),
+            maximumTTL: maximumTTL, defaultTTL: defaultTTL, maximumAssertionLifetime: assertionLifetime,
+            statePath: state, clients: clients)
+    }
+
+    func readClient(_ node: Node, maximumTTL: TokenDuration) throws -> RegisteredClient {
+        let map = try entries(node, "a client", allowed: ["id", "auth", "secret_hash", "public_key", "scopes", "max_ttl"])
+        let id = try string(map["id"], "id")
+        guard RegisteredClient.isValidID(id) else { throw fail(map["id"], RegisteredClient.idRule) }
+        let authText = try string(map["auth"], "auth")
+        guard let method = RegisteredClient.AuthMethod(rawValue: authText) else {
+            throw fail(map["auth"], "'auth' must be client_secret_basic, client_secret_post or private_key_jwt")
+        }
+        let credential: RegisteredClient.Credential
+        switch method {
+        case .clientSecretBasic, .clientSecretPost:
+            guard map["public_key"] == nil else { throw fail(map["public_key"], "a secret client has no 'public_key'") }
+            guard let hash = SecretHash(encoded: try string(map["secret_hash"], "secret_hash")) else {
+                throw fail(map["secret_hash"], "'secret_hash' must be an Argon2id PHC string ($argon2id$v=19$m=...,t=...,p=1$SALT$HASH) within the cost limits")
+            }
+            credential = .secret(hash)
+        case .privateKeyJWT:
+            guard map["secret_hash"] == nil else { throw fail(map["secret_hash"], "a private_key_jwt client has no 'secret_hash'") }
+            let keyPath = try path(map["public_key"], "public_key")
+            do {
+                credential = .publicKey(try VerificationKey.load(publicKeyFile: keyPath).publicKey)
+            } catch {
+                throw TokenServiceError.unusableFile(file: keyPath, reason: "not a usable ed25519 or p256 public key (\(error))")
+            }
+        }
+        var scopes: [ModelScope] = []
+        for text in try strings(map["scopes"], "scopes") {
+            do { scopes.append(try ModelScope(parsing: text)) } catch {
+                throw fail(map["scopes"], "\(error)")
+            }
+        }
+        let ttl = try map["max_ttl"].map { try duration($0, "max_ttl") }
+        if let ttl, ttl > maximumTTL { throw fail(map["max_ttl"], "the client's 'max_ttl' exceeds the service's 'max_ttl'") }
+        return RegisteredClient(id: id, method: method, credential: credential, scopes: scopes, maximumTTL: ttl)
+    }
+}

@@ -1,0 +1,233 @@
+import AccessTokens
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import ModelSecCrypto
+import ModelSecIO
+
+/// Why `token fetch` got no token.
+public enum TokenFetchError: ModelSecError, Equatable {
+    /// Plain HTTP to a host that is not loopback (a secret or assertion would
+    /// cross the network in clear).
+    case insecureServer(url: String)
+    /// The server could not be reached or did not answer in time.
+    case unreachable(url: String, reason: String)
+    /// The server refused: its RFC 6749 §5.2 `error` and HTTP status.
+    case refused(error: String, status: Int)
+    /// The answer was not a token response (wrong type, too large, not JSON).
+    case badResponse(url: String, reason: String)
+
+    public var category: FailureCategory {
+        if case .refused = self { return .verificationFailed }
+        return .invalidInput
+    }
+
+    public var code: String {
+        switch self {
+        case .insecureServer: return "token.fetch-insecure-server"
+        case .unreachable: return "token.fetch-unreachable"
+        case .refused: return "token.fetch-refused"
+        case .badResponse: return "token.fetch-bad-response"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .insecureServer(let url): return "\(url): plain http is allowed only to a loopback address; use https"
+        case .unreachable(let url, let reason): return "\(url): no answer (\(reason))"
+        case .refused(let error, let status): return "the token service refused the request: \(error) (HTTP \(status))"
+        case .badResponse(let url, let reason): return "\(url): not a token response (\(reason))"
+        }
+    }
+}
+
+/// A `client_credentials` client of the token service (or any RFC 6749
+/// server): `client_secret_basic`, `client_secret_post` or `private_key_jwt`.
+/// Redirects are not followed; answers are bounded in size and time.
+public struct TokenClient: Sendable {
+    /// How the client proves who it is.
+    public enum Credential: Sendable {
+        /// A secret, sent with HTTP Basic (`post` false) or in the body.
+        case secret(String, post: Bool)
+        /// A private key signing an RFC 7523 assertion (ES256 or EdDSA).
+        case privateKey(SigningPrivateKey)
+    }
+
+    /// The largest answer read.
+    public static let maximumResponseSize = 64 * 1024
+    /// Seconds before a request is abandoned.
+    public static let timeout: TimeInterval = 30
+
+    /// The service's base URL (`/token` and the metadata path are appended).
+    public let server: URL
+    /// The client id.
+    public let clientID: String
+    /// The proof.
+    public let credential: Credential
+    /// Requested scopes (none: the client's default).
+    public let scopes: [String]
+
+    /// A client; the URL must be https, or http to a loopback address.
+    public init(server: URL, clientID: String, credential: Credential, scopes: [String]) throws {
+        let scheme = server.scheme?.lowercased()
+        let host = server.host ?? ""
+        let loopback = host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        guard scheme == "https" || (scheme == "http" && loopback) else {
+            throw TokenFetchError.insecureServer(url: server.absoluteString)
+        }
+        self.server = server
+        self.clientID = clientID
+        self.credential = credential
+        self.scopes = scopes
+    }
+
+    /// The RFC 6749 §5.1 answer.
+    public struct Response: Sendable, Equatable {
+        /// The token.
+        public let accessToken: String
+        /// `Bearer`.
+        public let tokenType: String
+        /// Lifetime in seconds, when given.
+        public let expiresIn: Int64?
+        /// Granted scopes, when given.
+        public let scope: String?
+    }
+
+    private var base: String {
+        let text = server.absoluteString
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    /// Asks for a token.
+    public func fetch(now: Date = Date()) async throws -> Response {
+        var form: [(String, String)] = [("grant_type", "client_credentials")]
+        if !scopes.isEmpty { form.append(("scope", scopes.joined(separator: " "))) }
+        var headers = ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"]
+        switch credential {
+        case let .secret(secret, post: true):
+            form += [("client_id", clientID), ("client_secret", secret)]
+        case let .secret(secret, post: false):
+            let pair = Self.formEncode(clientID) + ":" + Self.formEncode(secret)
+            headers["Authorization"] = "Basic " + Data(pair.utf8).base64EncodedString()
+        case let .privateKey(key):
+            let audience = try await tokenEndpoint()
+            form += [("client_assertion_type", ClientAssertion.jwtBearerType),
+                     ("client_assertion", try assertion(key: key, audience: audience, now: now))]
+        }
+        let body = form.map { Self.formEncode($0.0) + "=" + Self.formEncode($0.1) }.joined(separator: "&")
+        let (status, data) = try await send(url: base + "/token", method: "POST", headers: headers, body: Data(body.utf8))
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        guard status == 200 else {
+            throw TokenFetchError.refused(error: (object?["error"] as? String).map(Self.printable) ?? "no OAuth error code", status: status)
+        }
+        guard let object, let token = object["access_token"] as? String, let type = object["token_type"] as? String else {
+            throw TokenFetchError.badResponse(url: base + "/token", reason: "no access_token and token_type")
+        }
+        return Response(accessToken: token, tokenType: type, expiresIn: (object["expires_in"] as? NSNumber)?.int64Value,
+                        scope: object["scope"] as? String)
+    }
+
+    /// The token endpoint as the server names it (RFC 8414 metadata): what a
+    /// client assertion's `aud` must be.
+    func tokenEndpoint() async throws -> String {
+        let url = base + "/.well-known/oauth-authorization-server"
+        let (status, data) = try await send(url: url, method: "GET", headers: ["Accept": "application/json"], body: nil)
+        guard status == 200, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let endpoint = object["token_endpoint"] as? String, !endpoint.isEmpty else {
+            throw TokenFetchError.badResponse(url: url, reason: "no token_endpoint in the metadata")
+        }
+        return endpoint
+    }
+
+    /// A fresh RFC 7523 assertion: iss = sub = the client id, 60 s lifetime, random jti.
+    func assertion(key: SigningPrivateKey, audience: String, now: Date) throws -> String {
+        struct Claims: Encodable { let iss, sub, aud: String; let exp, iat: Int64; let jti: String }
+        let iat = Int64(now.timeIntervalSince1970.rounded(.down))
+        let alg = key.publicKey.algorithm == .p256 ? "ES256" : "EdDSA"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let header = try encoder.encode(["alg": alg, "typ": "JWT"])
+        let claims = try encoder.encode(Claims(iss: clientID, sub: clientID, aud: audience, exp: iat + 60, iat: iat,
+                                               jti: Base64URL.encode(SecureRandom.bytes(count: 16))))
+        return try CompactJWS.sign(header: Array(header), payload: Array(claims), with: key)
+    }
+
+    private func send(url: String, method: String, headers: [String: String], body: Data?) async throws -> (Int, Data) {
+        guard let target = URL(string: url) else { throw TokenFetchError.unreachable(url: url, reason: "not a URL") }
+        var request = URLRequest(url: target, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Self.timeout)
+        request.httpMethod = method
+        request.httpBody = body
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let policy = SessionPolicy()
+        let session = URLSession(configuration: .ephemeral, delegate: policy, delegateQueue: nil)
+        defer { session.finishTasksAndInvalidate() }
+        let (data, response): (Data, URLResponse)
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            if policy.challenged { throw TokenFetchError.refused(error: "invalid_client", status: 401) }
+            throw TokenFetchError.unreachable(url: url, reason: (error as NSError).localizedDescription)
+        }
+        guard let http = response as? HTTPURLResponse else { throw TokenFetchError.badResponse(url: url, reason: "not HTTP") }
+        guard data.count <= Self.maximumResponseSize else { throw TokenFetchError.badResponse(url: url, reason: "larger than 64 KiB") }
+        return (http.statusCode, data)
+    }
+
+    /// `application/x-www-form-urlencoded` for one name or value: everything
+    /// but unreserved characters (RFC 3986 §2.3) percent-encoded.
+    static func formEncode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += String(format: "%%%02X", byte)
+            }
+        }
+        return out
+    }
+
+    /// A server-supplied code, cut to printable ASCII and 64 bytes for messages.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.prefix(64)))
+    }
+}
+
+/// Stops URLSession from following redirects (a redirect could carry the
+/// client's credentials to another host) and from answering a 401's
+/// `WWW-Authenticate` challenge itself (swift-corelibs-foundation then never
+/// completes the task): the challenge is cancelled and remembered, and a 401
+/// from a token endpoint is RFC 6749's `invalid_client`.
+final class SessionPolicy: NSObject, URLSessionTaskDelegate, @unchecked Sendable { // `challenged` is guarded by `lock`
+    private let lock = NSLock()
+    private var wasChallenged = false
+
+    /// True once the server asked for HTTP authentication.
+    var challenged: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return wasChallenged
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        completionHandler(nil)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
+                    completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void) {
+        #if canImport(Darwin)
+        if challenge.protectionSpace.authenticationMethod == NSURLAuthenticationMethodServerTrust {
+            completionHandler(.performDefaultHandling, nil)  // TLS server trust: the system's normal checks
+            return
+        }
+        #endif
+        lock.lock()
+        wasChallenged = true
+        lock.unlock()
+        completionHandler(.cancelAuthenticationChallenge, nil)
+    }
+}

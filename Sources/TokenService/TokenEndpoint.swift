@@ -1,0 +1,228 @@
+import AccessTokens
+import Foundation
+import ModelSecCrypto
+import ModelSecKeys
+
+/// `POST /token` without the HTTP server around it: content type and form
+/// checks, client authentication, the grant, the token. Synchronous (Argon2id
+/// and SQLite block), so the server runs it off the event loop.
+public struct TokenEndpoint: Sendable {
+    /// The grant type RFC 6749 §4.4 defines.
+    public static let clientCredentials = "client_credentials"
+    /// The most bytes a request body may have.
+    public static let maximumBodySize = 16 * 1024
+
+    let config: ServiceConfig
+    let issuer: AccessTokenIssuer
+    let store: any TokenServiceStore
+    /// Clients from the configuration, by id bytes.
+    let configuredClients: [[UInt8]: RegisteredClient]
+    /// Checked when the client is unknown, so that an unknown id costs the
+    /// same Argon2id work as a wrong secret (no timing oracle for ids).
+    let decoyHash: SecretHash
+    /// Failed authentications per client id and per address.
+    let throttle: FailureThrottle
+
+    /// An endpoint issuing with `issuer` for the clients of `config` and `store`.
+    public init(config: ServiceConfig, issuer: AccessTokenIssuer, store: any TokenServiceStore,
+                throttle: FailureThrottle = FailureThrottle()) throws {
+        self.throttle = throttle
+        self.config = config
+        self.issuer = issuer
+        self.store = store
+        self.configuredClients = Dictionary(config.clients.map { (Array($0.id.utf8), $0) }, uniquingKeysWith: { a, _ in a })
+        self.decoyHash = try SecretHash(hashing: Base64URL.encode(SecureRandom.bytes(count: 32)))
+    }
+
+    /// A successful answer: the RFC 6749 §5.1 JSON body.
+    public struct Success: Sendable {
+        /// `{"access_token","token_type","expires_in","scope"}`.
+        public let body: [UInt8]
+        /// The issued token.
+        public let issued: AccessTokenIssuer.IssuedToken
+    }
+
+    /// Handles one request from `address` (the peer's IP, for the failure
+    /// throttle); refusals are thrown as ``OAuthError``.
+    public func handle(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
+                       now: Date = Date()) throws -> Success {
+        let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
+        let clock = now.timeIntervalSince1970
+        var claimedClient = ""
+        do {
+            if let address, let wait = throttle.retryAfter("address:" + address, now: clock) {
+                throw OAuthError(.slowDown, "too many failed authentications from this address", retryAfter: wait)
+            }
+            guard Self.isFormContentType(contentType) else {
+                throw OAuthError(.invalidRequest, "the content type must be application/x-www-form-urlencoded")
+            }
+            guard body.count <= Self.maximumBodySize else { throw OAuthError(.invalidRequest, "the request body is too large") }
+            let form: FormBody
+            do { form = try FormBody(body) } catch let malformed as FormBody.Malformed {
+                throw OAuthError(.invalidRequest, "the form body is malformed: \(malformed.reason)")
+            }
+            guard let grantType = form["grant_type"] else { throw OAuthError(.invalidRequest, "grant_type is missing") }
+            guard ExactString(grantType) == ExactString(Self.clientCredentials) else {
+                throw OAuthError(.unsupportedGrantType, "the grant type is not supported (supported: client_credentials)")
+            }
+            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient) { id in
+                if let wait = throttle.retryAfter("client:" + id, now: clock) {
+                    throw OAuthError(.slowDown, "too many failed authentications for this client", retryAfter: wait)
+                }
+            }
+            let scopes = try grantedScopes(form["scope"], client: client)
+            let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
+            let issued = try issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
+                                                lifetime: lifetime, clientID: client.id), now: now)
+            try? store.record(AuditRecord(time: seconds, event: "issue", clientID: client.id, subject: client.id,
+                                          scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok"))
+            return Success(body: try Self.responseBody(issued, lifetime: lifetime), issued: issued)
+        } catch let refusal as OAuthError {
+            if refusal.code == .invalidClient {
+                if let address { throttle.recordFailure("address:" + address, now: clock) }
+                if !claimedClient.isEmpty { throttle.recordFailure("client:" + claimedClient, now: clock) }
+            }
+            try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: claimedClient, subject: "",
+                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue))
+            throw refusal
+        }
+    }
+
+    /// `application/x-www-form-urlencoded`, any case, optionally with
+    /// `charset=utf-8` and nothing else.
+    static func isFormContentType(_ value: String?) -> Bool {
+        guard let value else { return false }
+        let parts = value.split(separator: ";", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard parts.first == "application/x-www-form-urlencoded" else { return false }
+        return parts.dropFirst().allSatisfy { $0 == "charset=utf-8" || $0 == "charset=\"utf-8\"" }
+    }
+
+    /// The client, authenticated by exactly one method (RFC 6749 §2.3).
+    /// `gate` runs once the claimed client id is known, before any proof is checked.
+    func authenticate(authorization: String?, form: FormBody, now: Int64, claimed: inout String,
+                      gate: (String) throws -> Void) throws -> RegisteredClient {
+        let usesAssertion = form["client_assertion"] != nil || form["client_assertion_type"] != nil
+        let usesPost = form["client_secret"] != nil
+        let usesBasic = authorization != nil
+        guard [usesAssertion, usesPost, usesBasic].filter({ $0 }).count <= 1 else {
+            throw OAuthError(.invalidRequest, "more than one client authentication method was used")
+        }
+        if usesBasic {
+            let (id, secret) = try Self.basicCredentials(authorization ?? "")
+            claimed = id
+            try gate(id)
+            if let formID = form["client_id"], ExactString(formID) != ExactString(id) {
+                throw OAuthError(.invalidRequest, "client_id in the body differs from the HTTP Basic user")
+            }
+            return try checkSecret(id: id, secret: secret, method: .clientSecretBasic)
+        }
+        if usesPost {
+            guard let id = form["client_id"] else { throw OAuthError(.invalidRequest, "client_secret without client_id") }
+            claimed = id
+            try gate(id)
+            return try checkSecret(id: id, secret: form["client_secret"] ?? "", method: .clientSecretPost)
+        }
+        if usesAssertion {
+            guard let type = form["client_assertion_type"], ExactString(type) == ExactString(ClientAssertion.jwtBearerType) else {
+                throw OAuthError(.invalidClient, "client_assertion_type must be \(ClientAssertion.jwtBearerType)")
+            }
+            guard let text = form["client_assertion"] else { throw OAuthError(.invalidRequest, "client_assertion is missing") }
+            let assertion = try ClientAssertion(parsing: text)
+            claimed = assertion.clientID
+            try gate(assertion.clientID)
+            if let formID = form["client_id"], ExactString(formID) != ExactString(assertion.clientID) {
+                throw OAuthError(.invalidClient, "client_id differs from the assertion's issuer")
+            }
+            guard let client = try lookup(assertion.clientID), client.method == .privateKeyJWT,
+                  case let .publicKey(key) = client.credential else {
+                throw OAuthError(.invalidClient, "client authentication failed")
+            }
+            try assertion.verify(key: key, audience: config.tokenEndpoint, maximumLifetime: config.maximumAssertionLifetime, now: now)
+            guard try store.consumeAssertion(clientID: client.id, tokenID: assertion.tokenID,
+                                             expiresAt: assertion.expiresAt + ClientAssertion.leeway, now: now) else {
+                throw OAuthError(.invalidClient, "the client assertion was already used")
+            }
+            return client
+        }
+        throw OAuthError(.invalidClient, "no client authentication")
+    }
+
+    func lookup(_ id: String) throws -> RegisteredClient? {
+        if let client = configuredClients[Array(id.utf8)] { return client }
+        guard RegisteredClient.isValidID(id) else { return nil }
+        do { return try store.client(id: id) } catch {
+            throw OAuthError(.invalidClient, "client authentication failed")
+        }
+    }
+
+    /// Checks a secret in constant work whether or not the client exists.
+    func checkSecret(id: String, secret: String, method: RegisteredClient.AuthMethod) throws -> RegisteredClient {
+        guard let client = try lookup(id), case let .secret(hash) = client.credential else {
+            _ = decoyHash.matches(secret)
+            throw OAuthError(.invalidClient, "client authentication failed")
+        }
+        guard hash.matches(secret), client.method == method else {
+            throw OAuthError(.invalidClient, "client authentication failed")
+        }
+        return client
+    }
+
+    /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+    static func basicCredentials(_ header: String) throws -> (String, String) {
+        let bytes = Array(header.utf8)
+        guard bytes.count > 6, bytes.count <= 4096,
+              String(decoding: bytes[0..<6], as: UTF8.self).lowercased() == "basic " else {
+            throw OAuthError(.invalidClient, "the Authorization header is not HTTP Basic")
+        }
+        let encoded = String(decoding: bytes[6...], as: UTF8.self)
+        guard let data = Data(base64Encoded: encoded), data.base64EncodedString() == encoded,
+              let colon = data.firstIndex(of: UInt8(ascii: ":")) else {
+            throw OAuthError(.invalidClient, "the HTTP Basic credentials are malformed")
+        }
+        let raw = Array(data)
+        let split = colon - data.startIndex
+        do {
+            let id = try FormBody.decode(raw[0..<split], what: "client id")
+            let secret = try FormBody.decode(raw[(split + 1)...], what: "client secret")
+            return (String(decoding: id, as: UTF8.self), String(decoding: secret, as: UTF8.self))
+        } catch {
+            throw OAuthError(.invalidClient, "the HTTP Basic credentials are malformed")
+        }
+    }
+
+    /// The requested scopes (all of the client's when none are asked for),
+    /// each covered by one of the client's patterns. `scope` is split on the
+    /// byte 0x20 exactly (RFC 6749 §3.3: no empty entries).
+    func grantedScopes(_ requested: String?, client: RegisteredClient) throws -> [ModelScope] {
+        guard let requested else { return client.scopes }
+        let parts = Array(requested.utf8).split(separator: 0x20, omittingEmptySubsequences: false)
+        guard !parts.isEmpty, parts.count <= 64, parts.allSatisfy({ !$0.isEmpty }) else {
+            throw OAuthError(.invalidScope, "scope must be 1 to 64 scope tokens separated by single spaces")
+        }
+        var scopes: [ModelScope] = []
+        for part in parts {
+            guard let scope = try? ModelScope(parsing: String(decoding: part, as: UTF8.self)) else {
+                throw OAuthError(.invalidScope, "a requested scope is not model:<action>:<name>@<version>")
+            }
+            scopes.append(scope)
+        }
+        guard client.allows(scopes) else {
+            throw OAuthError(.invalidScope, "a requested scope is beyond what the client is granted")
+        }
+        return scopes
+    }
+
+    static func responseBody(_ issued: AccessTokenIssuer.IssuedToken, lifetime: TokenDuration) throws -> [UInt8] {
+        struct Body: Encodable {
+            let access_token: String
+            let token_type: String
+            let expires_in: Int64
+            let scope: String
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(Body(access_token: issued.token, token_type: "Bearer",
+                                             expires_in: lifetime.seconds, scope: issued.claims.scope)))
+    }
+}

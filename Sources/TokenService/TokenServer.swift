@@ -1,0 +1,140 @@
+import AccessTokens
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import ModelSecCrypto
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// The HTTP side of the token service (Hummingbird 2 on SwiftNIO, run by
+/// swift-service-lifecycle: SIGTERM and SIGINT stop accepting connections and
+/// let in-flight requests finish).
+///
+/// Routes: `POST /token`, `GET /.well-known/oauth-authorization-server`
+/// (RFC 8414), `GET /jwks.json`, `GET /healthz`.
+public struct TokenServer: Sendable {
+    /// Idle connections (including a client that stops sending half-way
+    /// through its headers) are closed after this long.
+    public static let idleTimeoutSeconds: Int64 = 10
+
+    let config: ServiceConfig
+    let endpoint: TokenEndpoint
+    let jwks: [UInt8]
+    let metadata: [UInt8]
+
+    /// A server issuing with `signer` (a key file, or any other ``Signer``
+    /// such as a PKCS#11 key) and keeping state in `store`.
+    public init(config: ServiceConfig, signer: any Signer, store: any TokenServiceStore) throws {
+        self.config = config
+        let issuer = try AccessTokenIssuer(signingKey: signer, issuer: config.issuer, maximumLifetime: config.maximumTTL)
+        self.endpoint = try TokenEndpoint(config: config, issuer: issuer, store: store)
+        self.jwks = Array(try JSONWebKeySet.document(for: [try VerificationKey(signer.publicKey, keyID: issuer.keyID)]).utf8)
+        self.metadata = try Self.metadataDocument(config)
+    }
+
+    /// The RFC 8414 authorization server metadata.
+    static func metadataDocument(_ config: ServiceConfig) throws -> [UInt8] {
+        struct Metadata: Encodable {
+            let issuer: String
+            let token_endpoint: String
+            let jwks_uri: String
+            let grant_types_supported: [String]
+            let response_types_supported: [String]
+            let token_endpoint_auth_methods_supported: [String]
+            let token_endpoint_auth_signing_alg_values_supported: [String]
+        }
+        let base = ServiceConfig.trimmingSlash(config.issuer)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(Metadata(
+            issuer: config.issuer, token_endpoint: config.tokenEndpoint, jwks_uri: base + "/jwks.json",
+            grant_types_supported: [TokenEndpoint.clientCredentials], response_types_supported: [],
+            token_endpoint_auth_methods_supported: RegisteredClient.AuthMethod.allCases.map(\.rawValue),
+            token_endpoint_auth_signing_alg_values_supported: ["EdDSA", "ES256"])))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: [UInt8], noStore: Bool = false) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if noStore {
+            headers[.cacheControl] = "no-store"
+            headers[.init("Pragma")!] = "no-cache"
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func refusal(_ error: OAuthError) -> Response {
+        var response = json(.init(code: error.status), error.body, noStore: true)
+        if let challenge = error.wwwAuthenticate { response.headers[.wwwAuthenticate] = challenge }
+        if let wait = error.retryAfter { response.headers[.retryAfter] = String(wait) }
+        return response
+    }
+
+    /// Binds, reports the bound address through `onListening` (host, port:
+    /// port 0 in the configuration means the kernel's choice), and serves
+    /// until SIGTERM or SIGINT.
+    public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        let router = Router(context: TokenRequestContext.self)
+        let endpoint = self.endpoint
+        let jwks = self.jwks
+        let metadata = self.metadata
+        router.get("/healthz") { _, _ in Self.json(.ok, Array(#"{"status":"ok"}"#.utf8)) }
+        router.get("/jwks.json") { _, _ in Self.json(.ok, jwks) }
+        router.get("/.well-known/oauth-authorization-server") { _, _ in Self.json(.ok, metadata) }
+        router.post("/token") { request, context -> Response in
+            let body: [UInt8]
+            do {
+                var buffer = try await request.body.collect(upTo: TokenEndpoint.maximumBodySize)
+                body = buffer.readBytes(length: buffer.readableBytes) ?? []
+            } catch {
+                return Self.refusal(OAuthError(.invalidRequest, "the request body is too large or was not received"))
+            }
+            let authorization = request.headers[.authorization]
+            let contentType = request.headers[.contentType]
+            let address = context.remoteAddress
+            do {
+                let success = try await NIOThreadPool.singleton.runIfActive {
+                    try endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address)
+                }
+                return Self.json(.ok, success.body, noStore: true)
+            } catch let refusal as OAuthError {
+                return Self.refusal(refusal)
+            }
+        }
+        let http = HTTP1Channel.Configuration(idleTimeout: .seconds(Self.idleTimeoutSeconds))
+        let server: HTTPServerBuilder
+        if let certPath = config.tlsCertificate, let keyPath = config.tlsKey {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certPath).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+                server = try .tls(.http1(configuration: http), tlsConfiguration: tls)
+            } catch {
+                throw TokenServiceError.serverStart(reason: "the TLS certificate or key could not be used (\(error))")
+            }
+        } else {
+            server = .http1(configuration: http)
+        }
+        let app = Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: nil),
+            onServerRunning: { channel in
+                onListening(channel.localAddress?.ipAddress ?? "?", channel.localAddress?.port ?? 0)
+            })
+        try await app.runService()
+    }
+}
+
+/// The request context: Hummingbird's basics plus the peer's IP address
+/// (for the failure throttle).
+struct TokenRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The peer's IP address, if known.
+    let remoteAddress: String?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+}

@@ -1,0 +1,50 @@
+import AccessTokens
+import Foundation
+
+/// One audit record: an issue, a refusal, a revocation or an introspection.
+public struct AuditRecord: Sendable, Equatable {
+    /// Seconds since the epoch.
+    public var time: Int64
+    /// What happened: `issue`, `refuse`, ...
+    public var event: String
+    /// The client id (as claimed, for refusals), or empty.
+    public var clientID: String
+    /// The token subject, or empty.
+    public var subject: String
+    /// The granted or requested scopes, space-separated.
+    public var scopes: String
+    /// The issued token's `jti`, or empty.
+    public var tokenID: String
+    /// `ok`, or the OAuth error code of a refusal.
+    public var outcome: String
+
+    /// A record; see the properties.
+    public init(time: Int64, event: String, clientID: String, subject: String, scopes: String, tokenID: String, outcome: String) {
+        self.time = time
+        self.event = event
+        self.clientID = clientID
+        self.subject = subject
+        self.scopes = scopes
+        self.tokenID = tokenID
+        self.outcome = outcome
+    }
+}
+
+/// The token service's state: registered clients, the `jti` replay cache of
+/// client assertions and the audit trail. SQLite (``SQLiteTokenStore``) by
+/// default; a shared database can stand behind the same protocol so that
+/// several replicas serve one issuer.
+public protocol TokenServiceStore: Sendable {
+    /// The registered client `id` (exact bytes), or nil.
+    func client(id: String) throws -> RegisteredClient?
+    /// Registers a secret client; throws ``TokenServiceError/clientExists(name:)`` for a taken id.
+    func addClient(_ client: RegisteredClient, now: Int64) throws
+    /// Records that `clientID` used the assertion `tokenID`, valid until
+    /// `expiresAt`. Returns false when it was already used (a replay).
+    /// Entries past their expiry are forgotten.
+    func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) throws -> Bool
+    /// Appends an audit record.
+    func record(_ event: AuditRecord) throws
+    /// The audit records, oldest first (at most `limit`).
+    func auditRecords(limit: Int) throws -> [AuditRecord]
+}

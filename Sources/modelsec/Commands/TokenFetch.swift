@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+import TokenService
+
+/// `modelsec token fetch`: get an access token from a token service.
+struct TokenFetch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Get an access token from a token service (OAuth 2.0 client_credentials).",
+        discussion: """
+        Authenticates with a client secret (HTTP Basic, or the body with \
+        --client-secret-post) or a private key (private_key_jwt, RFC 7523: a \
+        60-second assertion for the token_endpoint the server's metadata names). \
+        The token is written 0600 to --output; it is printed on stdout only when \
+        stdout is not a terminal. Plain http is refused except to loopback.
+
+        Examples:
+          modelsec token fetch --server https://tokens.example \\
+            --client-id deployer --client-secret-file deployer.secret \\
+            --scope model:deploy:resnet@2.1.0 --output token.txt
+          modelsec token fetch --server http://127.0.0.1:8787 \\
+            --client-id example-ci --client-key ci.pem > token.txt
+        """
+    )
+
+    @Option(help: ArgumentHelp("The token service's base URL.", valueName: "URL"))
+    var server: String
+
+    @Option(name: .customLong("client-id"), help: ArgumentHelp("The client id.", valueName: "ID"))
+    var clientID: String
+
+    @Option(name: .customLong("client-secret-file"), help: ArgumentHelp("A file holding the client secret.", valueName: "FILE"))
+    var clientSecretFile: String?
+
+    @Flag(name: .customLong("client-secret-post"), help: "Send the secret in the body (client_secret_post), not HTTP Basic.")
+    var clientSecretPost = false
+
+    @Option(name: .customLong("client-key"), help: ArgumentHelp("The client's private key (private_key_jwt).", valueName: "KEY.pem"))
+    var clientKey: String?
+
+    @Option(help: ArgumentHelp("A scope to request; repeat for more (default: all the client's).", valueName: "SCOPE"))
+    var scope: [String] = []
+
+    @Option(help: ArgumentHelp("Write the token to FILE (mode 0600, atomically).", valueName: "FILE"))
+    var output: String?
+
+    @Flag(help: "Overwrite --output FILE if it exists.")
+    var force = false
+
+    @Flag(help: "Print the result (not the token) as JSON; needs --output.")
+    var json = false
+
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var keyPermissions: KeyPermissionOptions
+
+    /// The --json result: everything but the token itself.
+    struct Result: Encodable {
+        let output: String
+        let tokenType: String
+        let expiresIn: Int64?
+        let scope: String?
+    }
+
+    func validate() throws {
+        guard (clientSecretFile == nil) != (clientKey == nil) else {
+            throw ValidationError("Give exactly one of --client-secret-file and --client-key.")
+        }
+        if clientSecretPost, clientSecretFile == nil { throw ValidationError("--client-secret-post goes with --client-secret-file.") }
+        if json, output == nil { throw ValidationError("--json prints no token: give --output FILE for it.") }
+        _ = try TokenCLI.scopes(scope, option: "--scope")
+        guard URL(string: server)?.host != nil else { throw ValidationError("--server: '\(server)' is not a URL.") }
+    }
+
+    func run() throws {
+        if let output {
+            try OutputGuard.refuseExisting(output, force: force)
+        } else if isatty(STDOUT_FILENO) != 0 {
+            throw ValidationError("Refusing to print a token to a terminal: give --output FILE or redirect stdout.")
+        }
+        let credential: TokenClient.Credential
+        if let clientSecretFile {
+            let bytes = try FileIO.readRegularFile(clientSecretFile, limit: 4096)
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw FileError(path: clientSecretFile, reason: "the secret is not UTF-8 text")
+            }
+            let secret = text.trimmingCharacters(in: .newlines)
+            guard !secret.isEmpty else { throw FileError(path: clientSecretFile, reason: "the file is empty") }
+            credential = .secret(secret, post: clientSecretPost)
+        } else {
+            let key = try CLI.loadSigningKey(clientKey ?? "", option: "--client-key", passphrase: passphrase.source,
+                                             permissions: keyPermissions)
+            credential = .privateKey(key)
+        }
+        let client = try TokenClient(server: URL(string: server)!, clientID: clientID, credential: credential,
+                                     scopes: try TokenCLI.scopes(scope, option: "--scope").map(\.description))
+        let response = try AsyncBridge.run { try await client.fetch() }
+        if let output {
+            try AtomicFileWriter.write(Array((response.accessToken + "\n").utf8), to: output, mode: 0o600, overwrite: force)
+            if json {
+                try CLI.printResult(Result(output: output, tokenType: response.tokenType, expiresIn: response.expiresIn,
+                                           scope: response.scope))
+            } else {
+                CLI.info("wrote a \(response.tokenType) token\(response.expiresIn.map { " valid for \($0) s" } ?? "") to \(output)")
+            }
+        } else {
+            print(response.accessToken)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import ModelSecKeys
+import TestSupport
+import XCTest
+
+/// The real server (`modelsec serve` as a subprocess on an ephemeral port)
+/// against real clients: Authlib and PyJWT from the pinned environment.
+final class TokenServerTests: XCTestCase {
+    /// A running `modelsec serve`, its stderr in a file.
+    final class ServerProcess {
+        let process = Process()
+        let stderrPath: String
+        private(set) var port = 0
+
+        init(config: String, logDirectory: URL) throws {
+            stderrPath = logDirectory.appendingPathComponent("serve-\(UUID().uuidString).log").path
+            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            process.executableURL = TestSupport.modelsecBinary
+            process.arguments = ["serve", "--config", config]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle(forWritingAtPath: stderrPath)
+            try process.run()
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+                if let range = log.range(of: "listening on http://127.0.0.1:") {
+                    let digits = log[range.upperBound...].prefix { $0.isNumber }
+                    port = Int(digits) ?? 0
+                    if port > 0 { return }
+                }
+                if !process.isRunning { break }
+                usleep(50_000)
+            }
+            process.terminate()
+            throw NSError(domain: "TokenServerTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "the server did not start: \(log)"])
+        }
+
+        var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+        var base: String { "http://127.0.0.1:\(port)" }
+
+        /// SIGTERM, then the exit status.
+        func stop() -> Int32 {
+            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    private func clients(_ mode: String, _ server: ServerProcess, _ fixture: TokenServiceFixture) throws -> [String: Any] {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("oauth_clients.py").path
+        let r = try TestSupport.run(try TestSupport.python(), [
+            script, mode, server.base, TokenServiceFixture.issuerURL + "/token", TokenServiceFixture.issuerURL,
+            TokenServiceFixture.audience, "basic-client", TokenServiceFixture.basicSecret, "jwt-client", fixture.clientKeyPath,
+        ])
+        XCTAssertEqual(r.status, 0, r.stderrText + "\nserver log:\n" + server.log)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stdoutText)
+    }
+
+    private func assertRefusal(_ value: Any?, status: Int, error: String, file: StaticString = #filePath, line: UInt = #line) {
+        guard let r = value as? [String: Any] else { return XCTFail("no observation", file: file, line: line) }
+        XCTAssertEqual(r["status"] as? Int, status, "\(r)", file: file, line: line)
+        XCTAssertEqual(r["error"] as? String, error, "\(r)", file: file, line: line)
+        XCTAssertEqual(r["cacheControl"] as? String, "no-store", file: file, line: line)
+        if status == 401 { XCTAssertEqual(r["wwwAuthenticate"] as? String, "Basic realm=\"modelsec\"", file: file, line: line) }
+    }
+
+    /// `modelsec token fetch` against the running server: both client kinds
+    /// get tokens that `token verify` accepts, written 0600; a wrong secret is
+    /// `token.fetch-refused` (exit 1).
+    private func fetchWithTheCLI(_ server: ServerProcess, _ fixture: TokenServiceFixture) throws {
+        let dir = fixture.directory
+        let issuerPublic = dir.appendingPathComponent("issuer.pub.pem").path
+        try KeyFile.write(fixture.issuerKey.publicKey, to: issuerPublic)
+        let secretFile = dir.appendingPathComponent("basic.secret").path
+        try (TokenServiceFixture.basicSecret + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let wrongFile = dir.appendingPathComponent("wrong.secret").path
+        try "wrong\n".write(toFile: wrongFile, atomically: true, encoding: .utf8)
+        let runs: [(String, [String])] = [
+            ("basic.token", ["--client-id", "basic-client", "--client-secret-file", secretFile, "--scope", "model:deploy:resnet@2.1.0"]),
+            ("jwt.token", ["--client-id", "jwt-client", "--client-key", fixture.clientKeyPath, "--scope", "model:deploy:resnet@2.1.0"]),
+        ]
+        for (name, arguments) in runs {
+            let output = dir.appendingPathComponent(name).path
+            let r = try TestSupport.modelsec(["token", "fetch", "--server", server.base, "--output", output] + arguments)
+            XCTAssertEqual(r.status, 0, r.stderrText)
+            let mode = try FileManager.default.attributesOfItem(atPath: output)[.posixPermissions] as? NSNumber
+            XCTAssertEqual(mode?.intValue, 0o600, name)
+            let verified = try TestSupport.modelsec([
+                "token", "verify", "--token-file", output, "--public-key", issuerPublic, "--issuer", TokenServiceFixture.issuerURL,
+                "--audience", TokenServiceFixture.audience, "--require-scope", "model:deploy:resnet@2.1.0",
+            ])
+            XCTAssertEqual(verified.status, 0, name + ": " + verified.stderrText)
+        }
+        let refused = try TestSupport.modelsec(["token", "fetch", "--server", server.base, "--client-id", "basic-client",
+                                                "--client-secret-file", wrongFile, "--output", dir.appendingPathComponent("no.token").path, "--json"])
+        XCTAssertEqual(refused.status, 1, refused.stderrText)
+        XCTAssertTrue(refused.stdoutText.contains("\"token.fetch-refused\""), refused.stdoutText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("no.token").path))
+    }
+
+    func testRealClientsBadInputsSIGTERMAndRestartWithTheSameStore() throws {
+        let fixture = try TokenServiceFixture(listen: "127.0.0.1:0")
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        let server = try ServerProcess(config: fixture.configPath, logDirectory: fixture.directory)
+        var stopped = false
+        defer { if !stopped { _ = server.stop() } }
+        try fetchWithTheCLI(server, fixture)
+        let seen = try clients("full", server, fixture)
+
+        let basic = try XCTUnwrap(seen["basic"] as? [String: Any])
+        XCTAssertEqual(basic["typ"] as? String, "at+jwt")
+        XCTAssertEqual(basic["sub"] as? String, "basic-client")
+        XCTAssertEqual(basic["scope"] as? String, "model:deploy:resnet@2.1.0")
+        let viaJWT = try XCTUnwrap(seen["privateKeyJWT"] as? [String: Any])
+        XCTAssertEqual(viaJWT["sub"] as? String, "jwt-client")
+        XCTAssertEqual(viaJWT["ttl"] as? Int, 300)
+        XCTAssertEqual(seen["replayed"] as? String, "invalid_client")
+        XCTAssertEqual(seen["expired"] as? String, "invalid_client")
+        XCTAssertEqual(seen["otherAudience"] as? String, "invalid_client")
+
+        assertRefusal(seen["wrongSecret"], status: 401, error: "invalid_client")
+        assertRefusal(seen["unknownClient"], status: 401, error: "invalid_client")
+        assertRefusal(seen["scopeEscalation"], status: 400, error: "invalid_scope")
+        assertRefusal(seen["malformedForm"], status: 400, error: "invalid_request")
+        assertRefusal(seen["wrongContentType"], status: 400, error: "invalid_request")
+        assertRefusal(seen["oversizedBody"], status: 400, error: "invalid_request")
+        assertRefusal(seen["unsupportedGrant"], status: 400, error: "unsupported_grant_type")
+
+        let metadata = try XCTUnwrap(seen["metadata"] as? [String: Any])
+        XCTAssertEqual(metadata["issuer"] as? String, TokenServiceFixture.issuerURL)
+        XCTAssertEqual(metadata["token_endpoint"] as? String, TokenServiceFixture.issuerURL + "/token")
+        XCTAssertEqual(metadata["jwks_uri"] as? String, TokenServiceFixture.issuerURL + "/jwks.json")
+
+        XCTAssertEqual(seen["servedDuringSlowLoris"] as? Int, 200)
+        let closedAfter = try XCTUnwrap(seen["slowLorisClosedAfter"] as? Double, "the slow connection was never closed")
+        XCTAssertLessThan(closedAfter, 20)
+        XCTAssertEqual(seen["healthzAfter"] as? Int, 200)
+        assertRefusal(seen["burstLast"], status: 429, error: "slow_down")
+        XCTAssertGreaterThanOrEqual(Int(seen["retryAfter"] as? String ?? "") ?? 0, 1)
+        XCTAssertEqual((seen["burstStatuses"] as? [Int])?.first, 401, "the first failures are plain invalid_client")
+        XCTAssertEqual(seen["healthzDuringThrottle"] as? Int, 200)
+
+        XCTAssertEqual(server.stop(), 0, "SIGTERM is a clean shutdown: \(server.log)")
+        stopped = true
+
+        // The same store after a restart: the registered client still works.
+        let again = try ServerProcess(config: fixture.configPath, logDirectory: fixture.directory)
+        defer { _ = again.stop() }
+        let second = try clients("basic", again, fixture)
+        XCTAssertEqual((second["basic"] as? [String: Any])?["sub"] as? String, "basic-client")
+    }
+}
