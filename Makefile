@@ -54,11 +54,13 @@ test-slow: deps
 # `make install` checked: a debug build with the static Swift runtime (in its own
 # build folder, .build-install) installed into a temporary prefix, then
 # InstallTests runs the installed copy in a clean environment.
+# make test-install STATIC=0: check the layout with the normal debug build (CI).
+STATIC ?= 1
 test-install: deps
 	$(SWIFT) build --build-tests
 	rm -rf .build/install-test
-	SWIFT=$(SWIFT) CONFIG=debug ./scripts/install.sh "$(CURDIR)/.build/install-test"
-	MODELSEC_INSTALLED_PREFIX="$(CURDIR)/.build/install-test" ./scripts/run-tests.sh --filter InstallTests
+	SWIFT=$(SWIFT) CONFIG=debug STATIC=$(STATIC) ./scripts/install.sh "$(CURDIR)/.build/install-test"
+	MODELSEC_INSTALLED_PREFIX="$(CURDIR)/.build/install-test" MODELSEC_INSTALLED_STATIC=$(STATIC) ./scripts/run-tests.sh --filter InstallTests
 
 # Sanitizer builds use their own build folders so they do not disturb the normal one.
 # LeakSanitizer runs too, with the suppressions explained in scripts/lsan-suppressions.txt.

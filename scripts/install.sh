@@ -13,7 +13,15 @@ config=${CONFIG:-release}
 swift=${SWIFT:-swift}
 # Its own build folder: objects compiled for a static runtime carry different
 # link directives and must not mix with the ordinary build's.
-scratch=(--scratch-path "${SCRATCH:-.build-install}")
+# STATIC=0 installs the product of the normal debug/release build (.build,
+# dynamic Swift runtime) instead: CI uses it to check the installed layout
+# without compiling the whole package a second time.
+static_runtime=${STATIC:-1}
+if [ "$static_runtime" = 0 ]; then
+  scratch=(--scratch-path "${SCRATCH:-.build}")
+else
+  scratch=(--scratch-path "${SCRATCH:-.build-install}")
+fi
 
 # Static Swift runtime and Foundation. On Linux, SwiftPM's --static-swift-stdlib
 # links the Swift runtime but not the archives Foundation itself depends on
@@ -25,8 +33,13 @@ for lib in _FoundationICU CoreFoundation _FoundationCShims FoundationEssentials 
 done
 # The commit --version reports comes from the manifest, which SwiftPM caches
 # until Package.swift changes: make it look again.
-touch Package.swift
-echo "modelsec: building ($config, static Swift runtime)" >&2
+if [ "$static_runtime" = 0 ]; then
+  static=()
+  echo "modelsec: building ($config, dynamic Swift runtime)" >&2
+else
+  touch Package.swift
+  echo "modelsec: building ($config, static Swift runtime)" >&2
+fi
 "$swift" build "${scratch[@]}" -c "$config" --product modelsec "${static[@]}"
 "$swift" build "${scratch[@]}" -c "$config" --product generate-manual "${static[@]}"
 bin=$("$swift" build "${scratch[@]}" -c "$config" --show-bin-path)
