@@ -51,7 +51,7 @@ public enum ParallelWork {
     /// `transform(index)` for every `index` in `0..<count`, computed on
     /// `lanes` threads, in index order.
     public static func map<T>(count: Int, lanes: Int = defaultLanes, _ transform: (Int) throws -> T) throws -> [T] {
-        let slots = Slots<T>(count: count)
+        let slots = ResultSlots<T>(count: count)
         try forEach(count: count, lanes: lanes) { index, _ in slots.set(index, try transform(index)) }
         return slots.values
     }
@@ -98,25 +98,29 @@ public enum ParallelWork {
         let job: (Int, Lane) throws -> Void
         init(_ job: @escaping (Int, Lane) throws -> Void) { self.job = job }
     }
+}
 
-    /// One result per job, each written once by its job.
-    private final class Slots<T>: @unchecked Sendable { // `storage` is guarded by `lock`
-        private let lock = NSLock()
-        private var storage: [T?]
+/// One result per job, each written once by the job that computes it, read
+/// in job order when every job has succeeded (``ParallelWork`` uses it; so
+/// does the release creator's scan beside its encryption).
+public final class ResultSlots<Value>: @unchecked Sendable { // `storage` is guarded by `lock`
+    private let lock = NSLock()
+    private var storage: [Value?]
 
-        init(count: Int) { storage = Array(repeating: nil, count: count) }
+    /// `count` empty slots.
+    public init(count: Int) { storage = Array(repeating: nil, count: count) }
 
-        func set(_ index: Int, _ value: T) {
-            lock.lock()
-            storage[index] = value
-            lock.unlock()
-        }
+    /// Fills slot `index`.
+    public func set(_ index: Int, _ value: Value) {
+        lock.lock()
+        storage[index] = value
+        lock.unlock()
+    }
 
-        /// Every value, in index order (after every job succeeded).
-        var values: [T] {
-            lock.lock()
-            defer { lock.unlock() }
-            return storage.map { $0! }
-        }
+    /// Every value, in slot order (after every job succeeded).
+    public var values: [Value] {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage.map { $0! }
     }
 }
