@@ -130,6 +130,11 @@ public protocol PrivacyLedger {
 }
 
 extension PrivacyLedger {
+    /// One charge (see ``charge(_:)-([ChargeRequest])``), the same for every engine.
+    public func charge(_ request: ChargeRequest) throws -> Int64 {
+        try charge([request])[0]
+    }
+
     /// For a ledger that keeps no request ids: charges without one, and
     /// refuses a request id (it could not make the retry idempotent).
     public func charge(_ requests: [ChargeRequest], requestID: String?) throws -> (receipt: ChargeReceipt, replayed: Bool) {
@@ -192,8 +197,6 @@ public struct RequestScopedLedger: PrivacyLedger {
     public func allStatuses() throws -> [BudgetStatus] { try base.allStatuses() }
     /// Forwards to the base ledger.
     public func spends(dataset: String) throws -> [SpendRecord] { try base.spends(dataset: dataset) }
-    /// Charges under the request id (see ``charge(_:)-([ChargeRequest])``).
-    public func charge(_ request: ChargeRequest) throws -> Int64 { try charge([request])[0] }
     /// Charges under the request id; a replay throws ``DPError/requestReplayed(requestID:charges:outcomes:)``.
     public func charge(_ requests: [ChargeRequest]) throws -> [Int64] {
         let (receipt, replayed) = try base.charge(requests, requestID: requestID)

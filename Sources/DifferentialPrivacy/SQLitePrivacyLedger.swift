@@ -212,10 +212,6 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
         return try? units(rho, rhoUnit, roundUp: true)
     }
 
-    public func charge(_ request: ChargeRequest) throws -> Int64 {
-        try charge([request])[0]
-    }
-
     public func charge(_ requests: [ChargeRequest]) throws -> [Int64] {
         try charge(requests, requestID: nil).receipt.charges
     }

@@ -113,10 +113,6 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
         }
     }
 
-    public func charge(_ request: ChargeRequest) throws -> Int64 {
-        try charge([request])[0]
-    }
-
     public func charge(_ requests: [ChargeRequest]) throws -> [Int64] {
         try charge(requests, requestID: nil).receipt.charges
     }
