@@ -142,7 +142,7 @@ let package = Package(
         .target(
             name: "PolicyCheck",
             dependencies: [
-                "ModelSecCrypto", "ModelSecIO", "ModelSecKeys", "ModelRelease", "ModelScanner",
+                "ModelSecCrypto", "ModelSecIO", "ModelSecKeys", "ModelSigning", "ModelRelease", "ModelScanner",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]

@@ -40,6 +40,9 @@ public enum ReleaseCreator {
             throw ReleaseInputError(path: request.output, reason: "a release needs at least one recipient or key file")
         }
         let recipients = try request.recipients.map(recipientEntry)
+        if let chain = request.certificateChain {
+            try SignatureBundle.checkSigningChain(chain, publicKey: request.signingKey.publicKey)
+        }
         try refuseOutputInside(model: request.model, output: request.output)
         let model = try walk(request.model)
         let paths = try model.files.map { try releasePath(of: $0, model: request.model) }
@@ -112,7 +115,10 @@ public enum ReleaseCreator {
         let resources = artifacts.map { (name: $0.path, sha256: $0.sha256) }
             + [(name: ReleaseLayout.manifestResourceName, sha256: SHA256.hash(data: manifestBytes).hex)]
             + evidence.map { (name: ReleaseLayout.evidenceResourceName($0.entry.path), sha256: $0.entry.sha256) }
-        let bundle = try ReleaseSignature.sign(subjectName: request.name, resources: resources, signer: request.signingKey)
+        var bundle = try ReleaseSignature.sign(subjectName: request.name, resources: resources, signer: request.signingKey)
+        if let chain = request.certificateChain {
+            bundle = try bundle.attachingCertificateChain(chain, publicKey: request.signingKey.publicKey)
+        }
         try staging.write(bundle.jsonData(), to: ModelPath(ReleaseLayout.signatureFile))
         let subject = try bundle.manifest().subjectDigest
         try staging.commit()
@@ -209,6 +215,11 @@ public struct ReleaseRequest {
     public var version: String
     /// What signs the release (an ed25519 or p256 key, in memory or not).
     public var signingKey: any Signer
+    /// The certificate method: the signing key's certificate, then any
+    /// intermediates, carried in release.sig (OMS `certificate` method), so
+    /// verifiers and policies can trust the release by CA roots and
+    /// identity. Checked to hold the signing key before the model is read.
+    public var certificateChain: [X509Certificate]?
     /// Who can decrypt: X25519 public keys and/or a symmetric key.
     public var recipients: [any ArtifactEncryption.Recipient]
     /// The release directory to create (must not exist, or be empty).

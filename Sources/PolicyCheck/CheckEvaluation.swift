@@ -1,4 +1,5 @@
 import Foundation
+import ModelSigning
 import ModelScanner
 import ModelSecCrypto
 import ModelSecIO
@@ -25,9 +26,29 @@ extension ConfiguredCheck {
         func artifactFile(_ path: String) -> String { (evidence.directory as NSString).appendingPathComponent(path) }
 
         switch self {
-        case let .signedByTrustedKey(policyKeys, keyIDs, unresolved):
+        case let .signedByTrustedKey(policyKeys, keyIDs, unresolved, certificates):
             let keys = trust?.keys ?? policyKeys
             let source = trust.map { "trusted keys given to the audit: \($0.origin)" } ?? "trusted keys named by the policy"
+            // Trust by CA roots (the rule's own, whatever keys the audit was given).
+            var certificateProblem: String?
+            if var certificates {
+                certificates.time = now
+                switch evidence.authenticator.authenticate(certifiedBy: certificates) {
+                case let .certified(keyID, subject, identities):
+                    if !keyIDs.isEmpty, !keyIDs.contains(ExactString(keyID).asciiLowercased) {
+                        return fail("signed by key \(keyID) (certificate \(subject)), which is not among the key ids the rule allows")
+                    }
+                    let named = identities.isEmpty ? "" : ", identity \(identities.joined(separator: ", "))"
+                    return pass("signature verified with the certificate \(subject)\(named), issued under the rule's CA roots (key \(keyID))")
+                case let .verified(keyID):
+                    return pass("signature verified with key \(keyID) certified under the rule's CA roots")
+                case let .failed(reason):
+                    certificateProblem = reason
+                }
+            }
+            if let certificateProblem, keys.isEmpty {
+                return fail("signature not verified by the rule's CA roots: \(certificateProblem)")
+            }
             guard !keys.isEmpty else {
                 if let trust { return fail("no trusted keys: the audit was given \(trust.origin), which holds no public key") }
                 if !unresolved.isEmpty {
@@ -37,8 +58,9 @@ extension ConfiguredCheck {
             }
             switch evidence.authenticator.authenticate(trusting: keys) {
             case let .failed(reason):
-                return fail("signature not verified (\(source)): \(reason)")
-            case let .verified(keyID):
+                let byRoots = certificateProblem.map { "; nor by the rule's CA roots: \($0)" } ?? ""
+                return fail("signature not verified (\(source)): \(reason)\(byRoots)")
+            case let .verified(keyID), let .certified(keyID, _, _):
                 if !keyIDs.isEmpty, !keyIDs.contains(ExactString(keyID).asciiLowercased) {
                     return fail("signed by key \(keyID), which is not among the key ids the rule allows")
                 }

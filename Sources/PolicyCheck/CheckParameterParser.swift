@@ -3,6 +3,7 @@ import ModelRelease
 import ModelScanner
 import ModelSecCrypto
 import ModelSecKeys
+import ModelSigning
 import Yams
 import ModelSecIO
 
@@ -21,13 +22,19 @@ struct CheckParameterParser {
         let check: ConfiguredCheck?
         switch kind {
         case .signedByTrustedKey:
-            allow(["keys", "key_ids"])
-            // `keys` is required: without public keys nothing can be verified.
-            let files = required("keys").flatMap { d.stringList($0, "keys") } ?? []
+            allow(["keys", "key_ids", "ca_roots", "certificate_identity", "certificate_oidc_issuer", "crls"])
+            // `keys` or `ca_roots` is required: without either nothing can be verified.
+            let files: [String]
+            if params["ca_roots"] == nil {
+                files = required("keys").flatMap { d.stringList($0, "keys") } ?? []
+            } else {
+                files = optional("keys").flatMap { d.stringList($0, "keys") } ?? []
+            }
             let ids = optional("key_ids").flatMap { d.stringList($0, "key_ids") } ?? []
             if params["keys"] != nil, files.isEmpty { d.report(at: params["keys"]?.mark, "rule '\(rule)': 'keys' is empty") }
             let (keys, unresolved) = loadKeys(files, key: "keys", purpose: "trusted keys")
-            check = .signedByTrustedKey(keys: keys, keyIDs: Set(ids.map { ExactString($0).asciiLowercased }), unresolved: unresolved)
+            check = .signedByTrustedKey(keys: keys, keyIDs: Set(ids.map { ExactString($0).asciiLowercased }), unresolved: unresolved,
+                                        certificates: certificateTrust())
         case .artifactsEncrypted:
             allow([])
             check = .artifactsEncrypted
@@ -345,6 +352,62 @@ struct CheckParameterParser {
             d.report(at: mark, "rule '\(rule)': cannot read the revoked-keys list \(named): \((error as? FileError)?.reason ?? "unreadable")")
             return nil
         }
+    }
+
+    /// The certificate trust of a `signed-by-trusted-key` rule: `ca_roots`
+    /// (PEM files of root certificates, relative to the policy), with
+    /// `certificate_identity` (a subject alternative name the signing
+    /// certificate must hold, compared as exact bytes),
+    /// `certificate_oidc_issuer` and `crls` (PEM or DER files). Nil when the
+    /// rule has no `ca_roots`; the identity options without it are reported.
+    private func certificateTrust() -> CertificateTrust? {
+        let identity = optional("certificate_identity").flatMap { d.string($0, "certificate_identity") }
+        let issuer = optional("certificate_oidc_issuer").flatMap { d.string($0, "certificate_oidc_issuer") }
+        let crlFiles = optional("crls").flatMap { d.stringList($0, "crls") } ?? []
+        guard let rootsNode = optional("ca_roots") else {
+            for name in ["certificate_identity", "certificate_oidc_issuer", "crls"] where params[name] != nil {
+                d.report(at: params[name]?.mark, "rule '\(rule)': '\(name)' needs 'ca_roots' (the roots the signing certificate must chain to)")
+            }
+            return nil
+        }
+        let rootFiles = d.stringList(rootsNode, "ca_roots") ?? []
+        if rootFiles.isEmpty { d.report(at: rootsNode.mark, "rule '\(rule)': 'ca_roots' is empty") }
+        if identity == nil, issuer == nil {
+            // Any certificate under the roots would do: a policy should say whose.
+            d.note(at: rootsNode.mark, "rule '\(rule)': 'ca_roots' without 'certificate_identity' or 'certificate_oidc_issuer' trusts every certificate those roots issue")
+        }
+        var roots: [X509Certificate] = []
+        var crls: [[UInt8]] = []
+        for (key, files) in [("ca_roots", rootFiles), ("crls", crlFiles)] {
+            for file in files {
+                guard case let .path(resolved, origin)? = resolve(file, key: key, purpose: key == "crls" ? "revocation list" : "CA roots") else { continue }
+                let named = describe(file, resolved: resolved, origin: origin)
+                guard FileManager.default.fileExists(atPath: resolved) else {
+                    d.report(at: params[key]?.mark, "rule '\(rule)': \(key == "crls" ? "the revocation list" : "the CA roots file") \(named) does not exist")
+                    continue
+                }
+                do {
+                    let bytes = try FileIO.readFile(resolved, limit: 4 << 20)
+                    if key == "crls" {
+                        // PEM (one or more CRLs) or a single DER CRL.
+                        if let text = String(validating: bytes, as: UTF8.self), text.contains("-----BEGIN") {
+                            crls += try X509ChainVerifier.crls(pem: text)
+                        } else {
+                            crls.append(bytes)
+                        }
+                    } else {
+                        guard let text = String(validating: bytes, as: UTF8.self) else {
+                            d.report(at: params[key]?.mark, "rule '\(rule)': the CA roots file \(named) is not PEM text")
+                            continue
+                        }
+                        roots += try X509Certificate.chain(pem: text)
+                    }
+                } catch {
+                    d.report(at: params[key]?.mark, "rule '\(rule)': cannot load \(named): \((error as? FileError)?.reason ?? "\(error)")")
+                }
+            }
+        }
+        return CertificateTrust(roots: roots, crls: crls, identity: identity, oidcIssuer: issuer)
     }
 
     /// Loads public keys from files, or from every *.pub / *.pem in a directory;

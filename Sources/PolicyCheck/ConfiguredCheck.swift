@@ -1,4 +1,5 @@
 import Foundation
+import ModelSigning
 import ModelSecCrypto
 import ModelScanner
 import ModelSecIO
@@ -38,8 +39,11 @@ public enum ConfiguredCheck: Sendable {
     /// the policy names, or the audit's own trusted keys when it has some) and,
     /// if `keyIDs` is not empty, the signer is one of them (ids lowered in
     /// ASCII, compared as exact bytes). `unresolved` holds the key references
-    /// that named an unset environment variable, as written.
-    case signedByTrustedKey(keys: [PublicKey], keyIDs: Set<ExactString>, unresolved: [String])
+    /// that named an unset environment variable, as written. With
+    /// `certificates` (the rule's `ca_roots` and identity), a release signed
+    /// by the certificate method whose chain leads to those roots, for that
+    /// identity, passes too.
+    case signedByTrustedKey(keys: [PublicKey], keyIDs: Set<ExactString>, unresolved: [String], certificates: CertificateTrust?)
     /// Every artifact is recorded as encrypted (and there is at least one artifact).
     case artifactsEncrypted
     /// The release's algorithms are in the allowed lists (nil = not

@@ -133,20 +133,26 @@ public enum PolicyEvaluator {
         var ids = Set<String>()
         var unresolved: [String] = []
         var hasRule = false
+        var roots = 0
         for policy in policies {
             for rule in policy.rules {
-                guard case let .signedByTrustedKey(keys, _, refs) = rule.check else { continue }
+                guard case let .signedByTrustedKey(keys, _, refs, certificates) = rule.check else { continue }
                 hasRule = true
+                roots += certificates?.roots.count ?? 0
                 ids.formUnion(keys.map(\.keyID))
                 unresolved += refs.map { "\(policy.name)/\(rule.id): \($0) is not set" }
             }
         }
         if !hasRule { return SignatureTrust(source: .none, detail: "no policy has a signed-by-trusted-key rule", keyIDs: []) }
+        if ids.isEmpty, roots > 0 {
+            return SignatureTrust(source: .policy, detail: "certificates under the CA roots each rule names (\(roots) root(s))", keyIDs: [])
+        }
         if ids.isEmpty {
             let why = unresolved.isEmpty ? "the policies name no keys" : unresolved.joined(separator: "; ")
             return SignatureTrust(source: .none, detail: "\(why), and the audit was given none", keyIDs: [])
         }
-        let detail = unresolved.isEmpty ? "each rule its own" : "each rule its own; " + unresolved.joined(separator: "; ")
+        var detail = unresolved.isEmpty ? "each rule its own" : "each rule its own; " + unresolved.joined(separator: "; ")
+        if roots > 0 { detail += "; and certificates under the CA roots the rules name (\(roots) root(s))" }
         return SignatureTrust(source: .policy, detail: detail, keyIDs: ids.sorted())
     }
 }

@@ -2,6 +2,8 @@ import Foundation
 import ModelRelease
 import ModelSecCrypto
 import ModelSecKeys
+import ModelSecIO
+import ModelSigning
 
 /// Verifies a release directory's signature with the release module's
 /// `ReleaseAuthentication.check` (signature by a trusted key, release.json
@@ -42,6 +44,31 @@ public final class ReleaseDirectoryAuthenticator: ReleaseAuthenticator, @uncheck
         cache[cacheKey] = verdict
         lock.unlock()
         return verdict
+    }
+}
+
+extension ReleaseDirectoryAuthenticator {
+    /// Reads release.sig, finds the signing certificate's key through
+    /// `trust` (path to its roots at `trust.time`, revocation, identity),
+    /// then verifies the whole release with that key as the only trusted one.
+    public func authenticate(certifiedBy trust: CertificateTrust) -> AuthenticityVerdict {
+        let path = directory + "/" + ReleaseLayout.signatureFile
+        let signer: CertifiedSigner
+        do {
+            let bytes = try FileIO.readRegularFile(path, limit: 256 << 20)
+            let bundle = try SignatureBundle(jsonData: Data(bytes), label: path)
+            signer = try trust.signer(of: bundle, label: path)
+        } catch let error as FileError {
+            return .failed(reason: "\(path): \(error.reason)")
+        } catch {
+            return .failed(reason: "\(error)")
+        }
+        switch authenticate(trusting: [signer.publicKey]) {
+        case let .verified(keyID), let .certified(keyID, _, _):
+            return .certified(keyID: keyID, subject: signer.certificate.subject, identities: signer.subjectAlternativeNames)
+        case let .failed(reason):
+            return .failed(reason: reason)
+        }
     }
 }
 

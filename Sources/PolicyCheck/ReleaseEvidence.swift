@@ -2,11 +2,15 @@ import Foundation
 import ModelRelease
 import ModelSecCrypto
 import ModelSecIO
+import ModelSigning
 
 /// The outcome of checking a release's signature against a set of trusted keys.
 public enum AuthenticityVerdict: Sendable, Equatable {
     /// The signature and the signed `release.json` verify with the key `keyID`.
     case verified(keyID: String)
+    /// They verify with the key `keyID` of a certificate (`subject`, its
+    /// subject alternative names `identities`) that chains to trusted roots.
+    case certified(keyID: String, subject: String, identities: [String])
     /// They do not (or could not be checked); `reason` says why.
     case failed(reason: String)
 }
@@ -16,6 +20,17 @@ public enum AuthenticityVerdict: Sendable, Equatable {
 public protocol ReleaseAuthenticator: Sendable {
     /// Verifies the release against `trustedKeys` (the keys a policy rule names).
     func authenticate(trusting trustedKeys: [PublicKey]) -> AuthenticityVerdict
+    /// Verifies the release by the certificate method: the chain its
+    /// signature carries leads to `trust`'s roots (with its identity), and
+    /// the signing certificate's key verifies the release.
+    func authenticate(certifiedBy trust: CertificateTrust) -> AuthenticityVerdict
+}
+
+extension ReleaseAuthenticator {
+    /// Evidence that cannot be checked by certificate (the default) fails.
+    public func authenticate(certifiedBy trust: CertificateTrust) -> AuthenticityVerdict {
+        .failed(reason: "this release's signature cannot be checked by certificate")
+    }
 }
 
 /// One artifact as `release.json` records it.

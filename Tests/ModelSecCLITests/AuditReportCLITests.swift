@@ -122,6 +122,7 @@ final class AuditReportCLITests: XCTestCase {
         // filter bar shows and counts), the summary counts are on the page.
         let profile = path("chromium-profile")
         let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)",
+                     "--disable-crash-reporter", "--disable-breakpad", "--disable-dev-shm-usage",
                      "--enable-logging=stderr", "--v=0", "--window-size=1280,2400"]
         let url = URL(fileURLWithPath: report).absoluteString
         let dom = try TestSupport.run("timeout", ["120", chromium] + flags + ["--dump-dom", url])

@@ -258,23 +258,33 @@ final class HostileFilesystemTests: XCTestCase {
         try runWhileChanging(["sign", path("model"), "--key", path("k.pem"), "--output", path("changing.sig")], change)
     }
 
-    /// Runs modelsec with `arguments` while `change` is applied every 20 ms until it exits.
+    /// Runs modelsec with `arguments` while `change` is applied every 20 ms
+    /// until it exits (killed, and the test failed, after 300 s). Its stderr
+    /// goes to a file, so a full pipe can never stop it.
     func runWhileChanging(_ arguments: [String], _ change: (Int) throws -> Void) throws -> (status: Int32, stderr: String) {
         let process = Process()
         process.executableURL = TestSupport.modelsecBinary
         process.arguments = arguments
-        let errors = Pipe()
+        let errorsPath = path("changing-\(UUID().uuidString).stderr")
+        FileManager.default.createFile(atPath: errorsPath, contents: nil)
+        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorsPath))
+        defer { try? errors.close() }
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
         try process.run()
         var round = 0
-        while process.isRunning {
+        let deadline = Date().addingTimeInterval(300)
+        while process.isRunning, Date() < deadline {
             try change(round)
             round += 1
             usleep(20_000)
         }
+        let hung = process.isRunning
+        if hung { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? ""
+        XCTAssertFalse(hung, "modelsec \(arguments.joined(separator: " ")) still ran after 300 s of changes")
         XCTAssertGreaterThan(round, 3, "the change ran while signing was under way")
         return (process.terminationStatus, stderr)
     }

@@ -36,18 +36,8 @@ final class InstallTests: XCTestCase {
         XCTAssertTrue(bash.contains("keygen") && bash.contains("release"), "bash completion knows the subcommands")
     }
 
+    /// Runs the installed binary with exactly `environment` (`env -i`: nothing inherited).
     private func run(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> TestSupport.ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return TestSupport.ProcessResult(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+        try TestSupport.run("/usr/bin/env", ["-i"] + environment.map { "\($0.key)=\($0.value)" } + [executable] + arguments)
     }
 }

@@ -21,7 +21,9 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
         for host in 0..<4 {
             for job in 0..<8 {
                 group.enter()
-                DispatchQueue.global().async {
+                // A Thread each, not the global Dispatch queue: 32 blocked
+                // workers plus their output drains can exhaust its pool.
+                Thread {
                     let id = "host\(host)-job\(job)"
                     var attempts = 0
                     var last = Outcome(requestID: id, status: -1, code: nil, attempts: 0, stderr: "")
@@ -33,7 +35,8 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
                         let r = try? TestSupport.modelsec(["dp", "release", "--input", csv, "--column", "v", "--statistic", "count",
                                                            "--epsilon", "0.1", "--store", engine.url, "--dataset", "shared",
                                                            "--request-id", id, "--json"],
-                                                          environment: engine.environment.merging(["MODELSEC_TEST_HOST": "host\(host)"]) { $1 })
+                                                          environment: engine.environment.merging(["MODELSEC_TEST_HOST": "host\(host)"]) { $1 },
+                                                          timeout: 90)
                         guard let r else { continue }
                         last = Outcome(requestID: id, status: r.status, code: self.errorCode(r), attempts: attempts, stderr: r.stderrText)
                         if r.status == 2, let code = last.code, code.hasPrefix("store.") { Thread.sleep(forTimeInterval: 0.2); continue }
@@ -43,14 +46,14 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
                     last.finished = Date()
                     lock.lock(); outcomes.append(last); lock.unlock()
                     group.leave()
-                }
+                }.start()
             }
         }
         if let during {
             Thread.sleep(forTimeInterval: 1.0)
             try during()
         }
-        group.wait()
+        XCTAssertEqual(group.wait(timeout: .now() + 600), .success, "the charging processes did not all end within 600 s")
         return outcomes
     }
 
@@ -63,7 +66,7 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
         XCTAssertTrue(other.isEmpty, "\(engine.name): unexpected outcomes \(other.map { "\($0.requestID) \($0.status) \($0.code ?? "-") \($0.stderr)" })")
         XCTAssertEqual(released.count + replayed.count, 10, engine.name)
         XCTAssertEqual(refused.count, 22, engine.name)
-        for r in refused { XCTAssertEqual(r.code, "dp.budget-exceeded", engine.name) }
+        for r in refused { XCTAssertEqual(r.code, "dp.budget-exceeded", "\(engine.name) \(r.requestID): \(r.stderr)") }
         let ledger = try engine.open()
         let status = try ledger.status(dataset: "shared")
         let spends = try ledger.spends(dataset: "shared")

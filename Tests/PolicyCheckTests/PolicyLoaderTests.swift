@@ -39,7 +39,7 @@ final class PolicyLoaderTests: XCTestCase {
         XCTAssertEqual(policy.rules.map(\.id), ["SIG", "DP"])
         XCTAssertEqual(policy.rules.map(\.line), [4, 10])
         XCTAssertEqual(policy.rules[1].severity, .warn)
-        guard case let .signedByTrustedKey(keys, _, _) = policy.rules[0].check else { return XCTFail("wrong check") }
+        guard case let .signedByTrustedKey(keys, _, _, _) = policy.rules[0].check else { return XCTFail("wrong check") }
         XCTAssertEqual(keys.map(\.keyID), [key.publicKey.keyID])
         guard case let .dpLimits(eps, delta, required) = policy.rules[1].check else { return XCTFail("wrong check") }
         XCTAssertEqual(eps, 4); XCTAssertEqual(delta, 1e-5); XCTAssertTrue(required)
@@ -177,14 +177,14 @@ final class PolicyLoaderTests: XCTestCase {
         let unset = Fixtures.lint(yaml)
         XCTAssertTrue(unset.problems.isEmpty, "\(unset.diagnostics)")
         XCTAssertTrue(unset.notes.contains { $0.line == 9 && $0.message.contains("POLICYCHECK_TEST_KEYS is not set") }, "\(unset.diagnostics)")
-        guard case let .signedByTrustedKey(noKeys, _, unresolved)? = unset.policy?.rules[0].check else { return XCTFail("\(unset.diagnostics)") }
+        guard case let .signedByTrustedKey(noKeys, _, unresolved, _)? = unset.policy?.rules[0].check else { return XCTFail("\(unset.diagnostics)") }
         XCTAssertTrue(noKeys.isEmpty)
         XCTAssertEqual(unresolved, ["${POLICYCHECK_TEST_KEYS}"])
         setenv("POLICYCHECK_TEST_KEYS", dir.path, 1)  // a directory of keys
         defer { unsetenv("POLICYCHECK_TEST_KEYS") }
         let set = Fixtures.lint(yaml)
         XCTAssertTrue(set.diagnostics.isEmpty, "\(set.diagnostics)")
-        guard case let .signedByTrustedKey(keys, _, stillUnresolved)? = set.policy?.rules[0].check else { return XCTFail("\(set.diagnostics)") }
+        guard case let .signedByTrustedKey(keys, _, stillUnresolved, _)? = set.policy?.rules[0].check else { return XCTFail("\(set.diagnostics)") }
         XCTAssertEqual(keys.map(\.keyID), [key.publicKey.keyID])
         XCTAssertTrue(stillUnresolved.isEmpty)
     }

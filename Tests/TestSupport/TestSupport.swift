@@ -53,10 +53,66 @@ public enum TestSupport {
         }
     }
 
+    /// A child process that ran past its time limit (killed with SIGKILL).
+    public struct ProcessTimedOut: Error, CustomStringConvertible {
+        /// The command line.
+        public let command: [String]
+        /// The limit, in seconds.
+        public let seconds: TimeInterval
+        /// What it printed before it was killed.
+        public let stdout: Data, stderr: Data
+        public var description: String {
+            "\(command.joined(separator: " ")) ran longer than \(Int(seconds)) s and was killed; stderr: "
+                + String(decoding: stderr.suffix(4000), as: UTF8.self)
+        }
+    }
+
+    /// The default limit for one child process: 900 s, or `$MODELSEC_TEST_PROCESS_TIMEOUT`.
+    public static let processTimeout: TimeInterval = {
+        ProcessInfo.processInfo.environment["MODELSEC_TEST_PROCESS_TIMEOUT"].flatMap(TimeInterval.init) ?? 900
+    }()
+
+    /// A pipe drained on its own thread into a buffer that can be taken at
+    /// any time. A Thread, not a Dispatch queue: dozens of concurrent runs
+    /// (ConcurrentChargeTests) would otherwise wait for the global queue's
+    /// limited workers, and a drain that had not started read nothing.
+    private final class Drain: @unchecked Sendable {
+        // @unchecked Sendable: `data` and `done` are only touched under `lock`.
+        private let lock = NSLock()
+        private var data = Data()
+        private let finished = DispatchSemaphore(value: 0)
+
+        init(_ handle: FileHandle) {
+            let thread = Thread {
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    self.lock.lock(); self.data.append(chunk); self.lock.unlock()
+                }
+                self.finished.signal()
+            }
+            thread.stackSize = 256 << 10
+            thread.start()
+        }
+
+        /// What was read, after waiting up to `seconds` for the end of the stream.
+        func take(waiting seconds: TimeInterval) -> Data {
+            _ = finished.wait(timeout: .now() + seconds)
+            lock.lock(); defer { lock.unlock() }
+            return data
+        }
+    }
+
     /// Runs `executable` with `arguments`, feeding `stdin`, and waits for it.
+    ///
+    /// Never hangs a test run: a child still running after `timeout` seconds
+    /// is killed and ``ProcessTimedOut`` thrown; once the child has exited,
+    /// its output is read for at most 10 s more, so a descendant that keeps
+    /// the pipes open (a browser's crash handler, a daemon) cannot block.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil,
-                           environment: [String: String]? = nil, currentDirectory: URL? = nil) throws -> ProcessResult {
+                           environment: [String: String]? = nil, currentDirectory: URL? = nil,
+                           timeout: TimeInterval = processTimeout) throws -> ProcessResult {
         let process = Process()
         if executable.contains("/") {
             process.executableURL = URL(fileURLWithPath: executable)
@@ -73,26 +129,29 @@ public enum TestSupport {
         process.standardOutput = outPipe
         process.standardError = errPipe
         process.standardInput = inPipe
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
-        // Drain both pipes concurrently so a chatty child cannot block.
-        var out = Data(), err = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { out = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { err = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        // Both pipes drained concurrently so a chatty child cannot block.
+        let out = Drain(outPipe.fileHandleForReading), err = Drain(errPipe.fileHandleForReading)
         if let stdin { inPipe.fileHandleForWriting.write(stdin) }
         try? inPipe.fileHandleForWriting.close()
+        if exited.wait(timeout: .now() + timeout) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw ProcessTimedOut(command: [executable] + arguments, seconds: timeout,
+                                  stdout: out.take(waiting: 1), stderr: err.take(waiting: 1))
+        }
         process.waitUntilExit()
-        group.wait()
-        return ProcessResult(status: process.terminationStatus, stdout: out, stderr: err)
+        return ProcessResult(status: process.terminationStatus, stdout: out.take(waiting: 10), stderr: err.take(waiting: 10))
     }
 
     /// Runs the `modelsec` binary.
     @discardableResult
     public static func modelsec(_ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil,
-                                currentDirectory: URL? = nil) throws -> ProcessResult {
-        try run(modelsecBinary.path, arguments, stdin: stdin, environment: environment, currentDirectory: currentDirectory)
+                                currentDirectory: URL? = nil, timeout: TimeInterval = processTimeout) throws -> ProcessResult {
+        try run(modelsecBinary.path, arguments, stdin: stdin, environment: environment, currentDirectory: currentDirectory,
+                timeout: timeout)
     }
 
     /// Decodes lowercase/uppercase hex (test vectors).

@@ -17,6 +17,7 @@ final class TokenServerTests: XCTestCase {
             _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
             process.executableURL = TestSupport.modelsecBinary
             process.arguments = ["serve", "--config", config]
+            process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: stderrPath)
             try process.run()
@@ -38,9 +39,18 @@ final class TokenServerTests: XCTestCase {
         var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
         var base: String { "http://127.0.0.1:\(port)" }
 
-        /// SIGTERM, then the exit status.
+        /// SIGTERM, then the exit status; a server still running 30 s later
+        /// is killed (SIGKILL, status 137), so a stuck shutdown fails the
+        /// test instead of hanging the run.
         func stop() -> Int32 {
             if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+            let deadline = Date().addingTimeInterval(30)
+            while process.isRunning, Date() < deadline { usleep(20_000) }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                return 137
+            }
             process.waitUntilExit()
             return process.terminationStatus
         }

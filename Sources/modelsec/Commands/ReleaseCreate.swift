@@ -53,6 +53,12 @@ struct ReleaseCreate: ParsableCommand {
     @Option(name: .customLong("signing-key"), help: ArgumentHelp("The private signing key: a PKCS#8 PEM file (ed25519, p256, p384, p521) or a pkcs11: URI.", valueName: "KEY"))
     var signingKey: String
 
+    @Option(help: ArgumentHelp("Sign by the certificate method: the signing key's X.509 certificate (PEM), carried in release.sig.", valueName: "CERT.pem"))
+    var certificate: String?
+
+    @Option(name: .customLong("certificate-chain"), help: ArgumentHelp("Intermediate certificates (PEM) to include after --certificate; repeatable.", valueName: "CHAIN.pem"))
+    var certificateChain: [String] = []
+
     @Option(help: ArgumentHelp("An X25519 public key to encrypt to (repeatable).", valueName: "PUB.pem"))
     var recipient: [String] = []
 
@@ -103,6 +109,7 @@ struct ReleaseCreate: ParsableCommand {
             throw ValidationError("--bom-format must be cyclonedx, spdx or both.")
         }
         if (log == nil) != (logKey == nil) { throw ValidationError("--log DIR and --log-key KEY go together") }
+        if certificate == nil, !certificateChain.isEmpty { throw ValidationError("--certificate-chain needs --certificate") }
     }
 
     /// What --json prints.
@@ -135,6 +142,7 @@ struct ReleaseCreate: ParsableCommand {
         }
         let destination = replacing ? ReleaseReplacement.siblingName(of: output) : output
         var request = ReleaseRequest(model: model, name: name, version: version, signingKey: key, recipients: recipients, output: destination)
+        request.certificateChain = try certificate.map { try CLI.loadCertificates($0) + certificateChain.flatMap(CLI.loadCertificates) }
         request.modelCard = try metadata.map { try ModelCard.load(path: $0) }
         if let dpReport {
             let bytes = try FileIO.readFile(dpReport, limit: 16 << 20)
