@@ -1,4 +1,5 @@
 import Foundation
+import ModelScanner
 
 /// A JSON value kept as the user wrote it: model-card fields from
 /// `--metadata` YAML beyond the known ones, and the DP report from
@@ -52,8 +53,12 @@ public indirect enum MetadataValue: Sendable, Hashable, Codable, CustomStringCon
         }
     }
 
-    /// Parses a JSON document (any top-level value).
+    /// Parses a JSON document (any top-level value). A document another
+    /// reader could read differently (a duplicate key, or two keys that are
+    /// the same Unicode text in different byte forms, which a Swift
+    /// dictionary would merge) throws ``UnambiguousJSON/Ambiguity``.
     public init(jsonData data: Data) throws {
+        try UnambiguousJSON.check(Array(data))
         self = try JSONDecoder().decode(MetadataValue.self, from: data)
     }
 

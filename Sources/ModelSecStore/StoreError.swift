@@ -28,6 +28,10 @@ public enum StoreError: ModelSecError, Equatable {
     /// (or, if the loss came during COMMIT, its outcome is unknown: retry with
     /// the same request id).
     case connectionLost(store: String)
+    /// An operation got no answer within `seconds` (the server or the network
+    /// stopped responding, or a lock was held that long); the transaction was
+    /// abandoned: retry with the same request id.
+    case timedOut(store: String, seconds: Int)
     /// The database is out of disk space; nothing was written.
     case diskFull(store: String)
     /// The database refused a statement (SQLSTATE and the server's message;
@@ -55,6 +59,7 @@ public enum StoreError: ModelSecError, Equatable {
         case .olderSchema: return "store.older-schema"
         case .schemaAltered: return "store.schema-altered"
         case .connectionLost: return "store.connection-lost"
+        case .timedOut: return "store.timeout"
         case .diskFull: return "store.disk-full"
         case .database: return "store.database-error"
         case .contention: return "store.contention"
@@ -85,6 +90,8 @@ public enum StoreError: ModelSecError, Equatable {
         case .schemaAltered(let store, let reason): return "\(store): schema refused: \(reason)"
         case .connectionLost(let store):
             return "\(store): the connection was lost; the transaction in progress was rolled back or its outcome is unknown (retry with the same request id)"
+        case .timedOut(let store, let seconds):
+            return "\(store): no answer within \(seconds) s (MODELSEC_STORE_TIMEOUT); the transaction was abandoned (retry with the same request id)"
         case .diskFull(let store): return "\(store): the database is out of disk space; nothing was written"
         case .database(let store, let sqlState, let message): return "\(store): the database refused the statement (SQLSTATE \(sqlState)): \(message)"
         case .contention(let store, let attempts): return "\(store): still conflicting with concurrent transactions after \(attempts) attempts"

@@ -78,11 +78,22 @@ final class PostgresSession: Sendable {
         _ = try? Blocking.run { try await connection.close() }
     }
 
-    /// Runs `body` on the connection, mapping errors.
+    /// The most seconds one operation (a transaction with its retries) may
+    /// take: `MODELSEC_STORE_TIMEOUT`, default 120.
+    static let operationTimeout: Int = {
+        if let text = ProcessInfo.processInfo.environment["MODELSEC_STORE_TIMEOUT"], let seconds = Int(text), seconds > 0 {
+            return min(seconds, 86_400)
+        }
+        return 120
+    }()
+
+    /// Runs `body` on the connection within ``operationTimeout``, mapping errors.
     func run<T>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
         let connection = self.connection, store = self.store
         do {
-            return try Blocking.run { try await body(connection) }
+            return try Blocking.run(timeout: Self.operationTimeout) { try await body(connection) }
+        } catch let timedOut as Blocking.TimedOut {
+            throw StoreError.timedOut(store: store, seconds: timedOut.seconds)
         } catch {
             throw Self.map(error, store: store)
         }

@@ -1,6 +1,7 @@
 import ArtifactEncryption
 import Foundation
 import ModelRelease
+import ModelScanner
 import ModelSecCrypto
 import ModelSecIO
 import ModelSecKeys
@@ -229,6 +230,36 @@ final class DeployGateTests: XCTestCase {
         XCTAssertThrowsError(try f.create(version: "1.0 beta"))
         XCTAssertThrowsError(try f.create(version: "*"))
         XCTAssertFalse(f.exists("release"))
+    }
+
+    /// A DP report that reads two ways is refused before it can be recorded:
+    /// a duplicate key (Python keeps the last, others the first), and two keys
+    /// that are the NFC and NFD spellings of one name (different bytes, which
+    /// a Swift dictionary would merge into one).
+    func testDPReportThatReadsTwoWaysIsRefused() throws {
+        let nfc = "\u{E9}psilon", nfd = "e\u{301}psilon"
+        XCTAssertEqual(nfc, nfd, "Swift's String == is canonical equivalence")
+        XCTAssertNotEqual(Array(nfc.utf8), Array(nfd.utf8))
+        for text in ["{\"epsilon\": 1, \"epsilon\": 9}",
+                     "{\"\(nfc)\": 1, \"\(nfd)\": 9}",
+                     "{\"runs\": [{\"\(nfd)\": 1, \"\(nfc)\": 2}]}"] {
+            XCTAssertThrowsError(try MetadataValue(jsonData: Data(text.utf8)), text) { error in
+                XCTAssertTrue(error is UnambiguousJSON.Ambiguity, "\(text): \(error)")
+            }
+        }
+        XCTAssertNoThrow(try MetadataValue(jsonData: Data("{\"\(nfc)\": 1, \"epsilon\": 2}".utf8)))
+
+        let f = try ReleaseFixture()
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--out", f.path("sign.pem")]).status, 0)
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "x25519", "--out", f.path("deploy.pem")]).status, 0)
+        let report = f.path("dp.json")
+        try Data("{\"\(nfc)\": 1, \"\(nfd)\": 9}".utf8).write(to: URL(fileURLWithPath: report))
+        let r = try TestSupport.modelsec(["release", "create", f.model.path, "--name", "m", "--version", "1",
+                                          "--signing-key", f.path("sign.pem"), "--recipient", f.path("deploy.pem.pub"),
+                                          "--dp-report", report, "--output", f.path("rel")])
+        XCTAssertEqual(r.status, 2, r.stderrText)
+        XCTAssertTrue(r.stderrText.contains("dp.json") && r.stderrText.contains("same Unicode text"), r.stderrText)
+        XCTAssertFalse(f.exists("rel"))
     }
 
     func testManifestRecordsMetadataDPReportScanAndSigner() throws {

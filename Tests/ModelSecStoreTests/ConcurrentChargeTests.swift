@@ -35,7 +35,8 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
                         let r = try? TestSupport.modelsec(["dp", "release", "--input", csv, "--column", "v", "--statistic", "count",
                                                            "--epsilon", "0.1", "--store", engine.url, "--dataset", "shared",
                                                            "--request-id", id, "--json"],
-                                                          environment: engine.environment.merging(["MODELSEC_TEST_HOST": "host\(host)"]) { $1 },
+                                                          environment: engine.environment.merging(["MODELSEC_TEST_HOST": "host\(host)",
+                                                                                                   "MODELSEC_STORE_TIMEOUT": "20"]) { $1 },
                                                           timeout: 90)
                         guard let r else { continue }
                         last = Outcome(requestID: id, status: r.status, code: self.errorCode(r), attempts: attempts, stderr: r.stderrText)
@@ -115,6 +116,52 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
         XCTAssertGreaterThan(outcomes.filter { $0.started > restart.end }.count, 0, "no process started after the restart")
         let retried = outcomes.filter { $0.attempts > 1 }.count
         print("restart: \(across) processes ran across it, \(retried) retried after a store error")
+    }
+
+    /// A charge that gets no answer (here: another session holds the
+    /// dataset's lock) gives up after MODELSEC_STORE_TIMEOUT seconds with
+    /// store.timeout, exit 2, and charges nothing; the same request id then
+    /// charges once. Without the limit the process waited forever (seen when
+    /// PostgreSQL restarted under load: a query whose connection had died
+    /// never completed).
+    func testAnOperationWithNoAnswerTimesOutAndChargesNothing() throws {
+        let pg = try cluster()
+        let engine = try engines()[1]
+        let csv = try prepare(engine)
+        let database = String(engine.url.split(separator: "/").last!.split(separator: "?").first!)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        holder.arguments = ["-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", database, "-At", "-c",
+                            "SELECT pg_advisory_lock(hashtextextended('modelsec-dp:shared', 0)); SELECT 'held'; SELECT pg_sleep(60)"]
+        holder.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": pg.password]) { $1 }
+        holder.standardInput = FileHandle.nullDevice
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() } }
+        // Wait until the lock is held.
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline,
+              (try? pg.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted", database: database)) != "1" {
+            usleep(50_000)
+        }
+        let arguments = ["dp", "release", "--input", csv, "--column", "v", "--statistic", "count", "--epsilon", "0.1",
+                         "--store", engine.url, "--dataset", "shared", "--request-id", "stuck-1", "--json"]
+        let started = Date()
+        let stuck = try TestSupport.modelsec(arguments, environment: engine.environment.merging(["MODELSEC_STORE_TIMEOUT": "3"]) { $1 },
+                                             timeout: 60)
+        let waited = Date().timeIntervalSince(started)
+        XCTAssertEqual(stuck.status, 2, stuck.stderrText)
+        XCTAssertEqual(errorCode(stuck), "store.timeout", stuck.stdoutText)
+        XCTAssertTrue(stuck.stderrText.contains("no answer within 3 s"), stuck.stderrText)
+        XCTAssertLessThan(waited, 30, "gave up after about 3 s, not the holder's 60")
+        // End the holding session on the server (psql's exit alone leaves its pg_sleep running).
+        try pg.psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted", database: database)
+        holder.waitUntilExit()
+        XCTAssertEqual(try engine.open().status(dataset: "shared").releases, 0, "the abandoned attempt charged nothing")
+        let retry = try TestSupport.modelsec(arguments, environment: engine.environment)
+        XCTAssertEqual(retry.status, 0, retry.stderrText)
+        XCTAssertEqual(try engine.open().status(dataset: "shared").spent.epsilon, 0.1, accuracy: 1e-12)
     }
 
     /// Connection refused, wrong password, a password file: exit 2, the store

@@ -118,6 +118,14 @@ public final class PostgresCluster: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else is inherited: `pg_ctl start` leaves a server running,
+        // and a server holding a descriptor of a concurrent Foundation
+        // Process (its exit-watch socket, its output pipes) would keep that
+        // process from ever being seen to exit (the hang ConcurrentChargeTests
+        // hit when PostgreSQL restarted under 32 running processes).
+        guard Self.addCloseFrom(&actions, 3) == 0 else {
+            throw StartFailure(description: "posix_spawn_file_actions_addclosefrom_np failed")
+        }
         let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
         var cArgs = argv.map { strdup($0) } + [nil]
         var cEnv = env.map { strdup($0) } + [nil]
@@ -133,6 +141,16 @@ public final class PostgresCluster: @unchecked Sendable {
         let data = FileManager.default.contents(atPath: output) ?? Data()
         return TestSupport.ProcessResult(status: exit, stdout: data, stderr: Data())
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), looked up
+    /// at run time: Swift's Glibc module is built without _GNU_SOURCE, which
+    /// hides its declaration.
+    private static let addCloseFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            fatalError("glibc 2.34 or later is needed (posix_spawn_file_actions_addclosefrom_np)")
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     /// Runs SQL as the superuser in `database`; throws with psql's output on failure.
     @discardableResult

@@ -137,8 +137,11 @@ public enum TestSupport {
         if let stdin { inPipe.fileHandleForWriting.write(stdin) }
         try? inPipe.fileHandleForWriting.close()
         if exited.wait(timeout: .now() + timeout) == .timedOut {
+            // Killed, then not waited on without a bound: if Foundation never
+            // saw the exit (a descendant of another spawn holding its
+            // exit-watch descriptor), waitUntilExit would never return.
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            _ = exited.wait(timeout: .now() + 10)
             throw ProcessTimedOut(command: [executable] + arguments, seconds: timeout,
                                   stdout: out.take(waiting: 1), stderr: err.take(waiting: 1))
         }

@@ -105,6 +105,10 @@ struct DPSGDCommand: ParsableCommand {
         if let order = result.optimalOrder { print("optimal order:    \(order)") }
         if let h = result.discretization { print("discretisation:   \(h)") }
         if let e = result.epochs { print("epochs charged:   \(e)") }
+        if result.epsilon == 0 {
+            // Not a rounding accident: the accountant found delta alone covers the loss.
+            CLI.info("epsilon 0: at this noise, delta \(result.delta) alone bounds the privacy loss ((0, delta)-DP)")
+        }
     }
 }
 

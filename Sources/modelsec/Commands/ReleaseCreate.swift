@@ -146,7 +146,9 @@ struct ReleaseCreate: ParsableCommand {
         request.modelCard = try metadata.map { try ModelCard.load(path: $0) }
         if let dpReport {
             let bytes = try FileIO.readFile(dpReport, limit: 16 << 20)
-            do { request.dpReport = try MetadataValue(jsonData: Data(bytes)) } catch {
+            do { request.dpReport = try MetadataValue(jsonData: Data(bytes)) } catch let ambiguity as UnambiguousJSON.Ambiguity {
+                throw ReleaseInputError(path: dpReport, reason: "the DP report is not valid JSON, or reads two ways: \(ambiguity.reason)")
+            } catch {
                 throw ReleaseInputError(path: dpReport, reason: "the DP report is not valid JSON")
             }
         }
