@@ -111,7 +111,8 @@ if [ $# -eq 0 ] && [ "${MODELSEC_TEST_SHARDS:-2}" != 1 ]; then
   # turns on the build folder's lock. XCTest takes a comma-separated list of
   # Module.Class filters. stdin is /dev/null: a child that reads its
   # inherited stdin must not wait on the CI runner's.
-  bundle="$(swift build --show-bin-path)/modelsecPackageTests.xctest"
+  # MODELSEC_TEST_BUNDLE: another bundle (RunTestsScriptTests uses a fake one).
+  bundle="${MODELSEC_TEST_BUNDLE:-$(swift build --show-bin-path)/modelsecPackageTests.xctest}"
   listing=$("$bundle" --list-tests </dev/null | grep -E '^[A-Za-z0-9_]+\.[A-Za-z0-9_]+/' | sed 's#/.*##' | sort -u)
   classes_a=$(echo "$listing" | grep -E "$shard_a" | paste -sd, -)
   classes_b=$(echo "$listing" | grep -E "$shard_b" | paste -sd, -)

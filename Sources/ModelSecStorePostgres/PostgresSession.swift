@@ -93,6 +93,10 @@ final class PostgresSession: Sendable {
         do {
             return try Blocking.run(timeout: Self.operationTimeout) { try await body(connection) }
         } catch let timedOut as Blocking.TimedOut {
+            // The abandoned work may still hold a transaction or an advisory
+            // lock: the connection is closed, so the server ends both, and
+            // this session is not used again.
+            Task { try? await connection.close() }
             throw StoreError.timedOut(store: store, seconds: timedOut.seconds)
         } catch {
             throw Self.map(error, store: store)
