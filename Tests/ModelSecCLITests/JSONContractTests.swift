@@ -210,6 +210,12 @@ final class JSONContractTests: XCTestCase {
         XCTAssertEqual((added["secret"] as? String)?.count, 43, "the secret is shown once, in the result")
         try run("serve-client-add", add + ["ci", "--secret-out", path("ci.secret"), "--max-ttl", "10m", "--json"], expect: 0)
         try run("serve-client-add", add + ["deployer", "--json"], expect: 2)                                    // exists
+        // A failed registration leaves an earlier --secret-out file as it was, even with --force.
+        try "earlier secret\n".write(toFile: path("keep.secret"), atomically: true, encoding: .utf8)
+        try run("serve-client-add", add + ["deployer", "--secret-out", path("keep.secret"), "--force", "--json"], expect: 2)
+        XCTAssertEqual(try String(contentsOfFile: path("keep.secret"), encoding: .utf8), "earlier secret\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("keep.secret") }, ["keep.secret"],
+                       "no temporary file is left")
         try run("serve-client-add", add + ["bad id", "--json"], expect: 2)
         try run("serve-client-add", ["serve", "client", "add", "x", "--config", path("nosuch.yaml"), "--scope", "model:a:b@c", "--json"], expect: 2)
 

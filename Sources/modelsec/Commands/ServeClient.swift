@@ -98,14 +98,21 @@ struct ServeClientAdd: ParsableCommand {
             credential: .secret(try SecretHash(hashing: secret)),
             scopes: try TokenCLI.scopes(scope, option: "--scope"), maximumTTL: ttl)
         let store = try SQLiteTokenStore(path: settings.statePath)
-        if let secretOut {
-            try AtomicFileWriter.write(Array((secret + "\n").utf8), to: secretOut, mode: 0o600, overwrite: force)
-        }
+        // The secret is written to a temporary file first and renamed into
+        // place only once the client is registered: a failed registration
+        // leaves neither a secret for no client nor (with --force) a lost
+        // earlier file.
+        let writer = try secretOut.map { try AtomicFileWriter(destination: $0, mode: 0o600, overwrite: force) }
+        if let writer { try writer.write(Array((secret + "\n").utf8)) }
         do {
             try store.addClient(client, now: Int64(Date().timeIntervalSince1970))
         } catch {
-            // A secret for a client that was not registered must not linger.
-            if let secretOut { unlink(secretOut) }
+            writer?.abort()
+            throw error
+        }
+        do { try writer?.commit() } catch {
+            // Registered, but the secret could not be saved (the file appeared meanwhile): say so.
+            CLI.warn("client \(name) is registered, but its secret could not be written to \(secretOut ?? ""); remove the client and add it again")
             throw error
         }
         if json {
