@@ -22,11 +22,29 @@ public enum UnambiguousJSON {
         try refuseEquivalentKeys(value)
     }
 
+    /// The longest object key accepted, in UTF-8 bytes.
+    public static let maximumKeyBytes = 1024
+    /// The longest run of combining marks (non-starters) accepted in a key:
+    /// Unicode's Stream-Safe Text Format limit. Longer runs make `String`
+    /// hashing (which normalises) quadratic.
+    public static let maximumNonStarterRun = 30
+
     private static func refuseEquivalentKeys(_ value: StrictJSON.Value) throws {
         switch value {
         case let .object(members):
             var seen: [String: String] = [:]
             for (key, member) in members {
+                // Bounded before the key is ever hashed.
+                guard key.utf8.count <= maximumKeyBytes else {
+                    throw Ambiguity(reason: "an object key is longer than \(maximumKeyBytes) bytes")
+                }
+                var run = 0
+                for scalar in key.unicodeScalars {
+                    run = scalar.properties.canonicalCombiningClass == .notReordered ? 0 : run + 1
+                    guard run <= maximumNonStarterRun else {
+                        throw Ambiguity(reason: "an object key has more than \(maximumNonStarterRun) combining marks in a row")
+                    }
+                }
                 if let earlier = seen.updateValue(key, forKey: key) {
                     throw Ambiguity(reason: "the keys \(earlier.debugDescription) and \(key.debugDescription) are different bytes for the same Unicode text (normalise them to one form)")
                 }

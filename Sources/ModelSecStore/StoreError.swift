@@ -30,7 +30,8 @@ public enum StoreError: ModelSecError, Equatable {
     case connectionLost(store: String)
     /// An operation got no answer within `seconds` (the server or the network
     /// stopped responding, or a lock was held that long); the transaction was
-    /// abandoned: retry with the same request id.
+    /// abandoned: rolled back, or (if COMMIT was already sent) its outcome is
+    /// unknown: retry with the same request id.
     case timedOut(store: String, seconds: Int)
     /// The database is out of disk space; nothing was written.
     case diskFull(store: String)
@@ -91,7 +92,7 @@ public enum StoreError: ModelSecError, Equatable {
         case .connectionLost(let store):
             return "\(store): the connection was lost; the transaction in progress was rolled back or its outcome is unknown (retry with the same request id)"
         case .timedOut(let store, let seconds):
-            return "\(store): no answer within \(seconds) s (MODELSEC_STORE_TIMEOUT); the transaction was abandoned (retry with the same request id)"
+            return "\(store): no answer within \(seconds) s (MODELSEC_STORE_TIMEOUT); the transaction was abandoned: rolled back, or its outcome is unknown (retry with the same request id)"
         case .diskFull(let store): return "\(store): the database is out of disk space; nothing was written"
         case .database(let store, let sqlState, let message): return "\(store): the database refused the statement (SQLSTATE \(sqlState)): \(message)"
         case .contention(let store, let attempts): return "\(store): still conflicting with concurrent transactions after \(attempts) attempts"

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// One connection to a PostgreSQL store, with the error mapping every
 /// PostgreSQL engine uses: each failure becomes a ``ModelSecStore/StoreError``
@@ -16,6 +17,9 @@ final class PostgresSession: Sendable {
     let connection: PostgresConnection
     /// The redacted store URL, for messages.
     let store: String
+    /// Set when an operation timed out: its abandoned work may still be
+    /// running on the connection, so nothing else may use it.
+    private let abandoned = Mutex(false)
     /// Discards the driver's log (the library is silent; errors carry what matters).
     static let logger = Logger(label: "modelsec.store", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -75,7 +79,7 @@ final class PostgresSession: Sendable {
     /// Closes the connection (errors ignored: nothing is pending).
     func close() {
         let connection = self.connection
-        _ = try? Blocking.run { try await connection.close() }
+        _ = try? Blocking.run(timeout: 10) { try await connection.close() }
     }
 
     /// The most seconds one operation (a transaction with its retries) may
@@ -90,12 +94,14 @@ final class PostgresSession: Sendable {
     /// Runs `body` on the connection within ``operationTimeout``, mapping errors.
     func run<T>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
         let connection = self.connection, store = self.store
+        guard !abandoned.withLock({ $0 }) else { throw StoreError.connectionLost(store: store) }
         do {
             return try Blocking.run(timeout: Self.operationTimeout) { try await body(connection) }
         } catch let timedOut as Blocking.TimedOut {
             // The abandoned work may still hold a transaction or an advisory
             // lock: the connection is closed, so the server ends both, and
             // this session is not used again.
+            abandoned.withLock { $0 = true }
             Task { try? await connection.close() }
             throw StoreError.timedOut(store: store, seconds: timedOut.seconds)
         } catch {

@@ -54,7 +54,7 @@ public struct CertifiedSigner: Sendable {
 public struct CertificateTrust: Sendable {
     /// Trusted root certificates.
     public var roots: [X509Certificate]
-    /// DER CRLs; when any is given every certificate in the path is checked against them.
+    /// DER CRLs; when any is given the signing certificate is checked against its issuer's CRL (OpenSSL's CRL_CHECK: intermediates are not checked).
     public var crls: [[UInt8]]
     /// A subject alternative name (URI, e-mail or DNS name) the signing
     /// certificate must hold, compared as exact bytes.

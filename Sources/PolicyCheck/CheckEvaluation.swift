@@ -31,9 +31,12 @@ extension ConfiguredCheck {
             let source = trust.map { "trusted keys given to the audit: \($0.origin)" } ?? "trusted keys named by the policy"
             // Trust by CA roots (the rule's own, whatever keys the audit was given).
             var certificateProblem: String?
-            if var certificates {
-                certificates.time = now
-                switch evidence.authenticator.authenticate(certifiedBy: certificates) {
+            if let rule = certificates, !rule.unresolved.isEmpty {
+                certificateProblem = "the rule's ca_roots/crls take \(rule.unresolved.joined(separator: ", ")), whose environment variable is not set"
+            } else if let rule = certificates {
+                var trust = rule.trust
+                trust.time = now
+                switch evidence.authenticator.authenticate(certifiedBy: trust) {
                 case let .certified(keyID, subject, identities):
                     if !keyIDs.isEmpty, !keyIDs.contains(ExactString(keyID).asciiLowercased) {
                         return fail("signed by key \(keyID) (certificate \(subject)), which is not among the key ids the rule allows")
@@ -41,6 +44,9 @@ extension ConfiguredCheck {
                     let named = identities.isEmpty ? "" : ", identity \(identities.joined(separator: ", "))"
                     return pass("signature verified with the certificate \(subject)\(named), issued under the rule's CA roots (key \(keyID))")
                 case let .verified(keyID):
+                    if !keyIDs.isEmpty, !keyIDs.contains(ExactString(keyID).asciiLowercased) {
+                        return fail("signed by key \(keyID), which is not among the key ids the rule allows")
+                    }
                     return pass("signature verified with key \(keyID) certified under the rule's CA roots")
                 case let .failed(reason):
                     certificateProblem = reason

@@ -360,7 +360,7 @@ struct CheckParameterParser {
     /// certificate must hold, compared as exact bytes),
     /// `certificate_oidc_issuer` and `crls` (PEM or DER files). Nil when the
     /// rule has no `ca_roots`; the identity options without it are reported.
-    private func certificateTrust() -> CertificateTrust? {
+    private func certificateTrust() -> CertificateRule? {
         let identity = optional("certificate_identity").flatMap { d.string($0, "certificate_identity") }
         let issuer = optional("certificate_oidc_issuer").flatMap { d.string($0, "certificate_oidc_issuer") }
         let crlFiles = optional("crls").flatMap { d.stringList($0, "crls") } ?? []
@@ -378,9 +378,12 @@ struct CheckParameterParser {
         }
         var roots: [X509Certificate] = []
         var crls: [[UInt8]] = []
+        var unresolved: [String] = []
         for (key, files) in [("ca_roots", rootFiles), ("crls", crlFiles)] {
             for file in files {
-                guard case let .path(resolved, origin)? = resolve(file, key: key, purpose: key == "crls" ? "revocation list" : "CA roots") else { continue }
+                let resolution = resolve(file, key: key, purpose: key == "crls" ? "revocation list" : "CA roots")
+                if case let .unset(reference)? = resolution { unresolved.append(reference); continue }
+                guard case let .path(resolved, origin)? = resolution else { continue }
                 let named = describe(file, resolved: resolved, origin: origin)
                 guard FileManager.default.fileExists(atPath: resolved) else {
                     d.report(at: params[key]?.mark, "rule '\(rule)': \(key == "crls" ? "the revocation list" : "the CA roots file") \(named) does not exist")
@@ -407,7 +410,8 @@ struct CheckParameterParser {
                 }
             }
         }
-        return CertificateTrust(roots: roots, crls: crls, identity: identity, oidcIssuer: issuer)
+        return CertificateRule(trust: CertificateTrust(roots: roots, crls: crls, identity: identity, oidcIssuer: issuer),
+                               unresolved: unresolved)
     }
 
     /// Loads public keys from files, or from every *.pub / *.pem in a directory;

@@ -43,7 +43,7 @@ public enum ConfiguredCheck: Sendable {
     /// `certificates` (the rule's `ca_roots` and identity), a release signed
     /// by the certificate method whose chain leads to those roots, for that
     /// identity, passes too.
-    case signedByTrustedKey(keys: [PublicKey], keyIDs: Set<ExactString>, unresolved: [String], certificates: CertificateTrust?)
+    case signedByTrustedKey(keys: [PublicKey], keyIDs: Set<ExactString>, unresolved: [String], certificates: CertificateRule?)
     /// Every artifact is recorded as encrypted (and there is at least one artifact).
     case artifactsEncrypted
     /// The release's algorithms are in the allowed lists (nil = not
@@ -181,6 +181,23 @@ public struct MetricRequirement: Sendable, Hashable, CustomStringConvertible {
         metric = parts[0]
         self.comparison = comparison
         self.bound = bound
+    }
+}
+
+/// The certificate trust of a `signed-by-trusted-key` rule (`ca_roots`,
+/// `certificate_identity`, `certificate_oidc_issuer`, `crls`).
+public struct CertificateRule: Sendable {
+    /// The roots, revocation lists and identity.
+    public var trust: CertificateTrust
+    /// `ca_roots` / `crls` references that named an unset environment
+    /// variable, as written: while there are any, the certificate path fails
+    /// (a revocation list that silently went missing must not pass).
+    public var unresolved: [String]
+
+    /// A rule's certificate trust.
+    public init(trust: CertificateTrust, unresolved: [String] = []) {
+        self.trust = trust
+        self.unresolved = unresolved
     }
 }
 

@@ -128,7 +128,14 @@ public enum PolicyEvaluator {
     /// Which keys the signature rules verify with: the audit's, else the policies'.
     static func signatureTrust(policies: [Policy], trust: AuditTrust?) -> SignatureTrust {
         if let trust {
-            return SignatureTrust(source: .audit, detail: trust.origin, keyIDs: Set(trust.keys.map(\.keyID)).sorted())
+            // The audit's keys replace the policies' keys, never their CA roots: say so.
+            let roots = policies.flatMap(\.rules).reduce(0) { count, rule in
+                guard case let .signedByTrustedKey(_, _, _, certificates) = rule.check else { return count }
+                return count + (certificates?.trust.roots.count ?? 0)
+            }
+            let detail = roots == 0 ? trust.origin
+                : "\(trust.origin); and certificates under the CA roots the rules name (\(roots) root(s)), which audit keys do not replace"
+            return SignatureTrust(source: .audit, detail: detail, keyIDs: Set(trust.keys.map(\.keyID)).sorted())
         }
         var ids = Set<String>()
         var unresolved: [String] = []
@@ -138,7 +145,7 @@ public enum PolicyEvaluator {
             for rule in policy.rules {
                 guard case let .signedByTrustedKey(keys, _, refs, certificates) = rule.check else { continue }
                 hasRule = true
-                roots += certificates?.roots.count ?? 0
+                roots += certificates?.trust.roots.count ?? 0
                 ids.formUnion(keys.map(\.keyID))
                 unresolved += refs.map { "\(policy.name)/\(rule.id): \($0) is not set" }
             }

@@ -135,6 +135,42 @@ final class CertificatePolicyTests: XCTestCase {
         XCTAssertEqual(try audit(path("release-good-true"), otherRoot).status, 1)
     }
 
+    /// A `crls` (or `ca_roots`) entry naming an unset variable fails the
+    /// certificate path instead of silently checking no revocation.
+    func testAnUnsetRevocationListVariableFailsClosed() throws {
+        let revoked = try release("revoked")
+        let policy = try policy("env-crl", """
+        ca_roots: [root.pem]
+        certificate_identity: "\(identity)"
+        crls: ["${MODELSEC_TEST_UNSET_CRL_VARIABLE}"]
+        """)
+        let result = try audit(revoked, policy)
+        XCTAssertEqual(result.status, 1, result.message)
+        XCTAssertEqual(result.passed, false, result.message)
+        XCTAssertTrue(result.message.contains("MODELSEC_TEST_UNSET_CRL_VARIABLE"), result.message)
+        // Set, the list is read and the revoked certificate is refused for that reason.
+        let set = try TestSupport.modelsec(["audit", revoked, "--policy", policy, "--json"],
+                                           environment: ["MODELSEC_TEST_UNSET_CRL_VARIABLE": path("policies/crl.pem")])
+        XCTAssertEqual(set.status, 1, set.stderrText)
+        XCTAssertTrue(set.stdoutText.contains("revoked"), set.stdoutText)
+    }
+
+    /// Keys given to the audit replace the policy's keys, not its CA roots, and the report says so.
+    func testAuditKeysDoNotHideThePolicysRoots() throws {
+        let good = try release("good")
+        let pinned = try policy("pinned", """
+        ca_roots: [root.pem]
+        certificate_identity: "\(identity)"
+        """)
+        try run(["keygen", "--out", path("unrelated.pem")], expect: 0)
+        let r = try TestSupport.modelsec(["audit", good, "--policy", pinned, "--public-key", path("unrelated.pem.pub"), "--json"])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        let trust = try XCTUnwrap(report["signatureTrust"] as? [String: Any])
+        XCTAssertEqual(trust["source"] as? String, "audit")
+        XCTAssertTrue((trust["detail"] as? String ?? "").contains("CA roots the rules name (1 root(s)), which audit keys do not replace"), "\(trust)")
+    }
+
     func testKeysAndRootsInOneRuleEitherPasses() throws {
         let keyOnly = try release("good", certificate: false)
         try run(["key", "inspect", pkiPath("leaf-good.key")], expect: 0)
