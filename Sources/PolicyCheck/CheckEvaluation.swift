@@ -34,9 +34,9 @@ extension ConfiguredCheck {
             if let rule = certificates, !rule.unresolved.isEmpty {
                 certificateProblem = "the rule's ca_roots/crls take \(rule.unresolved.joined(separator: ", ")), whose environment variable is not set"
             } else if let rule = certificates {
-                var trust = rule.trust
-                trust.time = now
-                switch evidence.authenticator.authenticate(certifiedBy: trust) {
+                var pki = rule.trust
+                pki.time = now
+                switch evidence.authenticator.authenticate(certifiedBy: pki) {
                 case let .certified(keyID, subject, identities):
                     if !keyIDs.isEmpty, !keyIDs.contains(ExactString(keyID).asciiLowercased) {
                         return fail("signed by key \(keyID) (certificate \(subject)), which is not among the key ids the rule allows")
