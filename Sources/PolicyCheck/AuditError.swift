@@ -9,7 +9,7 @@ public enum AuditError: ModelSecError, Equatable {
     /// The directory has no `release.json`.
     case noManifest(directory: String, manifest: String)
     /// `release.json` is not JSON.
-    case manifestNotJSON(manifest: String)
+    case manifestNotJSON(manifest: String, reason: String? = nil)
     /// `release.json` is JSON but not an object.
     case manifestNotObject(manifest: String)
     /// `release.json` has no non-empty string `name` or `version` (named by
@@ -34,7 +34,7 @@ public enum AuditError: ModelSecError, Equatable {
     public var path: String? {
         switch self {
         case let .notADirectory(path), let .scratchUnavailable(path): return path
-        case let .noManifest(_, manifest), let .manifestNotJSON(manifest), let .manifestNotObject(manifest),
+        case let .noManifest(_, manifest), let .manifestNotJSON(manifest, _), let .manifestNotObject(manifest),
              let .manifestUnidentified(manifest, _): return manifest
         }
     }
@@ -43,7 +43,7 @@ public enum AuditError: ModelSecError, Equatable {
         switch self {
         case let .notADirectory(path): return "\(path): not a release directory (it does not exist or is not a directory)"
         case let .noManifest(directory, _): return "\(directory): not a release directory (it has no release.json)"
-        case let .manifestNotJSON(manifest): return "\(manifest): not valid JSON"
+        case let .manifestNotJSON(manifest, reason): return "\(manifest): not valid JSON" + (reason.map { ": \($0)" } ?? "")
         case let .manifestNotObject(manifest): return "\(manifest): release.json is not a JSON object"
         case let .manifestUnidentified(manifest, missing): return "\(manifest): release.json has no \(missing)"
         case let .scratchUnavailable(path): return "\(path): cannot create a private temporary directory for rescanning"

@@ -1,4 +1,5 @@
 import Foundation
+import ModelScanner
 import ModelSecCrypto
 import ModelSecIO
 import ModelSecKeys
@@ -32,6 +33,12 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
             throw AuditError.noManifest(directory: directory, manifest: manifestPath)
         }
         let bytes = try FileIO.readRegularFile(manifestPath)
+        // Read one way before anything is hashed: release.json is parsed before
+        // its signature is checked, so an unsigned one must not be able to
+        // stall the audit (a key of combining marks) or mean two things.
+        do { try UnambiguousJSON.check(bytes) } catch let ambiguity as UnambiguousJSON.Ambiguity {
+            throw AuditError.manifestNotJSON(manifest: manifestPath, reason: ambiguity.reason)
+        }
         let manifest: JSONValue
         do { manifest = try JSONValue(parsing: Data(bytes)) } catch {
             throw AuditError.manifestNotJSON(manifest: manifestPath)

@@ -197,9 +197,17 @@ final class CheckTests: XCTestCase {
         }
         try Data("{not json".utf8).write(to: dir.appendingPathComponent("release.json"))
         XCTAssertThrowsError(try loader.load(directory: dir.path)) { error in
-            XCTAssertEqual(error as? AuditError, .manifestNotJSON(manifest: manifest))
+            guard case .manifestNotJSON(manifest, _)? = error as? AuditError else { return XCTFail("\(error)") }
             XCTAssertEqual((error as? AuditError)?.category, .invalidInput)
             XCTAssertEqual((error as? AuditError)?.path, manifest)
+        }
+        // A release.json that reads two ways (a duplicate key: Python keeps the
+        // last value, other readers the first) is refused before it is judged.
+        try Data("{\"name\": \"a\", \"version\": \"1\", \"name\": \"b\"}".utf8).write(to: dir.appendingPathComponent("release.json"))
+        XCTAssertThrowsError(try loader.load(directory: dir.path)) { error in
+            guard case let .manifestNotJSON(path, reason)? = error as? AuditError else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, manifest)
+            XCTAssertTrue(reason?.contains("duplicate key") == true, "\(String(describing: reason))")
         }
         try Data(#"[1]"#.utf8).write(to: dir.appendingPathComponent("release.json"))
         XCTAssertThrowsError(try loader.load(directory: dir.path)) { XCTAssertEqual($0 as? AuditError, .manifestNotObject(manifest: manifest)) }
