@@ -44,7 +44,7 @@ public enum ReleaseAuthentication {
     }
 
     /// Largest release.json and release.sig read (both list one entry per file).
-    static let maximumFileSize = 256 << 20
+    public static let maximumFileSize = 256 << 20
     /// Largest evidence file read (a BOM lists every model file).
     public static let maximumEvidenceSize = 64 << 20
 

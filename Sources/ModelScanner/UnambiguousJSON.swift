@@ -6,7 +6,7 @@
 /// `[String: ...]` dictionary would silently keep one of them, while Python
 /// and the bytes on disk keep both.
 public enum UnambiguousJSON {
-    /// Why a document was refused: a reason, and the byte offset when known.
+    /// Why a document was refused (the reason names the byte offset when the parser knows it).
     public struct Ambiguity: Error, CustomStringConvertible, Sendable {
         /// What is wrong.
         public let reason: String

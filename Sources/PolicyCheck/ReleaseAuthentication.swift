@@ -55,7 +55,7 @@ extension ReleaseDirectoryAuthenticator {
         let path = directory + "/" + ReleaseLayout.signatureFile
         let signer: CertifiedSigner
         do {
-            let bytes = try FileIO.readRegularFile(path, limit: 256 << 20)
+            let bytes = try FileIO.readRegularFile(path, limit: ReleaseAuthentication.maximumFileSize)
             let bundle = try SignatureBundle(jsonData: Data(bytes), label: path)
             signer = try trust.signer(of: bundle, label: path)
         } catch let error as FileError {
