@@ -15,10 +15,6 @@ let buildCommit: String = {
     return String(git.currentCommit.prefix(12)) + (git.hasUncommittedChanges ? "-modified" : "")
 }()
 
-/// Swift 6 language mode (complete concurrency checking), target by target as
-/// each compiles cleanly; the package default below is still 5.
-let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
-
 let package = Package(
     name: "modelsec",
     platforms: [.macOS(.v13)],
@@ -86,28 +82,27 @@ let package = Package(
         .target(name: "CBuildInfo", cSettings: [.define("MODELSEC_COMMIT", to: "\"\(buildCommit)\"")]),
 
         // Foundation: typed crypto core, file I/O conventions, key management.
-        .target(name: "ModelSecCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: swift6),
-        .target(name: "ModelSecIO", swiftSettings: swift6),
-        .target(name: "ModelSecKeys", dependencies: ["ModelSecCrypto", "ModelSecIO"], swiftSettings: swift6),
+        .target(name: "ModelSecCrypto", dependencies: ["CSodium", "COpenSSL"]),
+        .target(name: "ModelSecIO"),
+        .target(name: "ModelSecKeys", dependencies: ["ModelSecCrypto", "ModelSecIO"]),
 
         // Capabilities.
-        .target(name: "ModelSigning", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"], swiftSettings: swift6),
-        .target(name: "ArtifactEncryption", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"], swiftSettings: swift6),
-        .target(name: "AccessTokens", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"], swiftSettings: swift6),
+        .target(name: "ModelSigning", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
+        .target(name: "ArtifactEncryption", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
+        .target(name: "AccessTokens", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
         .target(
             name: "DifferentialPrivacy",
             dependencies: [
                 "ModelSecCrypto", "ModelSecIO", "ModelSecStore",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
 
         // The shared store: `sqlite:PATH` / `postgres://` URLs, their
         // redaction, store errors. The PostgreSQL engine of the privacy
         // ledger lives in its own target so DifferentialPrivacy stays NIO-free.
-        .target(name: "ModelSecStore", dependencies: ["ModelSecIO"], swiftSettings: swift6),
+        .target(name: "ModelSecStore", dependencies: ["ModelSecIO"]),
         .target(
             name: "ModelSecStorePostgres",
             dependencies: [
@@ -117,26 +112,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swift6
+            ]
         ),
 
         // Signing keys that stay in a PKCS#11 token (HSM, SoftHSM2, KMS bridge).
         .target(name: "PKCS11Keys", dependencies: ["CPKCS11", "ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
 
         // Transparency log of releases (C2SP tlog-tiles, signed notes, cosignatures, tlog-proof).
-        .target(name: "TransparencyLog", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"],
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "TransparencyLog", dependencies: ["ModelSecCrypto", "ModelSecKeys", "ModelSecIO"]),
 
-        .target(name: "ModelScanner", dependencies: ["ModelSecIO"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "ModelScanner", dependencies: ["ModelSecIO"]),
         .target(
             name: "ModelRelease",
             dependencies: [
                 "ModelSecCrypto", "ModelSecIO", "ModelSecKeys",
                 "ModelSigning", "ArtifactEncryption", "AccessTokens", "ModelScanner", "TransparencyLog",
                 .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: swift6
+            ]
         ),
 
         .target(
@@ -144,8 +136,7 @@ let package = Package(
             dependencies: [
                 "ModelSecCrypto", "ModelSecIO", "ModelSecKeys", "ModelSigning", "ModelRelease", "ModelScanner",
                 .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
 
         // The OAuth 2.0 token service: config, client store, grants, HTTP server.
@@ -162,8 +153,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ],
-            swiftSettings: swift6
+            ]
         ),
 
         // Umbrella library and CLI.
@@ -173,16 +163,14 @@ let package = Package(
                 "ModelSecCrypto", "ModelSecIO", "ModelSecKeys",
                 "ModelSigning", "ArtifactEncryption", "AccessTokens", "DifferentialPrivacy",
                 "ModelScanner", "ModelRelease", "PolicyCheck", "PKCS11Keys", "TransparencyLog",
-            ],
-            swiftSettings: swift6
+            ]
         ),
         .executableTarget(
             name: "modelsec",
             dependencies: [
                 "ModelSec", "CBuildInfo", "ModelSecStore", "ModelSecStorePostgres", "TokenService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
 
         // Tests.
@@ -204,5 +192,7 @@ let package = Package(
                     exclude: ["oauth_clients.py"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
-    swiftLanguageModes: [.v5]
+    // Every target, tests included, builds in the Swift 6 language mode
+    // (complete concurrency checking).
+    swiftLanguageModes: [.v6]
 )

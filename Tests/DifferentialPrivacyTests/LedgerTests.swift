@@ -1,6 +1,7 @@
 import DifferentialPrivacy
 import Foundation
 import TestSupport
+import Synchronization
 import XCTest
 
 /// The SQLite privacy ledger, in-process and across concurrent processes.
@@ -102,13 +103,14 @@ final class LedgerTests: XCTestCase {
         var r = try TestSupport.modelsec(["dp", "budget", "--ledger", db, "--dataset", "d", "--set-total", "0.5"])
         XCTAssertEqual(r.status, 0, r.stderrText)
         let workers = 12
-        var statuses = [Int32](repeating: -1, count: workers)
-        let lock = NSLock()
+        let results = Mutex([Int32](repeating: -1, count: workers))
+        let input = csv.path
         DispatchQueue.concurrentPerform(iterations: workers) { i in
-            let result = try? TestSupport.modelsec(["dp", "release", "--input", csv.path, "--column", "v", "--statistic", "mean",
+            let result = try? TestSupport.modelsec(["dp", "release", "--input", input, "--column", "v", "--statistic", "mean",
                                                     "--bounds", "0,10", "--epsilon", "0.1", "--ledger", db, "--dataset", "d", "--json"])
-            lock.lock(); statuses[i] = result?.status ?? -2; lock.unlock()
+            results.withLock { $0[i] = result?.status ?? -2 }
         }
+        let statuses = results.withLock { $0 }
         XCTAssertEqual(statuses.filter { $0 == 0 }.count, 5, "\(statuses)")
         XCTAssertEqual(statuses.filter { $0 == 1 }.count, workers - 5, "\(statuses)")
         r = try TestSupport.modelsec(["dp", "budget", "--ledger", db, "--dataset", "d", "--show", "--json"])

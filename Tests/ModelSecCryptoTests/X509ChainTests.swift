@@ -6,11 +6,8 @@ import XCTest
 /// Certificate path validation: each way a signing certificate can be unfit
 /// is refused and named. The PKI comes from Python `cryptography`.
 final class X509ChainTests: XCTestCase {
-    private static var pki: URL!
-
-    override class func setUp() {
-        pki = try? TestSupport.makePKI()
-    }
+    /// Made once, on first use (a static `let` is initialised once, thread-safely).
+    private static let pki: URL? = try? TestSupport.makePKI()
 
     private func pem(_ name: String) throws -> String {
         let dir = try XCTUnwrap(Self.pki, "the test PKI could not be made")
@@ -49,7 +46,7 @@ final class X509ChainTests: XCTestCase {
         XCTAssertGreaterThan(leaf.notAfter, Date())
         XCTAssertEqual(chain[2].subject, "CN=modelsec test root,O=modelsec tests")
         // The certified key is the leaf's own key, as OpenSSL reads the key file.
-        let keyFile = Self.pki.appendingPathComponent("leaf-good.key").path
+        let keyFile = try XCTUnwrap(Self.pki).appendingPathComponent("leaf-good.key").path
         let r = try TestSupport.run("/usr/bin/openssl", ["pkey", "-in", keyFile, "-pubout", "-outform", "DER"])
         XCTAssertEqual(Array(r.stdout), leaf.subjectPublicKeyInfo)
         XCTAssertNoThrow(try verify("leaf-p384.pem"))

@@ -1,6 +1,7 @@
 import DifferentialPrivacy
 import Foundation
 import ModelSecStore
+import Synchronization
 import TestSupport
 import XCTest
 
@@ -15,8 +16,7 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
     /// retrying a process that fails on the store (exit 2, store error)
     /// with the same request id, as a pipeline would.
     func chargeConcurrently(_ engine: StoreEngine, csv: String, during: (() throws -> Void)? = nil) throws -> [Outcome] {
-        let lock = NSLock()
-        var outcomes: [Outcome] = []
+        let outcomes = Mutex<[Outcome]>([])
         let group = DispatchGroup()
         for host in 0..<4 {
             for job in 0..<8 {
@@ -39,13 +39,13 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
                                                                                                    "MODELSEC_STORE_TIMEOUT": "20"]) { $1 },
                                                           timeout: 90)
                         guard let r else { continue }
-                        last = Outcome(requestID: id, status: r.status, code: self.errorCode(r), attempts: attempts, stderr: r.stderrText)
+                        last = Outcome(requestID: id, status: r.status, code: Self.errorCode(r), attempts: attempts, stderr: r.stderrText)
                         if r.status == 2, let code = last.code, code.hasPrefix("store.") { Thread.sleep(forTimeInterval: 0.2); continue }
                         break
                     }
                     last.started = started
                     last.finished = Date()
-                    lock.lock(); outcomes.append(last); lock.unlock()
+                    outcomes.withLock { $0.append(last) }
                     group.leave()
                 }.start()
             }
@@ -55,7 +55,7 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
             try during()
         }
         XCTAssertEqual(group.wait(timeout: .now() + 600), .success, "the charging processes did not all end within 600 s")
-        return outcomes
+        return outcomes.withLock { $0 }
     }
 
     func check(_ engine: StoreEngine, _ outcomes: [Outcome]) throws {

@@ -70,8 +70,11 @@ class StoreEngineTestCase: XCTestCase {
     /// The machine-readable code of a library error.
     func code(_ error: any Error) -> String { (error as? any ModelSecError)?.code ?? "\(type(of: error)): \(error)" }
 
-    /// The error envelope of a `--json` run.
-    func errorCode(_ r: TestSupport.ProcessResult) -> String? {
+    /// The error code in the envelope of a `--json` run.
+    func errorCode(_ r: TestSupport.ProcessResult) -> String? { Self.errorCode(r) }
+
+    /// The error code in the envelope of a `--json` run (for closures that may not capture the test case).
+    static func errorCode(_ r: TestSupport.ProcessResult) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: r.stdout) as? [String: Any],
               let error = object["error"] as? [String: Any] else { return nil }
         return error["code"] as? String
