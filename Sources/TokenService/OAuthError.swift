@@ -14,7 +14,8 @@ public struct OAuthError: Error, Sendable, Equatable {
         /// Client authentication failed (unknown client, wrong secret, bad
         /// assertion, no authentication).
         case invalidClient = "invalid_client"
-        /// The grant (a subject token) is invalid, expired or not trusted.
+        /// The grant is invalid, expired or not trusted. (A refused subject
+        /// token is `invalid_request`: RFC 8693 §2.2.2 requires that code.)
         case invalidGrant = "invalid_grant"
         /// The client may not use this grant type.
         case unauthorizedClient = "unauthorized_client"
@@ -22,6 +23,9 @@ public struct OAuthError: Error, Sendable, Equatable {
         case unsupportedGrantType = "unsupported_grant_type"
         /// A requested scope is malformed or beyond what the client is granted.
         case invalidScope = "invalid_scope"
+        /// A token exchange named a `resource` or an `audience` the service
+        /// does not issue tokens for (RFC 8693 §2.2.2).
+        case invalidTarget = "invalid_target"
         /// Too many failed authentications for this client id or address
         /// (HTTP 429 with `Retry-After`; the code is RFC 8628 §3.5's token
         /// endpoint error for a client that must slow down).

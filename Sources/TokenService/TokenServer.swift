@@ -34,7 +34,8 @@ public struct TokenServer: Sendable {
         self.metadata = try Self.metadataDocument(config)
     }
 
-    /// The RFC 8414 authorization server metadata.
+    /// The RFC 8414 authorization server metadata; with a trust policy, the
+    /// token-exchange grant and the `none` client authentication method are listed.
     static func metadataDocument(_ config: ServiceConfig) throws -> [UInt8] {
         struct Metadata: Encodable {
             let issuer: String
@@ -46,12 +47,15 @@ public struct TokenServer: Sendable {
             let token_endpoint_auth_signing_alg_values_supported: [String]
         }
         let base = ServiceConfig.trimmingSlash(config.issuer)
+        // Token exchange needs no client authentication ("none", RFC 8414 §2).
+        let exchange = !config.trustRules.isEmpty
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(Metadata(
             issuer: config.issuer, token_endpoint: config.tokenEndpoint, jwks_uri: base + "/jwks.json",
-            grant_types_supported: [TokenEndpoint.clientCredentials], response_types_supported: [],
-            token_endpoint_auth_methods_supported: RegisteredClient.AuthMethod.allCases.map(\.rawValue),
+            grant_types_supported: [TokenEndpoint.clientCredentials] + (exchange ? [TokenEndpoint.tokenExchange] : []),
+            response_types_supported: [],
+            token_endpoint_auth_methods_supported: RegisteredClient.AuthMethod.allCases.map(\.rawValue) + (exchange ? ["none"] : []),
             token_endpoint_auth_signing_alg_values_supported: ["EdDSA", "ES256"])))
     }
 

@@ -6,8 +6,11 @@ PrivateKeyJWT (RFC 7523); PyJWT verifies every token against /jwks.json;
 observations; the Swift test asserts on it.
 
 usage: oauth_clients.py MODE BASE_URL TOKEN_ENDPOINT ISSUER AUDIENCE
-                        BASIC_ID BASIC_SECRET JWT_ID JWT_KEY_PEM
+                        BASIC_ID BASIC_SECRET JWT_ID JWT_KEY_PEM [EXCHANGE_JSON]
 MODE: full | basic (only the client_secret_basic flow, for the restart check)
+EXCHANGE_JSON: a file {"subject_token", "untrusted_issuer", "claims_mismatch",
+"scope"}: in full mode Authlib also does an RFC 8693 token exchange (as a
+public client, token_endpoint_auth_method "none") and the refusals are sent.
 """
 import json
 import socket
@@ -21,6 +24,9 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc.jwk import ECKey
 
 mode, base, token_endpoint, issuer, audience, basic_id, basic_secret, jwt_id, key_path = sys.argv[1:10]
+exchange_path = sys.argv[10] if len(sys.argv) > 10 else None
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 out = {}
 jwks = jwt.PyJWKSet.from_dict(requests.get(base + "/jwks.json", timeout=10).json())
 
@@ -29,7 +35,8 @@ def verify(token):
     header = jwt.get_unverified_header(token)
     key = jwks[header["kid"]]
     claims = jwt.decode(token, key.key, algorithms=[header["alg"]], audience=audience, issuer=issuer)
-    return {"typ": header["typ"], "sub": claims["sub"], "scope": claims["scope"], "ttl": claims["exp"] - claims["iat"]}
+    return {"typ": header["typ"], "sub": claims["sub"], "scope": claims["scope"], "ttl": claims["exp"] - claims["iat"],
+            "client_id": claims["client_id"]}
 
 
 def refusal(response):
@@ -84,6 +91,21 @@ if mode == "full":
     out["oversizedBody"] = refusal(post("grant_type=client_credentials&pad=" + "a" * 200_000, auth=(basic_id, basic_secret)))
     out["unsupportedGrant"] = refusal(post("grant_type=password&username=a&password=b", auth=(basic_id, basic_secret)))
     out["metadata"] = requests.get(base + "/.well-known/oauth-authorization-server", timeout=10).json()
+
+    if exchange_path:
+        exchange = json.load(open(exchange_path))
+        public = OAuth2Session("deploy-workload", token_endpoint_auth_method="none", scope=exchange["scope"])
+        got = public.fetch_token(base + "/token", grant_type=TOKEN_EXCHANGE,
+                                 subject_token=exchange["subject_token"], subject_token_type=JWT_TYPE)
+        out["exchange"] = verify(got["access_token"])
+        out["exchange"]["issued_token_type"] = got.get("issued_token_type")
+        out["exchangeReplayed"] = error_of(lambda: public.fetch_token(
+            base + "/token", grant_type=TOKEN_EXCHANGE, subject_token=exchange["subject_token"], subject_token_type=JWT_TYPE))
+        exchange_form = lambda token, scope: {"grant_type": TOKEN_EXCHANGE, "subject_token_type": JWT_TYPE,
+                                              "subject_token": token, "scope": scope}
+        out["exchangeUntrustedIssuer"] = refusal(post(exchange_form(exchange["untrusted_issuer"], exchange["scope"])))
+        out["exchangeClaimsMismatch"] = refusal(post(exchange_form(exchange["claims_mismatch"], exchange["scope"])))
+        out["exchangeEscalation"] = refusal(post(exchange_form(exchange["escalation_token"], "model:sign:resnet@1")))
 
     # Slow loris: half a request line, then nothing. Others are served meanwhile;
     # the server closes the idle connection.
