@@ -112,6 +112,31 @@ final class TokenServerTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("no.token").path))
     }
 
+    /// examples/deploy-token.sh in its token-exchange mode (what the GitHub
+    /// Actions and GitLab CI examples run): the CI's OIDC token becomes a
+    /// deploy token for exactly RELEASE_NAME@RELEASE_VERSION.
+    private func exchangeWithTheExampleScript(_ server: ServerProcess, _ fixture: TokenServiceFixture, subjectToken: String) throws {
+        let dir = fixture.directory
+        let subjectFile = dir.appendingPathComponent("ci-oidc.jwt").path
+        try subjectToken.write(toFile: subjectFile, atomically: true, encoding: .utf8)
+        let tokenFile = dir.appendingPathComponent("ci-deploy.token").path
+        let script = TestSupport.repositoryRoot.appendingPathComponent("examples/deploy-token.sh").path
+        let r = try TestSupport.run("/bin/bash", [script], environment: [
+            "PATH": "/usr/bin:/bin", "MODELSEC": TestSupport.modelsecBinary.path, "TOKEN_SERVER": server.base,
+            "SUBJECT_TOKEN_FILE": subjectFile, "TOKEN_FILE": tokenFile, "RELEASE_NAME": "resnet", "RELEASE_VERSION": "2.1.0",
+        ])
+        XCTAssertEqual(r.status, 0, r.stderrText + "\nserver log:\n" + server.log)
+        let mode = try FileManager.default.attributesOfItem(atPath: tokenFile)[.posixPermissions] as? NSNumber
+        XCTAssertEqual(mode?.intValue, 0o600)
+        let issuerPublic = dir.appendingPathComponent("issuer-for-script.pub.pem").path
+        try KeyFile.write(fixture.issuerKey.publicKey, to: issuerPublic)
+        let strict = try TestSupport.modelsec([
+            "token", "verify", "--token-file", tokenFile, "--public-key", issuerPublic, "--issuer", TokenServiceFixture.issuerURL,
+            "--audience", TokenServiceFixture.audience, "--require-scope", "model:deploy:resnet@2.1.0",
+        ])
+        XCTAssertEqual(strict.status, 0, strict.stderrText)
+    }
+
     func testRealClientsBadInputsSIGTERMAndRestartWithTheSameStore() throws {
         let (issuerDirectory, tokens) = try WorkloadRSATests.makeIssuer()
         defer { try? FileManager.default.removeItem(at: issuerDirectory) }
@@ -130,6 +155,7 @@ final class TokenServerTests: XCTestCase {
         var stopped = false
         defer { if !stopped { _ = server.stop() } }
         try fetchWithTheCLI(server, fixture, subjectToken: try XCTUnwrap(tokens["rs256b"]))
+        try exchangeWithTheExampleScript(server, fixture, subjectToken: try XCTUnwrap(tokens["rs256d"]))
         let seen = try clients("full", server, fixture, exchange: exchangeFile)
 
         // RFC 8693 token exchange by Authlib (a public client), the token checked by PyJWT.

@@ -7,7 +7,7 @@ import XCTest
 
 /// Token exchange of RS256 and PS256 tokens, as GitHub Actions, GitLab CI and
 /// Kubernetes sign them: keys and tokens from Python `cryptography` and PyJWT
-/// (workload_issuer.py), verification through ModelSecCrypto's RSA.
+/// (``WorkloadIssuerScript``), verification through ModelSecCrypto's RSA.
 final class WorkloadRSATests: XCTestCase {
     static let issuer = "https://token.actions.githubusercontent.com"
     static let audience = "https://tokens.example"
@@ -27,11 +27,12 @@ final class WorkloadRSATests: XCTestCase {
 
         """
 
-    /// Runs workload_issuer.py into a new directory: the JWK Set files and the tokens.
+    /// Runs ``WorkloadIssuerScript`` into a new directory: the JWK Set files and the tokens.
     static func makeIssuer() throws -> (directory: URL, tokens: [String: String]) {
         let directory = try TestSupport.makeTemporaryDirectory("workload-issuer")
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("workload_issuer.py").path
-        let r = try TestSupport.run(try TestSupport.python(), [script, directory.path, issuer, audience])
+        let script = directory.appendingPathComponent("workload_issuer.py")
+        try WorkloadIssuerScript.source.write(to: script, atomically: true, encoding: .utf8)
+        let r = try TestSupport.run(try TestSupport.python(), [script.path, directory.path, issuer, audience])
         guard r.status == 0, let tokens = try JSONSerialization.jsonObject(with: r.stdout) as? [String: String] else {
             throw NSError(domain: "WorkloadRSATests", code: 1, userInfo: [NSLocalizedDescriptionKey: "workload_issuer.py: " + r.stderrText])
         }

@@ -1,13 +1,16 @@
-"""A GitHub-Actions-like OIDC issuer for the token-exchange tests (RS256/PS256).
-
-Python `cryptography` makes the RSA keys and PyJWT signs the tokens: modelsec
-itself never makes RSA keys. Writes into OUTDIR:
-  github-jwks.json   the public keys (kid gh-rs256: RS256, kid gh-ps256: PS256)
-  weak-jwks.json     one 1024-bit RSA key (the service must refuse to load it)
-and prints one JSON object {name: token} on stdout.
-
-usage: workload_issuer.py OUTDIR ISSUER AUDIENCE
-"""
+/// The Python side of the token-exchange RSA tests (written to a temporary
+/// file and run in the test's venv): a GitHub-Actions-like OIDC issuer.
+enum WorkloadIssuerScript {
+    static let source = #"""
+# A GitHub-Actions-like OIDC issuer for the token-exchange tests (RS256/PS256).
+#
+# Python `cryptography` makes the RSA keys and PyJWT signs the tokens: modelsec
+# itself never makes RSA keys. Writes into OUTDIR:
+#   github-jwks.json   the public keys (kid gh-rs256: RS256, kid gh-ps256: PS256)
+#   weak-jwks.json     one 1024-bit RSA key (the service must refuse to load it)
+# and prints one JSON object {name: token} on stdout.
+#
+# usage: python3 SCRIPT OUTDIR ISSUER AUDIENCE
 import base64
 import hashlib
 import hmac
@@ -70,6 +73,7 @@ tokens = {
     "rs256": sign(claims(), rs_key, "RS256", "gh-rs256"),
     "rs256b": sign(claims(), rs_key, "RS256", "gh-rs256"),
     "rs256c": sign(claims(), rs_key, "RS256", "gh-rs256"),
+    "rs256d": sign(claims(), rs_key, "RS256", "gh-rs256"),
     "ps256": sign(claims(), ps_key, "PS256", "gh-ps256"),
     "otherRepo": sign(claims(repository="evil-org/models", sub="repo:evil-org/models:ref:refs/heads/main"), rs_key, "RS256", "gh-rs256"),
     "otherIssuer": sign(claims(iss="https://gitlab.example"), rs_key, "RS256", "gh-rs256"),
@@ -91,3 +95,5 @@ for name, secret in (("hs256Pem", pem), ("hs256Jwks", open(os.path.join(outdir, 
     tokens[name] = header + "." + payload + "." + b64(mac)
 tokens["none"] = b64(json.dumps({"alg": "none", "kid": "gh-rs256"}).encode()) + "." + good[1] + "."
 print(json.dumps(tokens))
+"""#
+}
