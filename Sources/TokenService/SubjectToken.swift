@@ -10,7 +10,8 @@ import ModelSecKeys
 /// on policy"; descriptions never repeat a value from the token.
 ///
 /// - a compact JWS of at most ``maximumSize`` bytes; header and claims JSON
-///   objects whose members are unique (at every level a matcher walks); no
+///   objects (the claims valid JSON throughout) whose members are unique (at
+///   every level a matcher walks); no
 ///   `crit`; a `kid`;
 /// - `alg` exactly the one algorithm of the issuer key the `kid` names
 ///   (`none`, `HS*` and anything else never match a key);
@@ -55,7 +56,10 @@ public struct SubjectToken: Sendable {
         }
         guard !header.hasCritical else { throw Self.refuse("has a crit header (no JWS extension is understood)") }
         guard let kid = header.keyID, !kid.isEmpty else { throw Self.refuse("has no kid") }
-        guard let members = JSONObjectScanner.members(jws.payload), Self.unique(members) else {
+        // The scanner only finds member boundaries; the full parser checks the
+        // whole document is JSON (nothing unparsed hides between members).
+        guard let members = JSONObjectScanner.members(jws.payload), Self.unique(members),
+              (try? JSONSerialization.jsonObject(with: Data(jws.payload))) is [String: Any] else {
             throw Self.refuse("claims are not a JSON object with unique members")
         }
         func member(_ name: String) -> ArraySlice<UInt8>? {

@@ -258,6 +258,12 @@ final class TokenExchangeTests: XCTestCase {
             "serviceaccount":{"name":"deployer"}}}
             """.utf8))
         assertRefused(.invalidRequest, body(duplicated), "a repeated member inside a matched object", because: "matches no trust rule")
+        let unparsable = try workload.sign(header: #"{"alg":"ES256","kid":"k8s-sa-key-1"}"#, payload: Array("""
+            {"iss":"\(WorkloadIssuer.issuer)","aud":"\(WorkloadIssuer.audience)","sub":"system:serviceaccount:prod:deployer",\
+            "exp":\(Int64(Date().timeIntervalSince1970) + 600),"x":tru,"kubernetes.io":{"namespace":"prod",\
+            "serviceaccount":{"name":"deployer"}}}
+            """.utf8))
+        assertRefused(.invalidRequest, body(unparsable), "claims that are not JSON throughout", because: "not a JSON object")
     }
 
     // MARK: configuration
