@@ -158,6 +158,15 @@ final class TokenServerTests: XCTestCase {
         try exchangeWithTheExampleScript(server, fixture, subjectToken: try XCTUnwrap(tokens["rs256d"]))
         let seen = try clients("full", server, fixture, exchange: exchangeFile)
 
+        // Introspection and revocation with `requests`.
+        let active = try XCTUnwrap(seen["introspectActive"] as? [String: Any], "\(seen)")
+        XCTAssertEqual(active["active"] as? Bool, true)
+        XCTAssertEqual(active["client_id"] as? String, "basic-client")
+        XCTAssertEqual(seen["revokeStatus"] as? Int, 200)
+        XCTAssertEqual((seen["introspectRevoked"] as? [String: Any])?["active"] as? Bool, false)
+        assertRefusal(seen["introspectUnauthenticated"], status: 401, error: "invalid_client")
+        assertRefusal(seen["revokeUnauthenticated"], status: 401, error: "invalid_client")
+
         // RFC 8693 token exchange by Authlib (a public client), the token checked by PyJWT.
         let exchanged = try XCTUnwrap(seen["exchange"] as? [String: Any], "\(seen)")
         XCTAssertEqual(exchanged["sub"] as? String, "repo:example-org/models:ref:refs/heads/main")
@@ -196,6 +205,8 @@ final class TokenServerTests: XCTestCase {
         XCTAssertEqual(metadata["grant_types_supported"] as? [String],
                        ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"])
         XCTAssertEqual((metadata["token_endpoint_auth_methods_supported"] as? [String])?.contains("none"), true)
+        XCTAssertEqual(metadata["revocation_endpoint"] as? String, TokenServiceFixture.issuerURL + "/revoke")
+        XCTAssertEqual(metadata["introspection_endpoint"] as? String, TokenServiceFixture.issuerURL + "/introspect")
 
         XCTAssertEqual(seen["servedDuringSlowLoris"] as? Int, 200)
         let closedAfter = try XCTUnwrap(seen["slowLorisClosedAfter"] as? Double, "the slow connection was never closed")

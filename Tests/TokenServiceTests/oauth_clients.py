@@ -2,7 +2,8 @@
 
 Authlib does client_credentials with client_secret_basic and with
 PrivateKeyJWT (RFC 7523); PyJWT verifies every token against /jwks.json;
-`requests` and a raw socket send the bad inputs. Prints one JSON object of
+`requests` introspects and revokes (RFC 7662, RFC 7009) and, with a raw
+socket, sends the bad inputs. Prints one JSON object of
 observations; the Swift test asserts on it.
 
 usage: oauth_clients.py MODE BASE_URL TOKEN_ENDPOINT ISSUER AUDIENCE
@@ -91,6 +92,17 @@ if mode == "full":
     out["oversizedBody"] = refusal(post("grant_type=client_credentials&pad=" + "a" * 200_000, auth=(basic_id, basic_secret)))
     out["unsupportedGrant"] = refusal(post("grant_type=password&username=a&password=b", auth=(basic_id, basic_secret)))
     out["metadata"] = requests.get(base + "/.well-known/oauth-authorization-server", timeout=10).json()
+
+    # RFC 7662 introspection and RFC 7009 revocation with `requests`.
+    fresh = basic.fetch_token(base + "/token", grant_type="client_credentials")["access_token"]
+    introspect = lambda token, auth: requests.post(base + "/introspect", data={"token": token}, auth=auth, timeout=10)
+    out["introspectActive"] = introspect(fresh, (basic_id, basic_secret)).json()
+    revoked = requests.post(base + "/revoke", data={"token": fresh, "token_type_hint": "access_token"},
+                            auth=(basic_id, basic_secret), timeout=10)
+    out["revokeStatus"] = revoked.status_code
+    out["introspectRevoked"] = introspect(fresh, (basic_id, basic_secret)).json()
+    out["introspectUnauthenticated"] = refusal(requests.post(base + "/introspect", data={"token": fresh}, timeout=10))
+    out["revokeUnauthenticated"] = refusal(requests.post(base + "/revoke", data={"token": fresh}, timeout=10))
 
     if exchange_path:
         exchange = json.load(open(exchange_path))
