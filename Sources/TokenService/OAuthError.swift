@@ -30,6 +30,9 @@ public struct OAuthError: Error, Sendable, Equatable {
         /// (HTTP 429 with `Retry-After`; the code is RFC 8628 §3.5's token
         /// endpoint error for a client that must slow down).
         case slowDown = "slow_down"
+        /// The service cannot answer now (a trusted issuer's JWK Set URL
+        /// could not be fetched): HTTP 503, the code RFC 6749 §4.1.2.1 names.
+        case temporarilyUnavailable = "temporarily_unavailable"
     }
 
     /// The error code.
@@ -46,11 +49,13 @@ public struct OAuthError: Error, Sendable, Equatable {
         self.retryAfter = retryAfter
     }
 
-    /// 401 for `invalid_client`, 429 for `slow_down`, 400 otherwise.
+    /// 401 for `invalid_client`, 429 for `slow_down`, 503 for
+    /// `temporarily_unavailable`, 400 otherwise.
     public var status: Int {
         switch code {
         case .invalidClient: return 401
         case .slowDown: return 429
+        case .temporarilyUnavailable: return 503
         default: return 400
         }
     }

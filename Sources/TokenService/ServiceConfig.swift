@@ -40,8 +40,9 @@ public struct ServiceConfig: Sendable {
     public var clients: [RegisteredClient]
     /// The token-exchange trust policy (`trust:`), in file order.
     public var trustRules: [TrustRule] = []
-    /// The keys of each trusted issuer (by `iss` bytes), read from the rules' JWK Set files.
-    public var issuerKeys: [[UInt8]: [IssuerKey]] = [:]
+    /// The keys of each trusted issuer (by `iss` bytes): read from the
+    /// rules' JWK Set files, or fetched from their URLs when first needed.
+    public var issuerKeys: [[UInt8]: IssuerKeys] = [:]
 
     /// The token endpoint URL, which `private_key_jwt` assertions must name as `aud`.
     public var tokenEndpoint: String { Self.trimmingSlash(issuer) + "/token" }
@@ -228,7 +229,7 @@ struct ConfigReader {
                 throw fail(trustNode, "'trust' must be a list of 1 to \(ServiceConfig.maximumTrustRuleCount) rules")
             }
             var names = Set<[UInt8]>(clients.map { Array($0.id.utf8) })
-            var jwksOf: [[UInt8]: String] = [:]
+            var jwksOf: [[UInt8]: TrustRule.KeySource] = [:]
             for item in list {
                 let rule = try readTrustRule(item, maximumTTL: maximumTTL)
                 guard names.insert(Array(rule.name.utf8)).inserted else {
@@ -236,20 +237,25 @@ struct ConfigReader {
                 }
                 let issuerBytes = Array(rule.issuer.utf8)
                 if let known = jwksOf[issuerBytes] {
-                    guard known == rule.jwksPath else {
-                        throw fail(item, "trust rule '\(rule.name)': every rule for one issuer must name the same jwks_file")
+                    guard known == rule.keySource else {
+                        throw fail(item, "trust rule '\(rule.name)': every rule for one issuer must name the same jwks_file or jwks_url")
                     }
                 } else {
-                    jwksOf[issuerBytes] = rule.jwksPath
-                    do {
-                        let bytes = try FileIO.readRegularFile(rule.jwksPath, limit: IssuerKeySet.maximumDocumentSize)
-                        config.issuerKeys[issuerBytes] = try IssuerKeySet.keys(from: bytes, source: rule.jwksPath)
-                    } catch let error as TokenInputError {
-                        let text = error.description, prefix = rule.jwksPath + ": "
-                        throw TokenServiceError.unusableFile(file: rule.jwksPath, reason: "not a usable JWK Set: "
-                            + (text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text))
-                    } catch {
-                        throw TokenServiceError.unusableFile(file: rule.jwksPath, reason: "\(error)")
+                    jwksOf[issuerBytes] = rule.keySource
+                    switch rule.keySource {
+                    case let .url(url):
+                        config.issuerKeys[issuerBytes] = .remote(RemoteKeySet(url: url))
+                    case let .file(jwksPath):
+                        do {
+                            let bytes = try FileIO.readRegularFile(jwksPath, limit: IssuerKeySet.maximumDocumentSize)
+                            config.issuerKeys[issuerBytes] = .fixed(try IssuerKeySet.keys(from: bytes, source: jwksPath))
+                        } catch let error as TokenInputError {
+                            let text = error.description, prefix = jwksPath + ": "
+                            throw TokenServiceError.unusableFile(file: jwksPath, reason: "not a usable JWK Set: "
+                                + (text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text))
+                        } catch {
+                            throw TokenServiceError.unusableFile(file: jwksPath, reason: "\(error)")
+                        }
                     }
                 }
                 config.trustRules.append(rule)
@@ -260,13 +266,25 @@ struct ConfigReader {
 
     func readTrustRule(_ node: Node, maximumTTL: TokenDuration) throws -> TrustRule {
         let map = try entries(node, "a trust rule", allowed: [
-            "name", "issuer", "jwks_file", "audience", "claims", "scopes", "max_ttl", "single_use",
+            "name", "issuer", "jwks_file", "jwks_url", "audience", "claims", "scopes", "max_ttl", "single_use",
         ])
         let name = try string(map["name"], "name")
         guard RegisteredClient.isValidID(name) else { throw fail(map["name"], "a trust rule name follows the client id rule: " + RegisteredClient.idRule) }
         let issuer = try string(map["issuer"], "issuer")
         guard issuer.utf8.count <= 1024 else { throw fail(map["issuer"], "'issuer' is longer than 1024 bytes") }
-        let jwks = try path(map["jwks_file"], "jwks_file")
+        let keySource: TrustRule.KeySource
+        switch (map["jwks_file"], map["jwks_url"]) {
+        case let (file?, nil):
+            keySource = .file(try path(file, "jwks_file"))
+        case let (nil, urlNode?):
+            let text = try string(urlNode, "jwks_url")
+            guard text.utf8.count <= 2048, let url = URL(string: text), RemoteKeySet.isAcceptable(url) else {
+                throw fail(urlNode, "'jwks_url' must be an https URL (or http to a loopback address) without user information")
+            }
+            keySource = .url(url)
+        default:
+            throw fail(map["jwks_url"] ?? node, "trust rule '\(name)': give exactly one of 'jwks_file' and 'jwks_url'")
+        }
         let audience = try string(map["audience"], "audience")
         guard let claimsNode = map["claims"], let claimsMap = claimsNode.mapping, !claimsMap.isEmpty, claimsMap.count <= 32 else {
             throw fail(map["claims"] ?? node, "trust rule '\(name)': 'claims' must map 1 to 32 claim paths to a value or a list of values (a rule without claims would trust every token of the issuer)")
@@ -297,7 +315,7 @@ struct ConfigReader {
         let ttl = try map["max_ttl"].map { try duration($0, "max_ttl") }
         if let ttl, ttl > maximumTTL { throw fail(map["max_ttl"], "the rule's 'max_ttl' exceeds the service's 'max_ttl'") }
         let singleUse = try map["single_use"].map { try bool($0, "single_use") } ?? false
-        return TrustRule(name: name, issuer: issuer, jwksPath: jwks, audience: audience, claims: matchers, scopes: scopes,
+        return TrustRule(name: name, issuer: issuer, keySource: keySource, audience: audience, claims: matchers, scopes: scopes,
                          maximumTTL: ttl, singleUse: singleUse)
     }
 

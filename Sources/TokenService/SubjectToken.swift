@@ -37,6 +37,8 @@ public struct SubjectToken: Sendable {
     public let expiresAt: Int64
     /// `jti`, when present.
     public let tokenID: String?
+    /// The header's `kid`.
+    public var keyID: String { header.keyID ?? "" }
     let header: JOSEHeader
     let jws: CompactJWS
     let members: [JSONObjectScanner.Member]

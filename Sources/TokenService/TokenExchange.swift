@@ -48,8 +48,12 @@ extension TokenEndpoint {
         }
         let subject = try SubjectToken(parsing: subjectText)
         let issuerBytes = Array(subject.issuer.utf8)
-        guard let keys = config.issuerKeys[issuerBytes] else {
+        guard let source = config.issuerKeys[issuerBytes] else {
             throw SubjectToken.refuse("is from an issuer the trust policy does not name")
+        }
+        let keys: [IssuerKey]
+        do { keys = try source.keys(for: subject.keyID, now: now.timeIntervalSince1970) } catch {
+            throw OAuthError(.temporarilyUnavailable, "the subject token's issuer keys could not be fetched; try again later")
         }
         try subject.verify(keys: keys, now: seconds)
         let candidates = config.trustRules.filter {

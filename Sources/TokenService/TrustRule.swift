@@ -1,5 +1,24 @@
 import AccessTokens
+import Foundation
 import ModelSecKeys
+
+/// The keys of one trusted issuer: read from a file once, or fetched from a URL.
+public enum IssuerKeys: Sendable {
+    /// Keys read from a `jwks_file`.
+    case fixed([IssuerKey])
+    /// A `jwks_url`, fetched and cached.
+    case remote(RemoteKeySet)
+
+    /// The keys to check a token naming `keyID` with at `now` (seconds since
+    /// the epoch); a remote set may fetch (and throws
+    /// ``RemoteKeySet/Unavailable`` when it has no usable copy).
+    public func keys(for keyID: String, now: Double) throws -> [IssuerKey] {
+        switch self {
+        case let .fixed(keys): return keys
+        case let .remote(set): return try set.keys(for: keyID, now: now)
+        }
+    }
+}
 
 /// One rule of the token-exchange trust policy (`trust:` in service.yaml):
 /// which workloads of which outside issuer may exchange their identity token
@@ -10,8 +29,16 @@ public struct TrustRule: Sendable {
     public let name: String
     /// The subject token's `iss`, exact bytes.
     public let issuer: String
-    /// The JWK Set file the issuer's keys come from.
-    public let jwksPath: String
+    /// Where the issuer's keys come from.
+    public enum KeySource: Sendable, Equatable {
+        /// A JWK Set file, read when the configuration is loaded.
+        case file(String)
+        /// A JWK Set URL, fetched and cached (``RemoteKeySet``).
+        case url(URL)
+    }
+
+    /// Where the issuer's JWK Set comes from (`jwks_file` or `jwks_url`).
+    public let keySource: KeySource
     /// A value the subject token's `aud` must contain, exact bytes.
     public let audience: String
     /// Claim matchers; all must match (at least one per rule).
@@ -24,11 +51,11 @@ public struct TrustRule: Sendable {
     public let singleUse: Bool
 
     /// A rule; see the properties.
-    public init(name: String, issuer: String, jwksPath: String, audience: String, claims: [ClaimMatcher],
+    public init(name: String, issuer: String, keySource: KeySource, audience: String, claims: [ClaimMatcher],
                 scopes: [ModelScope], maximumTTL: TokenDuration?, singleUse: Bool) {
         self.name = name
         self.issuer = issuer
-        self.jwksPath = jwksPath
+        self.keySource = keySource
         self.audience = audience
         self.claims = claims
         self.scopes = scopes
