@@ -15,7 +15,7 @@ import ModelSecKeys
 ///   `crit`; a `kid`;
 /// - `alg` exactly the one algorithm of the issuer key the `kid` names
 ///   (`none`, `HS*` and anything else never match a key);
-/// - `iss`, `sub` (1–1024 bytes) and `exp` present; `exp`, `iat`, `nbf`
+/// - `iss`, `sub` (1–1024 bytes, no control characters) and `exp` present; `exp`, `iat`, `nbf`
 ///   JSON integers; `exp` not past and `iat`/`nbf` not in the future, each
 ///   with ``leeway`` seconds of skew; `aud` a string or an array of strings;
 ///   `jti`, if present, a string of 1–256 bytes.
@@ -81,8 +81,9 @@ public struct SubjectToken: Sendable {
             return value
         }
         guard let issuer = try string("iss"), !issuer.isEmpty else { throw Self.refuse("has no iss") }
-        guard let subject = try string("sub"), !subject.isEmpty, subject.utf8.count <= 1024 else {
-            throw Self.refuse("has no sub of 1 to 1024 bytes")
+        guard let subject = try string("sub"), !subject.isEmpty, subject.utf8.count <= 1024,
+              !subject.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            throw Self.refuse("has no sub of 1 to 1024 bytes without control characters")
         }
         guard let exp = try date("exp") else { throw Self.refuse("has no exp") }
         guard let audRaw = member("aud") else { throw Self.refuse("has no aud") }

@@ -36,6 +36,11 @@ public struct TokenEndpoint: Sendable {
         self.store = store
         self.configuredClients = Dictionary(config.clients.map { (Array($0.id.utf8), $0) }, uniquingKeysWith: { a, _ in a })
         self.decoyHash = try SecretHash(hashing: Base64URL.encode(SecureRandom.bytes(count: 32)))
+        // A trust rule's name is the client_id of its tokens; a stored client
+        // of that name (registered before the rule) would be indistinguishable.
+        for rule in config.trustRules where try store.client(id: rule.name) != nil {
+            throw TokenServiceError.clientExists(name: rule.name)
+        }
     }
 
     /// A successful answer: the RFC 6749 §5.1 JSON body.

@@ -2,6 +2,7 @@ import AccessTokens
 import Foundation
 import ModelSecCrypto
 import ModelSecKeys
+import TestSupport
 import TokenService
 import XCTest
 
@@ -195,6 +196,8 @@ final class TokenExchangeTests: XCTestCase {
                                                                            "kubernetes.io": ["namespace": "prod", "serviceaccount": ["name": "deployer"]]])),
                       "an ambiguous path (two members could be kubernetes.io.namespace)", because: "matches no trust rule")
         assertRefused(.invalidRequest, body(try workload.token(namespace: "PROD")), "claims compare as exact bytes", because: "matches no trust rule")
+        assertRefused(.invalidRequest, body(try workload.token(overrides: ["sub": "system:serviceaccount:prod:deployer\n"])),
+                      "a control character in sub", because: "without control characters")
         assertRefused(.invalidRequest, body(try workload.token(namespace: "batch-x", name: "y"), scope: "model:pull:a@1"),
                       "the batch rule's glob is on sub, which this token's namespace prefix does not reach")
     }
@@ -280,6 +283,22 @@ final class TokenExchangeTests: XCTestCase {
             store: try SQLiteTokenStore(path: plainConfig.statePath))
         XCTAssertThrowsError(try plainEndpoint.handle(authorization: nil, contentType: form, body: Array(body(try workload.token()).utf8))) {
             XCTAssertEqual(($0 as? OAuthError)?.code, .unsupportedGrantType, "without a trust policy the grant is not offered")
+        }
+    }
+
+    func testAStoredClientMayNotHaveATrustRulesName() throws {
+        let refused = try TestSupport.modelsec(["serve", "client", "add", "k8s-prod-deployer", "--config", fixture.configPath,
+                                                "--scope", "model:pull:*@*", "--json"])
+        XCTAssertEqual(refused.status, 2, refused.stderrText)
+        XCTAssertTrue(refused.stdoutText.contains("serve.client-exists"), refused.stdoutText)
+        let cheap = Argon2id.Parameters(iterations: 1, memoryKiB: 64)
+        try store.addClient(RegisteredClient(id: "k8s-batch", method: .clientSecretBasic,
+                                             credential: .secret(try SecretHash(hashing: "x", parameters: cheap)),
+                                             scopes: [try ModelScope(parsing: "model:pull:*@*")], maximumTTL: nil), now: 0)
+        guard case let .ed25519(key) = fixture.issuerKey else { return XCTFail("ed25519") }
+        XCTAssertThrowsError(try TokenEndpoint(config: config, issuer: try AccessTokenIssuer(signingKey: SigningPrivateKey.ed25519(key),
+                                                                                             issuer: config.issuer), store: store)) {
+            XCTAssertEqual($0 as? TokenServiceError, .clientExists(name: "k8s-batch"))
         }
     }
 
