@@ -33,7 +33,7 @@ public final class RemoteKeySet: @unchecked Sendable { // `keys`, `fetchedAt`, `
     private var keys: [IssuerKey] = []
     private var fetchedAt: Double = -.infinity
     private var attemptedAt: Double = -.infinity
-    /// Fetches a document (a test may replace the network).
+    /// Fetches a document.
     let fetch: @Sendable (URL) throws -> [UInt8]
 
     /// A key set at `url` (already checked to be https or loopback http).
@@ -61,23 +61,29 @@ public final class RemoteKeySet: @unchecked Sendable { // `keys`, `fetchedAt`, `
     }
 
     /// The keys to check a token naming `keyID` with, at `now` (seconds since
-    /// the epoch), fetching as the type's rules say.
+    /// the epoch), fetching as the type's rules say. The fetch runs outside
+    /// the lock: requests arriving meanwhile use the copy there is (they do
+    /// not wait, and do not fetch again).
     public func keys(for keyID: String, now: Double) throws -> [IssuerKey] {
         lock.lock()
-        defer { lock.unlock() }
         let known = keys.contains { Array($0.keyID.utf8) == Array(keyID.utf8) }
-        let due = now - fetchedAt >= Self.maximumAge || !known
+        let fetching = (now - fetchedAt >= Self.maximumAge || !known) && now - attemptedAt >= Self.minimumInterval
+        if fetching { attemptedAt = now }
+        lock.unlock()
         var failure: String?
-        if due, now - attemptedAt >= Self.minimumInterval {
-            attemptedAt = now
+        if fetching {
             do {
-                let document = try fetch(url)
-                keys = try IssuerKeySet.keys(from: document, source: url.absoluteString)
+                let fetched = try IssuerKeySet.keys(from: try fetch(url), source: url.absoluteString)
+                lock.lock()
+                keys = fetched
                 fetchedAt = now
+                lock.unlock()
             } catch {
                 failure = "\(error)"
             }
         }
+        lock.lock()
+        defer { lock.unlock() }
         guard !keys.isEmpty, now - fetchedAt < Self.staleLimit else {
             throw Unavailable(reason: failure ?? "no usable copy of the issuer's key set")
         }
