@@ -49,28 +49,43 @@ public enum JSONWebKeySet {
         var result: [VerificationKey] = []
         var seen = Set<ExactString>()
         for (index, jwk) in set.keys.enumerated() {
-            // A key published for encryption, or without "verify" among its operations, is not a token key.
-            if let use = jwk.use, ExactString(use) != "sig" { continue }
-            if let ops = jwk.keyOps, !Set(exactly: ops).contains("verify") { continue }
-            let kty = ExactString(jwk.kty)
-            guard kty == "OKP" || kty == "EC" else { continue }
-            guard let kid = jwk.kid, !kid.isEmpty else { throw TokenInputError.keyWithoutID(path: source, index: index) }
-            guard jwk.d == nil else { throw TokenInputError.privateKeyMaterial(path: source, index: index, keyID: kid) }
-            let crv: ExactString? = jwk.crv.map { ExactString($0) }
-            let ecCurve = ECDSA.Curve.allCases.first { crv == ExactString(jwkCurveName($0)) }
-            guard kty == "OKP" ? crv == ExactString("Ed25519") : ecCurve != nil else {
-                throw TokenInputError.unsupportedCurve(path: source, index: index, keyID: kid, keyType: jwk.kty, curve: jwk.crv)
-            }
-            let algorithm = ecCurve.map { VerificationKey.jwsAlgorithm(for: $0.algorithm) } ?? "EdDSA"
-            if let alg = jwk.alg, ExactString(alg) != ExactString(algorithm) {
-                throw TokenInputError.algorithmMismatch(path: source, index: index, keyID: kid, expected: algorithm, actual: alg)
-            }
-            guard let key = publicKey(of: jwk, curve: kty == "EC" ? ecCurve : nil) else { throw TokenInputError.invalidKeyMaterial(path: source, index: index, keyID: kid) }
-            guard seen.insert(ExactString(kid)).inserted else { throw TokenInputError.duplicateKeyID(keyID: kid, path: source) }
-            result.append(try VerificationKey(key, keyID: kid))
+            guard let key = try curveKey(jwk, index: index, source: source) else { continue }
+            guard seen.insert(ExactString(key.keyID)).inserted else { throw TokenInputError.duplicateKeyID(keyID: key.keyID, path: source) }
+            result.append(key)
         }
         guard !result.isEmpty else { throw TokenInputError.noUsableKeys(path: source) }
         return result
+    }
+
+    /// True when `jwk` is published for signatures: no `use` other than
+    /// `sig`, and `key_ops` (if given) includes `verify`.
+    static func isSignatureKey(_ jwk: JSONWebKey) -> Bool {
+        if let use = jwk.use, ExactString(use) != "sig" { return false }
+        if let ops = jwk.keyOps, !Set(exactly: ops).contains("verify") { return false }
+        return true
+    }
+
+    /// The verification key an `OKP`/`Ed25519` or `EC` JWK holds, checked as
+    /// ``keys(from:source:)`` describes; nil for a key of another type or one
+    /// not published for signatures.
+    static func curveKey(_ jwk: JSONWebKey, index: Int, source: String) throws -> VerificationKey? {
+        // A key published for encryption, or without "verify" among its operations, is not a token key.
+        guard isSignatureKey(jwk) else { return nil }
+        let kty = ExactString(jwk.kty)
+        guard kty == "OKP" || kty == "EC" else { return nil }
+        guard let kid = jwk.kid, !kid.isEmpty else { throw TokenInputError.keyWithoutID(path: source, index: index) }
+        guard jwk.d == nil else { throw TokenInputError.privateKeyMaterial(path: source, index: index, keyID: kid) }
+        let crv: ExactString? = jwk.crv.map { ExactString($0) }
+        let ecCurve = ECDSA.Curve.allCases.first { crv == ExactString(jwkCurveName($0)) }
+        guard kty == "OKP" ? crv == ExactString("Ed25519") : ecCurve != nil else {
+            throw TokenInputError.unsupportedCurve(path: source, index: index, keyID: kid, keyType: jwk.kty, curve: jwk.crv)
+        }
+        let algorithm = ecCurve.map { VerificationKey.jwsAlgorithm(for: $0.algorithm) } ?? "EdDSA"
+        if let alg = jwk.alg, ExactString(alg) != ExactString(algorithm) {
+            throw TokenInputError.algorithmMismatch(path: source, index: index, keyID: kid, expected: algorithm, actual: alg)
+        }
+        guard let key = publicKey(of: jwk, curve: kty == "EC" ? ecCurve : nil) else { throw TokenInputError.invalidKeyMaterial(path: source, index: index, keyID: kid) }
+        return try VerificationKey(key, keyID: kid)
     }
 
     /// The `crv` name of an ECDSA curve (RFC 7518 §6.2.1.1).
@@ -99,9 +114,9 @@ public enum JSONWebKeySet {
 
 /// One JSON Web Key (RFC 7517 §4) as written, with the members a signature
 /// verification key uses: `kty`, `crv`, `x`, `y` (RFC 7518 §6.2.1, RFC 8037
-/// §2), `alg`, `kid`, `use`, `key_ops`, and `d` only to refuse private keys.
-/// Other members (RSA's `n`/`e`, `x5c`, …) are ignored when read and never
-/// written. Absent members are omitted when encoding.
+/// §2), RSA's `n` and `e` (RFC 7518 §6.3.1, read only by ``IssuerKeySet``),
+/// `alg`, `kid`, `use`, `key_ops`, and `d` only to refuse private keys.
+/// Other members (`x5c`, …) are ignored when read and never written. Absent members are omitted when encoding.
 struct JSONWebKey: Codable, Equatable {
     /// `{"keys":[…]}` (RFC 7517 §5).
     struct Set: Codable {
@@ -117,9 +132,11 @@ struct JSONWebKey: Codable, Equatable {
     var use: String?
     var keyOps: [String]?
     var d: String?
+    var n: String?
+    var e: String?
 
     enum CodingKeys: String, CodingKey {
-        case kty, crv, alg, kid, x, y, use, d
+        case kty, crv, alg, kid, x, y, use, d, n, e
         case keyOps = "key_ops"
     }
 

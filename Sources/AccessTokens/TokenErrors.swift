@@ -142,6 +142,9 @@ public enum TokenInputError: ModelSecError, Equatable, Sendable {
     case algorithmMismatch(path: String, index: Int, keyID: String, expected: String, actual: String)
     /// Key `index` has coordinates that are not a valid public key.
     case invalidKeyMaterial(path: String, index: Int, keyID: String)
+    /// Key `index` is an RSA key that cannot be used (`n`/`e` not base64url,
+    /// a modulus under 2048 or over 8192 bits, an unusable exponent).
+    case invalidRSAKey(path: String, index: Int, keyID: String, reason: String)
     /// The JWK Set holds no Ed25519 or P-256 signature key.
     case noUsableKeys(path: String)
     /// A token given for inspection cannot even be decoded (the rejection says why).
@@ -169,6 +172,7 @@ public enum TokenInputError: ModelSecError, Equatable, Sendable {
         case .unsupportedCurve: return "token.jwks-unsupported-curve"
         case .algorithmMismatch: return "token.jwks-algorithm-mismatch"
         case .invalidKeyMaterial: return "token.jwks-invalid-key"
+        case .invalidRSAKey: return "token.jwks-invalid-rsa-key"
         case .noUsableKeys: return "token.jwks-no-usable-keys"
         case .undecodableToken: return "token.undecodable"
         }
@@ -179,7 +183,7 @@ public enum TokenInputError: ModelSecError, Equatable, Sendable {
         case let .duplicateKeyID(_, path), let .keyCannotSign(_, path): return path
         case let .notAKeySet(path), let .keyWithoutID(path, _), let .privateKeyMaterial(path, _, _),
              let .unsupportedCurve(path, _, _, _, _), let .algorithmMismatch(path, _, _, _, _),
-             let .invalidKeyMaterial(path, _, _), let .noUsableKeys(path):
+             let .invalidKeyMaterial(path, _, _), let .invalidRSAKey(path, _, _, _), let .noUsableKeys(path):
             return path
         default: return nil
         }
@@ -212,7 +216,9 @@ public enum TokenInputError: ModelSecError, Equatable, Sendable {
             text = "key \(index) (\(Sanitize.text(kid))): alg \(Sanitize.text(actual)) does not match the key type (it must be \(expected))"
         case let .invalidKeyMaterial(_, index, kid):
             text = "key \(index) (\(Sanitize.text(kid))): the coordinates are not a valid public key on its curve"
-        case .noUsableKeys: text = "no Ed25519 or P-256 signature keys in the JWK Set"
+        case let .invalidRSAKey(_, index, kid, reason):
+            text = "key \(index) (\(Sanitize.text(kid))): not a usable RSA public key (\(reason))"
+        case .noUsableKeys: text = "no usable signature keys in the JWK Set"
         case let .undecodableToken(rejection): text = "cannot decode the token: \(rejection.reason)"
         }
         if let path { return "\(path): \(text)" }

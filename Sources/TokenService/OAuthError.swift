@@ -14,7 +14,8 @@ public struct OAuthError: Error, Sendable, Equatable {
         /// Client authentication failed (unknown client, wrong secret, bad
         /// assertion, no authentication).
         case invalidClient = "invalid_client"
-        /// The grant (a subject token) is invalid, expired or not trusted.
+        /// The grant is invalid, expired or not trusted. (A refused subject
+        /// token is `invalid_request`: RFC 8693 §2.2.2 requires that code.)
         case invalidGrant = "invalid_grant"
         /// The client may not use this grant type.
         case unauthorizedClient = "unauthorized_client"
@@ -22,10 +23,16 @@ public struct OAuthError: Error, Sendable, Equatable {
         case unsupportedGrantType = "unsupported_grant_type"
         /// A requested scope is malformed or beyond what the client is granted.
         case invalidScope = "invalid_scope"
+        /// A token exchange named a `resource` or an `audience` the service
+        /// does not issue tokens for (RFC 8693 §2.2.2).
+        case invalidTarget = "invalid_target"
         /// Too many failed authentications for this client id or address
         /// (HTTP 429 with `Retry-After`; the code is RFC 8628 §3.5's token
         /// endpoint error for a client that must slow down).
         case slowDown = "slow_down"
+        /// The service cannot answer now (a trusted issuer's JWK Set URL
+        /// could not be fetched): HTTP 503, the code RFC 6749 §4.1.2.1 names.
+        case temporarilyUnavailable = "temporarily_unavailable"
     }
 
     /// The error code.
@@ -42,11 +49,13 @@ public struct OAuthError: Error, Sendable, Equatable {
         self.retryAfter = retryAfter
     }
 
-    /// 401 for `invalid_client`, 429 for `slow_down`, 400 otherwise.
+    /// 401 for `invalid_client`, 429 for `slow_down`, 503 for
+    /// `temporarily_unavailable`, 400 otherwise.
     public var status: Int {
         switch code {
         case .invalidClient: return 401
         case .slowDown: return 429
+        case .temporarilyUnavailable: return 503
         default: return 400
         }
     }

@@ -5,10 +5,12 @@ import GRDB
 /// ``TokenServiceStore`` in one SQLite file (GRDB). Text columns compare with
 /// SQLite's BINARY collation: exact bytes.
 ///
-/// Schema (version 1, `PRAGMA user_version`):
+/// Schema (version 2, `PRAGMA user_version`; a version 1 file gains the
+/// `revoked_tokens` table when opened):
 /// - `clients(id TEXT PRIMARY KEY, method TEXT, secret_hash TEXT, scopes TEXT, max_ttl INTEGER NULL, created INTEGER)`
 /// - `used_assertions(client_id TEXT, jti TEXT, expires_at INTEGER, PRIMARY KEY(client_id, jti))`
 /// - `audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time, event, client_id, subject, scopes, jti, outcome)`
+/// - `revoked_tokens(jti TEXT PRIMARY KEY, client_id TEXT, expires_at INTEGER, revoked_at INTEGER)` (version 2)
 public final class SQLiteTokenStore: TokenServiceStore {
     private let queue: DatabaseQueue
     private let file: String
@@ -22,8 +24,8 @@ public final class SQLiteTokenStore: TokenServiceStore {
             queue = try DatabaseQueue(path: path, configuration: config)
             try queue.write { db in
                 let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-                guard version <= 1 else {
-                    throw TokenServiceError.store(file: path, reason: "schema version \(version) is newer than this modelsec (1)")
+                guard version <= 2 else {
+                    throw TokenServiceError.store(file: path, reason: "schema version \(version) is newer than this modelsec (2)")
                 }
                 if version == 0 {
                     try db.execute(sql: """
@@ -35,6 +37,13 @@ public final class SQLiteTokenStore: TokenServiceStore {
                                            client_id TEXT NOT NULL, subject TEXT NOT NULL, scopes TEXT NOT NULL,
                                            jti TEXT NOT NULL, outcome TEXT NOT NULL);
                         PRAGMA user_version = 1;
+                        """)
+                }
+                if version <= 1 {
+                    try db.execute(sql: """
+                        CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY NOT NULL, client_id TEXT NOT NULL,
+                                                    expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL);
+                        PRAGMA user_version = 2;
                         """)
                 }
             }
@@ -95,6 +104,24 @@ public final class SQLiteTokenStore: TokenServiceStore {
                 try db.execute(sql: "INSERT OR IGNORE INTO used_assertions(client_id, jti, expires_at) VALUES (?, ?, ?)",
                                arguments: [clientID, tokenID, expiresAt])
                 return db.changesCount == 1
+            }
+        }
+    }
+
+    public func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) throws {
+        try wrap {
+            try queue.write { db in
+                try db.execute(sql: "DELETE FROM revoked_tokens WHERE expires_at < ?", arguments: [now])
+                try db.execute(sql: "INSERT OR IGNORE INTO revoked_tokens(jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)",
+                               arguments: [tokenID, clientID, expiresAt, now])
+            }
+        }
+    }
+
+    public func isRevoked(tokenID: String) throws -> Bool {
+        try wrap {
+            try queue.read { db in
+                try Int.fetchOne(db, sql: "SELECT 1 FROM revoked_tokens WHERE jti = ?", arguments: [tokenID]) != nil
             }
         }
     }

@@ -38,6 +38,11 @@ public struct ServiceConfig: Sendable {
     /// Clients declared in the configuration (key-based ones, or secret
     /// clients with a stored hash).
     public var clients: [RegisteredClient]
+    /// The token-exchange trust policy (`trust:`), in file order.
+    public var trustRules: [TrustRule] = []
+    /// The keys of each trusted issuer (by `iss` bytes): read from the
+    /// rules' JWK Set files, or fetched from their URLs when first needed.
+    public var issuerKeys: [[UInt8]: IssuerKeys] = [:]
 
     /// The token endpoint URL, which `private_key_jwt` assertions must name as `aud`.
     public var tokenEndpoint: String { Self.trimmingSlash(issuer) + "/token" }
@@ -83,6 +88,8 @@ public struct ServiceConfig: Sendable {
 
     /// The most clients a configuration may declare.
     public static let maximumClientCount = 1000
+    /// The most trust rules a configuration may declare.
+    public static let maximumTrustRuleCount = 256
 
     /// Loads and checks the configuration file at `path`.
     public static func load(_ path: String) throws -> ServiceConfig {
@@ -167,7 +174,7 @@ struct ConfigReader {
     func read(_ root: Node?) throws -> ServiceConfig {
         let top = try entries(root, "the configuration", allowed: [
             "listen", "allow_plain_http", "tls_cert", "tls_key", "issuer", "signing_key", "audience",
-            "max_ttl", "default_ttl", "assertion_max_lifetime", "state", "clients",
+            "max_ttl", "default_ttl", "assertion_max_lifetime", "state", "clients", "trust",
         ])
         let listenText = try top["listen"].map { try string($0, "listen") } ?? "127.0.0.1:8787"
         guard let listen = ServiceConfig.ListenAddress(parsing: listenText) else {
@@ -212,11 +219,104 @@ struct ConfigReader {
                 clients.append(client)
             }
         }
-        return ServiceConfig(
+        var config = ServiceConfig(
             listen: listen, allowPlainHTTP: allowPlain, tlsCertificate: cert, tlsKey: key, issuer: issuer,
             signingKey: try path(keyNode, "signing_key"), audiences: try strings(audienceNode, "audience"),
             maximumTTL: maximumTTL, defaultTTL: defaultTTL, maximumAssertionLifetime: assertionLifetime,
             statePath: state, clients: clients)
+        if let trustNode = top["trust"] {
+            guard let list = trustNode.sequence, !list.isEmpty, list.count <= ServiceConfig.maximumTrustRuleCount else {
+                throw fail(trustNode, "'trust' must be a list of 1 to \(ServiceConfig.maximumTrustRuleCount) rules")
+            }
+            var names = Set<[UInt8]>(clients.map { Array($0.id.utf8) })
+            var jwksOf: [[UInt8]: TrustRule.KeySource] = [:]
+            for item in list {
+                let rule = try readTrustRule(item, maximumTTL: maximumTTL)
+                guard names.insert(Array(rule.name.utf8)).inserted else {
+                    throw fail(item, "trust rule '\(rule.name)': the name is already used by another rule or a client (it becomes the tokens' client_id)")
+                }
+                let issuerBytes = Array(rule.issuer.utf8)
+                if let known = jwksOf[issuerBytes] {
+                    guard known == rule.keySource else {
+                        throw fail(item, "trust rule '\(rule.name)': every rule for one issuer must name the same jwks_file or jwks_url")
+                    }
+                } else {
+                    jwksOf[issuerBytes] = rule.keySource
+                    switch rule.keySource {
+                    case let .url(url):
+                        config.issuerKeys[issuerBytes] = .remote(RemoteKeySet(url: url))
+                    case let .file(jwksPath):
+                        do {
+                            let bytes = try FileIO.readRegularFile(jwksPath, limit: IssuerKeySet.maximumDocumentSize)
+                            config.issuerKeys[issuerBytes] = .fixed(try IssuerKeySet.keys(from: bytes, source: jwksPath))
+                        } catch let error as TokenInputError {
+                            let text = error.description, prefix = jwksPath + ": "
+                            throw TokenServiceError.unusableFile(file: jwksPath, reason: "not a usable JWK Set: "
+                                + (text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text))
+                        } catch {
+                            throw TokenServiceError.unusableFile(file: jwksPath, reason: "\(error)")
+                        }
+                    }
+                }
+                config.trustRules.append(rule)
+            }
+        }
+        return config
+    }
+
+    func readTrustRule(_ node: Node, maximumTTL: TokenDuration) throws -> TrustRule {
+        let map = try entries(node, "a trust rule", allowed: [
+            "name", "issuer", "jwks_file", "jwks_url", "audience", "claims", "scopes", "max_ttl", "single_use",
+        ])
+        let name = try string(map["name"], "name")
+        guard RegisteredClient.isValidID(name) else { throw fail(map["name"], "a trust rule name follows the client id rule: " + RegisteredClient.idRule) }
+        let issuer = try string(map["issuer"], "issuer")
+        guard issuer.utf8.count <= 1024 else { throw fail(map["issuer"], "'issuer' is longer than 1024 bytes") }
+        let keySource: TrustRule.KeySource
+        switch (map["jwks_file"], map["jwks_url"]) {
+        case let (file?, nil):
+            keySource = .file(try path(file, "jwks_file"))
+        case let (nil, urlNode?):
+            let text = try string(urlNode, "jwks_url")
+            guard text.utf8.count <= 2048, let url = URL(string: text), RemoteKeySet.isAcceptable(url) else {
+                throw fail(urlNode, "'jwks_url' must be an https URL (or http to a loopback address) without user information")
+            }
+            keySource = .url(url)
+        default:
+            throw fail(map["jwks_url"] ?? node, "trust rule '\(name)': give exactly one of 'jwks_file' and 'jwks_url'")
+        }
+        let audience = try string(map["audience"], "audience")
+        guard let claimsNode = map["claims"], let claimsMap = claimsNode.mapping, !claimsMap.isEmpty, claimsMap.count <= 32 else {
+            throw fail(map["claims"] ?? node, "trust rule '\(name)': 'claims' must map 1 to 32 claim paths to a value or a list of values (a rule without claims would trust every token of the issuer)")
+        }
+        var matchers: [ClaimMatcher] = []
+        var seenPaths = Set<[UInt8]>()
+        for (key, value) in claimsMap {
+            guard let claimPath = key.scalar?.string, !claimPath.isEmpty else { throw fail(key, "'claims': keys must be plain text") }
+            guard seenPaths.insert(Array(claimPath.utf8)).inserted else { throw fail(key, "'claims': '\(claimPath)' appears twice") }
+            var patterns: [ClaimMatcher.Pattern] = []
+            for text in try strings(value, claimPath, limit: 64) {
+                guard let pattern = ClaimMatcher.Pattern(parsing: text) else {
+                    throw fail(value, "'claims': a value of '\(claimPath)' must be 1 to 1024 bytes, with '*' only as its last character after at least one other")
+                }
+                patterns.append(pattern)
+            }
+            guard let matcher = ClaimMatcher(path: claimPath, patterns: patterns) else {
+                throw fail(key, "'claims': '\(claimPath)' must be 1 to \(ClaimMatcher.maximumSegments) non-empty segments separated by '.'")
+            }
+            matchers.append(matcher)
+        }
+        var scopes: [ModelScope] = []
+        for text in try strings(map["scopes"], "scopes") {
+            do { scopes.append(try ModelScope(parsing: text)) } catch {
+                throw fail(map["scopes"], "\(error)")
+            }
+        }
+        let ttl = try map["max_ttl"].map { try duration($0, "max_ttl") }
+        if let ttl, ttl > maximumTTL { throw fail(map["max_ttl"], "the rule's 'max_ttl' exceeds the service's 'max_ttl'") }
+        let singleUse = try map["single_use"].map { try bool($0, "single_use") } ?? false
+        return TrustRule(name: name, issuer: issuer, keySource: keySource, audience: audience, claims: matchers, scopes: scopes,
+                         maximumTTL: ttl, singleUse: singleUse)
     }
 
     func readClient(_ node: Node, maximumTTL: TokenDuration) throws -> RegisteredClient {

@@ -42,8 +42,10 @@ public enum TokenFetchError: ModelSecError, Equatable {
     }
 }
 
-/// A `client_credentials` client of the token service (or any RFC 6749
-/// server): `client_secret_basic`, `client_secret_post` or `private_key_jwt`.
+/// A client of the token service (or any RFC 6749 server): the
+/// `client_credentials` grant with `client_secret_basic`,
+/// `client_secret_post` or `private_key_jwt`, or an RFC 8693 token exchange of
+/// a workload's identity token, with or without client authentication.
 /// Redirects are not followed; answers are bounded in size and time.
 public struct TokenClient: Sendable {
     /// How the client proves who it is.
@@ -52,6 +54,18 @@ public struct TokenClient: Sendable {
         case secret(String, post: Bool)
         /// A private key signing an RFC 7523 assertion (ES256 or EdDSA).
         case privateKey(SigningPrivateKey)
+        /// No client authentication (a token exchange; the client id, if
+        /// not empty, is sent as `client_id`).
+        case none
+    }
+
+    /// What the client asks for a token with.
+    public enum Grant: Sendable {
+        /// `client_credentials` (RFC 6749 §4.4).
+        case clientCredentials
+        /// An RFC 8693 token exchange of `subjectToken` (a JWT, sent with
+        /// `subject_token_type` `urn:ietf:params:oauth:token-type:jwt`).
+        case tokenExchange(subjectToken: String)
     }
 
     /// The largest answer read.
@@ -67,9 +81,15 @@ public struct TokenClient: Sendable {
     public let credential: Credential
     /// Requested scopes (none: the client's default).
     public let scopes: [String]
+    /// The grant.
+    public let grant: Grant
+
+    /// The `subject_token_type` a token exchange sends.
+    public static let jwtTokenType = "urn:ietf:params:oauth:token-type:jwt"
 
     /// A client; the URL must be https, or http to a loopback address.
-    public init(server: URL, clientID: String, credential: Credential, scopes: [String]) throws {
+    public init(server: URL, clientID: String, credential: Credential, scopes: [String],
+                grant: Grant = .clientCredentials) throws {
         let scheme = server.scheme?.lowercased()
         let host = server.host ?? ""
         let loopback = host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
@@ -80,6 +100,7 @@ public struct TokenClient: Sendable {
         self.clientID = clientID
         self.credential = credential
         self.scopes = scopes
+        self.grant = grant
     }
 
     /// The RFC 6749 §5.1 answer.
@@ -92,6 +113,8 @@ public struct TokenClient: Sendable {
         public let expiresIn: Int64?
         /// Granted scopes, when given.
         public let scope: String?
+        /// `issued_token_type` (RFC 8693 §2.2.1), when given.
+        public var issuedTokenType: String? = nil
     }
 
     private var base: String {
@@ -101,7 +124,13 @@ public struct TokenClient: Sendable {
 
     /// Asks for a token.
     public func fetch(now: Date = Date()) async throws -> Response {
-        var form: [(String, String)] = [("grant_type", "client_credentials")]
+        var form: [(String, String)]
+        switch grant {
+        case .clientCredentials: form = [("grant_type", "client_credentials")]
+        case let .tokenExchange(subjectToken):
+            form = [("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+                    ("subject_token", subjectToken), ("subject_token_type", Self.jwtTokenType)]
+        }
         if !scopes.isEmpty { form.append(("scope", scopes.joined(separator: " "))) }
         var headers = ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"]
         switch credential {
@@ -114,6 +143,8 @@ public struct TokenClient: Sendable {
             let audience = try await tokenEndpoint()
             form += [("client_assertion_type", ClientAssertion.jwtBearerType),
                      ("client_assertion", try assertion(key: key, audience: audience, now: now))]
+        case .none:
+            if !clientID.isEmpty { form.append(("client_id", clientID)) }
         }
         let body = form.map { Self.formEncode($0.0) + "=" + Self.formEncode($0.1) }.joined(separator: "&")
         let (status, data) = try await send(url: base + "/token", method: "POST", headers: headers, body: Data(body.utf8))
@@ -125,7 +156,7 @@ public struct TokenClient: Sendable {
             throw TokenFetchError.badResponse(url: base + "/token", reason: "no access_token and token_type")
         }
         return Response(accessToken: token, tokenType: type, expiresIn: (object["expires_in"] as? NSNumber)?.int64Value,
-                        scope: object["scope"] as? String)
+                        scope: object["scope"] as? String, issuedTokenType: object["issued_token_type"] as? String)
     }
 
     /// The token endpoint as the server names it (RFC 8414 metadata): what a

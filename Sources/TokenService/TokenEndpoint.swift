@@ -9,6 +9,10 @@ import ModelSecKeys
 public struct TokenEndpoint: Sendable {
     /// The grant type RFC 6749 §4.4 defines.
     public static let clientCredentials = "client_credentials"
+    /// The grant type RFC 8693 §2.1 defines.
+    public static let tokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+    /// The `issued_token_type` of an exchange's answer (RFC 8693 §3).
+    public static let accessTokenType = "urn:ietf:params:oauth:token-type:access_token"
     /// The most bytes a request body may have.
     public static let maximumBodySize = 16 * 1024
 
@@ -32,6 +36,11 @@ public struct TokenEndpoint: Sendable {
         self.store = store
         self.configuredClients = Dictionary(config.clients.map { (Array($0.id.utf8), $0) }, uniquingKeysWith: { a, _ in a })
         self.decoyHash = try SecretHash(hashing: Base64URL.encode(SecureRandom.bytes(count: 32)))
+        // A trust rule's name is the client_id of its tokens; a stored client
+        // of that name (registered before the rule) would be indistinguishable.
+        for rule in config.trustRules where try store.client(id: rule.name) != nil {
+            throw TokenServiceError.clientExists(name: rule.name)
+        }
     }
 
     /// A successful answer: the RFC 6749 §5.1 JSON body.
@@ -62,14 +71,19 @@ public struct TokenEndpoint: Sendable {
                 throw OAuthError(.invalidRequest, "the form body is malformed: \(malformed.reason)")
             }
             guard let grantType = form["grant_type"] else { throw OAuthError(.invalidRequest, "grant_type is missing") }
-            guard ExactString(grantType) == ExactString(Self.clientCredentials) else {
-                throw OAuthError(.unsupportedGrantType, "the grant type is not supported (supported: client_credentials)")
-            }
-            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient) { id in
+            let gate: (String) throws -> Void = { id in
                 if let wait = throttle.retryAfter("client:" + id, now: clock) {
                     throw OAuthError(.slowDown, "too many failed authentications for this client", retryAfter: wait)
                 }
             }
+            if ExactString(grantType) == ExactString(Self.tokenExchange), !config.trustRules.isEmpty {
+                return try exchange(authorization: authorization, form: form, now: now, claimed: &claimedClient, gate: gate)
+            }
+            guard ExactString(grantType) == ExactString(Self.clientCredentials) else {
+                throw OAuthError(.unsupportedGrantType, "the grant type is not supported (supported: "
+                                 + (config.trustRules.isEmpty ? "client_credentials)" : "client_credentials, \(Self.tokenExchange))"))
+            }
+            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient, gate: gate)
             let scopes = try grantedScopes(form["scope"], client: client)
             let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
             let issued = try issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
@@ -192,10 +206,19 @@ public struct TokenEndpoint: Sendable {
     }
 
     /// The requested scopes (all of the client's when none are asked for),
-    /// each covered by one of the client's patterns. `scope` is split on the
-    /// byte 0x20 exactly (RFC 6749 §3.3: no empty entries).
+    /// each covered by one of the client's patterns.
     func grantedScopes(_ requested: String?, client: RegisteredClient) throws -> [ModelScope] {
         guard let requested else { return client.scopes }
+        let scopes = try Self.parseScopes(requested)
+        guard client.allows(scopes) else {
+            throw OAuthError(.invalidScope, "a requested scope is beyond what the client is granted")
+        }
+        return scopes
+    }
+
+    /// `scope` split on the byte 0x20 exactly (RFC 6749 §3.3: no empty
+    /// entries), each a model scope.
+    static func parseScopes(_ requested: String) throws -> [ModelScope] {
         let parts = Array(requested.utf8).split(separator: 0x20, omittingEmptySubsequences: false)
         guard !parts.isEmpty, parts.count <= 64, parts.allSatisfy({ !$0.isEmpty }) else {
             throw OAuthError(.invalidScope, "scope must be 1 to 64 scope tokens separated by single spaces")
@@ -207,22 +230,24 @@ public struct TokenEndpoint: Sendable {
             }
             scopes.append(scope)
         }
-        guard client.allows(scopes) else {
-            throw OAuthError(.invalidScope, "a requested scope is beyond what the client is granted")
-        }
         return scopes
     }
 
-    static func responseBody(_ issued: AccessTokenIssuer.IssuedToken, lifetime: TokenDuration) throws -> [UInt8] {
+    /// The RFC 6749 §5.1 body; `issuedTokenType` adds RFC 8693 §2.2.1's
+    /// `issued_token_type` (an exchange's answer).
+    static func responseBody(_ issued: AccessTokenIssuer.IssuedToken, lifetime: TokenDuration,
+                             issuedTokenType: String? = nil) throws -> [UInt8] {
         struct Body: Encodable {
             let access_token: String
             let token_type: String
             let expires_in: Int64
             let scope: String
+            let issued_token_type: String?
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(Body(access_token: issued.token, token_type: "Bearer",
-                                             expires_in: lifetime.seconds, scope: issued.claims.scope)))
+                                             expires_in: lifetime.seconds, scope: issued.claims.scope,
+                                             issued_token_type: issuedTokenType)))
     }
 }

@@ -12,8 +12,9 @@ import NIOSSL
 /// swift-service-lifecycle: SIGTERM and SIGINT stop accepting connections and
 /// let in-flight requests finish).
 ///
-/// Routes: `POST /token`, `GET /.well-known/oauth-authorization-server`
-/// (RFC 8414), `GET /jwks.json`, `GET /healthz`.
+/// Routes: `POST /token`, `POST /revoke` (RFC 7009), `POST /introspect`
+/// (RFC 7662), `GET /.well-known/oauth-authorization-server` (RFC 8414),
+/// `GET /jwks.json`, `GET /healthz`.
 public struct TokenServer: Sendable {
     /// Idle connections (including a client that stops sending half-way
     /// through its headers) are closed after this long.
@@ -21,6 +22,7 @@ public struct TokenServer: Sendable {
 
     let config: ServiceConfig
     let endpoint: TokenEndpoint
+    let management: TokenManagement
     let jwks: [UInt8]
     let metadata: [UInt8]
 
@@ -30,15 +32,22 @@ public struct TokenServer: Sendable {
         self.config = config
         let issuer = try AccessTokenIssuer(signingKey: signer, issuer: config.issuer, maximumLifetime: config.maximumTTL)
         self.endpoint = try TokenEndpoint(config: config, issuer: issuer, store: store)
-        self.jwks = Array(try JSONWebKeySet.document(for: [try VerificationKey(signer.publicKey, keyID: issuer.keyID)]).utf8)
+        let key = try VerificationKey(signer.publicKey, keyID: issuer.keyID)
+        self.management = try TokenManagement(endpoint: endpoint, key: key)
+        self.jwks = Array(try JSONWebKeySet.document(for: [key]).utf8)
         self.metadata = try Self.metadataDocument(config)
     }
 
-    /// The RFC 8414 authorization server metadata.
+    /// The RFC 8414 authorization server metadata; with a trust policy, the
+    /// token-exchange grant and the `none` client authentication method are listed.
     static func metadataDocument(_ config: ServiceConfig) throws -> [UInt8] {
         struct Metadata: Encodable {
             let issuer: String
             let token_endpoint: String
+            let revocation_endpoint: String
+            let introspection_endpoint: String
+            let revocation_endpoint_auth_methods_supported: [String]
+            let introspection_endpoint_auth_methods_supported: [String]
             let jwks_uri: String
             let grant_types_supported: [String]
             let response_types_supported: [String]
@@ -46,12 +55,19 @@ public struct TokenServer: Sendable {
             let token_endpoint_auth_signing_alg_values_supported: [String]
         }
         let base = ServiceConfig.trimmingSlash(config.issuer)
+        // Token exchange needs no client authentication ("none", RFC 8414 §2).
+        let exchange = !config.trustRules.isEmpty
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(Metadata(
-            issuer: config.issuer, token_endpoint: config.tokenEndpoint, jwks_uri: base + "/jwks.json",
-            grant_types_supported: [TokenEndpoint.clientCredentials], response_types_supported: [],
-            token_endpoint_auth_methods_supported: RegisteredClient.AuthMethod.allCases.map(\.rawValue),
+            issuer: config.issuer, token_endpoint: config.tokenEndpoint,
+            revocation_endpoint: base + "/revoke", introspection_endpoint: base + "/introspect",
+            revocation_endpoint_auth_methods_supported: RegisteredClient.AuthMethod.allCases.map(\.rawValue),
+            introspection_endpoint_auth_methods_supported: RegisteredClient.AuthMethod.allCases.map(\.rawValue),
+            jwks_uri: base + "/jwks.json",
+            grant_types_supported: [TokenEndpoint.clientCredentials] + (exchange ? [TokenEndpoint.tokenExchange] : []),
+            response_types_supported: [],
+            token_endpoint_auth_methods_supported: RegisteredClient.AuthMethod.allCases.map(\.rawValue) + (exchange ? ["none"] : []),
             token_endpoint_auth_signing_alg_values_supported: ["EdDSA", "ES256"])))
     }
 
@@ -82,7 +98,10 @@ public struct TokenServer: Sendable {
         router.get("/healthz") { _, _ in Self.json(.ok, Array(#"{"status":"ok"}"#.utf8)) }
         router.get("/jwks.json") { _, _ in Self.json(.ok, jwks) }
         router.get("/.well-known/oauth-authorization-server") { _, _ in Self.json(.ok, metadata) }
-        router.post("/token") { request, context -> Response in
+        let management = self.management
+        /// A form POST run off the event loop; `answer` gives the 200 body.
+        @Sendable func form(_ request: Request, _ context: TokenRequestContext,
+                            _ answer: @escaping @Sendable (String?, String?, [UInt8], String?) throws -> [UInt8]) async throws -> Response {
             let body: [UInt8]
             do {
                 var buffer = try await request.body.collect(upTo: TokenEndpoint.maximumBodySize)
@@ -95,11 +114,26 @@ public struct TokenServer: Sendable {
             let address = context.remoteAddress
             do {
                 let success = try await NIOThreadPool.singleton.runIfActive {
-                    try endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address)
+                    try answer(authorization, contentType, body, address)
                 }
-                return Self.json(.ok, success.body, noStore: true)
+                return Self.json(.ok, success, noStore: true)
             } catch let refusal as OAuthError {
                 return Self.refusal(refusal)
+            }
+        }
+        router.post("/token") { request, context -> Response in
+            try await form(request, context) { authorization, contentType, body, address in
+                try endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address).body
+            }
+        }
+        router.post("/revoke") { request, context -> Response in
+            try await form(request, context) { authorization, contentType, body, address in
+                try management.revoke(authorization: authorization, contentType: contentType, body: body, address: address)
+            }
+        }
+        router.post("/introspect") { request, context -> Response in
+            try await form(request, context) { authorization, contentType, body, address in
+                try management.introspect(authorization: authorization, contentType: contentType, body: body, address: address)
             }
         }
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(Self.idleTimeoutSeconds))

@@ -31,7 +31,8 @@ public struct AuditRecord: Sendable, Equatable {
 }
 
 /// The token service's state: registered clients, the `jti` replay cache of
-/// client assertions and the audit trail. SQLite (``SQLiteTokenStore``) by
+/// client assertions (and of single-use subject tokens), revoked access
+/// tokens and the audit trail. SQLite (``SQLiteTokenStore``) by
 /// default; a shared database can stand behind the same protocol so that
 /// several replicas serve one issuer.
 public protocol TokenServiceStore: Sendable {
@@ -43,6 +44,12 @@ public protocol TokenServiceStore: Sendable {
     /// `expiresAt`. Returns false when it was already used (a replay).
     /// Entries past their expiry are forgotten.
     func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) throws -> Bool
+    /// Records that the access token `tokenID` (issued to `clientID`) is
+    /// revoked; the entry may be forgotten after `expiresAt` (the token is
+    /// invalid by then anyway). Revoking a revoked token changes nothing.
+    func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) throws
+    /// True when the access token `tokenID` was revoked (exact bytes).
+    func isRevoked(tokenID: String) throws -> Bool
     /// Appends an audit record.
     func record(_ event: AuditRecord) throws
     /// The audit records, oldest first (at most `limit`).

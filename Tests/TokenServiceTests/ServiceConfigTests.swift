@@ -90,5 +90,9 @@ final class ServiceConfigTests: XCTestCase {
         XCTAssertEqual(config.listen, ServiceConfig.ListenAddress(parsing: "127.0.0.1:8787"))
         XCTAssertTrue(config.clients.contains { $0.method == .privateKeyJWT })
         XCTAssertTrue(config.clients.contains { $0.method == .clientSecretBasic })
+        XCTAssertEqual(config.trustRules.map(\.name), ["k8s-prod-deployer"])
+        XCTAssertEqual(config.trustRules.first?.claims.map(\.path).sorted(),
+                       ["kubernetes.io.namespace", "kubernetes.io.serviceaccount.name"])
+        XCTAssertEqual((try config.issuerKeys[Array("https://kubernetes.default.svc.cluster.local".utf8)]?.keys(for: "", now: 0))?.map(\.algorithm), ["RS256"])
     }
 }

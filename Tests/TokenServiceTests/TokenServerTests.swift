@@ -56,12 +56,13 @@ final class TokenServerTests: XCTestCase {
         }
     }
 
-    private func clients(_ mode: String, _ server: ServerProcess, _ fixture: TokenServiceFixture) throws -> [String: Any] {
+    private func clients(_ mode: String, _ server: ServerProcess, _ fixture: TokenServiceFixture,
+                         exchange: String? = nil) throws -> [String: Any] {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("oauth_clients.py").path
         let r = try TestSupport.run(try TestSupport.python(), [
             script, mode, server.base, TokenServiceFixture.issuerURL + "/token", TokenServiceFixture.issuerURL,
             TokenServiceFixture.audience, "basic-client", TokenServiceFixture.basicSecret, "jwt-client", fixture.clientKeyPath,
-        ])
+        ] + (exchange.map { [$0] } ?? []))
         XCTAssertEqual(r.status, 0, r.stderrText + "\nserver log:\n" + server.log)
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stdoutText)
     }
@@ -77,7 +78,7 @@ final class TokenServerTests: XCTestCase {
     /// `modelsec token fetch` against the running server: both client kinds
     /// get tokens that `token verify` accepts, written 0600; a wrong secret is
     /// `token.fetch-refused` (exit 1).
-    private func fetchWithTheCLI(_ server: ServerProcess, _ fixture: TokenServiceFixture) throws {
+    private func fetchWithTheCLI(_ server: ServerProcess, _ fixture: TokenServiceFixture, subjectToken: String) throws {
         let dir = fixture.directory
         let issuerPublic = dir.appendingPathComponent("issuer.pub.pem").path
         try KeyFile.write(fixture.issuerKey.publicKey, to: issuerPublic)
@@ -85,9 +86,12 @@ final class TokenServerTests: XCTestCase {
         try (TokenServiceFixture.basicSecret + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
         let wrongFile = dir.appendingPathComponent("wrong.secret").path
         try "wrong\n".write(toFile: wrongFile, atomically: true, encoding: .utf8)
+        let subjectFile = dir.appendingPathComponent("github-oidc.jwt").path
+        try (subjectToken + "\n").write(toFile: subjectFile, atomically: true, encoding: .utf8)
         let runs: [(String, [String])] = [
             ("basic.token", ["--client-id", "basic-client", "--client-secret-file", secretFile, "--scope", "model:deploy:resnet@2.1.0"]),
             ("jwt.token", ["--client-id", "jwt-client", "--client-key", fixture.clientKeyPath, "--scope", "model:deploy:resnet@2.1.0"]),
+            ("exchanged.token", ["--subject-token-file", subjectFile, "--scope", "model:deploy:resnet@2.1.0"]),
         ]
         for (name, arguments) in runs {
             let output = dir.appendingPathComponent(name).path
@@ -108,14 +112,72 @@ final class TokenServerTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("no.token").path))
     }
 
+    /// examples/deploy-token.sh in its token-exchange mode (what the GitHub
+    /// Actions and GitLab CI examples run): the CI's OIDC token becomes a
+    /// deploy token for exactly RELEASE_NAME@RELEASE_VERSION.
+    private func exchangeWithTheExampleScript(_ server: ServerProcess, _ fixture: TokenServiceFixture, subjectToken: String) throws {
+        let dir = fixture.directory
+        let subjectFile = dir.appendingPathComponent("ci-oidc.jwt").path
+        try subjectToken.write(toFile: subjectFile, atomically: true, encoding: .utf8)
+        let tokenFile = dir.appendingPathComponent("ci-deploy.token").path
+        let script = TestSupport.repositoryRoot.appendingPathComponent("examples/deploy-token.sh").path
+        let r = try TestSupport.run("/bin/bash", [script], environment: [
+            "PATH": "/usr/bin:/bin", "MODELSEC": TestSupport.modelsecBinary.path, "TOKEN_SERVER": server.base,
+            "SUBJECT_TOKEN_FILE": subjectFile, "TOKEN_FILE": tokenFile, "RELEASE_NAME": "resnet", "RELEASE_VERSION": "2.1.0",
+        ])
+        XCTAssertEqual(r.status, 0, r.stderrText + "\nserver log:\n" + server.log)
+        let mode = try FileManager.default.attributesOfItem(atPath: tokenFile)[.posixPermissions] as? NSNumber
+        XCTAssertEqual(mode?.intValue, 0o600)
+        let issuerPublic = dir.appendingPathComponent("issuer-for-script.pub.pem").path
+        try KeyFile.write(fixture.issuerKey.publicKey, to: issuerPublic)
+        let strict = try TestSupport.modelsec([
+            "token", "verify", "--token-file", tokenFile, "--public-key", issuerPublic, "--issuer", TokenServiceFixture.issuerURL,
+            "--audience", TokenServiceFixture.audience, "--require-scope", "model:deploy:resnet@2.1.0",
+        ])
+        XCTAssertEqual(strict.status, 0, strict.stderrText)
+    }
+
     func testRealClientsBadInputsSIGTERMAndRestartWithTheSameStore() throws {
-        let fixture = try TokenServiceFixture(listen: "127.0.0.1:0")
+        let (issuerDirectory, tokens) = try WorkloadRSATests.makeIssuer()
+        defer { try? FileManager.default.removeItem(at: issuerDirectory) }
+        let fixture = try TokenServiceFixture(
+            listen: "127.0.0.1:0",
+            files: ["github-jwks.json": try String(contentsOf: issuerDirectory.appendingPathComponent("github-jwks.json"), encoding: .utf8)],
+            extraYAML: WorkloadRSATests.trustYAML)
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        let exchangeFile = fixture.directory.appendingPathComponent("exchange.json").path
+        try JSONSerialization.data(withJSONObject: [
+            "subject_token": try XCTUnwrap(tokens["rs256"]), "untrusted_issuer": try XCTUnwrap(tokens["otherIssuer"]),
+            "claims_mismatch": try XCTUnwrap(tokens["otherRepo"]), "escalation_token": try XCTUnwrap(tokens["rs256c"]),
+            "scope": "model:deploy:resnet@2.1.0",
+        ]).write(to: URL(fileURLWithPath: exchangeFile))
         let server = try ServerProcess(config: fixture.configPath, logDirectory: fixture.directory)
         var stopped = false
         defer { if !stopped { _ = server.stop() } }
-        try fetchWithTheCLI(server, fixture)
-        let seen = try clients("full", server, fixture)
+        try fetchWithTheCLI(server, fixture, subjectToken: try XCTUnwrap(tokens["rs256b"]))
+        try exchangeWithTheExampleScript(server, fixture, subjectToken: try XCTUnwrap(tokens["rs256d"]))
+        let seen = try clients("full", server, fixture, exchange: exchangeFile)
+
+        // Introspection and revocation with `requests`.
+        let active = try XCTUnwrap(seen["introspectActive"] as? [String: Any], "\(seen)")
+        XCTAssertEqual(active["active"] as? Bool, true)
+        XCTAssertEqual(active["client_id"] as? String, "basic-client")
+        XCTAssertEqual(seen["revokeStatus"] as? Int, 200)
+        XCTAssertEqual((seen["introspectRevoked"] as? [String: Any])?["active"] as? Bool, false)
+        assertRefusal(seen["introspectUnauthenticated"], status: 401, error: "invalid_client")
+        assertRefusal(seen["revokeUnauthenticated"], status: 401, error: "invalid_client")
+
+        // RFC 8693 token exchange by Authlib (a public client), the token checked by PyJWT.
+        let exchanged = try XCTUnwrap(seen["exchange"] as? [String: Any], "\(seen)")
+        XCTAssertEqual(exchanged["sub"] as? String, "repo:example-org/models:ref:refs/heads/main")
+        XCTAssertEqual(exchanged["client_id"] as? String, "github-release")
+        XCTAssertEqual(exchanged["scope"] as? String, "model:deploy:resnet@2.1.0")
+        XCTAssertEqual(exchanged["ttl"] as? Int, 300)
+        XCTAssertEqual(exchanged["issued_token_type"] as? String, "urn:ietf:params:oauth:token-type:access_token")
+        XCTAssertEqual(seen["exchangeReplayed"] as? String, "invalid_request", "the rule is single_use")
+        assertRefusal(seen["exchangeUntrustedIssuer"], status: 400, error: "invalid_request")
+        assertRefusal(seen["exchangeClaimsMismatch"], status: 400, error: "invalid_request")
+        assertRefusal(seen["exchangeEscalation"], status: 400, error: "invalid_scope")
 
         let basic = try XCTUnwrap(seen["basic"] as? [String: Any])
         XCTAssertEqual(basic["typ"] as? String, "at+jwt")
@@ -140,6 +202,11 @@ final class TokenServerTests: XCTestCase {
         XCTAssertEqual(metadata["issuer"] as? String, TokenServiceFixture.issuerURL)
         XCTAssertEqual(metadata["token_endpoint"] as? String, TokenServiceFixture.issuerURL + "/token")
         XCTAssertEqual(metadata["jwks_uri"] as? String, TokenServiceFixture.issuerURL + "/jwks.json")
+        XCTAssertEqual(metadata["grant_types_supported"] as? [String],
+                       ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"])
+        XCTAssertEqual((metadata["token_endpoint_auth_methods_supported"] as? [String])?.contains("none"), true)
+        XCTAssertEqual(metadata["revocation_endpoint"] as? String, TokenServiceFixture.issuerURL + "/revoke")
+        XCTAssertEqual(metadata["introspection_endpoint"] as? String, TokenServiceFixture.issuerURL + "/introspect")
 
         XCTAssertEqual(seen["servedDuringSlowLoris"] as? Int, 200)
         let closedAfter = try XCTUnwrap(seen["slowLorisClosedAfter"] as? Double, "the slow connection was never closed")

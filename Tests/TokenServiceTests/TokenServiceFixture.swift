@@ -20,9 +20,15 @@ struct TokenServiceFixture {
     var configPath: String { directory.appendingPathComponent("service.yaml").path }
     var clientKeyPath: String { directory.appendingPathComponent("jwt-client.pem").path }
 
-    /// Writes the files; `listen` goes into the configuration.
-    init(listen: String = "127.0.0.1:8787", issuer: String = TokenServiceFixture.issuerURL) throws {
+    /// Writes the files; `listen` goes into the configuration, `files` (name:
+    /// contents) into the directory before it is loaded, and `extraYAML`
+    /// (top-level keys such as `trust:`) at its end.
+    init(listen: String = "127.0.0.1:8787", issuer: String = TokenServiceFixture.issuerURL,
+         files: [String: String] = [:], extraYAML: String = "") throws {
         directory = try TestSupport.makeTemporaryDirectory("token-service")
+        for (name, contents) in files {
+            try contents.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         try KeyFile.write(issuerKey, to: directory.appendingPathComponent("issuer.pem").path)
         try KeyFile.write(clientKey, to: clientKeyPath)
         try KeyFile.write(clientKey.publicKey, to: directory.appendingPathComponent("jwt-client.pub.pem").path)
@@ -40,7 +46,8 @@ struct TokenServiceFixture {
                 public_key: jwt-client.pub.pem
                 scopes: ["model:deploy:resnet@*", "model:pull:*@*"]
                 max_ttl: 5m
-            """
+
+            """ + extraYAML
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         let config = try ServiceConfig.load(configPath)
         let store = try SQLiteTokenStore(path: config.statePath)

@@ -2,12 +2,16 @@
 
 Authlib does client_credentials with client_secret_basic and with
 PrivateKeyJWT (RFC 7523); PyJWT verifies every token against /jwks.json;
-`requests` and a raw socket send the bad inputs. Prints one JSON object of
+`requests` introspects and revokes (RFC 7662, RFC 7009) and, with a raw
+socket, sends the bad inputs. Prints one JSON object of
 observations; the Swift test asserts on it.
 
 usage: oauth_clients.py MODE BASE_URL TOKEN_ENDPOINT ISSUER AUDIENCE
-                        BASIC_ID BASIC_SECRET JWT_ID JWT_KEY_PEM
+                        BASIC_ID BASIC_SECRET JWT_ID JWT_KEY_PEM [EXCHANGE_JSON]
 MODE: full | basic (only the client_secret_basic flow, for the restart check)
+EXCHANGE_JSON: a file {"subject_token", "untrusted_issuer", "claims_mismatch",
+"scope"}: in full mode Authlib also does an RFC 8693 token exchange (as a
+public client, token_endpoint_auth_method "none") and the refusals are sent.
 """
 import json
 import socket
@@ -21,6 +25,9 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc.jwk import ECKey
 
 mode, base, token_endpoint, issuer, audience, basic_id, basic_secret, jwt_id, key_path = sys.argv[1:10]
+exchange_path = sys.argv[10] if len(sys.argv) > 10 else None
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 out = {}
 jwks = jwt.PyJWKSet.from_dict(requests.get(base + "/jwks.json", timeout=10).json())
 
@@ -29,7 +36,8 @@ def verify(token):
     header = jwt.get_unverified_header(token)
     key = jwks[header["kid"]]
     claims = jwt.decode(token, key.key, algorithms=[header["alg"]], audience=audience, issuer=issuer)
-    return {"typ": header["typ"], "sub": claims["sub"], "scope": claims["scope"], "ttl": claims["exp"] - claims["iat"]}
+    return {"typ": header["typ"], "sub": claims["sub"], "scope": claims["scope"], "ttl": claims["exp"] - claims["iat"],
+            "client_id": claims["client_id"]}
 
 
 def refusal(response):
@@ -84,6 +92,32 @@ if mode == "full":
     out["oversizedBody"] = refusal(post("grant_type=client_credentials&pad=" + "a" * 200_000, auth=(basic_id, basic_secret)))
     out["unsupportedGrant"] = refusal(post("grant_type=password&username=a&password=b", auth=(basic_id, basic_secret)))
     out["metadata"] = requests.get(base + "/.well-known/oauth-authorization-server", timeout=10).json()
+
+    # RFC 7662 introspection and RFC 7009 revocation with `requests`.
+    fresh = basic.fetch_token(base + "/token", grant_type="client_credentials")["access_token"]
+    introspect = lambda token, auth: requests.post(base + "/introspect", data={"token": token}, auth=auth, timeout=10)
+    out["introspectActive"] = introspect(fresh, (basic_id, basic_secret)).json()
+    revoked = requests.post(base + "/revoke", data={"token": fresh, "token_type_hint": "access_token"},
+                            auth=(basic_id, basic_secret), timeout=10)
+    out["revokeStatus"] = revoked.status_code
+    out["introspectRevoked"] = introspect(fresh, (basic_id, basic_secret)).json()
+    out["introspectUnauthenticated"] = refusal(requests.post(base + "/introspect", data={"token": fresh}, timeout=10))
+    out["revokeUnauthenticated"] = refusal(requests.post(base + "/revoke", data={"token": fresh}, timeout=10))
+
+    if exchange_path:
+        exchange = json.load(open(exchange_path))
+        public = OAuth2Session("deploy-workload", token_endpoint_auth_method="none", scope=exchange["scope"])
+        got = public.fetch_token(base + "/token", grant_type=TOKEN_EXCHANGE,
+                                 subject_token=exchange["subject_token"], subject_token_type=JWT_TYPE)
+        out["exchange"] = verify(got["access_token"])
+        out["exchange"]["issued_token_type"] = got.get("issued_token_type")
+        out["exchangeReplayed"] = error_of(lambda: public.fetch_token(
+            base + "/token", grant_type=TOKEN_EXCHANGE, subject_token=exchange["subject_token"], subject_token_type=JWT_TYPE))
+        exchange_form = lambda token, scope: {"grant_type": TOKEN_EXCHANGE, "subject_token_type": JWT_TYPE,
+                                              "subject_token": token, "scope": scope}
+        out["exchangeUntrustedIssuer"] = refusal(post(exchange_form(exchange["untrusted_issuer"], exchange["scope"])))
+        out["exchangeClaimsMismatch"] = refusal(post(exchange_form(exchange["claims_mismatch"], exchange["scope"])))
+        out["exchangeEscalation"] = refusal(post(exchange_form(exchange["escalation_token"], "model:sign:resnet@1")))
 
     # Slow loris: half a request line, then nothing. Others are served meanwhile;
     # the server closes the idle connection.

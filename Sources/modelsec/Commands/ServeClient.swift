@@ -85,7 +85,9 @@ struct ServeClientAdd: ParsableCommand {
     func run() throws {
         if let secretOut { try OutputGuard.refuseExisting(secretOut, force: force) }
         let settings = try ServiceConfig.load(config)
-        guard !settings.clients.contains(where: { Array($0.id.utf8) == Array(name.utf8) }) else {
+        // A trust rule's name is the client_id of the tokens it issues: no client may take it.
+        guard !settings.clients.contains(where: { Array($0.id.utf8) == Array(name.utf8) }),
+              !settings.trustRules.contains(where: { Array($0.name.utf8) == Array(name.utf8) }) else {
             throw TokenServiceError.clientExists(name: name)
         }
         let ttl = try maxTTL.map { try TokenCLI.duration($0, option: "--max-ttl") }

@@ -7,11 +7,15 @@ import TokenService
 struct TokenFetch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
-        abstract: "Get an access token from a token service (OAuth 2.0 client_credentials).",
+        abstract: "Get an access token from a token service (OAuth 2.0 client_credentials or RFC 8693 token exchange).",
         discussion: """
         Authenticates with a client secret (HTTP Basic, or the body with \
         --client-secret-post) or a private key (private_key_jwt, RFC 7523: a \
         60-second assertion for the token_endpoint the server's metadata names). \
+        With --subject-token-file it performs a token exchange instead: the \
+        file's JWT (a Kubernetes service-account token, a CI OIDC token) is \
+        exchanged for an access token, with no client authentication unless a \
+        client secret or key is also given. \
         The token is written 0600 to --output; it is printed on stdout only when \
         stdout is not a terminal. Plain http is refused except to loopback.
 
@@ -21,14 +25,21 @@ struct TokenFetch: ParsableCommand {
             --scope model:deploy:resnet@2.1.0 --output token.txt
           modelsec token fetch --server http://127.0.0.1:8787 \\
             --client-id example-ci --client-key ci.pem > token.txt
+          modelsec token fetch --server https://tokens.example \\
+            --subject-token-file /var/run/secrets/tokens/modelsec \\
+            --scope model:deploy:resnet@2.1.0 --output /run/deploy/token
         """
     )
 
     @Option(help: ArgumentHelp("The token service's base URL.", valueName: "URL"))
     var server: String
 
-    @Option(name: .customLong("client-id"), help: ArgumentHelp("The client id.", valueName: "ID"))
-    var clientID: String
+    @Option(name: .customLong("client-id"), help: ArgumentHelp("The client id (optional with --subject-token-file alone).", valueName: "ID"))
+    var clientID: String?
+
+    @Option(name: .customLong("subject-token-file"),
+            help: ArgumentHelp("Exchange the JWT in FILE (RFC 8693 token exchange).", valueName: "FILE"))
+    var subjectTokenFile: String?
 
     @Option(name: .customLong("client-secret-file"), help: ArgumentHelp("A file holding the client secret.", valueName: "FILE"))
     var clientSecretFile: String?
@@ -63,8 +74,15 @@ struct TokenFetch: ParsableCommand {
     }
 
     func validate() throws {
-        guard (clientSecretFile == nil) != (clientKey == nil) else {
-            throw ValidationError("Give exactly one of --client-secret-file and --client-key.")
+        if subjectTokenFile == nil {
+            guard (clientSecretFile == nil) != (clientKey == nil) else {
+                throw ValidationError("Give exactly one of --client-secret-file and --client-key (or --subject-token-file).")
+            }
+        } else if clientSecretFile != nil, clientKey != nil {
+            throw ValidationError("Give at most one of --client-secret-file and --client-key with --subject-token-file.")
+        }
+        if clientSecretFile != nil || clientKey != nil, clientID == nil {
+            throw ValidationError("--client-secret-file and --client-key need --client-id.")
         }
         if clientSecretPost, clientSecretFile == nil { throw ValidationError("--client-secret-post goes with --client-secret-file.") }
         if json, output == nil { throw ValidationError("--json prints no token: give --output FILE for it.") }
@@ -79,7 +97,19 @@ struct TokenFetch: ParsableCommand {
             throw ValidationError("Refusing to print a token to a terminal: give --output FILE or redirect stdout.")
         }
         let credential: TokenClient.Credential
-        if let clientSecretFile {
+        var grant = TokenClient.Grant.clientCredentials
+        if let subjectTokenFile {
+            let bytes = try FileIO.readRegularFile(subjectTokenFile, limit: 16 * 1024)
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw FileError(path: subjectTokenFile, reason: "the subject token is not UTF-8 text")
+            }
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { throw FileError(path: subjectTokenFile, reason: "the file is empty") }
+            grant = .tokenExchange(subjectToken: token)
+        }
+        if clientSecretFile == nil, clientKey == nil {
+            credential = .none
+        } else if let clientSecretFile {
             let bytes = try FileIO.readRegularFile(clientSecretFile, limit: 4096)
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw FileError(path: clientSecretFile, reason: "the secret is not UTF-8 text")
@@ -92,8 +122,8 @@ struct TokenFetch: ParsableCommand {
                                              permissions: keyPermissions)
             credential = .privateKey(key)
         }
-        let client = try TokenClient(server: URL(string: server)!, clientID: clientID, credential: credential,
-                                     scopes: try TokenCLI.scopes(scope, option: "--scope").map(\.description))
+        let client = try TokenClient(server: URL(string: server)!, clientID: clientID ?? "", credential: credential,
+                                     scopes: try TokenCLI.scopes(scope, option: "--scope").map(\.description), grant: grant)
         let response = try AsyncBridge.run { try await client.fetch() }
         if let output {
             try AtomicFileWriter.write(Array((response.accessToken + "\n").utf8), to: output, mode: 0o600, overwrite: force)

@@ -1,0 +1,131 @@
+import AccessTokens
+import Foundation
+import ModelSecKeys
+
+/// `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662) without the
+/// HTTP server around them. Both take the same form bodies and client
+/// authentication as `POST /token` (a registered client is required; failures
+/// feed the same throttle) and a `token` parameter: an access token this
+/// service issued, checked with its own key, `issuer` and audiences.
+public struct TokenManagement: Sendable {
+    let endpoint: TokenEndpoint
+    /// One verifier per configured audience (an issued token carries one or all of them).
+    let verifiers: [AccessTokenVerifier]
+
+    /// Management for the tokens `endpoint` issues, which `key` verifies.
+    public init(endpoint: TokenEndpoint, key: VerificationKey) throws {
+        self.endpoint = endpoint
+        verifiers = try endpoint.config.audiences.map {
+            try AccessTokenVerifier(keys: [key], issuer: endpoint.config.issuer, audience: $0, leeway: TokenDuration(seconds: 0))
+        }
+    }
+
+    /// The access token `text` if it is one of ours, unexpired, whatever its
+    /// revocation state; nil otherwise.
+    func ours(_ text: String, now: Date) -> VerifiedAccessToken? {
+        for verifier in verifiers {
+            do { return try verifier.verify(text, now: now) } catch TokenRejection.wrongAudience { continue } catch { return nil }
+        }
+        return nil
+    }
+
+    /// RFC 7009 §2: revokes `token` if it is a valid token issued to the
+    /// authenticated client. A token that is not valid (malformed, expired,
+    /// not ours) is answered with success and nothing is done (§2.2); a valid
+    /// token of another client is refused with `unauthorized_client`.
+    /// Returns the (empty) answer body.
+    public func revoke(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
+                       now: Date = Date()) throws -> [UInt8] {
+        try endpoint.authenticated(authorization: authorization, contentType: contentType, body: body,
+                                   address: address, now: now) { form, client, seconds in
+            guard let text = form["token"] else { throw OAuthError(.invalidRequest, "token is missing") }
+            guard let token = ours(text, now: now) else { return ([], nil) }
+            guard ExactString(token.claims.clientID) == ExactString(client.id) else {
+                throw OAuthError(.unauthorizedClient, "the token was issued to another client")
+            }
+            try endpoint.store.revoke(tokenID: token.claims.tokenID, clientID: client.id, expiresAt: token.claims.expiresAt,
+                                      now: seconds)
+            return ([], AuditRecord(time: seconds, event: "revoke", clientID: client.id, subject: token.claims.subject,
+                                    scopes: token.claims.scope, tokenID: token.claims.tokenID, outcome: "ok"))
+        }
+    }
+
+    /// RFC 7662 §2: `{"active": false}` for a token that is malformed, not
+    /// ours, expired, not yet valid or revoked; otherwise `active` with the
+    /// token's `scope`, `client_id`, `sub`, `aud`, `iss`, `exp`, `iat`,
+    /// `nbf` (if any), `jti` and `token_type` `Bearer`. Any authenticated
+    /// client may introspect any token (a bearer token's claims are readable
+    /// by whoever holds it; what this adds is whether it is still active).
+    public func introspect(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
+                           now: Date = Date()) throws -> [UInt8] {
+        try endpoint.authenticated(authorization: authorization, contentType: contentType, body: body,
+                                   address: address, now: now) { form, client, seconds in
+            guard let text = form["token"] else { throw OAuthError(.invalidRequest, "token is missing") }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            guard let token = ours(text, now: now), !(try endpoint.store.isRevoked(tokenID: token.claims.tokenID)) else {
+                return (Array(#"{"active":false}"#.utf8),
+                        AuditRecord(time: seconds, event: "introspect", clientID: client.id, subject: "", scopes: "", tokenID: "",
+                                    outcome: "inactive"))
+            }
+            struct Active: Encodable {
+                let active = true
+                let scope, client_id, sub, iss, jti: String
+                let aud: [String]
+                let exp, iat: Int64
+                let nbf: Int64?
+                let token_type = "Bearer"
+            }
+            let c = token.claims
+            let answer = Active(scope: c.scope, client_id: c.clientID, sub: c.subject, iss: c.issuer, jti: c.tokenID,
+                                aud: c.audience, exp: c.expiresAt, iat: c.issuedAt, nbf: c.notBefore)
+            return (Array(try encoder.encode(answer)),
+                    AuditRecord(time: seconds, event: "introspect", clientID: client.id, subject: c.subject, scopes: c.scope,
+                                tokenID: c.tokenID, outcome: "active"))
+        }
+    }
+}
+
+extension TokenEndpoint {
+    /// The common frame of the client-authenticated endpoints: the address
+    /// throttle, content type, size and form checks, client authentication
+    /// (required), then `operation`, which returns the answer body and the
+    /// audit record to keep. Refusals are audited as `refuse` and
+    /// `invalid_client` ones feed the failure throttle, as for `/token`;
+    /// other errors (the store failing) propagate (HTTP 500).
+    func authenticated(authorization: String?, contentType: String?, body: [UInt8], address: String?,
+                       now: Date, _ operation: (FormBody, RegisteredClient, Int64) throws -> ([UInt8], AuditRecord?)) throws -> [UInt8] {
+        let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
+        let clock = now.timeIntervalSince1970
+        var claimedClient = ""
+        do {
+            if let address, let wait = throttle.retryAfter("address:" + address, now: clock) {
+                throw OAuthError(.slowDown, "too many failed authentications from this address", retryAfter: wait)
+            }
+            guard Self.isFormContentType(contentType) else {
+                throw OAuthError(.invalidRequest, "the content type must be application/x-www-form-urlencoded")
+            }
+            guard body.count <= Self.maximumBodySize else { throw OAuthError(.invalidRequest, "the request body is too large") }
+            let form: FormBody
+            do { form = try FormBody(body) } catch let malformed as FormBody.Malformed {
+                throw OAuthError(.invalidRequest, "the form body is malformed: \(malformed.reason)")
+            }
+            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient) { id in
+                if let wait = throttle.retryAfter("client:" + id, now: clock) {
+                    throw OAuthError(.slowDown, "too many failed authentications for this client", retryAfter: wait)
+                }
+            }
+            let (answer, record) = try operation(form, client, seconds)
+            if let record { try? store.record(record) }
+            return answer
+        } catch let refusal as OAuthError {
+            if refusal.code == .invalidClient {
+                if let address { throttle.recordFailure("address:" + address, now: clock) }
+                if !claimedClient.isEmpty { throttle.recordFailure("client:" + claimedClient, now: clock) }
+            }
+            try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: claimedClient, subject: "",
+                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue))
+            throw refusal
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import AccessTokens
+import Foundation
+import ModelSecCrypto
+import ModelSecKeys
+import TestSupport
+import TokenService
+import XCTest
+
+/// A trust rule's `jwks_url`: the issuer's JWK Set served over loopback HTTP
+/// by Python's http.server from a folder the test rewrites; fetched, cached,
+/// refreshed on an unknown `kid` at most every 30 s, bounded in size, no
+/// redirects, a stale copy used for a while when the server is gone.
+final class RemoteKeySetTests: XCTestCase {
+    private var fixture: TokenServiceFixture!
+    private var endpoint: TokenEndpoint!
+    private var served: URL!
+    private var server: Process?
+    private var port = 0
+    private let workload = WorkloadIssuer()
+    private let form = "application/x-www-form-urlencoded"
+
+    /// Python's http.server on 127.0.0.1, an ephemeral port, serving `served`.
+    private func startServer() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestSupport.python())
+        process.arguments = ["-c", """
+            import functools, http.server, sys
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+            handler.func.log_message = lambda *args: None
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """, served.path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        server = process
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        XCTAssertGreaterThan(port, 0, "http.server did not report its port: \(line)")
+    }
+
+    private func stopServer() {
+        guard let server, server.isRunning else { return }
+        server.terminate()
+        server.waitUntilExit()
+    }
+
+    private func load(jwksURL: String) throws {
+        let yaml = """
+            trust:
+              - name: k8s-remote
+                issuer: "\(WorkloadIssuer.issuer)"
+                jwks_url: "\(jwksURL)"
+                audience: "\(WorkloadIssuer.audience)"
+                claims: {kubernetes.io.namespace: prod}
+                scopes: ["model:deploy:resnet@*"]
+
+            """
+        if let fixture { try? FileManager.default.removeItem(at: fixture.directory) }
+        fixture = try TokenServiceFixture(extraYAML: yaml)
+        let config = try ServiceConfig.load(fixture.configPath)
+        guard case let .ed25519(key) = fixture.issuerKey else { return XCTFail("ed25519 issuer") }
+        endpoint = try TokenEndpoint(config: config, issuer: try AccessTokenIssuer(signingKey: SigningPrivateKey.ed25519(key),
+                                                                                   issuer: config.issuer, maximumLifetime: config.maximumTTL),
+                                     store: try SQLiteTokenStore(path: config.statePath))
+    }
+
+    override func setUpWithError() throws {
+        served = try TestSupport.makeTemporaryDirectory("jwks-served")
+        try workload.jwks.write(to: served.appendingPathComponent("jwks.json"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: served.appendingPathComponent("moved"), withIntermediateDirectories: true)
+        try startServer()
+    }
+
+    override func tearDownWithError() throws {
+        stopServer()
+        if let served { try? FileManager.default.removeItem(at: served) }
+        if let fixture { try? FileManager.default.removeItem(at: fixture.directory) }
+    }
+
+    private func exchange(_ token: String, at offset: TimeInterval = 0) throws -> TokenEndpoint.Success {
+        let body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
+            + "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&subject_token=" + token
+        return try endpoint.handle(authorization: nil, contentType: form, body: Array(body.utf8), now: Date(timeIntervalSinceNow: offset))
+    }
+
+    private func assertRefused(_ code: OAuthError.Code, _ token: String, at offset: TimeInterval = 0, _ message: String,
+                               file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try exchange(token, at: offset), message, file: file, line: line) {
+            XCTAssertEqual(($0 as? OAuthError)?.code, code, "\(message): \($0)", file: file, line: line)
+        }
+    }
+
+    func testKeysAreFetchedCachedAndRefreshedOnANewKeyID() throws {
+        try load(jwksURL: "http://127.0.0.1:\(port)/jwks.json")
+        XCTAssertEqual(try verifiedSubject(try exchange(try workload.token())), "system:serviceaccount:prod:deployer")
+
+        // The issuer rotates to a new key; a token under it is refused until
+        // 30 s after the last fetch, then the set is fetched again.
+        let rotated = ECDSA.PrivateKey(curve: .p256)
+        try JSONWebKeySet.document(for: [VerificationKey(.ecdsa(workload.key.publicKey), keyID: WorkloadIssuer.keyID),
+                                         VerificationKey(.ecdsa(rotated.publicKey), keyID: "k8s-sa-key-2")])
+            .write(to: served.appendingPathComponent("jwks.json"), atomically: true, encoding: .utf8)
+        let underNewKey = try workload.token(header: #"{"alg":"ES256","kid":"k8s-sa-key-2"}"#, signer: rotated)
+        assertRefused(.invalidRequest, underNewKey, at: 5, "an unknown kid within 30 s of the last fetch")
+        XCTAssertNoThrow(try exchange(underNewKey, at: 31), "refetched after 30 s")
+
+        // The server goes away: the cached copy serves until it is an hour old.
+        stopServer()
+        let late = try workload.token(overrides: ["exp": Int64(Date().timeIntervalSince1970) + 7200])
+        XCTAssertNoThrow(try exchange(late, at: 400), "a failed refresh keeps the previous copy")
+        assertRefused(.temporarilyUnavailable, late, at: 3700, "the copy is too old and the URL does not answer")
+    }
+
+    func testOversizedRedirectedAndMissingKeySetsAreUnavailable() throws {
+        try String(repeating: " ", count: IssuerKeySet.maximumDocumentSize + 1)
+            .write(to: served.appendingPathComponent("big.json"), atomically: true, encoding: .utf8)
+        for (path, why) in [("big.json", "over 256 KiB"), ("moved", "a redirect (to moved/)"), ("absent.json", "404")] {
+            try load(jwksURL: "http://127.0.0.1:\(port)/\(path)")
+            assertRefused(.temporarilyUnavailable, try workload.token(), why)
+            XCTAssertEqual(OAuthError(.temporarilyUnavailable, "").status, 503)
+        }
+        // The reasons, from the key set itself: the download stops at the limit.
+        for (path, reason) in [("big.json", "larger than \(IssuerKeySet.maximumDocumentSize) bytes"), ("moved", "HTTP 301"),
+                               ("absent.json", "HTTP 404")] {
+            let set = RemoteKeySet(url: try XCTUnwrap(URL(string: "http://127.0.0.1:\(port)/\(path)")))
+            XCTAssertThrowsError(try set.keys(for: "k", now: 0), path) {
+                XCTAssertTrue("\($0)".contains(reason), "\(path): \($0)")
+            }
+        }
+    }
+
+    func testOnlyHTTPSOrLoopbackURLsAreAccepted() throws {
+        for url in ["http://jwks.example/keys", "ftp://127.0.0.1/keys", "https://user:pw@jwks.example/keys", "not a url"] {
+            XCTAssertThrowsError(try load(jwksURL: url), url) {
+                XCTAssertEqual(($0 as? TokenServiceError)?.code, "serve.invalid-config", "\(url): \($0)")
+            }
+        }
+        XCTAssertNoThrow(try load(jwksURL: "https://token.actions.githubusercontent.com/.well-known/jwks"))
+        XCTAssertThrowsError(try TokenServiceFixture(files: ["k.json": try workload.jwks], extraYAML: """
+            trust:
+              - name: both
+                issuer: i
+                jwks_file: k.json
+                jwks_url: "https://jwks.example/keys"
+                audience: a
+                claims: {sub: x}
+                scopes: ["model:pull:*@*"]
+
+            """)) { XCTAssertEqual(($0 as? TokenServiceError)?.code, "serve.invalid-config", "\($0)") }
+    }
+
+    private func verifiedSubject(_ success: TokenEndpoint.Success) throws -> String {
+        try AccessTokenVerifier(keys: [VerificationKey(fixture.issuerKey.publicKey)], issuer: TokenServiceFixture.issuerURL,
+                                audience: TokenServiceFixture.audience).verify(success.issued.token).claims.subject
+    }
+}
