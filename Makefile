@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 60
 DIFFERENTIAL_COUNT ?= 100000
 DIFFERENTIAL_SEED ?= 1
 
-.PHONY: all deps build release install test test-slow test-install test-asan test-tsan test-differential fuzz demo bench clean help
+.PHONY: all deps build release install test test-slow test-install test-asan test-tsan test-differential fuzz demo bench bench-check bench-check-update clean help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make release  optimised build (.build/release/modelsec)"
 	@echo "make install  PREFIX=/usr/local: self-contained binary, man page, bash/zsh/fish completions"
 	@echo "make bench    benchmarks against peer tools, printed as one markdown table"
+	@echo "make bench-check   deterministic guards: allocations and instructions of the hot paths"
 	@echo "make test-install  installs into a temporary prefix and tests the installed binary"
 	@echo "make test-slow     the empirical differential-privacy tests on their own"
 	@echo "make test-asan / test-tsan   the test suite under AddressSanitizer / ThreadSanitizer"
@@ -88,6 +89,15 @@ bench:
 	@MODELSEC_BENCH_DEPS=1 ./scripts/install-deps.sh
 	$(SWIFT) build -c release --product modelsec
 	./Benchmarks/run.sh
+
+# Deterministic guards (allocation counts with ordo-one/benchmark, instruction
+# counts with callgrind) on the library's hot paths; fails on a regression.
+bench-check:
+	./Benchmarks/bench-check.sh check
+
+# Records the current counts as the new thresholds (commit them with the reason).
+bench-check-update:
+	./Benchmarks/bench-check.sh update
 
 clean:
 	rm -rf .build .build-asan .build-tsan .build-install Benchmarks/.build Fuzz/.build

@@ -1,8 +1,13 @@
 // swift-tools-version: 6.1
 //
 // Library-level benchmarks for modelsec. A separate package so that the main
-// package's tests do not build it; `make bench` builds it in release mode.
-// Each executable prints markdown table rows (see Benchmarks/README.md).
+// package's tests (and CI's build) do not build it.
+// - `make bench` builds it in release mode; each bench-* executable prints
+//   markdown table rows (see Benchmarks/README.md).
+// - `make bench-check` runs the deterministic guards: the ordo-one `HotPaths`
+//   benchmark (allocation thresholds in Thresholds/) and `hotpath-instructions`
+//   under callgrind (instruction thresholds in instruction-thresholds.txt), both
+//   over the workloads in Sources/HotPathWorkloads.
 import PackageDescription
 
 let package = Package(
@@ -10,6 +15,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "modelsec", path: ".."),
+        // Allocation counting through malloc-interposer (no jemalloc needed).
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // One executable target per area, e.g.:
@@ -19,6 +26,10 @@ let package = Package(
         .executableTarget(name: "bench-store", dependencies: [.product(name: "DifferentialPrivacy", package: "modelsec"),
                                                              .product(name: "ModelSecStore", package: "modelsec"),
                                                              .product(name: "ModelSecStorePostgres", package: "modelsec")], path: "Sources/bench-store"),
+        .target(name: "HotPathWorkloads", dependencies: [.product(name: "ModelSec", package: "modelsec")], path: "Sources/HotPathWorkloads"),
+        .executableTarget(name: "hotpath-instructions", dependencies: ["HotPathWorkloads"], path: "Sources/hotpath-instructions"),
+        .executableTarget(name: "HotPaths", dependencies: ["HotPathWorkloads", .product(name: "Benchmark", package: "benchmark")],
+                          path: "Benchmarks/HotPaths", plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         // BENCH-TARGETS (add one line per target above this marker)
     ],
     swiftLanguageModes: [.v5]

@@ -82,7 +82,7 @@ do {
                     let ok: Bool
                     switch key {
                     case let .ed25519(k): ok = k.isValidSignature(jws.signature, for: jws.signingInput)
-                    case let .p256(k): ok = k.isValidSignature(rawSignature: jws.signature, for: jws.signingInput)
+                    case let .ecdsa(k): ok = k.isValidSignature(rawSignature: jws.signature, for: jws.signingInput)
                     case .x25519: ok = false
                     }
                     precondition(ok)
