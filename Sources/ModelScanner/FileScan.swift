@@ -147,7 +147,7 @@ struct FileScan {
     /// A file whose first bytes announce no format: a protocol 0/1 pickle starts
     /// with any opcode, so it is parsed; if that fails the file is unrecognized.
     private mutating func scanUnannounced(_ file: RandomAccessFile, prefix: [UInt8], limits: ScanLimits) throws {
-        let ext = (path as NSString).pathExtension.lowercased()
+        let ext = ModelScanner.fileExtension(path)
         if ext == "safetensors" {
             // Named safetensors but without a plausible header: report why.
             format = .safetensors

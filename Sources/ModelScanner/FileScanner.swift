@@ -71,7 +71,7 @@ extension ModelScanner {
         DispatchQueue.concurrentPerform(iterations: tree.files.count) { index in
             let file = tree.files[index]
             let name = file.path == .singleFileRoot ? file.displayPath : file.path.string
-            let ext = (name as NSString).pathExtension.lowercased()
+            let ext = fileExtension(name)
             if tree.isSingleFile || modelFileExtensions.contains(ext) || looksLikeModel(atPath: file.displayPath, limits: limits) {
                 results.set(index, scanFile(at: file.displayPath, limits: limits))
                 progress?.advance(items: 1)

@@ -5,6 +5,7 @@ import ModelSec
 /// `modelsec audit`: evaluate releases against policies and write a report.
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "Audit release directories against policies (text, JSON, SARIF, JUnit, HTML or Markdown report).",
         discussion: """
         Every release is checked against every rule of every policy; waivers in \

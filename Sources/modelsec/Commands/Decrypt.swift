@@ -5,6 +5,7 @@ import ModelSec
 /// `modelsec decrypt`: decrypt and authenticate a file or stream.
 struct Decrypt: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "decrypt",
         abstract: "Decrypt and authenticate a file made by 'modelsec encrypt'.",
         discussion: """
         Identities: X25519 private keys (--identity, repeatable; an encrypted key \

@@ -5,6 +5,7 @@ import ModelSec
 /// `modelsec encrypt`: encrypt a file or stream for one or more recipients.
 struct Encrypt: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "encrypt",
         abstract: "Encrypt a model file (streamed, key-committing AES-256-GCM) for one or more recipients.",
         discussion: """
         Recipients: X25519 public keys (--recipient, repeatable), aes256 key files \

@@ -6,6 +6,7 @@ extension KeyType: ExpressibleByArgument {}
 /// `modelsec keygen`: make a key and write it to disk.
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "keygen",
         abstract: "Generate a key: ed25519, p256, p384 or p521 for signing, x25519 or aes256 for encryption.",
         discussion: """
         The private key is written to PATH as PKCS#8 PEM with mode 0600; for key \

@@ -5,6 +5,7 @@ import ModelSec
 /// `modelsec scan`: static check of model files for unsafe serialization.
 struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "scan",
         abstract: "Scan model files for pickles that run code when loaded (never executing them).",
         discussion: """
         Reads pickle streams (protocols 0-5) in plain pickle files, PyTorch \

@@ -5,6 +5,7 @@ import ModelSec
 /// `modelsec sign`: sign a model version in the OpenSSF Model Signing format.
 struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sign",
         abstract: "Sign a model (a directory or a single file) in the OpenSSF Model Signing (OMS v1.0) format.",
         discussion: """
         Every file is hashed with SHA-256 on all cores and listed in an in-toto \

@@ -5,6 +5,7 @@ import ModelSec
 /// `modelsec verify`: check a model against its signature.
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Verify a model against an OMS v1.0 signature (from modelsec or the OpenSSF model_signing tool).",
         discussion: """
         Exit 0 with a one-line summary when the model is exactly what a trusted \

@@ -1,0 +1,16 @@
+extension ModelScanner {
+    /// The lowercased extension of the last component of `path`, as
+    /// Foundation's `NSString.pathExtension` reads it (trailing slashes
+    /// ignored; nothing for a name that starts or ends with its only dot),
+    /// worked out on the UTF-8 bytes: NSString's version cost about a tenth
+    /// of a small pickle's scan (measured with callgrind).
+    static func fileExtension(_ path: String) -> String {
+        let bytes = Array(path.utf8)
+        var end = bytes.count
+        while end > 1, bytes[end - 1] == UInt8(ascii: "/") { end -= 1 }
+        var start = end
+        while start > 0, bytes[start - 1] != UInt8(ascii: "/") { start -= 1 }
+        guard let dot = bytes[start..<end].lastIndex(of: UInt8(ascii: ".")), dot > start, dot < end - 1 else { return "" }
+        return String(decoding: bytes[(dot + 1)..<end], as: UTF8.self).lowercased()
+    }
+}
