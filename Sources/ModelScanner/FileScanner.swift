@@ -13,7 +13,7 @@ extension ModelScanner {
     /// when their content looks like a model format (`looksLikeModel`), and
     /// listed as skipped otherwise.
     public static let modelFileExtensions: Set<String> = [
-        "pkl", "pickle", "joblib", "dat", "pt", "pth", "bin", "ckpt", "npy", "npz", "safetensors", "mar", "pt2", "tar",
+        "pkl", "pickle", "p", "sav", "joblib", "dat", "pt", "pth", "bin", "ckpt", "npy", "npz", "safetensors", "mar", "pt2", "tar",
         "gguf", "onnx", "keras", "h5", "hdf5", "pb",
     ]
 

@@ -297,61 +297,59 @@ struct PickleMachine {
         return text
     }
 
-    func decimal(_ raw: [UInt8], allowLongSuffix: Bool = false) throws -> Int? {
-        if let value = Self.asciiDecimal(raw, allowLongSuffix: allowLongSuffix) { return value }
-        return try textDecimal(raw, allowLongSuffix: allowLongSuffix)
+    /// An `INT` argument as CPython reads it (``PythonInteger``): nil for a
+    /// boolean or a value beyond `Int`.
+    func intArgument(_ raw: [UInt8]) throws -> Int? {
+        if raw == Array("00".utf8) || raw == Array("01".utf8) { return nil }
+        let value: PythonInteger.Value?
+        if let viaStrtol = PythonInteger.strtol(raw), viaStrtol != .large { value = viaStrtol } else { value = PythonInteger.parse(raw, base: 0) }
+        switch value {
+        case let .small(n)?: return n
+        case .large?: return nil
+        case nil: throw Malformed(opcodeStart, "invalid INT argument \(argumentText(raw))")
+        }
     }
 
-    /// `decimal` for the common case, on the bytes: the same rules (spaces,
-    /// tabs and carriage returns trimmed at both ends, an optional `L` with
-    /// `allowLongSuffix`, an optional sign, one or more ASCII digits) without
-    /// building a String. Nil for anything else, including overflow, which
-    /// `textDecimal` then judges (and words the error for) as before.
-    static func asciiDecimal(_ raw: [UInt8], allowLongSuffix: Bool) -> Int? {
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0D || byte == 0x09 }
-        var start = 0, end = raw.count
-        while start < end, isSpace(raw[start]) { start += 1 }
-        while end > start, isSpace(raw[end - 1]) { end -= 1 }
-        if allowLongSuffix, end > start, raw[end - 1] == UInt8(ascii: "L") { end -= 1 }
-        var negative = false
-        if start < end, raw[start] == UInt8(ascii: "-") || raw[start] == UInt8(ascii: "+") {
-            negative = raw[start] == UInt8(ascii: "-")
-            start += 1
-        }
-        guard start < end else { return nil }
-        var value = 0
-        for byte in raw[start..<end] {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            let digit = Int(byte - UInt8(ascii: "0"))
-            let (times, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = negative ? times.subtractingReportingOverflow(digit) : times.addingReportingOverflow(digit)
-            guard !o1, !o2 else { return nil }
-            value = sum
-        }
-        return value
+    /// Checks a `LONG` argument as CPython reads it (a trailing `L` dropped, then `int(text, 0)`).
+    func checkLongArgument(_ raw: [UInt8]) throws {
+        let text = raw.last == UInt8(ascii: "L") ? Array(raw.dropLast()) : raw
+        guard PythonInteger.parse(text, base: 0) != nil else { throw Malformed(opcodeStart, "invalid LONG argument \(argumentText(raw))") }
     }
 
-    /// `decimal` through text: the rules above, with the error named.
-    func textDecimal(_ raw: [UInt8], allowLongSuffix: Bool) throws -> Int? {
-        var text = try utf8(raw).trimmingSpaces()
-        if allowLongSuffix, text.hasSuffix("L") { text.removeLast() }
-        if text.isEmpty { throw Malformed(opcodeStart, "empty numeric argument") }
-        let digits = text.hasPrefix("-") || text.hasPrefix("+") ? text.dropFirst() : Substring(text)
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            throw Malformed(opcodeStart, "invalid numeric argument \"\(text.prefix(40))\"")
-        }
-        return Int(text)
+    /// At most 40 characters of an argument, quoted, for an error message.
+    func argumentText(_ raw: [UInt8]) -> String {
+        "\"" + String(decoding: raw.prefix(40), as: UTF8.self) + "\""
     }
 
+    /// A `PUT` or `GET` index as CPython reads it: `int(text, 10)`, then a
+    /// non-negative `Py_ssize_t`.
     func memoIndex(_ raw: [UInt8]) throws -> Int {
-        guard let value = try decimal(raw), value >= 0 else { throw Malformed(opcodeStart, "invalid memo index") }
+        guard case let .small(value)? = PythonInteger.parse(raw, base: 10), value >= 0 else {
+            throw Malformed(opcodeStart, "invalid memo index \(argumentText(raw))")
+        }
         return value
     }
 
-    /// A UTF-8 string argument as a value (opaque when it was skipped).
+    /// A UTF-8 string argument as a value (opaque when it was skipped),
+    /// decoded as CPython's `BINUNICODE` opcodes decode it: UTF-8 with
+    /// "surrogatepass", so the 3-byte encodings of U+D800...U+DFFF are
+    /// accepted (each kept as U+FFFD, which no name Python imports contains).
     func stringValue(_ raw: [UInt8]?) throws -> Value {
         guard let raw else { return .other }
-        return .string(try utf8(raw))
+        if let text = try? utf8(raw) { return .string(text) }
+        var passed: [UInt8] = []
+        passed.reserveCapacity(raw.count)
+        var i = 0
+        while i < raw.count {
+            if raw[i] == 0xED, i + 2 < raw.count, (0xA0...0xBF).contains(raw[i + 1]), (0x80...0xBF).contains(raw[i + 2]) {
+                passed += [0xEF, 0xBF, 0xBD]
+                i += 3
+            } else {
+                passed.append(raw[i])
+                i += 1
+            }
+        }
+        return .string(try utf8(passed))
     }
 
     /// Takes a UTF-8 string argument of `count` bytes and pushes it. One
@@ -504,11 +502,11 @@ struct PickleMachine {
             try push(.other)
         case UInt8(ascii: "I"):                                                             // INT
             let raw = try line()
-            let value = try decimal(raw)
+            let value = try intArgument(raw)
             try push(value.map { .int($0) } ?? .other)
         case UInt8(ascii: "J"): try push(.int(Int(Int32(truncatingIfNeeded: try uint(4))))) // BININT
         case UInt8(ascii: "K"): try push(.int(Int(try uint(1))))                            // BININT1
-        case UInt8(ascii: "L"): let raw = try line(); _ = try decimal(raw, allowLongSuffix: true); try push(.other) // LONG
+        case UInt8(ascii: "L"): let raw = try line(); try checkLongArgument(raw); try push(.other) // LONG
         case UInt8(ascii: "M"): try push(.int(Int(try uint(2))))                            // BININT2
         case UInt8(ascii: "N"): try push(.none)                                             // NONE
         case UInt8(ascii: "P"): let raw = try line(); _ = try utf8(raw); try push(.other)  // PERSID

@@ -65,8 +65,13 @@ enum PickleText {
                         guard let digit = hexValue(raw[i + 2 + k]) else { return nil }
                         value = value << 4 | UInt32(digit)
                     }
-                    guard let scalar = Unicode.Scalar(value) else { return nil }
-                    scalars.append(scalar)
+                    // Python accepts lone surrogates here (kept as U+FFFD); above U+10FFFF it raises.
+                    if (0xD800...0xDFFF).contains(value) {
+                        scalars.append("\u{FFFD}")
+                    } else {
+                        guard let scalar = Unicode.Scalar(value) else { return nil }
+                        scalars.append(scalar)
+                    }
                     i += 2 + width
                     continue
                 }
