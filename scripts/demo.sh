@@ -7,8 +7,16 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 MODELSEC="${1:-$root/.build/release/modelsec}"
 MODELSEC="$(cd "$(dirname "$MODELSEC")" && pwd)/$(basename "$MODELSEC")"
-work="$(mktemp -d "${TMPDIR:-/tmp}/modelsec-demo.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+# MODELSEC_DEMO_DIR=DIR (an empty or new directory) runs the demo there and
+# keeps it, for looking at the release afterwards (DemoEvidenceTests does).
+if [ -n "${MODELSEC_DEMO_DIR:-}" ]; then
+  mkdir -p "$MODELSEC_DEMO_DIR"
+  work="$(cd "$MODELSEC_DEMO_DIR" && pwd)"
+  [ -z "$(ls -A "$work")" ] || { echo "demo: $work is not empty" >&2; exit 2; }
+else
+  work="$(mktemp -d "${TMPDIR:-/tmp}/modelsec-demo.XXXXXX")"
+  trap 'rm -rf "$work"' EXIT
+fi
 cd "$work"
 
 bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -78,4 +86,4 @@ bold "8. Compliance: audit the release against the shipped baseline policy"
 MODELSEC_TRUSTED_KEYS="$work/trusted" run "$M" audit release --policy "$root/policies/baseline.yaml"
 
 bold "Done"
-echo "Everything above ran in $work (removed on exit)."
+if [ -n "${MODELSEC_DEMO_DIR:-}" ]; then echo "Everything above ran in $work (kept)."; else echo "Everything above ran in $work (removed on exit)."; fi
