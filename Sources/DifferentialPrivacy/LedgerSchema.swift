@@ -48,9 +48,9 @@ enum LedgerSchema {
         """,
     ]
 
-    /// Version 3 (version 2 plus `spends.rho_femto`, the zCDP rho of a
-    /// Gaussian charge), recognised and upgraded.
-    static let version3Statements: [String] = [
+    // The statements versions 2 and 3 share, byte for byte (an old ledger is
+    // recognised by the exact text SQLite keeps of each).
+    static let datasetsTable =
         """
         CREATE TABLE datasets (
             name TEXT PRIMARY KEY NOT NULL CHECK (length(name) > 0),
@@ -60,7 +60,30 @@ enum LedgerSchema {
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         ) STRICT
-        """,
+        """
+    static let spendsIndex = "CREATE INDEX spends_dataset ON spends(dataset)"
+    static let spendsAppendOnly =
+        """
+        CREATE TRIGGER spends_are_append_only BEFORE DELETE ON spends
+        BEGIN SELECT RAISE(ABORT, 'privacy ledger charges cannot be deleted'); END
+        """
+    static let datasetsKept =
+        """
+        CREATE TRIGGER datasets_are_kept BEFORE DELETE ON datasets
+        BEGIN SELECT RAISE(ABORT, 'privacy ledger datasets cannot be deleted'); END
+        """
+    static let datasetsKeepNameAndRelation =
+        """
+        CREATE TRIGGER datasets_keep_name_and_relation BEFORE UPDATE ON datasets
+        WHEN NEW.name IS NOT OLD.name
+            OR (NEW.relation IS NOT OLD.relation AND EXISTS (SELECT 1 FROM spends WHERE dataset = OLD.name))
+        BEGIN SELECT RAISE(ABORT, 'a dataset keeps its name, and its neighbouring relation once it has charges'); END
+        """
+
+    /// Version 3 (version 2 plus `spends.rho_femto`, the zCDP rho of a
+    /// Gaussian charge), recognised and upgraded.
+    static let version3Statements: [String] = [
+        datasetsTable,
         """
         CREATE TABLE spends (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -78,11 +101,8 @@ enum LedgerSchema {
             CHECK ((outcome = 'released') = (result_sha256 IS NOT NULL))
         ) STRICT
         """,
-        "CREATE INDEX spends_dataset ON spends(dataset)",
-        """
-        CREATE TRIGGER spends_are_append_only BEFORE DELETE ON spends
-        BEGIN SELECT RAISE(ABORT, 'privacy ledger charges cannot be deleted'); END
-        """,
+        spendsIndex,
+        spendsAppendOnly,
         """
         CREATE TRIGGER spends_complete_once BEFORE UPDATE ON spends
         WHEN OLD.outcome != 'charged' OR NEW.outcome NOT IN ('released', 'failed')
@@ -91,30 +111,13 @@ enum LedgerSchema {
             OR NEW.mechanism IS NOT OLD.mechanism OR NEW.parameters IS NOT OLD.parameters OR NEW.created_at IS NOT OLD.created_at
         BEGIN SELECT RAISE(ABORT, 'a privacy ledger charge is completed once and its cost never changes'); END
         """,
-        """
-        CREATE TRIGGER datasets_are_kept BEFORE DELETE ON datasets
-        BEGIN SELECT RAISE(ABORT, 'privacy ledger datasets cannot be deleted'); END
-        """,
-        """
-        CREATE TRIGGER datasets_keep_name_and_relation BEFORE UPDATE ON datasets
-        WHEN NEW.name IS NOT OLD.name
-            OR (NEW.relation IS NOT OLD.relation AND EXISTS (SELECT 1 FROM spends WHERE dataset = OLD.name))
-        BEGIN SELECT RAISE(ABORT, 'a dataset keeps its name, and its neighbouring relation once it has charges'); END
-        """,
+        datasetsKept,
+        datasetsKeepNameAndRelation,
     ]
 
     /// Version 2 (per-dataset relations and outcomes; no rho), recognised and upgraded.
     static let version2Statements: [String] = [
-        """
-        CREATE TABLE datasets (
-            name TEXT PRIMARY KEY NOT NULL CHECK (length(name) > 0),
-            relation TEXT NOT NULL CHECK (relation IN ('add-remove', 'replace-one')),
-            total_epsilon_nano INTEGER NOT NULL CHECK (total_epsilon_nano >= 0),
-            total_delta_femto INTEGER NOT NULL CHECK (total_delta_femto >= 0 AND total_delta_femto < 1000000000000000),
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        ) STRICT
-        """,
+        datasetsTable,
         """
         CREATE TABLE spends (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -131,11 +134,8 @@ enum LedgerSchema {
             CHECK ((outcome = 'released') = (result_sha256 IS NOT NULL))
         ) STRICT
         """,
-        "CREATE INDEX spends_dataset ON spends(dataset)",
-        """
-        CREATE TRIGGER spends_are_append_only BEFORE DELETE ON spends
-        BEGIN SELECT RAISE(ABORT, 'privacy ledger charges cannot be deleted'); END
-        """,
+        spendsIndex,
+        spendsAppendOnly,
         """
         CREATE TRIGGER spends_complete_once BEFORE UPDATE ON spends
         WHEN OLD.outcome != 'charged' OR NEW.outcome NOT IN ('released', 'failed')
@@ -144,16 +144,8 @@ enum LedgerSchema {
             OR NEW.mechanism IS NOT OLD.mechanism OR NEW.parameters IS NOT OLD.parameters OR NEW.created_at IS NOT OLD.created_at
         BEGIN SELECT RAISE(ABORT, 'a privacy ledger charge is completed once and its cost never changes'); END
         """,
-        """
-        CREATE TRIGGER datasets_are_kept BEFORE DELETE ON datasets
-        BEGIN SELECT RAISE(ABORT, 'privacy ledger datasets cannot be deleted'); END
-        """,
-        """
-        CREATE TRIGGER datasets_keep_name_and_relation BEFORE UPDATE ON datasets
-        WHEN NEW.name IS NOT OLD.name
-            OR (NEW.relation IS NOT OLD.relation AND EXISTS (SELECT 1 FROM spends WHERE dataset = OLD.name))
-        BEGIN SELECT RAISE(ABORT, 'a dataset keeps its name, and its neighbouring relation once it has charges'); END
-        """,
+        datasetsKept,
+        datasetsKeepNameAndRelation,
     ]
 
     /// Version 1 (modelsec's first ledger, created through GRDB's migrator).

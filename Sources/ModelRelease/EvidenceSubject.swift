@@ -1,6 +1,7 @@
 import Foundation
 import ModelSecCrypto
 import ModelSecIO
+import ModelSigning
 
 /// What the evidence files (BOM, provenance) describe: the released model
 /// files and the model card. Built from the artifacts `release create`
@@ -46,9 +47,7 @@ public struct EvidenceSubject: Sendable {
     /// the subject digest `model_signing` (files method) computes for the
     /// deployed model directory without its `.modelsec/` directory.
     public var omsDigest: String {
-        var hasher = SHA256.hasher()
-        for file in files { hasher.update(Hex.decode(file.sha256) ?? []) }
-        return hasher.finalize().hex
+        ModelSigning.subjectDigest(of: files.map { Hex.decode($0.sha256) ?? [] }).hex
     }
 }
 
