@@ -9,6 +9,9 @@ set -euo pipefail
 : "${BENCH_SWIFT_BIN:?}" "${MODELSEC:?}" "${BENCH_DIR:?}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cluster="$BENCH_DIR/pg-cluster"
+# The cluster runs as the postgres user when we are root: it must be able to
+# reach its directory (mktemp makes BENCH_DIR private).
+chmod o+x "$BENCH_DIR"
 eval "$("$root/scripts/store-cluster.sh" start "$cluster")"
 trap '"$root/scripts/store-cluster.sh" stop "$cluster"' EXIT
 sqlite="sqlite:$BENCH_DIR/bench-store.db"
