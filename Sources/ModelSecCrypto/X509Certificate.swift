@@ -7,6 +7,8 @@ import Foundation
 /// validity, subject alternative names, key usage, the public key and raw
 /// extension values. Parsing is strict: a DER certificate must be the whole
 /// input (no trailing bytes), and a PEM file may hold only CERTIFICATE blocks.
+/// `@unchecked Sendable`: every property is set once in `init` and never changed; the
+/// OpenSSL `X509` it owns is only read (OpenSSL's read-only X509 calls are thread-safe) and freed in `deinit`.
 public final class X509Certificate: @unchecked Sendable {
     // @unchecked: the X509 object is never mutated after parsing; OpenSSL's
     // read accessors are thread-safe on a fully parsed certificate.

@@ -14,6 +14,8 @@ import Foundation
 /// (``PKCS11Session`` serialises its own calls). Cryptoki is initialised once
 /// per process, so ``load(path:)`` hands out one shared instance per module
 /// path; `C_Finalize` runs when the last user of it goes away.
+/// `@unchecked Sendable`: the function list is fixed after loading and the module is
+/// initialised with `CKF_OS_LOCKING_OK`, so Cryptoki serialises calls itself.
 public final class PKCS11Module: @unchecked Sendable {
     // @unchecked: the function table is immutable after C_Initialize and the
     // module was initialised for multi-threaded use (CKF_OS_LOCKING_OK).

@@ -8,6 +8,7 @@ import ModelSecKeys
 /// A PKCS#11 session must not be used by two threads at once; every call
 /// here takes the session's lock. The session logs out and closes when the
 /// value goes away.
+/// `@unchecked Sendable`: every Cryptoki call on the session handle holds `lock`.
 public final class PKCS11Session: @unchecked Sendable {
     // @unchecked: all mutable use of the session handle happens under `lock`.
 
