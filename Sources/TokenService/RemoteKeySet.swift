@@ -46,6 +46,10 @@ public final class RemoteKeySet: @unchecked Sendable { // `keys`, `fetchedAt`, `
     /// 127.0.0.0/8 or `[::1]`; no user information.
     public static func isAcceptable(_ url: URL) -> Bool {
         guard url.user == nil, url.password == nil, let host = url.host, !host.isEmpty else { return false }
+        // A percent-escape or NUL in the host reads differently to inet_pton
+        // (which stops at NUL, or sees the decoded text) and to the resolver.
+        let encodedHost = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedHost ?? "%"
+        if host.utf8.contains(0) || host.contains("%") || encodedHost.contains("%") { return false }
         switch url.scheme?.lowercased() {
         case "https": return true
         case "http": return host == "localhost" || host == "::1" || host == "[::1]" || ServiceConfig.ListenAddress(parsing: host + ":0")?.isLoopback == true

@@ -90,12 +90,9 @@ public struct TokenClient: Sendable {
     /// A client; the URL must be https, or http to a loopback address.
     public init(server: URL, clientID: String, credential: Credential, scopes: [String],
                 grant: Grant = .clientCredentials) throws {
-        let scheme = server.scheme?.lowercased()
-        let host = server.host ?? ""
-        let loopback = host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
-        guard scheme == "https" || (scheme == "http" && loopback) else {
-            throw TokenFetchError.insecureServer(url: server.absoluteString)
-        }
+        // One rule for every URL the service's clients call (a host such as
+        // 127.evil.com is a name, not a loopback address).
+        guard RemoteKeySet.isAcceptable(server) else { throw TokenFetchError.insecureServer(url: server.absoluteString) }
         self.server = server
         self.clientID = clientID
         self.credential = credential

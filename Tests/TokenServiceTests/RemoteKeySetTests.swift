@@ -157,3 +157,21 @@ final class RemoteKeySetTests: XCTestCase {
                                 audience: TokenServiceFixture.audience).verify(success.issued.token).claims.subject
     }
 }
+
+/// Which URLs the service's outgoing requests (key sets, `token fetch`) may use.
+final class OutgoingURLTests: XCTestCase {
+    func testOnlyHTTPSOrLiteralLoopbackIsAccepted() throws {
+        for good in ["https://issuer.example/keys", "http://127.0.0.1:8787/", "http://localhost/jwks", "http://[::1]:80/x", "http://127.1.2.3/"] {
+            XCTAssertTrue(RemoteKeySet.isAcceptable(URL(string: good)!), good)
+        }
+        for bad in ["http://127.evil.com/", "http://127.0.0.1.evil.com/", "http://%31%32%37.0.0.1/", "http://127.0.0.1%00.evil.com/",
+                    "http://user:pw@127.0.0.1/", "ftp://127.0.0.1/", "file:///etc/passwd", "http://issuer.example/"] {
+            if let url = URL(string: bad) { XCTAssertFalse(RemoteKeySet.isAcceptable(url), bad) }
+        }
+        // token fetch uses the same rule: a name that starts with "127." is not loopback.
+        XCTAssertThrowsError(try TokenClient(server: URL(string: "http://127.evil.com:8787")!, clientID: "c",
+                                             credential: .secret("s", post: false), scopes: []))
+        XCTAssertNoThrow(try TokenClient(server: URL(string: "http://127.0.0.1:8787")!, clientID: "c",
+                                         credential: .secret("s", post: false), scopes: []))
+    }
+}
