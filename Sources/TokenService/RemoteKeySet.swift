@@ -94,9 +94,11 @@ public final class RemoteKeySet: @unchecked Sendable { // `keys`, `fetchedAt`, `
         return keys
     }
 
-    /// GET `url` with the limits above, blocking the calling thread (the
-    /// token endpoint runs on a thread pool).
-    static func download(_ url: URL) throws -> [UInt8] {
+    /// One bounded GET of a key set document (at most
+    /// `IssuerKeySet.maximumDocumentSize` bytes, ``timeout`` seconds, no
+    /// redirect), blocking the calling thread; throws ``Unavailable`` with
+    /// the reason. The caller checks the URL with ``isAcceptable(_:)`` first.
+    public static func download(_ url: URL) throws -> [UInt8] {
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         let download = BoundedDownload(limit: IssuerKeySet.maximumDocumentSize)

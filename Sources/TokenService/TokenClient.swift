@@ -130,6 +130,22 @@ public struct TokenClient: Sendable {
         }
         if !scopes.isEmpty { form.append(("scope", scopes.joined(separator: " "))) }
         var headers = ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"]
+        try await authenticate(&form, &headers, now: now)
+        let body = form.map { Self.formEncode($0.0) + "=" + Self.formEncode($0.1) }.joined(separator: "&")
+        let (status, data) = try await send(url: base + "/token", method: "POST", headers: headers, body: Data(body.utf8))
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        guard status == 200 else {
+            throw TokenFetchError.refused(error: (object?["error"] as? String).map(Self.printable) ?? "no OAuth error code", status: status)
+        }
+        guard let object, let token = object["access_token"] as? String, let type = object["token_type"] as? String else {
+            throw TokenFetchError.badResponse(url: base + "/token", reason: "no access_token and token_type")
+        }
+        return Response(accessToken: token, tokenType: type, expiresIn: (object["expires_in"] as? NSNumber)?.int64Value,
+                        scope: object["scope"] as? String, issuedTokenType: object["issued_token_type"] as? String)
+    }
+
+    /// Adds the client's proof to a request's form or headers.
+    private func authenticate(_ form: inout [(String, String)], _ headers: inout [String: String], now: Date) async throws {
         switch credential {
         case let .secret(secret, post: true):
             form += [("client_id", clientID), ("client_secret", secret)]
@@ -143,17 +159,26 @@ public struct TokenClient: Sendable {
         case .none:
             if !clientID.isEmpty { form.append(("client_id", clientID)) }
         }
+    }
+
+    /// Asks the server's RFC 7662 introspection endpoint (`/introspect`
+    /// under the server URL) whether `token` is active: false for a revoked,
+    /// expired or unknown token. The client must authenticate (as for a token).
+    public func isActive(_ token: String, now: Date = Date()) async throws -> Bool {
+        var form = [("token", token), ("token_type_hint", "access_token")]
+        var headers = ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"]
+        try await authenticate(&form, &headers, now: now)
         let body = form.map { Self.formEncode($0.0) + "=" + Self.formEncode($0.1) }.joined(separator: "&")
-        let (status, data) = try await send(url: base + "/token", method: "POST", headers: headers, body: Data(body.utf8))
+        let url = base + "/introspect"
+        let (status, data) = try await send(url: url, method: "POST", headers: headers, body: Data(body.utf8))
         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         guard status == 200 else {
             throw TokenFetchError.refused(error: (object?["error"] as? String).map(Self.printable) ?? "no OAuth error code", status: status)
         }
-        guard let object, let token = object["access_token"] as? String, let type = object["token_type"] as? String else {
-            throw TokenFetchError.badResponse(url: base + "/token", reason: "no access_token and token_type")
+        guard let active = object?["active"] as? Bool else {
+            throw TokenFetchError.badResponse(url: url, reason: "no boolean active member")
         }
-        return Response(accessToken: token, tokenType: type, expiresIn: (object["expires_in"] as? NSNumber)?.int64Value,
-                        scope: object["scope"] as? String, issuedTokenType: object["issued_token_type"] as? String)
+        return active
     }
 
     /// The token endpoint as the server names it (RFC 8414 metadata): what a

@@ -105,6 +105,30 @@ final class TokenServerTests: XCTestCase {
             ])
             XCTAssertEqual(verified.status, 0, name + ": " + verified.stderrText)
         }
+        // Online: the keys from the server's /jwks.json and an introspection
+        // check accept the token; once it is revoked, the same command refuses it.
+        let online = ["token", "verify", "--token-file", dir.appendingPathComponent("basic.token").path,
+                      "--token-jwks-url", server.base + "/jwks.json", "--issuer", TokenServiceFixture.issuerURL,
+                      "--audience", TokenServiceFixture.audience, "--token-introspect", server.base,
+                      "--introspect-client-id", "basic-client", "--introspect-secret-file", secretFile, "--json"]
+        let active = try TestSupport.modelsec(online)
+        XCTAssertEqual(active.status, 0, active.stdoutText + active.stderrText + "\nserver log:\n" + server.log)
+        let token = try String(contentsOf: dir.appendingPathComponent("basic.token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let revoke = try TestSupport.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-u",
+                                                  "basic-client:" + TokenServiceFixture.basicSecret, "--data-urlencode", "token=" + token,
+                                                  server.base + "/revoke"])
+        XCTAssertEqual(revoke.stdoutText, "200", revoke.stderrText)
+        let revoked = try TestSupport.modelsec(online)
+        XCTAssertEqual(revoked.status, 1, revoked.stdoutText + revoked.stderrText)
+        XCTAssertTrue(revoked.stdoutText.contains("\"revoked\""), revoked.stdoutText)
+        // Without the online check the signature alone still passes: what introspection adds.
+        XCTAssertEqual(try TestSupport.modelsec(Array(online.prefix(10)) + ["--json"]).status, 0)
+        // A key set URL that is plain http to a non-loopback host is refused before any request.
+        let insecure = try TestSupport.modelsec(["token", "verify", "--token-file", dir.appendingPathComponent("basic.token").path,
+                                                 "--token-jwks-url", "http://127.evil.example/jwks.json", "--issuer", "i", "--audience", "a"])
+        XCTAssertEqual(insecure.status, 2, insecure.stderrText)
+
         let refused = try TestSupport.modelsec(["token", "fetch", "--server", server.base, "--client-id", "basic-client",
                                                 "--client-secret-file", wrongFile, "--output", dir.appendingPathComponent("no.token").path, "--json"])
         XCTAssertEqual(refused.status, 1, refused.stderrText)

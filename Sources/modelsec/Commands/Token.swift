@@ -30,6 +30,17 @@ struct TokenCommand: ParsableCommand {
 
 /// Shared by the token subcommands.
 enum TokenCLI {
+    /// A client secret file: UTF-8, line ends trimmed, not empty (at most 4 KiB).
+    static func clientSecret(file path: String) throws -> String {
+        let bytes = try FileIO.readRegularFile(path, limit: 4096)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw FileError(path: path, reason: "the secret is not UTF-8 text")
+        }
+        let secret = text.trimmingCharacters(in: .newlines)
+        guard !secret.isEmpty else { throw FileError(path: path, reason: "the file is empty") }
+        return secret
+    }
+
     /// The token named by a TOKEN argument: the text itself, or standard input
     /// for `-`. Surrounding whitespace (a trailing newline) is removed. Standard
     /// input is drained up to 1 MiB (so a producer is not cut off mid-write)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ModelSec
+import TokenService
 
 /// `modelsec token verify`: accept or reject one access token.
 struct TokenVerify: ParsableCommand {
@@ -45,6 +46,18 @@ struct TokenVerify: ParsableCommand {
     @Option(help: ArgumentHelp("Trust the Ed25519/P-256 keys of this JWK Set (kid from the set).", valueName: "FILE"))
     var jwks: String?
 
+    @Option(name: .customLong("token-jwks-url"), help: ArgumentHelp("Trust the keys of the JWK Set at URL (https, or http to a loopback address), fetched once per run with size and time limits, redirects refused.", valueName: "URL"))
+    var jwksURL: String?
+
+    @Option(name: .customLong("token-introspect"), help: ArgumentHelp("After the local checks pass, ask this token service (its base URL; POST URL/introspect, RFC 7662) whether the token is still active: a revoked token is refused. Needs --introspect-client-id and --introspect-secret-file.", valueName: "URL"))
+    var introspect: String?
+
+    @Option(name: .customLong("introspect-client-id"), help: ArgumentHelp("The client id the introspection request authenticates as.", valueName: "ID"))
+    var introspectClientID: String?
+
+    @Option(name: .customLong("introspect-secret-file"), help: ArgumentHelp("The file holding that client's secret (first line; sent with HTTP Basic).", valueName: "FILE"))
+    var introspectSecretFile: String?
+
     @Option(help: ArgumentHelp("The exact iss required.", valueName: "ISS"))
     var issuer: String
 
@@ -64,10 +77,17 @@ struct TokenVerify: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if publicKeys.isEmpty, jwks == nil {
-            throw ValidationError("give the trusted keys: --public-key PUB.pem (repeatable) or --jwks FILE")
+        let keySources = (publicKeys.isEmpty ? 0 : 1) + (jwks == nil ? 0 : 1) + (jwksURL == nil ? 0 : 1)
+        if keySources == 0 {
+            throw ValidationError("give the trusted keys: --public-key PUB.pem (repeatable), --jwks FILE or --token-jwks-url URL")
         }
-        if !publicKeys.isEmpty, jwks != nil { throw ValidationError("give --public-key or --jwks, not both") }
+        if keySources > 1 { throw ValidationError("give one of --public-key, --jwks and --token-jwks-url") }
+        if introspect != nil, introspectClientID == nil || introspectSecretFile == nil {
+            throw ValidationError("--token-introspect needs --introspect-client-id and --introspect-secret-file")
+        }
+        if introspect == nil, introspectClientID != nil || introspectSecretFile != nil {
+            throw ValidationError("--introspect-client-id and --introspect-secret-file go with --token-introspect")
+        }
         let sources = [token, tokenFile, tokenEnv].compactMap { $0 }.count
         if sources == 0 { throw ValidationError("give the token: TOKEN, - (standard input), --token-file FILE or --token-env NAME") }
         if sources > 1 { throw ValidationError("give one of TOKEN, --token-file or --token-env") }
@@ -103,10 +123,32 @@ struct TokenVerify: ParsableCommand {
         return try TokenCLI.readToken(argument)
     }
 
+    /// Asks the token service at `service` (RFC 7662) whether `token` is
+    /// still active; an inactive token is refused as revoked. Shared by
+    /// `release verify --token-introspect`.
+    static func requireActive(_ token: String, jti: String, service: String, clientID: String, secretFile: String) throws {
+        guard let url = URL(string: service) else {
+            throw CLIError(.invalidValue, "--token-introspect: \(service) is not a URL")
+        }
+        let secret = try TokenCLI.clientSecret(file: secretFile)
+        let client = try TokenClient(server: url, clientID: clientID, credential: .secret(secret, post: false), scopes: [])
+        let active = try AsyncBridge.run { try await client.isActive(token) }
+        guard active else { throw TokenRejection.revoked(jti: jti) }
+    }
+
     func run() throws {
         var keys: [VerificationKey]
         if let jwks {
             keys = try JSONWebKeySet.keys(from: try FileIO.readFile(jwks, limit: 1 << 20), source: jwks)
+        } else if let jwksURL {
+            guard let url = URL(string: jwksURL), RemoteKeySet.isAcceptable(url) else {
+                throw CLIError(.invalidValue, "--token-jwks-url: \(jwksURL) is not an https URL (or http to a loopback address)")
+            }
+            let document: [UInt8]
+            do { document = try RemoteKeySet.download(url) } catch {
+                throw TokenFetchError.unreachable(url: jwksURL, reason: "\(error)")
+            }
+            keys = try JSONWebKeySet.keys(from: document, source: jwksURL)
         } else {
             keys = try publicKeys.map(VerificationKey.load(publicKeyFile:))
         }
@@ -117,6 +159,10 @@ struct TokenVerify: ParsableCommand {
             requiredScopes: try TokenCLI.scopes(requireScope, option: "--require-scope"))
         let text = try tokenText()
         let verified = try verifier.verify(text)
+        if let introspect {
+            try Self.requireActive(text, jti: verified.claims.tokenID, service: introspect, clientID: introspectClientID ?? "",
+                                   secretFile: introspectSecretFile ?? "")
+        }
         if json {
             try CLI.printResult(Output(claims: verified.claims, keyId: verified.header.keyID))
         } else {
