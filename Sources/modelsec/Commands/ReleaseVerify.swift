@@ -103,7 +103,7 @@ struct ReleaseVerify: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
-    @Flag(name: .customLong("require-token"), help: "Refuse to run without a deploy token (--token, --token-file or --token-env), so a deploy step cannot pass by forgetting the token flags. Also set by MODELSEC_REQUIRE_TOKEN=1.")
+    @Flag(name: .customLong("require-token"), help: "Refuse to run without a deploy token (--token, --token-file or --token-env), so a deploy step cannot pass by forgetting the token flags. Also set by MODELSEC_REQUIRE_TOKEN=1 (or true, yes, on).")
     var requireToken = false
 
     @OptionGroup var progressOptions: ProgressOptions
@@ -152,7 +152,8 @@ struct ReleaseVerify: ParsableCommand {
             throw ValidationError("Give --identity KEY (repeatable) or --key-file KEY to decrypt the release.")
         }
         if [token, tokenFile, tokenEnv].compactMap({ $0 }).count > 1 { throw ValidationError("give one of --token, --token-file or --token-env") }
-        if requireToken || ProcessInfo.processInfo.environment["MODELSEC_REQUIRE_TOKEN"] == "1", !wantsToken {
+        let requiredByEnvironment = try EnvironmentFlag.isOn("MODELSEC_REQUIRE_TOKEN")
+        if requireToken || requiredByEnvironment, !wantsToken {
             throw ValidationError("A deploy token is required (--require-token or MODELSEC_REQUIRE_TOKEN=1): give --token-file FILE (or --token-env NAME) with --token-jwks, --token-issuer and --audience.")
         }
         if wantsToken {
