@@ -100,18 +100,7 @@ struct Audit: ParsableCommand {
     /// The trusted keys given to the audit (--trusted-keys and --public-key
     /// together), or nil when neither was given.
     func auditTrust() throws -> AuditTrust? {
-        guard trustedKeys != nil || !publicKeys.isEmpty else { return nil }
-        var keys: [PublicKey] = []
-        var origins: [String] = []
-        if let trustedKeys {
-            keys += try TrustedKeys(directory: trustedKeys).keys
-            origins.append("--trusted-keys \(trustedKeys)")
-        }
-        if !publicKeys.isEmpty {
-            keys += try TrustedKeys(publicKeyFiles: publicKeys).keys
-            origins.append("--public-key " + publicKeys.joined(separator: ", "))
-        }
-        return AuditTrust(keys: keys, origin: origins.joined(separator: "; "))
+        try CLI.signatureTrust(trustedKeys: trustedKeys, publicKeys: publicKeys)
     }
 
     func run() throws {

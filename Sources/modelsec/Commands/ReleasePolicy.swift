@@ -8,8 +8,10 @@ enum ReleasePolicyStep {
     /// A step that passes when no `deny` rule of `policies` fails (warnings
     /// and waived results pass, as `modelsec audit` without --fail-on-warn).
     /// Scanner rules judge the gate's fresh scan of the plaintext, not the
-    /// findings release.json records.
-    static func make(policies: [Policy]) -> DeployPolicy {
+    /// findings release.json records. Signature rules verify with `trust`
+    /// (the gate's own --trusted-keys / --public-key) in place of the keys the
+    /// policies name, exactly as `modelsec audit --trusted-keys` does.
+    static func make(policies: [Policy], trust: AuditTrust?) -> DeployPolicy {
         DeployPolicy { release, freshScan in
             // Evidence comes from the authentic release.json bytes, not a second read of the file.
             let manifestPath = release.directory + "/" + ReleaseLayout.manifestFile
@@ -19,7 +21,7 @@ enum ReleasePolicyStep {
                 directory: release.directory, manifestPath: manifestPath,
                 authenticator: ReleaseDirectoryAuthenticator(directory: release.directory, manifestDigest: digest))
             let evidence = recorded.replacingScanFindings(RecordedFinding.fromPlaintextScan(freshScan, note: "scanned at the gate"))
-            let report = PolicyEvaluator.audit(releases: [evidence], policies: policies)
+            let report = PolicyEvaluator.audit(releases: [evidence], policies: policies, trust: trust)
             let failures = report.results.filter { $0.status == .failure }
             if failures.isEmpty {
                 return .init(passed: true, detail: report.totals.line)
@@ -27,5 +29,26 @@ enum ReleasePolicyStep {
             let reasons = failures.map { "\($0.policy)/\($0.ruleID): \($0.message)" }.joined(separator: "; ")
             return .init(passed: false, detail: "\(failures.count) deny rule\(failures.count == 1 ? "" : "s") failed: \(reasons)")
         }
+    }
+}
+
+extension CLI {
+    /// The signature trust given on the command line (`--trusted-keys DIR`
+    /// and `--public-key PUB.pem`, together), as policies' signature rules
+    /// use it in place of the keys they name; nil when neither was given.
+    /// `modelsec audit` and the deploy gate's policy step both take it from here.
+    static func signatureTrust(trustedKeys: String?, publicKeys: [String]) throws -> AuditTrust? {
+        guard trustedKeys != nil || !publicKeys.isEmpty else { return nil }
+        var keys: [PublicKey] = []
+        var origins: [String] = []
+        if let trustedKeys {
+            keys += try TrustedKeys(directory: trustedKeys).keys
+            origins.append("--trusted-keys \(trustedKeys)")
+        }
+        if !publicKeys.isEmpty {
+            keys += try TrustedKeys(publicKeyFiles: publicKeys).keys
+            origins.append("--public-key " + publicKeys.joined(separator: ", "))
+        }
+        return AuditTrust(keys: keys, origin: origins.joined(separator: "; "))
     }
 }

@@ -16,7 +16,9 @@ struct ReleaseVerify: ParsableCommand {
         artifact authenticates and its plaintext size and SHA-256 match the signed \
         ones); scan (the decrypted files are scanned afresh; a finding that \
         release.json does not record fails the gate); policy (if --policy: no deny \
-        rule fails, judged on the fresh scan, as with modelsec audit); \
+        rule fails, judged on the fresh scan, as with modelsec audit; signature \
+        rules trust the gate's --trusted-keys / --public-key in place of the \
+        keys the policy names, as audit --trusted-keys does); \
         install (MODEL_DIR appears with one rename). Decryption happens in \
         a temporary directory beside MODEL_DIR, so on any failure nothing is \
         written there. MODEL_DIR also receives .modelsec/release.json and \
@@ -223,7 +225,9 @@ struct ReleaseVerify: ParsableCommand {
             request.transparencyLog = check
         }
         if !policy.isEmpty {
-            request.policy = ReleasePolicyStep.make(policies: try policy.map { try PolicyLoader.load(path: $0) })
+            // Signature rules trust the gate's own keys, as `modelsec audit --trusted-keys` does.
+            request.policy = ReleasePolicyStep.make(policies: try policy.map { try PolicyLoader.load(path: $0) },
+                                                    trust: try CLI.signatureTrust(trustedKeys: trustedKeys, publicKeys: publicKeys))
         }
         let report = try DeployGate.run(request)
         if json {
