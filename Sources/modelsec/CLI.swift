@@ -130,7 +130,7 @@ extension CLI {
             identities.append(try X25519Identity(privateKeyFile: path, passphrase: passphrase))
         }
         for path in symmetricKeyFiles {
-            try refusePublicKey(path, option: "--key-file")
+            try refusePublicKey(path, option: "--key-file", symmetric: true)
             try permissions.check(path)
             identities.append(try SymmetricKeyIdentity(keyFile: path))
         }
@@ -141,10 +141,15 @@ extension CLI {
     /// public key (its first line is `-----BEGIN PUBLIC KEY-----`), which
     /// `option` cannot use. Files that cannot be read are left to the loader
     /// to report.
-    static func refusePublicKey(_ path: String, option: String) throws {
+    /// With `symmetric`, `option` takes an `aes256` key file, and the
+    /// message says so (not "give the private key").
+    static func refusePublicKey(_ path: String, option: String, symmetric: Bool = false) throws {
         guard let text = try? FileIO.readText(path, limit: 1 << 16) else { return }
         let firstLine = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) }
         guard firstLine == "-----BEGIN PUBLIC KEY-----" else { return }
+        if symmetric {
+            throw CLIError(.publicKeyGiven, "\(path): this is a public key; \(option) needs an aes256 key file (made with: modelsec keygen --type aes256); an X25519 key goes to --recipient (its .pub) or --identity (the private key)", path: path)
+        }
         var hint = "give the private key"
         if path.hasSuffix(".pub") { hint += " (\(String(path.dropLast(4))), not its .pub)" }
         throw CLIError(.publicKeyGiven, "\(path): this is a public key; \(option) needs a private key: \(hint)", path: path)

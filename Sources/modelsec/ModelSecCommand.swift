@@ -47,6 +47,11 @@ struct ModelSecCommand: ParsableCommand {
         // The token server is the exception: swift-service-lifecycle turns its
         // SIGTERM into a graceful drain, which an immediate exit would cut off.
         if !ServeRun.isServerInvocation(arguments) { CleanupOnSignal.installSignalHandlers() }
+        // `modelsec help sgin`: an unknown topic is an unknown command.
+        if arguments.first == "help", arguments.count > 1,
+           let unknown = CommandTree.current.unknownWord(in: arguments.dropFirst().filter { !$0.hasPrefix("-") }) {
+            CLI.finish(unknown)
+        }
         let command: any ParsableCommand
         do {
             command = try parseAsRoot(arguments)
@@ -57,6 +62,14 @@ struct ModelSecCommand: ParsableCommand {
                 Foundation.exit(0)
             }
             CLI.finish(UsageErrors.translate(error, arguments: arguments))
+        }
+        if let problem = CommandTree.current.pathProblem(in: arguments) { CLI.finish(problem) }
+        // A group without its subcommand (`modelsec token`) is a usage
+        // error, as bare `modelsec` is: its help on stderr, exit 2.
+        let configuration = type(of: command).configuration
+        if !configuration.subcommands.isEmpty, configuration.defaultSubcommand == nil {
+            FileHandle.standardError.write(Data(helpMessage(for: type(of: command)).utf8))
+            Foundation.exit(2)
         }
         do {
             var runnable = command

@@ -54,7 +54,7 @@ struct Audit: ParsableCommand {
     @Option(help: ArgumentHelp("Report format: text, json, sarif, junit, html or markdown.", valueName: "FORMAT"))
     var format: String = "text"
 
-    @Option(help: ArgumentHelp("Write the report to FILE (atomically) instead of stdout.", valueName: "FILE"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the report to FILE (atomically) instead of stdout ('-': stdout).", valueName: "FILE"))
     var output: String?
 
     @Flag(help: "Overwrite the --output file if it exists.")
@@ -88,6 +88,9 @@ struct Audit: ParsableCommand {
         if AuditFormat(rawValue: format) == nil {
             throw ValidationError("Unknown --format '\(format)' (expected \(AuditFormat.allCases.map(\.rawValue).joined(separator: ", "))).")
         }
+        if json, output == "-" {
+            throw CLIError(.invalidArguments, "--output - and --json both write to standard output: give --output FILE, or leave out --json")
+        }
         if json, output == nil, format != "text", format != "json" {
             throw ValidationError("--json prints the result on stdout; give --output FILE for the --format \(format) report.")
         }
@@ -104,7 +107,15 @@ struct Audit: ParsableCommand {
     }
 
     func run() throws {
+        // `--output -` is standard output, as without --output.
+        let output = self.output == "-" ? nil : self.output
         let reportFormat = AuditFormat(rawValue: format)!
+        // A RELEASE_DIR that does not exist at all (a glob that matched
+        // nothing, a typo) is unusable input (exit 2), not a failed check;
+        // a directory that is not a release stays one failed result.
+        if let missing = releases.first(where: { !OutputGuard.exists($0) }) {
+            throw FileError(path: missing, reason: "no such file or directory (a release directory to audit)")
+        }
         // Fail now, not after auditing every release, when the report cannot be written.
         if let output { try OutputGuard.refuseExisting(output, force: force) }
         let progress = ProgressReporter(label: "auditing", totalItems: releases.count)

@@ -42,13 +42,39 @@ extension CLI {
         var keys: [PublicKey] = []
         var origins: [String] = []
         if let trustedKeys {
-            keys += try TrustedKeys(directory: trustedKeys).keys
+            keys += try loadTrustedKeys(directory: trustedKeys, publicKeyFiles: []).keys
             origins.append("--trusted-keys \(trustedKeys)")
         }
         if !publicKeys.isEmpty {
-            keys += try TrustedKeys(publicKeyFiles: publicKeys).keys
+            keys += try loadTrustedKeys(directory: nil, publicKeyFiles: publicKeys).keys
             origins.append("--public-key " + publicKeys.joined(separator: ", "))
         }
         return AuditTrust(keys: keys, origin: origins.joined(separator: "; "))
+    }
+
+    /// The signature trust of `--trusted-keys DIR` (when `directory` is
+    /// given) or `--public-key` files. A key that cannot verify signatures
+    /// (an X25519 encryption key) is a usage error when given by
+    /// `--public-key`; in a directory it is left out, and a directory with
+    /// no other key is a usage error, so a mix-up is never reported as an
+    /// "untrusted signer".
+    static func loadTrustedKeys(directory: String?, publicKeyFiles: [String]) throws -> TrustedKeys {
+        if let directory {
+            let all = try TrustedKeys(directory: directory).keys
+            let signing = all.filter { $0.algorithm.canSign }
+            guard !signing.isEmpty else {
+                throw CLIError(.invalidArguments, "\(directory): --trusted-keys holds only x25519 keys, which cannot verify signatures; put the signers' public keys (ed25519 or ECDSA, the .pub of the --signing-key / --key) there", path: directory)
+            }
+            return TrustedKeys(signing)
+        }
+        var keys: [PublicKey] = []
+        for path in publicKeyFiles {
+            let loaded = try TrustedKeys(publicKeyFiles: [path]).keys
+            if loaded.contains(where: { !$0.algorithm.canSign }) {
+                throw CLIError(.invalidArguments, "\(path): an x25519 key cannot verify signatures; --public-key needs the signer's public key (ed25519 or ECDSA, the .pub of the signing key)", path: path)
+            }
+            keys += loaded
+        }
+        return TrustedKeys(keys)
     }
 }

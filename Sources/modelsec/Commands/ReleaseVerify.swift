@@ -102,6 +102,9 @@ struct ReleaseVerify: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Where to put the model (must not exist, or be an empty directory).", valueName: "MODEL_DIR"))
     var output: String
 
+    @Flag(help: "Accepted as by every command that writes, but MODEL_DIR is never replaced: an existing non-empty MODEL_DIR is refused (output.exists) with or without it.")
+    var force = false
+
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
@@ -175,7 +178,9 @@ struct ReleaseVerify: ParsableCommand {
     }
 
     func run() throws {
-        let trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
+        // Before any key is read or byte decrypted: the one existing-output rule.
+        try OutputGuard.refuseExistingDirectoryAlways(output, command: "release verify", why: "a running model may be reading it")
+        let trusted = try CLI.loadTrustedKeys(directory: trustedKeys, publicKeyFiles: publicKeys)
         let identities = try CLI.loadIdentities(privateKeyFiles: identity, symmetricKeyFiles: keyFile.map { [$0] } ?? [],
                                                  passphrase: passphrase.source, permissions: keyPermissions)
         var request = DeployRequest(releaseDirectory: release, trustedKeys: trusted, identities: identities, output: output)
