@@ -40,7 +40,7 @@ struct ModelSecCommand: ParsableCommand {
         }
         // Bare `modelsec` is a usage error: show the help, exit 2.
         if arguments.isEmpty {
-            FileHandle.standardError.write(Data(helpMessage().utf8))
+            FileHandle.standardError.write(Data(HelpLayout.wrapUsage(helpMessage()).utf8))
             Foundation.exit(2)
         }
         // An interrupted command removes its temporary outputs (exit 130/143/129).
@@ -58,7 +58,7 @@ struct ModelSecCommand: ParsableCommand {
         } catch {
             if exitCode(for: error) == .success {
                 // --help and `modelsec help …`.
-                print(fullMessage(for: error))
+                print(HelpLayout.wrapUsage(fullMessage(for: error)))
                 Foundation.exit(0)
             }
             CLI.finish(UsageErrors.translate(error, arguments: arguments))
@@ -68,7 +68,7 @@ struct ModelSecCommand: ParsableCommand {
         // error, as bare `modelsec` is: its help on stderr, exit 2.
         let configuration = type(of: command).configuration
         if !configuration.subcommands.isEmpty, configuration.defaultSubcommand == nil {
-            FileHandle.standardError.write(Data(helpMessage(for: type(of: command)).utf8))
+            FileHandle.standardError.write(Data(HelpLayout.wrapUsage(helpMessage(for: type(of: command))).utf8))
             Foundation.exit(2)
         }
         do {
@@ -82,7 +82,7 @@ struct ModelSecCommand: ParsableCommand {
         } catch {
             // `--help` comes back from ArgumentParser's own help command's run().
             if !(error is CLI.Exit || error is ReportedFailure || error is ValidationError), exitCode(for: error) == .success {
-                print(fullMessage(for: error))
+                print(HelpLayout.wrapUsage(fullMessage(for: error)))
                 Foundation.exit(0)
             }
             CLI.finish(error)

@@ -35,7 +35,7 @@ enum UsageErrors {
     /// ArgumentParser's text after its first line (the usage synopsis and
     /// the pointer to --help), shown on stderr under the error line.
     static func usageText(for error: any Error) -> String? {
-        let full = ModelSecCommand.fullMessage(for: error)
+        let full = HelpLayout.wrapUsage(ModelSecCommand.fullMessage(for: error))
         let lines = full.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count > 1 else { return nil }
         let rest = lines.dropFirst().joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
