@@ -40,6 +40,10 @@ extension FirstHourTests {
             .write(toFile: policy, atomically: true, encoding: .utf8)
         let r = try run(["audit", path("rel"), path("emptyrel/*"), "--policy", policy, "--json"], expect: 2)
         XCTAssertTrue(r.stderrText.contains("emptyrel/*: no such file or directory"), r.stderrText)
+        // The report still covers the release that exists.
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stdoutText)
+        XCTAssertEqual((object["error"] as? [String: Any])?["code"] as? String, "file.unusable")
+        XCTAssertNotNil(object["totals"] ?? object["releases"], r.stdoutText)
         // A directory that is not a release is still one failed result.
         try run(["audit", path("rel"), path("model"), "--policy", policy], expect: 1)
 

@@ -13,7 +13,8 @@ struct Audit: ParsableCommand {
         the time. Exit 0 when no deny rule fails; 1 when one does (or a warn rule \
         with --fail-on-warn); 2 when a policy cannot be used. A directory that is \
         not a readable release is one failed result (release-readable); the \
-        others are still audited.
+        others are still audited. A path that does not exist at all is one too, \
+        and then the exit code is 2.
 
         Signature rules (signed-by-trusted-key) verify with the keys given by \
         --trusted-keys / --public-key when there are any, in place of the keys the \
@@ -110,12 +111,6 @@ struct Audit: ParsableCommand {
         // `--output -` is standard output, as without --output.
         let output = self.output == "-" ? nil : self.output
         let reportFormat = AuditFormat(rawValue: format)!
-        // A RELEASE_DIR that does not exist at all (a glob that matched
-        // nothing, a typo) is unusable input (exit 2), not a failed check;
-        // a directory that is not a release stays one failed result.
-        if let missing = releases.first(where: { !OutputGuard.exists($0) }) {
-            throw FileError(path: missing, reason: "no such file or directory (a release directory to audit)")
-        }
         // Fail now, not after auditing every release, when the report cannot be written.
         if let output { try OutputGuard.refuseExisting(output, force: force) }
         let progress = ProgressReporter(label: "auditing", totalItems: releases.count)
@@ -151,6 +146,13 @@ struct Audit: ParsableCommand {
             CLI.info(report.totals.line)
         }
         let result = json ? AuditResult(report, format: output == nil ? nil : reportFormat.rawValue, output: output) : nil
+        // A RELEASE_DIR that does not exist at all (a glob that matched
+        // nothing, a typo) is one failed result in a report that covers the
+        // others, and unusable input: exit 2, not the exit 1 of a failed check.
+        if let missing = releases.first(where: { !OutputGuard.exists($0) }) {
+            throw ReportedFailure(error: FileError(path: missing, reason: "no such file or directory (a release directory to audit; reported as a failed release-readable result)"),
+                                  report: result)
+        }
         if code != 0 {
             let failure = AuditFailed(failures: report.totals.failures, warnings: report.totals.warnings)
             throw ReportedFailure(error: failure, report: result)
