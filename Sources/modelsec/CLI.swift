@@ -53,11 +53,8 @@ extension CLI {
     static func terminalSafe(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            let v = scalar.value
-            let dangerous = v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v)
-                || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
-            if dangerous {
-                out.append(contentsOf: "\\u{\(String(v, radix: 16))}".unicodeScalars)
+            if isTerminalControl(scalar) {
+                out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
             } else {
                 out.append(scalar)
             }
@@ -65,9 +62,27 @@ extension CLI {
         return String(out)
     }
 
+    /// True for a character ``terminalSafe(_:)`` escapes: C0 and C1
+    /// controls, DEL, the bidirectional embeddings and overrides
+    /// (U+202A–U+202E), isolates (U+2066–U+2069), marks (U+200E, U+200F,
+    /// U+061C). The one definition, also used for `--json` output.
+    static func isTerminalControl(_ scalar: Unicode.Scalar) -> Bool {
+        let v = scalar.value
+        return v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v)
+            || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
+    }
+
     /// Prints one line of a text report on stdout, untrusted parts made safe.
     static func printLine(_ text: String) {
         print(terminalSafe(text))
+    }
+
+    /// Prints a multi-line text report on stdout with each line made safe
+    /// (its line breaks kept), for reports rendered by a library.
+    static func printLines(_ text: String) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { terminalSafe(String($0)) }
+        if lines.last == "" { lines.removeLast() }
+        for line in lines { print(line) }
     }
 }
 
@@ -115,7 +130,7 @@ extension CLI {
             identities.append(try X25519Identity(privateKeyFile: path, passphrase: passphrase))
         }
         for path in symmetricKeyFiles {
-            try refusePublicKey(path, option: "--key-file")
+            try refusePublicKey(path, option: "--key-file", symmetric: true)
             try permissions.check(path)
             identities.append(try SymmetricKeyIdentity(keyFile: path))
         }
@@ -126,10 +141,15 @@ extension CLI {
     /// public key (its first line is `-----BEGIN PUBLIC KEY-----`), which
     /// `option` cannot use. Files that cannot be read are left to the loader
     /// to report.
-    static func refusePublicKey(_ path: String, option: String) throws {
+    /// With `symmetric`, `option` takes an `aes256` key file, and the
+    /// message says so (not "give the private key").
+    static func refusePublicKey(_ path: String, option: String, symmetric: Bool = false) throws {
         guard let text = try? FileIO.readText(path, limit: 1 << 16) else { return }
         let firstLine = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) }
         guard firstLine == "-----BEGIN PUBLIC KEY-----" else { return }
+        if symmetric {
+            throw CLIError(.publicKeyGiven, "\(path): this is a public key; \(option) needs an aes256 key file (made with: modelsec keygen --type aes256); an X25519 key goes to --recipient (its .pub) or --identity (the private key)", path: path)
+        }
         var hint = "give the private key"
         if path.hasSuffix(".pub") { hint += " (\(String(path.dropLast(4))), not its .pub)" }
         throw CLIError(.publicKeyGiven, "\(path): this is a public key; \(option) needs a private key: \(hint)", path: path)

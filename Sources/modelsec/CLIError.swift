@@ -24,7 +24,7 @@ struct CLIError: ModelSecError {
         case invalidArguments = "usage.invalid-arguments"
         /// A positional argument the command does not take.
         case unexpectedArgument = "usage.unexpected-argument"
-        /// `token verify` was given what looks like a file name instead of a token.
+        /// `token verify` or `token inspect` was given what looks like a file name instead of a token.
         case tokenLooksLikeFile = "usage.token-looks-like-file"
         /// A private key option was given a public key.
         case publicKeyGiven = "usage.public-key-given"

@@ -45,7 +45,28 @@ enum JSONEnvelope {
     private static func render(_ document: Document) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(document) + Data("\n".utf8)
+        return terminalSafeJSON(try encoder.encode(document)) + Data("\n".utf8)
+    }
+
+    /// `json` with every character a terminal acts on that JSONEncoder
+    /// leaves raw (DEL, C1 controls, bidirectional overrides and isolates;
+    /// it already escapes C0) written as a `\uXXXX` escape. Outside strings
+    /// JSON is ASCII, so only string contents change, and a JSON reader gets
+    /// exactly the same strings back: the document stays exact for programs
+    /// and safe to print on a terminal (`token inspect` of a hostile token).
+    static func terminalSafeJSON(_ json: Data) -> Data {
+        guard let text = String(data: json, encoding: .utf8),
+              text.unicodeScalars.contains(where: { CLI.isTerminalControl($0) }) else { return json }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if CLI.isTerminalControl(scalar), scalar.value >= 0x20 {
+                let hex = String(scalar.value, radix: 16)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return Data(String(out).utf8)
     }
 
     /// A result, and whether it encodes as a JSON object (whose members then

@@ -40,23 +40,36 @@ struct ModelSecCommand: ParsableCommand {
         }
         // Bare `modelsec` is a usage error: show the help, exit 2.
         if arguments.isEmpty {
-            FileHandle.standardError.write(Data(helpMessage().utf8))
+            FileHandle.standardError.write(Data(HelpLayout.wrapUsage(helpMessage()).utf8))
             Foundation.exit(2)
         }
         // An interrupted command removes its temporary outputs (exit 130/143/129).
         // The token server is the exception: swift-service-lifecycle turns its
         // SIGTERM into a graceful drain, which an immediate exit would cut off.
         if !ServeRun.isServerInvocation(arguments) { CleanupOnSignal.installSignalHandlers() }
+        // `modelsec help sgin`: an unknown topic is an unknown command.
+        if arguments.first == "help", arguments.count > 1,
+           let unknown = CommandTree.current.unknownWord(in: arguments.dropFirst().filter { !$0.hasPrefix("-") }) {
+            CLI.finish(unknown)
+        }
         let command: any ParsableCommand
         do {
             command = try parseAsRoot(arguments)
         } catch {
             if exitCode(for: error) == .success {
                 // --help and `modelsec help …`.
-                print(fullMessage(for: error))
+                print(HelpLayout.wrapUsage(fullMessage(for: error)))
                 Foundation.exit(0)
             }
             CLI.finish(UsageErrors.translate(error, arguments: arguments))
+        }
+        if let problem = CommandTree.current.pathProblem(in: arguments) { CLI.finish(problem) }
+        // A group without its subcommand (`modelsec token`) is a usage
+        // error, as bare `modelsec` is: its help on stderr, exit 2.
+        let configuration = type(of: command).configuration
+        if !configuration.subcommands.isEmpty, configuration.defaultSubcommand == nil {
+            FileHandle.standardError.write(Data(HelpLayout.wrapUsage(helpMessage(for: type(of: command))).utf8))
+            Foundation.exit(2)
         }
         do {
             var runnable = command
@@ -69,7 +82,7 @@ struct ModelSecCommand: ParsableCommand {
         } catch {
             // `--help` comes back from ArgumentParser's own help command's run().
             if !(error is CLI.Exit || error is ReportedFailure || error is ValidationError), exitCode(for: error) == .success {
-                print(fullMessage(for: error))
+                print(HelpLayout.wrapUsage(fullMessage(for: error)))
                 Foundation.exit(0)
             }
             CLI.finish(error)

@@ -32,6 +32,15 @@ enum OutputGuard {
         }
     }
 
+    /// The rule for an output directory that is never replaced (the deploy
+    /// gate's MODEL_DIR, which a running server may be reading): a new or
+    /// empty directory is used; anything else is refused with
+    /// `output.exists`, `--force` or not, and the message says why.
+    static func refuseExistingDirectoryAlways(_ path: String, command: String, why: String) throws {
+        guard exists(path), !isEmptyDirectory(path) else { return }
+        throw CLIError(.outputExists, "\(path) already exists and is not empty; \(command) never replaces it, --force or not (\(why)): give a new or empty directory", path: path)
+    }
+
     /// True when anything (a file, a directory, a dangling link) is at `path`.
     static func exists(_ path: String) -> Bool {
         var status = stat()

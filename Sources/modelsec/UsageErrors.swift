@@ -17,10 +17,16 @@ enum UsageErrors {
             unknown.usage = usage
             return unknown
         }
+        // `--key ""`: ArgumentParser calls it a missing value; name the empty path.
+        if var problem = CommandTree.current.pathProblem(in: arguments) {
+            problem.usage = usage
+            return problem
+        }
         let parserCase = parserErrorCase(error)
         if parserCase?.name == "userValidationError", let underlying = parserCase?.payload as? CLIError {
             return underlying
         }
+        if let choice = CommandTree.current.invalidChoice(in: arguments) { return choice }
         var translated = CLIError(code(forParserCase: parserCase?.name), ModelSecCommand.message(for: error))
         translated.usage = usage
         return translated
@@ -29,7 +35,7 @@ enum UsageErrors {
     /// ArgumentParser's text after its first line (the usage synopsis and
     /// the pointer to --help), shown on stderr under the error line.
     static func usageText(for error: any Error) -> String? {
-        let full = ModelSecCommand.fullMessage(for: error)
+        let full = HelpLayout.wrapUsage(ModelSecCommand.fullMessage(for: error))
         let lines = full.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count > 1 else { return nil }
         let rest = lines.dropFirst().joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -86,6 +92,12 @@ struct CommandTree: Decodable {
         }
         let names: [Name]?
         let shouldDisplay: Bool
+        /// The values an option accepts, when it is a list of choices.
+        let allValues: [String]?
+        /// `option`, `flag` or `positional`.
+        let kind: String?
+        /// The placeholder of an option's value (`FILE`, `DIR`, …).
+        let valueName: String?
     }
 
     let command: Node
@@ -108,13 +120,20 @@ struct CommandTree: Decodable {
         var node = command
         var path = ["modelsec"]
         var longOptions: [String] = []
+        var shortOptions: [String] = []
         for argument in arguments {
             if argument == "--" { break }
             if argument.hasPrefix("--") {
                 longOptions.append(String(argument.dropFirst(2).prefix { $0 != "=" }))
                 continue
             }
-            if argument.hasPrefix("-") { continue }
+            if argument.hasPrefix("-") {
+                // `-o`, `-vf`; not `-` (stdin) or a negative number (a value).
+                if argument.count > 1, let first = argument.dropFirst().first, first.isLetter {
+                    shortOptions.append(String(argument.dropFirst()))
+                }
+                continue
+            }
             guard let subcommands = node.subcommands, !subcommands.isEmpty else { continue }
             if let next = subcommands.first(where: { $0.commandName == argument || ($0.aliases ?? []).contains(argument) }) {
                 node = next
@@ -136,15 +155,70 @@ struct CommandTree: Decodable {
         let visible = arguments.filter(\.shouldDisplay).flatMap { ($0.names ?? []).filter { $0.kind == "long" }.map(\.name) }
         for name in longOptions where !known.contains(name) {
             var message = "\(path.joined(separator: " ")) has no option '--\(CLI.terminalSafe(name))'"
-            if let close = Suggestion.closest(to: name, among: visible) {
+            if let renamed = Self.renamedOptions[path.joined(separator: " ") + " --" + name] {
+                message += "; did you mean '--\(renamed)'?"
+            } else if let close = Suggestion.closest(to: name, among: visible) {
                 message += "; did you mean '--\(close)'?"
             } else {
                 message += " (see \(path.joined(separator: " ")) --help)"
             }
             return CLIError(.unknownOption, message)
         }
+        // Short options: ArgumentParser takes an unknown `-x` as a missing
+        // value or swallows it; say it is unknown (the first letter of a group).
+        let knownShort = Set(arguments.flatMap { ($0.names ?? []).filter { $0.kind == "short" }.map(\.name) } + ["h"])
+        for group in shortOptions {
+            if let letter = group.first, !knownShort.contains(String(letter)) {
+                let shorts = knownShort.subtracting(["h"]).sorted().map { "-" + $0 }
+                return CLIError(.unknownOption, "\(path.joined(separator: " ")) has no option '-\(CLI.terminalSafe(String(letter)))'"
+                                + (shorts.isEmpty ? " (see \(path.joined(separator: " ")) --help)" : " (its short options: \(shorts.joined(separator: ", ")))"))
+            }
+        }
         return nil
     }
+
+    /// The first option value that is not one of the option's choices
+    /// (`keygen --type ed2551`), as one line that lists the choices once
+    /// and suggests the closest; nil when there is none.
+    func invalidChoice(in arguments: [String]) -> CLIError? {
+        var node = command
+        var path = ["modelsec"]
+        var index = 0
+        while index < arguments.count, let next = node.subcommands?.first(where: { $0.commandName == arguments[index] }) {
+            node = next
+            path.append(next.commandName)
+            index += 1
+        }
+        let options = node.arguments ?? []
+        while index < arguments.count {
+            let word = arguments[index]
+            index += 1
+            if word == "--" { break }
+            guard word.hasPrefix("--") else { continue }
+            let body = word.dropFirst(2)
+            let name = String(body.prefix { $0 != "=" })
+            guard let argument = options.first(where: { ($0.names ?? []).contains { $0.kind == "long" && $0.name == name } }),
+                  argument.kind == "option" else { continue }
+            let value: String
+            if body.contains("=") { value = String(body.drop { $0 != "=" }.dropFirst()) } else if index < arguments.count {
+                value = arguments[index]
+                index += 1
+            } else { continue }
+            guard let choices = argument.allValues, !choices.isEmpty, !choices.contains(value) else { continue }
+            var message = "\(path.joined(separator: " ")) --\(name): '\(CLI.terminalSafe(value))' is not one of \(choices.joined(separator: ", "))"
+            if let close = Suggestion.closest(to: value, among: choices) { message += "; did you mean '\(close)'?" }
+            return CLIError(.invalidValue, message)
+        }
+        return nil
+    }
+
+    /// Options a user is likely to take from another command, by the
+    /// command and the name typed: the name this command uses instead.
+    static let renamedOptions: [String: String] = [
+        "modelsec release create --key": "signing-key",
+        "modelsec release create --key-id": "signing-key",
+        "modelsec keygen --algorithm": "type",
+    ]
 }
 
 /// Picks the name a mistyped word most likely meant.

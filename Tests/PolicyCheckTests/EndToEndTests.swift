@@ -195,10 +195,11 @@ final class EndToEndTests: XCTestCase {
 
     func testUnreadableInputsAndLintExitCodes() throws {
         let good = try release("small", model: try model("small"))
-        // A release that does not exist: one failed result beside the good release (exit 1).
+        // A release that does not exist: one failed result beside the good
+        // release, and unusable input (exit 2, issue #15's walkthrough).
         let nope = work.appendingPathComponent("nope").path
         var r = try audit([good, nope, "--policy", baseline, "--format", "json"])
-        XCTAssertEqual(r.status, 1, r.stderrText)
+        XCTAssertEqual(r.status, 2, r.stderrText)
         XCTAssertTrue(r.stderrText.contains("nope"), r.stderrText)
         let report = try JSONSerialization.jsonObject(with: r.stdout) as! [String: Any]
         let failures = (report["results"] as! [[String: Any]]).filter { $0["status"] as? String == "failure" }

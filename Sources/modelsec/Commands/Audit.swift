@@ -14,7 +14,8 @@ struct Audit: ParsableCommand {
         the time. Exit 0 when no deny rule fails; 1 when one does (or a warn rule \
         with --fail-on-warn); 2 when a policy cannot be used. A directory that is \
         not a readable release is one failed result (release-readable); the \
-        others are still audited.
+        others are still audited. A path that does not exist at all is one too, \
+        and then the exit code is 2.
 
         Signature rules (signed-by-trusted-key) verify with the keys given by \
         --trusted-keys / --public-key when there are any, in place of the keys the \
@@ -55,7 +56,7 @@ struct Audit: ParsableCommand {
     @Option(help: ArgumentHelp("Report format: text, json, sarif, junit, html or markdown.", valueName: "FORMAT"))
     var format: String = "text"
 
-    @Option(help: ArgumentHelp("Write the report to FILE (atomically) instead of stdout.", valueName: "FILE"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the report to FILE (atomically) instead of stdout ('-': stdout).", valueName: "FILE"))
     var output: String?
 
     @Flag(help: "Overwrite the --output file if it exists.")
@@ -89,6 +90,9 @@ struct Audit: ParsableCommand {
         if AuditFormat(rawValue: format) == nil {
             throw ValidationError("Unknown --format '\(format)' (expected \(AuditFormat.allCases.map(\.rawValue).joined(separator: ", "))).")
         }
+        if json, output == "-" {
+            throw CLIError(.invalidArguments, "--output - and --json both write to standard output: give --output FILE, or leave out --json")
+        }
         if json, output == nil, format != "text", format != "json" {
             throw ValidationError("--json prints the result on stdout; give --output FILE for the --format \(format) report.")
         }
@@ -101,21 +105,12 @@ struct Audit: ParsableCommand {
     /// The trusted keys given to the audit (--trusted-keys and --public-key
     /// together), or nil when neither was given.
     func auditTrust() throws -> AuditTrust? {
-        guard trustedKeys != nil || !publicKeys.isEmpty else { return nil }
-        var keys: [PublicKey] = []
-        var origins: [String] = []
-        if let trustedKeys {
-            keys += try TrustedKeys(directory: trustedKeys).keys
-            origins.append("--trusted-keys \(trustedKeys)")
-        }
-        if !publicKeys.isEmpty {
-            keys += try TrustedKeys(publicKeyFiles: publicKeys).keys
-            origins.append("--public-key " + publicKeys.joined(separator: ", "))
-        }
-        return AuditTrust(keys: keys, origin: origins.joined(separator: "; "))
+        try CLI.signatureTrust(trustedKeys: trustedKeys, publicKeys: publicKeys)
     }
 
     func run() throws {
+        // `--output -` is standard output, as without --output.
+        let output = self.output == "-" ? nil : self.output
         let reportFormat = AuditFormat(rawValue: format)!
         // Fail now, not after auditing every release, when the report cannot be written.
         if let output { try OutputGuard.refuseExisting(output, force: force) }
@@ -152,6 +147,13 @@ struct Audit: ParsableCommand {
             CLI.info(report.totals.line)
         }
         let result = json ? AuditResult(report, format: output == nil ? nil : reportFormat.rawValue, output: output) : nil
+        // A RELEASE_DIR that does not exist at all (a glob that matched
+        // nothing, a typo) is one failed result in a report that covers the
+        // others, and unusable input: exit 2, not the exit 1 of a failed check.
+        if let missing = releases.first(where: { !OutputGuard.exists($0) }) {
+            throw ReportedFailure(error: FileError(path: missing, reason: "no such file or directory (a release directory to audit; reported as a failed release-readable result)"),
+                                  report: result)
+        }
         if code != 0 {
             let failure = AuditFailed(failures: report.totals.failures, warnings: report.totals.warnings)
             throw ReportedFailure(error: failure, report: result)

@@ -89,6 +89,10 @@ struct DPBudgetCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Showing reads a ledger; it never creates one.
+        if show, let ledger, !OutputGuard.exists(ledger) {
+            throw FileError(path: ledger, reason: "no such ledger (dp budget --show does not create one; make it with --set-total)")
+        }
         try DPHints.run {
             guard let store = try DPLedgerChoice.open(ledger: ledger, options: storeOptions) else { return }
             if let setTotal, let dataset {

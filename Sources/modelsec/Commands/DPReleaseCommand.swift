@@ -246,14 +246,14 @@ struct DPReleaseCommand: ParsableCommand {
         let release = try accumulator.release(path: input, columns: columnList, privacyID: privacyID,
                                               ledger: ledgerStore, dataset: dataset, using: &rng)
         if json { try CLI.printResult(release); return }
-        print("statistic:  \(release.statistic) of columns \(release.columns.joined(separator: ", ")), rows clipped to L2 norm \(release.clipNorm)")
+        CLI.printLine("statistic:  \(release.statistic) of columns \(release.columns.joined(separator: ", ")), rows clipped to L2 norm \(release.clipNorm)")
         if let v = release.vector { print("value:      \(v)") }
         if let h = release.noiseHalfWidth95 { print("noise:      |noise| <= \(h) per coordinate with probability 95%") }
         if let m = release.matrix { for row in m { print("  \(row)") } }
         print("mechanism:  \(release.mechanism), \(release.relation.rawValue)")
         print("cost:       \(release.cost)")
         if let dataset, let ledgerStore {
-            print("ledger:     charged to dataset '\(dataset)', remaining \(try ledgerStore.status(dataset: dataset).remaining)")
+            CLI.printLine("ledger:     charged to dataset '\(dataset)', remaining \(try ledgerStore.status(dataset: dataset).remaining)")
         }
     }
 
@@ -276,14 +276,14 @@ struct DPReleaseCommand: ParsableCommand {
                 CLI.warn(warning)
             }
             if json { try CLI.printResult(release); return }
-            print("statistic:  \(release.statistic) of column '\(column)'\(release.quantile.map { " (q = \($0))" } ?? "")")
+            CLI.printLine("statistic:  \(release.statistic) of column '\(column)'\(release.quantile.map { " (q = \($0))" } ?? "")")
             if let value = release.value { print("value:      \(value)") }
             if let groups = release.groups {
                 print("groups:     \(groups.count) released (a group needs a noisy count of at least \(release.partitionThreshold ?? 0))")
-                for g in groups { print("  \(g.key): count \(g.count)\(g.value.map { ", \(release.statistic) \($0)" } ?? "")") }
+                for g in groups { CLI.printLine("  \(g.key): count \(g.count)\(g.value.map { ", \(release.statistic) \($0)" } ?? "")") }
             }
             if let bins = release.histogram {
-                for bin in bins { print("  \(bin.category): \(bin.count)") }
+                for bin in bins { CLI.printLine("  \(bin.category): \(bin.count)") }
             }
             if let ci = release.confidenceInterval95 { print("95% CI:     [\(ci[0]), \(ci[1])] (noise only)") }
             if let h = release.noiseHalfWidth95 { print("noise:      |noise| <= \(h) with probability 95%\(release.histogram != nil ? " per bin" : "")") }
@@ -295,7 +295,7 @@ struct DPReleaseCommand: ParsableCommand {
             }
             if let dataset, let ledgerStore {
                 let status = try ledgerStore.status(dataset: dataset)
-                print("ledger:     charged to dataset '\(dataset)', remaining \(status.remaining)")
+                CLI.printLine("ledger:     charged to dataset '\(dataset)', remaining \(status.remaining)")
                 print("recorded:   result sha256 \(SHA256.hash(data: try release.canonicalBytes()).hex)")
             }
         }

@@ -72,7 +72,7 @@ struct Encrypt: ParsableCommand {
         var list: [any Recipient] = []
         for path in recipients { list.append(try X25519Recipient(publicKeyFile: path)) }
         for path in keyFiles {
-            try CLI.refusePublicKey(path, option: "--key-file")
+            try CLI.refusePublicKey(path, option: "--key-file", symmetric: true)
             try keyPermissions.check(path)
             list.append(try SymmetricKeyRecipient(keyFile: path))
         }

@@ -14,18 +14,23 @@ struct KeyPermissionOptions: ParsableArguments {
     static let environmentVariable = "MODELSEC_STRICT_PERMISSIONS"
 
     @Flag(name: .customLong("strict-permissions"),
-          help: "Refuse a private or aes256 key file that the group or others can read, instead of warning (also on when MODELSEC_STRICT_PERMISSIONS=1).")
+          help: "Refuse a private or aes256 key file that the group or others can read, instead of warning (also on when MODELSEC_STRICT_PERMISSIONS=1, true, yes or on).")
     var strictFlag = false
 
-    /// True when an exposed key file is refused rather than warned about.
+    /// True when an exposed key file is refused rather than warned about
+    /// (the variable read as every boolean variable is, ``EnvironmentFlag``).
     var isStrict: Bool {
-        strictFlag || ProcessInfo.processInfo.environment[Self.environmentVariable] == "1"
+        get throws { try strictFlag || EnvironmentFlag.isOn(Self.environmentVariable) }
+    }
+
+    func validate() throws {
+        _ = try isStrict
     }
 
     /// Warns about, or in strict mode refuses, a secret key file at `path`
     /// that is readable by the group or others.
     func check(_ path: String) throws {
-        if isStrict {
+        if try isStrict {
             try KeyFile.requirePrivatePermissions(path)
         } else if let warning = KeyFile.permissionWarning(path) {
             CLI.warn(warning)

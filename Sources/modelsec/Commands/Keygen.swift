@@ -20,7 +20,7 @@ struct Keygen: ParsableCommand {
         pin-source or MODELSEC_PKCS11_PIN, never from the command line.
 
         Examples:
-          modelsec keygen --type ed25519 --out keys/release-signing.pem
+          modelsec keygen --type ed25519 --out release-signing.pem
           modelsec keygen --type p256 --out signer.pem --key-passphrase-file pass.txt
           modelsec keygen --type x25519 --out deploy-recipient.pem
           modelsec keygen --type aes256 --out artifact.key --json
@@ -32,7 +32,7 @@ struct Keygen: ParsableCommand {
     @Option(help: "Key type: ed25519, p256, p384, p521, x25519 or aes256.")
     var type: KeyType = .ed25519
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Where to write the private key (public key: PATH.pub), or a pkcs11: URI to generate it in a token.", valueName: "PATH"))
+    @Option(name: [.customLong("out"), .customLong("output"), .customShort("o")], help: ArgumentHelp("Where to write the private key (public key: PATH.pub), or a pkcs11: URI to generate it in a token.", valueName: "PATH"))
     var out: String
 
     @Option(help: ArgumentHelp("With a pkcs11: --out, where to write the public key (default: OBJECT.pub).", valueName: "PATH"))

@@ -38,7 +38,7 @@ struct LogCosign: ParsableCommand {
     @Option(help: ArgumentHelp("The witness's state directory.", valueName: "DIR"))
     var state: String
 
-    @Option(help: ArgumentHelp("Write the cosigned checkpoint here instead of into DIR/checkpoint.", valueName: "FILE"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the cosigned checkpoint here instead of into DIR/checkpoint.", valueName: "FILE"))
     var output: String?
 
     @Flag(help: "Replace an existing --output file.")

@@ -32,10 +32,14 @@ struct LogInit: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var permissions: KeyPermissionOptions
 
+    @Flag(help: "Accepted as by every command that writes, but a log is never replaced: an existing non-empty DIR is refused (output.exists) with or without it.")
+    var force = false
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func run() throws {
+        try OutputGuard.refuseExistingDirectoryAlways(directory, command: "log init", why: "replacing a log would discard its history")
         let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
         try DirectoryLog.create(directory: directory, signer: signer)
         if json {

@@ -28,7 +28,7 @@ struct LogMonitor: ParsableCommand {
     @Option(name: .customLong("key-id"), help: "The signer key id to look for (lowercase hex SHA-256 of the SPKI PEM, as keygen prints it).")
     var keyID: String
 
-    @Option(help: ArgumentHelp("An older checkpoint: only entries after it are listed, and the log must extend it.", valueName: "OLD_CHECKPOINT"))
+    @Option(help: ArgumentHelp("An older checkpoint: only entries after it are listed, and the log must extend it. When it is also the --save-checkpoint file and does not exist yet (the first scheduled run), the whole log is listed.", valueName: "OLD_CHECKPOINT"))
     var since: String?
 
     @Option(name: .customLong("save-checkpoint"), help: ArgumentHelp("Write the verified current checkpoint here (for the next --since).", valueName: "FILE"))
@@ -57,10 +57,20 @@ struct LogMonitor: ParsableCommand {
 
     func run() throws {
         let wanted = keyID.lowercased()
-        let overwrite = force || (saveCheckpoint != nil && saveCheckpoint == since)
-        if let saveCheckpoint { try AtomicFileWriter.checkDestination(saveCheckpoint, overwrite: overwrite) }
+        // Paths compared as bytes.
+        let sinceIsSaved = since != nil && since.map { Array($0.utf8) } == saveCheckpoint.map { Array($0.utf8) }
+        let overwrite = force || sinceIsSaved
+        if let saveCheckpoint {
+            try OutputGuard.refuseExisting(saveCheckpoint, force: overwrite)
+            try AtomicFileWriter.checkDestination(saveCheckpoint, overwrite: overwrite)
+        }
         let log = DirectoryLog(directory: directory, logKey: try key.verifier())
-        let old = try since.map { try SignedCheckpoint(bytes: try FileIO.readRegularFile($0, limit: SignedNote.maxBytes), logKey: log.logKey, what: $0) }
+        // `--since F --save-checkpoint F` with F missing is the first run of
+        // the scheduled recipe: there is no previous checkpoint yet.
+        let firstRun = sinceIsSaved && !OutputGuard.exists(since ?? "")
+        let old = try since.flatMap { firstRun ? nil : $0 }.map {
+            try SignedCheckpoint(bytes: try FileIO.readRegularFile($0, limit: SignedNote.maxBytes), logKey: log.logKey, what: $0)
+        }
         let current = try log.checkpoint()
         let reader = log.reader
         let verifier = LogVerifier(reader: reader, label: { reader.path(of: $0) })

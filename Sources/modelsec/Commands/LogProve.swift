@@ -37,7 +37,7 @@ struct LogProve: ParsableCommand {
     @Option(help: "The index of the entry to prove (instead of --release).")
     var index: UInt64?
 
-    @Option(help: ArgumentHelp("Where to write the proof (default with --release: REL/release.tlog-proof).", valueName: "FILE"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Where to write the proof (default with --release: REL/release.tlog-proof).", valueName: "FILE"))
     var output: String?
 
     @Flag(help: "Replace an existing proof file.")

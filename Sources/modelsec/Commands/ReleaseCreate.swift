@@ -136,7 +136,7 @@ struct ReleaseCreate: ParsableCommand {
         let key = try CLI.loadSigner(signingKey, option: "--signing-key", passphrase: passphrase.source, permissions: keyPermissions)
         var recipients: [any Recipient] = try recipient.map { try X25519Recipient(publicKeyFile: $0) }
         if let keyFile {
-            try CLI.refusePublicKey(keyFile, option: "--key-file")
+            try CLI.refusePublicKey(keyFile, option: "--key-file", symmetric: true)
             try keyPermissions.check(keyFile)
             recipients.append(try SymmetricKeyRecipient(keyFile: keyFile))
         }

@@ -27,29 +27,29 @@ struct ReleaseInspect: ParsableCommand {
     func run() throws {
         let manifest = try ReleaseManifest.read(directory: release)
         if json { return try CLI.printResult(manifest) }
-        print("release: \(manifest.name)@\(manifest.version)  (not verified: use modelsec release verify)")
-        print("created: \(manifest.createdAt) by \(manifest.tool.name) \(manifest.tool.version)")
-        print("signer: \(manifest.signer.algorithm) key \(manifest.signer.keyID)")
+        CLI.printLine("release: \(manifest.name)@\(manifest.version)  (not verified: use modelsec release verify)")
+        CLI.printLine("created: \(manifest.createdAt) by \(manifest.tool.name) \(manifest.tool.version)")
+        CLI.printLine("signer: \(manifest.signer.algorithm) key \(manifest.signer.keyID)")
         let recipients = manifest.encryption.recipients.map { recipient in recipient.keyID.map { "\(recipient.type) \($0)" } ?? recipient.type }
-        print("encryption: \(manifest.encryption.format), \(manifest.encryption.cipher), \(manifest.encryption.chunkSize)-byte chunks; recipients: \(recipients.joined(separator: ", "))")
-        print("files: \(manifest.artifacts.count) (\(ByteCountFormatting.string(Int64(clamping: manifest.totalSize))))")
+        CLI.printLine("encryption: \(manifest.encryption.format), \(manifest.encryption.cipher), \(manifest.encryption.chunkSize)-byte chunks; recipients: \(recipients.joined(separator: ", "))")
+        CLI.printLine("files: \(manifest.artifacts.count) (\(ByteCountFormatting.string(Int64(clamping: manifest.totalSize))))")
         for artifact in manifest.artifacts {
-            print("  \(artifact.sha256)  \(artifact.size)  \(artifact.path)")
+            CLI.printLine("  \(artifact.sha256)  \(artifact.size)  \(artifact.path)")
         }
         if let card = manifest.modelCard {
-            print("model card:")
-            for key in card.fields.keys.sorted() { print("  \(key): \(card.fields[key]!.displayText)") }
+            CLI.printLine("model card:")
+            for key in card.fields.keys.sorted() { CLI.printLine("  \(key): \(card.fields[key]!.displayText)") }
         }
-        if let dp = manifest.dpReport { print("dp report: \(dp)") }
+        if let dp = manifest.dpReport { CLI.printLine("dp report: \(dp)") }
         if let evidence = manifest.evidence, !evidence.isEmpty {
-            print("evidence:")
-            for file in evidence { print("  \(file.sha256)  \(file.size)  \(file.path) (\(file.kind))") }
+            CLI.printLine("evidence:")
+            for file in evidence { CLI.printLine("  \(file.sha256)  \(file.size)  \(file.path) (\(file.kind))") }
         }
         if let scan = manifest.scan {
-            print("scanner: \(scan.tool), \(scan.scannedFiles) file\(scan.scannedFiles == 1 ? "" : "s") scanned, \(scan.findings.count) finding\(scan.findings.count == 1 ? "" : "s")")
-            for finding in scan.findings { print("  \(finding.severity) \(finding.kind) \(finding.location): \(finding.message)") }
+            CLI.printLine("scanner: \(scan.tool), \(scan.scannedFiles) file\(scan.scannedFiles == 1 ? "" : "s") scanned, \(scan.findings.count) finding\(scan.findings.count == 1 ? "" : "s")")
+            for finding in scan.findings { CLI.printLine("  \(finding.severity) \(finding.kind) \(finding.location): \(finding.message)") }
         } else {
-            print("scanner: not run")
+            CLI.printLine("scanner: not run")
         }
     }
 }

@@ -16,7 +16,9 @@ struct ReleaseVerify: ParsableCommand {
         artifact authenticates and its plaintext size and SHA-256 match the signed \
         ones); scan (the decrypted files are scanned afresh; a finding that \
         release.json does not record fails the gate); policy (if --policy: no deny \
-        rule fails, judged on the fresh scan, as with modelsec audit); \
+        rule fails, judged on the fresh scan, as with modelsec audit; signature \
+        rules trust the gate's --trusted-keys / --public-key in place of the \
+        keys the policy names, as audit --trusted-keys does); \
         install (MODEL_DIR appears with one rename). Decryption happens in \
         a temporary directory beside MODEL_DIR, so on any failure nothing is \
         written there. MODEL_DIR also receives .modelsec/release.json and \
@@ -100,10 +102,13 @@ struct ReleaseVerify: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Where to put the model (must not exist, or be an empty directory).", valueName: "MODEL_DIR"))
     var output: String
 
+    @Flag(help: "Accepted as by every command that writes, but MODEL_DIR is never replaced: an existing non-empty MODEL_DIR is refused (output.exists) with or without it.")
+    var force = false
+
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
-    @Flag(name: .customLong("require-token"), help: "Refuse to run without a deploy token (--token, --token-file or --token-env), so a deploy step cannot pass by forgetting the token flags. Also set by MODELSEC_REQUIRE_TOKEN=1.")
+    @Flag(name: .customLong("require-token"), help: "Refuse to run without a deploy token (--token, --token-file or --token-env), so a deploy step cannot pass by forgetting the token flags. Also set by MODELSEC_REQUIRE_TOKEN=1 (or true, yes, on).")
     var requireToken = false
 
     @OptionGroup var progressOptions: ProgressOptions
@@ -152,7 +157,8 @@ struct ReleaseVerify: ParsableCommand {
             throw ValidationError("Give --identity KEY (repeatable) or --key-file KEY to decrypt the release.")
         }
         if [token, tokenFile, tokenEnv].compactMap({ $0 }).count > 1 { throw ValidationError("give one of --token, --token-file or --token-env") }
-        if requireToken || ProcessInfo.processInfo.environment["MODELSEC_REQUIRE_TOKEN"] == "1", !wantsToken {
+        let requiredByEnvironment = try EnvironmentFlag.isOn("MODELSEC_REQUIRE_TOKEN")
+        if requireToken || requiredByEnvironment, !wantsToken {
             throw ValidationError("A deploy token is required (--require-token or MODELSEC_REQUIRE_TOKEN=1): give --token-file FILE (or --token-env NAME) with --token-jwks, --token-issuer and --audience.")
         }
         if wantsToken {
@@ -172,7 +178,9 @@ struct ReleaseVerify: ParsableCommand {
     }
 
     func run() throws {
-        let trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
+        // Before any key is read or byte decrypted: the one existing-output rule.
+        try OutputGuard.refuseExistingDirectoryAlways(output, command: "release verify", why: "a running model may be reading it")
+        let trusted = try CLI.loadTrustedKeys(directory: trustedKeys, publicKeyFiles: publicKeys)
         let identities = try CLI.loadIdentities(privateKeyFiles: identity, symmetricKeyFiles: keyFile.map { [$0] } ?? [],
                                                  passphrase: passphrase.source, permissions: keyPermissions)
         var request = DeployRequest(releaseDirectory: release, trustedKeys: trusted, identities: identities, output: output)
@@ -222,7 +230,9 @@ struct ReleaseVerify: ParsableCommand {
             request.transparencyLog = check
         }
         if !policy.isEmpty {
-            request.policy = ReleasePolicyStep.make(policies: try policy.map { try PolicyLoader.load(path: $0) })
+            // Signature rules trust the gate's own keys, as `modelsec audit --trusted-keys` does.
+            request.policy = ReleasePolicyStep.make(policies: try policy.map { try PolicyLoader.load(path: $0) },
+                                                    trust: try CLI.signatureTrust(trustedKeys: trustedKeys, publicKeys: publicKeys))
         }
         let report = try DeployGate.run(request)
         if json {

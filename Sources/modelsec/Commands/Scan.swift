@@ -50,7 +50,8 @@ struct Scan: ParsableCommand {
         if json {
             if code == 0 { try CLI.printResult(report) }
         } else {
-            print(ScanTextReport.render(report, verbose: verbose), terminator: "")
+            // File names and globals come from the model: each line escaped.
+            CLI.printLines(ScanTextReport.render(report, verbose: verbose))
         }
         if code == 2 {
             let unreadable = report.files.flatMap(\.findings).filter { $0.kind == .unreadableFile }

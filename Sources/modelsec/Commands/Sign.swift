@@ -43,7 +43,7 @@ struct Sign: ParsableCommand {
     @Option(name: .customLong("certificate-chain"), help: ArgumentHelp("Intermediate certificates (PEM) to include after --certificate; repeatable.", valueName: "CHAIN.pem"))
     var certificateChain: [String] = []
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Where to write the signature.", valueName: "SIG"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Where to write the signature ('-': standard output).", valueName: "SIG"))
     var output: String = "model.sig"
 
     @Option(name: .customLong("ignore"), help: ArgumentHelp("A path to leave out, relative to MODEL (or a path inside MODEL from here); repeatable; a directory leaves out all it contains.", valueName: "PATH"))
@@ -69,7 +69,13 @@ struct Sign: ParsableCommand {
     func validate() throws {
         if let shardSize, shardSize < 1 { throw ValidationError("--shard-size must be at least 1.") }
         if certificate == nil, !certificateChain.isEmpty { throw ValidationError("--certificate-chain needs --certificate") }
+        if json, output == "-" {
+            throw CLIError(.invalidArguments, "--output - and --json both write to standard output: give --output FILE, or leave out --json")
+        }
     }
+
+    /// True when the bundle goes to standard output (`--output -`).
+    var toStandardOutput: Bool { output == "-" }
 
     /// What `--json` prints.
     struct Output: Encodable {
@@ -86,20 +92,26 @@ struct Sign: ParsableCommand {
     func run() throws {
         let signingKey = try CLI.loadSigner(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
         // Fail now, not after hashing the whole model, when OUTPUT cannot be written.
-        try OutputGuard.refuseExisting(output, force: force)
-        try AtomicFileWriter.checkDestination(output, overwrite: force)
+        if !toStandardOutput {
+            try OutputGuard.refuseExisting(output, force: force)
+            try AtomicFileWriter.checkDestination(output, overwrite: force)
+        }
         let options = SigningOptions(
             method: shardSize.map { .shards(size: $0) } ?? .files,
             ignorePaths: ignore.map { ModelSigner.modelRelativeIgnorePath($0, model: URL(fileURLWithPath: model)) },
             allowSymlinks: allowSymlinks,
-            signaturePath: URL(fileURLWithPath: output))
+            signaturePath: toStandardOutput ? nil : URL(fileURLWithPath: output))
         // The certificates are read (and checked to hold the key) before the model is hashed.
         let chain = try certificate.map { try CLI.loadCertificates($0) + certificateChain.flatMap(CLI.loadCertificates) }
         if let chain { try SignatureBundle.checkSigningChain(chain, publicKey: signingKey.publicKey) }
         var bundle = try ModelSigner.sign(model: URL(fileURLWithPath: model), key: signingKey, options: options)
         if let chain { bundle = try bundle.attachingCertificateChain(chain, publicKey: signingKey.publicKey) }
-        try bundle.write(to: output, overwrite: force)
-        let manifest = try bundle.manifest(label: output)
+        if toStandardOutput {
+            FileHandle.standardOutput.write(try bundle.jsonData())
+        } else {
+            try bundle.write(to: output, overwrite: force)
+        }
+        let manifest = try bundle.manifest(label: toStandardOutput ? "standard output" : output)
         let keyID = signingKey.publicKey.keyID
         if json {
             try CLI.printResult(Output(signature: output, modelName: manifest.modelName, subjectDigest: manifest.subjectDigest,
@@ -107,9 +119,13 @@ struct Sign: ParsableCommand {
                                        fileCount: manifest.fileCount, resourceCount: manifest.resources.count))
             return
         }
-        print("subject: sha256:\(manifest.subjectDigest)")
-        print("key-id: \(keyID)")
-        print("files: \(manifest.fileCount)")
-        CLI.info("signed \(manifest.modelName) (\(manifest.fileCount) file\(manifest.fileCount == 1 ? "" : "s")) with \(signingKey.algorithm.rawValue) key \(keyID); wrote \(output)")
+        let destination = toStandardOutput ? "the signature to standard output" : output
+        if !toStandardOutput {
+            // With --output - stdout holds the bundle alone.
+            print("subject: sha256:\(manifest.subjectDigest)")
+            print("key-id: \(keyID)")
+            print("files: \(manifest.fileCount)")
+        }
+        CLI.info("signed \(manifest.modelName) (\(manifest.fileCount) file\(manifest.fileCount == 1 ? "" : "s")) with \(signingKey.algorithm.rawValue) key \(keyID); wrote \(destination)")
     }
 }

@@ -53,7 +53,7 @@ struct TokenFetch: ParsableCommand {
     @Option(help: ArgumentHelp("A scope to request; repeat for more (default: all the client's).", valueName: "SCOPE"))
     var scope: [String] = []
 
-    @Option(help: ArgumentHelp("Write the token to FILE (mode 0600, atomically).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Write the token to FILE (mode 0600, atomically; '-': stdout, as without it).", valueName: "FILE"))
     var output: String?
 
     @Flag(help: "Overwrite --output FILE if it exists.")
@@ -85,12 +85,14 @@ struct TokenFetch: ParsableCommand {
             throw ValidationError("--client-secret-file and --client-key need --client-id.")
         }
         if clientSecretPost, clientSecretFile == nil { throw ValidationError("--client-secret-post goes with --client-secret-file.") }
-        if json, output == nil { throw ValidationError("--json prints no token: give --output FILE for it.") }
+        if json, output == nil || output == "-" { throw ValidationError("--json prints no token: give --output FILE for it.") }
         _ = try TokenCLI.scopes(scope, option: "--scope")
         guard URL(string: server)?.host != nil else { throw ValidationError("--server: '\(server)' is not a URL.") }
     }
 
     func run() throws {
+        // `--output -` is standard output, as without --output.
+        let output = self.output == "-" ? nil : self.output
         if let output {
             try OutputGuard.refuseExisting(output, force: force)
         } else if isatty(STDOUT_FILENO) != 0 {

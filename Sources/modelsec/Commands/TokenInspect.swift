@@ -18,11 +18,35 @@ struct TokenInspect: ParsableCommand {
         Examples:
           modelsec token inspect "$TOKEN"
           modelsec token inspect - < token.txt
+          modelsec token inspect --token-file token.txt
         """
     )
 
     @Argument(help: ArgumentHelp("The token, or - to read it from standard input.", valueName: "TOKEN|-"))
-    var token: String
+    var token: String?
+
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("Read the token from FILE.", valueName: "FILE"))
+    var tokenFile: String?
+
+    func validate() throws {
+        if token == nil, tokenFile == nil { throw ValidationError("give the token: TOKEN, - (standard input) or --token-file FILE") }
+        if token != nil, tokenFile != nil { throw ValidationError("give TOKEN or --token-file, not both") }
+    }
+
+    /// The token text from the one source given; a TOKEN that is evidently
+    /// a file name is refused with the --token-file hint, as by token verify.
+    func tokenText() throws -> String {
+        if let tokenFile {
+            return try FileIO.readText(tokenFile, limit: 1 << 20).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let argument = token ?? "-"
+        if let name = TokenCLI.fileNameInsteadOfToken(argument) {
+            throw CLIError(.tokenLooksLikeFile,
+                           "TOKEN '\(name)' looks like a file name, not a token; give --token-file \(name) (or - to read standard input)",
+                           path: name)
+        }
+        return try TokenCLI.readToken(argument)
+    }
 
     /// What is printed (beside `ok`): the token's own header and claims,
     /// with their JOSE/JWT names, and the envelope's camelCase names around them.
@@ -35,7 +59,7 @@ struct TokenInspect: ParsableCommand {
     }
 
     func run() throws {
-        let text = try TokenCLI.readToken(token)
+        let text = try tokenText()
         let inspection: TokenInspection
         do { inspection = try TokenInspection(token: text) } catch let rejection as TokenRejection {
             throw TokenInputError.undecodableToken(rejection)

@@ -15,10 +15,10 @@ struct TokenIssue: ParsableCommand {
         Examples:
           modelsec token issue --key issuer.pem --issuer https://reg.example \\
             --audience deploy-gateway --subject ci-pipeline \\
-            --scope model:deploy:resnet@2.1.0 --scope model:pull:resnet@* --ttl 15m
+            --scope model:deploy:resnet@2.1.0 --scope 'model:pull:resnet@*' --ttl 15m
           modelsec token issue --key issuer-p256.pem --key-passphrase-file pass.txt \\
             --issuer https://reg.example --audience registry --subject alice \\
-            --scope model:pull:*@* --ttl 2h --json
+            --scope 'model:pull:*@*' --ttl 2h --json
         """
     )
 

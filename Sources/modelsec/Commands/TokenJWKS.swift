@@ -21,7 +21,8 @@ struct TokenJWKS: ParsableCommand {
     @Option(name: .customLong("public-key"), help: ArgumentHelp("A public key (SPKI PEM); repeat for more.", valueName: "PUB.pem"))
     var publicKeys: [String] = []
 
-    @Option(help: ArgumentHelp("Write the JWKS to FILE (atomically) instead of stdout.", valueName: "FILE"))
+    @Option(name: [.customLong("out"), .customLong("output"), .customShort("o")],
+            help: ArgumentHelp("Write the JWKS to FILE (atomically) instead of stdout ('-': stdout).", valueName: "FILE"))
     var out: String?
 
     @Flag(help: "Overwrite FILE if it exists (without it an existing FILE is refused).")
@@ -32,6 +33,8 @@ struct TokenJWKS: ParsableCommand {
     }
 
     func run() throws {
+        // `--out -` is standard output, as without --out.
+        let out = self.out == "-" ? nil : self.out
         if let out { try OutputGuard.refuseExisting(out, force: force) }
         let keys = try publicKeys.map(VerificationKey.load(publicKeyFile:))
         let document = try JSONWebKeySet.document(for: keys) + "\n"

@@ -163,7 +163,7 @@ struct Verify: ParsableCommand {
             certified = signer
             trusted = TrustedKeys([signer.publicKey])
         } else {
-            trusted = try trustedKeys.map { try TrustedKeys(directory: $0) } ?? TrustedKeys(publicKeyFiles: publicKeys)
+            trusted = try CLI.loadTrustedKeys(directory: trustedKeys, publicKeyFiles: publicKeys)
         }
         let modelURL = URL(fileURLWithPath: model)
         let options = VerificationOptions(ignoreUnsignedFiles: ignoreUnsignedFiles, signaturePath: URL(fileURLWithPath: signature))
