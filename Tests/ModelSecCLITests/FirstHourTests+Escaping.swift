@@ -33,9 +33,14 @@ extension FirstHourTests {
         let pickleName = "p\u{1b}[31mwn\u{2067}.pkl"
         try Data("cos\nsystem\n(S'echo hi'\ntR.".utf8).write(to: URL(fileURLWithPath: model + "/" + pickleName))
 
+        // A line break in a name must not start a line of its own (a forged "clean" line).
+        try Data("x".utf8).write(to: URL(fileURLWithPath: model + "/line\nforged.bin: unknown, 0 pickle stream(s), clean"))
+
         let scan = try run(["scan", model, "--verbose"], expect: 1)
         XCTAssertFalse(Self.containsTerminalControl(scan.stdoutText + scan.stderrText), scan.stdoutText)
         XCTAssertTrue(scan.stdoutText.contains("p\\u{1b}[31mwn\\u{2067}.pkl"), scan.stdoutText)
+        XCTAssertTrue(scan.stdoutText.contains("line\\u{a}forged.bin"), scan.stdoutText)
+        XCTAssertFalse(scan.stdoutText.split(separator: "\n").contains { $0.hasPrefix("forged.bin") }, scan.stdoutText)
         // JSON: the exact name comes back from a JSON reader, and the raw bytes are escaped.
         let json = try run(["scan", model, "--json"], expect: 1)
         XCTAssertFalse(Self.containsTerminalControl(json.stdoutText), json.stdoutText)

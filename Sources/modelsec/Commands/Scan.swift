@@ -50,8 +50,10 @@ struct Scan: ParsableCommand {
         if json {
             if code == 0 { try CLI.printResult(report) }
         } else {
-            // File names and globals come from the model: each line escaped.
-            CLI.printLines(ScanTextReport.render(report, verbose: verbose))
+            // File names, messages and globals come from the model: each one
+            // escaped before it is placed in a line (a line break in a file
+            // name cannot start a forged line).
+            print(ScanTextReport.render(report, verbose: verbose, escape: CLI.terminalSafe), terminator: "")
         }
         if code == 2 {
             let unreadable = report.files.flatMap(\.findings).filter { $0.kind == .unreadableFile }
