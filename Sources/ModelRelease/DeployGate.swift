@@ -56,6 +56,10 @@ public struct DeployTokenCheck: Sendable {
     public var revocations: RevocationList
     /// The time to check against.
     public var now: Date
+    /// A check run once the token has passed every local check (the CLI's
+    /// RFC 7662 introspection against the token service); what it throws
+    /// fails the token step.
+    public var online: (@Sendable (_ token: String, _ claims: AccessTokenClaims) throws -> Void)?
 
     /// A token check.
     public init(token: String, keys: [VerificationKey], issuer: String, audience: String,
@@ -190,6 +194,7 @@ public enum DeployGate {
                     let verifier = try AccessTokenVerifier(keys: check.keys, issuer: check.issuer, audience: check.audience, leeway: check.leeway,
                                                            revocations: check.revocations, requiredScopes: [try ModelScope(parsing: scope)])
                     let verified = try verifier.verify(check.token, now: check.now)
+                    try check.online?(check.token, verified.claims)
                     pass(.token, "token \(verified.claims.tokenID) for \(verified.claims.subject) grants \(scope)")
                 } catch let rejection as TokenRejection {
                     return fail(.token, "\(rejection.reason) (required scope \(scope))")

@@ -1,3 +1,4 @@
+import AccessTokens
 import ArtifactEncryption
 import Foundation
 import ModelRelease
@@ -180,6 +181,36 @@ final class DeployGateTests: XCTestCase {
         let report = try DeployGate.run(request)
         XCTAssertTrue(report.deployed, report.summary)
         XCTAssertEqual(report.steps.first { $0.name == .token }?.status, .passed)
+    }
+
+    /// The online check (the CLI's introspection) runs only after the local
+    /// checks pass, sees the verified claims, and its refusal fails the token step.
+    func testTheOnlineTokenCheckRunsAfterTheLocalOnesAndCanRefuse() throws {
+        let f = try ReleaseFixture()
+        try f.create()
+        let tokens = TokenFixture()
+        var request = f.deployRequest()
+        let seen = Recorded<String>()
+        var check = try tokens.check(try tokens.token(scope: "model:deploy:bert@1.0.0"))
+        check.online = { _, claims in
+            seen.value = claims.subject
+            throw TokenRejection.revoked(jti: claims.tokenID)
+        }
+        request.token = check
+        try assertRefused(try DeployGate.run(request), at: .token, containing: "revoked", fixture: f)
+        XCTAssertEqual(seen.value, "ci")
+
+        // A token that fails locally never reaches the online check.
+        let unseen = Recorded<String>()
+        var wrongScope = try tokens.check(try tokens.token(scope: "model:deploy:bert@9.9.9"))
+        wrongScope.online = { _, claims in unseen.value = claims.subject }
+        request.token = wrongScope
+        try assertRefused(try DeployGate.run(request), at: .token, fixture: f)
+        XCTAssertNil(unseen.value)
+
+        check.online = { _, _ in }
+        request.token = check
+        XCTAssertTrue(try DeployGate.run(request).deployed)
     }
 
     func testPolicyStepRunsLastAndCanRefuse() throws {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ModelSec
+import TokenService
 
 /// `modelsec release verify`: the deploy gate.
 struct ReleaseVerify: ParsableCommand {
@@ -71,6 +72,18 @@ struct ReleaseVerify: ParsableCommand {
 
     @Option(name: .customLong("token-public-key"), help: ArgumentHelp("A token issuer's public key (repeatable; instead of --token-jwks).", valueName: "PUB.pem"))
     var tokenPublicKeys: [String] = []
+
+    @Option(name: .customLong("token-jwks-url"), help: ArgumentHelp("The token issuer's keys from the JWK Set at URL (https, or http to a loopback address; fetched once, bounded, no redirect).", valueName: "URL"))
+    var tokenJWKSURL: String?
+
+    @Option(name: .customLong("token-introspect"), help: ArgumentHelp("After the token's local checks, ask this token service (base URL; POST URL/introspect, RFC 7662) whether it is still active: a revoked token fails the token step. Needs --introspect-client-id and --introspect-secret-file.", valueName: "URL"))
+    var tokenIntrospect: String?
+
+    @Option(name: .customLong("introspect-client-id"), help: ArgumentHelp("The client id the introspection request authenticates as.", valueName: "ID"))
+    var introspectClientID: String?
+
+    @Option(name: .customLong("introspect-secret-file"), help: ArgumentHelp("The file holding that client's secret.", valueName: "FILE"))
+    var introspectSecretFile: String?
 
     @Option(name: .customLong("token-issuer"), help: ArgumentHelp("The exact iss the token must carry.", valueName: "ISS"))
     var tokenIssuer: String?
@@ -162,18 +175,23 @@ struct ReleaseVerify: ParsableCommand {
             throw ValidationError("A deploy token is required (--require-token or MODELSEC_REQUIRE_TOKEN=1): give --token-file FILE (or --token-env NAME) with --token-jwks, --token-issuer and --audience.")
         }
         if wantsToken {
-            if tokenJWKS == nil, tokenPublicKeys.isEmpty {
-                throw ValidationError("a token needs the issuer's keys: --token-jwks FILE or --token-public-key PUB.pem")
+            let keySources = (tokenJWKS == nil ? 0 : 1) + (tokenPublicKeys.isEmpty ? 0 : 1) + (tokenJWKSURL == nil ? 0 : 1)
+            if keySources == 0 {
+                throw ValidationError("a token needs the issuer's keys: --token-jwks FILE, --token-public-key PUB.pem or --token-jwks-url URL")
             }
-            if tokenJWKS != nil, !tokenPublicKeys.isEmpty {
-                throw ValidationError("give --token-jwks or --token-public-key, not both")
+            if keySources > 1 {
+                throw ValidationError("give one of --token-jwks, --token-public-key and --token-jwks-url")
+            }
+            if tokenIntrospect != nil, introspectClientID == nil || introspectSecretFile == nil {
+                throw ValidationError("--token-introspect needs --introspect-client-id and --introspect-secret-file")
             }
             guard tokenIssuer != nil, audience != nil else {
                 throw ValidationError("A token needs --token-issuer ISS and --audience AUD.")
             }
             _ = try TokenCLI.duration(tokenLeeway, option: "--token-leeway")
-        } else if tokenJWKS != nil || !tokenPublicKeys.isEmpty || tokenIssuer != nil || audience != nil {
-            throw ValidationError("--token-jwks, --token-public-key, --token-issuer and --audience need --token, --token-file or --token-env.")
+        } else if tokenJWKS != nil || !tokenPublicKeys.isEmpty || tokenJWKSURL != nil || tokenIssuer != nil || audience != nil
+                    || tokenIntrospect != nil {
+            throw ValidationError("--token-jwks, --token-public-key, --token-jwks-url, --token-introspect, --token-issuer and --audience need --token, --token-file or --token-env.")
         }
     }
 
@@ -199,6 +217,8 @@ struct ReleaseVerify: ParsableCommand {
             let keys: [VerificationKey]
             if let tokenJWKS {
                 keys = try JSONWebKeySet.keys(from: try FileIO.readFile(tokenJWKS, limit: 1 << 20), source: tokenJWKS)
+            } else if let tokenJWKSURL {
+                keys = try TokenCLI.remoteKeys(tokenJWKSURL, option: "--token-jwks-url")
             } else {
                 keys = try tokenPublicKeys.map(VerificationKey.load(publicKeyFile:))
             }
@@ -206,6 +226,11 @@ struct ReleaseVerify: ParsableCommand {
                 token: text, keys: keys, issuer: tokenIssuer, audience: audience,
                 leeway: try TokenCLI.duration(tokenLeeway, option: "--token-leeway"),
                 revocations: try tokenRevoked.map { try RevocationList(contentsOf: $0) } ?? RevocationList())
+            if let service = tokenIntrospect, let clientID = introspectClientID, let secretFile = introspectSecretFile {
+                request.token?.online = { token, claims in
+                    try TokenVerify.requireActive(token, jti: claims.tokenID, service: service, clientID: clientID, secretFile: secretFile)
+                }
+            }
         }
         if let logKey {
             let verifier = try LogSupport.verifier(logKey, name: logOrigin, type: .ed25519, option: "--log-key")

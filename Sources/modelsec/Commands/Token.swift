@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ModelSec
+import TokenService
 
 /// `modelsec token …`: access tokens (JWT, RFC 9068 profile) granting scoped
 /// access to model versions.
@@ -30,6 +31,19 @@ struct TokenCommand: ParsableCommand {
 
 /// Shared by the token subcommands.
 enum TokenCLI {
+    /// The keys of the JWK Set at `url` (an `https` URL, or `http` to a
+    /// literal loopback address), fetched once with the key-set limits.
+    static func remoteKeys(_ url: String, option: String) throws -> [VerificationKey] {
+        guard let parsed = URL(string: url), RemoteKeySet.isAcceptable(parsed) else {
+            throw CLIError(.invalidValue, "\(option): \(url) is not an https URL (or http to a loopback address)")
+        }
+        let document: [UInt8]
+        do { document = try RemoteKeySet.download(parsed) } catch {
+            throw TokenFetchError.unreachable(url: url, reason: "\(error)")
+        }
+        return try JSONWebKeySet.keys(from: document, source: url)
+    }
+
     /// A client secret file: UTF-8, line ends trimmed, not empty (at most 4 KiB).
     static func clientSecret(file path: String) throws -> String {
         let bytes = try FileIO.readRegularFile(path, limit: 4096)

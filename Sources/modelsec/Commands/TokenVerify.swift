@@ -141,14 +141,7 @@ struct TokenVerify: ParsableCommand {
         if let jwks {
             keys = try JSONWebKeySet.keys(from: try FileIO.readFile(jwks, limit: 1 << 20), source: jwks)
         } else if let jwksURL {
-            guard let url = URL(string: jwksURL), RemoteKeySet.isAcceptable(url) else {
-                throw CLIError(.invalidValue, "--token-jwks-url: \(jwksURL) is not an https URL (or http to a loopback address)")
-            }
-            let document: [UInt8]
-            do { document = try RemoteKeySet.download(url) } catch {
-                throw TokenFetchError.unreachable(url: jwksURL, reason: "\(error)")
-            }
-            keys = try JSONWebKeySet.keys(from: document, source: jwksURL)
+            keys = try TokenCLI.remoteKeys(jwksURL, option: "--token-jwks-url")
         } else {
             keys = try publicKeys.map(VerificationKey.load(publicKeyFile:))
         }
