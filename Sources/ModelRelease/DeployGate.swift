@@ -57,8 +57,9 @@ public struct DeployTokenCheck: Sendable {
     /// The time to check against.
     public var now: Date
     /// A check run once the token has passed every local check (the CLI's
-    /// RFC 7662 introspection against the token service); what it throws
-    /// fails the token step.
+    /// RFC 7662 introspection against the token service): a
+    /// `TokenRejection` it throws fails the token step; any other error is
+    /// thrown by ``DeployGate/run(_:)`` (the check itself could not run).
     public var online: (@Sendable (_ token: String, _ claims: AccessTokenClaims) throws -> Void)?
 
     /// A token check.
@@ -130,7 +131,10 @@ public enum DeployGate {
         }
         let staging = try StagingDirectory(destination: request.output)
         var run = Run(request: request)
-        run.execute(staging: staging)
+        do { try run.execute(staging: staging) } catch {
+            staging.abort()   // the gate itself could not run a check (an online token check): nothing is deployed
+            throw error
+        }
         if !run.deployed { staging.abort() }
         return run.report
     }
@@ -159,7 +163,7 @@ public enum DeployGate {
         mutating func fail(_ name: DeployStepName, _ detail: String) { steps.append(DeployStep(name: name, status: .failed, detail: detail)) }
         mutating func skip(_ name: DeployStepName, _ detail: String) { steps.append(DeployStep(name: name, status: .skipped, detail: detail)) }
 
-        mutating func execute(staging: StagingDirectory) {
+        mutating func execute(staging: StagingDirectory) throws {
             // 1-2: signature and release.json.
             let authentic: AuthenticRelease
             switch ReleaseAuthentication.check(directory: request.releaseDirectory, trustedKeys: request.trustedKeys) {
@@ -190,17 +194,26 @@ public enum DeployGate {
             // 4: token.
             if let check = request.token {
                 let scope = ReleaseIdentity.deployScope(name: manifest.name, version: manifest.version)
+                let verified: VerifiedAccessToken
                 do {
                     let verifier = try AccessTokenVerifier(keys: check.keys, issuer: check.issuer, audience: check.audience, leeway: check.leeway,
                                                            revocations: check.revocations, requiredScopes: [try ModelScope(parsing: scope)])
-                    let verified = try verifier.verify(check.token, now: check.now)
-                    try check.online?(check.token, verified.claims)
-                    pass(.token, "token \(verified.claims.tokenID) for \(verified.claims.subject) grants \(scope)")
+                    verified = try verifier.verify(check.token, now: check.now)
                 } catch let rejection as TokenRejection {
+                    if case .missingScope = rejection { return fail(.token, rejection.reason) }   // it names the scope already
                     return fail(.token, "\(rejection.reason) (required scope \(scope))")
                 } catch {
                     return fail(.token, "\(error)")
                 }
+                // The online check's refusal fails the step; any other error
+                // (the service unreachable, the gate's own credentials refused)
+                // is the gate's configuration, thrown to the caller.
+                do {
+                    try check.online?(check.token, verified.claims)
+                } catch let rejection as TokenRejection {
+                    return fail(.token, "\(rejection.reason) (the token service reports it inactive)")
+                }
+                pass(.token, "token \(verified.claims.tokenID) for \(verified.claims.subject) grants \(scope)")
             } else {
                 skip(.token, "no token given")
             }

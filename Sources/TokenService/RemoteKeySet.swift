@@ -137,7 +137,7 @@ final class BoundedDownload: NSObject, URLSessionDataDelegate, @unchecked Sendab
         lock.lock()
         defer { lock.unlock() }
         if let failure { return .failure(.init(reason: failure)) }
-        guard status == 200 else { return .failure(.init(reason: "HTTP \(status) (redirects are not followed)")) }
+        guard status == 200 else { return .failure(.init(reason: (300..<400).contains(status) ? "HTTP \(status): a redirect, which is not followed" : "HTTP \(status), not 200")) }
         return .success(received)
     }
 

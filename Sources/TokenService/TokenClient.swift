@@ -17,6 +17,10 @@ public enum TokenFetchError: ModelSecError, Equatable {
     case refused(error: String, status: Int)
     /// The answer was not a token response (wrong type, too large, not JSON).
     case badResponse(url: String, reason: String)
+    /// An introspection request was not answered with a verdict: the
+    /// endpoint is wrong (404), the verifier's own credentials were refused
+    /// (401), ... (a configuration problem of the verifier, not of the token).
+    case introspectionFailed(url: String, status: Int, error: String)
 
     public var category: FailureCategory {
         if case .refused = self { return .verificationFailed }
@@ -29,6 +33,7 @@ public enum TokenFetchError: ModelSecError, Equatable {
         case .unreachable: return "token.fetch-unreachable"
         case .refused: return "token.fetch-refused"
         case .badResponse: return "token.fetch-bad-response"
+        case .introspectionFailed: return "token.introspection-failed"
         }
     }
 
@@ -38,6 +43,8 @@ public enum TokenFetchError: ModelSecError, Equatable {
         case .unreachable(let url, let reason): return "\(url): no answer (\(reason))"
         case .refused(let error, let status): return "the token service refused the request: \(error) (HTTP \(status))"
         case .badResponse(let url, let reason): return "\(url): not a token response (\(reason))"
+        case .introspectionFailed(let url, let status, let error):
+            return "\(url): the introspection request got HTTP \(status) (\(error)), not a verdict; check the URL and the introspection client's id and secret"
         }
     }
 }
@@ -169,11 +176,18 @@ public struct TokenClient: Sendable {
         var headers = ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"]
         try await authenticate(&form, &headers, now: now)
         let body = form.map { Self.formEncode($0.0) + "=" + Self.formEncode($0.1) }.joined(separator: "&")
-        let url = base + "/introspect"
-        let (status, data) = try await send(url: url, method: "POST", headers: headers, body: Data(body.utf8))
+        // The service's base URL or its introspection_endpoint itself.
+        let url = base.hasSuffix("/introspect") ? base : base + "/introspect"
+        let status: Int, data: Data
+        do {
+            (status, data) = try await send(url: url, method: "POST", headers: headers, body: Data(body.utf8))
+        } catch let TokenFetchError.refused(error, status) {   // a 401 challenge: the verifier's credentials
+            throw TokenFetchError.introspectionFailed(url: url, status: status, error: error)
+        }
         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         guard status == 200 else {
-            throw TokenFetchError.refused(error: (object?["error"] as? String).map(Self.printable) ?? "no OAuth error code", status: status)
+            throw TokenFetchError.introspectionFailed(url: url, status: status,
+                                                      error: (object?["error"] as? String).map(Self.printable) ?? "no OAuth error code")
         }
         guard let active = object?["active"] as? Bool else {
             throw TokenFetchError.badResponse(url: url, reason: "no boolean active member")

@@ -98,6 +98,38 @@ final class ExamplesEndToEndTests: XCTestCase {
         XCTAssertEqual(result.status, 0, "init container: \(result.stderrText)")
         XCTAssertEqual(try contents(of: URL(fileURLWithPath: at("k8s/models/current"))), sample)
 
+        // A pod restart runs both init containers again over the same
+        // emptyDir volumes: the first one's script (with `token fetch`
+        // answered by a stand-in that hands out the same token) makes the
+        // second run of the gate succeed again.
+        let fetchScript = try firstInitContainerScript()
+        let identityDir = at("k8s/identity"), fakeBin = at("k8s/bin")
+        for path in [identityDir, fakeBin, at("k8s/workload")] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        try FileManager.default.copyItem(atPath: at("keys/deploy.pem"), toPath: identityDir + "/deploy.pem")
+        let stand_in = """
+        #!/bin/sh
+        if [ "$1 $2" = "token fetch" ]; then
+          while [ $# -gt 0 ]; do [ "$1" = --output ] && out="$2"; shift; done
+          cp "\(at("deploy.token"))" "$out"; exit 0
+        fi
+        exec "\(TestSupport.modelsecBinary.path)" "$@"
+        """
+        try stand_in.write(toFile: fakeBin + "/modelsec", atomically: true, encoding: .utf8)
+        chmod(fakeBin + "/modelsec", 0o755)
+        // (The models path first: the local folders' names contain "/models".)
+        let localScript = fetchScript
+            .replacingOccurrences(of: " /models/", with: " " + at("k8s/models") + "/")
+            .replacingOccurrences(of: "/var/run/secrets/modelsec", with: at("k8s/workload"))
+            .replacingOccurrences(of: "/etc/modelsec/identity", with: identityDir)
+            .replacingOccurrences(of: "/etc/modelsec/deploy", with: at("k8s/deploy"))
+        for round in 1...2 {
+            let fetch = try TestSupport.run("/bin/sh", ["-ec", localScript], environment: ["PATH": fakeBin + ":/usr/bin:/bin"])
+            XCTAssertEqual(fetch.status, 0, "round \(round), first init container: \(fetch.stderrText)")
+            let again = try TestSupport.modelsec(args)
+            XCTAssertEqual(again.status, 0, "round \(round), gate after a restart: \(again.stderrText)")
+            XCTAssertEqual(try contents(of: URL(fileURLWithPath: at("k8s/models/current"))), sample)
+        }
+
         // A tampered release is refused by the same gate, and nothing is written.
         let artifact = at("release/artifacts/model.safetensors.enc")
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: artifact)))
@@ -122,6 +154,17 @@ final class ExamplesEndToEndTests: XCTestCase {
             let text = try String(contentsOf: examples.appendingPathComponent(name), encoding: .utf8)
             XCTAssertNotNil(try Yams.load(yaml: text) as? [String: Any], name)
         }
+    }
+
+    /// The shell script of the Kubernetes example's first init container.
+    func firstInitContainerScript() throws -> String {
+        let text = try String(contentsOf: examples.appendingPathComponent("kubernetes-deployment.yaml"), encoding: .utf8)
+        let root = try XCTUnwrap(try Yams.load(yaml: text) as? [String: Any])
+        let spec = try XCTUnwrap(((root["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+        let containers = try XCTUnwrap(spec["initContainers"] as? [[String: Any]])
+        let fetch = try XCTUnwrap(containers.first { $0["name"] as? String == "fetch-deploy-token" })
+        XCTAssertEqual(fetch["command"] as? [String], ["/bin/sh", "-ec"])
+        return try XCTUnwrap((fetch["args"] as? [String])?.first)
     }
 
     /// The deploy-gate init container of the Kubernetes example.

@@ -46,10 +46,10 @@ struct TokenVerify: ParsableCommand {
     @Option(help: ArgumentHelp("Trust the Ed25519/P-256 keys of this JWK Set (kid from the set).", valueName: "FILE"))
     var jwks: String?
 
-    @Option(name: .customLong("token-jwks-url"), help: ArgumentHelp("Trust the keys of the JWK Set at URL (https, or http to a loopback address), fetched once per run with size and time limits, redirects refused.", valueName: "URL"))
+    @Option(name: [.customLong("token-jwks-url"), .customLong("jwks-url")], help: ArgumentHelp("Trust the keys of the JWK Set at URL (https, or http to a loopback address), fetched once per run with size and time limits, redirects refused.", valueName: "URL"))
     var jwksURL: String?
 
-    @Option(name: .customLong("token-introspect"), help: ArgumentHelp("After the local checks pass, ask this token service (its base URL; POST URL/introspect, RFC 7662) whether the token is still active: a revoked token is refused. Needs --introspect-client-id and --introspect-secret-file.", valueName: "URL"))
+    @Option(name: [.customLong("token-introspect"), .customLong("introspect")], help: ArgumentHelp("After the local checks pass, ask this token service (its base URL; POST URL/introspect, RFC 7662) whether the token is still active: a revoked token is refused. Needs --introspect-client-id and --introspect-secret-file.", valueName: "URL"))
     var introspect: String?
 
     @Option(name: .customLong("introspect-client-id"), help: ArgumentHelp("The client id the introspection request authenticates as.", valueName: "ID"))
@@ -161,7 +161,8 @@ struct TokenVerify: ParsableCommand {
         } else {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandle.standardOutput.write(try encoder.encode(verified.claims) + Data("\n".utf8))
+            // Claims are the token's text: bidi and C1 controls written as \uXXXX (the same strings to a JSON reader).
+            FileHandle.standardOutput.write(JSONEnvelope.terminalSafeJSON(try encoder.encode(verified.claims)) + Data("\n".utf8))
         }
     }
 }
