@@ -122,6 +122,21 @@ final class TokenServerTests: XCTestCase {
         let revoked = try TestSupport.modelsec(online)
         XCTAssertEqual(revoked.status, 1, revoked.stdoutText + revoked.stderrText)
         XCTAssertTrue(revoked.stdoutText.contains("\"revoked\""), revoked.stdoutText)
+        // The introspection_endpoint itself is accepted as the URL too.
+        var endpointForm = online
+        endpointForm[endpointForm.firstIndex(of: "--token-introspect")! + 1] = server.base + "/introspect"
+        XCTAssertEqual(try TestSupport.modelsec(endpointForm).status, 1, "the revoked token, through the endpoint URL")
+        // A verifier misconfigured (a wrong path, wrong credentials) is exit 2, not a refused token.
+        var wrongPath = online
+        wrongPath[wrongPath.firstIndex(of: "--token-introspect")! + 1] = server.base + "/nowhere"
+        let notFound = try TestSupport.modelsec(wrongPath)
+        XCTAssertEqual(notFound.status, 2, notFound.stdoutText)
+        XCTAssertTrue(notFound.stdoutText.contains("\"token.introspection-failed\""), notFound.stdoutText)
+        var wrongSecret = online
+        wrongSecret[wrongSecret.firstIndex(of: "--introspect-secret-file")! + 1] = wrongFile
+        let refusedClient = try TestSupport.modelsec(wrongSecret)
+        XCTAssertEqual(refusedClient.status, 2, refusedClient.stdoutText)
+        XCTAssertTrue(refusedClient.stdoutText.contains("\"token.introspection-failed\""), refusedClient.stdoutText)
         // Without the online check the signature alone still passes: what introspection adds.
         XCTAssertEqual(try TestSupport.modelsec(Array(online.prefix(10)) + ["--json"]).status, 0)
         // A key set URL that is plain http to a non-loopback host is refused before any request.
