@@ -116,7 +116,8 @@ public struct ModelTree: Sendable {
     ///
     /// - Throws: ``ModelTreeError`` naming the entry that breaks a rule or
     ///   cannot be read.
-    public static func walk(_ root: String, options: Options = Options()) throws -> ModelTree {
+    public static func walk(_ given: String, options: Options = Options()) throws -> ModelTree {
+        let root = withoutTrailingSlashes(given)
         let rootBytes = Array(root.utf8)
         guard !rootBytes.isEmpty, !rootBytes.contains(0) else {
             throw ModelTreeError(path: root, problem: .cannotRead(errno: ENOENT))
@@ -142,6 +143,16 @@ public struct ModelTree: Sendable {
                          directories: walker.directories, problems: walker.problems)
     }
 
+    /// `path` without trailing slashes (`/` stays `/`): `model/` names the
+    /// same model as `model`, its files are `model/x`, not `model//x`, and a
+    /// symbolic link given as `link/` is looked at as the link it is (a
+    /// trailing slash would make `lstat` follow it).
+    static func withoutTrailingSlashes(_ path: String) -> String {
+        var bytes = Array(path.utf8)
+        while bytes.count > 1, bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Finds one file of the model at `root` by its relative path, applying
     /// the walk's rules to every component on the way: each directory on the
     /// path and the file itself is looked at with `lstat`, so a symbolic link
@@ -149,7 +160,8 @@ public struct ModelTree: Sendable {
     /// whole walk would refuse it.
     ///
     /// - Throws: ``ModelTreeError``; `.missing` when no such file exists.
-    public static func locate(_ path: ModelPath, in root: String, options: Options = Options()) throws -> File {
+    public static func locate(_ path: ModelPath, in given: String, options: Options = Options()) throws -> File {
+        let root = withoutTrailingSlashes(given)
         if path == .singleFileRoot {
             let tree = try walk(root, options: options)
             guard tree.isSingleFile, let file = tree.files.first else { throw ModelTreeError(path: root, problem: .notRegularFile) }
