@@ -13,8 +13,9 @@ public enum TokenFetchError: ModelSecError, Equatable {
     case insecureServer(url: String)
     /// The server could not be reached or did not answer in time.
     case unreachable(url: String, reason: String)
-    /// The server refused: its RFC 6749 §5.2 `error` and HTTP status.
-    case refused(error: String, status: Int)
+    /// The server refused: its RFC 6749 §5.2 `error`, HTTP status and
+    /// `error_description` (printable ASCII, at most 200 bytes), if any.
+    case refused(error: String, status: Int, description: String? = nil)
     /// The answer was not a token response (wrong type, too large, not JSON).
     case badResponse(url: String, reason: String)
     /// An introspection request was not answered with a verdict: the
@@ -41,7 +42,8 @@ public enum TokenFetchError: ModelSecError, Equatable {
         switch self {
         case .insecureServer(let url): return "\(url): plain http is allowed only to a loopback address; use https"
         case .unreachable(let url, let reason): return "\(url): no answer (\(reason))"
-        case .refused(let error, let status): return "the token service refused the request: \(error) (HTTP \(status))"
+        case .refused(let error, let status, let description):
+            return "the token service refused the request: \(error) (HTTP \(status))" + (description.map { ": \($0)" } ?? "")
         case .badResponse(let url, let reason): return "\(url): not a token response (\(reason))"
         case .introspectionFailed(let url, let status, let error):
             return "\(url): the introspection request got HTTP \(status) (\(error)), not a verdict; check the URL and the introspection client's id and secret"
@@ -142,7 +144,8 @@ public struct TokenClient: Sendable {
         let (status, data) = try await send(url: base + "/token", method: "POST", headers: headers, body: Data(body.utf8))
         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         guard status == 200 else {
-            throw TokenFetchError.refused(error: (object?["error"] as? String).map(Self.printable) ?? "no OAuth error code", status: status)
+            throw TokenFetchError.refused(error: (object?["error"] as? String).map { Self.printable($0) } ?? "no OAuth error code", status: status,
+                                          description: (object?["error_description"] as? String).map { Self.printable($0, limit: 200) })
         }
         guard let object, let token = object["access_token"] as? String, let type = object["token_type"] as? String else {
             throw TokenFetchError.badResponse(url: base + "/token", reason: "no access_token and token_type")
@@ -181,13 +184,13 @@ public struct TokenClient: Sendable {
         let status: Int, data: Data
         do {
             (status, data) = try await send(url: url, method: "POST", headers: headers, body: Data(body.utf8))
-        } catch let TokenFetchError.refused(error, status) {   // a 401 challenge: the verifier's credentials
+        } catch let TokenFetchError.refused(error, status, _) {   // a 401 challenge: the verifier's credentials
             throw TokenFetchError.introspectionFailed(url: url, status: status, error: error)
         }
         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         guard status == 200 else {
             throw TokenFetchError.introspectionFailed(url: url, status: status,
-                                                      error: (object?["error"] as? String).map(Self.printable) ?? "no OAuth error code")
+                                                      error: (object?["error"] as? String).map { Self.printable($0) } ?? "no OAuth error code")
         }
         guard let active = object?["active"] as? Bool else {
             throw TokenFetchError.badResponse(url: url, reason: "no boolean active member")
@@ -258,8 +261,8 @@ public struct TokenClient: Sendable {
     }
 
     /// A server-supplied code, cut to printable ASCII and 64 bytes for messages.
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.prefix(64)))
+    static func printable(_ text: String, limit: Int = 64) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.prefix(limit)))
     }
 }
 

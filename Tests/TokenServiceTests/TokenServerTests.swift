@@ -144,6 +144,14 @@ final class TokenServerTests: XCTestCase {
                                                  "--token-jwks-url", "http://127.evil.example/jwks.json", "--issuer", "i", "--audience", "a"])
         XCTAssertEqual(insecure.status, 2, insecure.stderrText)
 
+        // The service's error_description reaches the user (what a trust or scope mistake needs).
+        let escalation = try TestSupport.modelsec(["token", "fetch", "--server", server.base, "--client-id", "basic-client",
+                                                   "--client-secret-file", secretFile, "--scope", "model:deploy:other@1.0.0",
+                                                   "--output", dir.appendingPathComponent("escalated.token").path])
+        XCTAssertEqual(escalation.status, 1, escalation.stderrText)
+        XCTAssertTrue(escalation.stderrText.contains("invalid_scope (HTTP 400): a requested scope is beyond what the client is granted"),
+                      escalation.stderrText)
+
         let refused = try TestSupport.modelsec(["token", "fetch", "--server", server.base, "--client-id", "basic-client",
                                                 "--client-secret-file", wrongFile, "--output", dir.appendingPathComponent("no.token").path, "--json"])
         XCTAssertEqual(refused.status, 1, refused.stderrText)
