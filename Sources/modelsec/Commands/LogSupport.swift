@@ -18,7 +18,11 @@ enum LogSupport {
     /// A verifier key given as vkey text (`name+id+base64`), a file holding
     /// one, or an Ed25519 public key PEM file together with `name`.
     static func verifier(_ spec: String, name: String?, type: NoteSignatureType, option: String) throws -> NoteVerifier {
-        if !FileIO.exists(spec) { return try NoteVerifier(vkey: spec) }
+        if !FileIO.exists(spec) {
+            // A verifier key is name+keyid+base64; anything without a "+" was meant as a file.
+            guard spec.contains("+") else { throw FileError(path: spec, reason: "no such file (\(option) takes a key file or a verifier key name+keyid+base64)") }
+            return try NoteVerifier(vkey: spec)
+        }
         let text = try FileIO.readText(spec, limit: 64 * 1024)
         if text.hasPrefix("-----BEGIN") {
             guard let name else {

@@ -172,7 +172,7 @@ struct ReleaseVerify: ParsableCommand {
         if [token, tokenFile, tokenEnv].compactMap({ $0 }).count > 1 { throw ValidationError("give one of --token, --token-file or --token-env") }
         let requiredByEnvironment = try EnvironmentFlag.isOn("MODELSEC_REQUIRE_TOKEN")
         if requireToken || requiredByEnvironment, !wantsToken {
-            throw ValidationError("A deploy token is required (--require-token or MODELSEC_REQUIRE_TOKEN=1): give --token-file FILE (or --token-env NAME) with --token-jwks, --token-issuer and --audience.")
+            throw ValidationError("A deploy token is required (--require-token or MODELSEC_REQUIRE_TOKEN=1): give --token-file FILE (or --token-env NAME) with the issuer's keys (--token-jwks FILE, --token-public-key PUB.pem or --token-jwks-url URL), --token-issuer and --audience.")
         }
         if wantsToken {
             let keySources = (tokenJWKS == nil ? 0 : 1) + (tokenPublicKeys.isEmpty ? 0 : 1) + (tokenJWKSURL == nil ? 0 : 1)
