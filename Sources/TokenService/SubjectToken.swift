@@ -82,7 +82,7 @@ public struct SubjectToken: Sendable {
         }
         guard let issuer = try string("iss"), !issuer.isEmpty else { throw Self.refuse("has no iss") }
         guard let subject = try string("sub"), !subject.isEmpty, subject.utf8.count <= 1024,
-              !subject.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+              !subject.unicodeScalars.contains(where: Self.isHiddenControl) else {
             throw Self.refuse("has no sub of 1 to 1024 bytes without control characters")
         }
         guard let exp = try date("exp") else { throw Self.refuse("has no exp") }
@@ -158,6 +158,16 @@ public struct SubjectToken: Sendable {
     }
 
     /// The decoded JSON string `raw` holds, or nil when it holds something else.
+    /// Characters refused in an issued token's `sub` (it is printed by the
+    /// deploy gate and in logs): C0 and C1 controls, DEL, the bidirectional
+    /// embeddings, overrides, isolates and marks, and the line and paragraph
+    /// separators.
+    static func isHiddenControl(_ scalar: Unicode.Scalar) -> Bool {
+        let v = scalar.value
+        return v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+            || v == 0x200E || v == 0x200F || v == 0x061C || v == 0x2028 || v == 0x2029
+    }
+
     static func jsonString(_ raw: ArraySlice<UInt8>) -> String? {
         guard raw.first == UInt8(ascii: "\"") else { return nil }
         return try? JSONDecoder().decode(String.self, from: Data(raw))

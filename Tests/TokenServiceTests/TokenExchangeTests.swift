@@ -198,6 +198,10 @@ final class TokenExchangeTests: XCTestCase {
         assertRefused(.invalidRequest, body(try workload.token(namespace: "PROD")), "claims compare as exact bytes", because: "matches no trust rule")
         assertRefused(.invalidRequest, body(try workload.token(overrides: ["sub": "system:serviceaccount:prod:deployer\n"])),
                       "a control character in sub", because: "without control characters")
+        for hidden in ["\u{202E}", "\u{2028}", "\u{85}", "\u{2066}"] {
+            assertRefused(.invalidRequest, body(try workload.token(overrides: ["sub": "system:serviceaccount:prod:deployer" + hidden])),
+                          "a bidi, separator or C1 character in sub", because: "without control characters")
+        }
         assertRefused(.invalidRequest, body(try workload.token(namespace: "batch-x", name: "y"), scope: "model:pull:a@1"),
                       "the batch rule's glob is on sub, which this token's namespace prefix does not reach")
     }
