@@ -22,8 +22,12 @@ public struct ServiceConfig: Sendable {
     /// The `iss` of every token and of the metadata document; the token
     /// endpoint is this plus `/token`.
     public var issuer: String
-    /// The issuer's signing key file (PKCS#8 PEM, ed25519 or p256).
+    /// The issuer's signing key file (PKCS#8 PEM, ed25519 or p256): the
+    /// current key until the first `serve rotate-key`, after which the state
+    /// store records which key is which.
     public var signingKey: String
+    /// Where `serve rotate-key` writes new signing keys (`key_dir`).
+    public var keyDirectory: String = ""
     /// The `aud` of every issued token.
     public var audiences: [String]
     /// No token lives longer than this, whatever a client is allowed.
@@ -174,7 +178,7 @@ struct ConfigReader {
     func read(_ root: Node?) throws -> ServiceConfig {
         let top = try entries(root, "the configuration", allowed: [
             "listen", "allow_plain_http", "tls_cert", "tls_key", "issuer", "signing_key", "audience",
-            "max_ttl", "default_ttl", "assertion_max_lifetime", "state", "clients", "trust",
+            "max_ttl", "default_ttl", "assertion_max_lifetime", "state", "clients", "trust", "key_dir",
         ])
         let listenText = try top["listen"].map { try string($0, "listen") } ?? "127.0.0.1:8787"
         guard let listen = ServiceConfig.ListenAddress(parsing: listenText) else {
@@ -224,6 +228,7 @@ struct ConfigReader {
             signingKey: try path(keyNode, "signing_key"), audiences: try strings(audienceNode, "audience"),
             maximumTTL: maximumTTL, defaultTTL: defaultTTL, maximumAssertionLifetime: assertionLifetime,
             statePath: state, clients: clients)
+        config.keyDirectory = try top["key_dir"].map { try path($0, "key_dir") } ?? base.appendingPathComponent("signing-keys").path
         if let trustNode = top["trust"] {
             guard let list = trustNode.sequence, !list.isEmpty, list.count <= ServiceConfig.maximumTrustRuleCount else {
                 throw fail(trustNode, "'trust' must be a list of 1 to \(ServiceConfig.maximumTrustRuleCount) rules")

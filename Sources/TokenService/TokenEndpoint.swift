@@ -17,7 +17,8 @@ public struct TokenEndpoint: Sendable {
     public static let maximumBodySize = 16 * 1024
 
     let config: ServiceConfig
-    let issuer: AccessTokenIssuer
+    /// The signing keys (the current one signs each token).
+    let keys: KeyRing
     let store: any TokenServiceStore
     /// Clients from the configuration, by id bytes.
     let configuredClients: [[UInt8]: RegisteredClient]
@@ -30,9 +31,15 @@ public struct TokenEndpoint: Sendable {
     /// An endpoint issuing with `issuer` for the clients of `config` and `store`.
     public init(config: ServiceConfig, issuer: AccessTokenIssuer, store: any TokenServiceStore,
                 throttle: FailureThrottle = FailureThrottle()) throws {
+        try self.init(config: config, keys: try KeyRing(fixed: issuer, keys: []), store: store, throttle: throttle)
+    }
+
+    /// An endpoint signing with the current key of `keys` for the clients of `config` and `store`.
+    public init(config: ServiceConfig, keys: KeyRing, store: any TokenServiceStore,
+                throttle: FailureThrottle = FailureThrottle()) throws {
         self.throttle = throttle
         self.config = config
-        self.issuer = issuer
+        self.keys = keys
         self.store = store
         self.configuredClients = Dictionary(config.clients.map { (Array($0.id.utf8), $0) }, uniquingKeysWith: { a, _ in a })
         self.decoyHash = try SecretHash(hashing: Base64URL.encode(SecureRandom.bytes(count: 32)))
@@ -86,7 +93,7 @@ public struct TokenEndpoint: Sendable {
             let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient, gate: gate)
             let scopes = try grantedScopes(form["scope"], client: client)
             let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
-            let issued = try issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
+            let issued = try keys.current(now: now).issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
                                                 lifetime: lifetime, clientID: client.id), now: now)
             try? store.record(AuditRecord(time: seconds, event: "issue", clientID: client.id, subject: client.id,
                                           scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok"))

@@ -82,7 +82,7 @@ extension TokenEndpoint {
             }
         }
         let lifetime = min(rule.maximumTTL ?? config.defaultTTL, config.maximumTTL)
-        let issued = try issuer.issue(.init(subject: subject.subject, audiences: audiences, scopes: scopes,
+        let issued = try self.keys.current(now: now).issuer.issue(.init(subject: subject.subject, audiences: audiences, scopes: scopes,
                                             lifetime: lifetime, clientID: rule.name), now: now)
         try? store.record(AuditRecord(time: seconds, event: "exchange", clientID: rule.name, subject: subject.subject,
                                       scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok"))

@@ -9,21 +9,30 @@ import ModelSecKeys
 /// service issued, checked with its own key, `issuer` and audiences.
 public struct TokenManagement: Sendable {
     let endpoint: TokenEndpoint
-    /// One verifier per configured audience (an issued token carries one or all of them).
-    let verifiers: [AccessTokenVerifier]
+    /// The keys tokens are checked with; nil: the keys `endpoint` publishes.
+    let fixedKeys: [VerificationKey]?
 
     /// Management for the tokens `endpoint` issues, which `key` verifies.
     public init(endpoint: TokenEndpoint, key: VerificationKey) throws {
         self.endpoint = endpoint
-        verifiers = try endpoint.config.audiences.map {
-            try AccessTokenVerifier(keys: [key], issuer: endpoint.config.issuer, audience: $0, leeway: TokenDuration(seconds: 0))
-        }
+        fixedKeys = [key]
+    }
+
+    /// Management for the tokens `endpoint` issues, verified with every key
+    /// it publishes (current, next, retired-but-unexpired).
+    public init(endpoint: TokenEndpoint) {
+        self.endpoint = endpoint
+        fixedKeys = nil
     }
 
     /// The access token `text` if it is one of ours, unexpired, whatever its
-    /// revocation state; nil otherwise.
+    /// revocation state; nil otherwise. One verifier per configured audience
+    /// (an issued token carries one or all of them).
     func ours(_ text: String, now: Date) -> VerifiedAccessToken? {
-        for verifier in verifiers {
+        let keys = fixedKeys ?? endpoint.keys.current(now: now).keys
+        for audience in endpoint.config.audiences {
+            guard let verifier = try? AccessTokenVerifier(keys: keys, issuer: endpoint.config.issuer, audience: audience,
+                                                          leeway: TokenDuration(seconds: 0)) else { return nil }
             do { return try verifier.verify(text, now: now) } catch TokenRejection.wrongAudience { continue } catch { return nil }
         }
         return nil

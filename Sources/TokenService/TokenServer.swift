@@ -23,18 +23,24 @@ public struct TokenServer: Sendable {
     let config: ServiceConfig
     let endpoint: TokenEndpoint
     let management: TokenManagement
-    let jwks: [UInt8]
+    let keys: KeyRing
     let metadata: [UInt8]
 
     /// A server issuing with `signer` (a key file, or any other ``Signer``
-    /// such as a PKCS#11 key) and keeping state in `store`.
+    /// such as a PKCS#11 key) and keeping state in `store`; the keys never rotate.
     public init(config: ServiceConfig, signer: any Signer, store: any TokenServiceStore) throws {
-        self.config = config
         let issuer = try AccessTokenIssuer(signingKey: signer, issuer: config.issuer, maximumLifetime: config.maximumTTL)
-        self.endpoint = try TokenEndpoint(config: config, issuer: issuer, store: store)
-        let key = try VerificationKey(signer.publicKey, keyID: issuer.keyID)
-        self.management = try TokenManagement(endpoint: endpoint, key: key)
-        self.jwks = Array(try JSONWebKeySet.document(for: [key]).utf8)
+        try self.init(config: config, keys: try KeyRing(fixed: issuer, keys: [try VerificationKey(signer.publicKey, keyID: issuer.keyID)]),
+                      store: store)
+    }
+
+    /// A server signing with the current key of `keys` (which follows `serve
+    /// rotate-key`) and keeping state in `store`.
+    public init(config: ServiceConfig, keys: KeyRing, store: any TokenServiceStore) throws {
+        self.config = config
+        self.keys = keys
+        self.endpoint = try TokenEndpoint(config: config, keys: keys, store: store)
+        self.management = TokenManagement(endpoint: endpoint)
         self.metadata = try Self.metadataDocument(config)
     }
 
@@ -93,10 +99,10 @@ public struct TokenServer: Sendable {
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         let router = Router(context: TokenRequestContext.self)
         let endpoint = self.endpoint
-        let jwks = self.jwks
+        let keys = self.keys
         let metadata = self.metadata
         router.get("/healthz") { _, _ in Self.json(.ok, Array(#"{"status":"ok"}"#.utf8)) }
-        router.get("/jwks.json") { _, _ in Self.json(.ok, jwks) }
+        router.get("/jwks.json") { _, _ in Self.json(.ok, keys.current().jwks) }
         router.get("/.well-known/oauth-authorization-server") { _, _ in Self.json(.ok, metadata) }
         let management = self.management
         /// A form POST run off the event loop; `answer` gives the 200 body.

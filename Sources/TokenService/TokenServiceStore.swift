@@ -54,4 +54,8 @@ public protocol TokenServiceStore: Sendable {
     func record(_ event: AuditRecord) throws
     /// The audit records, oldest first (at most `limit`).
     func auditRecords(limit: Int) throws -> [AuditRecord]
+    /// The service's signing keys (empty until the first `serve rotate-key`).
+    func signingKeys() throws -> [SigningKeyRecord]
+    /// Replaces the recorded signing keys in one transaction.
+    func replaceSigningKeys(_ records: [SigningKeyRecord]) throws
 }

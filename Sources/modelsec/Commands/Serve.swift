@@ -20,8 +20,9 @@ struct ServeCommand: ParsableCommand {
           modelsec serve --config examples/token-service/service.yaml
           modelsec serve client add deployer --config service.yaml \\
             --scope 'model:deploy:resnet@*'
+          modelsec serve rotate-key --config service.yaml
         """,
-        subcommands: [ServeRun.self, ServeClientCommand.self],
+        subcommands: [ServeRun.self, ServeClientCommand.self, ServeRotateKey.self],
         defaultSubcommand: ServeRun.self
     )
 }
@@ -47,16 +48,22 @@ struct ServeRun: ParsableCommand {
     /// True for `modelsec serve …` except `serve client …` (which writes
     /// files and keeps the usual cleanup on a signal).
     static func isServerInvocation(_ arguments: [String]) -> Bool {
-        arguments.first == "serve" && arguments.dropFirst().first != "client"
+        arguments.first == "serve" && !["client", "rotate-key"].contains(arguments.dropFirst().first ?? "")
     }
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
     func run() throws {
         let settings = try ServiceConfig.load(config)
-        let signer = try CLI.loadSigningKey(settings.signingKey, option: "signing_key", passphrase: nil, permissions: keyPermissions)
         let store = try SQLiteTokenStore(path: settings.statePath)
-        let server = try TokenServer(config: settings, signer: signer, store: store)
+        // After the first `serve rotate-key` the store says which key signs;
+        // the configured signing_key is read only before that.
+        let signer: (any Signer)? = try store.signingKeys().isEmpty
+            ? try CLI.loadSigningKey(settings.signingKey, option: "signing_key", passphrase: nil, permissions: keyPermissions)
+            : nil
+        let keys = try KeyRing(store: store, initial: signer, issuer: settings.issuer, maximumTTL: settings.maximumTTL,
+                               loader: ServeRotateKey.loader(permissions: keyPermissions))
+        let server = try TokenServer(config: settings, keys: keys, store: store)
         let scheme = settings.tlsCertificate == nil ? "http" : "https"
         do {
             try AsyncBridge.run {
