@@ -78,11 +78,7 @@ public struct TokenEndpoint: Sendable {
                 throw OAuthError(.invalidRequest, "the form body is malformed: \(malformed.reason)")
             }
             guard let grantType = form["grant_type"] else { throw OAuthError(.invalidRequest, "grant_type is missing") }
-            let gate: (String) throws -> Void = { id in
-                if let wait = throttle.retryAfter("client:" + id, now: clock) {
-                    throw OAuthError(.slowDown, "too many failed authentications for this client", retryAfter: wait)
-                }
-            }
+            let gate = gate(now: clock)
             if ExactString(grantType) == ExactString(Self.tokenExchange), !config.trustRules.isEmpty {
                 return try exchange(authorization: authorization, form: form, now: now, claimed: &claimedClient, gate: gate)
             }
@@ -91,6 +87,7 @@ public struct TokenEndpoint: Sendable {
                                  + (config.trustRules.isEmpty ? "client_credentials)" : "client_credentials, \(Self.tokenExchange))"))
             }
             let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient, gate: gate)
+            try limit(client.id, now: clock)
             let scopes = try grantedScopes(form["scope"], client: client)
             let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
             let issued = try keys.current(now: now).issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
@@ -106,6 +103,31 @@ public struct TokenEndpoint: Sendable {
             try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: claimedClient, subject: "",
                                           scopes: "", tokenID: "", outcome: refusal.code.rawValue))
             throw refusal
+        }
+    }
+
+    /// Runs once the claimed client id is known, before any proof is
+    /// checked: refuses (`slow_down`) an id whose failure bucket or rate-limit
+    /// bucket is empty, so neither guessing nor a rate-limited client costs
+    /// Argon2id or signature work.
+    func gate(now clock: Double) -> (String) throws -> Void {
+        { id in
+            if let wait = throttle.retryAfter("client:" + id, now: clock) {
+                throw OAuthError(.slowDown, "too many failed authentications for this client", retryAfter: wait)
+            }
+            if let wait = throttle.retryAfter("rate:" + id, now: clock) {
+                throw OAuthError(.slowDown, "the client's rate limit is exceeded", retryAfter: wait)
+            }
+        }
+    }
+
+    /// Takes one request from the rate-limit bucket of the authenticated
+    /// client or trust rule `id` (if it has a limit), or refuses with
+    /// `slow_down` (429, `Retry-After`).
+    func limit(_ id: String, now clock: Double) throws {
+        guard let policy = config.rateLimit(for: id) else { return }
+        if let wait = throttle.take("rate:" + id, policy: policy, now: clock) {
+            throw OAuthError(.slowDown, "the client's rate limit is exceeded", retryAfter: wait)
         }
     }
 

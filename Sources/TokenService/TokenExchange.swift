@@ -74,6 +74,7 @@ extension TokenEndpoint {
             rule = first
             scopes = first.scopes
         }
+        try limit(rule.name, now: now.timeIntervalSince1970)
         if rule.singleUse {
             guard let jti = subject.tokenID else { throw SubjectToken.refuse("has no jti (the trust rule accepts each token once)") }
             guard try store.consumeAssertion(clientID: "subject-token " + subject.issuer, tokenID: jti,

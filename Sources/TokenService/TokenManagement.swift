@@ -119,11 +119,9 @@ extension TokenEndpoint {
             do { form = try FormBody(body) } catch let malformed as FormBody.Malformed {
                 throw OAuthError(.invalidRequest, "the form body is malformed: \(malformed.reason)")
             }
-            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient) { id in
-                if let wait = throttle.retryAfter("client:" + id, now: clock) {
-                    throw OAuthError(.slowDown, "too many failed authentications for this client", retryAfter: wait)
-                }
-            }
+            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient,
+                                          gate: gate(now: clock))
+            try limit(client.id, now: clock)
             let (answer, record) = try operation(form, client, seconds)
             if let record { try? store.record(record) }
             return answer
