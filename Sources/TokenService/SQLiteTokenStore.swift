@@ -12,9 +12,10 @@ import GRDB
 /// - `audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time, event, client_id, subject, scopes, jti, outcome)`
 /// - `revoked_tokens(jti TEXT PRIMARY KEY, client_id TEXT, expires_at INTEGER, revoked_at INTEGER)` (version 2)
 /// - `signing_keys(kid TEXT PRIMARY KEY, path TEXT, role TEXT, created_at INTEGER, retired_at INTEGER NULL)` (version 3)
+/// - `audit.request_id TEXT` and the index `audit_time(time)` (version 4)
 public final class SQLiteTokenStore: TokenServiceStore {
     /// The schema version this code writes.
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
 
     private let queue: DatabaseQueue
     private let file: String
@@ -56,6 +57,13 @@ public final class SQLiteTokenStore: TokenServiceStore {
                                                   role TEXT NOT NULL CHECK(role IN ('current', 'next', 'retired')),
                                                   created_at INTEGER NOT NULL, retired_at INTEGER);
                         PRAGMA user_version = 3;
+                        """)
+                }
+                if version <= 3 {
+                    try db.execute(sql: """
+                        ALTER TABLE audit ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
+                        CREATE INDEX audit_time ON audit(time);
+                        PRAGMA user_version = 4;
                         """)
                 }
             }
@@ -141,19 +149,26 @@ public final class SQLiteTokenStore: TokenServiceStore {
     public func record(_ event: AuditRecord) throws {
         try wrap {
             try queue.write { db in
-                try db.execute(sql: "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               arguments: [event.time, event.event, event.clientID, event.subject, event.scopes, event.tokenID, event.outcome])
+                try db.execute(sql: "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [event.time, event.event, event.clientID, event.subject, event.scopes, event.tokenID, event.outcome,
+                                           event.requestID])
             }
         }
     }
 
     public func auditRecords(limit: Int) throws -> [AuditRecord] {
+        try auditRecords(since: Int64.min, limit: limit)
+    }
+
+    public func auditRecords(since: Int64, limit: Int) throws -> [AuditRecord] {
         try wrap {
             try queue.read { db in
-                try Row.fetchAll(db, sql: "SELECT time, event, client_id, subject, scopes, jti, outcome FROM audit ORDER BY id LIMIT ?",
-                                 arguments: [limit]).map {
+                try Row.fetchAll(db, sql: """
+                    SELECT time, event, client_id, subject, scopes, jti, outcome, request_id FROM audit
+                    WHERE time >= ? ORDER BY id LIMIT ?
+                    """, arguments: [since, max(0, limit)]).map {
                     AuditRecord(time: $0["time"], event: $0["event"], clientID: $0["client_id"], subject: $0["subject"],
-                                scopes: $0["scopes"], tokenID: $0["jti"], outcome: $0["outcome"])
+                                scopes: $0["scopes"], tokenID: $0["jti"], outcome: $0["outcome"], requestID: $0["request_id"])
                 }
             }
         }

@@ -59,9 +59,11 @@ public struct TokenEndpoint: Sendable {
     }
 
     /// Handles one request from `address` (the peer's IP, for the failure
-    /// throttle); refusals are thrown as ``OAuthError``.
+    /// throttle); refusals are thrown as ``OAuthError``. `note` receives the
+    /// client id, grant type and refusal code (for the request log) and
+    /// gives the request id written into the audit records.
     public func handle(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
-                       now: Date = Date()) throws -> Success {
+                       now: Date = Date(), note: RequestNote? = nil) throws -> Success {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let clock = now.timeIntervalSince1970
         var claimedClient = ""
@@ -80,28 +82,37 @@ public struct TokenEndpoint: Sendable {
             guard let grantType = form["grant_type"] else { throw OAuthError(.invalidRequest, "grant_type is missing") }
             let gate = gate(now: clock)
             if ExactString(grantType) == ExactString(Self.tokenExchange), !config.trustRules.isEmpty {
-                return try exchange(authorization: authorization, form: form, now: now, claimed: &claimedClient, gate: gate)
+                note?.grantType = "token-exchange"
+                let success = try exchange(authorization: authorization, form: form, now: now, claimed: &claimedClient, gate: gate,
+                                           requestID: note?.requestID ?? "")
+                note?.clientID = success.issued.claims.clientID
+                return success
             }
             guard ExactString(grantType) == ExactString(Self.clientCredentials) else {
                 throw OAuthError(.unsupportedGrantType, "the grant type is not supported (supported: "
                                  + (config.trustRules.isEmpty ? "client_credentials)" : "client_credentials, \(Self.tokenExchange))"))
             }
+            note?.grantType = Self.clientCredentials
             let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient, gate: gate)
             try limit(client.id, now: clock)
+            note?.clientID = client.id
             let scopes = try grantedScopes(form["scope"], client: client)
             let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
             let issued = try keys.current(now: now).issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
                                                 lifetime: lifetime, clientID: client.id), now: now)
             try? store.record(AuditRecord(time: seconds, event: "issue", clientID: client.id, subject: client.id,
-                                          scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok"))
+                                          scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok",
+                                          requestID: note?.requestID ?? ""))
             return Success(body: try Self.responseBody(issued, lifetime: lifetime), issued: issued)
         } catch let refusal as OAuthError {
             if refusal.code == .invalidClient {
                 if let address { throttle.recordFailure("address:" + address, now: clock) }
                 if !claimedClient.isEmpty { throttle.recordFailure("client:" + claimedClient, now: clock) }
             }
+            note?.clientID = claimedClient
+            note?.error = refusal.code.rawValue
             try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: claimedClient, subject: "",
-                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue))
+                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue, requestID: note?.requestID ?? ""))
             throw refusal
         }
     }

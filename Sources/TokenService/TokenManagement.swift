@@ -44,9 +44,9 @@ public struct TokenManagement: Sendable {
     /// token of another client is refused with `unauthorized_client`.
     /// Returns the (empty) answer body.
     public func revoke(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
-                       now: Date = Date()) throws -> [UInt8] {
+                       now: Date = Date(), note: RequestNote? = nil) throws -> [UInt8] {
         try endpoint.authenticated(authorization: authorization, contentType: contentType, body: body,
-                                   address: address, now: now) { form, client, seconds in
+                                   address: address, now: now, note: note) { form, client, seconds in
             guard let text = form["token"] else { throw OAuthError(.invalidRequest, "token is missing") }
             guard let token = ours(text, now: now) else { return ([], nil) }
             guard ExactString(token.claims.clientID) == ExactString(client.id) else {
@@ -66,9 +66,9 @@ public struct TokenManagement: Sendable {
     /// client may introspect any token (a bearer token's claims are readable
     /// by whoever holds it; what this adds is whether it is still active).
     public func introspect(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
-                           now: Date = Date()) throws -> [UInt8] {
+                           now: Date = Date(), note: RequestNote? = nil) throws -> [UInt8] {
         try endpoint.authenticated(authorization: authorization, contentType: contentType, body: body,
-                                   address: address, now: now) { form, client, seconds in
+                                   address: address, now: now, note: note) { form, client, seconds in
             guard let text = form["token"] else { throw OAuthError(.invalidRequest, "token is missing") }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -103,7 +103,7 @@ extension TokenEndpoint {
     /// `invalid_client` ones feed the failure throttle, as for `/token`;
     /// other errors (the store failing) propagate (HTTP 500).
     func authenticated(authorization: String?, contentType: String?, body: [UInt8], address: String?,
-                       now: Date, _ operation: (FormBody, RegisteredClient, Int64) throws -> ([UInt8], AuditRecord?)) throws -> [UInt8] {
+                       now: Date, note: RequestNote?, _ operation: (FormBody, RegisteredClient, Int64) throws -> ([UInt8], AuditRecord?)) throws -> [UInt8] {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let clock = now.timeIntervalSince1970
         var claimedClient = ""
@@ -122,16 +122,22 @@ extension TokenEndpoint {
             let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient,
                                           gate: gate(now: clock))
             try limit(client.id, now: clock)
+            note?.clientID = client.id
             let (answer, record) = try operation(form, client, seconds)
-            if let record { try? store.record(record) }
+            if var record {
+                record.requestID = note?.requestID ?? ""
+                try? store.record(record)
+            }
             return answer
         } catch let refusal as OAuthError {
             if refusal.code == .invalidClient {
                 if let address { throttle.recordFailure("address:" + address, now: clock) }
                 if !claimedClient.isEmpty { throttle.recordFailure("client:" + claimedClient, now: clock) }
             }
+            note?.clientID = claimedClient
+            note?.error = refusal.code.rawValue
             try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: claimedClient, subject: "",
-                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue))
+                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue, requestID: note?.requestID ?? ""))
             throw refusal
         }
     }

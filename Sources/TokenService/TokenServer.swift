@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import Logging
 import ModelSecCrypto
 import NIOCore
 import NIOPosix
@@ -95,9 +96,22 @@ public struct TokenServer: Sendable {
 
     /// Binds, reports the bound address through `onListening` (host, port:
     /// port 0 in the configuration means the kernel's choice), and serves
-    /// until SIGTERM or SIGINT.
-    public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+    /// until SIGTERM or SIGINT, writing one line per request to `logger`
+    /// (nil: no request log).
+    public func run(logger: Logger? = nil, onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        try await serve(logger: logger, onListening: onListening)
+    }
+
+    /// ``run(logger:onListening:)`` with the request log written to stderr
+    /// in `requestLog` format (docs/token-service.md, "Request log").
+    public func run(requestLog: RequestLogFormat, onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        try await serve(logger: Logger(label: "modelsec.serve", factory: { _ in LineLogHandler(format: requestLog) }),
+                        onListening: onListening)
+    }
+
+    private func serve(logger: Logger?, onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         let router = Router(context: TokenRequestContext.self)
+        if let logger { router.add(middleware: RequestLogMiddleware(logger: logger)) }
         let endpoint = self.endpoint
         let keys = self.keys
         let metadata = self.metadata
@@ -107,7 +121,7 @@ public struct TokenServer: Sendable {
         let management = self.management
         /// A form POST run off the event loop; `answer` gives the 200 body.
         @Sendable func form(_ request: Request, _ context: TokenRequestContext,
-                            _ answer: @escaping @Sendable (String?, String?, [UInt8], String?) throws -> [UInt8]) async throws -> Response {
+                            _ answer: @escaping @Sendable (String?, String?, [UInt8], String?, RequestNote) throws -> [UInt8]) async throws -> Response {
             let body: [UInt8]
             do {
                 var buffer = try await request.body.collect(upTo: TokenEndpoint.maximumBodySize)
@@ -118,9 +132,10 @@ public struct TokenServer: Sendable {
             let authorization = request.headers[.authorization]
             let contentType = request.headers[.contentType]
             let address = context.remoteAddress
+            let note = context.note
             do {
                 let success = try await NIOThreadPool.singleton.runIfActive {
-                    try answer(authorization, contentType, body, address)
+                    try answer(authorization, contentType, body, address, note)
                 }
                 return Self.json(.ok, success, noStore: true)
             } catch let refusal as OAuthError {
@@ -128,18 +143,18 @@ public struct TokenServer: Sendable {
             }
         }
         router.post("/token") { request, context -> Response in
-            try await form(request, context) { authorization, contentType, body, address in
-                try endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address).body
+            try await form(request, context) { authorization, contentType, body, address, note in
+                try endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address, note: note).body
             }
         }
         router.post("/revoke") { request, context -> Response in
-            try await form(request, context) { authorization, contentType, body, address in
-                try management.revoke(authorization: authorization, contentType: contentType, body: body, address: address)
+            try await form(request, context) { authorization, contentType, body, address, note in
+                try management.revoke(authorization: authorization, contentType: contentType, body: body, address: address, note: note)
             }
         }
         router.post("/introspect") { request, context -> Response in
-            try await form(request, context) { authorization, contentType, body, address in
-                try management.introspect(authorization: authorization, contentType: contentType, body: body, address: address)
+            try await form(request, context) { authorization, contentType, body, address, note in
+                try management.introspect(authorization: authorization, contentType: contentType, body: body, address: address, note: note)
             }
         }
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(Self.idleTimeoutSeconds))
@@ -156,12 +171,15 @@ public struct TokenServer: Sendable {
         } else {
             server = .http1(configuration: http)
         }
+        var serverLogger = logger ?? Logger(label: "modelsec.serve", factory: { _ in SwiftLogNoOpLogHandler() })
+        serverLogger.logLevel = .warning
         let app = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: nil),
             onServerRunning: { channel in
                 onListening(channel.localAddress?.ipAddress ?? "?", channel.localAddress?.port ?? 0)
-            })
+            },
+            logger: serverLogger)
         try await app.runService()
     }
 }
@@ -172,6 +190,8 @@ struct TokenRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// The peer's IP address, if known.
     let remoteAddress: String?
+    /// What handling the request learns, for its log line and audit records.
+    let note = RequestNote()
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
