@@ -94,8 +94,8 @@ public struct LineLogHandler: LogHandler {
     }
 }
 
-/// Logs one line per request (docs/token-service.md, "Request log") and
-/// echoes the request id in `X-Request-Id`: taken from the request's
+/// Logs one line per request (docs/token-service.md, "Request log"),
+/// counts it in the metrics, and echoes the request id in `X-Request-Id`: taken from the request's
 /// `X-Request-Id` when sane (``RequestNote/acceptedRequestID(_:)``), else
 /// made up. Logs the method, the path (without the query), the status, the
 /// client id the request named, the grant type and refusal code, and the
@@ -103,7 +103,10 @@ public struct LineLogHandler: LogHandler {
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = TokenRequestContext
 
-    let logger: Logger
+    /// Where the request lines go (nil: no request log).
+    let logger: Logger?
+    /// The counters and the latency histogram of `GET /metrics`.
+    let metrics: ServiceMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
@@ -119,6 +122,9 @@ struct RequestLogMiddleware: RouterMiddleware {
         }
         response.headers[.init("X-Request-Id")!] = id
         let elapsed = ContinuousClock.now - started
+        metrics.record(status: Int(response.status.code), duration: elapsed, grantType: context.note.grantType,
+                       error: context.note.error)
+        guard let logger else { return response }
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         var path = request.uri.path
         if path.utf8.count > 256 { path = String(decoding: Array(path.utf8.prefix(256)), as: UTF8.self) }

@@ -15,7 +15,7 @@ import NIOSSL
 ///
 /// Routes: `POST /token`, `POST /revoke` (RFC 7009), `POST /introspect`
 /// (RFC 7662), `GET /.well-known/oauth-authorization-server` (RFC 8414),
-/// `GET /jwks.json`, `GET /healthz`.
+/// `GET /jwks.json`, `GET /healthz`, `GET /metrics`.
 public struct TokenServer: Sendable {
     /// Idle connections (including a client that stops sending half-way
     /// through its headers) are closed after this long.
@@ -26,6 +26,8 @@ public struct TokenServer: Sendable {
     let management: TokenManagement
     let keys: KeyRing
     let metadata: [UInt8]
+    /// What `GET /metrics` shows.
+    let metrics = ServiceMetrics()
 
     /// A server issuing with `signer` (a key file, or any other ``Signer``
     /// such as a PKCS#11 key) and keeping state in `store`; the keys never rotate.
@@ -111,7 +113,12 @@ public struct TokenServer: Sendable {
 
     private func serve(logger: Logger?, onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         let router = Router(context: TokenRequestContext.self)
-        if let logger { router.add(middleware: RequestLogMiddleware(logger: logger)) }
+        let metrics = self.metrics
+        router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
         let endpoint = self.endpoint
         let keys = self.keys
         let metadata = self.metadata
