@@ -161,4 +161,39 @@ final class RateLimitTests: XCTestCase {
         XCTAssertEqual((last["body"] as? [String: Any])?["error"] as? String, "slow_down")
         XCTAssertEqual(last["cacheControl"] as? String, "no-store")
     }
+
+    /// A trust rule's own rate_limit caps its exchanges; the client_credentials
+    /// clients keep the top-level limit.
+    func testTrustRuleRateLimit() throws {
+        let workload = WorkloadIssuer()
+        let yaml = WorkloadIssuer.trustYAML.replacingOccurrences(of: "    max_ttl: 2m\n",
+                                                                 with: "    max_ttl: 2m\n    rate_limit: {requests_per_second: 0.1, burst: 2}\n")
+        XCTAssertNotEqual(yaml, WorkloadIssuer.trustYAML)
+        let live = try TokenServiceFixture(files: ["k8s-jwks.json": try workload.jwks],
+                                           extraYAML: "rate_limit: {requests_per_second: 5, burst: 20}\n" + yaml)
+        defer { try? FileManager.default.removeItem(at: live.directory) }
+        let config = try ServiceConfig.load(live.configPath)
+        XCTAssertEqual(config.rateLimit(for: "k8s-prod-deployer"), FailureThrottle.Policy(burst: 2, perSecond: 0.1))
+        XCTAssertEqual(config.rateLimit(for: "k8s-batch"), FailureThrottle.Policy(burst: 20, perSecond: 5))
+        guard case let .ed25519(key) = live.issuerKey else { return XCTFail("ed25519 issuer") }
+        let exchanging = try TokenEndpoint(config: config, issuer: try AccessTokenIssuer(signingKey: SigningPrivateKey.ed25519(key),
+                                                                                         issuer: config.issuer), store: try SQLiteTokenStore(path: config.statePath))
+        let now = Date()
+        func exchange() -> String? {
+            let body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&subject_token="
+                + ((try? workload.token()) ?? "")
+            do {
+                let success = try exchanging.handle(authorization: nil, contentType: form, body: Array(body.utf8), now: now)
+                return "ok " + success.issued.claims.clientID
+            } catch let refusal as OAuthError {
+                return refusal.code.rawValue + " \(refusal.retryAfter ?? 0)"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let outcomes = (0..<3).map { _ in exchange() }
+        XCTAssertEqual(outcomes, ["ok k8s-prod-deployer", "ok k8s-prod-deployer", "slow_down 10"], "burst 2, then one every 10 s")
+        // The client_credentials client is not affected.
+        XCTAssertNoThrow(try exchanging.handle(authorization: basic, contentType: form, body: Array("grant_type=client_credentials".utf8), now: now))
+    }
 }
