@@ -5,6 +5,9 @@ import GRDB
 /// ``TokenServiceStore`` in one SQLite file (GRDB). Text columns compare with
 /// SQLite's BINARY collation: exact bytes.
 ///
+/// The file is in write-ahead-log mode (`PRAGMA journal_mode = WAL`, with
+/// its `-wal` and `-shm` files beside it) and `synchronous = FULL`.
+///
 /// Schema (version 3, `PRAGMA user_version`; an older file gains the tables
 /// it lacks when opened):
 /// - `clients(id TEXT PRIMARY KEY, method TEXT, secret_hash TEXT, scopes TEXT, max_ttl INTEGER NULL, created INTEGER)`
@@ -27,6 +30,13 @@ public final class SQLiteTokenStore: TokenServiceStore {
         config.busyMode = .timeout(10)
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
+            // Write-ahead logging: a commit appends to the -wal file (one
+            // fsync) instead of rewriting a rollback journal (several), with
+            // the same durability (synchronous stays FULL); readers such as
+            // `serve audit` do not block the running service.
+            try queue.writeWithoutTransaction { db in
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            }
             try queue.write { db in
                 let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
                 guard version <= Self.schemaVersion else {

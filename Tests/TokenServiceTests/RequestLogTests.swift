@@ -161,7 +161,8 @@ final class RequestLogTests: XCTestCase {
         XCTAssertEqual(all.map(\.requestID), ["", "req-2"])
         XCTAssertEqual(try store.auditRecords(since: 150, limit: 10).map(\.event), ["refuse"])
         XCTAssertEqual(try store.auditRecords(since: Int64.min, limit: 1).count, 1)
-        let version = try TestSupport.run("/usr/bin/env", ["python3", "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA user_version').fetchone()[0])", path])
-        XCTAssertEqual(version.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), String(SQLiteTokenStore.schemaVersion))
+        let version = try TestSupport.run("/usr/bin/env", ["python3", "-c", "import sqlite3,sys; c = sqlite3.connect(sys.argv[1]); print(c.execute('PRAGMA user_version').fetchone()[0], c.execute('PRAGMA journal_mode').fetchone()[0])", path])
+        XCTAssertEqual(version.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), "\(SQLiteTokenStore.schemaVersion) wal",
+                       "migrated, and in write-ahead-log mode")
     }
 }
