@@ -7,7 +7,7 @@ import Foundation
 /// The description never repeats a submitted value (it could be a secret).
 public struct OAuthError: Error, Sendable, Equatable {
     /// The RFC 6749 §5.2 (and RFC 8693 §2.2.2) error codes the service uses.
-    public enum Code: String, Sendable {
+    public enum Code: String, Sendable, CaseIterable {
         /// A required parameter is missing or repeated, the body is malformed,
         /// the content type is wrong.
         case invalidRequest = "invalid_request"

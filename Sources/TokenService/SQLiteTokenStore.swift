@@ -5,13 +5,21 @@ import GRDB
 /// ``TokenServiceStore`` in one SQLite file (GRDB). Text columns compare with
 /// SQLite's BINARY collation: exact bytes.
 ///
-/// Schema (version 2, `PRAGMA user_version`; a version 1 file gains the
-/// `revoked_tokens` table when opened):
+/// The file is in write-ahead-log mode (`PRAGMA journal_mode = WAL`, with
+/// its `-wal` and `-shm` files beside it) and `synchronous = FULL`.
+///
+/// Schema (version 3, `PRAGMA user_version`; an older file gains the tables
+/// it lacks when opened):
 /// - `clients(id TEXT PRIMARY KEY, method TEXT, secret_hash TEXT, scopes TEXT, max_ttl INTEGER NULL, created INTEGER)`
 /// - `used_assertions(client_id TEXT, jti TEXT, expires_at INTEGER, PRIMARY KEY(client_id, jti))`
 /// - `audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time, event, client_id, subject, scopes, jti, outcome)`
 /// - `revoked_tokens(jti TEXT PRIMARY KEY, client_id TEXT, expires_at INTEGER, revoked_at INTEGER)` (version 2)
+/// - `signing_keys(kid TEXT PRIMARY KEY, path TEXT, role TEXT, created_at INTEGER, retired_at INTEGER NULL)` (version 3)
+/// - `audit.request_id TEXT` and the index `audit_time(time)` (version 4)
 public final class SQLiteTokenStore: TokenServiceStore {
+    /// The schema version this code writes.
+    public static let schemaVersion = 4
+
     private let queue: DatabaseQueue
     private let file: String
 
@@ -22,10 +30,17 @@ public final class SQLiteTokenStore: TokenServiceStore {
         config.busyMode = .timeout(10)
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
+            // Write-ahead logging: a commit appends to the -wal file (one
+            // fsync) instead of rewriting a rollback journal (several), with
+            // the same durability (synchronous stays FULL); readers such as
+            // `serve audit` do not block the running service.
+            try queue.writeWithoutTransaction { db in
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            }
             try queue.write { db in
                 let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-                guard version <= 2 else {
-                    throw TokenServiceError.store(file: path, reason: "schema version \(version) is newer than this modelsec (2)")
+                guard version <= Self.schemaVersion else {
+                    throw TokenServiceError.store(file: path, reason: "schema version \(version) is newer than this modelsec (\(Self.schemaVersion))")
                 }
                 if version == 0 {
                     try db.execute(sql: """
@@ -44,6 +59,21 @@ public final class SQLiteTokenStore: TokenServiceStore {
                         CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY NOT NULL, client_id TEXT NOT NULL,
                                                     expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL);
                         PRAGMA user_version = 2;
+                        """)
+                }
+                if version <= 2 {
+                    try db.execute(sql: """
+                        CREATE TABLE signing_keys(kid TEXT PRIMARY KEY NOT NULL, path TEXT NOT NULL,
+                                                  role TEXT NOT NULL CHECK(role IN ('current', 'next', 'retired')),
+                                                  created_at INTEGER NOT NULL, retired_at INTEGER);
+                        PRAGMA user_version = 3;
+                        """)
+                }
+                if version <= 3 {
+                    try db.execute(sql: """
+                        ALTER TABLE audit ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
+                        CREATE INDEX audit_time ON audit(time);
+                        PRAGMA user_version = 4;
                         """)
                 }
             }
@@ -129,19 +159,54 @@ public final class SQLiteTokenStore: TokenServiceStore {
     public func record(_ event: AuditRecord) throws {
         try wrap {
             try queue.write { db in
-                try db.execute(sql: "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               arguments: [event.time, event.event, event.clientID, event.subject, event.scopes, event.tokenID, event.outcome])
+                try db.execute(sql: "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [event.time, event.event, event.clientID, event.subject, event.scopes, event.tokenID, event.outcome,
+                                           event.requestID])
             }
         }
     }
 
     public func auditRecords(limit: Int) throws -> [AuditRecord] {
+        try auditRecords(since: Int64.min, limit: limit)
+    }
+
+    public func auditRecords(since: Int64, limit: Int) throws -> [AuditRecord] {
         try wrap {
             try queue.read { db in
-                try Row.fetchAll(db, sql: "SELECT time, event, client_id, subject, scopes, jti, outcome FROM audit ORDER BY id LIMIT ?",
-                                 arguments: [limit]).map {
+                try Row.fetchAll(db, sql: """
+                    SELECT time, event, client_id, subject, scopes, jti, outcome, request_id FROM audit
+                    WHERE time >= ? ORDER BY id LIMIT ?
+                    """, arguments: [since, max(0, limit)]).map {
                     AuditRecord(time: $0["time"], event: $0["event"], clientID: $0["client_id"], subject: $0["subject"],
-                                scopes: $0["scopes"], tokenID: $0["jti"], outcome: $0["outcome"])
+                                scopes: $0["scopes"], tokenID: $0["jti"], outcome: $0["outcome"], requestID: $0["request_id"])
+                }
+            }
+        }
+    }
+
+    public func signingKeys() throws -> [SigningKeyRecord] {
+        try wrap {
+            try queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT kid, path, role, created_at, retired_at FROM signing_keys ORDER BY created_at, kid")
+                    .map { row in
+                        let roleText: String = row["role"]
+                        guard let role = SigningKeyRecord.Role(rawValue: roleText) else {
+                            throw TokenServiceError.store(file: file, reason: "a signing key has the unknown role '\(roleText)'")
+                        }
+                        return SigningKeyRecord(keyID: row["kid"], path: row["path"], role: role, createdAt: row["created_at"],
+                                                retiredAt: row["retired_at"])
+                    }
+            }
+        }
+    }
+
+    public func replaceSigningKeys(_ records: [SigningKeyRecord]) throws {
+        try wrap {
+            try queue.write { db in
+                try db.execute(sql: "DELETE FROM signing_keys")
+                for record in records {
+                    try db.execute(sql: "INSERT INTO signing_keys(kid, path, role, created_at, retired_at) VALUES (?, ?, ?, ?, ?)",
+                                   arguments: [record.keyID, record.path, record.role.rawValue, record.createdAt, record.retiredAt])
                 }
             }
         }

@@ -22,8 +22,12 @@ public struct ServiceConfig: Sendable {
     /// The `iss` of every token and of the metadata document; the token
     /// endpoint is this plus `/token`.
     public var issuer: String
-    /// The issuer's signing key file (PKCS#8 PEM, ed25519 or p256).
+    /// The issuer's signing key file (PKCS#8 PEM, ed25519 or p256): the
+    /// current key until the first `serve rotate-key`, after which the state
+    /// store records which key is which.
     public var signingKey: String
+    /// Where `serve rotate-key` writes new signing keys (`key_dir`).
+    public var keyDirectory: String = ""
     /// The `aud` of every issued token.
     public var audiences: [String]
     /// No token lives longer than this, whatever a client is allowed.
@@ -40,6 +44,17 @@ public struct ServiceConfig: Sendable {
     public var clients: [RegisteredClient]
     /// The token-exchange trust policy (`trust:`), in file order.
     public var trustRules: [TrustRule] = []
+    /// The rate limit of clients and trust rules without their own
+    /// (`rate_limit`); nil: unlimited.
+    public var rateLimit: FailureThrottle.Policy?
+    /// Per-client and per-trust-rule rate limits, by id bytes.
+    public var rateLimits: [[UInt8]: FailureThrottle.Policy] = [:]
+
+    /// The rate limit of the client or trust rule `id`, or nil for none.
+    public func rateLimit(for id: String) -> FailureThrottle.Policy? {
+        rateLimits[Array(id.utf8)] ?? rateLimit
+    }
+
     /// The keys of each trusted issuer (by `iss` bytes): read from the
     /// rules' JWK Set files, or fetched from their URLs when first needed.
     public var issuerKeys: [[UInt8]: IssuerKeys] = [:]
@@ -174,7 +189,7 @@ struct ConfigReader {
     func read(_ root: Node?) throws -> ServiceConfig {
         let top = try entries(root, "the configuration", allowed: [
             "listen", "allow_plain_http", "tls_cert", "tls_key", "issuer", "signing_key", "audience",
-            "max_ttl", "default_ttl", "assertion_max_lifetime", "state", "clients", "trust",
+            "max_ttl", "default_ttl", "assertion_max_lifetime", "state", "clients", "trust", "key_dir", "rate_limit",
         ])
         let listenText = try top["listen"].map { try string($0, "listen") } ?? "127.0.0.1:8787"
         guard let listen = ServiceConfig.ListenAddress(parsing: listenText) else {
@@ -224,6 +239,18 @@ struct ConfigReader {
             signingKey: try path(keyNode, "signing_key"), audiences: try strings(audienceNode, "audience"),
             maximumTTL: maximumTTL, defaultTTL: defaultTTL, maximumAssertionLifetime: assertionLifetime,
             statePath: state, clients: clients)
+        config.rateLimit = try top["rate_limit"].map { try rateLimit($0) }
+        for item in top["clients"]?.sequence ?? [] {
+            if let map = item.mapping, let node = map["rate_limit"], let id = map["id"]?.scalar?.string {
+                config.rateLimits[Array(id.utf8)] = try rateLimit(node)
+            }
+        }
+        for item in top["trust"]?.sequence ?? [] {
+            if let map = item.mapping, let node = map["rate_limit"], let name = map["name"]?.scalar?.string {
+                config.rateLimits[Array(name.utf8)] = try rateLimit(node)
+            }
+        }
+        config.keyDirectory = try top["key_dir"].map { try path($0, "key_dir") } ?? base.appendingPathComponent("signing-keys").path
         if let trustNode = top["trust"] {
             guard let list = trustNode.sequence, !list.isEmpty, list.count <= ServiceConfig.maximumTrustRuleCount else {
                 throw fail(trustNode, "'trust' must be a list of 1 to \(ServiceConfig.maximumTrustRuleCount) rules")
@@ -264,9 +291,28 @@ struct ConfigReader {
         return config
     }
 
+    /// `{requests_per_second: R, burst: B}`: R in (0, 100000], B a whole number in 1...100000.
+    func rateLimit(_ node: Node) throws -> FailureThrottle.Policy {
+        let map = try entries(node, "'rate_limit'", allowed: ["requests_per_second", "burst"])
+        guard let rateNode = map["requests_per_second"], let burstNode = map["burst"] else {
+            throw fail(node, "'rate_limit' needs requests_per_second and burst")
+        }
+        let rateText = try string(rateNode, "requests_per_second")
+        guard rateText.utf8.count <= 16, rateText.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+              let rate = Double(rateText), rate > 0, rate <= 100_000 else {
+            throw fail(rateNode, "'requests_per_second' must be a number greater than 0 and at most 100000")
+        }
+        let burstText = try string(burstNode, "burst")
+        guard burstText.utf8.count <= 6, burstText.allSatisfy({ $0.isASCII && $0.isNumber }), let burst = Int(burstText),
+              burst >= 1, burst <= 100_000 else {
+            throw fail(burstNode, "'burst' must be a whole number from 1 to 100000")
+        }
+        return FailureThrottle.Policy(burst: Double(burst), perSecond: rate)
+    }
+
     func readTrustRule(_ node: Node, maximumTTL: TokenDuration) throws -> TrustRule {
         let map = try entries(node, "a trust rule", allowed: [
-            "name", "issuer", "jwks_file", "jwks_url", "audience", "claims", "scopes", "max_ttl", "single_use",
+            "name", "issuer", "jwks_file", "jwks_url", "audience", "claims", "scopes", "max_ttl", "single_use", "rate_limit",
         ])
         let name = try string(map["name"], "name")
         guard RegisteredClient.isValidID(name) else { throw fail(map["name"], "a trust rule name follows the client id rule: " + RegisteredClient.idRule) }
@@ -320,7 +366,7 @@ struct ConfigReader {
     }
 
     func readClient(_ node: Node, maximumTTL: TokenDuration) throws -> RegisteredClient {
-        let map = try entries(node, "a client", allowed: ["id", "auth", "secret_hash", "public_key", "scopes", "max_ttl"])
+        let map = try entries(node, "a client", allowed: ["id", "auth", "secret_hash", "public_key", "scopes", "max_ttl", "rate_limit"])
         let id = try string(map["id"], "id")
         guard RegisteredClient.isValidID(id) else { throw fail(map["id"], RegisteredClient.idRule) }
         let authText = try string(map["auth"], "auth")

@@ -17,7 +17,8 @@ public struct TokenEndpoint: Sendable {
     public static let maximumBodySize = 16 * 1024
 
     let config: ServiceConfig
-    let issuer: AccessTokenIssuer
+    /// The signing keys (the current one signs each token).
+    let keys: KeyRing
     let store: any TokenServiceStore
     /// Clients from the configuration, by id bytes.
     let configuredClients: [[UInt8]: RegisteredClient]
@@ -30,9 +31,15 @@ public struct TokenEndpoint: Sendable {
     /// An endpoint issuing with `issuer` for the clients of `config` and `store`.
     public init(config: ServiceConfig, issuer: AccessTokenIssuer, store: any TokenServiceStore,
                 throttle: FailureThrottle = FailureThrottle()) throws {
+        try self.init(config: config, keys: try KeyRing(fixed: issuer, keys: []), store: store, throttle: throttle)
+    }
+
+    /// An endpoint signing with the current key of `keys` for the clients of `config` and `store`.
+    public init(config: ServiceConfig, keys: KeyRing, store: any TokenServiceStore,
+                throttle: FailureThrottle = FailureThrottle()) throws {
         self.throttle = throttle
         self.config = config
-        self.issuer = issuer
+        self.keys = keys
         self.store = store
         self.configuredClients = Dictionary(config.clients.map { (Array($0.id.utf8), $0) }, uniquingKeysWith: { a, _ in a })
         self.decoyHash = try SecretHash(hashing: Base64URL.encode(SecureRandom.bytes(count: 32)))
@@ -52,9 +59,11 @@ public struct TokenEndpoint: Sendable {
     }
 
     /// Handles one request from `address` (the peer's IP, for the failure
-    /// throttle); refusals are thrown as ``OAuthError``.
+    /// throttle); refusals are thrown as ``OAuthError``. `note` receives the
+    /// client id, grant type and refusal code (for the request log) and
+    /// gives the request id written into the audit records.
     public func handle(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
-                       now: Date = Date()) throws -> Success {
+                       now: Date = Date(), note: RequestNote? = nil) throws -> Success {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let clock = now.timeIntervalSince1970
         var claimedClient = ""
@@ -71,34 +80,65 @@ public struct TokenEndpoint: Sendable {
                 throw OAuthError(.invalidRequest, "the form body is malformed: \(malformed.reason)")
             }
             guard let grantType = form["grant_type"] else { throw OAuthError(.invalidRequest, "grant_type is missing") }
-            let gate: (String) throws -> Void = { id in
-                if let wait = throttle.retryAfter("client:" + id, now: clock) {
-                    throw OAuthError(.slowDown, "too many failed authentications for this client", retryAfter: wait)
-                }
-            }
+            let gate = gate(now: clock)
             if ExactString(grantType) == ExactString(Self.tokenExchange), !config.trustRules.isEmpty {
-                return try exchange(authorization: authorization, form: form, now: now, claimed: &claimedClient, gate: gate)
+                note?.grantType = "token-exchange"
+                let success = try exchange(authorization: authorization, form: form, now: now, claimed: &claimedClient, gate: gate,
+                                           requestID: note?.requestID ?? "")
+                note?.clientID = success.issued.claims.clientID
+                return success
             }
             guard ExactString(grantType) == ExactString(Self.clientCredentials) else {
                 throw OAuthError(.unsupportedGrantType, "the grant type is not supported (supported: "
                                  + (config.trustRules.isEmpty ? "client_credentials)" : "client_credentials, \(Self.tokenExchange))"))
             }
+            note?.grantType = Self.clientCredentials
             let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient, gate: gate)
+            try limit(client.id, now: clock)
+            note?.clientID = client.id
             let scopes = try grantedScopes(form["scope"], client: client)
             let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
-            let issued = try issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
+            let issued = try keys.current(now: now).issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
                                                 lifetime: lifetime, clientID: client.id), now: now)
             try? store.record(AuditRecord(time: seconds, event: "issue", clientID: client.id, subject: client.id,
-                                          scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok"))
+                                          scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok",
+                                          requestID: note?.requestID ?? ""))
             return Success(body: try Self.responseBody(issued, lifetime: lifetime), issued: issued)
         } catch let refusal as OAuthError {
             if refusal.code == .invalidClient {
                 if let address { throttle.recordFailure("address:" + address, now: clock) }
                 if !claimedClient.isEmpty { throttle.recordFailure("client:" + claimedClient, now: clock) }
             }
+            note?.clientID = claimedClient
+            note?.error = refusal.code.rawValue
             try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: claimedClient, subject: "",
-                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue))
+                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue, requestID: note?.requestID ?? ""))
             throw refusal
+        }
+    }
+
+    /// Runs once the claimed client id is known, before any proof is
+    /// checked: refuses (`slow_down`) an id whose failure bucket or rate-limit
+    /// bucket is empty, so neither guessing nor a rate-limited client costs
+    /// Argon2id or signature work.
+    func gate(now clock: Double) -> (String) throws -> Void {
+        { id in
+            if let wait = throttle.retryAfter("client:" + id, now: clock) {
+                throw OAuthError(.slowDown, "too many failed authentications for this client", retryAfter: wait)
+            }
+            if let wait = throttle.retryAfter("rate:" + id, now: clock) {
+                throw OAuthError(.slowDown, "the client's rate limit is exceeded", retryAfter: wait)
+            }
+        }
+    }
+
+    /// Takes one request from the rate-limit bucket of the authenticated
+    /// client or trust rule `id` (if it has a limit), or refuses with
+    /// `slow_down` (429, `Retry-After`).
+    func limit(_ id: String, now clock: Double) throws {
+        guard let policy = config.rateLimit(for: id) else { return }
+        if let wait = throttle.take("rate:" + id, policy: policy, now: clock) {
+            throw OAuthError(.slowDown, "the client's rate limit is exceeded", retryAfter: wait)
         }
     }
 

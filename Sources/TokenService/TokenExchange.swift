@@ -16,7 +16,7 @@ extension TokenEndpoint {
     /// grant depends on the subject token alone; a bare `client_id` (a public
     /// client's, RFC 6749 §2.3) is only recorded in the audit trail.
     func exchange(authorization: String?, form: FormBody, now: Date, claimed: inout String,
-                  gate: (String) throws -> Void) throws -> Success {
+                  gate: (String) throws -> Void, requestID: String = "") throws -> Success {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let presentsCredential = authorization != nil || form["client_secret"] != nil
             || form["client_assertion"] != nil || form["client_assertion_type"] != nil
@@ -74,6 +74,7 @@ extension TokenEndpoint {
             rule = first
             scopes = first.scopes
         }
+        try limit(rule.name, now: now.timeIntervalSince1970)
         if rule.singleUse {
             guard let jti = subject.tokenID else { throw SubjectToken.refuse("has no jti (the trust rule accepts each token once)") }
             guard try store.consumeAssertion(clientID: "subject-token " + subject.issuer, tokenID: jti,
@@ -82,10 +83,11 @@ extension TokenEndpoint {
             }
         }
         let lifetime = min(rule.maximumTTL ?? config.defaultTTL, config.maximumTTL)
-        let issued = try issuer.issue(.init(subject: subject.subject, audiences: audiences, scopes: scopes,
+        let issued = try self.keys.current(now: now).issuer.issue(.init(subject: subject.subject, audiences: audiences, scopes: scopes,
                                             lifetime: lifetime, clientID: rule.name), now: now)
         try? store.record(AuditRecord(time: seconds, event: "exchange", clientID: rule.name, subject: subject.subject,
-                                      scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok"))
+                                      scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok",
+                                      requestID: requestID))
         return Success(body: try Self.responseBody(issued, lifetime: lifetime, issuedTokenType: Self.accessTokenType),
                        issued: issued)
     }

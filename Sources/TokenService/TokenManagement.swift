@@ -9,21 +9,30 @@ import ModelSecKeys
 /// service issued, checked with its own key, `issuer` and audiences.
 public struct TokenManagement: Sendable {
     let endpoint: TokenEndpoint
-    /// One verifier per configured audience (an issued token carries one or all of them).
-    let verifiers: [AccessTokenVerifier]
+    /// The keys tokens are checked with; nil: the keys `endpoint` publishes.
+    let fixedKeys: [VerificationKey]?
 
     /// Management for the tokens `endpoint` issues, which `key` verifies.
     public init(endpoint: TokenEndpoint, key: VerificationKey) throws {
         self.endpoint = endpoint
-        verifiers = try endpoint.config.audiences.map {
-            try AccessTokenVerifier(keys: [key], issuer: endpoint.config.issuer, audience: $0, leeway: TokenDuration(seconds: 0))
-        }
+        fixedKeys = [key]
+    }
+
+    /// Management for the tokens `endpoint` issues, verified with every key
+    /// it publishes (current, next, retired-but-unexpired).
+    public init(endpoint: TokenEndpoint) {
+        self.endpoint = endpoint
+        fixedKeys = nil
     }
 
     /// The access token `text` if it is one of ours, unexpired, whatever its
-    /// revocation state; nil otherwise.
+    /// revocation state; nil otherwise. One verifier per configured audience
+    /// (an issued token carries one or all of them).
     func ours(_ text: String, now: Date) -> VerifiedAccessToken? {
-        for verifier in verifiers {
+        let keys = fixedKeys ?? endpoint.keys.current(now: now).keys
+        for audience in endpoint.config.audiences {
+            guard let verifier = try? AccessTokenVerifier(keys: keys, issuer: endpoint.config.issuer, audience: audience,
+                                                          leeway: TokenDuration(seconds: 0)) else { return nil }
             do { return try verifier.verify(text, now: now) } catch TokenRejection.wrongAudience { continue } catch { return nil }
         }
         return nil
@@ -35,9 +44,9 @@ public struct TokenManagement: Sendable {
     /// token of another client is refused with `unauthorized_client`.
     /// Returns the (empty) answer body.
     public func revoke(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
-                       now: Date = Date()) throws -> [UInt8] {
+                       now: Date = Date(), note: RequestNote? = nil) throws -> [UInt8] {
         try endpoint.authenticated(authorization: authorization, contentType: contentType, body: body,
-                                   address: address, now: now) { form, client, seconds in
+                                   address: address, now: now, note: note) { form, client, seconds in
             guard let text = form["token"] else { throw OAuthError(.invalidRequest, "token is missing") }
             guard let token = ours(text, now: now) else { return ([], nil) }
             guard ExactString(token.claims.clientID) == ExactString(client.id) else {
@@ -57,9 +66,9 @@ public struct TokenManagement: Sendable {
     /// client may introspect any token (a bearer token's claims are readable
     /// by whoever holds it; what this adds is whether it is still active).
     public func introspect(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
-                           now: Date = Date()) throws -> [UInt8] {
+                           now: Date = Date(), note: RequestNote? = nil) throws -> [UInt8] {
         try endpoint.authenticated(authorization: authorization, contentType: contentType, body: body,
-                                   address: address, now: now) { form, client, seconds in
+                                   address: address, now: now, note: note) { form, client, seconds in
             guard let text = form["token"] else { throw OAuthError(.invalidRequest, "token is missing") }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -94,7 +103,7 @@ extension TokenEndpoint {
     /// `invalid_client` ones feed the failure throttle, as for `/token`;
     /// other errors (the store failing) propagate (HTTP 500).
     func authenticated(authorization: String?, contentType: String?, body: [UInt8], address: String?,
-                       now: Date, _ operation: (FormBody, RegisteredClient, Int64) throws -> ([UInt8], AuditRecord?)) throws -> [UInt8] {
+                       now: Date, note: RequestNote?, _ operation: (FormBody, RegisteredClient, Int64) throws -> ([UInt8], AuditRecord?)) throws -> [UInt8] {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let clock = now.timeIntervalSince1970
         var claimedClient = ""
@@ -110,21 +119,25 @@ extension TokenEndpoint {
             do { form = try FormBody(body) } catch let malformed as FormBody.Malformed {
                 throw OAuthError(.invalidRequest, "the form body is malformed: \(malformed.reason)")
             }
-            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient) { id in
-                if let wait = throttle.retryAfter("client:" + id, now: clock) {
-                    throw OAuthError(.slowDown, "too many failed authentications for this client", retryAfter: wait)
-                }
-            }
+            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient,
+                                          gate: gate(now: clock))
+            try limit(client.id, now: clock)
+            note?.clientID = client.id
             let (answer, record) = try operation(form, client, seconds)
-            if let record { try? store.record(record) }
+            if var record {
+                record.requestID = note?.requestID ?? ""
+                try? store.record(record)
+            }
             return answer
         } catch let refusal as OAuthError {
             if refusal.code == .invalidClient {
                 if let address { throttle.recordFailure("address:" + address, now: clock) }
                 if !claimedClient.isEmpty { throttle.recordFailure("client:" + claimedClient, now: clock) }
             }
+            note?.clientID = claimedClient
+            note?.error = refusal.code.rawValue
             try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: claimedClient, subject: "",
-                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue))
+                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue, requestID: note?.requestID ?? ""))
             throw refusal
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import Logging
 import ModelSecCrypto
 import NIOCore
 import NIOPosix
@@ -14,7 +15,7 @@ import NIOSSL
 ///
 /// Routes: `POST /token`, `POST /revoke` (RFC 7009), `POST /introspect`
 /// (RFC 7662), `GET /.well-known/oauth-authorization-server` (RFC 8414),
-/// `GET /jwks.json`, `GET /healthz`.
+/// `GET /jwks.json`, `GET /healthz`, `GET /metrics`.
 public struct TokenServer: Sendable {
     /// Idle connections (including a client that stops sending half-way
     /// through its headers) are closed after this long.
@@ -23,18 +24,26 @@ public struct TokenServer: Sendable {
     let config: ServiceConfig
     let endpoint: TokenEndpoint
     let management: TokenManagement
-    let jwks: [UInt8]
+    let keys: KeyRing
     let metadata: [UInt8]
+    /// What `GET /metrics` shows.
+    let metrics = ServiceMetrics()
 
     /// A server issuing with `signer` (a key file, or any other ``Signer``
-    /// such as a PKCS#11 key) and keeping state in `store`.
+    /// such as a PKCS#11 key) and keeping state in `store`; the keys never rotate.
     public init(config: ServiceConfig, signer: any Signer, store: any TokenServiceStore) throws {
-        self.config = config
         let issuer = try AccessTokenIssuer(signingKey: signer, issuer: config.issuer, maximumLifetime: config.maximumTTL)
-        self.endpoint = try TokenEndpoint(config: config, issuer: issuer, store: store)
-        let key = try VerificationKey(signer.publicKey, keyID: issuer.keyID)
-        self.management = try TokenManagement(endpoint: endpoint, key: key)
-        self.jwks = Array(try JSONWebKeySet.document(for: [key]).utf8)
+        try self.init(config: config, keys: try KeyRing(fixed: issuer, keys: [try VerificationKey(signer.publicKey, keyID: issuer.keyID)]),
+                      store: store)
+    }
+
+    /// A server signing with the current key of `keys` (which follows `serve
+    /// rotate-key`) and keeping state in `store`.
+    public init(config: ServiceConfig, keys: KeyRing, store: any TokenServiceStore) throws {
+        self.config = config
+        self.keys = keys
+        self.endpoint = try TokenEndpoint(config: config, keys: keys, store: store)
+        self.management = TokenManagement(endpoint: endpoint)
         self.metadata = try Self.metadataDocument(config)
     }
 
@@ -89,19 +98,37 @@ public struct TokenServer: Sendable {
 
     /// Binds, reports the bound address through `onListening` (host, port:
     /// port 0 in the configuration means the kernel's choice), and serves
-    /// until SIGTERM or SIGINT.
-    public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+    /// until SIGTERM or SIGINT, writing one line per request to `logger`
+    /// (nil: no request log).
+    public func run(logger: Logger? = nil, onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        try await serve(logger: logger, onListening: onListening)
+    }
+
+    /// ``run(logger:onListening:)`` with the request log written to stderr
+    /// in `requestLog` format (docs/token-service.md, "Request log").
+    public func run(requestLog: RequestLogFormat, onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        try await serve(logger: Logger(label: "modelsec.serve", factory: { _ in LineLogHandler(format: requestLog) }),
+                        onListening: onListening)
+    }
+
+    private func serve(logger: Logger?, onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         let router = Router(context: TokenRequestContext.self)
+        let metrics = self.metrics
+        router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
         let endpoint = self.endpoint
-        let jwks = self.jwks
+        let keys = self.keys
         let metadata = self.metadata
         router.get("/healthz") { _, _ in Self.json(.ok, Array(#"{"status":"ok"}"#.utf8)) }
-        router.get("/jwks.json") { _, _ in Self.json(.ok, jwks) }
+        router.get("/jwks.json") { _, _ in Self.json(.ok, keys.current().jwks) }
         router.get("/.well-known/oauth-authorization-server") { _, _ in Self.json(.ok, metadata) }
         let management = self.management
         /// A form POST run off the event loop; `answer` gives the 200 body.
         @Sendable func form(_ request: Request, _ context: TokenRequestContext,
-                            _ answer: @escaping @Sendable (String?, String?, [UInt8], String?) throws -> [UInt8]) async throws -> Response {
+                            _ answer: @escaping @Sendable (String?, String?, [UInt8], String?, RequestNote) throws -> [UInt8]) async throws -> Response {
             let body: [UInt8]
             do {
                 var buffer = try await request.body.collect(upTo: TokenEndpoint.maximumBodySize)
@@ -112,9 +139,10 @@ public struct TokenServer: Sendable {
             let authorization = request.headers[.authorization]
             let contentType = request.headers[.contentType]
             let address = context.remoteAddress
+            let note = context.note
             do {
                 let success = try await NIOThreadPool.singleton.runIfActive {
-                    try answer(authorization, contentType, body, address)
+                    try answer(authorization, contentType, body, address, note)
                 }
                 return Self.json(.ok, success, noStore: true)
             } catch let refusal as OAuthError {
@@ -122,18 +150,18 @@ public struct TokenServer: Sendable {
             }
         }
         router.post("/token") { request, context -> Response in
-            try await form(request, context) { authorization, contentType, body, address in
-                try endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address).body
+            try await form(request, context) { authorization, contentType, body, address, note in
+                try endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address, note: note).body
             }
         }
         router.post("/revoke") { request, context -> Response in
-            try await form(request, context) { authorization, contentType, body, address in
-                try management.revoke(authorization: authorization, contentType: contentType, body: body, address: address)
+            try await form(request, context) { authorization, contentType, body, address, note in
+                try management.revoke(authorization: authorization, contentType: contentType, body: body, address: address, note: note)
             }
         }
         router.post("/introspect") { request, context -> Response in
-            try await form(request, context) { authorization, contentType, body, address in
-                try management.introspect(authorization: authorization, contentType: contentType, body: body, address: address)
+            try await form(request, context) { authorization, contentType, body, address, note in
+                try management.introspect(authorization: authorization, contentType: contentType, body: body, address: address, note: note)
             }
         }
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(Self.idleTimeoutSeconds))
@@ -150,12 +178,15 @@ public struct TokenServer: Sendable {
         } else {
             server = .http1(configuration: http)
         }
+        var serverLogger = logger ?? Logger(label: "modelsec.serve", factory: { _ in SwiftLogNoOpLogHandler() })
+        serverLogger.logLevel = .warning
         let app = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: nil),
             onServerRunning: { channel in
                 onListening(channel.localAddress?.ipAddress ?? "?", channel.localAddress?.port ?? 0)
-            })
+            },
+            logger: serverLogger)
         try await app.runService()
     }
 }
@@ -166,6 +197,8 @@ struct TokenRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// The peer's IP address, if known.
     let remoteAddress: String?
+    /// What handling the request learns, for its log line and audit records.
+    let note = RequestNote()
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

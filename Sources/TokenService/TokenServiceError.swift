@@ -14,6 +14,10 @@ public enum TokenServiceError: ModelSecError, Equatable {
     case clientExists(name: String)
     /// The server could not be started (address in use, TLS setup).
     case serverStart(reason: String)
+    /// The signing keys the state store records are unusable (not exactly one
+    /// current key, a key file that does not hold the recorded key), or a
+    /// rotation could not be done.
+    case signingKeys(reason: String)
 
     public var category: FailureCategory { .invalidInput }
 
@@ -24,13 +28,14 @@ public enum TokenServiceError: ModelSecError, Equatable {
         case .store: return "serve.store-failed"
         case .clientExists: return "serve.client-exists"
         case .serverStart: return "serve.start-failed"
+        case .signingKeys: return "serve.signing-keys"
         }
     }
 
     public var path: String? {
         switch self {
         case .invalidConfig(let file, _, _), .unusableFile(let file, _), .store(let file, _): return file
-        case .clientExists, .serverStart: return nil
+        case .clientExists, .serverStart, .signingKeys: return nil
         }
     }
 
@@ -42,6 +47,7 @@ public enum TokenServiceError: ModelSecError, Equatable {
         case .store(let file, let reason): return "\(file): state store: \(reason)"
         case .clientExists(let name): return "a client named '\(name)' is already registered"
         case .serverStart(let reason): return "the token service could not start: \(reason)"
+        case .signingKeys(let reason): return "signing keys: \(reason)"
         }
     }
 }

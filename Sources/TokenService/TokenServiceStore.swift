@@ -17,9 +17,13 @@ public struct AuditRecord: Sendable, Equatable {
     public var tokenID: String
     /// `ok`, or the OAuth error code of a refusal.
     public var outcome: String
+    /// The HTTP request's id (`X-Request-Id`), or empty.
+    public var requestID: String
 
     /// A record; see the properties.
-    public init(time: Int64, event: String, clientID: String, subject: String, scopes: String, tokenID: String, outcome: String) {
+    public init(time: Int64, event: String, clientID: String, subject: String, scopes: String, tokenID: String, outcome: String,
+                requestID: String = "") {
+        self.requestID = requestID
         self.time = time
         self.event = event
         self.clientID = clientID
@@ -54,4 +58,10 @@ public protocol TokenServiceStore: Sendable {
     func record(_ event: AuditRecord) throws
     /// The audit records, oldest first (at most `limit`).
     func auditRecords(limit: Int) throws -> [AuditRecord]
+    /// The audit records at or after `since` (seconds since the epoch), oldest first (at most `limit`).
+    func auditRecords(since: Int64, limit: Int) throws -> [AuditRecord]
+    /// The service's signing keys (empty until the first `serve rotate-key`).
+    func signingKeys() throws -> [SigningKeyRecord]
+    /// Replaces the recorded signing keys in one transaction.
+    func replaceSigningKeys(_ records: [SigningKeyRecord]) throws
 }

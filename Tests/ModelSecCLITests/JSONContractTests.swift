@@ -44,7 +44,7 @@ final class JSONContractTests: XCTestCase {
     static let schemas = ["sign", "verify", "keygen", "key-inspect", "encrypt", "decrypt", "inspect-encrypted", "token-issue",
                           "token-verify", "token-inspect", "release-create", "release-verify", "release-inspect", "scan",
                           "log-init", "log-append", "log-verify", "log-prove", "log-check-proof", "log-cosign", "log-monitor",
-                          "audit", "policy-lint", "store-status", "store-migrate", "store-copy", "serve-client-add", "token-fetch",
+                          "audit", "policy-lint", "store-status", "store-migrate", "store-copy", "serve-client-add", "serve-rotate-key", "serve-audit", "token-fetch",
                           "dp-release", "dp-budget", "dp-sgd"]
 
     func testEveryJSONOutputMatchesItsSchema() throws {
@@ -218,6 +218,14 @@ final class JSONContractTests: XCTestCase {
                        "no temporary file is left")
         try run("serve-client-add", add + ["bad id", "--json"], expect: 2)
         try run("serve-client-add", ["serve", "client", "add", "x", "--config", path("nosuch.yaml"), "--scope", "model:a:b@c", "--json"], expect: 2)
+        let rotate = ["serve", "rotate-key", "--config", path("service.yaml"), "--json"]
+        try run("serve-rotate-key", rotate, expect: 0)                                                          // adds a next key
+        let rotated = try run("serve-rotate-key", rotate, expect: 0)                                            // promotes it
+        XCTAssertEqual(rotated["promoted"] as? Bool, true)
+        try run("serve-rotate-key", rotate + ["--new-key", path("nosuch.pem")], expect: 2)
+        let audited = try run("serve-audit", ["serve", "audit", "--config", path("service.yaml"), "--since", "1h", "--json"], expect: 0)
+        XCTAssertEqual(audited["count"] as? Int, 0, "nothing was served yet")
+        try run("serve-audit", ["serve", "audit", "--config", path("nosuch.yaml"), "--json"], expect: 2)
 
         // token fetch: the failures that need no server (a live server is TokenServerTests').
         try "s3cret\n".write(toFile: path("fetch.secret"), atomically: true, encoding: .utf8)

@@ -12,11 +12,11 @@ final class TokenServerTests: XCTestCase {
         let stderrPath: String
         private(set) var port = 0
 
-        init(config: String, logDirectory: URL) throws {
+        init(config: String, logDirectory: URL, arguments: [String] = []) throws {
             stderrPath = logDirectory.appendingPathComponent("serve-\(UUID().uuidString).log").path
             _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
             process.executableURL = TestSupport.modelsecBinary
-            process.arguments = ["serve", "--config", config]
+            process.arguments = ["serve", "--config", config] + arguments
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: stderrPath)

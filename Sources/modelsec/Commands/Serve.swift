@@ -20,8 +20,10 @@ struct ServeCommand: ParsableCommand {
           modelsec serve --config examples/token-service/service.yaml
           modelsec serve client add deployer --config service.yaml \\
             --scope 'model:deploy:resnet@*'
+          modelsec serve rotate-key --config service.yaml
+          modelsec serve audit --config service.yaml --since 1h
         """,
-        subcommands: [ServeRun.self, ServeClientCommand.self],
+        subcommands: [ServeRun.self, ServeClientCommand.self, ServeRotateKey.self, ServeAudit.self],
         defaultSubcommand: ServeRun.self
     )
 }
@@ -33,34 +35,49 @@ struct ServeRun: ParsableCommand {
         abstract: "Serve tokens until SIGTERM or SIGINT (in-flight requests finish).",
         discussion: """
         Prints `modelsec: listening on http://HOST:PORT` on stderr once bound \
-        (port 0 in the configuration lets the kernel choose).
+        (port 0 in the configuration lets the kernel choose), then one line \
+        per request on stderr (JSON by default; see docs/token-service.md).
 
         Examples:
           modelsec serve --config examples/token-service/service.yaml
-          modelsec serve run --config service.yaml
+          modelsec serve run --config service.yaml --log-format text
         """
     )
 
     @Option(help: ArgumentHelp("The service configuration (YAML).", valueName: "FILE"))
     var config: String
 
+    @Option(name: .customLong("log-format"), help: ArgumentHelp("The request log on stderr: json (default) or text.", valueName: "FORMAT"))
+    var logFormat: String = "json"
+
+    func validate() throws {
+        guard RequestLogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be json or text.") }
+    }
+
     /// True for `modelsec serve …` except `serve client …` (which writes
     /// files and keeps the usual cleanup on a signal).
     static func isServerInvocation(_ arguments: [String]) -> Bool {
-        arguments.first == "serve" && arguments.dropFirst().first != "client"
+        arguments.first == "serve" && !["client", "rotate-key", "audit"].contains(arguments.dropFirst().first ?? "")
     }
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
     func run() throws {
         let settings = try ServiceConfig.load(config)
-        let signer = try CLI.loadSigningKey(settings.signingKey, option: "signing_key", passphrase: nil, permissions: keyPermissions)
         let store = try SQLiteTokenStore(path: settings.statePath)
-        let server = try TokenServer(config: settings, signer: signer, store: store)
+        // After the first `serve rotate-key` the store says which key signs;
+        // the configured signing_key is read only before that.
+        let signer: (any Signer)? = try store.signingKeys().isEmpty
+            ? try CLI.loadSigningKey(settings.signingKey, option: "signing_key", passphrase: nil, permissions: keyPermissions)
+            : nil
+        let keys = try KeyRing(store: store, initial: signer, issuer: settings.issuer, maximumTTL: settings.maximumTTL,
+                               loader: ServeRotateKey.loader(permissions: keyPermissions))
+        let server = try TokenServer(config: settings, keys: keys, store: store)
         let scheme = settings.tlsCertificate == nil ? "http" : "https"
+        let format = RequestLogFormat(rawValue: logFormat) ?? .json
         do {
             try AsyncBridge.run {
-                try await server.run { host, port in
+                try await server.run(requestLog: format) { host, port in
                     let shown = host.contains(":") ? "[\(host)]" : host
                     CLI.info("listening on \(scheme)://\(shown):\(port)")
                 }

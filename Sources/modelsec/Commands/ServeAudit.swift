@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+import TokenService
+
+/// `modelsec serve audit --config FILE [--since T] [--limit N] [--json]`: the
+/// token service's audit records (every issue, refusal, revocation and
+/// introspection), oldest first.
+struct ServeAudit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Show the token service's audit records (issues, refusals, revocations, introspections).",
+        discussion: """
+        One line per record, oldest first: time (UTC), event, client, subject, \
+        scopes, jti, outcome and the request id of the HTTP request (as in the \
+        request log). --since takes an RFC 3339 UTC time (2026-12-01T10:00:00Z) \
+        or a duration back from now (15m, 1h, 7d).
+
+        Examples:
+          modelsec serve audit --config service.yaml --since 1h
+          modelsec serve audit --config service.yaml --since 2026-12-01T10:00:00Z --json
+        """
+    )
+
+    @Option(help: ArgumentHelp("The service configuration (YAML).", valueName: "FILE"))
+    var config: String
+
+    @Option(help: ArgumentHelp("Only records at or after T: an RFC 3339 UTC time or a duration back from now (1h).", valueName: "T"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("At most N records (1 to 1000000, default 10000).", valueName: "N"))
+    var limit: Int = 10_000
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    /// One record in the --json result.
+    struct Record: Encodable {
+        let time: String
+        let event: String
+        let clientId: String
+        let subject: String
+        let scopes: String
+        let jti: String
+        let outcome: String
+        let requestId: String
+    }
+
+    /// The --json result.
+    struct Result: Encodable {
+        let since: String?
+        let count: Int
+        let records: [Record]
+    }
+
+    static func timestamp(_ seconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
+    /// `--since` in seconds since the epoch.
+    static func sinceSeconds(_ text: String, now: Date) throws -> Int64 {
+        if let duration = TokenDuration(parsing: text) {
+            return Int64(now.timeIntervalSince1970) - duration.seconds
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        guard text.hasSuffix("Z"), let date = formatter.date(from: text) else {
+            throw ValidationError("--since must be an RFC 3339 UTC time such as 2026-12-01T10:00:00Z or a duration such as 1h.")
+        }
+        return Int64(date.timeIntervalSince1970)
+    }
+
+    func validate() throws {
+        guard (1...1_000_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000000.") }
+        if let since { _ = try Self.sinceSeconds(since, now: Date()) }
+    }
+
+    func run() throws {
+        let settings = try ServiceConfig.load(config)
+        guard FileManager.default.fileExists(atPath: settings.statePath) else {
+            throw TokenServiceError.store(file: settings.statePath, reason: "the state store does not exist (the service has not run)")
+        }
+        let store = try SQLiteTokenStore(path: settings.statePath)
+        let from = try since.map { try Self.sinceSeconds($0, now: Date()) }
+        let records = try store.auditRecords(since: from ?? Int64.min, limit: limit)
+        if json {
+            try CLI.printResult(Result(since: from.map(Self.timestamp), count: records.count, records: records.map {
+                Record(time: Self.timestamp($0.time), event: $0.event, clientId: $0.clientID, subject: $0.subject, scopes: $0.scopes,
+                       jti: $0.tokenID, outcome: $0.outcome, requestId: $0.requestID)
+            }))
+            return
+        }
+        // Values come from requests (a claimed client id, a workload's sub):
+        // control characters are shown as '?' so a record cannot forge lines.
+        let clean = { (text: String) -> String in
+            text.isEmpty ? "-" : String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+        }
+        for record in records {
+            print([Self.timestamp(record.time), record.event, "client=" + clean(record.clientID), "subject=" + clean(record.subject),
+                   "scopes=" + clean(record.scopes.replacingOccurrences(of: " ", with: ",")), "jti=" + clean(record.tokenID),
+                   "outcome=" + clean(record.outcome), "request=" + clean(record.requestID)].joined(separator: " "))
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import ModelSec
+import ModelSecCrypto
+import ModelSecKeys
+import TokenService
+
+/// `modelsec serve rotate-key --config FILE [--new-key NEXT.pem]`: promote the
+/// next signing key to current, retire the current one, and add a new next
+/// key (docs/token-service.md, "Key rotation").
+struct ServeRotateKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-key",
+        abstract: "Rotate the token service's signing keys (next becomes current; a new next key is added).",
+        discussion: """
+        The next key becomes current, the current key is retired (still \
+        published at /jwks.json until every token it signed has expired: \
+        max_ttl plus 60 s), and a new next key is generated (of the current \
+        key's algorithm) or taken from --new-key and written 0600 into \
+        key_dir. The first rotation of a service only adds a next key: a key \
+        is published before it signs. A running service picks the change up \
+        within a second.
+
+        Examples:
+          modelsec serve rotate-key --config service.yaml
+          modelsec serve rotate-key --config service.yaml --new-key next.pem --json
+        """
+    )
+
+    @Option(help: ArgumentHelp("The service configuration (YAML).", valueName: "FILE"))
+    var config: String
+
+    @Option(name: .customLong("new-key"),
+            help: ArgumentHelp("The next key (PKCS#8 PEM, ed25519 or p256), copied into key_dir; default: a new key.", valueName: "FILE"))
+    var newKey: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    @OptionGroup var keyPermissions: KeyPermissionOptions
+
+    /// The --json result.
+    struct Result: Encodable {
+        let promoted: Bool
+        let current: String
+        let next: String
+        let retired: [String]
+        let purged: [String]
+        let keyFile: String
+    }
+
+    /// Reads a recorded key file for the server, checking its permissions as
+    /// `signing_key` is checked.
+    static func loader(permissions: KeyPermissionOptions) -> @Sendable (String) throws -> any Signer {
+        let strict = permissions.isStrict
+        return { path in
+            if strict {
+                try KeyFile.requirePrivatePermissions(path)
+            } else if let warning = KeyFile.permissionWarning(path) {
+                CLI.warn(warning)
+            }
+            return try KeyFile.loadSigningKey(path)
+        }
+    }
+
+    func run() throws {
+        let settings = try ServiceConfig.load(config)
+        let now = Int64(Date().timeIntervalSince1970)
+        let store = try SQLiteTokenStore(path: settings.statePath)
+        let recorded = try store.signingKeys()
+        let loader = Self.loader(permissions: keyPermissions)
+        let currentAlgorithm: KeyAlgorithm
+        let initial: SigningKeyRecord
+        if let current = recorded.first(where: { $0.role == .current }) {
+            currentAlgorithm = try loader(current.path).algorithm
+            initial = current
+        } else {
+            let key = try CLI.loadSigningKey(settings.signingKey, option: "signing_key", passphrase: nil, permissions: keyPermissions)
+            currentAlgorithm = key.algorithm
+            initial = SigningKeyRecord(keyID: key.publicKey.keyID, path: settings.signingKey, role: .current, createdAt: now)
+        }
+        let next: PrivateKey
+        if let newKey {
+            switch try CLI.loadSigningKey(newKey, option: "--new-key", passphrase: nil, permissions: keyPermissions) {
+            case let .ed25519(key): next = .ed25519(key)
+            case let .ecdsa(key): next = .ecdsa(key)
+            }
+        } else {
+            next = PrivateKey.generate(currentAlgorithm)
+        }
+        guard next.algorithm == .ed25519 || next.algorithm == .p256 else {
+            throw ValidationError("--new-key must be an ed25519 or p256 key (tokens are signed EdDSA or ES256).")
+        }
+        let keyID = next.publicKey.keyID
+        let keyFile = URL(fileURLWithPath: settings.keyDirectory).appendingPathComponent(keyID + ".pem").path
+        let outcome = try SigningKeyRotation.rotate(
+            recorded, initial: initial, newNext: SigningKeyRecord(keyID: keyID, path: keyFile, role: .next, createdAt: now),
+            maximumTTL: settings.maximumTTL.seconds, now: now)
+        do {
+            try FileManager.default.createDirectory(atPath: settings.keyDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw TokenServiceError.unusableFile(file: settings.keyDirectory, reason: "the key directory could not be created (\(error))")
+        }
+        try KeyFile.write(next, to: keyFile)
+        do { try store.replaceSigningKeys(outcome.records) } catch {
+            unlink(keyFile)
+            throw error
+        }
+        // Keys this command wrote (in key_dir) are deleted once unpublished;
+        // the configured signing_key is left to its owner.
+        let directory = URL(fileURLWithPath: settings.keyDirectory).standardizedFileURL.path + "/"
+        for old in outcome.purged {
+            if URL(fileURLWithPath: old.path).standardizedFileURL.path.hasPrefix(directory) {
+                unlink(old.path)
+            } else {
+                CLI.info("\(old.path) (key \(old.keyID)) is no longer published and may be deleted")
+            }
+        }
+        let current = outcome.records.first { $0.role == .current }?.keyID ?? ""
+        let retired = outcome.records.filter { $0.role == .retired }.map(\.keyID)
+        if json {
+            try CLI.printResult(Result(promoted: outcome.promoted, current: current, next: keyID, retired: retired,
+                                       purged: outcome.purged.map(\.keyID), keyFile: keyFile))
+        } else {
+            print("current: \(current)")
+            print("next:    \(keyID) (\(keyFile))")
+            for kid in retired { print("retired: \(kid)") }
+            if !outcome.promoted {
+                CLI.info("no key was promoted (there was no next key); the new key is published as next and becomes current at the next rotation")
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import Logging
+import TestSupport
+import TokenService
+import XCTest
+
+/// The request log (one line per request on stderr, `X-Request-Id`) and the
+/// audit records (`modelsec serve audit`).
+final class RequestLogTests: XCTestCase {
+    func testRequestIDsAndLineFormats() throws {
+        XCTAssertEqual(RequestNote.acceptedRequestID("abc-123_x.y:z"), "abc-123_x.y:z")
+        for bad in [nil, "", "has space", "new\nline", String(repeating: "a", count: 129), "é", "a/b", "a\"b"] {
+            XCTAssertNil(RequestNote.acceptedRequestID(bad), bad ?? "nil")
+        }
+        let made = RequestNote.makeRequestID()
+        XCTAssertEqual(made.count, 32)
+        XCTAssertEqual(RequestNote.acceptedRequestID(made), made)
+        XCTAssertNotEqual(made, RequestNote.makeRequestID())
+
+        // A claimed client id outside the id alphabet is not kept (it could be anything a client sent).
+        let note = RequestNote()
+        note.clientID = "good-client"
+        XCTAssertEqual(note.clientID, "good-client")
+        note.clientID = "bad id\n{\"x\":1}"
+        XCTAssertEqual(note.clientID, "")
+
+        let event = LogEvent(level: .info, message: "request", metadata: ["path": .string("/token\n"), "status": .stringConvertible(200)],
+                             source: "t", file: #fileID, function: #function, line: #line)
+        let date = Date(timeIntervalSince1970: 1_800_000_000.25)
+        let json = LineLogHandler(format: .json).line(for: event, at: date)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        XCTAssertEqual(object["time"] as? String, "2027-01-15T08:00:00.250Z")
+        XCTAssertEqual(object["status"] as? Int, 200)
+        XCTAssertEqual(object["path"] as? String, "/token\n")
+        XCTAssertFalse(json.contains("\n"), "one line")
+        let text = LineLogHandler(format: .text).line(for: event, at: date)
+        XCTAssertEqual(text, "2027-01-15T08:00:00.250Z info request path=/token? status=200")
+    }
+
+    /// The real server: a JSON line per request with the documented fields,
+    /// the request id echoed (a sane `X-Request-Id` kept, another replaced),
+    /// no secret, assertion or token in the log; the audit records carry the
+    /// same request ids and `serve audit` shows them, with `--since`.
+    func testServerLogsOneJSONLinePerRequestAndAuditRecordsCarryTheRequestID() throws {
+        let fixture = try TokenServiceFixture(listen: "127.0.0.1:0")
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        let server = try TokenServerTests.ServerProcess(config: fixture.configPath, logDirectory: fixture.directory)
+        let assertion = try fixture.assertion()
+        let script = """
+            import json, sys, requests
+            base, secret, assertion = sys.argv[1:4]
+            out = {}
+            r = requests.post(base + "/token", data={"grant_type": "client_credentials"}, auth=("basic-client", secret),
+                              headers={"X-Request-Id": "deploy-42"}, timeout=10)
+            out["token"] = r.json()["access_token"]
+            out["kept"] = r.headers.get("X-Request-Id")
+            r = requests.post(base + "/token", data={"grant_type": "client_credentials"}, auth=("basic-client", "wrong-secret-value"),
+                              headers={"X-Request-Id": "no spaces allowed"}, timeout=10)
+            out["replaced"] = r.headers.get("X-Request-Id")
+            r = requests.post(base + "/token", data={"grant_type": "client_credentials", "client_assertion": assertion,
+                              "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, timeout=10)
+            out["jwtStatus"] = r.status_code
+            out["jwtToken"] = r.json().get("access_token")
+            r = requests.post(base + "/introspect", data={"token": out["token"]}, auth=("basic-client", secret),
+                              headers={"X-Request-Id": "intro-1"}, timeout=10)
+            out["introspect"] = r.json().get("active")
+            out["missing"] = requests.get(base + "/nosuch?secret=query-secret", timeout=10).headers.get("X-Request-Id")
+            print(json.dumps(out))
+            """
+        let r = try TestSupport.run(try TestSupport.python(), ["-c", script, server.base, TokenServiceFixture.basicSecret, assertion])
+        XCTAssertEqual(r.status, 0, r.stderrText + "\nserver log:\n" + server.log)
+        let seen = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stdoutText)
+        XCTAssertEqual(seen["kept"] as? String, "deploy-42")
+        let replaced = try XCTUnwrap(seen["replaced"] as? String)
+        XCTAssertEqual(replaced.count, 32)
+        XCTAssertEqual(seen["jwtStatus"] as? Int, 200)
+        XCTAssertEqual(seen["introspect"] as? Bool, true)
+        XCTAssertEqual(server.stop(), 0)
+
+        let log = server.log
+        for secret in [TokenServiceFixture.basicSecret, "wrong-secret-value", assertion, try XCTUnwrap(seen["token"] as? String),
+                       try XCTUnwrap(seen["jwtToken"] as? String), "query-secret"] {
+            XCTAssertFalse(log.contains(secret), "the log holds a secret, assertion or token")
+        }
+        let lines = log.split(separator: "\n").filter { $0.hasPrefix("{") }
+        let objects = try lines.map { try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0)) }
+        XCTAssertEqual(objects.count, 5, log)
+        for object in objects {
+            for key in ["time", "level", "message", "request_id", "method", "path", "status", "client_id", "duration_ms"] {
+                XCTAssertNotNil(object[key], "\(key) in \(object)")
+            }
+            XCTAssertGreaterThanOrEqual(object["duration_ms"] as? Double ?? -1, 0)
+        }
+        let byID = Dictionary(objects.map { ($0["request_id"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(byID["deploy-42"]?["status"] as? Int, 200)
+        XCTAssertEqual(byID["deploy-42"]?["client_id"] as? String, "basic-client")
+        XCTAssertEqual(byID["deploy-42"]?["grant_type"] as? String, "client_credentials")
+        XCTAssertEqual(byID[replaced]?["status"] as? Int, 401)
+        XCTAssertEqual(byID[replaced]?["error"] as? String, "invalid_client")
+        XCTAssertEqual(byID["intro-1"]?["path"] as? String, "/introspect")
+        XCTAssertEqual(byID[try XCTUnwrap(seen["missing"] as? String)]?["status"] as? Int, 404)
+        XCTAssertTrue(objects.contains { $0["client_id"] as? String == "jwt-client" && $0["status"] as? Int == 200 })
+
+        // The audit trail: the same request ids.
+        let audit = try TestSupport.modelsec(["serve", "audit", "--config", fixture.configPath, "--json"])
+        XCTAssertEqual(audit.status, 0, audit.stderrText)
+        let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: audit.stdout) as? [String: Any])
+        let records = try XCTUnwrap(result["records"] as? [[String: Any]])
+        XCTAssertEqual(records.map { $0["event"] as? String ?? "" }, ["issue", "refuse", "issue", "introspect"])
+        XCTAssertEqual(records.map { $0["requestId"] as? String ?? "" }.first, "deploy-42")
+        XCTAssertEqual(records[1]["requestId"] as? String, replaced)
+        XCTAssertEqual(records[1]["outcome"] as? String, "invalid_client")
+        XCTAssertEqual(records[3]["outcome"] as? String, "active")
+        XCTAssertEqual(records[3]["requestId"] as? String, "intro-1")
+        let text = try TestSupport.modelsec(["serve", "audit", "--config", fixture.configPath])
+        XCTAssertEqual(text.stdoutText.split(separator: "\n").count, 4, text.stdoutText)
+        XCTAssertTrue(text.stdoutText.contains("issue client=basic-client subject=basic-client scopes=model:deploy:resnet@2.1.0"), text.stdoutText)
+        let future = try TestSupport.modelsec(["serve", "audit", "--config", fixture.configPath, "--since", "2099-01-01T00:00:00Z", "--json"])
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: future.stdout) as? [String: Any])?["count"] as? Int, 0, future.stdoutText)
+        let recent = try TestSupport.modelsec(["serve", "audit", "--config", fixture.configPath, "--since", "1h", "--json"])
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: recent.stdout) as? [String: Any])?["count"] as? Int, 4, recent.stdoutText)
+        XCTAssertEqual(try TestSupport.modelsec(["serve", "audit", "--config", fixture.configPath, "--since", "yesterday"]).status, 2)
+    }
+
+    func testTextLogFormat() throws {
+        let fixture = try TokenServiceFixture(listen: "127.0.0.1:0")
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        let server = try TokenServerTests.ServerProcess(config: fixture.configPath, logDirectory: fixture.directory,
+                                                        arguments: ["--log-format", "text"])
+        let r = try TestSupport.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-H", "X-Request-Id: t-1", server.base + "/healthz"])
+        XCTAssertEqual(r.status, 0, r.stderrText)
+        XCTAssertEqual(server.stop(), 0)
+        let line = try XCTUnwrap(server.log.split(separator: "\n").first { $0.contains("request_id=t-1") }, server.log)
+        XCTAssertTrue(line.contains(" info request ") && line.contains("method=GET") && line.contains("path=/healthz")
+                      && line.contains("status=200"), String(line))
+        XCTAssertEqual(try TestSupport.modelsec(["serve", "--config", fixture.configPath, "--log-format", "xml"]).status, 2)
+    }
+
+    /// A version 2 store (before request ids) keeps its audit rows and gains the column.
+    func testAuditMigrationFromVersion2() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("audit-migration")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("v2.sqlite").path
+        let sqlite = try TestSupport.run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.executescript("CREATE TABLE clients(id TEXT PRIMARY KEY NOT NULL, method TEXT NOT NULL, secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, max_ttl INTEGER, created INTEGER NOT NULL);"
+                             "CREATE TABLE used_assertions(client_id TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY(client_id, jti));"
+                             "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, event TEXT NOT NULL, client_id TEXT NOT NULL, subject TEXT NOT NULL, scopes TEXT NOT NULL, jti TEXT NOT NULL, outcome TEXT NOT NULL);"
+                             "CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY NOT NULL, client_id TEXT NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL);"
+                             "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome) VALUES (100, 'issue', 'c', 'c', 'model:a:b@c', 'j1', 'ok');"
+                             "PRAGMA user_version = 2;")
+            db.commit()
+            """, path])
+        XCTAssertEqual(sqlite.status, 0, sqlite.stderrText)
+        let store = try SQLiteTokenStore(path: path)
+        try store.record(AuditRecord(time: 200, event: "refuse", clientID: "d", subject: "", scopes: "", tokenID: "", outcome: "invalid_client",
+                                     requestID: "req-2"))
+        let all = try store.auditRecords(since: Int64.min, limit: 10)
+        XCTAssertEqual(all.map(\.tokenID), ["j1", ""])
+        XCTAssertEqual(all.map(\.requestID), ["", "req-2"])
+        XCTAssertEqual(try store.auditRecords(since: 150, limit: 10).map(\.event), ["refuse"])
+        XCTAssertEqual(try store.auditRecords(since: Int64.min, limit: 1).count, 1)
+        let version = try TestSupport.run("/usr/bin/env", ["python3", "-c", "import sqlite3,sys; c = sqlite3.connect(sys.argv[1]); print(c.execute('PRAGMA user_version').fetchone()[0], c.execute('PRAGMA journal_mode').fetchone()[0])", path])
+        XCTAssertEqual(version.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), "\(SQLiteTokenStore.schemaVersion) wal",
+                       "migrated, and in write-ahead-log mode")
+    }
+}
