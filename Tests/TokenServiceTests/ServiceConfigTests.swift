@@ -88,6 +88,7 @@ final class ServiceConfigTests: XCTestCase {
         let path = TestSupport.repositoryRoot.appendingPathComponent("examples/token-service/service.yaml").path
         let config = try ServiceConfig.load(path)
         XCTAssertEqual(config.listen, ServiceConfig.ListenAddress(parsing: "127.0.0.1:8787"))
+        XCTAssertEqual(config.audiences, ["deploy-gate"], "the audience the Kubernetes and CI example gates check")
         XCTAssertTrue(config.clients.contains { $0.method == .privateKeyJWT })
         XCTAssertTrue(config.clients.contains { $0.method == .clientSecretBasic })
         XCTAssertEqual(config.trustRules.map(\.name), ["k8s-prod-deployer"])

@@ -71,7 +71,7 @@ struct ServeRun: ParsableCommand {
             ? try CLI.loadSigningKey(settings.signingKey, option: "signing_key", passphrase: nil, permissions: keyPermissions)
             : nil
         let keys = try KeyRing(store: store, initial: signer, issuer: settings.issuer, maximumTTL: settings.maximumTTL,
-                               loader: ServeRotateKey.loader(permissions: keyPermissions))
+                               loader: try ServeRotateKey.loader(permissions: keyPermissions))
         let server = try TokenServer(config: settings, keys: keys, store: store)
         let scheme = settings.tlsCertificate == nil ? "http" : "https"
         let format = RequestLogFormat(rawValue: logFormat) ?? .json

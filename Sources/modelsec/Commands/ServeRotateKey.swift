@@ -51,8 +51,8 @@ struct ServeRotateKey: ParsableCommand {
 
     /// Reads a recorded key file for the server, checking its permissions as
     /// `signing_key` is checked.
-    static func loader(permissions: KeyPermissionOptions) -> @Sendable (String) throws -> any Signer {
-        let strict = permissions.isStrict
+    static func loader(permissions: KeyPermissionOptions) throws -> @Sendable (String) throws -> any Signer {
+        let strict = try permissions.isStrict
         return { path in
             if strict {
                 try KeyFile.requirePrivatePermissions(path)
@@ -68,7 +68,7 @@ struct ServeRotateKey: ParsableCommand {
         let now = Int64(Date().timeIntervalSince1970)
         let store = try SQLiteTokenStore(path: settings.statePath)
         let recorded = try store.signingKeys()
-        let loader = Self.loader(permissions: keyPermissions)
+        let loader = try Self.loader(permissions: keyPermissions)
         let currentAlgorithm: KeyAlgorithm
         let initial: SigningKeyRecord
         if let current = recorded.first(where: { $0.role == .current }) {
