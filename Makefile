@@ -93,6 +93,7 @@ bench:
 # Deterministic guards (allocation counts with ordo-one/benchmark, instruction
 # counts with callgrind) on the library's hot paths; fails on a regression.
 bench-check:
+	@MODELSEC_BENCH_DEPS=1 ./scripts/install-deps.sh
 	./Benchmarks/bench-check.sh check
 
 # Records the current counts as the new thresholds (commit them with the reason).

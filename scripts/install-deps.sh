@@ -29,6 +29,8 @@ if [ "${MODELSEC_BENCH_DEPS:-0}" = 1 ]; then
   [ -x /usr/bin/time ] || missing+=(time)
   command -v bc >/dev/null 2>&1 || missing+=(bc)
   command -v cc >/dev/null 2>&1 || missing+=(gcc)   # Benchmarks/hash-ceiling.c
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)   # Benchmarks/bench-token-service.sh
+  command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)   # Benchmarks/bench-check.sh (instruction counts)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0
