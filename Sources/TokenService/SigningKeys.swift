@@ -134,6 +134,8 @@ public final class KeyRing: @unchecked Sendable { // `snapshot`, `records`, `che
     private let issuerName: String
     private let maximumTTL: TokenDuration
     private var records: [SigningKeyRecord]?
+    /// The recorded keys a reload last failed on (reported once).
+    private var reportedFailure: [SigningKeyRecord]?
     private var snapshot: Snapshot
     private var checkedAt: Double
 
@@ -179,10 +181,18 @@ public final class KeyRing: @unchecked Sendable { // `snapshot`, `records`, `che
         // Reload when the records changed or a retired key's publication ended.
         let visible = recorded.filter { SigningKeyRotation.isPublished($0, maximumTTL: maximumTTL.seconds, now: seconds) }
         if recorded != records || (!recorded.isEmpty && visible.count != snapshot.keys.count) {
-            if let fresh = try? Self.load(recorded, initial: initial, loader: loader, issuer: issuerName,
-                                          maximumTTL: maximumTTL, now: seconds) {
-                snapshot = fresh
+            do {
+                snapshot = try Self.load(recorded, initial: initial, loader: loader, issuer: issuerName,
+                                         maximumTTL: maximumTTL, now: seconds)
                 records = recorded
+            } catch {
+                // Keep serving with the keys in use, but never silently (once
+                // per recorded state): a rotation the service cannot follow
+                // is the operator's to fix.
+                if reportedFailure != recorded {
+                    reportedFailure = recorded
+                    FileHandle.standardError.write(Data("modelsec serve: error: the recorded signing keys cannot be loaded, so the keys loaded before stay in use: \(error)\n".utf8))
+                }
             }
         }
         return snapshot

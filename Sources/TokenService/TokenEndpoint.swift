@@ -58,6 +58,22 @@ public struct TokenEndpoint: Sendable {
         public let issued: AccessTokenIssuer.IssuedToken
     }
 
+    /// The checks every form endpoint makes before reading a request: the
+    /// address's failure throttle, the content type, the size, the form
+    /// encoding (each refusal an ``OAuthError``).
+    func checkedForm(contentType: String?, body: [UInt8], address: String?, clock: Double) throws -> FormBody {
+        if let address, let wait = throttle.retryAfter("address:" + address, now: clock) {
+            throw OAuthError(.slowDown, "too many failed authentications from this address", retryAfter: wait)
+        }
+        guard Self.isFormContentType(contentType) else {
+            throw OAuthError(.invalidRequest, "the content type must be application/x-www-form-urlencoded")
+        }
+        guard body.count <= Self.maximumBodySize else { throw OAuthError(.invalidRequest, "the request body is too large") }
+        do { return try FormBody(body) } catch let malformed as FormBody.Malformed {
+            throw OAuthError(.invalidRequest, "the form body is malformed: \(malformed.reason)")
+        }
+    }
+
     /// Handles one request from `address` (the peer's IP, for the failure
     /// throttle); refusals are thrown as ``OAuthError``. `note` receives the
     /// client id, grant type and refusal code (for the request log) and
@@ -68,17 +84,7 @@ public struct TokenEndpoint: Sendable {
         let clock = now.timeIntervalSince1970
         var claimedClient = ""
         do {
-            if let address, let wait = throttle.retryAfter("address:" + address, now: clock) {
-                throw OAuthError(.slowDown, "too many failed authentications from this address", retryAfter: wait)
-            }
-            guard Self.isFormContentType(contentType) else {
-                throw OAuthError(.invalidRequest, "the content type must be application/x-www-form-urlencoded")
-            }
-            guard body.count <= Self.maximumBodySize else { throw OAuthError(.invalidRequest, "the request body is too large") }
-            let form: FormBody
-            do { form = try FormBody(body) } catch let malformed as FormBody.Malformed {
-                throw OAuthError(.invalidRequest, "the form body is malformed: \(malformed.reason)")
-            }
+            let form = try checkedForm(contentType: contentType, body: body, address: address, clock: clock)
             guard let grantType = form["grant_type"] else { throw OAuthError(.invalidRequest, "grant_type is missing") }
             let gate = gate(now: clock)
             if ExactString(grantType) == ExactString(Self.tokenExchange), !config.trustRules.isEmpty {

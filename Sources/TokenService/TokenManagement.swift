@@ -108,17 +108,7 @@ extension TokenEndpoint {
         let clock = now.timeIntervalSince1970
         var claimedClient = ""
         do {
-            if let address, let wait = throttle.retryAfter("address:" + address, now: clock) {
-                throw OAuthError(.slowDown, "too many failed authentications from this address", retryAfter: wait)
-            }
-            guard Self.isFormContentType(contentType) else {
-                throw OAuthError(.invalidRequest, "the content type must be application/x-www-form-urlencoded")
-            }
-            guard body.count <= Self.maximumBodySize else { throw OAuthError(.invalidRequest, "the request body is too large") }
-            let form: FormBody
-            do { form = try FormBody(body) } catch let malformed as FormBody.Malformed {
-                throw OAuthError(.invalidRequest, "the form body is malformed: \(malformed.reason)")
-            }
+            let form = try checkedForm(contentType: contentType, body: body, address: address, clock: clock)
             let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient,
                                           gate: gate(now: clock))
             try limit(client.id, now: clock)

@@ -207,5 +207,16 @@ final class KeyRotationTests: XCTestCase {
         XCTAssertEqual(seen["kids"] as? [String], [live.issuerKey.publicKey.keyID, promoted])
         XCTAssertEqual(Set(seen["published"] as? [String] ?? []),
                        [live.issuerKey.publicKey.keyID, promoted, try XCTUnwrap(rotations[1]["next"] as? String)])
+
+        // A next key the service could not open is never promoted (review: the
+        // store named it current while the server went on signing with the old key).
+        let nextFile = keyFile
+        try FileManager.default.moveItem(atPath: nextFile, toPath: nextFile + ".moved")
+        let refused = try TestSupport.modelsec(["serve", "rotate-key", "--config", live.configPath, "--json"])
+        XCTAssertEqual(refused.status, 2, refused.stdoutText)
+        try FileManager.default.moveItem(atPath: nextFile + ".moved", toPath: nextFile)
+        usleep(1_300_000)
+        let after = try ask([try XCTUnwrap(try ask([])["token"] as? String)])
+        XCTAssertEqual(after["kids"] as? [String], [promoted], "the current key did not change")
     }
 }

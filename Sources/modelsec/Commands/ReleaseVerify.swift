@@ -203,17 +203,7 @@ struct ReleaseVerify: ParsableCommand {
                                                  passphrase: passphrase.source, permissions: keyPermissions)
         var request = DeployRequest(releaseDirectory: release, trustedKeys: trusted, identities: identities, output: output)
         if wantsToken, let tokenIssuer, let audience {
-            let text: String
-            if let tokenFile {
-                text = try FileIO.readText(tokenFile, limit: 1 << 20).trimmingCharacters(in: .whitespacesAndNewlines)
-            } else if let tokenEnv {
-                guard let value = ProcessInfo.processInfo.environment[tokenEnv] else {
-                    throw CLIError(.invalidArguments, "--token-env: the environment variable \(tokenEnv) is not set")
-                }
-                text = value.trimmingCharacters(in: .whitespacesAndNewlines)
-            } else {
-                text = try TokenCLI.readToken(token ?? "-")
-            }
+            let text = try TokenCLI.token(argument: token, file: tokenFile, env: tokenEnv)
             let keys: [VerificationKey]
             if let tokenJWKS {
                 keys = try JSONWebKeySet.keys(from: try FileIO.readFile(tokenJWKS, limit: 1 << 20), source: tokenJWKS)

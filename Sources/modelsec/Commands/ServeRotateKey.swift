@@ -96,6 +96,16 @@ struct ServeRotateKey: ParsableCommand {
         let outcome = try SigningKeyRotation.rotate(
             recorded, initial: initial, newNext: SigningKeyRecord(keyID: keyID, path: keyFile, role: .next, createdAt: now),
             maximumTTL: settings.maximumTTL.seconds, now: now)
+        // The key that becomes current must open, as the server (same config,
+        // same permission rules) will open it: otherwise the store would name
+        // a current key the running service cannot load, and it would go on
+        // signing with the retired one.
+        if let promoted = outcome.records.first(where: { $0.role == .current }), promoted.keyID != initial.keyID {
+            let key = try loader(promoted.path)
+            guard Array(key.publicKey.keyID.utf8) == Array(promoted.keyID.utf8) else {
+                throw TokenServiceError.signingKeys(reason: "\(promoted.path) does not hold key \(promoted.keyID)")
+            }
+        }
         do {
             try FileManager.default.createDirectory(atPath: settings.keyDirectory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -110,8 +120,10 @@ struct ServeRotateKey: ParsableCommand {
         // Keys this command wrote (in key_dir) are deleted once unpublished;
         // the configured signing_key is left to its owner.
         let directory = URL(fileURLWithPath: settings.keyDirectory).standardizedFileURL.path + "/"
+        let configured = URL(fileURLWithPath: settings.signingKey).standardizedFileURL.path
         for old in outcome.purged {
-            if URL(fileURLWithPath: old.path).standardizedFileURL.path.hasPrefix(directory) {
+            let path = URL(fileURLWithPath: old.path).standardizedFileURL.path
+            if path.hasPrefix(directory), Array(path.utf8) != Array(configured.utf8) {   // never the configured signing_key
                 unlink(old.path)
             } else {
                 CLI.info("\(old.path) (key \(old.keyID)) is no longer published and may be deleted")

@@ -31,6 +31,28 @@ struct TokenCommand: ParsableCommand {
 
 /// Shared by the token subcommands.
 enum TokenCLI {
+    /// The token from the one source given: `--token-file`, `--token-env`,
+    /// or the argument (`-` or none: standard input). An argument that names
+    /// an existing file is refused with the `--token-file` hint.
+    static func token(argument: String?, file: String?, env: String? = nil) throws -> String {
+        if let file {
+            return try FileIO.readText(file, limit: 1 << 20).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let env {
+            guard let value = ProcessInfo.processInfo.environment[env] else {
+                throw CLIError(.invalidArguments, "--token-env: the environment variable \(env) is not set")
+            }
+            return value.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let argument = argument ?? "-"
+        if let name = fileNameInsteadOfToken(argument) {
+            throw CLIError(.tokenLooksLikeFile,
+                           "TOKEN '\(name)' looks like a file name, not a token; give --token-file \(name) (or - to read standard input)",
+                           path: name)
+        }
+        return try readToken(argument)
+    }
+
     /// The keys of the JWK Set at `url` (an `https` URL, or `http` to a
     /// literal loopback address), fetched once with the key-set limits.
     static func remoteKeys(_ url: String, option: String) throws -> [VerificationKey] {

@@ -35,18 +35,7 @@ struct TokenInspect: ParsableCommand {
 
     /// The token text from the one source given; a TOKEN that is evidently
     /// a file name is refused with the --token-file hint, as by token verify.
-    func tokenText() throws -> String {
-        if let tokenFile {
-            return try FileIO.readText(tokenFile, limit: 1 << 20).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let argument = token ?? "-"
-        if let name = TokenCLI.fileNameInsteadOfToken(argument) {
-            throw CLIError(.tokenLooksLikeFile,
-                           "TOKEN '\(name)' looks like a file name, not a token; give --token-file \(name) (or - to read standard input)",
-                           path: name)
-        }
-        return try TokenCLI.readToken(argument)
-    }
+    func tokenText() throws -> String { try TokenCLI.token(argument: token, file: tokenFile) }
 
     /// What is printed (beside `ok`): the token's own header and claims,
     /// with their JOSE/JWT names, and the envelope's camelCase names around them.

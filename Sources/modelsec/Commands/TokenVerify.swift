@@ -104,24 +104,7 @@ struct TokenVerify: ParsableCommand {
     }
 
     /// The token text from the one source given.
-    func tokenText() throws -> String {
-        if let tokenFile {
-            return try FileIO.readText(tokenFile, limit: 1 << 20).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        if let tokenEnv {
-            guard let value = ProcessInfo.processInfo.environment[tokenEnv] else {
-                throw CLIError(.invalidArguments, "--token-env: the environment variable \(tokenEnv) is not set")
-            }
-            return value.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let argument = token ?? "-"
-        if let name = TokenCLI.fileNameInsteadOfToken(argument) {
-            throw CLIError(.tokenLooksLikeFile,
-                           "TOKEN '\(name)' looks like a file name, not a token; give --token-file \(name) (or - to read standard input)",
-                           path: name)
-        }
-        return try TokenCLI.readToken(argument)
-    }
+    func tokenText() throws -> String { try TokenCLI.token(argument: token, file: tokenFile, env: tokenEnv) }
 
     /// Asks the token service at `service` (RFC 7662) whether `token` is
     /// still active; an inactive token is refused as revoked. Shared by
