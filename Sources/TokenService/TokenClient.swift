@@ -192,10 +192,17 @@ public struct TokenClient: Sendable {
             throw TokenFetchError.introspectionFailed(url: url, status: status,
                                                       error: (object?["error"] as? String).map { Self.printable($0) } ?? "no OAuth error code")
         }
-        guard let active = object?["active"] as? Bool else {
-            throw TokenFetchError.badResponse(url: url, reason: "no boolean active member")
+        // RFC 7662: `active` is a JSON boolean. Read on the bytes, once: Foundation
+        // would also take 1 for true (review), and a repeated member is refused.
+        let active = JSONObjectScanner.members(Array(data))?.filter { Array($0.name.utf8) == Array("active".utf8) }
+        guard let active, active.count == 1, let raw = active.first?.value else {
+            throw TokenFetchError.badResponse(url: url, reason: "no single active member in a JSON object")
         }
-        return active
+        switch String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) {
+        case "true": return true
+        case "false": return false
+        default: throw TokenFetchError.badResponse(url: url, reason: "active is not a JSON boolean")
+        }
     }
 
     /// The token endpoint as the server names it (RFC 8414 metadata): what a

@@ -117,7 +117,9 @@ public struct TokenEndpoint: Sendable {
             }
             note?.clientID = claimedClient
             note?.error = refusal.code.rawValue
-            try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: claimedClient, subject: "",
+            // A claimed id is untrusted text: recorded only when it could be a client id at all (review).
+            try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: RegisteredClient.isValidID(claimedClient) ? claimedClient : "",
+                                          subject: "",
                                           scopes: "", tokenID: "", outcome: refusal.code.rawValue, requestID: note?.requestID ?? ""))
             throw refusal
         }

@@ -65,11 +65,13 @@ extension CLI {
     /// True for a character ``terminalSafe(_:)`` escapes: C0 and C1
     /// controls, DEL, the bidirectional embeddings and overrides
     /// (U+202A–U+202E), isolates (U+2066–U+2069), marks (U+200E, U+200F,
-    /// U+061C). The one definition, also used for `--json` output.
+    /// U+061C), the line and paragraph separators (U+2028, U+2029). The one
+    /// definition, also used for `--json` output.
     static func isTerminalControl(_ scalar: Unicode.Scalar) -> Bool {
         let v = scalar.value
         return v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v)
             || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
+            || v == 0x2028 || v == 0x2029
     }
 
     /// Prints one line of a text report on stdout, untrusted parts made safe.

@@ -3,6 +3,7 @@ import Foundation
 import ModelSecCrypto
 import ModelSecKeys
 import TestSupport
+import Synchronization
 import TokenService
 import XCTest
 
@@ -173,5 +174,65 @@ final class OutgoingURLTests: XCTestCase {
                                              credential: .secret("s", post: false), scopes: []))
         XCTAssertNoThrow(try TokenClient(server: URL(string: "http://127.0.0.1:8787")!, clientID: "c",
                                          credential: .secret("s", post: false), scopes: []))
+    }
+}
+
+/// `TokenClient.isActive` reads RFC 7662's `active` as a JSON boolean and
+/// nothing else (Foundation would take 1 for true), against answers served by
+/// a small Python server.
+final class IntrospectionAnswerTests: XCTestCase {
+    func testOnlyAJSONBooleanIsAVerdict() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("introspection-answers")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let answers = ["yes": #"{"active": true, "sub": "ci"}"#, "no": #"{"active":false}"#, "one": #"{"active": 1}"#,
+                       "text": #"{"active": "true"}"#, "twice": #"{"active": false, "active": true}"#, "none": #"{"sub": "ci"}"#]
+        for (name, body) in answers { try body.write(to: dir.appendingPathComponent(name + "_introspect"), atomically: true, encoding: .utf8) }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: try TestSupport.python())
+        server.arguments = ["-c", """
+            import http.server, os, sys
+            root = sys.argv[1]
+            class Answer(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    body = open(os.path.join(root, self.path.strip("/").replace("/", "_")), "rb").read()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                def log_message(self, *args): pass
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """, dir.path]
+        let out = Pipe()
+        server.standardOutput = out
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        let port = Int(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        XCTAssertGreaterThan(port, 0)
+
+        func verdict(_ name: String) throws -> Bool {
+            let client = try TokenClient(server: URL(string: "http://127.0.0.1:\(port)/\(name)")!, clientID: "gate",
+                                         credential: .secret("s", post: false), scopes: [])
+            let result = Mutex<Result<Bool, any Error>?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            Task.detached {
+                do { let active = try await client.isActive("token"); result.withLock { $0 = .success(active) } } catch {
+                    result.withLock { $0 = .failure(error) }
+                }
+                done.signal()
+            }
+            XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+            return try XCTUnwrap(result.withLock { $0 }).get()
+        }
+        XCTAssertEqual(try verdict("yes"), true)
+        XCTAssertEqual(try verdict("no"), false)
+        for name in ["one", "text", "twice", "none"] {
+            XCTAssertThrowsError(try verdict(name), name) { XCTAssertEqual(($0 as? TokenFetchError)?.code, "token.fetch-bad-response", name) }
+        }
     }
 }

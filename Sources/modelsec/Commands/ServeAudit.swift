@@ -94,9 +94,11 @@ struct ServeAudit: ParsableCommand {
             return
         }
         // Values come from requests (a claimed client id, a workload's sub):
-        // control characters are shown as '?' so a record cannot forge lines.
+        // terminal controls are escaped as everywhere else (CLI.terminalSafe),
+        // and spaces and '=' too, so a value cannot forge another field.
         let clean = { (text: String) -> String in
-            text.isEmpty ? "-" : String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+            text.isEmpty ? "-" : CLI.terminalSafe(text).replacingOccurrences(of: " ", with: "\\u{20}")
+                .replacingOccurrences(of: "=", with: "\\u{3d}")
         }
         for record in records {
             print([Self.timestamp(record.time), record.event, "client=" + clean(record.clientID), "subject=" + clean(record.subject),

@@ -55,7 +55,7 @@ struct TokenVerify: ParsableCommand {
     @Option(name: .customLong("introspect-client-id"), help: ArgumentHelp("The client id the introspection request authenticates as.", valueName: "ID"))
     var introspectClientID: String?
 
-    @Option(name: .customLong("introspect-secret-file"), help: ArgumentHelp("The file holding that client's secret (first line; sent with HTTP Basic).", valueName: "FILE"))
+    @Option(name: .customLong("introspect-secret-file"), help: ArgumentHelp("The file holding that client's secret (its text, line ends trimmed; sent with HTTP Basic).", valueName: "FILE"))
     var introspectSecretFile: String?
 
     @Option(help: ArgumentHelp("The exact iss required.", valueName: "ISS"))
