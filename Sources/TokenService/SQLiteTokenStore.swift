@@ -26,6 +26,11 @@ public final class SQLiteTokenStore: TokenServiceStore {
     /// Opens (creating if needed) the store at `path`.
     public init(path: String) throws {
         file = path
+        // The state holds client secret hashes, the audit trail and revoked
+        // token ids: a new file is made 0600 whatever the umask (SQLite gives
+        // its -wal and -shm files the database file's mode).
+        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
         var config = Configuration()
         config.busyMode = .timeout(10)
         do {

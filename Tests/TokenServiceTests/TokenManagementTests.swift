@@ -127,3 +127,19 @@ final class TokenManagementTests: XCTestCase {
         XCTAssertFalse(try migrated.isRevoked(tokenID: "X"), "exact bytes")
     }
 }
+
+/// The state store's file is private whatever the umask.
+final class StateFileModeTests: XCTestCase {
+    func testANewStateFileIsOwnerOnly() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("state-mode")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("state.sqlite").path
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        _ = try SQLiteTokenStore(path: path)
+        for file in [path, path + "-wal"] where FileManager.default.fileExists(atPath: file) {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber
+            XCTAssertEqual(mode?.intValue, 0o600, file)
+        }
+    }
+}
