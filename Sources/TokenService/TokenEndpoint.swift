@@ -58,6 +58,24 @@ public struct TokenEndpoint: Sendable {
         public let issued: AccessTokenIssuer.IssuedToken
     }
 
+    /// What every form endpoint does with a refusal: an `invalid_client`
+    /// feeds the failure throttle (per address and per claimed client), the
+    /// request log notes the client and code, and the refusal is audited. A
+    /// claimed id is untrusted text, recorded only when it could be a client
+    /// id at all (an unauthenticated request could otherwise store kilobytes
+    /// per refusal).
+    func recordRefusal(_ refusal: OAuthError, claimed: String, address: String?, clock: Double, seconds: Int64, note: RequestNote?) {
+        if refusal.code == .invalidClient {
+            if let address { throttle.recordFailure("address:" + address, now: clock) }
+            if !claimed.isEmpty { throttle.recordFailure("client:" + claimed, now: clock) }
+        }
+        note?.clientID = claimed
+        note?.error = refusal.code.rawValue
+        try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: RegisteredClient.isValidID(claimed) ? claimed : "",
+                                      subject: "", scopes: "", tokenID: "", outcome: refusal.code.rawValue,
+                                      requestID: note?.requestID ?? ""))
+    }
+
     /// The checks every form endpoint makes before reading a request: the
     /// address's failure throttle, the content type, the size, the form
     /// encoding (each refusal an ``OAuthError``).
@@ -111,16 +129,7 @@ public struct TokenEndpoint: Sendable {
                                           requestID: note?.requestID ?? ""))
             return Success(body: try Self.responseBody(issued, lifetime: lifetime), issued: issued)
         } catch let refusal as OAuthError {
-            if refusal.code == .invalidClient {
-                if let address { throttle.recordFailure("address:" + address, now: clock) }
-                if !claimedClient.isEmpty { throttle.recordFailure("client:" + claimedClient, now: clock) }
-            }
-            note?.clientID = claimedClient
-            note?.error = refusal.code.rawValue
-            // A claimed id is untrusted text: recorded only when it could be a client id at all (review).
-            try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: RegisteredClient.isValidID(claimedClient) ? claimedClient : "",
-                                          subject: "",
-                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue, requestID: note?.requestID ?? ""))
+            recordRefusal(refusal, claimed: claimedClient, address: address, clock: clock, seconds: seconds, note: note)
             throw refusal
         }
     }

@@ -120,16 +120,7 @@ extension TokenEndpoint {
             }
             return answer
         } catch let refusal as OAuthError {
-            if refusal.code == .invalidClient {
-                if let address { throttle.recordFailure("address:" + address, now: clock) }
-                if !claimedClient.isEmpty { throttle.recordFailure("client:" + claimedClient, now: clock) }
-            }
-            note?.clientID = claimedClient
-            note?.error = refusal.code.rawValue
-            // A claimed id is untrusted text: recorded only when it could be a client id at all (review).
-            try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: RegisteredClient.isValidID(claimedClient) ? claimedClient : "",
-                                          subject: "",
-                                          scopes: "", tokenID: "", outcome: refusal.code.rawValue, requestID: note?.requestID ?? ""))
+            recordRefusal(refusal, claimed: claimedClient, address: address, clock: clock, seconds: seconds, note: note)
             throw refusal
         }
     }
