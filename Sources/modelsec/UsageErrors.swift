@@ -218,6 +218,18 @@ struct CommandTree: Decodable {
         "modelsec release create --key": "signing-key",
         "modelsec release create --key-id": "signing-key",
         "modelsec keygen --algorithm": "type",
+        // release verify names its token options --token-*; token verify does not.
+        "modelsec release verify --jwks": "token-jwks",
+        "modelsec release verify --jwks-url": "token-jwks-url",
+        "modelsec release verify --issuer": "token-issuer",
+        "modelsec release verify --introspect": "token-introspect",
+        "modelsec release verify --revoked": "token-revoked",
+        "modelsec release verify --leeway": "token-leeway",
+        "modelsec token verify --token-jwks": "jwks",
+        "modelsec token verify --token-issuer": "issuer",
+        "modelsec token verify --token-public-key": "public-key",
+        "modelsec token verify --token-revoked": "revoked",
+        "modelsec token verify --token-leeway": "leeway",
     ]
 }
 

@@ -19,5 +19,10 @@ extension FirstHourTests {
         let key = try run(["release", "create", path("m"), "--name", "n", "--version", "1", "--key", path("a.pem"),
                            "--recipient", path("a.pem.pub"), "--output", path("r")], expect: 2)
         XCTAssertTrue(key.stderrText.contains("has no option '--key'; did you mean '--signing-key'?"), key.stderrText)
+        // The token options of release verify and token verify are named differently; each points to the other's name.
+        let gate = try run(["release", "verify", path("r"), "--jwks", path("jwks.json"), "--output", path("out")], expect: 2)
+        XCTAssertTrue(gate.stderrText.contains("did you mean '--token-jwks'?"), gate.stderrText)
+        let verify = try run(["token", "verify", "-", "--token-issuer", "i"], expect: 2)
+        XCTAssertTrue(verify.stderrText.contains("did you mean '--issuer'?"), verify.stderrText)
     }
 }
