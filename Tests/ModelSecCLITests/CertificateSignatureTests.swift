@@ -53,6 +53,7 @@ final class CertificateSignatureTests: XCTestCase {
         return sig
     }
 
+    @discardableResult
     private func ourVerify(_ sig: String, roots: String = "root.pem", extra: [String] = [], expect: Int32) throws -> TestSupport.ProcessResult {
         try run(["verify", model.path, "--signature", sig, "--ca-roots", pkiPath(roots), "--json"] + extra, expect: expect)
     }

@@ -46,6 +46,7 @@ final class FirstHourTests: XCTestCase {
                  "--recipient", path("deploy.pem.pub"), "--output", path(name)])
     }
 
+    @discardableResult
     func gate(_ release: String = "rel", output: String, extra: [String] = [], expect status: Int32,
               environment: [String: String]? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> TestSupport.ProcessResult {
         try run(["release", "verify", path(release), "--trusted-keys", path("trusted"), "--identity", path("deploy.pem"),
