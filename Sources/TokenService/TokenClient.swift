@@ -296,15 +296,28 @@ final class SessionPolicy: NSObject, URLSessionTaskDelegate, @unchecked Sendable
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
                     completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void) {
+        // Remembered before the task is cancelled, so `send` sees it when the task ends.
+        Self.answer(challenge, completionHandler) {
+            lock.lock()
+            wasChallenged = true
+            lock.unlock()
+        }
+    }
+
+    /// The one answer every outgoing request gives a challenge: TLS server
+    /// trust gets the system's normal checks (Darwin), and HTTP
+    /// authentication is cancelled (credentials are only ever sent as the
+    /// request itself carries them); `refused` runs first in that case.
+    static func answer(_ challenge: URLAuthenticationChallenge,
+                       _ completionHandler: (URLSession.AuthChallengeDisposition, URLCredential?) -> Void,
+                       refused: () -> Void = {}) {
         #if canImport(Darwin)
         if challenge.protectionSpace.authenticationMethod == NSURLAuthenticationMethodServerTrust {
-            completionHandler(.performDefaultHandling, nil)  // TLS server trust: the system's normal checks
+            completionHandler(.performDefaultHandling, nil)
             return
         }
         #endif
-        lock.lock()
-        wasChallenged = true
-        lock.unlock()
+        refused()
         completionHandler(.cancelAuthenticationChallenge, nil)
     }
 }
