@@ -62,6 +62,16 @@ extension CLI {
         return String(out)
     }
 
+    /// `word` as one shell word for a command the user may copy: bare when it
+    /// holds only characters no POSIX shell treats specially, else in single
+    /// quotes (an embedded `'` written as `'\''`).
+    static func shellQuoted(_ word: String) -> String {
+        let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "-_./:=@%+,".unicodeScalars.contains(scalar))
+        }
+        return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
     /// True for a character ``terminalSafe(_:)`` escapes: C0 and C1
     /// controls, DEL, the bidirectional embeddings and overrides
     /// (U+202A–U+202E), isolates (U+2066–U+2069), marks (U+200E, U+200F,

@@ -82,6 +82,8 @@ struct CommandTree: Decodable {
         let aliases: [String]?
         let subcommands: [Node]?
         let arguments: [Argument]?
+        /// The subcommand run when none is named (`serve` runs `run`).
+        let defaultSubcommand: String?
     }
 
     /// One argument of a command.
@@ -141,6 +143,11 @@ struct CommandTree: Decodable {
                 continue
             }
             if argument == "help" { return nil }
+            // `serve --confg x.yaml`: the word is the value of an option meant
+            // for the default subcommand; the option is what is wrong.
+            if let name = node.defaultSubcommand, let implied = subcommands.first(where: { $0.commandName == name }) {
+                if let error = Self.unknownOption(longOptions, of: implied, path: path + [name]) { return error }
+            }
             let names = subcommands.map(\.commandName).filter { $0 != "help" }
             var message = "'\(CLI.terminalSafe(argument))' is not a \(path.joined(separator: " ")) command"
             if let close = Suggestion.closest(to: argument, among: names) {
@@ -150,20 +157,12 @@ struct CommandTree: Decodable {
             }
             return CLIError(.unknownCommand, message)
         }
-        let arguments = node.arguments ?? []
-        let known = Set(arguments.flatMap { ($0.names ?? []).filter { $0.kind == "long" }.map(\.name) } + ["help"])
-        let visible = arguments.filter(\.shouldDisplay).flatMap { ($0.names ?? []).filter { $0.kind == "long" }.map(\.name) }
-        for name in longOptions where !known.contains(name) {
-            var message = "\(path.joined(separator: " ")) has no option '--\(CLI.terminalSafe(name))'"
-            if let renamed = Self.renamedOptions[path.joined(separator: " ") + " --" + name] {
-                message += "; did you mean '--\(renamed)'?"
-            } else if let close = Suggestion.closest(to: name, among: visible) {
-                message += "; did you mean '--\(close)'?"
-            } else {
-                message += " (see \(path.joined(separator: " ")) --help)"
-            }
-            return CLIError(.unknownOption, message)
+        if let name = node.defaultSubcommand, let implied = node.subcommands?.first(where: { $0.commandName == name }) {
+            node = implied
+            path.append(name)
         }
+        if let error = Self.unknownOption(longOptions, of: node, path: path) { return error }
+        let arguments = node.arguments ?? []
         // Short options: ArgumentParser takes an unknown `-x` as a missing
         // value or swallows it; say it is unknown (the first letter of a group).
         let knownShort = Set(arguments.flatMap { ($0.names ?? []).filter { $0.kind == "short" }.map(\.name) } + ["h"])
@@ -173,6 +172,27 @@ struct CommandTree: Decodable {
                 return CLIError(.unknownOption, "\(path.joined(separator: " ")) has no option '-\(CLI.terminalSafe(String(letter)))'"
                                 + (shorts.isEmpty ? " (see \(path.joined(separator: " ")) --help)" : " (its short options: \(shorts.joined(separator: ", ")))"))
             }
+        }
+        return nil
+    }
+
+    /// The first of `longOptions` that `node` does not have, as a
+    /// `usage.unknown-option` error with the closest visible name; nil when
+    /// it has them all.
+    private static func unknownOption(_ longOptions: [String], of node: Node, path: [String]) -> CLIError? {
+        let arguments = node.arguments ?? []
+        let known = Set(arguments.flatMap { ($0.names ?? []).filter { $0.kind == "long" }.map(\.name) } + ["help"])
+        let visible = arguments.filter(\.shouldDisplay).flatMap { ($0.names ?? []).filter { $0.kind == "long" }.map(\.name) }
+        for name in longOptions where !known.contains(name) {
+            var message = "\(path.joined(separator: " ")) has no option '--\(CLI.terminalSafe(name))'"
+            if let renamed = renamedOptions[path.joined(separator: " ") + " --" + name] {
+                message += "; did you mean '--\(renamed)'?"
+            } else if let close = Suggestion.closest(to: name, among: visible) {
+                message += "; did you mean '--\(close)'?"
+            } else {
+                message += " (see \(path.joined(separator: " ")) --help)"
+            }
+            return CLIError(.unknownOption, message)
         }
         return nil
     }

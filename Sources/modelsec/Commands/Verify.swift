@@ -147,6 +147,18 @@ struct Verify: ParsableCommand {
         }
     }
 
+    /// When `file` names a path through the model (`model/x.bin`, or an
+    /// absolute path inside it) instead of one relative to it, the command
+    /// with the relative path; nil otherwise.
+    static func relativeHint(file: String, model: String) -> String? {
+        let root = URL(fileURLWithPath: model).standardizedFileURL.path
+        let named = URL(fileURLWithPath: file).standardizedFileURL.path
+        let prefix = root.hasSuffix("/") ? root : root + "/"
+        guard named.utf8.starts(with: prefix.utf8), named.utf8.count > prefix.utf8.count else { return nil }
+        let relative = String(named.dropFirst(prefix.count))
+        return "--file takes a path relative to the model: --file \(CLI.shellQuoted(relative))"
+    }
+
     func run() throws {
         let bundle = try SignatureBundle.read(from: signature)
         let trusted: TrustedKeys
@@ -169,14 +181,20 @@ struct Verify: ParsableCommand {
         let options = VerificationOptions(ignoreUnsignedFiles: ignoreUnsignedFiles, signaturePath: URL(fileURLWithPath: signature))
         let result: ModelVerificationResult
         if let file {
-            result = try ModelVerifier.verifyFile(relativePath: file, model: modelURL, bundle: bundle, trustedKeys: trusted, options: options)
+            do {
+                result = try ModelVerifier.verifyFile(relativePath: file, model: modelURL, bundle: bundle, trustedKeys: trusted, options: options)
+            } catch let error as ModelContentError where error.problem == .pathOutsideModel {
+                throw HintedError(underlying: error, hint: Self.relativeHint(file: file, model: model))
+            }
         } else {
             result = try ModelVerifier.verify(model: modelURL, bundle: bundle, trustedKeys: trusted, options: options)
         }
         if let file, result.extra.count == 1, result.modified.isEmpty, result.missing.isEmpty,
            !OutputGuard.exists(URL(fileURLWithPath: model).appendingPathComponent(file).path) {
             // Neither on disk nor signed: a mistyped name, not an extra file.
-            throw CLIError(.fileNotInModel, "\(file) is not in the model \(model), and the signature does not cover it", path: file)
+            var message = "\(file) is not in the model \(model), and the signature does not cover it"
+            if let hint = Self.relativeHint(file: file, model: model) { message += " (\(hint))" }
+            throw CLIError(.fileNotInModel, message, path: file)
         }
         var output = Output(result)
         output.certificate = certified.map(CertificateInfo.init)

@@ -1,0 +1,37 @@
+import Foundation
+import TestSupport
+import XCTest
+
+extension FirstHourTests {
+    // MARK: left from the second walkthrough
+
+    /// `verify --file model/x` (a path through the model) and an absolute
+    /// path inside the model are answered with the relative path to use.
+    func testVerifyFileSuggestsThePathRelativeToTheModel() throws {
+        try FileManager.default.createDirectory(atPath: path("model/w"), withIntermediateDirectories: true)
+        try Data("a".utf8).write(to: URL(fileURLWithPath: path("model/w/a b.bin")))
+        try run(["keygen", "--type", "ed25519", "--out", "k.pem"])
+        try run(["sign", "model", "--key", "k.pem", "--output", "model.sig"])
+        let common = ["verify", "model", "--signature", "model.sig", "--public-key", "k.pem.pub"]
+        let through = try run(common + ["--file", "model/w/a b.bin"], expect: 2)
+        XCTAssertTrue(through.stderrText.contains("--file 'w/a b.bin'"), through.stderrText)
+        let absolute = try run(common + ["--file", path("model/w/a b.bin"), "--json"], expect: 2)
+        XCTAssertTrue(absolute.stdoutText.contains("--file 'w/a b.bin'"), absolute.stdoutText)
+        XCTAssertEqual(errorCode(absolute), "model.path-outside-model")
+        // The suggested form works, and a path outside the model gets no suggestion.
+        try run(common + ["--file", "w/a b.bin"])
+        let outside = try run(common + ["--file", "../k.pem"], expect: 2)
+        XCTAssertFalse(outside.stderrText.contains("--file takes"), outside.stderrText)
+    }
+
+    /// An option mistyped before the value of a group command's default
+    /// subcommand (`serve --confg x.yaml`) is named, with the right option,
+    /// instead of the value being taken for a command name.
+    func testMistypedOptionOfADefaultSubcommandIsNamed() throws {
+        let r = try run(["serve", "--confg", "service.yaml", "--json"], expect: 2)
+        XCTAssertEqual(errorCode(r), "usage.unknown-option")
+        XCTAssertTrue(r.stdoutText.contains("did you mean '--config'"), r.stdoutText)
+        let command = try run(["serve", "clent", "add"], expect: 2)
+        XCTAssertTrue(command.stderrText.contains("did you mean 'client'"), command.stderrText)
+    }
+}
