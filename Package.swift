@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "TokenService",
             dependencies: [
-                "ModelSecCrypto", "ModelSecIO", "ModelSecKeys", "AccessTokens", "ModelRelease",
+                "ModelSecCrypto", "ModelSecIO", "ModelSecKeys", "AccessTokens", "ModelRelease", "PKCS11Keys",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import AccessTokens
 import Foundation
+import PKCS11Keys
 import ModelRelease
 import ModelSecIO
 import Yams
@@ -161,6 +162,12 @@ struct ConfigReader {
         return text.hasPrefix("/") ? text : base.appendingPathComponent(text).path
     }
 
+    /// A key: a `pkcs11:` URI (RFC 7512) as written, else a file path as ``path(_:_:)``.
+    func keySpec(_ node: Node?, _ key: String) throws -> String {
+        let text = try string(node, key)
+        return PKCS11URI.isPKCS11URI(text) ? text : try path(node, key)
+    }
+
     func bool(_ node: Node?, _ key: String) throws -> Bool {
         switch try string(node, key) {
         case "true": return true
@@ -236,7 +243,7 @@ struct ConfigReader {
         }
         var config = ServiceConfig(
             listen: listen, allowPlainHTTP: allowPlain, tlsCertificate: cert, tlsKey: key, issuer: issuer,
-            signingKey: try path(keyNode, "signing_key"), audiences: try strings(audienceNode, "audience"),
+            signingKey: try keySpec(keyNode, "signing_key"), audiences: try strings(audienceNode, "audience"),
             maximumTTL: maximumTTL, defaultTTL: defaultTTL, maximumAssertionLifetime: assertionLifetime,
             statePath: state, clients: clients)
         config.rateLimit = try top["rate_limit"].map { try rateLimit($0) }

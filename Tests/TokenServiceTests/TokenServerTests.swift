@@ -12,11 +12,14 @@ final class TokenServerTests: XCTestCase {
         let stderrPath: String
         private(set) var port = 0
 
-        init(config: String, logDirectory: URL, arguments: [String] = []) throws {
+        init(config: String, logDirectory: URL, arguments: [String] = [], environment: [String: String] = [:]) throws {
             stderrPath = logDirectory.appendingPathComponent("serve-\(UUID().uuidString).log").path
             _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
             process.executableURL = TestSupport.modelsecBinary
             process.arguments = ["serve", "--config", config] + arguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: stderrPath)

@@ -41,6 +41,8 @@ struct ServeRun: ParsableCommand {
         Examples:
           modelsec serve --config examples/token-service/service.yaml
           modelsec serve run --config service.yaml --log-format text
+          modelsec serve --config service.yaml \\
+            --key-passphrase-file /run/secrets/issuer-passphrase
         """
     )
 
@@ -62,16 +64,20 @@ struct ServeRun: ParsableCommand {
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
+    /// The passphrase of an encrypted `signing_key`.
+    @OptionGroup var passphrase: PassphraseOptions
+
     func run() throws {
         let settings = try ServiceConfig.load(config)
         let store = try SQLiteTokenStore(path: settings.statePath)
         // After the first `serve rotate-key` the store says which key signs;
         // the configured signing_key is read only before that.
         let signer: (any Signer)? = try store.signingKeys().isEmpty
-            ? try CLI.loadSigningKey(settings.signingKey, option: "signing_key", passphrase: nil, permissions: keyPermissions)
+            ? try CLI.loadSigner(settings.signingKey, option: "signing_key", passphrase: passphrase.source, permissions: keyPermissions)
             : nil
         let keys = try KeyRing(store: store, initial: signer, issuer: settings.issuer, maximumTTL: settings.maximumTTL,
-                               loader: try ServeRotateKey.loader(permissions: keyPermissions))
+                               loader: try ServeRotateKey.loader(permissions: keyPermissions, configuredKey: settings.signingKey,
+                                                                 passphrase: passphrase.source))
         let server = try TokenServer(config: settings, keys: keys, store: store)
         let scheme = settings.tlsCertificate == nil ? "http" : "https"
         let format = RequestLogFormat(rawValue: logFormat) ?? .json

@@ -39,6 +39,9 @@ struct ServeRotateKey: ParsableCommand {
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
+    /// The passphrase of an encrypted `signing_key`.
+    @OptionGroup var passphrase: PassphraseOptions
+
     /// The --json result.
     struct Result: Encodable {
         let promoted: Bool
@@ -49,17 +52,23 @@ struct ServeRotateKey: ParsableCommand {
         let keyFile: String
     }
 
-    /// Reads a recorded key file for the server, checking its permissions as
-    /// `signing_key` is checked.
-    static func loader(permissions: KeyPermissionOptions) throws -> @Sendable (String) throws -> any Signer {
+    /// Opens a recorded key for the server: a `pkcs11:` URI in its token, or a
+    /// key file with its permissions checked as `signing_key` is checked
+    /// (`passphrase` opens `configuredKey`, the configured `signing_key`,
+    /// which stays recorded after the first rotation; generated keys are not
+    /// encrypted).
+    static func loader(permissions: KeyPermissionOptions, configuredKey: String,
+                       passphrase: PassphraseSource?) throws -> @Sendable (String) throws -> any Signer {
         let strict = try permissions.isStrict
         return { path in
+            if PKCS11URI.isPKCS11URI(path) { return try PKCS11SigningKey(uri: PKCS11URI(parsing: path)) }
             if strict {
                 try KeyFile.requirePrivatePermissions(path)
             } else if let warning = KeyFile.permissionWarning(path) {
                 CLI.warn(warning)
             }
-            return try KeyFile.loadSigningKey(path)
+            let configured = Array(path.utf8) == Array(configuredKey.utf8)
+            return try KeyFile.loadSigningKey(path, passphrase: configured ? passphrase : nil)
         }
     }
 
@@ -68,14 +77,14 @@ struct ServeRotateKey: ParsableCommand {
         let now = Int64(Date().timeIntervalSince1970)
         let store = try SQLiteTokenStore(path: settings.statePath)
         let recorded = try store.signingKeys()
-        let loader = try Self.loader(permissions: keyPermissions)
+        let loader = try Self.loader(permissions: keyPermissions, configuredKey: settings.signingKey, passphrase: passphrase.source)
         let currentAlgorithm: KeyAlgorithm
         let initial: SigningKeyRecord
         if let current = recorded.first(where: { $0.role == .current }) {
             currentAlgorithm = try loader(current.path).algorithm
             initial = current
         } else {
-            let key = try CLI.loadSigningKey(settings.signingKey, option: "signing_key", passphrase: nil, permissions: keyPermissions)
+            let key = try CLI.loadSigner(settings.signingKey, option: "signing_key", passphrase: passphrase.source, permissions: keyPermissions)
             currentAlgorithm = key.algorithm
             initial = SigningKeyRecord(keyID: key.publicKey.keyID, path: settings.signingKey, role: .current, createdAt: now)
         }
