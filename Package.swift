@@ -9,12 +9,6 @@
 // re-exports them all; `modelsec` is the thin command-line front end.
 import PackageDescription
 
-/// The commit `modelsec --version` reports (SwiftPM's view of the checkout).
-let buildCommit: String = {
-    guard let git = Context.gitInformation else { return "unknown" }
-    return String(git.currentCommit.prefix(12)) + (git.hasUncommittedChanges ? "-modified" : "")
-}()
-
 let package = Package(
     name: "modelsec",
     platforms: [.macOS(.v13)],
@@ -81,7 +75,8 @@ let package = Package(
         ),
 
         // The commit the binary was built from, for `modelsec --version`.
-        .target(name: "CBuildInfo", cSettings: [.define("MODELSEC_COMMIT", to: "\"\(buildCommit)\"")]),
+        // Writes the commit `modelsec --version` reports, before every build.
+        .plugin(name: "BuildCommit", capability: .buildTool()),
 
         // Foundation: typed crypto core, file I/O conventions, key management.
         .target(name: "ModelSecCrypto", dependencies: ["CSodium", "COpenSSL"]),
@@ -172,9 +167,10 @@ let package = Package(
         .executableTarget(
             name: "modelsec",
             dependencies: [
-                "ModelSec", "CBuildInfo", "ModelSecStore", "ModelSecStorePostgres", "TokenService",
+                "ModelSec", "ModelSecStore", "ModelSecStorePostgres", "TokenService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            plugins: ["BuildCommit"]
         ),
 
         // Tests.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CBuildInfo
 import Foundation
 import ModelSec
 
@@ -23,7 +22,7 @@ struct ModelSecCommand: ParsableCommand {
     )
 
     /// What `modelsec --version` prints.
-    static let versionText = "modelsec \(ModelSecVersion.current) (commit \(String(cString: modelsec_build_commit()))) (\(ModelSecCryptoInfo.backendVersions))"
+    static let versionText = "modelsec \(ModelSecVersion.current) (commit \(buildCommit)) (\(ModelSecCryptoInfo.backendVersions))"
 
     /// Runs the command. Every failure, whoever raises it (ArgumentParser,
     /// a command, the library), ends in `CLI.finish`: one line on stderr,
