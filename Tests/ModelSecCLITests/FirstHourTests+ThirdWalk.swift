@@ -34,4 +34,14 @@ extension FirstHourTests {
         let command = try run(["serve", "clent", "add"], expect: 2)
         XCTAssertTrue(command.stderrText.contains("did you mean 'client'"), command.stderrText)
     }
+
+    /// `--version` names the commit the checkout is at (the build re-records
+    /// it when git's HEAD moves, not only when Package.swift changes).
+    func testVersionNamesTheCheckoutsCommit() throws {
+        let head = try TestSupport.run("/usr/bin/git", ["-C", TestSupport.repositoryRoot.path, "rev-parse", "--short=12", "HEAD"])
+        guard head.status == 0 else { throw XCTSkip("not a git checkout: \(head.stderrText)") }
+        let commit = head.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let version = try run(["--version"])
+        XCTAssertTrue(version.stdoutText.contains("(commit \(commit)"), "\(version.stdoutText) at HEAD \(commit)")
+    }
 }
