@@ -62,7 +62,9 @@ struct ModelSecCommand: ParsableCommand {
             }
             CLI.finish(UsageErrors.translate(error, arguments: arguments))
         }
-        if let problem = CommandTree.current.pathProblem(in: arguments) { CLI.finish(problem) }
+        if CommandTree.mayHavePathProblem(arguments), let problem = CommandTree.current.pathProblem(in: arguments) {
+            CLI.finish(problem)
+        }
         // A group without its subcommand (`modelsec token`) is a usage
         // error, as bare `modelsec` is: its help on stderr, exit 2.
         let configuration = type(of: command).configuration

@@ -19,6 +19,14 @@ extension CommandTree {
         ["sign"], ["audit"], ["encrypt"], ["decrypt"], ["token", "jwks"], ["token", "fetch"],
     ]
 
+    /// False when no word is empty or `-` (alone or after `=`): then
+    /// ``pathProblem(in:)`` has nothing to find, and the command tree (whose
+    /// construction reflects over every command, about 40% of a short
+    /// command's start-up) need not be built.
+    static func mayHavePathProblem(_ arguments: [String]) -> Bool {
+        arguments.contains { $0.isEmpty || $0 == "-" || $0.hasSuffix("=") || $0.hasSuffix("=-") }
+    }
+
     /// The first empty path value, or `-` given to an output option of a
     /// command that cannot write to standard output, as a usage error; nil
     /// when there is none.
