@@ -31,13 +31,12 @@ for lib in _FoundationICU CoreFoundation _FoundationCShims FoundationEssentials 
            FoundationInternationalization _FoundationCollections stdc++; do
   static+=(-Xlinker "-l$lib")
 done
-# The commit --version reports comes from the manifest, which SwiftPM caches
-# until Package.swift changes: make it look again.
+# (The commit --version reports is recorded by the BuildCommit plugin whenever
+# git's HEAD moves; nothing needs touching here.)
 if [ "$static_runtime" = 0 ]; then
   static=()
   echo "modelsec: building ($config, dynamic Swift runtime)" >&2
 else
-  touch Package.swift
   echo "modelsec: building ($config, static Swift runtime)" >&2
 fi
 "$swift" build "${scratch[@]}" -c "$config" --product modelsec "${static[@]}"

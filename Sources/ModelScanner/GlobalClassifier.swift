@@ -1,3 +1,5 @@
+import ModelSecIO
+
 /// Classifies the globals a pickle imports: denylist first, then an exact
 /// allowlist; everything else is unknown (not proven safe).
 ///
@@ -252,6 +254,6 @@ public enum GlobalClassifier {
     /// which Python's attribute lookup does not.
     static func containsExactly(_ set: Set<String>, _ value: String) -> Bool {
         guard let member = set.firstIndex(of: value) else { return false }
-        return set[member].utf8.elementsEqual(value.utf8)
+        return ExactString.bytesEqual(set[member], value)
     }
 }

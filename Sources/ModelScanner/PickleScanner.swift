@@ -175,7 +175,8 @@ struct PickleMachine {
     // MARK: imports
 
     mutating func record(_ module: String, _ name: String, opcode: String) throws {
-        if JoblibWrapper.isWrapper(GlobalClassifier.canonicalName(module: module, name: name)) {
+        let facts = GlobalFacts.of(module: module, name: name)
+        if facts.isJoblibWrapper {
             importsArrayWrapper = true
             result.importsJoblibWrapper = true
         }
@@ -187,7 +188,7 @@ struct PickleMachine {
         guard result.globals.count < limits.maxMemoEntries else {
             throw Malformed(opcodeStart, "more than \(limits.maxMemoEntries) distinct globals", kind: .resourceLimit)
         }
-        let classification = GlobalClassifier.classify(module: module, name: name)
+        let classification = facts.classification
         globalIndex[key] = result.globals.count
         result.globals.append(ImportedGlobal(module: module, name: name, classification: classification, count: 1))
         let qualified = "\(module).\(name)"
@@ -234,9 +235,9 @@ struct PickleMachine {
 
     /// The next `count` bytes of the stream (reading them first, so no call
     /// borrows the machine while it advances).
-    mutating func take(_ count: Int) throws -> [UInt8] {
+    mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
         let at = try need(count)
-        return try bytes.bytes(at, count)
+        return try bytes.slice(at, count)
     }
 
     /// Longest string argument kept as a value; longer ones are skipped and
@@ -249,7 +250,7 @@ struct PickleMachine {
 
     /// The next `count` bytes as a string argument, or nil when they are
     /// skipped (longer than `maxStringBytes` or past the stream's string budget).
-    mutating func takeString(_ count: Int) throws -> [UInt8]? {
+    mutating func takeString(_ count: Int) throws -> ArraySlice<UInt8>? {
         guard count <= PickleMachine.maxStringBytes, keptStringBytes + count <= PickleMachine.maxKeptStringBytes else {
             _ = try need(count)
             return nil
@@ -274,14 +275,14 @@ struct PickleMachine {
         return Int(raw)
     }
 
-    mutating func line() throws -> [UInt8] {
+    mutating func line() throws -> ArraySlice<UInt8> {
         guard let end = try bytes.firstIndex(of: 0x0A, from: position, limit: PickleMachine.maxLineBytes + 1) else {
             if bytes.count - position > PickleMachine.maxLineBytes {
                 throw Malformed(opcodeStart, "line argument longer than \(PickleMachine.maxLineBytes) bytes", kind: .resourceLimit)
             }
             throw Malformed(opcodeStart, "stream is truncated (line argument has no newline)", truncated: true)
         }
-        let text = try bytes.bytes(position, end - position)
+        let text = try bytes.slice(position, end - position)
         position = end + 1
         return text
     }
@@ -299,8 +300,8 @@ struct PickleMachine {
 
     /// An `INT` argument as CPython reads it (``PythonInteger``): nil for a
     /// boolean or a value beyond `Int`.
-    func intArgument(_ raw: [UInt8]) throws -> Int? {
-        if raw == Array("00".utf8) || raw == Array("01".utf8) { return nil }
+    func intArgument(_ raw: ArraySlice<UInt8>) throws -> Int? {
+        if raw.elementsEqual("00".utf8) || raw.elementsEqual("01".utf8) { return nil }
         let value: PythonInteger.Value?
         if let viaStrtol = PythonInteger.strtol(raw), viaStrtol != .large { value = viaStrtol } else { value = PythonInteger.parse(raw, base: 0) }
         switch value {
@@ -311,19 +312,23 @@ struct PickleMachine {
     }
 
     /// Checks a `LONG` argument as CPython reads it (a trailing `L` dropped, then `int(text, 0)`).
-    func checkLongArgument(_ raw: [UInt8]) throws {
-        let text = raw.last == UInt8(ascii: "L") ? Array(raw.dropLast()) : raw
+    func checkLongArgument(_ raw: ArraySlice<UInt8>) throws {
+        let text = raw.last == UInt8(ascii: "L") ? raw.dropLast() : raw
         guard PythonInteger.parse(text, base: 0) != nil else { throw Malformed(opcodeStart, "invalid LONG argument \(argumentText(raw))") }
     }
 
     /// At most 40 characters of an argument, quoted, for an error message.
-    func argumentText(_ raw: [UInt8]) -> String {
+    func argumentText(_ raw: ArraySlice<UInt8>) -> String {
         "\"" + String(decoding: raw.prefix(40), as: UTF8.self) + "\""
     }
 
     /// A `PUT` or `GET` index as CPython reads it: `int(text, 10)`, then a
     /// non-negative `Py_ssize_t`.
-    func memoIndex(_ raw: [UInt8]) throws -> Int {
+    func memoIndex(_ raw: ArraySlice<UInt8>) throws -> Int {
+        // What picklers write: up to 18 plain decimal digits.
+        if !raw.isEmpty, raw.count <= 18, raw.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) {
+            return raw.reduce(0) { $0 * 10 + Int($1 &- UInt8(ascii: "0")) }
+        }
         guard case let .small(value)? = PythonInteger.parse(raw, base: 10), value >= 0 else {
             throw Malformed(opcodeStart, "invalid memo index \(argumentText(raw))")
         }
@@ -334,9 +339,10 @@ struct PickleMachine {
     /// decoded as CPython's `BINUNICODE` opcodes decode it: UTF-8 with
     /// "surrogatepass", so the 3-byte encodings of U+D800...U+DFFF are
     /// accepted (each kept as U+FFFD, which no name Python imports contains).
-    func stringValue(_ raw: [UInt8]?) throws -> Value {
-        guard let raw else { return .other }
-        if let text = try? utf8(raw) { return .string(text) }
+    func stringValue(_ slice: ArraySlice<UInt8>?) throws -> Value {
+        guard let slice else { return .other }
+        if let text = try? utf8(slice) { return .string(text) }
+        let raw = Array(slice)   // indexed from 0 below
         var passed: [UInt8] = []
         passed.reserveCapacity(raw.count)
         var i = 0
@@ -363,7 +369,9 @@ struct PickleMachine {
 
     /// Static, so that a closure calling it does not capture (and copy) the whole machine.
     static func latin1(_ raw: some Collection<UInt8>) -> String {
-        String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
+        // ASCII is the same in Latin-1 and UTF-8.
+        if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
+        return String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
     }
 
     // MARK: stack and memo

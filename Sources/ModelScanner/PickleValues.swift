@@ -1,3 +1,4 @@
+import ModelSecIO
 /// The symbolic values a pickle stream builds, as far as the scanner tracks
 /// them: strings, integers, globals, tuples, dicts and instances of known
 /// callables. Everything else is `other`.
@@ -130,7 +131,7 @@ struct PickleValues {
             return .global(index)
         }
         globalIndex[key] = globals.count
-        globals.append(GlobalInfo(module: module, name: name))
+        globals.append(GlobalFacts.of(module: module, name: name).info)
         return .global(globals.count - 1)
     }
 
@@ -213,7 +214,7 @@ struct PickleValues {
 extension String {
     /// Equality of the exact UTF-8 bytes (Swift's `==` is Unicode canonical
     /// equivalence, which Python's attribute and key lookups are not).
-    func bytesEqual(_ other: String) -> Bool { utf8.elementsEqual(other.utf8) }
+    func bytesEqual(_ other: String) -> Bool { ExactString.bytesEqual(self, other) }
 
     /// Whether the UTF-8 bytes end with those of `suffix` (Swift's `hasSuffix` compares characters).
     func utf8HasSuffix(_ suffix: String) -> Bool {

@@ -25,9 +25,12 @@ enum PythonInteger {
     /// whitespace, a sign, for base 0 a `0x`/`0o`/`0b` prefix (an underscore
     /// may follow it) and no leading zeros in a non-zero decimal, single
     /// underscores between digits. Nil when Python raises `ValueError`.
-    static func parse(_ text: [UInt8], base: Int) -> Value? {
+    static func parse(_ text: [UInt8], base: Int) -> Value? { parse(text[...], base: base) }
+
+    /// ``parse(_:base:)`` of bytes in place (the scanner's arguments are slices of its read window).
+    static func parse(_ text: ArraySlice<UInt8>, base: Int) -> Value? {
         precondition(base == 10 || base == 0)
-        var start = 0, end = text.count
+        var start = text.startIndex, end = text.endIndex
         while start < end, isSpace(text[start]) { start += 1 }
         while end > start, isSpace(text[end - 1]) { end -= 1 }
         var negative = false
@@ -77,23 +80,27 @@ enum PythonInteger {
     /// C `strtol(text, &end, 0)` when it consumes the whole text (leading
     /// whitespace, a sign, `0x` hexadecimal, a leading `0` octal, decimal),
     /// nil when it stops early; `large` when it overflows a C `long`.
-    static func strtol(_ text: [UInt8]) -> Value? {
-        var i = 0
-        while i < text.count, isSpace(text[i]) { i += 1 }
+    static func strtol(_ text: [UInt8]) -> Value? { strtol(text[...]) }
+
+    /// ``strtol(_:)`` of bytes in place.
+    static func strtol(_ text: ArraySlice<UInt8>) -> Value? {
+        var i = text.startIndex
+        let end = text.endIndex
+        while i < end, isSpace(text[i]) { i += 1 }
         var negative = false
-        if i < text.count, text[i] == UInt8(ascii: "+") || text[i] == UInt8(ascii: "-") {
+        if i < end, text[i] == UInt8(ascii: "+") || text[i] == UInt8(ascii: "-") {
             negative = text[i] == UInt8(ascii: "-")
             i += 1
         }
         var radix = 10
-        if i < text.count, text[i] == UInt8(ascii: "0") {
-            if i + 2 < text.count, text[i + 1] | 0x20 == UInt8(ascii: "x"), let d = digitValue(text[i + 2]), d < 16 {
+        if i < end, text[i] == UInt8(ascii: "0") {
+            if i + 2 < end, text[i + 1] | 0x20 == UInt8(ascii: "x"), let d = digitValue(text[i + 2]), d < 16 {
                 radix = 16; i += 2
             } else {
                 radix = 8
             }
         }
-        guard i < text.count else { return nil }
+        guard i < end else { return nil }
         var value = 0, overflow = false
         for byte in text[i...] {
             guard let digit = digitValue(byte), digit < radix else { return nil }

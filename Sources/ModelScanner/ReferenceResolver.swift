@@ -1,3 +1,4 @@
+import ModelSecIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,14 +29,14 @@ struct ReferenceResolver {
     private static let numpyLoadCovered: Set<ModelFileFormat> = [.zip, .npz, .pytorchZip, .npy, .pickle, .pytorchLegacy]
 
     /// Index of each report by its path's bytes (the first report for a path).
-    private var indexByPath: [[UInt8]: Int] = [:]
+    private var indexByPath: [ExactString: Int] = [:]
 
     init(files: [FileScanReport], skipped: [String], limits: ScanLimits) {
         self.files = files
         self.skipped = skipped
         self.limits = limits
-        for (index, file) in files.enumerated() where indexByPath[Array(file.path.utf8)] == nil {
-            indexByPath[Array(file.path.utf8)] = index
+        for (index, file) in files.enumerated() where indexByPath[ExactString(file.path)] == nil {
+            indexByPath[ExactString(file.path)] = index
         }
     }
 
@@ -43,10 +44,10 @@ struct ReferenceResolver {
         var queue = Array(files.indices)
         var next = 0
         var visited = 0
-        var rescanned = Set<[UInt8]>()
+        var rescanned = Set<ExactString>()
         var followed = Set<[UInt8]>()
-        var nowScanned = Set<[UInt8]>()
-        defer { skipped.removeAll { nowScanned.contains(Array($0.utf8)) } }
+        var nowScanned = Set<ExactString>()
+        defer { if !nowScanned.isEmpty { skipped.removeAll { nowScanned.contains(ExactString($0)) } } }
         while next < queue.count {
             let index = queue[next]
             next += 1
@@ -60,7 +61,7 @@ struct ReferenceResolver {
                     return
                 }
                 guard let target = resolve(name, from: files[index].path) else { continue }
-                let key = Array(target.utf8)
+                let key = ExactString(target)
                 guard !rescanned.contains(key) else { continue }
                 rescanned.insert(key)
                 if let existing = indexByPath[key] {
@@ -126,7 +127,7 @@ struct ReferenceResolver {
     }
 
     private mutating func attach(_ path: String, _ severity: FindingSeverity, _ kind: FindingKind, _ message: String) {
-        guard let index = indexByPath[Array(path.utf8)] else { return }
+        guard let index = indexByPath[ExactString(path)] else { return }
         files[index] = files[index].merging(FileScanReport(path: path, format: files[index].format, size: files[index].size, streams: [],
                                                            findings: [ScanFinding(severity: severity, kind: kind, location: path, message: message)],
                                                            references: []))

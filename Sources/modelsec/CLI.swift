@@ -51,6 +51,9 @@ extension CLI {
     /// File names, metadata and claims come from untrusted models and
     /// tokens; every text line that may carry them goes through this.
     static func terminalSafe(_ text: String) -> String {
+        // Printable ASCII needs no escape (nearly every path and message);
+        // rebuilding it scalar by scalar was most of a scan report's rendering.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             if isTerminalControl(scalar) {

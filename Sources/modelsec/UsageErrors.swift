@@ -123,10 +123,18 @@ struct CommandTree: Decodable {
         var path = ["modelsec"]
         var longOptions: [String] = []
         var shortOptions: [String] = []
+        // The next word is the value of an option (`serve --config x.yaml`), not a command name.
+        var valueFollows = false
         for argument in arguments {
             if argument == "--" { break }
+            if valueFollows {
+                valueFollows = false
+                continue
+            }
             if argument.hasPrefix("--") {
-                longOptions.append(String(argument.dropFirst(2).prefix { $0 != "=" }))
+                let name = String(argument.dropFirst(2).prefix { $0 != "=" })
+                longOptions.append(name)
+                valueFollows = !argument.contains("=") && Self.takesValue(name, node: node)
                 continue
             }
             if argument.hasPrefix("-") {
@@ -174,6 +182,18 @@ struct CommandTree: Decodable {
             }
         }
         return nil
+    }
+
+    /// Whether `--name` is an option with a value of `node`, or of the
+    /// subcommand `node` runs when none is named.
+    private static func takesValue(_ name: String, node: Node) -> Bool {
+        var candidates = [node]
+        if let implied = node.defaultSubcommand, let sub = node.subcommands?.first(where: { $0.commandName == implied }) {
+            candidates.append(sub)
+        }
+        return candidates.contains { candidate in
+            (candidate.arguments ?? []).contains { $0.kind == "option" && ($0.names ?? []).contains { $0.kind == "long" && $0.name == name } }
+        }
     }
 
     /// The first of `longOptions` that `node` does not have, as a
@@ -245,6 +265,8 @@ struct CommandTree: Decodable {
         "modelsec release verify --introspect": "token-introspect",
         "modelsec release verify --revoked": "token-revoked",
         "modelsec release verify --leeway": "token-leeway",
+        "modelsec release verify --token-audience": "audience",
+        "modelsec token verify --token-audience": "audience",
         "modelsec token verify --token-jwks": "jwks",
         "modelsec token verify --token-issuer": "issuer",
         "modelsec token verify --token-public-key": "public-key",

@@ -33,6 +33,20 @@ extension FirstHourTests {
         XCTAssertTrue(r.stdoutText.contains("did you mean '--config'"), r.stdoutText)
         let command = try run(["serve", "clent", "add"], expect: 2)
         XCTAssertTrue(command.stderrText.contains("did you mean 'client'"), command.stderrText)
+        // An option's value is not taken for a command name, wherever the mistyped option is.
+        let after = try run(["serve", "--config", "s.yaml", "--strict-permisions", "--json"], expect: 2)
+        XCTAssertEqual(errorCode(after), "usage.unknown-option")
+        XCTAssertTrue(after.stdoutText.contains("did you mean '--strict-permissions'"), after.stdoutText)
+        XCTAssertFalse(after.stdoutText.contains("s.yaml"), after.stdoutText)
+    }
+
+    /// `--token-audience` (the spelling of the other token options) points
+    /// at `--audience` in both verify commands.
+    func testTokenAudienceSuggestsAudience() throws {
+        for command in [["release", "verify", "rel"], ["token", "verify", "t"]] {
+            let r = try run(command + ["--token-audience", "deploy-gate", "--json"], expect: 2)
+            XCTAssertTrue(r.stdoutText.contains("did you mean '--audience'"), r.stdoutText)
+        }
     }
 
     /// `--version` names the commit the checkout is at (the build re-records

@@ -69,6 +69,13 @@ final class ServeSigningKeyTests: XCTestCase {
         // server opens it again through the recorded path.
         try run(["serve", "rotate-key", "--config", "service.yaml", "--key-passphrase-env", "ISSUER_PASS"],
                 environment: ["ISSUER_PASS": "correct horse battery staple"])
+        // The new key is written encrypted with the same passphrase, and the
+        // second rotation (which makes it current) and the server open it.
+        let written = try FileManager.default.contentsOfDirectory(atPath: path("signing-keys"))
+        XCTAssertEqual(written.count, 1, "\(written)")
+        let pem = try String(contentsOfFile: path("signing-keys/" + written[0]), encoding: .utf8)
+        XCTAssertTrue(pem.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"), pem)
+        try run(["serve", "rotate-key", "--config", "service.yaml", "--key-passphrase-file", "pass.txt"])
         let again = try TokenServerTests.ServerProcess(config: path("service.yaml"), logDirectory: dir,
                                                        arguments: ["--key-passphrase-file", path("pass.txt")])
         defer { _ = again.stop() }

@@ -76,8 +76,7 @@ struct ServeRun: ParsableCommand {
             ? try CLI.loadSigner(settings.signingKey, option: "signing_key", passphrase: passphrase.source, permissions: keyPermissions)
             : nil
         let keys = try KeyRing(store: store, initial: signer, issuer: settings.issuer, maximumTTL: settings.maximumTTL,
-                               loader: try ServeRotateKey.loader(permissions: keyPermissions, configuredKey: settings.signingKey,
-                                                                 passphrase: passphrase.source))
+                               loader: try ServeRotateKey.loader(permissions: keyPermissions, passphrase: passphrase.source))
         let server = try TokenServer(config: settings, keys: keys, store: store)
         let scheme = settings.tlsCertificate == nil ? "http" : "https"
         let format = RequestLogFormat(rawValue: logFormat) ?? .json

@@ -54,10 +54,10 @@ struct ServeRotateKey: ParsableCommand {
 
     /// Opens a recorded key for the server: a `pkcs11:` URI in its token, or a
     /// key file with its permissions checked as `signing_key` is checked
-    /// (`passphrase` opens `configuredKey`, the configured `signing_key`,
-    /// which stays recorded after the first rotation; generated keys are not
-    /// encrypted).
-    static func loader(permissions: KeyPermissionOptions, configuredKey: String,
+    /// (`passphrase` opens the encrypted ones: the configured `signing_key`,
+    /// which stays recorded after the first rotation, and the keys
+    /// `rotate-key` wrote with the same passphrase).
+    static func loader(permissions: KeyPermissionOptions,
                        passphrase: PassphraseSource?) throws -> @Sendable (String) throws -> any Signer {
         let strict = try permissions.isStrict
         return { path in
@@ -67,8 +67,7 @@ struct ServeRotateKey: ParsableCommand {
             } else if let warning = KeyFile.permissionWarning(path) {
                 CLI.warn(warning)
             }
-            let configured = Array(path.utf8) == Array(configuredKey.utf8)
-            return try KeyFile.loadSigningKey(path, passphrase: configured ? passphrase : nil)
+            return try KeyFile.loadSigningKey(path, passphrase: passphrase)
         }
     }
 
@@ -77,7 +76,7 @@ struct ServeRotateKey: ParsableCommand {
         let now = Int64(Date().timeIntervalSince1970)
         let store = try SQLiteTokenStore(path: settings.statePath)
         let recorded = try store.signingKeys()
-        let loader = try Self.loader(permissions: keyPermissions, configuredKey: settings.signingKey, passphrase: passphrase.source)
+        let loader = try Self.loader(permissions: keyPermissions, passphrase: passphrase.source)
         let currentAlgorithm: KeyAlgorithm
         let initial: SigningKeyRecord
         if let current = recorded.first(where: { $0.role == .current }) {
@@ -121,7 +120,10 @@ struct ServeRotateKey: ParsableCommand {
         } catch {
             throw TokenServiceError.unusableFile(file: settings.keyDirectory, reason: "the key directory could not be created (\(error))")
         }
-        try KeyFile.write(next, to: keyFile)
+        // With a passphrase (the issuer key's), the new key is written
+        // encrypted with it, as the configured key is: key_dir holds no
+        // plain key next to an encrypted one.
+        try KeyFile.write(next, to: keyFile, passphrase: try passphrase.source?.read())
         do { try store.replaceSigningKeys(outcome.records) } catch {
             unlink(keyFile)
             throw error

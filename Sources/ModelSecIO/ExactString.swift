@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A string that compares, hashes and sorts as its exact UTF-8 bytes.
 ///
 /// Swift's `String ==` (and so `Set<String>`, `[String: V]` and `switch` over
@@ -28,7 +34,21 @@ public struct ExactString: Hashable, Comparable, Sendable, CustomStringConvertib
     public var description: String { string }
 
     public static func == (lhs: ExactString, rhs: ExactString) -> Bool {
-        lhs.string.utf8.elementsEqual(rhs.string.utf8)
+        bytesEqual(lhs.string, rhs.string)
+    }
+
+    /// Whether `a` and `b` have identical UTF-8 forms. Compares the
+    /// contiguous storage of native strings in one `memcmp` (walking two
+    /// `UTF8View`s byte by byte cost about ten instructions a byte, the
+    /// largest single cost of scanning a directory of small pickles).
+    public static func bytesEqual(_ a: String, _ b: String) -> Bool {
+        let x = a.utf8, y = b.utf8
+        guard x.count == y.count else { return false }
+        let fast = x.withContiguousStorageIfAvailable { p in
+            y.withContiguousStorageIfAvailable { q in p.count == 0 || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0 }
+        }
+        if let fast, let equal = fast { return equal }
+        return x.elementsEqual(y)
     }
 
     public func hash(into hasher: inout Hasher) {
