@@ -24,6 +24,9 @@ struct PickleMemo {
         (index >= 0 && index < dense.count) || sparse[index] != nil
     }
 
+    /// Makes room for `count` entries numbered from 0.
+    mutating func reserveCapacity(_ count: Int) { dense.reserveCapacity(count) }
+
     /// Defines (or redefines) `index`.
     mutating func set(_ index: Int, _ value: PickleValues.Value) {
         if index >= 0 && index < dense.count {
