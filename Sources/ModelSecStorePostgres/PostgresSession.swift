@@ -136,11 +136,16 @@ final class PostgresSession: Sendable {
                         if Self.isRetryable(error) { throw RetryExhausted(attempts: attempt) }
                         throw error
                     }
-                    let base = min(200, 2 << min(attempt, 7))
-                    try await Task.sleep(nanoseconds: UInt64(Int.random(in: base / 2...base)) * 1_000_000)
+                    try await Self.backoff(attempt: attempt)
                 }
             }
         }
+    }
+
+    /// Waits before try `attempt` + 1: jittered, growing to 200 ms.
+    static func backoff(attempt: Int) async throws {
+        let base = min(200, 2 << min(attempt, 7))
+        try await Task.sleep(nanoseconds: UInt64(Int.random(in: base / 2...base)) * 1_000_000)
     }
 
     private static func unlock(_ connection: PostgresConnection, _ keys: [String]) async throws {
