@@ -161,8 +161,12 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
                 attempt += 1
                 do {
                     if !locking {
-                        if let result = try await Self.attempt(c, charge, locked: false) { return (result, conflicted) }
-                        // Another charge changed a row between the read and the write.
+                        do {
+                            if let result = try await Self.attempt(c, charge, locked: false) { return (result, conflicted) }
+                        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
+                            // A row is locked by another charge (NOWAIT): nothing was written.
+                        }
+                        // Another charge changed or holds a row between the read and the write.
                         conflicted = true
                         locking = true
                         continue
@@ -207,6 +211,11 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
     /// One try: reads the rows (locking them when `locked`, inside the
     /// caller's transaction), decides, and writes if the rows are still
     /// the ones read. Nil: a row changed in between (never when `locked`).
+    /// Unlocked, the write is its own transaction and never waits for a
+    /// lock (`NOWAIT`: SQLSTATE 55P03 when a row is held), so a charge
+    /// whose operation timed out is never committed later by a statement
+    /// still queued on the server; every statement that may wait runs in
+    /// the locking transaction, which commits only on the client's COMMIT.
     static func attempt(_ c: PostgresConnection, _ charge: Charge, locked: Bool) async throws -> (receipt: ChargeReceipt, replayed: Bool)? {
         let lock = locked ? " FOR UPDATE" : ""
         let read = try await c.query("""
@@ -255,7 +264,7 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
             ), locked AS (
                 SELECT d.name FROM dp_datasets d JOIN expected e ON e.name = d.name
                 WHERE d.relation = e.relation AND d.total_epsilon_nano = e.te AND d.total_delta_femto = e.td AND d.charge_count = e.n
-                ORDER BY d.name FOR UPDATE OF d
+                ORDER BY d.name FOR UPDATE OF d\(unescaped: locked ? "" : " NOWAIT")
             ), spent AS (
                 INSERT INTO dp_spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at, outcome)
                 SELECT c.dataset, c.relation, c.e, c.d, NULLIF(c.r, -1), c.m, c.p, \(time), 'charged'
