@@ -216,25 +216,24 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
     /// whose operation timed out is never committed later by a statement
     /// still queued on the server; every statement that may wait runs in
     /// the locking transaction, which commits only on the client's COMMIT.
+    /// Both statements are prepared once per connection.
     static func attempt(_ c: PostgresConnection, _ charge: Charge, locked: Bool) async throws -> (receipt: ChargeReceipt, replayed: Bool)? {
-        let lock = locked ? " FOR UPDATE" : ""
-        let read = try await c.query("""
-            WITH d AS (SELECT name, \(unescaped: rowColumns) FROM dp_datasets WHERE name = ANY(\(charge.datasets)) ORDER BY name\(unescaped: lock))
-            SELECT 'd', name, relation, total_epsilon_nano, total_delta_femto, \(unescaped: LedgerRules.sumColumns.joined(separator: ", ")) FROM d
-            UNION ALL
-            SELECT 'r', r.fingerprint, s.created_at, r.spend_id, r.position::BIGINT, 0, 0, 0, 0, 0, 0, 0
-            FROM dp_charge_requests r JOIN dp_spends s ON s.id = r.spend_id WHERE r.request_id = \(charge.requestID)
-            ORDER BY 1, 5
-            """, logger: PostgresSession.logger)
         var rows: [String: LedgerRules.DatasetRow] = [:]
         var found: [(id: Int64, fingerprint: String, time: String)] = []
-        for try await (kind, a, b, n1, n2, n, s1, s2, s3, s4, s5, s6) in read.decode(
-            (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+        func take(_ row: ChargeRead.Row) {
+            let (kind, a, b, n1, n2, n, s1, s2, s3, s4, s5, s6) = row
             if kind == "d" {
                 rows[a] = LedgerRules.row(relation: b, totalEpsilon: n1, totalDelta: n2, count: n, sums: [s1, s2, s3, s4, s5, s6])
             } else {
                 found.append((n1, a, b))
             }
+        }
+        if locked {
+            for try await row in try await c.execute(ChargeReadLocking(names: charge.datasets, requestID: charge.requestID),
+                                                     logger: PostgresSession.logger) { take(row) }
+        } else {
+            for try await row in try await c.execute(ChargeRead(names: charge.datasets, requestID: charge.requestID),
+                                                     logger: PostgresSession.logger) { take(row) }
         }
         if let requestID = charge.requestID, !found.isEmpty {
             guard found.count == charge.requests.count, found.allSatisfy({ $0.fingerprint == charge.fingerprint }) else {
@@ -242,46 +241,20 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
             }
             return (ChargeReceipt(requestID: requestID, charges: found.map(\.id), chargedAt: found[0].time), true)
         }
-        let read0 = rows
+        let read = rows
         for (request, amount) in zip(charge.requests, charge.amounts) {
             rows[request.dataset] = try LedgerRules.admit(request, amount, row: rows[request.dataset])
         }
         let time = LedgerRules.now()
         if charge.requests.isEmpty { return (ChargeReceipt(requestID: charge.requestID, charges: [], chargedAt: time), false) }
         // The rows the decision was made on (every dataset has one: admit refused the others).
-        let names = charge.datasets
-        let expected = names.map { read0[$0]! }
-        let relations = expected.map(\.relation.rawValue), totalEpsilons = expected.map(\.totalEpsilon)
-        let totalDeltas = expected.map(\.totalDelta), counts = expected.map { Int64($0.count) }
-        let r = charge.requests, a = charge.amounts
-        let datasets = r.map(\.dataset), chargeRelations = r.map(\.relation.rawValue), mechanisms = r.map(\.mechanism)
-        let parameters = r.map(\.parameters), epsilons = a.map(\.epsilon), deltas = a.map(\.delta), rhos = a.map { $0.rho ?? -1 }
-        let datasetCount = Int64(names.count)
-        let written = try await c.query("""
-            WITH expected AS (
-                SELECT * FROM unnest(\(names)::TEXT[], \(relations)::TEXT[], \(totalEpsilons)::BIGINT[], \(totalDeltas)::BIGINT[],
-                                     \(counts)::BIGINT[]) AS e(name, relation, te, td, n)
-            ), locked AS (
-                SELECT d.name FROM dp_datasets d JOIN expected e ON e.name = d.name
-                WHERE d.relation = e.relation AND d.total_epsilon_nano = e.te AND d.total_delta_femto = e.td AND d.charge_count = e.n
-                ORDER BY d.name FOR UPDATE OF d\(unescaped: locked ? "" : " NOWAIT")
-            ), spent AS (
-                INSERT INTO dp_spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at, outcome)
-                SELECT c.dataset, c.relation, c.e, c.d, NULLIF(c.r, -1), c.m, c.p, \(time), 'charged'
-                FROM unnest(\(datasets)::TEXT[], \(chargeRelations)::TEXT[], \(epsilons)::BIGINT[], \(deltas)::BIGINT[], \(rhos)::BIGINT[],
-                            \(mechanisms)::TEXT[], \(parameters)::TEXT[]) WITH ORDINALITY AS c(dataset, relation, e, d, r, m, p, ord)
-                WHERE (SELECT count(*) FROM locked) = \(datasetCount)
-                ORDER BY c.ord
-                RETURNING id
-            ), requested AS (
-                INSERT INTO dp_charge_requests (request_id, position, spend_id, fingerprint)
-                SELECT \(charge.requestID)::TEXT, (row_number() OVER (ORDER BY id) - 1)::INTEGER, id, \(charge.fingerprint)
-                FROM spent WHERE \(charge.requestID)::TEXT IS NOT NULL
-            )
-            SELECT id FROM spent ORDER BY id
-            """, logger: PostgresSession.logger)
+        let write = ChargeWrite(charge: charge, expected: charge.datasets.map { read[$0]! }, time: time)
         var ids: [Int64] = []
-        for try await id in written.decode(Int64.self) { ids.append(id) }
+        if locked {
+            for try await id in try await c.execute(ChargeWriteLocked(write: write), logger: PostgresSession.logger) { ids.append(id) }
+        } else {
+            for try await id in try await c.execute(write, logger: PostgresSession.logger) { ids.append(id) }
+        }
         guard ids.count == charge.requests.count else { return nil }
         return (ChargeReceipt(requestID: charge.requestID, charges: ids, chargedAt: time), false)
     }
@@ -323,4 +296,127 @@ extension PostgresPrivacyLedger: LedgerImporting {
             }
         }
     }
+}
+
+/// The read of a charge: the datasets' rows (kind `d`: name, relation,
+/// totals, count, sums) and the request id's earlier charges (kind `r`:
+/// fingerprint, time, charge id, position), in one round trip.
+struct ChargeRead: PostgresPreparedStatement {
+    static let name = "modelsec_charge_read_v6"
+    static let sql = text(lock: "")
+    static let bindingDataTypes: [PostgresDataType] = [.textArray, .text]
+    typealias Row = (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
+    var names: [String]
+    var requestID: String?
+
+    static func text(lock: String) -> String {
+        """
+        WITH d AS (SELECT name, \(PostgresPrivacyLedger.rowColumns) FROM dp_datasets WHERE name = ANY($1) ORDER BY name\(lock))
+        SELECT 'd', name, relation, total_epsilon_nano, total_delta_femto, \(LedgerRules.sumColumns.joined(separator: ", ")) FROM d
+        UNION ALL
+        SELECT 'r', r.fingerprint, s.created_at, r.spend_id, r.position::BIGINT, 0, 0, 0, 0, 0, 0, 0
+        FROM dp_charge_requests r JOIN dp_spends s ON s.id = r.spend_id WHERE r.request_id = $2
+        ORDER BY 1, 5
+        """
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 2)
+        b.append(names)
+        b.append(requestID)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// ``ChargeRead`` taking the rows' locks (inside the locking transaction).
+struct ChargeReadLocking: PostgresPreparedStatement {
+    static let name = "modelsec_charge_read_locking_v6"
+    static let sql = ChargeRead.text(lock: " FOR UPDATE")
+    static let bindingDataTypes = ChargeRead.bindingDataTypes
+    typealias Row = ChargeRead.Row
+    var names: [String]
+    var requestID: String?
+
+    func makeBindings() throws -> PostgresBindings { try ChargeRead(names: names, requestID: requestID).makeBindings() }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// The write of a charge, one statement: locks the dataset rows (sorted,
+/// `NOWAIT`), checks each is still the row the decision was made on, and
+/// only then inserts the charges (in request order) and request rows;
+/// returns the new charge ids, none when a row changed.
+struct ChargeWrite: PostgresPreparedStatement {
+    static let name = "modelsec_charge_write_v6"
+    static let sql = text(wait: false)
+    static let bindingDataTypes: [PostgresDataType] = [.textArray, .textArray, .int8Array, .int8Array, .int8Array,
+                                                       .textArray, .textArray, .int8Array, .int8Array, .int8Array, .textArray, .textArray,
+                                                       .text, .int8, .text, .text]
+    typealias Row = Int64
+    var charge: PostgresPrivacyLedger.Charge
+    var expected: [LedgerRules.DatasetRow]
+    var time: String
+
+    static func text(wait: Bool) -> String {
+        """
+        WITH expected AS (
+            SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[]) AS e(name, relation, te, td, n)
+        ), locked AS (
+            SELECT d.name FROM dp_datasets d JOIN expected e ON e.name = d.name
+            WHERE d.relation = e.relation AND d.total_epsilon_nano = e.te AND d.total_delta_femto = e.td AND d.charge_count = e.n
+            ORDER BY d.name FOR UPDATE OF d\(wait ? "" : " NOWAIT")
+        ), spent AS (
+            INSERT INTO dp_spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at, outcome)
+            SELECT c.dataset, c.relation, c.e, c.d, NULLIF(c.r, -1), c.m, c.p, $13, 'charged'
+            FROM unnest($6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::TEXT[], $12::TEXT[])
+                 WITH ORDINALITY AS c(dataset, relation, e, d, r, m, p, ord)
+            WHERE (SELECT count(*) FROM locked) = $14
+            ORDER BY c.ord
+            RETURNING id
+        ), requested AS (
+            INSERT INTO dp_charge_requests (request_id, position, spend_id, fingerprint)
+            SELECT $15, (row_number() OVER (ORDER BY id) - 1)::INTEGER, id, $16
+            FROM spent WHERE $15::TEXT IS NOT NULL
+        )
+        SELECT id FROM spent ORDER BY id
+        """
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        let r = charge.requests, a = charge.amounts
+        var b = PostgresBindings(capacity: 16)
+        b.append(charge.datasets)
+        b.append(expected.map(\.relation.rawValue))
+        b.append(expected.map(\.totalEpsilon))
+        b.append(expected.map(\.totalDelta))
+        b.append(expected.map { Int64($0.count) })
+        b.append(r.map(\.dataset))
+        b.append(r.map(\.relation.rawValue))
+        b.append(a.map(\.epsilon))
+        b.append(a.map(\.delta))
+        b.append(a.map { $0.rho ?? -1 })
+        b.append(r.map(\.mechanism))
+        b.append(r.map(\.parameters))
+        b.append(time)
+        b.append(Int64(charge.datasets.count))
+        b.append(charge.requestID)
+        b.append(charge.fingerprint)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+}
+
+/// ``ChargeWrite`` inside the locking transaction (it already holds the
+/// rows, so it may wait).
+struct ChargeWriteLocked: PostgresPreparedStatement {
+    static let name = "modelsec_charge_write_locked_v6"
+    static let sql = ChargeWrite.text(wait: true)
+    static let bindingDataTypes = ChargeWrite.bindingDataTypes
+    typealias Row = Int64
+    var write: ChargeWrite
+
+    func makeBindings() throws -> PostgresBindings { try write.makeBindings() }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
 }

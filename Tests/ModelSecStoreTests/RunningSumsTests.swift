@@ -107,6 +107,19 @@ final class RunningSumsTests: StoreEngineTestCase {
         XCTAssertThrowsError(try engine.open()) { XCTAssertEqual(self.code($0), "store.schema-altered") }
     }
 
+    /// A charge's time is ISO 8601 UTC with milliseconds, as ISO8601DateFormatter writes it.
+    func testChargeTimeIsISO8601WithMilliseconds() throws {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for _ in 0..<50 {
+            let text = LedgerRules.now()
+            XCTAssertNotNil(text.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#, options: .regularExpression), text)
+            let parsed = try XCTUnwrap(formatter.date(from: text), text)
+            XCTAssertLessThan(abs(parsed.timeIntervalSinceNow), 1, text)
+            XCTAssertEqual(formatter.string(from: parsed), text)
+        }
+    }
+
     /// Threads with their own connections charge requests spanning two
     /// datasets (in either order) and single datasets at once: never over
     /// budget, all-or-nothing, and the sums equal the charges after.
