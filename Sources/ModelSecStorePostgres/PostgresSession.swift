@@ -44,6 +44,11 @@ final class PostgresSession: Sendable {
                                                              password: password, database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
         configuration.options.requireBackendKeyData = false
+        // The ledger's charge statements are prepared once per connection
+        // and are index lookups whatever their parameters: a generic plan
+        // spares planning them again at every charge (in the bench, the
+        // planner was most of the server's time per charge).
+        configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan")]
         let immutable = configuration
         do {
             let connection = try Blocking.run {

@@ -8,7 +8,10 @@
 // random one of that many datasets (as pgbench's simple-update spreads its
 // updates over many rows). Connections are opened before the clock starts.
 // The store must be migrated and the password given by
-// PGPASSWORD/PGPASSFILE. Prints one line: `charges/s p50-ms p99-ms`.
+// PGPASSWORD/PGPASSFILE. Prints one line: `charges/s p50-ms p99-ms failed`
+// (charges that failed, e.g. SQLite's "database is locked" after its 30 s
+// busy timeout; the first error goes to stderr). Exits 1 only when every
+// charge failed.
 import DifferentialPrivacy
 import Foundation
 import ModelSecStore
@@ -64,5 +67,6 @@ done.wait()
 let elapsed = Date().timeIntervalSince(start)
 latencies.sort()
 func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-if failures > 0 { FileHandle.standardError.write(Data("bench-store: \(failures) charges failed, first: \(firstError)\n".utf8)); exit(1) }
-print(String(format: "%.0f %.2f %.2f", Double(latencies.count) / elapsed, percentile(0.5), percentile(0.99)))
+if failures > 0 { FileHandle.standardError.write(Data("bench-store: \(failures) charges failed, first: \(firstError)\n".utf8)) }
+if failures == latencies.count { exit(1) }
+print(String(format: "%.0f %.2f %.2f %d", Double(latencies.count - failures) / elapsed, percentile(0.5), percentile(0.99), failures))
