@@ -309,13 +309,17 @@ struct ChargeRead: PostgresPreparedStatement {
     var names: [String]
     var requestID: String?
 
+    /// Every part is an index lookup whatever the parameters (the plan is
+    /// generic): the time of an earlier charge is a correlated primary-key
+    /// lookup, as a join let the planner scan every charge.
     static func text(lock: String) -> String {
         """
         WITH d AS (SELECT name, \(PostgresPrivacyLedger.rowColumns) FROM dp_datasets WHERE name = ANY($1) ORDER BY name\(lock))
         SELECT 'd', name, relation, total_epsilon_nano, total_delta_femto, \(LedgerRules.sumColumns.joined(separator: ", ")) FROM d
         UNION ALL
-        SELECT 'r', r.fingerprint, s.created_at, r.spend_id, r.position::BIGINT, 0, 0, 0, 0, 0, 0, 0
-        FROM dp_charge_requests r JOIN dp_spends s ON s.id = r.spend_id WHERE r.request_id = $2
+        SELECT 'r', r.fingerprint, (SELECT s.created_at FROM dp_spends s WHERE s.id = r.spend_id), r.spend_id, r.position::BIGINT,
+               0, 0, 0, 0, 0, 0, 0
+        FROM dp_charge_requests r WHERE r.request_id = $2
         ORDER BY 1, 5
         """
     }
@@ -364,7 +368,7 @@ struct ChargeWrite: PostgresPreparedStatement {
             SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[]) AS e(name, relation, te, td, n)
         ), locked AS (
             SELECT d.name FROM dp_datasets d JOIN expected e ON e.name = d.name
-            WHERE d.relation = e.relation AND d.total_epsilon_nano = e.te AND d.total_delta_femto = e.td AND d.charge_count = e.n
+            WHERE d.name = ANY($1::TEXT[]) AND d.relation = e.relation AND d.total_epsilon_nano = e.te AND d.total_delta_femto = e.td AND d.charge_count = e.n
             ORDER BY d.name FOR UPDATE OF d\(wait ? "" : " NOWAIT")
         ), spent AS (
             INSERT INTO dp_spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at, outcome)
