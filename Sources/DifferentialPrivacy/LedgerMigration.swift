@@ -83,6 +83,14 @@ enum LedgerMigration {
     /// added; no row changes.
     static func upgradeVersion3(_ db: Database) throws {
         for statement in LedgerSchema.requestStatements { try db.execute(sql: statement) }
+        try db.execute(sql: "PRAGMA user_version = 4")
+    }
+
+    /// Version 4 to version 6: the running-sum columns and their trigger
+    /// are added, and each dataset's sums are computed from its charges.
+    static func upgradeVersion4(_ db: Database) throws {
+        for statement in LedgerSchema.sumsStatements { try db.execute(sql: statement) }
+        try db.execute(sql: LedgerRules.sumsBackfill(datasets: "datasets", spends: "spends"))
         try db.execute(sql: "PRAGMA user_version = \(LedgerSchema.version)")
     }
 

@@ -112,6 +112,61 @@ package enum LedgerRules {
         return current
     }
 
+    // MARK: Running sums
+    //
+    // Both engines keep each dataset's ``ChargeSums`` and charge count in
+    // its row (schema version 6), added to by a trigger on every inserted
+    // charge, so a charge reads one row instead of summing all charges.
+    // The SQL below is the one text both engines run; its classification
+    // of a charge is ``ChargeSums/adding(epsilon:delta:rho:)``'s (rho
+    // present: zCDP; else delta 0: pure; else approximate). The admission
+    // rules themselves stay in Swift (``admit(_:_:row:)``), over the sums
+    // read from the row.
+
+    /// The dataset row's running-sum columns, in ``ChargeSums`` order after the count.
+    package static let sumColumns = ["charge_count", "sum_pure_epsilon_nano", "sum_approximate_epsilon_nano",
+                                     "sum_approximate_delta_femto", "sum_zcdp_epsilon_nano", "sum_zcdp_delta_femto", "sum_rho_femto"]
+
+    /// What one charge row `p` adds to each of ``sumColumns``.
+    static func sumTerms(_ p: String) -> [String] {
+        ["1",
+         "CASE WHEN \(p).rho_femto IS NULL AND \(p).delta_femto = 0 THEN \(p).epsilon_nano ELSE 0 END",
+         "CASE WHEN \(p).rho_femto IS NULL AND \(p).delta_femto > 0 THEN \(p).epsilon_nano ELSE 0 END",
+         "CASE WHEN \(p).rho_femto IS NULL THEN \(p).delta_femto ELSE 0 END",
+         "CASE WHEN \(p).rho_femto IS NOT NULL THEN \(p).epsilon_nano ELSE 0 END",
+         "CASE WHEN \(p).rho_femto IS NOT NULL THEN \(p).delta_femto ELSE 0 END",
+         "COALESCE(\(p).rho_femto, 0)"]
+    }
+
+    /// The `SET` list a trigger runs for the inserted charge `new` (`NEW`).
+    package static func sumsIncrement(new: String) -> String {
+        zip(sumColumns, sumTerms(new)).map { "\($0) = \($0) + \($1)" }.joined(separator: ", ")
+    }
+
+    /// A correlated subquery: the sums of the charges in `spends` of the dataset `name`, recomputed.
+    static func sumsOfCharges(spends: String, name: String) -> String {
+        "SELECT " + sumTerms("s").map { "CAST(COALESCE(SUM(\($0)), 0) AS BIGINT)" }.joined(separator: ", ")
+            + " FROM \(spends) s WHERE s.dataset = \(name)"
+    }
+
+    /// Sets every dataset's running sums from its charges (the upgrade to version 6).
+    package static func sumsBackfill(datasets: String, spends: String) -> String {
+        "UPDATE \(datasets) SET (\(sumColumns.joined(separator: ", "))) = (\(sumsOfCharges(spends: spends, name: datasets + ".name")))"
+    }
+
+    /// The first dataset (by name) whose running sums differ from its charges' sums; no rows when all agree.
+    package static func sumsMismatch(datasets: String, spends: String) -> String {
+        "SELECT d.name FROM \(datasets) d WHERE (\(sumColumns.map { "d." + $0 }.joined(separator: ", "))) <> (\(sumsOfCharges(spends: spends, name: "d.name"))) ORDER BY d.name LIMIT 1"
+    }
+
+    /// A dataset row from its stored columns: relation, totals, then ``sumColumns``.
+    package static func row(relation: String, totalEpsilon: Int64, totalDelta: Int64, count: Int64, sums s: [Int64]) -> DatasetRow {
+        DatasetRow(relation: NeighbouringRelation(rawValue: relation) ?? .addRemove, totalEpsilon: totalEpsilon, totalDelta: totalDelta,
+                   sums: ChargeSums(pureEpsilon: s[0], approximateEpsilon: s[1], approximateDelta: s[2], zcdpEpsilon: s[3],
+                                    zcdpDelta: s[4], rho: s[5]),
+                   count: Int(count))
+    }
+
     /// Checks a request id: 1 to 200 printable ASCII characters, no spaces.
     package static func validate(requestID: String) throws {
         guard !requestID.isEmpty, requestID.utf8.count <= maximumRequestIDLength,

@@ -18,11 +18,32 @@ enum LedgerSchema {
     /// "MSLG".
     static let applicationID: Int32 = 0x4D53_4C47
     /// The schema version this code reads and writes.
-    static let version: Int32 = 4
+    static let version: Int32 = 6
 
-    /// The statements that create schema version 4: version 3 plus the
-    /// request ids of idempotent charges (``requestStatements``).
-    static let statements: [String] = version3Statements + requestStatements
+    /// The statements that create schema version 6: version 4 plus each
+    /// dataset's running sums (``sumsStatements``). There is no SQLite
+    /// ledger version 5: the numbers are shared with the PostgreSQL store,
+    /// whose version 5 added tables that live outside the ledger file.
+    static let statements: [String] = version4Statements + sumsStatements
+
+    /// Version 4: version 3 plus the request ids of idempotent charges
+    /// (``requestStatements``), recognised and upgraded.
+    static let version4Statements: [String] = version3Statements + requestStatements
+
+    /// What version 6 adds: the dataset row's running sums
+    /// (``LedgerRules/sumColumns``) and the trigger that adds every inserted
+    /// charge to them, so they hold whoever inserts the charge. A charge
+    /// reads them instead of summing every charge of the dataset; an upgrade
+    /// fills them from the existing charges (``LedgerRules/sumsBackfill(datasets:spends:)``),
+    /// and `store status` recomputes and compares them.
+    static let sumsStatements: [String] = LedgerRules.sumColumns.map {
+        "ALTER TABLE datasets ADD COLUMN \($0) INTEGER NOT NULL DEFAULT 0 CHECK (\($0) >= 0)"
+    } + [
+        """
+        CREATE TRIGGER spends_add_to_sums AFTER INSERT ON spends
+        BEGIN UPDATE datasets SET \(LedgerRules.sumsIncrement(new: "NEW")) WHERE name = NEW.dataset; END
+        """,
+    ]
 
     /// What version 4 adds: `charge_requests`, one row per charge made
     /// under a request id (`position` orders a multi-charge request), with
@@ -212,6 +233,8 @@ enum LedgerSchema {
         case version2
         /// A verified version 3 ledger: it is upgraded.
         case version3
+        /// A verified version 4 ledger: it is upgraded.
+        case version4
         /// A verified ledger of this version.
         case current
     }
@@ -227,8 +250,9 @@ enum LedgerSchema {
             guard userVersion <= version else {
                 throw LedgerSchemaError.newer(found: Int(userVersion))
             }
-            guard (2...version).contains(userVersion) else { throw LedgerSchemaError("unknown ledger schema version \(userVersion)") }
-            let expected = try expectedObjects(userVersion == version ? statements : userVersion == 3 ? version3Statements : version2Statements)
+            let known: [Int32: [String]] = [version: statements, 4: version4Statements, 3: version3Statements, 2: version2Statements]
+            guard let versionStatements = known[userVersion] else { throw LedgerSchemaError("unknown ledger schema version \(userVersion)") }
+            let expected = try expectedObjects(versionStatements)
             guard found == expected else { throw LedgerSchemaError(difference(found: found, expected: expected, version: userVersion)) }
         } else if applicationID == 0, userVersion == 0, try found == expectedObjects(version1Statements),
                   try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1"] {
@@ -243,7 +267,12 @@ enum LedgerSchema {
         guard try Row.fetchOne(db, sql: "PRAGMA foreign_key_check") == nil else {
             throw LedgerSchemaError("a charge refers to a dataset that does not exist")
         }
-        return userVersion == version ? .current : userVersion == 3 ? .version3 : .version2
+        switch userVersion {
+        case version: return .current
+        case 4: return .version4
+        case 3: return .version3
+        default: return .version2
+        }
     }
 
     /// Creates or upgrades the schema if needed and verifies it, inside the
@@ -255,7 +284,10 @@ enum LedgerSchema {
             try LedgerMigration.upgradeVersion1(db)
             try LedgerMigration.upgradeVersion2(db)
         case .version2: try LedgerMigration.upgradeVersion2(db)
-        case .version3: try LedgerMigration.upgradeVersion3(db)
+        case .version3:
+            try LedgerMigration.upgradeVersion3(db)
+            try LedgerMigration.upgradeVersion4(db)
+        case .version4: try LedgerMigration.upgradeVersion4(db)
         case .current: return
         }
         guard case .current = try state(db) else { throw LedgerSchemaError("the new schema does not verify") }

@@ -51,6 +51,7 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
             case .version1 where !create: throw StoreError.olderSchema(store: name, found: 1, current: Int(LedgerSchema.version))
             case .version2 where !create: throw StoreError.olderSchema(store: name, found: 2, current: Int(LedgerSchema.version))
             case .version3 where !create: throw StoreError.olderSchema(store: name, found: 3, current: Int(LedgerSchema.version))
+            case .version4 where !create: throw StoreError.olderSchema(store: name, found: 4, current: Int(LedgerSchema.version))
             default:
                 try queue.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
@@ -84,6 +85,7 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
                     case .version1: return 1
                     case .version2: return 2
                     case .version3: return 3
+                    case .version4: return 4
                     case .current: return Int(LedgerSchema.version)
                     }
                 } catch let error as LedgerSchemaError {
@@ -106,10 +108,23 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
         return Int64(roundUp ? scaled.ceiling : scaled.floor)
     }
 
+    /// The current time as ISO 8601 UTC with milliseconds
+    /// (`2026-12-01T12:43:19.123Z`, the form ISO8601DateFormatter gives with
+    /// fractional seconds), built from `gmtime_r`: creating a formatter per
+    /// charge (ICU locale data) was the largest client cost of a charge.
     static func now() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var seconds = ts.tv_sec
+        var t = tm()
+        gmtime_r(&seconds, &t)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return pad(Int(t.tm_year) + 1900, 4) + "-" + pad(Int(t.tm_mon) + 1, 2) + "-" + pad(Int(t.tm_mday), 2)
+            + "T" + pad(Int(t.tm_hour), 2) + ":" + pad(Int(t.tm_min), 2) + ":" + pad(Int(t.tm_sec), 2)
+            + "." + pad(Int(ts.tv_nsec) / 1_000_000, 3) + "Z"
     }
 
     private func wrap<T>(_ body: () throws -> T) throws -> T {
@@ -136,7 +151,7 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
         try exclusive { db in
             let t = Self.now()
             if let row = try Row.fetchOne(db, sql: """
-                SELECT relation, (SELECT COUNT(*) FROM spends WHERE dataset = name) AS n FROM datasets WHERE name = ?
+                SELECT relation, charge_count AS n FROM datasets WHERE name = ?
                 """, arguments: [dataset]) {
                 let wanted = try LedgerRules.relation(for: dataset, current: NeighbouringRelation(rawValue: row["relation"])!,
                                                       charges: row["n"], requested: relation)
@@ -152,22 +167,20 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
         }
     }
 
-    /// The dataset's relation, total (in units) and charge sums, or nil if it has no budget.
+    /// The dataset's relation, total (in units) and running charge sums, or nil if it has no budget.
     private static func sums(_ db: Database, dataset: String) throws -> LedgerRules.DatasetRow? {
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT d.relation AS relation, d.total_epsilon_nano AS te, d.total_delta_femto AS td,
-                   COALESCE(SUM(CASE WHEN s.rho_femto IS NULL AND s.delta_femto = 0 THEN s.epsilon_nano END), 0) AS pe,
-                   COALESCE(SUM(CASE WHEN s.rho_femto IS NULL AND s.delta_femto > 0 THEN s.epsilon_nano END), 0) AS ae,
-                   COALESCE(SUM(CASE WHEN s.rho_femto IS NULL THEN s.delta_femto END), 0) AS ad,
-                   COALESCE(SUM(CASE WHEN s.rho_femto IS NOT NULL THEN s.epsilon_nano END), 0) AS ze,
-                   COALESCE(SUM(CASE WHEN s.rho_femto IS NOT NULL THEN s.delta_femto END), 0) AS zd,
-                   COALESCE(SUM(s.rho_femto), 0) AS r, COUNT(s.id) AS n
-            FROM datasets d LEFT JOIN spends s ON s.dataset = d.name WHERE d.name = ? GROUP BY d.name
+            SELECT relation, total_epsilon_nano, total_delta_femto, \(LedgerRules.sumColumns.joined(separator: ", "))
+            FROM datasets WHERE name = ?
             """, arguments: [dataset]) else { return nil }
-        let sums = ChargeSums(pureEpsilon: row["pe"], approximateEpsilon: row["ae"], approximateDelta: row["ad"],
-                              zcdpEpsilon: row["ze"], zcdpDelta: row["zd"], rho: row["r"])
-        return LedgerRules.DatasetRow(relation: NeighbouringRelation(rawValue: row["relation"])!, totalEpsilon: row["te"],
-                                      totalDelta: row["td"], sums: sums, count: row["n"])
+        let sums = (4..<(3 + LedgerRules.sumColumns.count)).map { row[$0] as Int64 }
+        return LedgerRules.row(relation: row[0], totalEpsilon: row[1], totalDelta: row[2], count: row[3], sums: sums)
+    }
+
+    /// The first dataset whose running sums differ from the sums of its
+    /// charges (nil: all agree); `store status` runs it.
+    public func runningSumsMismatch() throws -> String? {
+        try wrap { try queue.read { try String.fetchOne($0, sql: LedgerRules.sumsMismatch(datasets: "datasets", spends: "spends")) } }
     }
 
     private static func status(_ db: Database, dataset: String) throws -> BudgetStatus? {

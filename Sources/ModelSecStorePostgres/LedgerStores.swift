@@ -30,7 +30,10 @@ public enum LedgerStores {
         public var state: String
     }
 
-    /// The schema version the store holds, without changing it.
+    /// The schema version the store holds, without changing it; for a
+    /// current store, also recomputes every dataset's running sums from its
+    /// charges and throws ``ModelSecStore/StoreError/schemaAltered(store:reason:)``
+    /// when they differ.
     public static func status(_ url: StoreURL, passwordFile: String? = nil) throws -> Status {
         let found: Int, supported: Int
         switch url {
@@ -44,6 +47,20 @@ public enum LedgerStores {
             supported = PostgresSchema.version
         }
         let state = found == 0 ? "empty" : found == supported ? "current" : found < supported ? "older" : "newer"
+        if state == "current" {
+            // The running sums every charge is decided on must be the sums of the charges.
+            let mismatch: String?
+            switch url {
+            case .sqlite(let path): mismatch = try SQLitePrivacyLedger(path: path, create: false).runningSumsMismatch()
+            case .postgres(let location):
+                mismatch = try PostgresPrivacyLedger(location, password: try StorePassword.resolve(for: location, passwordFile: passwordFile))
+                    .runningSumsMismatch()
+            }
+            if let mismatch {
+                throw StoreError.schemaAltered(store: url.redacted,
+                                               reason: "the running sums of dataset \"\(mismatch)\" differ from the sums of its charges")
+            }
+        }
         return Status(store: url.redacted, engine: url.engine, schemaVersion: found, supportedVersion: supported, state: state)
     }
 

@@ -1,17 +1,32 @@
 import DifferentialPrivacy
 import ModelSecStore
 import PostgresNIO
+import Synchronization
 
 /// ``DifferentialPrivacy/PrivacyLedger`` in a shared PostgreSQL store.
 ///
 /// Same rows, units and rules as ``DifferentialPrivacy/SQLitePrivacyLedger``
-/// (every decision is ``DifferentialPrivacy/LedgerRules``'s); every write is
-/// one SERIALIZABLE transaction taken under a session advisory lock on each
-/// dataset it touches and retried on SQLSTATE 40001/40P01, so concurrent
-/// pipelines on many machines can never overspend. All values are bound
-/// parameters. The store must have been migrated (`modelsec store migrate`).
+/// (every decision is ``DifferentialPrivacy/LedgerRules``'s, made in Swift
+/// over the dataset row's running sums). A charge is two round trips: one
+/// read of the dataset rows (and of the request id's earlier receipt), the
+/// admission decision, then one statement that locks the rows, checks that
+/// they are still the rows the decision was made on (charge count, totals,
+/// relation), and inserts the charges and request rows, all or nothing; a
+/// trigger adds each charge to its dataset's sums in the same statement.
+/// When a row changed in between (another charge got there first), the
+/// charge is decided again inside a transaction that holds the rows' locks
+/// from the read to the commit, so a busy dataset queues instead of
+/// retrying. Deadlocks, serialization failures and a concurrent insert of
+/// the same request id (SQLSTATE 40P01, 40001, 23505) are retried. All
+/// values are bound parameters. The store must have been migrated
+/// (`modelsec store migrate`).
 public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
     let session: PostgresSession
+    /// Datasets whose last optimistic charge from this ledger met a
+    /// concurrent one: their next charges take the row locks first.
+    private let contended = Mutex<[String: Int]>([:])
+    /// How many charges of a dataset go the locking way after a conflict.
+    static let lockingRun = 32
 
     /// The redacted store URL.
     public var storeName: String { session.store }
@@ -27,15 +42,15 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
 
     deinit { session.close() }
 
-    /// The lock key of a dataset's writes.
-    static func lockKey(_ dataset: String) -> String { "modelsec-dp:" + dataset }
+    /// The dataset columns every read takes: relation, totals, then ``LedgerRules/sumColumns``.
+    static let rowColumns = "relation, total_epsilon_nano, total_delta_femto, " + LedgerRules.sumColumns.joined(separator: ", ")
 
     public func setTotal(dataset: String, budget: PrivacyCost, relation: NeighbouringRelation?) throws {
         let (e, d) = try LedgerRules.total(dataset: dataset, budget: budget)
-        try session.serializable(lockKeys: [Self.lockKey(dataset)]) { c in
+        try session.serializable(lockKeys: []) { c in
             let t = LedgerRules.now()
             let rows = try await c.query("""
-                SELECT relation, (SELECT COUNT(*) FROM dp_spends WHERE dataset = name) FROM dp_datasets WHERE name = \(dataset)
+                SELECT relation, charge_count FROM dp_datasets WHERE name = \(dataset) FOR UPDATE
                 """, logger: PostgresSession.logger)
             var existing: (String, Int64)?
             for try await row in rows.decode((String, Int64).self) { existing = row }
@@ -57,42 +72,48 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
         }
     }
 
-    /// The dataset's row (nil: no budget).
-    static func row(_ c: PostgresConnection, dataset: String) async throws -> LedgerRules.DatasetRow? {
+    /// The rows of `names` (the datasets with a budget), by name.
+    static func rows(_ c: PostgresConnection, names: [String]) async throws -> [String: LedgerRules.DatasetRow] {
         let rows = try await c.query("""
-            SELECT d.relation, d.total_epsilon_nano, d.total_delta_femto,
-                   COALESCE(SUM(CASE WHEN s.rho_femto IS NULL AND s.delta_femto = 0 THEN s.epsilon_nano END), 0)::BIGINT,
-                   COALESCE(SUM(CASE WHEN s.rho_femto IS NULL AND s.delta_femto > 0 THEN s.epsilon_nano END), 0)::BIGINT,
-                   COALESCE(SUM(CASE WHEN s.rho_femto IS NULL THEN s.delta_femto END), 0)::BIGINT,
-                   COALESCE(SUM(CASE WHEN s.rho_femto IS NOT NULL THEN s.epsilon_nano END), 0)::BIGINT,
-                   COALESCE(SUM(CASE WHEN s.rho_femto IS NOT NULL THEN s.delta_femto END), 0)::BIGINT,
-                   COALESCE(SUM(s.rho_femto), 0)::BIGINT, COUNT(s.id)
-            FROM dp_datasets d LEFT JOIN dp_spends s ON s.dataset = d.name WHERE d.name = \(dataset) GROUP BY d.name
+            SELECT name, \(unescaped: rowColumns) FROM dp_datasets WHERE name = ANY(\(names))
             """, logger: PostgresSession.logger)
-        var result: LedgerRules.DatasetRow?
-        for try await (relation, te, td, pe, ae, ad, ze, zd, r, n) in rows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
-            result = LedgerRules.DatasetRow(relation: NeighbouringRelation(rawValue: relation) ?? .addRemove, totalEpsilon: te, totalDelta: td,
-                                            sums: ChargeSums(pureEpsilon: pe, approximateEpsilon: ae, approximateDelta: ad,
-                                                             zcdpEpsilon: ze, zcdpDelta: zd, rho: r), count: Int(n))
+        var result: [String: LedgerRules.DatasetRow] = [:]
+        for try await (name, relation, te, td, n, s1, s2, s3, s4, s5, s6) in rows.decode(
+            (String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+            result[name] = LedgerRules.row(relation: relation, totalEpsilon: te, totalDelta: td, count: n, sums: [s1, s2, s3, s4, s5, s6])
         }
         return result
     }
 
     public func status(dataset: String) throws -> BudgetStatus {
-        guard let row = try session.run({ try await Self.row($0, dataset: dataset) }) else { throw DPError.unknownDataset(dataset) }
+        guard let row = try session.run({ try await Self.rows($0, names: [dataset])[dataset] }) else { throw DPError.unknownDataset(dataset) }
         return LedgerRules.status(dataset: dataset, row: row)
     }
 
     public func allStatuses() throws -> [BudgetStatus] {
         try session.run { c in
-            let names = try await c.query("SELECT name FROM dp_datasets ORDER BY name COLLATE \"C\"", logger: PostgresSession.logger)
-            var list: [String] = []
-            for try await name in names.decode(String.self) { list.append(name) }
+            let rows = try await c.query("""
+                SELECT name, \(unescaped: Self.rowColumns) FROM dp_datasets ORDER BY name COLLATE "C"
+                """, logger: PostgresSession.logger)
             var result: [BudgetStatus] = []
-            for name in list {
-                if let row = try await Self.row(c, dataset: name) { result.append(LedgerRules.status(dataset: name, row: row)) }
+            for try await (name, relation, te, td, n, s1, s2, s3, s4, s5, s6) in rows.decode(
+                (String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+                let row = LedgerRules.row(relation: relation, totalEpsilon: te, totalDelta: td, count: n, sums: [s1, s2, s3, s4, s5, s6])
+                result.append(LedgerRules.status(dataset: name, row: row))
             }
             return result
+        }
+    }
+
+    /// The first dataset whose running sums differ from the sums of its
+    /// charges (nil: all agree); `store status` runs it.
+    public func runningSumsMismatch() throws -> String? {
+        try session.run { c in
+            let rows = try await c.query(PostgresQuery(unsafeSQL: LedgerRules.sumsMismatch(datasets: "dp_datasets", spends: "dp_spends")),
+                                         logger: PostgresSession.logger)
+            var name: String?
+            for try await value in rows.decode(String.self) { name = value }
+            return name
         }
     }
 
@@ -117,59 +138,131 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
         try charge(requests, requestID: nil).receipt.charges
     }
 
+    /// One charge's bound values.
+    struct Charge: Sendable {
+        var requests: [ChargeRequest]
+        var amounts: [LedgerRules.Amount]
+        var requestID: String?
+        var fingerprint: String
+        /// The distinct datasets, sorted (the order their rows are locked in).
+        var datasets: [String]
+    }
+
     public func charge(_ requests: [ChargeRequest], requestID: String?) throws -> (receipt: ChargeReceipt, replayed: Bool) {
         if let requestID { try LedgerRules.validate(requestID: requestID) }
         let amounts = try requests.map { try LedgerRules.amount($0) }
-        let fingerprint = LedgerRules.fingerprint(requests, amounts)
-        var keys = requests.map { Self.lockKey($0.dataset) }
-        if let requestID { keys.append("modelsec-request:" + requestID) }
-        return try session.serializable(lockKeys: keys) { c in
-            if let requestID {
-                let existing = try await c.query("""
-                    SELECT r.spend_id, r.fingerprint, s.created_at FROM dp_charge_requests r JOIN dp_spends s ON s.id = r.spend_id
-                    WHERE r.request_id = \(requestID) ORDER BY r.position
-                    """, logger: PostgresSession.logger)
-                var found: [(Int64, String, String)] = []
-                for try await row in existing.decode((Int64, String, String).self) { found.append(row) }
-                if !found.isEmpty {
-                    guard found.count == requests.count, found.allSatisfy({ $0.1 == fingerprint }) else {
-                        throw DPError.requestIDReused(requestID: requestID)
+        let charge = Charge(requests: requests, amounts: amounts, requestID: requestID,
+                            fingerprint: LedgerRules.fingerprint(requests, amounts),
+                            datasets: Array(Set(requests.map(\.dataset))).sorted())
+        let startLocked = contended.withLock { busy in charge.datasets.contains { (busy[$0] ?? 0) > 0 } }
+        let (result, conflicted) = try session.run { c -> ((receipt: ChargeReceipt, replayed: Bool), Bool) in
+            var locking = startLocked, conflicted = false, attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    if !locking {
+                        do {
+                            if let result = try await Self.attempt(c, charge, locked: false) { return (result, conflicted) }
+                        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
+                            // A row is locked by another charge (NOWAIT): nothing was written.
+                        }
+                        // Another charge changed or holds a row between the read and the write.
+                        conflicted = true
+                        locking = true
+                        continue
                     }
-                    return (ChargeReceipt(requestID: requestID, charges: found.map { $0.0 }, chargedAt: found[0].2), true)
+                    try await c.query("BEGIN", logger: PostgresSession.logger)
+                    do {
+                        let result = try await Self.attempt(c, charge, locked: true)
+                        try await c.query("COMMIT", logger: PostgresSession.logger)
+                        if let result { return (result, conflicted) }
+                    } catch {
+                        _ = try? await c.query("ROLLBACK", logger: PostgresSession.logger)
+                        throw error
+                    }
+                } catch {
+                    guard Self.isRetryable(error), attempt < PostgresSession.maximumAttempts else {
+                        if Self.isRetryable(error) { throw PostgresSession.RetryExhausted(attempts: attempt) }
+                        throw error
+                    }
+                    conflicted = true
+                    try await PostgresSession.backoff(attempt: attempt)
                 }
             }
-            var rows: [String: LedgerRules.DatasetRow] = [:]
-            var ids: [Int64] = []
-            let time = LedgerRules.now()
-            for (position, (request, amount)) in zip(requests, amounts).enumerated() {
-                let current: LedgerRules.DatasetRow?
-                if let cached = rows[request.dataset] { current = cached } else { current = try await Self.row(c, dataset: request.dataset) }
-                rows[request.dataset] = try LedgerRules.admit(request, amount, row: current)
-                let inserted = try await c.query("""
-                    INSERT INTO dp_spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at, outcome)
-                    VALUES (\(request.dataset), \(request.relation.rawValue), \(amount.epsilon), \(amount.delta), \(amount.rho),
-                            \(request.mechanism), \(request.parameters), \(time), 'charged')
-                    RETURNING id
-                    """, logger: PostgresSession.logger)
-                var id: Int64 = 0
-                for try await value in inserted.decode(Int64.self) { id = value }
-                ids.append(id)
-                if let requestID {
-                    let p = Int32(position)
-                    try await c.query("""
-                        INSERT INTO dp_charge_requests (request_id, position, spend_id, fingerprint)
-                        VALUES (\(requestID), \(p), \(id), \(fingerprint))
-                        """, logger: PostgresSession.logger)
-                }
-            }
-            return (ChargeReceipt(requestID: requestID, charges: ids, chargedAt: time), false)
         }
+        contended.withLock { busy in
+            for name in charge.datasets {
+                let left = conflicted ? Self.lockingRun : (busy[name] ?? 0) - 1
+                if left > 0 { busy[name] = left } else { busy[name] = nil }
+            }
+        }
+        return result
+    }
+
+    /// A charge may be tried again: serialization failure, deadlock, or
+    /// the same request id inserted by a concurrent charge (the retry
+    /// finds its receipt).
+    static func isRetryable(_ error: any Error) -> Bool {
+        if PostgresSession.isRetryable(error) { return true }
+        guard let error = error as? PSQLError, error.serverInfo?[.sqlState] == "23505" else { return false }
+        return error.serverInfo?[.constraintName] == "dp_charge_requests_pkey"
+    }
+
+    /// One try: reads the rows (locking them when `locked`, inside the
+    /// caller's transaction), decides, and writes if the rows are still
+    /// the ones read. Nil: a row changed in between (never when `locked`).
+    /// Unlocked, the write is its own transaction and never waits for a
+    /// lock (`NOWAIT`: SQLSTATE 55P03 when a row is held), so a charge
+    /// whose operation timed out is never committed later by a statement
+    /// still queued on the server; every statement that may wait runs in
+    /// the locking transaction, which commits only on the client's COMMIT.
+    /// Both statements are prepared once per connection.
+    static func attempt(_ c: PostgresConnection, _ charge: Charge, locked: Bool) async throws -> (receipt: ChargeReceipt, replayed: Bool)? {
+        var rows: [String: LedgerRules.DatasetRow] = [:]
+        var found: [(id: Int64, fingerprint: String, time: String)] = []
+        func take(_ row: ChargeRead.Row) {
+            let (kind, a, b, n1, n2, n, s1, s2, s3, s4, s5, s6) = row
+            if kind == "d" {
+                rows[a] = LedgerRules.row(relation: b, totalEpsilon: n1, totalDelta: n2, count: n, sums: [s1, s2, s3, s4, s5, s6])
+            } else {
+                found.append((n1, a, b))
+            }
+        }
+        if locked {
+            for try await row in try await c.execute(ChargeReadLocking(names: charge.datasets, requestID: charge.requestID),
+                                                     logger: PostgresSession.logger) { take(row) }
+        } else {
+            for try await row in try await c.execute(ChargeRead(names: charge.datasets, requestID: charge.requestID),
+                                                     logger: PostgresSession.logger) { take(row) }
+        }
+        if let requestID = charge.requestID, !found.isEmpty {
+            guard found.count == charge.requests.count, found.allSatisfy({ $0.fingerprint == charge.fingerprint }) else {
+                throw DPError.requestIDReused(requestID: requestID)
+            }
+            return (ChargeReceipt(requestID: requestID, charges: found.map(\.id), chargedAt: found[0].time), true)
+        }
+        let read = rows
+        for (request, amount) in zip(charge.requests, charge.amounts) {
+            rows[request.dataset] = try LedgerRules.admit(request, amount, row: rows[request.dataset])
+        }
+        let time = LedgerRules.now()
+        if charge.requests.isEmpty { return (ChargeReceipt(requestID: charge.requestID, charges: [], chargedAt: time), false) }
+        // The rows the decision was made on (every dataset has one: admit refused the others).
+        let write = ChargeWrite(charge: charge, expected: charge.datasets.map { read[$0]! }, time: time)
+        var ids: [Int64] = []
+        if locked {
+            for try await id in try await c.execute(ChargeWriteLocked(write: write), logger: PostgresSession.logger) { ids.append(id) }
+        } else {
+            for try await id in try await c.execute(write, logger: PostgresSession.logger) { ids.append(id) }
+        }
+        guard ids.count == charge.requests.count else { return nil }
+        return (ChargeReceipt(requestID: charge.requestID, charges: ids, chargedAt: time), false)
     }
 
     public func complete(charge: Int64, outcome: SpendOutcome, dataSHA256: String?, resultSHA256: String?) throws {
         guard outcome == .released || outcome == .failed else { throw DPError.invalidQuery("a charge completes as released or failed") }
         let store = session.store
-        try session.serializable(lockKeys: []) { c in
+        try session.run { c in
             let rows = try await c.query("""
                 UPDATE dp_spends SET outcome = \(outcome.rawValue), data_sha256 = \(dataSHA256), result_sha256 = \(resultSHA256)
                 WHERE id = \(charge) AND outcome = 'charged' RETURNING id
@@ -185,7 +278,7 @@ extension PostgresPrivacyLedger: LedgerImporting {
     public func importLedger(statuses: [BudgetStatus], spends: [SpendRecord]) throws {
         let totals = try statuses.map { try LedgerRules.total(dataset: $0.dataset, budget: $0.total) }
         let amounts = try spends.map { try LedgerRules.amount(of: $0) }
-        try session.serializable(lockKeys: statuses.map { Self.lockKey($0.dataset) }) { c in
+        try session.serializable(lockKeys: []) { c in
             let t = LedgerRules.now()
             for (s, (e, d)) in zip(statuses, totals) {
                 try await c.query("""
@@ -203,4 +296,131 @@ extension PostgresPrivacyLedger: LedgerImporting {
             }
         }
     }
+}
+
+/// The read of a charge: the datasets' rows (kind `d`: name, relation,
+/// totals, count, sums) and the request id's earlier charges (kind `r`:
+/// fingerprint, time, charge id, position), in one round trip.
+struct ChargeRead: PostgresPreparedStatement {
+    static let name = "modelsec_charge_read_v6"
+    static let sql = text(lock: "")
+    static let bindingDataTypes: [PostgresDataType] = [.textArray, .text]
+    typealias Row = (String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
+    var names: [String]
+    var requestID: String?
+
+    /// Every part is an index lookup whatever the parameters (the plan is
+    /// generic): the time of an earlier charge is a correlated primary-key
+    /// lookup, as a join let the planner scan every charge.
+    static func text(lock: String) -> String {
+        """
+        WITH d AS (SELECT name, \(PostgresPrivacyLedger.rowColumns) FROM dp_datasets WHERE name = ANY($1) ORDER BY name\(lock))
+        SELECT 'd', name, relation, total_epsilon_nano, total_delta_femto, \(LedgerRules.sumColumns.joined(separator: ", ")) FROM d
+        UNION ALL
+        SELECT 'r', r.fingerprint, (SELECT s.created_at FROM dp_spends s WHERE s.id = r.spend_id), r.spend_id, r.position::BIGINT,
+               0, 0, 0, 0, 0, 0, 0
+        FROM dp_charge_requests r WHERE r.request_id = $2
+        ORDER BY 1, 5
+        """
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 2)
+        b.append(names)
+        b.append(requestID)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// ``ChargeRead`` taking the rows' locks (inside the locking transaction).
+struct ChargeReadLocking: PostgresPreparedStatement {
+    static let name = "modelsec_charge_read_locking_v6"
+    static let sql = ChargeRead.text(lock: " FOR UPDATE")
+    static let bindingDataTypes = ChargeRead.bindingDataTypes
+    typealias Row = ChargeRead.Row
+    var names: [String]
+    var requestID: String?
+
+    func makeBindings() throws -> PostgresBindings { try ChargeRead(names: names, requestID: requestID).makeBindings() }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// The write of a charge, one statement: locks the dataset rows (sorted,
+/// `NOWAIT`), checks each is still the row the decision was made on, and
+/// only then inserts the charges (in request order) and request rows;
+/// returns the new charge ids, none when a row changed.
+struct ChargeWrite: PostgresPreparedStatement {
+    static let name = "modelsec_charge_write_v6"
+    static let sql = text(wait: false)
+    static let bindingDataTypes: [PostgresDataType] = [.textArray, .textArray, .int8Array, .int8Array, .int8Array,
+                                                       .textArray, .textArray, .int8Array, .int8Array, .int8Array, .textArray, .textArray,
+                                                       .text, .int8, .text, .text]
+    typealias Row = Int64
+    var charge: PostgresPrivacyLedger.Charge
+    var expected: [LedgerRules.DatasetRow]
+    var time: String
+
+    static func text(wait: Bool) -> String {
+        """
+        WITH expected AS (
+            SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[]) AS e(name, relation, te, td, n)
+        ), locked AS (
+            SELECT d.name FROM dp_datasets d JOIN expected e ON e.name = d.name
+            WHERE d.name = ANY($1::TEXT[]) AND d.relation = e.relation AND d.total_epsilon_nano = e.te AND d.total_delta_femto = e.td AND d.charge_count = e.n
+            ORDER BY d.name FOR UPDATE OF d\(wait ? "" : " NOWAIT")
+        ), spent AS (
+            INSERT INTO dp_spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at, outcome)
+            SELECT c.dataset, c.relation, c.e, c.d, NULLIF(c.r, -1), c.m, c.p, $13, 'charged'
+            FROM unnest($6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::TEXT[], $12::TEXT[])
+                 WITH ORDINALITY AS c(dataset, relation, e, d, r, m, p, ord)
+            WHERE (SELECT count(*) FROM locked) = $14
+            ORDER BY c.ord
+            RETURNING id
+        ), requested AS (
+            INSERT INTO dp_charge_requests (request_id, position, spend_id, fingerprint)
+            SELECT $15, (row_number() OVER (ORDER BY id) - 1)::INTEGER, id, $16
+            FROM spent WHERE $15::TEXT IS NOT NULL
+        )
+        SELECT id FROM spent ORDER BY id
+        """
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        let r = charge.requests, a = charge.amounts
+        var b = PostgresBindings(capacity: 16)
+        b.append(charge.datasets)
+        b.append(expected.map(\.relation.rawValue))
+        b.append(expected.map(\.totalEpsilon))
+        b.append(expected.map(\.totalDelta))
+        b.append(expected.map { Int64($0.count) })
+        b.append(r.map(\.dataset))
+        b.append(r.map(\.relation.rawValue))
+        b.append(a.map(\.epsilon))
+        b.append(a.map(\.delta))
+        b.append(a.map { $0.rho ?? -1 })
+        b.append(r.map(\.mechanism))
+        b.append(r.map(\.parameters))
+        b.append(time)
+        b.append(Int64(charge.datasets.count))
+        b.append(charge.requestID)
+        b.append(charge.fingerprint)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+}
+
+/// ``ChargeWrite`` inside the locking transaction (it already holds the
+/// rows, so it may wait).
+struct ChargeWriteLocked: PostgresPreparedStatement {
+    static let name = "modelsec_charge_write_locked_v6"
+    static let sql = ChargeWrite.text(wait: true)
+    static let bindingDataTypes = ChargeWrite.bindingDataTypes
+    typealias Row = Int64
+    var write: ChargeWrite
+
+    func makeBindings() throws -> PostgresBindings { try write.makeBindings() }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
 }

@@ -13,12 +13,12 @@ import PostgresNIO
 /// whose version is newer than ``version`` is refused, never changed.
 enum PostgresSchema {
     /// The version this code reads and writes.
-    static let version = 4
+    static let version = 6
     /// The advisory lock key that serialises migrations.
     static let migrationLock = "modelsec-store-migration"
 
     /// The steps: version reached, statements.
-    static let migrations: [(version: Int, statements: [String])] = [(4, version4)]
+    static let migrations: [(version: Int, statements: [String])] = [(4, version4), (6, version6)]
 
     /// Version 4: the privacy ledger (the SQLite version 4 tables, with the
     /// same constraints; append-only and complete-once rules as triggers).
@@ -104,6 +104,40 @@ enum PostgresSchema {
         """,
     ]
 
+    /// Version 6: each dataset's running sums (the SQLite version 6
+    /// columns), so a charge reads one row instead of summing every charge.
+    /// They are kept by the database, not by the code that charges: an
+    /// AFTER INSERT trigger on `dp_spends` adds each charge to its dataset's
+    /// row (whoever inserts it), and a dataset's sums cannot be updated
+    /// other than from that trigger. Existing charges are summed into the
+    /// new columns by the migration (``LedgerRules/sumsBackfill``), and
+    /// `store status` recomputes them from the charges
+    /// (``LedgerRules/sumsMismatch``).
+    static let version6: [String] = [
+        "ALTER TABLE dp_datasets " + LedgerRules.sumColumns.map {
+            "ADD COLUMN \($0) BIGINT NOT NULL DEFAULT 0 CHECK (\($0) >= 0)"
+        }.joined(separator: ", "),
+        LedgerRules.sumsBackfill(datasets: "dp_datasets", spends: "dp_spends"),
+        """
+        CREATE FUNCTION modelsec_add_charge() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE dp_datasets SET \(LedgerRules.sumsIncrement(new: "NEW")) WHERE name = NEW.dataset;
+            RETURN NULL;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER dp_spends_add_to_sums AFTER INSERT ON dp_spends
+        FOR EACH ROW EXECUTE FUNCTION modelsec_add_charge()
+        """,
+        """
+        CREATE TRIGGER dp_datasets_sums_follow_charges BEFORE UPDATE ON dp_datasets FOR EACH ROW
+        WHEN (pg_trigger_depth() = 0 AND (\(LedgerRules.sumColumns.map { "NEW." + $0 }.joined(separator: ", ")))
+              IS DISTINCT FROM (\(LedgerRules.sumColumns.map { "OLD." + $0 }.joined(separator: ", "))))
+        EXECUTE FUNCTION modelsec_refuse('a dataset''s running sums change only when a charge is added')
+        """,
+    ]
+
     /// The store's version: 0 when it has no modelsec schema.
     static func foundVersion(_ connection: PostgresConnection) async throws -> Int {
         let exists = try await connection.query("SELECT to_regclass('modelsec_schema') IS NOT NULL", logger: PostgresSession.logger)
@@ -118,7 +152,8 @@ enum PostgresSchema {
 
     /// The triggers that keep the ledger append-only; each must exist and be enabled.
     static let triggers: Set<String> = ["dp_spends_are_append_only", "dp_spends_complete_once", "dp_datasets_are_kept",
-                                        "dp_datasets_keep_name", "dp_charge_requests_are_kept", "modelsec_schema_is_kept"]
+                                        "dp_datasets_keep_name", "dp_charge_requests_are_kept", "modelsec_schema_is_kept",
+                                        "dp_spends_add_to_sums", "dp_datasets_sums_follow_charges"]
 
     /// Throws unless the store is at exactly ``version`` with every
     /// protecting trigger present and enabled (a disabled trigger would let

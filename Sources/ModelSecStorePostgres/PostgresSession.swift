@@ -44,6 +44,11 @@ final class PostgresSession: Sendable {
                                                              password: password, database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
         configuration.options.requireBackendKeyData = false
+        // The ledger's charge statements are prepared once per connection
+        // and are index lookups whatever their parameters: a generic plan
+        // spares planning them again at every charge (in the bench, the
+        // planner was most of the server's time per charge).
+        configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan")]
         let immutable = configuration
         do {
             let connection = try Blocking.run {
@@ -136,11 +141,16 @@ final class PostgresSession: Sendable {
                         if Self.isRetryable(error) { throw RetryExhausted(attempts: attempt) }
                         throw error
                     }
-                    let base = min(200, 2 << min(attempt, 7))
-                    try await Task.sleep(nanoseconds: UInt64(Int.random(in: base / 2...base)) * 1_000_000)
+                    try await Self.backoff(attempt: attempt)
                 }
             }
         }
+    }
+
+    /// Waits before try `attempt` + 1: jittered, growing to 200 ms.
+    static func backoff(attempt: Int) async throws {
+        let base = min(200, 2 << min(attempt, 7))
+        try await Task.sleep(nanoseconds: UInt64(Int.random(in: base / 2...base)) * 1_000_000)
     }
 
     private static func unlock(_ connection: PostgresConnection, _ keys: [String]) async throws {

@@ -119,7 +119,7 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
     }
 
     /// A charge that gets no answer (here: another session holds the
-    /// dataset's lock) gives up after MODELSEC_STORE_TIMEOUT seconds with
+    /// dataset's row lock) gives up after MODELSEC_STORE_TIMEOUT seconds with
     /// store.timeout, exit 2, and charges nothing; the same request id then
     /// charges once. Without the limit the process waited forever (seen when
     /// PostgreSQL restarted under load: a query whose connection had died
@@ -132,17 +132,18 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
         holder.arguments = ["-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", database, "-At", "-c",
-                            "SELECT pg_advisory_lock(hashtextextended('modelsec-dp:shared', 0)); SELECT 'held'; SELECT pg_sleep(60)"]
+                            "SELECT 1 FROM dp_datasets WHERE name = 'shared' FOR UPDATE; SELECT 'held'; SELECT pg_sleep(60)"]
         holder.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": pg.password]) { $1 }
         holder.standardInput = FileHandle.nullDevice
         holder.standardOutput = FileHandle.nullDevice
         holder.standardError = FileHandle.nullDevice
         try holder.run()
         defer { if holder.isRunning { holder.terminate() } }
-        // Wait until the lock is held.
+        // Wait until the lock is held (psql sends the three statements as one
+        // transaction: the row stays locked until the sleep ends).
+        let holding = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()"
         let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline,
-              (try? pg.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted", database: database)) != "1" {
+        while Date() < deadline, (try? pg.psql(holding, database: database)) != "1" {
             usleep(50_000)
         }
         let arguments = ["dp", "release", "--input", csv, "--column", "v", "--statistic", "count", "--epsilon", "0.1",
@@ -156,7 +157,8 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
         XCTAssertTrue(stuck.stderrText.contains("no answer within 3 s"), stuck.stderrText)
         XCTAssertLessThan(waited, 30, "gave up after about 3 s, not the holder's 60")
         // End the holding session on the server (psql's exit alone leaves its pg_sleep running).
-        try pg.psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted", database: database)
+        try pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
+                    database: database)
         holder.waitUntilExit()
         XCTAssertEqual(try engine.open().status(dataset: "shared").releases, 0, "the abandoned attempt charged nothing")
         let retry = try TestSupport.modelsec(arguments, environment: engine.environment)

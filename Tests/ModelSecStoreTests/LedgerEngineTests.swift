@@ -143,7 +143,7 @@ final class LedgerEngineTests: StoreEngineTestCase {
             r = try TestSupport.modelsec(["store", "status", "--store", engine.url, "--json"], environment: engine.environment)
             XCTAssertEqual(r.status, 0, r.stderrText)
             XCTAssertTrue(r.stdoutText.contains("\"state\":\"empty\"") || r.stdoutText.contains("\"state\" : \"empty\""), r.stdoutText)
-            for expected in [(0, 4), (4, 4)] {
+            for expected in [(0, 6), (6, 6)] {
                 r = try TestSupport.modelsec(["store", "migrate", "--store", engine.url, "--json"], environment: engine.environment)
                 XCTAssertEqual(r.status, 0, r.stderrText)
                 let object = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any]
