@@ -91,6 +91,42 @@ public struct AccessTokenClaims: Codable, Sendable, Equatable {
         scope = try string(.scope)
     }
 
+    /// The claims from a parsed JSON object (``BoundedJSON``, no name given
+    /// twice), with the checks of ``init(from:)`` in the same order: first
+    /// every NumericDate written as anything but a JSON integer, then each
+    /// claim's presence and type. Names are looked up as `String`s, as
+    /// `JSONDecoder` looks them up.
+    init(members: [(name: String, value: BoundedJSON.Value)]) throws {
+        for member in members where member.name == "exp" || member.name == "iat" || member.name == "nbf" {
+            guard member.value.integer != nil else { throw TokenRejection.invalidClaim(member.name, "not an integer NumericDate") }
+        }
+        func value(_ key: CodingKeys) -> BoundedJSON.Value? {
+            members.first { $0.name == key.rawValue }?.value
+        }
+        func string(_ key: CodingKeys) throws -> String {
+            guard let found = value(key) else { throw TokenRejection.missingClaim(key.rawValue) }
+            guard let text = found.string else { throw TokenRejection.invalidClaim(key.rawValue, "not a string") }
+            return text
+        }
+        issuer = try string(.issuer)
+        subject = try string(.subject)
+        switch value(.audience) {
+        case nil: throw TokenRejection.missingClaim("aud")
+        case let .string(single)?: audience = [single]
+        case let .array(list)? where !list.isEmpty && list.allSatisfy({ $0.string != nil }):
+            audience = list.map { $0.string! }
+        default: throw TokenRejection.invalidClaim("aud", "not a string or a non-empty array of strings")
+        }
+        guard let exp = value(.expiresAt)?.integer else { throw TokenRejection.missingClaim("exp") }
+        guard let iat = value(.issuedAt)?.integer else { throw TokenRejection.missingClaim("iat") }
+        expiresAt = exp
+        issuedAt = iat
+        notBefore = value(.notBefore)?.integer
+        tokenID = try string(.tokenID)
+        clientID = try string(.clientID)
+        scope = try string(.scope)
+    }
+
     /// Encodes with the registered names; a single audience as a string.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)

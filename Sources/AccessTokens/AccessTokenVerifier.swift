@@ -138,32 +138,30 @@ public struct AccessTokenVerifier: Sendable {
         return lower == "at+jwt" || lower == "application/at+jwt"
     }
 
+    /// The header, read once with ``BoundedJSON`` (every member seen, so a
+    /// name given twice is refused; bounded in depth and count).
     static func decodeHeader(_ bytes: [UInt8]) throws -> JOSEHeader {
-        guard let members = JSONObjectScanner.members(bytes) else { throw TokenRejection.malformed("header is not a JSON object") }
-        if let name = JSONObjectScanner.duplicateName(in: members) {
+        let members: [(name: String, value: BoundedJSON.Value)]
+        do { members = try BoundedJSON.objectMembers(bytes) } catch {
+            throw TokenRejection.malformed((error as? BoundedJSON.Failure) == .notAnObject ? "header is not a JSON object" : "header is not valid JSON")
+        }
+        if let name = BoundedJSON.duplicateName(in: members) {
             throw TokenRejection.malformed("header has the member \(Sanitize.text(name)) more than once")
         }
-        do { return try JSONDecoder().decode(JOSEHeader.self, from: Data(bytes)) } catch let rejection as TokenRejection {
-            throw rejection
-        } catch {
-            throw TokenRejection.malformed("header is not valid JSON")
-        }
+        return try JOSEHeader(members: members)
     }
 
+    /// The claims, read once with ``BoundedJSON``: a name given twice is
+    /// refused, and NumericDates must be written as JSON integers (`1.0` and
+    /// `1e3` are refused, as are values past `Int64`).
     static func decodeClaims(_ bytes: [UInt8]) throws -> AccessTokenClaims {
-        guard let members = JSONObjectScanner.members(bytes) else { throw TokenRejection.malformed("claims are not a JSON object") }
-        if let name = JSONObjectScanner.duplicateName(in: members) {
+        let members: [(name: String, value: BoundedJSON.Value)]
+        do { members = try BoundedJSON.objectMembers(bytes) } catch {
+            throw TokenRejection.malformed((error as? BoundedJSON.Failure) == .notAnObject ? "claims are not a JSON object" : "claims are not valid JSON")
+        }
+        if let name = BoundedJSON.duplicateName(in: members) {
             throw TokenRejection.malformed("claims have the member \(Sanitize.text(name)) more than once")
         }
-        // JSONDecoder reads 1.0 and 1e3 as integers; NumericDates must be written as integers.
-        // (Names matched as JSONDecoder matches them, so no spelling it reads as `exp` escapes this.)
-        for member in members where ["exp", "iat", "nbf"].contains(member.name) && !JSONObjectScanner.isIntegerLiteral(member.value) {
-            throw TokenRejection.invalidClaim(member.name, "not an integer NumericDate")
-        }
-        do { return try JSONDecoder().decode(AccessTokenClaims.self, from: Data(bytes)) } catch let rejection as TokenRejection {
-            throw rejection
-        } catch {
-            throw TokenRejection.malformed("claims are not valid JSON")
-        }
+        return try AccessTokenClaims(members: members)
     }
 }
