@@ -143,7 +143,7 @@ public struct AccessTokenVerifier: Sendable {
     static func decodeHeader(_ bytes: [UInt8]) throws -> JOSEHeader {
         let members: [(name: String, value: BoundedJSON.Value)]
         do { members = try BoundedJSON.objectMembers(bytes) } catch {
-            throw TokenRejection.malformed((error as? BoundedJSON.Failure) == .notAnObject ? "header is not a JSON object" : "header is not valid JSON")
+            throw TokenRejection.malformed(error == .notAnObject ? "header is not a JSON object" : "header is not valid JSON")
         }
         if let name = BoundedJSON.duplicateName(in: members) {
             throw TokenRejection.malformed("header has the member \(Sanitize.text(name)) more than once")
@@ -157,7 +157,7 @@ public struct AccessTokenVerifier: Sendable {
     static func decodeClaims(_ bytes: [UInt8]) throws -> AccessTokenClaims {
         let members: [(name: String, value: BoundedJSON.Value)]
         do { members = try BoundedJSON.objectMembers(bytes) } catch {
-            throw TokenRejection.malformed((error as? BoundedJSON.Failure) == .notAnObject ? "claims are not a JSON object" : "claims are not valid JSON")
+            throw TokenRejection.malformed(error == .notAnObject ? "claims are not a JSON object" : "claims are not valid JSON")
         }
         if let name = BoundedJSON.duplicateName(in: members) {
             throw TokenRejection.malformed("claims have the member \(Sanitize.text(name)) more than once")

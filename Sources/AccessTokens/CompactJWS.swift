@@ -22,14 +22,12 @@ public struct CompactJWS: Sendable {
             if raw.first == UInt8(ascii: "{") {
                 throw TokenRejection.malformed("JSON-serialized JWS is not accepted; use the compact form")
             }
-            var dots: [Int] = []
-            for (index, byte) in raw.enumerated() where byte == UInt8(ascii: ".") {
-                dots.append(index)
-                if dots.count > 2 { break }
-            }
-            guard dots.count == 2 else {
+            let dot = UInt8(ascii: ".")
+            guard let first = raw.firstIndex(of: dot), let second = raw[(first + 1)...].firstIndex(of: dot),
+                  !raw[(second + 1)...].contains(dot) else {
                 throw TokenRejection.malformed("expected three base64url segments separated by '.'")
             }
+            let dots = [first, second]
             let headerPart = UnsafeRawBufferPointer(rebasing: raw[0..<dots[0]])
             let payloadPart = UnsafeRawBufferPointer(rebasing: raw[(dots[0] + 1)..<dots[1]])
             let signaturePart = UnsafeRawBufferPointer(rebasing: raw[(dots[1] + 1)...])

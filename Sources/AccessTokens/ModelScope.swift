@@ -53,10 +53,10 @@ public struct ModelScope: Sendable, Hashable, CustomStringConvertible {
         guard target.count == 2 else {
             throw ParseError(text: text, reason: "the target must be <name>@<version> with exactly one '@'")
         }
-        guard Self.valid(target[0], extra: "._-/") else {
+        guard Self.valid(target[0], extra: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "/") }) else {
             throw ParseError(text: text, reason: "the name must be '*' or letters, digits, '.', '_', '-', '/'")
         }
-        guard Self.valid(target[1], extra: "._-+") else {
+        guard Self.valid(target[1], extra: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") }) else {
             throw ParseError(text: text, reason: "the version must be '*' or letters, digits, '.', '_', '-', '+'")
         }
         // Every part is ASCII now, so these Strings hold exactly those bytes.
@@ -73,12 +73,12 @@ public struct ModelScope: Sendable, Hashable, CustomStringConvertible {
     private static func isLowercase(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) }
     private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
 
-    /// `*`, or 1–256 bytes each an ASCII letter, digit or one of `extra`.
-    private static func valid(_ part: ArraySlice<UInt8>, extra: String) -> Bool {
-        if part.elementsEqual("*".utf8) { return true }
+    /// `*`, or 1–256 bytes each an ASCII letter, digit or a byte `extra` admits.
+    private static func valid(_ part: ArraySlice<UInt8>, extra: (UInt8) -> Bool) -> Bool {
+        if part.count == 1, part.first == UInt8(ascii: "*") { return true }
         guard !part.isEmpty, part.count <= 256 else { return false }
         return part.allSatisfy {
-            isLowercase($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || isDigit($0) || extra.utf8.contains($0)
+            isLowercase($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || isDigit($0) || extra($0)
         }
     }
 
