@@ -40,8 +40,19 @@ public struct AccessTokenClaims: Codable, Sendable, Equatable {
     /// combining mark). Entries that are not model scopes are skipped (they
     /// grant nothing here).
     public var modelScopes: [ModelScope] {
-        Array(scope.utf8).split(separator: UInt8(ascii: " "))
-            .compactMap { try? ModelScope(parsing: String(decoding: $0, as: UTF8.self)) }
+        var copy = scope
+        return copy.withUTF8 { bytes in
+            var scopes: [ModelScope] = []
+            var start = 0
+            while start <= bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: " ")) ?? bytes.count
+                if end > start, case let .success(scope) = ModelScope.parse(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                    scopes.append(scope)
+                }
+                start = end + 1
+            }
+            return scopes
+        }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -9,58 +9,32 @@
 ///
 /// What it keeps is what the verifier needs to see that `JSONDecoder` hides:
 /// every member of the top-level object in order (so a name given twice is
-/// seen) and the literal spelling of numbers (`1.0` and `1e3` are not the
-/// integer NumericDates RFC 9068 tokens carry).
+/// seen) and whether a number is written as an integer (`1.0` and `1e3` are
+/// not the integer NumericDates RFC 9068 tokens carry).
 enum BoundedJSON {
     /// Arrays and objects nested deeper than this are refused.
     static let maximumDepth = 32
     /// More values than this in one document are refused.
     static let maximumValues = 4096
 
-    /// A parsed value. Numbers keep their literal bytes.
-    indirect enum Value: Equatable {
+    /// A parsed value. A number keeps only what the verifier asks of it: its
+    /// value when it is written as a JSON integer (`-?[0-9]+`, no fraction
+    /// or exponent) that fits an `Int64`. (Not `indirect`: the arrays
+    /// already box nested values, so scalars cost no allocation.)
+    enum Value {
         case string(String)
-        case number(ArraySlice<UInt8>)
+        case number(integer: Int64?)
         case bool(Bool)
         case null
         case array([Value])
         case object([(name: String, value: Value)])
 
-        static func == (a: Value, b: Value) -> Bool {
-            switch (a, b) {
-            case let (.string(x), .string(y)): return Array(x.utf8) == Array(y.utf8)
-            case let (.number(x), .number(y)): return x.elementsEqual(y)
-            case let (.bool(x), .bool(y)): return x == y
-            case (.null, .null): return true
-            case let (.array(x), .array(y)): return x == y
-            case let (.object(x), .object(y)):
-                return x.count == y.count && zip(x, y).allSatisfy { Array($0.name.utf8) == Array($1.name.utf8) && $0.value == $1.value }
-            default: return false
-            }
-        }
-
         /// The string, if this is one.
         var string: String? { if case let .string(s) = self { return s } else { return nil } }
 
-        /// The value as an `Int64` when it is written as a JSON integer
-        /// (`-?[0-9]+`, no fraction or exponent) that fits; nil otherwise.
-        var integer: Int64? {
-            guard case let .number(raw) = self else { return nil }
-            var digits = raw[...]
-            let negative = digits.first == UInt8(ascii: "-")
-            if negative { digits = digits.dropFirst() }
-            guard !digits.isEmpty else { return nil }
-            var value: Int64 = 0
-            for byte in digits {
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                let digit = Int64(byte - UInt8(ascii: "0"))
-                let (shifted, o1) = value.multipliedReportingOverflow(by: 10)
-                let (next, o2) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
-                if o1 || o2 { return nil }
-                value = next
-            }
-            return value
-        }
+        /// The value when it is a number written as a JSON integer that fits
+        /// an `Int64`; nil otherwise (`1.0`, `1e3`, past `Int64`, not a number).
+        var integer: Int64? { if case let .number(value) = self { return value } else { return nil } }
     }
 
     /// Why a document was refused.
@@ -93,6 +67,14 @@ enum BoundedJSON {
     /// one, so such a pair is refused as a duplicate too.
     static func duplicateName(in members: [(name: String, value: Value)]) -> String? {
         if members.count < 2 { return nil }
+        if members.count <= 16 {
+            // A token's few members: pairwise `==` (the same equivalence as a
+            // Set's) costs less than hashing every name.
+            for i in 1..<members.count {
+                for j in 0..<i where members[j].name == members[i].name { return members[i].name }
+            }
+            return nil
+        }
         var seen = Set<String>(minimumCapacity: members.count)
         for member in members where !seen.insert(member.name).inserted { return member.name }
         return nil
@@ -134,6 +116,7 @@ enum BoundedJSON {
                 guard depth < BoundedJSON.maximumDepth else { throw .invalid }
                 index += 1
                 var members: [(name: String, value: Value)] = []
+                if depth == 0 { members.reserveCapacity(16) }
                 skipSpace()
                 if peek() == UInt8(ascii: "}") { index += 1; return .object(members) }
                 while true {
@@ -178,33 +161,45 @@ enum BoundedJSON {
                 try expect("null")
                 return .null
             default:
-                return .number(try number())
+                return .number(integer: try number())
             }
         }
 
-        /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
-        mutating func number() throws(Failure) -> ArraySlice<UInt8> {
-            let start = index
+        /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; its value
+        /// when it has neither fraction nor exponent and fits an `Int64`.
+        mutating func number() throws(Failure) -> Int64? {
             func isDigit(_ b: UInt8?) -> Bool { b.map { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } ?? false }
-            if peek() == UInt8(ascii: "-") { index += 1 }
+            let negative = peek() == UInt8(ascii: "-")
+            if negative { index += 1 }
             guard isDigit(peek()) else { throw .invalid }
+            var value: Int64? = 0
             if peek() == UInt8(ascii: "0") {
                 index += 1
             } else {
-                while isDigit(peek()) { index += 1 }
+                while let byte = peek(), isDigit(byte) {
+                    if let current = value {
+                        let digit = Int64(byte - UInt8(ascii: "0"))
+                        let (shifted, o1) = current.multipliedReportingOverflow(by: 10)
+                        let (next, o2) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+                        value = o1 || o2 ? nil : next
+                    }
+                    index += 1
+                }
             }
             if peek() == UInt8(ascii: ".") {
                 index += 1
                 guard isDigit(peek()) else { throw .invalid }
                 while isDigit(peek()) { index += 1 }
+                value = nil
             }
             if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
                 index += 1
                 if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
                 guard isDigit(peek()) else { throw .invalid }
                 while isDigit(peek()) { index += 1 }
+                value = nil
             }
-            return ArraySlice(bytes[start..<index])
+            return value
         }
 
         /// A string literal at `index` (which holds its opening quote).
@@ -288,6 +283,44 @@ enum BoundedJSON {
                 index += 1
             }
             return value
+        }
+    }
+}
+
+extension String {
+    /// True when both hold exactly the same UTF-8 bytes (no Unicode
+    /// equivalence), compared without copying for native strings.
+    func hasSameBytes(as other: String) -> Bool {
+        var a = self, b = other
+        return a.withUTF8 { x in b.withUTF8 { y in x.count == y.count && x.elementsEqual(y) } }
+    }
+
+    /// True when this is `lowercase` (given in lowercase ASCII) ignoring
+    /// ASCII case only.
+    func equalsIgnoringASCIICase(_ lowercase: StaticString) -> Bool {
+        var a = self
+        return a.withUTF8 { x in
+            guard x.count == lowercase.utf8CodeUnitCount else { return false }
+            let y = lowercase.utf8Start
+            for i in 0..<x.count {
+                let c = x[i]
+                if (c >= 0x41 && c <= 0x5A ? c | 0x20 : c) != y[i] { return false }
+            }
+            return true
+        }
+    }
+
+    /// True when this starts with `lowercase` (lowercase ASCII) ignoring ASCII case only.
+    func hasPrefixIgnoringASCIICase(_ lowercase: StaticString) -> Bool {
+        var a = self
+        return a.withUTF8 { x in
+            guard x.count >= lowercase.utf8CodeUnitCount else { return false }
+            let y = lowercase.utf8Start
+            for i in 0..<lowercase.utf8CodeUnitCount {
+                let c = x[i]
+                if (c >= 0x41 && c <= 0x5A ? c | 0x20 : c) != y[i] { return false }
+            }
+            return true
         }
     }
 }
