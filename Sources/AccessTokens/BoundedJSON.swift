@@ -206,17 +206,21 @@ enum BoundedJSON {
         mutating func string() throws(Failure) -> String {
             index += 1
             let start = index
-            // Fast path: no escapes (the usual case).
+            // Fast path: no escapes (the usual case). ASCII needs no UTF-8
+            // validation (the generic one costs far more than the scan).
+            var high: UInt8 = 0
             while index < bytes.count {
                 let c = bytes[index]
                 if c == UInt8(ascii: "\"") {
                     let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
                     index += 1
+                    if high < 0x80 { return String(decoding: raw, as: UTF8.self) }
                     guard let text = String(validating: raw, as: UTF8.self) else { throw .invalid }
                     return text
                 }
                 if c == UInt8(ascii: "\\") { break }
                 guard c >= 0x20 else { throw .invalid }
+                high |= c
                 index += 1
             }
             guard index < bytes.count else { throw .invalid }
@@ -226,6 +230,7 @@ enum BoundedJSON {
                 switch c {
                 case UInt8(ascii: "\""):
                     index += 1
+                    if out.allSatisfy({ $0 < 0x80 }) { return String(decoding: out, as: UTF8.self) }
                     guard let text = String(validating: out, as: UTF8.self) else { throw .invalid }
                     return text
                 case UInt8(ascii: "\\"):

@@ -100,4 +100,20 @@ final class SinglePassDecodingTests: XCTestCase {
             .hasPrefix("crit_header"))
         XCTAssertEqual(try outcome(header: #"{"alg":"EdDSA","kid":"\#(kid)","typ":"at+jwt","jwk":{"kty":"OKP"}}"#, claims: claims), "accepted")
     }
+
+    func testStringsAreValidUTF8() throws {
+        // Non-ASCII text is read as what it says; bytes that are not UTF-8 are refused.
+        XCTAssertEqual(try outcome(claims: claims("x", raw: "\"d\u{E9}ploiement \u{1F680}\"")), "accepted")
+        let sub = try verifier().verify(try token(claims: claims("sub", raw: "\"pipeline-\u{E9}t\u{E9}\"")), now: F.now).claims.subject
+        XCTAssertEqual(Array(sub.utf8), Array("pipeline-\u{E9}t\u{E9}".utf8))
+        for bad: [UInt8] in [[0xC3, 0x28], [0xFF], [0xED, 0xA0, 0x80], [0xE2, 0x82]] {
+            var payload = Array(claims("x", raw: "\"ab\"").utf8)
+            let insert = payload.lastIndex(of: UInt8(ascii: "b"))!
+            payload.insert(contentsOf: bad, at: insert)
+            let forged = try CompactJWS.sign(header: Array(F.header(alg: "EdDSA", kid: kid).utf8), payload: payload, with: signer)
+            XCTAssertThrowsError(try verifier().verify(forged, now: F.now), "\(bad)") {
+                XCTAssertEqual(($0 as? TokenRejection)?.reason, "malformed token: claims are not valid JSON", "\(bad)")
+            }
+        }
+    }
 }
