@@ -53,6 +53,9 @@ let package = Package(
         // off: they pull in swift-configuration, which the service does not use.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Hummingbird's own dependency; named for NIOHTTPTypes (the request
+        // parts the token service's receive deadline watches).
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         // C backends.
@@ -150,6 +153,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
@@ -188,7 +193,8 @@ let package = Package(
         .testTarget(name: "TransparencyLogTests", dependencies: ["TransparencyLog", "ModelSecCrypto", "TestSupport"]),
         .testTarget(name: "ModelSecStoreTests", dependencies: ["ModelSecStore", "ModelSecStorePostgres", "DifferentialPrivacy", "ModelSecIO", "TestSupport",
                                                      .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "TokenServiceTests", dependencies: ["TokenService", "AccessTokens", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"],
+        .testTarget(name: "TokenServiceTests", dependencies: ["TokenService", "AccessTokens", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport",
+                                                    .product(name: "Logging", package: "swift-log")],
                     exclude: ["oauth_clients.py"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],

@@ -40,8 +40,19 @@ public struct AccessTokenClaims: Codable, Sendable, Equatable {
     /// combining mark). Entries that are not model scopes are skipped (they
     /// grant nothing here).
     public var modelScopes: [ModelScope] {
-        Array(scope.utf8).split(separator: UInt8(ascii: " "))
-            .compactMap { try? ModelScope(parsing: String(decoding: $0, as: UTF8.self)) }
+        var copy = scope
+        return copy.withUTF8 { bytes in
+            var scopes: [ModelScope] = []
+            var start = 0
+            while start <= bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: " ")) ?? bytes.count
+                if end > start, case let .success(scope) = ModelScope.parse(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                    scopes.append(scope)
+                }
+                start = end + 1
+            }
+            return scopes
+        }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -86,6 +97,42 @@ public struct AccessTokenClaims: Codable, Sendable, Equatable {
         expiresAt = exp
         issuedAt = iat
         notBefore = try date(.notBefore)
+        tokenID = try string(.tokenID)
+        clientID = try string(.clientID)
+        scope = try string(.scope)
+    }
+
+    /// The claims from a parsed JSON object (``BoundedJSON``, no name given
+    /// twice), with the checks of ``init(from:)`` in the same order: first
+    /// every NumericDate written as anything but a JSON integer, then each
+    /// claim's presence and type. Names are looked up as `String`s, as
+    /// `JSONDecoder` looks them up.
+    init(members: [(name: String, value: BoundedJSON.Value)]) throws {
+        for member in members where member.name == "exp" || member.name == "iat" || member.name == "nbf" {
+            guard member.value.integer != nil else { throw TokenRejection.invalidClaim(member.name, "not an integer NumericDate") }
+        }
+        func value(_ key: CodingKeys) -> BoundedJSON.Value? {
+            members.first { $0.name == key.rawValue }?.value
+        }
+        func string(_ key: CodingKeys) throws -> String {
+            guard let found = value(key) else { throw TokenRejection.missingClaim(key.rawValue) }
+            guard let text = found.string else { throw TokenRejection.invalidClaim(key.rawValue, "not a string") }
+            return text
+        }
+        issuer = try string(.issuer)
+        subject = try string(.subject)
+        switch value(.audience) {
+        case nil: throw TokenRejection.missingClaim("aud")
+        case let .string(single)?: audience = [single]
+        case let .array(list)? where !list.isEmpty && list.allSatisfy({ $0.string != nil }):
+            audience = list.map { $0.string! }
+        default: throw TokenRejection.invalidClaim("aud", "not a string or a non-empty array of strings")
+        }
+        guard let exp = value(.expiresAt)?.integer else { throw TokenRejection.missingClaim("exp") }
+        guard let iat = value(.issuedAt)?.integer else { throw TokenRejection.missingClaim("iat") }
+        expiresAt = exp
+        issuedAt = iat
+        notBefore = value(.notBefore)?.integer
         tokenID = try string(.tokenID)
         clientID = try string(.clientID)
         scope = try string(.scope)

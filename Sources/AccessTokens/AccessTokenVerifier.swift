@@ -36,7 +36,7 @@ public struct VerifiedAccessToken: Sendable, Equatable {
 /// 13. a required scope is not covered by a granted one (see ``ModelScope``).
 ///
 /// Every string comparison (`alg`, `typ`, `kid`, `iss`, `aud`, `jti`, scopes)
-/// is on the exact UTF-8 bytes (``ExactString``), never Swift's canonical
+/// is on the exact UTF-8 bytes (``ExactString``, byte comparisons), never Swift's canonical
 /// equivalence: an NFD `iss` does not match an NFC expected issuer.
 ///
 /// `jku`, `x5u`, `jwk` and `x5c` headers are never read: keys come only from
@@ -87,10 +87,10 @@ public struct AccessTokenVerifier: Sendable {
         let header = try Self.decodeHeader(jws.header)
 
         // Algorithm: fixed by key type, never chosen by the token.
-        let alg = ExactString(header.algorithm)
-        if alg.asciiLowercased == "none" { throw TokenRejection.algorithmNone }
-        if alg.asciiLowercased.string.utf8.starts(with: "hs".utf8) { throw TokenRejection.algorithmHMAC(header.algorithm) }
-        guard alg == "EdDSA" || alg == "ES256" || alg == "ES384" || alg == "ES512" else {
+        let alg = header.algorithm
+        if alg.equalsIgnoringASCIICase("none") { throw TokenRejection.algorithmNone }
+        if alg.hasPrefixIgnoringASCIICase("hs") { throw TokenRejection.algorithmHMAC(header.algorithm) }
+        guard alg.hasSameBytes(as: "EdDSA") || alg.hasSameBytes(as: "ES256") || alg.hasSameBytes(as: "ES384") || alg.hasSameBytes(as: "ES512") else {
             throw TokenRejection.algorithmUnsupported(header.algorithm)
         }
         guard let typ = header.type, Self.isAccessTokenType(typ) else { throw TokenRejection.wrongType(header.type) }
@@ -104,7 +104,7 @@ public struct AccessTokenVerifier: Sendable {
             guard let only = soleKey else { throw TokenRejection.missingKeyID }
             key = only
         }
-        guard alg == ExactString(key.algorithm) else {
+        guard alg.hasSameBytes(as: key.algorithm) else {
             throw TokenRejection.algorithmMismatch(alg: header.algorithm, expected: key.algorithm)
         }
         guard key.isValidSignature(jws.signature, for: jws.signingInput) else { throw TokenRejection.signatureInvalid }
@@ -116,8 +116,8 @@ public struct AccessTokenVerifier: Sendable {
 
     /// The claim checks (rules 10–13), on claims whose signature has been verified.
     func check(_ claims: AccessTokenClaims, now: Date) throws {
-        guard ExactString(claims.issuer) == ExactString(issuer) else { throw TokenRejection.wrongIssuer(claims.issuer) }
-        guard claims.audience.contains(where: { ExactString($0) == ExactString(audience) }) else { throw TokenRejection.wrongAudience }
+        guard claims.issuer.hasSameBytes(as: issuer) else { throw TokenRejection.wrongIssuer(claims.issuer) }
+        guard claims.audience.contains(where: { $0.hasSameBytes(as: audience) }) else { throw TokenRejection.wrongAudience }
         let nowSeconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let skew = leeway.seconds
         if claims.expiresAt <= nowSeconds - skew { throw TokenRejection.expired(exp: claims.expiresAt, now: nowSeconds) }
@@ -134,36 +134,33 @@ public struct AccessTokenVerifier: Sendable {
 
     /// `at+jwt` or `application/at+jwt`, ignoring ASCII case (only).
     static func isAccessTokenType(_ typ: String) -> Bool {
-        let lower = ExactString(typ).asciiLowercased
-        return lower == "at+jwt" || lower == "application/at+jwt"
+        typ.equalsIgnoringASCIICase("at+jwt") || typ.equalsIgnoringASCIICase("application/at+jwt")
     }
 
+    /// The header, read once with ``BoundedJSON`` (every member seen, so a
+    /// name given twice is refused; bounded in depth and count).
     static func decodeHeader(_ bytes: [UInt8]) throws -> JOSEHeader {
-        guard let members = JSONObjectScanner.members(bytes) else { throw TokenRejection.malformed("header is not a JSON object") }
-        if let name = JSONObjectScanner.duplicateName(in: members) {
+        let members: [(name: String, value: BoundedJSON.Value)]
+        do { members = try BoundedJSON.objectMembers(bytes) } catch {
+            throw TokenRejection.malformed(error == .notAnObject ? "header is not a JSON object" : "header is not valid JSON")
+        }
+        if let name = BoundedJSON.duplicateName(in: members) {
             throw TokenRejection.malformed("header has the member \(Sanitize.text(name)) more than once")
         }
-        do { return try JSONDecoder().decode(JOSEHeader.self, from: Data(bytes)) } catch let rejection as TokenRejection {
-            throw rejection
-        } catch {
-            throw TokenRejection.malformed("header is not valid JSON")
-        }
+        return try JOSEHeader(members: members)
     }
 
+    /// The claims, read once with ``BoundedJSON``: a name given twice is
+    /// refused, and NumericDates must be written as JSON integers (`1.0` and
+    /// `1e3` are refused, as are values past `Int64`).
     static func decodeClaims(_ bytes: [UInt8]) throws -> AccessTokenClaims {
-        guard let members = JSONObjectScanner.members(bytes) else { throw TokenRejection.malformed("claims are not a JSON object") }
-        if let name = JSONObjectScanner.duplicateName(in: members) {
+        let members: [(name: String, value: BoundedJSON.Value)]
+        do { members = try BoundedJSON.objectMembers(bytes) } catch {
+            throw TokenRejection.malformed(error == .notAnObject ? "claims are not a JSON object" : "claims are not valid JSON")
+        }
+        if let name = BoundedJSON.duplicateName(in: members) {
             throw TokenRejection.malformed("claims have the member \(Sanitize.text(name)) more than once")
         }
-        // JSONDecoder reads 1.0 and 1e3 as integers; NumericDates must be written as integers.
-        // (Names matched as JSONDecoder matches them, so no spelling it reads as `exp` escapes this.)
-        for member in members where ["exp", "iat", "nbf"].contains(member.name) && !JSONObjectScanner.isIntegerLiteral(member.value) {
-            throw TokenRejection.invalidClaim(member.name, "not an integer NumericDate")
-        }
-        do { return try JSONDecoder().decode(AccessTokenClaims.self, from: Data(bytes)) } catch let rejection as TokenRejection {
-            throw rejection
-        } catch {
-            throw TokenRejection.malformed("claims are not valid JSON")
-        }
+        return try AccessTokenClaims(members: members)
     }
 }

@@ -36,25 +36,45 @@ public enum Base64URL {
     }
 
     /// Decodes strict unpadded base64url from ASCII bytes (see ``decode(_:)``).
+    /// Four characters at a time into a buffer of the exact output size.
     public static func decode(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
         let count = input.count
         if count % 4 == 1 { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for char in input {
-            let value = decodeTable[Int(char)]
-            if value == 0xFF { return nil }
-            accumulator = accumulator << 6 | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+        let outputCount = count * 3 / 4
+        var valid = true
+        let output = decodeTable.withUnsafeBufferPointer { table in
+            [UInt8](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
+                // Invalid characters map to 0xFF: any high bit marks one.
+                var i = 0, o = 0
+                let whole = count & ~3
+                while i < whole {
+                    let a = table[Int(input[i])], b = table[Int(input[i + 1])]
+                    let c = table[Int(input[i + 2])], d = table[Int(input[i + 3])]
+                    guard (a | b | c | d) & 0x80 == 0 else { valid = false; break }
+                    let bits = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    buffer[o] = UInt8(truncatingIfNeeded: bits >> 16)
+                    buffer[o + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+                    buffer[o + 2] = UInt8(truncatingIfNeeded: bits)
+                    i += 4
+                    o += 3
+                }
+                if valid, count - whole == 2 {
+                    let a = table[Int(input[i])], b = table[Int(input[i + 1])]
+                    // The 4 spare bits of the last character must be zero (canonical encoding).
+                    if (a | b) & 0x80 != 0 || b & 0x0F != 0 { valid = false } else {
+                        buffer[o] = a << 2 | b >> 4
+                    }
+                } else if valid, count - whole == 3 {
+                    let a = table[Int(input[i])], b = table[Int(input[i + 1])], c = table[Int(input[i + 2])]
+                    // The 2 spare bits of the last character must be zero.
+                    if (a | b | c) & 0x80 != 0 || c & 0x03 != 0 { valid = false } else {
+                        buffer[o] = a << 2 | b >> 4
+                        buffer[o + 1] = (b & 0x0F) << 4 | c >> 2
+                    }
+                }
+                initialized = valid ? outputCount : 0
             }
         }
-        // Spare bits of the last character must be zero (canonical encoding).
-        if bits > 0, accumulator & ((1 << UInt32(bits)) - 1) != 0 { return nil }
-        return out
+        return valid ? output : nil
     }
 }

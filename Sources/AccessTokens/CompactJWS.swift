@@ -1,3 +1,4 @@
+import Foundation
 import ModelSecCrypto
 
 /// A JWS in compact serialization (RFC 7515 §7.1), split and decoded strictly:
@@ -22,14 +23,16 @@ public struct CompactJWS: Sendable {
             if raw.first == UInt8(ascii: "{") {
                 throw TokenRejection.malformed("JSON-serialized JWS is not accepted; use the compact form")
             }
-            var dots: [Int] = []
-            for (index, byte) in raw.enumerated() where byte == UInt8(ascii: ".") {
-                dots.append(index)
-                if dots.count > 2 { break }
+            // memchr: the token is scanned for dots at memory speed.
+            func dot(after start: Int) -> Int? {
+                guard start < raw.count, let base = raw.baseAddress,
+                      let found = memchr(base + start, Int32(UInt8(ascii: ".")), raw.count - start) else { return nil }
+                return UnsafeRawPointer(found) - base
             }
-            guard dots.count == 2 else {
+            guard let first = dot(after: 0), let second = dot(after: first + 1), dot(after: second + 1) == nil else {
                 throw TokenRejection.malformed("expected three base64url segments separated by '.'")
             }
+            let dots = [first, second]
             let headerPart = UnsafeRawBufferPointer(rebasing: raw[0..<dots[0]])
             let payloadPart = UnsafeRawBufferPointer(rebasing: raw[(dots[0] + 1)..<dots[1]])
             let signaturePart = UnsafeRawBufferPointer(rebasing: raw[(dots[1] + 1)...])

@@ -41,6 +41,26 @@ public struct JOSEHeader: Codable, Sendable, Equatable {
         hasCritical = c.contains(.crit)
     }
 
+    /// A header from a parsed JSON object (``BoundedJSON``, no name given
+    /// twice), with the checks of ``init(from:)``.
+    init(members: [(name: String, value: BoundedJSON.Value)]) throws {
+        func value(_ key: CodingKeys) -> BoundedJSON.Value? {
+            members.first { $0.name == key.rawValue }?.value
+        }
+        guard let alg = value(.alg) else { throw TokenRejection.malformed("header has no alg") }
+        guard let algorithm = alg.string else { throw TokenRejection.malformed("header alg is not a string") }
+        self.algorithm = algorithm
+        if let typ = value(.typ) {
+            guard let text = typ.string else { throw TokenRejection.malformed("header typ is not a string") }
+            type = text
+        }
+        if let kid = value(.kid) {
+            guard let text = kid.string else { throw TokenRejection.malformed("header kid is not a string") }
+            keyID = text
+        }
+        hasCritical = value(.crit) != nil
+    }
+
     /// Encodes `alg`, `kid` and `typ` (never `crit`).
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)

@@ -1,7 +1,9 @@
 import Foundation
 
-/// Finds the top-level members of a JSON object without building it, so the
-/// verifier can see what `JSONDecoder` hides: duplicate member names (which
+/// Finds the top-level members of a JSON object without building it, so a
+/// reader (the token service's client assertions, subject tokens and
+/// introspection answers; the access-token verifier itself reads with its
+/// own single-pass parser) can see what `JSONDecoder` hides: duplicate member names (which
 /// `JSONDecoder` resolves to the *first* while most JWT libraries take the
 /// last, a parser differential RFC 7515 §5.2 says to reject) and the literal
 /// spelling of numbers (`1.0` and `1e3` decode as integers but are not the

@@ -39,30 +39,54 @@ public struct ModelScope: Sendable, Hashable, CustomStringConvertible {
     /// - name: ASCII letters, digits and `.`, `_`, `-`, `/`, or exactly `*`;
     /// - version: ASCII letters, digits and `.`, `_`, `-`, `+`, or exactly `*`.
     public init(parsing text: String) throws {
-        let bytes = Array(text.utf8)
-        let parts = bytes.split(separator: UInt8(ascii: ":"), maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].elementsEqual("model".utf8) else {
-            throw ParseError(text: text, reason: "it must start with 'model:' and have three ':'-separated parts")
+        var copy = text
+        let parsed = copy.withUTF8 { Self.parse($0) }
+        switch parsed {
+        case let .success(scope): self = scope
+        case let .failure(refusal): throw ParseError(text: text, reason: refusal.reason)
         }
-        let action = parts[1]
-        guard let first = action.first, Self.isLowercase(first),
-              action.allSatisfy({ Self.isLowercase($0) || Self.isDigit($0) || $0 == UInt8(ascii: "-") }) else {
-            throw ParseError(text: text, reason: "the action must be lowercase letters, digits and '-' (no wildcard)")
+    }
+
+    /// A reason ``init(parsing:)`` refuses a scope (a fixed text).
+    struct Refusal: Error {
+        let reason: String
+    }
+
+    /// The scope `bytes` spell, or why not: the rules of ``init(parsing:)``,
+    /// on the bytes, in one pass with no intermediate arrays.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<ModelScope, Refusal> {
+        let colon = UInt8(ascii: ":"), at = UInt8(ascii: "@")
+        // "model" ':' action ':' target (the target may hold further ':'s, which then fail its checks).
+        guard let first = bytes.firstIndex(of: colon), let second = bytes[(first + 1)...].firstIndex(of: colon),
+              first == 5, bytes[0] == UInt8(ascii: "m"), bytes[1] == UInt8(ascii: "o"), bytes[2] == UInt8(ascii: "d"),
+              bytes[3] == UInt8(ascii: "e"), bytes[4] == UInt8(ascii: "l") else {
+            return .failure(Refusal(reason: "it must start with 'model:' and have three ':'-separated parts"))
         }
-        let target = parts[2].split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
-        guard target.count == 2 else {
-            throw ParseError(text: text, reason: "the target must be <name>@<version> with exactly one '@'")
+        let action = bytes[(first + 1)..<second]
+        guard let head = action.first, isLowercase(head),
+              action.allSatisfy({ isLowercase($0) || isDigit($0) || $0 == UInt8(ascii: "-") }) else {
+            return .failure(Refusal(reason: "the action must be lowercase letters, digits and '-' (no wildcard)"))
         }
-        guard Self.valid(target[0], extra: "._-/") else {
-            throw ParseError(text: text, reason: "the name must be '*' or letters, digits, '.', '_', '-', '/'")
+        let target = bytes[(second + 1)...]
+        guard let separator = target.firstIndex(of: at), !target[(separator + 1)...].contains(at) else {
+            return .failure(Refusal(reason: "the target must be <name>@<version> with exactly one '@'"))
         }
-        guard Self.valid(target[1], extra: "._-+") else {
-            throw ParseError(text: text, reason: "the version must be '*' or letters, digits, '.', '_', '-', '+'")
+        let name = target[target.startIndex..<separator], version = target[(separator + 1)...]
+        guard valid(name, extra: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "/") }) else {
+            return .failure(Refusal(reason: "the name must be '*' or letters, digits, '.', '_', '-', '/'"))
+        }
+        guard valid(version, extra: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") }) else {
+            return .failure(Refusal(reason: "the version must be '*' or letters, digits, '.', '_', '-', '+'"))
         }
         // Every part is ASCII now, so these Strings hold exactly those bytes.
-        self.action = String(decoding: action, as: UTF8.self)
-        self.name = String(decoding: target[0], as: UTF8.self)
-        self.version = String(decoding: target[1], as: UTF8.self)
+        func text(_ part: Slice<UnsafeBufferPointer<UInt8>>) -> String { String(decoding: UnsafeBufferPointer(rebasing: part), as: UTF8.self) }
+        return .success(ModelScope(checkedAction: text(action), name: text(name), version: text(version)))
+    }
+
+    private init(checkedAction action: String, name: String, version: String) {
+        self.action = action
+        self.name = name
+        self.version = version
     }
 
     /// A scope from its parts (validated as by ``init(parsing:)``).
@@ -73,12 +97,12 @@ public struct ModelScope: Sendable, Hashable, CustomStringConvertible {
     private static func isLowercase(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) }
     private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
 
-    /// `*`, or 1–256 bytes each an ASCII letter, digit or one of `extra`.
-    private static func valid(_ part: ArraySlice<UInt8>, extra: String) -> Bool {
-        if part.elementsEqual("*".utf8) { return true }
+    /// `*`, or 1–256 bytes each an ASCII letter, digit or a byte `extra` admits.
+    private static func valid(_ part: Slice<UnsafeBufferPointer<UInt8>>, extra: (UInt8) -> Bool) -> Bool {
+        if part.count == 1, part.first == UInt8(ascii: "*") { return true }
         guard !part.isEmpty, part.count <= 256 else { return false }
         return part.allSatisfy {
-            isLowercase($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || isDigit($0) || extra.utf8.contains($0)
+            isLowercase($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || isDigit($0) || extra($0)
         }
     }
 

@@ -31,5 +31,5 @@ public struct RevocationList: Sendable, Equatable {
     }
 
     /// True when `jti` is revoked (exact bytes).
-    public func contains(_ jti: String) -> Bool { tokenIDs.contains(ExactString(jti)) }
+    public func contains(_ jti: String) -> Bool { !tokenIDs.isEmpty && tokenIDs.contains(ExactString(jti)) }
 }

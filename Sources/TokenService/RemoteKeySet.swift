@@ -1,8 +1,6 @@
 import AccessTokens
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import Logging
 
 /// An outside issuer's JWK Set fetched from a URL (a trust rule's
 /// `jwks_url`), cached:
@@ -16,8 +14,18 @@ import FoundationNetworking
 ///   but never more than once per ``minimumInterval`` (a flood of made-up
 ///   `kid`s costs one fetch per interval);
 /// - if a fetch fails, the previous copy is used until it is ``staleLimit``
-///   old; after that (or with no copy at all) the keys are unavailable.
-public final class RemoteKeySet: @unchecked Sendable { // `keys`, `fetchedAt`, `attemptedAt` only change with `lock` held
+///   old; after that (or with no copy at all) the keys are unavailable;
+/// - a key in the set that cannot be used (an unsupported type, curve, size
+///   or `alg`, malformed, no `kid`) is skipped, the others stay usable
+///   (``IssuerKeySet/usableKeys(from:source:)``); a set with no usable key
+///   counts as a failed fetch;
+/// - fetches run on SwiftNIO (``OutgoingHTTP``): no thread waits on the
+///   network. One fetch runs at a time; the request that started it waits
+///   for it only when its `kid` is not in the copy (or there is no usable
+///   copy), every other request uses the copy there is;
+/// - each failed fetch and each skipped key is logged (``logger``) with
+///   the URL and the reason, as a warning.
+public final class RemoteKeySet: @unchecked Sendable { // mutable state only changes with `lock` held
     /// Seconds a fetch may take.
     public static let timeout: TimeInterval = 5
     /// A copy is refreshed once it is this many seconds old.
@@ -33,13 +41,22 @@ public final class RemoteKeySet: @unchecked Sendable { // `keys`, `fetchedAt`, `
     private var keys: [IssuerKey] = []
     private var fetchedAt: Double = -.infinity
     private var attemptedAt: Double = -.infinity
+    private var lastFailure: String?
+    private var running: Task<Void, Never>?
+    private var log: Logger?
     /// Fetches a document.
-    let fetch: @Sendable (URL) throws -> [UInt8]
+    let fetch: @Sendable (URL) async throws -> [UInt8]
 
     /// A key set at `url` (already checked to be https or loopback http).
     public init(url: URL) {
         self.url = url
-        self.fetch = RemoteKeySet.download
+        self.fetch = { try await RemoteKeySet.fetchDocument($0) }
+    }
+
+    /// Where failed fetches and skipped keys are reported (nil: nowhere).
+    public var logger: Logger? {
+        get { lock.withLock { log } }
+        set { lock.withLock { log = newValue } }
     }
 
     /// True when `url` may be used: `https`, or `http` to `localhost`,
@@ -64,119 +81,129 @@ public final class RemoteKeySet: @unchecked Sendable { // `keys`, `fetchedAt`, `
         public var description: String { reason }
     }
 
-    /// The keys to check a token naming `keyID` with, at `now` (seconds since
-    /// the epoch), fetching as the type's rules say. The fetch runs outside
-    /// the lock: requests arriving meanwhile use the copy there is (they do
-    /// not wait, and do not fetch again).
-    public func keys(for keyID: String, now: Double) throws -> [IssuerKey] {
-        lock.lock()
-        let known = keys.contains { Array($0.keyID.utf8) == Array(keyID.utf8) }
-        let fetching = (now - fetchedAt >= Self.maximumAge || !known) && now - attemptedAt >= Self.minimumInterval
-        if fetching { attemptedAt = now }
-        lock.unlock()
+    /// What a request does about fetching: nothing, start a fetch (and
+    /// maybe wait for it), given the state under the lock.
+    private func plan(for keyID: String, now: Double) -> (fetch: Task<Void, Never>?, wait: Bool) {
+        lock.withLock {
+            let known = keys.contains { Array($0.keyID.utf8) == Array(keyID.utf8) }
+            let usable = !keys.isEmpty && now - fetchedAt < Self.staleLimit
+            let due = now - fetchedAt >= Self.maximumAge || !known
+            guard due, running == nil, now - attemptedAt >= Self.minimumInterval else { return (nil, false) }
+            attemptedAt = now
+            let task = Task { await self.refresh(now: now) }
+            running = task
+            return (task, !(known && usable))
+        }
+    }
+
+    /// One fetch: the new copy, or the failure remembered and logged.
+    private func refresh(now: Double) async {
         var failure: String?
-        if fetching {
-            do {
-                let fetched = try IssuerKeySet.keys(from: try fetch(url), source: url.absoluteString)
-                lock.lock()
+        var skipped: [IssuerKeySet.SkippedKey] = []
+        do {
+            let (fetched, left) = try IssuerKeySet.usableKeys(from: try await fetch(url), source: url.absoluteString)
+            skipped = left
+            lock.withLock {
                 keys = fetched
                 fetchedAt = now
-                lock.unlock()
-            } catch {
-                failure = "\(error)"
+                lastFailure = nil
             }
+        } catch {
+            failure = "\(error)"
         }
-        lock.lock()
-        defer { lock.unlock() }
-        guard !keys.isEmpty, now - fetchedAt < Self.staleLimit else {
-            throw Unavailable(reason: failure ?? "no usable copy of the issuer's key set")
+        let logger = lock.withLock { () -> Logger? in
+            running = nil
+            if let failure { lastFailure = failure }
+            return log
         }
-        return keys
+        for key in skipped {
+            logger?.warning("a key of an issuer's key set is skipped",
+                            metadata: ["jwks_url": "\(url.absoluteString)", "key": "\(key.index)", "kid": "\(key.keyID ?? "")",
+                                       "reason": "\(key.reason)"])
+        }
+        if let failure {
+            logger?.warning("an issuer's key set could not be fetched",
+                            metadata: ["jwks_url": "\(url.absoluteString)", "reason": "\(failure)"])
+        }
+    }
+
+    /// The copy's keys, or ``Unavailable`` when there is no usable copy.
+    private func current(now: Double) throws -> [IssuerKey] {
+        try lock.withLock {
+            guard !keys.isEmpty, now - fetchedAt < Self.staleLimit else {
+                throw Unavailable(reason: lastFailure ?? "no usable copy of the issuer's key set")
+            }
+            return keys
+        }
+    }
+
+    /// The keys to check a token naming `keyID` with, at `now` (seconds since
+    /// the epoch), fetching as the type's rules say; suspends (never blocks
+    /// a thread) while a fetch it needs runs.
+    public func keys(for keyID: String, now: Double) async throws -> [IssuerKey] {
+        let (task, wait) = plan(for: keyID, now: now)
+        if wait, let task { await task.value }
+        return try current(now: now)
+    }
+
+    /// `keys(for:now:)` for synchronous callers: when it must wait for
+    /// a fetch, it blocks the calling thread until the fetch ends (at most
+    /// ``timeout`` seconds and a little). The server runs ``prepare(for:now:)``
+    /// first, so it finds the fetch done and does not wait.
+    public func keys(for keyID: String, now: Double) throws -> [IssuerKey] {
+        let (task, wait) = plan(for: keyID, now: now)
+        if wait, let task {
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                await task.value
+                done.signal()
+            }
+            _ = done.wait(timeout: .now() + Self.timeout + 2)
+        }
+        return try current(now: now)
+    }
+
+    /// Fetches now, if a request naming `keyID` at `now` would, and waits
+    /// for that fetch without blocking a thread; then a synchronous
+    /// `keys(for:now:)` call for the same `kid` does not wait.
+    public func prepare(for keyID: String, now: Double) async {
+        _ = try? await keys(for: keyID, now: now)
     }
 
     /// One bounded GET of a key set document (at most
     /// `IssuerKeySet.maximumDocumentSize` bytes, ``timeout`` seconds, no
-    /// redirect), blocking the calling thread; throws ``Unavailable`` with
-    /// the reason. The caller checks the URL with ``isAcceptable(_:)`` first.
+    /// redirect, HTTP 200 only), on SwiftNIO; throws ``Unavailable`` with the
+    /// reason. The caller checks the URL with ``isAcceptable(_:)`` first.
+    public static func fetchDocument(_ url: URL, transport: OutgoingHTTP = OutgoingHTTP()) async throws -> [UInt8] {
+        let answer: OutgoingHTTP.Answer
+        do {
+            answer = try await transport.send(url, method: "GET", headers: [("Accept", "application/json")],
+                                              limit: IssuerKeySet.maximumDocumentSize, timeout: timeout)
+        } catch {
+            throw Unavailable(reason: "\(url.absoluteString): \(error)")
+        }
+        guard answer.status == 200 else {
+            let why = (300..<400).contains(answer.status) ? "HTTP \(answer.status): a redirect, which is not followed" : "HTTP \(answer.status), not 200"
+            throw Unavailable(reason: "\(url.absoluteString): \(why)")
+        }
+        return answer.body
+    }
+
+    /// ``fetchDocument(_:transport:)`` for synchronous callers (the command
+    /// line): blocks the calling thread until it ends.
     public static func download(_ url: URL) throws -> [UInt8] {
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        let download = BoundedDownload(limit: IssuerKeySet.maximumDocumentSize)
-        let session = URLSession(configuration: .ephemeral, delegate: download, delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        let task = session.dataTask(with: request)
-        task.resume()
-        guard download.done.wait(timeout: .now() + timeout + 1) == .success else {
-            task.cancel()
+        final class Outcome: @unchecked Sendable { // written by the task before `done` is signalled, read after the wait
+            var result: Result<[UInt8], any Error> = .failure(Unavailable(reason: "no answer"))
+        }
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { outcome.result = .success(try await fetchDocument(url)) } catch { outcome.result = .failure(error) }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + timeout + 2) == .success else {
             throw Unavailable(reason: "\(url.absoluteString): no answer within \(Int(timeout)) s")
         }
-        switch download.outcome {
-        case let .success(bytes): return bytes
-        case let .failure(why): throw Unavailable(reason: "\(url.absoluteString): \(why.reason)")
-        }
-    }
-}
-
-/// One GET read into memory up to `limit` bytes (the task is cancelled past
-/// it, so a huge answer is never buffered), no redirect followed, no HTTP
-/// authentication answered. `done` is signalled once `outcome` is final.
-final class BoundedDownload: NSObject, URLSessionDataDelegate, @unchecked Sendable { // state guarded by `lock`
-    private let lock = NSLock()
-    private let limit: Int
-    private var received: [UInt8] = []
-    private var status = 0
-    private var failure: String?
-    private var finished = false
-    /// Signalled once, when the transfer ended.
-    let done = DispatchSemaphore(value: 0)
-
-    init(limit: Int) { self.limit = limit }
-
-    /// The body, or why there is none.
-    var outcome: Result<[UInt8], RemoteKeySet.Unavailable> {
-        lock.lock()
-        defer { lock.unlock() }
-        if let failure { return .failure(.init(reason: failure)) }
-        guard status == 200 else { return .failure(.init(reason: (300..<400).contains(status) ? "HTTP \(status): a redirect, which is not followed" : "HTTP \(status), not 200")) }
-        return .success(received)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        lock.lock()
-        status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        lock.unlock()
-        completionHandler(.allow)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        lock.lock()
-        if received.count + data.count > limit {
-            failure = failure ?? "larger than \(limit) bytes"
-            lock.unlock()
-            dataTask.cancel()
-            return
-        }
-        received += data
-        lock.unlock()
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
-        completionHandler(nil)
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
-                    completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void) {
-        SessionPolicy.answer(challenge, completionHandler)
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        lock.lock()
-        if let error, failure == nil { failure = (error as NSError).localizedDescription }
-        let first = !finished
-        finished = true
-        lock.unlock()
-        if first { done.signal() }
+        return try outcome.result.get()
     }
 }

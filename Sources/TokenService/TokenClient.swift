@@ -1,8 +1,5 @@
 import AccessTokens
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import ModelSecCrypto
 import ModelSecIO
 
@@ -96,9 +93,14 @@ public struct TokenClient: Sendable {
     /// The `subject_token_type` a token exchange sends.
     public static let jwtTokenType = "urn:ietf:params:oauth:token-type:jwt"
 
-    /// A client; the URL must be https, or http to a loopback address.
+    /// How requests are sent (and which CAs an https server's certificate may chain to).
+    public let transport: OutgoingHTTP
+
+    /// A client; the URL must be https, or http to a loopback address. An
+    /// https server's certificate must chain to one of the system's CAs, or
+    /// with `transport` given, to the CAs it trusts.
     public init(server: URL, clientID: String, credential: Credential, scopes: [String],
-                grant: Grant = .clientCredentials) throws {
+                grant: Grant = .clientCredentials, transport: OutgoingHTTP = OutgoingHTTP()) throws {
         // One rule for every URL the service's clients call (a host such as
         // 127.evil.com is a name, not a loopback address).
         guard RemoteKeySet.isAcceptable(server) else { throw TokenFetchError.insecureServer(url: server.absoluteString) }
@@ -107,6 +109,7 @@ public struct TokenClient: Sendable {
         self.credential = credential
         self.scopes = scopes
         self.grant = grant
+        self.transport = transport
     }
 
     /// The RFC 6749 §5.1 answer.
@@ -181,12 +184,8 @@ public struct TokenClient: Sendable {
         let body = form.map { Self.formEncode($0.0) + "=" + Self.formEncode($0.1) }.joined(separator: "&")
         // The service's base URL or its introspection_endpoint itself.
         let url = base.hasSuffix("/introspect") ? base : base + "/introspect"
-        let status: Int, data: Data
-        do {
-            (status, data) = try await send(url: url, method: "POST", headers: headers, body: Data(body.utf8))
-        } catch let TokenFetchError.refused(error, status, _) {   // a 401 challenge: the verifier's credentials
-            throw TokenFetchError.introspectionFailed(url: url, status: status, error: error)
-        }
+        // A 401 (the verifier's own credentials refused) is a failed request, not a verdict.
+        let (status, data) = try await send(url: url, method: "POST", headers: headers, body: Data(body.utf8))
         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         guard status == 200 else {
             throw TokenFetchError.introspectionFailed(url: url, status: status,
@@ -232,23 +231,16 @@ public struct TokenClient: Sendable {
 
     private func send(url: String, method: String, headers: [String: String], body: Data?) async throws -> (Int, Data) {
         guard let target = URL(string: url) else { throw TokenFetchError.unreachable(url: url, reason: "not a URL") }
-        var request = URLRequest(url: target, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Self.timeout)
-        request.httpMethod = method
-        request.httpBody = body
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let policy = SessionPolicy()
-        let session = URLSession(configuration: .ephemeral, delegate: policy, delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        let (data, response): (Data, URLResponse)
+        let answer: OutgoingHTTP.Answer
         do {
-            (data, response) = try await session.data(for: request)
+            answer = try await transport.send(target, method: method, headers: headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                                              body: body.map { Array($0) }, limit: Self.maximumResponseSize, timeout: Self.timeout)
+        } catch let failure as OutgoingHTTP.Failure where failure.reason.hasPrefix("larger than") {
+            throw TokenFetchError.badResponse(url: url, reason: "larger than 64 KiB")
         } catch {
-            if policy.challenged { throw TokenFetchError.refused(error: "invalid_client", status: 401) }
-            throw TokenFetchError.unreachable(url: url, reason: (error as NSError).localizedDescription)
+            throw TokenFetchError.unreachable(url: url, reason: "\(error)")
         }
-        guard let http = response as? HTTPURLResponse else { throw TokenFetchError.badResponse(url: url, reason: "not HTTP") }
-        guard data.count <= Self.maximumResponseSize else { throw TokenFetchError.badResponse(url: url, reason: "larger than 64 KiB") }
-        return (http.statusCode, data)
+        return (answer.status, Data(answer.body))
     }
 
     /// `application/x-www-form-urlencoded` for one name or value: everything
@@ -270,54 +262,5 @@ public struct TokenClient: Sendable {
     /// A server-supplied code, cut to printable ASCII and 64 bytes for messages.
     static func printable(_ text: String, limit: Int = 64) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.prefix(limit)))
-    }
-}
-
-/// Stops URLSession from following redirects (a redirect could carry the
-/// client's credentials to another host) and from answering a 401's
-/// `WWW-Authenticate` challenge itself (swift-corelibs-foundation then never
-/// completes the task): the challenge is cancelled and remembered, and a 401
-/// from a token endpoint is RFC 6749's `invalid_client`.
-final class SessionPolicy: NSObject, URLSessionTaskDelegate, @unchecked Sendable { // `challenged` is guarded by `lock`
-    private let lock = NSLock()
-    private var wasChallenged = false
-
-    /// True once the server asked for HTTP authentication.
-    var challenged: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return wasChallenged
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
-        completionHandler(nil)
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
-                    completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void) {
-        // Remembered before the task is cancelled, so `send` sees it when the task ends.
-        Self.answer(challenge, completionHandler) {
-            lock.lock()
-            wasChallenged = true
-            lock.unlock()
-        }
-    }
-
-    /// The one answer every outgoing request gives a challenge: TLS server
-    /// trust gets the system's normal checks (Darwin), and HTTP
-    /// authentication is cancelled (credentials are only ever sent as the
-    /// request itself carries them); `refused` runs first in that case.
-    static func answer(_ challenge: URLAuthenticationChallenge,
-                       _ completionHandler: (URLSession.AuthChallengeDisposition, URLCredential?) -> Void,
-                       refused: () -> Void = {}) {
-        #if canImport(Darwin)
-        if challenge.protectionSpace.authenticationMethod == NSURLAuthenticationMethodServerTrust {
-            completionHandler(.performDefaultHandling, nil)
-            return
-        }
-        #endif
-        refused()
-        completionHandler(.cancelAuthenticationChallenge, nil)
     }
 }

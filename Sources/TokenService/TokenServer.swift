@@ -6,6 +6,7 @@ import HummingbirdTLS
 import Logging
 import ModelSecCrypto
 import NIOCore
+import NIOHTTPTypes
 import NIOPosix
 import NIOSSL
 
@@ -20,6 +21,11 @@ public struct TokenServer: Sendable {
     /// Idle connections (including a client that stops sending half-way
     /// through its headers) are closed after this long.
     public static let idleTimeoutSeconds: Int64 = 10
+    /// A request (for HTTPS, with the TLS handshake before it) must arrive
+    /// whole within this many seconds of its first byte (of the connection's
+    /// opening, for its first request); a connection sending slower, however
+    /// steadily, is closed (``ReceiveDeadlineHandler``).
+    public static let requestReceiveSeconds: Int64 = 10
 
     let config: ServiceConfig
     let endpoint: TokenEndpoint
@@ -112,6 +118,9 @@ public struct TokenServer: Sendable {
     }
 
     private func serve(logger: Logger?, onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        for source in config.issuerKeys.values {
+            if case let .remote(set) = source { set.logger = logger }
+        }
         let router = Router(context: TokenRequestContext.self)
         let metrics = self.metrics
         router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
@@ -126,8 +135,10 @@ public struct TokenServer: Sendable {
         router.get("/jwks.json") { _, _ in Self.json(.ok, keys.current().jwks) }
         router.get("/.well-known/oauth-authorization-server") { _, _ in Self.json(.ok, metadata) }
         let management = self.management
-        /// A form POST run off the event loop; `answer` gives the 200 body.
+        /// A form POST run off the event loop; `answer` gives the 200 body;
+        /// `prepare` runs first, on the concurrency pool (it may suspend, never block).
         @Sendable func form(_ request: Request, _ context: TokenRequestContext,
+                            prepare: @Sendable (String?, [UInt8]) async -> Void = { _, _ in },
                             _ answer: @escaping @Sendable (String?, String?, [UInt8], String?, RequestNote) throws -> [UInt8]) async throws -> Response {
             let body: [UInt8]
             do {
@@ -140,6 +151,7 @@ public struct TokenServer: Sendable {
             let contentType = request.headers[.contentType]
             let address = context.remoteAddress
             let note = context.note
+            await prepare(contentType, body)
             do {
                 let success = try await NIOThreadPool.singleton.runIfActive {
                     try answer(authorization, contentType, body, address, note)
@@ -150,7 +162,8 @@ public struct TokenServer: Sendable {
             }
         }
         router.post("/token") { request, context -> Response in
-            try await form(request, context) { authorization, contentType, body, address, note in
+            // A token exchange's issuer keys are fetched here, not on the thread pool.
+            try await form(request, context, prepare: { await endpoint.prepareKeys(contentType: $0, body: $1, now: Date()) }) { authorization, contentType, body, address, note in
                 try endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address, note: note).body
             }
         }
@@ -164,19 +177,26 @@ public struct TokenServer: Sendable {
                 try management.introspect(authorization: authorization, contentType: contentType, body: body, address: address, note: note)
             }
         }
-        let http = HTTP1Channel.Configuration(idleTimeout: .seconds(Self.idleTimeoutSeconds))
-        let server: HTTPServerBuilder
+        let http = HTTP1Channel.Configuration(additionalChannelHandlers: [RequestReceivedHandler()],
+                                              idleTimeout: .seconds(Self.idleTimeoutSeconds))
+        let receiveLimit = TimeAmount.seconds(Self.requestReceiveSeconds)
+        var tls: TLSConfiguration?
         if let certPath = config.tlsCertificate, let keyPath = config.tlsKey {
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(certPath).map { NIOSSLCertificateSource.certificate($0) }
                 let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
-                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-                server = try .tls(.http1(configuration: http), tlsConfiguration: tls)
+                let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+                // Checked here, so a certificate that does not match its key stops the start.
+                _ = try NIOSSLContext(configuration: configuration)
+                tls = configuration
             } catch {
                 throw TokenServiceError.serverStart(reason: "the TLS certificate or key could not be used (\(error))")
             }
-        } else {
-            server = .http1(configuration: http)
+        }
+        let server = HTTPServerBuilder { [tls] responder in
+            let http1 = HTTP1Channel(responder: responder, configuration: http)
+            if let tls { return ReceiveDeadlineChannel(base: try TLSChannel(http1, tlsConfiguration: tls), limit: receiveLimit) }
+            return ReceiveDeadlineChannel(base: http1, limit: receiveLimit)
         }
         var serverLogger = logger ?? Logger(label: "modelsec.serve", factory: { _ in SwiftLogNoOpLogHandler() })
         serverLogger.logLevel = .warning
@@ -203,5 +223,116 @@ struct TokenRequestContext: RequestContext {
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+}
+
+/// A child channel that puts a ``ReceiveDeadlineHandler`` in front of
+/// `base`'s pipeline (before TLS, so a slow handshake is cut too).
+struct ReceiveDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+    /// The channel it wraps (HTTP/1.1, or TLS around it).
+    let base: Base
+    /// How long a request may take to arrive.
+    let limit: TimeAmount
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(ReceiveDeadlineHandler(limit: limit), position: .first)
+        }.flatMap {
+            base.setup(channel: channel, logger: logger)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
+
+/// Closes a connection whose request does not arrive in time, however
+/// steadily its bytes trickle in (a slow-loris client resets any idle timer
+/// with each byte it sends).
+///
+/// It sits first in the pipeline and sees raw bytes. The clock starts when
+/// the connection opens and, after each request, at the next byte received;
+/// it stops when the request has been received whole (the ``RequestReceived``
+/// event of ``RequestReceivedHandler``, after HTTP decoding) or when the
+/// server writes. A request that arrives within the limit is never affected,
+/// however long its answer takes; one that does not is closed when the limit
+/// passes, whether it is in its TLS handshake, request line, headers or body.
+final class ReceiveDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// How long a request may take to arrive.
+    let limit: TimeAmount
+    private var deadline: Scheduled<Void>?
+    /// True from a request's last byte until the server writes (its answer):
+    /// bytes read meanwhile (a pipelined request) start the clock only then.
+    private var answering = false
+
+    init(limit: TimeAmount) { self.limit = limit }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard deadline == nil, !answering else { return }
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: limit) {
+            self.deadline = nil
+            context.close(promise: nil)
+        }
+    }
+
+    private func stop() {
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { stop() }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stop()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        start(context)
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        answering = false
+        stop()
+        context.write(data, promise: promise)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is RequestReceived else { return context.triggerUserOutboundEvent(event, promise: promise) }
+        answering = true
+        stop()
+        promise?.succeed(())
+    }
+}
+
+/// Sent toward the socket when a request has been received whole.
+struct RequestReceived {}
+
+/// After HTTP decoding: tells ``ReceiveDeadlineHandler`` (with a
+/// ``RequestReceived`` outbound event) when a request's last part arrived.
+final class RequestReceivedHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .end = unwrapInboundIn(data) { context.triggerUserOutboundEvent(RequestReceived(), promise: nil) }
+        context.fireChannelRead(data)
     }
 }

@@ -18,6 +18,12 @@ public enum IssuerKeys: Sendable {
         case let .remote(set): return try set.keys(for: keyID, now: now)
         }
     }
+
+    /// Lets a remote set fetch what a token naming `keyID` needs, without
+    /// blocking a thread (``RemoteKeySet/prepare(for:now:)``); nothing for keys from a file.
+    public func prepare(for keyID: String, now: Double) async {
+        if case let .remote(set) = self { await set.prepare(for: keyID, now: now) }
+    }
 }
 
 /// One rule of the token-exchange trust policy (`trust:` in service.yaml):

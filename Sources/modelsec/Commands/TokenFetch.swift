@@ -17,12 +17,16 @@ struct TokenFetch: ParsableCommand {
         exchanged for an access token, with no client authentication unless a \
         client secret or key is also given. \
         The token is written 0600 to --output; it is printed on stdout only when \
-        stdout is not a terminal. Plain http is refused except to loopback.
+        stdout is not a terminal. Plain http is refused except to loopback. \
+        An https server's certificate must chain to a CA the system trusts, or \
+        with --ca-file, to one of the CA certificates in that file.
 
         Examples:
           modelsec token fetch --server https://tokens.example \\
             --client-id deployer --client-secret-file deployer.secret \\
             --scope model:deploy:resnet@2.1.0 --output token.txt
+          modelsec token fetch --server https://127.0.0.1:8443 --ca-file service-ca.pem \\
+            --client-id deployer --client-secret-file deployer.secret --output token.txt
           modelsec token fetch --server http://127.0.0.1:8787 \\
             --client-id example-ci --client-key ci.pem > token.txt
           modelsec token fetch --server https://tokens.example \\
@@ -33,6 +37,10 @@ struct TokenFetch: ParsableCommand {
 
     @Option(help: ArgumentHelp("The token service's base URL.", valueName: "URL"))
     var server: String
+
+    @Option(name: .customLong("ca-file"),
+            help: ArgumentHelp("Trust only the CA certificates in FILE (PEM) for an https --server, not the system's.", valueName: "FILE"))
+    var caFile: String?
 
     @Option(name: .customLong("client-id"), help: ArgumentHelp("The client id (optional with --subject-token-file alone).", valueName: "ID"))
     var clientID: String?
@@ -124,8 +132,16 @@ struct TokenFetch: ParsableCommand {
                                              permissions: keyPermissions)
             credential = .privateKey(key)
         }
+        var transport = OutgoingHTTP()
+        if let caFile {
+            let pem = try FileIO.readRegularFile(caFile, limit: 1024 * 1024)
+            do { transport = try OutgoingHTTP(caPEM: pem) } catch {
+                throw FileError(path: caFile, reason: "holds no PEM certificate for --ca-file")
+            }
+        }
         let client = try TokenClient(server: URL(string: server)!, clientID: clientID ?? "", credential: credential,
-                                     scopes: try TokenCLI.scopes(scope, option: "--scope").map(\.description), grant: grant)
+                                     scopes: try TokenCLI.scopes(scope, option: "--scope").map(\.description), grant: grant,
+                                     transport: transport)
         let response = try AsyncBridge.run { try await client.fetch() }
         if let output {
             try AtomicFileWriter.write(Array((response.accessToken + "\n").utf8), to: output, mode: 0o600, overwrite: force)

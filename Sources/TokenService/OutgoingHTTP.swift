@@ -1,0 +1,130 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// The token service's outgoing HTTP/1.1 requests (`token fetch`,
+/// introspection, an issuer's key set), on SwiftNIO: one connection per
+/// request, no thread waiting on the network, redirects never followed,
+/// the answer bounded in size and the whole exchange in time. For https the
+/// server's certificate chain and name (or IP address) are verified against
+/// the system's trusted CAs, or against given CA certificates only.
+public struct OutgoingHTTP: Sendable {
+    /// An answer: the status and the body.
+    public struct Answer: Sendable, Equatable {
+        /// The HTTP status code.
+        public let status: Int
+        /// The body (at most the request's limit).
+        public let body: [UInt8]
+    }
+
+    /// Why no answer was had.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        /// What went wrong.
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    /// The CA certificates trusted for https; nil: the system's.
+    let trustRoots: [NIOSSLCertificate]?
+
+    /// Requests trusting the system's CA certificates.
+    public init() { trustRoots = nil }
+
+    /// Requests trusting only the CA certificates in `pem` (one or more PEM
+    /// certificates); throws ``Failure`` when it holds none.
+    public init(caPEM pem: [UInt8]) throws {
+        let certificates: [NIOSSLCertificate]
+        do { certificates = try NIOSSLCertificate.fromPEMBytes(pem) } catch {
+            throw Failure(reason: "not PEM certificates (\(error))")
+        }
+        guard !certificates.isEmpty else { throw Failure(reason: "no PEM certificate") }
+        trustRoots = certificates
+    }
+
+    /// Sends one request and reads the answer: at most `limit` body bytes
+    /// (a longer answer is abandoned, never buffered whole), all within
+    /// `timeout` seconds. Throws ``Failure``.
+    public func send(_ url: URL, method: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+                     limit: Int, timeout: TimeInterval) async throws -> Answer {
+        guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              var host = url.host, !host.isEmpty else {
+            throw Failure(reason: "not an http or https URL")
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let secure = scheme == "https"
+        let port = url.port ?? (secure ? 443 : 80)
+        let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+        var target = components?.percentEncodedPath ?? "/"
+        if target.isEmpty { target = "/" }
+        if let query = components?.percentEncodedQuery { target += "?" + query }
+        let isAddress = host.contains(":") || host.utf8.allSatisfy { $0 == UInt8(ascii: ".") || ($0 >= 0x30 && $0 <= 0x39) }
+        let hostHeader = (host.contains(":") ? "[\(host)]" : host) + (url.port.map { ":\($0)" } ?? "")
+
+        var context: NIOSSLContext?
+        if secure {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let trustRoots { configuration.trustRoots = .certificates(trustRoots) }
+            do { context = try NIOSSLContext(configuration: configuration) } catch {
+                throw Failure(reason: "TLS could not be set up (\(error))")
+            }
+        }
+        let milliseconds = Int64(max(timeout, 0.001) * 1000)
+        let deadline = NIODeadline.now() + .milliseconds(milliseconds)
+        let serverName = isAddress ? nil : host
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.milliseconds(milliseconds))
+                .connect(host: host, port: port) { [context] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let context {
+                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName))
+                        }
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw Failure(reason: NIODeadline.now() >= deadline ? "no connection within \(Int(timeout)) s" : "could not connect (\(error))")
+        }
+        // The whole exchange is bounded: past the deadline the connection is closed.
+        let underlying = channel.channel
+        let timer = underlying.eventLoop.scheduleTask(deadline: deadline) { underlying.close(promise: nil) }
+        defer { timer.cancel() }
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
+                head.headers.add(name: "Host", value: hostHeader)
+                for (name, value) in headers { head.headers.add(name: name, value: value) }
+                if let body { head.headers.add(name: "Content-Length", value: String(body.count)) }
+                head.headers.add(name: "Connection", value: "close")
+                try await outbound.write(.head(head))
+                if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                try await outbound.write(.end(nil))
+                var status = 0
+                var received: [UInt8] = []
+                for try await part in inbound {
+                    switch part {
+                    case let .head(response):
+                        // An interim 1xx answer is followed by the real one.
+                        if response.status.code >= 200 { status = Int(response.status.code) }
+                    case var .body(buffer):
+                        guard received.count + buffer.readableBytes <= limit else { throw Failure(reason: "larger than \(limit) bytes") }
+                        received += buffer.readBytes(length: buffer.readableBytes) ?? []
+                    case .end:
+                        if status >= 200 { return Answer(status: status, body: received) }
+                    }
+                }
+                throw Failure(reason: "the connection closed before the answer was complete")
+            }
+        } catch let failure as Failure {
+            if NIODeadline.now() >= deadline { throw Failure(reason: "no answer within \(Int(timeout)) s") }
+            throw failure
+        } catch {
+            if NIODeadline.now() >= deadline { throw Failure(reason: "no answer within \(Int(timeout)) s") }
+            throw Failure(reason: "\(error)")
+        }
+    }
+}
