@@ -109,6 +109,9 @@ let package = Package(
             name: "ModelSecStorePostgres",
             dependencies: [
                 "ModelSecStore", "ModelSecIO", "DifferentialPrivacy",
+                // The PostgreSQL engine of the token service's state store
+                // (PostgresTokenStore) implements TokenService's protocol.
+                "TokenService",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -192,7 +195,8 @@ let package = Package(
         .testTarget(name: "TransparencyLogTests", dependencies: ["TransparencyLog", "ModelSecCrypto", "TestSupport"]),
         .testTarget(name: "ModelSecStoreTests", dependencies: ["ModelSecStore", "ModelSecStorePostgres", "DifferentialPrivacy", "ModelSecIO", "TestSupport",
                                                      .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "TokenServiceTests", dependencies: ["TokenService", "AccessTokens", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"],
+        .testTarget(name: "TokenServiceTests", dependencies: ["TokenService", "AccessTokens", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport",
+                                                     "ModelSecStore", "ModelSecStorePostgres"],
                     exclude: ["oauth_clients.py"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],

@@ -41,6 +41,8 @@ struct ServeRun: ParsableCommand {
         Examples:
           modelsec serve --config examples/token-service/service.yaml
           modelsec serve run --config service.yaml --log-format text
+          MODELSEC_STORE='postgres://tokens@db.internal/modelsec?sslmode=verify-full' \\
+            modelsec serve --config service.yaml
         """
     )
 
@@ -62,17 +64,23 @@ struct ServeRun: ParsableCommand {
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
     func run() throws {
         let settings = try ServiceConfig.load(config)
-        let store = try SQLiteTokenStore(path: settings.statePath)
+        // A PostgreSQL store gets a pool of 8 connections (each request
+        // holds one only for its statements).
+        let store = try ServeStore.open(settings, options: storeOptions, connections: 8)
         // After the first `serve rotate-key` the store says which key signs;
         // the configured signing_key is read only before that.
-        let signer: (any Signer)? = try store.signingKeys().isEmpty
+        let signer: (any Signer)? = try ServeStore.wait { try await store.signingKeys() }.isEmpty
             ? try CLI.loadSigningKey(settings.signingKey, option: "signing_key", passphrase: nil, permissions: keyPermissions)
             : nil
-        let keys = try KeyRing(store: store, initial: signer, issuer: settings.issuer, maximumTTL: settings.maximumTTL,
-                               loader: try ServeRotateKey.loader(permissions: keyPermissions))
-        let server = try TokenServer(config: settings, keys: keys, store: store)
+        let loader = try ServeRotateKey.loader(permissions: keyPermissions)
+        let keys = try ServeStore.wait {
+            try await KeyRing(store: store, initial: signer, issuer: settings.issuer, maximumTTL: settings.maximumTTL, loader: loader)
+        }
+        let server = try ServeStore.wait { try await TokenServer(config: settings, keys: keys, store: store) }
         let scheme = settings.tlsCertificate == nil ? "http" : "https"
         let format = RequestLogFormat(rawValue: logFormat) ?? .json
         do {

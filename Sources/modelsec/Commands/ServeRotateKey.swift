@@ -39,6 +39,8 @@ struct ServeRotateKey: ParsableCommand {
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
     /// The --json result.
     struct Result: Encodable {
         let promoted: Bool
@@ -66,8 +68,8 @@ struct ServeRotateKey: ParsableCommand {
     func run() throws {
         let settings = try ServiceConfig.load(config)
         let now = Int64(Date().timeIntervalSince1970)
-        let store = try SQLiteTokenStore(path: settings.statePath)
-        let recorded = try store.signingKeys()
+        let store = try ServeStore.open(settings, options: storeOptions)
+        let recorded = try ServeStore.wait { try await store.signingKeys() }
         let loader = try Self.loader(permissions: keyPermissions)
         let currentAlgorithm: KeyAlgorithm
         let initial: SigningKeyRecord
@@ -113,7 +115,8 @@ struct ServeRotateKey: ParsableCommand {
             throw TokenServiceError.unusableFile(file: settings.keyDirectory, reason: "the key directory could not be created (\(error))")
         }
         try KeyFile.write(next, to: keyFile)
-        do { try store.replaceSigningKeys(outcome.records) } catch {
+        let records = outcome.records
+        do { try ServeStore.wait { try await store.replaceSigningKeys(records) } } catch {
             unlink(keyFile)
             throw error
         }
