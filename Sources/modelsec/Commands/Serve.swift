@@ -41,8 +41,8 @@ struct ServeRun: ParsableCommand {
         Examples:
           modelsec serve --config examples/token-service/service.yaml
           modelsec serve run --config service.yaml --log-format text
-          MODELSEC_STORE='postgres://tokens@db.internal/modelsec?sslmode=verify-full' \\
-            modelsec serve --config service.yaml
+          modelsec serve --config service.yaml \\
+            --store 'postgres://tokens@db/modelsec?sslmode=verify-full'
         """
     )
 
