@@ -17,7 +17,14 @@ public enum TokenStores {
         case .sqlite(let path): return try SQLiteTokenStore(path: path)
         case .postgres(let location):
             let password = try StorePassword.resolve(for: location, passwordFile: passwordFile)
-            return try Blocking.run { try await PostgresTokenStore.open(location, password: password, connections: connections) }
+            let store = location.redacted
+            do {
+                return try Blocking.run(timeout: PostgresSession.operationTimeout) {
+                    try await PostgresTokenStore.open(location, password: password, connections: connections)
+                }
+            } catch let timedOut as Blocking.TimedOut {
+                throw StoreError.timedOut(store: store, seconds: timedOut.seconds)
+            }
         }
     }
 

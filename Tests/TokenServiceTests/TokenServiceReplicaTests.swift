@@ -163,6 +163,34 @@ final class TokenServiceReplicaTests: XCTestCase {
     }
 }
 
+extension TokenServiceReplicaTests {
+    /// The replicas' connection pools reconnect after PostgreSQL restarts:
+    /// within seconds every replica issues tokens again and still knows the
+    /// state written before.
+    func testReplicasServeAgainAfterPostgreSQLRestarts() throws {
+        let before = try basicToken(from: 0)
+        let revoked = try basicToken(from: 0)
+        let r = try post(2, "/revoke", ["token=" + revoked], user: "basic-client:" + TokenServiceFixture.basicSecret)
+        XCTAssertEqual(r.status, 200, "\(r.body)")
+        try PostgresCluster.shared().restart()
+        for replica in 0..<3 {
+            let deadline = Date().addingTimeInterval(20)
+            var status = 0
+            while Date() < deadline {
+                status = try post(replica, "/token", ["grant_type=client_credentials"],
+                                  user: "basic-client:" + TokenServiceFixture.basicSecret).status
+                if status == 200 { break }
+                usleep(200_000)
+            }
+            XCTAssertEqual(status, 200, "replica \(replica) did not recover\n" + logs)
+        }
+        for replica in 0..<3 {
+            XCTAssertTrue(try isActive(before, at: replica), "replica \(replica)")
+            XCTAssertFalse(try isActive(revoked, at: replica), "replica \(replica): the revocation survived the restart")
+        }
+    }
+}
+
 /// A list appended to from concurrent closures.
 final class LockedList: @unchecked Sendable { // `items` is only touched with `lock` held
     private let lock = NSLock()
