@@ -226,6 +226,51 @@ final class TokenStoreEngineTests: XCTestCase {
         XCTAssertTrue(try store.consumeAssertion(clientID: "c", tokenID: "used-2", expiresAt: 9_999_999_999, now: 1))
     }
 
+    /// SQLite only: concurrent writes are group-committed (fewer transactions
+    /// than writes), each caller gets its own outcome (a refused write is
+    /// rolled back alone), and every answered write is in the file.
+    func testConcurrentSQLiteWritesShareTransactionsAndKeepTheirOwnOutcomes() async throws {
+        let path = directory.appendingPathComponent("group.sqlite").path
+        let store = try SQLiteTokenStore(path: path)
+        let client = try secretClient("dup")
+        let outcomes = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+            for i in 0..<200 {
+                group.addTask { ("jti", try await store.consumeAssertion(clientID: "c", tokenID: "j\(i)", expiresAt: 1000, now: 1)) }
+                group.addTask {
+                    try await store.record(AuditRecord(time: 5, event: "issue", clientID: "c", subject: "c", scopes: "", tokenID: "j\(i)",
+                                                       outcome: "ok"))
+                    return ("audit", true)
+                }
+                if i % 20 == 0 {
+                    group.addTask {
+                        do { try await store.addClient(client, now: 1); return ("add", true) } catch TokenServiceError.clientExists {
+                            return ("add", false)
+                        }
+                    }
+                }
+            }
+            var all: [(String, Bool)] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
+        }
+        XCTAssertEqual(outcomes.filter { $0.0 == "jti" && $0.1 }.count, 200)
+        XCTAssertEqual(outcomes.filter { $0.0 == "add" && $0.1 }.count, 1, "one registration wins; the others are refused alone")
+        XCTAssertEqual(outcomes.filter { $0.0 == "add" && !$0.1 }.count, 9)
+        let writes = 200 + 200 + 10
+        XCTAssertLessThan(store.writeTransactions, writes, "concurrent writes share transactions")
+        XCTAssertGreaterThan(store.writeTransactions, 0)
+        // Everything answered is in the file, as another opener sees it.
+        let reopened = try SQLiteTokenStore(path: path)
+        for i in 0..<200 {
+            let replayed = try await reopened.consumeAssertion(clientID: "c", tokenID: "j\(i)", expiresAt: 1000, now: 2)
+            XCTAssertFalse(replayed, "j\(i)")
+        }
+        let audit = try await reopened.auditRecords(limit: 1000)
+        XCTAssertEqual(audit.count, 200)
+        let registered = try await reopened.client(id: "dup")
+        XCTAssertNotNil(registered)
+    }
+
     /// SQLite only: a privacy ledger file is never taken for a token state file.
     func testALedgerFileIsNotATokenStateFile() throws {
         let path = directory.appendingPathComponent("ledger.db").path
