@@ -107,6 +107,9 @@ let package = Package(
             name: "ModelSecStorePostgres",
             dependencies: [
                 "ModelSecStore", "ModelSecIO", "DifferentialPrivacy",
+                // The PostgreSQL engine of the token service's state store
+                // (PostgresTokenStore) implements TokenService's protocol.
+                "TokenService",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -194,7 +197,7 @@ let package = Package(
         .testTarget(name: "ModelSecStoreTests", dependencies: ["ModelSecStore", "ModelSecStorePostgres", "DifferentialPrivacy", "ModelSecIO", "TestSupport",
                                                      .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TokenServiceTests", dependencies: ["TokenService", "AccessTokens", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport",
-                                                    .product(name: "Logging", package: "swift-log")],
+                                                      .product(name: "Logging", package: "swift-log"), "ModelSecStore", "ModelSecStorePostgres"],
                     exclude: ["oauth_clients.py"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],

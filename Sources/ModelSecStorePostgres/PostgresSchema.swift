@@ -8,6 +8,13 @@ import PostgresNIO
 /// the numbers are those of the SQLite ledger (`PRAGMA user_version`), so
 /// "schema version N" means the same tables on both engines. PostgreSQL
 /// stores start at version 4 (the first version with request ids).
+/// One PostgreSQL database holds every part's tables; on SQLite each part
+/// (the privacy ledger, the token service's state) is its own file with its
+/// own tables, so a step that adds only one part's tables is a version of
+/// that part's SQLite file alone (version 5, the token service's `tok_*`
+/// tables, is the SQLite token state file's version 5 and no change to an
+/// SQLite ledger, which may go from 4 straight to the next ledger step).
+/// Each step is a self-contained entry of ``migrations``.
 /// `migrate` runs each missing step in its own transaction under an
 /// advisory lock, so two migrating processes never interleave; a store
 /// whose version is newer than ``version`` is refused, never changed.
@@ -18,7 +25,7 @@ enum PostgresSchema {
     static let migrationLock = "modelsec-store-migration"
 
     /// The steps: version reached, statements.
-    static let migrations: [(version: Int, statements: [String])] = [(4, version4), (6, version6)]
+    static let migrations: [(version: Int, statements: [String])] = [(4, version4), (5, version5), (6, version6)]
 
     /// Version 4: the privacy ledger (the SQLite version 4 tables, with the
     /// same constraints; append-only and complete-once rules as triggers).
@@ -159,22 +166,25 @@ enum PostgresSchema {
     /// protecting trigger present and enabled (a disabled trigger would let
     /// a charge be deleted or rewritten).
     static func requireCurrent(_ session: PostgresSession) throws {
-        let found = try session.run { try await foundVersion($0) }
-        if found == 0 { throw StoreError.noSchema(store: session.store) }
-        if found > version { throw StoreError.newerSchema(store: session.store, found: found, supported: version) }
-        if found < version { throw StoreError.olderSchema(store: session.store, found: found, current: version) }
-        let enabled: Set<String> = try session.run { c in
-            let rows = try await c.query("""
-                SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-                WHERE NOT t.tgisinternal AND t.tgenabled = 'O' AND c.oid IN
-                    (to_regclass('dp_spends'), to_regclass('dp_datasets'), to_regclass('dp_charge_requests'), to_regclass('modelsec_schema'))
-                """, logger: PostgresSession.logger)
-            var names = Set<String>()
-            for try await name in rows.decode(String.self) { names.insert(name) }
-            return names
-        }
+        let store = session.store
+        try session.run { try await requireCurrent($0, store: store) }
+    }
+
+    /// ``requireCurrent(_:)`` on one connection (async callers).
+    static func requireCurrent(_ c: PostgresConnection, store: String) async throws {
+        let found = try await foundVersion(c)
+        if found == 0 { throw StoreError.noSchema(store: store) }
+        if found > version { throw StoreError.newerSchema(store: store, found: found, supported: version) }
+        if found < version { throw StoreError.olderSchema(store: store, found: found, current: version) }
+        let rows = try await c.query("""
+            SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE NOT t.tgisinternal AND t.tgenabled = 'O' AND c.oid IN
+                (to_regclass('dp_spends'), to_regclass('dp_datasets'), to_regclass('dp_charge_requests'), to_regclass('modelsec_schema'))
+            """, logger: PostgresSession.logger)
+        var enabled = Set<String>()
+        for try await name in rows.decode(String.self) { enabled.insert(name) }
         if let missing = triggers.subtracting(enabled).sorted().first {
-            throw StoreError.schemaAltered(store: session.store, reason: "trigger \(missing) is missing or disabled")
+            throw StoreError.schemaAltered(store: store, reason: "trigger \(missing) is missing or disabled")
         }
     }
 

@@ -8,20 +8,37 @@ import GRDB
 /// The file is in write-ahead-log mode (`PRAGMA journal_mode = WAL`, with
 /// its `-wal` and `-shm` files beside it) and `synchronous = FULL`.
 ///
-/// Schema (version 3, `PRAGMA user_version`; an older file gains the tables
-/// it lacks when opened):
+/// Every operation runs off Swift's cooperative pool and the caller
+/// suspends until it is done: reads on GRDB's own serial queue (its async
+/// `read`), writes group-committed (``SQLiteGroupCommit``: the writes of
+/// concurrent requests share one transaction and one fsync, each caller
+/// answered once its transaction is durable).
+///
+/// Schema (version 5, `PRAGMA user_version`; an older file gains the tables
+/// it lacks when opened). The versions of this file count the token
+/// service's tables only (a privacy ledger is another file with its own
+/// tables; docs/store.md, "Schema versions"); version 5 is the same tables
+/// and indexes as PostgreSQL schema version 5's `tok_*` tables:
 /// - `clients(id TEXT PRIMARY KEY, method TEXT, secret_hash TEXT, scopes TEXT, max_ttl INTEGER NULL, created INTEGER)`
 /// - `used_assertions(client_id TEXT, jti TEXT, expires_at INTEGER, PRIMARY KEY(client_id, jti))`
 /// - `audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time, event, client_id, subject, scopes, jti, outcome)`
 /// - `revoked_tokens(jti TEXT PRIMARY KEY, client_id TEXT, expires_at INTEGER, revoked_at INTEGER)` (version 2)
 /// - `signing_keys(kid TEXT PRIMARY KEY, path TEXT, role TEXT, created_at INTEGER, retired_at INTEGER NULL)` (version 3)
 /// - `audit.request_id TEXT` and the index `audit_time(time)` (version 4)
+/// - version 5: the indexes `used_assertions_expiry(expires_at)` and
+///   `revoked_tokens_expiry(expires_at)` (the expiry sweeps that run with
+///   every write no longer scan the tables), and the `client_id` and `jti`
+///   of `used_assertions` and `revoked_tokens` held as BLOBs of their UTF-8
+///   bytes (rows of older versions converted): a `jti` comes from a request
+///   and may hold U+0000, where SQLite's text binding would cut it, so
+///   `a<NUL>b` and `a` were one id
 public final class SQLiteTokenStore: TokenServiceStore {
     /// The schema version this code writes.
-    public static let schemaVersion = 4
+    public static let schemaVersion = 5
 
     private let queue: DatabaseQueue
     private let file: String
+    private let writes: SQLiteGroupCommit
 
     /// Opens (creating if needed) the store at `path`.
     public init(path: String) throws {
@@ -44,6 +61,11 @@ public final class SQLiteTokenStore: TokenServiceStore {
             }
             try queue.write { db in
                 let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                // A privacy ledger file (its own tables and version numbers)
+                // must not be taken for a token service state file.
+                if try db.tableExists("spends") || db.tableExists("datasets") {
+                    throw TokenServiceError.store(file: path, reason: "this is a privacy ledger file, not a token service state file")
+                }
                 guard version <= Self.schemaVersion else {
                     throw TokenServiceError.store(file: path, reason: "schema version \(version) is newer than this modelsec (\(Self.schemaVersion))")
                 }
@@ -81,89 +103,94 @@ public final class SQLiteTokenStore: TokenServiceStore {
                         PRAGMA user_version = 4;
                         """)
                 }
+                if version <= 4 {
+                    try db.execute(sql: """
+                        CREATE INDEX used_assertions_expiry ON used_assertions(expires_at);
+                        CREATE INDEX revoked_tokens_expiry ON revoked_tokens(expires_at);
+                        UPDATE used_assertions SET client_id = CAST(client_id AS BLOB), jti = CAST(jti AS BLOB);
+                        UPDATE revoked_tokens SET client_id = CAST(client_id AS BLOB), jti = CAST(jti AS BLOB);
+                        PRAGMA user_version = 5;
+                        """)
+                }
             }
         } catch let error as TokenServiceError {
             throw error
         } catch {
             throw TokenServiceError.store(file: path, reason: "\(error)")
         }
+        writes = SQLiteGroupCommit(database: queue)
     }
 
-    private func wrap<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as TokenServiceError { throw error } catch {
+    private func wrap<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as TokenServiceError { throw error } catch {
             throw TokenServiceError.store(file: file, reason: "\(error)")
         }
     }
 
-    public func client(id: String) throws -> RegisteredClient? {
-        try wrap {
-            try queue.read { db -> RegisteredClient? in
+    /// How many write transactions this store has run: with concurrent
+    /// writers, fewer than the writes (group commit; for tests and tuning).
+    public var writeTransactions: Int { writes.transactions }
+
+    /// A request-derived id as its exact UTF-8 bytes (a BLOB: SQLite's text binding stops at U+0000).
+    static func blob(_ text: String) -> Data { Data(text.utf8) }
+
+    public func client(id: String) async throws -> RegisteredClient? {
+        try await wrap {
+            try await queue.read { [file] db -> RegisteredClient? in
                 guard let row = try Row.fetchOne(db, sql: "SELECT method, secret_hash, scopes, max_ttl FROM clients WHERE id = ?",
                                                  arguments: [id]) else { return nil }
-                let methodText: String = row["method"]
-                let hashText: String = row["secret_hash"]
-                let scopesText: String = row["scopes"]
-                let ttl: Int64? = row["max_ttl"]
-                guard let method = RegisteredClient.AuthMethod(rawValue: methodText), method != .privateKeyJWT,
-                      let hash = SecretHash(encoded: hashText) else {
-                    throw TokenServiceError.store(file: file, reason: "client '\(id)' has an unreadable record")
-                }
-                let scopes = try scopesText.split(separator: " ").map { try ModelScope(parsing: String($0)) }
-                return RegisteredClient(id: id, method: method, credential: .secret(hash), scopes: scopes,
-                                        maximumTTL: ttl.map { TokenDuration(seconds: $0) })
+                return try StoredClient.client(id: id, row: StoredClient.Row(method: row["method"], secretHash: row["secret_hash"],
+                                                                             scopes: row["scopes"], maximumTTL: row["max_ttl"]),
+                                               store: file)
             }
         }
     }
 
-    public func addClient(_ client: RegisteredClient, now: Int64) throws {
-        guard case let .secret(hash) = client.credential else {
-            throw TokenServiceError.store(file: file, reason: "only secret clients are stored; key clients belong in the configuration")
-        }
-        try wrap {
-            try queue.write { db in
+    public func addClient(_ client: RegisteredClient, now: Int64) async throws {
+        let row = try StoredClient.row(client, store: file)
+        try await wrap {
+            try await writes.write { db in
                 if try Int.fetchOne(db, sql: "SELECT 1 FROM clients WHERE id = ?", arguments: [client.id]) != nil {
                     throw TokenServiceError.clientExists(name: client.id)
                 }
                 try db.execute(sql: "INSERT INTO clients(id, method, secret_hash, scopes, max_ttl, created) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [client.id, client.method.rawValue, hash.encoded,
-                                           client.scopes.map(\.description).joined(separator: " "),
-                                           client.maximumTTL?.seconds, now])
+                               arguments: [client.id, row.method, row.secretHash, row.scopes, row.maximumTTL, now])
             }
         }
     }
 
-    public func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) throws -> Bool {
-        try wrap {
-            try queue.write { db -> Bool in
+    public func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) async throws -> Bool {
+        try await wrap {
+            try await writes.write { db -> Bool in
                 try db.execute(sql: "DELETE FROM used_assertions WHERE expires_at < ?", arguments: [now])
                 try db.execute(sql: "INSERT OR IGNORE INTO used_assertions(client_id, jti, expires_at) VALUES (?, ?, ?)",
-                               arguments: [clientID, tokenID, expiresAt])
+                               arguments: [Self.blob(clientID), Self.blob(tokenID), expiresAt])
                 return db.changesCount == 1
             }
         }
     }
 
-    public func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) throws {
-        try wrap {
-            try queue.write { db in
+    public func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) async throws {
+        try await wrap {
+            try await writes.write { db in
                 try db.execute(sql: "DELETE FROM revoked_tokens WHERE expires_at < ?", arguments: [now])
                 try db.execute(sql: "INSERT OR IGNORE INTO revoked_tokens(jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)",
-                               arguments: [tokenID, clientID, expiresAt, now])
+                               arguments: [Self.blob(tokenID), Self.blob(clientID), expiresAt, now])
             }
         }
     }
 
-    public func isRevoked(tokenID: String) throws -> Bool {
-        try wrap {
-            try queue.read { db in
-                try Int.fetchOne(db, sql: "SELECT 1 FROM revoked_tokens WHERE jti = ?", arguments: [tokenID]) != nil
+    public func isRevoked(tokenID: String) async throws -> Bool {
+        try await wrap {
+            try await queue.read { db in
+                try Int.fetchOne(db, sql: "SELECT 1 FROM revoked_tokens WHERE jti = ?", arguments: [Self.blob(tokenID)]) != nil
             }
         }
     }
 
-    public func record(_ event: AuditRecord) throws {
-        try wrap {
-            try queue.write { db in
+    public func record(_ event: AuditRecord) async throws {
+        try await wrap {
+            try await writes.write { db in
                 try db.execute(sql: "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                arguments: [event.time, event.event, event.clientID, event.subject, event.scopes, event.tokenID, event.outcome,
                                            event.requestID])
@@ -171,13 +198,9 @@ public final class SQLiteTokenStore: TokenServiceStore {
         }
     }
 
-    public func auditRecords(limit: Int) throws -> [AuditRecord] {
-        try auditRecords(since: Int64.min, limit: limit)
-    }
-
-    public func auditRecords(since: Int64, limit: Int) throws -> [AuditRecord] {
-        try wrap {
-            try queue.read { db in
+    public func auditRecords(since: Int64, limit: Int) async throws -> [AuditRecord] {
+        try await wrap {
+            try await queue.read { db in
                 try Row.fetchAll(db, sql: """
                     SELECT time, event, client_id, subject, scopes, jti, outcome, request_id FROM audit
                     WHERE time >= ? ORDER BY id LIMIT ?
@@ -189,9 +212,9 @@ public final class SQLiteTokenStore: TokenServiceStore {
         }
     }
 
-    public func signingKeys() throws -> [SigningKeyRecord] {
-        try wrap {
-            try queue.read { db in
+    public func signingKeys() async throws -> [SigningKeyRecord] {
+        try await wrap {
+            try await queue.read { db in
                 try Row.fetchAll(db, sql: "SELECT kid, path, role, created_at, retired_at FROM signing_keys ORDER BY created_at, kid")
                     .map { row in
                         let roleText: String = row["role"]
@@ -205,9 +228,9 @@ public final class SQLiteTokenStore: TokenServiceStore {
         }
     }
 
-    public func replaceSigningKeys(_ records: [SigningKeyRecord]) throws {
-        try wrap {
-            try queue.write { db in
+    public func replaceSigningKeys(_ records: [SigningKeyRecord]) async throws {
+        try await wrap {
+            try await writes.write { db in
                 try db.execute(sql: "DELETE FROM signing_keys")
                 for record in records {
                     try db.execute(sql: "INSERT INTO signing_keys(kid, path, role, created_at, retired_at) VALUES (?, ?, ?, ?, ?)",

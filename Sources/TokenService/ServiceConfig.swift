@@ -40,6 +40,14 @@ public struct ServiceConfig: Sendable {
     /// The SQLite state file (clients added with `serve client add`, used
     /// assertion ids, audit records).
     public var statePath: String
+    /// The state store URL (`store:`; `sqlite:PATH` with a relative PATH
+    /// resolved against the configuration's directory, or
+    /// `postgres://USER@HOST:PORT/DB?sslmode=MODE`), or nil: the SQLite file
+    /// ``statePath``. Parsed and opened by the caller.
+    public var store: String?
+    /// A file whose first line is the store's PostgreSQL password
+    /// (`store_password_file:`), or nil (`PGPASSWORD`, the libpq password file).
+    public var storePasswordFile: String?
     /// Clients declared in the configuration (key-based ones, or secret
     /// clients with a stored hash).
     public var clients: [RegisteredClient]
@@ -197,6 +205,7 @@ struct ConfigReader {
         let top = try entries(root, "the configuration", allowed: [
             "listen", "allow_plain_http", "tls_cert", "tls_key", "issuer", "signing_key", "audience",
             "max_ttl", "default_ttl", "assertion_max_lifetime", "state", "clients", "trust", "key_dir", "rate_limit",
+            "store", "store_password_file",
         ])
         let listenText = try top["listen"].map { try string($0, "listen") } ?? "127.0.0.1:8787"
         guard let listen = ServiceConfig.ListenAddress(parsing: listenText) else {
@@ -227,6 +236,11 @@ struct ConfigReader {
             throw fail(top["assertion_max_lifetime"], "'assertion_max_lifetime' must be at most 1h (assertions are short-lived)")
         }
         let state = try top["state"].map { try path($0, "state") } ?? base.appendingPathComponent("token-service.sqlite").path
+        var store = try top["store"].map { try string($0, "store") }
+        if store != nil, top["state"] != nil { throw fail(top["store"], "give 'state' (an SQLite file) or 'store' (a store URL), not both") }
+        if let text = store, text.hasPrefix("sqlite:"), !text.hasPrefix("sqlite:/"), text.count > "sqlite:".count {
+            store = "sqlite:" + base.appendingPathComponent(String(text.dropFirst("sqlite:".count))).path
+        }
         var clients: [RegisteredClient] = []
         if let clientsNode = top["clients"] {
             guard let list = clientsNode.sequence, list.count <= ServiceConfig.maximumClientCount else {
@@ -246,6 +260,11 @@ struct ConfigReader {
             signingKey: try keySpec(keyNode, "signing_key"), audiences: try strings(audienceNode, "audience"),
             maximumTTL: maximumTTL, defaultTTL: defaultTTL, maximumAssertionLifetime: assertionLifetime,
             statePath: state, clients: clients)
+        config.store = store
+        config.storePasswordFile = try top["store_password_file"].map { try path($0, "store_password_file") }
+        if config.storePasswordFile != nil, store == nil {
+            throw fail(top["store_password_file"], "'store_password_file' goes with 'store'")
+        }
         config.rateLimit = try top["rate_limit"].map { try rateLimit($0) }
         for item in top["clients"]?.sequence ?? [] {
             if let map = item.mapping, let node = map["rate_limit"], let id = map["id"]?.scalar?.string {

@@ -113,7 +113,7 @@ public enum SigningKeyRotation {
 /// effect without a restart. The current key, the JWK Set and the verifiers
 /// for introspection always come from one snapshot: a server never signs with
 /// a key its `/jwks.json` does not list.
-public final class KeyRing: @unchecked Sendable { // `snapshot`, `records`, `checkedAt` are only touched with `lock` held
+public final class KeyRing: @unchecked Sendable { // `snapshot`, `records`, `checkedAt`, `reloading` are only touched with `lock` held
     /// What one request uses.
     public struct Snapshot: Sendable {
         /// Signs new tokens (the current key).
@@ -138,6 +138,8 @@ public final class KeyRing: @unchecked Sendable { // `snapshot`, `records`, `che
     private var reportedFailure: [SigningKeyRecord]?
     private var snapshot: Snapshot
     private var checkedAt: Double
+    /// True while one caller re-reads the store.
+    private var reloading = false
 
     /// A ring that never changes: `issuer` signs, `keys` are published.
     public init(fixed issuer: AccessTokenIssuer, keys: [VerificationKey]) throws {
@@ -154,13 +156,13 @@ public final class KeyRing: @unchecked Sendable { // `snapshot`, `records`, `che
     /// `signing_key`) signs alone while the store records none (it may be
     /// nil when the store records keys). `loader` reads a recorded key file.
     public init(store: any TokenServiceStore, initial: (any Signer)?, issuer: String, maximumTTL: TokenDuration,
-                now: Date = Date(), loader: @escaping @Sendable (String) throws -> any Signer) throws {
+                now: Date = Date(), loader: @escaping @Sendable (String) throws -> any Signer) async throws {
         self.store = store
         self.initial = initial
         self.loader = loader
         issuerName = issuer
         self.maximumTTL = maximumTTL
-        let recorded = try store.signingKeys()
+        let recorded = try await store.signingKeys()
         snapshot = try Self.load(recorded, initial: initial, loader: loader, issuer: issuer, maximumTTL: maximumTTL,
                                  now: Int64(now.timeIntervalSince1970))
         records = recorded
@@ -168,34 +170,43 @@ public final class KeyRing: @unchecked Sendable { // `snapshot`, `records`, `che
     }
 
     /// The keys to use at `now`, re-read from the store when
-    /// ``reloadInterval`` has passed. A store or key file that fails on a
-    /// reload leaves the previous keys in use.
-    public func current(now: Date = Date()) -> Snapshot {
+    /// ``reloadInterval`` has passed (one request re-reads while the others
+    /// go on with the keys in use; the lock is never held across the
+    /// store's await). A store or key file that fails on a reload leaves
+    /// the previous keys in use.
+    public func current(now: Date = Date()) async -> Snapshot {
         let clock = now.timeIntervalSince1970
-        lock.lock()
-        defer { lock.unlock() }
-        guard let store, clock - checkedAt >= Self.reloadInterval || clock < checkedAt else { return snapshot }
-        checkedAt = clock
-        guard let recorded = try? store.signingKeys() else { return snapshot }
-        let seconds = Int64(clock.rounded(.down))
-        // Reload when the records changed or a retired key's publication ended.
-        let visible = recorded.filter { SigningKeyRotation.isPublished($0, maximumTTL: maximumTTL.seconds, now: seconds) }
-        if recorded != records || (!recorded.isEmpty && visible.count != snapshot.keys.count) {
-            do {
-                snapshot = try Self.load(recorded, initial: initial, loader: loader, issuer: issuerName,
-                                         maximumTTL: maximumTTL, now: seconds)
-                records = recorded
-            } catch {
-                // Keep serving with the keys in use, but never silently (once
-                // per recorded state): a rotation the service cannot follow
-                // is the operator's to fix.
-                if reportedFailure != recorded {
-                    reportedFailure = recorded
-                    FileHandle.standardError.write(Data("modelsec serve: error: the recorded signing keys cannot be loaded, so the keys loaded before stay in use: \(error)\n".utf8))
+        let (due, inUse): (Bool, Snapshot) = lock.withLock {
+            guard store != nil, !reloading, clock - checkedAt >= Self.reloadInterval || clock < checkedAt else { return (false, snapshot) }
+            checkedAt = clock
+            reloading = true
+            return (true, snapshot)
+        }
+        guard due, let store else { return inUse }
+        let recorded = try? await store.signingKeys()
+        return lock.withLock { () -> Snapshot in
+            reloading = false
+            guard let recorded else { return snapshot }
+            let seconds = Int64(clock.rounded(.down))
+            // Reload when the records changed or a retired key's publication ended.
+            let visible = recorded.filter { SigningKeyRotation.isPublished($0, maximumTTL: maximumTTL.seconds, now: seconds) }
+            if recorded != records || (!recorded.isEmpty && visible.count != snapshot.keys.count) {
+                do {
+                    snapshot = try Self.load(recorded, initial: initial, loader: loader, issuer: issuerName,
+                                             maximumTTL: maximumTTL, now: seconds)
+                    records = recorded
+                } catch {
+                    // Keep serving with the keys in use, but never silently (once
+                    // per recorded state): a rotation the service cannot follow
+                    // is the operator's to fix.
+                    if reportedFailure != recorded {
+                        reportedFailure = recorded
+                        FileHandle.standardError.write(Data("modelsec serve: error: the recorded signing keys cannot be loaded, so the keys loaded before stay in use: \(error)\n".utf8))
+                    }
                 }
             }
+            return snapshot
         }
-        return snapshot
     }
 
     static func load(_ recorded: [SigningKeyRecord], initial: (any Signer)?, loader: (String) throws -> any Signer,

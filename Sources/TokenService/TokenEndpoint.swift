@@ -2,10 +2,13 @@ import AccessTokens
 import Foundation
 import ModelSecCrypto
 import ModelSecKeys
+import NIOPosix
 
 /// `POST /token` without the HTTP server around it: content type and form
-/// checks, client authentication, the grant, the token. Synchronous (Argon2id
-/// and SQLite block), so the server runs it off the event loop.
+/// checks, client authentication, the grant, the token. Async: the store
+/// suspends instead of blocking, and Argon2id secret checks run on NIO's
+/// blocking thread pool, so a request never holds a thread of Swift's
+/// cooperative pool while waiting or hashing.
 public struct TokenEndpoint: Sendable {
     /// The grant type RFC 6749 §4.4 defines.
     public static let clientCredentials = "client_credentials"
@@ -30,13 +33,13 @@ public struct TokenEndpoint: Sendable {
 
     /// An endpoint issuing with `issuer` for the clients of `config` and `store`.
     public init(config: ServiceConfig, issuer: AccessTokenIssuer, store: any TokenServiceStore,
-                throttle: FailureThrottle = FailureThrottle()) throws {
-        try self.init(config: config, keys: try KeyRing(fixed: issuer, keys: []), store: store, throttle: throttle)
+                throttle: FailureThrottle = FailureThrottle()) async throws {
+        try await self.init(config: config, keys: try KeyRing(fixed: issuer, keys: []), store: store, throttle: throttle)
     }
 
     /// An endpoint signing with the current key of `keys` for the clients of `config` and `store`.
     public init(config: ServiceConfig, keys: KeyRing, store: any TokenServiceStore,
-                throttle: FailureThrottle = FailureThrottle()) throws {
+                throttle: FailureThrottle = FailureThrottle()) async throws {
         self.throttle = throttle
         self.config = config
         self.keys = keys
@@ -45,7 +48,7 @@ public struct TokenEndpoint: Sendable {
         self.decoyHash = try SecretHash(hashing: Base64URL.encode(SecureRandom.bytes(count: 32)))
         // A trust rule's name is the client_id of its tokens; a stored client
         // of that name (registered before the rule) would be indistinguishable.
-        for rule in config.trustRules where try store.client(id: rule.name) != nil {
+        for rule in config.trustRules where try await store.client(id: rule.name) != nil {
             throw TokenServiceError.clientExists(name: rule.name)
         }
     }
@@ -64,14 +67,14 @@ public struct TokenEndpoint: Sendable {
     /// claimed id is untrusted text, recorded only when it could be a client
     /// id at all (an unauthenticated request could otherwise store kilobytes
     /// per refusal).
-    func recordRefusal(_ refusal: OAuthError, claimed: String, address: String?, clock: Double, seconds: Int64, note: RequestNote?) {
+    func recordRefusal(_ refusal: OAuthError, claimed: String, address: String?, clock: Double, seconds: Int64, note: RequestNote?) async {
         if refusal.code == .invalidClient {
             if let address { throttle.recordFailure("address:" + address, now: clock) }
             if !claimed.isEmpty { throttle.recordFailure("client:" + claimed, now: clock) }
         }
         note?.clientID = claimed
         note?.error = refusal.code.rawValue
-        try? store.record(AuditRecord(time: seconds, event: "refuse", clientID: RegisteredClient.isValidID(claimed) ? claimed : "",
+        try? await store.record(AuditRecord(time: seconds, event: "refuse", clientID: RegisteredClient.isValidID(claimed) ? claimed : "",
                                       subject: "", scopes: "", tokenID: "", outcome: refusal.code.rawValue,
                                       requestID: note?.requestID ?? ""))
     }
@@ -97,7 +100,7 @@ public struct TokenEndpoint: Sendable {
     /// client id, grant type and refusal code (for the request log) and
     /// gives the request id written into the audit records.
     public func handle(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
-                       now: Date = Date(), note: RequestNote? = nil) throws -> Success {
+                       now: Date = Date(), note: RequestNote? = nil) async throws -> Success {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let clock = now.timeIntervalSince1970
         var claimedClient = ""
@@ -107,7 +110,7 @@ public struct TokenEndpoint: Sendable {
             let gate = gate(now: clock)
             if ExactString(grantType) == ExactString(Self.tokenExchange), !config.trustRules.isEmpty {
                 note?.grantType = "token-exchange"
-                let success = try exchange(authorization: authorization, form: form, now: now, claimed: &claimedClient, gate: gate,
+                let success = try await exchange(authorization: authorization, form: form, now: now, claimed: &claimedClient, gate: gate,
                                            requestID: note?.requestID ?? "")
                 note?.clientID = success.issued.claims.clientID
                 return success
@@ -117,19 +120,19 @@ public struct TokenEndpoint: Sendable {
                                  + (config.trustRules.isEmpty ? "client_credentials)" : "client_credentials, \(Self.tokenExchange))"))
             }
             note?.grantType = Self.clientCredentials
-            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient, gate: gate)
+            let client = try await authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient, gate: gate)
             try limit(client.id, now: clock)
             note?.clientID = client.id
             let scopes = try grantedScopes(form["scope"], client: client)
             let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
-            let issued = try keys.current(now: now).issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
+            let issued = try await keys.current(now: now).issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
                                                 lifetime: lifetime, clientID: client.id), now: now)
-            try? store.record(AuditRecord(time: seconds, event: "issue", clientID: client.id, subject: client.id,
+            try? await store.record(AuditRecord(time: seconds, event: "issue", clientID: client.id, subject: client.id,
                                           scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok",
                                           requestID: note?.requestID ?? ""))
             return Success(body: try Self.responseBody(issued, lifetime: lifetime), issued: issued)
         } catch let refusal as OAuthError {
-            recordRefusal(refusal, claimed: claimedClient, address: address, clock: clock, seconds: seconds, note: note)
+            await recordRefusal(refusal, claimed: claimedClient, address: address, clock: clock, seconds: seconds, note: note)
             throw refusal
         }
     }
@@ -172,7 +175,7 @@ public struct TokenEndpoint: Sendable {
     /// The client, authenticated by exactly one method (RFC 6749 §2.3).
     /// `gate` runs once the claimed client id is known, before any proof is checked.
     func authenticate(authorization: String?, form: FormBody, now: Int64, claimed: inout String,
-                      gate: (String) throws -> Void) throws -> RegisteredClient {
+                      gate: (String) throws -> Void) async throws -> RegisteredClient {
         let usesAssertion = form["client_assertion"] != nil || form["client_assertion_type"] != nil
         let usesPost = form["client_secret"] != nil
         let usesBasic = authorization != nil
@@ -186,13 +189,13 @@ public struct TokenEndpoint: Sendable {
             if let formID = form["client_id"], ExactString(formID) != ExactString(id) {
                 throw OAuthError(.invalidRequest, "client_id in the body differs from the HTTP Basic user")
             }
-            return try checkSecret(id: id, secret: secret, method: .clientSecretBasic)
+            return try await checkSecret(id: id, secret: secret, method: .clientSecretBasic)
         }
         if usesPost {
             guard let id = form["client_id"] else { throw OAuthError(.invalidRequest, "client_secret without client_id") }
             claimed = id
             try gate(id)
-            return try checkSecret(id: id, secret: form["client_secret"] ?? "", method: .clientSecretPost)
+            return try await checkSecret(id: id, secret: form["client_secret"] ?? "", method: .clientSecretPost)
         }
         if usesAssertion {
             guard let type = form["client_assertion_type"], ExactString(type) == ExactString(ClientAssertion.jwtBearerType) else {
@@ -205,12 +208,12 @@ public struct TokenEndpoint: Sendable {
             if let formID = form["client_id"], ExactString(formID) != ExactString(assertion.clientID) {
                 throw OAuthError(.invalidClient, "client_id differs from the assertion's issuer")
             }
-            guard let client = try lookup(assertion.clientID), client.method == .privateKeyJWT,
+            guard let client = try await lookup(assertion.clientID), client.method == .privateKeyJWT,
                   case let .publicKey(key) = client.credential else {
                 throw OAuthError(.invalidClient, "client authentication failed")
             }
             try assertion.verify(key: key, audience: config.tokenEndpoint, maximumLifetime: config.maximumAssertionLifetime, now: now)
-            guard try store.consumeAssertion(clientID: client.id, tokenID: assertion.tokenID,
+            guard try await store.consumeAssertion(clientID: client.id, tokenID: assertion.tokenID,
                                              expiresAt: assertion.expiresAt + ClientAssertion.leeway, now: now) else {
                 throw OAuthError(.invalidClient, "the client assertion was already used")
             }
@@ -219,24 +222,32 @@ public struct TokenEndpoint: Sendable {
         throw OAuthError(.invalidClient, "no client authentication")
     }
 
-    func lookup(_ id: String) throws -> RegisteredClient? {
+    func lookup(_ id: String) async throws -> RegisteredClient? {
         if let client = configuredClients[Array(id.utf8)] { return client }
         guard RegisteredClient.isValidID(id) else { return nil }
-        do { return try store.client(id: id) } catch {
+        do { return try await store.client(id: id) } catch {
             throw OAuthError(.invalidClient, "client authentication failed")
         }
     }
 
     /// Checks a secret in constant work whether or not the client exists.
-    func checkSecret(id: String, secret: String, method: RegisteredClient.AuthMethod) throws -> RegisteredClient {
-        guard let client = try lookup(id), case let .secret(hash) = client.credential else {
-            _ = decoyHash.matches(secret)
+    func checkSecret(id: String, secret: String, method: RegisteredClient.AuthMethod) async throws -> RegisteredClient {
+        guard let client = try await lookup(id), case let .secret(hash) = client.credential else {
+            _ = await Self.matches(decoyHash, secret)
             throw OAuthError(.invalidClient, "client authentication failed")
         }
-        guard hash.matches(secret), client.method == method else {
+        guard await Self.matches(hash, secret), client.method == method else {
             throw OAuthError(.invalidClient, "client authentication failed")
         }
         return client
+    }
+
+    /// Whether `secret` matches `hash`, computed on NIO's blocking thread
+    /// pool (Argon2id takes milliseconds of CPU; the cooperative pool has
+    /// only as many threads as cores), or inline when that pool is shut down.
+    static func matches(_ hash: SecretHash, _ secret: String) async -> Bool {
+        if let result = try? await NIOThreadPool.singleton.runIfActive({ hash.matches(secret) }) { return result }
+        return hash.matches(secret)
     }
 
     /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).

@@ -1,6 +1,7 @@
 import AccessTokens
 import Foundation
 import ModelSecKeys
+import NIOPosix
 
 extension TokenEndpoint {
     /// The parameters of RFC 8693 §2.1 this service does not act on; each is
@@ -29,12 +30,12 @@ extension TokenEndpoint {
     /// grant depends on the subject token alone; a bare `client_id` (a public
     /// client's, RFC 6749 §2.3) is only recorded in the audit trail.
     func exchange(authorization: String?, form: FormBody, now: Date, claimed: inout String,
-                  gate: (String) throws -> Void, requestID: String = "") throws -> Success {
+                  gate: (String) throws -> Void, requestID: String = "") async throws -> Success {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let presentsCredential = authorization != nil || form["client_secret"] != nil
             || form["client_assertion"] != nil || form["client_assertion_type"] != nil
         if presentsCredential {
-            _ = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimed, gate: gate)
+            _ = try await authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimed, gate: gate)
         } else if let id = form["client_id"] {
             claimed = RegisteredClient.isValidID(id) ? id : ""
         }
@@ -65,7 +66,9 @@ extension TokenEndpoint {
             throw SubjectToken.refuse("is from an issuer the trust policy does not name")
         }
         let keys: [IssuerKey]
-        do { keys = try source.keys(for: subject.keyID, now: now.timeIntervalSince1970) } catch {
+        // A URL's keys may be downloaded here (blocking): NIO's blocking pool, not the cooperative one.
+        let keyID = subject.keyID, clock = now.timeIntervalSince1970
+        do { keys = try await NIOThreadPool.singleton.runIfActive { try source.keys(for: keyID, now: clock) } } catch {
             throw OAuthError(.temporarilyUnavailable, "the subject token's issuer keys could not be fetched; try again later")
         }
         try subject.verify(keys: keys, now: seconds)
@@ -90,15 +93,15 @@ extension TokenEndpoint {
         try limit(rule.name, now: now.timeIntervalSince1970)
         if rule.singleUse {
             guard let jti = subject.tokenID else { throw SubjectToken.refuse("has no jti (the trust rule accepts each token once)") }
-            guard try store.consumeAssertion(clientID: "subject-token " + subject.issuer, tokenID: jti,
+            guard try await store.consumeAssertion(clientID: "subject-token " + subject.issuer, tokenID: jti,
                                              expiresAt: subject.expiresAt + SubjectToken.leeway, now: seconds) else {
                 throw SubjectToken.refuse("was already used (the trust rule accepts each token once)")
             }
         }
         let lifetime = min(rule.maximumTTL ?? config.defaultTTL, config.maximumTTL)
-        let issued = try self.keys.current(now: now).issuer.issue(.init(subject: subject.subject, audiences: audiences, scopes: scopes,
+        let issued = try await self.keys.current(now: now).issuer.issue(.init(subject: subject.subject, audiences: audiences, scopes: scopes,
                                             lifetime: lifetime, clientID: rule.name), now: now)
-        try? store.record(AuditRecord(time: seconds, event: "exchange", clientID: rule.name, subject: subject.subject,
+        try? await store.record(AuditRecord(time: seconds, event: "exchange", clientID: rule.name, subject: subject.subject,
                                       scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok",
                                       requestID: requestID))
         return Success(body: try Self.responseBody(issued, lifetime: lifetime, issuedTokenType: Self.accessTokenType),

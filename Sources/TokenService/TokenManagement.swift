@@ -28,8 +28,9 @@ public struct TokenManagement: Sendable {
     /// The access token `text` if it is one of ours, unexpired, whatever its
     /// revocation state; nil otherwise. One verifier per configured audience
     /// (an issued token carries one or all of them).
-    func ours(_ text: String, now: Date) -> VerifiedAccessToken? {
-        let keys = fixedKeys ?? endpoint.keys.current(now: now).keys
+    func ours(_ text: String, now: Date) async -> VerifiedAccessToken? {
+        var keys = fixedKeys ?? []
+        if fixedKeys == nil { keys = await endpoint.keys.current(now: now).keys }
         for audience in endpoint.config.audiences {
             guard let verifier = try? AccessTokenVerifier(keys: keys, issuer: endpoint.config.issuer, audience: audience,
                                                           leeway: TokenDuration(seconds: 0)) else { return nil }
@@ -44,15 +45,15 @@ public struct TokenManagement: Sendable {
     /// token of another client is refused with `unauthorized_client`.
     /// Returns the (empty) answer body.
     public func revoke(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
-                       now: Date = Date(), note: RequestNote? = nil) throws -> [UInt8] {
-        try endpoint.authenticated(authorization: authorization, contentType: contentType, body: body,
-                                   address: address, now: now, note: note) { form, client, seconds in
+                       now: Date = Date(), note: RequestNote? = nil) async throws -> [UInt8] {
+        try await endpoint.authenticated(authorization: authorization, contentType: contentType, body: body,
+                                         address: address, now: now, note: note) { form, client, seconds in
             guard let text = form["token"] else { throw OAuthError(.invalidRequest, "token is missing") }
-            guard let token = ours(text, now: now) else { return ([], nil) }
+            guard let token = await ours(text, now: now) else { return ([], nil) }
             guard ExactString(token.claims.clientID) == ExactString(client.id) else {
                 throw OAuthError(.unauthorizedClient, "the token was issued to another client")
             }
-            try endpoint.store.revoke(tokenID: token.claims.tokenID, clientID: client.id, expiresAt: token.claims.expiresAt,
+            try await endpoint.store.revoke(tokenID: token.claims.tokenID, clientID: client.id, expiresAt: token.claims.expiresAt,
                                       now: seconds)
             return ([], AuditRecord(time: seconds, event: "revoke", clientID: client.id, subject: token.claims.subject,
                                     scopes: token.claims.scope, tokenID: token.claims.tokenID, outcome: "ok"))
@@ -66,13 +67,18 @@ public struct TokenManagement: Sendable {
     /// client may introspect any token (a bearer token's claims are readable
     /// by whoever holds it; what this adds is whether it is still active).
     public func introspect(authorization: String?, contentType: String?, body: [UInt8], address: String? = nil,
-                           now: Date = Date(), note: RequestNote? = nil) throws -> [UInt8] {
-        try endpoint.authenticated(authorization: authorization, contentType: contentType, body: body,
-                                   address: address, now: now, note: note) { form, client, seconds in
+                           now: Date = Date(), note: RequestNote? = nil) async throws -> [UInt8] {
+        try await endpoint.authenticated(authorization: authorization, contentType: contentType, body: body,
+                                         address: address, now: now, note: note) { form, client, seconds in
             guard let text = form["token"] else { throw OAuthError(.invalidRequest, "token is missing") }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            guard let token = ours(text, now: now), !(try endpoint.store.isRevoked(tokenID: token.claims.tokenID)) else {
+            let found = await ours(text, now: now)
+            // The store is asked at every introspection (no cache): a
+            // revocation through any replica sharing it counts at once.
+            var revoked = false
+            if let found { revoked = try await endpoint.store.isRevoked(tokenID: found.claims.tokenID) }
+            guard let token = found, !revoked else {
                 return (Array(#"{"active":false}"#.utf8),
                         AuditRecord(time: seconds, event: "introspect", clientID: client.id, subject: "", scopes: "", tokenID: "",
                                     outcome: "inactive"))
@@ -103,24 +109,25 @@ extension TokenEndpoint {
     /// `invalid_client` ones feed the failure throttle, as for `/token`;
     /// other errors (the store failing) propagate (HTTP 500).
     func authenticated(authorization: String?, contentType: String?, body: [UInt8], address: String?,
-                       now: Date, note: RequestNote?, _ operation: (FormBody, RegisteredClient, Int64) throws -> ([UInt8], AuditRecord?)) throws -> [UInt8] {
+                       now: Date, note: RequestNote?,
+                       _ operation: (FormBody, RegisteredClient, Int64) async throws -> ([UInt8], AuditRecord?)) async throws -> [UInt8] {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let clock = now.timeIntervalSince1970
         var claimedClient = ""
         do {
             let form = try checkedForm(contentType: contentType, body: body, address: address, clock: clock)
-            let client = try authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient,
+            let client = try await authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient,
                                           gate: gate(now: clock))
             try limit(client.id, now: clock)
             note?.clientID = client.id
-            let (answer, record) = try operation(form, client, seconds)
+            let (answer, record) = try await operation(form, client, seconds)
             if var record {
                 record.requestID = note?.requestID ?? ""
-                try? store.record(record)
+                try? await store.record(record)
             }
             return answer
         } catch let refusal as OAuthError {
-            recordRefusal(refusal, claimed: claimedClient, address: address, clock: clock, seconds: seconds, note: note)
+            await recordRefusal(refusal, claimed: claimedClient, address: address, clock: clock, seconds: seconds, note: note)
             throw refusal
         }
     }

@@ -37,18 +37,18 @@ public struct TokenServer: Sendable {
 
     /// A server issuing with `signer` (a key file, or any other ``Signer``
     /// such as a PKCS#11 key) and keeping state in `store`; the keys never rotate.
-    public init(config: ServiceConfig, signer: any Signer, store: any TokenServiceStore) throws {
+    public init(config: ServiceConfig, signer: any Signer, store: any TokenServiceStore) async throws {
         let issuer = try AccessTokenIssuer(signingKey: signer, issuer: config.issuer, maximumLifetime: config.maximumTTL)
-        try self.init(config: config, keys: try KeyRing(fixed: issuer, keys: [try VerificationKey(signer.publicKey, keyID: issuer.keyID)]),
+        try await self.init(config: config, keys: try KeyRing(fixed: issuer, keys: [try VerificationKey(signer.publicKey, keyID: issuer.keyID)]),
                       store: store)
     }
 
     /// A server signing with the current key of `keys` (which follows `serve
     /// rotate-key`) and keeping state in `store`.
-    public init(config: ServiceConfig, keys: KeyRing, store: any TokenServiceStore) throws {
+    public init(config: ServiceConfig, keys: KeyRing, store: any TokenServiceStore) async throws {
         self.config = config
         self.keys = keys
-        self.endpoint = try TokenEndpoint(config: config, keys: keys, store: store)
+        self.endpoint = try await TokenEndpoint(config: config, keys: keys, store: store)
         self.management = TokenManagement(endpoint: endpoint)
         self.metadata = try Self.metadataDocument(config)
     }
@@ -132,14 +132,16 @@ public struct TokenServer: Sendable {
         let keys = self.keys
         let metadata = self.metadata
         router.get("/healthz") { _, _ in Self.json(.ok, Array(#"{"status":"ok"}"#.utf8)) }
-        router.get("/jwks.json") { _, _ in Self.json(.ok, keys.current().jwks) }
+        router.get("/jwks.json") { _, _ in Self.json(.ok, await keys.current().jwks) }
         router.get("/.well-known/oauth-authorization-server") { _, _ in Self.json(.ok, metadata) }
         let management = self.management
-        /// A form POST run off the event loop; `answer` gives the 200 body;
-        /// `prepare` runs first, on the concurrency pool (it may suspend, never block).
+        /// A form POST. `prepare` runs first (it may suspend, never block: a
+        /// token exchange's issuer keys are fetched there); `answer` gives the
+        /// 200 body (it suspends on the store and hashes secrets on NIO's
+        /// blocking pool, never blocking a thread).
         @Sendable func form(_ request: Request, _ context: TokenRequestContext,
                             prepare: @Sendable (String?, [UInt8]) async -> Void = { _, _ in },
-                            _ answer: @escaping @Sendable (String?, String?, [UInt8], String?, RequestNote) throws -> [UInt8]) async throws -> Response {
+                            _ answer: @escaping @Sendable (String?, String?, [UInt8], String?, RequestNote) async throws -> [UInt8]) async throws -> Response {
             let body: [UInt8]
             do {
                 var buffer = try await request.body.collect(upTo: TokenEndpoint.maximumBodySize)
@@ -153,28 +155,26 @@ public struct TokenServer: Sendable {
             let note = context.note
             await prepare(contentType, body)
             do {
-                let success = try await NIOThreadPool.singleton.runIfActive {
-                    try answer(authorization, contentType, body, address, note)
-                }
+                let success = try await answer(authorization, contentType, body, address, note)
                 return Self.json(.ok, success, noStore: true)
             } catch let refusal as OAuthError {
                 return Self.refusal(refusal)
             }
         }
         router.post("/token") { request, context -> Response in
-            // A token exchange's issuer keys are fetched here, not on the thread pool.
+            // A token exchange's issuer keys are fetched here, before the request is answered.
             try await form(request, context, prepare: { await endpoint.prepareKeys(contentType: $0, body: $1, now: Date()) }) { authorization, contentType, body, address, note in
-                try endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address, note: note).body
+                try await endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address, note: note).body
             }
         }
         router.post("/revoke") { request, context -> Response in
             try await form(request, context) { authorization, contentType, body, address, note in
-                try management.revoke(authorization: authorization, contentType: contentType, body: body, address: address, note: note)
+                try await management.revoke(authorization: authorization, contentType: contentType, body: body, address: address, note: note)
             }
         }
         router.post("/introspect") { request, context -> Response in
             try await form(request, context) { authorization, contentType, body, address, note in
-                try management.introspect(authorization: authorization, contentType: contentType, body: body, address: address, note: note)
+                try await management.introspect(authorization: authorization, contentType: contentType, body: body, address: address, note: note)
             }
         }
         let http = HTTP1Channel.Configuration(additionalChannelHandlers: [RequestReceivedHandler()],

@@ -8,7 +8,7 @@ public enum TokenServiceError: ModelSecError, Equatable {
     case invalidConfig(file: String, line: Int, reason: String)
     /// A file the configuration names could not be read or used.
     case unusableFile(file: String, reason: String)
-    /// The state store (SQLite) could not be opened or used.
+    /// The state store could not be opened or used (an SQLite file), or holds an unreadable row (either engine).
     case store(file: String, reason: String)
     /// A client name is already registered.
     case clientExists(name: String)

@@ -36,32 +36,96 @@ public struct AuditRecord: Sendable, Equatable {
 
 /// The token service's state: registered clients, the `jti` replay cache of
 /// client assertions (and of single-use subject tokens), revoked access
-/// tokens and the audit trail. SQLite (``SQLiteTokenStore``) by
-/// default; a shared database can stand behind the same protocol so that
-/// several replicas serve one issuer.
+/// tokens, the audit trail and the signing-key records. SQLite
+/// (``SQLiteTokenStore``) by default; a shared PostgreSQL database
+/// (`PostgresTokenStore` in ModelSecStorePostgres) stands behind the same
+/// protocol so that several replicas serve one issuer.
+///
+/// Every method is async: the server calls them from its request handlers,
+/// which run on Swift's cooperative thread pool (as many threads as cores),
+/// and an implementation must never block one of those threads on I/O
+/// (SQLite's fsync, a database round trip): it suspends instead.
+/// Identifiers (client ids, `jti`s, key ids) are compared as exact bytes.
 public protocol TokenServiceStore: Sendable {
     /// The registered client `id` (exact bytes), or nil.
-    func client(id: String) throws -> RegisteredClient?
+    func client(id: String) async throws -> RegisteredClient?
     /// Registers a secret client; throws ``TokenServiceError/clientExists(name:)`` for a taken id.
-    func addClient(_ client: RegisteredClient, now: Int64) throws
+    func addClient(_ client: RegisteredClient, now: Int64) async throws
     /// Records that `clientID` used the assertion `tokenID`, valid until
-    /// `expiresAt`. Returns false when it was already used (a replay).
-    /// Entries past their expiry are forgotten.
-    func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) throws -> Bool
+    /// `expiresAt`. Returns false when it was already used (a replay), by
+    /// this process or any other sharing the store. Entries past their
+    /// expiry are forgotten.
+    func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) async throws -> Bool
     /// Records that the access token `tokenID` (issued to `clientID`) is
     /// revoked; the entry may be forgotten after `expiresAt` (the token is
     /// invalid by then anyway). Revoking a revoked token changes nothing.
-    func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) throws
+    func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) async throws
     /// True when the access token `tokenID` was revoked (exact bytes).
-    func isRevoked(tokenID: String) throws -> Bool
+    func isRevoked(tokenID: String) async throws -> Bool
     /// Appends an audit record.
-    func record(_ event: AuditRecord) throws
+    func record(_ event: AuditRecord) async throws
     /// The audit records, oldest first (at most `limit`).
-    func auditRecords(limit: Int) throws -> [AuditRecord]
+    func auditRecords(limit: Int) async throws -> [AuditRecord]
     /// The audit records at or after `since` (seconds since the epoch), oldest first (at most `limit`).
-    func auditRecords(since: Int64, limit: Int) throws -> [AuditRecord]
+    func auditRecords(since: Int64, limit: Int) async throws -> [AuditRecord]
     /// The service's signing keys (empty until the first `serve rotate-key`).
-    func signingKeys() throws -> [SigningKeyRecord]
+    func signingKeys() async throws -> [SigningKeyRecord]
     /// Replaces the recorded signing keys in one transaction.
-    func replaceSigningKeys(_ records: [SigningKeyRecord]) throws
+    func replaceSigningKeys(_ records: [SigningKeyRecord]) async throws
+}
+
+extension TokenServiceStore {
+    /// The audit records, oldest first (at most `limit`).
+    public func auditRecords(limit: Int) async throws -> [AuditRecord] {
+        try await auditRecords(since: Int64.min, limit: limit)
+    }
+}
+
+/// How every engine writes a stored (secret) client and reads it back, so
+/// that both engines accept and refuse exactly the same rows.
+public enum StoredClient {
+    /// The columns of a client row: method, Argon2id hash (PHC text),
+    /// space-separated scope patterns, maximum TTL in seconds.
+    public struct Row: Sendable, Equatable {
+        /// `client_secret_basic` or `client_secret_post`.
+        public var method: String
+        /// The encoded Argon2id hash.
+        public var secretHash: String
+        /// The scope patterns, separated by one space.
+        public var scopes: String
+        /// The client's own TTL cap in seconds, or nil.
+        public var maximumTTL: Int64?
+
+        /// A row; see the properties.
+        public init(method: String, secretHash: String, scopes: String, maximumTTL: Int64?) {
+            self.method = method
+            self.secretHash = secretHash
+            self.scopes = scopes
+            self.maximumTTL = maximumTTL
+        }
+    }
+
+    /// The row of `client`; throws `reason` text for a key client (those
+    /// belong in the configuration).
+    public static func row(_ client: RegisteredClient, store: String) throws -> Row {
+        guard case let .secret(hash) = client.credential else {
+            throw TokenServiceError.store(file: store, reason: "only secret clients are stored; key clients belong in the configuration")
+        }
+        return Row(method: client.method.rawValue, secretHash: hash.encoded,
+                   scopes: client.scopes.map(\.description).joined(separator: " "), maximumTTL: client.maximumTTL?.seconds)
+    }
+
+    /// The client `id` from its row; an unreadable row is a store error naming `store`.
+    public static func client(id: String, row: Row, store: String) throws -> RegisteredClient {
+        guard let method = RegisteredClient.AuthMethod(rawValue: row.method), method != .privateKeyJWT,
+              let hash = SecretHash(encoded: row.secretHash) else {
+            throw TokenServiceError.store(file: store, reason: "client '\(id)' has an unreadable record")
+        }
+        let scopes: [ModelScope]
+        do { scopes = try row.scopes.split(separator: " ").map { try ModelScope(parsing: String($0)) } } catch {
+            throw TokenServiceError.store(file: store, reason: "client '\(id)' has an unreadable record")
+        }
+        return RegisteredClient(id: id, method: method, credential: .secret(hash), scopes: scopes,
+                                maximumTTL: row.maximumTTL.map { TokenDuration(seconds: $0) })
+    }
 }

@@ -9,15 +9,18 @@ import XCTest
 /// Signing key rotation: current, next and retired keys in the state store,
 /// `/jwks.json` publishing current + next + retired-but-unexpired, and
 /// `modelsec serve rotate-key` against a running server checked with PyJWT.
-final class KeyRotationTests: XCTestCase {
+class KeyRotationTests: XCTestCase {
+    /// The state store's engine (``KeyRotationTestsPostgreSQL`` runs every test again on PostgreSQL).
+    class var engine: TokenServiceFixture.Engine { .sqlite }
+
     private var fixture: TokenServiceFixture!
     private var config: ServiceConfig!
-    private var store: SQLiteTokenStore!
+    private var store: (any TokenServiceStore)!
 
     override func setUpWithError() throws {
-        fixture = try TokenServiceFixture()
+        fixture = try TokenServiceFixture(engine: Self.engine)
         config = try ServiceConfig.load(fixture.configPath)
-        store = try SQLiteTokenStore(path: config.statePath)
+        store = try fixture.openStore()
     }
 
     override func tearDownWithError() throws {
@@ -62,7 +65,7 @@ final class KeyRotationTests: XCTestCase {
     func testTokensSignedBeforeARotationVerifyAgainstTheNewKeySetAndRetiredKeysLeaveAfterMaxTTL() throws {
         let t0: Int64 = 1_800_000_000
         let date = { (seconds: Int64) in Date(timeIntervalSince1970: TimeInterval(seconds)) }
-        let ring = try KeyRing(store: store, initial: try KeyFile.loadSigningKey(config.signingKey), issuer: config.issuer,
+        let ring = try KeyRing.make(store: store, initial: try KeyFile.loadSigningKey(config.signingKey), issuer: config.issuer,
                                maximumTTL: config.maximumTTL, now: date(t0), loader: Self.loader)
         let endpoint = try TokenEndpoint(config: config, keys: ring, store: store)
         let management = TokenManagement(endpoint: endpoint)
@@ -128,7 +131,7 @@ final class KeyRotationTests: XCTestCase {
         // The store keeps the records; a record whose file holds another key is refused.
         try store.replaceSigningKeys([SigningKeyRecord(keyID: "0000", path: config.signingKey, role: .current, createdAt: 1)])
         XCTAssertEqual(try store.signingKeys().map(\.keyID), ["0000"])
-        XCTAssertThrowsError(try KeyRing(store: store, initial: nil, issuer: config.issuer, maximumTTL: config.maximumTTL,
+        XCTAssertThrowsError(try KeyRing.make(store: store, initial: nil, issuer: config.issuer, maximumTTL: config.maximumTTL,
                                          loader: Self.loader)) { error in
             XCTAssertEqual((error as? TokenServiceError)?.code, "serve.signing-keys")
         }
@@ -156,7 +159,7 @@ final class KeyRotationTests: XCTestCase {
     /// two rotations still verifies with PyJWT against the new /jwks.json, the
     /// server signs with the promoted key without a restart, and key files are 0600.
     func testRotateKeyCommandAgainstARunningServerWithPyJWT() throws {
-        let live = try TokenServiceFixture(listen: "127.0.0.1:0")
+        let live = try TokenServiceFixture(listen: "127.0.0.1:0", engine: Self.engine)
         defer { try? FileManager.default.removeItem(at: live.directory) }
         let server = try TokenServerTests.ServerProcess(config: live.configPath, logDirectory: live.directory)
         defer { _ = server.stop() }
@@ -219,4 +222,14 @@ final class KeyRotationTests: XCTestCase {
         let after = try ask([try XCTUnwrap(try ask([])["token"] as? String)])
         XCTAssertEqual(after["kids"] as? [String], [promoted], "the current key did not change")
     }
+}
+
+/// ``KeyRotationTests`` with the state in PostgreSQL (the shared test cluster).
+final class KeyRotationTestsPostgreSQL: KeyRotationTests {
+    override class var engine: TokenServiceFixture.Engine { .postgres }
+
+    // Linux XCTest discovers only the methods a class declares: each test again, on PostgreSQL.
+    override func testTokensSignedBeforeARotationVerifyAgainstTheNewKeySetAndRetiredKeysLeaveAfterMaxTTL() throws { try super.testTokensSignedBeforeARotationVerifyAgainstTheNewKeySetAndRetiredKeysLeaveAfterMaxTTL() }
+    override func testRotationRulesAndTheStoreMigration() throws { try super.testRotationRulesAndTheStoreMigration() }
+    override func testRotateKeyCommandAgainstARunningServerWithPyJWT() throws { try super.testRotateKeyCommandAgainstARunningServerWithPyJWT() }
 }

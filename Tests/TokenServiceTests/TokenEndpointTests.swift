@@ -6,17 +6,20 @@ import XCTest
 
 /// `POST /token` without HTTP: each bad input gets its exact RFC 6749 §5.2
 /// error; good requests get tokens that `AccessTokenVerifier` accepts.
-final class TokenEndpointTests: XCTestCase {
+class TokenEndpointTests: XCTestCase {
+    /// The state store's engine (``TokenEndpointTestsPostgreSQL`` runs every test again on PostgreSQL).
+    class var engine: TokenServiceFixture.Engine { .sqlite }
+
     private var fixture: TokenServiceFixture!
     private var endpoint: TokenEndpoint!
-    private var store: SQLiteTokenStore!
+    private var store: (any TokenServiceStore)!
     private var config: ServiceConfig!
     private let form = "application/x-www-form-urlencoded"
 
     override func setUpWithError() throws {
-        fixture = try TokenServiceFixture()
+        fixture = try TokenServiceFixture(engine: Self.engine)
         config = try ServiceConfig.load(fixture.configPath)
-        store = try SQLiteTokenStore(path: config.statePath)
+        store = try fixture.openStore()
         guard case let .ed25519(key) = fixture.issuerKey else { return XCTFail("ed25519 issuer") }
         let issuer = try AccessTokenIssuer(signingKey: SigningPrivateKey.ed25519(key), issuer: config.issuer,
                                            maximumLifetime: config.maximumTTL)
@@ -232,4 +235,29 @@ final class TokenEndpointTests: XCTestCase {
         XCTAssertEqual(records.last?.clientID, "basic-client")
         XCTAssertEqual(records.last?.outcome, "invalid_client")
     }
+}
+
+/// ``TokenEndpointTests`` with the state in PostgreSQL (the shared test cluster).
+final class TokenEndpointTestsPostgreSQL: TokenEndpointTests {
+    override class var engine: TokenServiceFixture.Engine { .postgres }
+
+    // Linux XCTest discovers only the methods a class declares: each test again, on PostgreSQL.
+    override func testClientSecretBasicIssuesAVerifiableToken() throws { try super.testClientSecretBasicIssuesAVerifiableToken() }
+    override func testClientSecretPostWithoutScopeGetsTheClientsScopes() throws { try super.testClientSecretPostWithoutScopeGetsTheClientsScopes() }
+    override func testWrongSecretAndUnknownClientAreInvalidClient() { super.testWrongSecretAndUnknownClientAreInvalidClient() }
+    override func testClientUsingAnotherMethodThanRegisteredIsInvalidClient() { super.testClientUsingAnotherMethodThanRegisteredIsInvalidClient() }
+    override func testTwoAuthenticationMethodsAreInvalidRequest() { super.testTwoAuthenticationMethodsAreInvalidRequest() }
+    override func testScopeEscalationIsInvalidScope() { super.testScopeEscalationIsInvalidScope() }
+    override func testGrantTypeErrors() { super.testGrantTypeErrors() }
+    override func testMalformedBodiesAndContentTypesAreInvalidRequest() { super.testMalformedBodiesAndContentTypesAreInvalidRequest() }
+    override func testContentTypeWithUTF8CharsetIsAccepted() throws { try super.testContentTypeWithUTF8CharsetIsAccepted() }
+    override func testPrivateKeyJWTIssuesAndCapsTheLifetime() throws { try super.testPrivateKeyJWTIssuesAndCapsTheLifetime() }
+    override func testReplayedAssertionIsInvalidClient() throws { try super.testReplayedAssertionIsInvalidClient() }
+    override func testExpiredOrLongLivedAssertionIsInvalidClient() throws { try super.testExpiredOrLongLivedAssertionIsInvalidClient() }
+    override func testAssertionForAnotherAudienceIsInvalidClient() throws { try super.testAssertionForAnotherAudienceIsInvalidClient() }
+    override func testAssertionIdentityAndHeaderRules() throws { try super.testAssertionIdentityAndHeaderRules() }
+    override func testAssertionSignedByAnotherKeyIsInvalidClient() throws { try super.testAssertionSignedByAnotherKeyIsInvalidClient() }
+    override func testBurstOfBadCredentialsMeetsSlowDownWhileOthersAreServed() throws { try super.testBurstOfBadCredentialsMeetsSlowDownWhileOthersAreServed() }
+    override func testThrottleRefillsAndStaysBounded() { super.testThrottleRefillsAndStaysBounded() }
+    override func testIssuesAndRefusalsAreAudited() throws { try super.testIssuesAndRefusalsAreAudited() }
 }

@@ -70,10 +70,13 @@ struct WorkloadIssuer {
 /// RFC 8693 token exchange at `POST /token`, without HTTP: a workload's
 /// identity token for an access token, as the trust policy allows; every
 /// refusal with its exact RFC error.
-final class TokenExchangeTests: XCTestCase {
+class TokenExchangeTests: XCTestCase {
+    /// The state store's engine (``TokenExchangeTestsPostgreSQL`` runs every test again on PostgreSQL).
+    class var engine: TokenServiceFixture.Engine { .sqlite }
+
     private var fixture: TokenServiceFixture!
     private var endpoint: TokenEndpoint!
-    private var store: SQLiteTokenStore!
+    private var store: (any TokenServiceStore)!
     private var config: ServiceConfig!
     private let workload = WorkloadIssuer()
     private let form = "application/x-www-form-urlencoded"
@@ -81,9 +84,9 @@ final class TokenExchangeTests: XCTestCase {
     private let jwtType = "subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
 
     override func setUpWithError() throws {
-        fixture = try TokenServiceFixture(files: ["k8s-jwks.json": try workload.jwks], extraYAML: WorkloadIssuer.trustYAML)
+        fixture = try TokenServiceFixture(files: ["k8s-jwks.json": try workload.jwks], extraYAML: WorkloadIssuer.trustYAML, engine: Self.engine)
         config = try ServiceConfig.load(fixture.configPath)
-        store = try SQLiteTokenStore(path: config.statePath)
+        store = try fixture.openStore()
         guard case let .ed25519(key) = fixture.issuerKey else { return XCTFail("ed25519 issuer") }
         let issuer = try AccessTokenIssuer(signingKey: SigningPrivateKey.ed25519(key), issuer: config.issuer,
                                            maximumLifetime: config.maximumTTL)
@@ -338,4 +341,23 @@ final class TokenExchangeTests: XCTestCase {
             XCTAssertEqual(($0 as? TokenServiceError)?.code, "serve.unusable-file", "\($0)")
         }
     }
+}
+
+/// ``TokenExchangeTests`` with the state in PostgreSQL (the shared test cluster).
+final class TokenExchangeTestsPostgreSQL: TokenExchangeTests {
+    override class var engine: TokenServiceFixture.Engine { .postgres }
+
+    // Linux XCTest discovers only the methods a class declares: each test again, on PostgreSQL.
+    override func testAKubernetesServiceAccountTokenIsExchangedForTheRulesScopes() throws { try super.testAKubernetesServiceAccountTokenIsExchangedForTheRulesScopes() }
+    override func testAudienceParameterNarrowsTheTokenAndUnknownTargetsAreInvalidTarget() throws { try super.testAudienceParameterNarrowsTheTokenAndUnknownTargetsAreInvalidTarget() }
+    override func testAPrefixGlobMatchesAndASingleUseRuleRefusesAReplay() throws { try super.testAPrefixGlobMatchesAndASingleUseRuleRefusesAReplay() }
+    override func testAnOptionalClientMustAuthenticateIfItTries() throws { try super.testAnOptionalClientMustAuthenticateIfItTries() }
+    override func testUntrustedIssuerWrongAudienceAndClaimMismatchAreRefused() throws { try super.testUntrustedIssuerWrongAudienceAndClaimMismatchAreRefused() }
+    override func testExpiredFutureAndBadlySignedTokensAreRefused() throws { try super.testExpiredFutureAndBadlySignedTokensAreRefused() }
+    override func testAlgNoneAndHMACConfusionAreRefused() throws { try super.testAlgNoneAndHMACConfusionAreRefused() }
+    override func testScopeEscalationIsInvalidScope() throws { try super.testScopeEscalationIsInvalidScope() }
+    override func testOversizedMalformedAndUnsupportedRequestsAreInvalidRequest() throws { try super.testOversizedMalformedAndUnsupportedRequestsAreInvalidRequest() }
+    override func testWithoutATrustPolicyTheGrantIsUnsupported() throws { try super.testWithoutATrustPolicyTheGrantIsUnsupported() }
+    override func testAStoredClientMayNotHaveATrustRulesName() throws { try super.testAStoredClientMayNotHaveATrustRulesName() }
+    override func testTrustRulesThatWouldTrustTooMuchAreRefusedAtLoad() throws { try super.testTrustRulesThatWouldTrustTooMuchAreRefusedAtLoad() }
 }

@@ -6,19 +6,22 @@ import TokenService
 import XCTest
 
 /// `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662) without HTTP.
-final class TokenManagementTests: XCTestCase {
+class TokenManagementTests: XCTestCase {
+    /// The state store's engine (``TokenManagementTestsPostgreSQL`` runs every test again on PostgreSQL).
+    class var engine: TokenServiceFixture.Engine { .sqlite }
+
     private var fixture: TokenServiceFixture!
     private var endpoint: TokenEndpoint!
     private var management: TokenManagement!
-    private var store: SQLiteTokenStore!
+    private var store: (any TokenServiceStore)!
     private let form = "application/x-www-form-urlencoded"
     private let basic = TokenServiceFixture.basic("basic-client", TokenServiceFixture.basicSecret)
     private let post = "client_id=post-client&client_secret=\(TokenServiceFixture.postSecret)"
 
     override func setUpWithError() throws {
-        fixture = try TokenServiceFixture()
+        fixture = try TokenServiceFixture(engine: Self.engine)
         let config = try ServiceConfig.load(fixture.configPath)
-        store = try SQLiteTokenStore(path: config.statePath)
+        store = try fixture.openStore()
         guard case let .ed25519(key) = fixture.issuerKey else { return XCTFail("ed25519 issuer") }
         let issuer = try AccessTokenIssuer(signingKey: SigningPrivateKey.ed25519(key), issuer: config.issuer,
                                            maximumLifetime: config.maximumTTL)
@@ -68,8 +71,7 @@ final class TokenManagementTests: XCTestCase {
         XCTAssertTrue(events.contains("revoke") && events.contains("introspect"), "\(events)")
 
         // A store reopened (a restart) still knows the revocation.
-        XCTAssertTrue(try SQLiteTokenStore(path: fixture.directory.appendingPathComponent("state.sqlite").path)
-            .isRevoked(tokenID: claims.tokenID))
+        XCTAssertTrue(try fixture.openStore().isRevoked(tokenID: claims.tokenID))
     }
 
     func testInvalidExpiredAndForeignTokensAreInactive() throws {
@@ -142,4 +144,15 @@ final class StateFileModeTests: XCTestCase {
             XCTAssertEqual(mode?.intValue, 0o600, file)
         }
     }
+}
+
+/// ``TokenManagementTests`` with the state in PostgreSQL (the shared test cluster).
+final class TokenManagementTestsPostgreSQL: TokenManagementTests {
+    override class var engine: TokenServiceFixture.Engine { .postgres }
+
+    // Linux XCTest discovers only the methods a class declares: each test again, on PostgreSQL.
+    override func testIntrospectionShowsAnActiveTokenUntilItIsRevoked() throws { try super.testIntrospectionShowsAnActiveTokenUntilItIsRevoked() }
+    override func testInvalidExpiredAndForeignTokensAreInactive() throws { try super.testInvalidExpiredAndForeignTokensAreInactive() }
+    override func testRevocationAndIntrospectionNeedAnAuthenticatedClient() throws { try super.testRevocationAndIntrospectionNeedAnAuthenticatedClient() }
+    override func testAVersionOneStoreIsMigrated() throws { try super.testAVersionOneStoreIsMigrated() }
 }

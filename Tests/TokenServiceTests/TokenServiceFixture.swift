@@ -2,13 +2,22 @@ import AccessTokens
 import Foundation
 import ModelSecCrypto
 import ModelSecKeys
+import ModelSecStore
+import ModelSecStorePostgres
 import TestSupport
 import TokenService
 
 /// A service directory for tests: an ed25519 issuer key, a p256 key for the
 /// `private_key_jwt` client, a `service.yaml`, and a state store holding two
-/// secret clients with known secrets.
+/// secret clients with known secrets: an SQLite file (`state:`) or a fresh,
+/// migrated database on the shared PostgreSQL test cluster (`store:` with
+/// `store_password_file:`).
 struct TokenServiceFixture {
+    /// The state store's engine.
+    enum Engine: String, CaseIterable, Sendable {
+        case sqlite, postgres
+    }
+
     static let issuerURL = "http://127.0.0.1:8787"
     static let audience = "deploy-gateway"
     static let basicSecret = "basic-client-secret-for-tests"
@@ -19,13 +28,31 @@ struct TokenServiceFixture {
     let clientKey = PrivateKey.generate(.p256)
     var configPath: String { directory.appendingPathComponent("service.yaml").path }
     var clientKeyPath: String { directory.appendingPathComponent("jwt-client.pem").path }
+    /// The engine of the state store.
+    let engine: Engine
+    /// The PostgreSQL store URL (postgres fixtures), without a password.
+    let storeURL: String?
 
     /// Writes the files; `listen` goes into the configuration, `files` (name:
     /// contents) into the directory before it is loaded, and `extraYAML`
     /// (top-level keys such as `trust:`) at its end.
     init(listen: String = "127.0.0.1:8787", issuer: String = TokenServiceFixture.issuerURL,
-         files: [String: String] = [:], extraYAML: String = "") throws {
+         files: [String: String] = [:], extraYAML: String = "", engine: Engine = .sqlite) throws {
         directory = try TestSupport.makeTemporaryDirectory("token-service")
+        self.engine = engine
+        var stateYAML = "state: state.sqlite"
+        if engine == .postgres {
+            let cluster = try PostgresCluster.shared()
+            let passwordFile = directory.appendingPathComponent("pg.pw").path
+            FileManager.default.createFile(atPath: passwordFile, contents: Data((cluster.password + "\n").utf8),
+                                           attributes: [.posixPermissions: 0o600])
+            let url = cluster.url(try cluster.makeDatabase("tok"))
+            _ = try LedgerStores.migrate(try StoreURL(parsing: url), passwordFile: passwordFile)
+            storeURL = url
+            stateYAML = "store: \"\(storeURL ?? "")\"\nstore_password_file: pg.pw"
+        } else {
+            storeURL = nil
+        }
         for (name, contents) in files {
             try contents.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
@@ -39,7 +66,7 @@ struct TokenServiceFixture {
             audience: \(Self.audience)
             max_ttl: 30m
             default_ttl: 10m
-            state: state.sqlite
+            \(stateYAML)
             clients:
               - id: jwt-client
                 auth: private_key_jwt
@@ -50,7 +77,7 @@ struct TokenServiceFixture {
             """ + extraYAML
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         let config = try ServiceConfig.load(configPath)
-        let store = try SQLiteTokenStore(path: config.statePath)
+        let store = try Self.openStore(config)
         let cheap = Argon2id.Parameters(iterations: 1, memoryKiB: 64)
         try store.addClient(RegisteredClient(id: "basic-client", method: .clientSecretBasic,
                                              credential: .secret(try SecretHash(hashing: Self.basicSecret, parameters: cheap)),
@@ -59,6 +86,15 @@ struct TokenServiceFixture {
                                              credential: .secret(try SecretHash(hashing: Self.postSecret, parameters: cheap)),
                                              scopes: [try ModelScope(parsing: "model:pull:resnet@*")], maximumTTL: nil), now: 0)
     }
+
+    /// The configuration's state store, through the library.
+    static func openStore(_ config: ServiceConfig) throws -> any TokenServiceStore {
+        guard let text = config.store else { return try SQLiteTokenStore(path: config.statePath) }
+        return try TokenStores.open(try StoreURL(parsing: text), passwordFile: config.storePasswordFile)
+    }
+
+    /// This fixture's state store.
+    func openStore() throws -> any TokenServiceStore { try Self.openStore(try ServiceConfig.load(configPath)) }
 
     /// A client assertion signed with the client key (ES256), with `claims`
     /// overriding the defaults (iss = sub = jwt-client, aud = the token

@@ -43,6 +43,8 @@ struct ServeRun: ParsableCommand {
           modelsec serve run --config service.yaml --log-format text
           modelsec serve --config service.yaml \\
             --key-passphrase-file /run/secrets/issuer-passphrase
+          modelsec serve --config service.yaml \\
+            --store 'postgres://tokens@db/modelsec?sslmode=verify-full'
         """
     )
 
@@ -67,17 +69,23 @@ struct ServeRun: ParsableCommand {
     /// The passphrase of an encrypted `signing_key`.
     @OptionGroup var passphrase: PassphraseOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
     func run() throws {
         let settings = try ServiceConfig.load(config)
-        let store = try SQLiteTokenStore(path: settings.statePath)
+        // A PostgreSQL store gets a pool of 8 connections (each request
+        // holds one only for its statements).
+        let store = try ServeStore.open(settings, options: storeOptions, connections: 8)
         // After the first `serve rotate-key` the store says which key signs;
         // the configured signing_key is read only before that.
-        let signer: (any Signer)? = try store.signingKeys().isEmpty
+        let signer: (any Signer)? = try ServeStore.wait { try await store.signingKeys() }.isEmpty
             ? try CLI.loadSigner(settings.signingKey, option: "signing_key", passphrase: passphrase.source, permissions: keyPermissions)
             : nil
-        let keys = try KeyRing(store: store, initial: signer, issuer: settings.issuer, maximumTTL: settings.maximumTTL,
-                               loader: try ServeRotateKey.loader(permissions: keyPermissions, passphrase: passphrase.source))
-        let server = try TokenServer(config: settings, keys: keys, store: store)
+        let loader = try ServeRotateKey.loader(permissions: keyPermissions, passphrase: passphrase.source)
+        let keys = try ServeStore.wait {
+            try await KeyRing(store: store, initial: signer, issuer: settings.issuer, maximumTTL: settings.maximumTTL, loader: loader)
+        }
+        let server = try ServeStore.wait { try await TokenServer(config: settings, keys: keys, store: store) }
         let scheme = settings.tlsCertificate == nil ? "http" : "https"
         let format = RequestLogFormat(rawValue: logFormat) ?? .json
         do {

@@ -34,6 +34,8 @@ struct ServeAudit: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    @OptionGroup var storeOptions: StoreOptions
+
     /// One record in the --json result.
     struct Record: Encodable {
         let time: String
@@ -80,12 +82,13 @@ struct ServeAudit: ParsableCommand {
 
     func run() throws {
         let settings = try ServiceConfig.load(config)
-        guard FileManager.default.fileExists(atPath: settings.statePath) else {
-            throw TokenServiceError.store(file: settings.statePath, reason: "the state store does not exist (the service has not run)")
+        if case .sqlite(let path) = try ServeStore.chosenURL(settings, options: storeOptions), !FileManager.default.fileExists(atPath: path) {
+            throw TokenServiceError.store(file: path, reason: "the state store does not exist (the service has not run)")
         }
-        let store = try SQLiteTokenStore(path: settings.statePath)
+        let store = try ServeStore.open(settings, options: storeOptions)
         let from = try since.map { try Self.sinceSeconds($0, now: Date()) }
-        let records = try store.auditRecords(since: from ?? Int64.min, limit: limit)
+        let limit = self.limit
+        let records = try ServeStore.wait { try await store.auditRecords(since: from ?? Int64.min, limit: limit) }
         if json {
             try CLI.printResult(Result(since: from.map(Self.timestamp), count: records.count, records: records.map {
                 Record(time: Self.timestamp($0.time), event: $0.event, clientId: $0.clientID, subject: $0.subject, scopes: $0.scopes,

@@ -61,6 +61,8 @@ struct ServeClientAdd: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    @OptionGroup var storeOptions: StoreOptions
+
     /// The --json result.
     struct Result: Encodable {
         let clientId: String
@@ -99,7 +101,7 @@ struct ServeClientAdd: ParsableCommand {
             id: name, method: RegisteredClient.AuthMethod(rawValue: auth) ?? .clientSecretBasic,
             credential: .secret(try SecretHash(hashing: secret)),
             scopes: try TokenCLI.scopes(scope, option: "--scope"), maximumTTL: ttl)
-        let store = try SQLiteTokenStore(path: settings.statePath)
+        let store = try ServeStore.open(settings, options: storeOptions)
         // The secret is written to a temporary file first and renamed into
         // place only once the client is registered: a failed registration
         // leaves neither a secret for no client nor (with --force) a lost
@@ -107,7 +109,8 @@ struct ServeClientAdd: ParsableCommand {
         let writer = try secretOut.map { try AtomicFileWriter(destination: $0, mode: 0o600, overwrite: force) }
         if let writer { try writer.write(Array((secret + "\n").utf8)) }
         do {
-            try store.addClient(client, now: Int64(Date().timeIntervalSince1970))
+            let now = Int64(Date().timeIntervalSince1970)
+            try ServeStore.wait { try await store.addClient(client, now: now) }
         } catch {
             writer?.abort()
             throw error

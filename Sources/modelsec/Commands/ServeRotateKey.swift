@@ -42,6 +42,8 @@ struct ServeRotateKey: ParsableCommand {
     /// The passphrase of an encrypted `signing_key`.
     @OptionGroup var passphrase: PassphraseOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
     /// The --json result.
     struct Result: Encodable {
         let promoted: Bool
@@ -74,8 +76,8 @@ struct ServeRotateKey: ParsableCommand {
     func run() throws {
         let settings = try ServiceConfig.load(config)
         let now = Int64(Date().timeIntervalSince1970)
-        let store = try SQLiteTokenStore(path: settings.statePath)
-        let recorded = try store.signingKeys()
+        let store = try ServeStore.open(settings, options: storeOptions)
+        let recorded = try ServeStore.wait { try await store.signingKeys() }
         let loader = try Self.loader(permissions: keyPermissions, passphrase: passphrase.source)
         let currentAlgorithm: KeyAlgorithm
         let initial: SigningKeyRecord
@@ -124,7 +126,8 @@ struct ServeRotateKey: ParsableCommand {
         // encrypted with it, as the configured key is: key_dir holds no
         // plain key next to an encrypted one.
         try KeyFile.write(next, to: keyFile, passphrase: try passphrase.source?.read())
-        do { try store.replaceSigningKeys(outcome.records) } catch {
+        let records = outcome.records
+        do { try ServeStore.wait { try await store.replaceSigningKeys(records) } } catch {
             unlink(keyFile)
             throw error
         }
