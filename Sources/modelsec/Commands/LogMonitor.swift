@@ -12,14 +12,14 @@ struct LogMonitor: ParsableCommand {
         A key owner runs this regularly, keeping the last checkpoint it saw \
         (--save-checkpoint) and passing it as --since next time: any release \
         listed that the owner did not make means the key is misused. Entries \
-        that are not release entries are skipped.
+        that are not release entries are skipped. KEY_ID is the signing key's \
+        whole id, the 64 lowercase hex digits `modelsec key inspect KEY.pub` \
+        prints; anything else is refused (exit 2) and nothing is saved.
 
         Examples:
           modelsec log monitor models-log/ --log-key log.vkey \\
             --key-id KEY_ID --since last.checkpoint \\
             --save-checkpoint last.checkpoint --json
-        (KEY_ID: the 64 hex digits `modelsec key inspect release.pem.pub`
-        prints as its key id.)
         """
     )
 
