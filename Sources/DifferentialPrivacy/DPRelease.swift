@@ -48,8 +48,11 @@ public struct DPRelease: Codable, Sendable {
     /// Count, sum, histogram: the half-width h with P[|noise| <= h] >= 95%
     /// (per bin for histograms), in output units.
     public var noiseHalfWidth95: Double?
-    /// Quantile: with probability >= 95% the released candidate's rank is
-    /// within this many records of q * n (exponential-mechanism utility bound).
+    /// Quantile: with probability >= 95% the released candidate's rank error
+    /// |#{x < c} - q n| exceeds the best candidate's by at most this many
+    /// records (the exponential mechanism's utility bound). It is *not* a
+    /// bound on the rank error itself: when the candidate grid is coarse
+    /// for the data, the best candidate can be far off (see `notes`).
     public var rankErrorBound95: Double?
     /// The noise added to each underlying integer query.
     public var components: [NoiseComponent]

@@ -47,6 +47,7 @@ extension StatisticAccumulator {
             release.quantile = q
             release.value = try sampleQuantile(q: q, using: &rng)
             release.rankErrorBound95 = rankErrorBound95
+            release.notes.append(Self.rankBoundNote(bound: rankErrorBound95, candidates: m, step: candidateStep))
             if spec.quantileSampler == .rejection {
                 release.notes.append("exponential mechanism over \(m) evenly spaced candidates in the bounds, utility -|#{x < c} - q n| (sensitivity \(spec.maxRowsPerID)), sampled exactly by uniform proposal and Bernoulli(exp(-eps (u* - u)/(2 K))) acceptance")
             } else {
@@ -62,6 +63,21 @@ extension StatisticAccumulator {
                            epsilon: c.epsilon, rho: c.rho)
         }
         return release
+    }
+
+    /// The distance between neighbouring quantile candidates, (U - L)/(m - 1).
+    var candidateStep: Double {
+        guard case .quantile(_, let m) = spec.statistic, let bounds = spec.bounds, m > 1 else { return 0 }
+        return (bounds.upperBound - bounds.lowerBound) / Double(m - 1)
+    }
+
+    /// What the quantile's rank bound promises, and what it does not: it is
+    /// the exponential mechanism's utility guarantee, so it bounds the rank
+    /// error *beyond the best candidate's*. The best candidate's own rank
+    /// error depends on the data (records closer together than one step
+    /// share every candidate's count), so no bound on it is released.
+    static func rankBoundNote(bound: Double, candidates m: Int, step: Double) -> String {
+        "rank error: with probability 95% the released candidate's rank (#{x < c}) is at most \(bound) records further from q n than the best of the \(m) candidates' is; the candidates are \(step) apart, so when many records lie within one step the best candidate is itself that many ranks off (this depends on the data, and is not bounded here): narrow the bounds or add candidates"
     }
 
     /// "exponential" or "permute-and-flip".

@@ -183,7 +183,14 @@ public enum DeployGate {
             if let check = request.transparencyLog {
                 do {
                     let (entry, index, checkpoint) = try ReleaseTransparency.verify(authentic, against: check)
-                    pass(.log, "\(entry.release) is entry \(index) of \(checkpoint.checkpoint.origin) (tree size \(checkpoint.checkpoint.size))")
+                    var detail = "\(entry.release) is entry \(index) of \(checkpoint.checkpoint.origin) (tree size \(checkpoint.checkpoint.size))"
+                    let configured = check.witnesses.count + check.witnessPublicKeys.count
+                    if configured > 0 {
+                        let known = try check.witnesses + check.witnessPublicKeys.compactMap { try ReleaseTransparency.witness($0, in: checkpoint.note) }
+                        let cosigners = try checkpoint.cosignerCount(known)
+                        detail += ", cosigned by \(cosigners) of \(configured) trusted witness(es), \(check.requiredWitnesses) required"
+                    }
+                    pass(.log, detail)
                 } catch {
                     return fail(.log, "\(error)")
                 }

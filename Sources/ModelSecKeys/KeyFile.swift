@@ -95,6 +95,19 @@ public enum KeyFile {
         }
     }
 
+    /// Whether `path` holds secret key material: a PEM block whose label is
+    /// a private key's (`PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, `EC PRIVATE
+    /// KEY`, ...) or an `aes256` key's. False for anything else (a public key,
+    /// a certificate, a vkey, a JWK Set, text, an unreadable file): reading
+    /// it as a key fails with its own error, and a permission warning about
+    /// it would be wrong. Only the PEM label is looked at, never the key.
+    public static func holdsSecretKeyMaterial(_ path: String) -> Bool {
+        guard let text = try? readKeyText(path), let block = try? PEMBlock(parsing: text) else { return false }
+        let label = Array(block.label.utf8)
+        return label == Array(SymmetricKeyFile.pemLabel.utf8)
+            || label.count >= 11 && Array(label.suffix(11)) == Array("PRIVATE KEY".utf8)
+    }
+
     /// A warning when a secret key file (private or `aes256`) can be read by
     /// the group or others, as ssh gives; nil when the permissions are private
     /// or the path is not a regular file (reading it fails with its own error).

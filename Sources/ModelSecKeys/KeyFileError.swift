@@ -82,16 +82,22 @@ public struct KeyFileError: ModelSecError, Equatable {
         case let .unusableKeyMaterial(error): return error.description
         case .binary: return "not a PEM key file: the file is binary, not text (DER keys: convert with openssl pkey -outform PEM)"
         case let .wrongRole(expected, actual): return "is \(actual.rawValue); \(expected.rawValue) is needed here"
-        case let .cannotSign(algorithm): return "is an \(algorithm.rawValue) key, which cannot sign (use ed25519 or p256)"
+        case let .cannotSign(algorithm): return "is \(Self.withArticle(algorithm)) key, which cannot sign (use ed25519 or p256)"
         case let .accessibleByOthers(mode):
             return "refusing a private key that is accessible by others (mode \(String(mode, radix: 8))); run: chmod 600 \(file)"
         case .privateKeyAmongTrustedKeys: return "a private key in the trusted-keys directory; keep only public keys there"
         case .passphraseVariableUnset: return "the environment variable is not set or empty"
         case .passphraseForSymmetricKey: return "aes256 key files cannot be passphrase-encrypted; keep them in a secret store"
         case let .wrongAlgorithm(expected, actual):
-            return "is an \(actual.rawValue) key; only \(expected.rawValue) keys are used here"
+            return "is \(Self.withArticle(actual)) key; only \(expected.rawValue) keys are used here"
         }
     }
 
     public var description: String { "\(file): \(reason)" }
+
+    /// "an ed25519", "a p256": the algorithm's name with its article.
+    static func withArticle(_ algorithm: KeyAlgorithm) -> String {
+        let name = algorithm.rawValue
+        return ("aeiox".contains(name.first ?? "p") ? "an " : "a ") + name
+    }
 }

@@ -77,7 +77,14 @@ enum JUnitReport {
         "[\(r.severity.rawValue)] \(r.ruleID) (\(r.check)) on \(r.release) (\(r.releaseDirectory), release.json sha256 \(r.manifestSHA256 ?? "unknown")): \(r.message)\nfiles: \(r.files.joined(separator: ", "))"
     }
 
-    /// XML-escapes text for attributes and content; drops characters XML 1.0 forbids.
+    /// XML-escapes text for attributes and content. Nothing is dropped
+    /// silently (that would change a file name without showing it):
+    /// characters XML 1.0 cannot carry at all (C0 controls other than tab,
+    /// line feed and carriage return, U+FFFE, U+FFFF) are written as a
+    /// visible `\u{1b}`, as text reports write them; characters a terminal
+    /// acts on that XML can carry (DEL, C1 controls, bidirectional controls,
+    /// U+2028, U+2029) are numeric character references, which an XML reader
+    /// decodes to the exact character and which never reach a terminal raw.
     static func esc(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.count)
@@ -91,8 +98,15 @@ enum JUnitReport {
             case "\n": out += "&#10;"
             case "\t", "\r": out += "&#\(scalar.value);"
             default:
-                if scalar.value < 0x20 || (0xFFFE...0xFFFF).contains(scalar.value) { continue }
-                out.unicodeScalars.append(scalar)
+                let v = scalar.value
+                if v < 0x20 || (0xFFFE...0xFFFF).contains(v) {
+                    out += "\\u{\(String(v, radix: 16))}"
+                } else if v == 0x7F || (0x80...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+                            || v == 0x200E || v == 0x200F || v == 0x061C || v == 0x2028 || v == 0x2029 {
+                    out += "&#x\(String(v, radix: 16, uppercase: true));"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out

@@ -114,6 +114,19 @@ extension CLI {
         return try KeyFile.loadSigningKey(path, passphrase: passphrase)
     }
 
+    /// The certificate trust of `--ca-roots`, `--crl`, `--certificate-identity`
+    /// and `--certificate-oidc-issuer`, as `verify` and the deploy gate
+    /// (`release verify`) both check a certificate signature with it.
+    static func certificateTrust(caRoots: [String], crls: [String], identity: String?, oidcIssuer: String?) throws -> CertificateTrust {
+        let roots = try caRoots.flatMap(loadCertificates)
+        let revocations = try crls.flatMap { path in
+            do { return try X509ChainVerifier.crls(pem: try FileIO.readText(path, limit: 64 << 20)) } catch let error as X509Error {
+                throw CertificateError.path(error, path: path)
+            }
+        }
+        return CertificateTrust(roots: roots, crls: revocations, identity: identity, oidcIssuer: oidcIssuer)
+    }
+
     /// The certificates in the PEM file `path` (a chain or a set of roots).
     static func loadCertificates(_ path: String) throws -> [X509Certificate] {
         do { return try X509Certificate.chain(pem: try FileIO.readText(path, limit: 4 << 20)) } catch let error as X509Error {

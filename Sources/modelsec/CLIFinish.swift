@@ -30,7 +30,10 @@ extension CLI {
     /// Reports `error` (and, with --json, `report`) and exits.
     static func fail(_ error: any ModelSecError, report: (any Encodable)?) -> Never {
         let code = exitCode(error.category)
-        let message = FlagHints.apply(to: error.description, code: error.code)
+        // An error that carries its own hint is not given the generic one too
+        // (which may name a flag that is already on the command line).
+        let ownHint = (error as? HintedError)?.hint != nil
+        let message = ownHint ? error.description : FlagHints.apply(to: error.description, code: error.code)
         var line = "modelsec: error: \(terminalSafe(message))\n"
         if let cliError = error as? CLIError, let usage = cliError.usage { line += usage + "\n" }
         FileHandle.standardError.write(Data(line.utf8))

@@ -109,6 +109,7 @@ final class DocsCommandTests: XCTestCase {
         var ran = 0
         var notRun: [String] = []
         let started = Date()
+        let checkout = sandbox.files()
         for document in Self.documents {
             let text = try String(contentsOf: TestSupport.repositoryRoot.appendingPathComponent(document), encoding: .utf8)
             for block in DocsBlock.extract(from: text, file: document) {
@@ -123,6 +124,8 @@ final class DocsCommandTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(ran, 40, "the README tour alone has more commands than that")
         XCTAssertLessThanOrEqual(notRun.count, Self.maximumNotRun, "blocks marked not-run: \(notRun)")
+        // Run from the repository root as written, the documents leave nothing `git add -A` would pick up.
+        XCTAssertEqual(try sandbox.unignoredNewPaths(since: checkout), [], "written into the checkout and not in .gitignore")
         print("docs: \(ran) commands run, \(notRun.count) block(s) not run (\(notRun.joined(separator: ", "))), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 

@@ -33,7 +33,7 @@ extension FirstHourTests {
             ("--output", ["release", "verify", path("rel"), "--trusted-keys", path("trusted"), "--identity", path("deploy.pem"), "--output", "-"]),
             ("-o", ["release", "create", path("model"), "--name", "m", "--version", "1", "--signing-key", path("release.pem"),
                     "--recipient", path("deploy.pem.pub"), "-o", "-"]),
-            ("--save-checkpoint", ["log", "monitor", path("log"), "--log-key", "x", "--key-id", "ab", "--save-checkpoint", "-"]),
+            ("--save-checkpoint", ["log", "monitor", path("log"), "--log-key", "x", "--key-id", String(repeating: "a", count: 64), "--save-checkpoint", "-"]),
         ] {
             let r = try run(arguments + ["--json"], expect: 2)
             XCTAssertTrue(r.stderrText.contains("\(flag) -:") && r.stderrText.contains("cannot write to standard output"), r.stderrText)

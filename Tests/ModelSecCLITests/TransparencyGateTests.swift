@@ -45,7 +45,7 @@ final class TransparencyGateTests: XCTestCase {
     private func create(_ model: String, version: String, output: String, log: Bool = true) throws {
         try run(["release", "create", model, "--name", "clf", "--version", version, "--signing-key", path("release.pem"),
                  "--recipient", path("deploy.pem.pub"), "--output", path(output)]
-                + (log ? ["--log", path("log"), "--log-key", path("log.pem")] : []))
+                + (log ? ["--log", path("log"), "--log-signing-key", path("log.pem")] : []))
     }
 
     private func gate(_ release: String, _ output: String, extra: [String] = [], expect: Int32) throws -> TestSupport.ProcessResult {
@@ -142,12 +142,12 @@ final class TransparencyGateTests: XCTestCase {
         // A directory that is not a log: refused, and no release is left behind.
         try FileManager.default.createDirectory(atPath: path("not-a-log"), withIntermediateDirectories: true)
         try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
-                 "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("not-a-log"), "--log-key", path("log.pem")],
+                 "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("not-a-log"), "--log-signing-key", path("log.pem")],
                 expect: 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")))
         // The wrong key for the log: refused before anything is written.
         try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
-                 "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("log"), "--log-key", path("release.pem")],
+                 "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("log"), "--log-signing-key", path("release.pem")],
                 expect: 1)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")))
         // --log without --log-key is a usage error.

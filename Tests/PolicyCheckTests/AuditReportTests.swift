@@ -172,6 +172,7 @@ final class AuditReportTests: XCTestCase {
             XCTAssertEqual(byName["tool.version"], ModelSecVersion.current)
         }
         // Messages with XML metacharacters stay well-formed.
-        XCTAssertEqual(JUnitReport.esc("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;")
+        // A control XML 1.0 cannot carry is written visibly (never dropped); a bidi override as a reference.
+        XCTAssertEqual(JUnitReport.esc("a<b & \"c\"\u{1}\u{202e}"), "a&lt;b &amp; &quot;c&quot;\\u{1}&#x202E;")
     }
 }

@@ -12,7 +12,11 @@ enum AuditFormat: String, CaseIterable {
         switch self {
         case .html: return Data(AuditHTMLReport.render(report).utf8)
         case .markdown: return Data(AuditMarkdownReport.render(report).utf8)
-        case .text, .json, .sarif, .junit:
+        case .json, .sarif:
+            // The same \uXXXX escapes as every --json output (docs/cli-json.md):
+            // exact for a JSON reader, never raw bidi or C1 controls on a terminal.
+            return JSONEnvelope.terminalSafeJSON(try report.rendered(as: ReportFormat(rawValue: rawValue)!, failOnWarn: failOnWarn))
+        case .text, .junit:
             return try report.rendered(as: ReportFormat(rawValue: rawValue)!, failOnWarn: failOnWarn)
         }
     }

@@ -287,7 +287,13 @@ struct DPReleaseCommand: ParsableCommand {
             }
             if let ci = release.confidenceInterval95 { print("95% CI:     [\(ci[0]), \(ci[1])] (noise only)") }
             if let h = release.noiseHalfWidth95 { print("noise:      |noise| <= \(h) with probability 95%\(release.histogram != nil ? " per bin" : "")") }
-            if let r = release.rankErrorBound95 { print("rank error: <= \(r) records with probability 95%") }
+            if let r = release.rankErrorBound95, case .quantile(_, let m) = spec.statistic, let bounds = release.bounds, bounds.count == 2 {
+                // The utility bound is relative to the best candidate, not to the true quantile.
+                let step = m > 1 ? (bounds[1] - bounds[0]) / Double(m - 1) : 0
+                print("rank error: <= \(r) records more than the best of the \(m) candidates (\(step) apart), with probability 95%")
+                print("            (records closer together than \(step) share a rank on this grid: for a column whose values")
+                print("            span much less than the bounds, narrow --bounds or raise --candidates)")
+            }
             print("mechanism:  \(release.mechanism), \(release.relation.rawValue), invalid values: \(spec.invalid)")
             print("cost:       \(release.cost)")
             if let b = release.boundsSelection {

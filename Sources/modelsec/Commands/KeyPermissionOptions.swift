@@ -28,8 +28,11 @@ struct KeyPermissionOptions: ParsableArguments {
     }
 
     /// Warns about, or in strict mode refuses, a secret key file at `path`
-    /// that is readable by the group or others.
+    /// that is readable by the group or others. A file that holds no secret
+    /// key (a certificate, a public key, a vkey, a JWK Set, text) gets no
+    /// warning: reading it as a key then fails with what it is instead.
     func check(_ path: String) throws {
+        guard KeyFile.holdsSecretKeyMaterial(path) else { return }
         if try isStrict {
             try KeyFile.requirePrivatePermissions(path)
         } else if let warning = KeyFile.permissionWarning(path) {

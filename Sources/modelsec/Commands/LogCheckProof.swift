@@ -38,8 +38,12 @@ struct LogCheckProof: ParsableCommand {
     @Option(name: .customLong("witness-key"), help: ArgumentHelp("A trusted witness's vkey (text or file; repeatable).", valueName: "VKEY"))
     var witnessKeys: [String] = []
 
-    @Option(help: "How many of the trusted witnesses must have cosigned.")
-    var witnesses: Int = 0
+    @Option(help: ArgumentHelp("How many of the trusted witnesses must have cosigned (default: all the --witness-key keys given; 0 checks none).", valueName: "N"))
+    var witnesses: Int?
+
+    /// The quorum: `--witnesses N`, or every `--witness-key` given (a
+    /// witness key given without N is never a check of zero witnesses).
+    var requiredWitnesses: Int { witnesses ?? witnessKeys.count }
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -55,7 +59,9 @@ struct LogCheckProof: ParsableCommand {
 
     func validate() throws {
         guard (release == nil) != (entryFile == nil) else { throw ValidationError("give exactly one of --release and --entry-file") }
-        guard witnesses >= 0, witnesses <= witnessKeys.count else { throw ValidationError("--witnesses must be between 0 and the number of --witness-key") }
+        guard requiredWitnesses >= 0, requiredWitnesses <= witnessKeys.count else {
+            throw ValidationError("--witnesses must be between 0 and the number of --witness-key keys (\(witnessKeys.count))")
+        }
     }
 
     func run() throws {
@@ -66,11 +72,11 @@ struct LogCheckProof: ParsableCommand {
         let bytes = try FileIO.readRegularFile(proofFile, limit: TlogProof.maxBytes)
         let started = DispatchTime.now().uptimeNanoseconds
         let proof = try TlogProof(bytes: bytes, what: proofFile)
-        let checkpoint = try proof.verify(entry: entry, logKey: logKey, witnesses: witnessVerifiers, requiredWitnesses: witnesses, what: proofFile)
+        let checkpoint = try proof.verify(entry: entry, logKey: logKey, witnesses: witnessVerifiers, requiredWitnesses: requiredWitnesses, what: proofFile)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
         let report = Report(index: proof.index, treeSize: checkpoint.checkpoint.size, origin: checkpoint.checkpoint.origin,
                             cosigners: try checkpoint.cosignerCount(witnessVerifiers), proofBytes: bytes.count, verificationMicroseconds: elapsed)
         if json { return try CLI.printResult(report) }
-        CLI.printLine("ok: entry \(report.index) is in \(report.origin) at size \(report.treeSize)\(witnessVerifiers.isEmpty ? "" : ", cosigned by \(report.cosigners) trusted witness(es)")")
+        CLI.printLine("ok: entry \(report.index) is in \(report.origin) at size \(report.treeSize)\(witnessVerifiers.isEmpty ? "" : ", cosigned by \(report.cosigners) trusted witness(es), \(requiredWitnesses) required")")
     }
 }

@@ -22,7 +22,7 @@ struct LogCommand: ParsableCommand {
           modelsec log verify models-log/ --log-key "$(cat log.vkey)" \\
               --since old-checkpoint
           modelsec log monitor models-log/ --log-key "$(cat log.vkey)" \\
-              --key-id 3f2a…
+              --key-id KEY_ID
         """,
         subcommands: [LogInit.self, LogAppend.self, LogVerify.self, LogProve.self, LogCheckProof.self, LogCosign.self, LogMonitor.self]
     )

@@ -12,11 +12,14 @@ struct LogMonitor: ParsableCommand {
         A key owner runs this regularly, keeping the last checkpoint it saw \
         (--save-checkpoint) and passing it as --since next time: any release \
         listed that the owner did not make means the key is misused. Entries \
-        that are not release entries are skipped.
+        that are not release entries are skipped. KEY_ID is the signing key's \
+        whole id, the 64 lowercase hex digits `modelsec key inspect KEY.pub` \
+        prints; anything else is refused (exit 2) and nothing is saved.
 
         Examples:
-          modelsec log monitor models-log/ --log-key log.vkey --key-id 3f2a… \\
-            --since last.checkpoint --save-checkpoint last.checkpoint --json
+          modelsec log monitor models-log/ --log-key log.vkey \\
+            --key-id KEY_ID --since last.checkpoint \\
+            --save-checkpoint last.checkpoint --json
         """
     )
 
@@ -25,7 +28,7 @@ struct LogMonitor: ParsableCommand {
 
     @OptionGroup var key: LogKeyOptions
 
-    @Option(name: .customLong("key-id"), help: "The signer key id to look for (lowercase hex SHA-256 of the SPKI PEM, as keygen prints it).")
+    @Option(name: .customLong("key-id"), help: ArgumentHelp("The signer key id to look for: 64 lowercase hex digits, the SHA-256 of the SPKI PEM, as keygen and key inspect print it (not a prefix, not a file).", valueName: "KEY_ID"))
     var keyID: String
 
     @Option(help: ArgumentHelp("An older checkpoint: only entries after it are listed, and the log must extend it. When it is also the --save-checkpoint file and does not exist yet (the first scheduled run), the whole log is listed.", valueName: "OLD_CHECKPOINT"))
@@ -55,8 +58,28 @@ struct LogMonitor: ParsableCommand {
         let releases: [Found]
     }
 
+    /// A key id is exactly 64 lowercase hex digits: anything else (a
+    /// prefix, a key file's name, a placeholder) would match no entry, and
+    /// the monitor would report "0 releases" and save its checkpoint, so
+    /// the releases before it would never be listed.
+    static func checkKeyID(_ value: String) throws {
+        let lowerHex: (UInt8) -> Bool = { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        if value.utf8.count == 64, value.utf8.allSatisfy(lowerHex) { return }
+        var message = "--key-id \(CLI.shellQuoted(CLI.terminalSafe(value))) is not a key id: give the 64 lowercase hex digits of the signing key's id"
+        if OutputGuard.exists(value) {
+            message += " (for a key file: modelsec key inspect \(CLI.shellQuoted(value)) prints its key id)"
+        } else if value.utf8.count < 64, value.utf8.allSatisfy({ lowerHex($0) || (0x41...0x46).contains($0) }), !value.isEmpty {
+            message += " (a prefix of \(value.utf8.count) digits matches nothing; modelsec key inspect KEY.pub prints the whole id)"
+        } else {
+            message += " (modelsec key inspect KEY.pub prints it)"
+        }
+        throw CLIError(.invalidValue, message)
+    }
+
+    func validate() throws { try Self.checkKeyID(keyID) }
+
     func run() throws {
-        let wanted = keyID.lowercased()
+        let wanted = keyID
         // Paths compared as bytes.
         let sinceIsSaved = since != nil && since.map { Array($0.utf8) } == saveCheckpoint.map { Array($0.utf8) }
         let overwrite = force || sinceIsSaved

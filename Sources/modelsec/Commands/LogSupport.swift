@@ -6,9 +6,29 @@ import TransparencyLog
 /// Key loading and release reading shared by the `log` commands.
 enum LogSupport {
     /// The Ed25519 private key at `path` as a note signer named `name`.
+    ///
+    /// Log and witness keys are Ed25519 only (C2SP signed notes), and every
+    /// refusal says so: a vkey or public key given here is named as such
+    /// (with `option`, the flag that took it), and a P-256 or X25519 key
+    /// gets "only ed25519", never advice to use another type that would be
+    /// refused too. `passphraseHint`, when given, replaces the generic
+    /// passphrase hint (for a command with more than one key).
     static func signer(keyPath: String, name: String, type: NoteSignatureType, permissions: KeyPermissionOptions,
-                       passphrase: PassphraseSource?) throws -> NoteSigner {
-        let key = try CLI.loadSigningKey(keyPath, passphrase: passphrase, permissions: permissions)
+                       passphrase: PassphraseSource?, option: String = "--key", passphraseHint: String? = nil) throws -> NoteSigner {
+        let role = type == .ed25519 ? "the log's" : "the witness's"
+        if let text = try? FileIO.readText(keyPath, limit: 64 * 1024), !text.hasPrefix("-----BEGIN"), text.contains("+"),
+           (try? NoteVerifier(vkey: text.hasSuffix("\n") ? String(text.dropLast()) : text)) != nil {
+            throw CLIError(.invalidValue, "\(keyPath): this is a verifier key (vkey), which is public; \(option) needs \(role) Ed25519 private key (the PEM given to keygen --out, e.g. log.pem)", path: keyPath)
+        }
+        try CLI.refusePublicKey(keyPath, option: option)
+        try permissions.check(keyPath)
+        let key: PrivateKey
+        do { key = try KeyFile.loadPrivateKey(keyPath, passphrase: passphrase) } catch let error as KeyFileError {
+            if let passphraseHint, case let .undecodable(decoding) = error.problem, decoding == .passphraseRequired || decoding == .wrongPassphrase {
+                throw HintedError(underlying: error, hint: passphraseHint)
+            }
+            throw error
+        }
         guard case let .ed25519(ed) = key else {
             throw KeyFileError(path: keyPath, problem: .wrongAlgorithm(expected: .ed25519, actual: key.algorithm))
         }
@@ -17,7 +37,10 @@ enum LogSupport {
 
     /// A verifier key given as vkey text (`name+id+base64`), a file holding
     /// one, or an Ed25519 public key PEM file together with `name`.
-    static func verifier(_ spec: String, name: String?, type: NoteSignatureType, option: String) throws -> NoteVerifier {
+    /// `nameOption` is the flag that gives `name` (`--origin`, or
+    /// `--log-origin` in `release verify`), named when a PEM comes without it.
+    static func verifier(_ spec: String, name: String?, type: NoteSignatureType, option: String,
+                         nameOption: String = "--origin") throws -> NoteVerifier {
         if !FileIO.exists(spec) {
             // A verifier key is name+keyid+base64; anything without a "+" was meant as a file.
             guard spec.contains("+") else { throw FileError(path: spec, reason: "no such file (\(option) takes a key file or a verifier key name+keyid+base64)") }
@@ -26,7 +49,10 @@ enum LogSupport {
         let text = try FileIO.readText(spec, limit: 64 * 1024)
         if text.hasPrefix("-----BEGIN") {
             guard let name else {
-                throw ValidationError("\(option) \(spec) is a PEM key: give the key name (the log origin or witness name) as well")
+                if type == .ed25519 {
+                    throw ValidationError("\(option) \(spec) is a PEM key: give the log's origin with \(nameOption) ORIGIN as well (or give the log's vkey, as log init prints it)")
+                }
+                throw ValidationError("\(option) \(spec) is a PEM key: give the witness's vkey instead (log cosign prints it; it names the witness)")
             }
             let publicKey = try KeyFile.loadPublicKey(spec)
             guard case let .ed25519(key) = publicKey else {

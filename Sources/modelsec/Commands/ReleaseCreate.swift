@@ -25,8 +25,11 @@ struct ReleaseCreate: ParsableCommand {
         With --log DIR the release is appended to that transparency log \
         (modelsec log init; serialised by the log's lock) and its inclusion \
         proof is written into the release as release.tlog-proof, which \
-        `release verify --log-key` requires. If logging fails, the new \
-        release is removed and the command fails.
+        `release verify --log-key` requires. --log-signing-key is the log's \
+        private key (the PEM given to log init --key), not its public vkey; \
+        an encrypted one opens with --log-signing-key-passphrase-file/-env, \
+        or else with the --key-passphrase-file/-env passphrase. If logging \
+        fails, the new release is removed and the command fails.
 
         Examples:
           modelsec release create bert/ --name bert --version 1.0.0 \\
@@ -37,7 +40,7 @@ struct ReleaseCreate: ParsableCommand {
             --output clf-2.1.0 --json
           modelsec release create bert/ --name bert --version 1.0.1 \\
             --signing-key release.pem --recipient deploy.pub \\
-            --log models-log/ --log-key log.pem --output bert-1.0.1
+            --log models-log/ --log-signing-key log.pem --output bert-1.0.1
         """
     )
 
@@ -89,8 +92,19 @@ struct ReleaseCreate: ParsableCommand {
     @Option(help: ArgumentHelp("Append the release to this transparency log and write REL/release.tlog-proof.", valueName: "DIR"))
     var log: String?
 
-    @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's Ed25519 private key (signs the new checkpoint; needed with --log).", valueName: "KEY"))
-    var logKey: String?
+    @Option(name: .customLong("log-signing-key"), help: ArgumentHelp("The log's Ed25519 private key, as given to log init --key (signs the new checkpoint; needed with --log). Not the log's vkey.", valueName: "KEY"))
+    var logSigningKey: String?
+
+    /// The spelling of earlier versions, which means the log's *public* key
+    /// everywhere else: kept hidden, with a warning.
+    @Option(name: .customLong("log-key"), help: .hidden)
+    var deprecatedLogKey: String?
+
+    /// The log signing key's passphrase, when it differs from --key-passphrase-*.
+    @OptionGroup var logKeyPassphrase: LogSigningKeyPassphraseOptions
+
+    /// The log's private key, by either spelling.
+    var logKey: String? { logSigningKey ?? deprecatedLogKey }
 
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
@@ -108,7 +122,11 @@ struct ReleaseCreate: ParsableCommand {
         guard BOMFormat.allCases.contains(where: { $0.rawValue == bomFormat }) else {
             throw ValidationError("--bom-format must be cyclonedx, spdx or both.")
         }
-        if (log == nil) != (logKey == nil) { throw ValidationError("--log DIR and --log-key KEY go together") }
+        if deprecatedLogKey != nil {
+            CLI.warn("release create --log-key is deprecated: use --log-signing-key (the log's private key; --log-key of release verify and the log commands is its public vkey)")
+        }
+        if logSigningKey != nil, deprecatedLogKey != nil { throw ValidationError("give --log-signing-key once (--log-key is its old spelling)") }
+        if (log == nil) != (logKey == nil) { throw ValidationError("--log DIR and --log-signing-key KEY go together") }
         if certificate == nil, !certificateChain.isEmpty { throw ValidationError("--certificate-chain needs --certificate") }
     }
 
@@ -159,7 +177,11 @@ struct ReleaseCreate: ParsableCommand {
         // The log's key and checkpoint are checked before the model is read.
         let logTarget = try log.map { directory in
             let origin = try LogAppend.origin(ofCheckpointIn: directory)
-            let signer = try LogSupport.signer(keyPath: logKey!, name: origin, type: .ed25519, permissions: keyPermissions, passphrase: nil)
+            let signer = try LogSupport.signer(keyPath: logKey!, name: origin, type: .ed25519, permissions: keyPermissions,
+                                               passphrase: logKeyPassphrase.source ?? passphrase.source,
+                                               option: logSigningKey != nil ? "--log-signing-key" : "--log-key",
+                                               passphraseHint: "give the log signing key's passphrase with --log-signing-key-passphrase-file or --log-signing-key-passphrase-env"
+                                                   + (passphrase.source == nil ? " (or --key-passphrase-file/-env when both keys share it)" : "; the --key-passphrase-file/-env passphrase was tried and is not this key's"))
             let transparencyLog = DirectoryLog(directory: directory, logKey: signer.verifier)
             _ = try transparencyLog.checkpoint()   // signed by this key, or refused now
             return (transparencyLog, signer)
@@ -222,4 +244,23 @@ enum ReleaseReplacement {
         }
         try? FileManager.default.removeItem(atPath: old)
     }
+}
+
+/// `--log-signing-key-passphrase-file` / `-env` of `release create`: the
+/// passphrase of an encrypted log signing key, when it is not the signing
+/// key's (`--key-passphrase-*`, which is tried for both keys otherwise).
+struct LogSigningKeyPassphraseOptions: ParsableArguments {
+    @Option(name: .customLong("log-signing-key-passphrase-file"), help: ArgumentHelp("Read the log signing key's passphrase from the first line of FILE (default: the --key-passphrase-file/-env passphrase).", valueName: "FILE"))
+    var file: String?
+
+    @Option(name: .customLong("log-signing-key-passphrase-env"), help: ArgumentHelp("Read the log signing key's passphrase from the environment variable NAME.", valueName: "NAME"))
+    var env: String?
+
+    func validate() throws {
+        try PassphraseChoice.validate(file: file, env: env, deprecatedFile: nil, deprecatedEnv: nil,
+                                      names: ("--log-signing-key-passphrase-file", "--log-signing-key-passphrase-env"), deprecatedNames: ("", ""))
+    }
+
+    /// The passphrase source, if one was given.
+    var source: PassphraseSource? { CLI.passphraseSource(file: file, env: env) }
 }

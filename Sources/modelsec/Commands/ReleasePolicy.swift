@@ -60,7 +60,10 @@ extension CLI {
     /// "untrusted signer".
     static func loadTrustedKeys(directory: String?, publicKeyFiles: [String]) throws -> TrustedKeys {
         if let directory {
-            let all = try TrustedKeys(directory: directory).keys
+            let all: [PublicKey]
+            do { all = try TrustedKeys(directory: directory).keys } catch let error as FileError where CLI.isDirectory(directory) == false {
+                throw HintedError(underlying: error, hint: "--trusted-keys takes a directory of public keys; for one key file use --public-key \(CLI.shellQuoted(directory))")
+            }
             let signing = all.filter { $0.algorithm.canSign }
             guard !signing.isEmpty else {
                 throw CLIError(.invalidArguments, "\(directory): --trusted-keys holds only x25519 keys, which cannot verify signatures; put the signers' public keys (ed25519 or ECDSA, the .pub of the --signing-key / --key) there", path: directory)
@@ -69,12 +72,23 @@ extension CLI {
         }
         var keys: [PublicKey] = []
         for path in publicKeyFiles {
-            let loaded = try TrustedKeys(publicKeyFiles: [path]).keys
+            let loaded: [PublicKey]
+            do { loaded = try TrustedKeys(publicKeyFiles: [path]).keys } catch let error as FileError where CLI.isDirectory(path) == true {
+                throw HintedError(underlying: error, hint: "--public-key takes one key file; for a directory of keys use --trusted-keys \(CLI.shellQuoted(path))")
+            }
             if loaded.contains(where: { !$0.algorithm.canSign }) {
                 throw CLIError(.invalidArguments, "\(path): an x25519 key cannot verify signatures; --public-key needs the signer's public key (ed25519 or ECDSA, the .pub of the signing key)", path: path)
             }
             keys += loaded
         }
         return TrustedKeys(keys)
+    }
+
+    /// Whether `path` is a directory (following symbolic links); nil when
+    /// nothing is there.
+    static func isDirectory(_ path: String) -> Bool? {
+        var directory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &directory) else { return nil }
+        return directory.boolValue
     }
 }

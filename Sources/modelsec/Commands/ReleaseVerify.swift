@@ -9,10 +9,15 @@ struct ReleaseVerify: ParsableCommand {
         commandName: "verify",
         abstract: "The deploy gate: verify a release, check the deploy token, decrypt, and only then put MODEL_DIR in place.",
         discussion: """
-        Steps, in order: signature (release.sig verifies with a trusted key); \
+        Steps, in order: signature (release.sig verifies with a trusted key: \
+        one of --trusted-keys or --public-key, or with --ca-roots the key of \
+        release.sig's signing certificate once its chain leads to one of the \
+        roots and it holds --certificate-identity / --certificate-oidc-issuer, \
+        checked as modelsec verify --ca-roots checks it); \
         manifest (release.json is exactly what was signed); log (if --log-key: \
         REL/release.tlog-proof proves this release is in that transparency log, \
-        cosigned by --witnesses N of the --witness-key keys); token (if --token, \
+        cosigned by --witnesses N of the --witness-key keys, all of them when N \
+        is not given); token (if --token, \
         --token-file or --token-env: valid, and grants model:deploy:NAME@VERSION); decrypt (every \
         artifact authenticates and its plaintext size and SHA-256 match the signed \
         ones); scan (the decrypted files are scanned afresh; a finding that \
@@ -35,6 +40,9 @@ struct ReleaseVerify: ParsableCommand {
           modelsec release verify bert-1.0.0 --trusted-keys trusted/ \\
             --identity deploy.pem --log-key log.vkey \\
             --witness-key witness.vkey --witnesses 1 --output /models/bert
+          modelsec release verify bert-1.0.0 --ca-roots ca.pem \\
+            --certificate-identity https://ci.example.com/pipelines/release \\
+            --identity deploy.pem --output /models/bert
           modelsec release verify bert-1.0.0 --public-key release.pub \\
             --key-file kms-export.key --token-file /var/run/deploy-token \\
             --token-jwks jwks.json --token-issuer https://reg.example \\
@@ -51,6 +59,18 @@ struct ReleaseVerify: ParsableCommand {
 
     @Option(name: .customLong("public-key"), help: ArgumentHelp("A trusted signing public key (repeatable).", valueName: "PUB.pem"))
     var publicKeys: [String] = []
+
+    @Option(name: .customLong("ca-roots"), help: ArgumentHelp("Trust a certificate-signed release (release create --certificate) whose chain leads to one of these root certificates (PEM; repeatable), instead of --trusted-keys or --public-key.", valueName: "ROOTS.pem"))
+    var caRoots: [String] = []
+
+    @Option(name: .customLong("certificate-identity"), help: ArgumentHelp("A subject alternative name the signing certificate must hold (exact; with --ca-roots).", valueName: "SAN"))
+    var certificateIdentity: String?
+
+    @Option(name: .customLong("certificate-oidc-issuer"), help: ArgumentHelp("The OIDC issuer the signing certificate must record (Fulcio extension; with --ca-roots).", valueName: "URL"))
+    var certificateOIDCIssuer: String?
+
+    @Option(help: ArgumentHelp("A CRL (PEM) from the signing certificate's issuer to check it against (repeatable; with --ca-roots).", valueName: "CRL.pem"))
+    var crl: [String] = []
 
     @Option(help: ArgumentHelp("The X25519 private key the release is encrypted to (repeatable).", valueName: "KEY"))
     var identity: [String] = []
@@ -109,8 +129,12 @@ struct ReleaseVerify: ParsableCommand {
     @Option(name: .customLong("witness-key"), help: ArgumentHelp("A witness's cosigning key: vkey text, a file holding it, or its Ed25519 public key PEM (repeatable).", valueName: "VKEY"))
     var witnessKeys: [String] = []
 
-    @Option(help: ArgumentHelp("How many of the --witness-key keys must have cosigned the proof's checkpoint.", valueName: "N"))
-    var witnesses: Int = 0
+    @Option(help: ArgumentHelp("How many of the --witness-key keys must have cosigned the proof's checkpoint (default: all of them; 0 checks none).", valueName: "N"))
+    var witnesses: Int?
+
+    /// The quorum: `--witnesses N`, or every `--witness-key` given (a
+    /// witness key given without N is never a check of zero witnesses).
+    var requiredWitnesses: Int { witnesses ?? witnessKeys.count }
 
     @Option(name: [.short, .long], help: ArgumentHelp("Where to put the model (must not exist, or be an empty directory).", valueName: "MODEL_DIR"))
     var output: String
@@ -154,17 +178,21 @@ struct ReleaseVerify: ParsableCommand {
     }
 
     func validate() throws {
-        if witnesses < 0 || witnesses > witnessKeys.count {
+        if requiredWitnesses < 0 || requiredWitnesses > witnessKeys.count {
             throw ValidationError("--witnesses must be between 0 and the number of --witness-key keys (\(witnessKeys.count))")
         }
         if logKey == nil, logOrigin != nil || !witnessKeys.isEmpty {
             throw ValidationError("--log-origin and --witness-key need --log-key")
         }
-        if trustedKeys == nil, publicKeys.isEmpty {
-            throw ValidationError("give the trusted signing keys: --trusted-keys DIR or --public-key PUB.pem (repeatable)")
+        let trustSources = (trustedKeys == nil ? 0 : 1) + (publicKeys.isEmpty ? 0 : 1) + (caRoots.isEmpty ? 0 : 1)
+        if trustSources == 0 {
+            throw ValidationError("give the trusted signing keys: --trusted-keys DIR or --public-key PUB.pem (repeatable), or for a certificate-signed release --ca-roots ROOTS.pem")
         }
-        if trustedKeys != nil, !publicKeys.isEmpty {
-            throw ValidationError("give --trusted-keys or --public-key, not both")
+        if trustSources > 1 {
+            throw ValidationError("give one of --trusted-keys, --public-key and --ca-roots")
+        }
+        if caRoots.isEmpty, certificateIdentity != nil || certificateOIDCIssuer != nil || !crl.isEmpty {
+            throw ValidationError("--certificate-identity, --certificate-oidc-issuer and --crl need --ca-roots")
         }
         if identity.isEmpty, keyFile == nil {
             throw ValidationError("Give --identity KEY (repeatable) or --key-file KEY to decrypt the release.")
@@ -198,7 +226,20 @@ struct ReleaseVerify: ParsableCommand {
     func run() throws {
         // Before any key is read or byte decrypted: the one existing-output rule.
         try OutputGuard.refuseExistingDirectoryAlways(output, command: "release verify", why: "a running model may be reading it")
-        let trusted = try CLI.loadTrustedKeys(directory: trustedKeys, publicKeyFiles: publicKeys)
+        let trusted: TrustedKeys
+        var policyTrust: AuditTrust?
+        if caRoots.isEmpty {
+            trusted = try CLI.loadTrustedKeys(directory: trustedKeys, publicKeyFiles: publicKeys)
+            policyTrust = try CLI.signatureTrust(trustedKeys: trustedKeys, publicKeys: publicKeys)
+        } else {
+            // The one certificate check `verify --ca-roots` makes: the signing
+            // certificate's key, once validated, is the one trusted key.
+            let trust = try CLI.certificateTrust(caRoots: caRoots, crls: crl, identity: certificateIdentity, oidcIssuer: certificateOIDCIssuer)
+            let signaturePath = (release as NSString).appendingPathComponent(ReleaseLayout.signatureFile)
+            let signer = try trust.signer(of: try SignatureBundle.read(from: signaturePath), label: signaturePath)
+            trusted = TrustedKeys([signer.publicKey])
+            policyTrust = AuditTrust(keys: [signer.publicKey], origin: "--ca-roots " + caRoots.joined(separator: ", ") + " (the validated signing certificate's key)")
+        }
         let identities = try CLI.loadIdentities(privateKeyFiles: identity, symmetricKeyFiles: keyFile.map { [$0] } ?? [],
                                                  passphrase: passphrase.source, permissions: keyPermissions)
         var request = DeployRequest(releaseDirectory: release, trustedKeys: trusted, identities: identities, output: output)
@@ -223,7 +264,7 @@ struct ReleaseVerify: ParsableCommand {
             }
         }
         if let logKey {
-            let verifier = try LogSupport.verifier(logKey, name: logOrigin, type: .ed25519, option: "--log-key")
+            let verifier = try LogSupport.verifier(logKey, name: logOrigin, type: .ed25519, option: "--log-key", nameOption: "--log-origin")
             if let logOrigin, Array(logOrigin.utf8) != Array(verifier.name.utf8) {
                 throw TransparencyLogError.originMismatch(expected: logOrigin, actual: verifier.name)
             }
@@ -240,14 +281,14 @@ struct ReleaseVerify: ParsableCommand {
                     named.append(try LogSupport.verifier(spec, name: nil, type: .cosignatureV1, option: "--witness-key"))
                 }
             }
-            var check = TransparencyLogCheck(logKey: verifier, witnesses: named, requiredWitnesses: witnesses)
+            var check = TransparencyLogCheck(logKey: verifier, witnesses: named, requiredWitnesses: requiredWitnesses)
             check.witnessPublicKeys = unnamed
             request.transparencyLog = check
         }
         if !policy.isEmpty {
             // Signature rules trust the gate's own keys, as `modelsec audit --trusted-keys` does.
             request.policy = ReleasePolicyStep.make(policies: try policy.map { try PolicyLoader.load(path: $0) },
-                                                    trust: try CLI.signatureTrust(trustedKeys: trustedKeys, publicKeys: publicKeys))
+                                                    trust: policyTrust)
         }
         let report = try DeployGate.run(request)
         if json {

@@ -104,7 +104,11 @@ struct Sign: ParsableCommand {
         // The certificates are read (and checked to hold the key) before the model is hashed.
         let chain = try certificate.map { try CLI.loadCertificates($0) + certificateChain.flatMap(CLI.loadCertificates) }
         if let chain { try SignatureBundle.checkSigningChain(chain, publicKey: signingKey.publicKey) }
-        var bundle = try ModelSigner.sign(model: URL(fileURLWithPath: model), key: signingKey, options: options)
+        var bundle: SignatureBundle
+        do { bundle = try ModelSigner.sign(model: URL(fileURLWithPath: model), key: signingKey, options: options) } catch let error as any ModelSecError
+            where Array(error.code.utf8) == Array("model.symbolic-link".utf8) {
+            throw HintedError(underlying: error, hint: "give --allow-symlinks to follow symbolic links and sign what they point to")
+        }
         if let chain { bundle = try bundle.attachingCertificateChain(chain, publicKey: signingKey.publicKey) }
         if toStandardOutput {
             FileHandle.standardOutput.write(try bundle.jsonData())

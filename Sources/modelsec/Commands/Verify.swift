@@ -164,13 +164,7 @@ struct Verify: ParsableCommand {
         let trusted: TrustedKeys
         var certified: CertifiedSigner?
         if !caRoots.isEmpty {
-            let roots = try caRoots.flatMap(CLI.loadCertificates)
-            let crls = try crl.flatMap { path in
-                do { return try X509ChainVerifier.crls(pem: try FileIO.readText(path, limit: 64 << 20)) } catch let error as X509Error {
-                    throw CertificateError.path(error, path: path)
-                }
-            }
-            let trust = CertificateTrust(roots: roots, crls: crls, identity: certificateIdentity, oidcIssuer: certificateOIDCIssuer)
+            let trust = try CLI.certificateTrust(caRoots: caRoots, crls: crl, identity: certificateIdentity, oidcIssuer: certificateOIDCIssuer)
             let signer = try trust.signer(of: bundle, label: signature)
             certified = signer
             trusted = TrustedKeys([signer.publicKey])
