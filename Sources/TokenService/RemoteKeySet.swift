@@ -148,8 +148,7 @@ public final class RemoteKeySet: @unchecked Sendable { // mutable state only cha
 
     /// `keys(for:now:)` for synchronous callers: when it must wait for
     /// a fetch, it blocks the calling thread until the fetch ends (at most
-    /// ``timeout`` seconds and a little). The server runs ``prepare(for:now:)``
-    /// first, so it finds the fetch done and does not wait.
+    /// ``timeout`` seconds and a little). The server uses the async form.
     public func keys(for keyID: String, now: Double) throws -> [IssuerKey] {
         let (task, wait) = plan(for: keyID, now: now)
         if wait, let task {
@@ -161,13 +160,6 @@ public final class RemoteKeySet: @unchecked Sendable { // mutable state only cha
             _ = done.wait(timeout: .now() + Self.timeout + 2)
         }
         return try current(now: now)
-    }
-
-    /// Fetches now, if a request naming `keyID` at `now` would, and waits
-    /// for that fetch without blocking a thread; then a synchronous
-    /// `keys(for:now:)` call for the same `kid` does not wait.
-    public func prepare(for keyID: String, now: Double) async {
-        _ = try? await keys(for: keyID, now: now)
     }
 
     /// One bounded GET of a key set document (at most

@@ -8,19 +8,6 @@ extension TokenEndpoint {
     /// refused rather than ignored.
     static let unsupportedExchangeParameters = ["actor_token", "actor_token_type"]
 
-    /// Before ``handle(authorization:contentType:body:address:now:note:)``
-    /// of a token exchange (run off the event loops, synchronously): lets the
-    /// subject token's issuer key set fetch what the request needs, while
-    /// suspended rather than holding a thread of the shared pool. A request
-    /// that is not a well-formed exchange is left for `handle` to refuse.
-    func prepareKeys(contentType: String?, body: [UInt8], now: Date) async {
-        guard !config.trustRules.isEmpty, Self.isFormContentType(contentType), body.count <= Self.maximumBodySize,
-              let form = try? FormBody(body), let grant = form["grant_type"], ExactString(grant) == ExactString(Self.tokenExchange),
-              let text = form["subject_token"], let subject = try? SubjectToken(parsing: text),
-              let source = config.issuerKeys[Array(subject.issuer.utf8)] else { return }
-        await source.prepare(for: subject.keyID, now: now.timeIntervalSince1970)
-    }
-
     /// An RFC 8693 token exchange: a workload's identity token (the subject
     /// token) for an access token, as the trust policy allows
     /// (docs/token-service.md, "Token exchange").
@@ -66,9 +53,8 @@ extension TokenEndpoint {
             throw SubjectToken.refuse("is from an issuer the trust policy does not name")
         }
         let keys: [IssuerKey]
-        // A URL's keys may be downloaded here (blocking): NIO's blocking pool, not the cooperative one.
-        let keyID = subject.keyID, clock = now.timeIntervalSince1970
-        do { keys = try await NIOThreadPool.singleton.runIfActive { try source.keys(for: keyID, now: clock) } } catch {
+        // A URL's keys may be downloaded here: the fetch suspends (SwiftNIO), holding no thread.
+        do { keys = try await source.keys(for: subject.keyID, now: now.timeIntervalSince1970) } catch {
             throw OAuthError(.temporarilyUnavailable, "the subject token's issuer keys could not be fetched; try again later")
         }
         try subject.verify(keys: keys, now: seconds)

@@ -135,12 +135,10 @@ public struct TokenServer: Sendable {
         router.get("/jwks.json") { _, _ in Self.json(.ok, await keys.current().jwks) }
         router.get("/.well-known/oauth-authorization-server") { _, _ in Self.json(.ok, metadata) }
         let management = self.management
-        /// A form POST. `prepare` runs first (it may suspend, never block: a
-        /// token exchange's issuer keys are fetched there); `answer` gives the
-        /// 200 body (it suspends on the store and hashes secrets on NIO's
-        /// blocking pool, never blocking a thread).
+        /// A form POST; `answer` gives the 200 body (it suspends on the store
+        /// and on a token exchange's issuer key set, and hashes secrets on
+        /// NIO's blocking pool, never blocking a thread).
         @Sendable func form(_ request: Request, _ context: TokenRequestContext,
-                            prepare: @Sendable (String?, [UInt8]) async -> Void = { _, _ in },
                             _ answer: @escaping @Sendable (String?, String?, [UInt8], String?, RequestNote) async throws -> [UInt8]) async throws -> Response {
             let body: [UInt8]
             do {
@@ -153,7 +151,6 @@ public struct TokenServer: Sendable {
             let contentType = request.headers[.contentType]
             let address = context.remoteAddress
             let note = context.note
-            await prepare(contentType, body)
             do {
                 let success = try await answer(authorization, contentType, body, address, note)
                 return Self.json(.ok, success, noStore: true)
@@ -162,8 +159,7 @@ public struct TokenServer: Sendable {
             }
         }
         router.post("/token") { request, context -> Response in
-            // A token exchange's issuer keys are fetched here, before the request is answered.
-            try await form(request, context, prepare: { await endpoint.prepareKeys(contentType: $0, body: $1, now: Date()) }) { authorization, contentType, body, address, note in
+            try await form(request, context) { authorization, contentType, body, address, note in
                 try await endpoint.handle(authorization: authorization, contentType: contentType, body: body, address: address, note: note).body
             }
         }

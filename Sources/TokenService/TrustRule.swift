@@ -19,10 +19,13 @@ public enum IssuerKeys: Sendable {
         }
     }
 
-    /// Lets a remote set fetch what a token naming `keyID` needs, without
-    /// blocking a thread (``RemoteKeySet/prepare(for:now:)``); nothing for keys from a file.
-    public func prepare(for keyID: String, now: Double) async {
-        if case let .remote(set) = self { await set.prepare(for: keyID, now: now) }
+    /// ``keys(for:now:)`` for async callers: a remote set's fetch suspends
+    /// instead of holding a thread.
+    public func keys(for keyID: String, now: Double) async throws -> [IssuerKey] {
+        switch self {
+        case let .fixed(keys): return keys
+        case let .remote(set): return try await set.keys(for: keyID, now: now)
+        }
     }
 }
 

@@ -54,13 +54,13 @@ final class DeployGateTests: XCTestCase {
     func testSingleFileModelAndEmptyOutputDirectory() throws {
         let f = try ReleaseFixture()
         let key = SymmetricKey(randomByteCount: 32)
-        var request = ReleaseRequest(model: f.model.appendingPathComponent("weights.bin").path, name: "w", version: "2", signingKey: f.signingKey,
+        let request = ReleaseRequest(model: f.model.appendingPathComponent("weights.bin").path, name: "w", version: "2", signingKey: f.signingKey,
                                      recipients: [.symmetricKey(key)], output: f.path("single"))
         let created = try ReleaseCreator.create(request)
         XCTAssertEqual(created.manifest.artifacts.map(\.path), ["weights.bin"])
         XCTAssertEqual(created.manifest.encryption.recipients, [.init(type: "symmetric-key", keyID: nil)])
         try FileManager.default.createDirectory(atPath: f.path("deployed"), withIntermediateDirectories: false)
-        var deploy = DeployRequest(releaseDirectory: f.path("single"), trustedKeys: f.trusted, identities: [.symmetricKey(key)], output: f.path("deployed"))
+        let deploy = DeployRequest(releaseDirectory: f.path("single"), trustedKeys: f.trusted, identities: [.symmetricKey(key)], output: f.path("deployed"))
         XCTAssertTrue(try DeployGate.run(deploy).deployed)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: f.path("deployed/weights.bin"))),
                        try Data(contentsOf: f.model.appendingPathComponent("weights.bin")))
