@@ -60,25 +60,35 @@ final class PostgresSession: Sendable {
         }
     }
 
-    /// The TLS setting for the URL's `sslmode` (libpq's meanings).
-    static func tlsMode(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
+    /// What the URL's `sslmode` asks of TLS (libpq's meanings): nil for
+    /// `disable`; else whether TLS is required (false: `prefer`, use it when
+    /// the server offers it) and the client configuration, with the
+    /// certificate checks of the mode and `sslrootcert` as the trust roots.
+    /// The one mapping, for single connections and the token service's pool.
+    static func tlsSettings(_ location: PostgresLocation) -> (required: Bool, configuration: TLSConfiguration)? {
         var configuration = TLSConfiguration.makeClientConfiguration()
         if let root = location.sslRootCert { configuration.trustRoots = .file(root) }
         switch location.sslMode {
-        case .disable: return .disable
+        case .disable:
+            return nil
         case .prefer:
             configuration.certificateVerification = .none
-            return .prefer(try NIOSSLContext(configuration: configuration))
+            return (false, configuration)
         case .require:
             configuration.certificateVerification = location.sslRootCert == nil ? .none : .noHostnameVerification
-            return .require(try NIOSSLContext(configuration: configuration))
         case .verifyCA:
             configuration.certificateVerification = .noHostnameVerification
-            return .require(try NIOSSLContext(configuration: configuration))
         case .verifyFull:
             configuration.certificateVerification = .fullVerification
-            return .require(try NIOSSLContext(configuration: configuration))
         }
+        return (true, configuration)
+    }
+
+    /// The TLS setting of one connection for the URL's `sslmode` (``tlsSettings(_:)``).
+    static func tlsMode(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
+        guard let settings = tlsSettings(location) else { return .disable }
+        let context = try NIOSSLContext(configuration: settings.configuration)
+        return settings.required ? .require(context) : .prefer(context)
     }
 
     /// Closes the connection (errors ignored: nothing is pending).

@@ -146,25 +146,10 @@ public final class PostgresTokenStore: TokenServiceStore {
         return PostgresTokenStore(client: client, runner: runner, storeName: store)
     }
 
-    /// The pool's TLS setting for the URL's `sslmode` (as ``PostgresSession/tlsMode(_:)``).
+    /// The pool's TLS setting for the URL's `sslmode` (``PostgresSession/tlsSettings(_:)``).
     static func clientTLS(_ location: PostgresLocation) throws -> PostgresClient.Configuration.TLS {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        if let root = location.sslRootCert { configuration.trustRoots = .file(root) }
-        switch location.sslMode {
-        case .disable: return .disable
-        case .prefer:
-            configuration.certificateVerification = .none
-            return .prefer(configuration)
-        case .require:
-            configuration.certificateVerification = location.sslRootCert == nil ? .none : .noHostnameVerification
-            return .require(configuration)
-        case .verifyCA:
-            configuration.certificateVerification = .noHostnameVerification
-            return .require(configuration)
-        case .verifyFull:
-            configuration.certificateVerification = .fullVerification
-            return .require(configuration)
-        }
+        guard let settings = PostgresSession.tlsSettings(location) else { return .disable }
+        return settings.required ? .require(settings.configuration) : .prefer(settings.configuration)
     }
 
     /// Runs `body` on a pooled connection within the operation timeout, mapping errors to store errors.

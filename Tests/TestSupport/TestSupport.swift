@@ -185,3 +185,27 @@ public enum TestSupport {
         public var description: String { message }
     }
 }
+
+extension TestSupport {
+    /// Python's `http.server` serving the files of `directory` on 127.0.0.1
+    /// at an ephemeral port (quiet, threaded): the process and the port (0
+    /// when it did not report one). The caller terminates the process.
+    public static func startStaticHTTPServer(directory: URL) throws -> (process: Process, port: Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try python())
+        process.arguments = ["-c", """
+            import functools, http.server, sys
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+            handler.func.log_message = lambda *args: None
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """, directory.path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        return (process, Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
+    }
+}

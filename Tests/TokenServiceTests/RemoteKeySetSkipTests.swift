@@ -57,23 +57,7 @@ final class RemoteKeySetSkipTests: XCTestCase {
 
     override func setUpWithError() throws {
         served = try TestSupport.makeTemporaryDirectory("jwks-skip")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestSupport.python())
-        process.arguments = ["-c", """
-            import functools, http.server, sys
-            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-            handler.func.log_message = lambda *args: None
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-            print(server.server_address[1], flush=True)
-            server.serve_forever()
-            """, served.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        server = process
-        port = Int(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        (server, port) = try TestSupport.startStaticHTTPServer(directory: served)
         XCTAssertGreaterThan(port, 0)
     }
 

@@ -22,24 +22,8 @@ final class RemoteKeySetTests: XCTestCase {
 
     /// Python's http.server on 127.0.0.1, an ephemeral port, serving `served`.
     private func startServer() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestSupport.python())
-        process.arguments = ["-c", """
-            import functools, http.server, sys
-            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-            handler.func.log_message = lambda *args: None
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-            print(server.server_address[1], flush=True)
-            server.serve_forever()
-            """, served.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        server = process
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        XCTAssertGreaterThan(port, 0, "http.server did not report its port: \(line)")
+        (server, port) = try TestSupport.startStaticHTTPServer(directory: served)
+        XCTAssertGreaterThan(port, 0, "http.server did not report its port")
     }
 
     private func stopServer() {
