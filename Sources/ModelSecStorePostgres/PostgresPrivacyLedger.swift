@@ -27,6 +27,8 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
     private let contended = Mutex<[String: Int]>([:])
     /// How many charges of a dataset go the locking way after a conflict.
     static let lockingRun = 32
+    /// How many busy datasets a ledger remembers at most.
+    static let maximumRemembered = 1_000
 
     /// The redacted store URL.
     public var storeName: String { session.store }
@@ -191,6 +193,8 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
             }
         }
         contended.withLock { busy in
+            // Bounded: a long-running process charging many datasets forgets them all at once.
+            if busy.count > Self.maximumRemembered { busy.removeAll() }
             for name in charge.datasets {
                 let left = conflicted ? Self.lockingRun : (busy[name] ?? 0) - 1
                 if left > 0 { busy[name] = left } else { busy[name] = nil }
