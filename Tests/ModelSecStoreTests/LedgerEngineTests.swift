@@ -122,7 +122,7 @@ final class LedgerEngineTests: StoreEngineTestCase {
             }
             XCTAssertThrowsError(try engine.open(), engine.name) { error in
                 XCTAssertEqual(error as? StoreError, .newerSchema(store: (try? StoreURL(parsing: engine.url).redacted) ?? "", found: 99,
-                                                                   supported: engine.name == "postgres" ? 5 : SQLitePrivacyLedger.currentSchemaVersion),
+                                                                   supported: SQLitePrivacyLedger.currentSchemaVersion),
                                engine.name)
             }
             for command in [["store", "status"], ["store", "migrate"], ["dp", "budget", "--show"]] {

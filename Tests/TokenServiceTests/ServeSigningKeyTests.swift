@@ -93,8 +93,11 @@ final class ServeSigningKeyTests: XCTestCase {
         let server = try TokenServerTests.ServerProcess(config: path("service.yaml"), logDirectory: dir, environment: token.environment)
         defer { _ = server.stop() }
         try fetchAndVerify(server, name: "hsm.jwt")
-        let jwks = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(string: server.base + "/jwks.json")!))
-                                 as? [String: Any])
+        // Fetched with Python (Foundation's Data(contentsOf:) cannot read http: URLs without FoundationNetworking).
+        let fetched = try TestSupport.run(try TestSupport.python(), ["-c", "import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=10).read())",
+                                                                      server.base + "/jwks.json"])
+        XCTAssertEqual(fetched.status, 0, fetched.stderrText)
+        let jwks = try XCTUnwrap(try JSONSerialization.jsonObject(with: fetched.stdout) as? [String: Any])
         let kids = (jwks["keys"] as? [[String: Any]] ?? []).compactMap { $0["kid"] as? String }
         XCTAssertEqual(kids, [keyID], "the token key is the one the service publishes")
     }

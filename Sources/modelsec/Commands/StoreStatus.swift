@@ -6,11 +6,14 @@ import ModelSecStorePostgres
 struct StoreStatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the store's schema version (read only).",
+        abstract: "Show the store's schema version and check its running sums (read only).",
         discussion: """
         Prints the schema version found and the version this modelsec uses: \
         current, empty (run store migrate), older (run store migrate) or newer \
-        (written by a newer modelsec; exit code 2, nothing is changed).
+        (written by a newer modelsec; exit code 2, nothing is changed). On a \
+        current store it also recomputes each dataset's running sums from its \
+        charges: a difference is store.schema-altered (exit code 2, naming the \
+        dataset).
 
         Examples:
           modelsec store status --store sqlite:privacy.db

@@ -25,8 +25,9 @@ struct TokenFetch: ParsableCommand {
           modelsec token fetch --server https://tokens.example \\
             --client-id deployer --client-secret-file deployer.secret \\
             --scope model:deploy:resnet@2.1.0 --output token.txt
-          modelsec token fetch --server https://127.0.0.1:8443 --ca-file service-ca.pem \\
-            --client-id deployer --client-secret-file deployer.secret --output token.txt
+          modelsec token fetch --server https://127.0.0.1:8443 \\
+            --ca-file service-ca.pem --client-id deployer \\
+            --client-secret-file deployer.secret --output token.txt
           modelsec token fetch --server http://127.0.0.1:8787 \\
             --client-id example-ci --client-key ci.pem > token.txt
           modelsec token fetch --server https://tokens.example \\
