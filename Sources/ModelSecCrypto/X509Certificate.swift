@@ -35,6 +35,20 @@ public final class X509Certificate: @unchecked Sendable {
         pointer = parsed
     }
 
+    /// Whether the certificate names the DNS host `name` in a subject
+    /// alternative name of type dNSName (RFC 6125 as OpenSSL's
+    /// `X509_check_host` applies it, wildcards only as a whole left-most
+    /// label). An IP address entry never matches a host name, and the
+    /// subject's common name is never consulted.
+    public func matchesDNSName(_ name: String) -> Bool {
+        let flags = UInt32(X509_CHECK_FLAG_NEVER_CHECK_SUBJECT) | UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS)
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, !bytes.contains(0) else { return false }
+        return bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { X509_check_host(pointer, $0.baseAddress, $0.count, flags, nil) == 1 }
+        }
+    }
+
     /// Every certificate in a PEM text, in order. Refuses other PEM blocks
     /// (a private key pasted into a chain file is an error, not ignored) and
     /// text outside blocks other than whitespace.

@@ -1,8 +1,10 @@
 import Foundation
+import ModelSecCrypto
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// The token service's outgoing HTTP/1.1 requests (`token fetch`,
 /// introspection, an issuer's key set), on SwiftNIO: one connection per
@@ -65,6 +67,7 @@ public struct OutgoingHTTP: Sendable {
         var context: NIOSSLContext?
         if secure {
             var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
             if let trustRoots { configuration.trustRoots = .certificates(trustRoots) }
             do { context = try NIOSSLContext(configuration: configuration) } catch {
                 throw Failure(reason: "TLS could not be set up (\(error))")
@@ -74,6 +77,7 @@ public struct OutgoingHTTP: Sendable {
         let deadline = NIODeadline.now() + .milliseconds(milliseconds)
         let serverName = isAddress ? nil : host
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        let identity = IdentityCheck.Box()
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.milliseconds(milliseconds))
@@ -81,6 +85,9 @@ public struct OutgoingHTTP: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         if let context {
                             try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName))
+                            let check = IdentityCheck(host: serverName, promise: channel.eventLoop.makePromise())
+                            identity.future = check.promise.futureResult
+                            try channel.pipeline.syncOperations.addHandler(check)
                         }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
@@ -94,6 +101,14 @@ public struct OutgoingHTTP: Sendable {
         let timer = underlying.eventLoop.scheduleTask(deadline: deadline) { underlying.close(promise: nil) }
         defer { timer.cancel() }
         do {
+            // Nothing is sent (a client secret, an assertion) before the
+            // server has proved it is `host`.
+            if let verified = identity.future {
+                do { try await verified.get() } catch {
+                    try? await channel.channel.close()
+                    throw error
+                }
+            }
             return try await channel.executeThenClose { inbound, outbound in
                 var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
                 head.headers.add(name: "Host", value: hostHeader)
@@ -126,5 +141,67 @@ public struct OutgoingHTTP: Sendable {
             if NIODeadline.now() >= deadline { throw Failure(reason: "no answer within \(Int(timeout)) s") }
             throw Failure(reason: "\(error)")
         }
+    }
+}
+
+/// Waits for the TLS handshake and checks that the server's certificate names
+/// the URL's host as a DNS name. NIOSSL's own check (kept, with the chain
+/// check) also accepts a certificate whose IP address entry matches the
+/// connected address, or whose common name matches: someone who can point
+/// the name at their server and holds a certificate for that server's
+/// address would pass it. For an IP-address URL there is no host name and
+/// NIOSSL's address check is the one that applies.
+private final class IdentityCheck: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    /// Where the request finds the check's result (set while the channel is set up).
+    // @unchecked Sendable: written once in the channel initialiser, before the connect call returns; read after.
+    final class Box: @unchecked Sendable {
+        var future: EventLoopFuture<Void>?
+    }
+
+    let host: String?
+    let promise: EventLoopPromise<Void>
+    /// Whether `promise` is fulfilled (used on the channel's event loop only).
+    private var settled = false
+
+    init(host: String?, promise: EventLoopPromise<Void>) {
+        self.host = host
+        self.promise = promise
+    }
+
+    private func settle(_ result: Result<Void, any Error>) {
+        guard !settled else { return }
+        settled = true
+        promise.completeWith(result)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            if let host {
+                let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate
+                let matches = (try? certificate.map { try X509Certificate(der: try $0.toDERBytes()).matchesDNSName(host) }) ?? false
+                if matches == true {
+                    settle(.success(()))
+                } else {
+                    settle(.failure(OutgoingHTTP.Failure(reason: "the server's certificate does not name \(host) as a DNS name")))
+                    context.close(promise: nil)
+                    return
+                }
+            } else {
+                settle(.success(()))
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        settle(.failure(error))
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        settle(.failure(OutgoingHTTP.Failure(reason: "the connection closed during the TLS handshake")))
+        context.fireChannelInactive()
     }
 }

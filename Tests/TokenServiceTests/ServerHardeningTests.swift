@@ -89,7 +89,7 @@ final class ServerHardeningTests: XCTestCase {
         var key: String { get throws { try String(contentsOf: directory.appendingPathComponent("server.key"), encoding: .utf8) } }
     }
 
-    private func makePKI() throws -> PKI {
+    private func makePKI(subjectAltName: String = "IP:127.0.0.1,DNS:localhost", commonName: String = "localhost") throws -> PKI {
         let dir = try TestSupport.makeTemporaryDirectory("serve-pki")
         func openssl(_ arguments: [String]) throws {
             let r = try TestSupport.run("openssl", arguments, currentDirectory: dir)
@@ -102,12 +102,12 @@ final class ServerHardeningTests: XCTestCase {
                                                     "-addext", "basicConstraints=critical,CA:TRUE",
                                                     "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
         }
-        try openssl(["req", "-new"] + curve + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"])
+        try openssl(["req", "-new"] + curve + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=\(commonName)"])
         try """
             basicConstraints=critical,CA:FALSE
             keyUsage=critical,digitalSignature
             extendedKeyUsage=serverAuth
-            subjectAltName=IP:127.0.0.1,DNS:localhost
+            subjectAltName=\(subjectAltName)
             subjectKeyIdentifier=hash
             authorityKeyIdentifier=keyid
             """.write(to: dir.appendingPathComponent("server.ext"), atomically: true, encoding: .utf8)
@@ -117,6 +117,34 @@ final class ServerHardeningTests: XCTestCase {
     }
 
     // MARK: - TLS
+
+    /// A certificate that names the server only by its IP address (and has
+    /// the host name as its common name) does not prove the host name:
+    /// `token fetch` to https://localhost refuses it before sending the
+    /// client secret, while https://127.0.0.1 (the name it does carry) is
+    /// served.
+    func testACertificateForTheAddressDoesNotProveTheHostName() throws {
+        let pki = try makePKI(subjectAltName: "IP:127.0.0.1", commonName: "localhost")
+        defer { try? FileManager.default.removeItem(at: pki.directory) }
+        let fixture = try TokenServiceFixture(listen: "127.0.0.1:0", files: ["server.pem": try pki.certificate, "server.key": try pki.key],
+                                              extraYAML: "tls_cert: server.pem\ntls_key: server.key\n")
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        let server = try LiveServer(config: fixture.configPath, directory: fixture.directory)
+        defer { _ = server.stop() }
+        let secretFile = fixture.directory.appendingPathComponent("basic.secret").path
+        try (TokenServiceFixture.basicSecret + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        func fetch(_ base: String) throws -> TestSupport.ProcessResult {
+            try TestSupport.modelsec(["token", "fetch", "--server", base, "--ca-file", pki.caPath, "--client-id", "basic-client",
+                                      "--client-secret-file", secretFile, "--scope", "model:deploy:resnet@2.1.0", "--json",
+                                      "--output", fixture.directory.appendingPathComponent("\(UUID().uuidString).token").path])
+        }
+        let byName = try fetch("https://localhost:\(server.port)")
+        XCTAssertEqual(byName.status, 2, byName.stdoutText + byName.stderrText)
+        XCTAssertTrue(byName.stdoutText.contains("does not name localhost as a DNS name"), byName.stdoutText)
+        XCTAssertFalse(server.log.contains("\"path\":\"/token\""), "no request reached the server: \(server.log)")
+        let byAddress = try fetch("https://127.0.0.1:\(server.port)")
+        XCTAssertEqual(byAddress.status, 0, byAddress.stdoutText + byAddress.stderrText)
+    }
 
     /// With tls_cert/tls_key the service speaks HTTPS only: `token fetch
     /// --ca-file` (both client kinds), Authlib and `requests` trusting the
