@@ -304,8 +304,10 @@ struct PickleMachine {
 
     /// An `INT` argument as CPython reads it (``PythonInteger``): nil for a
     /// boolean or a value beyond `Int`.
-    func intArgument(_ raw: ArraySlice<UInt8>) throws -> Int? {
-        if raw.elementsEqual("00".utf8) || raw.elementsEqual("01".utf8) { return nil }
+    func intArgument(_ line: ArraySlice<UInt8>) throws -> Int? {
+        if line.elementsEqual("00".utf8) || line.elementsEqual("01".utf8) { return nil }
+        // CPython parses the line as a C string: a NUL ends the number.
+        let raw = Self.cString(line)
         let value: PythonInteger.Value?
         if let viaStrtol = PythonInteger.strtol(raw), viaStrtol != .large { value = viaStrtol } else { value = PythonInteger.parse(raw, base: 0) }
         switch value {
@@ -317,8 +319,14 @@ struct PickleMachine {
 
     /// Checks a `LONG` argument as CPython reads it (a trailing `L` dropped, then `int(text, 0)`).
     func checkLongArgument(_ raw: ArraySlice<UInt8>) throws {
-        let text = raw.last == UInt8(ascii: "L") ? raw.dropLast() : raw
+        let text = Self.cString(raw.last == UInt8(ascii: "L") ? raw.dropLast() : raw)
         guard PythonInteger.parse(text, base: 0) != nil else { throw Malformed(opcodeStart, "invalid LONG argument \(argumentText(raw))") }
+    }
+
+    /// The bytes before the first NUL: what CPython's C parsers (`strtol`,
+    /// `PyLong_FromString`) read of a protocol-0 number argument.
+    static func cString(_ raw: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        raw.firstIndex(of: 0).map { raw[..<$0] } ?? raw
     }
 
     /// At most 40 characters of an argument, quoted, for an error message.
@@ -328,7 +336,8 @@ struct PickleMachine {
 
     /// A `PUT` or `GET` index as CPython reads it: `int(text, 10)`, then a
     /// non-negative `Py_ssize_t`.
-    func memoIndex(_ raw: ArraySlice<UInt8>) throws -> Int {
+    func memoIndex(_ line: ArraySlice<UInt8>) throws -> Int {
+        let raw = Self.cString(line)
         // What picklers write: up to 18 plain decimal digits.
         if !raw.isEmpty, raw.count <= 18, raw.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) {
             return raw.reduce(0) { $0 * 10 + Int($1 &- UInt8(ascii: "0")) }

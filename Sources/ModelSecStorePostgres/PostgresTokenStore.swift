@@ -206,14 +206,15 @@ public final class PostgresTokenStore: TokenServiceStore {
 
     public func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) async throws -> Bool {
         let client = Self.bytes(clientID), jti = Self.bytes(tokenID)
+        let stale = now - tokenStoreSweepMargin
         // The sweep spares this key's own row: an expired entry for it is
         // renewed by the upsert instead (as SQLite deletes it, then inserts).
         return try await run { c in
             let rows = try await c.query("""
-                WITH sweep AS (DELETE FROM tok_used_assertions WHERE expires_at < \(now) AND NOT (client_id = \(client) AND jti = \(jti)))
+                WITH sweep AS (DELETE FROM tok_used_assertions WHERE expires_at < \(stale) AND NOT (client_id = \(client) AND jti = \(jti)))
                 INSERT INTO tok_used_assertions (client_id, jti, expires_at) VALUES (\(client), \(jti), \(expiresAt))
                 ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
-                WHERE tok_used_assertions.expires_at < \(now)
+                WHERE tok_used_assertions.expires_at < \(stale)
                 RETURNING 1
                 """, logger: PostgresSession.logger)
             var count = 0
@@ -224,13 +225,14 @@ public final class PostgresTokenStore: TokenServiceStore {
 
     public func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) async throws {
         let client = Self.bytes(clientID), jti = Self.bytes(tokenID)
+        let stale = now - tokenStoreSweepMargin
         try await run { c in
             _ = try await c.query("""
-                WITH sweep AS (DELETE FROM tok_revoked_tokens WHERE expires_at < \(now) AND jti <> \(jti))
+                WITH sweep AS (DELETE FROM tok_revoked_tokens WHERE expires_at < \(stale) AND jti <> \(jti))
                 INSERT INTO tok_revoked_tokens (jti, client_id, expires_at, revoked_at) VALUES (\(jti), \(client), \(expiresAt), \(now))
                 ON CONFLICT (jti) DO UPDATE SET client_id = EXCLUDED.client_id, expires_at = EXCLUDED.expires_at,
                     revoked_at = EXCLUDED.revoked_at
-                WHERE tok_revoked_tokens.expires_at < \(now)
+                WHERE tok_revoked_tokens.expires_at < \(stale)
                 """, logger: PostgresSession.logger)
         }
     }

@@ -50,11 +50,14 @@ public final class SQLiteTokenStore: TokenServiceStore {
         if fd >= 0 { close(fd) }
         var config = Configuration()
         config.busyMode = .timeout(10)
+        // Every commit is durable before a request is answered, whatever this
+        // SQLite build's default (some use NORMAL with WAL).
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
             // Write-ahead logging: a commit appends to the -wal file (one
             // fsync) instead of rewriting a rollback journal (several), with
-            // the same durability (synchronous stays FULL); readers such as
+            // the same durability (synchronous is FULL, set above); readers such as
             // `serve audit` do not block the running service.
             try queue.writeWithoutTransaction { db in
                 _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
@@ -162,7 +165,7 @@ public final class SQLiteTokenStore: TokenServiceStore {
     public func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) async throws -> Bool {
         try await wrap {
             try await writes.write { db -> Bool in
-                try db.execute(sql: "DELETE FROM used_assertions WHERE expires_at < ?", arguments: [now])
+                try db.execute(sql: "DELETE FROM used_assertions WHERE expires_at < ?", arguments: [now - tokenStoreSweepMargin])
                 try db.execute(sql: "INSERT OR IGNORE INTO used_assertions(client_id, jti, expires_at) VALUES (?, ?, ?)",
                                arguments: [Self.blob(clientID), Self.blob(tokenID), expiresAt])
                 return db.changesCount == 1
@@ -173,7 +176,7 @@ public final class SQLiteTokenStore: TokenServiceStore {
     public func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) async throws {
         try await wrap {
             try await writes.write { db in
-                try db.execute(sql: "DELETE FROM revoked_tokens WHERE expires_at < ?", arguments: [now])
+                try db.execute(sql: "DELETE FROM revoked_tokens WHERE expires_at < ?", arguments: [now - tokenStoreSweepMargin])
                 try db.execute(sql: "INSERT OR IGNORE INTO revoked_tokens(jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)",
                                arguments: [Self.blob(tokenID), Self.blob(clientID), expiresAt, now])
             }

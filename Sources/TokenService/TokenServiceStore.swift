@@ -46,6 +46,14 @@ public struct AuditRecord: Sendable, Equatable {
 /// and an implementation must never block one of those threads on I/O
 /// (SQLite's fsync, a database round trip): it suspends instead.
 /// Identifiers (client ids, `jti`s, key ids) are compared as exact bytes.
+/// How long past its expiry, by the sweeping process's clock, a replay-cache
+/// or revocation entry is kept (seconds). Replicas sweep with their own
+/// clocks: without the margin, a replica whose clock ran ahead would delete
+/// an entry while another replica still accepts the assertion or token it
+/// guards, reopening a replay (or un-revoking a token) for the length of the
+/// skew. Both engines sweep only entries older than this.
+public let tokenStoreSweepMargin: Int64 = 300
+
 public protocol TokenServiceStore: Sendable {
     /// The registered client `id` (exact bytes), or nil.
     func client(id: String) async throws -> RegisteredClient?

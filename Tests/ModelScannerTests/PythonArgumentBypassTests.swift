@@ -19,6 +19,10 @@ final class PythonArgumentBypassTests: XCTestCase {
         ("binunicode-surrogate", [UInt8(ascii: "X"), 3, 0, 0, 0, 0xED, 0xA0, 0x80, UInt8(ascii: "0")]),
         ("short-binunicode-surrogate", [0x8C, 3, 0xED, 0xB0, 0x80, UInt8(ascii: "0")]),
         ("unicode-surrogate", Array("V\\ud800\n0".utf8)),
+        // CPython reads number arguments as C strings: a NUL ends them.
+        ("int-nul", Array("I12".utf8) + [0] + Array("zz\n0".utf8)),
+        ("long-nul", Array("L12".utf8) + [0] + Array("zzL\n0".utf8)),
+        ("put-get-nul", Array("Np0".utf8) + [0] + Array("zz\n0g0".utf8) + [0] + Array("q\n0".utf8)),
     ]
 
     func testEveryArgumentCPythonAcceptsIsReadAndTheGlobalFlagged() throws {

@@ -78,8 +78,22 @@ final class ServeSigningKeyTests: XCTestCase {
         try run(["serve", "rotate-key", "--config", "service.yaml", "--key-passphrase-file", "pass.txt"])
         let again = try TokenServerTests.ServerProcess(config: path("service.yaml"), logDirectory: dir,
                                                        arguments: ["--key-passphrase-file", path("pass.txt")])
-        defer { _ = again.stop() }
         try fetchAndVerify(again, name: "second.jwt")
+        XCTAssertEqual(again.stop(), 0)
+
+        // The store names the key files, but only signing_key and files in
+        // key_dir are opened: a path elsewhere (the same key, copied) is refused.
+        let current = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: path("signing-keys")).first {
+            try String(contentsOfFile: path("signing-keys/" + $0), encoding: .utf8).contains("ENCRYPTED")
+        })
+        try FileManager.default.copyItem(atPath: path("signing-keys/" + current), toPath: path("elsewhere.pem"))
+        let update = try TestSupport.run(try TestSupport.python(), ["-c", """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE signing_keys SET path = ? WHERE role = 'current'", (sys.argv[2],)); c.commit()
+            """, path("state.sqlite"), path("elsewhere.pem")])
+        XCTAssertEqual(update.status, 0, update.stderrText)
+        let outside = try run(["serve", "--config", "service.yaml", "--key-passphrase-file", "pass.txt"], expect: 2)
+        XCTAssertTrue(outside.stderrText.contains("neither signing_key nor a file in key_dir"), outside.stderrText)
     }
 
     func testASigningKeyInAPKCS11TokenSignsTheServicesTokens() throws {
@@ -93,6 +107,10 @@ final class ServeSigningKeyTests: XCTestCase {
         let server = try TokenServerTests.ServerProcess(config: path("service.yaml"), logDirectory: dir, environment: token.environment)
         defer { _ = server.stop() }
         try fetchAndVerify(server, name: "hsm.jwt")
+        // Rotating would put a generated file key after the token's key: refused unless --new-key says which.
+        let rotate = try run(["serve", "rotate-key", "--config", "service.yaml"], expect: 2, environment: token.environment)
+        XCTAssertTrue(rotate.stderrText.contains("PKCS#11") && rotate.stderrText.contains("--new-key"), rotate.stderrText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("signing-keys")), "no key file was written")
         // Fetched with Python (Foundation's Data(contentsOf:) cannot read http: URLs without FoundationNetworking).
         let fetched = try TestSupport.run(try TestSupport.python(), ["-c", "import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=10).read())",
                                                                       server.base + "/jwks.json"])

@@ -98,12 +98,15 @@ final class TokenStoreEngineTests: XCTestCase {
             let long = String(repeating: "z", count: 256)
             XCTAssertTrue(try store.consumeAssertion(clientID: "c", tokenID: long, expiresAt: 100, now: 11), engine)
             XCTAssertFalse(try store.consumeAssertion(clientID: "c", tokenID: long, expiresAt: 100, now: 11), engine)
-            // Past its expiry an entry is forgotten: the id may be used again.
-            XCTAssertTrue(try store.consumeAssertion(clientID: "c", tokenID: "jti-1", expiresAt: 300, now: 101), "\(engine): expired entry renewed")
-            XCTAssertFalse(try store.consumeAssertion(clientID: "c", tokenID: "jti-1", expiresAt: 300, now: 102), engine)
+            // An entry is kept for the sweep margin past its expiry (replicas'
+            // clocks differ), then forgotten: the id may be used again.
+            let m = tokenStoreSweepMargin
+            XCTAssertFalse(try store.consumeAssertion(clientID: "c", tokenID: "jti-1", expiresAt: 300, now: 101), "\(engine): kept within the margin")
+            XCTAssertTrue(try store.consumeAssertion(clientID: "c", tokenID: "jti-1", expiresAt: 300 + m, now: 101 + m), "\(engine): expired entry renewed")
+            XCTAssertFalse(try store.consumeAssertion(clientID: "c", tokenID: "jti-1", expiresAt: 300 + m, now: 102 + m), engine)
             XCTAssertTrue(try store.consumeAssertion(clientID: "e", tokenID: "k", expiresAt: 500, now: 102), engine)
-            XCTAssertFalse(try store.consumeAssertion(clientID: "e", tokenID: "k", expiresAt: 600, now: 500), "\(engine): expiry 500 is not past at 500")
-            XCTAssertTrue(try store.consumeAssertion(clientID: "e", tokenID: "k", expiresAt: 600, now: 501), "\(engine): past at 501")
+            XCTAssertFalse(try store.consumeAssertion(clientID: "e", tokenID: "k", expiresAt: 600 + m, now: 500 + m), "\(engine): not past the margin at 500 + m")
+            XCTAssertTrue(try store.consumeAssertion(clientID: "e", tokenID: "k", expiresAt: 600 + m, now: 501 + m), "\(engine): past at 501 + m")
         }
     }
 
@@ -132,8 +135,11 @@ final class TokenStoreEngineTests: XCTestCase {
             try store.revoke(tokenID: "x'; DELETE FROM tok_revoked_tokens; --", clientID: "c", expiresAt: 100, now: 12)
             XCTAssertTrue(try store.isRevoked(tokenID: "t1"), engine)
             XCTAssertTrue(try store.isRevoked(tokenID: "x'; DELETE FROM tok_revoked_tokens; --"), engine)
-            // A later revocation sweeps entries past their expiry (those tokens are invalid anyway).
-            try store.revoke(tokenID: "t2", clientID: "c", expiresAt: 500, now: 200)
+            // A later revocation sweeps entries past their expiry and the
+            // sweep margin (those tokens are invalid anyway, by every replica's clock).
+            try store.revoke(tokenID: "t2", clientID: "c", expiresAt: 500 + tokenStoreSweepMargin, now: 200)
+            XCTAssertTrue(try store.isRevoked(tokenID: "t1"), "\(engine): kept within the margin")
+            try store.revoke(tokenID: "t3", clientID: "c", expiresAt: 500 + tokenStoreSweepMargin, now: 101 + tokenStoreSweepMargin)
             XCTAssertFalse(try store.isRevoked(tokenID: "t1"), "\(engine): swept after expiry")
             XCTAssertTrue(try store.isRevoked(tokenID: "t2"), engine)
         }

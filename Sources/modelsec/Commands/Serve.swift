@@ -81,7 +81,7 @@ struct ServeRun: ParsableCommand {
         let signer: (any Signer)? = try ServeStore.wait { try await store.signingKeys() }.isEmpty
             ? try CLI.loadSigner(settings.signingKey, option: "signing_key", passphrase: passphrase.source, permissions: keyPermissions)
             : nil
-        let loader = try ServeRotateKey.loader(permissions: keyPermissions, passphrase: passphrase.source)
+        let loader = try ServeRotateKey.loader(permissions: keyPermissions, passphrase: passphrase.source, settings: settings)
         let keys = try ServeStore.wait {
             try await KeyRing(store: store, initial: signer, issuer: settings.issuer, maximumTTL: settings.maximumTTL, loader: loader)
         }

@@ -59,10 +59,19 @@ struct ServeRotateKey: ParsableCommand {
     /// (`passphrase` opens the encrypted ones: the configured `signing_key`,
     /// which stays recorded after the first rotation, and the keys
     /// `rotate-key` wrote with the same passphrase).
-    static func loader(permissions: KeyPermissionOptions,
-                       passphrase: PassphraseSource?) throws -> @Sendable (String) throws -> any Signer {
+    ///
+    /// Only the configured `signing_key` and files directly in `key_dir` are
+    /// opened: the store (shared over the network with PostgreSQL) names
+    /// the paths, and must not be able to make a replica read another file
+    /// or load a PKCS#11 module of its choosing.
+    static func loader(permissions: KeyPermissionOptions, passphrase: PassphraseSource?,
+                       settings: ServiceConfig) throws -> @Sendable (String) throws -> any Signer {
         let strict = try permissions.isStrict
+        let configured = settings.signingKey, directory = settings.keyDirectory
         return { path in
+            guard isRecordable(path, configuredKey: configured, keyDirectory: directory) else {
+                throw TokenServiceError.signingKeys(reason: "the store names \(path), which is neither signing_key nor a file in key_dir; it is not opened")
+            }
             if PKCS11URI.isPKCS11URI(path) { return try PKCS11SigningKey(uri: PKCS11URI(parsing: path)) }
             if strict {
                 try KeyFile.requirePrivatePermissions(path)
@@ -73,12 +82,23 @@ struct ServeRotateKey: ParsableCommand {
         }
     }
 
+    /// Whether a signing-key path the store records may be opened: the
+    /// configured `signing_key` (exact bytes), or a file directly in
+    /// `key_dir` named without `..` or other detours.
+    static func isRecordable(_ path: String, configuredKey: String, keyDirectory: String) -> Bool {
+        if Array(path.utf8) == Array(configuredKey.utf8) { return true }
+        if PKCS11URI.isPKCS11URI(path) { return false }
+        let directory = URL(fileURLWithPath: keyDirectory).standardizedFileURL.path
+        let file = URL(fileURLWithPath: path).standardizedFileURL
+        return Array(file.path.utf8) == Array(path.utf8) && Array(file.deletingLastPathComponent().path.utf8) == Array(directory.utf8)
+    }
+
     func run() throws {
         let settings = try ServiceConfig.load(config)
         let now = Int64(Date().timeIntervalSince1970)
         let store = try ServeStore.open(settings, options: storeOptions)
         let recorded = try ServeStore.wait { try await store.signingKeys() }
-        let loader = try Self.loader(permissions: keyPermissions, passphrase: passphrase.source)
+        let loader = try Self.loader(permissions: keyPermissions, passphrase: passphrase.source, settings: settings)
         let currentAlgorithm: KeyAlgorithm
         let initial: SigningKeyRecord
         if let current = recorded.first(where: { $0.role == .current }) {
@@ -96,6 +116,14 @@ struct ServeRotateKey: ParsableCommand {
             case let .ecdsa(key): next = .ecdsa(key)
             }
         } else {
+            // A key kept in a token is not followed by a generated file key
+            // without the operator saying so.
+            guard !PKCS11URI.isPKCS11URI(initial.path) else {
+                throw ValidationError("""
+                    The current signing key is in a PKCS#11 token; rotate-key would generate the next key as a \
+                    file. Give the next key with --new-key (a key file you accept to use), or keep rotating in the token.
+                    """)
+            }
             next = PrivateKey.generate(currentAlgorithm)
         }
         guard next.algorithm == .ed25519 || next.algorithm == .p256 else {
