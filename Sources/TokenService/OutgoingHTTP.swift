@@ -101,15 +101,11 @@ public struct OutgoingHTTP: Sendable {
         let timer = underlying.eventLoop.scheduleTask(deadline: deadline) { underlying.close(promise: nil) }
         defer { timer.cancel() }
         do {
-            // Nothing is sent (a client secret, an assertion) before the
-            // server has proved it is `host`.
-            if let verified = identity.future {
-                do { try await verified.get() } catch {
-                    try? await channel.channel.close()
-                    throw error
-                }
-            }
             return try await channel.executeThenClose { inbound, outbound in
+                // Nothing is sent (a client secret, an assertion) before the
+                // server has proved it is `host`; a failure here still ends
+                // the writer and closes the channel (executeThenClose).
+                if let verified = identity.future { try await verified.get() }
                 var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
                 head.headers.add(name: "Host", value: hostHeader)
                 for (name, value) in headers { head.headers.add(name: name, value: value) }
