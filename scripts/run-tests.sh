@@ -127,7 +127,11 @@ if [ $# -eq 0 ] && [ "${MODELSEC_TEST_SHARDS:-2}" != 1 ]; then
   wait "$tail_a" "$tail_b" 2>/dev/null
   [ "$status_a" -ne 0 ] && status=$status_a
   [ "$status_b" -ne 0 ] && status=$status_b
-  grep -hE "^Test Case '.*' failed|: error: " "$log_a" "$log_b" | sed 's/^/run-tests: /' >&2
+  # Each failure with up to 15 lines of its message (a peer's traceback, a server log), so a CI log
+  # that keeps only this summary still says why.
+  awk '/^Test Case .* (passed|failed)|^Test Suite /{ more = 0 }
+       /^Test Case .* failed|: error: /{ print; more = 15; next }
+       more > 0 { print "    " $0; more-- }' "$log_a" "$log_b" | sed 's/^/run-tests: /' >&2
   read -r e1 f1 s1 <<<"$(summary "$log_a")"
   read -r e2 f2 s2 <<<"$(summary "$log_b")"
   if [ -n "$e1" ] && [ -n "$f1" ] && [ -n "$e2" ] && [ -n "$f2" ]; then

@@ -335,14 +335,17 @@ final class ServerHardeningTests: XCTestCase {
             loading = time.time()
             while answered[0] < 300 and time.time() - loading < 60: time.sleep(0.01)
             before = answered[0]
-            os.kill(pid, 15)
+            try:
+                os.kill(pid, 15)
+            except ProcessLookupError:
+                out["goneBeforeSignal"] = True
             signalled.set()
             signalled_at = time.time()
             exited_after = None
             while time.time() - signalled_at < 20:
                 try:
                     state = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0]
-                except FileNotFoundError:
+                except (FileNotFoundError, ProcessLookupError):  # gone, or reaped between open and read
                     state = "X"
                 if state in ("Z", "X"):
                     exited_after = time.time() - signalled_at
@@ -358,6 +361,12 @@ final class ServerHardeningTests: XCTestCase {
                                        TokenServiceFixture.audience, assertion], server: server)
         print("SIGTERM under load:", ["answeredBeforeSignal", "answered", "whole", "unanswered", "halfCount", "exitedAfter"]
             .map { "\($0)=\(seen[$0] ?? "nil")" }.joined(separator: " "))
+        if seen["goneBeforeSignal"] as? Bool == true {
+            _ = server.waitForExit(seconds: 5)
+            XCTFail("the server ended before SIGTERM (\(server.process.terminationReason == .uncaughtSignal ? "signal" : "exit status") \(server.process.terminationStatus)): \(server.log.suffix(2000))")
+            stopped = true
+            return
+        }
         XCTAssertEqual(seen["assertionBefore"] as? Int, 200)
         let answered = try XCTUnwrap(seen["answered"] as? Int)
         XCTAssertGreaterThanOrEqual(answered, 300)
