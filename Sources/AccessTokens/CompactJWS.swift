@@ -66,7 +66,7 @@ public struct CompactJWS: Sendable {
             // The Signer gives DER; JWS wants r ‖ s, each the curve's scalar size.
             let size = signer.algorithm.ecdsaCurve?.scalarSize ?? 0
             guard let raw = ECDSASignatureEncoding.raw(fromDER: signature, scalarSize: size) else {
-                throw CryptoError.backend("the signer returned a malformed ECDSA signature")
+                throw CryptoBackendError.backend("the signer returned a malformed ECDSA signature")
             }
             signature = raw
         case .x25519:

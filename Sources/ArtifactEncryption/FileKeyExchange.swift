@@ -14,7 +14,7 @@ enum FileKeyExchange {
         if recipients.count > 1, recipients.contains(where: { $0.stanzaKind == .passphrase }) {
             throw EncryptionError(.passphraseNotOnlyRecipient)
         }
-        let fileKey = SymmetricKey(randomByteCount: 32)
+        let fileKey = SecretKey(randomByteCount: 32)
         var stanzas: [Stanza] = []
         for recipient in recipients {
             let stanza = try recipient.wrap(fileKey)
@@ -34,7 +34,7 @@ enum FileKeyExchange {
     /// Each identity is tried only on stanzas of its own type.
     static func open(_ header: Header, with identities: [any Identity]) throws -> FileKeys {
         guard !identities.isEmpty else { throw EncryptionError(.noIdentities) }
-        var fileKey: SymmetricKey?
+        var fileKey: SecretKey?
         search: for stanza in header.stanzas {
             for identity in identities where identity.stanzaKind == stanza.kind {
                 fileKey = try identity.unwrap(stanza)

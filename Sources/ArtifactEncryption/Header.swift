@@ -116,10 +116,10 @@ struct Header {
 
 /// The keys derived from a file key (docs/encryption-format.md, "Keys").
 struct FileKeys {
-    let payloadKey: SymmetricKey
-    let headerKey: SymmetricKey
+    let payloadKey: SecretKey
+    let headerKey: SecretKey
 
-    init(fileKey: SymmetricKey, salt: [UInt8]) throws {
+    init(fileKey: SecretKey, salt: [UInt8]) throws {
         payloadKey = try HKDFSHA256.deriveKey(inputKeyMaterial: fileKey, salt: salt, info: Labels.payload, outputByteCount: 32)
         headerKey = try HKDFSHA256.deriveKey(inputKeyMaterial: fileKey, salt: salt, info: Labels.header, outputByteCount: 32)
     }

@@ -29,7 +29,7 @@ enum PassphraseStanza {
         "iterations 1...\(maximumIterations), memory \(minimumMemoryKiB)...\(maximumMemoryKiB) KiB, parallelism 1"
     }
 
-    static func wrap(_ fileKey: SymmetricKey, passphrase: SecretBytes, parameters: Argon2id.Parameters) throws -> Stanza {
+    static func wrap(_ fileKey: SecretKey, passphrase: SecretBytes, parameters: Argon2id.Parameters) throws -> Stanza {
         guard accepts(parameters) else {
             throw EncryptionError(.unsupportedArgon2Parameters(iterations: parameters.iterations, memoryKiB: parameters.memoryKiB,
                                                                parallelism: parameters.parallelism))
@@ -51,7 +51,7 @@ enum PassphraseStanza {
     }
 
     /// The file key if `passphrase` is right; nil otherwise.
-    static func unwrap(_ stanza: Stanza, passphrase: SecretBytes) throws -> SymmetricKey? {
+    static func unwrap(_ stanza: Stanza, passphrase: SecretBytes) throws -> SecretKey? {
         precondition(stanza.body.count == bodySize)
         let parameters = parameters(of: stanza)
         guard accepts(parameters) else {

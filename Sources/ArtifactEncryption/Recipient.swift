@@ -13,7 +13,7 @@ public protocol Recipient: Sendable {
     /// The stanza type this recipient writes.
     var stanzaKind: Stanza.Kind { get }
     /// Wraps `fileKey` in a new stanza of ``stanzaKind``.
-    func wrap(_ fileKey: SymmetricKey) throws -> Stanza
+    func wrap(_ fileKey: SecretKey) throws -> Stanza
 }
 
 /// Something that can open a file: the secret matching a ``Recipient``.
@@ -25,7 +25,7 @@ public protocol Identity: Sendable {
     var stanzaKind: Stanza.Kind { get }
     /// The file key from `stanza` (always of ``stanzaKind``) when it was made
     /// for this identity; nil when it was made for someone else.
-    func unwrap(_ stanza: Stanza) throws -> SymmetricKey?
+    func unwrap(_ stanza: Stanza) throws -> SecretKey?
 }
 
 /// An X25519 public key (ephemeral-static ECDH, as age's X25519 stanza).
@@ -45,21 +45,21 @@ public struct X25519Recipient: Recipient {
     }
 
     public var stanzaKind: Stanza.Kind { .x25519 }
-    public func wrap(_ fileKey: SymmetricKey) throws -> Stanza { try X25519Stanza.wrap(fileKey, to: publicKey) }
+    public func wrap(_ fileKey: SecretKey) throws -> Stanza { try X25519Stanza.wrap(fileKey, to: publicKey) }
 }
 
 /// A 256-bit symmetric key, e.g. an `aes256` key file kept in a KMS or secret store.
 public struct SymmetricKeyRecipient: Recipient {
-    let key: SymmetricKey
+    let key: SecretKey
 
     /// Encrypts to `key` (32 bytes).
-    public init(_ key: SymmetricKey) { self.key = key }
+    public init(_ key: SecretKey) { self.key = key }
 
     /// Encrypts to the key in an `aes256` key file.
     public init(keyFile path: String) throws { key = try KeyFile.loadSymmetricKey(path) }
 
     public var stanzaKind: Stanza.Kind { .symmetricKey }
-    public func wrap(_ fileKey: SymmetricKey) throws -> Stanza { try SymmetricKeyStanza.wrap(fileKey, with: key) }
+    public func wrap(_ fileKey: SecretKey) throws -> Stanza { try SymmetricKeyStanza.wrap(fileKey, with: key) }
 }
 
 /// A passphrase, stretched with Argon2id; must be the file's only recipient.
@@ -79,7 +79,7 @@ public struct PassphraseRecipient: Recipient {
     }
 
     public var stanzaKind: Stanza.Kind { .passphrase }
-    public func wrap(_ fileKey: SymmetricKey) throws -> Stanza {
+    public func wrap(_ fileKey: SecretKey) throws -> Stanza {
         try PassphraseStanza.wrap(fileKey, passphrase: passphrase, parameters: parameters)
     }
 }
@@ -100,21 +100,21 @@ public struct X25519Identity: Identity {
     }
 
     public var stanzaKind: Stanza.Kind { .x25519 }
-    public func unwrap(_ stanza: Stanza) throws -> SymmetricKey? { try X25519Stanza.unwrap(stanza, with: privateKey) }
+    public func unwrap(_ stanza: Stanza) throws -> SecretKey? { try X25519Stanza.unwrap(stanza, with: privateKey) }
 }
 
 /// The 256-bit symmetric key a file was encrypted to.
 public struct SymmetricKeyIdentity: Identity {
-    let key: SymmetricKey
+    let key: SecretKey
 
     /// Opens files encrypted to `key`.
-    public init(_ key: SymmetricKey) { self.key = key }
+    public init(_ key: SecretKey) { self.key = key }
 
     /// The key in an `aes256` key file.
     public init(keyFile path: String) throws { key = try KeyFile.loadSymmetricKey(path) }
 
     public var stanzaKind: Stanza.Kind { .symmetricKey }
-    public func unwrap(_ stanza: Stanza) throws -> SymmetricKey? { try SymmetricKeyStanza.unwrap(stanza, with: key) }
+    public func unwrap(_ stanza: Stanza) throws -> SecretKey? { try SymmetricKeyStanza.unwrap(stanza, with: key) }
 }
 
 /// The passphrase a file was encrypted with.
@@ -125,7 +125,7 @@ public struct PassphraseIdentity: Identity {
     public init(_ passphrase: SecretBytes) { self.passphrase = passphrase }
 
     public var stanzaKind: Stanza.Kind { .passphrase }
-    public func unwrap(_ stanza: Stanza) throws -> SymmetricKey? { try PassphraseStanza.unwrap(stanza, passphrase: passphrase) }
+    public func unwrap(_ stanza: Stanza) throws -> SecretKey? { try PassphraseStanza.unwrap(stanza, passphrase: passphrase) }
 }
 
 extension Recipient where Self == X25519Recipient {
@@ -135,7 +135,7 @@ extension Recipient where Self == X25519Recipient {
 
 extension Recipient where Self == SymmetricKeyRecipient {
     /// A 256-bit symmetric key as a recipient.
-    public static func symmetricKey(_ key: SymmetricKey) -> SymmetricKeyRecipient { SymmetricKeyRecipient(key) }
+    public static func symmetricKey(_ key: SecretKey) -> SymmetricKeyRecipient { SymmetricKeyRecipient(key) }
 }
 
 extension Recipient where Self == PassphraseRecipient {
@@ -153,7 +153,7 @@ extension Identity where Self == X25519Identity {
 
 extension Identity where Self == SymmetricKeyIdentity {
     /// A 256-bit symmetric key as an identity.
-    public static func symmetricKey(_ key: SymmetricKey) -> SymmetricKeyIdentity { SymmetricKeyIdentity(key) }
+    public static func symmetricKey(_ key: SecretKey) -> SymmetricKeyIdentity { SymmetricKeyIdentity(key) }
 }
 
 extension Identity where Self == PassphraseIdentity {

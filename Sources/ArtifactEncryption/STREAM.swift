@@ -11,7 +11,7 @@ import ModelSecIO
 /// it is the only chunk (empty plaintext).
 struct ChunkLayout {
     let chunkSize: Int
-    var sealedChunkSize: Int { chunkSize + AES.GCM.tagByteCount }
+    var sealedChunkSize: Int { chunkSize + AES256.GCM.tagByteCount }
 
     /// Writes the nonce for chunk `counter` into a 12-byte buffer.
     static func writeNonce(_ buffer: UnsafeMutableRawBufferPointer, counter: UInt64, last: Bool) {
@@ -24,7 +24,7 @@ struct ChunkLayout {
     /// (everything after the header), or an authentication error when no
     /// valid file has that size (it was truncated or extended).
     func plaintextSize(payloadSize: UInt64) throws -> (plaintext: UInt64, chunks: UInt64) {
-        let tag = UInt64(AES.GCM.tagByteCount)
+        let tag = UInt64(AES256.GCM.tagByteCount)
         let sealed = UInt64(sealedChunkSize)
         guard payloadSize >= tag else {
             throw EncryptionError(.truncated)
@@ -43,21 +43,21 @@ struct ChunkLayout {
 /// allocation per chunk.
 final class ParallelChunkCipher {
     let layout: ChunkLayout
-    private let ciphers: [AES.GCM.ChunkCipher]
+    private let ciphers: [AES256.GCM.ChunkCipher]
 
     /// Worker count: every core.
     static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
-    init(key: SymmetricKey, chunkSize: Int, workers: Int = ParallelChunkCipher.defaultWorkers) throws {
+    init(key: SecretKey, chunkSize: Int, workers: Int = ParallelChunkCipher.defaultWorkers) throws {
         layout = ChunkLayout(chunkSize: chunkSize)
-        ciphers = try (0..<max(1, workers)).map { _ in try AES.GCM.ChunkCipher(key: key) }
+        ciphers = try (0..<max(1, workers)).map { _ in try AES256.GCM.ChunkCipher(key: key) }
     }
 
     /// Runs `body(chunkIndex, cipher)` for `count` chunks spread over the
     /// workers. The batch is cut into a few more stripes than workers so a
     /// worker that the scheduler delays does not hold up the whole batch;
     /// each lane has its own cipher context (a lane runs one stripe at a time).
-    private func forEachChunk(_ count: Int, _ body: (Int, AES.GCM.ChunkCipher) -> Void) {
+    private func forEachChunk(_ count: Int, _ body: (Int, AES256.GCM.ChunkCipher) -> Void) {
         let workers = min(ciphers.count, count)
         if workers <= 1 {
             for i in 0..<count { body(i, ciphers[0]) }
@@ -81,7 +81,7 @@ final class ParallelChunkCipher {
         let count = max(1, (n + c - 1) / c)
         precondition(final || n % c == 0, "non-final batch must be whole chunks")
         precondition(n > 0 || firstCounter == 0, "an empty chunk can only be the only chunk")
-        let outputSize = n + count * AES.GCM.tagByteCount
+        let outputSize = n + count * AES256.GCM.tagByteCount
         precondition(output.count >= outputSize)
         var failures = 0
         let lock = NSLock()
@@ -97,7 +97,7 @@ final class ParallelChunkCipher {
                 do {
                     try cipher.seal(input, nonce: UnsafeRawBufferPointer(nonce), authenticating: empty,
                                     into: UnsafeMutableRawBufferPointer(start: out, count: length),
-                                    tag: UnsafeMutableRawBufferPointer(start: out + length, count: AES.GCM.tagByteCount))
+                                    tag: UnsafeMutableRawBufferPointer(start: out + length, count: AES256.GCM.tagByteCount))
                 } catch {
                     lock.lock(); failures += 1; lock.unlock()
                 }
@@ -113,7 +113,7 @@ final class ParallelChunkCipher {
     /// chunks that authenticated before the first failure, and whether all did.
     func open(_ ciphertext: UnsafeRawBufferPointer, firstCounter: UInt64, final: Bool,
               into output: UnsafeMutableRawBufferPointer) -> (bytes: Int, authentic: Bool) {
-        let c = layout.chunkSize, sealed = layout.sealedChunkSize, tag = AES.GCM.tagByteCount, m = ciphertext.count
+        let c = layout.chunkSize, sealed = layout.sealedChunkSize, tag = AES256.GCM.tagByteCount, m = ciphertext.count
         guard m > 0 else { return (0, !final) }
         let count = (m + sealed - 1) / sealed
         let lastSealed = m - (count - 1) * sealed

@@ -54,22 +54,22 @@ public struct Stanza: Equatable, Sendable {
 /// (it is derived from fresh randomness), so the fixed nonce is safe.
 enum FileKeyWrap {
     /// Wrapped size: 32-byte ciphertext and 16-byte tag.
-    static let wrappedSize = 32 + AES.GCM.tagByteCount
-    private static let zeroNonce = [UInt8](repeating: 0, count: AES.GCM.nonceByteCount)
+    static let wrappedSize = 32 + AES256.GCM.tagByteCount
+    private static let zeroNonce = [UInt8](repeating: 0, count: AES256.GCM.nonceByteCount)
 
-    static func wrap(_ fileKey: SymmetricKey, with wrappingKey: SymmetricKey) throws -> [UInt8] {
-        let box = try fileKey.withUnsafeBytes { try AES.GCM.seal($0, using: wrappingKey, nonce: zeroNonce) }
+    static func wrap(_ fileKey: SecretKey, with wrappingKey: SecretKey) throws -> [UInt8] {
+        let box = try fileKey.withUnsafeBytes { try AES256.GCM.seal($0, using: wrappingKey, nonce: zeroNonce) }
         return box.ciphertext + box.tag
     }
 
     /// The file key, or nil when `wrapped` does not open under this key (the
     /// stanza is for someone else, or was altered).
-    static func unwrap(_ wrapped: ArraySlice<UInt8>, with wrappingKey: SymmetricKey) -> SymmetricKey? {
+    static func unwrap(_ wrapped: ArraySlice<UInt8>, with wrappingKey: SecretKey) -> SecretKey? {
         precondition(wrapped.count == wrappedSize)
-        let box = AES.GCM.SealedBox(nonce: zeroNonce, ciphertext: Array(wrapped.prefix(32)), tag: Array(wrapped.suffix(16)))
-        guard var raw = try? AES.GCM.open(box, using: wrappingKey) else { return nil }
+        let box = AES256.GCM.SealedBox(nonce: zeroNonce, ciphertext: Array(wrapped.prefix(32)), tag: Array(wrapped.suffix(16)))
+        guard var raw = try? AES256.GCM.open(box, using: wrappingKey) else { return nil }
         defer { SecureZero.zero(&raw) }
-        return SymmetricKey(copying: raw)
+        return SecretKey(copying: raw)
     }
 }
 

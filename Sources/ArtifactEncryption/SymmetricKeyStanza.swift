@@ -10,7 +10,7 @@ enum SymmetricKeyStanza {
     static let saltSize = 16
     static let bodySize = saltSize + FileKeyWrap.wrappedSize
 
-    static func wrap(_ fileKey: SymmetricKey, with key: SymmetricKey) throws -> Stanza {
+    static func wrap(_ fileKey: SecretKey, with key: SecretKey) throws -> Stanza {
         guard key.byteCount == 32 else { throw EncryptionError(.symmetricKeyLength(key.byteCount)) }
         let salt = SecureRandom.bytes(count: saltSize)
         let wrapping = try HKDFSHA256.deriveKey(inputKeyMaterial: key, salt: salt, info: Labels.symmetricKey, outputByteCount: 32)
@@ -18,7 +18,7 @@ enum SymmetricKeyStanza {
     }
 
     /// The file key if this stanza was made with `key`; nil otherwise.
-    static func unwrap(_ stanza: Stanza, with key: SymmetricKey) throws -> SymmetricKey? {
+    static func unwrap(_ stanza: Stanza, with key: SecretKey) throws -> SecretKey? {
         precondition(stanza.body.count == bodySize)
         guard key.byteCount == 32 else { return nil }
         let wrapping = try HKDFSHA256.deriveKey(inputKeyMaterial: key, salt: Array(stanza.body.prefix(saltSize)),

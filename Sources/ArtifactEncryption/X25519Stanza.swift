@@ -8,9 +8,9 @@ import ModelSecCrypto
 enum X25519Stanza {
     static let bodySize = 32 + FileKeyWrap.wrappedSize
 
-    static func wrap(_ fileKey: SymmetricKey, to recipient: X25519.PublicKey) throws -> Stanza {
+    static func wrap(_ fileKey: SecretKey, to recipient: X25519.PublicKey) throws -> Stanza {
         let ephemeral = X25519.PrivateKey()
-        let shared: SymmetricKey
+        let shared: SecretKey
         do { shared = try ephemeral.sharedSecret(with: recipient) } catch {
             throw EncryptionError(.lowOrderRecipientKey)
         }
@@ -21,10 +21,10 @@ enum X25519Stanza {
     }
 
     /// The file key if this stanza was made for `identity`; nil otherwise.
-    static func unwrap(_ stanza: Stanza, with identity: X25519.PrivateKey) throws -> SymmetricKey? {
+    static func unwrap(_ stanza: Stanza, with identity: X25519.PrivateKey) throws -> SecretKey? {
         precondition(stanza.body.count == bodySize)
         let epk = Array(stanza.body.prefix(32))
-        let shared: SymmetricKey
+        let shared: SecretKey
         do { shared = try identity.sharedSecret(with: try X25519.PublicKey(rawRepresentation: epk)) } catch {
             throw EncryptionError(.lowOrderEphemeralKey)
         }

@@ -40,11 +40,11 @@ public final class CSVReader {
     private var position = 0
     private var atEOF = false
     private var line = 1
-    private var hasher: HashFunctionState? = SHA256.hasher()
+    private var hasher: HashFunctionState? = SHA2.SHA256.hasher()
     /// Bytes read from the file so far (for progress reporting).
     public private(set) var bytesRead: Int64 = 0
     /// SHA-256 of every byte of the file, available once ``next()`` has returned nil.
-    public private(set) var sha256: Digest?
+    public private(set) var sha256: SHA2.Digest?
 
     /// Opens `path` for reading.
     public init(path: String) throws {

@@ -189,7 +189,7 @@ package enum LedgerRules {
             field(r.dataset); field(r.relation.rawValue); field(String(a.epsilon)); field(String(a.delta))
             field(a.rho.map(String.init) ?? "-"); field(r.mechanism); field(r.parameters)
         }
-        return SHA256.hash(data: bytes).hex
+        return SHA2.SHA256.hash(data: bytes).hex
     }
 
     /// The current time, ISO 8601 UTC with fractional seconds.

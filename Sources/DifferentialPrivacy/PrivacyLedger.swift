@@ -164,7 +164,7 @@ extension PrivacyLedger {
             throw DPError.failedAfterCharge(dataset: request.dataset, reason: "\(error)")
         }
         try complete(charge: id, outcome: .released, dataSHA256: output.dataSHA256,
-                     resultSHA256: SHA256.hash(data: output.canonicalBytes).hex)
+                     resultSHA256: SHA2.SHA256.hash(data: output.canonicalBytes).hex)
         return output.result
     }
 }

@@ -68,7 +68,7 @@ extension CSVRelease {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 try ledger.complete(charge: charges[0], outcome: .released, dataSHA256: firstDigest,
-                                    resultSHA256: SHA256.hash(data: Array(try encoder.encode(selection))).hex)
+                                    resultSHA256: SHA2.SHA256.hash(data: Array(try encoder.encode(selection))).hex)
                 completed = 1
             }
             var bounded = spec
@@ -86,7 +86,7 @@ extension CSVRelease {
             r.notes.append("bounds chosen privately: a discrete-Laplace histogram over \(ApproxBounds.binCount) power-of-two bins (epsilon \(boundsEpsilon), threshold \(selector.threshold)) gave [\(chosen.lowerBound), \(chosen.upperBound)]; that epsilon is charged separately")
             if let ledger, charges.count == 2 {
                 try ledger.complete(charge: charges[1], outcome: .released, dataSHA256: second.sha256?.hex,
-                                    resultSHA256: SHA256.hash(data: try r.canonicalBytes()).hex)
+                                    resultSHA256: SHA2.SHA256.hash(data: try r.canonicalBytes()).hex)
             }
             return r
         } catch {

@@ -57,7 +57,7 @@ public enum CycloneDXBOM {
 
     /// `urn:uuid:` of a version-8 UUID made from the SHA-256 of the release's name, version and OMS digest.
     static func serialNumber(_ subject: EvidenceSubject) -> String {
-        var bytes = SHA256.hash(data: Array("modelsec-bom\0\(subject.name)\0\(subject.version)\0\(subject.omsDigest)".utf8)).bytes.prefix(16).map { $0 }
+        var bytes = SHA2.SHA256.hash(data: Array("modelsec-bom\0\(subject.name)\0\(subject.version)\0\(subject.omsDigest)".utf8)).bytes.prefix(16).map { $0 }
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         let hex = Hex.encode(bytes)

@@ -329,7 +329,7 @@ public enum DeployGate {
                 throw StepFailure(reason: "\(ReleaseManifest.quoted(artifact.path)): not a safe relative path")
             }
             let writer = try staging.create(path)
-            var hasher = SHA256.hasher()
+            var hasher = SHA2.SHA256.hasher()
             var written: UInt64 = 0
             do {
                 let decryptor = try Decryptor(source: source, identities: identities)

@@ -7,7 +7,7 @@ import ModelSecIO
 /// that were encrypted, even if the file changes meanwhile.
 final class HashingSource: ByteSource {
     private let source: ByteSource
-    private var hasher: HashFunctionState? = SHA256.hasher()
+    private var hasher: HashFunctionState? = SHA2.SHA256.hasher()
     private let progress: ProgressReporter?
     /// Bytes handed out so far.
     private(set) var byteCount: UInt64 = 0
@@ -28,7 +28,7 @@ final class HashingSource: ByteSource {
     }
 
     /// The digest of everything read; call once, at the end.
-    func finalize() -> Digest {
+    func finalize() -> SHA2.Digest {
         hasher.take()!.finalize()
     }
 }

@@ -96,7 +96,7 @@ public enum ReleaseAuthentication {
             return reject("unreadable")
         }
         guard let expected = Hex.decode(signedManifestDigest),
-              ConstantTime.equals(SHA256.hash(data: manifestBytes).bytes, expected) else {
+              ConstantTime.equals(SHA2.SHA256.hash(data: manifestBytes).bytes, expected) else {
             return reject("release.json was modified after signing (its SHA-256 does not match the signed digest)")
         }
         let manifest: ReleaseManifest
@@ -133,7 +133,7 @@ public enum ReleaseAuthentication {
             } catch {
                 return .rejected(step: .manifest, reason: "\(path): unreadable")
             }
-            guard let expected = Hex.decode(digest), ConstantTime.equals(SHA256.hash(data: bytes).bytes, expected) else {
+            guard let expected = Hex.decode(digest), ConstantTime.equals(SHA2.SHA256.hash(data: bytes).bytes, expected) else {
                 return .rejected(step: .manifest, reason: "\(path): modified after signing (its SHA-256 does not match the signed digest)")
             }
             evidence.append((entry, bytes))

@@ -113,7 +113,7 @@ public enum ReleaseCreator {
         try staging.write(manifestBytes, to: ModelPath(ReleaseLayout.manifestFile))
 
         let resources = artifacts.map { (name: $0.path, sha256: $0.sha256) }
-            + [(name: ReleaseLayout.manifestResourceName, sha256: SHA256.hash(data: manifestBytes).hex)]
+            + [(name: ReleaseLayout.manifestResourceName, sha256: SHA2.SHA256.hash(data: manifestBytes).hex)]
             + evidence.map { (name: ReleaseLayout.evidenceResourceName($0.entry.path), sha256: $0.entry.sha256) }
         var bundle = try ReleaseSignature.sign(subjectName: request.name, resources: resources, signer: request.signingKey)
         if let chain = request.certificateChain {

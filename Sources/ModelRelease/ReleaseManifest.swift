@@ -143,7 +143,7 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
             self.kind = kind
             self.mediaType = mediaType
             size = UInt64(bytes.count)
-            sha256 = SHA256.hash(data: bytes).hex
+            sha256 = SHA2.SHA256.hash(data: bytes).hex
         }
     }
 

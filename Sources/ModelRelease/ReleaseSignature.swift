@@ -28,7 +28,7 @@ public enum ReleaseSignature {
     /// for the model `subjectName`, recording the release's ignored paths.
     public static func sign(subjectName: String, resources: [(name: String, sha256: String)], signer: any Signer) throws -> SignatureBundle {
         let digested = try resources.map { resource -> DigestedResource in
-            guard let digest = Hex.decode(resource.sha256), digest.count == SHA256.byteCount else {
+            guard let digest = Hex.decode(resource.sha256), digest.count == SHA2.SHA256.byteCount else {
                 throw ReleaseInputError(path: resource.name, reason: "the SHA-256 is not 64 hex digits")
             }
             return DigestedResource(name: resource.name, sha256: digest)

@@ -1,10 +1,11 @@
 import COpenSSL
 import Foundation
 
-/// The Advanced Encryption Standard.
-public enum AES {}
+/// AES with 256-bit keys (FIPS 197), the only key size modelsec uses. Named
+/// `AES256` so it does not clash with swift-crypto's `AES` in one file.
+public enum AES256 {}
 
-extension AES {
+extension AES256 {
     /// AES-256 in Galois/Counter Mode (NIST SP 800-38D) with 96-bit nonces and
     /// 128-bit tags, through OpenSSL EVP (AES-NI and carry-less multiply where
     /// the CPU has them).
@@ -36,7 +37,7 @@ extension AES {
         /// Encrypts and authenticates `plaintext` and `authenticating` data. A
         /// random nonce is used when none is given; never reuse a nonce under a key.
         public static func seal<P: ContiguousBytes, A: ContiguousBytes>(
-            _ plaintext: P, using key: SymmetricKey, nonce: [UInt8]? = nil, authenticating aad: A
+            _ plaintext: P, using key: SecretKey, nonce: [UInt8]? = nil, authenticating aad: A
         ) throws -> SealedBox {
             let nonce = nonce ?? SecureRandom.bytes(count: nonceByteCount)
             let cipher = try ChunkCipher(key: key)
@@ -57,13 +58,13 @@ extension AES {
         }
 
         /// Encrypts with no associated data.
-        public static func seal<P: ContiguousBytes>(_ plaintext: P, using key: SymmetricKey, nonce: [UInt8]? = nil) throws -> SealedBox {
+        public static func seal<P: ContiguousBytes>(_ plaintext: P, using key: SecretKey, nonce: [UInt8]? = nil) throws -> SealedBox {
             try seal(plaintext, using: key, nonce: nonce, authenticating: [UInt8]())
         }
 
-        /// Verifies and decrypts. Throws ``CryptoError/authenticationFailure``
+        /// Verifies and decrypts. Throws ``CryptoBackendError/authenticationFailure``
         /// when the key, nonce, ciphertext, tag or associated data differ.
-        public static func open<A: ContiguousBytes>(_ box: SealedBox, using key: SymmetricKey, authenticating aad: A) throws -> [UInt8] {
+        public static func open<A: ContiguousBytes>(_ box: SealedBox, using key: SecretKey, authenticating aad: A) throws -> [UInt8] {
             let cipher = try ChunkCipher(key: key)
             var plaintext = [UInt8](repeating: 0, count: box.ciphertext.count)
             try box.nonce.withUnsafeBytes { n in
@@ -81,13 +82,13 @@ extension AES {
         }
 
         /// Decrypts with no associated data.
-        public static func open(_ box: SealedBox, using key: SymmetricKey) throws -> [UInt8] {
+        public static func open(_ box: SealedBox, using key: SecretKey) throws -> [UInt8] {
             try open(box, using: key, authenticating: [UInt8]())
         }
     }
 }
 
-extension AES.GCM {
+extension AES256.GCM {
     /// A reusable AES-256-GCM context for sealing or opening many chunks under
     /// one key into caller-provided buffers, with no allocation per chunk.
     ///
@@ -98,12 +99,12 @@ extension AES.GCM {
         private let decryptContext: OpaquePointer
 
         /// A context for `key`, which must be 32 bytes.
-        public init(key: SymmetricKey) throws {
-            guard key.byteCount == AES.GCM.keyByteCount else {
-                throw CryptoError.invalidLength(what: "AES-256-GCM key", expected: AES.GCM.keyByteCount, actual: key.byteCount)
+        public init(key: SecretKey) throws {
+            guard key.byteCount == AES256.GCM.keyByteCount else {
+                throw CryptoBackendError.invalidLength(what: "AES-256-GCM key", expected: AES256.GCM.keyByteCount, actual: key.byteCount)
             }
             guard let enc = EVP_CIPHER_CTX_new(), let dec = EVP_CIPHER_CTX_new() else {
-                throw CryptoError.backend("EVP_CIPHER_CTX_new failed")
+                throw CryptoBackendError.backend("EVP_CIPHER_CTX_new failed")
             }
             encryptContext = enc
             decryptContext = dec
@@ -112,7 +113,7 @@ extension AES.GCM {
                 return EVP_EncryptInit_ex(enc, EVP_aes_256_gcm(), nil, kp, nil) == 1
                     && EVP_DecryptInit_ex(dec, EVP_aes_256_gcm(), nil, kp, nil) == 1
             }
-            guard ok else { throw CryptoError.backend(Backend.openSSLErrorDescription()) }
+            guard ok else { throw CryptoBackendError.backend(Backend.openSSLErrorDescription()) }
         }
 
         deinit {
@@ -145,13 +146,13 @@ extension AES.GCM {
             var finalLength: Int32 = 0
             var scratch: UInt8 = 0
             ok = ok && EVP_EncryptFinal_ex(ctx, &scratch, &finalLength) == 1
-            ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(AES.GCM.tagByteCount), tag.baseAddress) == 1
-            guard ok else { throw CryptoError.backend(Backend.openSSLErrorDescription()) }
+            ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(AES256.GCM.tagByteCount), tag.baseAddress) == 1
+            guard ok else { throw CryptoBackendError.backend(Backend.openSSLErrorDescription()) }
         }
 
         /// Verifies `tag` and decrypts `ciphertext` into `plaintext` (same
         /// length; may be the same memory). On failure the output is zeroed and
-        /// ``CryptoError/authenticationFailure`` is thrown.
+        /// ``CryptoBackendError/authenticationFailure`` is thrown.
         public func open(
             _ ciphertext: UnsafeRawBufferPointer,
             nonce: UnsafeRawBufferPointer,
@@ -171,33 +172,33 @@ extension AES.GCM {
                                        ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(ciphertext.count)) == 1
                     && Int(outLength) == ciphertext.count
             }
-            guard ok else { throw CryptoError.backend(Backend.openSSLErrorDescription()) }
+            guard ok else { throw CryptoBackendError.backend(Backend.openSSLErrorDescription()) }
             // The tag is only read by OpenSSL; the API takes a non-const pointer.
-            guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(AES.GCM.tagByteCount),
+            guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(AES256.GCM.tagByteCount),
                                       UnsafeMutableRawPointer(mutating: tag.baseAddress)) == 1 else {
-                throw CryptoError.backend(Backend.openSSLErrorDescription())
+                throw CryptoBackendError.backend(Backend.openSSLErrorDescription())
             }
             var finalLength: Int32 = 0
             var scratch: UInt8 = 0
             if EVP_DecryptFinal_ex(ctx, &scratch, &finalLength) != 1 {
                 Backend.clearOpenSSLErrors()
                 SecureZero.zero(plaintext)
-                throw CryptoError.authenticationFailure
+                throw CryptoBackendError.authenticationFailure
             }
         }
 
         private func checkSizes(nonce: Int, tag: Int, input: Int, output: Int) throws {
-            guard nonce == AES.GCM.nonceByteCount else {
-                throw CryptoError.invalidLength(what: "AES-GCM nonce", expected: AES.GCM.nonceByteCount, actual: nonce)
+            guard nonce == AES256.GCM.nonceByteCount else {
+                throw CryptoBackendError.invalidLength(what: "AES-GCM nonce", expected: AES256.GCM.nonceByteCount, actual: nonce)
             }
-            guard tag == AES.GCM.tagByteCount else {
-                throw CryptoError.invalidLength(what: "AES-GCM tag", expected: AES.GCM.tagByteCount, actual: tag)
+            guard tag == AES256.GCM.tagByteCount else {
+                throw CryptoBackendError.invalidLength(what: "AES-GCM tag", expected: AES256.GCM.tagByteCount, actual: tag)
             }
             guard output >= input else {
-                throw CryptoError.invalidLength(what: "AES-GCM output buffer", expected: input, actual: output)
+                throw CryptoBackendError.invalidLength(what: "AES-GCM output buffer", expected: input, actual: output)
             }
             guard input <= Int(Int32.max) else {
-                throw CryptoError.invalidParameter("AES-GCM chunk larger than 2 GiB")
+                throw CryptoBackendError.invalidParameter("AES-GCM chunk larger than 2 GiB")
             }
         }
     }

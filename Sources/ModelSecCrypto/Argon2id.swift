@@ -30,24 +30,24 @@ public enum Argon2id {
     /// Derives `outputByteCount` bytes from `password` and a 16-byte `salt`.
     public static func deriveKey<S: ContiguousBytes>(
         password: SecretBytes, salt: S, parameters: Parameters, outputByteCount: Int = 32
-    ) throws -> SymmetricKey {
+    ) throws -> SecretKey {
         Backend.ensureInitialized()
         guard parameters.parallelism == 1 else {
-            throw CryptoError.invalidParameter("Argon2id parallelism must be 1 (libsodium supports one lane)")
+            throw CryptoBackendError.invalidParameter("Argon2id parallelism must be 1 (libsodium supports one lane)")
         }
         guard parameters.iterations >= UInt32(crypto_pwhash_OPSLIMIT_MIN), parameters.iterations <= 64 else {
-            throw CryptoError.invalidParameter("Argon2id iterations must be 1...64, got \(parameters.iterations)")
+            throw CryptoBackendError.invalidParameter("Argon2id iterations must be 1...64, got \(parameters.iterations)")
         }
         guard parameters.memoryKiB >= 8, parameters.memoryKiB <= 4 * 1024 * 1024 else {
-            throw CryptoError.invalidParameter("Argon2id memory must be 8 KiB ... 4 GiB, got \(parameters.memoryKiB) KiB")
+            throw CryptoBackendError.invalidParameter("Argon2id memory must be 8 KiB ... 4 GiB, got \(parameters.memoryKiB) KiB")
         }
         guard outputByteCount >= 16, outputByteCount <= 64 else {
-            throw CryptoError.invalidParameter("Argon2id output must be 16...64 bytes")
+            throw CryptoBackendError.invalidParameter("Argon2id output must be 16...64 bytes")
         }
         var failed = false
         let derived = try salt.withUnsafeBytes { s -> SecretBytes in
             guard s.count == saltByteCount else {
-                throw CryptoError.invalidLength(what: "Argon2id salt", expected: saltByteCount, actual: s.count)
+                throw CryptoBackendError.invalidLength(what: "Argon2id salt", expected: saltByteCount, actual: s.count)
             }
             return SecretBytes(count: outputByteCount) { out in
                 password.withUnsafeBytes { p in
@@ -60,7 +60,7 @@ public enum Argon2id {
                 }
             }
         }
-        if failed { throw CryptoError.backend("Argon2id failed (out of memory?)") }
-        return SymmetricKey(derived)
+        if failed { throw CryptoBackendError.backend("Argon2id failed (out of memory?)") }
+        return SecretKey(derived)
     }
 }

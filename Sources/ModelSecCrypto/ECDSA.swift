@@ -89,7 +89,7 @@ public enum ECDSA {
 
         init(key: EVPKey) throws {
             guard key.typeID == EVP_PKEY_EC, let curve = Curve(groupName: key.groupName) else {
-                throw CryptoError.invalidKey("not a P-256, P-384 or P-521 key")
+                throw CryptoBackendError.invalidKey("not a P-256, P-384 or P-521 key")
             }
             self.key = key
             self.curve = curve
@@ -99,7 +99,7 @@ public enum ECDSA {
         /// The point is checked to be on the curve.
         public init(x963Representation point: [UInt8], curve: Curve) throws {
             guard point.count == curve.pointSize, point.first == 0x04 else {
-                throw CryptoError.invalidKey("an ECDSA public key must be a \(curve.pointSize)-byte uncompressed point")
+                throw CryptoBackendError.invalidKey("an ECDSA public key must be a \(curve.pointSize)-byte uncompressed point")
             }
             try self.init(key: EVPKey.fromSPKI(curve.spkiPrefix + point))
         }
@@ -164,20 +164,20 @@ public enum ECDSA {
 
         /// A DER ECDSA signature of `message` with the curve's hash (randomised nonce).
         public func signature<M: ContiguousBytes>(for message: M) throws -> [UInt8] {
-            guard let ctx = EVP_MD_CTX_new() else { throw CryptoError.backend("EVP_MD_CTX_new failed") }
+            guard let ctx = EVP_MD_CTX_new() else { throw CryptoBackendError.backend("EVP_MD_CTX_new failed") }
             defer { EVP_MD_CTX_free(ctx) }
             guard EVP_DigestSignInit(ctx, nil, curve.digest(), nil, key.pointer) == 1 else {
-                throw CryptoError.backend(Backend.openSSLErrorDescription())
+                throw CryptoBackendError.backend(Backend.openSSLErrorDescription())
             }
             return try message.withUnsafeBytes { m in
                 let mp = m.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyPointer
                 var length = 0
                 guard EVP_DigestSign(ctx, nil, &length, mp, m.count) == 1 else {
-                    throw CryptoError.backend(Backend.openSSLErrorDescription())
+                    throw CryptoBackendError.backend(Backend.openSSLErrorDescription())
                 }
                 var out = [UInt8](repeating: 0, count: length)
                 guard EVP_DigestSign(ctx, &out, &length, mp, m.count) == 1 else {
-                    throw CryptoError.backend(Backend.openSSLErrorDescription())
+                    throw CryptoBackendError.backend(Backend.openSSLErrorDescription())
                 }
                 return Array(out.prefix(length))
             }
@@ -186,7 +186,7 @@ public enum ECDSA {
         /// A raw `r ‖ s` signature (as JOSE ES256/ES384/ES512 use).
         public func rawSignature<M: ContiguousBytes>(for message: M) throws -> [UInt8] {
             guard let raw = ECDSASignatureEncoding.raw(fromDER: try signature(for: message), scalarSize: curve.scalarSize) else {
-                throw CryptoError.backend("unexpected ECDSA signature encoding")
+                throw CryptoBackendError.backend("unexpected ECDSA signature encoding")
             }
             return raw
         }

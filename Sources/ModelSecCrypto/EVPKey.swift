@@ -18,12 +18,12 @@ final class EVPKey: @unchecked Sendable { // read-only pointer; OpenSSL 3 allows
             var p: UnsafePointer<UInt8>? = buf.baseAddress
             guard let key = d2i_PUBKEY(nil, &p, buf.count) else {
                 Backend.clearOpenSSLErrors()
-                throw CryptoError.invalidKey("malformed SubjectPublicKeyInfo")
+                throw CryptoBackendError.invalidKey("malformed SubjectPublicKeyInfo")
             }
             // Own the key before any further check, so every exit frees it.
             let owned = EVPKey(taking: key)
             guard p == buf.baseAddress.map({ $0 + buf.count }) else {
-                throw CryptoError.invalidKey("malformed SubjectPublicKeyInfo: trailing bytes after the structure")
+                throw CryptoBackendError.invalidKey("malformed SubjectPublicKeyInfo: trailing bytes after the structure")
             }
             return owned
         }

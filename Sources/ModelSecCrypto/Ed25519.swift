@@ -11,7 +11,7 @@ public enum Ed25519 {
         /// A key from its 32-byte encoding.
         public init(rawRepresentation: [UInt8]) throws {
             guard rawRepresentation.count == Int(crypto_sign_PUBLICKEYBYTES) else {
-                throw CryptoError.invalidLength(what: "Ed25519 public key", expected: Int(crypto_sign_PUBLICKEYBYTES), actual: rawRepresentation.count)
+                throw CryptoBackendError.invalidLength(what: "Ed25519 public key", expected: Int(crypto_sign_PUBLICKEYBYTES), actual: rawRepresentation.count)
             }
             self.rawRepresentation = rawRepresentation
         }
@@ -65,7 +65,7 @@ public enum Ed25519 {
         public init<D: ContiguousBytes>(seedBytes: D) throws {
             let seed = seedBytes.withUnsafeBytes { SecretBytes(copying: $0) }
             guard seed.count == Int(crypto_sign_SEEDBYTES) else {
-                throw CryptoError.invalidLength(what: "Ed25519 private key seed", expected: Int(crypto_sign_SEEDBYTES), actual: seed.count)
+                throw CryptoBackendError.invalidLength(what: "Ed25519 private key seed", expected: Int(crypto_sign_SEEDBYTES), actual: seed.count)
             }
             self.init(seed: seed)
         }

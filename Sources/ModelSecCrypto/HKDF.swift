@@ -7,31 +7,31 @@ public enum HKDFSHA256 {
 
     /// HKDF-Extract: a pseudorandom key from input keying material and a salt.
     /// An empty salt means the RFC's default of 32 zero bytes.
-    public static func extract<S: ContiguousBytes>(inputKeyMaterial: SymmetricKey, salt: S) throws -> SymmetricKey {
+    public static func extract<S: ContiguousBytes>(inputKeyMaterial: SecretKey, salt: S) throws -> SecretKey {
         try derive(mode: .extractOnly, key: inputKeyMaterial, salt: salt, info: [UInt8](), outputByteCount: 32)
     }
 
     /// HKDF-Expand: `outputByteCount` bytes (at most 8160) from a pseudorandom key and `info`.
-    public static func expand<I: ContiguousBytes>(pseudoRandomKey: SymmetricKey, info: I, outputByteCount: Int) throws -> SymmetricKey {
+    public static func expand<I: ContiguousBytes>(pseudoRandomKey: SecretKey, info: I, outputByteCount: Int) throws -> SecretKey {
         try derive(mode: .expandOnly, key: pseudoRandomKey, salt: [UInt8](), info: info, outputByteCount: outputByteCount)
     }
 
     /// Extract then expand, in one call.
     public static func deriveKey<S: ContiguousBytes, I: ContiguousBytes>(
-        inputKeyMaterial: SymmetricKey, salt: S, info: I, outputByteCount: Int
-    ) throws -> SymmetricKey {
+        inputKeyMaterial: SecretKey, salt: S, info: I, outputByteCount: Int
+    ) throws -> SecretKey {
         try derive(mode: .extractAndExpand, key: inputKeyMaterial, salt: salt, info: info, outputByteCount: outputByteCount)
     }
 
     private static func derive<S: ContiguousBytes, I: ContiguousBytes>(
-        mode: Mode, key: SymmetricKey, salt: S, info: I, outputByteCount: Int
-    ) throws -> SymmetricKey {
+        mode: Mode, key: SecretKey, salt: S, info: I, outputByteCount: Int
+    ) throws -> SecretKey {
         guard outputByteCount > 0, outputByteCount <= 255 * 32 else {
-            throw CryptoError.invalidParameter("HKDF output length must be 1...8160 bytes, got \(outputByteCount)")
+            throw CryptoBackendError.invalidParameter("HKDF output length must be 1...8160 bytes, got \(outputByteCount)")
         }
-        guard key.byteCount > 0 else { throw CryptoError.invalidParameter("HKDF input key material is empty") }
+        guard key.byteCount > 0 else { throw CryptoBackendError.invalidParameter("HKDF input key material is empty") }
         guard let ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nil) else {
-            throw CryptoError.backend(Backend.openSSLErrorDescription())
+            throw CryptoBackendError.backend(Backend.openSSLErrorDescription())
         }
         defer { EVP_PKEY_CTX_free(ctx) }
         var ok = EVP_PKEY_derive_init(ctx) == 1
@@ -52,7 +52,7 @@ public enum HKDFSHA256 {
         ok = ok && info.withUnsafeBytes { i in
             i.count == 0 || EVP_PKEY_CTX_add1_hkdf_info(ctx, i.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(i.count)) == 1
         }
-        guard ok else { throw CryptoError.backend(Backend.openSSLErrorDescription()) }
+        guard ok else { throw CryptoBackendError.backend(Backend.openSSLErrorDescription()) }
         var failure: String?
         let secret = SecretBytes(count: outputByteCount) { out in
             var length = out.count
@@ -60,7 +60,7 @@ public enum HKDFSHA256 {
                 failure = Backend.openSSLErrorDescription()
             }
         }
-        if let failure { throw CryptoError.backend(failure) }
-        return SymmetricKey(secret)
+        if let failure { throw CryptoBackendError.backend(failure) }
+        return SecretKey(secret)
     }
 }

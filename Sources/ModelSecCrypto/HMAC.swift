@@ -7,7 +7,7 @@ public enum HMACSHA256 {
     public static let byteCount = 32
 
     /// The HMAC-SHA-256 of `message` under `key`.
-    public static func authenticationCode<M: ContiguousBytes>(for message: M, using key: SymmetricKey) -> [UInt8] {
+    public static func authenticationCode<M: ContiguousBytes>(for message: M, using key: SecretKey) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: byteCount)
         var length: UInt32 = 0
         let ok = key.withUnsafeBytes { k in
@@ -25,7 +25,7 @@ public enum HMACSHA256 {
 
     /// True when `tag` is the HMAC-SHA-256 of `message` under `key`, compared in constant time.
     public static func isValidAuthenticationCode<T: ContiguousBytes, M: ContiguousBytes>(
-        _ tag: T, authenticating message: M, using key: SymmetricKey
+        _ tag: T, authenticating message: M, using key: SecretKey
     ) -> Bool {
         var expected = authenticationCode(for: message, using: key)
         defer { SecureZero.zero(&expected) }

@@ -151,7 +151,7 @@ extension PublicKey {
 
     /// The key id: lowercase hex SHA-256 of ``pemRepresentation``, the `hint`
     /// that OpenSSF model signatures carry.
-    public var keyID: String { SHA256.hash(data: Array(pemRepresentation.utf8)).hex }
+    public var keyID: String { SHA2.SHA256.hash(data: Array(pemRepresentation.utf8)).hex }
 }
 
 extension PrivateKey {
@@ -220,7 +220,7 @@ extension PrivateKey {
             let p = secret.withUnsafeBytes { s in
                 EVP_PKEY_new_raw_private_key(type, nil, s.baseAddress?.assumingMemoryBound(to: UInt8.self), s.count)
             }
-            guard let p else { throw CryptoError.backend(Backend.openSSLErrorDescription()) }
+            guard let p else { throw CryptoBackendError.backend(Backend.openSSLErrorDescription()) }
             return EVPKey(taking: p)
         }
         switch self {
@@ -235,7 +235,7 @@ extension PrivateKey {
     /// `openssl pkey -passin` opens.
     public func pkcs8PEM(passphrase: SecretBytes? = nil) throws -> SecretBytes {
         let key = try evpKey()
-        guard let bio = BIO_new(BIO_s_secmem()) else { throw CryptoError.backend("BIO_new failed") }
+        guard let bio = BIO_new(BIO_s_secmem()) else { throw CryptoBackendError.backend("BIO_new failed") }
         defer { BIO_free(bio) }
         let ok: Bool
         if let passphrase {
@@ -247,10 +247,10 @@ extension PrivateKey {
         } else {
             ok = PEM_write_bio_PKCS8PrivateKey(bio, key.pointer, nil, nil, 0, nil, nil) == 1
         }
-        guard ok else { throw CryptoError.backend(Backend.openSSLErrorDescription()) }
+        guard ok else { throw CryptoBackendError.backend(Backend.openSSLErrorDescription()) }
         var data: UnsafeMutablePointer<CChar>?
         let length = modelsec_BIO_get_mem_data(bio, &data)
-        guard length > 0, let data else { throw CryptoError.backend("empty PEM output") }
+        guard length > 0, let data else { throw CryptoBackendError.backend("empty PEM output") }
         return SecretBytes(copying: UnsafeRawBufferPointer(start: data, count: length))
     }
 }

@@ -4,7 +4,7 @@
 /// HMAC, HKDF, AES-256-GCM, ECDSA P-256 and PEM/PKCS#8/SPKI encoding; libsodium
 /// for Ed25519, X25519, Argon2id, randomness, constant-time comparison and
 /// locked, zeroed secret memory. Everything above it works with typed keys
-/// (``PrivateKey``, ``PublicKey``, ``SigningPrivateKey``, ``SymmetricKey``)
+/// (``PrivateKey``, ``PublicKey``, ``SigningPrivateKey``, ``SecretKey``)
 /// and throwing APIs, never with C pointers.
 public enum ModelSecCryptoInfo {
     /// The backend versions in use, for `modelsec --version` and reports.

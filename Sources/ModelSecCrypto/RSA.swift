@@ -36,11 +36,11 @@ public enum RSA {
             let n = Array(modulus.drop { $0 == 0 })
             let e = Array(exponent.drop { $0 == 0 })
             guard !e.isEmpty, e.count <= 4, e.last! & 1 == 1, e.count > 1 || e[0] >= 3 else {
-                throw CryptoError.invalidKey("an RSA public exponent must be odd, at least 3 and at most 32 bits")
+                throw CryptoBackendError.invalidKey("an RSA public exponent must be odd, at least 3 and at most 32 bits")
             }
             let bits = n.isEmpty ? 0 : (n.count - 1) * 8 + (8 - n[0].leadingZeroBitCount)
             guard bits >= RSA.minimumModulusBits, bits <= RSA.maximumModulusBits, n.last! & 1 == 1 else {
-                throw CryptoError.invalidKey("an RSA modulus must be odd and \(RSA.minimumModulusBits) to \(RSA.maximumModulusBits) bits (it has \(bits))")
+                throw CryptoBackendError.invalidKey("an RSA modulus must be odd and \(RSA.minimumModulusBits) to \(RSA.maximumModulusBits) bits (it has \(bits))")
             }
             try self.init(key: EVPKey.fromSPKI(DER.rsaSPKI(modulus: n, exponent: e)))
         }
@@ -51,10 +51,10 @@ public enum RSA {
         }
 
         init(key: EVPKey) throws {
-            guard key.typeID == EVP_PKEY_RSA else { throw CryptoError.invalidKey("not an RSA key") }
+            guard key.typeID == EVP_PKEY_RSA else { throw CryptoBackendError.invalidKey("not an RSA key") }
             let bits = Int(EVP_PKEY_get_bits(key.pointer))
             guard bits >= RSA.minimumModulusBits, bits <= RSA.maximumModulusBits else {
-                throw CryptoError.invalidKey("an RSA modulus must be \(RSA.minimumModulusBits) to \(RSA.maximumModulusBits) bits (it has \(bits))")
+                throw CryptoBackendError.invalidKey("an RSA modulus must be \(RSA.minimumModulusBits) to \(RSA.maximumModulusBits) bits (it has \(bits))")
             }
             self.key = key
             self.modulusBits = bits

@@ -1,24 +1,31 @@
 import COpenSSL
 import Foundation
 
-/// A message digest: the raw bytes and their lowercase hex form.
-public struct Digest: Hashable, Sendable, CustomStringConvertible {
-    /// The digest bytes.
-    public let bytes: [UInt8]
+/// The SHA-2 family (FIPS 180-4), through OpenSSL EVP. A namespace, so that
+/// `SHA2.SHA256` and `SHA2.Digest` do not clash with swift-crypto's top-level
+/// `SHA256` and `Digest` in a file that imports both.
+public enum SHA2 {}
 
-    /// Wraps digest bytes.
-    public init(bytes: [UInt8]) { self.bytes = bytes }
+extension SHA2 {
+    /// A message digest: the raw bytes and their lowercase hex form.
+    public struct Digest: Hashable, Sendable, CustomStringConvertible {
+        /// The digest bytes.
+        public let bytes: [UInt8]
 
-    /// Parses lowercase or uppercase hex; nil when it is not hex of an even length.
-    public init?(hex: String) {
-        guard let decoded = Hex.decode(hex) else { return nil }
-        bytes = decoded
+        /// Wraps digest bytes.
+        public init(bytes: [UInt8]) { self.bytes = bytes }
+
+        /// Parses lowercase or uppercase hex; nil when it is not hex of an even length.
+        public init?(hex: String) {
+            guard let decoded = Hex.decode(hex) else { return nil }
+            bytes = decoded
+        }
+
+        /// Lowercase hexadecimal.
+        public var hex: String { Hex.encode(bytes) }
+
+        public var description: String { hex }
     }
-
-    /// Lowercase hexadecimal.
-    public var hex: String { Hex.encode(bytes) }
-
-    public var description: String { hex }
 }
 
 /// Hash functions computed by OpenSSL's EVP layer, which uses the CPU's SHA
@@ -56,45 +63,47 @@ public struct HashFunctionState: ~Copyable {
     }
 
     /// Finishes and returns the digest.
-    public consuming func finalize() -> Digest {
+    public consuming func finalize() -> SHA2.Digest {
         var out = [UInt8](repeating: 0, count: size)
         var length: UInt32 = 0
         guard EVP_DigestFinal_ex(context, &out, &length) == 1, Int(length) == size else {
             fatalError("modelsec: EVP_DigestFinal_ex failed")
         }
-        return Digest(bytes: out)
+        return SHA2.Digest(bytes: out)
     }
 }
 
-/// SHA-256 (FIPS 180-4).
-public enum SHA256 {
-    /// Digest length in bytes.
-    public static let byteCount = 32
+extension SHA2 {
+    /// SHA-256 (FIPS 180-4).
+    public enum SHA256 {
+        /// Digest length in bytes.
+        public static let byteCount = 32
 
-    /// A fresh incremental SHA-256 state.
-    public static func hasher() -> HashFunctionState { HashFunctionState(md: EVP_sha256(), size: byteCount) }
+        /// A fresh incremental SHA-256 state.
+        public static func hasher() -> HashFunctionState { HashFunctionState(md: EVP_sha256(), size: byteCount) }
 
-    /// SHA-256 of `data` in one call.
-    public static func hash<D: ContiguousBytes>(data: D) -> Digest {
-        var h = hasher()
-        h.update(data)
-        return h.finalize()
+        /// SHA-256 of `data` in one call.
+        public static func hash<D: ContiguousBytes>(data: D) -> SHA2.Digest {
+            var h = hasher()
+            h.update(data)
+            return h.finalize()
+        }
     }
-}
 
-/// SHA-512 (FIPS 180-4).
-public enum SHA512 {
-    /// Digest length in bytes.
-    public static let byteCount = 64
+    /// SHA-512 (FIPS 180-4).
+    public enum SHA512 {
+        /// Digest length in bytes.
+        public static let byteCount = 64
 
-    /// A fresh incremental SHA-512 state.
-    public static func hasher() -> HashFunctionState { HashFunctionState(md: EVP_sha512(), size: byteCount) }
+        /// A fresh incremental SHA-512 state.
+        public static func hasher() -> HashFunctionState { HashFunctionState(md: EVP_sha512(), size: byteCount) }
 
-    /// SHA-512 of `data` in one call.
-    public static func hash<D: ContiguousBytes>(data: D) -> Digest {
-        var h = hasher()
-        h.update(data)
-        return h.finalize()
+        /// SHA-512 of `data` in one call.
+        public static func hash<D: ContiguousBytes>(data: D) -> SHA2.Digest {
+            var h = hasher()
+            h.update(data)
+            return h.finalize()
+        }
     }
 }
 

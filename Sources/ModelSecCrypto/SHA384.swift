@@ -1,18 +1,20 @@
 import COpenSSL
 import Foundation
 
-/// SHA-384 (FIPS 180-4), the digest of ECDSA P-384 signatures.
-public enum SHA384 {
-    /// Digest length in bytes.
-    public static let byteCount = 48
+extension SHA2 {
+    /// SHA-384 (FIPS 180-4), the digest of ECDSA P-384 signatures.
+    public enum SHA384 {
+        /// Digest length in bytes.
+        public static let byteCount = 48
 
-    /// A fresh incremental SHA-384 state.
-    public static func hasher() -> HashFunctionState { HashFunctionState(md: EVP_sha384(), size: byteCount) }
+        /// A fresh incremental SHA-384 state.
+        public static func hasher() -> HashFunctionState { HashFunctionState(md: EVP_sha384(), size: byteCount) }
 
-    /// SHA-384 of `data` in one call.
-    public static func hash<D: ContiguousBytes>(data: D) -> Digest {
-        var h = hasher()
-        h.update(data)
-        return h.finalize()
+        /// SHA-384 of `data` in one call.
+        public static func hash<D: ContiguousBytes>(data: D) -> SHA2.Digest {
+            var h = hasher()
+            h.update(data)
+            return h.finalize()
+        }
     }
 }

@@ -11,7 +11,7 @@ public enum X25519 {
         /// A key from its 32 bytes.
         public init(rawRepresentation: [UInt8]) throws {
             guard rawRepresentation.count == Int(crypto_scalarmult_BYTES) else {
-                throw CryptoError.invalidLength(what: "X25519 public key", expected: Int(crypto_scalarmult_BYTES), actual: rawRepresentation.count)
+                throw CryptoBackendError.invalidLength(what: "X25519 public key", expected: Int(crypto_scalarmult_BYTES), actual: rawRepresentation.count)
             }
             self.rawRepresentation = rawRepresentation
         }
@@ -44,7 +44,7 @@ public enum X25519 {
         public init<D: ContiguousBytes>(rawBytes: D) throws {
             let secret = rawBytes.withUnsafeBytes { SecretBytes(copying: $0) }
             guard secret.count == Int(crypto_scalarmult_SCALARBYTES) else {
-                throw CryptoError.invalidLength(what: "X25519 private key", expected: Int(crypto_scalarmult_SCALARBYTES), actual: secret.count)
+                throw CryptoBackendError.invalidLength(what: "X25519 private key", expected: Int(crypto_scalarmult_SCALARBYTES), actual: secret.count)
             }
             self.init(secret: secret)
         }
@@ -52,9 +52,9 @@ public enum X25519 {
         /// The scalar, in secret storage.
         public var rawSecret: SecretBytes { scalar }
 
-        /// The shared secret with `peer`. Throws ``CryptoError/lowOrderPoint``
+        /// The shared secret with `peer`. Throws ``CryptoBackendError/lowOrderPoint``
         /// when the result is all zeros (a low-order peer key), as RFC 7748 §6.1 allows.
-        public func sharedSecret(with peer: PublicKey) throws -> SymmetricKey {
+        public func sharedSecret(with peer: PublicKey) throws -> SecretKey {
             var failed = false
             let shared = SecretBytes(count: Int(crypto_scalarmult_BYTES)) { out in
                 scalar.withUnsafeBytes { s in
@@ -65,8 +65,8 @@ public enum X25519 {
                     }
                 }
             }
-            if failed { throw CryptoError.lowOrderPoint }
-            return SymmetricKey(shared)
+            if failed { throw CryptoBackendError.lowOrderPoint }
+            return SecretKey(shared)
         }
     }
 }

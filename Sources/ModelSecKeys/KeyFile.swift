@@ -6,7 +6,7 @@ import ModelSecIO
 public enum KeyMaterial: Sendable {
     case privateKey(PrivateKey)
     case publicKey(PublicKey)
-    case symmetric(SymmetricKey)
+    case symmetric(SecretKey)
 
     /// The key's type.
     public var type: KeyType {
@@ -54,7 +54,7 @@ public enum KeyFile {
             }
         } catch let e as KeyDecodingError {
             throw KeyFileError(path: path, problem: .undecodable(e))
-        } catch let e as CryptoError {
+        } catch let e as CryptoBackendError {
             throw KeyFileError(path: path, problem: .unusableKeyMaterial(e))
         }
     }
@@ -87,7 +87,7 @@ public enum KeyFile {
     }
 
     /// Loads an `aes256` key file.
-    public static func loadSymmetricKey(_ path: String) throws -> SymmetricKey {
+    public static func loadSymmetricKey(_ path: String) throws -> SecretKey {
         switch try load(path) {
         case let .symmetric(key): return key
         case .privateKey: throw KeyFileError(path: path, problem: .wrongRole(expected: .symmetricKey, actual: .privateKey))
@@ -146,7 +146,7 @@ public enum KeyFile {
     }
 
     /// Writes an `aes256` key file with mode 0600.
-    public static func write(_ key: SymmetricKey, to path: String, overwrite: Bool = false) throws {
+    public static func write(_ key: SecretKey, to path: String, overwrite: Bool = false) throws {
         let text = SymmetricKeyFile.encode(key)
         try text.withUnsafeBytes { try AtomicFileWriter.write($0, to: path, mode: 0o600, overwrite: overwrite) }
     }

@@ -19,7 +19,7 @@ public struct KeyFileError: ModelSecError, Equatable {
         /// The text could not be decoded as a key.
         case undecodable(KeyDecodingError)
         /// The crypto backend refused the key material.
-        case unusableKeyMaterial(CryptoError)
+        case unusableKeyMaterial(CryptoBackendError)
         /// The file is not text (a DER key, or not a key at all).
         case binary
         /// The file holds `actual` where `expected` is needed.

@@ -40,7 +40,7 @@ public enum KeyGeneration {
             if passphrase != nil {
                 throw KeyFileError(path: path, problem: .passphraseForSymmetricKey)
             }
-            let key = SymmetricKey(randomByteCount: 32)
+            let key = SecretKey(randomByteCount: 32)
             try KeyFile.write(key, to: path, overwrite: overwrite)
             return GeneratedKey(type: type, keyID: SymmetricKeyFile.keyID(of: key), privateKeyPath: path, publicKeyPath: nil, encrypted: false)
         }

@@ -109,7 +109,7 @@ public enum ModelSigner {
                             signer: any Signer) throws -> SignatureBundle {
         // Names are signed as given: the verifier (SignatureBundle.manifest)
         // is where names are judged, for statements from any signer.
-        for resource in resources where resource.sha256.count != SHA256.byteCount {
+        for resource in resources where resource.sha256.count != SHA2.SHA256.byteCount {
             throw ModelContentError(path: resource.name, problem: .digestLength(resource.sha256.count))
         }
         let serialization = InTotoStatement.Serialization(
@@ -204,7 +204,7 @@ extension SignatureBundle {
         var digests: [[UInt8]] = []
         var seen = Set<ModelPath>()
         for resource in statement.predicate.resources {
-            guard let digest = Hex.decode(resource.digest), digest.count == SHA256.byteCount else {
+            guard let digest = Hex.decode(resource.digest), digest.count == SHA2.SHA256.byteCount else {
                 throw bad(.malformedResourceDigest(resource: resource.name))
             }
             guard resource.algorithm == "sha256" || resource.algorithm.hasPrefix("sha256-sharded-") else {

@@ -11,7 +11,7 @@ extension ModelSigning {
     /// concatenated (what `model_signing` computes for the files method).
     /// The one implementation; the statement builder and the release
     /// evidence both use it.
-    public static func subjectDigest(of digests: [[UInt8]]) -> Digest {
+    public static func subjectDigest(of digests: [[UInt8]]) -> SHA2.Digest {
         ModelSerializer.rootDigest(digests)
     }
 }

@@ -42,7 +42,7 @@ enum ParallelHasher {
         let cores = max(1, requested ?? ProcessInfo.processInfo.activeProcessorCount)
         let workers = min(cores, tasks.count, bufferBudget / bufferSize)
         let order = tasks.indices.sorted { (tasks[$0].length ?? files[tasks[$0].fileIndex].size) > (tasks[$1].length ?? files[tasks[$1].fileIndex].size) }
-        let results = UnsafeMutablePointer<UInt8>.allocate(capacity: tasks.count * SHA256.byteCount)
+        let results = UnsafeMutablePointer<UInt8>.allocate(capacity: tasks.count * SHA2.SHA256.byteCount)
         defer { results.deallocate() }
         // One read buffer per lane (a lane runs one task at a time).
         let buffers = (0..<workers).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096) }
@@ -52,14 +52,14 @@ enum ParallelHasher {
             let taskIndex = order[next]
             let task = tasks[taskIndex]
             let digest = try hash(task, file: files[task.fileIndex], buffer: buffers[lane.index], progress: progress, lane: lane)
-            (results + taskIndex * SHA256.byteCount).update(from: digest.bytes, count: SHA256.byteCount)
+            (results + taskIndex * SHA2.SHA256.byteCount).update(from: digest.bytes, count: SHA2.SHA256.byteCount)
             progress?.advance(items: 1)
         }
-        return (0..<tasks.count).map { Array(UnsafeBufferPointer(start: results + $0 * SHA256.byteCount, count: SHA256.byteCount)) }
+        return (0..<tasks.count).map { Array(UnsafeBufferPointer(start: results + $0 * SHA2.SHA256.byteCount, count: SHA2.SHA256.byteCount)) }
     }
 
     private static func hash(_ task: HashTask, file: ModelTree.File, buffer: UnsafeMutableRawBufferPointer,
-                             progress: ProgressReporter?, lane: ParallelWork.Lane) throws -> Digest {
+                             progress: ProgressReporter?, lane: ParallelWork.Lane) throws -> SHA2.Digest {
         // The file must still be the one the walk listed (a regular file with
         // the same inode, size and timestamps; see ModelTree.openUnchanged).
         // A signature describes one state of the model.
@@ -68,7 +68,7 @@ enum ParallelHasher {
         #if canImport(Glibc)
         _ = posix_fadvise(fd, off_t(task.offset), off_t(task.length ?? 0), POSIX_FADV_SEQUENTIAL)
         #endif
-        var hasher = SHA256.hasher()
+        var hasher = SHA2.SHA256.hasher()
         var offset = task.offset
         var remaining = task.length ?? Int64.max
         while remaining > 0 {

@@ -143,8 +143,8 @@ enum ModelSerializer {
     }
 
     /// SHA-256 over the concatenated raw digests.
-    static func rootDigest(_ digests: [[UInt8]]) -> Digest {
-        var hasher = SHA256.hasher()
+    static func rootDigest(_ digests: [[UInt8]]) -> SHA2.Digest {
+        var hasher = SHA2.SHA256.hasher()
         for digest in digests { hasher.update(digest) }
         return hasher.finalize()
     }

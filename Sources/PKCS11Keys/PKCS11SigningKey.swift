@@ -89,7 +89,7 @@ public final class PKCS11SigningKey: Signer {
     public var publicKeyPEM: String { PEMBlock.encode(label: "PUBLIC KEY", der: subjectPublicKeyInfo) }
 
     /// The key id: lowercase hex SHA-256 of ``publicKeyPEM`` (the same rule as key files).
-    public var keyID: String { SHA256.hash(data: Array(publicKeyPEM.utf8)).hex }
+    public var keyID: String { SHA2.SHA256.hash(data: Array(publicKeyPEM.utf8)).hex }
 
     /// Signs `message`: a 64-byte Ed25519 signature, or a DER ECDSA signature
     /// over SHA-256/384/512 of the message for P-256/384/521.
@@ -100,11 +100,11 @@ public final class PKCS11SigningKey: Signer {
             guard raw.count == 64 else { throw PKCS11Error.malformedResponse(function: "C_Sign", reason: "Ed25519 signature of \(raw.count) bytes") }
             return raw
         case .p256, .p384, .p521:
-            let digest: Digest
+            let digest: SHA2.Digest
             switch curve {
-            case .p256: digest = SHA256.hash(data: message)
-            case .p384: digest = SHA384.hash(data: message)
-            default: digest = SHA512.hash(data: message)
+            case .p256: digest = SHA2.SHA256.hash(data: message)
+            case .p384: digest = SHA2.SHA384.hash(data: message)
+            default: digest = SHA2.SHA512.hash(data: message)
             }
             let raw = try sign(mechanism: CK_MECHANISM_TYPE(CKM_ECDSA), data: digest.bytes)
             guard let der = ECDSASignatureEncoding.der(fromRaw: raw, scalarSize: curve.scalarLength) else {

@@ -20,7 +20,7 @@ enum EvidenceDocuments {
         guard let entry = entries.first(where: { $0["path"]?.stringValue.map { Array($0.utf8) == Array(name.utf8) } == true }) else {
             return .failure(Problem(message: "the release lists no \(name) in release.json (made without evidence files)"))
         }
-        guard let recorded = entry["sha256"]?.stringValue, let expected = Hex.decode(recorded), expected.count == SHA256.byteCount else {
+        guard let recorded = entry["sha256"]?.stringValue, let expected = Hex.decode(recorded), expected.count == SHA2.SHA256.byteCount else {
             return .failure(Problem(message: "release.json records no SHA-256 for \(name)"))
         }
         let path = (evidence.directory as NSString).appendingPathComponent(name)
@@ -28,7 +28,7 @@ enum EvidenceDocuments {
         do { bytes = try FileIO.readRegularFile(path, limit: ReleaseAuthentication.maximumEvidenceSize) } catch {
             return .failure(Problem(message: "\(name) cannot be read: \((error as? FileError)?.reason ?? "unreadable")"))
         }
-        guard ConstantTime.equals(SHA256.hash(data: bytes).bytes, expected) else {
+        guard ConstantTime.equals(SHA2.SHA256.hash(data: bytes).bytes, expected) else {
             return .failure(Problem(message: "\(name) is not the file release.json records (its SHA-256 differs)"))
         }
         do { return .success(try JSONValue(parsing: Data(bytes))) } catch {

@@ -43,7 +43,7 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
         do { manifest = try JSONValue(parsing: Data(bytes)) } catch {
             throw AuditError.manifestNotJSON(manifest: manifestPath)
         }
-        let digest = SHA256.hash(data: bytes)
+        let digest = SHA2.SHA256.hash(data: bytes)
         return try Self.evidence(manifest: manifest, directory: directory, manifestPath: manifestPath,
                                  authenticator: authenticatorFactory(directory, digest.bytes), manifestSHA256: digest.hex)
     }

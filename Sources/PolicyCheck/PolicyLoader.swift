@@ -44,7 +44,7 @@ public enum PolicyLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             return LintResult(policy: nil, diagnostics: [PolicyDiagnostic(path: path, line: 0, column: 0, message: "not UTF-8 text")])
         }
-        return lint(text: text, path: path, sha256: SHA256.hash(data: data).hex, baseDirectory: policyDirectory(path))
+        return lint(text: text, path: path, sha256: SHA2.SHA256.hash(data: data).hex, baseDirectory: policyDirectory(path))
     }
 
     /// The absolute directory holding the policy file at `path` (a relative path

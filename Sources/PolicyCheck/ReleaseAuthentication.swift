@@ -34,7 +34,7 @@ public final class ReleaseDirectoryAuthenticator: ReleaseAuthenticator, @uncheck
         case let .rejected(step, reason):
             verdict = .failed(reason: "\(step.rawValue) step: \(reason)")
         case let .authentic(release):
-            if ConstantTime.equals(SHA256.hash(data: release.manifestBytes).bytes, evaluatedManifestDigest) {
+            if ConstantTime.equals(SHA2.SHA256.hash(data: release.manifestBytes).bytes, evaluatedManifestDigest) {
                 verdict = .verified(keyID: release.signerKeyID)
             } else {
                 verdict = .failed(reason: "release.json changed while it was being audited")

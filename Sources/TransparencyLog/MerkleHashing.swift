@@ -6,7 +6,7 @@ import ModelSecCrypto
 public enum Merkle {
     /// The leaf hash of one log entry.
     public static func leafHash<D: ContiguousBytes>(_ entry: D) -> TreeHash {
-        var h = SHA256.hasher()
+        var h = SHA2.SHA256.hasher()
         h.update([UInt8(0)])
         h.update(entry)
         return TreeHash(digest: h.finalize())
@@ -14,7 +14,7 @@ public enum Merkle {
 
     /// The hash of an interior node from its two children.
     public static func nodeHash(_ left: TreeHash, _ right: TreeHash) -> TreeHash {
-        var h = SHA256.hasher()
+        var h = SHA2.SHA256.hasher()
         h.update([UInt8(1)])
         h.update(left.bytes)
         h.update(right.bytes)

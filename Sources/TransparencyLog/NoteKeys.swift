@@ -12,7 +12,7 @@ public enum NoteSignatureType: UInt8, Sendable {
 /// The note key id: the first four bytes, big-endian, of
 /// SHA-256(name || 0x0A || type || public key).
 public func noteKeyID(name: String, type: NoteSignatureType, publicKey: [UInt8]) -> UInt32 {
-    var h = SHA256.hasher()
+    var h = SHA2.SHA256.hasher()
     h.update(Array(name.utf8))
     h.update([0x0A, type.rawValue])
     h.update(publicKey)

@@ -49,7 +49,7 @@ public struct ReleaseLogEntry: Sendable, Equatable, Codable {
 
     /// The entry for a release signature whose DSSE payload is `statement`.
     public init(name: String, version: String, signerKeyID: String, statement: [UInt8], time: String) throws {
-        try self.init(name: name, version: version, signerKeyID: signerKeyID, statementSHA256: SHA256.hash(data: statement).hex, time: time)
+        try self.init(name: name, version: version, signerKeyID: signerKeyID, statementSHA256: SHA2.SHA256.hash(data: statement).hex, time: time)
     }
 
     /// Parses the canonical form; anything else (other order, extra lines,

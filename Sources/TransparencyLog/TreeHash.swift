@@ -16,7 +16,7 @@ public struct TreeHash: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Wraps a SHA-256 digest.
-    init(digest: Digest) { bytes = digest.bytes }
+    init(digest: SHA2.Digest) { bytes = digest.bytes }
 
     /// Parses standard base64 (RFC 4648 section 4, padded) of exactly 32
     /// bytes, accepting only the canonical encoding.
@@ -35,5 +35,5 @@ public struct TreeHash: Hashable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 
     /// The root of the empty tree: SHA-256 of nothing.
-    public static let empty = TreeHash(digest: SHA256.hash(data: [UInt8]()))
+    public static let empty = TreeHash(digest: SHA2.SHA256.hash(data: [UInt8]()))
 }

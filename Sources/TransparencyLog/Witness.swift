@@ -20,7 +20,7 @@ public struct Witness {
 
     /// The state file for a log origin.
     public func statePath(origin: String) -> String {
-        (stateDirectory as NSString).appendingPathComponent(SHA256.hash(data: Array(origin.utf8)).hex + ".checkpoint")
+        (stateDirectory as NSString).appendingPathComponent(SHA2.SHA256.hash(data: Array(origin.utf8)).hex + ".checkpoint")
     }
 
     /// The last checkpoint cosigned for the log `logKey` names, if any.

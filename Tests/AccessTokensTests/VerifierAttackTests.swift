@@ -146,7 +146,7 @@ final class VerifierAttackTests: XCTestCase {
         for secret in [Array(PublicKey.ed25519(edKey.publicKey).pemRepresentation.utf8), edKey.publicKey.rawRepresentation] {
             let header = F.header(alg: "HS256", kid: edKid)
             let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(F.claimsJSON().utf8))
-            let mac = HMACSHA256.authenticationCode(for: Array(input.utf8), using: SymmetricKey(copying: secret))
+            let mac = HMACSHA256.authenticationCode(for: Array(input.utf8), using: SecretKey(copying: secret))
             try assertRejected(input + "." + Base64URL.encode(mac), code: "alg_hmac")
         }
         for alg in ["HS384", "HS512", "hs256"] {

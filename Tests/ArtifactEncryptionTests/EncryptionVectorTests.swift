@@ -85,7 +85,7 @@ final class EncryptionVectorTests: XCTestCase {
                   let chunkSize = vector.expected.chunkSize, let plaintext = vector.plaintext else {
                 XCTFail("\(vector.name): a valid vector publishes its intermediates and sizes"); continue
             }
-            let fileKey = SymmetricKey(copying: TestSupport.hex(steps.fileKeyHex))
+            let fileKey = SecretKey(copying: TestSupport.hex(steps.fileKeyHex))
             let salt = Array(file[14..<46])
             let payloadKey = try HKDFSHA256.deriveKey(inputKeyMaterial: fileKey, salt: salt,
                                                       info: Array("modelsec-encryption/v1/payload".utf8), outputByteCount: 32)
@@ -99,8 +99,8 @@ final class EncryptionVectorTests: XCTestCase {
             // Chunk 0 opens under the payload key with nonce 0 ‖ (01 when it is the only chunk).
             let sealed = Array(file[headerSize..<min(file.count, headerSize + chunkSize + 16)])
             let nonce = [UInt8](repeating: 0, count: 11) + [vector.expected.chunkCount == 1 ? 1 : 0]
-            let box = AES.GCM.SealedBox(nonce: nonce, ciphertext: Array(sealed.dropLast(16)), tag: Array(sealed.suffix(16)))
-            XCTAssertEqual(try AES.GCM.open(box, using: payloadKey), Array(plaintext.prefix(chunkSize)), vector.name)
+            let box = AES256.GCM.SealedBox(nonce: nonce, ciphertext: Array(sealed.dropLast(16)), tag: Array(sealed.suffix(16)))
+            XCTAssertEqual(try AES256.GCM.open(box, using: payloadKey), Array(plaintext.prefix(chunkSize)), vector.name)
         }
     }
 

@@ -67,7 +67,7 @@ struct EncryptionVector: Decodable {
         try identities.map { entry in
             switch entry.type {
             case "x25519": return .x25519(try X25519.PrivateKey(rawBytes: TestSupport.hex(entry.privateKeyHex ?? "")))
-            case "symmetric-key": return .symmetricKey(SymmetricKey(copying: TestSupport.hex(entry.keyHex ?? "")))
+            case "symmetric-key": return .symmetricKey(SecretKey(copying: TestSupport.hex(entry.keyHex ?? "")))
             case "passphrase": return .passphrase(SecretBytes(copying: TestSupport.hex(entry.passphraseHex ?? "")))
             default: throw VectorError("\(name): unknown identity type \(entry.type)")
             }

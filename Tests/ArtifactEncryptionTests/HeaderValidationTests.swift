@@ -8,7 +8,7 @@ import XCTest
 /// A reader rejects unknown versions, over-large headers and out-of-range
 /// parameters as malformed (exit 2), before allocating anything large.
 final class HeaderValidationTests: XCTestCase {
-    let key = SymmetricKey(randomByteCount: 32)
+    let key = SecretKey(randomByteCount: 32)
 
     func malformed(_ bytes: [UInt8], identities: [Identity]? = nil, _ expect: EncryptionError.Problem,
                    file: StaticString = #filePath, line: UInt = #line) {

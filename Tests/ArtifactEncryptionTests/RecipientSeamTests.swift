@@ -9,7 +9,7 @@ import XCTest
 final class RecipientSeamTests: XCTestCase {
     /// A stand-in for a KMS: it holds the key and counts what it is asked to do.
     final class CountingKMS: @unchecked Sendable { // the counters are only touched on the test's thread
-        let key = SymmetricKey(randomByteCount: 32)
+        let key = SecretKey(randomByteCount: 32)
         var wraps = 0
         var unwraps = 0
     }
@@ -17,7 +17,7 @@ final class RecipientSeamTests: XCTestCase {
     struct KMSRecipient: Recipient {
         let kms: CountingKMS
         var stanzaKind: Stanza.Kind { .symmetricKey }
-        func wrap(_ fileKey: SymmetricKey) throws -> Stanza {
+        func wrap(_ fileKey: SecretKey) throws -> Stanza {
             kms.wraps += 1
             return try SymmetricKeyRecipient(kms.key).wrap(fileKey)
         }
@@ -26,7 +26,7 @@ final class RecipientSeamTests: XCTestCase {
     struct KMSIdentity: Identity {
         let kms: CountingKMS
         var stanzaKind: Stanza.Kind { .symmetricKey }
-        func unwrap(_ stanza: Stanza) throws -> SymmetricKey? {
+        func unwrap(_ stanza: Stanza) throws -> SecretKey? {
             kms.unwraps += 1
             return try SymmetricKeyIdentity(kms.key).unwrap(stanza)
         }
@@ -37,7 +37,7 @@ final class RecipientSeamTests: XCTestCase {
         let kind: Stanza.Kind
         let size: Int
         var stanzaKind: Stanza.Kind { .symmetricKey }
-        func wrap(_ fileKey: SymmetricKey) throws -> Stanza { Stanza(kind: kind, body: [UInt8](repeating: 7, count: size)) }
+        func wrap(_ fileKey: SecretKey) throws -> Stanza { Stanza(kind: kind, body: [UInt8](repeating: 7, count: size)) }
     }
 
     func testRecipientSeam_customConformancesRoundTripThroughTheFormat() throws {

@@ -6,7 +6,7 @@ import TestSupport
 import XCTest
 
 final class RoundTripTests: XCTestCase {
-    let key = SymmetricKey(randomByteCount: 32)
+    let key = SecretKey(randomByteCount: 32)
 
     func testSizesAroundChunkBoundaries() throws {
         // Empty, 1 byte, exactly one chunk, one byte longer than a chunk, several chunks.
@@ -101,7 +101,7 @@ final class RoundTripTests: XCTestCase {
 
     func testWrongKeysAreRejected() throws {
         let file = try Fixtures.encrypt(Fixtures.plaintext(100), to: [.symmetricKey(key), .x25519(X25519.PrivateKey().publicKey)])
-        XCTAssertEqual(assertEncryptionError(try Fixtures.decrypt(file, with: [.symmetricKey(SymmetricKey(randomByteCount: 32))]))?.kind, .noMatchingIdentity)
+        XCTAssertEqual(assertEncryptionError(try Fixtures.decrypt(file, with: [.symmetricKey(SecretKey(randomByteCount: 32))]))?.kind, .noMatchingIdentity)
         XCTAssertEqual(assertEncryptionError(try Fixtures.decrypt(file, with: [.x25519(X25519.PrivateKey())]))?.kind, .noMatchingIdentity)
         XCTAssertEqual(assertEncryptionError(try Fixtures.decrypt(file, with: [.passphrase(SecretBytes(copying: [1, 2, 3]))]))?.kind, .noMatchingIdentity)
     }
@@ -110,10 +110,10 @@ final class RoundTripTests: XCTestCase {
         let pass = SecretBytes(copying: Array("pw".utf8))
         XCTAssertEqual(assertEncryptionError(try Fixtures.encrypt([], to: []))?.kind, .invalidRequest)
         XCTAssertEqual(assertEncryptionError(try Fixtures.encrypt([], to: [.passphrase(pass, Fixtures.fastArgon2), .symmetricKey(key)]))?.kind, .invalidRequest)
-        let many: [any Recipient] = (0...ArtifactEncryption.maximumRecipients).map { _ in SymmetricKeyRecipient(SymmetricKey(randomByteCount: 32)) }
+        let many: [any Recipient] = (0...ArtifactEncryption.maximumRecipients).map { _ in SymmetricKeyRecipient(SecretKey(randomByteCount: 32)) }
         XCTAssertEqual(assertEncryptionError(try Fixtures.encrypt([], to: many))?.kind, .invalidRequest)
         // Exactly the maximum works, and the last recipient can decrypt.
-        let keys = (0..<ArtifactEncryption.maximumRecipients).map { _ in SymmetricKey(randomByteCount: 32) }
+        let keys = (0..<ArtifactEncryption.maximumRecipients).map { _ in SecretKey(randomByteCount: 32) }
         let file = try Fixtures.encrypt([7, 7, 7], to: keys.map { .symmetricKey($0) })
         XCTAssertEqual(try Fixtures.decrypt(file, with: [.symmetricKey(keys.last!)]), [7, 7, 7])
         for bad in [0, 1000, 4097, 2 * 1024 * 1024] {

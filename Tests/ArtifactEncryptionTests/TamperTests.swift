@@ -6,7 +6,7 @@ import XCTest
 /// Every region of a file, altered, truncated, extended, reordered or mixed
 /// with another file, must fail to decrypt, and never yield altered plaintext.
 final class TamperTests: XCTestCase {
-    let key = SymmetricKey(randomByteCount: 32)
+    let key = SecretKey(randomByteCount: 32)
     let x25519 = X25519.PrivateKey()
     lazy var plain = Fixtures.plaintext(4 * 4096 + 1000)   // 5 chunks of 4096
     lazy var file = try! Fixtures.encrypt(plain, to: [.x25519(x25519.publicKey), .symmetricKey(key)])

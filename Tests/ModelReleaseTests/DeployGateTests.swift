@@ -36,7 +36,7 @@ final class DeployGateTests: XCTestCase {
             let original = try Data(contentsOf: f.model.appendingPathComponent(artifact.path))
             let deployed = try Data(contentsOf: URL(fileURLWithPath: f.path("deployed/" + artifact.path)))
             XCTAssertEqual(original, deployed, artifact.path)
-            XCTAssertEqual(SHA256.hash(data: [UInt8](deployed)).hex, artifact.sha256)
+            XCTAssertEqual(SHA2.SHA256.hash(data: [UInt8](deployed)).hex, artifact.sha256)
         }
         XCTAssertEqual(created.manifest.artifacts.map(\.path), [".hidden", "config.json", "sub/empty.txt", "weights.bin"])
         let provenance = try Data(contentsOf: URL(fileURLWithPath: f.path("deployed/.modelsec/release.json")))
@@ -53,7 +53,7 @@ final class DeployGateTests: XCTestCase {
 
     func testSingleFileModelAndEmptyOutputDirectory() throws {
         let f = try ReleaseFixture()
-        let key = SymmetricKey(randomByteCount: 32)
+        let key = SecretKey(randomByteCount: 32)
         let request = ReleaseRequest(model: f.model.appendingPathComponent("weights.bin").path, name: "w", version: "2", signingKey: f.signingKey,
                                      recipients: [.symmetricKey(key)], output: f.path("single"))
         let created = try ReleaseCreator.create(request)
@@ -122,7 +122,7 @@ final class DeployGateTests: XCTestCase {
         let signed = try SignatureBundle.read(from: f.path("release/release.sig")).manifest()
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: f.path("release/release.json"))))
         let resources = signed.resources.map { resource -> (name: String, sha256: String) in
-            resource.name == ReleaseLayout.manifestResourceName ? (resource.name, SHA256.hash(data: bytes).hex) : (resource.name, resource.digest)
+            resource.name == ReleaseLayout.manifestResourceName ? (resource.name, SHA2.SHA256.hash(data: bytes).hex) : (resource.name, resource.digest)
         }
         let forged = try ReleaseSignature.sign(subjectName: "bert", resources: resources, signer: SigningPrivateKey.ed25519(attacker))
         try forged.write(to: f.path("release/release.sig"))
@@ -321,7 +321,7 @@ final class DeployGateTests: XCTestCase {
         XCTAssertEqual(read.format, "modelsec-release/v1")
         let weights = try XCTUnwrap(read.artifacts.first { $0.path == "weights.bin" })
         XCTAssertEqual(weights.size, 200_000)
-        XCTAssertEqual(weights.sha256, SHA256.hash(data: [UInt8](try Data(contentsOf: f.model.appendingPathComponent("weights.bin")))).hex)
+        XCTAssertEqual(weights.sha256, SHA2.SHA256.hash(data: [UInt8](try Data(contentsOf: f.model.appendingPathComponent("weights.bin")))).hex)
         let encryptedSize = try FileManager.default.attributesOfItem(atPath: f.path("release/" + weights.encryptedPath))[.size] as? NSNumber
         XCTAssertEqual(encryptedSize?.uint64Value, weights.encryptedSize)
     }

@@ -53,7 +53,7 @@ final class EvidenceTests: XCTestCase {
         XCTAssertEqual(files.map(\.0), created.manifest.artifacts.map(\.path))
         XCTAssertEqual(files.map(\.1), created.manifest.artifacts.map(\.sha256))
         // The OMS manifest digest of the model files: SHA-256 over their digests in path order.
-        var hasher = SHA256.hasher()
+        var hasher = SHA2.SHA256.hasher()
         for artifact in created.manifest.artifacts { hasher.update(Hex.decode(artifact.sha256)!) }
         let omsDigest = hasher.finalize().hex
         XCTAssertEqual((model["hashes"] as? [[String: Any]])?.first?["content"] as? String, omsDigest)
@@ -131,7 +131,7 @@ final class EvidenceTests: XCTestCase {
         XCTAssertEqual(evidence.map(\.path), ["bom.cdx.json", "provenance.dsse.json"])
         for entry in evidence {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: f.path("release/\(entry.path)")))
-            XCTAssertEqual(SHA256.hash(data: bytes).hex, entry.sha256)
+            XCTAssertEqual(SHA2.SHA256.hash(data: bytes).hex, entry.sha256)
             XCTAssertEqual(UInt64(bytes.count), entry.size)
         }
         // The release signature lists each evidence file as .modelsec/<name>.

@@ -35,7 +35,7 @@ final class GateSecurityClassTests: XCTestCase {
         try bytes.write(to: manifestURL)
         let artifacts = try XCTUnwrap(json["artifacts"] as? [[String: Any]])
         let resources = artifacts.map { (name: $0["path"] as! String, sha256: $0["sha256"] as! String) }
-            + [(name: ReleaseLayout.manifestResourceName, sha256: SHA256.hash(data: bytes).hex)]
+            + [(name: ReleaseLayout.manifestResourceName, sha256: SHA2.SHA256.hash(data: bytes).hex)]
             + (json["evidence"] as? [[String: Any]] ?? []).map {
                 (name: ReleaseLayout.evidenceResourceName($0["path"] as! String), sha256: $0["sha256"] as! String)
             }

@@ -5,13 +5,13 @@ import XCTest
 final class PrimitiveTests: XCTestCase {
     func testSHA2KnownAnswersAndIncremental() {
         let abc = Array("abc".utf8)
-        XCTAssertEqual(SHA256.hash(data: abc).hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA512.hash(data: abc).hex,
+        XCTAssertEqual(SHA2.SHA256.hash(data: abc).hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA2.SHA512.hash(data: abc).hex,
                        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f")
-        XCTAssertEqual(SHA256.hash(data: [UInt8]()).hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA2.SHA256.hash(data: [UInt8]()).hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         // Incremental over uneven pieces equals one-shot.
         let data = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        var h = SHA256.hasher()
+        var h = SHA2.SHA256.hasher()
         var i = 0
         for size in [1, 63, 64, 65, 4096, 1] + Array(repeating: 7919, count: 12) where i < data.count {
             let end = min(i + size, data.count)
@@ -20,7 +20,7 @@ final class PrimitiveTests: XCTestCase {
         }
         h.update(Array(data[i...]))
         let incremental = h.finalize()
-        XCTAssertEqual(incremental, SHA256.hash(data: data))
+        XCTAssertEqual(incremental, SHA2.SHA256.hash(data: data))
     }
 
     func testHexRoundTrip() {
@@ -36,9 +36,9 @@ final class PrimitiveTests: XCTestCase {
         XCTAssertFalse(ConstantTime.equals([1, 2, 3] as [UInt8], [1, 2, 4] as [UInt8]))
         XCTAssertFalse(ConstantTime.equals([1, 2, 3] as [UInt8], [1, 2] as [UInt8]))
         XCTAssertTrue(ConstantTime.equals([UInt8](), [UInt8]()))
-        let a = SymmetricKey(copying: [UInt8](repeating: 7, count: 32))
-        XCTAssertTrue(a.constantTimeEquals(SymmetricKey(copying: [UInt8](repeating: 7, count: 32))))
-        XCTAssertFalse(a.constantTimeEquals(SymmetricKey(randomByteCount: 32)))
+        let a = SecretKey(copying: [UInt8](repeating: 7, count: 32))
+        XCTAssertTrue(a.constantTimeEquals(SecretKey(copying: [UInt8](repeating: 7, count: 32))))
+        XCTAssertFalse(a.constantTimeEquals(SecretKey(randomByteCount: 32)))
     }
 
     func testRandomBytesDiffer() {
@@ -49,8 +49,8 @@ final class PrimitiveTests: XCTestCase {
     }
 
     func testChunkCipherMatchesOneShotAcrossManyChunks() throws {
-        let key = SymmetricKey(randomByteCount: 32)
-        let cipher = try AES.GCM.ChunkCipher(key: key)
+        let key = SecretKey(randomByteCount: 32)
+        let cipher = try AES256.GCM.ChunkCipher(key: key)
         var plaintext = [UInt8](repeating: 0, count: 65536)
         var ciphertext = [UInt8](repeating: 0, count: 65536)
         var tag = [UInt8](repeating: 0, count: 16)
@@ -68,7 +68,7 @@ final class PrimitiveTests: XCTestCase {
                     }
                 }
             }
-            let reference = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: aad)
+            let reference = try AES256.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: aad)
             XCTAssertEqual(reference.ciphertext, ciphertext)
             XCTAssertEqual(reference.tag, tag)
             // Open in place with the same context.
@@ -87,11 +87,11 @@ final class PrimitiveTests: XCTestCase {
     }
 
     func testChunkCipherRejectsWrongSizesAndZeroesOnFailure() throws {
-        XCTAssertThrowsError(try AES.GCM.ChunkCipher(key: SymmetricKey(randomByteCount: 16)))
-        let key = SymmetricKey(randomByteCount: 32)
-        let box = try AES.GCM.seal(Array("secret plaintext".utf8), using: key)
+        XCTAssertThrowsError(try AES256.GCM.ChunkCipher(key: SecretKey(randomByteCount: 16)))
+        let key = SecretKey(randomByteCount: 32)
+        let box = try AES256.GCM.seal(Array("secret plaintext".utf8), using: key)
         var tag = box.tag; tag[0] ^= 1
-        let cipher = try AES.GCM.ChunkCipher(key: key)
+        let cipher = try AES256.GCM.ChunkCipher(key: key)
         var out = [UInt8](repeating: 0xee, count: box.ciphertext.count)
         XCTAssertThrowsError(try box.nonce.withUnsafeBytes { n in
             try box.ciphertext.withUnsafeBytes { c in
@@ -101,7 +101,7 @@ final class PrimitiveTests: XCTestCase {
             }
         })
         XCTAssertEqual(out, [UInt8](repeating: 0, count: out.count), "no unauthenticated plaintext may be left in the buffer")
-        XCTAssertThrowsError(try AES.GCM.seal([1, 2, 3] as [UInt8], using: key, nonce: [0, 1, 2]))
+        XCTAssertThrowsError(try AES256.GCM.seal([1, 2, 3] as [UInt8], using: key, nonce: [0, 1, 2]))
     }
 
     func testP256SignVerifyAndEncodings() throws {
@@ -135,7 +135,7 @@ final class PrimitiveTests: XCTestCase {
         let a = X25519.PrivateKey(), b = X25519.PrivateKey()
         XCTAssertTrue(try a.sharedSecret(with: b.publicKey).constantTimeEquals(try b.sharedSecret(with: a.publicKey)))
         XCTAssertThrowsError(try a.sharedSecret(with: X25519.PublicKey(rawRepresentation: [UInt8](repeating: 0, count: 32)))) {
-            XCTAssertEqual($0 as? CryptoError, .lowOrderPoint)
+            XCTAssertEqual($0 as? CryptoBackendError, .lowOrderPoint)
         }
     }
 

@@ -75,7 +75,7 @@ final class PublishedVectorTests: XCTestCase {
               okm: "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"),
         ]
         for v in vectors {
-            let ikm = SymmetricKey(copying: TestSupport.hex(v.ikm))
+            let ikm = SecretKey(copying: TestSupport.hex(v.ikm))
             let prk = try HKDFSHA256.extract(inputKeyMaterial: ikm, salt: TestSupport.hex(v.salt))
             XCTAssertEqual(prk.withUnsafeBytes { Hex.encode($0) }, v.prk)
             let okm = try HKDFSHA256.expand(pseudoRandomKey: prk, info: TestSupport.hex(v.info), outputByteCount: v.length)
@@ -83,7 +83,7 @@ final class PublishedVectorTests: XCTestCase {
             let oneShot = try HKDFSHA256.deriveKey(inputKeyMaterial: ikm, salt: TestSupport.hex(v.salt), info: TestSupport.hex(v.info), outputByteCount: v.length)
             XCTAssertTrue(oneShot.constantTimeEquals(okm))
         }
-        XCTAssertThrowsError(try HKDFSHA256.expand(pseudoRandomKey: SymmetricKey(randomByteCount: 32), info: [UInt8](), outputByteCount: 255 * 32 + 1))
+        XCTAssertThrowsError(try HKDFSHA256.expand(pseudoRandomKey: SecretKey(randomByteCount: 32), info: [UInt8](), outputByteCount: 255 * 32 + 1))
     }
 
     struct GCMVector { let name, key, iv, plaintext, aad, ciphertext, tag: String }
@@ -108,23 +108,23 @@ final class PublishedVectorTests: XCTestCase {
 
     func testGCMSpecificationCases13To16() throws {
         for v in Self.gcm {
-            let key = SymmetricKey(copying: TestSupport.hex(v.key))
-            let sealed = try AES.GCM.seal(TestSupport.hex(v.plaintext), using: key, nonce: TestSupport.hex(v.iv), authenticating: TestSupport.hex(v.aad))
+            let key = SecretKey(copying: TestSupport.hex(v.key))
+            let sealed = try AES256.GCM.seal(TestSupport.hex(v.plaintext), using: key, nonce: TestSupport.hex(v.iv), authenticating: TestSupport.hex(v.aad))
             XCTAssertEqual(Hex.encode(sealed.ciphertext), v.ciphertext, v.name)
             XCTAssertEqual(Hex.encode(sealed.tag), v.tag, v.name)
-            XCTAssertEqual(try AES.GCM.open(sealed, using: key, authenticating: TestSupport.hex(v.aad)), TestSupport.hex(v.plaintext), v.name)
+            XCTAssertEqual(try AES256.GCM.open(sealed, using: key, authenticating: TestSupport.hex(v.aad)), TestSupport.hex(v.plaintext), v.name)
 
             // A changed tag, nonce or associated data is rejected.
             var tag = sealed.tag; tag[15] ^= 0x80
-            XCTAssertThrowsError(try AES.GCM.open(.init(nonce: sealed.nonce, ciphertext: sealed.ciphertext, tag: tag), using: key,
-                                                  authenticating: TestSupport.hex(v.aad)), v.name) { XCTAssertEqual($0 as? CryptoError, .authenticationFailure) }
+            XCTAssertThrowsError(try AES256.GCM.open(.init(nonce: sealed.nonce, ciphertext: sealed.ciphertext, tag: tag), using: key,
+                                                  authenticating: TestSupport.hex(v.aad)), v.name) { XCTAssertEqual($0 as? CryptoBackendError, .authenticationFailure) }
             var nonce = sealed.nonce; nonce[0] ^= 1
-            XCTAssertThrowsError(try AES.GCM.open(.init(nonce: nonce, ciphertext: sealed.ciphertext, tag: sealed.tag), using: key,
+            XCTAssertThrowsError(try AES256.GCM.open(.init(nonce: nonce, ciphertext: sealed.ciphertext, tag: sealed.tag), using: key,
                                                   authenticating: TestSupport.hex(v.aad)), v.name)
-            XCTAssertThrowsError(try AES.GCM.open(sealed, using: key, authenticating: TestSupport.hex(v.aad) + [0]), v.name)
+            XCTAssertThrowsError(try AES256.GCM.open(sealed, using: key, authenticating: TestSupport.hex(v.aad) + [0]), v.name)
             if !sealed.ciphertext.isEmpty {
                 var ct = sealed.ciphertext; ct[ct.count - 1] ^= 1
-                XCTAssertThrowsError(try AES.GCM.open(.init(nonce: sealed.nonce, ciphertext: ct, tag: sealed.tag), using: key,
+                XCTAssertThrowsError(try AES256.GCM.open(.init(nonce: sealed.nonce, ciphertext: ct, tag: sealed.tag), using: key,
                                                       authenticating: TestSupport.hex(v.aad)), v.name)
             }
         }

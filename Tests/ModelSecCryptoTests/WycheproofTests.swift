@@ -10,12 +10,12 @@ final class WycheproofTests: XCTestCase {
         var checked = 0
         for group in file.testGroups where group.keySize == 256 && group.ivSize == 96 && group.tagSize == 128 {
             for t in group.tests {
-                let key = SymmetricKey(copying: TestSupport.hex(t.key))
-                let box = AES.GCM.SealedBox(nonce: TestSupport.hex(t.iv), ciphertext: TestSupport.hex(t.ct), tag: TestSupport.hex(t.tag))
-                let opened = try? AES.GCM.open(box, using: key, authenticating: TestSupport.hex(t.aad))
+                let key = SecretKey(copying: TestSupport.hex(t.key))
+                let box = AES256.GCM.SealedBox(nonce: TestSupport.hex(t.iv), ciphertext: TestSupport.hex(t.ct), tag: TestSupport.hex(t.tag))
+                let opened = try? AES256.GCM.open(box, using: key, authenticating: TestSupport.hex(t.aad))
                 if t.result == "valid" {
                     XCTAssertEqual(opened, TestSupport.hex(t.msg), "tcId \(t.tcId) should open")
-                    let sealed = try AES.GCM.seal(TestSupport.hex(t.msg), using: key, nonce: TestSupport.hex(t.iv), authenticating: TestSupport.hex(t.aad))
+                    let sealed = try AES256.GCM.seal(TestSupport.hex(t.msg), using: key, nonce: TestSupport.hex(t.iv), authenticating: TestSupport.hex(t.aad))
                     XCTAssertEqual(sealed.ciphertext, TestSupport.hex(t.ct), "tcId \(t.tcId) ciphertext")
                     XCTAssertEqual(sealed.tag, TestSupport.hex(t.tag), "tcId \(t.tcId) tag")
                 } else {
@@ -71,7 +71,7 @@ final class WycheproofTests: XCTestCase {
                     let shared = try priv.sharedSecret(with: pub)
                     XCTAssertEqual(shared.withUnsafeBytes { Array($0) }, expected, "tcId \(t.tcId)")
                     XCTAssertNotEqual(t.result, "invalid", "tcId \(t.tcId)")
-                } catch CryptoError.lowOrderPoint {
+                } catch CryptoBackendError.lowOrderPoint {
                     // Rejecting the all-zero result is allowed (RFC 7748 §6.1); only for those cases.
                     XCTAssertEqual(expected, [UInt8](repeating: 0, count: 32), "tcId \(t.tcId) rejected a non-zero result")
                     XCTAssertNotEqual(t.result, "valid", "tcId \(t.tcId) is valid")
@@ -92,7 +92,7 @@ final class WycheproofTests: XCTestCase {
                 if ikm.isEmpty {
                     result = nil
                 } else {
-                    result = try? HKDFSHA256.deriveKey(inputKeyMaterial: SymmetricKey(copying: ikm), salt: TestSupport.hex(t.salt),
+                    result = try? HKDFSHA256.deriveKey(inputKeyMaterial: SecretKey(copying: ikm), salt: TestSupport.hex(t.salt),
                                                        info: TestSupport.hex(t.info), outputByteCount: t.size).withUnsafeBytes { Array($0) }
                 }
                 if t.result == "valid" {
@@ -111,7 +111,7 @@ final class WycheproofTests: XCTestCase {
         var checked = 0
         for group in file.testGroups where group.tagSize == 256 {
             for t in group.tests {
-                let key = SymmetricKey(copying: TestSupport.hex(t.key))
+                let key = SecretKey(copying: TestSupport.hex(t.key))
                 let ok = HMACSHA256.isValidAuthenticationCode(TestSupport.hex(t.tag), authenticating: TestSupport.hex(t.msg), using: key)
                 XCTAssertEqual(ok, t.result == "valid", "tcId \(t.tcId)")
                 checked += 1

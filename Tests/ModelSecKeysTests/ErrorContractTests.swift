@@ -37,7 +37,7 @@ final class ErrorContractTests: XCTestCase {
 
     func testErrorContract_cryptoAndDecodingCodesAreDistinct() {
         XCTAssertEqual(Set(Self.decodingErrors.map(\.code)).count, Self.decodingErrors.count)
-        let crypto: [CryptoError] = [.invalidLength(what: "key", expected: 32, actual: 31), .invalidKey("x"), .authenticationFailure,
+        let crypto: [CryptoBackendError] = [.invalidLength(what: "key", expected: 32, actual: 31), .invalidKey("x"), .authenticationFailure,
                                      .invalidParameter("x"), .lowOrderPoint, .backend("x")]
         XCTAssertEqual(Set(crypto.map(\.code)).count, crypto.count)
         for error in Self.decodingErrors { XCTAssertFalse(error.description.contains("--"), error.description) }

@@ -37,7 +37,7 @@ final class OpenSSLInteropTests: XCTestCase {
             XCTAssertEqual(FileIO.permissions(priv + ".pub"), 0o644, "\(type) public key mode")
             let pub = try openssl(["pkey", "-in", priv, "-pubout"]).stdoutText
             XCTAssertEqual(pub, try String(contentsOfFile: priv + ".pub", encoding: .utf8), "\(type)")
-            XCTAssertEqual(generated.keyID, SHA256.hash(data: Array(pub.utf8)).hex, "\(type) key id")
+            XCTAssertEqual(generated.keyID, SHA2.SHA256.hash(data: Array(pub.utf8)).hex, "\(type) key id")
             try openssl(["pkey", "-pubin", "-in", priv + ".pub", "-noout"])
             XCTAssertTrue(try String(contentsOfFile: priv, encoding: .utf8).hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
         }

@@ -280,7 +280,7 @@ final class SignVerifyTests: XCTestCase {
             for (resource, digest) in zip(planned, parallel) {
                 let data = try Data(contentsOf: URL(fileURLWithPath: inventory.files[resource.task.fileIndex].displayPath))
                 let slice = resource.range.map { data[Int($0.lowerBound)..<Int($0.upperBound)] } ?? data[...]
-                XCTAssertEqual(digest, SHA256.hash(data: Data(slice)).bytes, resource.name)
+                XCTAssertEqual(digest, SHA2.SHA256.hash(data: Data(slice)).bytes, resource.name)
             }
         }
     }

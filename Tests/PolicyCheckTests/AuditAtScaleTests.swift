@@ -118,7 +118,7 @@ final class AuditAtScaleTests: XCTestCase {
         XCTAssertEqual(Set(report.releases.map(\.release)), ["resnet@1.2.0"])
         XCTAssertEqual(digests[0], digests[2])
         XCTAssertNotEqual(digests[0], digests[1])
-        XCTAssertEqual(digests[0], SHA256.hash(data: try Data(contentsOf: original.appendingPathComponent("release.json"))).hex)
+        XCTAssertEqual(digests[0], SHA2.SHA256.hash(data: try Data(contentsOf: original.appendingPathComponent("release.json"))).hex)
         let failed = report.results.filter { $0.status == .failure }
         XCTAssertEqual(failed.map(\.releaseDirectory), [tampered.path])
         XCTAssertEqual(failed.first?.manifestSHA256, digests[1])

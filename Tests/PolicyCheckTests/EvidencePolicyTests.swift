@@ -31,7 +31,7 @@ final class EvidencePolicyTests: XCTestCase {
     @discardableResult
     func release(_ name: String, card: String?, build: ProvenanceBuild = .local) throws -> ReleaseEvidence {
         var request = ReleaseRequest(model: work.appendingPathComponent("model").path, name: name, version: "1.0.0",
-                                     signingKey: signingKey, recipients: [SymmetricKeyRecipient(SymmetricKey(randomByteCount: 32))],
+                                     signingKey: signingKey, recipients: [SymmetricKeyRecipient(SecretKey(randomByteCount: 32))],
                                      output: work.appendingPathComponent(name).path)
         request.modelCard = try card.map { try ModelCard(yaml: $0) }
         request.provenance = build

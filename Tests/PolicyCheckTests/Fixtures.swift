@@ -69,7 +69,7 @@ enum Fixtures {
 
     /// Parses policy text (base directory for key files: `base`).
     static func lint(_ yaml: String, base: String = "/nonexistent") -> PolicyLoader.LintResult {
-        PolicyLoader.lint(text: yaml, path: "test.yaml", sha256: SHA256.hash(data: Array(yaml.utf8)).hex, baseDirectory: base)
+        PolicyLoader.lint(text: yaml, path: "test.yaml", sha256: SHA2.SHA256.hash(data: Array(yaml.utf8)).hex, baseDirectory: base)
     }
 
     /// A one-rule policy; fails the test if it does not parse.

@@ -236,7 +236,7 @@ class TokenExchangeTests: XCTestCase {
         // HS256 keyed with the published JWK Set bytes (the classic confusion).
         let hsHeader = Base64URL.encode(Array(#"{"alg":"HS256","kid":"k8s-sa-key-1"}"#.utf8))
         let input = hsHeader + "." + parts[1]
-        let mac = HMACSHA256.authenticationCode(for: Array(input.utf8), using: SymmetricKey(copying: Array(try workload.jwks.utf8)))
+        let mac = HMACSHA256.authenticationCode(for: Array(input.utf8), using: SecretKey(copying: Array(try workload.jwks.utf8)))
         assertRefused(.invalidRequest, body(input + "." + Base64URL.encode(mac)), "HS256 with the public key as secret", because: "alg is not the issuer key's")
         assertRefused(.invalidRequest, body(try workload.token(header: #"{"alg":"ES384","kid":"k8s-sa-key-1"}"#)),
                       "an alg other than the key's", because: "alg is not the issuer key's")

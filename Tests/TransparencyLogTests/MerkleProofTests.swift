@@ -10,7 +10,7 @@ final class MerkleProofTests: XCTestCase {
         XCTAssertEqual(TreeHash.empty.hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(Merkle.leafHash([UInt8]()).hex, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
         let a = Merkle.leafHash([1]), b = Merkle.leafHash([2])
-        XCTAssertEqual(Merkle.nodeHash(a, b), TreeHash(digest: SHA256.hash(data: [1] + a.bytes + b.bytes)))
+        XCTAssertEqual(Merkle.nodeHash(a, b), TreeHash(digest: SHA2.SHA256.hash(data: [1] + a.bytes + b.bytes)))
         XCTAssertEqual(Merkle.rootHash(ofLeafHashes: [a, b][...]), Merkle.nodeHash(a, b))
         // Three leaves: the split is 2 + 1.
         let c = Merkle.leafHash([3])

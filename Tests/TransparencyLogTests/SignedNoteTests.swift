@@ -10,7 +10,7 @@ final class SignedNoteTests: XCTestCase {
     func testKeyIDIsTheSpecHashAndTheVkeyRoundTrips() throws {
         let signer = try newSigner("example.com/models")
         let verifier = signer.verifier
-        var h = SHA256.hasher()
+        var h = SHA2.SHA256.hasher()
         h.update(Array("example.com/models\n".utf8) + [0x01] + verifier.publicKey.rawRepresentation)
         let digest = h.finalize().bytes
         XCTAssertEqual(verifier.keyID, UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3]))

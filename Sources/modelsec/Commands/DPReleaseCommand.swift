@@ -302,7 +302,7 @@ struct DPReleaseCommand: ParsableCommand {
             if let dataset, let ledgerStore {
                 let status = try ledgerStore.status(dataset: dataset)
                 CLI.printLine("ledger:     charged to dataset '\(dataset)', remaining \(status.remaining)")
-                print("recorded:   result sha256 \(SHA256.hash(data: try release.canonicalBytes()).hex)")
+                print("recorded:   result sha256 \(SHA2.SHA256.hash(data: try release.canonicalBytes()).hex)")
             }
         }
     }

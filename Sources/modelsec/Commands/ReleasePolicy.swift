@@ -15,7 +15,7 @@ enum ReleasePolicyStep {
         DeployPolicy { release, freshScan in
             // Evidence comes from the authentic release.json bytes, not a second read of the file.
             let manifestPath = release.directory + "/" + ReleaseLayout.manifestFile
-            let digest = SHA256.hash(data: release.manifestBytes).bytes
+            let digest = SHA2.SHA256.hash(data: release.manifestBytes).bytes
             let recorded = try ManifestEvidenceLoader.evidence(
                 manifest: try .init(parsing: Data(release.manifestBytes)),
                 directory: release.directory, manifestPath: manifestPath,

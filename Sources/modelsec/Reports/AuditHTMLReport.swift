@@ -141,7 +141,7 @@ enum AuditHTMLReport {
 
     /// `'sha256-BASE64'` of a block, for the Content-Security-Policy.
     static func cspHash(_ block: String) -> String {
-        "sha256-" + Data(SHA256.hash(data: Array(block.utf8)).bytes).base64EncodedString()
+        "sha256-" + Data(SHA2.SHA256.hash(data: Array(block.utf8)).bytes).base64EncodedString()
     }
 
     /// The page's style: readable on screen, the filter bar dropped in print.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A symmetric key held in ``SecretBytes`` (locked memory, zeroed on release).
-public struct SymmetricKey: Sendable {
+public struct SecretKey: Sendable {
     let storage: SecretBytes
 
     /// A new random key of `byteCount` bytes (32 for AES-256).
@@ -26,7 +26,7 @@ public struct SymmetricKey: Sendable {
     }
 
     /// Compares two keys in constant time.
-    public func constantTimeEquals(_ other: SymmetricKey) -> Bool {
+    public func constantTimeEquals(_ other: SecretKey) -> Bool {
         storage.constantTimeEquals(other.storage)
     }
 }

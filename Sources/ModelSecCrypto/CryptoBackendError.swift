@@ -1,6 +1,6 @@
 /// Errors raised by the crypto core. Messages describe what went wrong and
 /// never include key bytes, plaintext or passphrases.
-public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum CryptoBackendError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A key, nonce, tag or other fixed-size input had the wrong length.
     case invalidLength(what: String, expected: Int, actual: Int)
     /// Key material could not be used (not on the curve, wrong type, …).
