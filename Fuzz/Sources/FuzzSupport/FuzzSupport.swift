@@ -6,7 +6,7 @@ import ModelSec
 /// so seeds made with them reach the code behind authentication.
 public enum FuzzSupport {
     /// keys-example/aes256.key's 32 bytes.
-    public static let exampleSymmetricKey: SymmetricKey = {
+    public static let exampleSymmetricKey: SecretKey = {
         let text = try! String(contentsOfFile: exampleKeysDirectory + "/aes256.key", encoding: .utf8)
         return try! SymmetricKeyFile.decode(PEMBlock(parsing: text))
     }()
