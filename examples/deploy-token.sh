@@ -30,5 +30,5 @@ else
     --issuer "$TOKEN_ISSUER" --audience "$TOKEN_AUDIENCE" \
     --subject "${TOKEN_SUBJECT:-ci-pipeline}" \
     --scope "model:deploy:${RELEASE_NAME}@${RELEASE_VERSION}" \
-    --ttl "${TOKEN_TTL:-15m}" > "$TOKEN_FILE"
+    --ttl "${TOKEN_TTL:-15m}" --output "$TOKEN_FILE" --force
 fi

@@ -13,6 +13,13 @@ import Foundation
 /// `abort()`ed before that, the temporary file is removed and the destination is
 /// untouched. The file is created with the requested mode from the start (0600
 /// for secrets), so a secret is never briefly world-readable.
+///
+/// A destination that is a character device or a FIFO (`/dev/null`, a named
+/// pipe, `/dev/stdout`) is a stream, not a file to replace: it is written
+/// through, needs no `overwrite`, and is never renamed over (which would turn
+/// `/dev/null` into a regular file for every other process). A secret (a mode
+/// with no group or other bits) is never written to one; nor is anything
+/// written to a block device or a socket.
 public final class AtomicFileWriter {
     /// The final path.
     public let destination: String
@@ -20,6 +27,8 @@ public final class AtomicFileWriter {
     public let temporaryPath: String
     private var fd: Int32
     private let overwrite: Bool
+    /// True when the destination is a stream written through (no temporary file).
+    private let passThrough: Bool
     private var finished = false
     private var cleanupToken = 0
 
@@ -29,6 +38,17 @@ public final class AtomicFileWriter {
     public init(destination: String, mode: mode_t = 0o644, overwrite: Bool = true) throws {
         self.destination = destination
         self.overwrite = overwrite
+        if Self.isStream(destination) {
+            guard mode & 0o077 != 0 else {
+                throw FileError(path: destination, reason: "is a device or a pipe; a secret is written only to a regular file")
+            }
+            passThrough = true
+            temporaryPath = destination
+            fd = open(destination, O_WRONLY | O_CLOEXEC | O_NOCTTY)
+            guard fd >= 0 else { throw FileError(path: destination, reason: "cannot open for writing: \(FileIO.errnoDescription(errno))") }
+            return
+        }
+        passThrough = false
         try Self.checkDestination(destination, overwrite: overwrite)
         let url = URL(fileURLWithPath: destination)
         let directory = url.deletingLastPathComponent().path
@@ -52,10 +72,13 @@ public final class AtomicFileWriter {
     /// exist. Commands call this before long work (hashing a large model) so
     /// that a bad output path fails at once, not at the end.
     public static func checkDestination(_ destination: String, overwrite: Bool = true) throws {
+        if isStream(destination) { return }
         var st = stat()
         if lstat(destination, &st) == 0 {
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                throw FileError(path: destination, reason: "is a directory, expected a file")
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: throw FileError(path: destination, reason: "is a directory, expected a file")
+            case S_IFBLK, S_IFSOCK: throw FileError(path: destination, reason: "is a block device or a socket, expected a file")
+            default: break
             }
             if !overwrite { throw OutputExistsError(path: destination) }
         }
@@ -66,6 +89,15 @@ public final class AtomicFileWriter {
         guard access(directory, W_OK | X_OK) == 0 else {
             throw FileError(path: destination, reason: "cannot create a file in \(directory): \(FileIO.errnoDescription(errno))")
         }
+    }
+
+    /// True when `path` is, after following links, a character device or a
+    /// FIFO: a stream the writer writes through instead of replacing.
+    public static func isStream(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        let type = st.st_mode & S_IFMT
+        return type == S_IFCHR || type == S_IFIFO
     }
 
     /// Appends bytes.
@@ -92,6 +124,12 @@ public final class AtomicFileWriter {
     /// Flushes to disk and renames the file into place.
     public func commit() throws {
         guard !finished else { return }
+        if passThrough {
+            finished = true
+            close(fd)
+            fd = -1
+            return
+        }
         if fsync(fd) != 0 {
             let reason = FileIO.errnoDescription(errno)
             abort()
@@ -124,6 +162,7 @@ public final class AtomicFileWriter {
         guard !finished else { return }
         finished = true
         if fd >= 0 { close(fd); fd = -1 }
+        guard !passThrough else { return }  // the destination itself: never removed
         unlink(temporaryPath)
         CleanupOnSignal.unregister(cleanupToken)
     }

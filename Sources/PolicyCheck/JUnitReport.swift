@@ -79,12 +79,12 @@ enum JUnitReport {
 
     /// XML-escapes text for attributes and content. Nothing is dropped
     /// silently (that would change a file name without showing it):
-    /// characters XML 1.0 cannot carry at all (C0 controls other than tab,
-    /// line feed and carriage return, U+FFFE, U+FFFF) are written as a
-    /// visible `\u{1b}`, as text reports write them; characters a terminal
-    /// acts on that XML can carry (DEL, C1 controls, bidirectional controls,
-    /// U+2028, U+2029) are numeric character references, which an XML reader
-    /// decodes to the exact character and which never reach a terminal raw.
+    /// characters XML 1.0 cannot carry (C0 controls other than tab, line feed
+    /// and carriage return, U+FFFE, U+FFFF) and characters a terminal or a
+    /// report page acts on (DEL, C1 controls, bidirectional controls, U+2028,
+    /// U+2029) are written as a visible `\u{202e}`, as the text, HTML and
+    /// SARIF reports write them. (A numeric character reference would be
+    /// decoded by every JUnit reader back to the raw control.)
     static func esc(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.count)
@@ -99,11 +99,8 @@ enum JUnitReport {
             case "\t", "\r": out += "&#\(scalar.value);"
             default:
                 let v = scalar.value
-                if v < 0x20 || (0xFFFE...0xFFFF).contains(v) {
+                if TextReport.actsOnDisplay(v) || (0xFFFE...0xFFFF).contains(v) {
                     out += "\\u{\(String(v, radix: 16))}"
-                } else if v == 0x7F || (0x80...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
-                            || v == 0x200E || v == 0x200F || v == 0x061C || v == 0x2028 || v == 0x2029 {
-                    out += "&#x\(String(v, radix: 16, uppercase: true));"
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

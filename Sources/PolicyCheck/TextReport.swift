@@ -59,6 +59,15 @@ enum TextReport {
         }
     }
 
+    /// True for the characters a terminal or a report page acts on rather than
+    /// shows: C0 and C1 controls, DEL, bidirectional marks, overrides and
+    /// isolates, and the Unicode line and paragraph separators. Every report
+    /// format writes these as a visible `\u{…}`.
+    static func actsOnDisplay(_ v: UInt32) -> Bool {
+        v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+            || v == 0x200E || v == 0x200F || v == 0x061C || v == 0x2028 || v == 0x2029
+    }
+
     /// `text` with every character a terminal acts on (C0 and C1 controls, DEL,
     /// bidirectional overrides and isolates) written as `\u{…}`: release names,
     /// file names and messages come from untrusted release.json files, and
@@ -67,9 +76,7 @@ enum TextReport {
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             let v = scalar.value
-            let dangerous = v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v)
-                || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
-            if dangerous {
+            if actsOnDisplay(v) {
                 out.append(contentsOf: "\\u{\(String(v, radix: 16))}".unicodeScalars)
             } else {
                 out.append(scalar)

@@ -15,7 +15,8 @@ enum OutputGuard {
     /// is false. `-` (standard output) is never refused.
     static func refuseExisting(_ path: String, force: Bool) throws {
         // A directory is no file to overwrite: the writer says so, --force or not.
-        guard !force, path != "-", exists(path), !isDirectory(path) else { return }
+        // A device or a pipe (/dev/null) is written through, never replaced: nothing to refuse.
+        guard !force, path != "-", exists(path), !isDirectory(path), !AtomicFileWriter.isStream(path) else { return }
         throw CLIError(.outputExists, "\(path) already exists; give --force to overwrite it", path: path)
     }
 

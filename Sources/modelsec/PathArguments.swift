@@ -16,7 +16,7 @@ extension CommandTree {
 
     /// Commands whose output option takes `-` for standard output.
     static let streamingCommands: Set<[String]> = [
-        ["sign"], ["audit"], ["encrypt"], ["decrypt"], ["token", "jwks"], ["token", "fetch"],
+        ["sign"], ["audit"], ["encrypt"], ["decrypt"], ["token", "issue"], ["token", "jwks"], ["token", "fetch"],
     ]
 
     /// False when no word is empty or `-` (alone or after `=`): then

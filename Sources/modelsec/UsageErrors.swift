@@ -14,7 +14,9 @@ enum UsageErrors {
     static func translate(_ error: any Error, arguments: [String]) -> CLIError {
         let usage = usageText(for: error)
         if var unknown = CommandTree.current.unknownWord(in: arguments) {
-            unknown.usage = usage
+            // ArgumentParser's "Help: --issuer …" line belongs to the error it
+            // found (often a required option the unknown word stood for), not to this one.
+            unknown.usage = usage.flatMap(withoutHelpHint)
             return unknown
         }
         // `--key ""`: ArgumentParser calls it a missing value; name the empty path.
@@ -40,6 +42,14 @@ enum UsageErrors {
         guard lines.count > 1 else { return nil }
         let rest = lines.dropFirst().joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
         return rest.isEmpty ? nil : rest
+    }
+
+    /// `usage` without ArgumentParser's `Help:` lines (its hint for the
+    /// option its own error was about); nil when nothing is left.
+    static func withoutHelpHint(_ usage: String) -> String? {
+        let kept = usage.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("Help:") }
+        let text = kept.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
     }
 
     /// The `usage.*` code for a case of ArgumentParser's `ParserError`.
@@ -207,7 +217,7 @@ struct CommandTree: Decodable {
             var message = "\(path.joined(separator: " ")) has no option '--\(CLI.terminalSafe(name))'"
             if let renamed = renamedOptions[path.joined(separator: " ") + " --" + name] {
                 message += "; did you mean '--\(renamed)'?"
-            } else if let close = Suggestion.closest(to: name, among: visible) {
+            } else if let close = Suggestion.sameOption(as: name, among: visible) ?? Suggestion.closest(to: name, among: visible) {
                 message += "; did you mean '--\(close)'?"
             } else {
                 message += " (see \(path.joined(separator: " ")) --help)"
@@ -267,8 +277,6 @@ struct CommandTree: Decodable {
         "modelsec release verify --leeway": "token-leeway",
         "modelsec release verify --token-audience": "audience",
         "modelsec token verify --token-audience": "audience",
-        "modelsec token verify --token-jwks": "jwks",
-        "modelsec token verify --token-issuer": "issuer",
         "modelsec token verify --token-public-key": "public-key",
         "modelsec token verify --token-revoked": "revoked",
         "modelsec token verify --token-leeway": "leeway",
@@ -277,6 +285,32 @@ struct CommandTree: Decodable {
 
 /// Picks the name a mistyped word most likely meant.
 enum Suggestion {
+    /// Words users add to or put in place of an option's name for the same
+    /// thing: `--key-file` or `--signing-key` for `--key`, `--identity-file`
+    /// for `--identity`, `--output-file` for `--output`.
+    static let decorations = ["-file", "file", "-path", "path", "-name"]
+    static let synonyms: [String: [String]] = [
+        "signing-key": ["key"], "private-key": ["key", "identity", "signing-key"], "secret-key": ["key", "identity"],
+        "key": ["signing-key"], "output": ["out"], "out": ["output"],
+    ]
+
+    /// The option `word` names in other words (a decoration added, or a
+    /// synonym another command uses), when `candidates` has exactly it.
+    /// Tried before edit distance, which takes `--keyfile` for
+    /// `--key-passphrase-file`.
+    static func sameOption(as word: String, among candidates: [String]) -> String? {
+        let available = Set(candidates)
+        var stems = [word]
+        for decoration in decorations where word.hasSuffix(decoration) && word.count > decoration.count {
+            stems.append(String(word.dropLast(decoration.count)))
+        }
+        for stem in stems {
+            if stem != word, available.contains(stem) { return stem }
+            if let other = synonyms[stem]?.first(where: available.contains) { return other }
+        }
+        return nil
+    }
+
     /// The candidate closest to `word` by edit distance (transpositions
     /// count once; dashes are ignored, so `pubkey` finds `public-key`), if
     /// it is close enough to be a plausible typo or abbreviation.

@@ -6,8 +6,12 @@ import ModelSec
 struct TokenIssue: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "issue",
-        abstract: "Issue an access token (prints one compact JWT).",
+        abstract: "Issue an access token (one compact JWT, on stdout or into --output).",
         discussion: """
+        The token is a bearer credential: give --output FILE to write it 0600 \
+        (atomically; an existing file only with --force) rather than redirecting \
+        stdout into a file your umask may leave readable to others.
+
         The header is {"alg":"EdDSA"|"ES256","kid":KID,"typ":"at+jwt"}; the claims \
         are iss, sub, aud, exp, iat (integers), jti (random), client_id (defaults to \
         the subject) and scope. A --ttl above --max-ttl (default 24h) is refused.
@@ -15,7 +19,8 @@ struct TokenIssue: ParsableCommand {
         Examples:
           modelsec token issue --key issuer.pem --issuer https://reg.example \\
             --audience deploy-gateway --subject ci-pipeline \\
-            --scope model:deploy:resnet@2.1.0 --scope 'model:pull:resnet@*' --ttl 15m
+            --scope model:deploy:resnet@2.1.0 --scope 'model:pull:resnet@*' --ttl 15m \
+            --output token
           modelsec token issue --key issuer-p256.pem --key-passphrase-file pass.txt \\
             --issuer https://reg.example --audience registry --subject alice \\
             --scope 'model:pull:*@*' --ttl 2h --json
@@ -52,8 +57,20 @@ struct TokenIssue: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
-    @Flag(help: "Print {\"token\": …, \"claims\": …} as JSON instead of the bare token.")
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the token here (0600, atomically) instead of printing it; - is stdout.", valueName: "FILE"))
+    var output: String?
+
+    @Flag(help: "Overwrite --output FILE if it exists.")
+    var force = false
+
+    @Flag(help: "Print {\"token\": …, \"claims\": …} as JSON instead of the bare token (with --output FILE: {\"output\": …, \"claims\": …}).")
     var json = false
+
+    /// `--json` with `--output FILE`: where the token went, and its claims.
+    struct WrittenToken: Encodable {
+        let output: String
+        let claims: AccessTokenClaims
+    }
 
     func validate() throws {
         guard !audience.isEmpty else { throw ValidationError("Give at least one --audience.") }
@@ -68,6 +85,9 @@ struct TokenIssue: ParsableCommand {
     }
 
     func run() throws {
+        // `--output -` is standard output, as without --output.
+        let output = self.output == "-" ? nil : self.output
+        if let output { try OutputGuard.refuseExisting(output, force: force) }
         let signingKey = try CLI.loadSigner(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
         let issuerObject = try AccessTokenIssuer(signingKey: signingKey, keyID: kid, issuer: issuer,
                                                  maximumLifetime: try TokenCLI.duration(maxTTL, option: "--max-ttl"))
@@ -75,7 +95,14 @@ struct TokenIssue: ParsableCommand {
             subject: subject, audiences: audience, scopes: try TokenCLI.scopes(scope, option: "--scope"),
             lifetime: try TokenCLI.duration(ttl, option: "--ttl"), clientID: clientID)
         let issued = try issuerObject.issue(request)
-        if json {
+        if let output {
+            try AtomicFileWriter.write(Array((issued.token + "\n").utf8), to: output, mode: 0o600, overwrite: force)
+            if json {
+                try CLI.printResult(WrittenToken(output: output, claims: issued.claims))
+            } else {
+                CLI.info("wrote a token valid for \(issued.claims.expiresAt - issued.claims.issuedAt) s to \(output)")
+            }
+        } else if json {
             try CLI.printResult(issued)
         } else {
             print(issued.token)

@@ -43,7 +43,7 @@ struct TokenVerify: ParsableCommand {
     @Option(name: .customLong("public-key"), help: ArgumentHelp("A trusted public key (SPKI PEM; its kid is its key id); repeat for more.", valueName: "PUB.pem"))
     var publicKeys: [String] = []
 
-    @Option(help: ArgumentHelp("Trust the Ed25519/P-256 keys of this JWK Set (kid from the set).", valueName: "FILE"))
+    @Option(name: [.customLong("jwks"), .customLong("token-jwks")], help: ArgumentHelp("Trust the Ed25519/P-256 keys of this JWK Set (kid from the set).", valueName: "FILE"))
     var jwks: String?
 
     @Option(name: [.customLong("token-jwks-url"), .customLong("jwks-url")], help: ArgumentHelp("Trust the keys of the JWK Set at URL (https, or http to a loopback address), fetched once per run with size and time limits, redirects refused.", valueName: "URL"))
@@ -58,7 +58,7 @@ struct TokenVerify: ParsableCommand {
     @Option(name: .customLong("introspect-secret-file"), help: ArgumentHelp("The file holding that client's secret (its text, line ends trimmed; sent with HTTP Basic).", valueName: "FILE"))
     var introspectSecretFile: String?
 
-    @Option(help: ArgumentHelp("The exact iss required.", valueName: "ISS"))
+    @Option(name: [.customLong("issuer"), .customLong("token-issuer")], help: ArgumentHelp("The exact iss required.", valueName: "ISS"))
     var issuer: String
 
     @Option(help: ArgumentHelp("The audience that aud must contain.", valueName: "AUD"))

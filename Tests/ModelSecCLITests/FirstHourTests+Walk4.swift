@@ -1,0 +1,139 @@
+import Foundation
+import TestSupport
+import XCTest
+
+extension FirstHourTests {
+    // MARK: left from the third walkthrough
+
+    /// `token issue --output FILE` writes the bearer token 0600, atomically,
+    /// and prints nothing of it; an existing file needs --force; `--json`
+    /// then names the file instead of carrying the token. (The README tour
+    /// redirected stdout into `token`, which the umask left world-readable.)
+    func testTokenIssueOutputWritesTheTokenPrivately() throws {
+        try run(["keygen", "--type", "ed25519", "--out", "issuer.pem"])
+        let issue = ["token", "issue", "--key", "issuer.pem", "--issuer", "https://registry.example", "--audience", "gate",
+                     "--subject", "ci", "--scope", "model:deploy:resnet@2.1.0", "--ttl", "15m"]
+        let written = try run(issue + ["--output", "token"])
+        XCTAssertEqual(written.stdoutText, "", "the token is not printed")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path("token"))
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let verified = try TestSupport.modelsec(["token", "verify", "-", "--public-key", "issuer.pem.pub", "--issuer",
+                                                 "https://registry.example", "--audience", "gate", "--require-scope",
+                                                 "model:deploy:resnet@2.1.0"],
+                                                stdin: try Data(contentsOf: URL(fileURLWithPath: path("token"))), currentDirectory: dir)
+        XCTAssertEqual(verified.status, 0, verified.stderrText)
+
+        let before = try Data(contentsOf: URL(fileURLWithPath: path("token")))
+        let refused = try run(issue + ["--output", "token", "--json"], expect: 2)
+        XCTAssertEqual(errorCode(refused), "output.exists")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("token"))), before, "the refused run left the file alone")
+
+        let forced = try run(issue + ["--output", "token", "--force", "--json"])
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: forced.stdout) as? [String: Any])
+        XCTAssertEqual(document["output"] as? String, "token")
+        XCTAssertNil(document["token"], "with --output the JSON does not carry the token")
+        XCTAssertEqual((document["claims"] as? [String: Any])?["sub"] as? String, "ci")
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: path("token"))), before)
+        // `--output -` is stdout, as without --output.
+        let dash = try run(issue + ["--output", "-"])
+        XCTAssertEqual(dash.stdoutText.split(separator: ".").count, 3, dash.stdoutText)
+    }
+
+    /// `--output /dev/null --force` (as root in CI) replaced the device with a
+    /// regular file. A character device or a FIFO is now written through by
+    /// every writer, needs no --force, and stays what it was; a secret is
+    /// never written to one.
+    func testDevicesAndPipesAreWrittenThroughNeverReplaced() throws {
+        try FileManager.default.createDirectory(atPath: path("m"), withIntermediateDirectories: true)
+        try Data("weights".utf8).write(to: URL(fileURLWithPath: path("m/w.bin")))
+        try run(["keygen", "--type", "ed25519", "--out", "k.pem"])
+        var streams = ["fifo"]
+        XCTAssertEqual(mkfifo(path("fifo"), 0o644), 0)
+        if geteuid() == 0 {
+            // A private copy of /dev/null (never the real one: if this broke, it would be replaced).
+            XCTAssertEqual(mknod(path("null"), S_IFCHR | 0o666, (1 << 8) | 3), 0)  // makedev(1, 3)
+            streams.append("null")
+        } else {
+            print("not root: the character-device case is covered only by the FIFO here")
+        }
+        func type(_ name: String) -> String {
+            var st = stat()
+            guard lstat(path(name), &st) == 0 else { return "missing" }
+            switch st.st_mode & S_IFMT {
+            case S_IFIFO: return "fifo"
+            case S_IFCHR: return "char"
+            case S_IFREG: return "file"
+            default: return "other"
+            }
+        }
+        let expected = ["fifo": "fifo", "null": "char"]
+        let commands: [[String]] = [
+            ["sign", "m", "--key", "k.pem", "--output"],
+            ["sign", "m", "--key", "k.pem", "--force", "--output"],
+            ["token", "jwks", "--public-key", "k.pem.pub", "--force", "--out"],
+        ]
+        for stream in streams {
+            for command in commands {
+                // A reader drains the FIFO, as a pipeline's consumer would.
+                var reader: (process: Process, pipe: Pipe)?
+                if stream == "fifo" {
+                    let process = Process()
+                    let pipe = Pipe()
+                    process.executableURL = URL(fileURLWithPath: "/bin/cat")
+                    process.arguments = [path("fifo")]
+                    process.standardOutput = pipe
+                    try process.run()
+                    reader = (process, pipe)
+                }
+                try run(command + [stream])
+                if let reader {
+                    let drained = String(decoding: reader.pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    reader.process.waitUntilExit()
+                    XCTAssertTrue(drained.hasPrefix("{"), "the FIFO's reader got the document: \(drained.prefix(80))")
+                }
+                XCTAssertEqual(type(stream), expected[stream], "\(command.joined(separator: " ")) \(stream) left it a \(type(stream))")
+            }
+            let secret = try run(["keygen", "--type", "ed25519", "--force", "--out", stream, "--json"], expect: 2)
+            XCTAssertTrue(secret.stdoutText.contains("a secret is written only to a regular file"), secret.stdoutText)
+            XCTAssertEqual(type(stream), expected[stream])
+            XCTAssertEqual(type(stream + ".pub"), "missing", "nothing written beside it")
+        }
+    }
+
+    /// Did-you-mean for an option named in other words: `--keyfile` is
+    /// `--key` (not `--key-passphrase-file`, which would take the key for a
+    /// passphrase), `--signing-key` in `sign` is `--key`, `--identity-file`
+    /// is `--identity`; and no `Help:` line about another option follows.
+    func testDidYouMeanFindsTheSameOptionInOtherWords() throws {
+        let cases: [([String], String)] = [
+            (["sign", "m", "--keyfile", "k.pem"], "--key"),
+            (["sign", "m", "--signing-key", "k.pem"], "--key"),
+            (["token", "issue", "--keyfile", "k.pem"], "--key"),
+            (["log", "init", "d", "--key-file", "k.pem"], "--key"),
+            (["decrypt", "x.enc", "-o", "x", "--identity-file", "d.pem"], "--identity"),
+            (["decrypt", "x.enc", "-o", "x", "--private-key", "d.pem"], "--identity"),
+            (["encrypt", "x", "-o", "x.enc", "--recipient-file", "r.pub"], "--recipient"),
+            (["keygen", "--output-file", "k.pem"], "--output"),
+            (["release", "verify", "rel", "--jwks", "j.json"], "--token-jwks"),
+        ]
+        for (arguments, expected) in cases {
+            let r = try run(arguments, expect: 2)
+            XCTAssertTrue(r.stderrText.contains("did you mean '\(expected)'?"), "\(arguments): \(r.stderrText)")
+        }
+        // token verify takes release verify's spellings too, and an unknown
+        // option's message is not followed by ArgumentParser's hint for another one.
+        try run(["keygen", "--type", "ed25519", "--out", "issuer.pem"])
+        try run(["token", "issue", "--key", "issuer.pem", "--issuer", "https://r.example", "--audience", "gate", "--subject", "ci",
+                 "--scope", "model:deploy:m@1", "--output", "token"])
+        try run(["token", "jwks", "--public-key", "issuer.pem.pub", "--out", "jwks.json"])
+        try run(["token", "verify", "--token-file", "token", "--token-jwks", "jwks.json", "--token-issuer", "https://r.example",
+                 "--audience", "gate"])
+        let typo = try run(["token", "verify", "--token-file", "token", "--token-jwks", "jwks.json", "--token-issuer",
+                            "https://r.example", "--audience", "gate", "--tokn-env", "T"], expect: 2)
+        XCTAssertTrue(typo.stderrText.contains("did you mean '--token-env'?"), typo.stderrText)
+        XCTAssertFalse(typo.stderrText.contains("Help:"), typo.stderrText)
+        let missing = try run(["token", "verify", "--token-file", "token", "--jwks", "jwks.json", "--audience", "gate",
+                               "--tokn-issuer", "x"], expect: 2)
+        XCTAssertFalse(missing.stderrText.contains("Help:  --issuer"), missing.stderrText)
+    }
+}
