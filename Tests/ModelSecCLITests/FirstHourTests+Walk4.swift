@@ -136,4 +136,20 @@ extension FirstHourTests {
                                "--tokn-issuer", "x"], expect: 2)
         XCTAssertFalse(missing.stderrText.contains("Help:  --issuer"), missing.stderrText)
     }
+
+    /// A negative number after a DP option is its value (`--bounds -10,10`),
+    /// not an unknown option: it used to be "Missing value for '--bounds'",
+    /// and `--epsilon -1` hid its range message the same way.
+    func testNegativeNumbersAreOptionValues() throws {
+        try "id,t\n1,-3.5\n2,4\n3,-9\n".write(toFile: path("t.csv"), atomically: true, encoding: .utf8)
+        let base = ["dp", "release", "--input", "t.csv", "--column", "t", "--statistic", "mean", "--json"]
+        let mean = try run(base + ["--bounds", "-10,10", "--epsilon", "1"])
+        XCTAssertTrue(mean.stdoutText.contains("\"ok\":true") || mean.stdoutText.contains("\"ok\" : true"), mean.stdoutText)
+        let negative = try run(base + ["--bounds", "-10,10", "--epsilon", "-1"], expect: 2)
+        XCTAssertFalse(negative.stdoutText.contains("Missing value"), negative.stdoutText)
+        XCTAssertTrue(negative.stdoutText.contains("epsilon"), negative.stdoutText)
+        let sgd = try run(["dp", "sgd", "--noise-multiplier", "-1", "--sample-rate", "0.01", "--steps", "10", "--delta", "1e-5",
+                           "--json"], expect: 2)
+        XCTAssertFalse(sgd.stdoutText.contains("Missing value"), sgd.stdoutText)
+    }
 }

@@ -44,10 +44,10 @@ struct DPBudgetCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The dataset.", valueName: "NAME"))
     var dataset: String?
 
-    @Option(name: .customLong("set-total"), help: ArgumentHelp("Set the dataset's total epsilon.", valueName: "E"))
+    @Option(name: .customLong("set-total"), parsing: .unconditional, help: ArgumentHelp("Set the dataset's total epsilon.", valueName: "E"))
     var setTotal: Double?
 
-    @Option(help: ArgumentHelp("The dataset's total delta (with --set-total; default 0).", valueName: "D"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The dataset's total delta (with --set-total; default 0).", valueName: "D"))
     var delta: Double?
 
     @Option(help: "The dataset's neighbouring relation, fixed with its budget: add-remove (default for a new dataset) or replace-one.")

@@ -83,34 +83,34 @@ struct DPReleaseCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The columns of vector-sum or covariance, in order.", valueName: "a,b,c"))
     var columns: String?
 
-    @Option(name: .customLong("clip-norm"), help: ArgumentHelp("vector-sum and covariance: each row's vector is clipped to this L2 norm.", valueName: "C"))
+    @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: ArgumentHelp("vector-sum and covariance: each row's vector is clipped to this L2 norm.", valueName: "C"))
     var clipNorm: Double?
 
     @Option(help: "count, sum, mean, variance, histogram, quantile, vector-sum or covariance.")
     var statistic: StatisticName
 
-    @Option(help: ArgumentHelp("Clamping bounds, e.g. 0,100, or auto to choose them privately (required for sum, mean, variance, quantile).", valueName: "L,U|auto"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Clamping bounds, e.g. 0,100, or auto to choose them privately (required for sum, mean, variance, quantile).", valueName: "L,U|auto"))
     var bounds: String?
 
-    @Option(name: .customLong("bounds-share"), help: ArgumentHelp("With --bounds auto: the share of --epsilon spent on choosing the bounds (default 0.25).", valueName: "F"))
+    @Option(name: .customLong("bounds-share"), parsing: .unconditional, help: ArgumentHelp("With --bounds auto: the share of --epsilon spent on choosing the bounds (default 0.25).", valueName: "F"))
     var boundsShare: Double?
 
     @Option(help: ArgumentHelp("Declared histogram categories, e.g. cat,dog (values outside are dropped).", valueName: "a,b,c"))
     var categories: String?
 
-    @Option(help: ArgumentHelp("The quantile level in [0, 1] (default 0.5).", valueName: "Q"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The quantile level in [0, 1] (default 0.5).", valueName: "Q"))
     var quantile: Double?
 
-    @Option(help: "Number of evenly spaced candidate values for a quantile.")
+    @Option(parsing: .unconditional, help: "Number of evenly spaced candidate values for a quantile.")
     var candidates: Int = 1001
 
     @Option(name: .customLong("quantile-sampler"), help: "rejection (default; exponential mechanism, running time depends on the data) or fixed-work (permute-and-flip, the same work for every candidate).")
     var quantileSampler: QuantileSampler?
 
-    @Option(help: ArgumentHelp("The release's epsilon.", valueName: "E"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The release's epsilon.", valueName: "E"))
     var epsilon: Double
 
-    @Option(help: ArgumentHelp("The release's delta (gaussian only).", valueName: "D"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The release's delta (gaussian only).", valueName: "D"))
     var delta: Double?
 
     @Option(name: .customLong("mechanism"), help: "laplace (pure epsilon, default) or gaussian (zCDP, needs --delta; the only one for vector-sum and covariance).")

@@ -30,13 +30,13 @@ struct DPSGDCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .customLong("noise-multiplier"), help: ArgumentHelp("Noise standard deviation / clipping norm.", valueName: "S"))
+    @Option(name: .customLong("noise-multiplier"), parsing: .unconditional, help: ArgumentHelp("Noise standard deviation / clipping norm.", valueName: "S"))
     var noiseMultiplier: Double?
 
-    @Option(name: .customLong("target-epsilon"), help: ArgumentHelp("Find the smallest noise multiplier reaching this epsilon.", valueName: "E"))
+    @Option(name: .customLong("target-epsilon"), parsing: .unconditional, help: ArgumentHelp("Find the smallest noise multiplier reaching this epsilon.", valueName: "E"))
     var targetEpsilon: Double?
 
-    @Option(name: .customLong("sample-rate"), help: ArgumentHelp("Sampling rate q: the expected (Poisson) or exact (fixed-size, shuffle) batch size / dataset size.", valueName: "Q"))
+    @Option(name: .customLong("sample-rate"), parsing: .unconditional, help: ArgumentHelp("Sampling rate q: the expected (Poisson) or exact (fixed-size, shuffle) batch size / dataset size.", valueName: "Q"))
     var sampleRate: Double
 
     @Option(help: ArgumentHelp("Number of training steps.", valueName: "N"))
@@ -45,7 +45,7 @@ struct DPSGDCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Number of epochs (steps = ceil(E / Q)).", valueName: "E"))
     var epochs: Double?
 
-    @Option(help: ArgumentHelp("Target delta.", valueName: "D"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Target delta.", valueName: "D"))
     var delta: Double
 
     @Option(help: "Accountant for Poisson sampling: pld (default) or rdp.")
