@@ -204,7 +204,7 @@ public enum TokenInputError: ModelSecError, Equatable, Sendable {
         case let .negativeLeeway(seconds): text = "the leeway cannot be negative (got \(seconds)s)"
         case let .duplicateKeyID(keyID, _): text = "two keys share the key id \(Sanitize.text(keyID))"
         case let .keyCannotSign(algorithm, _):
-            text = "an \(algorithm.rawValue) key cannot verify token signatures (use an ed25519 or p256 key)"
+            text = "an \(algorithm.rawValue) key cannot verify token signatures (use an ed25519, p256, p384 or p521 key)"
         case .notAKeySet: text = "not a JWK Set this verifier understands (expected {\"keys\":[…]})"
         case let .keyWithoutID(_, index): text = "key \(index) has no kid"
         case let .privateKeyMaterial(_, index, kid):

@@ -82,7 +82,7 @@ public struct KeyFileError: ModelSecError, Equatable {
         case let .unusableKeyMaterial(error): return error.description
         case .binary: return "not a PEM key file: the file is binary, not text (DER keys: convert with openssl pkey -outform PEM)"
         case let .wrongRole(expected, actual): return "is \(actual.rawValue); \(expected.rawValue) is needed here"
-        case let .cannotSign(algorithm): return "is \(Self.withArticle(algorithm)) key, which cannot sign (use ed25519 or p256)"
+        case let .cannotSign(algorithm): return "is \(Self.withArticle(algorithm)) key, which cannot sign (use ed25519, p256, p384 or p521)"
         case let .accessibleByOthers(mode):
             return "refusing a private key that is accessible by others (mode \(String(mode, radix: 8))); run: chmod 600 \(file)"
         case .privateKeyAmongTrustedKeys: return "a private key in the trusted-keys directory; keep only public keys there"

@@ -16,6 +16,7 @@ enum FlagHints {
             ("file.exists", "use --force to overwrite"),
             ("key.passphrase-required", "give the key's passphrase with --key-passphrase-file or --key-passphrase-env"),
             ("key.public-key-needed", "pass the public key, the .pub file"),
+            ("key.private-key-needed", "the private key is the file without .pub; an aes256 key decrypts with --key-file"),
             ("key.symmetric-key-needed", "make one with: modelsec keygen --type aes256; an X25519 private key decrypts with --identity, its .pub goes to --recipient"),
             ("encryption.recipient-not-x25519", "make one with: modelsec keygen --type x25519"),
             ("release.passphrase-recipient", "use --recipient or --key-file"),

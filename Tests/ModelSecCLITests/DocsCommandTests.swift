@@ -35,8 +35,10 @@ final class DocsCommandTests: XCTestCase {
                 try FileManager.default.createDirectory(at: base.appendingPathComponent(dir), withIntermediateDirectories: true)
             }
             let root = TestSupport.repositoryRoot
-            let copy = try TestSupport.run("/bin/cp", ["-R"] + ["examples", "policies", "keys-example", "docs"].map { root.appendingPathComponent($0).path } + [repo.path])
+            let copy = try TestSupport.run("/bin/cp", ["-R"] + ["examples", "policies", "keys-example", "docs", ".gitignore"].map { root.appendingPathComponent($0).path } + [repo.path])
             guard copy.status == 0 else { throw SandboxError(message: "cp failed: \(copy.stderrText)") }
+            try FileManager.default.createDirectory(at: repo.appendingPathComponent("scripts"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: root.appendingPathComponent("scripts/clean-tour.sh"), to: repo.appendingPathComponent("scripts/clean-tour.sh"))
             try FileManager.default.createSymbolicLink(at: bin.appendingPathComponent("modelsec"), withDestinationURL: TestSupport.modelsecBinary)
             try FileManager.default.createSymbolicLink(at: bin.appendingPathComponent("python3"), withDestinationURL: URL(fileURLWithPath: try TestSupport.python()))
         }
@@ -126,6 +128,11 @@ final class DocsCommandTests: XCTestCase {
         XCTAssertLessThanOrEqual(notRun.count, Self.maximumNotRun, "blocks marked not-run: \(notRun)")
         // Run from the repository root as written, the documents leave nothing `git add -A` would pick up.
         XCTAssertEqual(try sandbox.unignoredNewPaths(since: checkout), [], "written into the checkout and not in .gitignore")
+        // README's "Cleaning up": the script removes everything they wrote, keys and the token included.
+        XCTAssertFalse(sandbox.files().subtracting(checkout).isEmpty, "the documents wrote files (or this check proves nothing)")
+        let clean = try sandbox.bash("scripts/clean-tour.sh")
+        XCTAssertEqual(clean.status, 0, clean.stdoutText)
+        XCTAssertEqual(sandbox.files().subtracting(checkout).sorted(), [], "left after scripts/clean-tour.sh:\n\(clean.stdoutText)")
         print("docs: \(ran) commands run, \(notRun.count) block(s) not run (\(notRun.joined(separator: ", "))), \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 

@@ -152,4 +152,21 @@ extension FirstHourTests {
                            "--json"], expect: 2)
         XCTAssertFalse(sgd.stdoutText.contains("Missing value"), sgd.stdoutText)
     }
+
+    /// Messages name the fix: every signing key type, the option for an
+    /// aes256 key, and --group-by when histogram categories are unknown.
+    func testMessagesNameEveryWayOut() throws {
+        try run(["keygen", "--type", "x25519", "--out", "dep.pem"])
+        try run(["keygen", "--type", "aes256", "--out", "art.key"])
+        try FileManager.default.createDirectory(atPath: path("m"), withIntermediateDirectories: true)
+        try Data("w".utf8).write(to: URL(fileURLWithPath: path("m/w.bin")))
+        let sign = try run(["sign", "m", "--key", "dep.pem"], expect: 2)
+        XCTAssertTrue(sign.stderrText.contains("ed25519, p256, p384 or p521"), sign.stderrText)
+        let identity = try run(["decrypt", "x.enc", "--output", "x", "--identity", "art.key"], expect: 2)
+        XCTAssertTrue(identity.stderrText.contains("--key-file"), identity.stderrText)
+        try "id,ward\n1,a\n2,b\n".write(toFile: path("v.csv"), atomically: true, encoding: .utf8)
+        let histogram = try run(["dp", "release", "--input", "v.csv", "--column", "ward", "--statistic", "histogram",
+                                 "--epsilon", "1"], expect: 2)
+        XCTAssertTrue(histogram.stderrText.contains("--group-by"), histogram.stderrText)
+    }
 }

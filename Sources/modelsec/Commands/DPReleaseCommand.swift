@@ -196,7 +196,7 @@ struct DPReleaseCommand: ParsableCommand {
         case .mean: stat = .mean
         case .variance: stat = .variance
         case .histogram:
-            guard let categories, !categories.isEmpty else { throw ValidationError("--statistic histogram needs --categories a,b,c") }
+            guard let categories, !categories.isEmpty else { throw ValidationError("--statistic histogram needs --categories a,b,c (the categories known in advance); when they are not, release --statistic count --group-by COLUMN with --delta, which selects the categories privately") }
             stat = .histogram(categories: categories.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
         case .quantile: stat = .quantile(q: quantile ?? 0.5, candidates: candidates)
         case .vectorSum, .covariance: throw ValidationError("--statistic \(statistic.rawValue) takes --columns and --clip-norm")

@@ -23,7 +23,7 @@ struct TokenCommand: ParsableCommand {
             --issuer https://reg.example --audience deploy-gateway \\
             --require-scope model:deploy:resnet@2.1.0
           modelsec token jwks --public-key issuer.pem.pub > jwks.json
-          modelsec token inspect "$(cat tok)"
+          modelsec token inspect --token-file tok
         """,
         subcommands: [TokenIssue.self, TokenVerify.self, TokenJWKS.self, TokenInspect.self, TokenFetch.self]
     )

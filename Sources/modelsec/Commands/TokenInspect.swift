@@ -16,9 +16,9 @@ struct TokenInspect: ParsableCommand {
         cannot be decoded at all.
 
         Examples:
-          modelsec token inspect "$TOKEN"
-          modelsec token inspect - < token.txt
           modelsec token inspect --token-file token.txt
+          modelsec token inspect - < token.txt
+          (A token given as TOKEN is visible to other users in the process list.)
         """
     )
 
