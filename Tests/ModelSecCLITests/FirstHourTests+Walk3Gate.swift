@@ -27,7 +27,11 @@ extension FirstHourTests {
         let gate = ["--identity", path("deploy.pem"), "--json"]
         let deployed = try run(["release", "verify", good, "--ca-roots", pkiPath("root.pem"), "--certificate-identity", identity,
                                 "--crl", pkiPath("crl.pem"), "--output", path("cdep")] + gate)
-        XCTAssertEqual((try JSONSerialization.jsonObject(with: deployed.stdout) as? [String: Any])?["deployed"] as? Bool, true, deployed.stdoutText)
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: deployed.stdout) as? [String: Any])
+        XCTAssertEqual(document["deployed"] as? Bool, true, deployed.stdoutText)
+        // The report names the certificate it trusted (walkthrough 4), as verify does.
+        let certificate = try XCTUnwrap(document["certificate"] as? [String: Any], deployed.stdoutText)
+        XCTAssertEqual(certificate["subjectAlternativeNames"] as? [String], ["URI:" + identity])
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("cdep/weights.safetensors")))
         // With a policy: its signature rule trusts the certificate's key, as the gate does.
         let policy = TestSupport.repositoryRoot.appendingPathComponent("policies/baseline.yaml").path
@@ -37,8 +41,10 @@ extension FirstHourTests {
         // Another identity, another root, a revoked certificate: refused, nothing written.
         let refusals: [(String, [String])] = [
             (good, ["--ca-roots", pkiPath("root.pem"), "--certificate-identity", "https://ci.example.com/other"]),
-            (good, ["--ca-roots", pkiPath("other-root.pem")]),
-            (try certified("revoked"), ["--ca-roots", pkiPath("root.pem"), "--crl", pkiPath("crl.pem")]),
+            (good, ["--ca-roots", pkiPath("other-root.pem"), "--certificate-identity", identity]),
+            (try certified("revoked"), ["--ca-roots", pkiPath("root.pem"), "--certificate-identity", identity, "--crl", pkiPath("crl.pem")]),
+            // Without an identity any certificate of the CA would do: a usage error (walkthrough 4).
+            (good, ["--ca-roots", pkiPath("root.pem")]),
         ]
         for (index, (release, options)) in refusals.enumerated() {
             let out = path("refused-\(index)")
@@ -48,7 +54,11 @@ extension FirstHourTests {
             XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         }
         // A bare-key release has no certificate: refused with --ca-roots, as verify refuses it.
-        let bare = try run(["release", "verify", path("rel"), "--ca-roots", pkiPath("root.pem"), "--output", path("bare")] + gate, expect: 2)
+        let text = try run(["release", "verify", good, "--ca-roots", pkiPath("root.pem"), "--certificate-identity", identity,
+                            "--identity", path("deploy.pem"), "--output", path("cdep-text")])
+        XCTAssertTrue(text.stderrText.contains("certificate: ") && text.stderrText.contains(identity), text.stderrText)
+        let bare = try run(["release", "verify", path("rel"), "--ca-roots", pkiPath("root.pem"), "--certificate-identity", identity,
+                            "--output", path("bare")] + gate, expect: 2)
         XCTAssertEqual(errorCode(bare), "certificate.none-in-signature", bare.stdoutText)
         // The trust options exclude each other, and the certificate options need --ca-roots.
         try run(["release", "verify", good, "--ca-roots", pkiPath("root.pem"), "--trusted-keys", path("trusted"), "--output", path("x")] + gate, expect: 2)

@@ -63,7 +63,7 @@ struct ReleaseVerify: ParsableCommand {
     @Option(name: .customLong("ca-roots"), help: ArgumentHelp("Trust a certificate-signed release (release create --certificate) whose chain leads to one of these root certificates (PEM; repeatable), instead of --trusted-keys or --public-key.", valueName: "ROOTS.pem"))
     var caRoots: [String] = []
 
-    @Option(name: .customLong("certificate-identity"), help: ArgumentHelp("A subject alternative name the signing certificate must hold (exact; with --ca-roots).", valueName: "SAN"))
+    @Option(name: .customLong("certificate-identity"), help: ArgumentHelp("The subject alternative name the signing certificate must hold (exact; required with --ca-roots).", valueName: "SAN"))
     var certificateIdentity: String?
 
     @Option(name: .customLong("certificate-oidc-issuer"), help: ArgumentHelp("The OIDC issuer the signing certificate must record (Fulcio extension; with --ca-roots).", valueName: "URL"))
@@ -165,8 +165,11 @@ struct ReleaseVerify: ParsableCommand {
         let steps: [DeployStep]
         let deployed: Bool
         let scan: ReleaseManifest.ScanResult?
+        /// With --ca-roots: the validated signing certificate.
+        let certificate: Verify.CertificateInfo?
 
-        init(_ r: DeployReport) {
+        init(_ r: DeployReport, certificate: Verify.CertificateInfo? = nil) {
+            self.certificate = certificate
             releaseDirectory = r.releaseDirectory
             output = r.output
             release = r.release
@@ -193,6 +196,10 @@ struct ReleaseVerify: ParsableCommand {
         }
         if caRoots.isEmpty, certificateIdentity != nil || certificateOIDCIssuer != nil || !crl.isEmpty {
             throw ValidationError("--certificate-identity, --certificate-oidc-issuer and --crl need --ca-roots")
+        }
+        // Without an identity, any certificate the roots issued (an organisation-wide CA) would deploy.
+        if !caRoots.isEmpty, certificateIdentity == nil {
+            throw ValidationError("--ca-roots needs --certificate-identity SAN, the name the release pipeline's certificate holds: without it the gate would deploy a release signed by any certificate these roots issued")
         }
         if identity.isEmpty, keyFile == nil {
             throw ValidationError("Give --identity KEY (repeatable) or --key-file KEY to decrypt the release.")
@@ -228,6 +235,7 @@ struct ReleaseVerify: ParsableCommand {
         try OutputGuard.refuseExistingDirectoryAlways(output, command: "release verify", why: "a running model may be reading it")
         let trusted: TrustedKeys
         var policyTrust: AuditTrust?
+        var certificate: Verify.CertificateInfo?
         if caRoots.isEmpty {
             trusted = try CLI.loadTrustedKeys(directory: trustedKeys, publicKeyFiles: publicKeys)
             policyTrust = try CLI.signatureTrust(trustedKeys: trustedKeys, publicKeys: publicKeys)
@@ -238,6 +246,7 @@ struct ReleaseVerify: ParsableCommand {
             let signaturePath = (release as NSString).appendingPathComponent(ReleaseLayout.signatureFile)
             let signer = try trust.signer(of: try SignatureBundle.read(from: signaturePath), label: signaturePath)
             trusted = TrustedKeys([signer.publicKey])
+            certificate = Verify.CertificateInfo(signer)
             policyTrust = AuditTrust(keys: [signer.publicKey], origin: "--ca-roots " + caRoots.joined(separator: ", ") + " (the validated signing certificate's key)")
         }
         let identities = try CLI.loadIdentities(privateKeyFiles: identity, symmetricKeyFiles: keyFile.map { [$0] } ?? [],
@@ -292,14 +301,18 @@ struct ReleaseVerify: ParsableCommand {
         }
         let report = try DeployGate.run(request)
         if json {
-            if report.deployed { try CLI.printResult(Output(report)) }
+            if report.deployed { try CLI.printResult(Output(report, certificate: certificate)) }
         } else {
+            if let certificate {
+                let names = certificate.subjectAlternativeNames.map(CLI.terminalSafe).joined(separator: ", ")
+                FileHandle.standardError.write(Data("  certificate: \(CLI.terminalSafe(certificate.subject)) (\(names)), issued by \(CLI.terminalSafe(certificate.issuer)), root \(CLI.terminalSafe(certificate.root))\n".utf8))
+            }
             for step in report.steps {
                 FileHandle.standardError.write(Data("  \(step.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.name.rawValue): \(CLI.terminalSafe(step.detail))\n".utf8))
             }
         }
         guard report.deployed else {
-            throw ReportedFailure(error: CLIError(.deployStepFailed, report.summary, path: release), report: Output(report))
+            throw ReportedFailure(error: CLIError(.deployStepFailed, report.summary, path: release), report: Output(report, certificate: certificate))
         }
         if !json { CLI.printLine(report.summary) }
     }
