@@ -138,17 +138,7 @@ class KeyRotationTests: XCTestCase {
 
         // A version 2 file (before rotation) gains the signing_keys table.
         let old = fixture.directory.appendingPathComponent("v2.sqlite").path
-        let sqlite = try TestSupport.run("/usr/bin/env", ["python3", "-c", """
-            import sqlite3, sys
-            db = sqlite3.connect(sys.argv[1])
-            db.executescript("CREATE TABLE clients(id TEXT PRIMARY KEY NOT NULL, method TEXT NOT NULL, secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, max_ttl INTEGER, created INTEGER NOT NULL);"
-                             "CREATE TABLE used_assertions(client_id TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY(client_id, jti));"
-                             "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, event TEXT NOT NULL, client_id TEXT NOT NULL, subject TEXT NOT NULL, scopes TEXT NOT NULL, jti TEXT NOT NULL, outcome TEXT NOT NULL);"
-                             "CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY NOT NULL, client_id TEXT NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL);"
-                             "PRAGMA user_version = 2;")
-            db.commit()
-            """, old])
-        XCTAssertEqual(sqlite.status, 0, sqlite.stderrText)
+        try TokenServiceFixture.writeVersion2StateFile(at: old)
         let migrated = try SQLiteTokenStore(path: old)
         XCTAssertEqual(try migrated.signingKeys(), [])
         try migrated.replaceSigningKeys([record("a", .current)])

@@ -141,18 +141,7 @@ final class RequestLogTests: XCTestCase {
         let dir = try TestSupport.makeTemporaryDirectory("audit-migration")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("v2.sqlite").path
-        let sqlite = try TestSupport.run("/usr/bin/env", ["python3", "-c", """
-            import sqlite3, sys
-            db = sqlite3.connect(sys.argv[1])
-            db.executescript("CREATE TABLE clients(id TEXT PRIMARY KEY NOT NULL, method TEXT NOT NULL, secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, max_ttl INTEGER, created INTEGER NOT NULL);"
-                             "CREATE TABLE used_assertions(client_id TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY(client_id, jti));"
-                             "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, event TEXT NOT NULL, client_id TEXT NOT NULL, subject TEXT NOT NULL, scopes TEXT NOT NULL, jti TEXT NOT NULL, outcome TEXT NOT NULL);"
-                             "CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY NOT NULL, client_id TEXT NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL);"
-                             "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome) VALUES (100, 'issue', 'c', 'c', 'model:a:b@c', 'j1', 'ok');"
-                             "PRAGMA user_version = 2;")
-            db.commit()
-            """, path])
-        XCTAssertEqual(sqlite.status, 0, sqlite.stderrText)
+        try TokenServiceFixture.writeVersion2StateFile(at: path, extraSQL: "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome) VALUES (100, 'issue', 'c', 'c', 'model:a:b@c', 'j1', 'ok');")
         let store = try SQLiteTokenStore(path: path)
         try store.record(AuditRecord(time: 200, event: "refuse", clientID: "d", subject: "", scopes: "", tokenID: "", outcome: "invalid_client",
                                      requestID: "req-2"))

@@ -12,62 +12,7 @@ import XCTest
 /// environment (requests, Authlib, PyJWT).
 final class ServerHardeningTests: XCTestCase {
     /// A running `modelsec serve` whose startup line gives its scheme and port.
-    final class LiveServer {
-        let process = Process()
-        let logPath: String
-        private(set) var scheme = ""
-        private(set) var port = 0
-
-        init(config: String, directory: URL) throws {
-            logPath = directory.appendingPathComponent("serve-\(UUID().uuidString).log").path
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            process.executableURL = TestSupport.modelsecBinary
-            process.arguments = ["serve", "--config", config]
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle(forWritingAtPath: logPath)
-            try process.run()
-            let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline, process.isRunning {
-                if let range = log.range(of: "listening on ") {
-                    let rest = log[range.upperBound...]
-                    if let schemeEnd = rest.range(of: "://"), let colon = rest.range(of: ":", options: .backwards,
-                                                                                      range: schemeEnd.upperBound..<(rest.firstIndex(of: "\n") ?? rest.endIndex)) {
-                        scheme = String(rest[..<schemeEnd.lowerBound])
-                        port = Int(rest[colon.upperBound...].prefix { $0.isNumber }) ?? 0
-                        if port > 0 { return }
-                    }
-                }
-                usleep(50_000)
-            }
-            if process.isRunning { process.terminate() }
-            throw NSError(domain: "ServerHardeningTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "the server did not start: \(log)"])
-        }
-
-        var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-        var base: String { "\(scheme)://127.0.0.1:\(port)" }
-        var pid: Int32 { process.processIdentifier }
-
-        /// SIGTERM, then the exit status (137 after a SIGKILL when it is
-        /// still running 30 s later).
-        func stop() -> Int32 {
-            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-            return waitForExit(seconds: 30)
-        }
-
-        /// The exit status once the process has ended (SIGKILL, 137, past `seconds`).
-        func waitForExit(seconds: Double) -> Int32 {
-            let deadline = Date().addingTimeInterval(seconds)
-            while process.isRunning, Date() < deadline { usleep(20_000) }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                return 137
-            }
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-    }
+    typealias LiveServer = ServeProcess
 
     /// Runs a Python script from the pinned environment and decodes the one
     /// JSON object it prints.

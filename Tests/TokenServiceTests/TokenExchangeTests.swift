@@ -85,12 +85,7 @@ class TokenExchangeTests: XCTestCase {
 
     override func setUpWithError() throws {
         fixture = try TokenServiceFixture(files: ["k8s-jwks.json": try workload.jwks], extraYAML: WorkloadIssuer.trustYAML, engine: Self.engine)
-        config = try ServiceConfig.load(fixture.configPath)
-        store = try fixture.openStore()
-        guard case let .ed25519(key) = fixture.issuerKey else { return XCTFail("ed25519 issuer") }
-        let issuer = try AccessTokenIssuer(signingKey: SigningPrivateKey.ed25519(key), issuer: config.issuer,
-                                           maximumLifetime: config.maximumTTL)
-        endpoint = try TokenEndpoint(config: config, issuer: issuer, store: store)
+        (config, store, endpoint) = try fixture.makeEndpoint()
     }
 
     override func tearDownWithError() throws {

@@ -7,57 +7,7 @@ import XCTest
 /// against real clients: Authlib and PyJWT from the pinned environment.
 final class TokenServerTests: XCTestCase {
     /// A running `modelsec serve`, its stderr in a file.
-    final class ServerProcess {
-        let process = Process()
-        let stderrPath: String
-        private(set) var port = 0
-
-        init(config: String, logDirectory: URL, arguments: [String] = [], environment: [String: String] = [:]) throws {
-            stderrPath = logDirectory.appendingPathComponent("serve-\(UUID().uuidString).log").path
-            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-            process.executableURL = TestSupport.modelsecBinary
-            process.arguments = ["serve", "--config", config] + arguments
-            if !environment.isEmpty {
-                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            }
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle(forWritingAtPath: stderrPath)
-            try process.run()
-            let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline {
-                let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-                if let range = log.range(of: "listening on http://127.0.0.1:") {
-                    let digits = log[range.upperBound...].prefix { $0.isNumber }
-                    port = Int(digits) ?? 0
-                    if port > 0 { return }
-                }
-                if !process.isRunning { break }
-                usleep(50_000)
-            }
-            process.terminate()
-            throw NSError(domain: "TokenServerTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "the server did not start: \(log)"])
-        }
-
-        var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-        var base: String { "http://127.0.0.1:\(port)" }
-
-        /// SIGTERM, then the exit status; a server still running 30 s later
-        /// is killed (SIGKILL, status 137), so a stuck shutdown fails the
-        /// test instead of hanging the run.
-        func stop() -> Int32 {
-            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-            let deadline = Date().addingTimeInterval(30)
-            while process.isRunning, Date() < deadline { usleep(20_000) }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                return 137
-            }
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-    }
+    typealias ServerProcess = ServeProcess
 
     private func clients(_ mode: String, _ server: ServerProcess, _ fixture: TokenServiceFixture,
                          exchange: String? = nil) throws -> [String: Any] {

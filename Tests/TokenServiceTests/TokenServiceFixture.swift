@@ -96,6 +96,33 @@ struct TokenServiceFixture {
     /// This fixture's state store.
     func openStore() throws -> any TokenServiceStore { try Self.openStore(try ServiceConfig.load(configPath)) }
 
+    /// The token endpoint over this fixture's config, store and (Ed25519) issuer key.
+    func makeEndpoint() throws -> (config: ServiceConfig, store: any TokenServiceStore, endpoint: TokenEndpoint) {
+        let config = try ServiceConfig.load(configPath)
+        let store = try openStore()
+        guard case let .ed25519(key) = issuerKey else { throw FixtureError("the fixture's issuer key is not Ed25519") }
+        let issuer = try AccessTokenIssuer(signingKey: SigningPrivateKey.ed25519(key), issuer: config.issuer,
+                                           maximumLifetime: config.maximumTTL)
+        return (config, store, try TokenEndpoint(config: config, issuer: issuer, store: store))
+    }
+
+    /// Writes an SQLite state file as version 2 of the schema made it
+    /// (before signing-key records and request ids), with Python's sqlite3,
+    /// then `extraSQL` (rows to migrate).
+    static func writeVersion2StateFile(at path: String, extraSQL: String = "") throws {
+        let sqlite = try TestSupport.run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.executescript("CREATE TABLE clients(id TEXT PRIMARY KEY NOT NULL, method TEXT NOT NULL, secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, max_ttl INTEGER, created INTEGER NOT NULL);"
+                             "CREATE TABLE used_assertions(client_id TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY(client_id, jti));"
+                             "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, event TEXT NOT NULL, client_id TEXT NOT NULL, subject TEXT NOT NULL, scopes TEXT NOT NULL, jti TEXT NOT NULL, outcome TEXT NOT NULL);"
+                             "CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY NOT NULL, client_id TEXT NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL);"
+                             + sys.argv[2] + "PRAGMA user_version = 2;")
+            db.commit()
+            """, path, extraSQL])
+        guard sqlite.status == 0 else { throw FixtureError("could not write a version 2 state file: \(sqlite.stderrText)") }
+    }
+
     /// A client assertion signed with the client key (ES256), with `claims`
     /// overriding the defaults (iss = sub = jwt-client, aud = the token
     /// endpoint, exp = now + 60, iat = now, a random jti). A nil value drops
@@ -116,4 +143,10 @@ struct TokenServiceFixture {
     static func basic(_ id: String, _ secret: String) -> String {
         "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()
     }
+}
+
+/// A fixture that could not be set up, with what went wrong.
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
