@@ -17,11 +17,13 @@ enum LogStoreSupport {
 
     /// The log's origin: `explicit`, else the origin line of DIR/checkpoint
     /// (its signature is checked with the key right after).
-    static func origin(explicit: String?, directory: String, option: String = "--origin") throws -> String {
+    /// `remedy` says what to do when neither is there.
+    static func origin(explicit: String?, directory: String,
+                       remedy: String = "give the log's origin with --origin ORIGIN") throws -> String {
         if let explicit { return explicit }
         let path = (directory as NSString).appendingPathComponent(DirectoryLog.checkpointFile)
         guard FileIO.exists(path) else {
-            throw ValidationError("\(directory) has no checkpoint yet: give the log's origin with \(option) ORIGIN")
+            throw ValidationError("\(directory) has no checkpoint yet: \(remedy)")
         }
         return try LogAppend.origin(ofCheckpointIn: directory)
     }

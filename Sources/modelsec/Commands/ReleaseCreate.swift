@@ -185,7 +185,8 @@ struct ReleaseCreate: ParsableCommand {
         let logStore = try log == nil ? nil : LogStoreSupport.open(storeOptions)
         let logTarget = try log.map { directory in
             let origin = try logStore == nil ? LogAppend.origin(ofCheckpointIn: directory)
-                : LogStoreSupport.origin(explicit: nil, directory: directory, option: "log publish DIR --origin")
+                : LogStoreSupport.origin(explicit: nil, directory: directory,
+                                         remedy: "publish the store's log there first (modelsec log publish DIR --store URL --origin ORIGIN), or create it with log init")
             let signer = try LogSupport.signer(keyPath: logKey!, name: origin, type: .ed25519, permissions: keyPermissions,
                                                passphrase: logKeyPassphrase.source ?? passphrase.source,
                                                option: logSigningKey != nil ? "--log-signing-key" : "--log-key",
