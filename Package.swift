@@ -110,6 +110,8 @@ let package = Package(
                 // The PostgreSQL engine of the token service's state store
                 // (PostgresTokenStore) implements TokenService's protocol.
                 "TokenService",
+                // The transparency log's records (ReleaseLogStores), on both engines.
+                "TransparencyLog", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -196,6 +198,7 @@ let package = Package(
         .testTarget(name: "PKCS11KeysTests", dependencies: ["PKCS11Keys", "ModelSecKeys", "ModelSecCrypto", "TestSupport"]),
         .testTarget(name: "TransparencyLogTests", dependencies: ["TransparencyLog", "ModelSecCrypto", "TestSupport"]),
         .testTarget(name: "ModelSecStoreTests", dependencies: ["ModelSecStore", "ModelSecStorePostgres", "DifferentialPrivacy", "ModelSecIO", "TestSupport",
+                                                     "TransparencyLog", "TokenService",
                                                      .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TokenServiceTests", dependencies: ["TokenService", "AccessTokens", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport",
                                                       .product(name: "Logging", package: "swift-log"), "ModelSecStore", "ModelSecStorePostgres"],

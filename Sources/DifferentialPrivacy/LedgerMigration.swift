@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ModelSecStore
 
 /// Upgrades older ledgers inside the caller's exclusive transaction:
 /// version 1 (no per-dataset relation, no outcomes, no data digests) to
@@ -91,6 +92,13 @@ enum LedgerMigration {
     static func upgradeVersion4(_ db: Database) throws {
         for statement in LedgerSchema.sumsStatements { try db.execute(sql: statement) }
         try db.execute(sql: LedgerRules.sumsBackfill(datasets: "datasets", spends: "spends"))
+        try db.execute(sql: "PRAGMA user_version = 6")
+    }
+
+    /// Version 6 to version 7: the transparency log's tables are added
+    /// (``ModelSecStore/ReleaseLogSchema``); no row changes.
+    static func upgradeVersion6(_ db: Database) throws {
+        for statement in ReleaseLogSchema.sqliteStatements { try db.execute(sql: statement) }
         try db.execute(sql: "PRAGMA user_version = \(LedgerSchema.version)")
     }
 

@@ -1,4 +1,5 @@
 import GRDB
+import ModelSecStore
 
 /// The privacy ledger's SQLite schema, and its verification when a ledger
 /// is opened.
@@ -18,13 +19,18 @@ enum LedgerSchema {
     /// "MSLG".
     static let applicationID: Int32 = 0x4D53_4C47
     /// The schema version this code reads and writes.
-    static let version: Int32 = 6
+    static let version: Int32 = 7
 
     /// The statements that create schema version 6: version 4 plus each
     /// dataset's running sums (``sumsStatements``). There is no SQLite
     /// ledger version 5: the numbers are shared with the PostgreSQL store,
     /// whose version 5 added tables that live outside the ledger file.
-    static let statements: [String] = version4Statements + sumsStatements
+    static let statements: [String] = version6Statements + ReleaseLogSchema.sqliteStatements
+
+    /// Version 6: version 4 plus the running sums; recognised and upgraded
+    /// to version 7, which adds the transparency log's tables
+    /// (``ModelSecStore/ReleaseLogSchema``) and changes no ledger row.
+    static let version6Statements: [String] = version4Statements + sumsStatements
 
     /// Version 4: version 3 plus the request ids of idempotent charges
     /// (``requestStatements``), recognised and upgraded.
@@ -235,6 +241,8 @@ enum LedgerSchema {
         case version3
         /// A verified version 4 ledger: it is upgraded.
         case version4
+        /// A verified version 6 ledger: it is upgraded.
+        case version6
         /// A verified ledger of this version.
         case current
     }
@@ -250,13 +258,16 @@ enum LedgerSchema {
             guard userVersion <= version else {
                 throw LedgerSchemaError.newer(found: Int(userVersion))
             }
-            let known: [Int32: [String]] = [version: statements, 4: version4Statements, 3: version3Statements, 2: version2Statements]
+            let known: [Int32: [String]] = [version: statements, 6: version6Statements, 4: version4Statements, 3: version3Statements, 2: version2Statements]
             guard let versionStatements = known[userVersion] else { throw LedgerSchemaError("unknown ledger schema version \(userVersion)") }
             let expected = try expectedObjects(versionStatements)
             guard found == expected else { throw LedgerSchemaError(difference(found: found, expected: expected, version: userVersion)) }
         } else if applicationID == 0, userVersion == 0, try found == expectedObjects(version1Statements),
                   try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1"] {
             return .version1
+        } else if applicationID == 0, found.contains(where: { $0.type == "table" && $0.name == "clients" }),
+                  found.contains(where: { $0.type == "table" && $0.name == "used_assertions" }) {
+            throw LedgerSchemaError("this is a token service state file (modelsec serve's clients, replay cache and audit), not a privacy ledger")
         } else {
             throw LedgerSchemaError("not a modelsec privacy ledger (no ledger application id and no known schema)")
         }
@@ -269,6 +280,7 @@ enum LedgerSchema {
         }
         switch userVersion {
         case version: return .current
+        case 6: return .version6
         case 4: return .version4
         case 3: return .version3
         default: return .version2
@@ -287,7 +299,11 @@ enum LedgerSchema {
         case .version3:
             try LedgerMigration.upgradeVersion3(db)
             try LedgerMigration.upgradeVersion4(db)
-        case .version4: try LedgerMigration.upgradeVersion4(db)
+            try LedgerMigration.upgradeVersion6(db)
+        case .version4:
+            try LedgerMigration.upgradeVersion4(db)
+            try LedgerMigration.upgradeVersion6(db)
+        case .version6: try LedgerMigration.upgradeVersion6(db)
         case .current: return
         }
         guard case .current = try state(db) else { throw LedgerSchemaError("the new schema does not verify") }

@@ -52,6 +52,7 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
             case .version2 where !create: throw StoreError.olderSchema(store: name, found: 2, current: Int(LedgerSchema.version))
             case .version3 where !create: throw StoreError.olderSchema(store: name, found: 3, current: Int(LedgerSchema.version))
             case .version4 where !create: throw StoreError.olderSchema(store: name, found: 4, current: Int(LedgerSchema.version))
+            case .version6 where !create: throw StoreError.olderSchema(store: name, found: 6, current: Int(LedgerSchema.version))
             default:
                 try queue.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
@@ -86,6 +87,7 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
                     case .version2: return 2
                     case .version3: return 3
                     case .version4: return 4
+                    case .version6: return 6
                     case .current: return Int(LedgerSchema.version)
                     }
                 } catch let error as LedgerSchemaError {

@@ -79,6 +79,25 @@ public enum ReleaseTransparency {
         return Logged(entry: entry, index: result.firstIndex, treeSize: size, proofPath: proofPath)
     }
 
+    /// Writes the inclusion proof of the release in `directory`, logged at
+    /// `index` by a store-sequenced append, against the current checkpoint
+    /// of the published log directory `log` (which covers the index), into
+    /// the release as ``proofFile``. The proof is checked before it is written.
+    public static func writeProof(releaseDirectory directory: String, entry: ReleaseLogEntry, index: UInt64, log: DirectoryLog,
+                                  overwrite: Bool = false) throws -> Logged {
+        let proofPath = (directory as NSString).appendingPathComponent(proofFile)
+        try AtomicFileWriter.checkDestination(proofPath, overwrite: overwrite)
+        let bytes = entry.canonicalBytes
+        let checkpoint = try log.checkpoint()
+        let size = checkpoint.checkpoint.size
+        guard index < size else { throw TransparencyLogError.indexOutOfRange(index: index, size: size) }
+        let hashes = try InclusionProof.generate(index: index, size: size, source: log.tree(size: size))
+        let proof = TlogProof(extra: TlogProof.label(for: bytes), index: index, hashes: hashes, checkpoint: checkpoint.note)
+        try proof.verify(entry: bytes, logKey: log.logKey, what: "the new proof")
+        try AtomicFileWriter.write(proof.bytes, to: proofPath, mode: 0o644, overwrite: overwrite)
+        return Logged(entry: entry, index: index, treeSize: size, proofPath: proofPath)
+    }
+
     /// Checks that an authenticated release is in the log: its
     /// ``proofFile`` is a tlog-proof whose checkpoint the check's log key
     /// signed (and at least `requiredWitnesses` of its witnesses cosigned),

@@ -28,12 +28,15 @@ public enum LedgerStores {
         public var supportedVersion: Int
         /// "current", "empty", "older" (migrate it) or "newer" (refused).
         public var state: String
+        /// On a current store: its transparency logs, by origin.
+        public var logs: [ReleaseLogStores.LogStatus]?
     }
 
     /// The schema version the store holds, without changing it; for a
     /// current store, also recomputes every dataset's running sums from its
     /// charges and throws ``ModelSecStore/StoreError/schemaAltered(store:reason:)``
-    /// when they differ.
+    /// when they differ, and lists its transparency logs (each checkpoint
+    /// verified with the log's key against the stored frontier).
     public static func status(_ url: StoreURL, passwordFile: String? = nil) throws -> Status {
         let found: Int, supported: Int
         switch url {
@@ -61,7 +64,11 @@ public enum LedgerStores {
                                                reason: "the running sums of dataset \"\(mismatch)\" differ from the sums of its charges")
             }
         }
-        return Status(store: url.redacted, engine: url.engine, schemaVersion: found, supportedVersion: supported, state: state)
+        var result = Status(store: url.redacted, engine: url.engine, schemaVersion: found, supportedVersion: supported, state: state)
+        if state == "current" {
+            result.logs = try ReleaseLogStores.statuses(try ReleaseLogStores.open(url, passwordFile: passwordFile))
+        }
+        return result
     }
 
     /// Creates or upgrades the store's schema; returns the version found

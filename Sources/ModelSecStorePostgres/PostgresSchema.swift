@@ -20,12 +20,12 @@ import PostgresNIO
 /// whose version is newer than ``version`` is refused, never changed.
 enum PostgresSchema {
     /// The version this code reads and writes.
-    static let version = 6
+    static let version = 7
     /// The advisory lock key that serialises migrations.
     static let migrationLock = "modelsec-store-migration"
 
     /// The steps: version reached, statements.
-    static let migrations: [(version: Int, statements: [String])] = [(4, version4), (5, version5), (6, version6)]
+    static let migrations: [(version: Int, statements: [String])] = [(4, version4), (5, version5), (6, version6), (7, version7)]
 
     /// Version 4: the privacy ledger (the SQLite version 4 tables, with the
     /// same constraints; append-only and complete-once rules as triggers).
@@ -145,6 +145,10 @@ enum PostgresSchema {
         """,
     ]
 
+    /// Version 7: the transparency log's records (``ModelSecStore/ReleaseLogSchema``),
+    /// the same tables as the SQLite ledger file's version 7.
+    static let version7: [String] = ReleaseLogSchema.postgresStatements
+
     /// The store's version: 0 when it has no modelsec schema.
     static func foundVersion(_ connection: PostgresConnection) async throws -> Int {
         let exists = try await connection.query("SELECT to_regclass('modelsec_schema') IS NOT NULL", logger: PostgresSession.logger)
@@ -158,9 +162,10 @@ enum PostgresSchema {
     }
 
     /// The triggers that keep the ledger append-only; each must exist and be enabled.
-    static let triggers: Set<String> = ["dp_spends_are_append_only", "dp_spends_complete_once", "dp_datasets_are_kept",
+    static let triggers: Set<String> = Set(["dp_spends_are_append_only", "dp_spends_complete_once", "dp_datasets_are_kept",
                                         "dp_datasets_keep_name", "dp_charge_requests_are_kept", "modelsec_schema_is_kept",
-                                        "dp_spends_add_to_sums", "dp_datasets_sums_follow_charges"]
+                                        "dp_spends_add_to_sums", "dp_datasets_sums_follow_charges"])
+                                        .union(ReleaseLogSchema.postgresTriggers)
 
     /// Throws unless the store is at exactly ``version`` with every
     /// protecting trigger present and enabled (a disabled trigger would let
@@ -179,7 +184,8 @@ enum PostgresSchema {
         let rows = try await c.query("""
             SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
             WHERE NOT t.tgisinternal AND t.tgenabled = 'O' AND c.oid IN
-                (to_regclass('dp_spends'), to_regclass('dp_datasets'), to_regclass('dp_charge_requests'), to_regclass('modelsec_schema'))
+                (to_regclass('dp_spends'), to_regclass('dp_datasets'), to_regclass('dp_charge_requests'), to_regclass('modelsec_schema'),
+                 to_regclass('tlog_logs'), to_regclass('tlog_entries'))
             """, logger: PostgresSession.logger)
         var enabled = Set<String>()
         for try await name in rows.decode(String.self) { enabled.insert(name) }

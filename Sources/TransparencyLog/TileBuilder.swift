@@ -99,6 +99,13 @@ public struct TileBuilder {
         return root ?? TreeHash.empty
     }
 
+    /// The full tiles and bundles completed since the last drain (no
+    /// partial ones); clears the completed list.
+    public mutating func drainFull() -> (full: [(TileID, [UInt8])], partial: [(TileID, [UInt8])]) {
+        defer { completed.removeAll() }
+        return (completed, [])
+    }
+
     /// The full tiles and bundles completed since the last call, then the
     /// partial tiles and bundle of the current size; clears the completed list.
     public mutating func drain() -> (full: [(TileID, [UInt8])], partial: [(TileID, [UInt8])]) {

@@ -46,7 +46,7 @@ final class LedgerIntegrityTests: DPFileTestCase {
         let alterations: [(String, [String])] = [
             ("trigger", ["CREATE TRIGGER t AFTER INSERT ON spends BEGIN DELETE FROM spends WHERE id = NEW.id; END"]),
             ("view", ["CREATE VIEW v AS SELECT * FROM spends"]),
-            ("newer", ["PRAGMA user_version = 7"]),
+            ("newer", ["PRAGMA user_version = 8"]),
             ("dropped trigger", ["DROP TRIGGER spends_are_append_only"]),
             ("foreign", ["PRAGMA application_id = 1"]),
         ]

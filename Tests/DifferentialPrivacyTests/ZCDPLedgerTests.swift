@@ -102,7 +102,7 @@ final class ZCDPLedgerTests: DPFileTestCase {
         let spends = try ledger.spends(dataset: "d")
         XCTAssertEqual(spends.map(\.outcome), [.released, .failed])
         XCTAssertEqual(spends[0].resultSHA256, String(repeating: "a", count: 64))
-        XCTAssertEqual(try sql(db, ["PRAGMA user_version"]), "[(6,)]")
+        XCTAssertEqual(try sql(db, ["PRAGMA user_version"]), "[(7,)]")
         // Upgraded ledgers keep their protections.
         XCTAssertTrue(try sql(db, ["SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"]).contains("spends_complete_once"))
         try charge(ledger, "d", gaussian(0.3, 1e-6))

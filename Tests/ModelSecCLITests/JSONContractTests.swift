@@ -43,7 +43,7 @@ final class JSONContractTests: XCTestCase {
     /// Every schema the test validates against, beside the envelope.
     static let schemas = ["sign", "verify", "keygen", "key-inspect", "encrypt", "decrypt", "inspect-encrypted", "token-issue",
                           "token-verify", "token-inspect", "release-create", "release-verify", "release-inspect", "scan",
-                          "log-init", "log-append", "log-verify", "log-prove", "log-check-proof", "log-cosign", "log-monitor",
+                          "log-init", "log-append", "log-publish", "log-verify", "log-prove", "log-check-proof", "log-cosign", "log-monitor",
                           "audit", "policy-lint", "store-status", "store-migrate", "store-copy", "serve-client-add", "serve-rotate-key", "serve-audit", "token-fetch",
                           "dp-release", "dp-budget", "dp-sgd"]
 
@@ -268,6 +268,11 @@ final class JSONContractTests: XCTestCase {
         try run("store-migrate", ["store", "migrate", "--store", "sqlite:" + path("c.db"), "--json"], expect: 0)
         try run("store-copy", ["store", "copy", "--from", "sqlite:" + path("l.db"), "--to", "sqlite:" + path("c.db"), "--json"], expect: 0)
         try run("store-copy", ["store", "copy", "--from", "sqlite:" + path("l.db"), "--to", "sqlite:" + path("c.db"), "--json"], expect: 2)
+        // The log sequenced by the store (the directory log moves in), then published elsewhere.
+        try run("log-append", append + ["--store", "sqlite:" + path("c.db"), "--json"], expect: 0)
+        try run("log-publish", ["log", "publish", path("web"), "--store", "sqlite:" + path("c.db"), "--origin", "example.com/models", "--json"], expect: 0)
+        try run("log-publish", ["log", "publish", path("web2"), "--store", "sqlite:" + path("c.db"), "--origin", "nosuch.example", "--json"], expect: 2)
+        try run("store-status", ["store", "status", "--store", "sqlite:" + path("c.db"), "--json"], expect: 0)
         try run("envelope", ["policy", "lint", path("nosuch.yaml"), "--json"], expect: 2)
         try run("envelope", ["audit", path("rel"), "--json"], expect: 2)
         try run("envelope", ["sgin", model.path, "--json"], expect: 2)

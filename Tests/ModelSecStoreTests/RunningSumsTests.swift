@@ -50,7 +50,7 @@ final class RunningSumsTests: StoreEngineTestCase {
             XCTAssertEqual(r.status, 0, "\(engine.name): \(r.stderrText)")
             let object = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any]
             XCTAssertEqual(object?["fromVersion"] as? Int, 4, engine.name)
-            XCTAssertEqual(object?["toVersion"] as? Int, 6, engine.name)
+            XCTAssertEqual(object?["toVersion"] as? Int, 7, engine.name)
             let status = try TestSupport.modelsec(["store", "status", "--store", engine.url, "--json"], environment: engine.environment)
             XCTAssertEqual(status.status, 0, "\(engine.name): \(status.stderrText)")
             let ledger = try engine.open()

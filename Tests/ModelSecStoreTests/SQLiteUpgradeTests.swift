@@ -30,10 +30,10 @@ final class SQLiteUpgradeTests: XCTestCase {
         let url = try StoreURL(parsing: "sqlite:" + path)
         XCTAssertEqual(try LedgerStores.status(url).state, "older")
         XCTAssertThrowsError(try LedgerStores.open(url)) {
-            XCTAssertEqual($0 as? StoreError, .olderSchema(store: "sqlite:" + path, found: 3, current: 6))
+            XCTAssertEqual($0 as? StoreError, .olderSchema(store: "sqlite:" + path, found: 3, current: 7))
         }
         let (from, to) = try LedgerStores.migrate(url)
-        XCTAssertEqual([from, to], [3, 6])
+        XCTAssertEqual([from, to], [3, 7])
         let ledger = try LedgerStores.open(url)
         XCTAssertEqual(try ledger.status(dataset: "d").spent.epsilon, 0.25, accuracy: 1e-12)
         let first = try ledger.charge([ChargeRequest(dataset: "d", cost: PrivacyCost(epsilon: 0.5), relation: .addRemove,

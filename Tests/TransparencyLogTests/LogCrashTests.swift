@@ -58,3 +58,62 @@ final class LogCrashTests: XCTestCase {
         XCTAssertEqual(verified.status, 0, verified.stderrText)
     }
 }
+
+/// The same with the store sequencing: `log append --store` killed at any
+/// point (before the store's commit, between the commit and publishing,
+/// or while the tiles are written) leaves DIR a log that verifies at one of
+/// the store's sizes, and `log publish` then brings it to the store's.
+final class StoreLogCrashTests: XCTestCase {
+    func testSIGKILLDuringStoreAppendsLeavesAVerifiableLog() throws {
+        let root = try TestSupport.makeTemporaryDirectory("tlog-store-crash")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let key = root.appendingPathComponent("log.pem").path
+        let store = "sqlite:" + root.appendingPathComponent("store.db").path
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "ed25519", "--out", key]).status, 0)
+        XCTAssertEqual(try TestSupport.modelsec(["store", "migrate", "--store", store]).status, 0)
+        let directory = root.appendingPathComponent("log").path
+        let created = try TestSupport.modelsec(["log", "init", "--origin", "crash.example/store", "--key", key, directory])
+        XCTAssertEqual(created.status, 0, created.stderrText)
+        let verifier = try NoteVerifier(vkey: created.stdoutText.trimmingCharacters(in: .newlines))
+        let log = DirectoryLog(directory: directory, logKey: verifier)
+        var generator = SystemRandomNumberGenerator()
+        var killed = 0
+        var span = 0.05
+        for round in 0..<20 {
+            // Different entries each round (the same ones would only return their indices).
+            let bundle = root.appendingPathComponent("batch-\(round).bin").path
+            try Data(EntryBundle.encode(entries(700, prefix: "crash \(round)"))).write(to: URL(fileURLWithPath: bundle))
+            let arguments = ["log", "append", directory, "--key", key, "--entry-bundle", bundle, "--store", store]
+            if round == 0 {
+                // Calibrate: one uninterrupted append gives the span to kill within.
+                let started = Date()
+                let first = try TestSupport.modelsec(arguments)
+                XCTAssertEqual(first.status, 0, first.stderrText)
+                span = max(0.05, Date().timeIntervalSince(started))
+                continue
+            }
+            let process = Process()
+            process.executableURL = TestSupport.modelsecBinary
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32(Double.random(in: 0.3...1.1, using: &generator) * span * 1_000_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal { killed += 1 }
+            let after = try log.checkpoint()
+            XCTAssertEqual(after.checkpoint.size % 700, 0, "round \(round)")
+            let reader = log.reader
+            try LogVerifier(reader: reader, label: { reader.path(of: $0) }).verify(after.checkpoint)
+        }
+        XCTAssertGreaterThan(killed, 0, "no append was interrupted; the test proved nothing")
+        let published = try TestSupport.modelsec(["log", "publish", directory, "--store", store, "--origin", "crash.example/store", "--json"])
+        XCTAssertEqual(published.status, 0, published.stderrText)
+        let status = try TestSupport.modelsec(["store", "status", "--store", store, "--json"])
+        let logs = try XCTUnwrap((try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])?["logs"] as? [[String: Any]])
+        XCTAssertEqual(UInt64(try XCTUnwrap(logs.first?["size"] as? Int)), try log.checkpoint().checkpoint.size)
+        let verified = try TestSupport.modelsec(["log", "verify", directory, "--log-key", verifier.vkey])
+        XCTAssertEqual(verified.status, 0, verified.stderrText)
+    }
+}

@@ -20,11 +20,22 @@ struct LogAppend: ParsableCommand {
         docs/transparency-log.md. With --trusted-keys or --public-key the \
         release signature must verify before it is logged.
 
+        With --store URL (or MODELSEC_STORE), the entries are sequenced by \
+        the shared store instead (one transaction assigns the next indices \
+        and stores the new signed checkpoint; a release already logged \
+        keeps its index), then DIR is rewritten from the store's records \
+        (tiles flushed before the checkpoint), as `log publish` does. A \
+        store without this log starts it (or takes over DIR's entries when \
+        DIR already holds some). The origin is DIR's checkpoint's, or \
+        --origin. See docs/store.md.
+
         Examples:
           modelsec log append models-log/ --key log.pem --release bert-1.0.0
           modelsec log append models-log/ --key log.pem --release a-1.0 \\
               --release b-2.0 --public-key release.pub
           modelsec log append models-log/ --key log.pem --entry-bundle entries.bin
+          modelsec log append models-log/ --key log.pem --release bert-1.0.0 \\
+              --store postgres://ci@db/modelsec
         """
     )
 
@@ -49,6 +60,10 @@ struct LogAppend: ParsableCommand {
     @Option(name: .customLong("public-key"), help: ArgumentHelp("Only log releases signed by this key (repeatable).", valueName: "PUB.pem"))
     var publicKeys: [String] = []
 
+    @Option(help: ArgumentHelp("With a store: the log's origin (default: the origin of DIR's checkpoint).", valueName: "ORIGIN"))
+    var origin: String?
+
+    @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var permissions: KeyPermissionOptions
 
@@ -61,12 +76,20 @@ struct LogAppend: ParsableCommand {
         let treeSize: UInt64
         let rootHash: String
         let releases: [String]
+        /// The index of each entry given, in order.
+        let indices: [UInt64]
+        /// With a store: how many entries were new (the others were already logged).
+        var added: Int? = nil
+        /// With a store: the redacted store URL.
+        var store: String? = nil
     }
 
     func validate() throws {
         if releases.isEmpty && entryFiles.isEmpty && entryBundles.isEmpty {
             throw ValidationError("give at least one --release, --entry-file or --entry-bundle")
         }
+        if origin != nil && storeOptions.urlText == nil { throw ValidationError("--origin goes with --store URL") }
+        if storeOptions.storePasswordFile != nil && storeOptions.urlText == nil { throw ValidationError("--store-password-file goes with --store URL") }
     }
 
     func run() throws {
@@ -93,15 +116,34 @@ struct LogAppend: ParsableCommand {
             let bytes = try FileIO.readRegularFile(file, limit: 1 << 30)
             entries += try EntryBundle.decode(bytes, expected: Self.countEntries(bytes, file: file), what: file)
         }
+        if storeOptions.urlText != nil { return try runWithStore(entries: entries, names: names) }
         // The key name is the origin; append verifies the checkpoint's signature with this key.
         let origin = try Self.origin(ofCheckpointIn: directory)
         let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
         let result = try DirectoryLog(directory: directory, logKey: signer.verifier).append(entries, signer: signer)
         let report = Report(firstIndex: result.firstIndex, count: entries.count, treeSize: result.checkpoint.checkpoint.size,
-                            rootHash: result.checkpoint.checkpoint.root.base64, releases: names)
+                            rootHash: result.checkpoint.checkpoint.root.base64, releases: names,
+                            indices: (0..<UInt64(entries.count)).map { result.firstIndex + $0 })
         if json { return try CLI.printResult(report) }
         for (offset, name) in names.enumerated() { CLI.printLine("logged \(name) at index \(result.firstIndex + UInt64(offset))") }
         print("tree size \(report.treeSize), root \(report.rootHash)")
+    }
+
+    /// The append sequenced by the store, then DIR published from it.
+    func runWithStore(entries: [[UInt8]], names: [String]) throws {
+        let origin = try LogStoreSupport.origin(explicit: self.origin, directory: directory)
+        let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
+        guard let store = try LogStoreSupport.open(storeOptions) else { return }
+        let (appended, _) = try LogStoreSupport.append(entries, directory: directory, signer: signer, store: store)
+        let report = Report(firstIndex: appended.indices.min() ?? 0, count: entries.count, treeSize: appended.checkpoint.checkpoint.size,
+                            rootHash: appended.checkpoint.checkpoint.root.base64, releases: names, indices: appended.indices,
+                            added: appended.added, store: store.storeName)
+        if json { return try CLI.printResult(report) }
+        for (offset, name) in names.enumerated() {
+            let already = appended.indices[offset] < appended.checkpoint.checkpoint.size - UInt64(appended.added)
+            CLI.printLine("\(already ? "already logged" : "logged") \(name) at index \(appended.indices[offset])")
+        }
+        print("tree size \(report.treeSize), root \(report.rootHash) (sequenced by \(store.storeName), published to \(directory))")
     }
 
     /// The origin line of DIR/checkpoint (not yet verified: the signature is

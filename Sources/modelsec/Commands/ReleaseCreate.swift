@@ -29,7 +29,10 @@ struct ReleaseCreate: ParsableCommand {
         private key (the PEM given to log init --key), not its public vkey; \
         an encrypted one opens with --log-signing-key-passphrase-file/-env, \
         or else with the --key-passphrase-file/-env passphrase. If logging \
-        fails, the new release is removed and the command fails.
+        fails, the new release is removed and the command fails. With \
+        --store URL (or MODELSEC_STORE) the append is sequenced by the \
+        shared store and DIR is published from it, as `log append --store` \
+        does; the proof is against DIR's checkpoint after publishing.
 
         Examples:
           modelsec release create bert/ --name bert --version 1.0.0 \\
@@ -109,6 +112,9 @@ struct ReleaseCreate: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
+    /// With --log: the store that sequences the append (--store or MODELSEC_STORE).
+    @OptionGroup var storeOptions: StoreOptions
+
     @OptionGroup var progressOptions: ProgressOptions
 
     @Flag(help: "Print the result as JSON.")
@@ -127,6 +133,7 @@ struct ReleaseCreate: ParsableCommand {
         }
         if logSigningKey != nil, deprecatedLogKey != nil { throw ValidationError("give --log-signing-key once (--log-key is its old spelling)") }
         if (log == nil) != (logKey == nil) { throw ValidationError("--log DIR and --log-signing-key KEY go together") }
+        if log == nil, storeOptions.store != nil { throw ValidationError("--store URL goes with --log DIR (the store sequences the log's appends)") }
         if certificate == nil, !certificateChain.isEmpty { throw ValidationError("--certificate-chain needs --certificate") }
     }
 
@@ -175,8 +182,11 @@ struct ReleaseCreate: ParsableCommand {
         request.provenance = try provenance.map { try ProvenanceBuild.load(path: $0) }
             ?? ProvenanceBuild.fromEnvironment(ProcessInfo.processInfo.environment) ?? .local
         // The log's key and checkpoint are checked before the model is read.
+        let logStore = try log == nil ? nil : LogStoreSupport.open(storeOptions)
         let logTarget = try log.map { directory in
-            let origin = try LogAppend.origin(ofCheckpointIn: directory)
+            let origin = try logStore == nil ? LogAppend.origin(ofCheckpointIn: directory)
+                : LogStoreSupport.origin(explicit: nil, directory: directory,
+                                         remedy: "publish the store's log there first (modelsec log publish DIR --store URL --origin ORIGIN), or create it with log init")
             let signer = try LogSupport.signer(keyPath: logKey!, name: origin, type: .ed25519, permissions: keyPermissions,
                                                passphrase: logKeyPassphrase.source ?? passphrase.source,
                                                option: logSigningKey != nil ? "--log-signing-key" : "--log-key",
@@ -184,13 +194,22 @@ struct ReleaseCreate: ParsableCommand {
                                                    + (passphrase.source == nil ? " (or --key-passphrase-file/-env when both keys share it)" : "; the --key-passphrase-file/-env passphrase was tried and is not this key's"))
             let transparencyLog = DirectoryLog(directory: directory, logKey: signer.verifier)
             _ = try transparencyLog.checkpoint()   // signed by this key, or refused now
+            if let logStore, let stored = try logStore.log(origin: origin), Array(stored.vkey.utf8) != Array(signer.verifier.vkey.utf8) {
+                throw TransparencyLogError.malformedKey(reason: "the signing key is not the key of the log \(origin) in \(logStore.storeName)")
+            }
             return (transparencyLog, signer)
         }
         let created = try ReleaseCreator.create(request)
         var logged: ReleaseTransparency.Logged?
         if let target = logTarget {
             do {
-                logged = try ReleaseTransparency.append(releaseDirectory: destination, to: target.0, signer: target.1)
+                if let logStore {
+                    let entry = try ReleaseTransparency.entry(releaseDirectory: destination, trustedKeys: nil)
+                    let (appended, _) = try LogStoreSupport.append([entry.canonicalBytes], directory: target.0.directory, signer: target.1, store: logStore)
+                    logged = try ReleaseTransparency.writeProof(releaseDirectory: destination, entry: entry, index: appended.indices[0], log: target.0)
+                } else {
+                    logged = try ReleaseTransparency.append(releaseDirectory: destination, to: target.0, signer: target.1)
+                }
             } catch {
                 // A release the gate's log step would refuse is not left behind.
                 try? FileManager.default.removeItem(atPath: destination)

@@ -13,7 +13,9 @@ struct StoreStatusCommand: ParsableCommand {
         (written by a newer modelsec; exit code 2, nothing is changed). On a \
         current store it also recomputes each dataset's running sums from its \
         charges: a difference is store.schema-altered (exit code 2, naming the \
-        dataset).
+        dataset). It also lists the transparency logs the store holds (origin, \
+        size, root hash), each checkpoint verified with the log's key against \
+        the stored frontier.
 
         Examples:
           modelsec store status --store sqlite:privacy.db
@@ -39,5 +41,8 @@ struct StoreStatusCommand: ParsableCommand {
         if json { try CLI.printJSON(status); return }
         print("store:   \(status.store) (\(status.engine))")
         print("schema:  version \(status.schemaVersion), this modelsec uses \(status.supportedVersion): \(status.state)")
+        for log in status.logs ?? [] {
+            CLI.printLine("log:     \(log.origin): \(log.size) entries, root \(log.rootHash)")
+        }
     }
 }
