@@ -1,4 +1,6 @@
 import DifferentialPrivacy
+import Foundation
+import ModelSecIO
 import ModelSecStore
 
 /// Opens the privacy ledger of a store URL on its engine, and the store
@@ -41,6 +43,10 @@ public enum LedgerStores {
         let found: Int, supported: Int
         switch url {
         case .sqlite(let path):
+            // A mistyped path is not an empty store: status creates nothing, so it says the file is missing.
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw FileError(path: path, reason: "no such store file (store status creates none; store migrate makes one)")
+            }
             found = try SQLitePrivacyLedger.schemaVersion(path: path)
             supported = SQLitePrivacyLedger.currentSchemaVersion
         case .postgres(let location):

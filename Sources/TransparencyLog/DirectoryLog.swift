@@ -67,10 +67,15 @@ public struct DirectoryLog {
 
     /// What an append did.
     public struct AppendResult: Sendable {
-        /// The index of the first appended entry.
-        public let firstIndex: UInt64
-        /// The new checkpoint.
+        /// The index of each entry given, in order: a new index, or the index
+        /// it already had (an entry is logged once).
+        public let indices: [UInt64]
+        /// How many entries were new.
+        public let added: Int
+        /// The new checkpoint (the current one when nothing was added).
         public let checkpoint: SignedCheckpoint
+        /// The index of the first entry given.
+        public var firstIndex: UInt64 { indices.first ?? checkpoint.checkpoint.size }
     }
 
     /// Appends `entries` in one batch under the log's lock: verifies the
@@ -79,6 +84,11 @@ public struct DirectoryLog {
     /// the new checkpoint into place. A crash at any point leaves the old
     /// checkpoint and every tile it needs intact. Cosignatures on the old
     /// checkpoint are not carried over (they cosign the old tree).
+    ///
+    /// An entry the log already holds (the same bytes, so the same leaf hash;
+    /// a release's entry is made from its signed data alone) is not appended
+    /// again: its existing index is returned, as the store's appends do. The
+    /// check reads the log's level-0 tiles (32 bytes a leaf).
     public func append(_ entries: [[UInt8]], signer: NoteSigner) throws -> AppendResult {
         guard signer.verifier == logKey else { throw TransparencyLogError.malformedKey(reason: "the signing key is not this log's key") }
         let lock = try FileLock(path: path(Self.lockFile))
@@ -87,7 +97,18 @@ public struct DirectoryLog {
         let reader = self.reader
         var builder = try TileBuilder.load(size: current.checkpoint.size, reader: reader, label: { reader.path(of: $0) })
         guard builder.rootHash == current.checkpoint.root else { throw TransparencyLogError.rootMismatch(size: current.checkpoint.size) }
-        for entry in entries { try builder.append(entry) }
+        var known = try leafIndices(size: current.checkpoint.size)
+        var indices: [UInt64] = []
+        var added = 0
+        for entry in entries {
+            let leaf = Merkle.leafHash(entry)
+            if let existing = known[leaf] { indices.append(existing); continue }
+            known[leaf] = builder.size
+            indices.append(builder.size)
+            try builder.append(entry)
+            added += 1
+        }
+        guard added > 0 else { return AppendResult(indices: indices, added: 0, checkpoint: current) }
         let (full, partial) = builder.drain()
         let next = try SignedCheckpoint(
             checkpoint: Checkpoint(origin: current.checkpoint.origin, size: builder.size, root: builder.rootHash), signer: signer)
@@ -98,7 +119,22 @@ public struct DirectoryLog {
         try writer.sync()
         // Partial tiles superseded by a full tile are no longer needed (readers fall back to the full tile).
         for (tile, _) in full { removePartials(of: tile) }
-        return AppendResult(firstIndex: current.checkpoint.size, checkpoint: next)
+        return AppendResult(indices: indices, added: added, checkpoint: next)
+    }
+
+    /// Every leaf hash of the tree of `size`, with its index.
+    private func leafIndices(size: UInt64) throws -> [TreeHash: UInt64] {
+        let tree = self.tree(size: size)
+        var out: [TreeHash: UInt64] = [:]
+        out.reserveCapacity(Int(size))
+        var tile: UInt64 = 0
+        while tile * UInt64(TileID.fullWidth) < size {
+            for (offset, hash) in try tree.tileHashes(level: 0, index: tile).enumerated() {
+                out[hash] = out[hash] ?? tile * UInt64(TileID.fullWidth) + UInt64(offset)
+            }
+            tile += 1
+        }
+        return out
     }
 
     /// Replaces the checkpoint with `cosigned` if the log still has the same

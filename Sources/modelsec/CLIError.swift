@@ -46,11 +46,13 @@ struct CLIError: ModelSecError {
         case scanFindings = "scan.findings"
         /// The scanner could not read a path.
         case scanUnreadable = "scan.unreadable"
+        /// `log monitor`: one name@version logged with two different statements.
+        case logReleaseConflict = "log.release-conflict"
 
         /// Failed checks exit 1; everything else here is unusable input (2).
         var category: FailureCategory {
             switch self {
-            case .contentMismatch, .untrustedSigner, .invalidSignature, .deployStepFailed, .scanFindings:
+            case .contentMismatch, .untrustedSigner, .invalidSignature, .deployStepFailed, .scanFindings, .logReleaseConflict:
                 return .verificationFailed
             default:
                 return .invalidInput

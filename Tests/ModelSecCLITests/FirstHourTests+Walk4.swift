@@ -169,4 +169,54 @@ extension FirstHourTests {
                                  "--epsilon", "1"], expect: 2)
         XCTAssertTrue(histogram.stderrText.contains("--group-by"), histogram.stderrText)
     }
+
+    /// `store status` on a mistyped SQLite path says the file is missing
+    /// (exit 2) instead of calling it an empty store.
+    func testStoreStatusNamesAMissingFile() throws {
+        let r = try run(["store", "status", "--store", "sqlite:privcy.db", "--json"], expect: 2)
+        XCTAssertTrue(r.stdoutText.contains("no such store file"), r.stdoutText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("privcy.db")), "status creates nothing")
+    }
+
+    /// A release is logged once: appending it again (or twice in one call)
+    /// returns its index and adds no leaf. `log monitor` flags one
+    /// name@version logged with two different statements (a swapped
+    /// release): exit 1, and the checkpoint is not saved.
+    func testALogHoldsAReleaseOnceAndTheMonitorFlagsASwappedOne() throws {
+        try makeRelease()
+        try run(["keygen", "--type", "ed25519", "--out", path("log.pem")])
+        let vkey = try run(["log", "init", "--origin", "example.com/models", "--key", path("log.pem"), path("models-log")]).stdoutText
+        try vkey.write(toFile: path("log.vkey"), atomically: true, encoding: .utf8)
+        func append(_ releases: [String]) throws -> [String: Any] {
+            let r = try run(["log", "append", path("models-log"), "--key", path("log.pem"), "--json"]
+                            + releases.flatMap { ["--release", path($0)] })
+            return try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        }
+        let first = try append(["rel"])
+        XCTAssertEqual(first["indices"] as? [Int], [0])
+        XCTAssertEqual(first["added"] as? Int, 1)
+        let again = try append(["rel", "rel"])
+        XCTAssertEqual(again["indices"] as? [Int], [0, 0])
+        XCTAssertEqual(again["added"] as? Int, 0)
+        XCTAssertEqual(again["treeSize"] as? Int, 1, "no leaf added")
+        let text = try run(["log", "append", path("models-log"), "--key", path("log.pem"), "--release", path("rel")])
+        XCTAssertTrue(text.stdoutText.contains("already logged clf@1.0.0 at index 0"), text.stdoutText)
+
+        // The same name@version again, with other content: another statement.
+        try Data("other".utf8).write(to: URL(fileURLWithPath: path("model/extra.txt")))
+        try run(["release", "create", path("model"), "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
+                 "--recipient", path("deploy.pem.pub"), "--output", path("swapped")])
+        let swapped = try append(["swapped"])
+        XCTAssertEqual(swapped["indices"] as? [Int], [1])
+        let keyID = try XCTUnwrap(((try JSONSerialization.jsonObject(with: try run(["key", "inspect", path("release.pem.pub"), "--json"]).stdout)
+            as? [String: Any])?["keyId"] as? String))
+        let monitor = try run(["log", "monitor", path("models-log"), "--log-key", path("log.vkey"), "--key-id", keyID,
+                               "--save-checkpoint", path("seen.checkpoint"), "--json"], expect: 1)
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: monitor.stdout) as? [String: Any])
+        XCTAssertEqual((document["error"] as? [String: Any])?["code"] as? String, "log.release-conflict", monitor.stdoutText)
+        let conflicts = try XCTUnwrap(document["conflicts"] as? [[String: Any]], monitor.stdoutText)
+        XCTAssertEqual(conflicts.first?["release"] as? String, "clf@1.0.0")
+        XCTAssertEqual(conflicts.first?["indices"] as? [Int], [0, 1])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("seen.checkpoint")), "a conflict saves no checkpoint")
+    }
 }

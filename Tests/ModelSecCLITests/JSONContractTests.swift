@@ -261,7 +261,7 @@ final class JSONContractTests: XCTestCase {
         try run("dp-budget", ["dp", "budget", "--ledger", path("l.db"), "--show", "--dataset", "d", "--json"], expect: 0)
         try run("dp-budget", ["dp", "budget", "--ledger", path("l.db"), "--show", "--json"], expect: 0)
         // The state store (SQLite here; the PostgreSQL engine is ModelSecStoreTests').
-        try run("store-status", ["store", "status", "--store", "sqlite:" + path("s.db"), "--json"], expect: 0)
+        try run("store-status", ["store", "status", "--store", "sqlite:" + path("s.db"), "--json"], expect: 2)   // no such file
         try run("store-migrate", ["store", "migrate", "--store", "sqlite:" + path("s.db"), "--json"], expect: 0)
         try run("store-status", ["store", "status", "--store", "sqlite:" + path("s.db"), "--json"], expect: 0)
         try run("store-migrate", ["store", "migrate", "--store", "postgres://u:pw@127.0.0.1/x", "--json"], expect: 2)

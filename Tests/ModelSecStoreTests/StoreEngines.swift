@@ -53,7 +53,10 @@ class StoreEngineTestCase: XCTestCase {
     /// A fresh unmigrated SQLite and PostgreSQL store.
     func emptyEngines() throws -> [StoreEngine] {
         let pg = try cluster()
-        return [StoreEngine(name: "sqlite", url: "sqlite:" + dir.appendingPathComponent("\(UUID().uuidString).db").path, environment: [:]),
+        // An empty file, as an empty database is on PostgreSQL (a missing file is refused by `store status`).
+        let file = dir.appendingPathComponent("\(UUID().uuidString).db").path
+        guard FileManager.default.createFile(atPath: file, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+        return [StoreEngine(name: "sqlite", url: "sqlite:" + file, environment: [:]),
                 StoreEngine(name: "postgres", url: pg.url(try pg.makeDatabase()), environment: pg.environment)]
     }
 

@@ -78,7 +78,7 @@ struct LogAppend: ParsableCommand {
         let releases: [String]
         /// The index of each entry given, in order.
         let indices: [UInt64]
-        /// With a store: how many entries were new (the others were already logged).
+        /// How many entries were new (the others were already logged).
         var added: Int? = nil
         /// With a store: the redacted store URL.
         var store: String? = nil
@@ -122,10 +122,13 @@ struct LogAppend: ParsableCommand {
         let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
         let result = try DirectoryLog(directory: directory, logKey: signer.verifier).append(entries, signer: signer)
         let report = Report(firstIndex: result.firstIndex, count: entries.count, treeSize: result.checkpoint.checkpoint.size,
-                            rootHash: result.checkpoint.checkpoint.root.base64, releases: names,
-                            indices: (0..<UInt64(entries.count)).map { result.firstIndex + $0 })
+                            rootHash: result.checkpoint.checkpoint.root.base64, releases: names, indices: result.indices,
+                            added: result.added)
         if json { return try CLI.printResult(report) }
-        for (offset, name) in names.enumerated() { CLI.printLine("logged \(name) at index \(result.firstIndex + UInt64(offset))") }
+        for (offset, name) in names.enumerated() {
+            let already = result.indices[offset] < result.checkpoint.checkpoint.size - UInt64(result.added)
+            CLI.printLine("\(already ? "already logged" : "logged") \(name) at index \(result.indices[offset])")
+        }
         print("tree size \(report.treeSize), root \(report.rootHash)")
     }
 

@@ -11,8 +11,11 @@ struct LogMonitor: ParsableCommand {
         discussion: """
         A key owner runs this regularly, keeping the last checkpoint it saw \
         (--save-checkpoint) and passing it as --since next time: any release \
-        listed that the owner did not make means the key is misused. Entries \
-        that are not release entries are skipped. KEY_ID is the signing key's \
+        listed that the owner did not make means the key is misused. One \
+        name@version logged by the key with two different signed statements \
+        (a release swapped after the fact) is a conflict: it is listed, the \
+        command exits 1 and --save-checkpoint is not written, so the next run \
+        reports it again. Entries that are not release entries are skipped. KEY_ID is the signing key's \
         whole id, the 64 lowercase hex digits `modelsec key inspect KEY.pub` \
         prints; anything else is refused (exit 2) and nothing is saved.
 
@@ -51,11 +54,20 @@ struct LogMonitor: ParsableCommand {
         let statementSha256: String
     }
 
+    /// One name@version the key logged with more than one statement.
+    struct Conflict: Encodable {
+        let release: String
+        let indices: [UInt64]
+        let statementSha256: [String]
+    }
+
     struct Report: Encodable {
         let treeSize: UInt64
         let fromIndex: UInt64
         let keyId: String
         let releases: [Found]
+        /// Releases of the key with two or more statements, where at least one entry is new since --since.
+        let conflicts: [Conflict]
     }
 
     /// A key id is exactly 64 lowercase hex digits: anything else (a
@@ -100,14 +112,38 @@ struct LogMonitor: ParsableCommand {
         if let old { try verifier.verifyConsistency(from: old.checkpoint, to: current.checkpoint) }
         let from = old?.checkpoint.size ?? 0
         var found: [Found] = []
+        // Every entry of the key, old ones too: a new statement for an old name@version is a conflict.
+        var byRelease: [ExactString: [Found]] = [:]
         try verifier.verify(current.checkpoint) { index, bytes in
-            guard index >= from, let entry = try? ReleaseLogEntry(bytes: bytes), entry.signerKeyID == wanted else { return }
-            found.append(Found(index: index, name: entry.name, version: entry.version, time: entry.time, statementSha256: entry.statementSHA256))
+            guard let entry = try? ReleaseLogEntry(bytes: bytes), entry.signerKeyID == wanted else { return }
+            let item = Found(index: index, name: entry.name, version: entry.version, time: entry.time, statementSha256: entry.statementSHA256)
+            byRelease[ExactString(entry.name + "@" + entry.version), default: []].append(item)
+            if index >= from { found.append(item) }
         }
-        if let saveCheckpoint { try AtomicFileWriter.write(current.note.bytes, to: saveCheckpoint, overwrite: overwrite) }
-        let report = Report(treeSize: current.checkpoint.size, fromIndex: from, keyId: wanted, releases: found)
-        if json { return try CLI.printResult(report) }
+        let conflicts = byRelease.values.filter { items in
+            Set(items.map { Array($0.statementSha256.utf8) }).count > 1 && items.contains { $0.index >= from }
+        }.map { items in
+            Conflict(release: items[0].name + "@" + items[0].version, indices: items.map(\.index), statementSha256: items.map(\.statementSha256))
+        }.sorted { $0.indices[0] < $1.indices[0] }
+        if let saveCheckpoint, conflicts.isEmpty {
+            try AtomicFileWriter.write(current.note.bytes, to: saveCheckpoint, overwrite: overwrite)
+        }
+        let report = Report(treeSize: current.checkpoint.size, fromIndex: from, keyId: wanted, releases: found, conflicts: conflicts)
+        let conflictError = conflicts.isEmpty ? nil : CLIError(
+            .logReleaseConflict,
+            "\(conflicts.map(\.release).joined(separator: ", ")) logged with different statements by key \(wanted)"
+                + (saveCheckpoint == nil ? "" : "; --save-checkpoint not written, so the next run reports it again"),
+            path: directory)
+        if json {
+            if let conflictError { throw ReportedFailure(error: conflictError, report: report) }
+            return try CLI.printResult(report)
+        }
         for item in found { CLI.printLine("\(item.index)  \(item.name)@\(item.version)  \(item.time)  statement \(item.statementSha256)") }
+        for conflict in conflicts {
+            CLI.printLine("CONFLICT  \(conflict.release): " + zip(conflict.indices, conflict.statementSha256)
+                .map { "index \($0) statement \($1)" }.joined(separator: "; "))
+        }
         CLI.info("\(found.count) release(s) signed by \(wanted) in entries \(from)..<\(current.checkpoint.size)")
+        if let conflictError { throw conflictError }
     }
 }
