@@ -60,17 +60,7 @@ struct ReleaseVerify: ParsableCommand {
     @Option(name: .customLong("public-key"), help: ArgumentHelp("A trusted signing public key (repeatable).", valueName: "PUB.pem"))
     var publicKeys: [String] = []
 
-    @Option(name: .customLong("ca-roots"), help: ArgumentHelp("Trust a certificate-signed release (release create --certificate) whose chain leads to one of these root certificates (PEM; repeatable), instead of --trusted-keys or --public-key.", valueName: "ROOTS.pem"))
-    var caRoots: [String] = []
-
-    @Option(name: .customLong("certificate-identity"), help: ArgumentHelp("A subject alternative name the signing certificate must hold (exact; with --ca-roots).", valueName: "SAN"))
-    var certificateIdentity: String?
-
-    @Option(name: .customLong("certificate-oidc-issuer"), help: ArgumentHelp("The OIDC issuer the signing certificate must record (Fulcio extension; with --ca-roots).", valueName: "URL"))
-    var certificateOIDCIssuer: String?
-
-    @Option(help: ArgumentHelp("A CRL (PEM) from the signing certificate's issuer to check it against (repeatable; with --ca-roots).", valueName: "CRL.pem"))
-    var crl: [String] = []
+    @OptionGroup var certificateTrust: CertificateTrustOptions
 
     @Option(help: ArgumentHelp("The X25519 private key the release is encrypted to (repeatable).", valueName: "KEY"))
     var identity: [String] = []
@@ -184,16 +174,14 @@ struct ReleaseVerify: ParsableCommand {
         if logKey == nil, logOrigin != nil || !witnessKeys.isEmpty {
             throw ValidationError("--log-origin and --witness-key need --log-key")
         }
-        let trustSources = (trustedKeys == nil ? 0 : 1) + (publicKeys.isEmpty ? 0 : 1) + (caRoots.isEmpty ? 0 : 1)
+        let trustSources = (trustedKeys == nil ? 0 : 1) + (publicKeys.isEmpty ? 0 : 1) + (certificateTrust.isGiven ? 1 : 0)
         if trustSources == 0 {
             throw ValidationError("give the trusted signing keys: --trusted-keys DIR or --public-key PUB.pem (repeatable), or for a certificate-signed release --ca-roots ROOTS.pem")
         }
         if trustSources > 1 {
             throw ValidationError("give one of --trusted-keys, --public-key and --ca-roots")
         }
-        if caRoots.isEmpty, certificateIdentity != nil || certificateOIDCIssuer != nil || !crl.isEmpty {
-            throw ValidationError("--certificate-identity, --certificate-oidc-issuer and --crl need --ca-roots")
-        }
+        try certificateTrust.validateNeedsRoots()
         if identity.isEmpty, keyFile == nil {
             throw ValidationError("Give --identity KEY (repeatable) or --key-file KEY to decrypt the release.")
         }
@@ -228,17 +216,16 @@ struct ReleaseVerify: ParsableCommand {
         try OutputGuard.refuseExistingDirectoryAlways(output, command: "release verify", why: "a running model may be reading it")
         let trusted: TrustedKeys
         var policyTrust: AuditTrust?
-        if caRoots.isEmpty {
+        if !certificateTrust.isGiven {
             trusted = try CLI.loadTrustedKeys(directory: trustedKeys, publicKeyFiles: publicKeys)
             policyTrust = try CLI.signatureTrust(trustedKeys: trustedKeys, publicKeys: publicKeys)
         } else {
             // The one certificate check `verify --ca-roots` makes: the signing
             // certificate's key, once validated, is the one trusted key.
-            let trust = try CLI.certificateTrust(caRoots: caRoots, crls: crl, identity: certificateIdentity, oidcIssuer: certificateOIDCIssuer)
             let signaturePath = (release as NSString).appendingPathComponent(ReleaseLayout.signatureFile)
-            let signer = try trust.signer(of: try SignatureBundle.read(from: signaturePath), label: signaturePath)
+            let signer = try certificateTrust.signer(of: try SignatureBundle.read(from: signaturePath), label: signaturePath)
             trusted = TrustedKeys([signer.publicKey])
-            policyTrust = AuditTrust(keys: [signer.publicKey], origin: "--ca-roots " + caRoots.joined(separator: ", ") + " (the validated signing certificate's key)")
+            policyTrust = AuditTrust(keys: [signer.publicKey], origin: "--ca-roots " + certificateTrust.caRoots.joined(separator: ", ") + " (the validated signing certificate's key)")
         }
         let identities = try CLI.loadIdentities(privateKeyFiles: identity, symmetricKeyFiles: keyFile.map { [$0] } ?? [],
                                                  passphrase: passphrase.source, permissions: keyPermissions)
