@@ -249,8 +249,9 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
 
     /// `text` in double quotes with control characters, quotes, backslashes
     /// and non-ASCII escaped as `\u{…}`, so an error message shows exactly
-    /// which bytes a hostile path holds.
-    static func quoted(_ text: String) -> String {
+    /// which bytes a hostile path holds. Policy checks (PolicyCheck) quote
+    /// names with it too.
+    package static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             if scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\"" && scalar != "\\" {

@@ -84,6 +84,16 @@ public struct PEMBlock: Sendable {
     }
 }
 
+extension KeyDecodingError {
+    /// ``unsupportedAlgorithm(_:)`` naming what `key` is: an EC key on a
+    /// curve other than P-256, P-384 and P-521 by its curve, any other key
+    /// by its OpenSSL type name.
+    static func unsupported(_ key: EVPKey) -> KeyDecodingError {
+        if key.typeID == EVP_PKEY_EC { return .unsupportedAlgorithm("EC curve \(key.groupName ?? "unknown")") }
+        return .unsupportedAlgorithm(String(cString: OBJ_nid2sn(key.typeID)))
+    }
+}
+
 extension PublicKey {
     private static let ed25519SPKIPrefix: [UInt8] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]
     private static let x25519SPKIPrefix: [UInt8] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]
@@ -103,13 +113,10 @@ extension PublicKey {
             self = .ed25519(try Ed25519.PublicKey(rawRepresentation: try Self.rawPublic(key)))
         case EVP_PKEY_X25519:
             self = .x25519(try X25519.PublicKey(rawRepresentation: try Self.rawPublic(key)))
-        case EVP_PKEY_EC:
-            guard ECDSA.Curve(groupName: key.groupName) != nil else {
-                throw KeyDecodingError.unsupportedAlgorithm("EC curve \(key.groupName ?? "unknown")")
-            }
+        case EVP_PKEY_EC where ECDSA.Curve(groupName: key.groupName) != nil:
             self = .ecdsa(try ECDSA.PublicKey(key: key))
         default:
-            throw KeyDecodingError.unsupportedAlgorithm(String(cString: OBJ_nid2sn(key.typeID)))
+            throw KeyDecodingError.unsupported(key)
         }
     }
 
@@ -194,13 +201,10 @@ extension PrivateKey {
             self = .ed25519(Ed25519.PrivateKey(seed: try Self.rawPrivate(key, length: 32)))
         case EVP_PKEY_X25519:
             self = .x25519(X25519.PrivateKey(secret: try Self.rawPrivate(key, length: 32)))
-        case EVP_PKEY_EC:
-            guard ECDSA.Curve(groupName: key.groupName) != nil else {
-                throw KeyDecodingError.unsupportedAlgorithm("EC curve \(key.groupName ?? "unknown")")
-            }
+        case EVP_PKEY_EC where ECDSA.Curve(groupName: key.groupName) != nil:
             self = .ecdsa(try ECDSA.PrivateKey(key: key))
         default:
-            throw KeyDecodingError.unsupportedAlgorithm(String(cString: OBJ_nid2sn(key.typeID)))
+            throw KeyDecodingError.unsupported(key)
         }
     }
 

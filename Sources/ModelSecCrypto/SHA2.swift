@@ -74,36 +74,42 @@ public struct HashFunctionState: ~Copyable {
 }
 
 extension SHA2 {
+    /// One function of the family: its digest length and a fresh
+    /// incremental state, from which ``hash(data:)`` follows.
+    public protocol Function {
+        /// Digest length in bytes.
+        static var byteCount: Int { get }
+        /// A fresh incremental state.
+        static func hasher() -> HashFunctionState
+    }
+}
+
+extension SHA2.Function {
+    /// The digest of `data` in one call.
+    public static func hash<D: ContiguousBytes>(data: D) -> SHA2.Digest {
+        var h = hasher()
+        h.update(data)
+        return h.finalize()
+    }
+}
+
+extension SHA2 {
     /// SHA-256 (FIPS 180-4).
-    public enum SHA256 {
+    public enum SHA256: SHA2.Function {
         /// Digest length in bytes.
         public static let byteCount = 32
 
         /// A fresh incremental SHA-256 state.
         public static func hasher() -> HashFunctionState { HashFunctionState(md: EVP_sha256(), size: byteCount) }
-
-        /// SHA-256 of `data` in one call.
-        public static func hash<D: ContiguousBytes>(data: D) -> SHA2.Digest {
-            var h = hasher()
-            h.update(data)
-            return h.finalize()
-        }
     }
 
     /// SHA-512 (FIPS 180-4).
-    public enum SHA512 {
+    public enum SHA512: SHA2.Function {
         /// Digest length in bytes.
         public static let byteCount = 64
 
         /// A fresh incremental SHA-512 state.
         public static func hasher() -> HashFunctionState { HashFunctionState(md: EVP_sha512(), size: byteCount) }
-
-        /// SHA-512 of `data` in one call.
-        public static func hash<D: ContiguousBytes>(data: D) -> SHA2.Digest {
-            var h = hasher()
-            h.update(data)
-            return h.finalize()
-        }
     }
 }
 

@@ -35,21 +35,7 @@ public enum FileIO {
         if (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) > limit {
             throw FileError(path: path, reason: "file is \(st.st_size) bytes, more than the \(limit)-byte limit for this kind of file")
         }
-        var out = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError(path: path, reason: errnoDescription(errno))
-            }
-            if n == 0 { break }
-            out.append(contentsOf: buffer[0..<n])
-            if out.count > limit {
-                throw FileError(path: path, reason: "more than the \(limit)-byte limit for this kind of file")
-            }
-        }
-        return out
+        return try readAll(fd, name: path, limit: limit, overLimit: "more than the \(limit)-byte limit for this kind of file")
     }
 
     /// The UTF-8 text of the file at `path`.
@@ -63,17 +49,24 @@ public enum FileIO {
 
     /// Reads all of standard input, up to `limit` bytes.
     public static func readStandardInput(limit: Int = 16 << 20) throws -> [UInt8] {
+        try readAll(STDIN_FILENO, name: "<stdin>", limit: limit, overLimit: "more than \(limit) bytes")
+    }
+
+    /// Everything `fd` holds until end of file, retrying interrupted reads,
+    /// refused with `overLimit` as the reason once it passes `limit` bytes.
+    /// `name` names the input in the error.
+    private static func readAll(_ fd: Int32, name: String, limit: Int, overLimit: @autoclosure () -> String) throws -> [UInt8] {
         var out = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw FileError(path: "<stdin>", reason: errnoDescription(errno))
+                throw FileError(path: name, reason: errnoDescription(errno))
             }
             if n == 0 { break }
             out.append(contentsOf: buffer[0..<n])
-            if out.count > limit { throw FileError(path: "<stdin>", reason: "more than \(limit) bytes") }
+            if out.count > limit { throw FileError(path: name, reason: overLimit()) }
         }
         return out
     }

@@ -37,37 +37,33 @@ public enum ModelVerifier {
     public static func verify(model: URL, bundle: SignatureBundle, trustedKeys: TrustedKeys,
                               options: VerificationOptions = VerificationOptions()) throws -> ModelVerificationResult {
         let model = model.standardizedFileURL
-        let signed: Signed
-        switch try authenticate(bundle, trustedKeys: trustedKeys) {
-        case let .failed(result): return result
-        case let .trusted(value): signed = value
-        }
-        let manifest = signed.manifest
-        let expected = try expectedFiles(manifest)
-        let ignored = try ignoreList(manifest: manifest, options: options, model: model)
+        return try whenAuthentic(bundle, trustedKeys: trustedKeys) { signed, expected in
+            let manifest = signed.manifest
+            let ignored = try ignoreList(manifest: manifest, options: options, model: model)
 
-        let inventory: ModelTree
-        do {
-            inventory = try ModelTree.walk(model.path, options: .init(ignoring: ignored, allowSymlinks: manifest.allowSymlinks))
-        } catch let error as ModelTreeError where error.problem == .symbolicLink {
-            // A link where the signature allows none: the model is not what was signed.
-            return signed.result(.contentMismatch, modified: [error.file], summary: "\(error.description) (the signature does not allow symbolic links)")
-        }
-        var onDisk: [ModelPath: ModelTree.File] = [:]
-        for file in inventory.files { onDisk[file.path] = file }
-        var toCheck: [ModelTree.File] = []
-        var extra: [ModelPath] = []
-        for file in inventory.files {
-            if expected[file.path] != nil {
-                toCheck.append(file)
-            } else if !options.ignoreUnsignedFiles, !(isShards(manifest.method) && file.size == 0) {
-                // With shards an empty file has no resource, signed or not.
-                extra.append(file.path)
+            let inventory: ModelTree
+            do {
+                inventory = try ModelTree.walk(model.path, options: .init(ignoring: ignored, allowSymlinks: manifest.allowSymlinks))
+            } catch let error as ModelTreeError where error.problem == .symbolicLink {
+                // A link where the signature allows none: the model is not what was signed.
+                return signed.result(.contentMismatch, modified: [error.file], summary: "\(error.description) (the signature does not allow symbolic links)")
             }
+            var onDisk: [ModelPath: ModelTree.File] = [:]
+            for file in inventory.files { onDisk[file.path] = file }
+            var toCheck: [ModelTree.File] = []
+            var extra: [ModelPath] = []
+            for file in inventory.files {
+                if expected[file.path] != nil {
+                    toCheck.append(file)
+                } else if !options.ignoreUnsignedFiles, !(isShards(manifest.method) && file.size == 0) {
+                    // With shards an empty file has no resource, signed or not.
+                    extra.append(file.path)
+                }
+            }
+            let missing = expected.keys.filter { onDisk[$0] == nil }.sorted()
+            let modified = try compare(toCheck, expected: expected, method: manifest.method, progress: options.progress)
+            return signed.contentResult(modified: modified, missing: missing, extra: extra.sorted(), checked: toCheck.count)
         }
-        let missing = expected.keys.filter { onDisk[$0] == nil }.sorted()
-        let modified = try compare(toCheck, expected: expected, method: manifest.method, progress: options.progress)
-        return signed.contentResult(modified: modified, missing: missing, extra: extra.sorted(), checked: toCheck.count)
     }
 
     /// Verifies a single file of a directory model against the directory's
@@ -75,44 +71,40 @@ public enum ModelVerifier {
     public static func verifyFile(relativePath: String, model: URL, bundle: SignatureBundle, trustedKeys: TrustedKeys,
                                   options: VerificationOptions = VerificationOptions()) throws -> ModelVerificationResult {
         let model = model.standardizedFileURL
-        let signed: Signed
-        switch try authenticate(bundle, trustedKeys: trustedKeys) {
-        case let .failed(result): return result
-        case let .trusted(value): signed = value
-        }
-        let manifest = signed.manifest
-        let expected = try expectedFiles(manifest)
-        let path: ModelPath
-        if relativePath == "." {
-            path = .singleFileRoot
-        } else {
-            guard let normalized = ModelPath.normalizedRelative(relativePath) else {
-                throw ModelContentError(path: relativePath, problem: .pathOutsideModel)
+        return try whenAuthentic(bundle, trustedKeys: trustedKeys) { signed, expected in
+            let manifest = signed.manifest
+            let path: ModelPath
+            if relativePath == "." {
+                path = .singleFileRoot
+            } else {
+                guard let normalized = ModelPath.normalizedRelative(relativePath) else {
+                    throw ModelContentError(path: relativePath, problem: .pathOutsideModel)
+                }
+                path = normalized
             }
-            path = normalized
-        }
-        guard expected[path] != nil else {
-            return signed.result(.contentMismatch, extra: [path.string], summary: "\(path.string) is not covered by the signature")
-        }
-        // The same rules as a whole walk, applied to every component of the
-        // path: a symbolic link to a directory on the way is refused too.
-        let file: ModelTree.File
-        do {
-            file = try ModelTree.locate(path, in: model.path, options: .init(allowSymlinks: manifest.allowSymlinks))
-        } catch let error as ModelTreeError {
-            switch error.problem {
-            case .missing:
-                return signed.contentResult(modified: [], missing: [path], extra: [], checked: 0)
-            case .symbolicLink:
-                return signed.result(.contentMismatch, modified: [path.string], summary: "\(error.description) (the signature does not allow symbolic links)")
-            case .notRegularFile, .specialFile:
-                return signed.result(.contentMismatch, modified: [path.string], summary: "\(path.string) is not a regular file")
-            default:
-                throw error
+            guard expected[path] != nil else {
+                return signed.result(.contentMismatch, extra: [path.string], summary: "\(path.string) is not covered by the signature")
             }
+            // The same rules as a whole walk, applied to every component of the
+            // path: a symbolic link to a directory on the way is refused too.
+            let file: ModelTree.File
+            do {
+                file = try ModelTree.locate(path, in: model.path, options: .init(allowSymlinks: manifest.allowSymlinks))
+            } catch let error as ModelTreeError {
+                switch error.problem {
+                case .missing:
+                    return signed.contentResult(modified: [], missing: [path], extra: [], checked: 0)
+                case .symbolicLink:
+                    return signed.result(.contentMismatch, modified: [path.string], summary: "\(error.description) (the signature does not allow symbolic links)")
+                case .notRegularFile, .specialFile:
+                    return signed.result(.contentMismatch, modified: [path.string], summary: "\(path.string) is not a regular file")
+                default:
+                    throw error
+                }
+            }
+            let modified = try compare([file], expected: expected, method: manifest.method, progress: options.progress)
+            return signed.contentResult(modified: modified, missing: [], extra: [], checked: 1, only: path)
         }
-        let modified = try compare([file], expected: expected, method: manifest.method, progress: options.progress)
-        return signed.contentResult(modified: modified, missing: [], extra: [], checked: 1, only: path)
     }
 
     // MARK: - Signature
@@ -179,6 +171,17 @@ public enum ModelVerifier {
         }
         let manifest = try bundle.manifest()
         return .trusted(Signed(manifest: manifest, signerKeyID: signer.keyID, claimedKeyID: hint))
+    }
+
+    /// Authenticates `bundle` with `trustedKeys` and, when a trusted key
+    /// signed it, runs `check` on the signed statement and the files it
+    /// lists; a signature that fails is the result, and nothing is hashed.
+    static func whenAuthentic(_ bundle: SignatureBundle, trustedKeys: TrustedKeys,
+                              check: (Signed, [ModelPath: ExpectedFile]) throws -> ModelVerificationResult) throws -> ModelVerificationResult {
+        switch try authenticate(bundle, trustedKeys: trustedKeys) {
+        case let .failed(result): return result
+        case let .trusted(signed): return try check(signed, try expectedFiles(signed.manifest))
+        }
     }
 
     // MARK: - Content

@@ -12,6 +12,19 @@ public enum ResultStatus: String, Codable, Sendable {
     case waived
 }
 
+extension ResultStatus {
+    /// The status as every audit report for people prints it (text, HTML,
+    /// Markdown): `pass`, `WARN`, `FAIL` or `waived`.
+    package var label: String {
+        switch self {
+        case .passed: return "pass"
+        case .warning: return "WARN"
+        case .failure: return "FAIL"
+        case .waived: return "waived"
+        }
+    }
+}
+
 /// A waiver that was considered for a failing result.
 public struct AppliedWaiver: Codable, Sendable, Hashable {
     /// The waiver's release pattern.

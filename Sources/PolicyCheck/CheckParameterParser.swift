@@ -49,8 +49,7 @@ struct CheckParameterParser {
         case .requiredMetadata:
             allow(["fields"])
             var paths: [FieldPath] = []
-            if let node = required("fields"), let fields = d.stringList(node, "fields") {
-                if fields.isEmpty { d.report(at: node.mark, "rule '\(rule)': 'fields' is empty") }
+            if case let (node, fields)? = requiredList("fields") {
                 for f in fields {
                     do { paths.append(try FieldPath(parsing: f)) } catch { d.report(at: node.mark, "rule '\(rule)': \(error)") }
                 }
@@ -162,8 +161,7 @@ struct CheckParameterParser {
         case .requiredMetrics:
             allow(["metrics"])
             var requirements: [MetricRequirement] = []
-            if let node = required("metrics"), let entries = d.stringList(node, "metrics") {
-                if entries.isEmpty { d.report(at: node.mark, "rule '\(rule)': 'metrics' is empty") }
+            if case let (node, entries)? = requiredList("metrics") {
                 for entry in entries {
                     if let requirement = MetricRequirement(parsing: entry) { requirements.append(requirement) } else {
                         d.report(at: node.mark, "rule '\(rule)': 'metrics' entry '\(entry)' is not NAME OP NUMBER with OP one of >=, <=, >, <, == (e.g. 'accuracy >= 0.9')")
@@ -257,6 +255,14 @@ struct CheckParameterParser {
     private func required(_ key: String) -> Node? {
         if params[key] == nil { missing(key); return nil }
         return optional(key)
+    }
+
+    /// The required list of strings `key` with its node, an empty list
+    /// reported; nil (reported) when it is missing or not a list of strings.
+    private func requiredList(_ key: String) -> (node: Node, entries: [String])? {
+        guard let node = required(key), let entries = d.stringList(node, key) else { return nil }
+        if entries.isEmpty { d.report(at: node.mark, "rule '\(rule)': '\(key)' is empty") }
+        return (node, entries)
     }
 
     private func missing(_ key: String) {

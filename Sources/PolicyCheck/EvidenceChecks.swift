@@ -160,19 +160,9 @@ enum EvidenceCheckEvaluator {
         }
     }
 
-    /// `text` in double quotes with control characters, quotes, backslashes
-    /// and non-ASCII escaped as `\u{…}`, so a message shows which bytes a name holds.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            if scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\"" && scalar != "\\" {
-                out.unicodeScalars.append(scalar)
-            } else {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            }
-        }
-        return out + "\""
-    }
+    /// `text` quoted as release.json's own errors quote a path (``ReleaseManifest/quoted(_:)``),
+    /// so a message shows which bytes a name holds.
+    static func quoted(_ text: String) -> String { ReleaseManifest.quoted(text) }
 
     static func isHex64(_ text: String) -> Bool {
         text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }

@@ -13,7 +13,7 @@ enum TextReport {
         out += "\n"
         let header = ["RELEASE", "DIRECTORY", "DIGEST", "POLICY", "RULE", "SEVERITY", "STATUS", "DETAIL"]
         let rows = report.results.map { r in
-            [r.release, r.releaseDirectory, shortDigest(r.manifestSHA256), r.policy, r.ruleID, r.severity.rawValue, label(r.status), r.message].map(safe)
+            [r.release, r.releaseDirectory, shortDigest(r.manifestSHA256), r.policy, r.ruleID, r.severity.rawValue, r.status.label, r.message].map(safe)
         }
         // Pad every column except the last (the detail can be long).
         var widths = header.map(\.count)
@@ -48,15 +48,6 @@ enum TextReport {
     static func shortDigest(_ digest: String?) -> String {
         guard let digest else { return "-" }
         return "sha256:" + digest.prefix(16)
-    }
-
-    static func label(_ status: ResultStatus) -> String {
-        switch status {
-        case .passed: return "pass"
-        case .warning: return "WARN"
-        case .failure: return "FAIL"
-        case .waived: return "waived"
-        }
     }
 
     /// True for the characters a terminal or a report page acts on rather than

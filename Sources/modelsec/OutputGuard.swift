@@ -42,6 +42,14 @@ enum OutputGuard {
         throw CLIError(.outputExists, "\(path) already exists and is not empty; \(command) never replaces it, --force or not (\(why)): give a new or empty directory", path: path)
     }
 
+    /// Refuses `--json` together with `--output -` in a command whose output
+    /// is itself a document (a signature, a report): both would go to stdout.
+    static func refuseJSONWithStandardOutput(json: Bool, output: String?) throws {
+        if json, output == "-" {
+            throw CLIError(.invalidArguments, "--output - and --json both write to standard output: give --output FILE, or leave out --json")
+        }
+    }
+
     /// True when anything (a file, a directory, a dangling link) is at `path`.
     static func exists(_ path: String) -> Bool {
         var status = stat()

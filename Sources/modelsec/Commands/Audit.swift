@@ -90,9 +90,7 @@ struct Audit: ParsableCommand {
         if AuditFormat(rawValue: format) == nil {
             throw ValidationError("Unknown --format '\(format)' (expected \(AuditFormat.allCases.map(\.rawValue).joined(separator: ", "))).")
         }
-        if json, output == "-" {
-            throw CLIError(.invalidArguments, "--output - and --json both write to standard output: give --output FILE, or leave out --json")
-        }
+        try OutputGuard.refuseJSONWithStandardOutput(json: json, output: output)
         if json, output == nil, format != "text", format != "json" {
             throw ValidationError("--json prints the result on stdout; give --output FILE for the --format \(format) report.")
         }

@@ -49,15 +49,7 @@ struct Decrypt: ParsableCommand {
 
     @OptionGroup var passphrase: FilePassphraseOptions
 
-    @Flag(help: "Overwrite OUTPUT if it exists (without it an existing OUTPUT is refused).")
-    var force = false
-
-    @OptionGroup var keyPermissions: KeyPermissionOptions
-
-    @OptionGroup var progressOptions: ProgressOptions
-
-    @Flag(help: "Print a summary as JSON on stdout (not with --output -).")
-    var json = false
+    @OptionGroup var common: EncryptedFileOutputOptions
 
     func validate() throws {
         try PassphraseChoice.validate(file: keyPassphrase.file, env: keyPassphrase.env,
@@ -67,22 +59,19 @@ struct Decrypt: ParsableCommand {
         if identities.isEmpty, keyFiles.isEmpty, !passphrase.isGiven {
             throw ValidationError("Give --identity, --key-file or the file's passphrase (--passphrase-file or --passphrase-env) to decrypt with.")
         }
-        if json, output == "-" { throw ValidationError("--json needs --output FILE (standard output carries the plaintext).") }
+        try common.validate(output: output, carrying: "plaintext")
     }
 
     func run() throws {
-        try OutputGuard.refuseExisting(output, force: force)
+        try OutputGuard.refuseExisting(output, force: common.force)
         let keySource = CLI.passphraseSource(file: keyPassphrase.file ?? deprecatedIdentityPassphraseFile, env: keyPassphrase.env)
         var list = try CLI.loadIdentities(privateKeyFiles: identities, symmetricKeyFiles: keyFiles,
-                                          passphrase: keySource, permissions: keyPermissions)
+                                          passphrase: keySource, permissions: common.keyPermissions)
         if let source = passphrase.source {
             list.append(.passphrase(try source.read()))
         }
-        let summary = try EncryptedFile.decrypt(input: input, output: output, identities: list, overwrite: force)
-        if json {
-            try CLI.printResult(summary)
-        } else if output != "-" {
-            CLI.info("decrypted and authenticated \(ByteCountFormatting.string(Int64(summary.plaintextSize))) to \(output)")
-        }
+        let summary = try EncryptedFile.decrypt(input: input, output: output, identities: list, overwrite: common.force)
+        try common.report(summary, output: output,
+                          line: "decrypted and authenticated \(ByteCountFormatting.string(Int64(summary.plaintextSize))) to \(output)")
     }
 }

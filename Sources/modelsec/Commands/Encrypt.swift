@@ -41,15 +41,7 @@ struct Encrypt: ParsableCommand {
     @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Plaintext bytes per chunk: a power of two from 4096 to 1048576.", valueName: "BYTES"))
     var chunkSize: Int = ArtifactEncryption.defaultChunkSize
 
-    @Flag(help: "Overwrite OUTPUT if it exists (without it an existing OUTPUT is refused).")
-    var force = false
-
-    @OptionGroup var keyPermissions: KeyPermissionOptions
-
-    @OptionGroup var progressOptions: ProgressOptions
-
-    @Flag(help: "Print a summary as JSON on stdout (not with --output -).")
-    var json = false
+    @OptionGroup var common: EncryptedFileOutputOptions
 
     func validate() throws {
         if !passphrase.isGiven, recipients.isEmpty, keyFiles.isEmpty {
@@ -61,29 +53,26 @@ struct Encrypt: ParsableCommand {
         if recipients.count + keyFiles.count > ArtifactEncryption.maximumRecipients {
             throw ValidationError("At most \(ArtifactEncryption.maximumRecipients) recipients.")
         }
-        if json, output == "-" { throw ValidationError("--json needs --output FILE (standard output carries the ciphertext).") }
+        try common.validate(output: output, carrying: "ciphertext")
         if output == "-", isatty(STDOUT_FILENO) == 1 {
             throw ValidationError("Refusing to write ciphertext to a terminal; use --output FILE or a pipe.")
         }
     }
 
     func run() throws {
-        try OutputGuard.refuseExisting(output, force: force)
+        try OutputGuard.refuseExisting(output, force: common.force)
         var list: [any Recipient] = []
         for path in recipients { list.append(try X25519Recipient(publicKeyFile: path)) }
         for path in keyFiles {
             try CLI.refusePublicKey(path, option: "--key-file", symmetric: true)
-            try keyPermissions.check(path)
+            try common.keyPermissions.check(path)
             list.append(try SymmetricKeyRecipient(keyFile: path))
         }
         if let source = passphrase.source {
             list.append(.passphrase(try source.read()))
         }
-        let summary = try EncryptedFile.encrypt(input: input, output: output, recipients: list, chunkSize: chunkSize, overwrite: force)
-        if json {
-            try CLI.printResult(summary)
-        } else if output != "-" {
-            CLI.info("encrypted \(ByteCountFormatting.string(Int64(summary.plaintextSize))) to \(output) for \(summary.recipients.count) recipient(s): \(summary.recipients.joined(separator: ", "))")
-        }
+        let summary = try EncryptedFile.encrypt(input: input, output: output, recipients: list, chunkSize: chunkSize, overwrite: common.force)
+        try common.report(summary, output: output,
+                          line: "encrypted \(ByteCountFormatting.string(Int64(summary.plaintextSize))) to \(output) for \(summary.recipients.count) recipient(s): \(summary.recipients.joined(separator: ", "))")
     }
 }

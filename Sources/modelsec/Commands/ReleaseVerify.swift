@@ -12,8 +12,9 @@ struct ReleaseVerify: ParsableCommand {
         Steps, in order: signature (release.sig verifies with a trusted key: \
         one of --trusted-keys or --public-key, or with --ca-roots the key of \
         release.sig's signing certificate once its chain leads to one of the \
-        roots and it holds --certificate-identity / --certificate-oidc-issuer, \
-        checked as modelsec verify --ca-roots checks it); \
+        roots and it holds --certificate-identity (required with --ca-roots) \
+        and --certificate-oidc-issuer if given, checked as modelsec verify \
+        --ca-roots checks it; the report names the certificate); \
         manifest (release.json is exactly what was signed); log (if --log-key: \
         REL/release.tlog-proof proves this release is in that transparency log, \
         cosigned by --witnesses N of the --witness-key keys, all of them when N \
@@ -60,17 +61,7 @@ struct ReleaseVerify: ParsableCommand {
     @Option(name: .customLong("public-key"), help: ArgumentHelp("A trusted signing public key (repeatable).", valueName: "PUB.pem"))
     var publicKeys: [String] = []
 
-    @Option(name: .customLong("ca-roots"), help: ArgumentHelp("Trust a certificate-signed release (release create --certificate) whose chain leads to one of these root certificates (PEM; repeatable), instead of --trusted-keys or --public-key.", valueName: "ROOTS.pem"))
-    var caRoots: [String] = []
-
-    @Option(name: .customLong("certificate-identity"), help: ArgumentHelp("The subject alternative name the signing certificate must hold (exact; required with --ca-roots).", valueName: "SAN"))
-    var certificateIdentity: String?
-
-    @Option(name: .customLong("certificate-oidc-issuer"), help: ArgumentHelp("The OIDC issuer the signing certificate must record (Fulcio extension; with --ca-roots).", valueName: "URL"))
-    var certificateOIDCIssuer: String?
-
-    @Option(help: ArgumentHelp("A CRL (PEM) from the signing certificate's issuer to check it against (repeatable; with --ca-roots).", valueName: "CRL.pem"))
-    var crl: [String] = []
+    @OptionGroup var certificateTrust: CertificateTrustOptions
 
     @Option(help: ArgumentHelp("The X25519 private key the release is encrypted to (repeatable).", valueName: "KEY"))
     var identity: [String] = []
@@ -187,18 +178,16 @@ struct ReleaseVerify: ParsableCommand {
         if logKey == nil, logOrigin != nil || !witnessKeys.isEmpty {
             throw ValidationError("--log-origin and --witness-key need --log-key")
         }
-        let trustSources = (trustedKeys == nil ? 0 : 1) + (publicKeys.isEmpty ? 0 : 1) + (caRoots.isEmpty ? 0 : 1)
+        let trustSources = (trustedKeys == nil ? 0 : 1) + (publicKeys.isEmpty ? 0 : 1) + (certificateTrust.isGiven ? 1 : 0)
         if trustSources == 0 {
             throw ValidationError("give the trusted signing keys: --trusted-keys DIR or --public-key PUB.pem (repeatable), or for a certificate-signed release --ca-roots ROOTS.pem")
         }
         if trustSources > 1 {
             throw ValidationError("give one of --trusted-keys, --public-key and --ca-roots")
         }
-        if caRoots.isEmpty, certificateIdentity != nil || certificateOIDCIssuer != nil || !crl.isEmpty {
-            throw ValidationError("--certificate-identity, --certificate-oidc-issuer and --crl need --ca-roots")
-        }
+        try certificateTrust.validateNeedsRoots()
         // Without an identity, any certificate the roots issued (an organisation-wide CA) would deploy.
-        if !caRoots.isEmpty, certificateIdentity == nil {
+        if certificateTrust.isGiven, certificateTrust.identity == nil {
             throw ValidationError("--ca-roots needs --certificate-identity SAN, the name the release pipeline's certificate holds: without it the gate would deploy a release signed by any certificate these roots issued")
         }
         if identity.isEmpty, keyFile == nil {
@@ -236,18 +225,17 @@ struct ReleaseVerify: ParsableCommand {
         let trusted: TrustedKeys
         var policyTrust: AuditTrust?
         var certificate: Verify.CertificateInfo?
-        if caRoots.isEmpty {
+        if !certificateTrust.isGiven {
             trusted = try CLI.loadTrustedKeys(directory: trustedKeys, publicKeyFiles: publicKeys)
             policyTrust = try CLI.signatureTrust(trustedKeys: trustedKeys, publicKeys: publicKeys)
         } else {
             // The one certificate check `verify --ca-roots` makes: the signing
             // certificate's key, once validated, is the one trusted key.
-            let trust = try CLI.certificateTrust(caRoots: caRoots, crls: crl, identity: certificateIdentity, oidcIssuer: certificateOIDCIssuer)
             let signaturePath = (release as NSString).appendingPathComponent(ReleaseLayout.signatureFile)
-            let signer = try trust.signer(of: try SignatureBundle.read(from: signaturePath), label: signaturePath)
+            let signer = try certificateTrust.signer(of: try SignatureBundle.read(from: signaturePath), label: signaturePath)
             trusted = TrustedKeys([signer.publicKey])
             certificate = Verify.CertificateInfo(signer)
-            policyTrust = AuditTrust(keys: [signer.publicKey], origin: "--ca-roots " + caRoots.joined(separator: ", ") + " (the validated signing certificate's key)")
+            policyTrust = AuditTrust(keys: [signer.publicKey], origin: "--ca-roots " + certificateTrust.caRoots.joined(separator: ", ") + " (the validated signing certificate's key)")
         }
         let identities = try CLI.loadIdentities(privateKeyFiles: identity, symmetricKeyFiles: keyFile.map { [$0] } ?? [],
                                                  passphrase: passphrase.source, permissions: keyPermissions)

@@ -69,9 +69,7 @@ struct Sign: ParsableCommand {
     func validate() throws {
         if let shardSize, shardSize < 1 { throw ValidationError("--shard-size must be at least 1.") }
         if certificate == nil, !certificateChain.isEmpty { throw ValidationError("--certificate-chain needs --certificate") }
-        if json, output == "-" {
-            throw CLIError(.invalidArguments, "--output - and --json both write to standard output: give --output FILE, or leave out --json")
-        }
+        try OutputGuard.refuseJSONWithStandardOutput(json: json, output: output)
     }
 
     /// True when the bundle goes to standard output (`--output -`).

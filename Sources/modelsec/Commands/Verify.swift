@@ -50,17 +50,7 @@ struct Verify: ParsableCommand {
     @Option(help: ArgumentHelp("A directory of trusted public keys (*.pub, *.pem).", valueName: "DIR"))
     var trustedKeys: String?
 
-    @Option(name: .customLong("ca-roots"), help: ArgumentHelp("Trusted root certificates (PEM; repeatable) for a certificate signature.", valueName: "ROOTS.pem"))
-    var caRoots: [String] = []
-
-    @Option(name: .customLong("certificate-identity"), help: ArgumentHelp("A subject alternative name the signing certificate must hold (exact).", valueName: "SAN"))
-    var certificateIdentity: String?
-
-    @Option(name: .customLong("certificate-oidc-issuer"), help: ArgumentHelp("The OIDC issuer the signing certificate must record (Fulcio extension).", valueName: "URL"))
-    var certificateOIDCIssuer: String?
-
-    @Option(help: ArgumentHelp("A CRL (PEM) from the signing certificate's issuer to check it against; repeatable.", valueName: "CRL.pem"))
-    var crl: [String] = []
+    @OptionGroup var certificateTrust: CertificateTrustOptions
 
     @Flag(help: "Do not report files the signature does not cover.")
     var ignoreUnsignedFiles = false
@@ -74,16 +64,14 @@ struct Verify: ParsableCommand {
     var json = false
 
     func validate() throws {
-        let sources = (publicKeys.isEmpty ? 0 : 1) + (trustedKeys == nil ? 0 : 1) + (caRoots.isEmpty ? 0 : 1)
+        let sources = (publicKeys.isEmpty ? 0 : 1) + (trustedKeys == nil ? 0 : 1) + (certificateTrust.isGiven ? 1 : 0)
         if sources == 0 {
             throw ValidationError("give the trust: --public-key PUB.pem (repeatable), --trusted-keys DIR, or --ca-roots ROOTS.pem")
         }
         if sources > 1 {
             throw ValidationError("give one of --public-key, --trusted-keys and --ca-roots")
         }
-        if caRoots.isEmpty, certificateIdentity != nil || certificateOIDCIssuer != nil || !crl.isEmpty {
-            throw ValidationError("--certificate-identity, --certificate-oidc-issuer and --crl need --ca-roots")
-        }
+        try certificateTrust.validateNeedsRoots()
     }
 
     /// What --json prints (beside `ok`), on success and on failure.
@@ -163,9 +151,8 @@ struct Verify: ParsableCommand {
         let bundle = try SignatureBundle.read(from: signature)
         let trusted: TrustedKeys
         var certified: CertifiedSigner?
-        if !caRoots.isEmpty {
-            let trust = try CLI.certificateTrust(caRoots: caRoots, crls: crl, identity: certificateIdentity, oidcIssuer: certificateOIDCIssuer)
-            let signer = try trust.signer(of: bundle, label: signature)
+        if certificateTrust.isGiven {
+            let signer = try certificateTrust.signer(of: bundle, label: signature)
             certified = signer
             trusted = TrustedKeys([signer.publicKey])
         } else {

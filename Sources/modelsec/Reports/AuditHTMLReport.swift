@@ -53,23 +53,23 @@ enum AuditHTMLReport {
         let e = ReportEscaping.html
         let report = overview.report
         var out = "<section id=\"summary\">\n<h2>Summary</h2>\n"
-        out += "<table class=\"outcomes\">\n<thead><tr><th>Outcome</th><th>Releases</th></tr></thead>\n<tbody>\n"
-        for (outcome, count) in overview.releasesByOutcome {
-            out += "<tr><td><span class=\"badge \(outcome.rawValue)\">\(outcome.label)</span></td>"
-            out += "<td id=\"count-\(outcome.rawValue)\">\(count)</td></tr>\n"
+        let outcomes = overview.releasesByOutcome.map { outcome, count in
+            "<tr><td><span class=\"badge \(outcome.rawValue)\">\(outcome.label)</span></td>"
+                + "<td id=\"count-\(outcome.rawValue)\">\(count)</td></tr>\n"
         }
-        out += "<tr class=\"total\"><td>Total</td><td id=\"count-releases\">\(overview.sections.count)</td></tr>\n</tbody>\n</table>\n"
+        let total = "<tr class=\"total\"><td>Total</td><td id=\"count-releases\">\(overview.sections.count)</td></tr>\n"
+        out += table("outcomes", headers: ["Outcome", "Releases"], rows: outcomes + [total])
         out += "<p id=\"totals\">\(e(report.totals.line))</p>\n"
         if report.totals.expiredWaivers > 0 {
             out += "<p>\(report.totals.expiredWaivers) result(s) matched only an expired waiver, which no longer applies.</p>\n"
         }
         out += "<p id=\"trust\">\(e(report.signatureTrust.line))</p>\n"
-        out += "<h3>Policies</h3>\n<table class=\"policies\">\n<thead><tr><th>Name</th><th>Version</th><th>File</th><th>SHA-256 of the policy file</th><th>Rules</th><th>Waivers</th></tr></thead>\n<tbody>\n"
-        for p in report.policies {
-            out += "<tr><td>\(e(p.name))</td><td>\(e(p.version))</td><td>\(e(p.path))</td><td class=\"digest\">\(e(p.sha256))</td>"
-            out += "<td>\(p.rules)</td><td>\(p.waivers)</td></tr>\n"
-        }
-        out += "</tbody>\n</table>\n</section>\n"
+        out += "<h3>Policies</h3>\n"
+        out += table("policies", headers: ["Name", "Version", "File", "SHA-256 of the policy file", "Rules", "Waivers"], rows: report.policies.map { p in
+            "<tr><td>\(e(p.name))</td><td>\(e(p.version))</td><td>\(e(p.path))</td><td class=\"digest\">\(e(p.sha256))</td>"
+                + "<td>\(p.rules)</td><td>\(p.waivers)</td></tr>\n"
+        })
+        out += "</section>\n"
         return out
     }
 
@@ -100,14 +100,13 @@ enum AuditHTMLReport {
         if let error = r.error { out += "<dt>Unreadable</dt><dd>\(e(error.code)): \(e(error.message))</dd>\n" }
         out += "</dl>\n"
 
-        out += "<h3>Checks</h3>\n<table class=\"checks\">\n<thead><tr><th>Policy</th><th>Rule</th><th>Check</th><th>Severity</th><th>Status</th><th>Detail</th></tr></thead>\n<tbody>\n"
-        for result in section.results {
-            out += "<tr data-rule=\"\(e(result.ruleID))\" data-status=\"\(result.status.rawValue)\">"
-            out += "<td>\(e(result.policy))</td><td title=\"\(e(result.title))\">\(e(result.ruleID))</td><td>\(e(result.check))</td>"
-            out += "<td>\(e(result.severity.rawValue))</td><td><span class=\"badge \(result.status.rawValue)\">\(AuditOverview.label(result.status))</span></td>"
-            out += "<td>\(e(result.message))</td></tr>\n"
-        }
-        out += "</tbody>\n</table>\n"
+        out += "<h3>Checks</h3>\n"
+        out += table("checks", headers: ["Policy", "Rule", "Check", "Severity", "Status", "Detail"], rows: section.results.map { result in
+            "<tr data-rule=\"\(e(result.ruleID))\" data-status=\"\(result.status.rawValue)\">"
+                + "<td>\(e(result.policy))</td><td title=\"\(e(result.title))\">\(e(result.ruleID))</td><td>\(e(result.check))</td>"
+                + "<td>\(e(result.severity.rawValue))</td><td><span class=\"badge \(result.status.rawValue)\">\(result.status.label)</span></td>"
+                + "<td>\(e(result.message))</td></tr>\n"
+        })
 
         let findings = section.findings
         out += "<h3>Findings</h3>\n"
@@ -116,7 +115,7 @@ enum AuditHTMLReport {
         } else {
             out += "<ul class=\"findings\">\n"
             for f in findings {
-                out += "<li data-rule=\"\(e(f.ruleID))\"><span class=\"badge \(f.status.rawValue)\">\(AuditOverview.label(f.status))</span> "
+                out += "<li data-rule=\"\(e(f.ruleID))\"><span class=\"badge \(f.status.rawValue)\">\(f.status.label)</span> "
                 out += "<strong>\(e(f.ruleID))</strong> (\(e(f.title))): \(e(f.message))"
                 if !f.files.isEmpty {
                     out += "<ul class=\"files\">" + f.files.map { "<li><code>\(e($0))</code></li>" }.joined() + "</ul>"
@@ -128,15 +127,21 @@ enum AuditHTMLReport {
 
         let waivers = section.waivers
         if !waivers.isEmpty {
-            out += "<h3>Waivers</h3>\n<table class=\"waivers\">\n<thead><tr><th>Release pattern</th><th>Reason</th><th>Expires</th><th>State</th><th>Policy line</th></tr></thead>\n<tbody>\n"
-            for w in waivers {
-                out += "<tr><td>\(e(w.release))</td><td>\(e(w.reason))</td><td><time>\(e(w.expires))</time></td>"
-                out += "<td>\(w.expired ? "expired: does not apply" : "applies")</td><td>\(w.line)</td></tr>\n"
-            }
-            out += "</tbody>\n</table>\n"
+            out += "<h3>Waivers</h3>\n"
+            out += table("waivers", headers: ["Release pattern", "Reason", "Expires", "State", "Policy line"], rows: waivers.map { w in
+                "<tr><td>\(e(w.release))</td><td>\(e(w.reason))</td><td><time>\(e(w.expires))</time></td>"
+                    + "<td>\(w.expired ? "expired: does not apply" : "applies")</td><td>\(w.line)</td></tr>\n"
+            })
         }
         out += "</section>\n"
         return out
+    }
+
+    /// A `<table class="NAME">` whose head row holds `headers` (fixed text,
+    /// not escaped) and whose body is `rows`, each a finished `<tr>…</tr>` line.
+    static func table(_ name: String, headers: [String], rows: [String]) -> String {
+        "<table class=\"\(name)\">\n<thead><tr>" + headers.map { "<th>\($0)</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+            + rows.joined() + "</tbody>\n</table>\n"
     }
 
     /// `'sha256-BASE64'` of a block, for the Content-Security-Policy.

@@ -48,7 +48,7 @@ enum AuditMarkdownReport {
             let waiver = f.waiver.map { w in
                 "\(m(w.reason)) \\(expires \(m(w.expires))\(w.expired ? ", expired" : "")\\)"
             } ?? ""
-            out += "| \(m(f.ruleID)) | \(m(f.severity.rawValue)) | \(AuditOverview.label(f.status)) | \(m(f.message)) | \(waiver) |\n"
+            out += "| \(m(f.ruleID)) | \(m(f.severity.rawValue)) | \(f.status.label) | \(m(f.message)) | \(waiver) |\n"
         }
         return out + "\n"
     }

@@ -77,16 +77,6 @@ struct AuditOverview {
     /// Every rule id that appears in the results, sorted.
     var ruleIDs: [String] { Set(report.results.map(\.ruleID)).sorted() }
 
-    /// The label of a result status.
-    static func label(_ status: ResultStatus) -> String {
-        switch status {
-        case .passed: return "pass"
-        case .warning: return "WARN"
-        case .failure: return "FAIL"
-        case .waived: return "waived"
-        }
-    }
-
     /// The audit time as RFC 3339 UTC text.
     var generatedAt: String {
         let formatter = ISO8601DateFormatter()

@@ -10,19 +10,13 @@ enum ReportEscaping {
     /// `text` for HTML element content or a double- or single-quoted
     /// attribute value: `& < > " '` as character references.
     static func html(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in CLI.terminalSafe(text) {
+        escaped(text) { character in
             switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
+            case "\"": return "&quot;"
+            case "'": return "&#39;"
+            default: return nil
             }
         }
-        return out
     }
 
     /// `text` as literal Markdown inline text, safe in a table cell: every
@@ -31,6 +25,19 @@ enum ReportEscaping {
     /// table pipes, `@mentions`, `#references`), and `& < >` become
     /// character references so no raw HTML reaches the renderer.
     static func markdown(_ text: String) -> String {
+        escaped(text) { character in
+            switch character {
+            case "\\", "`", "*", "_", "{", "}", "[", "]", "(", ")", "#", "+", "-", ".", "!", "|", "~", "@", ":", "$", "=", "\"", "'":
+                return "\\" + String(character)
+            default: return nil
+            }
+        }
+    }
+
+    /// `text` made visible with ``CLI/terminalSafe(_:)``, with `& < >` as
+    /// character references (both languages pass raw HTML through) and every
+    /// other character as `special` spells it (nil: the character itself).
+    private static func escaped(_ text: String, special: (Character) -> String?) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for character in CLI.terminalSafe(text) {
@@ -38,9 +45,8 @@ enum ReportEscaping {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
-            case "\\", "`", "*", "_", "{", "}", "[", "]", "(", ")", "#", "+", "-", ".", "!", "|", "~", "@", ":", "$", "=", "\"", "'":
-                out += "\\" + String(character)
-            default: out.append(character)
+            default:
+                if let replacement = special(character) { out += replacement } else { out.append(character) }
             }
         }
         return out
