@@ -113,7 +113,15 @@ public enum KeyFile {
     /// or the path is not a regular file (reading it fails with its own error).
     public static func permissionWarning(_ path: String) -> String? {
         guard let mode = exposedMode(path) else { return nil }
-        return "\(path): private key is accessible by others (mode \(String(mode, radix: 8))); run: chmod 600 \(path)"
+        return "\(path): \(secretKind(path)) is accessible by others (mode \(String(mode, radix: 8))); run: chmod 600 \(path)"
+    }
+
+    /// "aes256 key" for an `aes256` key file, "private key" otherwise, for
+    /// messages about the file (only the PEM label is looked at).
+    static func secretKind(_ path: String) -> String {
+        guard let text = try? readKeyText(path), let block = try? PEMBlock(parsing: text),
+              Array(block.label.utf8) == Array(SymmetricKeyFile.pemLabel.utf8) else { return "private key" }
+        return "aes256 key"
     }
 
     /// Refuses a secret key file that the group or others can read (what ssh

@@ -162,6 +162,10 @@ extension FirstHourTests {
         try Data("w".utf8).write(to: URL(fileURLWithPath: path("m/w.bin")))
         let sign = try run(["sign", "m", "--key", "dep.pem"], expect: 2)
         XCTAssertTrue(sign.stderrText.contains("ed25519, p256, p384 or p521"), sign.stderrText)
+        // An exposed aes256 key is called what it is, not a private key.
+        chmod(path("art.key"), 0o644)
+        let exposed = try run(["encrypt", "m/w.bin", "--output", "w.enc", "--key-file", "art.key"])
+        XCTAssertTrue(exposed.stderrText.contains("art.key: aes256 key is accessible by others"), exposed.stderrText)
         let identity = try run(["decrypt", "x.enc", "--output", "x", "--identity", "art.key"], expect: 2)
         XCTAssertTrue(identity.stderrText.contains("--key-file"), identity.stderrText)
         try "id,ward\n1,a\n2,b\n".write(toFile: path("v.csv"), atomically: true, encoding: .utf8)
