@@ -7,10 +7,9 @@
 # row is not printed. Prints markdown rows only.
 # Each tool runs as its users install it: picklescan from pip, modelsec as
 # `make install` builds it (scripts/install.sh: release, static Swift runtime
-# and Foundation). Most of a scan of small files is process start-up, and the
-# dynamic build spends ~34M instructions binding ~17,000 symbols of
-# libswiftCore/Foundation before main (callgrind), which the installed binary
-# does not.
+# and Foundation). The dynamic build spends ~34M instructions relocating
+# symbols of libswiftCore/Foundation before main (callgrind, 2026-12-01; a
+# tenth of scanning the 2,000 pickles), which the installed binary does not.
 # Env: MODELSEC (release binary; used when MODELSEC_INSTALLED=dynamic),
 # MODELSEC_INSTALLED (an installed modelsec binary; unset: built here with
 # scripts/install.sh into BENCH_DIR, reusing .build-install), BENCH_DIR

@@ -19,7 +19,7 @@ final class ScannerStringArenaTests: XCTestCase {
     }
 
     /// `text` pushed by each string opcode (raw bytes after the opcode's own decoding).
-    private static let spellings: [(String, ([UInt8]) -> [UInt8])] = [
+    private static let spellings: [(String, @Sendable ([UInt8]) -> [UInt8])] = [
         ("SHORT_BINUNICODE", { [0x8C, UInt8($0.count)] + $0 }),
         ("BINUNICODE", { [UInt8(ascii: "X")] + le($0.count, 4) + $0 }),
         ("BINUNICODE8", { [0x8D] + le($0.count, 8) + $0 }),
