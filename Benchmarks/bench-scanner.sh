@@ -5,7 +5,15 @@
 # data.pkl and 512 MiB of tensor data, (2) a directory of 2,000 small pickles
 # (protocols 0-5). Both tools must flag nothing on these benign inputs, or the
 # row is not printed. Prints markdown rows only.
-# Env: MODELSEC (release binary), BENCH_DIR (scratch), BENCH_VENV (venv bin dir).
+# Each tool runs as its users install it: picklescan from pip, modelsec as
+# `make install` builds it (scripts/install.sh: release, static Swift runtime
+# and Foundation). The dynamic build spends ~34M instructions relocating
+# symbols of libswiftCore/Foundation before main (callgrind, 2026-12-01; a
+# tenth of scanning the 2,000 pickles), which the installed binary does not.
+# Env: MODELSEC (release binary; used when MODELSEC_INSTALLED=dynamic),
+# MODELSEC_INSTALLED (an installed modelsec binary; unset: built here with
+# scripts/install.sh into BENCH_DIR, reusing .build-install), BENCH_DIR
+# (scratch), BENCH_VENV (venv bin dir).
 set -euo pipefail
 : "${MODELSEC:?set MODELSEC to a release modelsec binary}"
 : "${BENCH_DIR:?set BENCH_DIR to a scratch directory}"
@@ -14,6 +22,19 @@ dir="$BENCH_DIR/scanner"
 mkdir -p "$dir"
 trap 'rm -rf "$dir"' EXIT
 log() { echo "bench-scanner: $*" >&2; }
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
+binary_label="installed (static)"
+case "${MODELSEC_INSTALLED:-}" in
+  dynamic) binary_label="release build (dynamic)" ;;
+  "")
+    log "installing modelsec as make install does (release, static runtime)"
+    "$root/scripts/install.sh" "$dir/prefix" >&2
+    MODELSEC="$dir/prefix/bin/modelsec"
+    ;;
+  *) MODELSEC="$MODELSEC_INSTALLED" ;;
+esac
+log "modelsec binary: $MODELSEC ($binary_label)"
 
 peer="$BENCH_VENV/picklescan"
 # The peer is the pinned picklescan of requirements/test.txt (1.0.5).
@@ -75,7 +96,8 @@ row() {  # operation, input label, modelsec args..., -- peer args...
   local ours theirs
   ours=$(best_time "$MODELSEC" scan "$target")
   theirs=$(best_time "$peer" -p "$target")
-  printf '| %s | %s | %.3f s | picklescan %s %.3f s | %.1fx |\n' "$op" "$label" "$ours" "$peer_version" "$theirs" "$(echo "$theirs / $ours" | bc -l)"
+  printf '| %s (%s binary; load average %s) | %s | %.3f s | picklescan %s %.3f s | %.1fx |\n' "$op" "$binary_label" "$(cut -d' ' -f1 /proc/loadavg)" \
+    "$label" "$ours" "$peer_version" "$theirs" "$(echo "$theirs / $ours" | bc -l)"
 }
 
 row "scan" "PyTorch zip, 20k tensors, 512 MiB" "$dir/model.pt"

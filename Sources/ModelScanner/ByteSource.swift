@@ -30,10 +30,13 @@ final class ByteSource {
     }
 
     /// `count` bytes of `file` starting at `offset`, read on demand.
-    init(file: RandomAccessFile, offset: UInt64 = 0, count: Int) {
+    /// `window`, when given, is the first bytes of that range, already read
+    /// (at most `count` and `windowSize` of them).
+    init(file: RandomAccessFile, offset: UInt64 = 0, count: Int, window: [UInt8] = []) {
+        precondition(window.count <= count && window.count <= ByteSource.windowSize)
         self.count = count
         backing = .file(file, base: offset)
-        window = []
+        self.window = window
     }
 
     /// The byte at `index` (`0 <= index < count`).

@@ -11,7 +11,11 @@ extension FileScan {
     /// varint and that parses as a model with a graph. Returns whether the file
     /// was read as one of them.
     mutating func scanProtobufModel(_ file: RandomAccessFile, prefix: [UInt8], ext: String) throws -> Bool {
-        let name = (path as NSString).lastPathComponent
+        // The last path component, on bytes (NSString's lastPathComponent
+        // was most of this function's cost for a file of another format).
+        let pathBytes = path.utf8
+        let name = pathBytes.lastIndex(of: UInt8(ascii: "/")).map { String(decoding: pathBytes[pathBytes.index(after: $0)...], as: UTF8.self) } ?? path
+        let isSavedModelName = name.utf8.elementsEqual("saved_model.pb".utf8)
         let source = whole(file)
         if FileScan.onnxExtensions.contains(ext) {
             format = .onnx
@@ -22,7 +26,7 @@ extension FileScan {
             add(checker.findings)
             return true
         }
-        if name == "saved_model.pb" || ext == "pb" {
+        if isSavedModelName || ext == "pb" {
             format = .savedModel
             var checker = SavedModelChecker()
             if checker.check(source) {
@@ -31,7 +35,7 @@ extension FileScan {
             }
             // Not a SavedModel: a frozen GraphDef (TensorFlow 1) is read the same way.
             var graphDef = SavedModelChecker()
-            if name != "saved_model.pb", graphDef.checkGraphDef(source) {
+            if !isSavedModelName, graphDef.checkGraphDef(source) {
                 add(graphDef.findings)
                 return true
             }
@@ -63,7 +67,7 @@ extension FileScan {
     /// there is checked; a superblock in a file that announces another format
     /// is a polyglot, itself an error finding.
     mutating func scanHdf5Readings(_ file: RandomAccessFile, announced: ModelFileFormat?) {
-        for base in Hdf5Checker.superblockOffsets(file) {
+        for base in Hdf5Checker.superblockOffsets(file, head: head) {
             if base != 0 || announced != .hdf5 {
                 add(.error, .malformedArchive, path,
                     "the file is also an HDF5 file (superblock at offset \(base)), which h5py and Keras read instead of its first format")

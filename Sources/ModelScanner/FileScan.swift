@@ -27,6 +27,13 @@ struct FileScan {
     /// `NDArrayWrapper` file names, as written, in first-seen order.
     var references: [String] = []
     private var referenceNames = Set<[UInt8]>()
+    /// The file's first `headLength` bytes (all of a smaller file), read once
+    /// by `run`: every reading starts from them, so a small file is read
+    /// with one `pread` (each reading read it again, and the HDF5 probe read
+    /// it twice more).
+    private(set) var head: [UInt8] = []
+    /// How many leading bytes `run` reads at once.
+    static let headLength = 4096
 
     init(path: String, size: UInt64) {
         self.path = path
@@ -81,7 +88,8 @@ struct FileScan {
             add(.error, .unknownFormat, path, "empty file: not a model format")
             return
         }
-        let prefix = try file.read(at: 0, count: Int(min(size, UInt64(TarArchive.blockSize))))
+        head = try file.read(at: 0, count: Int(min(size, UInt64(FileScan.headLength))))
+        let prefix = Array(head.prefix(TarArchive.blockSize))
         let announced = FileScan.sniff(prefix, size: size)
         if mode == .numpyLoad {
             switch announced {
@@ -176,7 +184,7 @@ struct FileScan {
 
     /// The whole file as a pickle input, read through a bounded window.
     func whole(_ file: RandomAccessFile) -> ByteSource {
-        ByteSource(file: file, offset: 0, count: Int(size))
+        ByteSource(file: file, offset: 0, count: Int(size), window: head)
     }
 
     /// Scans consecutive pickle streams. Plain pickle files must hold one or

@@ -22,11 +22,18 @@ struct Hdf5Checker {
     var findings: [FormatFinding] = []
 
     /// Offsets where the HDF5 library would find a superblock (0, then powers of two from 512).
-    static func superblockOffsets(_ file: RandomAccessFile) -> [UInt64] {
+    /// `head` is the file's first bytes when the caller has them (offsets
+    /// inside it are not read again).
+    static func superblockOffsets(_ file: RandomAccessFile, head: [UInt8] = []) -> [UInt64] {
         var offsets: [UInt64] = []
         var offset: UInt64 = 0
         while offset + 8 <= file.size {
-            if let bytes = try? file.read(at: offset, count: 8), bytes == signature { offsets.append(offset) }
+            if offset + 8 <= UInt64(head.count) {
+                let start = Int(offset)
+                if head[start..<(start + 8)].elementsEqual(signature) { offsets.append(offset) }
+            } else if let bytes = try? file.read(at: offset, count: 8), bytes == signature {
+                offsets.append(offset)
+            }
             offset = offset == 0 ? 512 : offset * 2
         }
         return offsets

@@ -47,7 +47,7 @@ extension PickleMachine {
         case nil:
             return   // joblib fails on the missing attribute before reading anything
         case .string(let name)?:
-            noteReference(name, offset: opcodeStart)
+            noteReference(values.text(name), offset: opcodeStart)
         default:
             note(ScanFinding(
                 severity: .dangerous, kind: .externalReference, location: location, offset: opcodeStart,

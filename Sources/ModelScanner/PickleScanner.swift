@@ -178,7 +178,9 @@ struct PickleMachine {
 
     // MARK: imports
 
-    mutating func record(_ module: String, _ name: String, opcode: String) throws {
+    /// Records an import of `module.name` and returns what is known about it.
+    @discardableResult
+    mutating func record(_ module: String, _ name: String, opcode: String) throws -> GlobalFacts {
         let facts = GlobalFacts.of(module: module, name: name)
         if facts.isJoblibWrapper {
             importsArrayWrapper = true
@@ -187,7 +189,7 @@ struct PickleMachine {
         let key = "\(module)\u{0}\(name)"
         if let index = globalIndex[key], result.globals[index].module.bytesEqual(module), result.globals[index].name.bytesEqual(name) {
             result.globals[index].count += 1
-            return
+            return facts
         }
         guard result.globals.count < limits.maxMemoEntries else {
             throw Malformed(opcodeStart, "more than \(limits.maxMemoEntries) distinct globals", kind: .resourceLimit)
@@ -207,6 +209,7 @@ struct PickleMachine {
                                                offset: opcodeStart, global: qualified,
                                                message: "imports \(qualified) (\(opcode)), which is not on the allowlist of globals known to be safe"))
         }
+        return facts
     }
 
     /// Merges the globals and findings of a nested stream into this one.
@@ -352,9 +355,11 @@ struct PickleMachine {
     /// decoded as CPython's `BINUNICODE` opcodes decode it: UTF-8 with
     /// "surrogatepass", so the 3-byte encodings of U+D800...U+DFFF are
     /// accepted (each kept as U+FFFD, which no name Python imports contains).
-    func stringValue(_ slice: ArraySlice<UInt8>?) throws -> Value {
+    mutating func stringValue(_ slice: ArraySlice<UInt8>?) throws -> Value {
         guard let slice else { return .other }
-        if let text = try? utf8(slice) { return .string(text) }
+        // ASCII is valid UTF-8 as it is (what picklers write for names).
+        if slice.allSatisfy({ $0 < 0x80 }) { return values.makeString(utf8: slice) }
+        if String(validating: slice, as: UTF8.self) != nil { return values.makeString(utf8: slice) }
         let raw = Array(slice)   // indexed from 0 below
         var passed: [UInt8] = []
         passed.reserveCapacity(raw.count)
@@ -368,7 +373,10 @@ struct PickleMachine {
                 i += 1
             }
         }
-        return .string(try utf8(passed))
+        guard String(validating: passed, as: UTF8.self) != nil else {
+            throw Malformed(opcodeStart, "invalid UTF-8 in a text argument")
+        }
+        return values.makeString(utf8: passed)
     }
 
     /// Takes a UTF-8 string argument of `count` bytes and pushes it. One
@@ -380,11 +388,12 @@ struct PickleMachine {
         try push(value)
     }
 
-    /// Static, so that a closure calling it does not capture (and copy) the whole machine.
-    static func latin1(_ raw: some Collection<UInt8>) -> String {
-        // ASCII is the same in Latin-1 and UTF-8.
-        if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
-        return String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
+    /// Takes a Latin-1 string argument of `count` bytes (`BINSTRING`,
+    /// `SHORT_BINSTRING`) and pushes it (opaque when it was skipped).
+    mutating func pushLatin1(_ count: Int) throws {
+        let value: Value
+        if let raw = try takeString(count) { value = values.makeString(latin1: raw) } else { value = .other }
+        try push(value)
     }
 
     // MARK: stack and memo
@@ -444,7 +453,7 @@ struct PickleMachine {
     func literal(_ value: Value, depth: Int) -> PickleScanner.PickleLiteral {
         switch value {
         case .int(let number): return .int(number)
-        case .string(let text): return .string(text)
+        case .string(let index): return .string(values.text(index))
         case .global(let index): return .global(values.globals[index].module, values.globals[index].name)
         case .tuple(let index) where depth < 4: return .tuple(values.tuples[index].map { literal($0, depth: depth + 1) })
         default: return .other
@@ -543,14 +552,23 @@ struct PickleMachine {
             guard let decoded = PickleText.escapeDecode(raw.dropFirst().dropLast()) else {
                 throw Malformed(opcodeStart, "invalid escape in STRING argument")
             }
-            try push(.string(Self.latin1(decoded)))
-        case UInt8(ascii: "T"): let n = try length(4, signed: true); let raw = try takeString(n); try push(raw.map { .string(Self.latin1($0)) } ?? .other)   // BINSTRING
-        case UInt8(ascii: "U"): let n = try length(1); let raw = try takeString(n); try push(raw.map { .string(Self.latin1($0)) } ?? .other)                // SHORT_BINSTRING
+            let value = values.makeString(latin1: decoded)
+            try push(value)
+        case UInt8(ascii: "T"): let n = try length(4, signed: true); try pushLatin1(n)   // BINSTRING
+        case UInt8(ascii: "U"): let n = try length(1); try pushLatin1(n)                 // SHORT_BINSTRING
         case UInt8(ascii: "V"):                                                             // UNICODE
-            guard let text = PickleText.rawUnicodeEscapeDecode(try line()) else {
-                throw Malformed(opcodeStart, "invalid raw-unicode-escape in UNICODE argument")
+            let raw = try line()
+            let value: Value
+            if raw.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: "\\") }) {
+                // ASCII without a backslash decodes to itself (PickleText's fast path).
+                value = values.makeString(utf8: raw)
+            } else {
+                guard let text = PickleText.rawUnicodeEscapeDecode(raw) else {
+                    throw Malformed(opcodeStart, "invalid raw-unicode-escape in UNICODE argument")
+                }
+                value = values.makeString(utf8: text.utf8)
             }
-            try push(.string(text))
+            try push(value)
         case UInt8(ascii: "X"): let n = try length(4); try pushString(n)              // BINUNICODE
         case UInt8(ascii: "a"): _ = try popValue(); try requireTop()                       // APPEND
         case UInt8(ascii: "b"):                                                             // BUILD
@@ -560,8 +578,9 @@ struct PickleMachine {
         case UInt8(ascii: "c"):                                                             // GLOBAL
             let moduleLine = try line(), nameLine = try line()
             let module = try utf8(moduleLine), name = try utf8(nameLine)
-            try record(module, name, opcode: "GLOBAL")
-            try push(values.global(module, name))
+            let facts = try record(module, name, opcode: "GLOBAL")
+            let value = values.global(module, name, facts: facts)
+            try push(value)
         case UInt8(ascii: "d"):                                                             // DICT
             let items = try popToMark()
             guard items.count % 2 == 0 else { throw Malformed(opcodeStart, "DICT with an odd number of items") }
@@ -575,9 +594,9 @@ struct PickleMachine {
         case UInt8(ascii: "i"):                                                             // INST: klass(*args)
             let moduleLine = try line(), nameLine = try line()
             let module = try utf8(moduleLine), name = try utf8(nameLine)
-            try record(module, name, opcode: "INST")
+            let facts = try record(module, name, opcode: "INST")
             let args = values.makeTuple(try popToMark())
-            let callable = values.global(module, name)
+            let callable = values.global(module, name, facts: facts)
             try push(values.construct(callable, args: args, how: .call))
         case UInt8(ascii: "j"): try fetch(Int(try uint(4)))                                // LONG_BINGET
         case UInt8(ascii: "l"): _ = try popToMark(); try push(.other)                      // LIST
@@ -635,9 +654,11 @@ struct PickleMachine {
             try push(values.construct(cls, args: args, how: .new))
         case 0x93:                                                                          // STACK_GLOBAL
             let name = try popValue(), module = try popValue()
-            if case .string(let m) = module, case .string(let n) = name {
-                try record(m, n, opcode: "STACK_GLOBAL")
-                try push(values.global(m, n))
+            if case .string(let moduleIndex) = module, case .string(let nameIndex) = name {
+                let m = values.text(moduleIndex), n = values.text(nameIndex)
+                let facts = try record(m, n, opcode: "STACK_GLOBAL")
+                let value = values.global(m, n, facts: facts)
+                try push(value)
             } else {
                 note(ScanFinding(
                     severity: .suspicious, kind: .unresolvedGlobal, location: location, offset: opcodeStart,

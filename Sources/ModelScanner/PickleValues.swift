@@ -9,9 +9,15 @@ import ModelSecIO
 /// (SETITEMS through a memo copy mutates the same dict). The arenas are
 /// bounded like the memo; past the bound new containers become `other`.
 struct PickleValues {
+    ///
+    /// Every case is a plain number, so values are copied, stored in the
+    /// stack, memo and arenas, and dropped without reference counting
+    /// (retains and releases of string payloads were a tenth of scanning a
+    /// small pickle, callgrind).
     enum Value {
         case mark
-        case string(String)
+        /// A string: an index into the stream's string arena (``text(_:)``).
+        case string(Int)
         /// An imported global: an index into `globals`.
         case global(Int)
         case int(Int)
@@ -94,6 +100,16 @@ struct PickleValues {
     var dicts: [[(Value, Value)]] = []
     var objects: [ObjectRecord] = []
     private var trackedSize = 0
+    /// The UTF-8 bytes of every string value, back to back: a string is
+    /// decoded and checked once, when its opcode is read, and made a Swift
+    /// `String` only when something needs its text (a STACK_GLOBAL, a BUILD
+    /// state's keys, a dtype). Always valid UTF-8.
+    private var stringBytes: [UInt8] = []
+    /// Where each string lies in `stringBytes`.
+    private var stringSpans: [Range<Int>] = []
+    /// Most bytes `stringBytes` holds; past it, new strings are `other`
+    /// (anything that needs them as text then fails closed).
+    static let maxStringArenaBytes = 16 << 20
     /// Set once the arenas are full: from then on new containers are `other`.
     private(set) var exhausted = false
     let budget: Int
@@ -124,14 +140,15 @@ struct PickleValues {
         dicts[index].append(contentsOf: items)
     }
 
-    /// The `Value.global` for `module.name` (interned: one entry per distinct global).
-    mutating func global(_ module: String, _ name: String) -> Value {
+    /// The `Value.global` for `module.name` (interned: one entry per distinct
+    /// global); `facts` are its ``GlobalFacts`` when the caller has them.
+    mutating func global(_ module: String, _ name: String, facts: GlobalFacts? = nil) -> Value {
         let key = "\(module)\u{0}\(name)"
         if let index = globalIndex[key], globals[index].module.bytesEqual(module), globals[index].name.bytesEqual(name) {
             return .global(index)
         }
         globalIndex[key] = globals.count
-        globals.append(GlobalFacts.of(module: module, name: name).info)
+        globals.append((facts ?? GlobalFacts.of(module: module, name: name)).info)
         return .global(globals.count - 1)
     }
 
@@ -192,7 +209,7 @@ struct PickleValues {
             switch part {
             case .dict(let d):
                 for (key, value) in dicts[d] {
-                    if case .string(let name) = key { objects[index].attributes[name] = value } else { complete = false }
+                    if case .string(let name) = key { objects[index].attributes[text(name)] = value } else { complete = false }
                 }
             case .none:
                 break
@@ -206,8 +223,42 @@ struct PickleValues {
 
     /// The string a value holds, if it is a constant string.
     func string(_ value: Value?) -> String? {
-        if case .string(let text)? = value { return text }
+        if case .string(let index)? = value { return text(index) }
         return nil
+    }
+
+    /// The text of string `index` (a `Value.string` payload).
+    func text(_ index: Int) -> String {
+        String(decoding: stringBytes[stringSpans[index]], as: UTF8.self)
+    }
+
+    /// A string value whose UTF-8 bytes are `utf8` (the caller has checked
+    /// they are valid UTF-8), or `other` past the arena's bound.
+    mutating func makeString(utf8: some Collection<UInt8>) -> Value {
+        let count = utf8.count
+        guard count <= PickleValues.maxStringArenaBytes - stringBytes.count else { return .other }
+        let start = stringBytes.count
+        stringBytes.append(contentsOf: utf8)
+        stringSpans.append(start..<stringBytes.count)
+        return .string(stringSpans.count - 1)
+    }
+
+    /// A string value from Latin-1 bytes (what `BINSTRING`, `SHORT_BINSTRING`
+    /// and `STRING` decode with the default encoding), or `other` past the arena's bound.
+    mutating func makeString(latin1: some Collection<UInt8>) -> Value {
+        // ASCII is the same in Latin-1 and UTF-8.
+        if latin1.allSatisfy({ $0 < 0x80 }) { return makeString(utf8: latin1) }
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(latin1.count * 2)
+        for byte in latin1 {
+            if byte < 0x80 {
+                encoded.append(byte)
+            } else {
+                encoded.append(0xC0 | (byte >> 6))
+                encoded.append(0x80 | (byte & 0x3F))
+            }
+        }
+        return makeString(utf8: encoded)
     }
 }
 
