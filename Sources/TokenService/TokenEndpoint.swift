@@ -364,17 +364,20 @@ public struct TokenEndpoint: Sendable {
     /// `issued_token_type` (an exchange's answer).
     static func responseBody(_ issued: AccessTokenIssuer.IssuedToken, lifetime: TokenDuration,
                              issuedTokenType: String? = nil) throws -> [UInt8] {
-        struct Body: Encodable {
-            let access_token: String
-            let token_type: String
-            let expires_in: Int64
-            let scope: String
-            let issued_token_type: String?
+        // Written directly (members in sorted order), as JSONEncoder with
+        // .sortedKeys wrote it: an encoder per token cost more than its signature.
+        var out = [UInt8]()
+        out.reserveCapacity(issued.token.utf8.count + 160)
+        out += Array(#"{"access_token":"#.utf8)
+        LineLogHandler.appendJSONString(issued.token, to: &out)
+        out += Array(#","expires_in":"#.utf8) + Array(String(lifetime.seconds).utf8)
+        if let issuedTokenType {
+            out += Array(#","issued_token_type":"#.utf8)
+            LineLogHandler.appendJSONString(issuedTokenType, to: &out)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(Body(access_token: issued.token, token_type: "Bearer",
-                                             expires_in: lifetime.seconds, scope: issued.claims.scope,
-                                             issued_token_type: issuedTokenType)))
+        out += Array(#","scope":"#.utf8)
+        LineLogHandler.appendJSONString(issued.claims.scope, to: &out)
+        out += Array(#","token_type":"Bearer"}"#.utf8)
+        return out
     }
 }
