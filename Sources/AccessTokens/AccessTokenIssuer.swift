@@ -15,6 +15,8 @@ public struct AccessTokenIssuer: Sendable {
     public let issuer: String
     /// Requests for a longer lifetime are refused.
     public let maximumLifetime: TokenDuration
+    /// The JOSE header, the same for every token: encoded once.
+    private let headerJSON: [UInt8]
 
     /// An issuer signing with `signingKey` (Ed25519 → EdDSA, P-256 → ES256),
     /// a key in memory or any other ``Signer``. `keyID` defaults to the
@@ -27,6 +29,14 @@ public struct AccessTokenIssuer: Sendable {
         self.keyID = keyID ?? signingKey.publicKey.keyID
         self.issuer = issuer
         self.maximumLifetime = maximumLifetime
+        self.headerJSON = Array(try Self.encoder.encode(JOSEHeader(algorithm: VerificationKey.jwsAlgorithm(for: signingKey.algorithm),
+                                                                   keyID: self.keyID)))
+    }
+
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 
     /// What to grant.
@@ -82,11 +92,7 @@ public struct AccessTokenIssuer: Sendable {
             tokenID: Base64URL.encode(SecureRandom.bytes(count: 16)),
             clientID: request.clientID ?? request.subject,
             scope: scopes.map(\.description).joined(separator: " "))
-        let header = JOSEHeader(algorithm: VerificationKey.jwsAlgorithm(for: signer.algorithm), keyID: keyID)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let token = try CompactJWS.sign(header: Array(try encoder.encode(header)),
-                                        payload: Array(try encoder.encode(claims)), with: signer)
+        let token = try CompactJWS.sign(header: headerJSON, payload: Array(try Self.encoder.encode(claims)), with: signer)
         return IssuedToken(token: token, claims: claims)
     }
 }

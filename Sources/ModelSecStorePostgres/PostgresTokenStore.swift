@@ -223,6 +223,32 @@ public final class PostgresTokenStore: TokenServiceStore {
         }
     }
 
+    public func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64,
+                                 recording event: AuditRecord) async throws -> Bool {
+        let client = Self.bytes(clientID), jti = Self.bytes(tokenID)
+        let stale = now - tokenStoreSweepMargin
+        // One statement, so one transaction: the audit row is inserted once
+        // per row the replay-cache insert returned (none for a replay).
+        return try await run { c in
+            let rows = try await c.query("""
+                WITH sweep AS (DELETE FROM tok_used_assertions WHERE expires_at < \(stale) AND NOT (client_id = \(client) AND jti = \(jti))),
+                fresh AS (
+                    INSERT INTO tok_used_assertions (client_id, jti, expires_at) VALUES (\(client), \(jti), \(expiresAt))
+                    ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
+                    WHERE tok_used_assertions.expires_at < \(stale)
+                    RETURNING 1),
+                audited AS (
+                    INSERT INTO tok_audit (time, event, client_id, subject, scopes, jti, outcome, request_id)
+                    SELECT \(event.time), \(event.event), \(event.clientID), \(event.subject), \(event.scopes), \(event.tokenID),
+                           \(event.outcome), \(event.requestID) FROM fresh)
+                SELECT count(*) FROM fresh
+                """, logger: PostgresSession.logger)
+            var count: Int64 = 0
+            for try await (n) in rows.decode(Int64.self) { count = n }
+            return count == 1
+        }
+    }
+
     public func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) async throws {
         let client = Self.bytes(clientID), jti = Self.bytes(tokenID)
         let stale = now - tokenStoreSweepMargin
@@ -271,6 +297,42 @@ public final class PostgresTokenStore: TokenServiceStore {
                                           outcome: outcome, requestID: request))
             }
             return result
+        }
+    }
+
+    public func latestAuditRecords(since: Int64, limit: Int) async throws -> [AuditRecord] {
+        let count = Int64(max(0, limit))
+        return try await run { c in
+            let rows = try await c.query("""
+                SELECT time, event, client_id, subject, scopes, jti, outcome, request_id FROM tok_audit
+                WHERE time >= \(since) ORDER BY id DESC LIMIT \(count)
+                """, logger: PostgresSession.logger)
+            var result: [AuditRecord] = []
+            for try await (time, event, client, subject, scopes, jti, outcome, request) in rows.decode(
+                (Int64, String, String, String, String, String, String, String).self) {
+                result.append(AuditRecord(time: time, event: event, clientID: client, subject: subject, scopes: scopes, tokenID: jti,
+                                          outcome: outcome, requestID: request))
+            }
+            return result
+        }
+    }
+
+    public func deleteAuditRecords(before: Int64) async throws -> Int {
+        let batch = Int64(auditDeleteBatch)
+        var total = 0
+        while true {
+            let deleted = try await run { c -> Int in
+                let rows = try await c.query("""
+                    WITH gone AS (DELETE FROM tok_audit WHERE id IN
+                        (SELECT id FROM tok_audit WHERE time < \(before) ORDER BY time LIMIT \(batch)) RETURNING 1)
+                    SELECT count(*) FROM gone
+                    """, logger: PostgresSession.logger)
+                var count: Int64 = 0
+                for try await (n) in rows.decode(Int64.self) { count = n }
+                return Int(count)
+            }
+            total += deleted
+            if deleted < auditDeleteBatch { return total }
         }
     }
 

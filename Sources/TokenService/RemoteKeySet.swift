@@ -13,6 +13,10 @@ import Logging
 ///   ``maximumAge``, and again when a token names a `kid` the copy lacks —
 ///   but never more than once per ``minimumInterval`` (a flood of made-up
 ///   `kid`s costs one fetch per interval);
+/// - ages are measured on a monotonic clock (``clock``, by default
+///   ``monotonicSeconds()``), never the wall clock: setting the system time
+///   back cannot keep a stale copy alive, and setting it forward cannot
+///   start a refetch;
 /// - if a fetch fails, the previous copy is used until it is ``staleLimit``
 ///   old; after that (or with no copy at all) the keys are unavailable;
 /// - a key in the set that cannot be used (an unsupported type, curve, size
@@ -44,6 +48,7 @@ public final class RemoteKeySet: @unchecked Sendable { // mutable state only cha
     private var lastFailure: String?
     private var running: Task<Void, Never>?
     private var log: Logger?
+    private var clockSource: @Sendable () -> Double = RemoteKeySet.monotonicSeconds
     /// Fetches a document.
     let fetch: @Sendable (URL) async throws -> [UInt8]
 
@@ -57,6 +62,23 @@ public final class RemoteKeySet: @unchecked Sendable { // mutable state only cha
     public var logger: Logger? {
         get { lock.withLock { log } }
         set { lock.withLock { log = newValue } }
+    }
+
+    /// Where ages are read from, in seconds (any origin; only differences
+    /// count): ``monotonicSeconds()`` unless a test sets another.
+    public var clock: @Sendable () -> Double {
+        get { lock.withLock { clockSource } }
+        set { lock.withLock { clockSource = newValue } }
+    }
+
+    private static let origin = ContinuousClock.now
+
+    /// Seconds since an arbitrary origin on the continuous monotonic clock
+    /// (`ContinuousClock`: it counts time asleep and never jumps when the
+    /// system time is set).
+    public static func monotonicSeconds() -> Double {
+        let elapsed = origin.duration(to: .now).components
+        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
     }
 
     /// True when `url` may be used: `https`, or `http` to `localhost`,
@@ -83,8 +105,9 @@ public final class RemoteKeySet: @unchecked Sendable { // mutable state only cha
 
     /// What a request does about fetching: nothing, start a fetch (and
     /// maybe wait for it), given the state under the lock.
-    private func plan(for keyID: String, now: Double) -> (fetch: Task<Void, Never>?, wait: Bool) {
+    private func plan(for keyID: String) -> (fetch: Task<Void, Never>?, wait: Bool) {
         lock.withLock {
+            let now = clockSource()
             let known = keys.contains { Array($0.keyID.utf8) == Array(keyID.utf8) }
             let usable = !keys.isEmpty && now - fetchedAt < Self.staleLimit
             let due = now - fetchedAt >= Self.maximumAge || !known
@@ -128,8 +151,9 @@ public final class RemoteKeySet: @unchecked Sendable { // mutable state only cha
     }
 
     /// The copy's keys, or ``Unavailable`` when there is no usable copy.
-    private func current(now: Double) throws -> [IssuerKey] {
+    private func current() throws -> [IssuerKey] {
         try lock.withLock {
+            let now = clockSource()
             guard !keys.isEmpty, now - fetchedAt < Self.staleLimit else {
                 throw Unavailable(reason: lastFailure ?? "no usable copy of the issuer's key set")
             }
@@ -137,20 +161,20 @@ public final class RemoteKeySet: @unchecked Sendable { // mutable state only cha
         }
     }
 
-    /// The keys to check a token naming `keyID` with, at `now` (seconds since
-    /// the epoch), fetching as the type's rules say; suspends (never blocks
-    /// a thread) while a fetch it needs runs.
-    public func keys(for keyID: String, now: Double) async throws -> [IssuerKey] {
-        let (task, wait) = plan(for: keyID, now: now)
+    /// The keys to check a token naming `keyID` with, fetching as the
+    /// type's rules say; suspends (never blocks a thread) while a fetch it
+    /// needs runs.
+    public func keys(for keyID: String) async throws -> [IssuerKey] {
+        let (task, wait) = plan(for: keyID)
         if wait, let task { await task.value }
-        return try current(now: now)
+        return try current()
     }
 
-    /// `keys(for:now:)` for synchronous callers: when it must wait for
+    /// `keys(for:)` for synchronous callers: when it must wait for
     /// a fetch, it blocks the calling thread until the fetch ends (at most
     /// ``timeout`` seconds and a little). The server uses the async form.
-    public func keys(for keyID: String, now: Double) throws -> [IssuerKey] {
-        let (task, wait) = plan(for: keyID, now: now)
+    public func keys(for keyID: String) throws -> [IssuerKey] {
+        let (task, wait) = plan(for: keyID)
         if wait, let task {
             let done = DispatchSemaphore(value: 0)
             Task {
@@ -159,7 +183,7 @@ public final class RemoteKeySet: @unchecked Sendable { // mutable state only cha
             }
             _ = done.wait(timeout: .now() + Self.timeout + 2)
         }
-        return try current(now: now)
+        return try current()
     }
 
     /// One bounded GET of a key set document (at most
@@ -182,15 +206,16 @@ public final class RemoteKeySet: @unchecked Sendable { // mutable state only cha
     }
 
     /// ``fetchDocument(_:transport:)`` for synchronous callers (the command
-    /// line): blocks the calling thread until it ends.
-    public static func download(_ url: URL) throws -> [UInt8] {
+    /// line): blocks the calling thread until it ends. `transport` decides
+    /// which CA certificates an https server is checked against.
+    public static func download(_ url: URL, transport: OutgoingHTTP = OutgoingHTTP()) throws -> [UInt8] {
         final class Outcome: @unchecked Sendable { // written by the task before `done` is signalled, read after the wait
             var result: Result<[UInt8], any Error> = .failure(Unavailable(reason: "no answer"))
         }
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)
         Task {
-            do { outcome.result = .success(try await fetchDocument(url)) } catch { outcome.result = .failure(error) }
+            do { outcome.result = .success(try await fetchDocument(url, transport: transport)) } catch { outcome.result = .failure(error) }
             done.signal()
         }
         guard done.wait(timeout: .now() + timeout + 2) == .success else {

@@ -40,11 +40,97 @@ public struct LineLogHandler: LogHandler {
 
     private static let lock = NSLock()
 
+    /// RFC 3339 UTC with milliseconds (`2026-12-01T10:00:00.123Z`), as
+    /// ISO8601DateFormatter writes it, without making a formatter per line
+    /// (which cost more than the rest of a request's handling).
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        let total = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(total >= 0 ? total / 1000 : (total - 999) / 1000)
+        let milliseconds = Int(total - Int64(seconds) * 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(Int(parts.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2); out.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
+        digits(milliseconds, 3); out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `text` as a JSON string: `"` and `\` escaped, control
+    /// characters as `\n`, `\r`, `\t`, `\b`, `\f` or `\u00XX`, everything
+    /// else (`/` and non-ASCII included) as it is — what JSONSerialization
+    /// writes with `.withoutEscapingSlashes`.
+    static func appendJSONString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0x08: out += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
+            case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends `value` as JSON: a string, an Int or Double
+    /// `stringConvertible` as a number, an array, or an object with sorted
+    /// keys (the same values ``flatten(_:)`` gives JSONSerialization).
+    static func appendJSON(_ value: Logger.Metadata.Value, to out: inout [UInt8]) {
+        switch value {
+        case let .string(text): appendJSONString(text, to: &out)
+        case let .stringConvertible(convertible):
+            if let number = convertible as? Int {
+                out += Array(String(number).utf8)
+            } else if let number = convertible as? Double, number.isFinite {
+                out += Array((number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)).utf8)
+            } else {
+                appendJSONString(convertible.description, to: &out)
+            }
+        case let .array(values):
+            out.append(UInt8(ascii: "["))
+            for (index, element) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                appendJSON(element, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case let .dictionary(entries):
+            appendJSONObject(entries.map { ($0.key, $0.value) }, to: &out)
+        }
+    }
+
+    /// Appends an object whose members are `members`, sorted by key bytes.
+    static func appendJSONObject(_ members: [(String, Logger.Metadata.Value)], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (index, (key, value)) in members.sorted(by: { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            appendJSONString(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            appendJSON(value, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     static func flatten(_ value: Logger.Metadata.Value) -> Any {
@@ -65,12 +151,13 @@ public struct LineLogHandler: LogHandler {
         for (key, value) in event.metadata ?? [:] { fields[key] = value }
         switch format {
         case .json:
-            var object: [String: Any] = ["time": Self.timestamp(date), "level": event.level.rawValue, "message": event.message.description]
-            for (key, value) in fields { object[key] = Self.flatten(value) }
-            guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-                return #"{"message":"unencodable log line"}"#
-            }
-            return String(decoding: data, as: UTF8.self)
+            fields["time"] = .string(Self.timestamp(date))
+            fields["level"] = .string(event.level.rawValue)
+            fields["message"] = .string(event.message.description)
+            var out = [UInt8]()
+            out.reserveCapacity(256)
+            Self.appendJSONObject(fields.map { ($0.key, $0.value) }, to: &out)
+            return String(decoding: out, as: UTF8.self)
         case .text:
             let printable = { (text: String) in
                 String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })

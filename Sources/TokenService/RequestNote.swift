@@ -64,6 +64,17 @@ public final class RequestNote: @unchecked Sendable { // every field is read and
     /// A new request id: 16 random bytes in lowercase hex.
     public static func makeRequestID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let hex = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(32)
+        for _ in 0..<2 {
+            var word = generator.next() as UInt64
+            for _ in 0..<8 {
+                out.append(hex[Int(word & 0xF0) >> 4])
+                out.append(hex[Int(word & 0x0F)])
+                word >>= 8
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -173,6 +173,22 @@ public final class SQLiteTokenStore: TokenServiceStore {
         }
     }
 
+    public func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64,
+                                 recording event: AuditRecord) async throws -> Bool {
+        try await wrap {
+            try await writes.write { db -> Bool in
+                try db.execute(sql: "DELETE FROM used_assertions WHERE expires_at < ?", arguments: [now - tokenStoreSweepMargin])
+                try db.execute(sql: "INSERT OR IGNORE INTO used_assertions(client_id, jti, expires_at) VALUES (?, ?, ?)",
+                               arguments: [Self.blob(clientID), Self.blob(tokenID), expiresAt])
+                guard db.changesCount == 1 else { return false }
+                try db.execute(sql: "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [event.time, event.event, event.clientID, event.subject, event.scopes, event.tokenID, event.outcome,
+                                           event.requestID])
+                return true
+            }
+        }
+    }
+
     public func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) async throws {
         try await wrap {
             try await writes.write { db in
@@ -212,6 +228,35 @@ public final class SQLiteTokenStore: TokenServiceStore {
                                 scopes: $0["scopes"], tokenID: $0["jti"], outcome: $0["outcome"], requestID: $0["request_id"])
                 }
             }
+        }
+    }
+
+    public func latestAuditRecords(since: Int64, limit: Int) async throws -> [AuditRecord] {
+        try await wrap {
+            try await queue.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT time, event, client_id, subject, scopes, jti, outcome, request_id FROM audit
+                    WHERE time >= ? ORDER BY id DESC LIMIT ?
+                    """, arguments: [since, max(0, limit)]).map {
+                    AuditRecord(time: $0["time"], event: $0["event"], clientID: $0["client_id"], subject: $0["subject"],
+                                scopes: $0["scopes"], tokenID: $0["jti"], outcome: $0["outcome"], requestID: $0["request_id"])
+                }
+            }
+        }
+    }
+
+    public func deleteAuditRecords(before: Int64) async throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try await wrap {
+                try await writes.write { db -> Int in
+                    try db.execute(sql: "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE time < ? ORDER BY time LIMIT ?)",
+                                   arguments: [before, auditDeleteBatch])
+                    return db.changesCount
+                }
+            }
+            total += deleted
+            if deleted < auditDeleteBatch { return total }
         }
     }
 

@@ -58,6 +58,14 @@ public struct ServiceConfig: Sendable {
     public var rateLimit: FailureThrottle.Policy?
     /// Per-client and per-trust-rule rate limits, by id bytes.
     public var rateLimits: [[UInt8]: FailureThrottle.Policy] = [:]
+    /// How long audit records are kept (`audit_retention`): the service
+    /// deletes older ones at start and every ``auditSweepSeconds``; nil
+    /// (`audit_retention: forever`) keeps them all. Default 90 days.
+    public var auditRetention: TokenDuration? = ServiceConfig.defaultAuditRetention
+    /// `audit_retention` when the configuration does not set it: 90 days.
+    public static let defaultAuditRetention = TokenDuration(seconds: 90 * 86_400)
+    /// How often a running service deletes audit records past the retention.
+    public static let auditSweepSeconds: UInt64 = 3600
 
     /// The rate limit of the client or trust rule `id`, or nil for none.
     public func rateLimit(for id: String) -> FailureThrottle.Policy? {
@@ -205,7 +213,7 @@ struct ConfigReader {
         let top = try entries(root, "the configuration", allowed: [
             "listen", "allow_plain_http", "tls_cert", "tls_key", "issuer", "signing_key", "audience",
             "max_ttl", "default_ttl", "assertion_max_lifetime", "state", "clients", "trust", "key_dir", "rate_limit",
-            "store", "store_password_file",
+            "store", "store_password_file", "audit_retention",
         ])
         let listenText = try top["listen"].map { try string($0, "listen") } ?? "127.0.0.1:8787"
         guard let listen = ServiceConfig.ListenAddress(parsing: listenText) else {
@@ -264,6 +272,17 @@ struct ConfigReader {
         config.storePasswordFile = try top["store_password_file"].map { try path($0, "store_password_file") }
         if config.storePasswordFile != nil, store == nil {
             throw fail(top["store_password_file"], "'store_password_file' goes with 'store'")
+        }
+        if let node = top["audit_retention"] {
+            if try string(node, "audit_retention") == "forever" {
+                config.auditRetention = nil
+            } else {
+                let retention = try duration(node, "audit_retention")
+                guard retention.seconds >= 3600 else {
+                    throw fail(node, "'audit_retention' must be at least 1h (or forever)")
+                }
+                config.auditRetention = retention
+            }
         }
         config.rateLimit = try top["rate_limit"].map { try rateLimit($0) }
         for item in top["clients"]?.sequence ?? [] {

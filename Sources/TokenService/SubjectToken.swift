@@ -47,6 +47,15 @@ public struct SubjectToken: Sendable {
 
     static func refuse(_ reason: String) -> OAuthError { OAuthError(.invalidRequest, "the subject token " + reason) }
 
+    /// The one refusal for every failure between parsing and a good
+    /// signature: an issuer no rule names, a `kid` its issuer does not
+    /// publish, an `alg` that is not the key's, a bad signature. One text,
+    /// so that a caller who cannot sign as a trusted issuer learns nothing
+    /// about which issuers, keys or algorithms the trust policy holds.
+    static var unverified: OAuthError {
+        refuse("cannot be verified with the keys of a trusted issuer (issuer, kid, alg or signature)")
+    }
+
     /// Parses `text` without checking its signature (that needs the keys of
     /// the issuer it names).
     public init(parsing text: String) throws {
@@ -114,13 +123,13 @@ public struct SubjectToken: Sendable {
     public func verify(keys: [IssuerKey], now: Int64) throws {
         let kid = ExactString(header.keyID ?? "")
         guard let key = keys.first(where: { ExactString($0.keyID) == kid }) else {
-            throw Self.refuse("names a kid its issuer does not publish")
+            throw Self.unverified
         }
         guard ExactString(header.algorithm) == ExactString(key.algorithm) else {
-            throw Self.refuse("alg is not the issuer key's algorithm (\(key.algorithm))")
+            throw Self.unverified
         }
         guard key.isValidSignature(jws.signature, for: jws.signingInput) else {
-            throw Self.refuse("signature does not verify")
+            throw Self.unverified
         }
         guard expiresAt + Self.leeway > now else { throw Self.refuse("has expired") }
         if let iat = issuedAt, iat > now + Self.leeway { throw Self.refuse("was issued in the future") }

@@ -25,8 +25,10 @@ public struct TokenEndpoint: Sendable {
     let store: any TokenServiceStore
     /// Clients from the configuration, by id bytes.
     let configuredClients: [[UInt8]: RegisteredClient]
-    /// Checked when the client is unknown, so that an unknown id costs the
-    /// same Argon2id work as a wrong secret (no timing oracle for ids).
+    /// Checked when the client is unknown (or has no secret), so that an
+    /// unknown id costs the same Argon2id work as a wrong secret (no timing
+    /// oracle for ids): a hash of a random secret made once at start with
+    /// ``decoyParameters(for:)``.
     let decoyHash: SecretHash
     /// Failed authentications per client id and per address.
     let throttle: FailureThrottle
@@ -45,7 +47,8 @@ public struct TokenEndpoint: Sendable {
         self.keys = keys
         self.store = store
         self.configuredClients = Dictionary(config.clients.map { (Array($0.id.utf8), $0) }, uniquingKeysWith: { a, _ in a })
-        self.decoyHash = try SecretHash(hashing: Base64URL.encode(SecureRandom.bytes(count: 32)))
+        self.decoyHash = try SecretHash(hashing: Base64URL.encode(SecureRandom.bytes(count: 32)),
+                                        parameters: Self.decoyParameters(for: config.clients))
         // A trust rule's name is the client_id of its tokens; a stored client
         // of that name (registered before the rule) would be indistinguishable.
         for rule in config.trustRules where try await store.client(id: rule.name) != nil {
@@ -120,16 +123,29 @@ public struct TokenEndpoint: Sendable {
                                  + (config.trustRules.isEmpty ? "client_credentials)" : "client_credentials, \(Self.tokenExchange))"))
             }
             note?.grantType = Self.clientCredentials
-            let client = try await authenticate(authorization: authorization, form: form, now: seconds, claimed: &claimedClient, gate: gate)
+            let (client, replay) = try await authenticateDeferringReplay(authorization: authorization, form: form, now: seconds,
+                                                                         claimed: &claimedClient, gate: gate)
             try limit(client.id, now: clock)
             note?.clientID = client.id
             let scopes = try grantedScopes(form["scope"], client: client)
             let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
             let issued = try await keys.current(now: now).issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
                                                 lifetime: lifetime, clientID: client.id), now: now)
-            try? await store.record(AuditRecord(time: seconds, event: "issue", clientID: client.id, subject: client.id,
-                                          scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok",
-                                          requestID: note?.requestID ?? ""))
+            let audit = AuditRecord(time: seconds, event: "issue", clientID: client.id, subject: client.id,
+                                    scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok",
+                                    requestID: note?.requestID ?? "")
+            if let replay {
+                // The assertion's replay-cache row and the audit row go into
+                // one durable transaction, before the token is returned (one
+                // commit per token instead of two). A replay is refused and
+                // the token, signed already, is never shown.
+                guard try await store.consumeAssertion(clientID: client.id, tokenID: replay.tokenID, expiresAt: replay.expiresAt,
+                                                       now: seconds, recording: audit) else {
+                    throw OAuthError(.invalidClient, "the client assertion was already used")
+                }
+            } else {
+                try? await store.record(audit)
+            }
             return Success(body: try Self.responseBody(issued, lifetime: lifetime), issued: issued)
         } catch let refusal as OAuthError {
             await recordRefusal(refusal, claimed: claimedClient, address: address, clock: clock, seconds: seconds, note: note)
@@ -172,10 +188,37 @@ public struct TokenEndpoint: Sendable {
         return parts.dropFirst().allSatisfy { $0 == "charset=utf-8" || $0 == "charset=\"utf-8\"" }
     }
 
-    /// The client, authenticated by exactly one method (RFC 6749 §2.3).
+    /// A verified client assertion whose `jti` is still to be recorded in
+    /// the replay cache (``authenticateDeferringReplay``).
+    struct PendingReplay: Sendable {
+        /// The assertion's `jti`.
+        let tokenID: String
+        /// Until when the replay-cache row must be kept.
+        let expiresAt: Int64
+    }
+
+    /// The client, authenticated by exactly one method (RFC 6749 §2.3); a
+    /// client assertion's `jti` is consumed (a replay refused) before it returns.
     /// `gate` runs once the claimed client id is known, before any proof is checked.
     func authenticate(authorization: String?, form: FormBody, now: Int64, claimed: inout String,
                       gate: (String) throws -> Void) async throws -> RegisteredClient {
+        let (client, replay) = try await authenticateDeferringReplay(authorization: authorization, form: form, now: now,
+                                                                     claimed: &claimed, gate: gate)
+        if let replay {
+            guard try await store.consumeAssertion(clientID: client.id, tokenID: replay.tokenID, expiresAt: replay.expiresAt,
+                                                   now: now) else {
+                throw OAuthError(.invalidClient, "the client assertion was already used")
+            }
+        }
+        return client
+    }
+
+    /// ``authenticate(authorization:form:now:claimed:gate:)`` that leaves a
+    /// verified client assertion's `jti` to the caller, who must consume it
+    /// (``TokenServiceStore/consumeAssertion(clientID:tokenID:expiresAt:now:recording:)``)
+    /// before anything is returned to the client.
+    func authenticateDeferringReplay(authorization: String?, form: FormBody, now: Int64, claimed: inout String,
+                                     gate: (String) throws -> Void) async throws -> (RegisteredClient, PendingReplay?) {
         let usesAssertion = form["client_assertion"] != nil || form["client_assertion_type"] != nil
         let usesPost = form["client_secret"] != nil
         let usesBasic = authorization != nil
@@ -189,13 +232,13 @@ public struct TokenEndpoint: Sendable {
             if let formID = form["client_id"], ExactString(formID) != ExactString(id) {
                 throw OAuthError(.invalidRequest, "client_id in the body differs from the HTTP Basic user")
             }
-            return try await checkSecret(id: id, secret: secret, method: .clientSecretBasic)
+            return (try await checkSecret(id: id, secret: secret, method: .clientSecretBasic), nil)
         }
         if usesPost {
             guard let id = form["client_id"] else { throw OAuthError(.invalidRequest, "client_secret without client_id") }
             claimed = id
             try gate(id)
-            return try await checkSecret(id: id, secret: form["client_secret"] ?? "", method: .clientSecretPost)
+            return (try await checkSecret(id: id, secret: form["client_secret"] ?? "", method: .clientSecretPost), nil)
         }
         if usesAssertion {
             guard let type = form["client_assertion_type"], ExactString(type) == ExactString(ClientAssertion.jwtBearerType) else {
@@ -213,11 +256,7 @@ public struct TokenEndpoint: Sendable {
                 throw OAuthError(.invalidClient, "client authentication failed")
             }
             try assertion.verify(key: key, audience: config.tokenEndpoint, maximumLifetime: config.maximumAssertionLifetime, now: now)
-            guard try await store.consumeAssertion(clientID: client.id, tokenID: assertion.tokenID,
-                                             expiresAt: assertion.expiresAt + ClientAssertion.leeway, now: now) else {
-                throw OAuthError(.invalidClient, "the client assertion was already used")
-            }
-            return client
+            return (client, PendingReplay(tokenID: assertion.tokenID, expiresAt: assertion.expiresAt + ClientAssertion.leeway))
         }
         throw OAuthError(.invalidClient, "no client authentication")
     }
@@ -228,6 +267,26 @@ public struct TokenEndpoint: Sendable {
         do { return try await store.client(id: id) } catch {
             throw OAuthError(.invalidClient, "client authentication failed")
         }
+    }
+
+    /// The Argon2id parameters of the decoy hash: those most of the
+    /// configured secret clients' hashes use (the first such set on a tie),
+    /// or, without any, ``SecretHash/defaultParameters`` (what `serve client
+    /// add` stores). An unknown id then costs what a known client's wrong
+    /// secret costs as long as every client shares one parameter set.
+    public static func decoyParameters(for clients: [RegisteredClient]) -> Argon2id.Parameters {
+        var counts: [Argon2id.Parameters: Int] = [:]
+        var order: [Argon2id.Parameters] = []
+        for client in clients {
+            guard case let .secret(hash) = client.credential else { continue }
+            if counts[hash.parameters] == nil { order.append(hash.parameters) }
+            counts[hash.parameters, default: 0] += 1
+        }
+        var best: Argon2id.Parameters?
+        for parameters in order where best.map({ counts[parameters, default: 0] > counts[$0, default: 0] }) ?? true {
+            best = parameters
+        }
+        return best ?? SecretHash.defaultParameters
     }
 
     /// Checks a secret in constant work whether or not the client exists.
@@ -305,17 +364,20 @@ public struct TokenEndpoint: Sendable {
     /// `issued_token_type` (an exchange's answer).
     static func responseBody(_ issued: AccessTokenIssuer.IssuedToken, lifetime: TokenDuration,
                              issuedTokenType: String? = nil) throws -> [UInt8] {
-        struct Body: Encodable {
-            let access_token: String
-            let token_type: String
-            let expires_in: Int64
-            let scope: String
-            let issued_token_type: String?
+        // Written directly (members in sorted order), as JSONEncoder with
+        // .sortedKeys wrote it: an encoder per token cost more than its signature.
+        var out = [UInt8]()
+        out.reserveCapacity(issued.token.utf8.count + 160)
+        out += Array(#"{"access_token":"#.utf8)
+        LineLogHandler.appendJSONString(issued.token, to: &out)
+        out += Array(#","expires_in":"#.utf8) + Array(String(lifetime.seconds).utf8)
+        if let issuedTokenType {
+            out += Array(#","issued_token_type":"#.utf8)
+            LineLogHandler.appendJSONString(issuedTokenType, to: &out)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(Body(access_token: issued.token, token_type: "Bearer",
-                                             expires_in: lifetime.seconds, scope: issued.claims.scope,
-                                             issued_token_type: issuedTokenType)))
+        out += Array(#","scope":"#.utf8)
+        LineLogHandler.appendJSONString(issued.claims.scope, to: &out)
+        out += Array(#","token_type":"Bearer"}"#.utf8)
+        return out
     }
 }

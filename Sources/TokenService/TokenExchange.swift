@@ -50,11 +50,11 @@ extension TokenEndpoint {
         let subject = try SubjectToken(parsing: subjectText)
         let issuerBytes = Array(subject.issuer.utf8)
         guard let source = config.issuerKeys[issuerBytes] else {
-            throw SubjectToken.refuse("is from an issuer the trust policy does not name")
+            throw SubjectToken.unverified
         }
         let keys: [IssuerKey]
         // A URL's keys may be downloaded here: the fetch suspends (SwiftNIO), holding no thread.
-        do { keys = try await source.keys(for: subject.keyID, now: now.timeIntervalSince1970) } catch {
+        do { keys = try await source.keys(for: subject.keyID) } catch {
             throw OAuthError(.temporarilyUnavailable, "the subject token's issuer keys could not be fetched; try again later")
         }
         try subject.verify(keys: keys, now: seconds)

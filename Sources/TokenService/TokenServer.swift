@@ -86,6 +86,22 @@ public struct TokenServer: Sendable {
             token_endpoint_auth_signing_alg_values_supported: ["EdDSA", "ES256"])))
     }
 
+    /// Deletes the audit records older than the configured retention
+    /// (`audit_retention`; nothing when it is `forever`), logging a warning
+    /// when the store refuses (for example a PostgreSQL role without
+    /// `DELETE` on `tok_audit`). Returns how many were deleted.
+    @discardableResult
+    public func sweepAudit(now: Date, logger: Logger?) async -> Int {
+        guard let retention = config.auditRetention else { return 0 }
+        let before = Int64(now.timeIntervalSince1970) - retention.seconds
+        do {
+            return try await endpoint.store.deleteAuditRecords(before: before)
+        } catch {
+            logger?.warning("audit records past the retention could not be deleted", metadata: ["reason": "\(error)"])
+            return 0
+        }
+    }
+
     static func json(_ status: HTTPResponse.Status, _ body: [UInt8], noStore: Bool = false) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if noStore {
@@ -194,6 +210,14 @@ public struct TokenServer: Sendable {
             if let tls { return ReceiveDeadlineChannel(base: try TLSChannel(http1, tlsConfiguration: tls), limit: receiveLimit) }
             return ReceiveDeadlineChannel(base: http1, limit: receiveLimit)
         }
+        // Audit retention: old records go at start, then every auditSweepSeconds.
+        let sweeper = Task { [self] in
+            while !Task.isCancelled {
+                await sweepAudit(now: Date(), logger: logger)
+                try? await Task.sleep(nanoseconds: ServiceConfig.auditSweepSeconds * 1_000_000_000)
+            }
+        }
+        defer { sweeper.cancel() }
         var serverLogger = logger ?? Logger(label: "modelsec.serve", factory: { _ in SwiftLogNoOpLogHandler() })
         serverLogger.logLevel = .warning
         let app = Application(

@@ -54,6 +54,9 @@ public struct AuditRecord: Sendable, Equatable {
 /// skew. Both engines sweep only entries older than this.
 public let tokenStoreSweepMargin: Int64 = 300
 
+/// The most audit rows one retention delete statement removes.
+public let auditDeleteBatch = 10_000
+
 public protocol TokenServiceStore: Sendable {
     /// The registered client `id` (exact bytes), or nil.
     func client(id: String) async throws -> RegisteredClient?
@@ -64,6 +67,11 @@ public protocol TokenServiceStore: Sendable {
     /// this process or any other sharing the store. Entries past their
     /// expiry are forgotten.
     func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) async throws -> Bool
+    /// ``consumeAssertion(clientID:tokenID:expiresAt:now:)`` and, when the
+    /// assertion was fresh, ``record(_:)`` of `recording`, in one durable
+    /// transaction: both rows or neither, one commit. Returns false (and
+    /// records nothing) for a replay.
+    func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64, recording: AuditRecord) async throws -> Bool
     /// Records that the access token `tokenID` (issued to `clientID`) is
     /// revoked; the entry may be forgotten after `expiresAt` (the token is
     /// invalid by then anyway). Revoking a revoked token changes nothing.
@@ -76,6 +84,13 @@ public protocol TokenServiceStore: Sendable {
     func auditRecords(limit: Int) async throws -> [AuditRecord]
     /// The audit records at or after `since` (seconds since the epoch), oldest first (at most `limit`).
     func auditRecords(since: Int64, limit: Int) async throws -> [AuditRecord]
+    /// The newest audit records at or after `since` (seconds since the
+    /// epoch), newest first (in insertion order, reversed), at most `limit`.
+    func latestAuditRecords(since: Int64, limit: Int) async throws -> [AuditRecord]
+    /// Deletes the audit records older than `before` (seconds since the
+    /// epoch), in batches of at most ``auditDeleteBatch`` rows per
+    /// statement (so the writers wait little); returns how many.
+    func deleteAuditRecords(before: Int64) async throws -> Int
     /// The service's signing keys (empty until the first `serve rotate-key`).
     func signingKeys() async throws -> [SigningKeyRecord]
     /// Replaces the recorded signing keys in one transaction.
@@ -83,6 +98,15 @@ public protocol TokenServiceStore: Sendable {
 }
 
 extension TokenServiceStore {
+    /// The replay check, then the audit record, in two transactions (for
+    /// engines without a combined statement).
+    public func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64,
+                                 recording: AuditRecord) async throws -> Bool {
+        guard try await consumeAssertion(clientID: clientID, tokenID: tokenID, expiresAt: expiresAt, now: now) else { return false }
+        try? await record(recording)
+        return true
+    }
+
     /// The audit records, oldest first (at most `limit`).
     public func auditRecords(limit: Int) async throws -> [AuditRecord] {
         try await auditRecords(since: Int64.min, limit: limit)

@@ -9,22 +9,22 @@ public enum IssuerKeys: Sendable {
     /// A `jwks_url`, fetched and cached.
     case remote(RemoteKeySet)
 
-    /// The keys to check a token naming `keyID` with at `now` (seconds since
-    /// the epoch); a remote set may fetch (and throws
-    /// ``RemoteKeySet/Unavailable`` when it has no usable copy).
-    public func keys(for keyID: String, now: Double) throws -> [IssuerKey] {
+    /// The keys to check a token naming `keyID` with; a remote set may
+    /// fetch (its ages on a monotonic clock) and throws
+    /// ``RemoteKeySet/Unavailable`` when it has no usable copy.
+    public func keys(for keyID: String) throws -> [IssuerKey] {
         switch self {
         case let .fixed(keys): return keys
-        case let .remote(set): return try set.keys(for: keyID, now: now)
+        case let .remote(set): return try set.keys(for: keyID)
         }
     }
 
-    /// ``keys(for:now:)`` for async callers: a remote set's fetch suspends
+    /// ``keys(for:)`` for async callers: a remote set's fetch suspends
     /// instead of holding a thread.
-    public func keys(for keyID: String, now: Double) async throws -> [IssuerKey] {
+    public func keys(for keyID: String) async throws -> [IssuerKey] {
         switch self {
         case let .fixed(keys): return keys
-        case let .remote(set): return try await set.keys(for: keyID, now: now)
+        case let .remote(set): return try await set.keys(for: keyID)
         }
     }
 }

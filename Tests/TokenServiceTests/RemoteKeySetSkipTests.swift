@@ -95,7 +95,7 @@ final class RemoteKeySetSkipTests: XCTestCase {
         let set = try serve("mixed.json", keys: unusable + [try usableKey])
         let log = CapturedLog()
         set.logger = log.logger
-        let keys = try await set.keys(for: WorkloadIssuer.keyID, now: 0)
+        let keys = try await set.keys(for: WorkloadIssuer.keyID)
         XCTAssertEqual(keys.map(\.keyID), [WorkloadIssuer.keyID])
         let warnings = log.lines(atLeast: .warning)
         XCTAssertEqual(warnings.count, unusable.count, warnings.joined(separator: "\n"))
@@ -145,7 +145,7 @@ final class RemoteKeySetSkipTests: XCTestCase {
             let log = CapturedLog()
             set.logger = log.logger
             do {
-                _ = try await set.keys(for: WorkloadIssuer.keyID, now: 0)
+                _ = try await set.keys(for: WorkloadIssuer.keyID)
                 XCTFail("\(name) was accepted")
             } catch {
                 XCTAssertTrue(error is RemoteKeySet.Unavailable, "\(name): \(error)")
@@ -159,7 +159,7 @@ final class RemoteKeySetSkipTests: XCTestCase {
         let missing = RemoteKeySet(url: try XCTUnwrap(URL(string: "http://127.0.0.1:\(port)/absent.json")))
         let log = CapturedLog()
         missing.logger = log.logger
-        _ = try? await missing.keys(for: "any", now: 0)
+        _ = try? await missing.keys(for: "any")
         XCTAssertTrue(log.lines(atLeast: .warning).contains { $0.contains("could not be fetched") && $0.contains("HTTP 404") },
                       "\(log.lines(atLeast: .trace))")
     }

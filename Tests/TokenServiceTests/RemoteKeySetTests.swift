@@ -46,6 +46,7 @@ final class RemoteKeySetTests: XCTestCase {
         if let fixture { try? FileManager.default.removeItem(at: fixture.directory) }
         fixture = try TokenServiceFixture(extraYAML: yaml)
         let config = try ServiceConfig.load(fixture.configPath)
+        endpointKeySet = config.issuerKeys[Array(WorkloadIssuer.issuer.utf8)]
         guard case let .ed25519(key) = fixture.issuerKey else { return XCTFail("ed25519 issuer") }
         endpoint = try TokenEndpoint(config: config, issuer: try AccessTokenIssuer(signingKey: SigningPrivateKey.ed25519(key),
                                                                                    issuer: config.issuer, maximumLifetime: config.maximumTTL),
@@ -65,6 +66,26 @@ final class RemoteKeySetTests: XCTestCase {
         if let fixture { try? FileManager.default.removeItem(at: fixture.directory) }
     }
 
+    /// The monotonic seconds the loaded configuration's key set reads (see ``fakeClock()``).
+    private let monotonic = FakeClock()
+
+    /// A settable clock.
+    final class FakeClock: Sendable {
+        private let value = Mutex<Double>(0)
+        func read() -> Double { value.withLock { $0 } }
+        func withLock(_ body: (inout Double) -> Void) { value.withLock { body(&$0) } }
+    }
+
+    /// Makes the loaded configuration's remote key set read ``monotonic``
+    /// instead of the real monotonic clock.
+    private func fakeClock() throws {
+        guard case let .remote(set)? = endpointKeySet else { return XCTFail("no remote key set") }
+        set.clock = { [monotonic] in monotonic.read() }
+    }
+
+    /// The remote key set the endpoint uses (the one `load` made).
+    private var endpointKeySet: IssuerKeys?
+
     private func exchange(_ token: String, at offset: TimeInterval = 0) throws -> TokenEndpoint.Success {
         let body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
             + "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&subject_token=" + token
@@ -80,6 +101,8 @@ final class RemoteKeySetTests: XCTestCase {
 
     func testKeysAreFetchedCachedAndRefreshedOnANewKeyID() throws {
         try load(jwksURL: "http://127.0.0.1:\(port)/jwks.json")
+        try fakeClock()
+        func elapse(_ seconds: Double) { monotonic.withLock { $0 = seconds } }
         XCTAssertEqual(try verifiedSubject(try exchange(try workload.token())), "system:serviceaccount:prod:deployer")
 
         // The issuer rotates to a new key; a token under it is refused until
@@ -89,14 +112,47 @@ final class RemoteKeySetTests: XCTestCase {
                                          VerificationKey(.ecdsa(rotated.publicKey), keyID: "k8s-sa-key-2")])
             .write(to: served.appendingPathComponent("jwks.json"), atomically: true, encoding: .utf8)
         let underNewKey = try workload.token(header: #"{"alg":"ES256","kid":"k8s-sa-key-2"}"#, signer: rotated)
-        assertRefused(.invalidRequest, underNewKey, at: 5, "an unknown kid within 30 s of the last fetch")
-        XCTAssertNoThrow(try exchange(underNewKey, at: 31), "refetched after 30 s")
+        elapse(5)
+        assertRefused(.invalidRequest, underNewKey, "an unknown kid within 30 s of the last fetch")
+        elapse(31)
+        XCTAssertNoThrow(try exchange(underNewKey), "refetched after 30 s")
 
         // The server goes away: the cached copy serves until it is an hour old.
         stopServer()
         let late = try workload.token(overrides: ["exp": Int64(Date().timeIntervalSince1970) + 7200])
-        XCTAssertNoThrow(try exchange(late, at: 400), "a failed refresh keeps the previous copy")
-        assertRefused(.temporarilyUnavailable, late, at: 3700, "the copy is too old and the URL does not answer")
+        elapse(400)
+        XCTAssertNoThrow(try exchange(late), "a failed refresh keeps the previous copy")
+        elapse(3700)
+        assertRefused(.temporarilyUnavailable, late, "the copy is too old and the URL does not answer")
+    }
+
+    /// Cache ages run on the monotonic clock: a step of the wall clock (the
+    /// request's time moved 400 s ahead, past the 5-minute refresh age)
+    /// neither refreshes the copy nor makes it old; only monotonic time does.
+    func testAWallClockStepNeitherRefreshesNorAgesTheCopy() throws {
+        try load(jwksURL: "http://127.0.0.1:\(port)/jwks.json")
+        let old = try workload.token(overrides: ["exp": Int64(Date().timeIntervalSince1970) + 7200])
+        XCTAssertNoThrow(try exchange(old), "the first fetch")
+        // The issuer drops the old key: a refresh would make tokens under it unknown.
+        let rotated = ECDSA.PrivateKey(curve: .p256)
+        try JSONWebKeySet.document(for: [VerificationKey(.ecdsa(rotated.publicKey), keyID: "k8s-sa-key-2")])
+            .write(to: served.appendingPathComponent("jwks.json"), atomically: true, encoding: .utf8)
+        for step in [400.0, 401, 4000] {
+            XCTAssertNoThrow(try exchange(old, at: step), "the wall clock \(Int(step)) s ahead: the cached copy, unrefreshed")
+            Thread.sleep(forTimeInterval: 0.5) // a background refresh, had one started, finishes
+        }
+        XCTAssertNoThrow(try exchange(old), "still the first copy")
+        // Monotonic time past the refresh age does refresh it (in the background, then the copy lacks the old key).
+        try fakeClock()
+        monotonic.withLock { $0 = RemoteKeySet.monotonicSeconds() + 301 }
+        _ = try? exchange(old)
+        let deadline = Date().addingTimeInterval(10)
+        var refreshed = false
+        while !refreshed, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+            do { _ = try exchange(old) } catch { refreshed = (error as? OAuthError)?.code == .invalidRequest }
+        }
+        XCTAssertTrue(refreshed, "after 301 monotonic seconds the copy was refreshed")
     }
 
     func testOversizedRedirectedAndMissingKeySetsAreUnavailable() throws {
@@ -111,7 +167,7 @@ final class RemoteKeySetTests: XCTestCase {
         for (path, reason) in [("big.json", "larger than \(IssuerKeySet.maximumDocumentSize) bytes"), ("moved", "HTTP 301"),
                                ("absent.json", "HTTP 404")] {
             let set = RemoteKeySet(url: try XCTUnwrap(URL(string: "http://127.0.0.1:\(port)/\(path)")))
-            XCTAssertThrowsError(try set.keys(for: "k", now: 0), path) {
+            XCTAssertThrowsError(try set.keys(for: "k"), path) {
                 XCTAssertTrue("\($0)".contains(reason), "\(path): \($0)")
             }
         }

@@ -122,6 +122,42 @@ final class RequestLogTests: XCTestCase {
         XCTAssertEqual(try TestSupport.modelsec(["serve", "audit", "--config", fixture.configPath, "--since", "yesterday"]).status, 2)
     }
 
+    /// The JSON line is written by hand (a formatter and JSONSerialization
+    /// per line were half of the server's CPU under load): the same members
+    /// and values a JSON parser reads, keys sorted, the time as
+    /// ISO8601DateFormatter writes it with milliseconds.
+    func testTheJSONLineReadsAsTheSameObject() throws {
+        let handler = LineLogHandler(format: .json, descriptor: -1)
+        let reference = ISO8601DateFormatter()
+        reference.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        reference.timeZone = TimeZone(identifier: "UTC")
+        let hostile = "a\"b\\c/d\n\r\t\u{8}\u{C}\u{1}\u{1F}\u{7F} é \u{2028} 😀"
+        for seconds in [0.0, 1_764_585_600.5, 1_764_585_600.125, 4_102_444_799.75, 951_782_400.0] { // binary fractions: no rounding question
+            let date = Date(timeIntervalSince1970: seconds)
+            let event = LogEvent(level: .warning, message: "request", metadata: [
+                "path": .string(hostile), "status": .stringConvertible(200), "duration_ms": .stringConvertible(12.5),
+                "whole_ms": .stringConvertible(3.0), "list": .array([.string("x"), .stringConvertible(2)]),
+                "map": .dictionary(["b": .string("2"), "a": .string("1")]), "other": .stringConvertible(URL(fileURLWithPath: "/tmp")),
+            ], source: nil, file: "", function: "", line: 0)
+            let line = handler.line(for: event, at: date)
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], line)
+            XCTAssertEqual(object["time"] as? String, reference.string(from: date), line)
+            XCTAssertEqual(object["level"] as? String, "warning")
+            XCTAssertEqual(object["message"] as? String, "request")
+            XCTAssertEqual(object["path"] as? String, hostile, line)
+            XCTAssertEqual(object["status"] as? Int, 200)
+            XCTAssertEqual(object["duration_ms"] as? Double, 12.5)
+            XCTAssertEqual(object["whole_ms"] as? Double, 3)
+            XCTAssertEqual(object["list"] as? [AnyHashable], ["x", 2])
+            XCTAssertEqual(object["map"] as? [String: String], ["a": "1", "b": "2"])
+            XCTAssertEqual(object["other"] as? String, "file:///tmp/")
+            let keys = ["duration_ms", "level", "list", "map", "message", "other", "path", "status", "time", "whole_ms"]
+            let positions = keys.map { line.range(of: "\"\($0)\":")?.lowerBound ?? line.endIndex }
+            XCTAssertEqual(positions, positions.sorted(), "sorted keys: \(line)")
+            XCTAssertFalse(line.contains("\n") || line.contains("\u{1}"), "no raw control characters: \(line)")
+        }
+    }
+
     func testTextLogFormat() throws {
         let fixture = try TokenServiceFixture(listen: "127.0.0.1:0")
         defer { try? FileManager.default.removeItem(at: fixture.directory) }

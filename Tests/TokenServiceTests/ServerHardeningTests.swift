@@ -180,6 +180,80 @@ final class ServerHardeningTests: XCTestCase {
         XCTAssertEqual(server.stop(), 0, server.log)
     }
 
+    /// The verifiers' online checks over HTTPS with a private CA: `token
+    /// verify --ca-file` and the deploy gate's `release verify
+    /// --token-ca-file` fetch the JWK Set and ask `/introspect` of a server
+    /// whose certificate only that CA vouches for; without the option (the
+    /// system's CAs) or with another CA they get no answer (exit 2), and a
+    /// file without a certificate is refused.
+    func testTheVerifiersOnlineChecksTrustAGivenCAFile() throws {
+        let pki = try makePKI()
+        defer { try? FileManager.default.removeItem(at: pki.directory) }
+        let fixture = try TokenServiceFixture(listen: "127.0.0.1:0", files: ["server.pem": try pki.certificate, "server.key": try pki.key],
+                                              extraYAML: "tls_cert: server.pem\ntls_key: server.key\n")
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        let server = try LiveServer(config: fixture.configPath, directory: fixture.directory)
+        defer { _ = server.stop() }
+        let dir = fixture.directory
+        func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        let secretFile = path("basic.secret")
+        FileManager.default.createFile(atPath: secretFile, contents: Data((TokenServiceFixture.basicSecret + "\n").utf8),
+                                       attributes: [.posixPermissions: 0o600])
+        let tokenFile = path("deploy.token")
+        let fetched = try TestSupport.modelsec(["token", "fetch", "--server", server.base, "--ca-file", pki.caPath, "--client-id", "basic-client",
+                                                "--client-secret-file", secretFile, "--scope", "model:deploy:resnet@2.1.0", "--output", tokenFile])
+        XCTAssertEqual(fetched.status, 0, fetched.stderrText + "\nserver log:\n" + server.log)
+        let online = ["--token-jwks-url", server.base + "/jwks.json", "--token-introspect", server.base,
+                      "--introspect-client-id", "basic-client", "--introspect-secret-file", secretFile]
+
+        let verify = ["token", "verify", "--token-file", tokenFile, "--issuer", TokenServiceFixture.issuerURL,
+                      "--audience", TokenServiceFixture.audience, "--json"] + online
+        let accepted = try TestSupport.modelsec(verify + ["--ca-file", pki.caPath])
+        XCTAssertEqual(accepted.status, 0, accepted.stdoutText + accepted.stderrText + "\nserver log:\n" + server.log)
+        for (label, extra) in [("the system's CAs", [String]()), ("another CA", ["--ca-file", pki.otherCAPath])] {
+            let refused = try TestSupport.modelsec(verify + extra)
+            XCTAssertEqual(refused.status, 2, "\(label): " + refused.stdoutText)
+            XCTAssertTrue(refused.stdoutText.contains("\"token.fetch-unreachable\""), "\(label): " + refused.stdoutText)
+        }
+        // The introspection alone (keys from a file) uses the CA file too.
+        let issuerPublic = path("issuer.pub.pem")
+        try KeyFile.write(fixture.issuerKey.publicKey, to: issuerPublic)
+        let introspectOnly = ["token", "verify", "--token-file", tokenFile, "--issuer", TokenServiceFixture.issuerURL,
+                              "--audience", TokenServiceFixture.audience, "--public-key", issuerPublic] + online.dropFirst(2)
+        XCTAssertEqual(try TestSupport.modelsec(introspectOnly + ["--ca-file", pki.caPath]).status, 0)
+        XCTAssertEqual(try TestSupport.modelsec(introspectOnly).status, 2, "the system's CAs do not know the service's")
+        let notPEM = try TestSupport.modelsec(verify + ["--ca-file", secretFile])
+        XCTAssertEqual(notPEM.status, 2, notPEM.stdoutText)
+        XCTAssertTrue(notPEM.stdoutText.contains("holds no PEM certificate"), notPEM.stdoutText)
+        let alone = try TestSupport.modelsec(["token", "verify", "--token-file", tokenFile, "--issuer", "i", "--audience", "a",
+                                              "--public-key", issuerPublic, "--ca-file", pki.caPath])
+        XCTAssertEqual(alone.status, 2, "--ca-file without an online check: " + alone.stderrText)
+
+        // The deploy gate.
+        func ok(_ arguments: [String]) throws {
+            let r = try TestSupport.modelsec(arguments)
+            XCTAssertEqual(r.status, 0, arguments.joined(separator: " ") + ": " + r.stderrText)
+        }
+        try ok(["keygen", "--type", "ed25519", "--out", path("release.pem")])
+        try ok(["keygen", "--type", "x25519", "--out", path("deploy.pem")])
+        try FileManager.default.createDirectory(atPath: path("model"), withIntermediateDirectories: true)
+        try Data("weights".utf8).write(to: URL(fileURLWithPath: path("model/weights.bin")))
+        try ok(["release", "create", path("model"), "--name", "resnet", "--version", "2.1.0", "--signing-key", path("release.pem"),
+                "--recipient", path("deploy.pem.pub"), "--output", path("rel")])
+        let gate = ["release", "verify", path("rel"), "--public-key", path("release.pem.pub"), "--identity", path("deploy.pem"),
+                    "--token-file", tokenFile, "--token-issuer", TokenServiceFixture.issuerURL, "--audience", TokenServiceFixture.audience,
+                    "--json"] + online
+        let deployed = try TestSupport.modelsec(gate + ["--token-ca-file", pki.caPath, "--output", path("out-ok")])
+        XCTAssertEqual(deployed.status, 0, deployed.stdoutText + deployed.stderrText + "\nserver log:\n" + server.log)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("out-ok/weights.bin")))
+        for (label, extra) in [("the system's CAs", [String]()), ("another CA", ["--token-ca-file", pki.otherCAPath])] {
+            let refused = try TestSupport.modelsec(gate + extra + ["--output", path("out-\(extra.count)")])
+            XCTAssertNotEqual(refused.status, 0, "\(label): " + refused.stdoutText)
+            XCTAssertTrue(refused.stdoutText.contains("token.fetch-unreachable"), "\(label): " + refused.stdoutText)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("out-\(extra.count)/weights.bin")), label)
+        }
+    }
+
     /// Plain HTTP on an address other than loopback: `modelsec serve` refuses
     /// to start without `allow_plain_http: true`, starts with it, and starts
     /// without it when TLS is configured.

@@ -94,6 +94,6 @@ final class ServiceConfigTests: XCTestCase {
         XCTAssertEqual(config.trustRules.map(\.name), ["k8s-prod-deployer"])
         XCTAssertEqual(config.trustRules.first?.claims.map(\.path).sorted(),
                        ["kubernetes.io.namespace", "kubernetes.io.serviceaccount.name"])
-        XCTAssertEqual((try config.issuerKeys[Array("https://kubernetes.default.svc.cluster.local".utf8)]?.keys(for: "", now: 0))?.map(\.algorithm), ["RS256"])
+        XCTAssertEqual((try config.issuerKeys[Array("https://kubernetes.default.svc.cluster.local".utf8)]?.keys(for: ""))?.map(\.algorithm), ["RS256"])
     }
 }

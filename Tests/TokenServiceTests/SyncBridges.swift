@@ -39,6 +39,10 @@ extension TokenServiceStore {
     func auditRecords(since: Int64, limit: Int) throws -> [AuditRecord] {
         try blockingWait { try await self.auditRecords(since: since, limit: limit) }
     }
+    func latestAuditRecords(since: Int64, limit: Int) throws -> [AuditRecord] {
+        try blockingWait { try await self.latestAuditRecords(since: since, limit: limit) }
+    }
+    func deleteAuditRecords(before: Int64) throws -> Int { try blockingWait { try await self.deleteAuditRecords(before: before) } }
     func signingKeys() throws -> [SigningKeyRecord] { try blockingWait { try await self.signingKeys() } }
     func replaceSigningKeys(_ records: [SigningKeyRecord]) throws { try blockingWait { try await self.replaceSigningKeys(records) } }
 }

@@ -82,6 +82,8 @@ class TokenExchangeTests: XCTestCase {
     private let form = "application/x-www-form-urlencoded"
     private let grant = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
     private let jwtType = "subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
+    /// The one description of a subject token refused before its signature is known good.
+    static let unverified = "cannot be verified with the keys of a trusted issuer"
 
     override func setUpWithError() throws {
         fixture = try TokenServiceFixture(files: ["k8s-jwks.json": try workload.jwks], extraYAML: WorkloadIssuer.trustYAML, engine: Self.engine)
@@ -182,7 +184,7 @@ class TokenExchangeTests: XCTestCase {
     // MARK: refusals of the subject token (RFC 8693 §2.2.2: invalid_request)
 
     func testUntrustedIssuerWrongAudienceAndClaimMismatchAreRefused() throws {
-        assertRefused(.invalidRequest, body(try workload.token(overrides: ["iss": "https://evil.example"])), "untrusted issuer", because: "issuer the trust policy does not name")
+        assertRefused(.invalidRequest, body(try workload.token(overrides: ["iss": "https://evil.example"])), "untrusted issuer", because: Self.unverified)
         assertRefused(.invalidRequest, body(try workload.token(overrides: ["aud": ["https://other.example"]])), "wrong audience", because: "matches no trust rule")
         assertRefused(.invalidRequest, body(try workload.token(overrides: ["aud": nil])), "no audience")
         assertRefused(.invalidRequest, body(try workload.token(namespace: "staging")), "another namespace", because: "matches no trust rule")
@@ -204,6 +206,37 @@ class TokenExchangeTests: XCTestCase {
                       "the batch rule's glob is on sub, which this token's namespace prefix does not reach")
     }
 
+    /// Before the signature is known good, every refusal reads the same: a
+    /// token from an issuer no rule names, one naming a kid the trusted
+    /// issuer does not publish, one with another alg, one with a bad
+    /// signature. A prober who cannot sign as a trusted issuer learns
+    /// neither which issuers are trusted nor their keys' kids or algorithms.
+    func testRefusalsBeforeTheSignatureDoNotRevealTheTrustPolicy() throws {
+        let other = ECDSA.PrivateKey(curve: .p256)
+        let probes: [(String, String)] = [
+            ("an untrusted issuer", try workload.token(overrides: ["iss": "https://evil.example"])),
+            ("an untrusted issuer, the trusted kid", try workload.token(overrides: ["iss": "https://evil.example"], signer: other)),
+            ("the trusted issuer, an unknown kid", try workload.token(header: #"{"alg":"ES256","kid":"guess"}"#, signer: other)),
+            ("the trusted issuer, another alg", try workload.token(header: #"{"alg":"EdDSA","kid":"k8s-sa-key-1"}"#, signer: other)),
+            ("the trusted issuer, a bad signature", try workload.token(signer: other)),
+        ]
+        var descriptions: [String: String] = [:]
+        for (label, token) in probes {
+            XCTAssertThrowsError(try post(body(token)), label) { error in
+                let refusal = error as? OAuthError
+                XCTAssertEqual(refusal?.code, .invalidRequest, label)
+                XCTAssertEqual(refusal?.status, 400, label)
+                descriptions[label] = refusal?.description ?? "\(error)"
+            }
+        }
+        XCTAssertEqual(Set(descriptions.values).count, 1, "one description for all: \(descriptions)")
+        let text = descriptions.values.first ?? ""
+        XCTAssertTrue(text.contains(Self.unverified), text)
+        for secret in [WorkloadIssuer.issuer, "kubernetes", "k8s-sa-key-1", "ES256", "EdDSA"] {
+            XCTAssertFalse(text.contains(secret), "\(secret) in \(text)")
+        }
+    }
+
     func testExpiredFutureAndBadlySignedTokensAreRefused() throws {
         let now = Int64(Date().timeIntervalSince1970)
         assertRefused(.invalidRequest, body(try workload.token(overrides: ["exp": now - 60])), "expired beyond the skew", because: "has expired")
@@ -212,8 +245,8 @@ class TokenExchangeTests: XCTestCase {
         assertRefused(.invalidRequest, body(try workload.token(overrides: ["iat": now + 600])), "issued in the future", because: "issued in the future")
         assertRefused(.invalidRequest, body(try workload.token(overrides: ["exp": Double(now) + 600.5])), "a fractional exp", because: "not an integer NumericDate")
         XCTAssertNoThrow(try post(body(try workload.token(overrides: ["exp": now - 10]))), "within the 30 s skew")
-        assertRefused(.invalidRequest, body(try workload.token(signer: ECDSA.PrivateKey(curve: .p256))), "signed by another key", because: "signature does not verify")
-        assertRefused(.invalidRequest, body(try workload.token(header: #"{"alg":"ES256","kid":"other-kid"}"#)), "unknown kid", because: "names a kid")
+        assertRefused(.invalidRequest, body(try workload.token(signer: ECDSA.PrivateKey(curve: .p256))), "signed by another key", because: Self.unverified)
+        assertRefused(.invalidRequest, body(try workload.token(header: #"{"alg":"ES256","kid":"other-kid"}"#)), "unknown kid", because: Self.unverified)
         assertRefused(.invalidRequest, body(try workload.token(header: #"{"alg":"ES256"}"#)), "no kid")
         assertRefused(.invalidRequest, body(try workload.token(header: #"{"alg":"ES256","kid":"k8s-sa-key-1","crit":["exp"]}"#)), "crit")
         assertRefused(.invalidRequest, body(try workload.token(header: #"{"alg":"ES256","kid":"k8s-sa-key-1","kid":"x"}"#)),
@@ -221,20 +254,20 @@ class TokenExchangeTests: XCTestCase {
         let token = try workload.token()
         var tampered = Array(token.utf8)
         tampered[tampered.count - 5] = tampered[tampered.count - 5] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-        assertRefused(.invalidRequest, body(String(decoding: tampered, as: UTF8.self)), "a changed signature", because: "signature does not verify")
+        assertRefused(.invalidRequest, body(String(decoding: tampered, as: UTF8.self)), "a changed signature", because: Self.unverified)
     }
 
     func testAlgNoneAndHMACConfusionAreRefused() throws {
         let parts = try workload.token().split(separator: ".")
         let noneHeader = Base64URL.encode(Array(#"{"alg":"none","kid":"k8s-sa-key-1"}"#.utf8))
-        assertRefused(.invalidRequest, body(noneHeader + "." + parts[1] + "."), "alg none, empty signature", because: "alg is not the issuer key's")
+        assertRefused(.invalidRequest, body(noneHeader + "." + parts[1] + "."), "alg none, empty signature", because: Self.unverified)
         // HS256 keyed with the published JWK Set bytes (the classic confusion).
         let hsHeader = Base64URL.encode(Array(#"{"alg":"HS256","kid":"k8s-sa-key-1"}"#.utf8))
         let input = hsHeader + "." + parts[1]
         let mac = HMACSHA256.authenticationCode(for: Array(input.utf8), using: SecretKey(copying: Array(try workload.jwks.utf8)))
-        assertRefused(.invalidRequest, body(input + "." + Base64URL.encode(mac)), "HS256 with the public key as secret", because: "alg is not the issuer key's")
+        assertRefused(.invalidRequest, body(input + "." + Base64URL.encode(mac)), "HS256 with the public key as secret", because: Self.unverified)
         assertRefused(.invalidRequest, body(try workload.token(header: #"{"alg":"ES384","kid":"k8s-sa-key-1"}"#)),
-                      "an alg other than the key's", because: "alg is not the issuer key's")
+                      "an alg other than the key's", because: Self.unverified)
     }
 
     func testScopeEscalationIsInvalidScope() throws {

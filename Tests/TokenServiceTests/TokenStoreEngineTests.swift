@@ -163,6 +163,57 @@ final class TokenStoreEngineTests: XCTestCase {
         }
     }
 
+    /// The token endpoint's one commit per `private_key_jwt` token: the
+    /// replay-cache row and the audit row together, or (a replay) neither.
+    func testAConsumedAssertionAndItsAuditRowGoTogether() throws {
+        for (engine, store) in try stores() {
+            let audit = AuditRecord(time: 50, event: "issue", clientID: "c", subject: "c", scopes: "model:pull:m@1", tokenID: "tok-1",
+                                    outcome: "ok", requestID: "r1")
+            XCTAssertTrue(try blockingWait { try await store.consumeAssertion(clientID: "c", tokenID: "a\u{0}1", expiresAt: 100, now: 50,
+                                                                              recording: audit) }, engine)
+            XCTAssertEqual(try store.auditRecords(limit: 10), [audit], engine)
+            let again = AuditRecord(time: 60, event: "issue", clientID: "c", subject: "c", scopes: "model:pull:m@1", tokenID: "tok-2",
+                                    outcome: "ok", requestID: "r2")
+            XCTAssertFalse(try blockingWait { try await store.consumeAssertion(clientID: "c", tokenID: "a\u{0}1", expiresAt: 100, now: 60,
+                                                                               recording: again) }, "\(engine): a replay")
+            XCTAssertEqual(try store.auditRecords(limit: 10), [audit], "\(engine): no audit row for the replay")
+            XCTAssertFalse(try store.consumeAssertion(clientID: "c", tokenID: "a\u{0}1", expiresAt: 100, now: 61), "\(engine): one cache")
+        }
+    }
+
+    /// `serve audit`'s query: the newest records first, so a limit cuts the
+    /// oldest; and the retention sweep deletes exactly the records older
+    /// than its cutoff, across several batches.
+    func testLatestAuditRecordsComeNewestFirstAndTheRetentionDeleteKeepsTheRest() throws {
+        for (engine, store) in try stores() {
+            let records = (0..<5).map { AuditRecord(time: Int64(100 * ($0 + 1)), event: "issue", clientID: "c\($0)", subject: "s",
+                                                    scopes: "", tokenID: "j\($0)", outcome: "ok") }
+            for record in records { try store.record(record) }
+            XCTAssertEqual(try store.latestAuditRecords(since: Int64.min, limit: 10), Array(records.reversed()), engine)
+            XCTAssertEqual(try store.latestAuditRecords(since: Int64.min, limit: 2), [records[4], records[3]], "\(engine): the newest two")
+            XCTAssertEqual(try store.latestAuditRecords(since: 250, limit: 10), [records[4], records[3], records[2]], engine)
+            XCTAssertEqual(try store.deleteAuditRecords(before: 300), 2, "\(engine): times 100 and 200")
+            XCTAssertEqual(try store.auditRecords(limit: 10), Array(records[2...]), engine)
+            XCTAssertEqual(try store.deleteAuditRecords(before: 300), 0, engine)
+            // More than one batch of old rows.
+            let old = auditDeleteBatch + 7
+            try blockingWait {
+                // Concurrently, so that SQLite's group commit batches them.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for i in 0..<old {
+                        group.addTask {
+                            try await store.record(AuditRecord(time: 10 + Int64(i % 50), event: "refuse", clientID: "", subject: "",
+                                                               scopes: "", tokenID: "", outcome: "invalid_client"))
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            XCTAssertEqual(try store.deleteAuditRecords(before: 300), old, engine)
+            XCTAssertEqual(try store.auditRecords(limit: 100_000), Array(records[2...]), "\(engine): the newer records stay")
+        }
+    }
+
     func testSigningKeyRecordsAreReplacedAsAWhole() throws {
         for (engine, store) in try stores() {
             XCTAssertEqual(try store.signingKeys(), [], engine)

@@ -46,9 +46,9 @@ final class WorkloadRSATests: XCTestCase {
         let fixture = try TokenServiceFixture(files: ["github-jwks.json": jwks], extraYAML: Self.trustYAML)
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
         let config = try ServiceConfig.load(fixture.configPath)
-        XCTAssertEqual((try config.issuerKeys[Array(Self.issuer.utf8)]?.keys(for: "", now: 0))?.map(\.keyID), ["gh-rs256", "gh-ps256"],
+        XCTAssertEqual((try config.issuerKeys[Array(Self.issuer.utf8)]?.keys(for: ""))?.map(\.keyID), ["gh-rs256", "gh-ps256"],
                        "the encryption key and the RS512 key are skipped")
-        XCTAssertEqual((try config.issuerKeys[Array(Self.issuer.utf8)]?.keys(for: "", now: 0))?.map(\.algorithm), ["RS256", "PS256"])
+        XCTAssertEqual((try config.issuerKeys[Array(Self.issuer.utf8)]?.keys(for: ""))?.map(\.algorithm), ["RS256", "PS256"])
         guard case let .ed25519(key) = fixture.issuerKey else { return XCTFail("ed25519 issuer") }
         let endpoint = try TokenEndpoint(
             config: config, issuer: try AccessTokenIssuer(signingKey: SigningPrivateKey.ed25519(key), issuer: config.issuer,

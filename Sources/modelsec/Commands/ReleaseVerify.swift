@@ -90,6 +90,9 @@ struct ReleaseVerify: ParsableCommand {
     @Option(name: .customLong("token-introspect"), help: ArgumentHelp("After the token's local checks, ask this token service (base URL; POST URL/introspect, RFC 7662) whether it is still active: a revoked token fails the token step. Needs --introspect-client-id and --introspect-secret-file.", valueName: "URL"))
     var tokenIntrospect: String?
 
+    @Option(name: .customLong("token-ca-file"), help: ArgumentHelp("Trust only the CA certificates in FILE (PEM), not the system's, for an https --token-jwks-url or --token-introspect.", valueName: "FILE"))
+    var tokenCAFile: String?
+
     @Option(name: .customLong("introspect-client-id"), help: ArgumentHelp("The client id the introspection request authenticates as.", valueName: "ID"))
     var introspectClientID: String?
 
@@ -209,13 +212,16 @@ struct ReleaseVerify: ParsableCommand {
             if tokenIntrospect != nil, introspectClientID == nil || introspectSecretFile == nil {
                 throw ValidationError("--token-introspect needs --introspect-client-id and --introspect-secret-file")
             }
+            if tokenCAFile != nil, tokenJWKSURL == nil, tokenIntrospect == nil {
+                throw ValidationError("--token-ca-file goes with --token-jwks-url or --token-introspect")
+            }
             guard tokenIssuer != nil, audience != nil else {
                 throw ValidationError("A token needs --token-issuer ISS and --audience AUD.")
             }
             _ = try TokenCLI.duration(tokenLeeway, option: "--token-leeway")
         } else if tokenJWKS != nil || !tokenPublicKeys.isEmpty || tokenJWKSURL != nil || tokenIssuer != nil || audience != nil
-                    || tokenIntrospect != nil {
-            throw ValidationError("--token-jwks, --token-public-key, --token-jwks-url, --token-introspect, --token-issuer and --audience need --token, --token-file or --token-env.")
+                    || tokenIntrospect != nil || tokenCAFile != nil {
+            throw ValidationError("--token-jwks, --token-public-key, --token-jwks-url, --token-introspect, --token-ca-file, --token-issuer and --audience need --token, --token-file or --token-env.")
         }
     }
 
@@ -242,11 +248,12 @@ struct ReleaseVerify: ParsableCommand {
         var request = DeployRequest(releaseDirectory: release, trustedKeys: trusted, identities: identities, output: output)
         if wantsToken, let tokenIssuer, let audience {
             let text = try TokenCLI.token(argument: token, file: tokenFile, env: tokenEnv)
+            let transport = try TokenCLI.transport(caFile: tokenCAFile)
             let keys: [VerificationKey]
             if let tokenJWKS {
                 keys = try JSONWebKeySet.keys(from: try FileIO.readFile(tokenJWKS, limit: 1 << 20), source: tokenJWKS)
             } else if let tokenJWKSURL {
-                keys = try TokenCLI.remoteKeys(tokenJWKSURL, option: "--token-jwks-url")
+                keys = try TokenCLI.remoteKeys(tokenJWKSURL, option: "--token-jwks-url", transport: transport)
             } else {
                 keys = try tokenPublicKeys.map(VerificationKey.load(publicKeyFile:))
             }
@@ -256,7 +263,8 @@ struct ReleaseVerify: ParsableCommand {
                 revocations: try tokenRevoked.map { try RevocationList(contentsOf: $0) } ?? RevocationList())
             if let service = tokenIntrospect, let clientID = introspectClientID, let secretFile = introspectSecretFile {
                 request.token?.online = { token, claims in
-                    try TokenVerify.requireActive(token, jti: claims.tokenID, service: service, clientID: clientID, secretFile: secretFile)
+                    try TokenVerify.requireActive(token, jti: claims.tokenID, service: service, clientID: clientID, secretFile: secretFile,
+                                                  transport: transport, permissions: keyPermissions)
                 }
             }
         }

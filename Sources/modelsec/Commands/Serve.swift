@@ -73,6 +73,9 @@ struct ServeRun: ParsableCommand {
 
     func run() throws {
         let settings = try ServiceConfig.load(config)
+        if let warning = ServeStore.transportWarning(try ServeStore.chosenURL(settings, options: storeOptions)) {
+            CLI.warn(warning)
+        }
         // A PostgreSQL store gets a pool of 8 connections (each request
         // holds one only for its statements).
         let store = try ServeStore.open(settings, options: storeOptions, connections: 8)

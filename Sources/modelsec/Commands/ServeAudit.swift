@@ -5,16 +5,20 @@ import TokenService
 
 /// `modelsec serve audit --config FILE [--since T] [--limit N] [--json]`: the
 /// token service's audit records (every issue, refusal, revocation and
-/// introspection), oldest first.
+/// introspection): the newest `--limit`, printed oldest first.
 struct ServeAudit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Show the token service's audit records (issues, refusals, revocations, introspections).",
         discussion: """
-        One line per record, oldest first: time (UTC), event, client, subject, \
-        scopes, jti, outcome and the request id of the HTTP request (as in the \
-        request log). --since takes an RFC 3339 UTC time (2026-12-01T10:00:00Z) \
-        or a duration back from now (15m, 1h, 7d).
+        One line per record: time (UTC), event, client, subject, scopes, jti, \
+        outcome and the request id of the HTTP request (as in the request log). \
+        The newest --limit records are shown, oldest first (as tail does); when \
+        the limit cut older records off, a notice on stderr says so (--json: \
+        "truncated": true). --since takes an RFC 3339 UTC time \
+        (2026-12-01T10:00:00Z) or a duration back from now (15m, 1h, 7d). \
+        Records older than the configuration's audit_retention (default 90d) \
+        are deleted by the running service.
 
         Examples:
           modelsec serve audit --config service.yaml --since 1h
@@ -28,7 +32,7 @@ struct ServeAudit: ParsableCommand {
     @Option(help: ArgumentHelp("Only records at or after T: an RFC 3339 UTC time or a duration back from now (1h).", valueName: "T"))
     var since: String?
 
-    @Option(help: ArgumentHelp("At most N records (1 to 1000000, default 10000).", valueName: "N"))
+    @Option(help: ArgumentHelp("At most the newest N records (1 to 1000000, default 10000).", valueName: "N"))
     var limit: Int = 10_000
 
     @Flag(help: "Print the result as JSON.")
@@ -52,6 +56,8 @@ struct ServeAudit: ParsableCommand {
     struct Result: Encodable {
         let since: String?
         let count: Int
+        /// True when the limit cut older matching records off.
+        let truncated: Bool
         let records: [Record]
     }
 
@@ -88,9 +94,12 @@ struct ServeAudit: ParsableCommand {
         let store = try ServeStore.open(settings, options: storeOptions)
         let from = try since.map { try Self.sinceSeconds($0, now: Date()) }
         let limit = self.limit
-        let records = try ServeStore.wait { try await store.auditRecords(since: from ?? Int64.min, limit: limit) }
+        // The newest limit + 1: one more than shown tells whether the limit cut any.
+        var records = try ServeStore.wait { try await store.latestAuditRecords(since: from ?? Int64.min, limit: limit + 1) }
+        let truncated = records.count > limit
+        records = Array(records.prefix(limit).reversed())
         if json {
-            try CLI.printResult(Result(since: from.map(Self.timestamp), count: records.count, records: records.map {
+            try CLI.printResult(Result(since: from.map(Self.timestamp), count: records.count, truncated: truncated, records: records.map {
                 Record(time: Self.timestamp($0.time), event: $0.event, clientId: $0.clientID, subject: $0.subject, scopes: $0.scopes,
                        jti: $0.tokenID, outcome: $0.outcome, requestId: $0.requestID)
             }))
@@ -102,6 +111,9 @@ struct ServeAudit: ParsableCommand {
         let clean = { (text: String) -> String in
             text.isEmpty ? "-" : CLI.terminalSafe(text).replacingOccurrences(of: " ", with: "\\u{20}")
                 .replacingOccurrences(of: "=", with: "\\u{3d}")
+        }
+        if truncated {
+            CLI.warn("showing the newest \(limit) records; older ones match too (raise --limit or narrow --since)")
         }
         for record in records {
             print([Self.timestamp(record.time), record.event, "client=" + clean(record.clientID), "subject=" + clean(record.subject),

@@ -28,6 +28,22 @@ enum ServeStore {
         return .sqlite(path: settings.statePath)
     }
 
+    /// The warning `serve` gives at start for a PostgreSQL store reached
+    /// over the network without `sslmode=verify-full`: below it, whoever is
+    /// on the path can read or change the tokens' replay cache, revocations,
+    /// client secrets' hashes and the audit trail (`disable`, `prefer`,
+    /// `require`), or present any certificate a trusted CA issued for another
+    /// name (`verify-ca`). A loopback host (`localhost`, 127.0.0.0/8, `::1`) gets none.
+    static func transportWarning(_ url: StoreURL) -> String? {
+        guard case let .postgres(location) = url, location.sslMode != .verifyFull else { return nil }
+        let host = location.host
+        let loopback = host == "localhost" || host == "::1"
+            || ServiceConfig.ListenAddress(parsing: host + ":0")?.isLoopback == true
+        guard !loopback else { return nil }
+        return "the state store postgres://…@\(host) is reached with sslmode=\(location.sslMode.rawValue): "
+            + "the connection is not protected against someone on the network path; use sslmode=verify-full"
+    }
+
     /// Waits for async store work from a synchronous command.
     static func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         try AsyncBridge.run(body)

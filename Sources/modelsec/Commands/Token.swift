@@ -54,20 +54,43 @@ enum TokenCLI {
     }
 
     /// The keys of the JWK Set at `url` (an `https` URL, or `http` to a
-    /// literal loopback address), fetched once with the key-set limits.
-    static func remoteKeys(_ url: String, option: String) throws -> [VerificationKey] {
+    /// literal loopback address), fetched once with the key-set limits over
+    /// `transport` (``transport(caFile:)``).
+    static func remoteKeys(_ url: String, option: String, transport: OutgoingHTTP = OutgoingHTTP()) throws -> [VerificationKey] {
         guard let parsed = URL(string: url), RemoteKeySet.isAcceptable(parsed) else {
             throw CLIError(.invalidValue, "\(option): \(url) is not an https URL (or http to a loopback address)")
         }
         let document: [UInt8]
-        do { document = try RemoteKeySet.download(parsed) } catch {
+        do { document = try RemoteKeySet.download(parsed, transport: transport) } catch {
             throw TokenFetchError.unreachable(url: url, reason: "\(error)")
         }
         return try JSONWebKeySet.keys(from: document, source: url)
     }
 
+    /// The outgoing HTTP client of `token fetch`, `token verify` and
+    /// `release verify`: https servers are verified against the system's CA
+    /// certificates, or, with `caFile` (`--ca-file`, `--token-ca-file`), against
+    /// the PEM certificates in that file only (they replace the system's).
+    /// A file with no PEM certificate is exit 2.
+    static func transport(caFile: String?) throws -> OutgoingHTTP {
+        guard let caFile else { return OutgoingHTTP() }
+        let pem = try FileIO.readRegularFile(caFile, limit: 1024 * 1024)
+        do { return try OutgoingHTTP(caPEM: pem) } catch {
+            throw FileError(path: caFile, reason: "holds no PEM certificate for --ca-file")
+        }
+    }
+
     /// A client secret file: UTF-8, line ends trimmed, not empty (at most 4 KiB).
-    static func clientSecret(file path: String) throws -> String {
+    /// Like a key file, a secret file the group or others can read is warned
+    /// about, or refused under `--strict-permissions` (`key.permissions-too-open`).
+    static func clientSecret(file path: String, permissions: KeyPermissionOptions) throws -> String {
+        if try permissions.isStrict {
+            try KeyFile.requirePrivatePermissions(path)
+        } else if KeyFile.permissionWarning(path) != nil {
+            var st = stat()
+            let mode = stat(path, &st) == 0 ? String(st.st_mode & 0o7777, radix: 8) : "?"
+            CLI.warn("\(path): the secret is accessible by others (mode \(mode)); run: chmod 600 \(path)")
+        }
         let bytes = try FileIO.readRegularFile(path, limit: 4096)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw FileError(path: path, reason: "the secret is not UTF-8 text")

@@ -121,25 +121,13 @@ struct TokenFetch: ParsableCommand {
         if clientSecretFile == nil, clientKey == nil {
             credential = .none
         } else if let clientSecretFile {
-            let bytes = try FileIO.readRegularFile(clientSecretFile, limit: 4096)
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw FileError(path: clientSecretFile, reason: "the secret is not UTF-8 text")
-            }
-            let secret = text.trimmingCharacters(in: .newlines)
-            guard !secret.isEmpty else { throw FileError(path: clientSecretFile, reason: "the file is empty") }
-            credential = .secret(secret, post: clientSecretPost)
+            credential = .secret(try TokenCLI.clientSecret(file: clientSecretFile, permissions: keyPermissions), post: clientSecretPost)
         } else {
             let key = try CLI.loadSigningKey(clientKey ?? "", option: "--client-key", passphrase: passphrase.source,
                                              permissions: keyPermissions)
             credential = .privateKey(key)
         }
-        var transport = OutgoingHTTP()
-        if let caFile {
-            let pem = try FileIO.readRegularFile(caFile, limit: 1024 * 1024)
-            do { transport = try OutgoingHTTP(caPEM: pem) } catch {
-                throw FileError(path: caFile, reason: "holds no PEM certificate for --ca-file")
-            }
-        }
+        let transport = try TokenCLI.transport(caFile: caFile)
         let client = try TokenClient(server: URL(string: server)!, clientID: clientID ?? "", credential: credential,
                                      scopes: try TokenCLI.scopes(scope, option: "--scope").map(\.description), grant: grant,
                                      transport: transport)

@@ -52,6 +52,9 @@ struct TokenVerify: ParsableCommand {
     @Option(name: [.customLong("token-introspect"), .customLong("introspect")], help: ArgumentHelp("After the local checks pass, ask this token service (its base URL; POST URL/introspect, RFC 7662) whether the token is still active: a revoked token is refused. Needs --introspect-client-id and --introspect-secret-file.", valueName: "URL"))
     var introspect: String?
 
+    @Option(name: [.customLong("ca-file"), .customLong("token-ca-file")], help: ArgumentHelp("Trust only the CA certificates in FILE (PEM), not the system's, for an https --token-jwks-url or --token-introspect (as token fetch --ca-file).", valueName: "FILE"))
+    var caFile: String?
+
     @Option(name: .customLong("introspect-client-id"), help: ArgumentHelp("The client id the introspection request authenticates as.", valueName: "ID"))
     var introspectClientID: String?
 
@@ -76,6 +79,8 @@ struct TokenVerify: ParsableCommand {
     @Flag(help: "Print the result as JSON on stdout ({\"ok\": …}), the rejection too.")
     var json = false
 
+    @OptionGroup var keyPermissions: KeyPermissionOptions
+
     func validate() throws {
         let keySources = (publicKeys.isEmpty ? 0 : 1) + (jwks == nil ? 0 : 1) + (jwksURL == nil ? 0 : 1)
         if keySources == 0 {
@@ -87,6 +92,9 @@ struct TokenVerify: ParsableCommand {
         }
         if introspect == nil, introspectClientID != nil || introspectSecretFile != nil {
             throw ValidationError("--introspect-client-id and --introspect-secret-file go with --token-introspect")
+        }
+        if caFile != nil, jwksURL == nil, introspect == nil {
+            throw ValidationError("--ca-file goes with --token-jwks-url or --token-introspect")
         }
         let sources = [token, tokenFile, tokenEnv].compactMap { $0 }.count
         if sources == 0 { throw ValidationError("give the token: TOKEN, - (standard input), --token-file FILE or --token-env NAME") }
@@ -109,22 +117,25 @@ struct TokenVerify: ParsableCommand {
     /// Asks the token service at `service` (RFC 7662) whether `token` is
     /// still active; an inactive token is refused as revoked. Shared by
     /// `release verify --token-introspect`.
-    static func requireActive(_ token: String, jti: String, service: String, clientID: String, secretFile: String) throws {
+    static func requireActive(_ token: String, jti: String, service: String, clientID: String, secretFile: String,
+                              transport: OutgoingHTTP, permissions: KeyPermissionOptions) throws {
         guard let url = URL(string: service) else {
             throw CLIError(.invalidValue, "--token-introspect: \(service) is not a URL")
         }
-        let secret = try TokenCLI.clientSecret(file: secretFile)
-        let client = try TokenClient(server: url, clientID: clientID, credential: .secret(secret, post: false), scopes: [])
+        let secret = try TokenCLI.clientSecret(file: secretFile, permissions: permissions)
+        let client = try TokenClient(server: url, clientID: clientID, credential: .secret(secret, post: false), scopes: [],
+                                     transport: transport)
         let active = try AsyncBridge.run { try await client.isActive(token) }
         guard active else { throw TokenRejection.revoked(jti: jti) }
     }
 
     func run() throws {
+        let transport = try TokenCLI.transport(caFile: caFile)
         var keys: [VerificationKey]
         if let jwks {
             keys = try JSONWebKeySet.keys(from: try FileIO.readFile(jwks, limit: 1 << 20), source: jwks)
         } else if let jwksURL {
-            keys = try TokenCLI.remoteKeys(jwksURL, option: "--token-jwks-url")
+            keys = try TokenCLI.remoteKeys(jwksURL, option: "--token-jwks-url", transport: transport)
         } else {
             keys = try publicKeys.map(VerificationKey.load(publicKeyFile:))
         }
@@ -137,7 +148,7 @@ struct TokenVerify: ParsableCommand {
         let verified = try verifier.verify(text)
         if let introspect {
             try Self.requireActive(text, jti: verified.claims.tokenID, service: introspect, clientID: introspectClientID ?? "",
-                                   secretFile: introspectSecretFile ?? "")
+                                   secretFile: introspectSecretFile ?? "", transport: transport, permissions: keyPermissions)
         }
         if json {
             try CLI.printResult(Output(claims: verified.claims, keyId: verified.header.keyID))
