@@ -28,6 +28,20 @@ public struct OutgoingHTTP: Sendable {
         public var description: String { reason }
     }
 
+    /// A connection failure in words ("connection refused", "the host name
+    /// does not resolve"), not NIO's nested debug description.
+    static func connectFailure(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        if let nio = error as? NIOConnectionError {
+            if let first = nio.connectionErrors.first { return connectFailure(first.error) }
+            if nio.dnsAError != nil || nio.dnsAAAAError != nil { return "the host name does not resolve" }
+            return "could not connect"
+        }
+        if error is ChannelError { return "could not connect" }
+        let text = "\(error)"
+        return "could not connect (" + (text.count > 200 ? String(text.prefix(200)) : text) + ")"
+    }
+
     /// The CA certificates trusted for https; nil: the system's.
     let trustRoots: [NIOSSLCertificate]?
 
@@ -94,7 +108,7 @@ public struct OutgoingHTTP: Sendable {
                     }
                 }
         } catch {
-            throw Failure(reason: NIODeadline.now() >= deadline ? "no connection within \(Int(timeout)) s" : "could not connect (\(error))")
+            throw Failure(reason: NIODeadline.now() >= deadline ? "no connection within \(Int(timeout)) s" : Self.connectFailure(error))
         }
         // The whole exchange is bounded: past the deadline the connection is closed.
         let underlying = channel.channel

@@ -38,7 +38,7 @@ public enum TokenFetchError: ModelSecError, Equatable {
     public var description: String {
         switch self {
         case .insecureServer(let url): return "\(url): plain http is allowed only to a loopback address; use https"
-        case .unreachable(let url, let reason): return "\(url): no answer (\(reason))"
+        case .unreachable(let url, let reason): return "\(url): no answer: \(reason)"
         case .refused(let error, let status, let description):
             return "the token service refused the request: \(error) (HTTP \(status))" + (description.map { ": \($0)" } ?? "")
         case .badResponse(let url, let reason): return "\(url): not a token response (\(reason))"

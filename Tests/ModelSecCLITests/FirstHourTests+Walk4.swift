@@ -223,4 +223,26 @@ extension FirstHourTests {
         XCTAssertEqual(conflicts.first?["indices"] as? [Int], [0, 1])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("seen.checkpoint")), "a conflict saves no checkpoint")
     }
+
+    /// `token fetch` from a server that is down says so in words (not NIO's
+    /// nested debug dump), and takes `-o` like every other writer.
+    func testTokenFetchFromADownServerSaysConnectionRefused() throws {
+        try "s3cret\n".write(toFile: path("ci.secret"), atomically: true, encoding: .utf8)
+        chmod(path("ci.secret"), 0o600)
+        // A port nothing listens on: bound, then closed.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        close(fd)
+        let r = try run(["token", "fetch", "--server", "http://127.0.0.1:\(port)", "--client-id", "ci", "--client-secret-file",
+                         "ci.secret", "--scope", "model:deploy:m@1", "-o", "t.txt", "--json"], expect: 2)
+        XCTAssertTrue(r.stdoutText.contains("no answer: connection refused"), r.stdoutText)
+        XCTAssertFalse(r.stdoutText.contains("SingleConnectionFailure"), r.stdoutText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("t.txt")))
+    }
 }

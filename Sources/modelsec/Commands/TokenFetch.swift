@@ -62,7 +62,7 @@ struct TokenFetch: ParsableCommand {
     @Option(help: ArgumentHelp("A scope to request; repeat for more (default: all the client's).", valueName: "SCOPE"))
     var scope: [String] = []
 
-    @Option(help: ArgumentHelp("Write the token to FILE (mode 0600, atomically; '-': stdout, as without it).", valueName: "FILE"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the token to FILE (mode 0600, atomically; '-': stdout, as without it).", valueName: "FILE"))
     var output: String?
 
     @Flag(help: "Overwrite --output FILE if it exists.")
