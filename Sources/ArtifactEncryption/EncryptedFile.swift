@@ -70,8 +70,9 @@ public enum EncryptedFile {
 }
 
 /// Where output goes: a regular file written atomically (temporary file,
-/// renamed into place on commit), standard output, or an existing device or
-/// pipe such as /dev/null (written directly: it cannot be replaced by rename).
+/// renamed into place on commit), standard output (`-`), or an existing
+/// device or pipe such as /dev/null, written through (``AtomicFileWriter``
+/// decides on what it opened, so a switched link cannot redirect it).
 final class OutputSink {
     private let writer: AtomicFileWriter?
     private let fd: Int32
@@ -79,21 +80,14 @@ final class OutputSink {
 
     init(_ path: String, mode: mode_t, overwrite: Bool) throws {
         name = path == "-" ? "<stdout>" : path
-        var st = stat()
         if path == "-" {
             writer = nil
             fd = 1
-        } else if stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG, (st.st_mode & S_IFMT) != S_IFDIR {
-            writer = nil
-            fd = open(path, O_WRONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw FileError(path: path, reason: "cannot open for writing: \(FileIO.errnoDescription(errno))") }
         } else {
-            writer = try AtomicFileWriter(destination: path, mode: mode, overwrite: overwrite)
+            writer = try AtomicFileWriter(destination: path, mode: mode, overwrite: overwrite, streamable: true)
             fd = -1
         }
     }
-
-    deinit { if writer == nil, fd > 2 { close(fd) } }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         if let writer { try writer.write(bytes) } else { try FileIO.writeAll(fd, bytes, name: name) }

@@ -659,6 +659,13 @@ struct PickleMachine {
                 let facts = try record(m, n, opcode: "STACK_GLOBAL")
                 let value = values.global(m, n, facts: facts)
                 try push(value)
+            } else if values.stringsDropped {
+                // The strings may have been dropped at the bound: an attacker can fill it first to hide the
+                // import, which CPython would resolve. Not knowing what is imported is then the worst case.
+                note(ScanFinding(
+                    severity: .dangerous, kind: .unresolvedGlobal, location: location, offset: opcodeStart,
+                    message: "STACK_GLOBAL after more than \(PickleValues.maxStringArenaBytes >> 20) MiB of string data, past what the scanner keeps; the import cannot be checked and is treated as dangerous"))
+                try push(.other)
             } else {
                 note(ScanFinding(
                     severity: .suspicious, kind: .unresolvedGlobal, location: location, offset: opcodeStart,

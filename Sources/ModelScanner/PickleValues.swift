@@ -112,6 +112,8 @@ struct PickleValues {
     static let maxStringArenaBytes = 16 << 20
     /// Set once the arenas are full: from then on new containers are `other`.
     private(set) var exhausted = false
+    /// Set once a string was past the string bound and became `other`.
+    private(set) var stringsDropped = false
     let budget: Int
 
     init(budget: Int) { self.budget = budget }
@@ -236,7 +238,10 @@ struct PickleValues {
     /// they are valid UTF-8), or `other` past the arena's bound.
     mutating func makeString(utf8: some Collection<UInt8>) -> Value {
         let count = utf8.count
-        guard count <= PickleValues.maxStringArenaBytes - stringBytes.count else { return .other }
+        guard count <= PickleValues.maxStringArenaBytes - stringBytes.count else {
+            stringsDropped = true
+            return .other
+        }
         let start = stringBytes.count
         stringBytes.append(contentsOf: utf8)
         stringSpans.append(start..<stringBytes.count)

@@ -35,17 +35,18 @@ public final class AtomicFileWriter {
     /// Opens a temporary file for `destination` with permission bits `mode`.
     /// Unless `overwrite` is set, an existing destination is refused now and
     /// again, atomically, at commit.
-    public init(destination: String, mode: mode_t = 0o644, overwrite: Bool = true) throws {
+    ///
+    /// `streamable` says whether the bytes may go to a stream (a device, a
+    /// pipe, the caller's stdout); by default only what is not a secret
+    /// (a mode with group or other bits) may. Decrypted plaintext, written
+    /// 0600, may be streamed as `--output -` streams it.
+    public init(destination: String, mode: mode_t = 0o644, overwrite: Bool = true, streamable: Bool? = nil) throws {
         self.destination = destination
         self.overwrite = overwrite
-        if Self.isStream(destination) {
-            guard mode & 0o077 != 0 else {
-                throw FileError(path: destination, reason: "is a device or a pipe; a secret is written only to a regular file")
-            }
+        if let stream = try Self.openStream(destination, secret: !(streamable ?? (mode & 0o077 != 0))) {
             passThrough = true
             temporaryPath = destination
-            fd = open(destination, O_WRONLY | O_CLOEXEC | O_NOCTTY)
-            guard fd >= 0 else { throw FileError(path: destination, reason: "cannot open for writing: \(FileIO.errnoDescription(errno))") }
+            fd = stream
             return
         }
         passThrough = false
@@ -92,12 +93,86 @@ public final class AtomicFileWriter {
     }
 
     /// True when `path` is, after following links, a character device or a
-    /// FIFO: a stream the writer writes through instead of replacing.
+    /// FIFO, or names the caller's own stream (``isCallersStreamPath(_:)``):
+    /// a stream the writer writes through instead of replacing.
     public static func isStream(_ path: String) -> Bool {
         var st = stat()
         guard stat(path, &st) == 0 else { return false }
         let type = st.st_mode & S_IFMT
-        return type == S_IFCHR || type == S_IFIFO
+        return type == S_IFCHR || type == S_IFIFO || isCallersStreamPath(path)
+    }
+
+    /// True for a path under `/dev/` or `/proc/` (`/dev/stdout`, `/dev/fd/1`,
+    /// `/proc/self/fd/1`): it names a stream the caller set up, written
+    /// through whatever it is (a shell's redirect to a file included), and
+    /// its link is never renamed over.
+    static func isCallersStreamPath(_ path: String) -> Bool {
+        let bytes = Array(path.utf8)
+        return bytes.starts(with: Array("/dev/".utf8)) || bytes.starts(with: Array("/proc/".utf8))
+    }
+
+    /// The descriptor `path` names in this process: 1 for `/dev/stdout`, 2
+    /// for `/dev/stderr`, N for `/dev/fd/N` and `/proc/self/fd/N`.
+    static func callersDescriptor(_ path: String) -> Int32? {
+        switch path {
+        case "/dev/stdout": return 1
+        case "/dev/stderr": return 2
+        default:
+            for prefix in ["/dev/fd/", "/proc/self/fd/"] where path.utf8.starts(with: prefix.utf8) {
+                let digits = path.utf8.dropFirst(prefix.utf8.count)
+                guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+                return Int32(String(decoding: digits, as: UTF8.self))
+            }
+            return nil
+        }
+    }
+
+    /// Opens `destination` for writing through when it is a stream, deciding
+    /// on what was opened (fstat), not on an earlier look at the path: a link
+    /// switched between the two cannot turn the write onto a file. Nil when
+    /// it is a file to replace atomically. A FIFO with no reader is waited
+    /// for 10 s at most, then refused; a secret is never written to a stream.
+    static func openStream(_ destination: String, secret: Bool) throws -> Int32? {
+        guard isStream(destination) else { return nil }
+        // Refused before opening (a FIFO would make us wait for a reader); a
+        // link switched to a file meanwhile is refused too, which fails closed.
+        if secret {
+            throw FileError(path: destination, reason: "is a device, a pipe or the caller's stream; a secret is written only to a file of its own")
+        }
+        // The process's own descriptor (/dev/stdout, /dev/fd/1, /proc/self/fd/1):
+        // a duplicate shares its file offset, so what the command also prints
+        // there follows the output instead of overwriting it.
+        if let own = callersDescriptor(destination) {
+            let fd = fcntl(own, F_DUPFD_CLOEXEC, 0)
+            guard fd >= 0 else { throw FileError(path: destination, reason: "cannot use: \(FileIO.errnoDescription(errno))") }
+            return fd
+        }
+        let deadline = Date().addingTimeInterval(10)
+        var fd: Int32 = -1
+        while true {
+            fd = open(destination, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK)
+            if fd >= 0 { break }
+            let code = errno
+            if code == ENXIO, Date() < deadline { usleep(10_000); continue }
+            if code == ENXIO { throw FileError(path: destination, reason: "is a pipe that nothing reads (waited 10 s)") }
+            if code == ENOENT, !isCallersStreamPath(destination) { return nil }
+            throw FileError(path: destination, reason: "cannot open for writing: \(FileIO.errnoDescription(code))")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let reason = FileIO.errnoDescription(errno)
+            close(fd)
+            throw FileError(path: destination, reason: "cannot inspect: \(reason)")
+        }
+        let type = st.st_mode & S_IFMT
+        let stream = type == S_IFCHR || type == S_IFIFO
+            || (isCallersStreamPath(destination) && (type == S_IFREG || type == S_IFSOCK))
+        guard stream else {
+            close(fd)   // nothing was written; the file is replaced by rename instead
+            return nil
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)   // blocking writes from here on
+        return fd
     }
 
     /// Appends bytes.

@@ -60,10 +60,10 @@ public struct ServiceConfig: Sendable {
     public var rateLimits: [[UInt8]: FailureThrottle.Policy] = [:]
     /// How long audit records are kept (`audit_retention`): the service
     /// deletes older ones at start and every ``auditSweepSeconds``; nil
-    /// (`audit_retention: forever`) keeps them all. Default 90 days.
-    public var auditRetention: TokenDuration? = ServiceConfig.defaultAuditRetention
-    /// `audit_retention` when the configuration does not set it: 90 days.
-    public static let defaultAuditRetention = TokenDuration(seconds: 90 * 86_400)
+    /// (`forever`, the default) keeps them all. Audit records are evidence:
+    /// nothing is deleted unless the configuration asks for it (an upgrade
+    /// must not delete history).
+    public var auditRetention: TokenDuration?
     /// How often a running service deletes audit records past the retention.
     public static let auditSweepSeconds: UInt64 = 3600
 

@@ -97,7 +97,7 @@ public struct DirectoryLog {
         let reader = self.reader
         var builder = try TileBuilder.load(size: current.checkpoint.size, reader: reader, label: { reader.path(of: $0) })
         guard builder.rootHash == current.checkpoint.root else { throw TransparencyLogError.rootMismatch(size: current.checkpoint.size) }
-        var known = try leafIndices(size: current.checkpoint.size)
+        var known = try leafIndices(size: current.checkpoint.size, root: current.checkpoint.root)
         var indices: [UInt64] = []
         var added = 0
         for entry in entries {
@@ -122,18 +122,24 @@ public struct DirectoryLog {
         return AppendResult(indices: indices, added: added, checkpoint: next)
     }
 
-    /// Every leaf hash of the tree of `size`, with its index.
-    private func leafIndices(size: UInt64) throws -> [TreeHash: UInt64] {
+    /// Every leaf hash of the tree of `size`, with its index, once the
+    /// leaves are checked against the checkpoint's `root` (a damaged level-0
+    /// tile must not make a new entry look logged already).
+    private func leafIndices(size: UInt64, root: TreeHash) throws -> [TreeHash: UInt64] {
         let tree = self.tree(size: size)
-        var out: [TreeHash: UInt64] = [:]
-        out.reserveCapacity(Int(size))
+        var leaves: [TreeHash] = []
+        leaves.reserveCapacity(Int(size))
         var tile: UInt64 = 0
         while tile * UInt64(TileID.fullWidth) < size {
-            for (offset, hash) in try tree.tileHashes(level: 0, index: tile).enumerated() {
-                out[hash] = out[hash] ?? tile * UInt64(TileID.fullWidth) + UInt64(offset)
-            }
+            leaves += try tree.tileHashes(level: 0, index: tile)
             tile += 1
         }
+        guard UInt64(leaves.count) == size, size == 0 || Merkle.rootHash(ofLeafHashes: leaves[...]) == root else {
+            throw TransparencyLogError.rootMismatch(size: size)
+        }
+        var out: [TreeHash: UInt64] = [:]
+        out.reserveCapacity(Int(size))
+        for (index, hash) in leaves.enumerated() where out[hash] == nil { out[hash] = UInt64(index) }
         return out
     }
 

@@ -20,6 +20,48 @@ public enum StorePublisher {
         public var checkpoint: SignedCheckpoint
     }
 
+    /// Appends `entries` through `store` (its append transaction), then
+    /// publishes `directory`, all under DIR's lock, after checking that DIR
+    /// holds a prefix of the store's log. A DIR appended to without the
+    /// store (more entries, or another root at its size) is refused before
+    /// anything is signed, so the log key never signs two trees of one size.
+    public static func appendAndPublish(_ entries: [[UInt8]], store: any ReleaseLogStore, signer: NoteSigner,
+                                        directory: String) throws -> (appended: StoredAppend, published: Result) {
+        let origin = signer.name
+        try DirectoryLogFiles.prepare(directory)
+        let lock = try FileLock(path: (directory as NSString).appendingPathComponent(DirectoryLog.lockFile))
+        defer { lock.unlock() }
+        try requirePrefix(directory: directory, of: store, origin: origin, verifier: signer.verifier)
+        let appended = try store.append(origin: origin, entries: entries, signer: signer, create: true)
+        return (appended, try publish(store: store, origin: origin, directory: directory, holdingLock: true))
+    }
+
+    /// Throws unless DIR's checkpoint (if any) is the store's tree at DIR's size.
+    static func requirePrefix(directory: String, of store: any ReleaseLogStore, origin: String, verifier: NoteVerifier) throws {
+        let log = DirectoryLog(directory: directory, logKey: verifier)
+        guard FileIO.exists(log.path(DirectoryLog.checkpointFile)) else { return }
+        let local = try log.checkpoint().checkpoint
+        let storeSize = try store.log(origin: origin)?.frontier.size ?? 0
+        guard local.size <= storeSize else {
+            throw TransparencyLogError.logUnusable(path: directory, reason: "holds \(local.size) entries, more than the \(storeSize) of \(origin) in \(store.storeName): it was appended to without the store; publish it from the store into a new directory")
+        }
+        var builder = TileBuilder()
+        var next: UInt64 = 0
+        while next < local.size {
+            let count = Int(min(UInt64(ReleaseLogRules.pageSize), local.size - next))
+            let page = try store.entries(origin: origin, from: next, count: count)
+            guard page.count == count else {
+                throw TransparencyLogError.truncated(path: "\(store.storeName) log \(origin)", reason: "entries from \(next) are missing")
+            }
+            for entry in page { try builder.append(entry) }
+            _ = builder.drainFull()
+            next += UInt64(count)
+        }
+        guard builder.rootHash == local.root else {
+            throw TransparencyLogError.logUnusable(path: directory, reason: "holds another history than \(origin) in \(store.storeName) at size \(local.size) (it was appended to without the store)")
+        }
+    }
+
     /// Brings `directory` up to the store's latest checkpoint of `origin`,
     /// under the directory's lock (`.lock`, as appends to a directory log):
     /// the store's state is read after the lock is held; the directory's
@@ -32,14 +74,15 @@ public enum StorePublisher {
     /// (with any cosignatures); one ahead of the store, or with another
     /// history, is refused. A missing or empty directory is created.
     @discardableResult
-    public static func publish(store: any ReleaseLogStore, origin: String, directory: String) throws -> Result {
+    public static func publish(store: any ReleaseLogStore, origin: String, directory: String, holdingLock: Bool = false) throws -> Result {
         // An unknown origin is refused before DIR is created.
         guard try store.log(origin: origin) != nil else {
             throw TransparencyLogError.logUnusable(path: store.storeName, reason: "holds no transparency log with origin \(origin)")
         }
         try DirectoryLogFiles.prepare(directory)
-        let lock = try FileLock(path: (directory as NSString).appendingPathComponent(DirectoryLog.lockFile))
-        defer { lock.unlock() }
+        // `holdingLock`: the caller holds DIR's lock already (a second flock in one process would wait for itself).
+        let lock = holdingLock ? nil : try FileLock(path: (directory as NSString).appendingPathComponent(DirectoryLog.lockFile))
+        defer { lock?.unlock() }
         // Read under the lock: a later state than any publisher before us wrote.
         guard let stored = try store.log(origin: origin) else {
             throw TransparencyLogError.logUnusable(path: store.storeName, reason: "holds no transparency log with origin \(origin)")

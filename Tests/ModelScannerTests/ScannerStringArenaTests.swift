@@ -68,7 +68,9 @@ final class ScannerStringArenaTests: XCTestCase {
     }
 
     /// Strings pushed and popped still count towards the arena's bound; past
-    /// it a STACK_GLOBAL cannot be resolved and is reported as such.
+    /// it a STACK_GLOBAL cannot be resolved, and since filling the bound is a
+    /// way to hide an import CPython resolves (`os.system` here), it is
+    /// reported as dangerous, not merely unresolved (the attacker review).
     func testStringsPastTheArenaBoundFailClosed() throws {
         let line = [UInt8(ascii: "V")] + [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20) + [0x0A, UInt8(ascii: "0")]   // UNICODE, POP
         let spell = Self.spellings[0].1
@@ -79,5 +81,6 @@ final class ScannerStringArenaTests: XCTestCase {
         let past = try scanBytes(Self.stackGlobal(Array("os".utf8), Array("system".utf8),
                                                   prefix: Array(repeating: line, count: lines + 1).flatMap { $0 }, spell: spell))
         XCTAssertEqual(past.findings.map(\.kind), [.unresolvedGlobal], "\(past.findings)")
+        XCTAssertEqual(past.findings.map(\.severity), [.dangerous], "\(past.findings)")
     }
 }

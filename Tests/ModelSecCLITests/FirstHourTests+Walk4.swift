@@ -94,7 +94,7 @@ extension FirstHourTests {
                 XCTAssertEqual(type(stream), expected[stream], "\(command.joined(separator: " ")) \(stream) left it a \(type(stream))")
             }
             let secret = try run(["keygen", "--type", "ed25519", "--force", "--out", stream, "--json"], expect: 2)
-            XCTAssertTrue(secret.stdoutText.contains("a secret is written only to a regular file"), secret.stdoutText)
+            XCTAssertTrue(secret.stdoutText.contains("a secret is written only to a file of its own"), secret.stdoutText)
             XCTAssertEqual(type(stream), expected[stream])
             XCTAssertEqual(type(stream + ".pub"), "missing", "nothing written beside it")
         }
@@ -244,5 +244,54 @@ extension FirstHourTests {
         XCTAssertTrue(r.stdoutText.contains("no answer: connection refused"), r.stdoutText)
         XCTAssertFalse(r.stdoutText.contains("SingleConnectionFailure"), r.stdoutText)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("t.txt")))
+    }
+
+    /// Attacker review: the stream decision is made on what was opened, so a
+    /// path naming the caller's own stream (`/proc/self/fd/1` redirected to
+    /// a file) is written through, never renamed over; a FIFO nobody reads
+    /// is refused after a bounded wait instead of hanging.
+    func testTheCallersStreamIsWrittenThroughAndAnUnreadPipeIsRefused() throws {
+        try FileManager.default.createDirectory(atPath: path("m"), withIntermediateDirectories: true)
+        try Data("weights".utf8).write(to: URL(fileURLWithPath: path("m/w.bin")))
+        try run(["keygen", "--type", "ed25519", "--out", "k.pem"])
+        let shell = try TestSupport.run("/bin/bash", ["-c", "\"$0\" sign m --key k.pem --output /proc/self/fd/1 --force > sig.json",
+                                                      TestSupport.modelsecBinary.path], currentDirectory: dir)
+        XCTAssertEqual(shell.status, 0, shell.stderrText)
+        let written = try String(contentsOfFile: path("sig.json"), encoding: .utf8)
+        // The signature (one JSON line) and the summary the command prints on stdout, neither over the other.
+        let summary = try XCTUnwrap(written.range(of: "subject: "), written)
+        XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(written[..<summary.lowerBound].utf8)), written)
+        XCTAssertTrue(written.contains("files: 1"), written)
+        var st = stat()
+        XCTAssertEqual(lstat(path("sig.json"), &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFREG, "the shell's redirect target got the signature")
+        XCTAssertEqual(mkfifo(path("unread"), 0o644), 0)
+        let started = Date()
+        let r = try run(["sign", "m", "--key", "k.pem", "--output", "unread", "--json"], expect: 2)
+        XCTAssertTrue(r.stdoutText.contains("is a pipe that nothing reads"), r.stdoutText)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+    }
+
+    /// Attacker review: a log directory appended to without the store is not
+    /// forked by a later store append (which would sign a second tree of the
+    /// same size): the store append is refused before anything is signed.
+    func testAStoreAppendRefusesADirectoryAppendedWithoutTheStore() throws {
+        try makeRelease()
+        // Another release of clf@1.0.0 with other content: another entry.
+        try FileManager.default.copyItem(atPath: path("model"), toPath: path("model2"))
+        try Data("other".utf8).write(to: URL(fileURLWithPath: path("model2/extra.txt")))
+        try makeRelease("rel2", model: "model2")
+        try run(["keygen", "--type", "ed25519", "--out", "log.pem"])
+        try run(["log", "init", "--origin", "example.com/models", "--key", "log.pem", "models-log"])
+        try run(["store", "migrate", "--store", "sqlite:" + path("s.db")])
+        try run(["log", "append", "models-log", "--key", "log.pem", "--release", "rel", "--store", "sqlite:" + path("s.db")])
+        try run(["log", "append", "models-log", "--key", "log.pem", "--release", "rel2"])   // no store
+        let checkpoint = try Data(contentsOf: URL(fileURLWithPath: path("models-log/checkpoint")))
+        let refused = try run(["log", "append", "models-log", "--key", "log.pem", "--release", "rel2", "--store", "sqlite:" + path("s.db"),
+                               "--json"], expect: 2)
+        XCTAssertTrue(refused.stdoutText.contains("appended to without the store"), refused.stdoutText)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("models-log/checkpoint"))), checkpoint, "DIR untouched")
+        let status = try run(["store", "status", "--store", "sqlite:" + path("s.db"), "--json"])
+        XCTAssertTrue(status.stdoutText.contains("\"size\" : 1") || status.stdoutText.contains("\"size\":1"), "the store signed nothing new: \(status.stdoutText)")
     }
 }

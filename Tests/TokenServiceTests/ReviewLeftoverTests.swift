@@ -140,9 +140,9 @@ final class ReviewLeftoverTests: XCTestCase {
     }
 
     /// `audit_retention` in service.yaml: a duration (at least 1h) or
-    /// `forever`; 90 days when absent.
+    /// `forever`, which is also the default (nothing is deleted unless asked).
     func testAuditRetentionIsReadWithADefault() throws {
-        XCTAssertEqual(try ServiceConfig.load(fixture.configPath).auditRetention, TokenDuration(seconds: 90 * 86_400))
+        XCTAssertNil(try ServiceConfig.load(fixture.configPath).auditRetention)
         let original = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
         for (value, expected) in [("30d", Optional(TokenDuration(seconds: 30 * 86_400))), ("forever", nil), ("2h", TokenDuration(seconds: 7200))] {
             try (original + "audit_retention: \(value)\n").write(toFile: fixture.configPath, atomically: true, encoding: .utf8)

@@ -37,9 +37,7 @@ enum LogStoreSupport {
                        store: any ReleaseLogStore) throws -> (appended: StoredAppend, published: StorePublisher.Result) {
         let origin = signer.name
         if try store.log(origin: origin) == nil { try importDirectoryIfLogged(directory, signer: signer, store: store) }
-        let appended = try store.append(origin: origin, entries: entries, signer: signer, create: true)
-        let published = try StorePublisher.publish(store: store, origin: origin, directory: directory)
-        return (appended, published)
+        return try StorePublisher.appendAndPublish(entries, store: store, signer: signer, directory: directory)
     }
 
     /// Moves the directory log in `directory` (when it has entries) into

@@ -13,12 +13,12 @@ struct TokenInspect: ParsableCommand {
         JSON {"ok": true, "verified": false, "warning": …, "header": …, "claims": …, \
         "signatureBytes": …} and a warning on stderr; an error is printed as \
         {"ok": false, "error": …} (docs/cli-json.md). Exit 2 when the token \
-        cannot be decoded at all.
+        cannot be decoded at all. A token given as TOKEN is visible to other \
+        users in the process list: prefer --token-file or standard input.
 
         Examples:
           modelsec token inspect --token-file token.txt
           modelsec token inspect - < token.txt
-          (A token given as TOKEN is visible to other users in the process list.)
         """
     )
 

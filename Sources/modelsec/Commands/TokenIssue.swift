@@ -19,8 +19,8 @@ struct TokenIssue: ParsableCommand {
         Examples:
           modelsec token issue --key issuer.pem --issuer https://reg.example \\
             --audience deploy-gateway --subject ci-pipeline \\
-            --scope model:deploy:resnet@2.1.0 --scope 'model:pull:resnet@*' --ttl 15m \
-            --output token
+            --scope model:deploy:resnet@2.1.0 --scope 'model:pull:resnet@*' \\
+            --ttl 15m --output token
           modelsec token issue --key issuer-p256.pem --key-passphrase-file pass.txt \\
             --issuer https://reg.example --audience registry --subject alice \\
             --scope 'model:pull:*@*' --ttl 2h --json
