@@ -35,11 +35,7 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
 
     /// Connects and checks the schema version; throws ``ModelSecStore/StoreError``.
     public init(_ location: PostgresLocation, password: String?) throws {
-        session = try PostgresSession.connect(location, password: password)
-        do { try PostgresSchema.requireCurrent(session) } catch {
-            session.close()
-            throw error
-        }
+        session = try PostgresSession.connectCurrent(location, password: password)
     }
 
     deinit { session.close() }

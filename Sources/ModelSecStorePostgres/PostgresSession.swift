@@ -31,6 +31,17 @@ final class PostgresSession: Sendable {
         self.store = store
     }
 
+    /// Connects to `location` and checks that its schema is the version this
+    /// binary uses (closing the session if not): how every store opens.
+    static func connectCurrent(_ location: PostgresLocation, password: String?) throws -> PostgresSession {
+        let session = try connect(location, password: password)
+        do { try PostgresSchema.requireCurrent(session) } catch {
+            session.close()
+            throw error
+        }
+        return session
+    }
+
     /// Connects to `location` with `password` (nil: none sent).
     static func connect(_ location: PostgresLocation, password: String?) throws -> PostgresSession {
         let store = location.redacted

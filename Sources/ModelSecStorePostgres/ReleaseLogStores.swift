@@ -209,11 +209,7 @@ public final class PostgresReleaseLog: ReleaseLogStore, Sendable {
 
     /// Connects and checks the schema version; throws ``ModelSecStore/StoreError``.
     public init(_ location: PostgresLocation, password: String?) throws {
-        session = try PostgresSession.connect(location, password: password)
-        do { try PostgresSchema.requireCurrent(session) } catch {
-            session.close()
-            throw error
-        }
+        session = try PostgresSession.connectCurrent(location, password: password)
     }
 
     deinit { session.close() }

@@ -125,32 +125,49 @@ public struct TokenEndpoint: Sendable {
             note?.grantType = Self.clientCredentials
             let (client, replay) = try await authenticateDeferringReplay(authorization: authorization, form: form, now: seconds,
                                                                          claimed: &claimedClient, gate: gate)
-            try limit(client.id, now: clock)
-            note?.clientID = client.id
-            let scopes = try grantedScopes(form["scope"], client: client)
-            let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
-            let issued = try await keys.current(now: now).issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
-                                                lifetime: lifetime, clientID: client.id), now: now)
-            let audit = AuditRecord(time: seconds, event: "issue", clientID: client.id, subject: client.id,
-                                    scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok",
-                                    requestID: note?.requestID ?? "")
-            if let replay {
-                // The assertion's replay-cache row and the audit row go into
-                // one durable transaction, before the token is returned (one
-                // commit per token instead of two). A replay is refused and
-                // the token, signed already, is never shown.
-                guard try await store.consumeAssertion(clientID: client.id, tokenID: replay.tokenID, expiresAt: replay.expiresAt,
-                                                       now: seconds, recording: audit) else {
-                    throw OAuthError(.invalidClient, "the client assertion was already used")
+            do {
+                return try await issueForClient(client, replay: replay, form: form, now: now, seconds: seconds, clock: clock, note: note)
+            } catch {
+                // An authenticated assertion is used up even when the request then fails (a
+                // scope refused, a rate limit): it stays single-use, as RFC 7523 asks.
+                if let replay {
+                    _ = try? await store.consumeAssertion(clientID: client.id, tokenID: replay.tokenID, expiresAt: replay.expiresAt, now: seconds)
                 }
-            } else {
-                try? await store.record(audit)
+                throw error
             }
-            return Success(body: try Self.responseBody(issued, lifetime: lifetime), issued: issued)
         } catch let refusal as OAuthError {
             await recordRefusal(refusal, claimed: claimedClient, address: address, clock: clock, seconds: seconds, note: note)
             throw refusal
         }
+    }
+
+    /// The client_credentials answer for an authenticated `client`: rate
+    /// limit, scopes, the token, and (for an assertion) its replay row with
+    /// the audit row in one durable commit before the token is returned.
+    private func issueForClient(_ client: RegisteredClient, replay: PendingReplay?, form: FormBody, now: Date, seconds: Int64,
+                                clock: Double, note: RequestNote?) async throws -> Success {
+        try limit(client.id, now: clock)
+        note?.clientID = client.id
+        let scopes = try grantedScopes(form["scope"], client: client)
+        let lifetime = min(client.maximumTTL ?? config.defaultTTL, config.maximumTTL)
+        let issued = try await keys.current(now: now).issuer.issue(.init(subject: client.id, audiences: config.audiences, scopes: scopes,
+                                            lifetime: lifetime, clientID: client.id), now: now)
+        let audit = AuditRecord(time: seconds, event: "issue", clientID: client.id, subject: client.id,
+                                scopes: issued.claims.scope, tokenID: issued.claims.tokenID, outcome: "ok",
+                                requestID: note?.requestID ?? "")
+        if let replay {
+            // The assertion's replay-cache row and the audit row go into
+            // one durable transaction, before the token is returned (one
+            // commit per token instead of two). A replay is refused and
+            // the token, signed already, is never shown.
+            guard try await store.consumeAssertion(clientID: client.id, tokenID: replay.tokenID, expiresAt: replay.expiresAt,
+                                                   now: seconds, recording: audit) else {
+                throw OAuthError(.invalidClient, "the client assertion was already used")
+            }
+        } else {
+            try? await store.record(audit)
+        }
+        return Success(body: try Self.responseBody(issued, lifetime: lifetime), issued: issued)
     }
 
     /// Runs once the claimed client id is known, before any proof is

@@ -142,6 +142,11 @@ class TokenEndpointTests: XCTestCase {
         let body = try assertion()
         _ = try post(body)
         assertRefused(.invalidClient, body)
+        // An assertion whose request was refused after authentication (a scope
+        // the client lacks) is used up too: it cannot be replayed with another scope.
+        let refused = try assertion()
+        assertRefused(.invalidScope, refused + "&scope=model%3Adeploy%3Aother%401.0")
+        assertRefused(.invalidClient, refused)
     }
 
     func testExpiredOrLongLivedAssertionIsInvalidClient() throws {
