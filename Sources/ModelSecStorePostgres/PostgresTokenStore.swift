@@ -284,29 +284,21 @@ public final class PostgresTokenStore: TokenServiceStore {
     }
 
     public func auditRecords(since: Int64, limit: Int) async throws -> [AuditRecord] {
-        let count = Int64(max(0, limit))
-        return try await run { c in
-            let rows = try await c.query("""
-                SELECT time, event, client_id, subject, scopes, jti, outcome, request_id FROM tok_audit
-                WHERE time >= \(since) ORDER BY id LIMIT \(count)
-                """, logger: PostgresSession.logger)
-            var result: [AuditRecord] = []
-            for try await (time, event, client, subject, scopes, jti, outcome, request) in rows.decode(
-                (Int64, String, String, String, String, String, String, String).self) {
-                result.append(AuditRecord(time: time, event: event, clientID: client, subject: subject, scopes: scopes, tokenID: jti,
-                                          outcome: outcome, requestID: request))
-            }
-            return result
-        }
+        try await auditRows(since: since, limit: limit, newestFirst: false)
     }
 
     public func latestAuditRecords(since: Int64, limit: Int) async throws -> [AuditRecord] {
+        try await auditRows(since: since, limit: limit, newestFirst: true)
+    }
+
+    /// Audit rows from `since`, at most `limit`, oldest or newest first.
+    private func auditRows(since: Int64, limit: Int, newestFirst: Bool) async throws -> [AuditRecord] {
         let count = Int64(max(0, limit))
         return try await run { c in
-            let rows = try await c.query("""
-                SELECT time, event, client_id, subject, scopes, jti, outcome, request_id FROM tok_audit
-                WHERE time >= \(since) ORDER BY id DESC LIMIT \(count)
-                """, logger: PostgresSession.logger)
+            let query: PostgresQuery = newestFirst
+                ? "SELECT time, event, client_id, subject, scopes, jti, outcome, request_id FROM tok_audit WHERE time >= \(since) ORDER BY id DESC LIMIT \(count)"
+                : "SELECT time, event, client_id, subject, scopes, jti, outcome, request_id FROM tok_audit WHERE time >= \(since) ORDER BY id LIMIT \(count)"
+            let rows = try await c.query(query, logger: PostgresSession.logger)
             var result: [AuditRecord] = []
             for try await (time, event, client, subject, scopes, jti, outcome, request) in rows.decode(
                 (Int64, String, String, String, String, String, String, String).self) {
