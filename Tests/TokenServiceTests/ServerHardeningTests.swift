@@ -25,6 +25,17 @@ final class ServerHardeningTests: XCTestCase {
     }
 
     /// A private CA and a server certificate it issued for 127.0.0.1 and
+    /// A token service fixture serving HTTPS with `pki`'s server certificate,
+    /// started; stopped and removed when the test ends.
+    private func startHTTPSServer(_ pki: PKI) throws -> (fixture: TokenServiceFixture, server: LiveServer) {
+        let fixture = try TokenServiceFixture(listen: "127.0.0.1:0", files: ["server.pem": try pki.certificate, "server.key": try pki.key],
+                                              extraYAML: "tls_cert: server.pem\ntls_key: server.key\n")
+        addTeardownBlock { try? FileManager.default.removeItem(at: fixture.directory) }
+        let server = try LiveServer(config: fixture.configPath, directory: fixture.directory)
+        addTeardownBlock { _ = server.stop() }
+        return (fixture, server)
+    }
+
     /// localhost (made with the openssl command), and a second, unrelated CA.
     private struct PKI {
         let directory: URL
@@ -71,11 +82,7 @@ final class ServerHardeningTests: XCTestCase {
     func testACertificateForTheAddressDoesNotProveTheHostName() throws {
         let pki = try makePKI(subjectAltName: "IP:127.0.0.1", commonName: "localhost")
         defer { try? FileManager.default.removeItem(at: pki.directory) }
-        let fixture = try TokenServiceFixture(listen: "127.0.0.1:0", files: ["server.pem": try pki.certificate, "server.key": try pki.key],
-                                              extraYAML: "tls_cert: server.pem\ntls_key: server.key\n")
-        defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let server = try LiveServer(config: fixture.configPath, directory: fixture.directory)
-        defer { _ = server.stop() }
+        let (fixture, server) = try startHTTPSServer(pki)
         let secretFile = fixture.directory.appendingPathComponent("basic.secret").path
         try (TokenServiceFixture.basicSecret + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
         func fetch(_ base: String) throws -> TestSupport.ProcessResult {
@@ -99,11 +106,7 @@ final class ServerHardeningTests: XCTestCase {
     func testHTTPSWithAPrivateCA() throws {
         let pki = try makePKI()
         defer { try? FileManager.default.removeItem(at: pki.directory) }
-        let fixture = try TokenServiceFixture(listen: "127.0.0.1:0", files: ["server.pem": try pki.certificate, "server.key": try pki.key],
-                                              extraYAML: "tls_cert: server.pem\ntls_key: server.key\n")
-        defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let server = try LiveServer(config: fixture.configPath, directory: fixture.directory)
-        defer { _ = server.stop() }
+        let (fixture, server) = try startHTTPSServer(pki)
         XCTAssertEqual(server.scheme, "https", server.log)
 
         let dir = fixture.directory
@@ -189,11 +192,7 @@ final class ServerHardeningTests: XCTestCase {
     func testTheVerifiersOnlineChecksTrustAGivenCAFile() throws {
         let pki = try makePKI()
         defer { try? FileManager.default.removeItem(at: pki.directory) }
-        let fixture = try TokenServiceFixture(listen: "127.0.0.1:0", files: ["server.pem": try pki.certificate, "server.key": try pki.key],
-                                              extraYAML: "tls_cert: server.pem\ntls_key: server.key\n")
-        defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let server = try LiveServer(config: fixture.configPath, directory: fixture.directory)
-        defer { _ = server.stop() }
+        let (fixture, server) = try startHTTPSServer(pki)
         let dir = fixture.directory
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
         let secretFile = path("basic.secret")
