@@ -147,13 +147,21 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
     }
 
     public func charge(_ requests: [ChargeRequest], requestID: String?) throws -> (receipt: ChargeReceipt, replayed: Bool) {
+        try session.wait { try await self.charge(requests, requestID: requestID) }
+    }
+
+    /// ``charge(_:requestID:)`` for async callers (a server, or many
+    /// concurrent charges on few threads): the same transaction, rules and
+    /// retries, without a blocked thread per charge. Receipts are
+    /// ``DifferentialPrivacy/ChargeReceipt``s as from the blocking call.
+    public func charge(_ requests: [ChargeRequest], requestID: String?) async throws -> (receipt: ChargeReceipt, replayed: Bool) {
         if let requestID { try LedgerRules.validate(requestID: requestID) }
         let amounts = try requests.map { try LedgerRules.amount($0) }
         let charge = Charge(requests: requests, amounts: amounts, requestID: requestID,
                             fingerprint: LedgerRules.fingerprint(requests, amounts),
                             datasets: Array(Set(requests.map(\.dataset))).sorted())
         let startLocked = contended.withLock { busy in charge.datasets.contains { (busy[$0] ?? 0) > 0 } }
-        let (result, conflicted) = try session.run { c -> ((receipt: ChargeReceipt, replayed: Bool), Bool) in
+        let (result, conflicted) = try await session.runAsync { c -> ((receipt: ChargeReceipt, replayed: Bool), Bool) in
             var locking = startLocked, conflicted = false, attempt = 0
             while true {
                 attempt += 1

@@ -117,22 +117,61 @@ final class PostgresSession: Sendable {
         return 120
     }()
 
-    /// Runs `body` on the connection within ``operationTimeout``, mapping errors.
-    func run<T>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
-        let connection = self.connection, store = self.store
+    /// Runs `body` on the connection within ``operationTimeout``, mapping
+    /// errors; blocks the calling thread (the synchronous ledger interface).
+    func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
+        try wait { try await self.runAsync(body) }
+    }
+
+    /// Blocks the calling thread until `work` (which uses ``runAsync(_:)``)
+    /// is done. That has the operation's time limit; the wait here has its
+    /// own, a little longer, in case closing a dead connection does not end
+    /// the abandoned work.
+    func wait<T>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+        do {
+            return try Blocking.run(timeout: Self.operationTimeout + 10, work)
+        } catch let timedOut as Blocking.TimedOut {
+            abandon()
+            throw StoreError.timedOut(store: store, seconds: timedOut.seconds)
+        }
+    }
+
+    /// Runs `body` on the connection within ``operationTimeout``, mapping
+    /// errors. When the time runs out the session is abandoned: its
+    /// connection is closed (the server then ends the abandoned work's
+    /// transaction and advisory locks, and the work fails) and the session
+    /// is not used again.
+    func runAsync<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = self.connection, store = self.store, limit = Self.operationTimeout
         guard !abandoned.withLock({ $0 }) else { throw StoreError.connectionLost(store: store) }
         do {
-            return try Blocking.run(timeout: Self.operationTimeout) { try await body(connection) }
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body(connection) }
+                group.addTask {
+                    try await Task.sleep(nanoseconds: UInt64(limit) * 1_000_000_000)
+                    self.abandon()
+                    return nil
+                }
+                defer { group.cancelAll() }
+                // The first child to finish decides: the work's value or error, or the timer's nil.
+                guard let value = try await group.next()! else { throw Blocking.TimedOut(seconds: limit) }
+                return value
+            }
         } catch let timedOut as Blocking.TimedOut {
-            // The abandoned work may still hold a transaction or an advisory
-            // lock: the connection is closed, so the server ends both, and
-            // this session is not used again.
-            abandoned.withLock { $0 = true }
-            Task { try? await connection.close() }
             throw StoreError.timedOut(store: store, seconds: timedOut.seconds)
         } catch {
+            // The work may fail on the closed connection before the timer's
+            // nil is seen: it is still the time limit that ended it.
+            if abandoned.withLock({ $0 }) { throw StoreError.timedOut(store: store, seconds: limit) }
             throw Self.map(error, store: store)
         }
+    }
+
+    /// Marks the session unusable and closes its connection.
+    private func abandon() {
+        abandoned.withLock { $0 = true }
+        let connection = self.connection
+        Task { try? await connection.close() }
     }
 
     /// Runs `body` in one SERIALIZABLE transaction while holding session
@@ -140,7 +179,7 @@ final class PostgresSession: Sendable {
     /// writers of one dataset queue instead of failing serialization), and
     /// tries again on SQLSTATE 40001 / 40P01 with jittered backoff. Any other
     /// error rolls back and is thrown.
-    func serializable<T>(lockKeys: [String], _ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
+    func serializable<T: Sendable>(lockKeys: [String], _ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
         let keys = Array(Set(lockKeys)).sorted()
         return try run { connection in
             var attempt = 0

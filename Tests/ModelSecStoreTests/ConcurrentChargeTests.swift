@@ -1,6 +1,7 @@
 import DifferentialPrivacy
 import Foundation
 import ModelSecStore
+import ModelSecStorePostgres
 import Synchronization
 import TestSupport
 import XCTest
@@ -92,6 +93,54 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
             let csv = try prepare(engine)
             try check(engine, try chargeConcurrently(engine, csv: csv))
         }
+    }
+
+    /// The async charge API (many charges on few threads, as a server or
+    /// bench-store uses it): 32 connections charge 0.1 each against 1.0 at
+    /// once; exactly 10 succeed, the rest are refused as over budget, the
+    /// ledger's total is the sum of the receipts, and each request id
+    /// replayed through the blocking API gets its receipt back, charging
+    /// nothing.
+    func testAsyncChargesNeverOverspendAndReplayThroughTheBlockingAPI() throws {
+        let engine = try engines()[1]
+        _ = try prepare(engine)
+        let ledgers = try (0..<32).map { _ in try XCTUnwrap(try engine.open() as? PostgresPrivacyLedger) }
+        let request = ChargeRequest(dataset: "shared", cost: PrivacyCost(epsilon: 0.1), relation: .addRemove,
+                                    mechanism: "test", parameters: "{}")
+        // The task group hands each result back; the test thread waits for the Task.
+        final class Collected: @unchecked Sendable { var results: [Int: Result<ChargeReceipt, any Error>] = [:] } // written before signal(), read after wait()
+        let collected = Collected()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            collected.results = await withTaskGroup(of: (Int, Result<ChargeReceipt, any Error>).self) { group in
+                for i in 0..<32 {
+                    group.addTask {
+                        do { return (i, .success(try await ledgers[i].charge([request], requestID: "async-\(i)").receipt)) } catch {
+                            return (i, .failure(error))
+                        }
+                    }
+                }
+                var all: [Int: Result<ChargeReceipt, any Error>] = [:]
+                for await (i, result) in group { all[i] = result }
+                return all
+            }
+            done.signal()
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 120), .success, "the async charges did not end within 120 s")
+        let all = collected.results
+        XCTAssertEqual(all.count, 32)
+        let receipts = all.compactMapValues { try? $0.get() }
+        XCTAssertEqual(receipts.count, 10, "exactly 10 of 32 fit a budget of 1.0")
+        for case .failure(let error) in all.values { XCTAssertEqual(code(error), "dp.budget-exceeded") }
+        let status = try engine.open().status(dataset: "shared")
+        XCTAssertEqual(status.releases, 10)
+        XCTAssertEqual(status.spent.epsilon, 1.0, accuracy: 1e-9)
+        for (i, receipt) in receipts {
+            let again = try ledgers[i].charge([request], requestID: "async-\(i)")
+            XCTAssertTrue(again.replayed)
+            XCTAssertEqual(again.receipt, receipt)
+        }
+        XCTAssertEqual(try engine.open().status(dataset: "shared").releases, 10, "replays charged nothing")
     }
 
     /// The same with PostgreSQL restarted in the middle: no double charge,
