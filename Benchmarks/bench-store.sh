@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shared store: privacy-budget charges per second and p99 latency for
 # SQLite and PostgreSQL with 1, 8 and 32 concurrent clients (each its own
-# thread and connection, each charge with a request id), beside pgbench's
+# connection, each charge with a request id), beside pgbench's
 # built-in simple-update script on the same throwaway cluster
 # (scripts/store-cluster.sh) as the engine's own ceiling. PostgreSQL clients
 # are async tasks on Swift's cooperative pool, as pgbench -j 2 runs its 32
