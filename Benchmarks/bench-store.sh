@@ -3,9 +3,9 @@
 # SQLite and PostgreSQL with 1, 8 and 32 concurrent clients (each its own
 # connection, each charge with a request id), beside pgbench's
 # built-in simple-update script on the same throwaway cluster
-# (scripts/store-cluster.sh) as the engine's own ceiling. PostgreSQL clients
-# are async tasks on Swift's cooperative pool, as pgbench -j 2 runs its 32
-# clients on two threads; SQLite clients are threads. Two rows per
+# (scripts/store-cluster.sh) as the engine's own ceiling. Each client is a
+# thread (as each pipeline is its own process); `bench-store --async` runs
+# them as async tasks instead. Two rows per
 # engine and client count: all clients charging ONE dataset (every charge
 # needs the same budget row, so charges of one dataset are serialised by
 # design) and charges spread over 1,000 datasets (like pgbench, which

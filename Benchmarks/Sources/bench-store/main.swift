@@ -1,12 +1,12 @@
-// bench-store STORE-URL CLIENTS CHARGES-PER-CLIENT [DATASETS] [--threads]
+// bench-store STORE-URL CLIENTS CHARGES-PER-CLIENT [DATASETS] [--async]
 //
 // Budget charges per second and latency percentiles against one store:
 // CLIENTS clients charging at once, each with its own ledger (its own
-// connection), each charge its own request id. On PostgreSQL each client
-// is an async task calling the ledger's async `charge` (as pgbench -j 2
-// runs its clients on two threads, the tasks share Swift's cooperative
-// pool, one thread per core); with `--threads`, or on SQLite (whose ledger
-// is blocking), each client is a thread calling the blocking `charge`. With DATASETS 1 (the default) every charge contends for
+// connection), each charge its own request id. Each client is a thread
+// calling the blocking `charge`, as each pipeline is its own process; with
+// `--async` (PostgreSQL only) each client is an async task calling the
+// ledger's async `charge`, all of them sharing Swift's cooperative pool
+// (one thread per core, as pgbench -j 2 runs its clients on two threads). With DATASETS 1 (the default) every charge contends for
 // the same budget row, the worst case; with more, each charge goes to a
 // random one of that many datasets (as pgbench's simple-update spreads its
 // updates over many rows). Connections are opened before the clock starts.
@@ -21,11 +21,11 @@ import ModelSecStore
 import ModelSecStorePostgres
 
 var args = CommandLine.arguments
-let threadsFlag = args.contains("--threads")
-args.removeAll { $0 == "--threads" }
+let asyncFlag = args.contains("--async")
+args.removeAll { $0 == "--async" }
 guard args.count == 4 || args.count == 5, let clients = Int(args[2]), let perClient = Int(args[3]), clients > 0, perClient > 0,
       let datasetCount = args.count == 5 ? Int(args[4]) : 1, datasetCount > 0 else {
-    FileHandle.standardError.write(Data("usage: bench-store STORE-URL CLIENTS CHARGES-PER-CLIENT [DATASETS] [--threads]\n".utf8))
+    FileHandle.standardError.write(Data("usage: bench-store STORE-URL CLIENTS CHARGES-PER-CLIENT [DATASETS] [--async]\n".utf8))
     exit(2)
 }
 let url = try StoreURL(parsing: args[1])
@@ -55,7 +55,7 @@ let tally = Tally()
             "\(run)-\(client)-\(i)")
 }
 @Sendable func nanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-let asyncLedgers = threadsFlag ? nil : ledgers as? [PostgresPrivacyLedger]
+let asyncLedgers = asyncFlag ? ledgers as? [PostgresPrivacyLedger] : nil
 let start: Date
 if let asyncLedgers {
     // Async clients: all tasks start together once every connection is open.
