@@ -89,7 +89,7 @@ struct LogAppend: ParsableCommand {
             throw ValidationError("give at least one --release, --entry-file or --entry-bundle")
         }
         if origin != nil && storeOptions.urlText == nil { throw ValidationError("--origin goes with --store URL") }
-        if storeOptions.storePasswordFile != nil && storeOptions.urlText == nil { throw ValidationError("--store-password-file goes with --store URL") }
+        try storeOptions.refusePasswordFileWithoutURL()
     }
 
     func run() throws {
