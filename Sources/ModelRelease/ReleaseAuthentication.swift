@@ -55,10 +55,9 @@ public enum ReleaseAuthentication {
 
         // Step 1: the signature.
         let signatureBytes: [UInt8]
-        do { signatureBytes = try FileIO.readRegularFile(signaturePath, limit: maximumFileSize) } catch let error as FileError {
-            return .rejected(step: .signature, reason: "\(signaturePath): \(error.reason)")
-        } catch {
-            return .rejected(step: .signature, reason: "\(signaturePath): unreadable")
+        switch read(signaturePath, limit: maximumFileSize) {
+        case let .success(bytes): signatureBytes = bytes
+        case let .failure(unreadable): return .rejected(step: .signature, reason: unreadable.reason)
         }
         let bundle: SignatureBundle
         do { bundle = try SignatureBundle(jsonData: Data(signatureBytes), label: signaturePath) } catch {
@@ -90,10 +89,9 @@ public enum ReleaseAuthentication {
             return reject("the signature does not cover release.json (no \(ReleaseLayout.manifestResourceName) resource): not a release signature")
         }
         let manifestBytes: [UInt8]
-        do { manifestBytes = try FileIO.readRegularFile(manifestPath, limit: maximumFileSize) } catch let error as FileError {
-            return reject(error.reason)
-        } catch {
-            return reject("unreadable")
+        switch read(manifestPath, limit: maximumFileSize) {
+        case let .success(bytes): manifestBytes = bytes
+        case let .failure(unreadable): return .rejected(step: .manifest, reason: unreadable.reason)
         }
         guard let expected = Hex.decode(signedManifestDigest),
               ConstantTime.equals(SHA2.SHA256.hash(data: manifestBytes).bytes, expected) else {
@@ -128,10 +126,9 @@ public enum ReleaseAuthentication {
             }
             let path = directory + "/" + entry.path
             let bytes: [UInt8]
-            do { bytes = try FileIO.readRegularFile(path, limit: maximumEvidenceSize) } catch let error as FileError {
-                return .rejected(step: .manifest, reason: "\(path): \(error.reason)")
-            } catch {
-                return .rejected(step: .manifest, reason: "\(path): unreadable")
+            switch read(path, limit: maximumEvidenceSize) {
+            case let .success(read): bytes = read
+            case let .failure(unreadable): return .rejected(step: .manifest, reason: unreadable.reason)
             }
             guard let expected = Hex.decode(digest), ConstantTime.equals(SHA2.SHA256.hash(data: bytes).bytes, expected) else {
                 return .rejected(step: .manifest, reason: "\(path): modified after signing (its SHA-256 does not match the signed digest)")
@@ -144,5 +141,19 @@ public enum ReleaseAuthentication {
         return .authentic(AuthenticRelease(directory: directory, manifest: manifest, manifestBytes: manifestBytes,
                                            signatureBytes: signatureBytes, signerKeyID: signerKeyID,
                                            subjectDigest: signed.subjectDigest, evidence: evidence))
+    }
+
+    /// Why a file of the release could not be read: `PATH: reason`.
+    private struct Unreadable: Error {
+        let reason: String
+    }
+
+    /// The regular file at `path` (at most `limit` bytes), or why not.
+    private static func read(_ path: String, limit: Int) -> Result<[UInt8], Unreadable> {
+        do { return .success(try FileIO.readRegularFile(path, limit: limit)) } catch let error as FileError {
+            return .failure(Unreadable(reason: "\(path): \(error.reason)"))
+        } catch {
+            return .failure(Unreadable(reason: "\(path): unreadable"))
+        }
     }
 }

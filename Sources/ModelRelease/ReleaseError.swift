@@ -2,7 +2,7 @@ import ModelSecIO
 
 /// A problem with the arguments or inputs of a release operation (exit code 2):
 /// unreadable metadata, a bad name or version, an output that already exists.
-public struct ReleaseInputError: ModelSecError, Equatable {
+public struct ReleaseInputError: FileReasonError, Equatable {
     /// Which kind of input problem this is (it picks the code).
     public enum Kind: Sendable, Equatable {
         /// Any unusable input; the reason says what.
@@ -17,8 +17,6 @@ public struct ReleaseInputError: ModelSecError, Equatable {
 
     /// The file or argument involved.
     public let file: String
-    /// ``file``, as the error contract names it.
-    public var path: String? { file }
     /// What is wrong, for a person.
     public let reason: String
     /// Which kind of problem.
@@ -42,17 +40,13 @@ public struct ReleaseInputError: ModelSecError, Equatable {
         case .provenanceInvalid: return "release.provenance-invalid"
         }
     }
-
-    public var description: String { "\(file): \(reason)" }
 }
 
 /// A release that is not what it claims to be (exit code 1): a bad or
 /// untrusted signature, an edited `release.json`, a tampered artifact.
-public struct ReleaseVerificationError: ModelSecError, Equatable {
+public struct ReleaseVerificationError: FileReasonError, Equatable {
     /// The file involved.
     public let file: String
-    /// ``file``, as the error contract names it.
-    public var path: String? { file }
     /// What is wrong, for a person.
     public let reason: String
 
@@ -68,6 +62,4 @@ public struct ReleaseVerificationError: ModelSecError, Equatable {
     public var code: String {
         "release.verification-failed"
     }
-
-    public var description: String { "\(file): \(reason)" }
 }

@@ -89,29 +89,19 @@ public enum RSA {
             }
         }
     }
+}
 
-    /// The few DER shapes an RSA SubjectPublicKeyInfo needs.
-    enum DER {
-        static func length(_ count: Int) -> [UInt8] {
-            if count < 0x80 { return [UInt8(count)] }
-            var bytes: [UInt8] = []
-            var rest = count
-            while rest > 0 { bytes.insert(UInt8(rest & 0xFF), at: 0); rest >>= 8 }
-            return [0x80 | UInt8(bytes.count)] + bytes
-        }
+/// The DER shapes only an RSA SubjectPublicKeyInfo needs.
+extension DER {
+    /// A non-negative INTEGER from unsigned big-endian bytes without leading zeros.
+    static func integer(_ magnitude: [UInt8]) -> [UInt8] {
+        tlv(0x02, (magnitude.first ?? 0) & 0x80 != 0 ? [0] + magnitude : magnitude)
+    }
 
-        static func tlv(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] { [tag] + length(content.count) + content }
-
-        /// A non-negative INTEGER from unsigned big-endian bytes without leading zeros.
-        static func integer(_ magnitude: [UInt8]) -> [UInt8] {
-            tlv(0x02, (magnitude.first ?? 0) & 0x80 != 0 ? [0] + magnitude : magnitude)
-        }
-
-        /// SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING { RSAPublicKey } }.
-        static func rsaSPKI(modulus: [UInt8], exponent: [UInt8]) -> [UInt8] {
-            let algorithm: [UInt8] = [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00]
-            let rsaKey = tlv(0x30, integer(modulus) + integer(exponent))
-            return tlv(0x30, algorithm + tlv(0x03, [0x00] + rsaKey))
-        }
+    /// SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING { RSAPublicKey } }.
+    static func rsaSPKI(modulus: [UInt8], exponent: [UInt8]) -> [UInt8] {
+        let algorithm: [UInt8] = [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00]
+        let rsaKey = sequence(integer(modulus) + integer(exponent))
+        return sequence(algorithm + tlv(0x03, [0x00] + rsaKey))
     }
 }

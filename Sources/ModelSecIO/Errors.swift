@@ -19,7 +19,8 @@ public enum FailureCategory: Sendable {
 /// - `path` is the file or directory the failure is about, when there is one.
 ///   (Error types keep their own stored property under another name, such as
 ///   `file`: a stored `path: String` beside this `String?` requirement would
-///   leave the requirement to the default `nil`.)
+///   leave the requirement to the default `nil`; ``FileReasonError`` derives
+///   `path` and `description` from such a `file` and a `reason`.)
 /// - `description` is one line for a person that names the file and the
 ///   problem, never contains secrets or data cell contents, and never names a
 ///   command-line flag (the CLI adds those hints).
@@ -46,8 +47,24 @@ extension ModelSecError {
     public var path: String? { nil }
 }
 
+/// An error about one file, told as `FILE: reason`: ``file`` is the error
+/// contract's ``ModelSecError/path`` and ``reason`` says what is wrong with it.
+public protocol FileReasonError: ModelSecError {
+    /// The file the error is about.
+    var file: String { get }
+    /// What is wrong, for a person (without the path).
+    var reason: String { get }
+}
+
+extension FileReasonError {
+    /// ``file``, as the error contract names it.
+    public var path: String? { file }
+    /// `FILE: reason`.
+    public var description: String { "\(file): \(reason)" }
+}
+
 /// A file could not be read or written.
-public struct FileError: ModelSecError, Equatable {
+public struct FileError: FileReasonError, Equatable {
     /// The path involved.
     public let file: String
     /// What went wrong, for a person.
@@ -60,6 +77,4 @@ public struct FileError: ModelSecError, Equatable {
 
     public var category: FailureCategory { .invalidInput }
     public var code: String { "file.unusable" }
-    public var path: String? { file }
-    public var description: String { "\(file): \(reason)" }
 }

@@ -3,7 +3,7 @@ import ModelSecIO
 
 /// A key file could not be used: ``path`` names the file, ``problem`` says
 /// what is wrong with it as data. Every key problem is unusable input.
-public struct KeyFileError: ModelSecError, Equatable {
+public struct KeyFileError: FileReasonError, Equatable {
     /// What a key file holds, as the errors name it.
     public enum Role: String, Sendable, Equatable {
         /// A private key of a key pair.
@@ -40,8 +40,6 @@ public struct KeyFileError: ModelSecError, Equatable {
 
     /// The key file (`$NAME` for an environment variable).
     public let file: String
-    /// ``file``, as the error contract names it.
-    public var path: String? { file }
     /// What is wrong with it.
     public let problem: Problem
 
@@ -92,8 +90,6 @@ public struct KeyFileError: ModelSecError, Equatable {
             return "is \(Self.withArticle(actual)) key; only \(expected.rawValue) keys are used here"
         }
     }
-
-    public var description: String { "\(file): \(reason)" }
 
     /// "an ed25519", "a p256": the algorithm's name with its article.
     static func withArticle(_ algorithm: KeyAlgorithm) -> String {

@@ -3,7 +3,7 @@ import ModelSecIO
 /// A signature file that cannot be used: unreadable, not JSON, not an OMS
 /// v1.0 Sigstore bundle, or a payload that is not a model-signing statement.
 /// Always unusable input (exit 2): the input is malformed, nothing was checked.
-public struct SignatureFormatError: ModelSecError, Equatable {
+public struct SignatureFormatError: FileReasonError, Equatable {
     /// What is wrong with the signature file.
     public enum Problem: Sendable, Equatable {
         /// The file could not be read (`reason` from the file system).
@@ -48,8 +48,6 @@ public struct SignatureFormatError: ModelSecError, Equatable {
 
     /// The signature file (or a label such as `<signature>` when parsed from memory).
     public let file: String
-    /// ``file``, as the error contract names it.
-    public var path: String? { file }
     /// What is wrong with it.
     public let problem: Problem
 
@@ -110,14 +108,12 @@ public struct SignatureFormatError: ModelSecError, Equatable {
         case .subjectDigestMismatch: return "the statement's subject digest does not match its resources"
         }
     }
-
-    public var description: String { "\(file): \(reason)" }
 }
 
 /// A model that cannot be serialized or a signing request that cannot be
 /// met: missing or unreadable files, paths outside the model, a model that
 /// changed while it was read.
-public struct ModelContentError: ModelSecError, Equatable {
+public struct ModelContentError: FileReasonError, Equatable {
     /// What is wrong.
     public enum Problem: Sendable, Equatable {
         /// The shards method with a shard size below one byte.
@@ -136,8 +132,6 @@ public struct ModelContentError: ModelSecError, Equatable {
 
     /// The file or directory involved.
     public let file: String
-    /// ``file``, as the error contract names it.
-    public var path: String? { file }
     /// What is wrong.
     public let problem: Problem
     /// Unusable input (exit 2) when signing; a model that changed under the
@@ -175,6 +169,4 @@ public struct ModelContentError: ModelSecError, Equatable {
         case .shrankWhileHashing: return "the file became shorter while it was being hashed"
         }
     }
-
-    public var description: String { "\(file): \(reason)" }
 }

@@ -63,7 +63,7 @@ public enum PKCS11Curve: String, Sendable, CaseIterable {
             let ecPublicKey: [UInt8] = [0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01]
             algorithm = DER.sequence(ecPublicKey + ecParams)
         }
-        return DER.sequence(algorithm + DER.tagged(0x03, [0x00] + point))
+        return DER.sequence(algorithm + DER.tlv(0x03, [0x00] + point))
     }
 
     /// The point from a `CKA_EC_POINT` value. The standard says it is a DER
@@ -84,19 +84,4 @@ public enum PKCS11Curve: String, Sendable, CaseIterable {
         if self != .ed25519 && point.first != 0x04 { return nil }
         return point
     }
-}
-
-/// The few DER encodings this module writes (definite lengths only).
-enum DER {
-    static func length(_ n: Int) -> [UInt8] {
-        if n < 0x80 { return [UInt8(n)] }
-        var bytes: [UInt8] = []
-        var v = n
-        while v > 0 { bytes.insert(UInt8(v & 0xFF), at: 0); v >>= 8 }
-        return [0x80 | UInt8(bytes.count)] + bytes
-    }
-
-    static func tagged(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] { [tag] + length(content.count) + content }
-
-    static func sequence(_ content: [UInt8]) -> [UInt8] { tagged(0x30, content) }
 }

@@ -1,3 +1,4 @@
+import ModelSecCrypto
 import ModelSecKeys
 
 /// A PKCS#11 URI (RFC 7512) naming a key in a token, with the module to load
@@ -199,7 +200,7 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
         while i < part.endIndex {
             let b = part[i]
             if b == UInt8(ascii: "%") {
-                guard i + 2 < part.endIndex, let hi = hexValue(part[i + 1]), let lo = hexValue(part[i + 2]) else {
+                guard i + 2 < part.endIndex, let hi = Hex.value(part[i + 1]), let lo = Hex.value(part[i + 2]) else {
                     throw PKCS11Error.invalidURI(uri, reason: .badPercentEncoding(attribute))
                 }
                 out.append(hi << 4 | lo)
@@ -210,15 +211,6 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
             }
         }
         return out
-    }
-
-    private static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 
     private static func percentEncode(_ bytes: [UInt8], encodeAll: Bool = false, keepSlash: Bool = false) -> String {

@@ -20,6 +20,14 @@ enum OutputGuard {
         throw CLIError(.outputExists, "\(path) already exists; give --force to overwrite it", path: path)
     }
 
+    /// The preamble of a command that writes one file at the end: the
+    /// overwrite rule, then the writer's own check that `path` can be
+    /// written (its directory exists, it is no directory), before any work.
+    static func checkOutputFile(_ path: String, force: Bool) throws {
+        try refuseExisting(path, force: force)
+        try AtomicFileWriter.checkDestination(path, overwrite: force)
+    }
+
     /// The same rule for an output directory: an empty directory is used as
     /// it is; a non-empty one is refused without `--force`; with `--force`
     /// only a directory that ``isReplaceable`` accepts may be replaced.

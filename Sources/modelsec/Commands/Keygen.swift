@@ -95,8 +95,7 @@ struct Keygen: ParsableCommand {
         }
         let uri = try PKCS11URI(parsing: out)
         let publicPath = try publicKeyOut ?? Self.defaultPublicKeyPath(for: uri)
-        try OutputGuard.refuseExisting(publicPath, force: force)
-        try AtomicFileWriter.checkDestination(publicPath, overwrite: force)
+        try OutputGuard.checkOutputFile(publicPath, force: force)
         let key = try PKCS11SigningKey.generate(curve, at: uri)
         try AtomicFileWriter.write(Array(key.publicKeyPEM.utf8), to: publicPath, mode: 0o644, overwrite: force)
         if json {

@@ -89,7 +89,7 @@ struct LogAppend: ParsableCommand {
             throw ValidationError("give at least one --release, --entry-file or --entry-bundle")
         }
         if origin != nil && storeOptions.urlText == nil { throw ValidationError("--origin goes with --store URL") }
-        if storeOptions.storePasswordFile != nil && storeOptions.urlText == nil { throw ValidationError("--store-password-file goes with --store URL") }
+        try storeOptions.refusePasswordFileWithoutURL()
     }
 
     func run() throws {
@@ -121,15 +121,9 @@ struct LogAppend: ParsableCommand {
         let origin = try Self.origin(ofCheckpointIn: directory)
         let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
         let result = try DirectoryLog(directory: directory, logKey: signer.verifier).append(entries, signer: signer)
-        let report = Report(firstIndex: result.firstIndex, count: entries.count, treeSize: result.checkpoint.checkpoint.size,
-                            rootHash: result.checkpoint.checkpoint.root.base64, releases: names, indices: result.indices,
-                            added: result.added)
-        if json { return try CLI.printResult(report) }
-        for (offset, name) in names.enumerated() {
-            let already = result.indices[offset] < result.checkpoint.checkpoint.size - UInt64(result.added)
-            CLI.printLine("\(already ? "already logged" : "logged") \(name) at index \(result.indices[offset])")
-        }
-        print("tree size \(report.treeSize), root \(report.rootHash)")
+        try finish(Report(firstIndex: result.firstIndex, count: entries.count, treeSize: result.checkpoint.checkpoint.size,
+                          rootHash: result.checkpoint.checkpoint.root.base64, releases: names, indices: result.indices,
+                          added: result.added))
     }
 
     /// The append sequenced by the store, then DIR published from it.
@@ -138,15 +132,22 @@ struct LogAppend: ParsableCommand {
         let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
         guard let store = try LogStoreSupport.open(storeOptions) else { return }
         let (appended, _) = try LogStoreSupport.append(entries, directory: directory, signer: signer, store: store)
-        let report = Report(firstIndex: appended.indices.min() ?? 0, count: entries.count, treeSize: appended.checkpoint.checkpoint.size,
-                            rootHash: appended.checkpoint.checkpoint.root.base64, releases: names, indices: appended.indices,
-                            added: appended.added, store: store.storeName)
+        try finish(Report(firstIndex: appended.indices.min() ?? 0, count: entries.count, treeSize: appended.checkpoint.checkpoint.size,
+                          rootHash: appended.checkpoint.checkpoint.root.base64, releases: names, indices: appended.indices,
+                          added: appended.added, store: store.storeName),
+                   where: " (sequenced by \(store.storeName), published to \(directory))")
+    }
+
+    /// Prints the report as JSON, or each release as logged or already
+    /// logged (an index below the entries this call added) and the new tree.
+    private func finish(_ report: Report, where suffix: String = "") throws {
         if json { return try CLI.printResult(report) }
-        for (offset, name) in names.enumerated() {
-            let already = appended.indices[offset] < appended.checkpoint.checkpoint.size - UInt64(appended.added)
-            CLI.printLine("\(already ? "already logged" : "logged") \(name) at index \(appended.indices[offset])")
+        let firstAdded = report.treeSize - UInt64(report.added ?? 0)
+        for (offset, name) in report.releases.enumerated() {
+            let index = report.indices[offset]
+            CLI.printLine("\(index < firstAdded ? "already logged" : "logged") \(name) at index \(index)")
         }
-        print("tree size \(report.treeSize), root \(report.rootHash) (sequenced by \(store.storeName), published to \(directory))")
+        print("tree size \(report.treeSize), root \(report.rootHash)\(suffix)")
     }
 
     /// The origin line of DIR/checkpoint (not yet verified: the signature is

@@ -60,10 +60,7 @@ struct LogCosign: ParsableCommand {
     }
 
     func run() throws {
-        if let output {
-            try OutputGuard.refuseExisting(output, force: force)
-            try AtomicFileWriter.checkDestination(output, overwrite: force)
-        }
+        if let output { try OutputGuard.checkOutputFile(output, force: force) }
         let signer = try LogSupport.signer(keyPath: key, name: name, type: .cosignatureV1, permissions: permissions, passphrase: passphrase.source)
         let log = DirectoryLog(directory: directory, logKey: try logKey.verifier())
         let current = try log.checkpoint()

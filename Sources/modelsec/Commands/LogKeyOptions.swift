@@ -13,10 +13,6 @@ struct LogKeyOptions: ParsableArguments {
 
     /// The log's note verifier.
     func verifier() throws -> NoteVerifier {
-        let verifier = try LogSupport.verifier(logKey, name: origin, type: .ed25519, option: "--log-key")
-        if let origin, Array(origin.utf8) != Array(verifier.name.utf8) {
-            throw TransparencyLogError.originMismatch(expected: origin, actual: verifier.name)
-        }
-        return verifier
+        try LogSupport.logVerifier(logKey, origin: origin)
     }
 }

@@ -95,10 +95,7 @@ struct LogMonitor: ParsableCommand {
         // Paths compared as bytes.
         let sinceIsSaved = since != nil && since.map { Array($0.utf8) } == saveCheckpoint.map { Array($0.utf8) }
         let overwrite = force || sinceIsSaved
-        if let saveCheckpoint {
-            try OutputGuard.refuseExisting(saveCheckpoint, force: overwrite)
-            try AtomicFileWriter.checkDestination(saveCheckpoint, overwrite: overwrite)
-        }
+        if let saveCheckpoint { try OutputGuard.checkOutputFile(saveCheckpoint, force: overwrite) }
         let log = DirectoryLog(directory: directory, logKey: try key.verifier())
         // `--since F --save-checkpoint F` with F missing is the first run of
         // the scheduled recipe: there is no previous checkpoint yet.

@@ -61,8 +61,7 @@ struct LogProve: ParsableCommand {
 
     func run() throws {
         let destination = output ?? (release! as NSString).appendingPathComponent(Self.releaseProofFile)
-        try OutputGuard.refuseExisting(destination, force: force)
-        try AtomicFileWriter.checkDestination(destination, overwrite: force)
+        try OutputGuard.checkOutputFile(destination, force: force)
         let log = DirectoryLog(directory: directory, logKey: try key.verifier())
         let current = try log.checkpoint()
         let size = current.checkpoint.size

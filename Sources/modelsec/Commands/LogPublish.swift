@@ -46,7 +46,7 @@ struct LogPublish: ParsableCommand {
     }
 
     func validate() throws {
-        if storeOptions.urlText == nil { throw ValidationError("give --store URL (or set MODELSEC_STORE)") }
+        try storeOptions.requireURL()
     }
 
     func run() throws {

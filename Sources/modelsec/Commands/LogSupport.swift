@@ -35,6 +35,18 @@ enum LogSupport {
         return try NoteSigner(name: name, type: type, key: ed)
     }
 
+    /// A log's checkpoint key given as `option` (vkey text, a file holding
+    /// it, or an Ed25519 PEM with the origin given as `originOption`); a
+    /// given origin must be the key's name exactly (compared as bytes).
+    static func logVerifier(_ spec: String, origin: String?, option: String = "--log-key",
+                            originOption: String = "--origin") throws -> NoteVerifier {
+        let verifier = try verifier(spec, name: origin, type: .ed25519, option: option, nameOption: originOption)
+        if let origin, Array(origin.utf8) != Array(verifier.name.utf8) {
+            throw TransparencyLogError.originMismatch(expected: origin, actual: verifier.name)
+        }
+        return verifier
+    }
+
     /// A verifier key given as vkey text (`name+id+base64`), a file holding
     /// one, or an Ed25519 public key PEM file together with `name`.
     /// `nameOption` is the flag that gives `name` (`--origin`, or

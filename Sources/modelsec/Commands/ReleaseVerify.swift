@@ -269,10 +269,7 @@ struct ReleaseVerify: ParsableCommand {
             }
         }
         if let logKey {
-            let verifier = try LogSupport.verifier(logKey, name: logOrigin, type: .ed25519, option: "--log-key", nameOption: "--log-origin")
-            if let logOrigin, Array(logOrigin.utf8) != Array(verifier.name.utf8) {
-                throw TransparencyLogError.originMismatch(expected: logOrigin, actual: verifier.name)
-            }
+            let verifier = try LogSupport.logVerifier(logKey, origin: logOrigin, originOption: "--log-origin")
             // A witness is a vkey (name+id+key) or an Ed25519 public key PEM, matched to its cosignature by key id.
             var named: [NoteVerifier] = [], unnamed: [Ed25519.PublicKey] = []
             for spec in witnessKeys {

@@ -90,10 +90,7 @@ struct Sign: ParsableCommand {
     func run() throws {
         let signingKey = try CLI.loadSigner(key, option: "--key", passphrase: passphrase.source, permissions: keyPermissions)
         // Fail now, not after hashing the whole model, when OUTPUT cannot be written.
-        if !toStandardOutput {
-            try OutputGuard.refuseExisting(output, force: force)
-            try AtomicFileWriter.checkDestination(output, overwrite: force)
-        }
+        if !toStandardOutput { try OutputGuard.checkOutputFile(output, force: force) }
         let options = SigningOptions(
             method: shardSize.map { .shards(size: $0) } ?? .files,
             ignorePaths: ignore.map { ModelSigner.modelRelativeIgnorePath($0, model: URL(fileURLWithPath: model)) },

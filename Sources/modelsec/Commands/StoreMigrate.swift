@@ -34,7 +34,7 @@ struct StoreMigrateCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if storeOptions.urlText == nil { throw ValidationError("give --store URL (or set MODELSEC_STORE)") }
+        try storeOptions.requireURL()
     }
 
     func run() throws {

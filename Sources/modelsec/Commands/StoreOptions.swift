@@ -28,6 +28,17 @@ struct StoreOptions: ParsableArguments {
     func url() throws -> StoreURL? {
         try urlText.map { try StoreURL(parsing: $0) }
     }
+
+    /// The usage check of a command that cannot run without a store.
+    func requireURL() throws {
+        if urlText == nil { throw ValidationError("give --store URL (or set MODELSEC_STORE)") }
+    }
+
+    /// The usage check of a command whose store is optional: a password
+    /// file with no store URL to use it for is refused.
+    func refusePasswordFileWithoutURL() throws {
+        if storePasswordFile != nil && urlText == nil { throw ValidationError("--store-password-file goes with --store URL") }
+    }
 }
 
 /// Opens the privacy ledger a `dp` command charges: `--ledger PATH` (an
@@ -43,6 +54,6 @@ enum DPLedgerChoice {
     /// The usage checks shared by the dp commands.
     static func validate(ledger: String?, options: StoreOptions) throws {
         if ledger != nil && options.store != nil { throw ValidationError("give --ledger DB or --store URL, not both") }
-        if options.storePasswordFile != nil && options.urlText == nil { throw ValidationError("--store-password-file goes with --store URL") }
+        try options.refusePasswordFileWithoutURL()
     }
 }

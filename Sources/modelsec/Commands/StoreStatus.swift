@@ -29,7 +29,7 @@ struct StoreStatusCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if storeOptions.urlText == nil { throw ValidationError("give --store URL (or set MODELSEC_STORE)") }
+        try storeOptions.requireURL()
     }
 
     func run() throws {
