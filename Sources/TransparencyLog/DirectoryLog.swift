@@ -199,7 +199,10 @@ struct LeafLookup {
         self.root = root
         let file = log.path(LeafIndex.fileName)
         if var index = LeafIndex.load(path: file, tree: tree, root: root) {
-            if (try? Self.catchUp(&index, tree: tree, root: root)) == true, index.count + UInt64(room) <= index.capacity {
+            // Catching up costs a window per missing leaf: a long gap is cheaper rebuilt.
+            let gap = tree.size - index.covered
+            if gap <= UInt64(index.tableBytes / LeafIndex.windowBytes),
+               (try? Self.catchUp(&index, tree: tree, root: root)) == true, index.count + UInt64(room) <= index.capacity {
                 // A large batch reads the table once rather than a window per entry.
                 if room * LeafIndex.windowBytes >= index.tableBytes { try? index.loadAll() }
                 self.table = index

@@ -62,7 +62,8 @@ struct LeafIndex {
     private(set) var root: TreeHash
     /// Filled slots.
     private(set) var count: UInt64
-    private let salt: [UInt8]
+    /// The random salt of the slot positions (a rebuilt table gets a new one).
+    let salt: [UInt8]
 
     var slotCount: UInt64 { UInt64(1) << UInt64(bits) }
     /// Filled slots the table takes before it is rebuilt larger.

@@ -156,22 +156,35 @@ final class LeafIndexTests: XCTestCase {
     }
 
     /// An index older than the checkpoint (a crash after the checkpoint, or
-    /// entries published from a store) is caught up from the tiles.
-    func testAStaleIndexIsCaughtUp() throws {
-        let log = try makeLog(count: 500)
+    /// entries published from a store) is caught up from the tiles when the
+    /// gap is short (the same table, its salt kept), rebuilt when it is long
+    /// or the table fills.
+    func testAStaleIndexIsCaughtUpOrRebuilt() throws {
+        let log = try makeLog(count: 3000)
         let file = log.path(LeafIndex.fileName), saved = root.appendingPathComponent("saved-index").path
-        try FileManager.default.copyItem(atPath: file, toPath: saved)
-        let later = entries(900).suffix(400).map { $0 }
-        XCTAssertEqual(try log.append(later, signer: signer).added, 400)
-        try FileManager.default.removeItem(atPath: file)
-        try move(saved, file)
-        // Covers 500 of 900 now: the 400 later ones are added from the tiles.
-        let again = try log.append(later + [entries(900)[1]], signer: signer)
-        XCTAssertEqual(again.added, 0)
-        XCTAssertEqual(again.indices, (500..<900).map { UInt64($0) } + [1])
-        let index = try XCTUnwrap(LeafIndex.load(path: file, tree: log.tree(size: 900), root: try log.checkpoint().checkpoint.root))
-        XCTAssertEqual(index.covered, 900)
-        index.closeFile()
+        func salt() throws -> [UInt8] {
+            let checkpoint = try log.checkpoint().checkpoint
+            let index = try XCTUnwrap(LeafIndex.load(path: file, tree: log.tree(size: checkpoint.size), root: checkpoint.root))
+            defer { index.closeFile() }
+            XCTAssertEqual(index.covered, checkpoint.size)
+            return index.salt
+        }
+        let original = try salt()
+        for (gap, caughtUp) in [(20, true), (2000, false)] {
+            let size = Int(try log.checkpoint().checkpoint.size)
+            try? FileManager.default.removeItem(atPath: saved)
+            try FileManager.default.copyItem(atPath: file, toPath: saved)
+            let later = entries(size + gap).suffix(gap).map { $0 }
+            XCTAssertEqual(try log.append(later, signer: signer).added, gap)
+            try FileManager.default.removeItem(atPath: file)
+            try move(saved, file)
+            // The index covers `size` of `size + gap`: the later entries are found all the same.
+            let again = try log.append(later + [entries(3000)[1]], signer: signer)
+            XCTAssertEqual(again.added, 0)
+            XCTAssertEqual(again.indices, (size..<(size + gap)).map { UInt64($0) } + [1])
+            XCTAssertEqual(try salt() == original, caughtUp, "gap \(gap)")
+        }
+        try verify(log)
     }
 
     /// The directory still reads as C2SP tlog-tiles: the index is one dot
