@@ -204,7 +204,9 @@ struct LeafLookup {
             if gap <= UInt64(index.tableBytes / LeafIndex.windowBytes),
                (try? Self.catchUp(&index, tree: tree, root: root)) == true, index.count + UInt64(room) <= index.capacity {
                 // A large batch reads the table once rather than a window per entry.
-                if room * LeafIndex.windowBytes >= index.tableBytes { try? index.loadAll() }
+                // (Bounded: the header, which anyone who can write DIR can
+                // forge, sets the table's size; 2^26 slots serve 33M entries.)
+                if room * LeafIndex.windowBytes >= index.tableBytes, index.tableBytes <= LeafIndex.maximumMemoryBytes { try? index.loadAll() }
                 self.table = index
                 return
             }

@@ -48,6 +48,8 @@ struct LeafIndex {
     static let magic = Array("MSLEAFIX".utf8)
     static let minimumBits = 10
     static let maximumBits = 36
+    /// The largest table read into memory for a batch (2^26 slots, 1 GiB).
+    static let maximumMemoryBytes = ((1 << 26) + window) * slotBytes
 
     let path: String
     private var fd: Int32
