@@ -49,15 +49,18 @@ public struct CertifiedSigner: Sendable {
 /// identity (a subject alternative name) and OIDC issuer the signing
 /// certificate must carry. The path is validated with OpenSSL at ``time``
 /// (now by default; the reference tool uses the leaf's start date, which lets
-/// expired certificates pass), key usage must allow digitalSignature and an
-/// extended key usage, when present, must include codeSigning.
+/// expired certificates pass). The signing certificate must have a key
+/// usage extension allowing digitalSignature and an extended key usage
+/// extension including codeSigning (both required, as sigstore-python
+/// requires them; docs/signing.md compares the peers).
 public struct CertificateTrust: Sendable {
     /// Trusted root certificates.
     public var roots: [X509Certificate]
     /// DER CRLs; when any is given the signing certificate is checked against its issuer's CRL (OpenSSL's CRL_CHECK: intermediates are not checked).
     public var crls: [[UInt8]]
-    /// A subject alternative name (URI, e-mail or DNS name) the signing
-    /// certificate must hold, compared as exact bytes.
+    /// A subject alternative name the signing certificate must hold: an
+    /// e-mail (rfc822Name) or URI name, compared as exact bytes (never a DNS
+    /// name or IP address).
     public var identity: String?
     /// The OIDC issuer the signing certificate must record (Fulcio's
     /// extension 1.3.6.1.4.1.57264.1.8, or the older 1.3.6.1.4.1.57264.1.1).
@@ -93,10 +96,16 @@ public struct CertificateTrust: Sendable {
         } catch let error as X509Error {
             throw CertificateError.path(error, path: label)
         }
+        // Present and allowing signing, as sigstore-python requires of a
+        // signing certificate (the path check refused a present extension
+        // without digitalSignature or codeSigning already).
+        let usage = leaf.usage
+        guard usage.digitalSignature == true else { throw CertificateError.notForSigning(.keyUsage, subject: leaf.subject, path: label) }
+        guard usage.codeSigning == true else { throw CertificateError.notForSigning(.extendedKeyUsage, subject: leaf.subject, path: label) }
         if let identity {
-            let names = leaf.subjectAlternativeNames.compactMap(\.value)
-            guard names.contains(where: { ExactString($0) == ExactString(identity) }) else {
-                throw CertificateError.identityMismatch(expected: identity, found: leaf.subjectAlternativeNames.map(\.description), path: label)
+            guard Self.signerIdentities(of: leaf).contains(where: { Array($0.utf8) == Array(identity.utf8) }) else {
+                throw CertificateError.identityMismatch(expected: identity, subject: leaf.subject,
+                                                        found: leaf.subjectAlternativeNames.map(\.description), path: label)
             }
         }
         if let oidcIssuer {
@@ -111,6 +120,23 @@ public struct CertificateTrust: Sendable {
         }
         guard key.algorithm.canSign else { throw CertificateError.unsupportedKey(subject: leaf.subject, path: label) }
         return CertifiedSigner(certificate: leaf, path: path, publicKey: key)
+    }
+
+    /// The names an identity is matched against: the signing certificate's
+    /// rfc822Name (e-mail) and uniformResourceIdentifier subject alternative
+    /// names, as sigstore-python and sigstore-go match them. A dNSName (or an
+    /// IP address) names a host, not a signer: a TLS certificate the same CA
+    /// issued for a host spelled like the identity must not sign models.
+    /// Both types are IA5String (ASCII), so a value with any other byte is
+    /// never matched (the text OpenSSL hands over could not be compared byte
+    /// for byte with the certificate's).
+    static func signerIdentities(of certificate: X509Certificate) -> [String] {
+        certificate.subjectAlternativeNames.compactMap { name in
+            switch name {
+            case let .email(value), let .uri(value): return value.utf8.allSatisfy({ $0 < 0x80 }) ? value : nil
+            case .dns, .other: return nil
+            }
+        }
     }
 
     /// Fulcio's OIDC issuer extension: v2 (…57264.1.8) holds a DER
@@ -135,6 +161,14 @@ public struct CertificateTrust: Sendable {
     }
 }
 
+/// Which usage extension a signing certificate lacks.
+public enum MissingUsage: String, Sendable, Equatable {
+    /// No key usage extension (a signer needs digitalSignature).
+    case keyUsage
+    /// No extended key usage extension (a signer needs codeSigning).
+    case extendedKeyUsage
+}
+
 /// Why a certificate signature is not trusted (exit 1), or its material is
 /// unusable (exit 2).
 public enum CertificateError: ModelSecError, Equatable {
@@ -146,8 +180,15 @@ public enum CertificateError: ModelSecError, Equatable {
     case keyMismatch(subject: String)
     /// The certificates or their path to a root (``X509Error`` says which check).
     case path(X509Error, path: String)
-    /// The signing certificate holds none of the required identity.
-    case identityMismatch(expected: String, found: [String], path: String)
+    /// The signing certificate (`subject`) holds no e-mail or URI subject
+    /// alternative name equal to the required identity; `found` lists every
+    /// name it holds (a DNS name equal to the identity does not count).
+    case identityMismatch(expected: String, subject: String, found: [String], path: String)
+    /// The signing certificate (`subject`) lacks a usage extension a signer
+    /// needs: key usage with digitalSignature, or extended key usage with
+    /// codeSigning (an extension present without them is ``path(_:path:)``
+    /// with ``X509Error/keyUsage`` or ``X509Error/extendedKeyUsage``).
+    case notForSigning(MissingUsage, subject: String, path: String)
     /// The signing certificate records another OIDC issuer, or none.
     case issuerMismatch(expected: String, found: String?, path: String)
     /// The signing certificate's key is not one modelsec verifies with.
@@ -160,7 +201,7 @@ public enum CertificateError: ModelSecError, Equatable {
             if case .malformed = error { return .invalidInput }
             if case .noTrustAnchor = error { return .invalidInput }
             return .verificationFailed
-        case .identityMismatch, .issuerMismatch, .unsupportedKey: return .verificationFailed
+        case .identityMismatch, .notForSigning, .issuerMismatch, .unsupportedKey: return .verificationFailed
         }
     }
 
@@ -172,6 +213,8 @@ public enum CertificateError: ModelSecError, Equatable {
         case .keyMismatch: return "certificate.key-mismatch"
         case let .path(error, _): return error.code
         case .identityMismatch: return "certificate.identity-mismatch"
+        case .notForSigning(.keyUsage, _, _): return "certificate.key-usage"
+        case .notForSigning(.extendedKeyUsage, _, _): return "certificate.extended-key-usage"
         case .issuerMismatch: return "certificate.oidc-issuer-mismatch"
         case .unsupportedKey: return "certificate.unsupported-key"
         }
@@ -181,19 +224,27 @@ public enum CertificateError: ModelSecError, Equatable {
         switch self {
         case let .noCertificates(path), let .tooManyCertificates(path): return path
         case .keyMismatch: return nil
-        case let .path(_, path), let .identityMismatch(_, _, path), let .issuerMismatch(_, _, path), let .unsupportedKey(_, path): return path
+        case let .path(_, path), let .identityMismatch(_, _, _, path), let .notForSigning(_, _, path), let .issuerMismatch(_, _, path),
+             let .unsupportedKey(_, path): return path
         }
     }
 
     public var description: String {
-        let text: String
+        var text: String
         switch self {
         case .noCertificates: text = "the signature carries no certificate chain (it names a key; verify it with a public key)"
         case .tooManyCertificates: text = "more than \(SignatureBundle.VerificationMaterial.maximumCertificateCount) certificates"
         case let .keyMismatch(subject): text = "the certificate (\(subject)) does not hold the signing key's public key"
         case let .path(error, _): text = error.description
-        case let .identityMismatch(expected, found, _):
-            text = "the signing certificate is not for \(expected) (its names: \(found.isEmpty ? "none" : found.joined(separator: ", ")))"
+        case let .identityMismatch(expected, subject, found, _):
+            text = "the signing certificate (\(subject)) holds no e-mail or URI name \(expected) (its names: \(found.isEmpty ? "none" : found.joined(separator: ", ")))"
+            if found.contains(where: { Array($0.utf8) == Array("DNS:\(expected)".utf8) }) {
+                text += "; a DNS name is a host, not a signer"
+            }
+        case let .notForSigning(.keyUsage, subject, _):
+            text = "the signing certificate (\(subject)) has no key usage extension (a signer needs digitalSignature)"
+        case let .notForSigning(.extendedKeyUsage, subject, _):
+            text = "the signing certificate (\(subject)) has no extended key usage extension (a signer needs codeSigning)"
         case let .issuerMismatch(expected, found, _):
             text = "the signing certificate records OIDC issuer \(found ?? "(none)"), not \(expected)"
         case let .unsupportedKey(subject, _): text = "the signing certificate (\(subject)) holds a key modelsec cannot verify with"

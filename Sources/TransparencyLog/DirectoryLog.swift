@@ -88,27 +88,40 @@ public struct DirectoryLog {
     /// An entry the log already holds (the same bytes, so the same leaf hash;
     /// a release's entry is made from its signed data alone) is not appended
     /// again: its existing index is returned, as the store's appends do. The
-    /// check reads the log's level-0 tiles (32 bytes a leaf).
+    /// check asks the directory's leaf index (``LeafIndex``, `.leaf-index`:
+    /// one read per entry, and a hit counts only once an inclusion proof from
+    /// the tiles leads to the checkpoint's root); a missing, damaged or stale
+    /// index is rebuilt from the level-0 tiles, checked against the root, and
+    /// it is brought up to the new checkpoint after it is in place.
     public func append(_ entries: [[UInt8]], signer: NoteSigner) throws -> AppendResult {
         guard signer.verifier == logKey else { throw TransparencyLogError.malformedKey(reason: "the signing key is not this log's key") }
         let lock = try FileLock(path: path(Self.lockFile))
         defer { lock.unlock() }
         let current = try checkpoint()
+        let size = current.checkpoint.size, root = current.checkpoint.root
         let reader = self.reader
-        var builder = try TileBuilder.load(size: current.checkpoint.size, reader: reader, label: { reader.path(of: $0) })
-        guard builder.rootHash == current.checkpoint.root else { throw TransparencyLogError.rootMismatch(size: current.checkpoint.size) }
-        var known = try leafIndices(size: current.checkpoint.size, root: current.checkpoint.root)
+        var builder = try TileBuilder.load(size: size, reader: reader, label: { reader.path(of: $0) })
+        guard builder.rootHash == root else { throw TransparencyLogError.rootMismatch(size: size) }
+        let tree = self.tree(size: size)
+        var known = try LeafLookup(log: self, tree: tree, root: root, room: entries.count)
+        defer { known.close() }
+        var batch: [TreeHash: UInt64] = [:]
+        var new: [(TreeHash, UInt64)] = []
         var indices: [UInt64] = []
-        var added = 0
         for entry in entries {
             let leaf = Merkle.leafHash(entry)
-            if let existing = known[leaf] { indices.append(existing); continue }
-            known[leaf] = builder.size
+            if let existing = batch[leaf] { indices.append(existing); continue }
+            if let existing = try known.index(of: leaf) {
+                batch[leaf] = existing
+                indices.append(existing)
+                continue
+            }
+            batch[leaf] = builder.size
+            new.append((leaf, builder.size))
             indices.append(builder.size)
             try builder.append(entry)
-            added += 1
         }
-        guard added > 0 else { return AppendResult(indices: indices, added: 0, checkpoint: current) }
+        guard !new.isEmpty else { return AppendResult(indices: indices, added: 0, checkpoint: current) }
         let (full, partial) = builder.drain()
         let next = try SignedCheckpoint(
             checkpoint: Checkpoint(origin: current.checkpoint.origin, size: builder.size, root: builder.rootHash), signer: signer)
@@ -119,14 +132,16 @@ public struct DirectoryLog {
         try writer.sync()
         // Partial tiles superseded by a full tile are no longer needed (readers fall back to the full tile).
         for (tile, _) in full { removePartials(of: tile) }
-        return AppendResult(indices: indices, added: added, checkpoint: next)
+        // The append is done; the index is a cache (a failure here leaves it
+        // stale or removed, and the next append catches up or rebuilds it).
+        known.record(new, size: builder.size, root: builder.rootHash)
+        return AppendResult(indices: indices, added: new.count, checkpoint: next)
     }
 
-    /// Every leaf hash of the tree of `size`, with its index, once the
-    /// leaves are checked against the checkpoint's `root` (a damaged level-0
-    /// tile must not make a new entry look logged already).
-    private func leafIndices(size: UInt64, root: TreeHash) throws -> [TreeHash: UInt64] {
-        let tree = self.tree(size: size)
+    /// Every leaf hash of the tree of `size`, once the leaves are checked
+    /// against the checkpoint's `root` (a damaged level-0 tile must not make
+    /// a new entry look logged already).
+    func verifiedLeaves(size: UInt64, root: TreeHash, tree: TiledTree) throws -> [TreeHash] {
         var leaves: [TreeHash] = []
         leaves.reserveCapacity(Int(size))
         var tile: UInt64 = 0
@@ -137,10 +152,7 @@ public struct DirectoryLog {
         guard UInt64(leaves.count) == size, size == 0 || Merkle.rootHash(ofLeafHashes: leaves[...]) == root else {
             throw TransparencyLogError.rootMismatch(size: size)
         }
-        var out: [TreeHash: UInt64] = [:]
-        out.reserveCapacity(Int(size))
-        for (index, hash) in leaves.enumerated() where out[hash] == nil { out[hash] = UInt64(index) }
-        return out
+        return leaves
     }
 
     /// Replaces the checkpoint with `cosigned` if the log still has the same
@@ -167,4 +179,107 @@ public struct DirectoryLog {
         for name in names { unlink((partialDirectory as NSString).appendingPathComponent(name)) }
         rmdir(partialDirectory)
     }
+}
+
+/// How an append finds entries already logged: the directory's
+/// ``LeafIndex`` (opened, caught up with entries appended since it was
+/// written, rebuilt when missing, damaged, foreign or full), or, when the
+/// index file cannot be written, a table of the verified leaves in memory.
+struct LeafLookup {
+    private var table: LeafIndex?
+    private var memory: [TreeHash: UInt64] = [:]
+    /// Level-0 tiles whose hashes an inclusion proof has checked (at most 4,096, 32 MiB).
+    private var verifiedTiles: [UInt64: [TreeHash]] = [:]
+    private let tree: TiledTree
+    private let root: TreeHash
+
+    /// The lookup for the tree of `tree.size` with `root`, with room for `room` new entries.
+    init(log: DirectoryLog, tree: TiledTree, root: TreeHash, room: Int) throws {
+        self.tree = tree
+        self.root = root
+        let file = log.path(LeafIndex.fileName)
+        if var index = LeafIndex.load(path: file, tree: tree, root: root) {
+            // Catching up costs a window per missing leaf: a long gap is cheaper rebuilt.
+            let gap = tree.size - index.covered
+            if gap <= UInt64(index.tableBytes / LeafIndex.windowBytes),
+               (try? Self.catchUp(&index, tree: tree, root: root)) == true, index.count + UInt64(room) <= index.capacity {
+                // A large batch reads the table once rather than a window per entry.
+                // (Bounded: the header, which anyone who can write DIR can
+                // forge, sets the table's size; 2^26 slots serve 33M entries.)
+                if room * LeafIndex.windowBytes >= index.tableBytes, index.tableBytes <= LeafIndex.maximumMemoryBytes { try? index.loadAll() }
+                self.table = index
+                return
+            }
+            index.closeFile()
+        }
+        let leaves = try log.verifiedLeaves(size: tree.size, root: root, tree: tree)
+        do {
+            table = try LeafIndex.build(path: file, leaves: leaves, root: root, room: max(room, leaves.count))
+        } catch {
+            unlink(file)
+            for (i, leaf) in leaves.enumerated() where memory[leaf] == nil { memory[leaf] = UInt64(i) }
+        }
+    }
+
+    /// Adds the leaves between the index's size and the tree's (appended
+    /// by a crashed append after its checkpoint, or by `log publish`).
+    /// False when the table is full.
+    private static func catchUp(_ index: inout LeafIndex, tree: TiledTree, root: TreeHash) throws -> Bool {
+        guard index.covered < tree.size else { return true }
+        var position = index.covered
+        while position < tree.size {
+            let hashes = try tree.tileHashes(level: 0, index: position / UInt64(TileID.fullWidth))
+            let leaf = hashes[Int(position % UInt64(TileID.fullWidth))]
+            guard index.count < index.capacity, try index.insert(leaf, index: position) else { return false }
+            position += 1
+        }
+        try index.commit(size: tree.size, root: root)
+        return true
+    }
+
+    /// The index of `leaf` in the tree, when it is there: a candidate from
+    /// the index counts once the level-0 tile holds `leaf` there and its
+    /// inclusion proof from the tiles leads to the root. The proof's lower
+    /// levels are hashed from that whole tile, so a proof that verifies
+    /// vouches for every hash in it: the tile is kept, and another hit in it
+    /// needs no proof.
+    mutating func index(of leaf: TreeHash) throws -> UInt64? {
+        guard let index = table else { return memory[leaf] }
+        for candidate in try index.candidates(leaf) where candidate < tree.size {
+            let tile = candidate / UInt64(TileID.fullWidth), slot = Int(candidate % UInt64(TileID.fullWidth))
+            if let hashes = verifiedTiles[tile] {
+                if hashes[slot] == leaf { return candidate }
+                continue
+            }
+            let hashes = try tree.tileHashes(level: 0, index: tile)
+            guard hashes[slot] == leaf else { continue }
+            let proof = try InclusionProof.generate(index: candidate, size: tree.size, source: tree)
+            guard InclusionProof.root(leaf: leaf, index: candidate, size: tree.size, proof: proof) == root else {
+                throw TransparencyLogError.rootMismatch(size: tree.size)
+            }
+            if verifiedTiles.count >= 4096 { verifiedTiles.removeAll(keepingCapacity: true) }
+            verifiedTiles[tile] = hashes
+            return candidate
+        }
+        return nil
+    }
+
+    /// Records `new` (leaf hash and index) once the checkpoint of `size`
+    /// with `root` is in place. On any failure the index file is removed
+    /// (the next append rebuilds it).
+    mutating func record(_ new: [(TreeHash, UInt64)], size: UInt64, root: TreeHash) {
+        guard var index = table else { return }
+        do {
+            for (leaf, position) in new {
+                guard try index.insert(leaf, index: position) else { throw TransparencyLogError.tooLarge(what: index.path, limit: 0) }
+            }
+            try index.commit(size: size, root: root)
+            table = index
+        } catch {
+            unlink(index.path)
+        }
+    }
+
+    /// Closes the index file.
+    func close() { table?.closeFile() }
 }

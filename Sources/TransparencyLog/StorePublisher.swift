@@ -160,7 +160,7 @@ enum DirectoryLogFiles {
         }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { throw TransparencyLogError.logUnusable(path: directory, reason: "exists and is not a directory") }
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let known: Set<String> = [DirectoryLog.checkpointFile, DirectoryLog.lockFile, "tile"]
+        let known: Set<String> = [DirectoryLog.checkpointFile, DirectoryLog.lockFile, LeafIndex.fileName, "tile"]
         if let stray = contents.first(where: { !known.contains($0) }), !contents.contains(DirectoryLog.checkpointFile) {
             throw TransparencyLogError.logUnusable(path: directory, reason: "is not empty and not a transparency log (it holds \(stray))")
         }

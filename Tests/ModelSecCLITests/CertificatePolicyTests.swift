@@ -110,7 +110,7 @@ final class CertificatePolicyTests: XCTestCase {
         crls: [crl.pem]
         """)
         let cases: [(release: String, why: String)] = [
-            (try release("wrong-san"), "is not for"),           // another identity, same CA
+            (try release("wrong-san"), "no e-mail or uri name"), // another identity, same CA
             (try release("other-root"), "root"),                // a certificate from another CA
             (try release("revoked"), "revoked"),                // revoked by the CRL the policy names
             (try release("good", certificate: false), "certificate chain"),  // the right key, but no certificate

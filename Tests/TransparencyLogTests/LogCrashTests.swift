@@ -59,6 +59,74 @@ final class LogCrashTests: XCTestCase {
     }
 }
 
+/// The leaf index under SIGKILL: whatever point an append of new entries is
+/// killed at, appending the same entries again adds none twice (all of them
+/// when the killed append had not published its checkpoint, none when it
+/// had), and at the end every entry ever given keeps its index.
+final class LeafIndexCrashTests: XCTestCase {
+    func testSIGKILLNeverMakesALoggedEntryLookNew() throws {
+        let root = try TestSupport.makeTemporaryDirectory("tlog-index-crash")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let key = root.appendingPathComponent("log.pem").path
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "ed25519", "--out", key]).status, 0)
+        let directory = root.appendingPathComponent("log").path
+        let created = try TestSupport.modelsec(["log", "init", "--origin", "crash.example/index", "--key", key, directory])
+        XCTAssertEqual(created.status, 0, created.stderrText)
+        let verifier = try NoteVerifier(vkey: created.stdoutText.trimmingCharacters(in: .newlines))
+        let log = DirectoryLog(directory: directory, logKey: verifier)
+        func append(_ bundle: String) throws -> (added: Int, size: UInt64) {
+            let r = try TestSupport.modelsec(["log", "append", directory, "--key", key, "--entry-bundle", bundle, "--json"])
+            XCTAssertEqual(r.status, 0, r.stderrText)
+            let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+            return (try XCTUnwrap(document["added"] as? Int), UInt64(try XCTUnwrap(document["treeSize"] as? Int)))
+        }
+        var bundles: [String] = []
+        // Odd rounds append 700 entries (the table is read into memory and
+        // the file replaced whole), even ones 3 (slots written in place).
+        func size(_ round: Int) -> Int { round % 2 == 1 ? 700 : 3 }
+        func makeBundle(_ round: Int) throws -> String {
+            let bundle = root.appendingPathComponent("batch-\(round).bin").path
+            try Data(EntryBundle.encode(entries(size(round), prefix: "index crash \(round)"))).write(to: URL(fileURLWithPath: bundle))
+            bundles.append(bundle)
+            return bundle
+        }
+        var spans: [Double] = []
+        for round in [-1, -2] {
+            let started = Date()
+            XCTAssertEqual(try append(try makeBundle(round)).added, size(round))
+            spans.append(max(0.05, Date().timeIntervalSince(started)))
+        }
+        var generator = SystemRandomNumberGenerator()
+        var killed = 0, afterCheckpoint = 0
+        for round in 1...30 {
+            let span = spans[round % 2 == 1 ? 0 : 1]
+            let bundle = try makeBundle(round)
+            let before = try log.checkpoint().checkpoint.size
+            let process = Process()
+            process.executableURL = TestSupport.modelsecBinary
+            process.arguments = ["log", "append", directory, "--key", key, "--entry-bundle", bundle]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32(Double.random(in: 0.3...1.2, using: &generator) * span * 1_000_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal { killed += 1 }
+            let published = try log.checkpoint().checkpoint.size
+            if published != before { afterCheckpoint += 1 }
+            // Again, to completion: only what the killed append did not publish is added.
+            let again = try append(bundle)
+            XCTAssertEqual(again.added, published == before ? size(round) : 0, "round \(round)")
+            XCTAssertEqual(again.size, before + UInt64(size(round)), "round \(round)")
+        }
+        print("LeafIndexCrashTests: \(killed) of 30 appends killed (\(afterCheckpoint) after their checkpoint)")
+        XCTAssertGreaterThan(killed, 0, "no append was interrupted; the test proved nothing")
+        for bundle in bundles { XCTAssertEqual(try append(bundle).added, 0, bundle) }
+        let verified = try TestSupport.modelsec(["log", "verify", directory, "--log-key", verifier.vkey])
+        XCTAssertEqual(verified.status, 0, verified.stderrText)
+    }
+}
+
 /// The same with the store sequencing: `log append --store` killed at any
 /// point (before the store's commit, between the commit and publishing,
 /// or while the tiles are written) leaves DIR a log that verifies at one of

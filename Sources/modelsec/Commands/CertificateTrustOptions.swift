@@ -9,7 +9,7 @@ struct CertificateTrustOptions: ParsableArguments {
     @Option(name: .customLong("ca-roots"), help: ArgumentHelp("Trusted root certificates (PEM; repeatable) for a certificate signature, instead of --trusted-keys or --public-key.", valueName: "ROOTS.pem"))
     var caRoots: [String] = []
 
-    @Option(name: .customLong("certificate-identity"), help: ArgumentHelp("A subject alternative name the signing certificate must hold (exact; with --ca-roots).", valueName: "SAN"))
+    @Option(name: .customLong("certificate-identity"), help: ArgumentHelp("An e-mail or URI name the signing certificate must hold (exact; never a DNS name; with --ca-roots).", valueName: "SAN"))
     var identity: String?
 
     @Option(name: .customLong("certificate-oidc-issuer"), help: ArgumentHelp("The OIDC issuer the signing certificate must record (Fulcio extension; with --ca-roots).", valueName: "URL"))

@@ -16,7 +16,7 @@ struct Verify: ParsableCommand {
         With --ca-roots the signature must be a certificate signature (the OMS \
         certificate method): the chain in the bundle must lead from the signing \
         certificate to one of the roots, valid now (OpenSSL path validation; key \
-        usage digitalSignature, extended key usage codeSigning when present; \
+        usage digitalSignature and extended key usage codeSigning required; \
         --crl checks the signing certificate's revocation), and hold --certificate-identity and \
         --certificate-oidc-issuer when given. The report names the signing \
         certificate's subject, names, issuer and validity.
