@@ -92,7 +92,72 @@ public struct AccessTokenIssuer: Sendable {
             tokenID: Base64URL.encode(SecureRandom.bytes(count: 16)),
             clientID: request.clientID ?? request.subject,
             scope: scopes.map(\.description).joined(separator: " "))
-        let token = try CompactJWS.sign(header: headerJSON, payload: Array(try Self.encoder.encode(claims)), with: signer)
+        let token = try CompactJWS.sign(header: headerJSON, payload: Self.claimsJSON(claims), with: signer)
         return IssuedToken(token: token, claims: claims)
+    }
+
+    /// The claims as `JSONEncoder` with `.sortedKeys` and
+    /// `.withoutEscapingSlashes` writes them (the same bytes; the tests
+    /// compare the two), written directly: an encoder per token cost about
+    /// as much as the token's signature.
+    static func claimsJSON(_ claims: AccessTokenClaims) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(256 + claims.scope.utf8.count)
+        func key(_ name: StaticString) {
+            out.append(out.count == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
+        }
+        func number(_ value: Int64) { out.append(contentsOf: String(value).utf8) }
+        // Members in the byte order of their names, as .sortedKeys puts them.
+        key("aud")
+        if claims.audience.count == 1 {
+            appendJSONString(claims.audience[0], to: &out)
+        } else {
+            out.append(UInt8(ascii: "["))
+            for (index, audience) in claims.audience.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                appendJSONString(audience, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        key("client_id"); appendJSONString(claims.clientID, to: &out)
+        key("exp"); number(claims.expiresAt)
+        key("iat"); number(claims.issuedAt)
+        key("iss"); appendJSONString(claims.issuer, to: &out)
+        key("jti"); appendJSONString(claims.tokenID, to: &out)
+        if let notBefore = claims.notBefore { key("nbf"); number(notBefore) }
+        key("scope"); appendJSONString(claims.scope, to: &out)
+        key("sub"); appendJSONString(claims.subject, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Appends `text` as a JSON string as `JSONEncoder` (with
+    /// `.withoutEscapingSlashes`) writes it: `"` and `\` escaped, control
+    /// characters as `\n`, `\r`, `\t`, `\b`, `\f` or `\u00xx`, everything
+    /// else (`/`, DEL and non-ASCII included) as it is.
+    static func appendJSONString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
+            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case 0x08: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "b"))
+            case 0x0C: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "f"))
+            case 0..<0x20:
+                let hex: StaticString = "0123456789abcdef"
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex.utf8Start[Int(byte >> 4)])
+                out.append(hex.utf8Start[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

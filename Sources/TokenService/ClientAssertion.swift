@@ -39,7 +39,8 @@ public struct ClientAssertion: Sendable {
         guard text.utf8.count <= Self.maximumSize else { throw OAuthError(.invalidClient, "the client assertion is too large") }
         guard let jws = try? CompactJWS(parsing: text) else { throw OAuthError(.invalidClient, "the client assertion is not a compact JWS") }
         guard let headerMembers = JSONObjectScanner.members(jws.header), Self.unique(headerMembers),
-              let header = try? JSONDecoder().decode(JOSEHeader.self, from: Data(jws.header)), !header.hasCritical else {
+              let header = Self.plainHeader(headerMembers) ?? (try? JSONDecoder().decode(JOSEHeader.self, from: Data(jws.header))),
+              !header.hasCritical else {
             throw OAuthError(.invalidClient, "the client assertion header is malformed")
         }
         guard let members = JSONObjectScanner.members(jws.payload), Self.unique(members) else {
@@ -51,7 +52,7 @@ public struct ClientAssertion: Sendable {
                 throw OAuthError(.invalidClient, "the client assertion's '\(member.name)' is not an integer NumericDate")
             }
         }
-        guard let claims = try? JSONDecoder().decode(Claims.self, from: Data(jws.payload)) else {
+        guard let claims = Self.plainClaims(members) ?? (try? JSONDecoder().decode(Claims.self, from: Data(jws.payload))) else {
             throw OAuthError(.invalidClient, "the client assertion lacks iss, sub, aud, exp or jti, or has a wrong type")
         }
         guard ExactString(claims.iss) == ExactString(claims.sub) else {
@@ -107,13 +108,96 @@ public struct ClientAssertion: Sendable {
         }
     }
 
+    // The plain case without JSONDecoder (a decoder per assertion cost as
+    // much as a tenth of a token's CPU): when every member's name is
+    // printable ASCII and every value a string of printable ASCII without
+    // escapes, an integer without sign or leading zero, or true, false or
+    // null, the document is valid JSON and these are exactly the values
+    // JSONDecoder reads. Anything else (escapes, arrays, objects, other
+    // numbers, a missing or mistyped member) gives nil, and JSONDecoder
+    // reads the document as before.
+
+    /// The value of a plain string literal (with its quotes), or nil.
+    static func plainString(_ raw: ArraySlice<UInt8>) -> String? {
+        guard raw.count >= 2, raw.first == UInt8(ascii: "\""), raw.last == UInt8(ascii: "\"") else { return nil }
+        let inner = raw.dropFirst().dropLast()
+        guard inner.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else { return nil }
+        return String(decoding: inner, as: UTF8.self)
+    }
+
+    /// The value of a plain integer literal (1 to 18 digits, no sign, no leading zero), or nil.
+    static func plainInteger(_ raw: ArraySlice<UInt8>) -> Int64? {
+        guard !raw.isEmpty, raw.count <= 18, raw.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              raw.count == 1 || raw.first != UInt8(ascii: "0") else { return nil }
+        return raw.reduce(Int64(0)) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) }
+    }
+
+    /// Whether every member of `members` is plain (see above).
+    static func allPlain(_ members: [JSONObjectScanner.Member]) -> Bool {
+        members.allSatisfy { member in
+            member.name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
+                && (plainString(member.value) != nil || plainInteger(member.value) != nil
+                    || member.value.elementsEqual("true".utf8) || member.value.elementsEqual("false".utf8)
+                    || member.value.elementsEqual("null".utf8))
+        }
+    }
+
+    /// The header JSONDecoder would read from plain members with a string
+    /// `alg` (and string `typ`, `kid` if present), or nil.
+    static func plainHeader(_ members: [JSONObjectScanner.Member]) -> JOSEHeader? {
+        guard allPlain(members) else { return nil }
+        func value(_ name: String) -> ArraySlice<UInt8>? { members.first { $0.name == name }?.value }
+        guard let alg = value("alg").flatMap(plainString) else { return nil }
+        var header = JOSEHeader(algorithm: alg, keyID: nil, type: nil)
+        if let typ = value("typ") {
+            guard let text = plainString(typ) else { return nil }
+            header.type = text
+        }
+        if let kid = value("kid") {
+            guard let text = plainString(kid) else { return nil }
+            header.keyID = text
+        }
+        header.hasCritical = value("crit") != nil
+        return header
+    }
+
+    /// The claims JSONDecoder would read from plain members with string
+    /// `iss`, `sub`, `aud` and `jti` and integer `exp` (and `iat`, `nbf` if
+    /// present), or nil.
+    static func plainClaims(_ members: [JSONObjectScanner.Member]) -> Claims? {
+        guard allPlain(members) else { return nil }
+        func value(_ name: String) -> ArraySlice<UInt8>? { members.first { $0.name == name }?.value }
+        guard let iss = value("iss").flatMap(plainString), let sub = value("sub").flatMap(plainString),
+              let aud = value("aud").flatMap(plainString), let exp = value("exp").flatMap(plainInteger),
+              let jti = value("jti").flatMap(plainString) else { return nil }
+        var iat: Int64?
+        if let raw = value("iat") {
+            guard let number = plainInteger(raw) else { return nil }
+            iat = number
+        }
+        var nbf: Int64?
+        if let raw = value("nbf") {
+            guard let number = plainInteger(raw) else { return nil }
+            nbf = number
+        }
+        return Claims(iss: iss, sub: sub, aud: [aud], exp: exp, iat: iat, nbf: nbf, jti: jti)
+    }
+
     private static func unique(_ members: [JSONObjectScanner.Member]) -> Bool {
-        var seen = Set<[UInt8]>()
-        return members.allSatisfy { seen.insert(Array($0.name.utf8)).inserted }
+        // Exact bytes. A JWS has a few members: pairwise, no set of arrays
+        // to hash (an assertion is at most 8 KiB, so at most a few thousand).
+        if members.count > 64 {
+            var seen = Set<[UInt8]>()
+            return members.allSatisfy { seen.insert(Array($0.name.utf8)).inserted }
+        }
+        for i in members.indices.dropFirst() {
+            for j in 0..<i where members[j].name.utf8.elementsEqual(members[i].name.utf8) { return false }
+        }
+        return true
     }
 
     /// The claims the service reads.
-    struct Claims: Decodable, Sendable {
+    struct Claims: Decodable, Sendable, Equatable {
         let iss: String
         let sub: String
         let aud: [String]
@@ -123,6 +207,16 @@ public struct ClientAssertion: Sendable {
         let jti: String
 
         enum CodingKeys: String, CodingKey { case iss, sub, aud, exp, iat, nbf, jti }
+
+        init(iss: String, sub: String, aud: [String], exp: Int64, iat: Int64?, nbf: Int64?, jti: String) {
+            self.iss = iss
+            self.sub = sub
+            self.aud = aud
+            self.exp = exp
+            self.iat = iat
+            self.nbf = nbf
+            self.jti = jti
+        }
 
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)

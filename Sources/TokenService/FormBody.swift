@@ -28,7 +28,6 @@ public struct FormBody: Sendable {
     /// Decodes `bytes`.
     public init(_ bytes: [UInt8]) throws {
         var result: [(name: String, value: String)] = []
-        var seen = Set<[UInt8]>()
         if bytes.isEmpty { parameters = []; return }
         for part in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
             guard result.count < Self.maximumParameterCount else {
@@ -40,7 +39,8 @@ public struct FormBody: Sendable {
             let name = try Self.decode(part[part.startIndex..<equals], what: "parameter name")
             let value = try Self.decode(part[(equals + 1)...], what: "parameter value")
             guard !name.isEmpty else { throw Malformed(reason: "a parameter with an empty name") }
-            guard seen.insert(name).inserted else {
+            // At most 32 names: compared pairwise (exact bytes), no set of arrays to hash.
+            guard !result.contains(where: { $0.name.utf8.elementsEqual(name) }) else {
                 throw Malformed(reason: "the parameter '\(String(decoding: name, as: UTF8.self))' is repeated")
             }
             result.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
@@ -50,8 +50,7 @@ public struct FormBody: Sendable {
 
     /// The value of `name` (exact bytes), or nil.
     public subscript(name: String) -> String? {
-        let wanted = Array(name.utf8)
-        return parameters.first { Array($0.name.utf8) == wanted }?.value
+        parameters.first { $0.name.utf8.elementsEqual(name.utf8) }?.value
     }
 
     /// Percent- and `+`-decodes one name or value and checks it is UTF-8

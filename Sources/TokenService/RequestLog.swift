@@ -124,7 +124,7 @@ public struct LineLogHandler: LogHandler {
     /// Appends an object whose members are `members`, sorted by key bytes.
     static func appendJSONObject(_ members: [(String, Logger.Metadata.Value)], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
-        for (index, (key, value)) in members.sorted(by: { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }).enumerated() {
+        for (index, (key, value)) in members.sorted(by: { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }).enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             appendJSONString(key, to: &out)
             out.append(UInt8(ascii: ":"))
@@ -160,7 +160,7 @@ public struct LineLogHandler: LogHandler {
             return String(decoding: out, as: UTF8.self)
         case .text:
             let printable = { (text: String) in
-                String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+                String(text.unicodeScalars.map { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) ? "?" : Character($0) })
             }
             let pairs = fields.keys.sorted().map { "\($0)=\(printable("\(Self.flatten(fields[$0]!))"))" }
             return ([Self.timestamp(date), event.level.rawValue, printable(event.message.description)] + pairs).joined(separator: " ")

@@ -162,13 +162,32 @@ public final class SQLiteTokenStore: TokenServiceStore {
         }
     }
 
+    // The statements every token request runs: prepared once per
+    // connection (GRDB's statement cache), not parsed per request.
+    static let sweepAssertionsSQL = "DELETE FROM used_assertions WHERE expires_at < ?"
+    static let insertAssertionSQL = "INSERT OR IGNORE INTO used_assertions(client_id, jti, expires_at) VALUES (?, ?, ?)"
+    static let sweepRevocationsSQL = "DELETE FROM revoked_tokens WHERE expires_at < ?"
+    static let insertAuditSQL = "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
+    /// Inserts `event` (in the caller's transaction).
+    static func insert(_ event: AuditRecord, _ db: Database) throws {
+        try db.cachedStatement(sql: insertAuditSQL).execute(arguments: [
+            event.time, event.event, event.clientID, event.subject, event.scopes, event.tokenID, event.outcome, event.requestID,
+        ])
+    }
+
+    /// Inserts the replay-cache row; false when it was there already (in the caller's transaction).
+    static func insertAssertion(clientID: String, tokenID: String, expiresAt: Int64, _ db: Database) throws -> Bool {
+        try db.cachedStatement(sql: insertAssertionSQL).execute(arguments: [blob(clientID), blob(tokenID), expiresAt])
+        return db.changesCount == 1
+    }
+
+    // Expired replay-cache rows go in the sweep the batch runs once before
+    // its writes (the latest cutoff of the batch), not once per write.
     public func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64) async throws -> Bool {
         try await wrap {
-            try await writes.write { db -> Bool in
-                try db.execute(sql: "DELETE FROM used_assertions WHERE expires_at < ?", arguments: [now - tokenStoreSweepMargin])
-                try db.execute(sql: "INSERT OR IGNORE INTO used_assertions(client_id, jti, expires_at) VALUES (?, ?, ?)",
-                               arguments: [Self.blob(clientID), Self.blob(tokenID), expiresAt])
-                return db.changesCount == 1
+            try await writes.write(sweep: .init(sql: Self.sweepAssertionsSQL, cutoff: now - tokenStoreSweepMargin)) { db -> Bool in
+                try Self.insertAssertion(clientID: clientID, tokenID: tokenID, expiresAt: expiresAt, db)
             }
         }
     }
@@ -176,14 +195,9 @@ public final class SQLiteTokenStore: TokenServiceStore {
     public func consumeAssertion(clientID: String, tokenID: String, expiresAt: Int64, now: Int64,
                                  recording event: AuditRecord) async throws -> Bool {
         try await wrap {
-            try await writes.write { db -> Bool in
-                try db.execute(sql: "DELETE FROM used_assertions WHERE expires_at < ?", arguments: [now - tokenStoreSweepMargin])
-                try db.execute(sql: "INSERT OR IGNORE INTO used_assertions(client_id, jti, expires_at) VALUES (?, ?, ?)",
-                               arguments: [Self.blob(clientID), Self.blob(tokenID), expiresAt])
-                guard db.changesCount == 1 else { return false }
-                try db.execute(sql: "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               arguments: [event.time, event.event, event.clientID, event.subject, event.scopes, event.tokenID, event.outcome,
-                                           event.requestID])
+            try await writes.write(sweep: .init(sql: Self.sweepAssertionsSQL, cutoff: now - tokenStoreSweepMargin)) { db -> Bool in
+                guard try Self.insertAssertion(clientID: clientID, tokenID: tokenID, expiresAt: expiresAt, db) else { return false }
+                try Self.insert(event, db)
                 return true
             }
         }
@@ -191,8 +205,7 @@ public final class SQLiteTokenStore: TokenServiceStore {
 
     public func revoke(tokenID: String, clientID: String, expiresAt: Int64, now: Int64) async throws {
         try await wrap {
-            try await writes.write { db in
-                try db.execute(sql: "DELETE FROM revoked_tokens WHERE expires_at < ?", arguments: [now - tokenStoreSweepMargin])
+            try await writes.write(sweep: .init(sql: Self.sweepRevocationsSQL, cutoff: now - tokenStoreSweepMargin)) { db in
                 try db.execute(sql: "INSERT OR IGNORE INTO revoked_tokens(jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)",
                                arguments: [Self.blob(tokenID), Self.blob(clientID), expiresAt, now])
             }
@@ -209,11 +222,7 @@ public final class SQLiteTokenStore: TokenServiceStore {
 
     public func record(_ event: AuditRecord) async throws {
         try await wrap {
-            try await writes.write { db in
-                try db.execute(sql: "INSERT INTO audit(time, event, client_id, subject, scopes, jti, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               arguments: [event.time, event.event, event.clientID, event.subject, event.scopes, event.tokenID, event.outcome,
-                                           event.requestID])
-            }
+            try await writes.write { db in try Self.insert(event, db) }
         }
     }
 

@@ -22,7 +22,8 @@ public final class ServiceMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let issued: [String: Counter]
     private let refusals: [String: Counter]
-    private let requests: [String: Counter]
+    /// By status class: index 0 is `1xx`, 4 is `5xx`.
+    private let requests: [Counter]
     private let latency: DurationHistogram
 
     /// Empty metrics.
@@ -40,9 +41,7 @@ public final class ServiceMetrics: Sendable {
             ($0.rawValue, registry.makeCounter(descriptor: refusalName, labels: [("error", $0.rawValue)]))
         })
         let requestName = descriptor("http_requests", "total", "HTTP requests answered, by status class.")
-        requests = Dictionary(uniqueKeysWithValues: (1...5).map {
-            ("\($0)xx", registry.makeCounter(descriptor: requestName, labels: [("status_class", "\($0)xx")]))
-        })
+        requests = (1...5).map { registry.makeCounter(descriptor: requestName, labels: [("status_class", "\($0)xx")]) }
         latency = registry.makeDurationHistogram(
             descriptor: descriptor("http_request_duration", "seconds", "HTTP request latency, from the request head to the answer."),
             labels: [], buckets: Self.latencyBuckets.map { Duration.nanoseconds(Int64(($0 * 1e9).rounded())) })
@@ -52,7 +51,7 @@ public final class ServiceMetrics: Sendable {
     /// for a token request the token issued (`grantType` with status 200) or
     /// the refusal (`error`).
     public func record(status: Int, duration: Duration, grantType: String, error: String) {
-        requests["\(min(5, max(1, status / 100)))xx"]?.increment()
+        requests[min(5, max(1, status / 100)) - 1].increment()
         latency.record(duration)
         if !error.isEmpty {
             refusals[error]?.increment()

@@ -199,10 +199,36 @@ public struct TokenEndpoint: Sendable {
     /// `charset=utf-8` and nothing else.
     static func isFormContentType(_ value: String?) -> Bool {
         guard let value else { return false }
+        // ASCII (every real header): bytes, no Foundation; the same answer as below.
+        if value.utf8.allSatisfy({ $0 < 0x80 }) { return isFormContentTypeASCII(value) }
         let parts = value.split(separator: ";", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard parts.first == "application/x-www-form-urlencoded" else { return false }
         return parts.dropFirst().allSatisfy { $0 == "charset=utf-8" || $0 == "charset=\"utf-8\"" }
+    }
+
+    /// ``isFormContentType(_:)`` for an ASCII value: split on `;`, each part
+    /// without leading and trailing spaces and tabs (what
+    /// `CharacterSet.whitespaces` holds in ASCII), compared in ASCII lower case.
+    private static func isFormContentTypeASCII(_ value: String) -> Bool {
+        func matches(_ part: Substring.UTF8View, _ expected: StaticString) -> Bool {
+            var part = part[...]
+            while let first = part.first, first == 0x20 || first == 0x09 { part = part.dropFirst() }
+            while let last = part.last, last == 0x20 || last == 0x09 { part = part.dropLast() }
+            let wanted = UnsafeBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount)
+            return part.count == wanted.count
+                && zip(part, wanted).allSatisfy { (($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0) == $1 }
+        }
+        var first = true
+        for part in value.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false) {
+            if first {
+                guard matches(part, "application/x-www-form-urlencoded") else { return false }
+                first = false
+            } else if !matches(part, "charset=utf-8"), !matches(part, "charset=\"utf-8\"") {
+                return false
+            }
+        }
+        return !first
     }
 
     /// A verified client assertion whose `jti` is still to be recorded in

@@ -158,6 +158,22 @@ final class RequestLogTests: XCTestCase {
         }
     }
 
+    /// The text line shows every C0 and C1 control character and DEL of an
+    /// untrusted value (a path, a client id) as `?`, so a value cannot move
+    /// the cursor or smuggle a terminal escape (C1's CSI, U+009B) into a
+    /// person's view of the log; other characters are kept.
+    func testTextLineShowsC0AndC1ControlsAsQuestionMarks() {
+        let handler = LineLogHandler(format: .text, descriptor: -1)
+        var controls = ""
+        for value in Array(0x00...0x1F) + [0x7F] + Array(0x80...0x9F) { controls.unicodeScalars.append(Unicode.Scalar(UInt8(value))) }
+        let kept = "a\u{A0}\u{A1}é\u{2028}😀"
+        let event = LogEvent(level: .info, message: "request\u{9B}31m", metadata: ["path": .string("/x" + controls + kept)],
+                             source: nil, file: "", function: "", line: 0)
+        let line = handler.line(for: event, at: Date(timeIntervalSince1970: 0))
+        XCTAssertEqual(line, "1970-01-01T00:00:00.000Z info request?31m path=/x" + String(repeating: "?", count: 65) + kept)
+        XCTAssertFalse(line.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }, line)
+    }
+
     func testTextLogFormat() throws {
         let fixture = try TokenServiceFixture(listen: "127.0.0.1:0")
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
