@@ -82,10 +82,11 @@ extension Scan {
     /// at most once); nil for anything else, which ArgumentParser then
     /// parses (and explains when wrong). Such a command line means the same
     /// to ArgumentParser: words without a leading `-` are the positional
-    /// paths, in order. Parsing through ArgumentParser reflects over the
-    /// command's properties and looks up protocol conformances at run time,
-    /// which in the static binary scans every conformance record (callgrind:
-    /// most of the scan command's 21M-instruction parse).
+    /// paths, in order. ArgumentParser builds the command's argument
+    /// definitions by reflection on every parse: a one-file scan took 87.9M
+    /// instructions through it and 37.7M this way (callgrind, debug build,
+    /// 2026-12-01; in the release build the parse was about 21M of the 262M
+    /// of scanning 2,000 small pickles).
     static func plain(_ arguments: ArraySlice<String>) -> Scan? {
         var paths: [String] = []
         var json = false, verbose = false
