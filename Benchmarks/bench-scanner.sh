@@ -13,7 +13,8 @@
 # Env: MODELSEC (release binary; used when MODELSEC_INSTALLED=dynamic),
 # MODELSEC_INSTALLED (an installed modelsec binary; unset: built here with
 # scripts/install.sh into BENCH_DIR, reusing .build-install), BENCH_DIR
-# (scratch), BENCH_VENV (venv bin dir).
+# (scratch), BENCH_VENV (venv bin dir), BENCH_RUNS (runs per tool, best
+# taken; default 5).
 set -euo pipefail
 : "${MODELSEC:?set MODELSEC to a release modelsec binary}"
 : "${BENCH_DIR:?set BENCH_DIR to a scratch directory}"
@@ -76,7 +77,9 @@ for i in range(2000):
 PY
 cat "$dir/model.pt" > /dev/null
 
-runs=3
+# Each tool's best of BENCH_RUNS runs (default 5): on a shared machine a
+# single run of either tool can be several times its usual time.
+runs=${BENCH_RUNS:-5}
 best_time() {
   local best="" t0 t1 t
   for _ in $(seq "$runs"); do

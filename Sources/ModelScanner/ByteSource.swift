@@ -60,6 +60,15 @@ final class ByteSource {
         return Array(window[(start - windowStart)..<(start - windowStart + length)])
     }
 
+    /// `body` of the bytes `start..<start+length` where they lie in the
+    /// window, without copying them or making a slice; nil (and `body` not
+    /// called) when they are not all in the window.
+    @inline(__always) func withWindowBytes<R>(_ start: Int, _ length: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
+        let relative = start &- windowStart
+        guard relative >= 0, length >= 0, length <= window.count - relative else { return nil }
+        return try window.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[relative..<(relative + length)])) }
+    }
+
     /// The bytes `start..<start+length` (`start + length <= count`) without
     /// copying them when they are in the window: the slice shares the
     /// window's storage (a refill then leaves it the old window). The pickle

@@ -7,7 +7,11 @@ extension ModelScanner {
     /// after a prepended mark such as U+0600 counted differently; it also cost
     /// about a tenth of a small pickle's scan).
     static func fileExtension(_ path: String) -> String {
-        let bytes = Array(path.utf8)
+        fileExtension(bytes: Array(path.utf8))
+    }
+
+    /// ``fileExtension(_:)`` of a path's UTF-8 bytes.
+    static func fileExtension(bytes: [UInt8]) -> String {
         var end = bytes.count
         while end > 1, bytes[end - 1] == UInt8(ascii: "/") { end -= 1 }
         var start = end

@@ -69,13 +69,25 @@ extension ModelScanner {
         // over the cores (the project's one parallel-for); results keep the
         // tree's order, nil for a skipped file.
         let results = ResultSlots<FileScanReport?>(count: tree.files.count)
+        // Files are opened through their directories' descriptors, as the
+        // walk saw them (a directory or file swapped for a link since is not
+        // followed out of the model): one opener per lane.
+        let openers = (0..<ParallelWork.defaultLanes).map { _ in ModelTree.Opener(tree) }
         // The jobs never throw.
-        try? ParallelWork.forEach(count: tree.files.count) { index, _ in
+        try? ParallelWork.forEach(count: tree.files.count, lanes: openers.count) { index, lane in
             let file = tree.files[index]
-            let name = file.path == .singleFileRoot ? file.displayPath : file.path.string
-            let ext = fileExtension(name)
-            if tree.isSingleFile || modelFileExtensions.contains(ext) || looksLikeModel(atPath: file.displayPath, limits: limits) {
-                results.set(index, scanFile(at: file.displayPath, limits: limits))
+            let path = file.displayPath
+            let opened: RandomAccessFile
+            do {
+                opened = RandomAccessFile(adopting: try openers[lane.index].openUnchanged(file), path: path, size: UInt64(file.size))
+            } catch {
+                // Unreadable counts as a model, so its failure is reported.
+                results.set(index, unreadable(path, openFailure(error)))
+                progress?.advance(items: 1)
+                return
+            }
+            if tree.isSingleFile || modelFileExtensions.contains(fileExtension(bytes: file.path.bytes)) || looksLikeModel(opened, limits: limits) {
+                results.set(index, scanFile(opened, limits: limits, mode: .detect))
                 progress?.advance(items: 1)
             } else {
                 results.set(index, nil)
@@ -103,7 +115,7 @@ extension ModelScanner {
         scanned.reserveCapacity(resolved.files.count)
         var extra: [FileScanReport] = []
         for (index, report) in resolved.files.enumerated() {
-            if index < scannedFiles.count, ExactString.bytesEqual(scannedFiles[index].displayPath, report.path) {
+            if index < scannedFiles.count, isPath(report.path, of: scannedFiles[index]) {
                 scanned.append(.init(file: scannedFiles[index], report: report))
                 continue
             }
@@ -126,6 +138,16 @@ extension ModelScanner {
             skippedFiles = tree.files.filter { stillSkipped.contains(Array($0.displayPath.utf8)) }
         }
         return ModelTreeScan(root: tree.root, scanned: scanned, skipped: skippedFiles, unattached: extra)
+    }
+
+    /// Whether `path` is exactly `file`'s path on disk (its bytes compared in
+    /// one `memcmp`; no String made from the file's bytes).
+    private static func isPath(_ path: String, of file: ModelTree.File) -> Bool {
+        let bytes = file.fileSystemPath   // NUL-terminated
+        let fast = path.utf8.withContiguousStorageIfAvailable { p in
+            p.count == bytes.count - 1 && (p.isEmpty || bytes.withUnsafeBufferPointer { memcmp(p.baseAddress!, $0.baseAddress!, p.count) == 0 })
+        }
+        return fast ?? bytes.dropLast().elementsEqual(path.utf8)
     }
 
     /// The finding for a directory that the walker refused or could not read.
@@ -164,6 +186,12 @@ extension ModelScanner {
         } catch {
             return unreadable(path, (error as? FileError)?.reason ?? "\(error)")
         }
+        return scanFile(file, limits: limits, mode: mode)
+    }
+
+    /// Scans an open file (named in the report by its `path`).
+    static func scanFile(_ file: RandomAccessFile, limits: ScanLimits, mode: FileScan.Mode) -> FileScanReport {
+        let path = file.path
         var scan = FileScan(path: path, size: file.size)
         do {
             try scan.run(file, limits: limits, mode: mode)
@@ -188,8 +216,14 @@ extension ModelScanner {
     /// before the file ends. Text such as JSON fails at its first byte and is
     /// skipped. An unreadable file counts as a model, so its failure is reported.
     public static func looksLikeModel(atPath path: String, limits: ScanLimits = ScanLimits()) -> Bool {
-        guard let file = try? RandomAccessFile(path: path),
-              let prefix = try? file.read(at: 0, count: Int(min(file.size, UInt64(sniffLength)))) else {
+        guard let file = try? RandomAccessFile(path: path) else { return true }
+        return looksLikeModel(file, limits: limits)
+    }
+
+    /// ``looksLikeModel(atPath:limits:)`` of an open file.
+    static func looksLikeModel(_ file: RandomAccessFile, limits: ScanLimits) -> Bool {
+        let path = file.path
+        guard let prefix = try? file.read(at: 0, count: Int(min(file.size, UInt64(sniffLength)))) else {
             return true
         }
         if FileScan.sniff(prefix, size: file.size) != nil || TarArchive.isHeader(prefix) { return true }
@@ -198,6 +232,16 @@ extension ModelScanner {
         if trial.end != nil || !trial.globals.isEmpty { return true }
         if trial.findings.contains(where: { FileScan.importKinds.contains($0.kind) }) { return true }
         return trial.ranOutOfInput && UInt64(prefix.count) < file.size
+    }
+
+    /// Why a walked file could not be opened, worded as `unreadable` expects.
+    private static func openFailure(_ error: Error) -> String {
+        guard let error = error as? ModelTreeError else { return "\(error)" }
+        switch error.problem {
+        case let .cannotRead(code): return FileIO.errnoDescription(code)
+        case .notRegularFile: return "not a regular file"
+        default: return error.reason
+        }
     }
 
     static func unreadable(_ path: String, _ reason: String) -> FileScanReport {

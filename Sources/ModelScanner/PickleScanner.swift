@@ -174,6 +174,9 @@ struct PickleMachine {
         // them step by step was a tenth of scanning a small file (callgrind).
         stack.reserveCapacity(64)
         memo.reserveCapacity(64)
+        // And for its strings: at most the stream's own size (a string's
+        // bytes are a part of the stream), 64 KiB at first.
+        values.reserveStrings(bytes: min(bytes.count, 1 << 16), count: min(bytes.count / 2, 1 << 12))
     }
 
     // MARK: imports
@@ -383,6 +386,22 @@ struct PickleMachine {
     /// statement per step: `push(stringValue(takeString(n)))` made the
     /// compiler copy the whole machine for every string (measured with callgrind).
     mutating func pushString(_ count: Int) throws {
+        // An ASCII string in the read window (what picklers write for names
+        // and keys) goes from the window into the string arena in place: no
+        // slice of the window (a retain and release each) and no second pass.
+        if count >= 0, count <= PickleMachine.maxStringBytes, keptStringBytes + count <= PickleMachine.maxKeptStringBytes,
+           count <= bytes.count - position {
+            let source = bytes
+            let placed = source.withWindowBytes(position, count) { buffer -> Value? in
+                buffer.allSatisfy { $0 < 0x80 } ? values.makeString(utf8: buffer) : nil
+            }
+            if case let .some(.some(value)) = placed {
+                position += count
+                keptStringBytes += count
+                try push(value)
+                return
+            }
+        }
         let raw = try takeString(count)
         let value = try stringValue(raw)
         try push(value)

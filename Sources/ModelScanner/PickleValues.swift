@@ -118,6 +118,12 @@ struct PickleValues {
 
     init(budget: Int) { self.budget = budget }
 
+    /// Room for `bytes` string bytes and `count` strings before the arena grows.
+    mutating func reserveStrings(bytes: Int, count: Int) {
+        stringBytes.reserveCapacity(bytes)
+        stringSpans.reserveCapacity(count)
+    }
+
     private mutating func track(_ size: Int) -> Bool {
         trackedSize += size + 1
         if trackedSize > budget { exhausted = true }

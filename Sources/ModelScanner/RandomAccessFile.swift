@@ -32,6 +32,14 @@ final class RandomAccessFile {
         self.size = UInt64(info.st_size)
     }
 
+    /// Takes over `descriptor`, an open regular file of `size` bytes (as
+    /// ``ModelTree/Opener`` returns one, already checked); closes it when done.
+    init(adopting descriptor: Int32, path: String, size: UInt64) {
+        self.path = path
+        self.descriptor = descriptor
+        self.size = size
+    }
+
     deinit { close(descriptor) }
 
     /// Exactly `count` bytes at `offset`; throws when the file is shorter or unreadable.

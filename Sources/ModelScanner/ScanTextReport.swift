@@ -8,12 +8,20 @@ public enum ScanTextReport {
     /// cannot forge or hide a line.
     public static func render(_ report: ScanReport, verbose: Bool = false, escape: (String) -> String = { $0 }) -> String {
         var out = ""
+        // Room for a clean line per file; the lines are appended piece by
+        // piece (an interpolated line is built as its own string first).
+        out.reserveCapacity(report.files.count * (report.files.first.map { $0.path.utf8.count + 48 } ?? 0) + 128)
         for file in report.files {
-            let status = file.isClean ? "clean" : "\(file.findings.count) finding(s)"
             if file.isClean && !verbose {
-                out += "\(escape(file.path)): \(file.format.rawValue), \(file.streams.count) pickle stream(s), clean\n"
+                out += escape(file.path)
+                out += ": "
+                out += file.format.rawValue
+                out += ", "
+                out += String(file.streams.count)
+                out += " pickle stream(s), clean\n"
                 continue
             }
+            let status = file.isClean ? "clean" : "\(file.findings.count) finding(s)"
             out += "\(escape(file.path)): \(file.format.rawValue), \(file.streams.count) pickle stream(s), \(status)\n"
             for finding in file.findings {
                 let offset = finding.offset.map { " @\($0)" } ?? ""

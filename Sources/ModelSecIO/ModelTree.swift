@@ -72,6 +72,10 @@ public struct ModelTree: Sendable {
         public let stamp: FileStamp
         /// True when reaching it followed a symbolic link (allowed links only).
         public let followedSymlink: Bool
+        /// Where it was listed: its index in ``ModelTree/directories``; nil
+        /// for a single-file model or a file found by ``ModelTree/locate(_:in:options:)``.
+        /// ``ModelTree/Opener`` opens the file through that directory's descriptor.
+        public let directoryIndex: Int?
 
         /// The size when the walk saw it.
         public var size: Int64 { stamp.size }
@@ -79,11 +83,12 @@ public struct ModelTree: Sendable {
         public var displayPath: String { String(decoding: fileSystemPath.dropLast(), as: UTF8.self) }
 
         /// A file entry.
-        public init(path: ModelPath, fileSystemPath: [UInt8], stamp: FileStamp, followedSymlink: Bool) {
+        public init(path: ModelPath, fileSystemPath: [UInt8], stamp: FileStamp, followedSymlink: Bool, directoryIndex: Int? = nil) {
             self.path = path
             self.fileSystemPath = fileSystemPath
             self.stamp = stamp
             self.followedSymlink = followedSymlink
+            self.directoryIndex = directoryIndex
         }
     }
 
@@ -95,6 +100,11 @@ public struct ModelTree: Sendable {
         public let fileSystemPath: [UInt8]
         /// Its stamp when it was listed: entries added, removed or renamed change it.
         public let stamp: FileStamp
+        /// The directory it was listed in (its index in ``ModelTree/directories``); nil for the root.
+        public let parentIndex: Int?
+        /// True when reaching it followed a symbolic link (the root given as
+        /// one, or an entry that is one, allowed links only).
+        public let followedSymlink: Bool
 
         /// The path on disk as text, for messages.
         public var displayPath: String { String(decoding: fileSystemPath.dropLast(), as: UTF8.self) }
@@ -134,13 +144,39 @@ public struct ModelTree: Sendable {
             return ModelTree(root: root, isSingleFile: true, files: [file], directories: [], problems: [])
         }
         guard isType(st, S_IFDIR) else { throw ModelTreeError(path: root, problem: .specialFile) }
+        // The walk goes through directory descriptors: each directory is
+        // opened from its parent's descriptor (`O_NOFOLLOW` unless the entry
+        // was an allowed link) and must be the directory its entry named
+        // (same device and inode), and entries are looked at with `fstatat`,
+        // so no string joined from names is ever resolved again.
         var walker = Walker(options: options)
         walker.ancestors.insert(DeviceInode(st))
         walker.visited.insert(DeviceInode(st))
-        walker.directories.append(Directory(path: ModelPath(bytes: []), fileSystemPath: rootBytes + [0], stamp: FileStamp(st)))
-        try walker.walkDirectory(absolute: rootBytes, relative: ModelPath(bytes: []), depth: 0)
+        walker.directories.append(Directory(path: ModelPath(bytes: []), fileSystemPath: rootBytes + [0], stamp: FileStamp(st),
+                                            parentIndex: nil, followedSymlink: rootIsLink))
+        let rootFD = openDirectory(AT_FDCWD, root, followLink: rootIsLink)
+        if rootFD < 0 {
+            // As any directory that cannot be listed: recorded when the walk goes on after problems.
+            try walker.report(ModelTreeError(path: root, problem: .cannotList(errno: errno)))
+        } else {
+            defer { close(rootFD) }
+            guard sameIdentity(rootFD, st) else { throw ModelTreeError(path: root, problem: .changed) }
+            try walker.walkDirectory(rootFD, index: 0, absolute: rootBytes, relative: ModelPath(bytes: []), depth: 0)
+        }
         return ModelTree(root: root, isSingleFile: false, files: walker.files.sorted { $0.path < $1.path },
                          directories: walker.directories, problems: walker.problems)
+    }
+
+    /// Opens the directory `name` (NUL-terminated, or a String) under `parent`
+    /// for listing and for `openat`; `O_NOFOLLOW` unless `followLink`. -1 and errno on failure.
+    static func openDirectory(_ parent: Int32, _ name: UnsafePointer<CChar>, followLink: Bool) -> Int32 {
+        openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | (followLink ? 0 : O_NOFOLLOW))
+    }
+
+    /// True when the open `fd` is the file `st` describes (device and inode).
+    static func sameIdentity(_ fd: Int32, _ st: stat) -> Bool {
+        var opened = stat()
+        return fstat(fd, &opened) == 0 && opened.st_dev == st.st_dev && opened.st_ino == st.st_ino
     }
 
     /// `path` without trailing slashes (`/` stays `/`): `model/` names the
@@ -216,12 +252,21 @@ public struct ModelTree: Sendable {
     /// cannot hang the open; `O_NOFOLLOW` unless the walk followed a link)
     /// with the same inode, size and timestamps. The caller closes the descriptor.
     ///
+    /// This opens `file` by its path on disk; ``Opener`` opens the files of a
+    /// walked tree through their directories' descriptors instead.
+    ///
     /// - Throws: ``ModelTreeError`` with `.cannotRead`, `.notRegularFile` or `.changed`.
     public static func openUnchanged(_ file: File) throws -> Int32 {
-        let flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (file.followedSymlink ? 0 : O_NOFOLLOW)
-        let fd = file.fileSystemPath.withUnsafeBufferPointer {
-            open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), flags)
+        try file.fileSystemPath.withUnsafeBufferPointer {
+            try openUnchanged(file, in: AT_FDCWD, name: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self))
         }
+    }
+
+    /// The one open-and-check of a walked file: `name` opened under the
+    /// directory descriptor `directory` (or `AT_FDCWD`), as ``openUnchanged(_:)`` says.
+    static func openUnchanged(_ file: File, in directory: Int32, name: UnsafePointer<CChar>) throws -> Int32 {
+        let flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (file.followedSymlink ? 0 : O_NOFOLLOW)
+        let fd = openat(directory, name, flags)
         guard fd >= 0 else { throw ModelTreeError(path: file.displayPath, problem: .cannotRead(errno: errno)) }
         var st = stat()
         guard fstat(fd, &st) == 0, isType(st, S_IFREG) else {
@@ -264,10 +309,12 @@ public struct ModelTree: Sendable {
             problems.append(problem)
         }
 
-        mutating func walkDirectory(absolute: [UInt8], relative: ModelPath, depth: Int) throws {
+        /// Lists the open directory `fd` (``ModelTree/directories`` entry
+        /// `index`) and walks every entry from that descriptor.
+        mutating func walkDirectory(_ fd: Int32, index: Int, absolute: [UInt8], relative: ModelPath, depth: Int) throws {
             let names: [[UInt8]]
             do {
-                names = try listDirectory(absolute)
+                names = try listDirectory(fd, absolute: absolute)
             } catch let error as ModelTreeError {
                 // The entry count limit is never skipped over: stop there.
                 if error.endsTheWalk { throw error }
@@ -275,7 +322,7 @@ public struct ModelTree: Sendable {
             }
             for name in names {
                 do {
-                    try walkEntry(name, absolute: absolute, relative: relative, depth: depth)
+                    try walkEntry(name, in: fd, index: index, absolute: absolute, relative: relative, depth: depth)
                 } catch let error as ModelTreeError {
                     if error.endsTheWalk { throw error }
                     try report(error)
@@ -283,67 +330,195 @@ public struct ModelTree: Sendable {
             }
         }
 
-        mutating func walkEntry(_ name: [UInt8], absolute: [UInt8], relative: ModelPath, depth: Int) throws {
+        mutating func walkEntry(_ name: [UInt8], in directory: Int32, index: Int, absolute: [UInt8], relative: ModelPath, depth: Int) throws {
             let path = relative.appending(name)
-            if options.ignoring.contains(where: { path.isWithin($0) }) { return }
-            let full = absolute + [UInt8(ascii: "/")] + name
-            let shown = String(decoding: full, as: UTF8.self)
-            guard String(validating: name, as: UTF8.self) != nil else {
-                throw ModelTreeError(path: shown, problem: .nameNotUTF8)
+            if !options.ignoring.isEmpty, options.ignoring.contains(where: { path.isWithin($0) }) { return }
+            // The path on disk, NUL-terminated (what File keeps); its tail is
+            // the entry's name, NUL-terminated, for the *at calls.
+            var full: [UInt8] = []
+            full.reserveCapacity(absolute.count + name.count + 2)
+            full += absolute
+            full.append(UInt8(ascii: "/"))
+            full += name
+            full.append(0)
+            let nameOffset = absolute.count + 1
+            func shown() -> String { String(decoding: full.dropLast(), as: UTF8.self) }
+            // ASCII (nearly every name) is valid UTF-8 without building a String.
+            guard name.allSatisfy({ $0 < 0x80 }) || String(validating: name, as: UTF8.self) != nil else {
+                throw ModelTreeError(path: shown(), problem: .nameNotUTF8)
             }
             var st = stat()
-            guard lstat(full + [0], &st) == 0 else { throw ModelTreeError(path: shown, problem: .cannotRead(errno: errno)) }
+            let statFailure: Int32? = full.withUnsafeBufferPointer { buffer in
+                let cName = UnsafeRawPointer(buffer.baseAddress! + nameOffset).assumingMemoryBound(to: CChar.self)
+                return fstatat(directory, cName, &st, AT_SYMLINK_NOFOLLOW) == 0 ? nil : errno
+            }
+            if let code = statFailure { throw ModelTreeError(path: shown(), problem: .cannotRead(errno: code)) }
             let isLink = ModelTree.isType(st, S_IFLNK)
             if isLink {
-                guard options.allowSymlinks else { throw ModelTreeError(path: shown, problem: .symbolicLink) }
-                guard stat(full + [0], &st) == 0 else { throw ModelTreeError(path: shown, problem: .brokenSymbolicLink) }
+                guard options.allowSymlinks else { throw ModelTreeError(path: shown(), problem: .symbolicLink) }
+                let followed = full.withUnsafeBufferPointer { buffer in
+                    fstatat(directory, UnsafeRawPointer(buffer.baseAddress! + nameOffset).assumingMemoryBound(to: CChar.self), &st, 0) == 0
+                }
+                guard followed else { throw ModelTreeError(path: shown(), problem: .brokenSymbolicLink) }
             }
             if ModelTree.isType(st, S_IFREG) {
-                files.append(File(path: path, fileSystemPath: full + [0], stamp: FileStamp(st), followedSymlink: isLink))
+                files.append(File(path: path, fileSystemPath: full, stamp: FileStamp(st), followedSymlink: isLink, directoryIndex: index))
             } else if ModelTree.isType(st, S_IFDIR) {
                 guard depth + 1 <= options.maxDepth else {
-                    throw ModelTreeError(path: shown, problem: .tooDeep(limit: options.maxDepth))
+                    throw ModelTreeError(path: shown(), problem: .tooDeep(limit: options.maxDepth))
                 }
                 let id = DeviceInode(st)
-                guard !ancestors.contains(id) else { throw ModelTreeError(path: shown, problem: .symbolicLinkLoop) }
+                guard !ancestors.contains(id) else { throw ModelTreeError(path: shown(), problem: .symbolicLinkLoop) }
                 if !visited.insert(id).inserted {
                     repeatedDirectories += 1
                     guard repeatedDirectories <= options.maxRepeatedDirectories else {
-                        throw ModelTreeError(path: shown, problem: .tooManyRepeatedDirectories(limit: options.maxRepeatedDirectories))
+                        throw ModelTreeError(path: shown(), problem: .tooManyRepeatedDirectories(limit: options.maxRepeatedDirectories))
                     }
                 }
+                directories.append(Directory(path: path, fileSystemPath: full, stamp: FileStamp(st), parentIndex: index, followedSymlink: isLink))
+                // Opened from its parent's descriptor, and it must be the
+                // directory fstatat saw (a link swapped in meanwhile is not followed).
+                let child = full.withUnsafeBufferPointer { buffer in
+                    ModelTree.openDirectory(directory, UnsafeRawPointer(buffer.baseAddress! + nameOffset).assumingMemoryBound(to: CChar.self),
+                                            followLink: isLink)
+                }
+                guard child >= 0 else { throw ModelTreeError(path: shown(), problem: .cannotList(errno: errno)) }
+                defer { close(child) }
+                guard ModelTree.sameIdentity(child, st) else { throw ModelTreeError(path: shown(), problem: .changed) }
                 ancestors.insert(id)
                 defer { ancestors.remove(id) }
-                directories.append(Directory(path: path, fileSystemPath: full + [0], stamp: FileStamp(st)))
-                try walkDirectory(absolute: full, relative: path, depth: depth + 1)
+                try walkDirectory(child, index: directories.count - 1, absolute: Array(full.dropLast()), relative: path, depth: depth + 1)
             } else {
-                throw ModelTreeError(path: shown, problem: .specialFile)
+                throw ModelTreeError(path: shown(), problem: .specialFile)
             }
         }
 
-        /// The entry names of a directory as raw bytes, without `.` and `..`.
-        private mutating func listDirectory(_ absolute: [UInt8]) throws -> [[UInt8]] {
-            let shown = String(decoding: absolute, as: UTF8.self)
-            guard let dir = opendir(absolute.map { CChar(bitPattern: $0) } + [0]) else {
-                throw ModelTreeError(path: shown, problem: .cannotList(errno: errno))
+        /// The entry names of the open directory `fd` as raw bytes, without `.` and `..`.
+        private mutating func listDirectory(_ fd: Int32, absolute: [UInt8]) throws -> [[UInt8]] {
+            func shown() -> String { String(decoding: absolute, as: UTF8.self) }
+            // fdopendir takes the descriptor it is given: a duplicate, so the
+            // walk keeps `fd` for the entries' *at calls.
+            let copy = dup(fd)
+            guard copy >= 0 else { throw ModelTreeError(path: shown(), problem: .cannotList(errno: errno)) }
+            guard let dir = fdopendir(copy) else {
+                let code = errno
+                close(copy)
+                throw ModelTreeError(path: shown(), problem: .cannotList(errno: code))
             }
             defer { closedir(dir) }
             var names: [[UInt8]] = []
             while true {
                 errno = 0
                 guard let entry = readdir(dir) else {
-                    if errno != 0 { throw ModelTreeError(path: shown, problem: .cannotList(errno: errno)) }
+                    if errno != 0 { throw ModelTreeError(path: shown(), problem: .cannotList(errno: errno)) }
                     break
                 }
-                let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-                if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+                let name: [UInt8]? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    let length = raw.firstIndex(of: 0) ?? raw.count
+                    if length == 1 && raw[0] == UInt8(ascii: ".") || length == 2 && raw[0] == UInt8(ascii: ".") && raw[1] == UInt8(ascii: ".") {
+                        return nil
+                    }
+                    return Array(raw[..<length])
+                }
+                guard let name else { continue }
                 entriesSeen += 1
                 guard entriesSeen <= options.maxEntries else {
-                    throw ModelTreeError(path: shown, problem: .tooManyEntries(limit: options.maxEntries))
+                    throw ModelTreeError(path: shown(), problem: .tooManyEntries(limit: options.maxEntries))
                 }
                 names.append(name)
             }
             return names
+        }
+    }
+}
+
+extension ModelTree {
+    /// Opens the files of a walked tree through directory descriptors, so no
+    /// path string is resolved again after the walk: the root is opened by
+    /// its path, every directory below it with `openat` from its parent's
+    /// descriptor, and the file with `openat` from its own directory's. Each
+    /// step uses `O_NOFOLLOW` unless the walk followed an (allowed) link
+    /// there, and each directory must be the one the walk listed (same
+    /// device and inode), so a directory or file swapped for a symbolic link
+    /// after the walk makes the open fail (`.changed` or `.cannotRead`)
+    /// instead of reading outside the model. The file itself is checked as
+    /// ``ModelTree/openUnchanged(_:)`` checks it.
+    ///
+    /// An opener keeps the descriptors of the last directory it used and of
+    /// that directory's ancestors (at most the walk's depth + 1), so the files
+    /// of one directory cost one `openat` each. It is not thread-safe: use
+    /// one per thread (``ParallelWork`` lane).
+    public final class Opener {
+        private let directories: [Directory]
+        /// The open chain: root first, each entry a child of the one before.
+        private var chain: [(index: Int, fd: Int32)] = []
+
+        /// An opener for the files of `tree`.
+        public init(_ tree: ModelTree) { directories = tree.directories }
+
+        deinit { for entry in chain { close(entry.fd) } }
+
+        /// Opens `file` (one of the tree's files) for reading; the caller
+        /// closes the descriptor. A file with no directory (a single-file
+        /// model) is opened by its path, as ``ModelTree/openUnchanged(_:)`` does.
+        ///
+        /// - Throws: ``ModelTreeError`` with `.cannotRead`, `.notRegularFile` or `.changed`.
+        public func openUnchanged(_ file: File) throws -> Int32 {
+            guard let index = file.directoryIndex, directories.indices.contains(index) else {
+                return try ModelTree.openUnchanged(file)
+            }
+            let directory = try descriptor(of: index)
+            return try file.fileSystemPath.withUnsafeBufferPointer { buffer in
+                let name = Opener.nameOffset(buffer)
+                return try ModelTree.openUnchanged(file, in: directory,
+                                                   name: UnsafeRawPointer(buffer.baseAddress! + name).assumingMemoryBound(to: CChar.self))
+            }
+        }
+
+        /// Where the last component of a NUL-terminated path on disk starts.
+        private static func nameOffset(_ path: UnsafeBufferPointer<UInt8>) -> Int {
+            var i = path.count - 1
+            while i > 0, path[i - 1] != UInt8(ascii: "/") { i -= 1 }
+            return i
+        }
+
+        /// The open descriptor of directory `index`, opening what is missing
+        /// of its chain from the deepest ancestor already open.
+        private func descriptor(of index: Int) throws -> Int32 {
+            if let last = chain.last, last.index == index { return last.fd }
+            var wanted: [Int] = []
+            var next: Int? = index
+            while let current = next {
+                wanted.append(current)
+                guard wanted.count <= directories.count else { break }   // parent indices always point up: never loops
+                next = directories[current].parentIndex
+            }
+            wanted.reverse()
+            var kept = 0
+            while kept < chain.count, kept < wanted.count, chain[kept].index == wanted[kept] { kept += 1 }
+            while chain.count > kept { close(chain.removeLast().fd) }
+            for position in kept..<wanted.count {
+                let directory = directories[wanted[position]]
+                let parent = position == 0 ? AT_FDCWD : chain[position - 1].fd
+                let fd = directory.fileSystemPath.withUnsafeBufferPointer { buffer -> Int32 in
+                    // The root by its path as given; below it, the entry's name.
+                    let name = position == 0 ? 0 : Opener.nameOffset(buffer)
+                    return ModelTree.openDirectory(parent, UnsafeRawPointer(buffer.baseAddress! + name).assumingMemoryBound(to: CChar.self),
+                                                   followLink: directory.followedSymlink)
+                }
+                guard fd >= 0 else {
+                    let code = errno
+                    // A link or a file where the walk saw a directory: not what was walked.
+                    throw ModelTreeError(path: directory.displayPath, problem: code == ELOOP || code == ENOTDIR ? .changed : .cannotRead(errno: code))
+                }
+                var st = stat()
+                guard fstat(fd, &st) == 0, UInt64(st.st_dev) == directory.stamp.device, UInt64(st.st_ino) == directory.stamp.inode else {
+                    close(fd)
+                    throw ModelTreeError(path: directory.displayPath, problem: .changed)
+                }
+                chain.append((wanted[position], fd))
+            }
+            return chain[chain.count - 1].fd
         }
     }
 }

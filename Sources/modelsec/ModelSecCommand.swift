@@ -30,9 +30,12 @@ struct ModelSecCommand: ParsableCommand {
     /// whole-tree parse was 25M of the 355M of scanning 2,000 small
     /// pickles). Only a successful parse is taken: anything else (`--help`,
     /// a usage error) returns nil and goes through the whole tree, so help
-    /// and messages are what they always were.
+    /// and messages are what they always were. The plainest command lines
+    /// (paths, `--json`, `--verbose`) are read without ArgumentParser at all
+    /// (``Scan/plain(_:)``).
     static func parseScanAlone(_ arguments: [String]) -> (any ParsableCommand)? {
         guard let first = arguments.first, first.utf8.elementsEqual("scan".utf8) else { return nil }
+        if let plain = Scan.plain(arguments.dropFirst()) { return plain }
         return try? Scan.parseAsRoot(Array(arguments.dropFirst()))
     }
 
