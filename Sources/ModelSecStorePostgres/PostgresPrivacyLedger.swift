@@ -154,6 +154,8 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
     /// concurrent charges on few threads): the same transaction, rules and
     /// retries, without a blocked thread per charge. Receipts are
     /// ``DifferentialPrivacy/ChargeReceipt``s as from the blocking call.
+    /// A ledger is one connection: concurrent charges on one ledger take
+    /// turns; open a ledger per concurrent charger for them to run at once.
     public func charge(_ requests: [ChargeRequest], requestID: String?) async throws -> (receipt: ChargeReceipt, replayed: Bool) {
         if let requestID { try LedgerRules.validate(requestID: requestID) }
         let amounts = try requests.map { try LedgerRules.amount($0) }

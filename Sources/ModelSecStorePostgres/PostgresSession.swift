@@ -20,6 +20,8 @@ final class PostgresSession: Sendable {
     /// Set when an operation timed out: its abandoned work may still be
     /// running on the connection, so nothing else may use it.
     private let abandoned = Mutex(false)
+    /// One operation at a time on the connection (``runAsync(_:)``).
+    private let turn = OneAtATime()
     /// Discards the driver's log (the library is silent; errors carry what matters).
     static let logger = Logger(label: "modelsec.store", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -137,24 +139,72 @@ final class PostgresSession: Sendable {
     }
 
     /// Runs `body` on the connection within ``operationTimeout``, mapping
-    /// errors. When the time runs out the session is abandoned: its
-    /// connection is closed (the server then ends the abandoned work's
-    /// transaction and advisory locks, and the work fails on the closed
-    /// connection) and the session is not used again. The limit is a timer
-    /// on the connection's event loop, cancelled when the work ends (a task
-    /// group with a sleeping child per operation cost the bench a third more
-    /// client CPU per charge).
+    /// errors, one operation at a time (a second caller waits for its turn;
+    /// the time limit counts from the turn). When the time runs out the
+    /// caller gets ``ModelSecStore/StoreError/timedOut(store:seconds:)`` at
+    /// once and the session is abandoned: its connection is closed (the
+    /// server then ends the abandoned work's transaction and advisory locks)
+    /// and the session is not used again; the work itself is left to fail
+    /// on its own (closing does not interrupt a statement waiting on the
+    /// server). The limit is a timer on the connection's event loop,
+    /// cancelled when the work ends (a task group with a sleeping child per
+    /// operation cost the bench a third more client CPU per charge).
     func runAsync<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let connection = self.connection, store = self.store, limit = Self.operationTimeout
-        guard !abandoned.withLock({ $0 }) else { throw StoreError.connectionLost(store: store) }
-        let timer = connection.eventLoop.scheduleTask(in: .seconds(Int64(limit))) { self.abandon() }
-        defer { timer.cancel() }
+        // Concurrent callers of one session (tasks sharing a ledger, threads
+        // sharing it through the blocking API) take turns: each operation's
+        // statements, and its transaction, are its own.
+        await turn.acquire()
+        guard !abandoned.withLock({ $0 }) else {
+            turn.release()
+            throw StoreError.connectionLost(store: store)
+        }
         do {
-            return try await body(connection)
+            return try await withCheckedThrowingContinuation { (caller: CheckedContinuation<T, any Error>) in
+                // Whichever ends first, the work or the timer, answers the
+                // caller and ends the turn; the other finds both done.
+                let outcome = OperationOutcome(caller: caller, turn: turn)
+                let timer = connection.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
+                    self.abandon()
+                    outcome.endTurn()
+                    outcome.answer(.failure(Blocking.TimedOut(seconds: limit)))
+                }
+                Task {
+                    let result: Result<T, any Error>
+                    do { result = .success(try await body(connection)) } catch { result = .failure(error) }
+                    timer.cancel()
+                    outcome.endTurn()
+                    outcome.answer(result)
+                }
+            }
+        } catch is Blocking.TimedOut {
+            throw StoreError.timedOut(store: store, seconds: limit)
         } catch {
             // The work failed because the timer closed its connection.
             if abandoned.withLock({ $0 }) { throw StoreError.timedOut(store: store, seconds: limit) }
             throw Self.map(error, store: store)
+        }
+    }
+
+    /// One operation's single answer and single end of turn.
+    private final class OperationOutcome<T: Sendable>: Sendable {
+        private let state = Mutex((answered: false, released: false))
+        private let caller: CheckedContinuation<T, any Error>
+        private let turn: OneAtATime
+
+        init(caller: CheckedContinuation<T, any Error>, turn: OneAtATime) {
+            self.caller = caller
+            self.turn = turn
+        }
+
+        /// Ends the operation's turn (once).
+        func endTurn() {
+            if state.withLock({ s in defer { s.released = true }; return !s.released }) { turn.release() }
+        }
+
+        /// Answers the caller (the first answer only).
+        func answer(_ result: Result<T, any Error>) {
+            if state.withLock({ s in defer { s.answered = true }; return !s.answered }) { caller.resume(with: result) }
         }
     }
 

@@ -1,5 +1,6 @@
 import DifferentialPrivacy
 import Foundation
+import ModelSecIO
 import ModelSecStore
 import ModelSecStorePostgres
 import Synchronization
@@ -141,6 +142,58 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
             XCTAssertEqual(again.receipt, receipt)
         }
         XCTAssertEqual(try engine.open().status(dataset: "shared").releases, 10, "replays charged nothing")
+    }
+
+    /// Many async charges sharing one ledger (one connection): two ledgers,
+    /// 16 tasks each, 0.1 against 1.0 on one dataset. Conflicts between the
+    /// ledgers send charges down the locking path (BEGIN … COMMIT, or
+    /// ROLLBACK on a refusal); the other tasks of that ledger must wait for
+    /// their turn instead of running their statements inside its transaction,
+    /// where a refusal's ROLLBACK would undo a charge already acknowledged.
+    /// Every receipt's charge is in the ledger, and exactly 10 fit.
+    func testAsyncChargesSharingALedgerTakeTurnsOnItsConnection() throws {
+        let engine = try engines()[1]
+        let ledgers = try (0..<2).map { _ in try XCTUnwrap(try engine.open() as? PostgresPrivacyLedger) }
+        final class Collected: @unchecked Sendable { var receipts: [ChargeReceipt] = []; var codes: [String] = [] } // written before signal(), read after wait()
+        // Several rounds, each on a fresh dataset: a lost charge needs a
+        // refusal's transaction to open just before another task's write.
+        for round in 0..<24 {
+            let dataset = "shared-\(round)"
+            try engine.open().setTotal(dataset: dataset, budget: PrivacyCost(epsilon: 1.0), relation: nil)
+            let request = ChargeRequest(dataset: dataset, cost: PrivacyCost(epsilon: 0.1), relation: .addRemove,
+                                        mechanism: "test", parameters: "{}")
+            let collected = Collected()
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                let results = await withTaskGroup(of: Result<ChargeReceipt, any Error>.self) { group in
+                    for i in 0..<32 {
+                        group.addTask {
+                            do { return .success(try await ledgers[i % 2].charge([request], requestID: "\(dataset)-\(i)").receipt) } catch {
+                                return .failure(error)
+                            }
+                        }
+                    }
+                    var all: [Result<ChargeReceipt, any Error>] = []
+                    for await result in group { all.append(result) }
+                    return all
+                }
+                for result in results {
+                    switch result {
+                    case .success(let receipt): collected.receipts.append(receipt)
+                    case .failure(let error): collected.codes.append((error as? any ModelSecError)?.code ?? "\(error)")
+                    }
+                }
+                done.signal()
+            }
+            XCTAssertEqual(done.wait(timeout: .now() + 120), .success, "the async charges did not end within 120 s")
+            let ledger = try engine.open()
+            let recorded = Set(try ledger.spends(dataset: dataset).map(\.id))
+            let acknowledged = Set(collected.receipts.flatMap(\.charges))
+            XCTAssertEqual(acknowledged.subtracting(recorded), [], "round \(round): acknowledged charges missing from the ledger")
+            XCTAssertEqual(collected.receipts.count, 10, "round \(round): exactly 10 of 32 fit a budget of 1.0; refusals: \(collected.codes)")
+            XCTAssertEqual(Set(collected.codes), ["dp.budget-exceeded"])
+            XCTAssertEqual(try ledger.status(dataset: dataset).releases, 10)
+        }
     }
 
     /// The same with PostgreSQL restarted in the middle: no double charge,
