@@ -136,6 +136,16 @@ public final class X509Certificate: @unchecked Sendable {
         return out
     }
 
+    /// Whether the certificate's extended key usage, when it has one, leaves
+    /// code signing open: it lists codeSigning or anyExtendedKeyUsage. Go's
+    /// x509 (and with it sigstore-go and cosign) applies this to every
+    /// certificate of a code-signing chain, so an issuing CA limited to
+    /// serverAuth cannot issue a code-signing leaf.
+    public var extendedKeyUsagePermitsCodeSigning: Bool {
+        guard X509_get_extension_flags(pointer) & UInt32(EXFLAG_XKUSAGE) != 0 else { return true }
+        return X509_get_extended_key_usage(pointer) & UInt32(XKU_CODE_SIGN | XKU_ANYEKU) != 0
+    }
+
     /// Whether the certificate may sign code-like artifacts: a key usage
     /// extension, when present, allows digitalSignature, and an extended key
     /// usage extension, when present, includes codeSigning.

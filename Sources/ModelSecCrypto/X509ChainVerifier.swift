@@ -86,6 +86,13 @@ public struct X509ChainVerifier: Sendable {
         let usage = leaf.usage
         if usage.digitalSignature == false { throw X509Error.keyUsage }
         if usage.codeSigning == false { throw X509Error.extendedKeyUsage }
+        // OpenSSL checked no purpose (it has none for code signing): an
+        // issuer whose extended key usage shuts out code signing may not
+        // vouch for a signing leaf, as Go's x509 rules for every certificate
+        // of the chain.
+        for (depth, issuer) in chain.enumerated().dropFirst() where !issuer.extendedKeyUsagePermitsCodeSigning {
+            throw X509Error.issuerExtendedKeyUsage(depth: depth)
+        }
         return chain
     }
 }
@@ -132,6 +139,9 @@ public enum X509Error: Error, Equatable, Sendable, CustomStringConvertible {
     case keyUsage
     /// The leaf's extended key usage does not include codeSigning.
     case extendedKeyUsage
+    /// The issuer at `depth` of the chain has an extended key usage with
+    /// neither codeSigning nor anyExtendedKeyUsage.
+    case issuerExtendedKeyUsage(depth: Int)
 
     /// A stable identifier for reports and `--json` output.
     public var code: String {
@@ -150,7 +160,7 @@ public enum X509Error: Error, Equatable, Sendable, CustomStringConvertible {
             case .other: return "certificate.path-invalid"
             }
         case .keyUsage: return "certificate.key-usage"
-        case .extendedKeyUsage: return "certificate.extended-key-usage"
+        case .extendedKeyUsage, .issuerExtendedKeyUsage: return "certificate.extended-key-usage"
         }
     }
 
@@ -174,6 +184,8 @@ public enum X509Error: Error, Equatable, Sendable, CustomStringConvertible {
             }
         case .keyUsage: return "the signing certificate's key usage does not allow digitalSignature"
         case .extendedKeyUsage: return "the signing certificate's extended key usage does not include codeSigning"
+        case let .issuerExtendedKeyUsage(depth):
+            return "the issuing certificate at depth \(depth) of the chain is limited by its extended key usage to purposes other than code signing"
         }
     }
 }

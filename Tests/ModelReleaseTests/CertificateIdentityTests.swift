@@ -160,6 +160,44 @@ final class CertificateIdentityTests: XCTestCase {
                       "--certificate-identity", uri], expect: 0)
     }
 
+    /// An issuing CA whose extended key usage is serverAuth only may not
+    /// vouch for a code-signing leaf (Go's x509, and with it sigstore-go,
+    /// checks every certificate of the chain); a CA without an extended key
+    /// usage, or one listing codeSigning, may. The chain is given with the
+    /// leaf (`--certificate leaf+CA`), the root is trusted.
+    func testAnIssuerLimitedToOtherPurposesCannotIssueASigner() throws {
+        let leafExtensions = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\nsubjectAltName=email:\(email)\n"
+        try Data(leafExtensions.utf8).write(to: dir.appendingPathComponent("via-ca-leaf.ext"))
+        for (ca, eku) in [("tls-only-ca", "serverAuth"), ("signing-ca", "codeSigning"), ("plain-ca", nil)] as [(String, String?)] {
+            var caExtensions = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+            if let eku { caExtensions += "extendedKeyUsage=\(eku)\n" }
+            try Data(caExtensions.utf8).write(to: dir.appendingPathComponent("\(ca).ext"))
+            try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("\(ca).key"),
+                         "-out", path("\(ca).csr"), "-subj", "/CN=\(ca)"])
+            try openssl(["x509", "-req", "-in", path("\(ca).csr"), "-CA", path("root.pem"), "-CAkey", path("root.key"),
+                         "-set_serial", "\(UInt32.random(in: 1...UInt32.max))", "-days", "30", "-extfile", path("\(ca).ext"),
+                         "-out", path("\(ca).pem")])
+            try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("\(ca)-leaf.key"),
+                         "-out", path("\(ca)-leaf.csr"), "-subj", "/CN=signer under \(ca)"])
+            try openssl(["x509", "-req", "-in", path("\(ca)-leaf.csr"), "-CA", path("\(ca).pem"), "-CAkey", path("\(ca).key"),
+                         "-set_serial", "\(UInt32.random(in: 1...UInt32.max))", "-days", "30", "-extfile", path("via-ca-leaf.ext"),
+                         "-out", path("\(ca)-leaf-only.pem")])
+            chmod(path("\(ca)-leaf.key"), 0o600)
+            let chain = try String(contentsOfFile: path("\(ca)-leaf-only.pem"), encoding: .utf8) + String(contentsOfFile: path("\(ca).pem"), encoding: .utf8)
+            try Data(chain.utf8).write(to: dir.appendingPathComponent("\(ca)-leaf.pem"))
+            let sig = try sign("\(ca)-leaf")
+            let arguments = ["verify", path("model"), "--signature", sig, "--ca-roots", path("root.pem"), "--certificate-identity", email]
+            if ca == "tls-only-ca" {
+                let json = try modelsec(arguments + ["--json"], expect: 1)
+                XCTAssertEqual(errorCode(json), "certificate.extended-key-usage", json.stdoutText)
+                let text = try modelsec(arguments, expect: 1)
+                XCTAssertTrue(text.stderrText.contains("depth 1"), text.stderrText)
+            } else {
+                try modelsec(arguments, expect: 0)
+            }
+        }
+    }
+
     /// The deploy gate makes the same check; a release signed with a
     /// certificate `model_signing` accepts is deployed, and `model_signing`
     /// verifies the deployed directory with the same roots. `model_signing`
