@@ -239,10 +239,11 @@ struct LeafLookup {
 
     /// The index of `leaf` in the tree, when it is there: a candidate from
     /// the index counts once the level-0 tile holds `leaf` there and its
-    /// inclusion proof from the tiles leads to the root. The proof's lower
-    /// levels are hashed from that whole tile, so a proof that verifies
-    /// vouches for every hash in it: the tile is kept, and another hit in it
-    /// needs no proof.
+    /// inclusion proof leads to the root. The proof's siblings inside that
+    /// tile are hashed from the very array read here (``TileOverlay``), so a
+    /// proof that verifies vouches for every hash in the array, whatever a
+    /// cache or a later read of the file would give: the array is kept, and
+    /// another hit in it needs no proof.
     mutating func index(of leaf: TreeHash) throws -> UInt64? {
         guard let index = table else { return memory[leaf] }
         for candidate in try index.candidates(leaf) where candidate < tree.size {
@@ -253,7 +254,8 @@ struct LeafLookup {
             }
             let hashes = try tree.tileHashes(level: 0, index: tile)
             guard hashes[slot] == leaf else { continue }
-            let proof = try InclusionProof.generate(index: candidate, size: tree.size, source: tree)
+            let proof = try InclusionProof.generate(index: candidate, size: tree.size,
+                                                    source: TileOverlay(base: tree, tile: tile, hashes: hashes))
             guard InclusionProof.root(leaf: leaf, index: candidate, size: tree.size, proof: proof) == root else {
                 throw TransparencyLogError.rootMismatch(size: tree.size)
             }
@@ -282,4 +284,26 @@ struct LeafLookup {
 
     /// Closes the index file.
     func close() { table?.closeFile() }
+}
+
+/// A tree whose level-0 tile `tile` is `hashes` (a copy already read), every
+/// other subtree as `base` has it: an inclusion proof generated from it
+/// hashes its in-tile siblings from that copy, so its verifying binds the
+/// copy itself to the root.
+struct TileOverlay: SubtreeHashSource {
+    let base: TiledTree
+    let tile: UInt64
+    let hashes: [TreeHash]
+
+    func subtreeHash(level: Int, index: UInt64) throws -> TreeHash {
+        let width = UInt64(TileID.fullWidth)
+        if level < TileID.fullWidth.trailingZeroBitCount {
+            let first = index << UInt64(level), end = (index + 1) << UInt64(level)
+            if first / width == tile, end <= tile * width + UInt64(hashes.count) {
+                let lo = Int(first - tile * width), hi = Int(end - tile * width)
+                return level == 0 ? hashes[lo] : Merkle.rootHash(ofLeafHashes: hashes[lo..<hi])
+            }
+        }
+        return try base.subtreeHash(level: level, index: index)
+    }
 }
