@@ -23,6 +23,37 @@ final class LeafIndexTests: XCTestCase {
         try? FileManager.default.removeItem(at: root)
     }
 
+    /// The proof behind a hit hashes its in-tile siblings from the tile
+    /// array the lookup keeps (``TileOverlay``): a kept array with any other
+    /// hash forged gives a proof that misses the root, so the array the
+    /// lookup trusts for later hits is exactly the one the root covers.
+    func testTheProofThatVouchesForAKeptTileIsHashedFromThatTile() throws {
+        let log = try makeLog(count: 300)
+        let checkpoint = try log.checkpoint().checkpoint
+        let tree = log.tree(size: checkpoint.size)
+        let hashes = try tree.tileHashes(level: 0, index: 0)
+        XCTAssertEqual(hashes.count, 256)
+        func root(_ tile: [TreeHash], index: UInt64) throws -> TreeHash? {
+            let proof = try InclusionProof.generate(index: index, size: checkpoint.size, source: TileOverlay(base: tree, tile: 0, hashes: tile))
+            return InclusionProof.root(leaf: tile[Int(index)], index: index, size: checkpoint.size, proof: proof)
+        }
+        XCTAssertEqual(try root(hashes, index: 7), checkpoint.root)
+        for forgedSlot in [0, 6, 8, 200, 255] {
+            var forged = hashes
+            forged[forgedSlot] = hashes[(forgedSlot + 1) % 256]
+            XCTAssertNotEqual(try root(forged, index: 7), checkpoint.root, "a forged hash at slot \(forgedSlot) must break the proof")
+        }
+        // The last, partial tile (entries 256..<300) as well.
+        let last = try tree.tileHashes(level: 0, index: 1)
+        XCTAssertEqual(last.count, 44)
+        let proof = try InclusionProof.generate(index: 290, size: checkpoint.size, source: TileOverlay(base: tree, tile: 1, hashes: last))
+        XCTAssertEqual(InclusionProof.root(leaf: last[34], index: 290, size: checkpoint.size, proof: proof), checkpoint.root)
+        var forged = last
+        forged[40] = last[0]
+        let forgedProof = try InclusionProof.generate(index: 290, size: checkpoint.size, source: TileOverlay(base: tree, tile: 1, hashes: forged))
+        XCTAssertNotEqual(InclusionProof.root(leaf: last[34], index: 290, size: checkpoint.size, proof: forgedProof), checkpoint.root)
+    }
+
     private func makeLog(_ name: String = "log", count: Int, prefix: String = "entry") throws -> DirectoryLog {
         let log = try DirectoryLog.create(directory: root.appendingPathComponent(name).path, signer: signer)
         if count > 0 { _ = try log.append(entries(count, prefix: prefix), signer: signer) }
