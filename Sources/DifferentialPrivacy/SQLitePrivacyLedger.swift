@@ -136,16 +136,7 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
     }
 
     func exclusive<T>(_ body: (Database) throws -> T) throws -> T {
-        try wrap {
-            try queue.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
-        }
+        try wrap { try queue.immediateTransaction(body) }
     }
 
     public func setTotal(dataset: String, budget: PrivacyCost, relation: NeighbouringRelation?) throws {

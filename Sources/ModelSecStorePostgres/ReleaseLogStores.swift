@@ -130,16 +130,7 @@ public final class SQLiteReleaseLog: ReleaseLogStore {
     }
 
     private func immediate<T>(_ body: (Database) throws -> T) throws -> T {
-        try wrap {
-            try queue.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
-        }
+        try wrap { try queue.immediateTransaction(body) }
     }
 
     private static func insertLog(_ db: Database, _ log: StoredLog) throws {
