@@ -126,16 +126,13 @@ final class PostgresSession: Sendable {
     }
 
     /// Blocks the calling thread until `work` (which uses ``runAsync(_:)``)
-    /// is done. That has the operation's time limit; the wait here has its
-    /// own, a little longer, in case closing a dead connection does not end
-    /// the abandoned work.
+    /// is done. The time limit is ``runAsync(_:)``'s, counted from the
+    /// operation's turn, and it answers when the limit runs out whatever the
+    /// abandoned work does; a limit here as well would count the wait for
+    /// the turn, and could abandon the session under another thread's
+    /// operation that is still within its own limit.
     func wait<T>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-        do {
-            return try Blocking.run(timeout: Self.operationTimeout + 10, work)
-        } catch let timedOut as Blocking.TimedOut {
-            abandon()
-            throw StoreError.timedOut(store: store, seconds: timedOut.seconds)
-        }
+        try Blocking.run(work)
     }
 
     /// Runs `body` on the connection within ``operationTimeout``, mapping
