@@ -11,7 +11,8 @@
 # Env: MODELSEC (release binary), BENCH_DIR, BENCH_VENV (python venv bin/
 # with PyJWT and cryptography, which make the assertions and the subject
 # token). Optional: SERVICE_SECONDS (per run, default 10), SERVICE_CONNECTIONS
-# (default 32), SERVICE_THREADS (wrk threads, default 2), SERVICE_ASSERTIONS
+# (default 128: many pipelines at once; with 32 the rate is connections ÷
+# latency, each token waiting for a durable commit), SERVICE_THREADS (wrk threads, default 2), SERVICE_ASSERTIONS
 # (distinct assertions, default 150000; a run that uses them all sees replays
 # refused, which the row reports as errors), SERVICE_RATE (the paced run's
 # requests per second, default 1000), SERVICE_PACED_CONNECTIONS (its
@@ -33,7 +34,7 @@ set -euo pipefail
 : "${BENCH_DIR:?}"
 : "${BENCH_VENV:?}"
 seconds="${SERVICE_SECONDS:-10}"
-connections="${SERVICE_CONNECTIONS:-32}"
+connections="${SERVICE_CONNECTIONS:-128}"
 threads="${SERVICE_THREADS:-2}"
 assertions="${SERVICE_ASSERTIONS:-150000}"
 rate="${SERVICE_RATE:-1000}"
