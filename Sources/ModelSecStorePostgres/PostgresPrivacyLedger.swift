@@ -7,9 +7,13 @@ import Synchronization
 ///
 /// Same rows, units and rules as ``DifferentialPrivacy/SQLitePrivacyLedger``
 /// (every decision is ``DifferentialPrivacy/LedgerRules``'s, made in Swift
-/// over the dataset row's running sums). A charge is two round trips: one
-/// read of the dataset rows (and of the request id's earlier receipt), the
-/// admission decision, then one statement that locks the rows, checks that
+/// over the dataset row's running sums). A charge of one request that fits
+/// its budget under basic composition is one round trip (``OneStepCharge``:
+/// check, lock, insert, all in one statement); anything else, and any
+/// charge that statement does not admit, is decided in Swift: one read of
+/// the dataset rows (and of the request id's earlier receipt; the one-step
+/// statement returns the same read when it admits nothing), the admission
+/// decision, then one statement that locks the rows, checks that
 /// they are still the rows the decision was made on (charge count, totals,
 /// relation), and inserts the charges and request rows, all or nothing; a
 /// trigger adds each charge to its dataset's sums in the same statement.
@@ -29,6 +33,11 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
     static let lockingRun = 32
     /// How many busy datasets a ledger remembers at most.
     static let maximumRemembered = 1_000
+    private let oneStepAdmissions = Atomic<Int>(0)
+
+    /// How many of this ledger's charges were admitted in one round trip
+    /// (``OneStepCharge``); for tests and benchmarks.
+    package var chargesAdmittedInOneStep: Int { oneStepAdmissions.load(ordering: .relaxed) }
 
     /// The redacted store URL.
     public var storeName: String { session.store }
@@ -170,7 +179,10 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
                 do {
                     if !locking {
                         do {
-                            if let result = try await Self.attempt(c, charge, locked: false) { return (result, conflicted) }
+                            if let result = try await Self.attempt(c, charge, locked: false) {
+                                if result.oneStep { self.oneStepAdmissions.add(1, ordering: .relaxed) }
+                                return ((result.receipt, result.replayed), conflicted)
+                            }
                         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
                             // A row is locked by another charge (NOWAIT): nothing was written.
                         }
@@ -183,7 +195,7 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
                     do {
                         let result = try await Self.attempt(c, charge, locked: true)
                         try await c.query("COMMIT", logger: PostgresSession.logger)
-                        if let result { return (result, conflicted) }
+                        if let result { return ((result.receipt, result.replayed), conflicted) }
                     } catch {
                         _ = try? await c.query("ROLLBACK", logger: PostgresSession.logger)
                         throw error
@@ -221,13 +233,15 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
     /// One try: reads the rows (locking them when `locked`, inside the
     /// caller's transaction), decides, and writes if the rows are still
     /// the ones read. Nil: a row changed in between (never when `locked`).
-    /// Unlocked, the write is its own transaction and never waits for a
+    /// Unlocked, a one-request charge starts with ``OneStepCharge``, which
+    /// admits it at once or reads the rows as the plain read does.
+    /// Unlocked, every write is its own transaction and never waits for a
     /// lock (`NOWAIT`: SQLSTATE 55P03 when a row is held), so a charge
     /// whose operation timed out is never committed later by a statement
     /// still queued on the server; every statement that may wait runs in
     /// the locking transaction, which commits only on the client's COMMIT.
-    /// Both statements are prepared once per connection.
-    static func attempt(_ c: PostgresConnection, _ charge: Charge, locked: Bool) async throws -> (receipt: ChargeReceipt, replayed: Bool)? {
+    /// Every statement is prepared once per connection.
+    static func attempt(_ c: PostgresConnection, _ charge: Charge, locked: Bool) async throws -> Attempt? {
         var rows: [String: LedgerRules.DatasetRow] = [:]
         var found: [(id: Int64, fingerprint: String, time: String)] = []
         func take(_ row: ChargeRead.Row) {
@@ -238,9 +252,18 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
                 found.append((n1, a, b))
             }
         }
+        var admitted: [Int64] = []
         if locked {
             for try await row in try await c.execute(ChargeReadLocking(names: charge.datasets, requestID: charge.requestID),
                                                      logger: PostgresSession.logger) { take(row) }
+        } else if let fast = OneStepCharge(charge, time: LedgerRules.now()) {
+            for try await row in try await c.execute(fast, logger: PostgresSession.logger) {
+                if row.0 == "c" { admitted.append(row.3) } else { take(row) }
+            }
+            if !admitted.isEmpty {
+                return Attempt(receipt: ChargeReceipt(requestID: charge.requestID, charges: admitted, chargedAt: fast.time), replayed: false,
+                               oneStep: true)
+            }
         } else {
             for try await row in try await c.execute(ChargeRead(names: charge.datasets, requestID: charge.requestID),
                                                      logger: PostgresSession.logger) { take(row) }
@@ -249,14 +272,14 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
             guard found.count == charge.requests.count, found.allSatisfy({ $0.fingerprint == charge.fingerprint }) else {
                 throw DPError.requestIDReused(requestID: requestID)
             }
-            return (ChargeReceipt(requestID: requestID, charges: found.map(\.id), chargedAt: found[0].time), true)
+            return Attempt(receipt: ChargeReceipt(requestID: requestID, charges: found.map(\.id), chargedAt: found[0].time), replayed: true)
         }
         let read = rows
         for (request, amount) in zip(charge.requests, charge.amounts) {
             rows[request.dataset] = try LedgerRules.admit(request, amount, row: rows[request.dataset])
         }
         let time = LedgerRules.now()
-        if charge.requests.isEmpty { return (ChargeReceipt(requestID: charge.requestID, charges: [], chargedAt: time), false) }
+        if charge.requests.isEmpty { return Attempt(receipt: ChargeReceipt(requestID: charge.requestID, charges: [], chargedAt: time), replayed: false) }
         // The rows the decision was made on (every dataset has one: admit refused the others).
         let write = ChargeWrite(charge: charge, expected: charge.datasets.map { read[$0]! }, time: time)
         var ids: [Int64] = []
@@ -266,7 +289,15 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
             for try await id in try await c.execute(write, logger: PostgresSession.logger) { ids.append(id) }
         }
         guard ids.count == charge.requests.count else { return nil }
-        return (ChargeReceipt(requestID: charge.requestID, charges: ids, chargedAt: time), false)
+        return Attempt(receipt: ChargeReceipt(requestID: charge.requestID, charges: ids, chargedAt: time), replayed: false)
+    }
+
+    /// What a successful try gives.
+    struct Attempt {
+        var receipt: ChargeReceipt
+        var replayed: Bool
+        /// Admitted by ``OneStepCharge`` (one round trip).
+        var oneStep = false
     }
 
     public func complete(charge: Int64, outcome: SpendOutcome, dataSHA256: String?, resultSHA256: String?) throws {
@@ -338,6 +369,88 @@ struct ChargeRead: PostgresPreparedStatement {
         var b = PostgresBindings(capacity: 2)
         b.append(names)
         b.append(requestID)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// The first try of a one-request charge, in one round trip: when the
+/// charge fits the dataset's budget under basic composition (integer sums,
+/// no overflow), the relation matches and the request id has no earlier
+/// charge, the statement locks the row (`NOWAIT`), inserts the charge and
+/// its request row, and returns the new id (kind `c`). Otherwise it writes
+/// nothing and returns what ``ChargeRead`` returns (the dataset's row, the
+/// request id's earlier charges), and the charge is decided in Swift as
+/// usual.
+///
+/// This admits only charges ``DifferentialPrivacy/LedgerRules/admit(_:_:row:)``
+/// admits: basic composition fitting is one of the two ways its `fits`
+/// accepts, and every refusal (unknown dataset, other relation, a budget
+/// that only the zCDP total fits or that nothing fits, a reused request id)
+/// is left to Swift, which gives the same receipt or the same error as
+/// without this statement. The row's latest committed version is the one
+/// checked (PostgreSQL re-evaluates a locking read's conditions on the
+/// newest row version), and the lock is held until the statement's commit,
+/// so a concurrent charge cannot slip in between the check and the insert.
+struct OneStepCharge: PostgresPreparedStatement {
+    static let name = "modelsec_charge_one_step_v7"
+    static let sql = """
+        WITH prior AS (
+            SELECT r.fingerprint, r.spend_id, r.position, (SELECT s.created_at FROM dp_spends s WHERE s.id = r.spend_id) AS created_at
+            FROM dp_charge_requests r WHERE r.request_id = $2
+        ), fits AS (
+            SELECT name FROM dp_datasets
+            WHERE name = $1 AND relation = $3 AND NOT EXISTS (SELECT 1 FROM prior)
+              AND sum_pure_epsilon_nano::NUMERIC + sum_approximate_epsilon_nano + sum_zcdp_epsilon_nano + $4 <= total_epsilon_nano
+              AND sum_approximate_delta_femto::NUMERIC + sum_zcdp_delta_femto + $5 <= total_delta_femto
+              AND ($6::BIGINT IS NULL OR sum_rho_femto::NUMERIC + $6 <= 9223372036854775807)
+            FOR UPDATE NOWAIT
+        ), spent AS (
+            INSERT INTO dp_spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at, outcome)
+            SELECT name, $3, $4, $5, $6, $7, $8, $9, 'charged' FROM fits
+            RETURNING id
+        ), requested AS (
+            INSERT INTO dp_charge_requests (request_id, position, spend_id, fingerprint)
+            SELECT $2, 0, id, $10 FROM spent WHERE $2::TEXT IS NOT NULL
+        )
+        SELECT 'c', '', '', id, 0::BIGINT, 0::BIGINT, 0::BIGINT, 0::BIGINT, 0::BIGINT, 0::BIGINT, 0::BIGINT, 0::BIGINT FROM spent
+        UNION ALL
+        SELECT 'd', name, \(PostgresPrivacyLedger.rowColumns) FROM dp_datasets WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM spent)
+        UNION ALL
+        SELECT 'r', fingerprint, created_at, spend_id, position::BIGINT, 0, 0, 0, 0, 0, 0, 0 FROM prior
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .int8, .int8, .text, .text, .text, .text]
+    typealias Row = ChargeRead.Row
+    let request: ChargeRequest
+    let amount: LedgerRules.Amount
+    let requestID: String?
+    let fingerprint: String
+    /// The charge's time, as stored and as the receipt gives it.
+    let time: String
+
+    /// The statement for `charge`, nil unless it is one request.
+    init?(_ charge: PostgresPrivacyLedger.Charge, time: String) {
+        guard charge.requests.count == 1 else { return nil }
+        request = charge.requests[0]
+        amount = charge.amounts[0]
+        requestID = charge.requestID
+        fingerprint = charge.fingerprint
+        self.time = time
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 10)
+        b.append(request.dataset)
+        b.append(requestID)
+        b.append(request.relation.rawValue)
+        b.append(amount.epsilon)
+        b.append(amount.delta)
+        b.append(amount.rho)
+        b.append(request.mechanism)
+        b.append(request.parameters)
+        b.append(time)
+        b.append(fingerprint)
         return b
     }
 

@@ -1,0 +1,152 @@
+import DifferentialPrivacy
+import Foundation
+import ModelSecStore
+import ModelSecStorePostgres
+import TestSupport
+import XCTest
+
+/// PostgreSQL admits a one-request charge that fits under basic composition
+/// in one statement (`OneStepCharge`); every other decision is Swift's.
+/// These tests hold that shortcut to the rules: it must never admit what
+/// SQLite (which always decides in Swift) refuses, must be what admits the
+/// plain charges, and must leave the rest to Swift.
+final class OneStepChargeTests: StoreEngineTestCase {
+    func request(_ dataset: String, _ epsilon: Double, delta: Double = 0, rho: Double? = nil,
+                 relation: NeighbouringRelation = .addRemove) -> ChargeRequest {
+        ChargeRequest(dataset: dataset, cost: PrivacyCost(epsilon: epsilon, delta: delta, rho: rho), relation: relation,
+                      mechanism: "gaussian", parameters: "{}")
+    }
+
+    /// A charge sequence built around each budget's edge (exactly the
+    /// remaining budget, one ledger unit more, zCDP charges that only the
+    /// zCDP total admits, other relations, unknown datasets, replays),
+    /// run on both engines: the same outcome at every step and the same
+    /// statuses and charges at the end.
+    func testChargesAtTheBudgetEdgesAgreeOnBothEngines() throws {
+        var outcomes: [String: [String]] = [:]
+        var finals: [String: [String]] = [:]
+        var oneStep = 0
+        for engine in try engines() {
+            let ledger = try engine.open()
+            var generator = SplitMix(seed: 0x5EED_0F_1ED6E5)
+            var seen: [String] = []
+            try ledger.setTotal(dataset: "pure", budget: PrivacyCost(epsilon: 1), relation: nil)
+            try ledger.setTotal(dataset: "approx", budget: PrivacyCost(epsilon: 2, delta: 1e-5), relation: nil)
+            try ledger.setTotal(dataset: "zcdp", budget: PrivacyCost(epsilon: 3, delta: 1e-6), relation: .replaceOne)
+            var lastWithID: ([ChargeRequest], String)?
+            func attempt(_ requests: [ChargeRequest], id: String?) {
+                do {
+                    let r = try ledger.charge(requests, requestID: id)
+                    if let id { lastWithID = (requests, id) }
+                    seen.append("ok \(r.receipt.charges) replayed=\(r.replayed)")
+                } catch { seen.append(code(error)) }
+            }
+            // A second rho this large would overflow the rho sum (a signed 64-bit count of 1e-15).
+            try ledger.setTotal(dataset: "rho", budget: PrivacyCost(epsilon: 10, delta: 1e-6), relation: nil)
+            attempt([request("rho", 0.001, delta: 1e-9, rho: 5000)], id: "rho-1")
+            attempt([request("rho", 0.001, delta: 1e-9, rho: 5000)], id: "rho-2")
+            for step in 0..<240 {
+                let remaining = try ledger.allStatuses().reduce(into: [String: PrivacyCost]()) { $0[$1.dataset] = $1.remaining }
+                let id = step % 3 == 0 ? nil : "req-\(step)"
+                switch generator.next() % 9 {
+                case 0: // exactly what is left, in ledger units (1e-9)
+                    attempt([request("pure", remaining["pure"]!.epsilon)], id: id)
+                case 1: // one epsilon unit more than is left
+                    attempt([request("pure", remaining["pure"]!.epsilon + 1e-9)], id: id)
+                case 2: // a small approximate charge, sometimes the exact rest of delta
+                    let left = remaining["approx"]!.delta
+                    let delta = [1e-7, left, left + 1e-15][Int(generator.next() % 3)]
+                    attempt([request("approx", 0.01 * Double(generator.next() % 30), delta: delta)], id: id)
+                case 3, 4: // zCDP: basic composition runs out long before the zCDP total
+                    attempt([request("zcdp", 0.25, delta: 1e-8, rho: 0.0004 * Double(1 + generator.next() % 4), relation: .replaceOne)], id: id)
+                case 5: // the wrong relation, or no such dataset
+                    attempt([request(generator.next() % 2 == 0 ? "pure" : "missing", 0.001, relation: .replaceOne)], id: id)
+                case 6: // a replay: the last charge made with an id again, or another charge under an earlier id
+                    if generator.next() % 2 == 0, let (requests, earlier) = lastWithID {
+                        attempt(requests, id: earlier)
+                    } else {
+                        attempt([request("pure", 0.001)], id: "req-\(max(1, step - 1 - Int(generator.next() % 6)))")
+                    }
+                case 7: // two requests in one charge (decided in Swift)
+                    attempt([request("approx", 0.01, delta: 1e-8), request("pure", 0.002)], id: id)
+                default: // a small pure charge
+                    attempt([request("pure", 0.001 * Double(generator.next() % 20))], id: id)
+                }
+            }
+            outcomes[engine.name] = seen
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            finals[engine.name] = [String(decoding: try encoder.encode(try ledger.allStatuses()), as: UTF8.self)]
+                + (try ["pure", "approx", "zcdp", "rho"].flatMap { d in try ledger.spends(dataset: d).map { "\($0.id) \($0.dataset) \($0.cost) \($0.outcome)" } })
+            if let pg = ledger as? PostgresPrivacyLedger { oneStep = pg.chargesAdmittedInOneStep }
+        }
+        let sqlite = try XCTUnwrap(outcomes["sqlite"]), postgres = try XCTUnwrap(outcomes["postgres"])
+        for (i, (a, b)) in zip(sqlite, postgres).enumerated() where a != b { XCTFail("step \(i): sqlite \(a), postgres \(b)") }
+        XCTAssertEqual(sqlite.count, postgres.count)
+        XCTAssertEqual(finals["sqlite"], finals["postgres"])
+        // The sequence exercises every kind of outcome, and both ways of admitting.
+        print("outcomes:", Dictionary(sqlite.map { ($0.hasPrefix("ok") ? String($0.suffix(14)) : $0, 1) }, uniquingKeysWith: +), "one step:", oneStep)
+        let admitted = sqlite.filter { $0.hasPrefix("ok") && $0.hasSuffix("replayed=false") }.count
+        XCTAssertEqual(Array(sqlite.prefix(2)), ["ok [1] replayed=false", "dp.budget-exceeded"])
+        XCTAssertTrue(sqlite.contains("dp.relation-mismatch") && sqlite.contains("dp.unknown-dataset") && sqlite.contains("dp.request-id-reused"))
+        XCTAssertTrue(sqlite.contains { $0.hasSuffix("replayed=true") })
+        XCTAssertGreaterThan(oneStep, admitted / 3, "most single charges should be admitted in one statement")
+        XCTAssertLessThan(oneStep, admitted, "multi-request and zCDP-only admissions are decided in Swift")
+    }
+
+    /// Plain one-request charges are admitted in one statement, replays and
+    /// multi-request charges are not, and a row held by another transaction
+    /// sends the charge the locking way (it waits, then succeeds).
+    func testPlainChargesTakeOneStatementAndLockedRowsWait() throws {
+        let pg = try cluster()
+        let engine = try engines().first { $0.name == "postgres" }!
+        let ledger = try XCTUnwrap(try engine.open() as? PostgresPrivacyLedger)
+        try ledger.setTotal(dataset: "d", budget: PrivacyCost(epsilon: 10), relation: nil)
+        var receipts: [ChargeReceipt] = []
+        for i in 0..<20 { receipts.append(try ledger.charge([request("d", 0.1)], requestID: "one-\(i)").receipt) }
+        XCTAssertEqual(ledger.chargesAdmittedInOneStep, 20)
+        let again = try ledger.charge([request("d", 0.1)], requestID: "one-3")
+        XCTAssertTrue(again.replayed)
+        XCTAssertEqual(again.receipt, receipts[3])
+        _ = try ledger.charge([request("d", 0.1), request("d", 0.1)], requestID: "two")
+        XCTAssertEqual(ledger.chargesAdmittedInOneStep, 20)
+        XCTAssertEqual(try ledger.status(dataset: "d").releases, 22)
+
+        // Another session holds the dataset's row for 1.5 s: NOWAIT refuses the
+        // one-step lock, and the charge queues in the locking transaction.
+        let database = String(engine.url.split(separator: "/").last!.split(separator: "?").first!)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        holder.arguments = ["-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", database, "-At", "-c",
+                            "SELECT 1 FROM dp_datasets WHERE name = 'd' FOR UPDATE; SELECT pg_sleep(1.5)"]
+        holder.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": pg.password]) { $1 }
+        holder.standardInput = FileHandle.nullDevice
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() }; holder.waitUntilExit() }
+        // psql sends both statements as one transaction: the row stays locked until the sleep ends.
+        let holding = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(1.5)%' AND pid <> pg_backend_pid()"
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, (try? pg.psql(holding, database: database)) != "1" { usleep(20_000) }
+        let start = Date()
+        let late = try ledger.charge([request("d", 0.1)], requestID: "late")
+        XCTAssertFalse(late.replayed)
+        XCTAssertGreaterThan(Date().timeIntervalSince(start), 0.5, "the charge waited for the row")
+        XCTAssertEqual(ledger.chargesAdmittedInOneStep, 20)
+        XCTAssertEqual(try ledger.status(dataset: "d").releases, 23)
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so a failing sequence can be replayed.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
