@@ -103,9 +103,10 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
     /// `value` in integer multiples of 1/`unit`, computed exactly from the
     /// value's decimal form (what the user typed) and rounded up or down.
     static func units(_ value: Double, _ unit: Double, roundUp: Bool) throws -> Int64 {
-        guard value.isFinite, value >= 0, value * unit < 9e18, let exact = Rational(decimalOf: value) else {
-            throw DPError.invalidQuery("budget value \(value) out of range")
-        }
+        guard value.isFinite, value >= 0, value * unit < 9e18 else { throw DPError.invalidQuery("budget value \(value) out of range") }
+        let power = unit == 1e9 ? 9 : unit == 1e15 ? 15 : nil
+        if let power, let fast = DecimalScaling.scaled(value, powerOfTen: power, roundUp: roundUp) { return fast }
+        guard let exact = Rational(decimalOf: value) else { throw DPError.invalidQuery("budget value \(value) out of range") }
         let scaled = exact * Rational(Int(unit))
         return Int64(roundUp ? scaled.ceiling : scaled.floor)
     }
