@@ -4,8 +4,8 @@
 # connection, each charge with a request id), beside pgbench's
 # built-in simple-update script on the same throwaway cluster
 # (scripts/store-cluster.sh) as the engine's own ceiling. Each client is a
-# thread (as each pipeline is its own process); `bench-store --async` runs
-# them as async tasks instead. Two rows per
+# thread (as each pipeline is its own process); the `postgres-async` rows
+# run them as async tasks instead (`bench-store --async`). Two rows per
 # engine and client count: all clients charging ONE dataset (every charge
 # needs the same budget row, so charges of one dataset are serialised by
 # design) and charges spread over 1,000 datasets (like pgbench, which
@@ -30,13 +30,17 @@ for clients in 1 8 32; do
   ceiling="$("$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U modelsec -b simple-update -c "$clients" -j 2 -T 10 -n modelsec 2>/dev/null \
     | awk '/^tps/ { printf "%.0f", $3 }')"
   for datasets in 1 1000; do
-    for engine in sqlite postgres; do
-      url="$sqlite"; [ "$engine" = postgres ] && url="$MODELSEC_STORE"
+    # postgres-async: the same clients as async tasks on Swift's pool (one
+    # thread per core), the shape of pgbench's 32 clients on -j 2 threads.
+    engines="sqlite postgres"; [ "$datasets" -gt 1 ] && [ "$clients" -gt 1 ] && engines="$engines postgres-async"
+    for engine in $engines; do
+      url="$sqlite"; [ "$engine" != sqlite ] && url="$MODELSEC_STORE"
+      mode=""; [ "$engine" = postgres-async ] && mode="--async"
       # SQLite commits wait for fsync (tens of ms on a busy disk): fewer charges.
       total=4000; [ "$engine" = sqlite ] && total=640
       per=$(( total / clients )); [ "$per" -lt 20 ] && per=20
       rate=0 p50=- p99=- failed=all
-      read -r rate p50 p99 failed < <("$BENCH_SWIFT_BIN/bench-store" "$url" "$clients" "$per" "$datasets" || true) || true
+      read -r rate p50 p99 failed < <("$BENCH_SWIFT_BIN/bench-store" "$url" "$clients" "$per" "$datasets" $mode || true) || true
       peer="pgbench simple-update $ceiling tps"
       ratio="$(awk -v a="$rate" -v b="$ceiling" 'BEGIN { printf "%.0f%% of ceiling", 100 * a / b }')"
       [ "$engine" = sqlite ] && { peer="-"; ratio="-"; }
