@@ -36,7 +36,7 @@ final class CLIContractTests: XCTestCase {
     func testProgressAlwaysWritesPlainLinesOffATerminal() throws {
         let dir = try TestSupport.makeTemporaryDirectory("cli-progress")
         let input = dir.appendingPathComponent("big.bin").path
-        FileManager.default.createFile(atPath: input, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: input, contents: nil))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: input))
         try handle.truncate(atOffset: 64 << 20)
         try handle.close()

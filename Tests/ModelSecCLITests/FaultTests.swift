@@ -16,7 +16,7 @@ final class FaultTests: XCTestCase {
     /// A large input that costs nothing to make: a sparse file of zeros.
     func makeLargeInput(_ name: String, bytes: Int64) throws -> String {
         let p = path(name)
-        FileManager.default.createFile(atPath: p, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: nil))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: p))
         try handle.truncate(atOffset: UInt64(bytes))
         try handle.close()

@@ -247,7 +247,7 @@ final class HostileFilesystemTests: XCTestCase {
     func makeLargeSparseFile(_ name: String, bytes: Int64) throws {
         let url = dir.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: nil))
         let handle = try FileHandle(forWritingTo: url)
         try handle.truncate(atOffset: UInt64(bytes))
         try handle.close()
@@ -266,7 +266,7 @@ final class HostileFilesystemTests: XCTestCase {
         process.executableURL = TestSupport.modelsecBinary
         process.arguments = arguments
         let errorsPath = path("changing-\(UUID().uuidString).stderr")
-        FileManager.default.createFile(atPath: errorsPath, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: errorsPath, contents: nil))
         let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorsPath))
         defer { try? errors.close() }
         process.standardInput = FileHandle.nullDevice

@@ -86,7 +86,7 @@ final class ReviewLeftoverTests: XCTestCase {
         XCTAssertEqual(token.status, 0, token.stderrText)
         try token.stdout.write(to: URL(fileURLWithPath: path("t.jwt")))
         let secret = path("introspect.secret")
-        FileManager.default.createFile(atPath: secret, contents: Data("s3cret\n".utf8), attributes: [.posixPermissions: 0o644])
+        XCTAssertTrue(FileManager.default.createFile(atPath: secret, contents: Data("s3cret\n".utf8), attributes: [.posixPermissions: 0o644]))
         // Nothing listens on port 1: a request that went out would be "unreachable".
         let verify = ["token", "verify", "--token-file", path("t.jwt"), "--public-key", issuerPublic, "--issuer", "https://i.example",
                       "--audience", "a", "--token-introspect", "http://127.0.0.1:1", "--introspect-client-id", "c",

@@ -22,8 +22,8 @@ final class ServeStoreChoiceTests: XCTestCase {
         }
         url = cluster.url(try cluster.makeDatabase("choice"))
         passwordFile = fixture.directory.appendingPathComponent("pg.pw").path
-        FileManager.default.createFile(atPath: passwordFile, contents: Data((cluster.password + "\n").utf8),
-                                       attributes: [.posixPermissions: 0o600])
+        XCTAssertTrue(FileManager.default.createFile(atPath: passwordFile, contents: Data((cluster.password + "\n").utf8),
+                                       attributes: [.posixPermissions: 0o600]))
         _ = try LedgerStores.migrate(try StoreURL(parsing: url), passwordFile: passwordFile)
     }
 

@@ -196,8 +196,8 @@ final class ServerHardeningTests: XCTestCase {
         let dir = fixture.directory
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
         let secretFile = path("basic.secret")
-        FileManager.default.createFile(atPath: secretFile, contents: Data((TokenServiceFixture.basicSecret + "\n").utf8),
-                                       attributes: [.posixPermissions: 0o600])
+        XCTAssertTrue(FileManager.default.createFile(atPath: secretFile, contents: Data((TokenServiceFixture.basicSecret + "\n").utf8),
+                                       attributes: [.posixPermissions: 0o600]))
         let tokenFile = path("deploy.token")
         let fetched = try TestSupport.modelsec(["token", "fetch", "--server", server.base, "--ca-file", pki.caPath, "--client-id", "basic-client",
                                                 "--client-secret-file", secretFile, "--scope", "model:deploy:resnet@2.1.0", "--output", tokenFile])

@@ -44,8 +44,8 @@ struct TokenServiceFixture {
         if engine == .postgres {
             let cluster = try PostgresCluster.shared()
             let passwordFile = directory.appendingPathComponent("pg.pw").path
-            FileManager.default.createFile(atPath: passwordFile, contents: Data((cluster.password + "\n").utf8),
-                                           attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: passwordFile, contents: Data((cluster.password + "\n").utf8),
+                                                 attributes: [.posixPermissions: 0o600]) else { throw CocoaError(.fileWriteUnknown) }
             let url = cluster.url(try cluster.makeDatabase("tok"))
             _ = try LedgerStores.migrate(try StoreURL(parsing: url), passwordFile: passwordFile)
             storeURL = url

@@ -29,8 +29,8 @@ final class TokenStoreEngineTests: XCTestCase {
     private func passwordFile() throws -> String {
         let path = directory.appendingPathComponent("pg.pw").path
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: Data((try cluster().password + "\n").utf8),
-                                           attributes: [.posixPermissions: 0o600])
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data((try cluster().password + "\n").utf8),
+                                           attributes: [.posixPermissions: 0o600]))
         }
         return path
     }
