@@ -109,71 +109,50 @@ enum LedgerSchema {
 
     /// Version 3 (version 2 plus `spends.rho_femto`, the zCDP rho of a
     /// Gaussian charge), recognised and upgraded.
-    static let version3Statements: [String] = [
-        datasetsTable,
-        """
-        CREATE TABLE spends (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            dataset TEXT NOT NULL REFERENCES datasets(name),
-            relation TEXT NOT NULL CHECK (relation IN ('add-remove', 'replace-one')),
-            epsilon_nano INTEGER NOT NULL CHECK (epsilon_nano >= 0),
-            delta_femto INTEGER NOT NULL CHECK (delta_femto >= 0 AND delta_femto <= 1000000000000000),
-            rho_femto INTEGER CHECK (rho_femto IS NULL OR rho_femto >= 0),
-            mechanism TEXT NOT NULL,
-            parameters TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            outcome TEXT NOT NULL CHECK (outcome IN ('charged', 'released', 'failed', 'adjustment')),
-            data_sha256 TEXT CHECK (data_sha256 IS NULL OR (length(data_sha256) = 64 AND data_sha256 NOT GLOB '*[^0-9a-f]*')),
-            result_sha256 TEXT CHECK (result_sha256 IS NULL OR (length(result_sha256) = 64 AND result_sha256 NOT GLOB '*[^0-9a-f]*')),
-            CHECK ((outcome = 'released') = (result_sha256 IS NOT NULL))
-        ) STRICT
-        """,
-        spendsIndex,
-        spendsAppendOnly,
-        """
-        CREATE TRIGGER spends_complete_once BEFORE UPDATE ON spends
-        WHEN OLD.outcome != 'charged' OR NEW.outcome NOT IN ('released', 'failed')
-            OR NEW.id IS NOT OLD.id OR NEW.dataset IS NOT OLD.dataset OR NEW.relation IS NOT OLD.relation
-            OR NEW.epsilon_nano IS NOT OLD.epsilon_nano OR NEW.delta_femto IS NOT OLD.delta_femto OR NEW.rho_femto IS NOT OLD.rho_femto
-            OR NEW.mechanism IS NOT OLD.mechanism OR NEW.parameters IS NOT OLD.parameters OR NEW.created_at IS NOT OLD.created_at
-        BEGIN SELECT RAISE(ABORT, 'a privacy ledger charge is completed once and its cost never changes'); END
-        """,
-        datasetsKept,
-        datasetsKeepNameAndRelation,
-    ]
+    static let version3Statements: [String] = frozenStatements(rho: true)
 
     /// Version 2 (per-dataset relations and outcomes; no rho), recognised and upgraded.
-    static let version2Statements: [String] = [
-        datasetsTable,
-        """
-        CREATE TABLE spends (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            dataset TEXT NOT NULL REFERENCES datasets(name),
-            relation TEXT NOT NULL CHECK (relation IN ('add-remove', 'replace-one')),
-            epsilon_nano INTEGER NOT NULL CHECK (epsilon_nano >= 0),
-            delta_femto INTEGER NOT NULL CHECK (delta_femto >= 0 AND delta_femto <= 1000000000000000),
-            mechanism TEXT NOT NULL,
-            parameters TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            outcome TEXT NOT NULL CHECK (outcome IN ('charged', 'released', 'failed', 'adjustment')),
-            data_sha256 TEXT CHECK (data_sha256 IS NULL OR (length(data_sha256) = 64 AND data_sha256 NOT GLOB '*[^0-9a-f]*')),
-            result_sha256 TEXT CHECK (result_sha256 IS NULL OR (length(result_sha256) = 64 AND result_sha256 NOT GLOB '*[^0-9a-f]*')),
-            CHECK ((outcome = 'released') = (result_sha256 IS NOT NULL))
-        ) STRICT
-        """,
-        spendsIndex,
-        spendsAppendOnly,
-        """
-        CREATE TRIGGER spends_complete_once BEFORE UPDATE ON spends
-        WHEN OLD.outcome != 'charged' OR NEW.outcome NOT IN ('released', 'failed')
-            OR NEW.id IS NOT OLD.id OR NEW.dataset IS NOT OLD.dataset OR NEW.relation IS NOT OLD.relation
-            OR NEW.epsilon_nano IS NOT OLD.epsilon_nano OR NEW.delta_femto IS NOT OLD.delta_femto
-            OR NEW.mechanism IS NOT OLD.mechanism OR NEW.parameters IS NOT OLD.parameters OR NEW.created_at IS NOT OLD.created_at
-        BEGIN SELECT RAISE(ABORT, 'a privacy ledger charge is completed once and its cost never changes'); END
-        """,
-        datasetsKept,
-        datasetsKeepNameAndRelation,
-    ]
+    static let version2Statements: [String] = frozenStatements(rho: false)
+
+    /// Versions 2 and 3, which differ only in `spends.rho_femto` and in the
+    /// completion trigger's check that it never changes. The text is SQLite's
+    /// record of each object, byte for byte (version 3 inserts the column and
+    /// the check; nothing else moves).
+    private static func frozenStatements(rho: Bool) -> [String] {
+        let rhoColumn = rho ? "\n    rho_femto INTEGER CHECK (rho_femto IS NULL OR rho_femto >= 0)," : ""
+        let rhoFixed = rho ? " OR NEW.rho_femto IS NOT OLD.rho_femto" : ""
+        return [
+            datasetsTable,
+            """
+            CREATE TABLE spends (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                dataset TEXT NOT NULL REFERENCES datasets(name),
+                relation TEXT NOT NULL CHECK (relation IN ('add-remove', 'replace-one')),
+                epsilon_nano INTEGER NOT NULL CHECK (epsilon_nano >= 0),
+                delta_femto INTEGER NOT NULL CHECK (delta_femto >= 0 AND delta_femto <= 1000000000000000),\(rhoColumn)
+                mechanism TEXT NOT NULL,
+                parameters TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                outcome TEXT NOT NULL CHECK (outcome IN ('charged', 'released', 'failed', 'adjustment')),
+                data_sha256 TEXT CHECK (data_sha256 IS NULL OR (length(data_sha256) = 64 AND data_sha256 NOT GLOB '*[^0-9a-f]*')),
+                result_sha256 TEXT CHECK (result_sha256 IS NULL OR (length(result_sha256) = 64 AND result_sha256 NOT GLOB '*[^0-9a-f]*')),
+                CHECK ((outcome = 'released') = (result_sha256 IS NOT NULL))
+            ) STRICT
+            """,
+            spendsIndex,
+            spendsAppendOnly,
+            """
+            CREATE TRIGGER spends_complete_once BEFORE UPDATE ON spends
+            WHEN OLD.outcome != 'charged' OR NEW.outcome NOT IN ('released', 'failed')
+                OR NEW.id IS NOT OLD.id OR NEW.dataset IS NOT OLD.dataset OR NEW.relation IS NOT OLD.relation
+                OR NEW.epsilon_nano IS NOT OLD.epsilon_nano OR NEW.delta_femto IS NOT OLD.delta_femto\(rhoFixed)
+                OR NEW.mechanism IS NOT OLD.mechanism OR NEW.parameters IS NOT OLD.parameters OR NEW.created_at IS NOT OLD.created_at
+            BEGIN SELECT RAISE(ABORT, 'a privacy ledger charge is completed once and its cost never changes'); END
+            """,
+            datasetsKept,
+            datasetsKeepNameAndRelation,
+        ]
+    }
 
     /// Version 1 (modelsec's first ledger, created through GRDB's migrator).
     static let version1Statements: [String] = [

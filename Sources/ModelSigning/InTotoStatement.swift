@@ -31,33 +31,6 @@ struct InTotoStatement: Codable, Equatable {
             case shardSize = "shard_size"
             case ignorePaths = "ignore_paths"
         }
-
-        init(method: String, hashType: String, allowSymlinks: Bool, shardSize: Int64?, ignorePaths: [String]?) {
-            self.method = method
-            self.hashType = hashType
-            self.allowSymlinks = allowSymlinks
-            self.shardSize = shardSize
-            self.ignorePaths = ignorePaths
-        }
-
-        init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            method = try c.decode(String.self, forKey: .method)
-            hashType = try c.decode(String.self, forKey: .hashType)
-            allowSymlinks = try c.decodeIfPresent(Bool.self, forKey: .allowSymlinks) ?? false
-            ignorePaths = try c.decodeIfPresent([String].self, forKey: .ignorePaths)
-            // The Python tool may write the shard size as a float (`1000.0`).
-            if let integer = try? c.decodeIfPresent(Int64.self, forKey: .shardSize) {
-                shardSize = integer
-            } else if let real = try c.decodeIfPresent(Double.self, forKey: .shardSize) {
-                guard real.rounded() == real, real >= 1, real < 9.0e18 else {
-                    throw DecodingError.dataCorruptedError(forKey: .shardSize, in: c, debugDescription: "shard_size must be a positive whole number")
-                }
-                shardSize = Int64(real)
-            } else {
-                shardSize = nil
-            }
-        }
     }
 
     struct Predicate: Codable, Equatable {
@@ -81,5 +54,27 @@ struct InTotoStatement: Codable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(self))
+    }
+}
+
+extension InTotoStatement.Serialization {
+    // In an extension, so the memberwise initialiser stays.
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        method = try c.decode(String.self, forKey: .method)
+        hashType = try c.decode(String.self, forKey: .hashType)
+        allowSymlinks = try c.decodeIfPresent(Bool.self, forKey: .allowSymlinks) ?? false
+        ignorePaths = try c.decodeIfPresent([String].self, forKey: .ignorePaths)
+        // The Python tool may write the shard size as a float (`1000.0`).
+        if let integer = try? c.decodeIfPresent(Int64.self, forKey: .shardSize) {
+            shardSize = integer
+        } else if let real = try c.decodeIfPresent(Double.self, forKey: .shardSize) {
+            guard real.rounded() == real, real >= 1, real < 9.0e18 else {
+                throw DecodingError.dataCorruptedError(forKey: .shardSize, in: c, debugDescription: "shard_size must be a positive whole number")
+            }
+            shardSize = Int64(real)
+        } else {
+            shardSize = nil
+        }
     }
 }

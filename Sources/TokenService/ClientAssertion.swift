@@ -207,26 +207,20 @@ public struct ClientAssertion: Sendable {
         let jti: String
 
         enum CodingKeys: String, CodingKey { case iss, sub, aud, exp, iat, nbf, jti }
+    }
+}
 
-        init(iss: String, sub: String, aud: [String], exp: Int64, iat: Int64?, nbf: Int64?, jti: String) {
-            self.iss = iss
-            self.sub = sub
-            self.aud = aud
-            self.exp = exp
-            self.iat = iat
-            self.nbf = nbf
-            self.jti = jti
-        }
-
-        init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            iss = try c.decode(String.self, forKey: .iss)
-            sub = try c.decode(String.self, forKey: .sub)
-            if let one = try? c.decode(String.self, forKey: .aud) { aud = [one] } else { aud = try c.decode([String].self, forKey: .aud) }
-            exp = try c.decode(Int64.self, forKey: .exp)
-            iat = try c.decodeIfPresent(Int64.self, forKey: .iat)
-            nbf = try c.decodeIfPresent(Int64.self, forKey: .nbf)
-            jti = try c.decode(String.self, forKey: .jti)
-        }
+extension ClientAssertion.Claims {
+    // In an extension, so the memberwise initialiser stays. `aud` may be
+    // one string or an array.
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        iss = try c.decode(String.self, forKey: .iss)
+        sub = try c.decode(String.self, forKey: .sub)
+        if let one = try? c.decode(String.self, forKey: .aud) { aud = [one] } else { aud = try c.decode([String].self, forKey: .aud) }
+        exp = try c.decode(Int64.self, forKey: .exp)
+        iat = try c.decodeIfPresent(Int64.self, forKey: .iat)
+        nbf = try c.decodeIfPresent(Int64.self, forKey: .nbf)
+        jti = try c.decode(String.self, forKey: .jti)
     }
 }

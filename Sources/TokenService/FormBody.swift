@@ -1,3 +1,5 @@
+import ModelSecCrypto
+
 /// A request body of type `application/x-www-form-urlencoded`, decoded
 /// strictly (the OAuth 2.0 token, introspection and revocation endpoints all
 /// take one).
@@ -66,7 +68,7 @@ public struct FormBody: Sendable {
                 i += 1
             } else if byte == UInt8(ascii: "%") {
                 guard i + 2 < raw.endIndex,
-                      let high = hexValue(raw[i + 1]), let low = hexValue(raw[i + 2]) else {
+                      let high = Hex.value(raw[i + 1]), let low = Hex.value(raw[i + 2]) else {
                     throw Malformed(reason: "a \(what) has a '%' not followed by two hex digits")
                 }
                 out.append(high << 4 | low)
@@ -83,14 +85,5 @@ public struct FormBody: Sendable {
             throw Malformed(reason: "a \(what) contains a control character")
         }
         return out
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

@@ -46,4 +46,16 @@ final class SQLiteUpgradeTests: XCTestCase {
         XCTAssertThrowsError(try check.write { try $0.execute(sql: "DELETE FROM charge_requests") })
         XCTAssertThrowsError(try check.write { try $0.execute(sql: "UPDATE charge_requests SET request_id = 'x'") })
     }
+
+    /// An old ledger is recognised by the exact text SQLite keeps of each
+    /// object, so the version 2 and 3 statements must never change by a byte.
+    /// The pinned values are FNV-1a 64 of the statements joined with "\n;\n",
+    /// as the text stood when these versions were current.
+    func testFrozenSchemaTextIsUnchanged() {
+        func fnv1a(_ statements: [String]) -> UInt64 {
+            statements.joined(separator: "\n;\n").utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        }
+        XCTAssertEqual(fnv1a(LedgerSchema.version2Statements), 0x2122_9e7b_b64b_0722)
+        XCTAssertEqual(fnv1a(LedgerSchema.version3Statements), 0x5369_3f0b_c526_5e18)
+    }
 }

@@ -59,8 +59,7 @@ struct DPBudgetCommand: ParsableCommand {
     @Flag(help: "Show budgets (all datasets, or --dataset with its releases).")
     var show = false
 
-    @Flag(help: "Print as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     func validate() throws {
         try DPLedgerChoice.validate(ledger: ledger, options: storeOptions)
@@ -101,12 +100,12 @@ struct DPBudgetCommand: ParsableCommand {
                 if status.spent.epsilon > status.total.epsilon || status.spent.delta > status.total.delta {
                     CLI.warn("dataset '\(dataset)' has already spent \(status.spent), more than the new total")
                 }
-                if json { try CLI.printResult(status) } else { print(Self.line(status)) }
+                if json.isOn { try CLI.printResult(status) } else { print(Self.line(status)) }
                 return
             }
             if let dataset {
                 let report = DatasetReport(status: try store.status(dataset: dataset), releases: try store.spends(dataset: dataset))
-                if json { try CLI.printResult(report); return }
+                if json.isOn { try CLI.printResult(report); return }
                 print(Self.line(report.status))
                 for r in report.releases {
                     print("  #\(r.id) \(r.time) \(r.outcome.rawValue) \(r.mechanism) \(r.relation.rawValue) \(r.cost)")
@@ -116,7 +115,7 @@ struct DPBudgetCommand: ParsableCommand {
                 return
             }
             let all = try store.allStatuses()
-            if json { try CLI.printResult(LedgerReport(ledger: try ledger ?? storeOptions.url()?.redacted ?? "the store", datasets: all)); return }
+            if json.isOn { try CLI.printResult(LedgerReport(ledger: try ledger ?? storeOptions.url()?.redacted ?? "the store", datasets: all)); return }
             let name = try ledger ?? storeOptions.url()?.redacted ?? "the store"
             if all.isEmpty { print("no datasets in \(name)") }
             for s in all { print(Self.line(s)) }

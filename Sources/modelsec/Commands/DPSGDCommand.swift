@@ -54,8 +54,7 @@ struct DPSGDCommand: ParsableCommand {
     @Option(help: "How batches are formed: poisson (default), fixed-size or shuffle.")
     var sampling: DPSGDAccountant.Sampling = .poisson
 
-    @Flag(help: "Print as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     func validate() throws {
         if (noiseMultiplier == nil) == (targetEpsilon == nil) { throw ValidationError("give exactly one of --noise-multiplier or --target-epsilon") }
@@ -91,7 +90,7 @@ struct DPSGDCommand: ParsableCommand {
         guard result.epsilon.isFinite else {
             throw DPCommandError.epsilonNotFinite
         }
-        if json { try CLI.printResult(result); return }
+        if json.isOn { try CLI.printResult(result); return }
         if targetEpsilon != nil {
             print("noise multiplier: \(result.noiseMultiplier)")
             print("epsilon:          \(result.epsilon) (target \(targetEpsilon!))")

@@ -20,12 +20,11 @@ struct InspectEncrypted: ParsableCommand {
     @Argument(help: ArgumentHelp("The encrypted file, or '-' for standard input.", valueName: "FILE"))
     var file: String
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     func run() throws {
         let info = try EncryptedFileInfo.inspect(path: file)
-        if json {
+        if json.isOn {
             try CLI.printResult(info)
             return
         }

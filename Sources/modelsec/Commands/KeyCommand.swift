@@ -40,8 +40,7 @@ struct KeyInspect: ParsableCommand {
 
     @OptionGroup var passphrase: PassphraseOptions
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     /// What --json prints (beside `ok`).
     struct Output: Encodable {
@@ -68,7 +67,7 @@ struct KeyInspect: ParsableCommand {
     func run() throws {
         if PKCS11URI.isPKCS11URI(path) { return try inspectTokenKey() }
         let info = try KeyFile.inspect(path, passphrase: passphrase.source)
-        if json {
+        if json.isOn {
             try CLI.printResult(Output(path: info.path, type: info.type?.rawValue, kind: info.kind, encrypted: info.encrypted,
                                        keyId: info.keyID, publicKeyPem: info.publicKeyPEM))
             return
@@ -89,7 +88,7 @@ struct KeyInspect: ParsableCommand {
         let token = Token(uri: key.uri.description, label: label, id: id, sensitive: a.sensitive, extractable: a.extractable,
                           alwaysSensitive: a.alwaysSensitive, neverExtractable: a.neverExtractable)
         let type = key.publicKey.algorithm.rawValue
-        if json {
+        if json.isOn {
             try CLI.printResult(Output(path: key.uri.description, type: type, kind: "token-private", encrypted: false,
                                        keyId: key.keyID, publicKeyPem: key.publicKeyPEM, token: token))
             return

@@ -43,8 +43,7 @@ struct Keygen: ParsableCommand {
 
     @OptionGroup var passphrase: PassphraseOptions
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     /// What --json prints (beside `ok`).
     struct Output: Encodable {
@@ -70,7 +69,7 @@ struct Keygen: ParsableCommand {
         try OutputGuard.refuseExisting(out, force: force)
         if type != .aes256 { try OutputGuard.refuseExisting(out + ".pub", force: force) }
         let generated = try KeyGeneration.generate(type: type, to: out, passphrase: passphrase.source, overwrite: force)
-        if json {
+        if json.isOn {
             try CLI.printResult(Output(type: generated.type.rawValue, keyId: generated.keyID, privateKeyPath: generated.privateKeyPath,
                                        publicKeyPath: generated.publicKeyPath, encrypted: generated.encrypted, pkcs11URI: nil, extractable: nil))
             return
@@ -98,7 +97,7 @@ struct Keygen: ParsableCommand {
         try OutputGuard.checkOutputFile(publicPath, force: force)
         let key = try PKCS11SigningKey.generate(curve, at: uri)
         try AtomicFileWriter.write(Array(key.publicKeyPEM.utf8), to: publicPath, mode: 0o644, overwrite: force)
-        if json {
+        if json.isOn {
             try CLI.printResult(Output(type: type.rawValue, keyId: key.keyID, privateKeyPath: nil, publicKeyPath: publicPath,
                                        encrypted: false, pkcs11URI: key.uri.description, extractable: key.attributes.extractable))
             return

@@ -67,8 +67,7 @@ struct LogAppend: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var permissions: KeyPermissionOptions
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     struct Report: Encodable {
         let firstIndex: UInt64
@@ -141,7 +140,7 @@ struct LogAppend: ParsableCommand {
     /// Prints the report as JSON, or each release as logged or already
     /// logged (an index below the entries this call added) and the new tree.
     private func finish(_ report: Report, where suffix: String = "") throws {
-        if json { return try CLI.printResult(report) }
+        if json.isOn { return try CLI.printResult(report) }
         let firstAdded = report.treeSize - UInt64(report.added ?? 0)
         for (offset, name) in report.releases.enumerated() {
             let index = report.indices[offset]

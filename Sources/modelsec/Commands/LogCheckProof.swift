@@ -45,8 +45,7 @@ struct LogCheckProof: ParsableCommand {
     /// witness key given without N is never a check of zero witnesses).
     var requiredWitnesses: Int { witnesses ?? witnessKeys.count }
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     struct Report: Encodable {
         let index: UInt64
@@ -76,7 +75,7 @@ struct LogCheckProof: ParsableCommand {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
         let report = Report(index: proof.index, treeSize: checkpoint.checkpoint.size, origin: checkpoint.checkpoint.origin,
                             cosigners: try checkpoint.cosignerCount(witnessVerifiers), proofBytes: bytes.count, verificationMicroseconds: elapsed)
-        if json { return try CLI.printResult(report) }
+        if json.isOn { return try CLI.printResult(report) }
         CLI.printLine("ok: entry \(report.index) is in \(report.origin) at size \(report.treeSize)\(witnessVerifiers.isEmpty ? "" : ", cosigned by \(report.cosigners) trusted witness(es), \(requiredWitnesses) required")")
     }
 }

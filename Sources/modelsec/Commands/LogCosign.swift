@@ -47,8 +47,7 @@ struct LogCosign: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var permissions: KeyPermissionOptions
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     struct Report: Encodable {
         let origin: String
@@ -80,7 +79,7 @@ struct LogCosign: ParsableCommand {
         }
         let report = Report(origin: current.checkpoint.origin, treeSize: current.checkpoint.size, witness: name,
                             witnessVkey: signer.verifier.vkey, timestamp: now, storedIn: storedIn)
-        if json { return try CLI.printResult(report) }
+        if json.isOn { return try CLI.printResult(report) }
         print(signer.verifier.vkey)
         CLI.info("cosigned \(report.origin) at size \(report.treeSize)")
     }

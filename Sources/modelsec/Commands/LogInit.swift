@@ -35,14 +35,13 @@ struct LogInit: ParsableCommand {
     @Flag(help: "Accepted as by every command that writes, but a log is never replaced: an existing non-empty DIR is refused (output.exists) with or without it.")
     var force = false
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     func run() throws {
         try OutputGuard.refuseExistingDirectoryAlways(directory, command: "log init", why: "replacing a log would discard its history")
         let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
         try DirectoryLog.create(directory: directory, signer: signer)
-        if json {
+        if json.isOn {
             try CLI.printResult(["directory": directory, "origin": origin, "vkey": signer.verifier.vkey])
         } else {
             print(signer.verifier.vkey)

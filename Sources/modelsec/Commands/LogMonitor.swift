@@ -43,8 +43,7 @@ struct LogMonitor: ParsableCommand {
     @Flag(help: "Replace an existing --save-checkpoint file (not needed when it is the --since file, which it then updates).")
     var force = false
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     struct Found: Encodable {
         let index: UInt64
@@ -131,7 +130,7 @@ struct LogMonitor: ParsableCommand {
             "\(conflicts.map(\.release).joined(separator: ", ")) logged with different statements by key \(wanted)"
                 + (saveCheckpoint == nil ? "" : "; --save-checkpoint not written, so the next run reports it again"),
             path: directory)
-        if json {
+        if json.isOn {
             if let conflictError { throw ReportedFailure(error: conflictError, report: report) }
             return try CLI.printResult(report)
         }

@@ -43,8 +43,7 @@ struct LogProve: ParsableCommand {
     @Flag(help: "Replace an existing proof file.")
     var force = false
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     struct Report: Encodable {
         let index: UInt64
@@ -73,7 +72,7 @@ struct LogProve: ParsableCommand {
         try proof.verify(entry: entry, logKey: log.logKey, what: "the new proof")
         try AtomicFileWriter.write(proof.bytes, to: destination, overwrite: force)
         let report = Report(index: position, treeSize: size, proofHashes: hashes.count, proofBytes: proof.bytes.count, output: destination)
-        if json { return try CLI.printResult(report) }
+        if json.isOn { return try CLI.printResult(report) }
         CLI.printLine("wrote \(destination): entry \(position) of \(size), \(hashes.count) proof hashes")
     }
 

@@ -33,8 +33,7 @@ struct LogPublish: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     struct Report: Encodable {
         let directory: String
@@ -54,7 +53,7 @@ struct LogPublish: ParsableCommand {
         let result = try StorePublisher.publish(store: store, origin: origin, directory: directory)
         let report = Report(directory: directory, origin: origin, store: store.storeName, previousSize: result.previousSize,
                             treeSize: result.size, rootHash: result.checkpoint.checkpoint.root.base64)
-        if json { return try CLI.printResult(report) }
+        if json.isOn { return try CLI.printResult(report) }
         if result.previousSize == result.size {
             CLI.printLine("\(directory): already at tree size \(result.size), root \(report.rootHash)")
         } else {

@@ -30,8 +30,7 @@ struct LogVerify: ParsableCommand {
     @Option(help: ArgumentHelp("An older checkpoint of the same log that the current one must extend.", valueName: "OLD_CHECKPOINT"))
     var since: String?
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     struct Report: Encodable {
         let origin: String
@@ -52,7 +51,7 @@ struct LogVerify: ParsableCommand {
         try verifier.verify(current.checkpoint)
         let report = Report(origin: current.checkpoint.origin, treeSize: current.checkpoint.size, rootHash: current.checkpoint.root.base64,
                             consistentWith: old?.checkpoint.size, seconds: Date().timeIntervalSince(started))
-        if json { return try CLI.printResult(report) }
+        if json.isOn { return try CLI.printResult(report) }
         CLI.printLine("ok: \(report.origin), \(report.treeSize) entries, root \(report.rootHash)"
                       + (old.map { ", extends the checkpoint of size \($0.checkpoint.size)" } ?? ""))
     }

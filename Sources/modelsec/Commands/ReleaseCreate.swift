@@ -117,8 +117,7 @@ struct ReleaseCreate: ParsableCommand {
 
     @OptionGroup var progressOptions: ProgressOptions
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     func validate() throws {
         if recipient.isEmpty, keyFile == nil {
@@ -222,7 +221,7 @@ struct ReleaseCreate: ParsableCommand {
         for finding in findings {
             CLI.warn("scanner: \(finding.severity) \(finding.kind) in \(finding.location): \(finding.message)")
         }
-        if json {
+        if json.isOn {
             try CLI.printResult(Output(releaseDirectory: output, name: manifest.name, version: manifest.version,
                                        signerKeyId: manifest.signer.keyID, subjectDigest: created.subjectDigest,
                                        files: manifest.artifacts.count, bytes: manifest.totalSize, findings: findings,

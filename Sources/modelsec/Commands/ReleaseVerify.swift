@@ -249,14 +249,8 @@ struct ReleaseVerify: ParsableCommand {
         if wantsToken, let tokenIssuer, let audience {
             let text = try TokenCLI.token(argument: token, file: tokenFile, env: tokenEnv)
             let transport = try TokenCLI.transport(caFile: tokenCAFile)
-            let keys: [VerificationKey]
-            if let tokenJWKS {
-                keys = try JSONWebKeySet.keys(from: try FileIO.readFile(tokenJWKS, limit: 1 << 20), source: tokenJWKS)
-            } else if let tokenJWKSURL {
-                keys = try TokenCLI.remoteKeys(tokenJWKSURL, option: "--token-jwks-url", transport: transport)
-            } else {
-                keys = try tokenPublicKeys.map(VerificationKey.load(publicKeyFile:))
-            }
+            let keys = try TokenCLI.verificationKeys(jwks: tokenJWKS, jwksURL: tokenJWKSURL, publicKeys: tokenPublicKeys,
+                                                     transport: transport)
             request.token = DeployTokenCheck(
                 token: text, keys: keys, issuer: tokenIssuer, audience: audience,
                 leeway: try TokenCLI.duration(tokenLeeway, option: "--token-leeway"),

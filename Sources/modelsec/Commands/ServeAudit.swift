@@ -35,8 +35,7 @@ struct ServeAudit: ParsableCommand {
     @Option(help: ArgumentHelp("At most the newest N records (1 to 1000000, default 10000).", valueName: "N"))
     var limit: Int = 10_000
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     @OptionGroup var storeOptions: StoreOptions
 
@@ -98,7 +97,7 @@ struct ServeAudit: ParsableCommand {
         var records = try ServeStore.wait { try await store.latestAuditRecords(since: from ?? Int64.min, limit: limit + 1) }
         let truncated = records.count > limit
         records = Array(records.prefix(limit).reversed())
-        if json {
+        if json.isOn {
             try CLI.printResult(Result(since: from.map(Self.timestamp), count: records.count, truncated: truncated, records: records.map {
                 Record(time: Self.timestamp($0.time), event: $0.event, clientId: $0.clientID, subject: $0.subject, scopes: $0.scopes,
                        jti: $0.tokenID, outcome: $0.outcome, requestId: $0.requestID)

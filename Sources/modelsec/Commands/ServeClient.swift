@@ -58,8 +58,7 @@ struct ServeClientAdd: ParsableCommand {
     @Flag(help: "Overwrite --secret-out FILE if it exists.")
     var force = false
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     @OptionGroup var storeOptions: StoreOptions
 
@@ -120,7 +119,7 @@ struct ServeClientAdd: ParsableCommand {
             CLI.warn("client \(name) is registered, but its secret could not be written to \(secretOut ?? ""); remove the client and add it again")
             throw error
         }
-        if json {
+        if json.isOn {
             try CLI.printResult(Result(clientId: name, authMethod: auth, scopes: client.scopes.map(\.description),
                                        maxTtlSeconds: ttl?.seconds, secret: secretOut == nil ? secret : nil, secretFile: secretOut))
         } else if let secretOut {

@@ -34,8 +34,7 @@ struct ServeRotateKey: ParsableCommand {
             help: ArgumentHelp("The next key (PKCS#8 PEM, ed25519 or p256), copied into key_dir; default: a new key.", valueName: "FILE"))
     var newKey: String?
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
@@ -173,7 +172,7 @@ struct ServeRotateKey: ParsableCommand {
         }
         let current = outcome.records.first { $0.role == .current }?.keyID ?? ""
         let retired = outcome.records.filter { $0.role == .retired }.map(\.keyID)
-        if json {
+        if json.isOn {
             try CLI.printResult(Result(promoted: outcome.promoted, current: current, next: keyID, retired: retired,
                                        purged: outcome.purged.map(\.keyID), keyFile: keyFile))
         } else {

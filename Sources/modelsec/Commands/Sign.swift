@@ -63,13 +63,12 @@ struct Sign: ParsableCommand {
 
     @OptionGroup var progressOptions: ProgressOptions
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     func validate() throws {
         if let shardSize, shardSize < 1 { throw ValidationError("--shard-size must be at least 1.") }
         if certificate == nil, !certificateChain.isEmpty { throw ValidationError("--certificate-chain needs --certificate") }
-        try OutputGuard.refuseJSONWithStandardOutput(json: json, output: output)
+        try OutputGuard.refuseJSONWithStandardOutput(json: json.isOn, output: output)
     }
 
     /// True when the bundle goes to standard output (`--output -`).
@@ -112,7 +111,7 @@ struct Sign: ParsableCommand {
         }
         let manifest = try bundle.manifest(label: toStandardOutput ? "standard output" : output)
         let keyID = signingKey.publicKey.keyID
-        if json {
+        if json.isOn {
             try CLI.printResult(Output(signature: output, modelName: manifest.modelName, subjectDigest: manifest.subjectDigest,
                                        keyId: keyID, algorithm: signingKey.algorithm.rawValue, method: manifest.method.name,
                                        fileCount: manifest.fileCount, resourceCount: manifest.resources.count))

@@ -37,8 +37,7 @@ struct StoreCopyCommand: ParsableCommand {
     @Option(name: .customLong("to-password-file"), help: ArgumentHelp("Password file for a PostgreSQL destination.", valueName: "FILE"))
     var toPasswordFile: String?
 
-    @Flag(help: "Print as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     /// The JSON result.
     struct Report: Encodable {
@@ -63,7 +62,7 @@ struct StoreCopyCommand: ParsableCommand {
         let logs = try ReleaseLogStores.copy(from: logReader, to: logWriter)
         let report = Report(from: source.redacted, to: destination.redacted, datasets: summary.datasets, charges: summary.charges,
                             logs: logs.logs, logEntries: logs.entries)
-        if json { try CLI.printJSON(report); return }
+        if json.isOn { try CLI.printJSON(report); return }
         print("copied \(report.datasets) dataset(s), \(report.charges) charge(s) and \(report.logs) transparency log(s) (\(report.logEntries) entries) from \(report.from) to \(report.to)")
     }
 }

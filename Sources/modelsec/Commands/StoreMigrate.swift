@@ -22,8 +22,7 @@ struct StoreMigrateCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Flag(help: "Print as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     /// The JSON result.
     struct Report: Encodable {
@@ -41,7 +40,7 @@ struct StoreMigrateCommand: ParsableCommand {
         guard let url = try storeOptions.url() else { return }
         let (from, to) = try LedgerStores.migrate(url, passwordFile: storeOptions.storePasswordFile)
         let report = Report(store: url.redacted, engine: url.engine, fromVersion: from, toVersion: to)
-        if json { try CLI.printJSON(report); return }
+        if json.isOn { try CLI.printJSON(report); return }
         print(from == to ? "\(report.store): schema version \(to), already current" : "\(report.store): schema version \(from) -> \(to)")
     }
 }

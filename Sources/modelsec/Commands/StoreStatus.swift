@@ -25,8 +25,7 @@ struct StoreStatusCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Flag(help: "Print as JSON.")
-    var json = false
+    @OptionGroup var json: JSONOption
 
     func validate() throws {
         try storeOptions.requireURL()
@@ -38,7 +37,7 @@ struct StoreStatusCommand: ParsableCommand {
         if status.state == "newer" {
             throw StoreError.newerSchema(store: status.store, found: status.schemaVersion, supported: status.supportedVersion)
         }
-        if json { try CLI.printJSON(status); return }
+        if json.isOn { try CLI.printJSON(status); return }
         print("store:   \(status.store) (\(status.engine))")
         print("schema:  version \(status.schemaVersion), this modelsec uses \(status.supportedVersion): \(status.state)")
         for log in status.logs ?? [] {

@@ -67,6 +67,17 @@ enum TokenCLI {
         return try JSONWebKeySet.keys(from: document, source: url)
     }
 
+    /// The token issuer's keys from the one source given: a JWK Set file
+    /// (`jwks`), a JWK Set URL (`jwksURL`, fetched over `transport`, named
+    /// `--token-jwks-url` in errors), or SPKI PEM files (`publicKeys`).
+    /// Shared by `token verify` and `release verify`.
+    static func verificationKeys(jwks: String?, jwksURL: String?, publicKeys: [String],
+                                 transport: OutgoingHTTP) throws -> [VerificationKey] {
+        if let jwks { return try JSONWebKeySet.keys(from: try FileIO.readFile(jwks, limit: 1 << 20), source: jwks) }
+        if let jwksURL { return try remoteKeys(jwksURL, option: "--token-jwks-url", transport: transport) }
+        return try publicKeys.map(VerificationKey.load(publicKeyFile:))
+    }
+
     /// The outgoing HTTP client of `token fetch`, `token verify` and
     /// `release verify`: https servers are verified against the system's CA
     /// certificates, or, with `caFile` (`--ca-file`, `--token-ca-file`), against

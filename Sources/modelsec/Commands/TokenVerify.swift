@@ -131,16 +131,9 @@ struct TokenVerify: ParsableCommand {
 
     func run() throws {
         let transport = try TokenCLI.transport(caFile: caFile)
-        var keys: [VerificationKey]
-        if let jwks {
-            keys = try JSONWebKeySet.keys(from: try FileIO.readFile(jwks, limit: 1 << 20), source: jwks)
-        } else if let jwksURL {
-            keys = try TokenCLI.remoteKeys(jwksURL, option: "--token-jwks-url", transport: transport)
-        } else {
-            keys = try publicKeys.map(VerificationKey.load(publicKeyFile:))
-        }
         let verifier = try AccessTokenVerifier(
-            keys: keys, issuer: issuer, audience: audience,
+            keys: try TokenCLI.verificationKeys(jwks: jwks, jwksURL: jwksURL, publicKeys: publicKeys, transport: transport),
+            issuer: issuer, audience: audience,
             leeway: try TokenCLI.duration(leeway, option: "--leeway"),
             revocations: try revoked.map { try RevocationList(contentsOf: $0) } ?? RevocationList(),
             requiredScopes: try TokenCLI.scopes(requireScope, option: "--require-scope"))
