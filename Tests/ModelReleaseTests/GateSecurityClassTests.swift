@@ -47,8 +47,8 @@ final class GateSecurityClassTests: XCTestCase {
     func testModelPathSpellingClass_everySpellingRecordsTheSameFindings() throws {
         let f = try makeFixtureWithEvilPickle()
         let cwd = FileManager.default.currentDirectoryPath
-        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
-        FileManager.default.changeCurrentDirectoryPath(f.root.path)
+        defer { XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(cwd)) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(f.root.path))
         var recorded: [[String]] = []
         for (index, spelling) in ["model", "model/", "model//", "./model", "model/.", f.model.path + "/"].enumerated() {
             let result = try f.create("release\(index)") { $0.model = spelling }

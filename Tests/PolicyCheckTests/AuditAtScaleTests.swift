@@ -171,7 +171,7 @@ final class AuditAtScaleTests: XCTestCase {
         // Loaded by a relative path, as `modelsec audit releases/*` does.
         let previous = FileManager.default.currentDirectoryPath
         XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(parent.path))
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        defer { XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(previous)) }
         let report = PolicyEvaluator.audit(releases: [try loader.load(directory: dirName)], policies: [try policy()], now: Self.now)
         let data = try report.rendered(as: .sarif)
         let sarif = try JSONSerialization.jsonObject(with: data) as! [String: Any]
@@ -254,7 +254,7 @@ final class AuditAtScaleTests: XCTestCase {
         unsetenv("MODELSEC_REVOKED_KEYS")
         let previous = FileManager.default.currentDirectoryPath
         XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(work.path))
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        defer { XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(previous)) }
         let tried = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("elsewhere/revoked-keys.txt").path
         let result = try PolicyLoader.lint(path: "elsewhere/baseline.yaml")
         XCTAssertNil(result.policy)

@@ -36,7 +36,7 @@ final class EvidencePolicyTests: XCTestCase {
         request.modelCard = try card.map { try ModelCard(yaml: $0) }
         request.provenance = build
         request.scan = false
-        try ReleaseCreator.create(request)
+        _ = try ReleaseCreator.create(request)
         return try ManifestEvidenceLoader { _, _ in UnavailableAuthenticator(reason: "not needed") }.load(directory: work.appendingPathComponent(name).path)
     }
 
