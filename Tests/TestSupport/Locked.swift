@@ -23,3 +23,14 @@ public final class Locked<Value>: @unchecked Sendable { // `value` is only touch
         return try body(&value)
     }
 }
+
+extension TestSupport {
+    /// The sanitizer the tests were built with (`make test-tsan`,
+    /// `make test-asan`; the `modelsec` they run is built the same way), or
+    /// nil: found by its runtime's entry point in this process.
+    public static let sanitizer: String? = {
+        if dlsym(nil, "__tsan_init") != nil { return "ThreadSanitizer" }
+        if dlsym(nil, "__asan_init") != nil { return "AddressSanitizer" }
+        return nil
+    }()
+}
