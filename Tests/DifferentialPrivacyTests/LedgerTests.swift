@@ -1,7 +1,6 @@
 import DifferentialPrivacy
 import Foundation
 import TestSupport
-import Synchronization
 import XCTest
 
 /// The SQLite privacy ledger, in-process and across concurrent processes.
@@ -103,7 +102,7 @@ final class LedgerTests: XCTestCase {
         var r = try TestSupport.modelsec(["dp", "budget", "--ledger", db, "--dataset", "d", "--set-total", "0.5"])
         XCTAssertEqual(r.status, 0, r.stderrText)
         let workers = 12
-        let results = Mutex([Int32](repeating: -1, count: workers))
+        let results = Locked([Int32](repeating: -1, count: workers))
         let input = csv.path
         DispatchQueue.concurrentPerform(iterations: workers) { i in
             let result = try? TestSupport.modelsec(["dp", "release", "--input", input, "--column", "v", "--statistic", "mean",

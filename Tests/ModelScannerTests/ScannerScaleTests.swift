@@ -40,6 +40,10 @@ final class ScannerScaleTests: XCTestCase {
     private func le32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.littleEndian, Array.init) }
 
     func testScanPeakMemoryIsBoundedWhateverTheFileSize() throws {
+        // A sanitizer's shadow memory is part of the child's peak RSS (about
+        // 94-101 MiB under ThreadSanitizer for scans that stay under 64 MiB
+        // without it): the ceiling says nothing there.
+        if let sanitizer = TestSupport.sanitizer { throw XCTSkip("peak RSS under \(sanitizer) includes its shadow memory") }
         let dir = try TestSupport.makeTemporaryDirectory("scale")
         let size = ScannerScaleTests.bigSize
         // Weights of a format the scanner does not know: classified from the first bytes only.
@@ -73,6 +77,10 @@ final class ScannerScaleTests: XCTestCase {
     }
 
     func testAThousandSafetensorsShardsScanQuicklyInBoundedMemory() throws {
+        // A sanitizer's shadow memory is part of the child's peak RSS (about
+        // 94-101 MiB under ThreadSanitizer for scans that stay under 64 MiB
+        // without it): the ceiling says nothing there.
+        if let sanitizer = TestSupport.sanitizer { throw XCTSkip("peak RSS under \(sanitizer) includes its shadow memory") }
         let dir = try TestSupport.makeTemporaryDirectory("shards")
         for index in 0..<1_000 {
             var json = "{\"__metadata__\":{\"format\":\"pt\"}"

@@ -3,7 +3,6 @@ import Foundation
 import ModelSecIO
 import ModelSecStore
 import ModelSecStorePostgres
-import Synchronization
 import TestSupport
 import XCTest
 
@@ -18,7 +17,7 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
     /// retrying a process that fails on the store (exit 2, store error)
     /// with the same request id, as a pipeline would.
     func chargeConcurrently(_ engine: StoreEngine, csv: String, during: (() throws -> Void)? = nil) throws -> [Outcome] {
-        let outcomes = Mutex<[Outcome]>([])
+        let outcomes = Locked<[Outcome]>([])
         let group = DispatchGroup()
         for host in 0..<4 {
             for job in 0..<8 {

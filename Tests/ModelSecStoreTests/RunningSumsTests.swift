@@ -3,7 +3,6 @@ import Foundation
 import GRDB
 import ModelSecStore
 @testable import ModelSecStorePostgres
-import Synchronization
 import TestSupport
 import XCTest
 
@@ -128,7 +127,7 @@ final class RunningSumsTests: StoreEngineTestCase {
             let setup = try engine.open()
             try setup.setTotal(dataset: "a", budget: PrivacyCost(epsilon: 2), relation: nil)
             try setup.setTotal(dataset: "b", budget: PrivacyCost(epsilon: 3), relation: nil)
-            let results = Mutex<[String: Int]>([:])
+            let results = Locked<[String: Int]>([:])
             let group = DispatchGroup()
             for client in 0..<8 {
                 group.enter()

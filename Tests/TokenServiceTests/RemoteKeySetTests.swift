@@ -3,7 +3,6 @@ import Foundation
 import ModelSecCrypto
 import ModelSecKeys
 import TestSupport
-import Synchronization
 import TokenService
 import XCTest
 
@@ -71,7 +70,7 @@ final class RemoteKeySetTests: XCTestCase {
 
     /// A settable clock.
     final class FakeClock: Sendable {
-        private let value = Mutex<Double>(0)
+        private let value = Locked<Double>(0)
         func read() -> Double { value.withLock { $0 } }
         func withLock(_ body: (inout Double) -> Void) { value.withLock { body(&$0) } }
     }
@@ -258,7 +257,7 @@ final class IntrospectionAnswerTests: XCTestCase {
         func verdict(_ name: String) throws -> Bool {
             let client = try TokenClient(server: URL(string: "http://127.0.0.1:\(port)/\(name)")!, clientID: "gate",
                                          credential: .secret("s", post: false), scopes: [])
-            let result = Mutex<Result<Bool, any Error>?>(nil)
+            let result = Locked<Result<Bool, any Error>?>(nil)
             let done = DispatchSemaphore(value: 0)
             Task.detached {
                 do { let active = try await client.isActive("token"); result.withLock { $0 = .success(active) } } catch {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TestSupport
 @testable import TransparencyLog
 import XCTest
@@ -66,7 +65,7 @@ final class StoreLogConcurrencyTests: XCTestCase {
             let directory = path("log-\(store.name)")
             let vkey = try XCTUnwrap(try json(try ok(["log", "init", "--origin", "example.com/\(store.name)", "--key", path("log.pem"), directory, "--json"]))["vkey"] as? String)
             // Sixteen processes, started together, each appending one release.
-            let results = Mutex<[Int: (status: Int32, stdout: Data, stderr: Data)]>([:])
+            let results = Locked<[Int: (status: Int32, stdout: Data, stderr: Data)]>([:])
             let group = DispatchGroup()
             let start = DispatchSemaphore(value: 0)
             let logKey = path("log.pem")
