@@ -32,7 +32,19 @@ public enum ReleaseCreator {
 
     /// Creates the release `request` describes. On any error nothing is left
     /// at the output path.
+    ///
+    /// Every model file is opened through the directory descriptors of the
+    /// walk (``ModelTree/Opener``), by the encryption and by the scan: a
+    /// directory or file swapped for a symbolic link, or a file replaced,
+    /// after the walk makes the release fail instead of reading a file
+    /// outside the model or another file than the one listed.
     public static func create(_ request: ReleaseRequest) throws -> Result {
+        try create(request, afterWalk: { _ in })
+    }
+
+    /// ``create(_:)`` with `afterWalk` run between the walk and the reads
+    /// (tests change the model there).
+    static func create(_ request: ReleaseRequest, afterWalk: (ModelTree) throws -> Void) throws -> Result {
         if let problem = ReleaseIdentity.problem(name: request.name, version: request.version) {
             throw ReleaseInputError(path: "release", reason: problem)
         }
@@ -47,6 +59,7 @@ public enum ReleaseCreator {
         let model = try walk(request.model)
         let paths = try model.files.map { try releasePath(of: $0, model: request.model) }
         let staging = try StagingDirectory(destination: request.output)
+        try afterWalk(model)
 
         // The scanner reads the plaintext on its own thread while the files are encrypted.
         let scanSlot = ResultSlots<ReleaseManifest.ScanResult>(count: 1)
@@ -61,10 +74,13 @@ public enum ReleaseCreator {
         // One job per file on a few threads at once, so that the serial part
         // of each file's work (SHA-256 on the reading thread) overlaps with
         // other files'; each file's chunks are encrypted on every core.
-        let artifacts = try ParallelWork.map(count: model.files.count) { index -> ReleaseManifest.Artifact in
+        // Files are opened through the walked directories' descriptors: one opener per lane.
+        let openers = (0..<ParallelWork.defaultLanes).map { _ in ModelTree.Opener(model) }
+        let slots = ResultSlots<ReleaseManifest.Artifact>(count: model.files.count)
+        try ParallelWork.forEach(count: model.files.count, lanes: openers.count) { index, lane in
             let file = model.files[index]
             let path = paths[index]
-            let input = try ModelTree.openUnchanged(file)
+            let input = try openers[lane.index].openUnchanged(file)
             defer { close(input) }
             let output = try staging.create(ReleaseLayout.encryptedPath(for: path))
             let source = HashingSource(FileDescriptorSource(fd: input, name: file.displayPath), progress: progress)
@@ -83,9 +99,10 @@ public enum ReleaseCreator {
                 throw error.at(file.displayPath)
             }
             progress.advance(items: 1)
-            return ReleaseManifest.Artifact(path: path.string, size: source.byteCount, sha256: source.finalize().hex,
-                                            encryptedPath: ReleaseLayout.encryptedPath(for: path).string, encryptedSize: encryptedSize)
+            slots.set(index, ReleaseManifest.Artifact(path: path.string, size: source.byteCount, sha256: source.finalize().hex,
+                                                      encryptedPath: ReleaseLayout.encryptedPath(for: path).string, encryptedSize: encryptedSize))
         }
+        let artifacts = slots.values
         progress.finish()
         scanning.wait()
         // The scanner read each file on its own: the files must still be the

@@ -26,6 +26,7 @@ extension ModelScanner {
                             progress: ProgressReporter? = nil) -> ScanReport {
         var files: [FileScanReport] = []
         var skipped: [String] = []
+        var followedInTree = Set<Int>()
         for path in paths {
             var info = stat()
             guard stat(path, &info) == 0 else {
@@ -46,7 +47,10 @@ extension ModelScanner {
                 }
                 files += tree.problems.map { walkFailure($0, limits: limits) }
                 let scan = scan(tree: tree, limits: limits, progress: progress)
-                files += scan.scanned.map(\.report)
+                // Their references were followed through the walk: not again by path below.
+                let reports = scan.scanned.map(\.report) + scan.unattached
+                followedInTree.formUnion(files.count..<(files.count + reports.count))
+                files += reports
                 skipped += scan.skipped.map(\.displayPath)
             } else {
                 files.append(scanFile(at: path, limits: limits))
@@ -54,7 +58,7 @@ extension ModelScanner {
             }
         }
         progress?.finish()
-        return report(files: files, skipped: skipped, limits: limits)
+        return report(files: files, skipped: skipped, limits: limits, tree: nil, alreadyFollowed: followedInTree)
     }
 
     /// Scans the files of a walked model. Each report is attached to the
@@ -101,7 +105,7 @@ extension ModelScanner {
         }
         // Files the pickles make their loader read are scanned too, then each
         // report is attached back to its file by the exact bytes of its path.
-        let resolved = report(files: reports, skipped: skippedPaths, limits: limits)
+        let resolved = report(files: reports, skipped: skippedPaths, limits: limits, tree: tree)
         // The resolver keeps the reports it was given first, in order (it
         // merges into them and appends new ones), so most reports are
         // attached by position, each checked against its file's path bytes;
@@ -168,7 +172,15 @@ extension ModelScanner {
     /// skipped file that is referenced is scanned and no longer skipped. A
     /// walker that scans files itself must build its report here.
     public static func report(files: [FileScanReport], skipped: [String], limits: ScanLimits = ScanLimits()) -> ScanReport {
-        var resolver = ReferenceResolver(files: files, skipped: skipped, limits: limits)
+        report(files: files, skipped: skipped, limits: limits, tree: nil)
+    }
+
+    /// ``report(files:skipped:limits:)`` for the files of `tree` (nil: files
+    /// given by path), whose referenced files are opened through the walk;
+    /// the references of the reports at `alreadyFollowed` are not followed again.
+    static func report(files: [FileScanReport], skipped: [String], limits: ScanLimits, tree: ModelTree?,
+                       alreadyFollowed: Set<Int> = []) -> ScanReport {
+        var resolver = ReferenceResolver(files: files, skipped: skipped, limits: limits, tree: tree, alreadyFollowed: alreadyFollowed)
         resolver.run()
         return ScanReport(files: resolver.files, skipped: resolver.skipped)
     }
@@ -235,7 +247,7 @@ extension ModelScanner {
     }
 
     /// Why a walked file could not be opened, worded as `unreadable` expects.
-    private static func openFailure(_ error: Error) -> String {
+    static func openFailure(_ error: Error) -> String {
         guard let error = error as? ModelTreeError else { return "\(error)" }
         switch error.problem {
         case let .cannotRead(code): return FileIO.errnoDescription(code)

@@ -20,10 +20,26 @@ import Foundation
 ///   pickle), unless it already was scanned in a way that covers that
 ///   reading; its findings are merged into its own report (a skipped file
 ///   becomes a scanned one). Its own references are followed in turn.
+///
+/// For the files of a walked model (``ModelScanner/scan(tree:limits:progress:)``)
+/// the referenced file must be one the walk listed, and it is opened through
+/// the walk's directory descriptors (``ModelTree/Opener``), never by its path:
+/// a directory or file swapped for a symbolic link, or a file replaced,
+/// after the walk is an `unreadable-file` finding, never a read of a file
+/// outside the model or of another file than the one listed.
 struct ReferenceResolver {
     private(set) var files: [FileScanReport]
     private(set) var skipped: [String]
     let limits: ScanLimits
+    /// The walked model the reports come from (nil: files given by path).
+    private let tree: ModelTree?
+    /// Opens the tree's files (built with the tables below, when a report lists a reference).
+    private var opener: ModelTree.Opener?
+    /// The tree's files by the bytes of their paths on disk, and by their paths in the model.
+    private var treeFileByPath: [ExactString: ModelTree.File] = [:]
+    private var treeFileByModelPath: [ModelPath: ModelTree.File] = [:]
+    /// Reports whose references were already followed (in their own tree's scan).
+    private let alreadyFollowed: Set<Int>
 
     /// Formats whose scan covers what `np.load(allow_pickle=True)` does with the file.
     private static let numpyLoadCovered: Set<ModelFileFormat> = [.zip, .npz, .pytorchZip, .npy, .pickle, .pytorchLegacy]
@@ -34,18 +50,30 @@ struct ReferenceResolver {
     /// 3% of scanning it, callgrind).
     private var indexByPath: [ExactString: Int] = [:]
 
-    init(files: [FileScanReport], skipped: [String], limits: ScanLimits) {
+    /// A resolver over `files`; `tree` is the walked model they are files
+    /// of (nil when they were given by path); the references of the reports
+    /// at `alreadyFollowed` are not followed again.
+    init(files: [FileScanReport], skipped: [String], limits: ScanLimits, tree: ModelTree? = nil, alreadyFollowed: Set<Int> = []) {
         self.files = files
         self.skipped = skipped
         self.limits = limits
+        self.tree = tree?.isSingleFile == false ? tree : nil   // a single file's neighbours were not walked
+        self.alreadyFollowed = alreadyFollowed
     }
 
     mutating func run() {
-        guard files.contains(where: { !$0.references.isEmpty }) else { return }
+        guard files.indices.contains(where: { !alreadyFollowed.contains($0) && !files[$0].references.isEmpty }) else { return }
         for (index, file) in files.enumerated() where indexByPath[ExactString(file.path)] == nil {
             indexByPath[ExactString(file.path)] = index
         }
-        var queue = Array(files.indices)
+        if let tree {
+            opener = ModelTree.Opener(tree)
+            for file in tree.files {
+                treeFileByPath[ExactString(file.displayPath)] = file
+                treeFileByModelPath[file.path] = file
+            }
+        }
+        var queue = files.indices.filter { !alreadyFollowed.contains($0) }
         var next = 0
         var visited = 0
         var rescanned = Set<ExactString>()
@@ -64,18 +92,19 @@ struct ReferenceResolver {
                     attach(files[index].path, .error, .resourceLimit, "more than \(limits.maxZipEntries) file references; the rest are not followed")
                     return
                 }
-                guard let target = resolve(name, from: files[index].path) else { continue }
+                guard let resolved = resolve(name, from: files[index].path) else { continue }
+                let (target, walked) = resolved
                 let key = ExactString(target)
                 guard !rescanned.contains(key) else { continue }
                 rescanned.insert(key)
                 if let existing = indexByPath[key] {
                     guard !ReferenceResolver.numpyLoadCovered.contains(files[existing].format) else { continue }
-                    let extra = ModelScanner.scanFile(at: target, limits: limits, mode: .numpyLoad)
+                    let extra = scan(target, walked)
                     files[existing] = files[existing].merging(extra)
                     queue.append(existing)
                 } else {
                     nowScanned.insert(key)
-                    files.append(ModelScanner.scanFile(at: target, limits: limits, mode: .numpyLoad))
+                    files.append(scan(target, walked))
                     indexByPath[key] = files.count - 1
                     queue.append(files.count - 1)
                 }
@@ -83,9 +112,23 @@ struct ReferenceResolver {
         }
     }
 
-    /// The path `name` names beside `referrer`, or nil (with a finding) when it
-    /// must not or cannot be followed.
-    private mutating func resolve(_ name: String, from referrer: String) -> String? {
+    /// Scans `target` as `np.load` reads it: the walked file through the
+    /// walk's directory descriptors, else (files given by path) by its path.
+    private func scan(_ target: String, _ walked: ModelTree.File?) -> FileScanReport {
+        guard let walked, let opener else { return ModelScanner.scanFile(at: target, limits: limits, mode: .numpyLoad) }
+        let opened: RandomAccessFile
+        do {
+            opened = RandomAccessFile(adopting: try opener.openUnchanged(walked), path: target, size: UInt64(walked.size))
+        } catch {
+            return ModelScanner.unreadable(target, ModelScanner.openFailure(error))
+        }
+        return ModelScanner.scanFile(opened, limits: limits, mode: .numpyLoad)
+    }
+
+    /// The path `name` names beside `referrer` (with the walked file it is,
+    /// for a walked model), or nil (with a finding) when it must not or
+    /// cannot be followed.
+    private mutating func resolve(_ name: String, from referrer: String) -> (String, ModelTree.File?)? {
         let components = name.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         if name.isEmpty || name.utf8.first == UInt8(ascii: "/") || name.utf8.contains(0)
             || components.contains(where: { $0.elementsEqual("..".utf8) }) {
@@ -110,7 +153,7 @@ struct ReferenceResolver {
                    "a joblib NDArrayWrapper makes joblib load \(name.debugDescription), which does not exist beside the file")
             return nil
         }
-        guard let realBase = ReferenceResolver.realPath(base), let realTarget = ReferenceResolver.realPath(target),
+        guard let realBase = ReferenceResolver.realPath(base), let realTarget = ReferenceResolver.realPath(target, identity: &info),
               realTarget.utf8.starts(with: (realBase + "/").utf8) || realBase == "/" && realTarget.utf8.first == UInt8(ascii: "/") else {
             attach(referrer, .dangerous, .externalReference,
                    "a joblib NDArrayWrapper makes joblib load \(name.debugDescription), which resolves outside the model's directory")
@@ -121,12 +164,46 @@ struct ReferenceResolver {
                    "a joblib NDArrayWrapper makes joblib load \(name.debugDescription), which is not a regular file")
             return nil
         }
-        return target
+        guard tree != nil else { return (target, nil) }
+        // A walked model: the file must be one the walk listed, found by its
+        // path in the model (the referrer's directory, then the name's
+        // components), and it is named as the walk names it.
+        guard let from = treeFileByPath[ExactString(referrer)], let relative = ModelPath.normalizedRelative(name) else {
+            attach(referrer, .error, .externalReference,
+                   "a joblib NDArrayWrapper makes joblib load \(name.debugDescription), which is not a file of the walked model")
+            return nil
+        }
+        var directory = from.path.components
+        directory.removeLast()
+        let path = directory.reduce(ModelPath(bytes: [])) { $0.appending($1) }
+        guard let walked = treeFileByModelPath[relative.components.reduce(path) { $0.appending($1) }] else {
+            attach(referrer, .error, .externalReference,
+                   "a joblib NDArrayWrapper makes joblib load \(name.debugDescription), which was not there when the model was listed; scan again once nothing is writing to the model")
+            return nil
+        }
+        // What the path resolved to inside the directory must be the file the
+        // walk listed (a link the walk followed may since have been pointed
+        // elsewhere and back): the file opened is then the one judged inside.
+        guard UInt64(info.st_dev) == walked.stamp.device, UInt64(info.st_ino) == walked.stamp.inode else {
+            attach(referrer, .error, .externalReference,
+                   "a joblib NDArrayWrapper makes joblib load \(name.debugDescription), which is not the file listed there when the model was listed; scan again once nothing is writing to the model")
+            return nil
+        }
+        return (walked.displayPath, walked)
     }
 
     private static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The real path of `path`, with `identity` set to what it names (`lstat`
+    /// of the resolved path: no link is left to follow in it).
+    private static func realPath(_ path: String, identity: inout stat) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        guard lstat(resolved, &identity) == 0 else { return nil }
         return String(cString: resolved)
     }
 

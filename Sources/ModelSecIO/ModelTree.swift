@@ -73,7 +73,7 @@ public struct ModelTree: Sendable {
         /// True when reaching it followed a symbolic link (allowed links only).
         public let followedSymlink: Bool
         /// Where it was listed: its index in ``ModelTree/directories``; nil
-        /// for a single-file model or a file found by ``ModelTree/locate(_:in:options:)``.
+        /// for a single-file model.
         /// ``ModelTree/Opener`` opens the file through that directory's descriptor.
         public let directoryIndex: Int?
 
@@ -197,42 +197,64 @@ public struct ModelTree: Sendable {
     ///
     /// - Throws: ``ModelTreeError``; `.missing` when no such file exists.
     public static func locate(_ path: ModelPath, in given: String, options: Options = Options()) throws -> File {
+        try locateTree(path, in: given, options: options).files[0]
+    }
+
+    /// ``locate(_:in:options:)`` as a tree: its one file, and the directories
+    /// on the way to it (the root first), each with the stamp it had when it
+    /// was looked at, so ``Opener`` opens the file through them as it opens
+    /// the files of a whole walk.
+    ///
+    /// - Throws: ``ModelTreeError``; `.missing` when no such file exists.
+    public static func locateTree(_ path: ModelPath, in given: String, options: Options = Options()) throws -> ModelTree {
         let root = withoutTrailingSlashes(given)
         if path == .singleFileRoot {
             let tree = try walk(root, options: options)
-            guard tree.isSingleFile, let file = tree.files.first else { throw ModelTreeError(path: root, problem: .notRegularFile) }
-            return file
+            guard tree.isSingleFile, !tree.files.isEmpty else { throw ModelTreeError(path: root, problem: .notRegularFile) }
+            return tree
         }
         var absolute = Array(root.utf8)
         var st = stat()
         guard lstat(root, &st) == 0 else { throw ModelTreeError(path: root, problem: .cannotRead(errno: errno)) }
-        if isType(st, S_IFLNK) {
+        let rootIsLink = isType(st, S_IFLNK)
+        if rootIsLink {
             guard options.allowSymlinks else { throw ModelTreeError(path: root, problem: .symbolicLink) }
             guard stat(root, &st) == 0 else { throw ModelTreeError(path: root, problem: .brokenSymbolicLink) }
         }
         guard isType(st, S_IFDIR) else { throw ModelTreeError(path: root, problem: .notDirectory) }
-        var followed = false
+        var directories = [Directory(path: ModelPath(bytes: []), fileSystemPath: absolute + [0], stamp: FileStamp(st),
+                                     parentIndex: nil, followedSymlink: rootIsLink)]
+        var lastIsLink = false
+        var relative = ModelPath(bytes: [])
         let components = path.components
         for (index, component) in components.enumerated() {
             absolute += [UInt8(ascii: "/")] + component
+            relative = relative.appending(component)
             let shown = String(decoding: absolute, as: UTF8.self)
             guard lstat(absolute + [0], &st) == 0 else {
                 throw ModelTreeError(path: shown, problem: errno == ENOENT || errno == ENOTDIR ? .missing : .cannotRead(errno: errno))
             }
-            if isType(st, S_IFLNK) {
+            let isLink = isType(st, S_IFLNK)
+            if isLink {
                 guard options.allowSymlinks else { throw ModelTreeError(path: shown, problem: .symbolicLink) }
                 guard stat(absolute + [0], &st) == 0 else { throw ModelTreeError(path: shown, problem: .brokenSymbolicLink) }
-                followed = true
             }
+            lastIsLink = isLink
             if index < components.count - 1 {
                 guard isType(st, S_IFDIR) else { throw ModelTreeError(path: shown, problem: .missing) }
+                directories.append(Directory(path: relative, fileSystemPath: absolute + [0], stamp: FileStamp(st),
+                                             parentIndex: directories.count - 1, followedSymlink: isLink))
             } else {
                 guard isType(st, S_IFREG) else {
                     throw ModelTreeError(path: shown, problem: isType(st, S_IFDIR) ? .notRegularFile : .specialFile)
                 }
             }
         }
-        return File(path: path, fileSystemPath: absolute + [0], stamp: FileStamp(st), followedSymlink: followed)
+        // As in a walk, the file "followed a link" when its own entry is one
+        // (links on the way are recorded on the directories).
+        let file = File(path: path, fileSystemPath: absolute + [0], stamp: FileStamp(st), followedSymlink: lastIsLink,
+                        directoryIndex: directories.count - 1)
+        return ModelTree(root: root, isSingleFile: false, files: [file], directories: directories, problems: [])
     }
 
     /// The directories whose entries changed since the walk (paths on disk),

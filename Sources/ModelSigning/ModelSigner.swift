@@ -58,7 +58,18 @@ public struct DigestedResource: Sendable, Equatable {
 public enum ModelSigner {
     /// Hashes every file of `model` (a directory or one file) on all cores,
     /// builds the in-toto statement and signs its DSSE encoding with `key`.
+    ///
+    /// Every file is opened through the directory descriptors of the walk
+    /// (``ModelTree/Opener``): a directory or file swapped for a symbolic
+    /// link, or a file replaced, after the walk makes signing fail instead of
+    /// hashing a file outside the model or another file than the one listed.
     public static func sign(model: URL, key: any Signer, options: SigningOptions = SigningOptions()) throws -> SignatureBundle {
+        try sign(model: model, key: key, options: options, afterWalk: { _ in })
+    }
+
+    /// ``sign(model:key:options:)`` with `afterWalk` run between the walk and
+    /// the hashing (tests change the model there).
+    static func sign(model: URL, key: any Signer, options: SigningOptions, afterWalk: (ModelTree) throws -> Void) throws -> SignatureBundle {
         if case let .shards(size) = options.method, size < 1 {
             throw ModelContentError(path: model.path, problem: .shardSizeTooSmall(size))
         }
@@ -78,9 +89,10 @@ public enum ModelSigner {
         for path in ignored where !unique.contains(path) { unique.append(path) }
 
         let inventory = try ModelTree.walk(model.path, options: .init(ignoring: unique, allowSymlinks: options.allowSymlinks))
+        try afterWalk(inventory)
         let planned = ModelSerializer.plan(inventory.files, method: options.method)
         let progress = ModelSerializer.progress(for: inventory.files, method: options.method, handler: options.progress)
-        let digests = try ParallelHasher.digests(of: planned.map(\.task), files: inventory.files, progress: progress)
+        let digests = try ParallelHasher.digests(of: planned.map(\.task), files: inventory.files, in: inventory, progress: progress)
         progress?.finish()
         // Each file was checked as it was hashed; a file added, removed or
         // renamed meanwhile shows in its directory's stamp.

@@ -34,8 +34,21 @@ public struct VerificationOptions: Sendable {
 public enum ModelVerifier {
     /// Checks the signature with `trustedKeys`, then hashes the model on all
     /// cores and compares it with the signed resources as a set.
+    ///
+    /// Every file is opened through the directory descriptors of the walk
+    /// (``ModelTree/Opener``): a directory or file swapped for a symbolic
+    /// link, or a file replaced, after the walk makes verification throw
+    /// (``ModelTreeError``) instead of hashing a file outside the model or
+    /// another file than the one listed.
     public static func verify(model: URL, bundle: SignatureBundle, trustedKeys: TrustedKeys,
                               options: VerificationOptions = VerificationOptions()) throws -> ModelVerificationResult {
+        try verify(model: model, bundle: bundle, trustedKeys: trustedKeys, options: options, afterWalk: { _ in })
+    }
+
+    /// ``verify(model:bundle:trustedKeys:options:)`` with `afterWalk` run
+    /// between the walk and the hashing (tests change the model there).
+    static func verify(model: URL, bundle: SignatureBundle, trustedKeys: TrustedKeys, options: VerificationOptions,
+                       afterWalk: (ModelTree) throws -> Void) throws -> ModelVerificationResult {
         let model = model.standardizedFileURL
         return try whenAuthentic(bundle, trustedKeys: trustedKeys) { signed, expected in
             let manifest = signed.manifest
@@ -48,6 +61,7 @@ public enum ModelVerifier {
                 // A link where the signature allows none: the model is not what was signed.
                 return signed.result(.contentMismatch, modified: [error.file], summary: "\(error.description) (the signature does not allow symbolic links)")
             }
+            try afterWalk(inventory)
             var onDisk: [ModelPath: ModelTree.File] = [:]
             for file in inventory.files { onDisk[file.path] = file }
             var toCheck: [ModelTree.File] = []
@@ -61,15 +75,24 @@ public enum ModelVerifier {
                 }
             }
             let missing = expected.keys.filter { onDisk[$0] == nil }.sorted()
-            let modified = try compare(toCheck, expected: expected, method: manifest.method, progress: options.progress)
+            let modified = try compare(toCheck, in: inventory, expected: expected, method: manifest.method, progress: options.progress)
             return signed.contentResult(modified: modified, missing: missing, extra: extra.sorted(), checked: toCheck.count)
         }
     }
 
     /// Verifies a single file of a directory model against the directory's
     /// signature, hashing only that file. Other files are not looked at.
+    /// The file is opened through the descriptors of the directories on its
+    /// path, as they were when the path was looked at (see ``verify(model:bundle:trustedKeys:options:)``).
     public static func verifyFile(relativePath: String, model: URL, bundle: SignatureBundle, trustedKeys: TrustedKeys,
                                   options: VerificationOptions = VerificationOptions()) throws -> ModelVerificationResult {
+        try verifyFile(relativePath: relativePath, model: model, bundle: bundle, trustedKeys: trustedKeys, options: options, afterLocate: { _ in })
+    }
+
+    /// ``verifyFile(relativePath:model:bundle:trustedKeys:options:)`` with
+    /// `afterLocate` run between finding the file and hashing it (tests change the model there).
+    static func verifyFile(relativePath: String, model: URL, bundle: SignatureBundle, trustedKeys: TrustedKeys,
+                           options: VerificationOptions, afterLocate: (ModelTree) throws -> Void) throws -> ModelVerificationResult {
         let model = model.standardizedFileURL
         return try whenAuthentic(bundle, trustedKeys: trustedKeys) { signed, expected in
             let manifest = signed.manifest
@@ -87,9 +110,9 @@ public enum ModelVerifier {
             }
             // The same rules as a whole walk, applied to every component of the
             // path: a symbolic link to a directory on the way is refused too.
-            let file: ModelTree.File
+            let located: ModelTree
             do {
-                file = try ModelTree.locate(path, in: model.path, options: .init(allowSymlinks: manifest.allowSymlinks))
+                located = try ModelTree.locateTree(path, in: model.path, options: .init(allowSymlinks: manifest.allowSymlinks))
             } catch let error as ModelTreeError {
                 switch error.problem {
                 case .missing:
@@ -102,7 +125,8 @@ public enum ModelVerifier {
                     throw error
                 }
             }
-            let modified = try compare([file], expected: expected, method: manifest.method, progress: options.progress)
+            try afterLocate(located)
+            let modified = try compare(located.files, in: located, expected: expected, method: manifest.method, progress: options.progress)
             return signed.contentResult(modified: modified, missing: [], extra: [], checked: 1, only: path)
         }
     }
@@ -215,10 +239,11 @@ public enum ModelVerifier {
         return false
     }
 
-    /// Hashes `files` (all on all cores) and returns those whose digests
+    /// Hashes `files` (files of `tree`, opened through its directories'
+    /// descriptors; all on all cores) and returns those whose digests
     /// differ from `expected`. With shards, a file whose size no longer
     /// yields the signed ranges is modified without being hashed.
-    static func compare(_ files: [ModelTree.File], expected: [ModelPath: ExpectedFile], method: SerializationMethod,
+    static func compare(_ files: [ModelTree.File], in tree: ModelTree, expected: [ModelPath: ExpectedFile], method: SerializationMethod,
                         progress handler: ProgressHandler?) throws -> [ModelPath] {
         var modified = Set<ModelPath>()
         var toHash: [ModelTree.File] = []
@@ -235,7 +260,7 @@ public enum ModelVerifier {
         }
         let planned = ModelSerializer.plan(toHash, method: method)
         let progress = ModelSerializer.progress(for: toHash, method: method, handler: handler)
-        let digests = try ParallelHasher.digests(of: planned.map(\.task), files: toHash, progress: progress)
+        let digests = try ParallelHasher.digests(of: planned.map(\.task), files: toHash, in: tree, progress: progress)
         progress?.finish()
         for (resource, digest) in zip(planned, digests) {
             let want = expected[resource.path]?[resource.range]

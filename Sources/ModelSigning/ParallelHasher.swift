@@ -20,7 +20,8 @@ struct HashTask: Sendable {
 /// Computes many SHA-256 digests on all cores.
 ///
 /// Each worker thread takes the next task (largest first, so one big file
-/// does not end up alone at the end), opens the file and hashes it with
+/// does not end up alone at the end), opens the file through the walk's
+/// directory descriptors (``ModelTree/Opener``, one per worker) and hashes it with
 /// `pread(2)` into its own buffer. The buffer is 1 MiB, small enough to stay
 /// in the CPU cache between the copy out of the page cache and SHA-256, and
 /// the total across workers is capped so peak memory stays far below 64 MiB
@@ -35,8 +36,11 @@ enum ParallelHasher {
     /// Cap on the sum of all worker buffers.
     static let bufferBudget = 32 << 20
 
-    /// The digest of every task, in task order.
-    static func digests(of tasks: [HashTask], files: [ModelTree.File], progress: ProgressReporter? = nil,
+    /// The digest of every task, in task order. `files` are files of `tree`
+    /// (all of them, or the ones to check), opened through its directories'
+    /// descriptors: a directory or file swapped for a symbolic link, or a
+    /// file replaced, since the walk is refused, never read outside the model.
+    static func digests(of tasks: [HashTask], files: [ModelTree.File], in tree: ModelTree, progress: ProgressReporter? = nil,
                         workers requested: Int? = nil) throws -> [[UInt8]] {
         guard !tasks.isEmpty else { return [] }
         let cores = max(1, requested ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -47,23 +51,26 @@ enum ParallelHasher {
         // One read buffer per lane (a lane runs one task at a time).
         let buffers = (0..<workers).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096) }
         defer { buffers.forEach { $0.deallocate() } }
+        // An opener is not thread-safe: one per lane, as the buffers.
+        let openers = (0..<workers).map { _ in ModelTree.Opener(tree) }
 
         try ParallelWork.forEach(count: order.count, lanes: workers) { next, lane in
             let taskIndex = order[next]
             let task = tasks[taskIndex]
-            let digest = try hash(task, file: files[task.fileIndex], buffer: buffers[lane.index], progress: progress, lane: lane)
+            let digest = try hash(task, file: files[task.fileIndex], opener: openers[lane.index], buffer: buffers[lane.index],
+                                  progress: progress, lane: lane)
             (results + taskIndex * SHA2.SHA256.byteCount).update(from: digest.bytes, count: SHA2.SHA256.byteCount)
             progress?.advance(items: 1)
         }
         return (0..<tasks.count).map { Array(UnsafeBufferPointer(start: results + $0 * SHA2.SHA256.byteCount, count: SHA2.SHA256.byteCount)) }
     }
 
-    private static func hash(_ task: HashTask, file: ModelTree.File, buffer: UnsafeMutableRawBufferPointer,
+    private static func hash(_ task: HashTask, file: ModelTree.File, opener: ModelTree.Opener, buffer: UnsafeMutableRawBufferPointer,
                              progress: ProgressReporter?, lane: ParallelWork.Lane) throws -> SHA2.Digest {
         // The file must still be the one the walk listed (a regular file with
-        // the same inode, size and timestamps; see ModelTree.openUnchanged).
-        // A signature describes one state of the model.
-        let fd = try ModelTree.openUnchanged(file)
+        // the same inode, size and timestamps, reached through the walked
+        // directories; see ModelTree.Opener). A signature describes one state of the model.
+        let fd = try opener.openUnchanged(file)
         defer { close(fd) }
         #if canImport(Glibc)
         _ = posix_fadvise(fd, off_t(task.offset), off_t(task.length ?? 0), POSIX_FADV_SEQUENTIAL)

@@ -276,7 +276,7 @@ final class SignVerifyTests: XCTestCase {
         let inventory = try ModelTree.walk(root.path)
         for method in [SerializationMethod.files, .shards(size: 1 << 20)] {
             let planned = ModelSerializer.plan(inventory.files, method: method)
-            let parallel = try ParallelHasher.digests(of: planned.map(\.task), files: inventory.files, workers: 4)
+            let parallel = try ParallelHasher.digests(of: planned.map(\.task), files: inventory.files, in: inventory, workers: 4)
             for (resource, digest) in zip(planned, parallel) {
                 let data = try Data(contentsOf: URL(fileURLWithPath: inventory.files[resource.task.fileIndex].displayPath))
                 let slice = resource.range.map { data[Int($0.lowerBound)..<Int($0.upperBound)] } ?? data[...]
