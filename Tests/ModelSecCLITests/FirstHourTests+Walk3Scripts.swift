@@ -162,7 +162,7 @@ extension DocsCommandTests.Sandbox {
         var unignored: [String] = []
         for name in fresh.sorted() {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: repo.appendingPathComponent(name).path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: repo.appendingPathComponent(name).path, isDirectory: &isDirectory)
             let r = try TestSupport.run("/usr/bin/git", ["-C", probe.path, "check-ignore", "-q", "--no-index", isDirectory.boolValue ? name + "/" : name])
             if r.status != 0 { unignored.append(name) }
         }

@@ -164,7 +164,7 @@ final class OpenSSLInteropTests: XCTestCase {
     }
 
     func testMalformedKeysAreRefusedClearly() throws {
-        try KeyGeneration.generate(type: .ed25519, to: path("good.pem"))
+        _ = try KeyGeneration.generate(type: .ed25519, to: path("good.pem"))
         let good = try String(contentsOfFile: path("good.pem"), encoding: .utf8)
         let cases: [(String, String, String)] = [
             ("truncated.pem", String(good.prefix(40)), "key.not-pem"),
@@ -202,12 +202,12 @@ final class OpenSSLInteropTests: XCTestCase {
         XCTAssertThrowsError(try KeyFile.loadPrivateKey(path("good.pem.pub"))) {
             XCTAssertEqual(($0 as? KeyFileError)?.problem, .wrongRole(expected: .privateKey, actual: .publicKey))
         }
-        try KeyGeneration.generate(type: .x25519, to: path("x.pem"))
+        _ = try KeyGeneration.generate(type: .x25519, to: path("x.pem"))
         XCTAssertThrowsError(try KeyFile.loadSigningKey(path("x.pem"))) { XCTAssertEqual(($0 as? KeyFileError)?.problem, .cannotSign(.x25519)) }
     }
 
     func testPermissionWarningAndTrustedKeysDirectory() throws {
-        try KeyGeneration.generate(type: .ed25519, to: path("a.pem"))
+        _ = try KeyGeneration.generate(type: .ed25519, to: path("a.pem"))
         XCTAssertNil(KeyFile.permissionWarning(path("a.pem")))
         chmod(path("a.pem"), 0o644)
         XCTAssertNotNil(KeyFile.permissionWarning(path("a.pem")))
