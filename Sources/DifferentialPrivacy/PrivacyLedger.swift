@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecIO
 import ModelSecCrypto
 
 /// A dataset's budget and what has been spent against it.
@@ -201,8 +202,8 @@ public struct RequestScopedLedger: PrivacyLedger {
     public func charge(_ requests: [ChargeRequest]) throws -> [Int64] {
         let (receipt, replayed) = try base.charge(requests, requestID: requestID)
         if replayed {
-            let datasets = Set(requests.map(\.dataset)).sorted()
-            let records = try datasets.flatMap { try base.spends(dataset: $0) }
+            let datasets = Set(requests.map { ExactString($0.dataset) }).sorted()
+            let records = try datasets.flatMap { try base.spends(dataset: $0.string) }
             let outcomes = receipt.charges.map { id in records.first { $0.id == id }?.outcome ?? .charged }
             throw DPError.requestReplayed(requestID: requestID, charges: receipt.charges, outcomes: outcomes)
         }

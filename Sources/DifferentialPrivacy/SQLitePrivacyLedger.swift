@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecIO
 import BigInt
 import GRDB
 import ModelSecStore
@@ -240,12 +241,15 @@ public final class SQLitePrivacyLedger: PrivacyLedger {
                     return (ChargeReceipt(requestID: requestID, charges: rows.map { $0["id"] }, chargedAt: rows[0]["t"]), true)
                 }
             }
-            var rows: [String: LedgerRules.DatasetRow] = [:]
+            // Keyed by the name's bytes: two names Swift calls equal (canonically
+            // equivalent) are two datasets with two budgets in the database.
+            var rows: [ExactString: LedgerRules.DatasetRow] = [:]
             var ids: [Int64] = []
             let time = Self.now()
             for (position, (request, amount)) in zip(requests, amounts).enumerated() {
-                let current = try rows[request.dataset] ?? Self.sums(db, dataset: request.dataset)
-                rows[request.dataset] = try LedgerRules.admit(request, amount, row: current)
+                let name = ExactString(request.dataset)
+                let current = try rows[name] ?? Self.sums(db, dataset: request.dataset)
+                rows[name] = try LedgerRules.admit(request, amount, row: current)
                 try db.execute(sql: """
                     INSERT INTO spends (dataset, relation, epsilon_nano, delta_femto, rho_femto, mechanism, parameters, created_at, outcome)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'charged')

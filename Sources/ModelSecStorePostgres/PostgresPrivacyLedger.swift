@@ -1,4 +1,5 @@
 import DifferentialPrivacy
+import ModelSecIO
 import ModelSecStore
 import PostgresNIO
 import Synchronization
@@ -151,7 +152,8 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
         var amounts: [LedgerRules.Amount]
         var requestID: String?
         var fingerprint: String
-        /// The distinct datasets, sorted (the order their rows are locked in).
+        /// The distinct datasets, by their bytes (two names Swift calls equal
+        /// are two datasets in the database), sorted.
         var datasets: [String]
     }
 
@@ -170,7 +172,7 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
         let amounts = try requests.map { try LedgerRules.amount($0) }
         let charge = Charge(requests: requests, amounts: amounts, requestID: requestID,
                             fingerprint: LedgerRules.fingerprint(requests, amounts),
-                            datasets: Array(Set(requests.map(\.dataset))).sorted())
+                            datasets: Set(requests.map { ExactString($0.dataset) }).sorted().map(\.string))
         let startLocked = contended.withLock { busy in charge.datasets.contains { (busy[$0] ?? 0) > 0 } }
         let (result, conflicted) = try await session.runAsync { c -> ((receipt: ChargeReceipt, replayed: Bool), Bool) in
             var locking = startLocked, conflicted = false, attempt = 0
@@ -236,18 +238,20 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
     /// Unlocked, a one-request charge starts with ``OneStepCharge``, which
     /// admits it at once or reads the rows as the plain read does.
     /// Unlocked, every write is its own transaction and never waits for a
-    /// lock (`NOWAIT`: SQLSTATE 55P03 when a row is held), so a charge
-    /// whose operation timed out is never committed later by a statement
-    /// still queued on the server; every statement that may wait runs in
-    /// the locking transaction, which commits only on the client's COMMIT.
+    /// row lock (`NOWAIT`: SQLSTATE 55P03 when a row is held), so a charge
+    /// whose operation timed out is not committed later by a statement
+    /// queued on a dataset's row; every statement that may wait for a row
+    /// runs in the locking transaction, which commits only on the client's
+    /// COMMIT. (An insert waits for another transaction inserting the same
+    /// request id; a retry with that id then replays its receipt.)
     /// Every statement is prepared once per connection.
     static func attempt(_ c: PostgresConnection, _ charge: Charge, locked: Bool) async throws -> Attempt? {
-        var rows: [String: LedgerRules.DatasetRow] = [:]
+        var rows: [ExactString: LedgerRules.DatasetRow] = [:]
         var found: [(id: Int64, fingerprint: String, time: String)] = []
         func take(_ row: ChargeRead.Row) {
             let (kind, a, b, n1, n2, n, s1, s2, s3, s4, s5, s6) = row
             if kind == "d" {
-                rows[a] = LedgerRules.row(relation: b, totalEpsilon: n1, totalDelta: n2, count: n, sums: [s1, s2, s3, s4, s5, s6])
+                rows[ExactString(a)] = LedgerRules.row(relation: b, totalEpsilon: n1, totalDelta: n2, count: n, sums: [s1, s2, s3, s4, s5, s6])
             } else {
                 found.append((n1, a, b))
             }
@@ -276,12 +280,12 @@ public final class PostgresPrivacyLedger: PrivacyLedger, Sendable {
         }
         let read = rows
         for (request, amount) in zip(charge.requests, charge.amounts) {
-            rows[request.dataset] = try LedgerRules.admit(request, amount, row: rows[request.dataset])
+            rows[ExactString(request.dataset)] = try LedgerRules.admit(request, amount, row: rows[ExactString(request.dataset)])
         }
         let time = LedgerRules.now()
         if charge.requests.isEmpty { return Attempt(receipt: ChargeReceipt(requestID: charge.requestID, charges: [], chargedAt: time), replayed: false) }
         // The rows the decision was made on (every dataset has one: admit refused the others).
-        let write = ChargeWrite(charge: charge, expected: charge.datasets.map { read[$0]! }, time: time)
+        let write = ChargeWrite(charge: charge, expected: charge.datasets.map { read[ExactString($0)]! }, time: time)
         var ids: [Int64] = []
         if locked {
             for try await id in try await c.execute(ChargeWriteLocked(write: write), logger: PostgresSession.logger) { ids.append(id) }

@@ -192,6 +192,17 @@ enum PostgresSchema {
         if let missing = triggers.subtracting(enabled).sorted().first {
             throw StoreError.schemaAltered(store: store, reason: "trigger \(missing) is missing or disabled")
         }
+        // A charge is acknowledged once its statement's rows are read, which
+        // PostgreSQL sends before the commit: a check deferred to the commit
+        // could then fail after the receipt was given.
+        let deferred = try await c.query("""
+            SELECT t.tgname FROM pg_trigger t
+            WHERE t.tgdeferrable AND t.tgrelid IN (to_regclass('dp_spends'), to_regclass('dp_datasets'), to_regclass('dp_charge_requests'))
+            ORDER BY t.tgname LIMIT 1
+            """, logger: PostgresSession.logger)
+        for try await name in deferred.decode(String.self) {
+            throw StoreError.schemaAltered(store: store, reason: "\(name) is a deferrable trigger or constraint on the privacy ledger's tables")
+        }
     }
 
     /// Brings the store to ``version``; returns (version before, version after).

@@ -61,7 +61,14 @@ final class PostgresSession: Sendable {
         // and are index lookups whatever their parameters: a generic plan
         // spares planning them again at every charge (in the bench, the
         // planner was most of the server's time per charge).
-        configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan")]
+        // READ COMMITTED whatever the server's default: a statement that runs
+        // as its own transaction reports its rows before PostgreSQL commits
+        // it, so nothing may fail at commit (a serialization failure would,
+        // under SERIALIZABLE) once a charge's rows have been read; and the
+        // one-step charge relies on a locking read re-checking the row's
+        // newest version, which only READ COMMITTED does.
+        configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan"),
+                                                             ("default_transaction_isolation", "read committed")]
         let immutable = configuration
         do {
             let connection = try Blocking.run {

@@ -1,20 +1,12 @@
 import DifferentialPrivacy
 import Foundation
+import TestSupport
 import XCTest
 
-/// A deterministic generator for tests only (SplitMix64), so the
-/// statistical tests are reproducible. Production code never sees it.
-struct SeededGenerator: DPRandomSource {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The statistical tests' deterministic generator (TestSupport's SplitMix64),
+/// so they are reproducible. Production code never sees it.
+typealias SeededGenerator = SplitMix64
+extension SplitMix64: DPRandomSource {}
 
 enum Stats {
     /// Google-style approximate-DP check on outcome frequencies: for every

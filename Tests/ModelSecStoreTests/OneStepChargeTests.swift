@@ -1,7 +1,8 @@
 import DifferentialPrivacy
 import Foundation
 import ModelSecStore
-import ModelSecStorePostgres
+@testable import ModelSecStorePostgres
+import PostgresNIO
 import TestSupport
 import XCTest
 
@@ -28,7 +29,7 @@ final class OneStepChargeTests: StoreEngineTestCase {
         var oneStep = 0
         for engine in try engines() {
             let ledger = try engine.open()
-            var generator = SplitMix(seed: 0x5EED_0F_1ED6E5)
+            var generator = SplitMix64(seed: 0x5EED_0F_1ED6E5)
             var seen: [String] = []
             try ledger.setTotal(dataset: "pure", budget: PrivacyCost(epsilon: 1), relation: nil)
             try ledger.setTotal(dataset: "approx", budget: PrivacyCost(epsilon: 2, delta: 1e-5), relation: nil)
@@ -136,17 +137,64 @@ final class OneStepChargeTests: StoreEngineTestCase {
         XCTAssertEqual(ledger.chargesAdmittedInOneStep, 20)
         XCTAssertEqual(try ledger.status(dataset: "d").releases, 23)
     }
-}
 
-/// A small deterministic generator (SplitMix64), so a failing sequence can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+    /// Two dataset names Swift calls equal (canonically equivalent: K and
+    /// KELVIN SIGN) are two datasets with two budgets: a charge to one is
+    /// never checked against the other's budget, alone or in one charge with
+    /// the other (review11 #1: both engines admitted 5.0 against a budget of 1).
+    func testCanonicallyEquivalentDatasetNamesAreTwoBudgets() throws {
+        let plain = "Kids", kelvin = "\u{212A}ids"
+        XCTAssertEqual(plain, kelvin, "the premise: Swift's == calls them equal")
+        for engine in try engines() {
+            let ledger = try engine.open()
+            try ledger.setTotal(dataset: plain, budget: PrivacyCost(epsilon: 1), relation: nil)
+            try ledger.setTotal(dataset: kelvin, budget: PrivacyCost(epsilon: 100), relation: nil)
+            XCTAssertThrowsError(try ledger.charge([request(kelvin, 0.1), request(plain, 5)], requestID: "mixed"), engine.name) {
+                XCTAssertEqual(code($0), "dp.budget-exceeded", engine.name)
+            }
+            XCTAssertThrowsError(try ledger.charge([request(plain, 5)], requestID: "plain"), engine.name) {
+                XCTAssertEqual(code($0), "dp.budget-exceeded", engine.name)
+            }
+            _ = try ledger.charge([request(kelvin, 5), request(plain, 0.5)], requestID: "both")
+            let byName = Dictionary(try ledger.allStatuses().map { (Array($0.dataset.utf8), $0) }) { a, _ in a }
+            XCTAssertEqual(byName[Array(plain.utf8)]?.spent.epsilon ?? -1, 0.5, accuracy: 1e-12, engine.name)
+            XCTAssertEqual(byName[Array(kelvin.utf8)]?.spent.epsilon ?? -1, 5, accuracy: 1e-12, engine.name)
+        }
+    }
+
+    /// A deferrable trigger on the ledger's tables would run at commit, after
+    /// a charge's rows were read and its receipt given: such a store is
+    /// refused when the ledger connects (review11 #2).
+    func testADeferrableTriggerOnTheLedgerIsRefused() throws {
+        let pg = try cluster()
+        let engine = try engines().first { $0.name == "postgres" }!
+        _ = try engine.open()
+        try engine.sql("""
+            CREATE FUNCTION late_check() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER late AFTER INSERT ON dp_spends DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION late_check();
+            """, cluster: pg)
+        XCTAssertThrowsError(try engine.open()) { error in
+            XCTAssertEqual(code(error), "store.schema-altered")
+            XCTAssertTrue("\(error)".contains("late"), "\(error)")
+        }
+    }
+
+    /// The ledger's sessions run READ COMMITTED even when the database's
+    /// default is SERIALIZABLE (review11 #2: under SERIALIZABLE a commit can
+    /// fail after the statement's rows were read).
+    func testSessionsRunReadCommittedWhateverTheDatabaseDefault() throws {
+        let pg = try cluster()
+        let engine = try engines().first { $0.name == "postgres" }!
+        let database = String(engine.url.split(separator: "/").last!.split(separator: "?").first!)
+        try pg.psql("ALTER DATABASE \(database) SET default_transaction_isolation = 'serializable'")
+        XCTAssertEqual(try pg.psql("SHOW default_transaction_isolation", database: database), "serializable")
+        let ledger = try XCTUnwrap(try engine.open() as? PostgresPrivacyLedger)
+        let level = try ledger.session.run { c in
+            var value = ""
+            for try await v in try await c.query("SHOW transaction_isolation", logger: PostgresSession.logger).decode(String.self) { value = v }
+            return value
+        }
+        XCTAssertEqual(level, "read committed")
     }
 }
