@@ -230,23 +230,8 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
         let engine = try engines()[1]
         let csv = try prepare(engine)
         let database = String(engine.url.split(separator: "/").last!.split(separator: "?").first!)
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        holder.arguments = ["-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", database, "-At", "-c",
-                            "SELECT 1 FROM dp_datasets WHERE name = 'shared' FOR UPDATE; SELECT 'held'; SELECT pg_sleep(60)"]
-        holder.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": pg.password]) { $1 }
-        holder.standardInput = FileHandle.nullDevice
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try holdDatasetRow("shared", database: database, sleep: "60", cluster: pg)
         defer { if holder.isRunning { holder.terminate() } }
-        // Wait until the lock is held (psql sends the three statements as one
-        // transaction: the row stays locked until the sleep ends).
-        let holding = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()"
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, (try? pg.psql(holding, database: database)) != "1" {
-            usleep(50_000)
-        }
         let arguments = ["dp", "release", "--input", csv, "--column", "v", "--statistic", "count", "--epsilon", "0.1",
                          "--store", engine.url, "--dataset", "shared", "--request-id", "stuck-1", "--json"]
         let started = Date()

@@ -116,20 +116,8 @@ final class OneStepChargeTests: StoreEngineTestCase {
         // Another session holds the dataset's row for 1.5 s: NOWAIT refuses the
         // one-step lock, and the charge queues in the locking transaction.
         let database = String(engine.url.split(separator: "/").last!.split(separator: "?").first!)
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        holder.arguments = ["-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", database, "-At", "-c",
-                            "SELECT 1 FROM dp_datasets WHERE name = 'd' FOR UPDATE; SELECT pg_sleep(1.5)"]
-        holder.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": pg.password]) { $1 }
-        holder.standardInput = FileHandle.nullDevice
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try holdDatasetRow("d", database: database, sleep: "1.5", cluster: pg)
         defer { if holder.isRunning { holder.terminate() }; holder.waitUntilExit() }
-        // psql sends both statements as one transaction: the row stays locked until the sleep ends.
-        let holding = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(1.5)%' AND pid <> pg_backend_pid()"
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, (try? pg.psql(holding, database: database)) != "1" { usleep(20_000) }
         let start = Date()
         let late = try ledger.charge([request("d", 0.1)], requestID: "late")
         XCTAssertFalse(late.replayed)

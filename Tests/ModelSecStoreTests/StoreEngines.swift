@@ -60,6 +60,25 @@ class StoreEngineTestCase: XCTestCase {
                 StoreEngine(name: "postgres", url: pg.url(try pg.makeDatabase()), environment: pg.environment)]
     }
 
+    /// Starts a psql session that locks `dataset`'s row and then runs
+    /// `pg_sleep(sleep)` (psql sends both as one transaction, so the row stays
+    /// locked until the sleep ends), and returns once the lock is held.
+    func holdDatasetRow(_ dataset: String, database: String, sleep: String, cluster pg: PostgresCluster) throws -> Process {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        holder.arguments = ["-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", database, "-At", "-c",
+                            "SELECT 1 FROM dp_datasets WHERE name = '\(dataset)' FOR UPDATE; SELECT pg_sleep(\(sleep))"]
+        holder.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": pg.password]) { $1 }
+        holder.standardInput = FileHandle.nullDevice
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        let holding = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(\(sleep))%' AND pid <> pg_backend_pid()"
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, (try? pg.psql(holding, database: database)) != "1" { usleep(20_000) }
+        return holder
+    }
+
     /// A fresh migrated store of each engine.
     func engines() throws -> [StoreEngine] {
         let list = try emptyEngines()
