@@ -12,10 +12,15 @@ final class RandomAccessFile {
     let size: UInt64
     private let descriptor: Int32
 
-    init(path: String) throws {
+    /// Opens `path`; with `identity` (what an earlier check judged: the path
+    /// with no link left in it, and its device and inode) it opens
+    /// `identity.real` without following a final link and throws unless the
+    /// opened file is still that device and inode, so what is read is the
+    /// file that was judged, whatever was renamed in between.
+    init(path: String, identity: (real: String, device: UInt64, inode: UInt64)? = nil) throws {
         // Non-blocking, so a FIFO or device in place of a model file cannot stall the scan
         // (it is refused as "not a regular file" below).
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        let fd = open(identity?.real ?? path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (identity == nil ? 0 : O_NOFOLLOW))
         guard fd >= 0 else { throw FileError(path: path, reason: FileIO.errnoDescription(errno)) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -26,6 +31,10 @@ final class RandomAccessFile {
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
             throw FileError(path: path, reason: "not a regular file")
+        }
+        if let identity, UInt64(info.st_dev) != identity.device || UInt64(info.st_ino) != identity.inode {
+            close(fd)
+            throw FileError(path: path, reason: "the file changed after it was checked (another file is there now); scan again once nothing is writing to the model")
         }
         self.path = path
         self.descriptor = fd

@@ -26,7 +26,10 @@ import Foundation
 /// the walk's directory descriptors (``ModelTree/Opener``), never by its path:
 /// a directory or file swapped for a symbolic link, or a file replaced,
 /// after the walk is an `unreadable-file` finding, never a read of a file
-/// outside the model or of another file than the one listed.
+/// outside the model or of another file than the one listed. For a file
+/// given by path, the referenced file is opened by its resolved path without
+/// following a final link and must be the device and inode that were judged
+/// inside the directory, else it is an `unreadable-file` finding.
 struct ReferenceResolver {
     private(set) var files: [FileScanReport]
     private(set) var skipped: [String]
@@ -44,6 +47,18 @@ struct ReferenceResolver {
     /// Formats whose scan covers what `np.load(allow_pickle=True)` does with the file.
     private static let numpyLoadCovered: Set<ModelFileFormat> = [.zip, .npz, .pytorchZip, .npy, .pickle, .pytorchLegacy]
 
+    /// What a followed name was judged to be: a file of the walked model, or
+    /// (files given by path) the path with no link left in it and the device
+    /// and inode it named when it was judged inside the directory.
+    private enum Target {
+        case walked(ModelTree.File)
+        case byPath(real: String, device: UInt64, inode: UInt64)
+    }
+
+    /// Called with a by-path target after it was judged and before it is
+    /// opened: tests rename files there.
+    private let beforeOpeningByPath: ((String) -> Void)?
+
     /// Index of each report by its path's bytes (the first report for a path);
     /// built by `run` only when some report lists a reference (hashing every
     /// path of a directory of 2,000 small pickles that reference nothing was
@@ -53,8 +68,10 @@ struct ReferenceResolver {
     /// A resolver over `files`; `tree` is the walked model they are files
     /// of (nil when they were given by path); the references of the reports
     /// at `alreadyFollowed` are not followed again.
-    init(files: [FileScanReport], skipped: [String], limits: ScanLimits, tree: ModelTree? = nil, alreadyFollowed: Set<Int> = []) {
+    init(files: [FileScanReport], skipped: [String], limits: ScanLimits, tree: ModelTree? = nil, alreadyFollowed: Set<Int> = [],
+         beforeOpeningByPath: ((String) -> Void)? = nil) {
         self.files = files
+        self.beforeOpeningByPath = beforeOpeningByPath
         self.skipped = skipped
         self.limits = limits
         self.tree = tree?.isSingleFile == false ? tree : nil   // a single file's neighbours were not walked
@@ -93,18 +110,18 @@ struct ReferenceResolver {
                     return
                 }
                 guard let resolved = resolve(name, from: files[index].path) else { continue }
-                let (target, walked) = resolved
+                let (target, judged) = resolved
                 let key = ExactString(target)
                 guard !rescanned.contains(key) else { continue }
                 rescanned.insert(key)
                 if let existing = indexByPath[key] {
                     guard !ReferenceResolver.numpyLoadCovered.contains(files[existing].format) else { continue }
-                    let extra = scan(target, walked)
+                    let extra = scan(target, judged)
                     files[existing] = files[existing].merging(extra)
                     queue.append(existing)
                 } else {
                     nowScanned.insert(key)
-                    files.append(scan(target, walked))
+                    files.append(scan(target, judged))
                     indexByPath[key] = files.count - 1
                     queue.append(files.count - 1)
                 }
@@ -113,14 +130,26 @@ struct ReferenceResolver {
     }
 
     /// Scans `target` as `np.load` reads it: the walked file through the
-    /// walk's directory descriptors, else (files given by path) by its path.
-    private func scan(_ target: String, _ walked: ModelTree.File?) -> FileScanReport {
-        guard let walked, let opener else { return ModelScanner.scanFile(at: target, limits: limits, mode: .numpyLoad) }
+    /// walk's directory descriptors, else (files given by path) the file
+    /// judged inside the directory, opened by its link-free path and checked
+    /// to be that same device and inode.
+    private func scan(_ target: String, _ judged: Target) -> FileScanReport {
         let opened: RandomAccessFile
-        do {
-            opened = RandomAccessFile(adopting: try opener.openUnchanged(walked), path: target, size: UInt64(walked.size))
-        } catch {
-            return ModelScanner.unreadable(target, ModelScanner.openFailure(error))
+        switch judged {
+        case let .walked(walked):
+            guard let opener else { preconditionFailure("a walked target without the walk's opener") }
+            do {
+                opened = RandomAccessFile(adopting: try opener.openUnchanged(walked), path: target, size: UInt64(walked.size))
+            } catch {
+                return ModelScanner.unreadable(target, ModelScanner.openFailure(error))
+            }
+        case let .byPath(real, device, inode):
+            beforeOpeningByPath?(target)
+            do {
+                opened = try RandomAccessFile(path: target, identity: (real, device, inode))
+            } catch {
+                return ModelScanner.unreadable(target, (error as? FileError)?.reason ?? "\(error)")
+            }
         }
         return ModelScanner.scanFile(opened, limits: limits, mode: .numpyLoad)
     }
@@ -128,7 +157,7 @@ struct ReferenceResolver {
     /// The path `name` names beside `referrer` (with the walked file it is,
     /// for a walked model), or nil (with a finding) when it must not or
     /// cannot be followed.
-    private mutating func resolve(_ name: String, from referrer: String) -> (String, ModelTree.File?)? {
+    private mutating func resolve(_ name: String, from referrer: String) -> (String, Target)? {
         let components = name.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         if name.isEmpty || name.utf8.first == UInt8(ascii: "/") || name.utf8.contains(0)
             || components.contains(where: { $0.elementsEqual("..".utf8) }) {
@@ -164,7 +193,7 @@ struct ReferenceResolver {
                    "a joblib NDArrayWrapper makes joblib load \(name.debugDescription), which is not a regular file")
             return nil
         }
-        guard tree != nil else { return (target, nil) }
+        guard tree != nil else { return (target, .byPath(real: realTarget, device: UInt64(info.st_dev), inode: UInt64(info.st_ino))) }
         // A walked model: the file must be one the walk listed, found by its
         // path in the model (the referrer's directory, then the name's
         // components), and it is named as the walk names it.
@@ -189,7 +218,7 @@ struct ReferenceResolver {
                    "a joblib NDArrayWrapper makes joblib load \(name.debugDescription), which is not the file listed there when the model was listed; scan again once nothing is writing to the model")
             return nil
         }
-        return (walked.displayPath, walked)
+        return (walked.displayPath, .walked(walked))
     }
 
     private static func realPath(_ path: String) -> String? {
