@@ -47,7 +47,7 @@ best=""
 for run in $(seq 1 "$RUNS"); do
   start=$(date +%s.%N)
   status=0
-  "$MODELSEC" audit $(ls -d "$work"/releases/bench-* | head -n "$COUNT") --policy "$policy" --format json --output "$work/report.json" 2>/dev/null || status=$?
+  "$MODELSEC" audit $(ls -d "$work"/releases/bench-* | head -n "$COUNT") --policy "$policy" --format json --output "$work/report.json" --force 2>/dev/null || status=$?
   end=$(date +%s.%N)
   if [ "$status" -ne 0 ]; then log "audit exited $status (expected 0)"; exit 1; fi
   t=$(echo "$end - $start" | bc -l)

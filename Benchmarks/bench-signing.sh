@@ -82,7 +82,7 @@ openssl_parallel() { printf '%s\0' "$@" | xargs -0 -P "$CORES" -n 1 openssl dgst
 
 # 1 GiB model.
 log "1 GiB: modelsec sign"
-t_sign=$(best_time "$MODELSEC" sign "$big" --key "$work/signer.pem" --output "$work/big-ours.sig")
+t_sign=$(best_time "$MODELSEC" sign "$big" --key "$work/signer.pem" --output "$work/big-ours.sig" --force)
 log "1 GiB: model_signing sign"
 t_py_sign=$(best_time "$MS" sign key "$big" --private_key "$work/signer.pem" --signature "$work/big-theirs.sig")
 log "1 GiB: modelsec verify"
@@ -105,7 +105,7 @@ if command -v cc >/dev/null 2>&1 && cc -O2 -o "$work/hash-ceiling" "$(dirname "$
 else
   log "no C compiler: skipping the file-backed ceiling"
 fi
-rss_ours=$(peak_rss_mib ours "$MODELSEC" sign "$big" --key "$work/signer.pem" --output "$work/big-ours.sig")
+rss_ours=$(peak_rss_mib ours "$MODELSEC" sign "$big" --key "$work/signer.pem" --output "$work/big-ours.sig" --force)
 rss_py=$(peak_rss_mib py "$MS" sign key "$big" --private_key "$work/signer.pem" --signature "$work/big-theirs.sig")
 
 echo "| sign | 1 GiB, 4 files | $(gbps $big_bytes "$t_sign") | model_signing $(gbps $big_bytes "$t_py_sign") | $(ratio "$t_sign" "$t_py_sign") |"
@@ -122,7 +122,7 @@ echo "| sign peak memory | 1 GiB, 4 files | ${rss_ours} MiB | model_signing ${rs
 
 # 10,000 small files.
 log "10,000 files: modelsec sign"
-t_sign=$(best_time "$MODELSEC" sign "$small" --key "$work/signer.pem" --output "$work/small-ours.sig")
+t_sign=$(best_time "$MODELSEC" sign "$small" --key "$work/signer.pem" --output "$work/small-ours.sig" --force)
 log "10,000 files: model_signing sign"
 t_py_sign=$(best_time "$MS" sign key "$small" --private_key "$work/signer.pem" --signature "$work/small-theirs.sig")
 log "10,000 files: modelsec verify"
