@@ -46,6 +46,8 @@ public struct SignedCheckpoint: Sendable, Equatable {
     public let checkpoint: Checkpoint
     /// The whole note (log signature and any cosignatures).
     public var note: SignedNote
+    /// The log's key that signed it.
+    public let logKey: NoteVerifier
 
     /// Parses `bytes` and checks the log's signature (the key name must be
     /// the origin, per tlog-checkpoint); `what` names it in errors.
@@ -58,22 +60,36 @@ public struct SignedCheckpoint: Sendable, Equatable {
         try logKey.verify(note, what: what)
         self.checkpoint = checkpoint
         self.note = note
+        self.logKey = logKey
     }
 
     /// Signs `checkpoint` with the log key.
     public init(checkpoint: Checkpoint, signer: NoteSigner) throws {
         self.checkpoint = checkpoint
         note = try SignedNote(text: checkpoint.text, signatures: [signer.sign(text: checkpoint.text)])
+        logKey = signer.verifier
     }
 
     /// How many of `witnesses` cosigned this checkpoint with a valid
-    /// cosignature; throws if a known witness's cosignature fails.
+    /// cosignature; throws if a known witness's cosignature fails, or if a
+    /// witness key is not a cosignature/v1 key or is the log's own key.
     public func cosignerCount(_ witnesses: [NoteVerifier]) throws -> Int {
         var count = 0
-        var seen = Set<String>()
-        // A witness given twice (same name and key) counts once: a repeated
-        // key must not stand in for a second witness in a quorum.
-        for witness in witnesses where seen.insert(witness.vkey).inserted {
+        var seen = Set<[UInt8]>()
+        for witness in witnesses {
+            // Only a cosignature/v1 key (type 0x04) is a witness's: a plain
+            // Ed25519 note key of the log's name would verify the log's own
+            // signature line and count the log as its own witness. Nor may a
+            // witness hold the log's key under any name or type.
+            guard witness.type == .cosignatureV1 else {
+                throw TransparencyLogError.malformedKey(reason: "the witness key \(witness.name) is an Ed25519 note signature key (type 0x01, a log's key), not a witness's cosignature/v1 key (type 0x04)")
+            }
+            guard witness.publicKey.rawRepresentation != logKey.publicKey.rawRepresentation else {
+                throw TransparencyLogError.malformedKey(reason: "the witness key \(witness.name) is the log's own key: a log cannot witness its own checkpoints")
+            }
+            // A witness key given twice, even under two names, counts once: a
+            // repeated key must not stand in for a second witness in a quorum.
+            guard seen.insert(witness.publicKey.rawRepresentation).inserted else { continue }
             do {
                 try witness.verify(note, what: "checkpoint")
                 count += 1

@@ -137,6 +137,24 @@ final class TransparencyGateTests: XCTestCase {
         }
     }
 
+    /// The log's own key given as a witness key, in every form (vkey text,
+    /// vkey file, PEM), is refused (exit 2): before, its vkey as text was
+    /// taken without a type check and the log's own signature line counted as
+    /// a cosignature, so a forked log that no witness saw met the quorum
+    /// (walk12 F1). `log check-proof` refuses it the same way.
+    func testTheLogsOwnKeyIsNeverAWitness() throws {
+        let model = try setUpLog()
+        try create(model, version: "1.0.0", output: "rel")
+        let vkeyText = try String(contentsOfFile: path("log.vkey"), encoding: .utf8).trimmingCharacters(in: .newlines)
+        for witness in [vkeyText, path("log.vkey"), path("log.pem.pub")] {
+            let r = try gate("rel", "out-\(UUID().uuidString)", extra: ["--witness-key", witness, "--witnesses", "1"], expect: 2)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("out")), witness)
+            XCTAssertTrue(r.stdoutText.contains("tlog.key-malformed") || r.stdoutText.contains("usage"), "\(witness): \(r.stdoutText)")
+            try run(["log", "check-proof", path("rel/release.tlog-proof"), "--log-key", path("log.vkey"), "--release", path("rel"),
+                     "--witness-key", witness, "--witnesses", "1"], expect: 2)
+        }
+    }
+
     func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {
         let model = try setUpLog()
         // A directory that is not a log: refused, and no release is left behind.

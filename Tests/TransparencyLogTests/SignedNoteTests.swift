@@ -89,6 +89,35 @@ final class SignedNoteTests: XCTestCase {
         assertLogError("tlog.signature-invalid") { _ = try witness.verifier.verify(altered, what: "cp") }
     }
 
+    /// The log is never its own witness (walk12 F1): the log's vkey given
+    /// as a witness key verified the log's own signature line and counted it
+    /// as a cosignature, so a fork no witness saw met a quorum of one. Only a
+    /// cosignature/v1 key counts, never the log's key under any name or type,
+    /// and one key under two names is one witness.
+    func testOnlyAnotherKeysCosignatureCountsAsAWitness() throws {
+        let logKey = Ed25519.PrivateKey()
+        let log = try NoteSigner(name: "example.com/models", type: .ed25519, key: logKey)
+        var signed = try SignedCheckpoint(checkpoint: Checkpoint(origin: "example.com/models", size: 3, root: Merkle.leafHash([1])), signer: log)
+        // The log's own signature key as a witness.
+        assertLogError("tlog.key-malformed") { _ = try signed.cosignerCount([log.verifier]) }
+        // The log's key as a cosignature/v1 key, with a cosignature line it made.
+        let selfWitness = try NoteSigner(name: "example.com/models", type: .cosignatureV1, key: logKey)
+        signed.note.add(selfWitness.sign(text: signed.note.text, timestamp: 1))
+        assertLogError("tlog.key-malformed") { _ = try signed.cosignerCount([selfWitness.verifier]) }
+        // One witness key under two names cosigns twice: one witness.
+        let witnessKey = Ed25519.PrivateKey()
+        let w1 = try NoteSigner(name: "witness.example/w1", type: .cosignatureV1, key: witnessKey)
+        let w2 = try NoteSigner(name: "witness.example/w2", type: .cosignatureV1, key: witnessKey)
+        signed.note.add(w1.sign(text: signed.note.text, timestamp: 2))
+        signed.note.add(w2.sign(text: signed.note.text, timestamp: 2))
+        XCTAssertEqual(try signed.cosignerCount([w1.verifier]), 1)
+        XCTAssertEqual(try signed.cosignerCount([w1.verifier, w2.verifier]), 1)
+        // A second, distinct witness makes two.
+        let other = try newSigner("witness.example/w3", type: .cosignatureV1)
+        signed.note.add(other.sign(text: signed.note.text, timestamp: 3))
+        XCTAssertEqual(try signed.cosignerCount([w1.verifier, w2.verifier, other.verifier]), 2)
+    }
+
     func testReleaseEntryCanonicalFormRoundTripsAndRefusesVariants() throws {
         let entry = try ReleaseLogEntry(name: "bert", version: "1.0.0", signerKeyID: String(repeating: "ab", count: 32),
                                         statement: Array("{}".utf8), time: "2026-11-29T01:48:37Z")

@@ -56,7 +56,7 @@ enum LogSupport {
         if !FileIO.exists(spec) {
             // A verifier key is name+keyid+base64; anything without a "+" was meant as a file.
             guard spec.contains("+") else { throw FileError(path: spec, reason: "no such file (\(option) takes a key file or a verifier key name+keyid+base64)") }
-            return try NoteVerifier(vkey: spec)
+            return try checkType(NoteVerifier(vkey: spec), spec: "the \(option) value")
         }
         let text = try FileIO.readText(spec, limit: 64 * 1024)
         if text.hasPrefix("-----BEGIN") {
@@ -73,11 +73,16 @@ enum LogSupport {
             return try NoteVerifier(name: name, type: type, publicKey: key)
         }
         let vkey = text.hasSuffix("\n") ? String(text.dropLast()) : text
-        let verifier = try NoteVerifier(vkey: vkey)
-        guard verifier.type == type else {
-            throw TransparencyLogError.malformedKey(reason: "\(spec) is a \(verifier.type == .ed25519 ? "log" : "witness") key, not a \(type == .ed25519 ? "log" : "witness") key")
+        return try checkType(NoteVerifier(vkey: vkey), spec: spec)
+
+        /// The same refusal for vkey text and a vkey file: a log key (type
+        /// 0x01) is never a witness key, nor a witness key (0x04) a log key.
+        func checkType(_ verifier: NoteVerifier, spec: String) throws -> NoteVerifier {
+            guard verifier.type == type else {
+                throw TransparencyLogError.malformedKey(reason: "\(spec) is a \(verifier.type == .ed25519 ? "log" : "witness") key, not a \(type == .ed25519 ? "log" : "witness") key")
+            }
+            return verifier
         }
-        return verifier
     }
 
     /// The log entry of the release in `directory` (see ``ReleaseTransparency/entry(releaseDirectory:trustedKeys:)``).

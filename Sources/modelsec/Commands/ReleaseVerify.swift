@@ -277,6 +277,11 @@ struct ReleaseVerify: ParsableCommand {
                     named.append(try LogSupport.verifier(spec, name: nil, type: .cosignatureV1, option: "--witness-key"))
                 }
             }
+            // The log's own key is never a witness (its signature line would count as a cosignature).
+            let logPublicKey = verifier.publicKey.rawRepresentation
+            if named.contains(where: { $0.publicKey.rawRepresentation == logPublicKey }) || unnamed.contains(where: { $0.rawRepresentation == logPublicKey }) {
+                throw CLIError(.invalidValue, "a --witness-key is the log's own key (--log-key): a log cannot witness its own checkpoints; give the witnesses' keys")
+            }
             var check = TransparencyLogCheck(logKey: verifier, witnesses: named, requiredWitnesses: requiredWitnesses)
             check.witnessPublicKeys = unnamed
             request.transparencyLog = check
