@@ -192,7 +192,7 @@ let package = Package(
         .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "ModelSecKeys", "TestSupport"]),
         .testTarget(name: "DifferentialPrivacyTests", dependencies: ["DifferentialPrivacy", "ModelSecIO", "TestSupport"]),
         .testTarget(name: "ModelScannerTests", dependencies: ["ModelScanner", "TestSupport"]),
-        .testTarget(name: "ModelReleaseTests", dependencies: ["ModelRelease", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "ModelSigning", "ArtifactEncryption", "AccessTokens", "TestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "ModelReleaseTests", dependencies: ["ModelRelease", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "ModelSigning", "ArtifactEncryption", "AccessTokens", "TransparencyLog", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "ModelRelease", "ArtifactEncryption", "ModelSecKeys", "ModelSecCrypto", "ModelSecIO", "TestSupport"]),
         .testTarget(name: "ModelSecCLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PKCS11KeysTests", dependencies: ["PKCS11Keys", "ModelSecKeys", "ModelSecCrypto", "TestSupport"]),

@@ -120,14 +120,20 @@ public enum ReleaseTransparency {
     }
 
     /// The cosignature verifier for a witness known only by its Ed25519 key:
-    /// the name of the first cosignature line whose key id is that key's
-    /// under that name (nil when no line is), so the key counts at most once.
+    /// under the name of the first cosignature line whose key id is that
+    /// key's under that name and whose signature verifies (else the first
+    /// such line, whose failure is then reported; nil when no line matches).
+    /// One verifier, so the key counts at most once; a junk line put before
+    /// the witness's own cannot hide it.
     static func witness(_ key: Ed25519.PublicKey, in note: SignedNote) throws -> NoteVerifier? {
+        var first: NoteVerifier?
         for signature in note.signatures
         where noteKeyID(name: signature.name, type: .cosignatureV1, publicKey: key.rawRepresentation) == signature.keyID {
-            return try NoteVerifier(name: signature.name, type: .cosignatureV1, publicKey: key)
+            let candidate = try NoteVerifier(name: signature.name, type: .cosignatureV1, publicKey: key)
+            if (try? candidate.verify(note, what: "checkpoint")) != nil { return candidate }
+            if first == nil { first = candidate }
         }
-        return nil
+        return first
     }
 }
 

@@ -90,7 +90,10 @@ public struct NoteVerifier: Sendable, Equatable {
     @discardableResult
     public func verify(_ note: SignedNote, what: String) throws -> UInt64? {
         var found: UInt64?? = nil
-        for signature in note.signatures where signature.name == name && signature.keyID == keyID {
+        // Names are compared as bytes, as every other reader of notes does
+        // (Go's sumdb/note): Swift's `==` would take a canonically equivalent
+        // spelling for this key's name.
+        for signature in note.signatures where Array(signature.name.utf8) == Array(name.utf8) && signature.keyID == keyID {
             let result = verifies(signature, text: note.text)
             guard result.valid else { throw TransparencyLogError.signatureInvalid(what: what, keyName: name) }
             found = .some(result.timestamp)

@@ -93,7 +93,7 @@ public struct SignedNote: Sendable, Equatable {
 
     /// Adds a signature line (replacing one with the same name and key id).
     public mutating func add(_ signature: Signature) {
-        signatures.removeAll { $0.name == signature.name && $0.keyID == signature.keyID }
+        signatures.removeAll { Array($0.name.utf8) == Array(signature.name.utf8) && $0.keyID == signature.keyID }
         signatures.append(signature)
     }
 

@@ -118,6 +118,22 @@ final class SignedNoteTests: XCTestCase {
         XCTAssertEqual(try signed.cosignerCount([w1.verifier, w2.verifier, other.verifier]), 2)
     }
 
+    /// A signature line's key name is matched as bytes (review12 B3): the
+    /// log's line rewritten with a canonically equivalent spelling of its
+    /// name (NFD for NFC) is not the log's signature, as Go's sumdb/note
+    /// reads it; before, Swift's `==` matched it and the note verified.
+    func testKeyNamesMatchAsBytes() throws {
+        let log = try newSigner("caf\u{E9}.example/log")
+        let signed = try SignedCheckpoint(checkpoint: Checkpoint(origin: "caf\u{E9}.example/log", size: 1, root: Merkle.leafHash([1])), signer: log)
+        XCTAssertNoThrow(try SignedCheckpoint(bytes: signed.note.bytes, logKey: log.verifier, what: "cp"))
+        // The signature line starts "\u{2014} <name> "; the text's origin line stays NFC.
+        let nfc: [UInt8] = Array("\u{2014} caf\u{E9}.example/log ".utf8), nfd: [UInt8] = Array("\u{2014} cafe\u{301}.example/log ".utf8)
+        let bytes = signed.note.bytes
+        let at = try XCTUnwrap((0...(bytes.count - nfc.count)).first { Array(bytes[$0..<($0 + nfc.count)]) == nfc })
+        let relabelled: [UInt8] = Array(bytes[..<at]) + nfd + Array(bytes[(at + nfc.count)...])
+        assertLogError("tlog.signature-missing") { _ = try SignedCheckpoint(bytes: relabelled, logKey: log.verifier, what: "cp") }
+    }
+
     func testReleaseEntryCanonicalFormRoundTripsAndRefusesVariants() throws {
         let entry = try ReleaseLogEntry(name: "bert", version: "1.0.0", signerKeyID: String(repeating: "ab", count: 32),
                                         statement: Array("{}".utf8), time: "2026-11-29T01:48:37Z")
