@@ -83,7 +83,10 @@ for what, (wall, cpu) in (("one new entry per call", new), ("an entry already lo
 PY
 if [ "${TLOG_100K_ONLY:-0}" = 1 ]; then exit 0; fi
 
-printf 'modelsec-release-entry/v1\nname single\nversion 1\nsigner %064d\nstatement-sha256 %064d\ntime 2026-11-30T12:00:00Z\n' 0 0 > "$work/single.entry"
+# Distinct entries, so every single append appends (an entry already logged is only looked up).
+for i in $(seq 1 "$SINGLE"); do
+  printf 'modelsec-release-entry/v1\nname single\nversion %d\nsigner %064d\nstatement-sha256 %064d\ntime 2026-11-30T12:00:00Z\n' "$i" 0 "$i" > "$work/single-$i.entry"
+done
 
 vkey="$("$MODELSEC" log init --origin bench.example/models --key "$work/log.pem" "$work/log" 2>/dev/null)"
 log "appending $COUNT entries in $BATCHES batches"
@@ -97,12 +100,13 @@ log "batched: ${batched}s"
 
 log "$SINGLE single appends"
 start=$(date +%s.%N)
-for _ in $(seq 1 "$SINGLE"); do
-  "$MODELSEC" log append "$work/log" --key "$work/log.pem" --entry-file "$work/single.entry" >/dev/null 2>&1
+for i in $(seq 1 "$SINGLE"); do
+  "$MODELSEC" log append "$work/log" --key "$work/log.pem" --entry-file "$work/single-$i.entry" >/dev/null 2>&1
 done
 end=$(date +%s.%N)
 single=$(echo "$end - $start" | bc -l)
-size=$((COUNT + SINGLE))
+size=$(head -2 "$work/log/checkpoint" | tail -1)
+[ "$size" = $((COUNT + SINGLE)) ] || { log "the log holds $size entries, expected $((COUNT + SINGLE))"; exit 1; }
 
 index=$((COUNT * 3 / 4 + 1))
 "$MODELSEC" log prove "$work/log" --log-key "$vkey" --index "$index" --output "$work/p.tlog-proof" >/dev/null 2>&1

@@ -14,7 +14,9 @@ final class FileLock {
 
     /// Blocks until the lock on `path` (created if needed) is held.
     init(path: String) throws {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // O_NOFOLLOW: a link planted at the lock's name is refused, never
+        // followed to create or lock a file elsewhere.
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw FileError(path: path, reason: "cannot open the lock file: \(FileIO.errnoDescription(errno))") }
         while flock(fd, LOCK_EX) != 0 {
             if errno == EINTR { continue }

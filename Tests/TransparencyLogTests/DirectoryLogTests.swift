@@ -33,6 +33,20 @@ final class DirectoryLogTests: XCTestCase {
         try LogVerifier(reader: reader, label: { reader.path(of: $0) }).verify(try log.checkpoint().checkpoint)
     }
 
+    /// The lock file is opened with O_NOFOLLOW (review12 B8): a link planted
+    /// at `.lock` is refused, and the file it points at is neither created
+    /// nor locked.
+    func testALinkAtTheLockFileIsRefused() throws {
+        let log = try makeLog(batches: [1])
+        let lock = root.appendingPathComponent("log").appendingPathComponent(DirectoryLog.lockFile).path
+        let target = root.appendingPathComponent("elsewhere").path
+        try? FileManager.default.removeItem(atPath: lock)
+        XCTAssertEqual(symlink(target, lock), 0)
+        XCTAssertThrowsError(try log.append([Array("late\n".utf8)], signer: signer))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target), "the lock followed the link")
+        XCTAssertEqual(try log.checkpoint().checkpoint.size, 1)
+    }
+
     func testAppendsInBatchesVerifyAndProveInclusion() throws {
         let log = try makeLog(batches: [1, 2, 300, 1, 254, 700])
         let checkpoint = try log.checkpoint()
