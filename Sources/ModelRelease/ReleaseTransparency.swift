@@ -16,22 +16,40 @@ public enum ReleaseTransparency {
 
     /// The log entry of the release in `directory`: name, version, signer
     /// and time from release.json, and the SHA-256 of the statement that
-    /// release.sig signs. With `trustedKeys`, the release signature must
-    /// verify with one of them and be by the signer release.json names.
+    /// release.sig signs. release.json must be the bytes that statement
+    /// names (else a release.json edited after signing would log a name,
+    /// version or time the key never signed). With `trustedKeys`, the release
+    /// must also pass the gate's authentication (``ReleaseAuthentication``):
+    /// the signature verifies with one of them, by the signer release.json
+    /// names, and release.json agrees with the signed list.
     public static func entry(releaseDirectory directory: String, trustedKeys: TrustedKeys?) throws -> ReleaseLogEntry {
-        let manifest = try ReleaseManifest.read(directory: directory)
         let signaturePath = (directory as NSString).appendingPathComponent(ReleaseLayout.signatureFile)
-        let bundle = try SignatureBundle.read(from: signaturePath)
         if let trustedKeys {
-            switch try ReleaseSignature.authenticate(bundle, trustedKeys: trustedKeys, label: signaturePath) {
-            case let .rejected(reason):
+            switch ReleaseAuthentication.check(directory: directory, trustedKeys: trustedKeys) {
+            case let .rejected(_, reason):
                 throw TransparencyLogError.releaseSignatureRejected(path: signaturePath, reason: reason)
-            case let .trusted(signerKeyID, _):
-                guard ExactString(signerKeyID) == ExactString(manifest.signer.keyID) else {
-                    throw TransparencyLogError.releaseSignatureRejected(
-                        path: signaturePath, reason: "signed by \(signerKeyID), but release.json names \(manifest.signer.keyID)")
-                }
+            case let .authentic(release):
+                let bundle = try SignatureBundle(jsonData: Data(release.signatureBytes), label: signaturePath)
+                return try entry(manifest: release.manifest, bundle: bundle, label: signaturePath)
             }
+        }
+        let manifestPath = (directory as NSString).appendingPathComponent(ReleaseLayout.manifestFile)
+        let manifestBytes = try FileIO.readRegularFile(manifestPath, limit: ReleaseAuthentication.maximumFileSize)
+        let manifest = try ReleaseManifest(jsonData: Data(manifestBytes), label: manifestPath)
+        let bundle = try SignatureBundle.read(from: signaturePath)
+        let signed: SignedManifest
+        do { signed = try bundle.manifest(label: signaturePath) } catch let error as SignatureFormatError {
+            throw TransparencyLogError.releaseSignatureRejected(path: signaturePath, reason: "the signed statement is unusable: \(error.reason)")
+        }
+        let named = signed.resources.filter { Array($0.name.utf8) == Array(ReleaseLayout.manifestResourceName.utf8) }
+        guard named.count == 1, let expected = Hex.decode(named[0].digest),
+              ConstantTime.equals(SHA2.SHA256.hash(data: manifestBytes).bytes, expected) else {
+            throw TransparencyLogError.releaseSignatureRejected(
+                path: manifestPath, reason: "release.json is not the one release.sig signs (its SHA-256 does not match the signed digest): it was modified after signing")
+        }
+        guard Array(signed.modelName.utf8) == Array(manifest.name.utf8) else {
+            throw TransparencyLogError.releaseSignatureRejected(
+                path: manifestPath, reason: "names the release \"\(manifest.name)\" but the signature's subject is \"\(signed.modelName)\"")
         }
         return try entry(manifest: manifest, bundle: bundle, label: signaturePath)
     }

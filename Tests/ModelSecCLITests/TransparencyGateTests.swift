@@ -155,6 +155,32 @@ final class TransparencyGateTests: XCTestCase {
         }
     }
 
+    /// walk12 F12: a release.json edited after signing (another version
+    /// under a genuine signature) is not logged: before, `log append` took
+    /// name, version and time from it unchecked, so anyone holding one genuine
+    /// release could log entries the key never signed (and raise false
+    /// conflicts in the key owner's monitor). Refused with and without
+    /// trusted keys (exit 1), and the log does not grow.
+    func testAReleaseJSONEditedAfterSigningIsNotLogged() throws {
+        let model = try setUpLog()
+        try create(model, version: "1.0.2", output: "genuine", log: false)
+        try FileManager.default.copyItem(atPath: path("genuine"), toPath: path("relabelled"))
+        let manifest = path("relabelled/release.json")
+        let edited = try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(of: "\"1.0.2\"", with: "\"1.0.1\"")
+        XCTAssertTrue(edited.contains("\"1.0.1\""))
+        try edited.write(toFile: manifest, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: path("trusted"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: path("release.pem.pub"), toPath: path("trusted/release.pem.pub"))
+        for trust in [[], ["--trusted-keys", path("trusted")], ["--public-key", path("release.pem.pub")]] {
+            let r = try run(["log", "append", path("log"), "--key", path("log.pem"), "--release", path("relabelled"), "--json"] + trust, expect: 1)
+            XCTAssertTrue(r.stdoutText.contains("tlog.release-signature-rejected"), "\(trust): \(r.stdoutText)")
+        }
+        let checkpoint = try String(contentsOfFile: path("log/checkpoint"), encoding: .utf8)
+        XCTAssertEqual(checkpoint.split(separator: "\n")[1], "0", checkpoint)
+        // The genuine release is logged.
+        try run(["log", "append", path("log"), "--key", path("log.pem"), "--release", path("genuine"), "--trusted-keys", path("trusted")])
+    }
+
     func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {
         let model = try setUpLog()
         // A directory that is not a log: refused, and no release is left behind.
