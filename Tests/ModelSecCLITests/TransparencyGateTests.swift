@@ -181,6 +181,21 @@ final class TransparencyGateTests: XCTestCase {
         try run(["log", "append", path("log"), "--key", path("log.pem"), "--release", path("genuine"), "--trusted-keys", path("trusted")])
     }
 
+    /// walk12 F15: a vkey file with a CRLF line end, a blank line after it
+    /// or indentation is read (a vkey holds no white space); a file that is
+    /// not a vkey is refused with its name in the message.
+    func testAVkeyFileMayCarryWhiteSpaceAroundTheKey() throws {
+        _ = try setUpLog()
+        let vkey = try String(contentsOfFile: path("log.vkey"), encoding: .utf8).trimmingCharacters(in: .newlines)
+        for (name, text) in [("crlf.vkey", vkey + "\r\n"), ("blank.vkey", vkey + "\n\n"), ("indented.vkey", "  " + vkey + "  \n")] {
+            try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+            try run(["log", "verify", path("log"), "--log-key", path(name)])
+        }
+        try (String(vkey.dropLast(4)) + "\n").write(toFile: path("cut.vkey"), atomically: true, encoding: .utf8)
+        let r = try run(["log", "verify", path("log"), "--log-key", path("cut.vkey")], expect: 2)
+        XCTAssertTrue(r.stderrText.contains(path("cut.vkey")), r.stderrText)
+    }
+
     func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {
         let model = try setUpLog()
         // A directory that is not a log: refused, and no release is left behind.

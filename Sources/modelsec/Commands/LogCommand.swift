@@ -15,15 +15,15 @@ struct LogCommand: ParsableCommand {
 
         Examples:
           modelsec keygen --type ed25519 --out log.pem
-          modelsec log init --origin example.com/models --key log.pem models-log/
+          modelsec log init --origin example.com/models --key log.pem \\
+              models-log/ > log.vkey
           modelsec log append models-log/ --key log.pem --release bert-1.0.0
           modelsec log publish /var/www/models-log --store postgres://web@db/modelsec \\
               --origin example.com/models
-          modelsec log prove models-log/ --log-key "$(cat log.vkey)" \\
-              --release bert-1.0.0
-          modelsec log verify models-log/ --log-key "$(cat log.vkey)" \\
-              --since old-checkpoint
-          modelsec log monitor models-log/ --log-key "$(cat log.vkey)" \\
+          modelsec log prove models-log/ --log-key log.vkey \\
+              --release bert-1.0.0 --force
+          modelsec log verify models-log/ --log-key log.vkey
+          modelsec log monitor models-log/ --log-key log.vkey \\
               --key-id KEY_ID
         """,
         subcommands: [LogInit.self, LogAppend.self, LogPublish.self, LogVerify.self, LogProve.self, LogCheckProof.self, LogCosign.self, LogMonitor.self]

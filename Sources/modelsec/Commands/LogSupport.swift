@@ -72,8 +72,18 @@ enum LogSupport {
             }
             return try NoteVerifier(name: name, type: type, publicKey: key)
         }
-        let vkey = text.hasSuffix("\n") ? String(text.dropLast()) : text
-        return try checkType(NoteVerifier(vkey: vkey), spec: spec)
+        // A vkey holds no white space: what surrounds it in a file (a CRLF
+        // line end, a blank line, indentation from a template) is not part of it.
+        let asciiSpace: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A]
+        let bytes = Array(text.utf8)
+        let start = bytes.firstIndex { !asciiSpace.contains($0) } ?? bytes.endIndex
+        let end = bytes.lastIndex { !asciiSpace.contains($0) }.map { $0 + 1 } ?? start
+        let vkey = String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
+        let verifier: NoteVerifier
+        do { verifier = try NoteVerifier(vkey: vkey) } catch let TransparencyLogError.malformedKey(reason) {
+            throw TransparencyLogError.malformedKey(reason: "\(spec): \(reason)")
+        }
+        return try checkType(verifier, spec: spec)
 
         /// The same refusal for vkey text and a vkey file: a log key (type
         /// 0x01) is never a witness key, nor a witness key (0x04) a log key.
