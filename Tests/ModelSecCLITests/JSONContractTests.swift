@@ -169,6 +169,12 @@ final class JSONContractTests: XCTestCase {
         let monitored = try run("log-monitor", ["log", "monitor", path("log"), "--log-key", vkey, "--key-id", signerKeyID, "--json"], expect: 0)
         XCTAssertEqual((monitored["releases"] as? [[String: Any]])?.first?["name"] as? String, "clf")
         try run("log-monitor", ["log", "monitor", path("nosuch-log"), "--log-key", vkey, "--key-id", signerKeyID, "--json"], expect: 2)
+        // clf@1.0.0 made and logged again (another statement: new ciphertexts): a conflict fails the
+        // monitor, with its report beside the error (walk12 F3: the schema had no such branch).
+        try run("release-create", create + ["--output", path("rel-again"), "--json"], expect: 0)
+        try run("log-append", ["log", "append", path("log"), "--key", path("log.pem"), "--release", path("rel-again"), "--json"], expect: 0)
+        let conflict = try run("log-monitor", ["log", "monitor", path("log"), "--log-key", vkey, "--key-id", signerKeyID, "--json"], expect: 1)
+        XCTAssertEqual((conflict["conflicts"] as? [[String: Any]])?.first?["release"] as? String, "clf@1.0.0", "\(conflict)")
 
         // Policies and audits.
         try run("policy-lint", ["policy", "lint", TestSupport.repositoryRoot.appendingPathComponent("policies/baseline.yaml").path, "--json"], expect: 0)
