@@ -204,11 +204,15 @@ final class TransparencyGateTests: XCTestCase {
                  "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("not-a-log"), "--log-signing-key", path("log.pem")],
                 expect: 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")))
-        // The wrong key for the log: refused before anything is written.
-        try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
-                 "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("log"), "--log-signing-key", path("release.pem")],
-                expect: 1)
+        // The wrong key for the log (the release key, the likeliest mistake): a usage error that names
+        // the key, not a checkpoint "signed by another key" (walk12 F2), refused before anything is written.
+        let wrong = try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
+                             "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("log"),
+                             "--log-signing-key", path("release.pem")], expect: 2)
+        XCTAssertTrue(wrong.stderrText.contains("is not the key of the log example.com/models"), wrong.stderrText)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")))
+        let append = try run(["log", "append", path("log"), "--key", path("release.pem"), "--entry-file", model + "/weights.bin"], expect: 2)
+        XCTAssertTrue(append.stderrText.contains("\(path("release.pem")) is not the key of the log"), append.stderrText)
         // --log without --log-key is a usage error.
         try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
                  "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("log")], expect: 2)

@@ -119,6 +119,7 @@ struct LogAppend: ParsableCommand {
         // The key name is the origin; append verifies the checkpoint's signature with this key.
         let origin = try Self.origin(ofCheckpointIn: directory)
         let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
+        try LogSupport.requireKeyOfLog(signer, directory: directory, keyPath: key)
         let result = try DirectoryLog(directory: directory, logKey: signer.verifier).append(entries, signer: signer)
         try finish(Report(firstIndex: result.firstIndex, count: entries.count, treeSize: result.checkpoint.checkpoint.size,
                           rootHash: result.checkpoint.checkpoint.root.base64, releases: names, indices: result.indices,

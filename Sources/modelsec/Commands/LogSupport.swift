@@ -35,6 +35,23 @@ enum LogSupport {
         return try NoteSigner(name: name, type: type, key: ed)
     }
 
+    /// Refuses a signing key that is not the key of the log in `directory`
+    /// (exit 2, naming the key file and both key ids): the checkpoint there
+    /// carries a signature line under the log's name by another key id. The
+    /// commonest mistake (the release signing key given for the log's) is
+    /// then not reported as a checkpoint signed by another key, which reads
+    /// as a tampered log. Anything else wrong with the checkpoint is left to
+    /// the append, which reports it.
+    static func requireKeyOfLog(_ signer: NoteSigner, directory: String, keyPath: String, option: String = "--key") throws {
+        let path = (directory as NSString).appendingPathComponent(DirectoryLog.checkpointFile)
+        guard let bytes = try? FileIO.readRegularFile(path, limit: SignedNote.maxBytes),
+              let note = try? SignedNote(bytes: bytes, what: path) else { return }
+        let lines = note.signatures.filter { Array($0.name.utf8) == Array(signer.name.utf8) }
+        guard let logLine = lines.first, !lines.contains(where: { $0.keyID == signer.verifier.keyID }) else { return }
+        func hex(_ id: UInt32) -> String { let digits = String(id, radix: 16); return String(repeating: "0", count: 8 - digits.count) + digits }
+        throw CLIError(.invalidValue, "\(keyPath) is not the key of the log \(signer.name): its checkpoint is signed by key id \(hex(logLine.keyID)), and this key's id would be \(hex(signer.verifier.keyID)); \(option) needs the Ed25519 private key given to log init --key", path: keyPath)
+    }
+
     /// A log's checkpoint key given as `option` (vkey text, a file holding
     /// it, or an Ed25519 PEM with the origin given as `originOption`); a
     /// given origin must be the key's name exactly (compared as bytes).

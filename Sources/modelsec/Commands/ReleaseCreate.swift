@@ -191,6 +191,7 @@ struct ReleaseCreate: ParsableCommand {
                                                option: logSigningKey != nil ? "--log-signing-key" : "--log-key",
                                                passphraseHint: "give the log signing key's passphrase with --log-signing-key-passphrase-file or --log-signing-key-passphrase-env"
                                                    + (passphrase.source == nil ? " (or --key-passphrase-file/-env when both keys share it)" : "; the --key-passphrase-file/-env passphrase was tried and is not this key's"))
+            try LogSupport.requireKeyOfLog(signer, directory: directory, keyPath: logKey!, option: logSigningKey != nil ? "--log-signing-key" : "--log-key")
             let transparencyLog = DirectoryLog(directory: directory, logKey: signer.verifier)
             _ = try transparencyLog.checkpoint()   // signed by this key, or refused now
             if let logStore, let stored = try logStore.log(origin: origin), Array(stored.vkey.utf8) != Array(signer.verifier.vkey.utf8) {
