@@ -196,6 +196,50 @@ final class TransparencyGateTests: XCTestCase {
         XCTAssertTrue(r.stderrText.contains(path("cut.vkey")), r.stderrText)
     }
 
+    /// walk12 F11: `release create --log` builds, logs and proves the
+    /// release under another name and renames it into place last, so a
+    /// release killed before it is logged never stands at OUTPUT. Shown with
+    /// the log's lock held by another process: while the command waits for
+    /// it (the release already built and signed), OUTPUT does not exist.
+    func testAReleaseAppearsAtItsOutputOnlyOnceLogged() throws {
+        let model = try setUpLog()
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = ["-c", "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(float(sys.argv[2]))",
+                            path("log/.lock"), "6"]
+        let ready = Pipe()
+        holder.standardOutput = ready
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() } }
+        XCTAssertTrue(String(decoding: ready.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("locked"))   // held from here
+        let done = DispatchSemaphore(value: 0)
+        let result = Locked<TestSupport.ProcessResult?>(nil)
+        Thread.detachNewThread { [dir] in
+            let r = try? TestSupport.modelsec(["release", "create", model, "--name", "clf", "--version", "1.0.0",
+                                               "--signing-key", dir!.appendingPathComponent("release.pem").path,
+                                               "--recipient", dir!.appendingPathComponent("deploy.pem.pub").path,
+                                               "--output", dir!.appendingPathComponent("rel").path,
+                                               "--log", dir!.appendingPathComponent("log").path,
+                                               "--log-signing-key", dir!.appendingPathComponent("log.pem").path])
+            result.withLock { $0 = r }
+            done.signal()
+        }
+        // The release is built under a sibling name; OUTPUT stays absent while the append waits.
+        var sawSibling = false
+        for _ in 0..<40 where holder.isRunning {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")), "the release stood at OUTPUT before it was logged")
+            sawSibling = sawSibling || ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix("rel.modelsec-new-") }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertTrue(sawSibling, "no release was being built beside OUTPUT")
+        holder.waitUntilExit()
+        XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(result.withLock { $0?.status }, 0, result.withLock { $0?.stderrText ?? "no result" })
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("rel/release.tlog-proof")))
+        XCTAssertFalse(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.contains(".modelsec-new-") })
+        _ = try gate("rel", "out", expect: 0)
+    }
+
     func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {
         let model = try setUpLog()
         // A directory that is not a log: refused, and no release is left behind.

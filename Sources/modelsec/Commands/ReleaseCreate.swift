@@ -164,7 +164,10 @@ struct ReleaseCreate: ParsableCommand {
             try keyPermissions.check(keyFile)
             recipients.append(try SymmetricKeyRecipient(keyFile: keyFile))
         }
-        let destination = replacing ? ReleaseReplacement.siblingName(of: output) : output
+        // With --log the release is built, logged and given its proof under a
+        // sibling name, and only then renamed into place: a crash before the
+        // append leaves no signed release at OUTPUT that the log lacks.
+        let destination = replacing || log != nil ? ReleaseReplacement.siblingName(of: output) : output
         var request = ReleaseRequest(model: model, name: name, version: version, signingKey: key, recipients: recipients, output: destination)
         request.certificateChain = try certificate.map { try CLI.loadCertificates($0) + certificateChain.flatMap(CLI.loadCertificates) }
         request.modelCard = try metadata.map { try ModelCard.load(path: $0) }
@@ -216,7 +219,13 @@ struct ReleaseCreate: ParsableCommand {
                 throw error
             }
         }
-        if replacing { try ReleaseReplacement.replace(output, with: destination) }
+        if replacing {
+            try ReleaseReplacement.replace(output, with: destination)
+        } else if destination != output {
+            guard rename(destination, output) == 0 else {   // OUTPUT is absent or an empty directory
+                throw FileError(path: output, reason: "cannot move the new release into place: \(FileIO.errnoDescription(errno)); it is at \(destination)")
+            }
+        }
         let manifest = created.manifest
         let findings = manifest.scan?.findings ?? []
         for finding in findings {
