@@ -43,7 +43,7 @@ final class JSONContractTests: XCTestCase {
     /// Every schema the test validates against, beside the envelope.
     static let schemas = ["sign", "verify", "keygen", "key-inspect", "encrypt", "decrypt", "inspect-encrypted", "token-issue",
                           "token-verify", "token-inspect", "release-create", "release-verify", "release-inspect", "scan",
-                          "log-init", "log-append", "log-publish", "log-verify", "log-prove", "log-check-proof", "log-cosign", "log-monitor",
+                          "log-init", "log-append", "log-publish", "log-verify", "log-prove", "log-check-proof", "log-cosign", "log-add-cosignatures", "log-monitor",
                           "audit", "policy-lint", "store-status", "store-migrate", "store-copy", "serve-client-add", "serve-rotate-key", "serve-audit", "token-fetch",
                           "dp-release", "dp-budget", "dp-sgd"]
 
@@ -165,6 +165,12 @@ final class JSONContractTests: XCTestCase {
         try run("log-cosign", cosign + ["--state", path("witness-state"), "--json"], expect: 0)
         try run("log-cosign", ["log", "cosign", path("nosuch-log"), "--key", path("witness.pem"), "--name", "witness.example/w1",
                                "--log-key", vkey, "--state", path("witness-state"), "--json"], expect: 2)
+        let witnessVkey = try XCTUnwrap(try run("log-cosign", cosign + ["--state", path("witness-state"), "--output", path("w1.cosigned"), "--json"],
+                                                expect: 0)["witnessVkey"] as? String)
+        try run("log-add-cosignatures", ["log", "add-cosignatures", path("log"), "--log-key", vkey, "--witness-key", witnessVkey,
+                                         path("w1.cosigned"), "--json"], expect: 0)
+        try run("log-add-cosignatures", ["log", "add-cosignatures", path("log"), "--log-key", vkey, "--witness-key", witnessVkey,
+                                         path("nosuch.cosigned"), "--json"], expect: 2)
         let signerKeyID = try XCTUnwrap(try run("key-inspect", ["key", "inspect", path("sign.pem.pub"), "--json"], expect: 0)["keyId"] as? String)
         let monitored = try run("log-monitor", ["log", "monitor", path("log"), "--log-key", vkey, "--key-id", signerKeyID, "--json"], expect: 0)
         XCTAssertEqual((monitored["releases"] as? [[String: Any]])?.first?["name"] as? String, "clf")

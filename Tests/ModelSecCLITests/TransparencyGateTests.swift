@@ -240,6 +240,44 @@ final class TransparencyGateTests: XCTestCase {
         _ = try gate("rel", "out", expect: 0)
     }
 
+    /// walk12 F8: a witness that cannot write the log's directory cosigns
+    /// with --output and hands the file back; `log add-cosignatures` merges
+    /// only the given witnesses' lines that verify, refuses a tampered one
+    /// (exit 1) and a file for an older checkpoint (exit 2), and the proofs
+    /// made after it satisfy the gate's quorum.
+    func testCosignaturesHandedBackAreMergedIntoTheCheckpoint() throws {
+        let model = try setUpLog()
+        try create(model, version: "1.0.0", output: "rel")
+        try run(["keygen", "--type", "ed25519", "--out", path("witness.pem")])
+        let witness = try run(["log", "cosign", path("log"), "--key", path("witness.pem"), "--name", "witness.example.com/w1",
+                               "--log-key", path("log.vkey"), "--state", path("witness-state"), "--output", path("w1.cosigned")]).stdoutText
+        try witness.write(toFile: path("witness.vkey"), atomically: true, encoding: .utf8)
+        XCTAssertFalse(try String(contentsOfFile: path("log/checkpoint"), encoding: .utf8).contains("witness.example.com/w1"))
+        let merge = ["log", "add-cosignatures", path("log"), "--log-key", path("log.vkey"), "--witness-key", path("witness.vkey")]
+        // A cosignature altered in transit is refused, and nothing is merged.
+        let cosigned = try String(contentsOfFile: path("w1.cosigned"), encoding: .utf8)
+        let line = try XCTUnwrap(cosigned.split(separator: "\n").first { $0.contains("witness.example.com/w1") })
+        let altered = String(line.dropLast(2)) + (line.hasSuffix("A=") ? "B=" : "A=")
+        try cosigned.replacingOccurrences(of: String(line), with: altered).write(toFile: path("bad.cosigned"), atomically: true, encoding: .utf8)
+        try run(merge + [path("bad.cosigned")], expect: 1)
+        XCTAssertFalse(try String(contentsOfFile: path("log/checkpoint"), encoding: .utf8).contains("witness.example.com/w1"))
+        // Another witness's key merges nothing.
+        try run(["keygen", "--type", "ed25519", "--out", path("other.pem")])
+        let other = try run(["log", "cosign", path("log"), "--key", path("other.pem"), "--name", "witness.example.com/w2",
+                             "--log-key", path("log.vkey"), "--state", path("other-state"), "--output", path("w2.cosigned")]).stdoutText
+        try run(merge + [path("w2.cosigned")])
+        XCTAssertFalse(try String(contentsOfFile: path("log/checkpoint"), encoding: .utf8).contains("witness.example.com/w2"))
+        // The witness's own merges, and the refreshed proof meets a quorum of 1.
+        try run(merge + [path("w1.cosigned")])
+        try run(["log", "prove", path("log"), "--log-key", path("log.vkey"), "--release", path("rel"), "--force"])
+        _ = try gate("rel", "out", extra: ["--witness-key", path("witness.vkey"), "--witnesses", "1"], expect: 0)
+        // Once the log grows, a file for the old checkpoint is refused.
+        try create(model, version: "1.0.1", output: "rel2")
+        let stale = try run(["log", "add-cosignatures", path("log"), "--log-key", path("log.vkey"),
+                             "--witness-key", other.trimmingCharacters(in: .newlines), path("w2.cosigned")], expect: 2)
+        XCTAssertTrue(stale.stderrText.contains("cosigns the checkpoint of size 1, but"), stale.stderrText)
+    }
+
     func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {
         let model = try setUpLog()
         // A directory that is not a log: refused, and no release is left behind.

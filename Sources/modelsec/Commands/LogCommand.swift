@@ -26,6 +26,6 @@ struct LogCommand: ParsableCommand {
           modelsec log monitor models-log/ --log-key log.vkey \\
               --key-id KEY_ID
         """,
-        subcommands: [LogInit.self, LogAppend.self, LogPublish.self, LogVerify.self, LogProve.self, LogCheckProof.self, LogCosign.self, LogMonitor.self]
+        subcommands: [LogInit.self, LogAppend.self, LogPublish.self, LogVerify.self, LogProve.self, LogCheckProof.self, LogCosign.self, LogAddCosignatures.self, LogMonitor.self]
     )
 }

@@ -73,7 +73,7 @@ enum LogSupport {
         if !FileIO.exists(spec) {
             // A verifier key is name+keyid+base64; anything without a "+" was meant as a file.
             guard spec.contains("+") else { throw FileError(path: spec, reason: "no such file (\(option) takes a key file or a verifier key name+keyid+base64)") }
-            return try checkType(NoteVerifier(vkey: spec), spec: "the \(option) value")
+            return try checkType(NoteVerifier(vkey: trimmingSpace(spec)), spec: "the \(option) value")
         }
         let text = try FileIO.readText(spec, limit: 64 * 1024)
         if text.hasPrefix("-----BEGIN") {
@@ -89,18 +89,22 @@ enum LogSupport {
             }
             return try NoteVerifier(name: name, type: type, publicKey: key)
         }
-        // A vkey holds no white space: what surrounds it in a file (a CRLF
-        // line end, a blank line, indentation from a template) is not part of it.
-        let asciiSpace: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A]
-        let bytes = Array(text.utf8)
-        let start = bytes.firstIndex { !asciiSpace.contains($0) } ?? bytes.endIndex
-        let end = bytes.lastIndex { !asciiSpace.contains($0) }.map { $0 + 1 } ?? start
-        let vkey = String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
+        let vkey = trimmingSpace(text)
         let verifier: NoteVerifier
         do { verifier = try NoteVerifier(vkey: vkey) } catch let TransparencyLogError.malformedKey(reason) {
             throw TransparencyLogError.malformedKey(reason: "\(spec): \(reason)")
         }
         return try checkType(verifier, spec: spec)
+
+        /// A vkey holds no white space: what surrounds it (a CRLF line end, a
+        /// blank line, indentation from a template) is not part of it.
+        func trimmingSpace(_ text: String) -> String {
+            let asciiSpace: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A]
+            let bytes = Array(text.utf8)
+            let start = bytes.firstIndex { !asciiSpace.contains($0) } ?? bytes.endIndex
+            let end = bytes.lastIndex { !asciiSpace.contains($0) }.map { $0 + 1 } ?? start
+            return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
+        }
 
         /// The same refusal for vkey text and a vkey file: a log key (type
         /// 0x01) is never a witness key, nor a witness key (0x04) a log key.
