@@ -278,6 +278,37 @@ final class TransparencyGateTests: XCTestCase {
         XCTAssertTrue(stale.stderrText.contains("cosigns the checkpoint of size 1, but"), stale.stderrText)
     }
 
+    /// The issue's command lines run as written once a pipeline names the
+    /// log's keys in the environment: MODELSEC_LOG_SIGNING_KEY (the private
+    /// key's path) for `log append` and `release create --log`,
+    /// MODELSEC_LOG_KEY (the vkey) for the commands that check the log.
+    /// Without them, a usage error says which to give.
+    func testTheLogsKeysMayComeFromTheEnvironment() throws {
+        let model = try setUpLog()
+        let env = ["MODELSEC_LOG_SIGNING_KEY": path("log.pem"), "MODELSEC_LOG_KEY": path("log.vkey")]
+        func run(_ arguments: [String], expect status: Int32 = 0, environment: [String: String] = env,
+                 line: UInt = #line) throws -> TestSupport.ProcessResult {
+            let r = try TestSupport.modelsec(arguments, environment: environment, currentDirectory: dir)
+            XCTAssertEqual(r.status, status, "\(arguments.joined(separator: " ")): \(r.stderrText)", line: line)
+            return r
+        }
+        try create(model, version: "1.0.0", output: "unlogged", log: false)
+        try run(["log", "append", path("log"), "--release", path("unlogged")])
+        try run(["release", "create", model, "--name", "clf", "--version", "1.0.1", "--signing-key", path("release.pem"),
+                 "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("log")])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("rel/release.tlog-proof")))
+        try run(["log", "prove", path("log"), "--release", path("unlogged")])
+        try run(["log", "verify", path("log")])
+        let keyID = try run(["key", "inspect", path("release.pem.pub"), "--json"]).stdoutText
+        let id = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(keyID.utf8)) as? [String: Any])?["keyId"] as? String)
+        XCTAssertTrue(try run(["log", "monitor", path("log"), "--key-id", id]).stdoutText.contains("clf@1.0.1"))
+        // Without the environment: usage errors that name the variable.
+        let none = ["MODELSEC_LOG_SIGNING_KEY": "", "MODELSEC_LOG_KEY": ""]
+        XCTAssertTrue(try run(["log", "verify", path("log")], expect: 2, environment: none).stderrText.contains("MODELSEC_LOG_KEY"))
+        XCTAssertTrue(try run(["log", "append", path("log"), "--release", path("rel")], expect: 2, environment: none)
+            .stderrText.contains("MODELSEC_LOG_SIGNING_KEY"))
+    }
+
     func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {
         let model = try setUpLog()
         // A directory that is not a log: refused, and no release is left behind.

@@ -42,8 +42,11 @@ struct LogAppend: ParsableCommand {
     @Argument(help: ArgumentHelp("The log directory.", valueName: "DIR"))
     var directory: String
 
-    @Option(help: ArgumentHelp("The log's Ed25519 private key.", valueName: "KEY"))
-    var key: String
+    @Option(name: .customLong("key"), help: ArgumentHelp("The log's Ed25519 private key (default: the file $MODELSEC_LOG_SIGNING_KEY names).", valueName: "KEY"))
+    var keyOption: String?
+
+    /// `--key`, else the path in `MODELSEC_LOG_SIGNING_KEY` (checked in `validate`).
+    var key: String { keyOption ?? LogSupport.signingKeyFromEnvironment ?? "" }
 
     @Option(name: .customLong("release"), help: ArgumentHelp("A release directory to log (repeatable).", valueName: "REL"))
     var releases: [String] = []
@@ -88,6 +91,7 @@ struct LogAppend: ParsableCommand {
             throw ValidationError("give at least one --release, --entry-file or --entry-bundle")
         }
         if origin != nil && storeOptions.urlText == nil { throw ValidationError("--origin goes with --store URL") }
+        if key.isEmpty { throw ValidationError("give the log's Ed25519 private key with --key KEY (or set MODELSEC_LOG_SIGNING_KEY to its path)") }
         try storeOptions.refusePasswordFileWithoutURL()
     }
 

@@ -121,6 +121,13 @@ enum LogSupport {
         try ReleaseTransparency.entry(releaseDirectory: directory, trustedKeys: trustedKeys)
     }
 
+    /// The log signing key's path from `MODELSEC_LOG_SIGNING_KEY` (nil when
+    /// unset or empty): a pipeline names the key once for `log append` and
+    /// `release create --log`. The variable holds a path, never the key.
+    static var signingKeyFromEnvironment: String? {
+        ProcessInfo.processInfo.environment["MODELSEC_LOG_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// The current time in whole seconds since the epoch.
     static var now: UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
 }

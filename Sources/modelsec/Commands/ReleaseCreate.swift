@@ -95,7 +95,7 @@ struct ReleaseCreate: ParsableCommand {
     @Option(help: ArgumentHelp("Append the release to this transparency log and write REL/release.tlog-proof.", valueName: "DIR"))
     var log: String?
 
-    @Option(name: .customLong("log-signing-key"), help: ArgumentHelp("The log's Ed25519 private key, as given to log init --key (signs the new checkpoint; needed with --log). Not the log's vkey.", valueName: "KEY"))
+    @Option(name: .customLong("log-signing-key"), help: ArgumentHelp("The log's Ed25519 private key, as given to log init --key (signs the new checkpoint; needed with --log; default: the file $MODELSEC_LOG_SIGNING_KEY names). Not the log's vkey.", valueName: "KEY"))
     var logSigningKey: String?
 
     /// The spelling of earlier versions, which means the log's *public* key
@@ -106,8 +106,9 @@ struct ReleaseCreate: ParsableCommand {
     /// The log signing key's passphrase, when it differs from --key-passphrase-*.
     @OptionGroup var logKeyPassphrase: LogSigningKeyPassphraseOptions
 
-    /// The log's private key, by either spelling.
-    var logKey: String? { logSigningKey ?? deprecatedLogKey }
+    /// The log's private key, by either spelling, else (with --log) the
+    /// path in `MODELSEC_LOG_SIGNING_KEY`.
+    var logKey: String? { logSigningKey ?? deprecatedLogKey ?? (log == nil ? nil : LogSupport.signingKeyFromEnvironment) }
 
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
@@ -131,7 +132,7 @@ struct ReleaseCreate: ParsableCommand {
             CLI.warn("release create --log-key is deprecated: use --log-signing-key (the log's private key; --log-key of release verify and the log commands is its public vkey)")
         }
         if logSigningKey != nil, deprecatedLogKey != nil { throw ValidationError("give --log-signing-key once (--log-key is its old spelling)") }
-        if (log == nil) != (logKey == nil) { throw ValidationError("--log DIR and --log-signing-key KEY go together") }
+        if (log == nil) != (logKey == nil) { throw ValidationError("--log DIR and --log-signing-key KEY (or MODELSEC_LOG_SIGNING_KEY) go together") }
         if log == nil, storeOptions.store != nil { throw ValidationError("--store URL goes with --log DIR (the store sequences the log's appends)") }
         if certificate == nil, !certificateChain.isEmpty { throw ValidationError("--certificate-chain needs --certificate") }
     }
@@ -191,10 +192,10 @@ struct ReleaseCreate: ParsableCommand {
                                          remedy: "publish the store's log there first (modelsec log publish DIR --store URL --origin ORIGIN), or create it with log init")
             let signer = try LogSupport.signer(keyPath: logKey!, name: origin, type: .ed25519, permissions: keyPermissions,
                                                passphrase: logKeyPassphrase.source ?? passphrase.source,
-                                               option: logSigningKey != nil ? "--log-signing-key" : "--log-key",
+                                               option: logSigningKey != nil || deprecatedLogKey == nil && LogSupport.signingKeyFromEnvironment == nil ? "--log-signing-key" : deprecatedLogKey != nil ? "--log-key" : "MODELSEC_LOG_SIGNING_KEY",
                                                passphraseHint: "give the log signing key's passphrase with --log-signing-key-passphrase-file or --log-signing-key-passphrase-env"
                                                    + (passphrase.source == nil ? " (or --key-passphrase-file/-env when both keys share it)" : "; the --key-passphrase-file/-env passphrase was tried and is not this key's"))
-            try LogSupport.requireKeyOfLog(signer, directory: directory, keyPath: logKey!, option: logSigningKey != nil ? "--log-signing-key" : "--log-key")
+            try LogSupport.requireKeyOfLog(signer, directory: directory, keyPath: logKey!, option: logSigningKey != nil || deprecatedLogKey == nil && LogSupport.signingKeyFromEnvironment == nil ? "--log-signing-key" : deprecatedLogKey != nil ? "--log-key" : "MODELSEC_LOG_SIGNING_KEY")
             let transparencyLog = DirectoryLog(directory: directory, logKey: signer.verifier)
             _ = try transparencyLog.checkpoint()   // signed by this key, or refused now
             if let logStore, let stored = try logStore.log(origin: origin), Array(stored.vkey.utf8) != Array(signer.verifier.vkey.utf8) {
