@@ -18,6 +18,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)                      
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || missing+=(golang-golang-x-mod-dev)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)   # the store tests' throwaway cluster
 command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-contrib)           # scripts/bench-store.sh's ceiling
+command -v strace >/dev/null 2>&1 || missing+=(strace)    # the transparency log's durability-order test
 if ! command -v python3 >/dev/null 2>&1; then
   missing+=(python3 python3-venv python3-pip)
 elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
