@@ -63,6 +63,67 @@ final class GoInteropTests: XCTestCase {
         XCTAssertNotEqual(try TestSupport.run(tool, ["verify", signer.verifier.vkey, log.directory, "100", "50"]).status, 0)
     }
 
+    /// Our tlog-proof files, with a witness's cosignature in their
+    /// checkpoint, read by code we did not write: Go's sumdb/note and
+    /// sumdb/tlog check the inclusion (tlogcheck proof), and Python
+    /// `cryptography` checks the cosignature/v1 signature and key id as
+    /// C2SP tlog-cosignature defines them (Go's note has no cosignature
+    /// type). A proof for another entry fails in Go.
+    func testGoAndPythonVerifyOurProofFilesAndCosignatures() throws {
+        let tool = try Self.tlogcheck()
+        let signer = try newSigner("example.com/models")
+        let log = try DirectoryLog.create(directory: root.appendingPathComponent("log").path, signer: signer)
+        _ = try log.append(entries(700), signer: signer)
+        let witness = try newSigner("witness.example/w1", type: .cosignatureV1)
+        var cosigned = try log.checkpoint()
+        cosigned.note.add(witness.sign(text: cosigned.note.text, timestamp: 1_700_000_000))
+        XCTAssertTrue(try log.storeCosigned(cosigned.note))
+        let python = try TestSupport.python()
+        for index in [0, 255, 256, 699] {
+            let proofFile = root.appendingPathComponent("p\(index).tlog-proof").path
+            let made = try TestSupport.modelsec(["log", "prove", log.directory, "--log-key", signer.verifier.vkey,
+                                                 "--index", String(index), "--output", proofFile])
+            XCTAssertEqual(made.status, 0, made.stderrText)
+            let entryFile = root.appendingPathComponent("e\(index)").path
+            try Data(entries(index + 1)[index]).write(to: URL(fileURLWithPath: entryFile))
+            let checked = try TestSupport.run(tool, ["proof", signer.verifier.vkey, proofFile, entryFile])
+            XCTAssertEqual(checked.status, 0, "\(index): \(checked.stderrText)")
+            XCTAssertEqual(checked.stdoutText, "ok \(index) 700\n")
+            let other = root.appendingPathComponent("other").path
+            try Data(entries(index + 2)[index + 1 == 700 ? 0 : index + 1]).write(to: URL(fileURLWithPath: other))
+            XCTAssertNotEqual(try TestSupport.run(tool, ["proof", signer.verifier.vkey, proofFile, other]).status, 0, "\(index)")
+            let cosignature = try TestSupport.run(python, ["-c", Self.checkCosignature, proofFile, witness.verifier.vkey])
+            XCTAssertEqual(cosignature.status, 0, "\(index): \(cosignature.stderrText)")
+            XCTAssertEqual(cosignature.stdoutText, "cosigned 1700000000\n")
+        }
+    }
+
+    /// Python: the cosignature line of the witness vkey (argv[2]) in the
+    /// proof file's checkpoint (argv[1]) verifies per C2SP tlog-cosignature.
+    static let checkCosignature = #"""
+    import base64, hashlib, struct, sys
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    data = open(sys.argv[1], "rb").read()
+    note = data[data.index(b"\n\n") + 2:]
+    text, sigs = note.split(b"\n\n", 1)
+    text += b"\n"
+    name, key_id, blob = sys.argv[2].strip().split("+", 2)
+    raw = base64.b64decode(blob)
+    assert raw[0] == 0x04, "not a cosignature/v1 key"
+    assert hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4] == bytes.fromhex(key_id), "key id"
+    for line in sigs.decode().splitlines():
+        dash, signer, b64 = line.split(" ")
+        sig = base64.b64decode(b64)
+        if signer == name and sig[:4] == bytes.fromhex(key_id):
+            (t,) = struct.unpack(">Q", sig[4:12])
+            message = b"cosignature/v1\ntime %d\n" % t + text
+            Ed25519PublicKey.from_public_bytes(raw[1:]).verify(sig[12:], message)
+            print("cosigned", t)
+            break
+    else:
+        sys.exit("no cosignature by " + name)
+    """#
+
     func testWeVerifyGoNotesTilesAndProofs() throws {
         let tool = try Self.tlogcheck()
         for (count, oldSize) in [(1, 1), (257, 256), (1000, 300), (66_000, 65_536)] {

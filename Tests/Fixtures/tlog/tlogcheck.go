@@ -10,6 +10,13 @@
 //	    the checkpoint's root), recomputes the root, checks the leaf hash of
 //	    entry INDEX (read from DIR's entry bundle) with a record proof and
 //	    the consistency of tree OLDSIZE with a tree proof. Prints "ok".
+//	tlogcheck proof VKEY PROOF ENTRY
+//	    Reads the C2SP tlog-proof file PROOF (c2sp.org/tlog-proof@v1: an
+//	    optional extra line, the index, the inclusion hashes, an empty line,
+//	    the signed checkpoint), opens its checkpoint with the vkey
+//	    (sumdb/note, which ignores the cosignature lines of keys it was not
+//	    given) and checks the record proof of the file ENTRY's bytes at the
+//	    index with tlog.CheckRecord. Prints "ok INDEX N".
 //	tlogcheck make ORIGIN N OLDSIZE DIR
 //	    Makes a log of N entries ("go entry <i>\n") with a fresh key: C2SP
 //	    tiles and entry bundles and a note-signed checkpoint in DIR,
@@ -162,6 +169,60 @@ func verify(vkey, dir string, index, oldSize int64) {
 	fmt.Printf("ok %d %s\n", tree.N, tree.Hash)
 }
 
+func checkProof(vkey, proofPath, entryPath string) {
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		fail("vkey: %v", err)
+	}
+	data, err := os.ReadFile(proofPath)
+	if err != nil {
+		fail("%v", err)
+	}
+	entry, err := os.ReadFile(entryPath)
+	if err != nil {
+		fail("%v", err)
+	}
+	split := bytes.Index(data, []byte("\n\n"))
+	if split < 0 {
+		fail("proof: no empty line before the checkpoint")
+	}
+	lines := strings.Split(string(data[:split]), "\n")
+	if lines[0] != "c2sp.org/tlog-proof@v1" {
+		fail("proof: header %q", lines[0])
+	}
+	lines = lines[1:]
+	if len(lines) > 0 && strings.HasPrefix(lines[0], "extra ") {
+		lines = lines[1:]
+	}
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "index ") {
+		fail("proof: no index line")
+	}
+	index, err := strconv.ParseInt(strings.TrimPrefix(lines[0], "index "), 10, 64)
+	if err != nil {
+		fail("proof: index: %v", err)
+	}
+	var rp tlog.RecordProof
+	for _, line := range lines[1:] {
+		h, err := tlog.ParseHash(line)
+		if err != nil {
+			fail("proof: hash: %v", err)
+		}
+		rp = append(rp, h)
+	}
+	n, err := note.Open(data[split+2:], note.VerifierList(v))
+	if err != nil {
+		fail("checkpoint: %v", err)
+	}
+	origin, tree := parseCheckpoint(n.Text)
+	if origin != v.Name() {
+		fail("origin %q is not the key name %q", origin, v.Name())
+	}
+	if err := tlog.CheckRecord(rp, tree.N, tree.Hash, index, tlog.RecordHash(entry)); err != nil {
+		fail("record check: %v", err)
+	}
+	fmt.Printf("ok %d %d\n", index, tree.N)
+}
+
 func write(path string, data []byte) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		fail("%v", err)
@@ -266,6 +327,10 @@ func main() {
 		verify(os.Args[2], os.Args[3], index, oldSize)
 		return
 	}
+	if len(os.Args) == 5 && os.Args[1] == "proof" {
+		checkProof(os.Args[2], os.Args[3], os.Args[4])
+		return
+	}
 	if len(os.Args) == 6 && os.Args[1] == "make" {
 		count, err1 := strconv.ParseInt(os.Args[3], 10, 64)
 		oldSize, err2 := strconv.ParseInt(os.Args[4], 10, 64)
@@ -275,5 +340,5 @@ func main() {
 		makeLog(os.Args[2], count, oldSize, os.Args[5])
 		return
 	}
-	fail("usage: tlogcheck verify VKEY DIR INDEX OLDSIZE | tlogcheck make ORIGIN N OLDSIZE DIR")
+	fail("usage: tlogcheck verify VKEY DIR INDEX OLDSIZE | tlogcheck proof VKEY PROOF ENTRY | tlogcheck make ORIGIN N OLDSIZE DIR")
 }
