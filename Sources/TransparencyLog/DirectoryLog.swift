@@ -163,10 +163,18 @@ public struct DirectoryLog {
         defer { lock.unlock() }
         let current = try checkpoint()
         guard Array(current.note.text.utf8) == Array(cosigned.text.utf8) else { return false }
-        var merged = current.note
-        for signature in cosigned.signatures where !(signature.name == logKey.name && signature.keyID == logKey.keyID) {
-            merged.add(signature)
+        // Key names are compared as UTF-8 bytes, as Go's sumdb/note does: a
+        // canonically equivalent spelling (NFD for NFC, U+212A for "K") is
+        // another key name, never the log's own line nor a line it replaces.
+        func sameKey(_ a: SignedNote.Signature, _ name: String, _ keyID: UInt32) -> Bool {
+            Array(a.name.utf8) == Array(name.utf8) && a.keyID == keyID
         }
+        var signatures = current.note.signatures
+        for signature in cosigned.signatures where !sameKey(signature, logKey.name, logKey.keyID) {
+            signatures.removeAll { sameKey($0, signature.name, signature.keyID) }
+            signatures.append(signature)
+        }
+        let merged = try SignedNote(text: current.note.text, signatures: signatures)
         var writer = DurableWriter()
         try writer.write(merged.bytes, to: path(Self.checkpointFile))
         try writer.sync()
