@@ -56,7 +56,11 @@ public struct DirectoryLog {
     public func checkpoint() throws -> SignedCheckpoint {
         let file = path(Self.checkpointFile)
         guard FileIO.exists(file) else { throw TransparencyLogError.logUnusable(path: directory, reason: "is not a transparency log (no checkpoint)") }
-        return try SignedCheckpoint(bytes: try FileIO.readRegularFile(file, limit: SignedNote.maxBytes), logKey: logKey, what: file)
+        let signed = try SignedCheckpoint(bytes: try FileIO.readRegularFile(file, limit: SignedNote.maxBytes), logKey: logKey, what: file)
+        // The size is the log's claim: one no tlog can address is refused
+        // before anything is sized from it.
+        try signed.checkpoint.checkAddressable(what: file)
+        return signed
     }
 
     /// The tree of `size` read from this directory's tiles.
@@ -140,10 +144,14 @@ public struct DirectoryLog {
 
     /// Every leaf hash of the tree of `size`, once the leaves are checked
     /// against the checkpoint's `root` (a damaged level-0 tile must not make
-    /// a new entry look logged already).
+    /// a new entry look logged already). The size is the checkpoint's claim:
+    /// nothing is reserved from it, and the tiles are read one at a time, so
+    /// a size larger than the log stops at the first missing tile
+    /// (``TransparencyLogError/truncated(path:reason:)``) with memory bounded
+    /// by the tiles that exist.
     func verifiedLeaves(size: UInt64, root: TreeHash, tree: TiledTree) throws -> [TreeHash] {
+        try Checkpoint.checkAddressable(size: size, what: path(Self.checkpointFile))
         var leaves: [TreeHash] = []
-        leaves.reserveCapacity(Int(size))
         var tile: UInt64 = 0
         while tile * UInt64(TileID.fullWidth) < size {
             leaves += try tree.tileHashes(level: 0, index: tile)

@@ -43,6 +43,7 @@ public struct Witness {
         defer { lock.unlock() }
         var signed = try SignedCheckpoint(bytes: checkpointBytes, logKey: logKey, what: "checkpoint")
         let new = signed.checkpoint
+        try new.checkAddressable(what: "checkpoint")
         if let previous = try lastCosigned(logKey: logKey)?.checkpoint {
             if new.size < previous.size { throw TransparencyLogError.rollback(oldSize: previous.size, newSize: new.size) }
             let proof = new.size == previous.size ? [] : try consistencyProof(previous.size)
