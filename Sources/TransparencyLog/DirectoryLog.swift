@@ -56,7 +56,11 @@ public struct DirectoryLog {
     public func checkpoint() throws -> SignedCheckpoint {
         let file = path(Self.checkpointFile)
         guard FileIO.exists(file) else { throw TransparencyLogError.logUnusable(path: directory, reason: "is not a transparency log (no checkpoint)") }
-        return try SignedCheckpoint(bytes: try FileIO.readRegularFile(file, limit: SignedNote.maxBytes), logKey: logKey, what: file)
+        let signed = try SignedCheckpoint(bytes: try FileIO.readRegularFile(file, limit: SignedNote.maxBytes), logKey: logKey, what: file)
+        // The size is the log's claim: one no tlog can address is refused
+        // before anything is sized from it.
+        try signed.checkpoint.checkAddressable(what: file)
+        return signed
     }
 
     /// The tree of `size` read from this directory's tiles.
@@ -140,10 +144,14 @@ public struct DirectoryLog {
 
     /// Every leaf hash of the tree of `size`, once the leaves are checked
     /// against the checkpoint's `root` (a damaged level-0 tile must not make
-    /// a new entry look logged already).
+    /// a new entry look logged already). The size is the checkpoint's claim:
+    /// nothing is reserved from it, and the tiles are read one at a time, so
+    /// a size larger than the log stops at the first missing tile
+    /// (``TransparencyLogError/truncated(path:reason:)``) with memory bounded
+    /// by the tiles that exist.
     func verifiedLeaves(size: UInt64, root: TreeHash, tree: TiledTree) throws -> [TreeHash] {
+        try Checkpoint.checkAddressable(size: size, what: path(Self.checkpointFile))
         var leaves: [TreeHash] = []
-        leaves.reserveCapacity(Int(size))
         var tile: UInt64 = 0
         while tile * UInt64(TileID.fullWidth) < size {
             leaves += try tree.tileHashes(level: 0, index: tile)
@@ -155,6 +163,74 @@ public struct DirectoryLog {
         return leaves
     }
 
+    /// What ``findIndexed(_:in:)`` learnt about an entry.
+    public enum IndexedSearch: Sendable, Equatable {
+        /// The entry is at this index: the leaf index (or a level-0 tile
+        /// appended since it was written) named it, the level-0 tile holds
+        /// the entry's leaf hash there, and the inclusion proof from the
+        /// tiles leads to the checkpoint's root.
+        case found(UInt64)
+        /// The leaf index could not show where the entry is; `reason` says
+        /// why (no usable index, it covers too little of the tree, or it has
+        /// no proven hit). The caller reads the whole log instead: a miss is
+        /// never taken as "not logged".
+        case unknown(reason: String)
+    }
+
+    /// Leaves past the end of the leaf index that ``findIndexed(_:in:)``
+    /// reads from the level-0 tiles (256 tiles) before giving up on the index.
+    public static let indexedSearchGapLimit: UInt64 = 65_536
+
+    /// Looks `entry` up in the tree of `checkpoint` (already verified with
+    /// the log's key) through the directory's leaf index (``LeafIndex``,
+    /// `.leaf-index`, opened read-only) in O(log n) tile reads instead of
+    /// reading the whole log. Nothing in the index is believed: each
+    /// candidate index counts only when its level-0 tile holds the entry's
+    /// leaf hash and the inclusion proof generated from the tiles (binding
+    /// that very tile, ``TileOverlay``) leads to the checkpoint's root; the
+    /// smallest proven candidate is returned, as reading the log from the
+    /// start finds. Entries appended after the index was last brought up to
+    /// date (at most ``indexedSearchGapLimit``) are read from their level-0
+    /// tiles. Any other outcome, including a tile that cannot be read, is
+    /// ``IndexedSearch/unknown(reason:)``.
+    public func findIndexed(_ entry: [UInt8], in checkpoint: Checkpoint) -> IndexedSearch {
+        let size = checkpoint.size, root = checkpoint.root
+        guard size > 0 else { return .unknown(reason: "the log is empty") }
+        let leaf = Merkle.leafHash(entry)
+        let tree = self.tree(size: size)
+        guard let index = LeafIndex.load(path: path(LeafIndex.fileName), tree: tree, root: root, readOnly: true) else {
+            return .unknown(reason: "\(path(LeafIndex.fileName)) is missing, damaged or of another tree")
+        }
+        defer { index.closeFile() }
+        let width = UInt64(TileID.fullWidth)
+        var candidates: [UInt64]
+        do {
+            candidates = try index.candidates(leaf).filter { $0 < index.covered }
+            if index.covered < size {
+                guard size - index.covered <= Self.indexedSearchGapLimit else {
+                    return .unknown(reason: "\(path(LeafIndex.fileName)) covers \(index.covered) of the \(size) entries")
+                }
+                var position = index.covered
+                while position < size {
+                    let hashes = try tree.tileHashes(level: 0, index: position / width)
+                    let first = position - position % width
+                    for slot in Int(position - first)..<hashes.count where hashes[slot] == leaf { candidates.append(first + UInt64(slot)) }
+                    position = first + UInt64(hashes.count)
+                }
+            }
+        } catch {
+            return .unknown(reason: "\(path(LeafIndex.fileName)) could not be used: \(error)")
+        }
+        for candidate in Set(candidates).sorted() {
+            let tile = candidate / width, slot = Int(candidate % width)
+            guard let hashes = try? tree.tileHashes(level: 0, index: tile), slot < hashes.count, hashes[slot] == leaf,
+                  let proof = try? InclusionProof.generate(index: candidate, size: size, source: TileOverlay(base: tree, tile: tile, hashes: hashes)),
+                  InclusionProof.root(leaf: leaf, index: candidate, size: size, proof: proof) == root else { continue }
+            return .found(candidate)
+        }
+        return .unknown(reason: "\(path(LeafIndex.fileName)) has no proven entry for it")
+    }
+
     /// Replaces the checkpoint with `cosigned` if the log still has the same
     /// checkpoint text (an append in between wins; the cosignature is then
     /// stale). Returns whether it was stored.
@@ -163,10 +239,18 @@ public struct DirectoryLog {
         defer { lock.unlock() }
         let current = try checkpoint()
         guard Array(current.note.text.utf8) == Array(cosigned.text.utf8) else { return false }
-        var merged = current.note
-        for signature in cosigned.signatures where !(signature.name == logKey.name && signature.keyID == logKey.keyID) {
-            merged.add(signature)
+        // Key names are compared as UTF-8 bytes, as Go's sumdb/note does: a
+        // canonically equivalent spelling (NFD for NFC, U+212A for "K") is
+        // another key name, never the log's own line nor a line it replaces.
+        func sameKey(_ a: SignedNote.Signature, _ name: String, _ keyID: UInt32) -> Bool {
+            Array(a.name.utf8) == Array(name.utf8) && a.keyID == keyID
         }
+        var signatures = current.note.signatures
+        for signature in cosigned.signatures where !sameKey(signature, logKey.name, logKey.keyID) {
+            signatures.removeAll { sameKey($0, signature.name, signature.keyID) }
+            signatures.append(signature)
+        }
+        let merged = try SignedNote(text: current.note.text, signatures: signatures)
         var writer = DurableWriter()
         try writer.write(merged.bytes, to: path(Self.checkpointFile))
         try writer.sync()

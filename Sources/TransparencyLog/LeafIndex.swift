@@ -103,9 +103,10 @@ struct LeafIndex {
 
     /// The index at `path` if its header is intact and it covers a prefix of
     /// `tree` (its root is the tree's root at its size); nil when it is
-    /// missing or must be rebuilt.
-    static func load(path: String, tree: TiledTree, root currentRoot: TreeHash) -> LeafIndex? {
-        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+    /// missing or must be rebuilt. `readOnly` opens it for lookups only
+    /// (a reader of the log, which must not need write access to DIR).
+    static func load(path: String, tree: TiledTree, root currentRoot: TreeHash, readOnly: Bool = false) -> LeafIndex? {
+        let fd = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return nil }
         var keep = false
         defer { if !keep { _ = close(fd) } }

@@ -16,12 +16,22 @@ public struct LogVerifier {
 
     /// Verifies the log up to `checkpoint` (already signature-checked).
     /// `visit` sees every entry with its index, in order (for monitors).
+    /// The size is the log's claim, signed but not trusted to be backed by
+    /// tiles: nothing is allocated from it. The bundles are walked one at a
+    /// time, so a checkpoint larger than the log stops at the first missing
+    /// bundle or tile (``TransparencyLogError/truncated(path:reason:)``
+    /// naming it) with memory bounded by the tiles actually read, and a size
+    /// no tlog can address is refused first (see ``Checkpoint/checkAddressable(what:)``).
     public func verify(_ checkpoint: Checkpoint, visit: (UInt64, [UInt8]) throws -> Void = { _, _ in }) throws {
+        try checkpoint.checkAddressable(what: "checkpoint")
         let size = checkpoint.size
         let diskTree = TiledTree(size: size, reader: reader, label: label)
         var builder = TileBuilder()
-        let bundles = TileID.tiles(forSize: size, level: 0)
-        for tile in bundles {
+        let fullBundles = size / UInt64(TileID.fullWidth), lastWidth = Int(size % UInt64(TileID.fullWidth))
+        var bundleIndex: UInt64 = 0
+        while bundleIndex < fullBundles || (bundleIndex == fullBundles && lastWidth > 0) {
+            let tile = TileID(level: 0, index: bundleIndex, width: bundleIndex < fullBundles ? TileID.fullWidth : lastWidth)
+            bundleIndex += 1
             let bundleID = TileID(level: 0, index: tile.index, width: tile.width, isEntryBundle: true)
             let entries = try EntryBundle.decode(try reader.read(bundleID), expected: tile.width, allowLonger: !tile.isFull, what: label(bundleID))
             let diskHashes = try diskTree.tileHashes(level: 0, index: tile.index)
@@ -67,6 +77,8 @@ public struct LogVerifier {
     /// computed from the tiles of `newer`'s tree). Both are already
     /// signature-checked.
     public func verifyConsistency(from older: Checkpoint, to newer: Checkpoint) throws {
+        try older.checkAddressable(what: "the older checkpoint")
+        try newer.checkAddressable(what: "checkpoint")
         guard Array(older.origin.utf8) == Array(newer.origin.utf8) else {
             throw TransparencyLogError.originMismatch(expected: older.origin, actual: newer.origin)
         }
@@ -74,5 +86,25 @@ public struct LogVerifier {
         let tree = TiledTree(size: newer.size, reader: reader, label: label)
         let proof = try ConsistencyProof.generate(oldSize: older.size, newSize: newer.size, source: tree)
         try ConsistencyProof.verify(oldSize: older.size, oldRoot: older.root, newSize: newer.size, newRoot: newer.root, proof: proof)
+    }
+}
+
+extension Checkpoint {
+    /// The largest tree size a tlog can address: 2^63 - 1. Go's sumdb/tlog
+    /// (the reference implementation) holds sizes and indices as int64 and
+    /// refuses a checkpoint with a larger size as malformed.
+    public static let maximumSize = UInt64(Int64.max)
+
+    /// Throws ``TransparencyLogError/malformedCheckpoint(what:reason:)``
+    /// when the size is above ``maximumSize``: such a checkpoint, even one
+    /// the log signed, describes no tree that can exist. `what` names it.
+    public func checkAddressable(what: String) throws { try Self.checkAddressable(size: size, what: what) }
+
+    /// The same check for a bare tree `size`.
+    static func checkAddressable(size: UInt64, what: String) throws {
+        guard size <= maximumSize else {
+            throw TransparencyLogError.malformedCheckpoint(
+                what: what, reason: "the tree size \(size) is larger than 2^63-1 (\(maximumSize)), the most a tlog can address")
+        }
     }
 }

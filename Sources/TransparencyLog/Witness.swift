@@ -23,6 +23,21 @@ public struct Witness {
         (stateDirectory as NSString).appendingPathComponent(SHA2.SHA256.hash(data: Array(origin.utf8)).hex + ".checkpoint")
     }
 
+    /// The file recording the cosigner name the witness key signs under:
+    /// `<state>/<hex of the Ed25519 public key>.name`, holding the name's
+    /// UTF-8 bytes. tlog-cosignature forbids one key serving two cosigner
+    /// names (a cosignature does not commit to the name, so one key under two
+    /// names would pass for two witnesses).
+    public var namePath: String {
+        (stateDirectory as NSString).appendingPathComponent(Hex.encode(signer.verifier.publicKey.rawRepresentation) + ".name")
+    }
+
+    /// The name this state recorded for the witness key, if any.
+    public func recordedName() throws -> [UInt8]? {
+        guard FileIO.exists(namePath) else { return nil }
+        return try FileIO.readRegularFile(namePath, limit: 4096)
+    }
+
     /// The last checkpoint cosigned for the log `logKey` names, if any.
     public func lastCosigned(logKey: NoteVerifier) throws -> SignedCheckpoint? {
         let path = statePath(origin: logKey.name)
@@ -35,14 +50,23 @@ public struct Witness {
     /// or a failing consistency proof (fork). `consistencyProof` returns the
     /// proof from an older size to the checkpoint's size (from the log's
     /// tiles or the log's response). Returns the cosigned note; the state
-    /// is updated durably before returning.
+    /// is updated durably before returning. The first cosignature records
+    /// the witness's name with its key (``namePath``); a later call with the
+    /// same key under another name (compared as bytes) is refused with
+    /// ``TransparencyLogError/malformedKey(reason:)`` before anything is signed.
     public func cosign(checkpointBytes: [UInt8], logKey: NoteVerifier, now: UInt64,
                        consistencyProof: (UInt64) throws -> [TreeHash]) throws -> SignedNote {
         try DurableWriter.makeDirectories(stateDirectory)
         let lock = try FileLock(path: (stateDirectory as NSString).appendingPathComponent(".lock"))
         defer { lock.unlock() }
+        let name = Array(signer.name.utf8)
+        let recorded = try recordedName()
+        if let recorded, recorded != name {
+            throw TransparencyLogError.malformedKey(reason: "this witness key cosigns as \(String(decoding: recorded, as: UTF8.self)) (recorded in \(namePath)), not as \(signer.name): one key serves one cosigner name (tlog-cosignature), or a single witness would count as two")
+        }
         var signed = try SignedCheckpoint(bytes: checkpointBytes, logKey: logKey, what: "checkpoint")
         let new = signed.checkpoint
+        try new.checkAddressable(what: "checkpoint")
         if let previous = try lastCosigned(logKey: logKey)?.checkpoint {
             if new.size < previous.size { throw TransparencyLogError.rollback(oldSize: previous.size, newSize: new.size) }
             let proof = new.size == previous.size ? [] : try consistencyProof(previous.size)
@@ -50,6 +74,7 @@ public struct Witness {
         }
         signed.note.add(signer.sign(text: signed.note.text, timestamp: now))
         var writer = DurableWriter()
+        if recorded == nil { try writer.write(name, to: namePath) }
         try writer.write(signed.note.bytes, to: statePath(origin: new.origin))
         try writer.sync()
         return signed.note

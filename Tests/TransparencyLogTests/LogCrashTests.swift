@@ -8,8 +8,19 @@ import XCTest
 
 /// Crash safety: `modelsec log append` killed with SIGKILL at random points
 /// never leaves a log that fails verification, and the next append works.
+/// Every round appends entries the log does not have yet (the same entries
+/// again would be found logged and the append would write nothing), `log
+/// verify` checks the log after every kill, and the kills must land on both
+/// sides of the checkpoint's publication: some before it (the old tree must
+/// still verify, the new tiles being unreferenced) and some after it (the
+/// new tree must verify before the rest of the append, the leaf index and
+/// partial-tile clean-up, has run). To make both reliable on a loaded
+/// machine, the kill delays vary over the whole append, and every third
+/// round kills the moment the new checkpoint appears (its file is renamed
+/// into place: a new inode).
 final class LogCrashTests: XCTestCase {
     func testSIGKILLDuringAppendsLeavesAVerifiableLog() throws {
+        let started = Date()
         let root = try TestSupport.makeTemporaryDirectory("tlog-crash")
         defer { try? FileManager.default.removeItem(at: root) }
         let key = root.appendingPathComponent("log.pem").path
@@ -17,44 +28,74 @@ final class LogCrashTests: XCTestCase {
         let directory = root.appendingPathComponent("log").path
         let created = try TestSupport.modelsec(["log", "init", "--origin", "crash.example/log", "--key", key, directory])
         XCTAssertEqual(created.status, 0, created.stderrText)
-        let verifier = try NoteVerifier(vkey: created.stdoutText.trimmingCharacters(in: .newlines))
+        let vkey = created.stdoutText.trimmingCharacters(in: .newlines)
+        let verifier = try NoteVerifier(vkey: vkey)
         let log = DirectoryLog(directory: directory, logKey: verifier)
-        // 700 entries per append: several full tiles, bundles and partials per run.
-        let bundle = root.appendingPathComponent("batch.bin").path
-        try Data(EntryBundle.encode(entries(700, prefix: "crash"))).write(to: URL(fileURLWithPath: bundle))
+        let checkpointFile = log.path(DirectoryLog.checkpointFile)
+        // 700 new entries per append: several full tiles, bundles and partials per run.
+        func makeBundle(_ round: Int) throws -> String {
+            let bundle = root.appendingPathComponent("batch-\(round).bin").path
+            try Data(EntryBundle.encode(entries(700, prefix: "crash \(round)"))).write(to: URL(fileURLWithPath: bundle))
+            return bundle
+        }
+        func inode(_ path: String) -> UInt64 {
+            var st = stat()
+            return stat(path, &st) == 0 ? UInt64(st.st_ino) : 0
+        }
         // Calibrate: one uninterrupted append gives the span to kill within.
-        let started = Date()
-        let first = try TestSupport.modelsec(["log", "append", directory, "--key", key, "--entry-bundle", bundle])
+        let calibration = Date()
+        let first = try TestSupport.modelsec(["log", "append", directory, "--key", key, "--entry-bundle", try makeBundle(0)])
         XCTAssertEqual(first.status, 0, first.stderrText)
-        let span = max(0.05, Date().timeIntervalSince(started))
+        let span = max(0.05, Date().timeIntervalSince(calibration))
         var generator = SystemRandomNumberGenerator()
-        var killed = 0, published = 0, unpublished = 0
-        for round in 0..<30 {
+        var killed = 0, published = 0, unpublished = 0, rounds = 0
+        var expected: UInt64 = 700
+        for round in 1...36 {
+            // Enough of both kinds, or out of time: stop early.
+            if (published >= 3 && unpublished >= 3 && round > 12) || Date().timeIntervalSince(started) > 40 { break }
+            rounds += 1
+            let bundle = try makeBundle(round)
             let process = Process()
             process.executableURL = TestSupport.modelsecBinary
             process.arguments = ["log", "append", directory, "--key", key, "--entry-bundle", bundle]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             let before = try log.checkpoint().checkpoint.size
+            XCTAssertEqual(before, expected, "round \(round)")
+            let oldInode = inode(checkpointFile)
             try process.run()
-            // Anywhere from start-up to the end of the write phase.
-            usleep(UInt32(Double.random(in: 0.3...1.1, using: &generator) * span * 1_000_000))
+            // Anywhere from start-up to past the end of the append.
+            let delay = Double.random(in: 0.05...1.1, using: &generator) * span
+            let deadline = Date().addingTimeInterval(delay)
+            if round % 3 == 0 {
+                // Watch for the new checkpoint and kill as soon as it is there.
+                while Date() < deadline.addingTimeInterval(span), process.isRunning, inode(checkpointFile) == oldInode { usleep(100) }
+            } else {
+                usleep(UInt32(delay * 1_000_000))
+            }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            let after = try log.checkpoint()
+            let after = try log.checkpoint().checkpoint.size
+            XCTAssertTrue(after == before || after == before + 700, "round \(round): size \(after) after \(before)")
+            expected = after
             if process.terminationReason == .uncaughtSignal {
                 killed += 1
-                if after.checkpoint.size == before { unpublished += 1 } else { published += 1 }
+                if after == before { unpublished += 1 } else { published += 1 }
             }
-            XCTAssertTrue(after.checkpoint.size == before || after.checkpoint.size == before + 700, "round \(round)")
-            let reader = log.reader
-            try LogVerifier(reader: reader, label: { reader.path(of: $0) }).verify(after.checkpoint)
+            // The log as any verifier sees it.
+            let verified = try TestSupport.modelsec(["log", "verify", directory, "--log-key", vkey])
+            XCTAssertEqual(verified.status, 0, "round \(round): \(verified.stderrText)")
         }
-        print("LogCrashTests: \(killed) of 30 appends killed (\(unpublished) before their checkpoint, \(published) after it)")
-        XCTAssertGreaterThan(killed, 0, "no append was interrupted; the test proved nothing")
-        let final = try TestSupport.modelsec(["log", "append", directory, "--key", key, "--entry-bundle", bundle])
+        print("LogCrashTests: \(killed) of \(rounds) appends killed (\(unpublished) before their checkpoint, \(published) after it), span \(span) s")
+        XCTAssertGreaterThan(unpublished, 0, "no append was killed before its checkpoint was published; the test proved nothing there")
+        XCTAssertGreaterThan(published, 0, "no append was killed after its checkpoint was published; the test proved nothing there")
+        // The log takes new entries after all this, and the result verifies.
+        let final = try TestSupport.modelsec(["log", "append", directory, "--key", key, "--entry-bundle", try makeBundle(99), "--json"])
         XCTAssertEqual(final.status, 0, final.stderrText)
-        let verified = try TestSupport.modelsec(["log", "verify", directory, "--log-key", verifier.vkey])
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: final.stdout) as? [String: Any])
+        XCTAssertEqual(document["added"] as? Int, 700)
+        XCTAssertEqual((document["treeSize"] as? Int).map(UInt64.init), expected + 700)
+        let verified = try TestSupport.modelsec(["log", "verify", directory, "--log-key", vkey])
         XCTAssertEqual(verified.status, 0, verified.stderrText)
     }
 }

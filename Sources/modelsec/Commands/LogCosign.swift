@@ -65,8 +65,13 @@ struct LogCosign: ParsableCommand {
         let current = try log.checkpoint()
         let tree = log.tree(size: current.checkpoint.size)
         let now = LogSupport.now
-        let cosigned = try Witness(stateDirectory: state, signer: signer).cosign(checkpointBytes: current.note.bytes, logKey: log.logKey, now: now) { oldSize in
-            try ConsistencyProof.generate(oldSize: oldSize, newSize: current.checkpoint.size, source: tree)
+        let cosigned: SignedNote
+        do {
+            cosigned = try Witness(stateDirectory: state, signer: signer).cosign(checkpointBytes: current.note.bytes, logKey: log.logKey, now: now) { oldSize in
+                try ConsistencyProof.generate(oldSize: oldSize, newSize: current.checkpoint.size, source: tree)
+            }
+        } catch let TransparencyLogError.inconsistent(oldSize, newSize) where oldSize == newSize {
+            throw SameSizeFork(size: newSize, path: log.path(DirectoryLog.checkpointFile))
         }
         var storedIn: String?
         if let output {
@@ -82,5 +87,20 @@ struct LogCosign: ParsableCommand {
         if json.isOn { return try CLI.printResult(report) }
         print(signer.verifier.vkey)
         CLI.info("cosigned \(report.origin) at size \(report.treeSize)")
+    }
+}
+
+/// The checkpoint has the size of the one the witness cosigned last but
+/// another root: two trees of one size, a fork (the library reports it as
+/// `tlog.inconsistent`, the same code; only the wording says which case).
+struct SameSizeFork: ModelSecError {
+    /// The tree size of both checkpoints.
+    let size: UInt64
+    /// The log's checkpoint file.
+    let path: String?
+    var category: FailureCategory { .verificationFailed }
+    var code: String { TransparencyLogError.inconsistent(oldSize: size, newSize: size).code }
+    var description: String {
+        "the checkpoint of size \(size) has another root hash than the checkpoint of the same size this witness cosigned: the log forked (two different trees of one size)"
     }
 }

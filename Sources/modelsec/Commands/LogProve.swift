@@ -9,8 +9,11 @@ struct LogProve: ParsableCommand {
         commandName: "prove",
         abstract: "Write a c2sp.org/tlog-proof@v1 file showing that a release (or entry) is in the log.",
         discussion: """
-        Finds the release's entry in the log (verifying the log on the way), \
-        and writes the proof: name@version as extra data, the entry's index, the \
+        Finds the release's entry through the log's leaf index (DIR/.leaf-index, \
+        kept by log append), trusting a hit only once its inclusion proof leads \
+        to the verified checkpoint; without a usable index (or when it has no \
+        proven hit) it says so and reads and verifies the whole log instead. \
+        It writes the proof: name@version as extra data, the entry's index, the \
         inclusion proof and the current checkpoint with its cosignatures. By \
         default it is written into the release as release.tlog-proof.
 
@@ -65,7 +68,7 @@ struct LogProve: ParsableCommand {
         let current = try log.checkpoint()
         let size = current.checkpoint.size
         let reader = log.reader
-        let (position, entry) = try locate(size: size, checkpoint: current.checkpoint, reader: reader)
+        let (position, entry) = try locate(log: log, size: size, checkpoint: current.checkpoint, reader: reader)
         let hashes = try InclusionProof.generate(index: position, size: size, source: log.tree(size: size))
         let proof = TlogProof(extra: TlogProof.label(for: entry), index: position, hashes: hashes, checkpoint: current.note)
         // The proof must check before it is handed out.
@@ -77,11 +80,18 @@ struct LogProve: ParsableCommand {
     }
 
     /// The index and bytes of the entry to prove: the release's entry, found
+    /// through the leaf index (a hit proven against the checkpoint) or else
     /// by reading (and verifying) the whole log, or the entry at --index.
-    private func locate(size: UInt64, checkpoint: Checkpoint, reader: DirectoryTileReader) throws -> (UInt64, [UInt8]) {
+    private func locate(log: DirectoryLog, size: UInt64, checkpoint: Checkpoint, reader: DirectoryTileReader) throws -> (UInt64, [UInt8]) {
         if let release {
             let wanted = try LogSupport.entry(releaseDirectory: release, trustedKeys: nil)
             let bytes = wanted.canonicalBytes
+            switch log.findIndexed(bytes, in: checkpoint) {
+            case let .found(position):
+                return (position, bytes)
+            case let .unknown(reason):
+                CLI.info("\(reason): reading and verifying the whole log to find \(wanted.release)")
+            }
             var found: UInt64?
             try LogVerifier(reader: reader, label: { reader.path(of: $0) }).verify(checkpoint) { i, e in
                 if found == nil, e == bytes { found = i }
