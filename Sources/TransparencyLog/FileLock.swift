@@ -12,12 +12,16 @@ import ModelSecIO
 final class FileLock {
     private var fd: Int32
 
-    /// Blocks until the lock on `path` (created if needed) is held.
-    init(path: String) throws {
+    /// Blocks until the lock on `path` (created if needed) is held;
+    /// `waiting` is called once, before blocking, when another process holds
+    /// it (so a command can say what it waits for).
+    init(path: String, waiting: (() -> Void)? = nil) throws {
         // O_NOFOLLOW: a link planted at the lock's name is refused, never
         // followed to create or lock a file elsewhere.
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw FileError(path: path, reason: "cannot open the lock file: \(FileIO.errnoDescription(errno))") }
+        if let waiting, flock(fd, LOCK_EX | LOCK_NB) == 0 { return }
+        waiting?()
         while flock(fd, LOCK_EX) != 0 {
             if errno == EINTR { continue }
             let reason = FileIO.errnoDescription(errno)

@@ -64,6 +64,11 @@ public struct Witness {
         if let recorded, recorded != name {
             throw TransparencyLogError.malformedKey(reason: "this witness key cosigns as \(String(decoding: recorded, as: UTF8.self)) (recorded in \(namePath)), not as \(signer.name): one key serves one cosigner name (tlog-cosignature), or a single witness would count as two")
         }
+        // A witness is another party than the log: the log's own key
+        // cosigning would let the log vouch for itself.
+        guard signer.verifier.publicKey.rawRepresentation != logKey.publicKey.rawRepresentation else {
+            throw TransparencyLogError.malformedKey(reason: "the witness key is the log's own key: a log cannot witness its own checkpoints (give the witness's key)")
+        }
         var signed = try SignedCheckpoint(bytes: checkpointBytes, logKey: logKey, what: "checkpoint")
         let new = signed.checkpoint
         try new.checkAddressable(what: "checkpoint")

@@ -309,6 +309,37 @@ final class TransparencyGateTests: XCTestCase {
             .stderrText.contains("MODELSEC_LOG_SIGNING_KEY"))
     }
 
+    /// walk12 F7, F10, F6: the log's own key cannot cosign; a witness whose
+    /// state holds no checkpoint of the log says it trusted this one as the
+    /// first (stderr and `firstUse`); a damaged tile in the copy a witness
+    /// reads is reported as such, not as a fork, and nothing is cosigned.
+    func testWitnessRefusesTheLogsKeySaysFirstUseAndTellsADamagedTileFromAFork() throws {
+        let model = try setUpLog()
+        try create(model, version: "1.0.0", output: "rel")
+        try run(["log", "cosign", path("log"), "--key", path("log.pem"), "--name", "example.com/models",
+                 "--log-key", path("log.vkey"), "--state", path("self-state")], expect: 2)
+        try run(["keygen", "--type", "ed25519", "--out", path("witness.pem")])
+        let cosign = ["log", "cosign", path("log"), "--key", path("witness.pem"), "--name", "witness.example.com/w1",
+                      "--log-key", path("log.vkey"), "--state", path("witness-state"), "--json"]
+        let first = try run(cosign)
+        XCTAssertTrue(first.stderrText.contains("trusted as the first"), first.stderrText)
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: first.stdout) as? [String: Any])?["firstUse"] as? Bool, true)
+        try create(model, version: "1.0.1", output: "rel2")
+        // Damage one hash of the level-0 tile that the new checkpoint covers (the checkpoint is untouched).
+        let tiles = try FileManager.default.contentsOfDirectory(atPath: path("log/tile/0/000.p")).sorted()
+        let tile = path("log/tile/0/000.p") + "/" + (try XCTUnwrap(tiles.last))
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: tile)))
+        bytes[bytes.count - 32] ^= 1   // the new entry's leaf hash, which the consistency proof uses
+        let good = try Data(contentsOf: URL(fileURLWithPath: tile))
+        try Data(bytes).write(to: URL(fileURLWithPath: tile))
+        let damaged = try run(cosign, expect: 1)
+        XCTAssertTrue(damaged.stdoutText.contains("tlog.root-mismatch") && damaged.stdoutText.contains("damaged"), damaged.stdoutText)
+        try good.write(to: URL(fileURLWithPath: tile))
+        let second = try run(cosign)
+        XCTAssertFalse(second.stderrText.contains("trusted as the first"), second.stderrText)
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: second.stdout) as? [String: Any])?["firstUse"] as? Bool, false)
+    }
+
     func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {
         let model = try setUpLog()
         // A directory that is not a log: refused, and no release is left behind.

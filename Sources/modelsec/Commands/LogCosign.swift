@@ -56,6 +56,9 @@ struct LogCosign: ParsableCommand {
         let witnessVkey: String
         let timestamp: UInt64
         let storedIn: String?
+        /// True when the state held no earlier checkpoint of this log (the
+        /// checkpoint was trusted as the first, not checked for consistency).
+        let firstUse: Bool
     }
 
     func run() throws {
@@ -65,13 +68,28 @@ struct LogCosign: ParsableCommand {
         let current = try log.checkpoint()
         let tree = log.tree(size: current.checkpoint.size)
         let now = LogSupport.now
+        let witness = try Witness(stateDirectory: state, signer: signer)
+        // No checkpoint of this log in the state: this one is trusted as the
+        // first, which is only right on the witness's real first run.
+        let firstUse = try witness.lastCosigned(logKey: log.logKey) == nil
         let cosigned: SignedNote
         do {
-            cosigned = try Witness(stateDirectory: state, signer: signer).cosign(checkpointBytes: current.note.bytes, logKey: log.logKey, now: now) { oldSize in
+            cosigned = try witness.cosign(checkpointBytes: current.note.bytes, logKey: log.logKey, now: now) { oldSize in
                 try ConsistencyProof.generate(oldSize: oldSize, newSize: current.checkpoint.size, source: tree)
             }
         } catch let TransparencyLogError.inconsistent(oldSize, newSize) where oldSize == newSize {
             throw SameSizeFork(size: newSize, path: log.path(DirectoryLog.checkpointFile))
+        } catch let TransparencyLogError.inconsistent(oldSize, newSize) {
+            // Before blaming history: the proof came from DIR's tiles, so
+            // tiles that do not even hash to DIR's own checkpoint mean a
+            // damaged copy, not a fork.
+            if let root = try? tree.rootHash(size: newSize), root != current.checkpoint.root {
+                throw TilesDisagree(size: newSize, path: log.path(DirectoryLog.checkpointFile))
+            }
+            throw TransparencyLogError.inconsistent(oldSize: oldSize, newSize: newSize)
+        }
+        if firstUse {
+            CLI.warn("\(state) held no checkpoint of \(current.checkpoint.origin): this one (size \(current.checkpoint.size)) is trusted as the first. A witness's state must persist between runs; a witness that starts afresh cosigns whatever it is shown.")
         }
         var storedIn: String?
         if let output {
@@ -83,7 +101,7 @@ struct LogCosign: ParsableCommand {
             CLI.warn("the log appended meanwhile; the cosignature is in the witness state but not in \(directory)/checkpoint")
         }
         let report = Report(origin: current.checkpoint.origin, treeSize: current.checkpoint.size, witness: name,
-                            witnessVkey: signer.verifier.vkey, timestamp: now, storedIn: storedIn)
+                            witnessVkey: signer.verifier.vkey, timestamp: now, storedIn: storedIn, firstUse: firstUse)
         if json.isOn { return try CLI.printResult(report) }
         print(signer.verifier.vkey)
         CLI.info("cosigned \(report.origin) at size \(report.treeSize)")
@@ -102,5 +120,20 @@ struct SameSizeFork: ModelSecError {
     var code: String { TransparencyLogError.inconsistent(oldSize: size, newSize: size).code }
     var description: String {
         "the checkpoint of size \(size) has another root hash than the checkpoint of the same size this witness cosigned: the log forked (two different trees of one size)"
+    }
+}
+
+/// The consistency proof from the witness's last checkpoint failed, but the
+/// log's own tiles do not hash to its checkpoint's root either: a tile of
+/// this copy of the log is damaged or altered, which says nothing of a fork.
+struct TilesDisagree: ModelSecError {
+    /// The checkpoint's tree size.
+    let size: UInt64
+    /// The log's checkpoint file.
+    let path: String?
+    var category: FailureCategory { .verificationFailed }
+    var code: String { TransparencyLogError.rootMismatch(size: size).code }
+    var description: String {
+        "the log's tiles do not hash to its own checkpoint's root at size \(size): a tile of this copy is damaged or was altered (log verify names it); not cosigned, and this alone is not evidence of a fork"
     }
 }
