@@ -82,12 +82,12 @@ public enum ReleaseTransparency {
     /// writes its inclusion proof against that checkpoint into the release
     /// as ``proofFile``. The proof is checked before it is written.
     public static func append(releaseDirectory directory: String, to log: DirectoryLog, signer: NoteSigner,
-                              overwrite: Bool = false) throws -> Logged {
+                              overwrite: Bool = false, waitingForLock: (() -> Void)? = nil) throws -> Logged {
         let proofPath = (directory as NSString).appendingPathComponent(proofFile)
         try AtomicFileWriter.checkDestination(proofPath, overwrite: overwrite)
         let entry = try entry(releaseDirectory: directory, trustedKeys: nil)
         let bytes = entry.canonicalBytes
-        let result = try log.append([bytes], signer: signer)
+        let result = try log.append([bytes], signer: signer, waitingForLock: waitingForLock)
         let size = result.checkpoint.checkpoint.size
         let hashes = try InclusionProof.generate(index: result.firstIndex, size: size, source: log.tree(size: size))
         let proof = TlogProof(extra: TlogProof.label(for: bytes), index: result.firstIndex, hashes: hashes,

@@ -97,9 +97,11 @@ public struct DirectoryLog {
     /// the tiles leads to the checkpoint's root); a missing, damaged or stale
     /// index is rebuilt from the level-0 tiles, checked against the root, and
     /// it is brought up to the new checkpoint after it is in place.
-    public func append(_ entries: [[UInt8]], signer: NoteSigner) throws -> AppendResult {
+    /// `waitingForLock` is called once, before waiting, when another
+    /// append holds the log's lock.
+    public func append(_ entries: [[UInt8]], signer: NoteSigner, waitingForLock: (() -> Void)? = nil) throws -> AppendResult {
         guard signer.verifier == logKey else { throw TransparencyLogError.malformedKey(reason: "the signing key is not this log's key") }
-        let lock = try FileLock(path: path(Self.lockFile))
+        let lock = try FileLock(path: path(Self.lockFile), waiting: waitingForLock)
         defer { lock.unlock() }
         let current = try checkpoint()
         let size = current.checkpoint.size, root = current.checkpoint.root

@@ -235,6 +235,9 @@ final class TransparencyGateTests: XCTestCase {
         holder.waitUntilExit()
         XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
         XCTAssertEqual(result.withLock { $0?.status }, 0, result.withLock { $0?.stderrText ?? "no result" })
+        // It said what it waited for (walk12 F14: it waited silently).
+        XCTAssertTrue(result.withLock { $0?.stderrText.contains("another append holds the log") ?? false },
+                      result.withLock { $0?.stderrText ?? "" })
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("rel/release.tlog-proof")))
         XCTAssertFalse(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.contains(".modelsec-new-") })
         _ = try gate("rel", "out", expect: 0)

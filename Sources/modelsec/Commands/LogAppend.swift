@@ -124,7 +124,9 @@ struct LogAppend: ParsableCommand {
         let origin = try Self.origin(ofCheckpointIn: directory)
         let signer = try LogSupport.signer(keyPath: key, name: origin, type: .ed25519, permissions: permissions, passphrase: passphrase.source)
         try LogSupport.requireKeyOfLog(signer, directory: directory, keyPath: key)
-        let result = try DirectoryLog(directory: directory, logKey: signer.verifier).append(entries, signer: signer)
+        let result = try DirectoryLog(directory: directory, logKey: signer.verifier).append(entries, signer: signer) {
+            CLI.info("waiting for \(directory)/.lock: another append holds the log")
+        }
         try finish(Report(firstIndex: result.firstIndex, count: entries.count, treeSize: result.checkpoint.checkpoint.size,
                           rootHash: result.checkpoint.checkpoint.root.base64, releases: names, indices: result.indices,
                           added: result.added))

@@ -212,7 +212,9 @@ struct ReleaseCreate: ParsableCommand {
                     let (appended, _) = try LogStoreSupport.append([entry.canonicalBytes], directory: target.0.directory, signer: target.1, store: logStore)
                     logged = try ReleaseTransparency.writeProof(releaseDirectory: destination, entry: entry, index: appended.indices[0], log: target.0)
                 } else {
-                    logged = try ReleaseTransparency.append(releaseDirectory: destination, to: target.0, signer: target.1)
+                    logged = try ReleaseTransparency.append(releaseDirectory: destination, to: target.0, signer: target.1) {
+                        CLI.info("waiting for \(target.0.directory)/.lock: another append holds the log")
+                    }
                 }
             } catch {
                 // A release the gate's log step would refuse is not left behind.
