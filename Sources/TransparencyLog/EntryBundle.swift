@@ -26,8 +26,11 @@ public enum EntryBundle {
         var offset = 0
         while offset < bytes.count {
             if entries.count == count {
-                if allowLonger { break }
-                throw TransparencyLogError.truncated(path: what, reason: "holds more than \(count) entries")
+                // A full bundle may stand in for a partial one (the partial is
+                // removed once the full one exists): then the rest must be
+                // exactly the full bundle's other entries, never a stray tail.
+                if allowLonger, Self.count(bytes[offset...]) == TileID.fullWidth - count { break }
+                throw TransparencyLogError.altered(path: what, reason: "holds more than \(count) entries")
             }
             guard offset + 2 <= bytes.count else { throw TransparencyLogError.truncated(path: what, reason: "ends inside a length prefix") }
             let length = Int(bytes[offset]) << 8 | Int(bytes[offset + 1])
@@ -40,5 +43,18 @@ public enum EntryBundle {
             throw TransparencyLogError.truncated(path: what, reason: "holds \(entries.count) entries, expected \(count)")
         }
         return entries
+    }
+
+    /// How many whole length-prefixed entries `bytes` holds (nil when it
+    /// ends inside one).
+    private static func count(_ bytes: ArraySlice<UInt8>) -> Int? {
+        var offset = bytes.startIndex, count = 0
+        while offset < bytes.endIndex {
+            guard offset + 2 <= bytes.endIndex else { return nil }
+            offset += 2 + (Int(bytes[offset]) << 8 | Int(bytes[offset + 1]))
+            guard offset <= bytes.endIndex else { return nil }
+            count += 1
+        }
+        return count
     }
 }

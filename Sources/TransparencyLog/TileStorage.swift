@@ -43,7 +43,7 @@ public struct DirectoryTileReader: TileReader {
             throw FileError(path: path, reason: FileIO.errnoDescription(errno))
         }
         // Refused before reading: a tile or bundle is never larger than this.
-        guard st.st_size <= limit else { throw TransparencyLogError.tooLarge(what: path, limit: limit) }
+        guard st.st_size <= limit else { throw TransparencyLogError.altered(path: path, reason: "\(st.st_size) bytes, more than a tile or bundle holds (\(limit) bytes)") }
         return try FileIO.readRegularFile(path, limit: limit)
     }
 }
@@ -53,11 +53,18 @@ enum TileBytes {
     /// The first `tile.width` hashes of `bytes` (a full tile may stand in
     /// for a partial one); throws when there are too few or a stray tail.
     static func hashes(_ bytes: [UInt8], tile: TileID, path: String) throws -> [TreeHash] {
+        let wanted = tile.width * TreeHash.byteCount
         guard bytes.count % TreeHash.byteCount == 0 else {
+            if bytes.count > wanted {
+                throw TransparencyLogError.altered(path: path, reason: "\(bytes.count) bytes, expected \(wanted) (\(tile.width) hashes)")
+            }
             throw TransparencyLogError.truncated(path: path, reason: "\(bytes.count) bytes is not a whole number of hashes")
         }
         let available = bytes.count / TreeHash.byteCount
         guard available == tile.width || (available == TileID.fullWidth && !tile.isFull) else {
+            if available > tile.width {
+                throw TransparencyLogError.altered(path: path, reason: "\(bytes.count) bytes, expected \(wanted) (\(tile.width) hashes)")
+            }
             throw TransparencyLogError.truncated(path: path, reason: "holds \(available) hashes, expected \(tile.width)")
         }
         return (0..<tile.width).map { i in TreeHash(bytes: Array(bytes[(i * 32)..<(i * 32 + 32)]))! }

@@ -28,6 +28,9 @@ public enum TransparencyLogError: ModelSecError, Equatable {
     case entryChanged(index: UInt64, path: String)
     /// A tile's hashes differ from those recomputed from the entries.
     case tileMismatch(level: Int, index: UInt64, path: String)
+    /// A tile or entry bundle holds more than the log wrote there (bytes
+    /// appended to it, or a larger file put in its place).
+    case altered(path: String, reason: String)
     /// The root hash recomputed from the log differs from the checkpoint's.
     case rootMismatch(size: UInt64)
     /// A tile or entry bundle the checkpoint needs is missing or short.
@@ -54,7 +57,7 @@ public enum TransparencyLogError: ModelSecError, Equatable {
         case .malformedNote, .malformedCheckpoint, .malformedProof, .malformedEntry, .malformedKey, .tooLarge, .logUnusable,
              .indexOutOfRange:
             return .invalidInput
-        case .signatureMissing, .signatureInvalid, .originMismatch, .entryChanged, .tileMismatch, .rootMismatch, .truncated,
+        case .signatureMissing, .signatureInvalid, .originMismatch, .entryChanged, .tileMismatch, .altered, .rootMismatch, .truncated,
              .inclusionFailed, .inconsistent, .rollback, .proofForAnotherEntry, .cosignaturesMissing, .entryNotFound,
              .releaseSignatureRejected:
             return .verificationFailed
@@ -75,6 +78,7 @@ public enum TransparencyLogError: ModelSecError, Equatable {
         case .originMismatch: return "tlog.origin-mismatch"
         case .entryChanged: return "tlog.entry-changed"
         case .tileMismatch: return "tlog.tile-mismatch"
+        case .altered: return "tlog.file-altered"
         case .rootMismatch: return "tlog.root-mismatch"
         case .truncated: return "tlog.truncated"
         case .inclusionFailed: return "tlog.inclusion-failed"
@@ -90,7 +94,7 @@ public enum TransparencyLogError: ModelSecError, Equatable {
 
     public var path: String? {
         switch self {
-        case let .logUnusable(path, _), let .entryChanged(_, path), let .tileMismatch(_, _, path), let .truncated(path, _),
+        case let .logUnusable(path, _), let .entryChanged(_, path), let .tileMismatch(_, _, path), let .altered(path, _), let .truncated(path, _),
              let .entryNotFound(_, path), let .releaseSignatureRejected(path, _):
             return path
         default:
@@ -116,6 +120,7 @@ public enum TransparencyLogError: ModelSecError, Equatable {
             return "\(path): level-\(level) tile \(index) differs from the hashes recomputed from the entries (a tile was altered or reordered)"
         case let .rootMismatch(size): return "the log's tiles give another root hash than its checkpoint for size \(size) (the log was rewritten)"
         case let .truncated(path, reason): return "\(path): \(reason) (the log is truncated)"
+        case let .altered(path, reason): return "\(path): \(reason) (the file was altered: it holds more than the log wrote)"
         case let .inclusionFailed(index, size): return "the inclusion proof for entry \(index) does not lead to the root of the tree of size \(size)"
         case let .inconsistent(oldSize, newSize):
             return "the tree of size \(newSize) is not an extension of the tree of size \(oldSize): the log forked or rewrote its history"

@@ -47,6 +47,28 @@ final class DirectoryLogTests: XCTestCase {
         XCTAssertEqual(try log.checkpoint().checkpoint.size, 1)
     }
 
+    /// walk12 F9: a tile or bundle with bytes appended is "altered" (exit 1,
+    /// tlog.file-altered), on a full tile as on a partial one and on a
+    /// bundle; before, a partial tile or bundle was called "truncated" and a
+    /// full tile "larger than the limit" (exit 2, as if the input were merely
+    /// unusable).
+    func testBytesAppendedToATileOrBundleAreReportedAsAltered() throws {
+        let log = try makeLog(batches: [300])
+        for file in ["tile/0/000", "tile/0/001.p/44", "tile/entries/000", "tile/entries/001.p/44"] {
+            let path = log.path(file)
+            let good = try Data(contentsOf: URL(fileURLWithPath: path))
+            try (good + Data(repeating: 0, count: 32)).write(to: URL(fileURLWithPath: path))
+            do {
+                try verify(log)
+                XCTFail("\(file) with bytes appended passed")
+            } catch let error as TransparencyLogError {
+                XCTAssertEqual(error.code, "tlog.file-altered", "\(file): \(error)")
+            }
+            try good.write(to: URL(fileURLWithPath: path))
+        }
+        try verify(log)
+    }
+
     func testAppendsInBatchesVerifyAndProveInclusion() throws {
         let log = try makeLog(batches: [1, 2, 300, 1, 254, 700])
         let checkpoint = try log.checkpoint()
@@ -112,7 +134,8 @@ final class DirectoryLogTests: XCTestCase {
     func testOversizedTileIsRefusedBeforeReading() throws {
         let log = try makeLog(batches: [300])
         try Data(count: 8192 + 32).write(to: URL(fileURLWithPath: log.path("tile/0/000")))
-        assertLogError("tlog.too-large") { try verify(log) }
+        // Refused from its size alone (stat), as a file the log did not write.
+        assertLogError("tlog.file-altered") { try verify(log) }
     }
 
     func testCheckpointSignedByAnotherKeyIsRefused() throws {
