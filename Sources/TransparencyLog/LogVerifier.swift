@@ -1,3 +1,5 @@
+import ModelSecIO
+
 /// Checks a whole tiled log against its checkpoint: every entry bundle is
 /// read, every leaf hash compared with its level-0 tile, every full and
 /// partial tile recomputed from the entries and compared byte for byte, and
@@ -22,8 +24,11 @@ public struct LogVerifier {
     /// bundle or tile (``TransparencyLogError/truncated(path:reason:)``
     /// naming it) with memory bounded by the tiles actually read, and a size
     /// no tlog can address is refused first (see ``Checkpoint/checkAddressable(what:)``).
-    public func verify(_ checkpoint: Checkpoint, visit: (UInt64, [UInt8]) throws -> Void = { _, _ in }) throws {
+    /// `progress` advances by each bundle's entries.
+    public func verify(_ checkpoint: Checkpoint, progress: ProgressReporter? = nil,
+                       visit: (UInt64, [UInt8]) throws -> Void = { _, _ in }) throws {
         try checkpoint.checkAddressable(what: "checkpoint")
+        defer { progress?.finish() }
         let size = checkpoint.size
         let diskTree = TiledTree(size: size, reader: reader, label: label)
         var builder = TileBuilder()
@@ -46,6 +51,7 @@ public struct LogVerifier {
                 try visit(index, entry)
                 try builder.append(entry)
             }
+            progress?.advance(items: entries.count)
             let (full, _) = builder.drain()
             for (id, bytes) in full where !id.isEntryBundle {
                 let disk = try diskTree.tileHashes(level: id.level, index: id.index)

@@ -302,6 +302,8 @@ final class TransparencyGateTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("rel/release.tlog-proof")))
         try run(["log", "prove", path("log"), "--release", path("unlogged")])
         try run(["log", "verify", path("log")])
+        // Long log commands report progress like the others (walk12 F5: they printed nothing).
+        XCTAssertTrue(try run(["log", "verify", path("log"), "--progress", "always"]).stderrText.contains("verifying entries: 2/2"))
         let keyID = try run(["key", "inspect", path("release.pem.pub"), "--json"]).stdoutText
         let id = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(keyID.utf8)) as? [String: Any])?["keyId"] as? String)
         XCTAssertTrue(try run(["log", "monitor", path("log"), "--key-id", id]).stdoutText.contains("clf@1.0.1"))

@@ -43,6 +43,8 @@ struct LogMonitor: ParsableCommand {
     @Flag(help: "Replace an existing --save-checkpoint file (not needed when it is the --since file, which it then updates).")
     var force = false
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @OptionGroup var json: JSONOption
 
     struct Found: Encodable {
@@ -110,7 +112,7 @@ struct LogMonitor: ParsableCommand {
         var found: [Found] = []
         // Every entry of the key, old ones too: a new statement for an old name@version is a conflict.
         var byRelease: [ExactString: [Found]] = [:]
-        try verifier.verify(current.checkpoint) { index, bytes in
+        try verifier.verify(current.checkpoint, progress: ProgressReporter(label: "reading entries", totalItems: Int(clamping: current.checkpoint.size))) { index, bytes in
             guard let entry = try? ReleaseLogEntry(bytes: bytes), entry.signerKeyID == wanted else { return }
             let item = Found(index: index, name: entry.name, version: entry.version, time: entry.time, statementSha256: entry.statementSHA256)
             byRelease[ExactString(entry.name + "@" + entry.version), default: []].append(item)

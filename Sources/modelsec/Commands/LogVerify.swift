@@ -30,6 +30,8 @@ struct LogVerify: ParsableCommand {
     @Option(help: ArgumentHelp("An older checkpoint of the same log that the current one must extend.", valueName: "OLD_CHECKPOINT"))
     var since: String?
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @OptionGroup var json: JSONOption
 
     struct Report: Encodable {
@@ -48,7 +50,7 @@ struct LogVerify: ParsableCommand {
         let reader = log.reader
         let verifier = LogVerifier(reader: reader, label: { reader.path(of: $0) })
         if let old { try verifier.verifyConsistency(from: old.checkpoint, to: current.checkpoint) }
-        try verifier.verify(current.checkpoint)
+        try verifier.verify(current.checkpoint, progress: ProgressReporter(label: "verifying entries", totalItems: Int(clamping: current.checkpoint.size)))
         let report = Report(origin: current.checkpoint.origin, treeSize: current.checkpoint.size, rootHash: current.checkpoint.root.base64,
                             consistentWith: old?.checkpoint.size, seconds: Date().timeIntervalSince(started))
         if json.isOn { return try CLI.printResult(report) }
