@@ -147,9 +147,10 @@ final class TransparencyGateTests: XCTestCase {
         try create(model, version: "1.0.0", output: "rel")
         let vkeyText = try String(contentsOfFile: path("log.vkey"), encoding: .utf8).trimmingCharacters(in: .newlines)
         for witness in [vkeyText, path("log.vkey"), path("log.pem.pub")] {
-            let r = try gate("rel", "out-\(UUID().uuidString)", extra: ["--witness-key", witness, "--witnesses", "1"], expect: 2)
-            XCTAssertFalse(FileManager.default.fileExists(atPath: path("out")), witness)
-            XCTAssertTrue(r.stdoutText.contains("tlog.key-malformed") || r.stdoutText.contains("usage"), "\(witness): \(r.stdoutText)")
+            let out = "out-\(UUID().uuidString)"
+            let r = try gate("rel", out, extra: ["--witness-key", witness, "--witnesses", "1"], expect: 2)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path(out)), witness)
+            XCTAssertTrue(r.stdoutText.contains("\"tlog.key-malformed\"") || r.stdoutText.contains("\"usage.invalid-value\""), "\(witness): \(r.stdoutText)")
             try run(["log", "check-proof", path("rel/release.tlog-proof"), "--log-key", path("log.vkey"), "--release", path("rel"),
                      "--witness-key", witness, "--witnesses", "1"], expect: 2)
         }
@@ -343,6 +344,31 @@ final class TransparencyGateTests: XCTestCase {
         let second = try run(cosign)
         XCTAssertFalse(second.stderrText.contains("trusted as the first"), second.stderrText)
         XCTAssertEqual((try JSONSerialization.jsonObject(with: second.stdout) as? [String: Any])?["firstUse"] as? Bool, false)
+    }
+
+    /// review12b #1: vkey text is the key, never a path. A vkey's name holds
+    /// a "/", so the text is also a relative path; an attacker who can add
+    /// files to the working directory (a checkout) planted their own vkey
+    /// there, and the gate and `log verify` trusted the attacker's log.
+    func testVkeyTextIsNeverReadAsAPath() throws {
+        let model = try setUpLog()
+        // The attacker's log: the same origin, another key, holding the release.
+        try run(["keygen", "--type", "ed25519", "--out", path("evil.pem")])
+        let evilVkey = try run(["log", "init", "--origin", "example.com/models", "--key", path("evil.pem"), path("evil-log")]).stdoutText
+        try run(["release", "create", model, "--name", "clf", "--version", "6.6.6", "--signing-key", path("release.pem"),
+                 "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("evil-log"),
+                 "--log-signing-key", path("evil.pem")])
+        let realVkey = try String(contentsOfFile: path("log.vkey"), encoding: .utf8).trimmingCharacters(in: .newlines)
+        let planted = dir.appendingPathComponent(realVkey)
+        try FileManager.default.createDirectory(at: planted.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try evilVkey.write(to: planted, atomically: true, encoding: .utf8)
+        let gate = try run(["release", "verify", path("rel"), "--public-key", path("release.pem.pub"), "--identity", path("deploy.pem"),
+                            "--log-key", realVkey, "--output", path("out"), "--json"], expect: 1)
+        XCTAssertEqual(try failedStep(gate)?.0, "log")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out")))
+        try run(["log", "verify", path("evil-log"), "--log-key", realVkey], expect: 1)
+        let env = try TestSupport.modelsec(["log", "verify", path("evil-log")], environment: ["MODELSEC_LOG_KEY": realVkey], currentDirectory: dir)
+        XCTAssertEqual(env.status, 1, env.stderrText)
     }
 
     func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {

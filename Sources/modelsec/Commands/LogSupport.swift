@@ -70,6 +70,13 @@ enum LogSupport {
     /// `--log-origin` in `release verify`), named when a PEM comes without it.
     static func verifier(_ spec: String, name: String?, type: NoteSignatureType, option: String,
                          nameOption: String = "--origin") throws -> NoteVerifier {
+        // Text that is a vkey is taken as the key and never as a path: a
+        // vkey's name holds a "/", so it is also a relative path, and a file
+        // planted there (in a checkout's working directory) must not replace
+        // the key the command was given.
+        if let parsed = try? NoteVerifier(vkey: trimmingSpace(spec)) {
+            return try checkType(parsed, spec: "the \(option) value")
+        }
         if !FileIO.exists(spec) {
             // A verifier key is name+keyid+base64; anything without a "+" was meant as a file.
             guard spec.contains("+") else { throw FileError(path: spec, reason: "no such file (\(option) takes a key file or a verifier key name+keyid+base64)") }
