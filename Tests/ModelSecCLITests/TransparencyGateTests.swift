@@ -379,15 +379,17 @@ final class TransparencyGateTests: XCTestCase {
                  "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("not-a-log"), "--log-signing-key", path("log.pem")],
                 expect: 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")))
-        // The wrong key for the log (the release key, the likeliest mistake): a usage error that names
-        // the key, not a checkpoint "signed by another key" (walk12 F2), refused before anything is written.
+        // The wrong key for the log (the release key, the likeliest mistake): the message names the key
+        // and both key ids (walk12 F2), and still the replaced checkpoint it could also be (review12b #3:
+        // so exit 1, a failed check), refused before anything is written.
         let wrong = try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
                              "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("log"),
-                             "--log-signing-key", path("release.pem")], expect: 2)
-        XCTAssertTrue(wrong.stderrText.contains("is not the key of the log example.com/models"), wrong.stderrText)
+                             "--log-signing-key", path("release.pem")], expect: 1)
+        XCTAssertTrue(wrong.stderrText.contains("\(path("release.pem")) is not the key that signed"), wrong.stderrText)
+        XCTAssertTrue(wrong.stderrText.contains("not the release signing key") && wrong.stderrText.contains("checkpoint was replaced"), wrong.stderrText)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")))
-        let append = try run(["log", "append", path("log"), "--key", path("release.pem"), "--entry-file", model + "/weights.bin"], expect: 2)
-        XCTAssertTrue(append.stderrText.contains("\(path("release.pem")) is not the key of the log"), append.stderrText)
+        let append = try run(["log", "append", path("log"), "--key", path("release.pem"), "--entry-file", model + "/weights.bin"], expect: 1)
+        XCTAssertTrue(append.stderrText.contains("\(path("release.pem")) is not the key that signed"), append.stderrText)
         // --log without --log-key is a usage error.
         try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
                  "--recipient", path("deploy.pem.pub"), "--output", path("rel"), "--log", path("log")], expect: 2)

@@ -49,7 +49,8 @@ enum LogSupport {
         let lines = note.signatures.filter { Array($0.name.utf8) == Array(signer.name.utf8) }
         guard let logLine = lines.first, !lines.contains(where: { $0.keyID == signer.verifier.keyID }) else { return }
         func hex(_ id: UInt32) -> String { let digits = String(id, radix: 16); return String(repeating: "0", count: 8 - digits.count) + digits }
-        throw CLIError(.invalidValue, "\(keyPath) is not the key of the log \(signer.name): its checkpoint is signed by key id \(hex(logLine.keyID)), and this key's id would be \(hex(signer.verifier.keyID)); \(option) needs the Ed25519 private key given to log init --key", path: keyPath)
+        throw LogKeyMismatch(keyPath: keyPath, origin: signer.name, checkpointKeyID: hex(logLine.keyID), keyID: hex(signer.verifier.keyID),
+                             option: option, checkpoint: path)
     }
 
     /// A log's checkpoint key given as `option` (vkey text, a file holding
@@ -139,3 +140,23 @@ enum LogSupport {
     static var now: UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
 }
 
+
+/// The signing key given is not the key that signed the log's checkpoint.
+/// Either the key is the wrong one (the likeliest: the release signing key
+/// given for the log's) or the checkpoint was replaced: the checkpoint is
+/// not verified here, so both are named, and the failure is a failed check
+/// (exit 1, `tlog.signature-missing`, as the append itself would report).
+struct LogKeyMismatch: ModelSecError {
+    let keyPath: String
+    let origin: String
+    let checkpointKeyID: String
+    let keyID: String
+    let option: String
+    let checkpoint: String
+    var path: String? { keyPath }
+    var category: FailureCategory { .verificationFailed }
+    var code: String { TransparencyLogError.signatureMissing(what: checkpoint, keyName: origin).code }
+    var description: String {
+        "\(keyPath) is not the key that signed \(checkpoint): its signature under \(origin) has key id \(checkpointKeyID), and this key's would be \(keyID). Either \(keyPath) is not the log's key (\(option) needs the Ed25519 private key given to log init --key, not the release signing key), or the checkpoint was replaced (log verify with the log's vkey tells which)"
+    }
+}
