@@ -30,6 +30,19 @@ public enum ReleaseCreator {
         public let subjectDigest: String
     }
 
+    /// Refuses an output the release could not be put at: a name that is
+    /// `.`, `..` or empty, or a path that exists and is not an empty
+    /// directory (the checks ``create(_:)`` makes on its destination).
+    public static func checkOutput(_ output: String) throws {
+        var bytes = Array(output.utf8)
+        while bytes.count > 1, bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+        let name = bytes.lastIndex(of: UInt8(ascii: "/")).map { Array(bytes[($0 + 1)...]) } ?? bytes
+        guard !name.isEmpty, name != Array(".".utf8), name != Array("..".utf8) else {
+            throw ReleaseInputError(path: output, reason: "is not a usable output directory name")
+        }
+        try StagingDirectory.checkDestination(output)
+    }
+
     /// Creates the release `request` describes. On any error nothing is left
     /// at the output path.
     ///

@@ -89,11 +89,15 @@ public enum ReleaseTransparency {
         let bytes = entry.canonicalBytes
         let result = try log.append([bytes], signer: signer, waitingForLock: waitingForLock)
         let size = result.checkpoint.checkpoint.size
-        let hashes = try InclusionProof.generate(index: result.firstIndex, size: size, source: log.tree(size: size))
-        let proof = TlogProof(extra: TlogProof.label(for: bytes), index: result.firstIndex, hashes: hashes,
-                              checkpoint: result.checkpoint.note)
-        try proof.verify(entry: bytes, logKey: log.logKey, what: "the new proof")
-        try AtomicFileWriter.write(proof.bytes, to: proofPath, mode: 0o644, overwrite: overwrite)
+        do {
+            let hashes = try InclusionProof.generate(index: result.firstIndex, size: size, source: log.tree(size: size))
+            let proof = TlogProof(extra: TlogProof.label(for: bytes), index: result.firstIndex, hashes: hashes,
+                                  checkpoint: result.checkpoint.note)
+            try proof.verify(entry: bytes, logKey: log.logKey, what: "the new proof")
+            try AtomicFileWriter.write(proof.bytes, to: proofPath, mode: 0o644, overwrite: overwrite)
+        } catch {
+            throw LoggedWithoutProof(release: directory, index: result.firstIndex, underlying: error)
+        }
         return Logged(entry: entry, index: result.firstIndex, treeSize: size, proofPath: proofPath)
     }
 
@@ -173,5 +177,32 @@ public struct TransparencyLogCheck: Sendable {
         self.logKey = logKey
         self.witnesses = witnesses
         self.requiredWitnesses = requiredWitnesses
+    }
+}
+
+/// The release was appended to the log, but its proof could not be made or
+/// written: the release must not be discarded (its entry is in the log, and
+/// making it again would log a second statement for its name and version).
+/// Code and category are the underlying failure's.
+public struct LoggedWithoutProof: ModelSecError {
+    /// The release directory (still in place).
+    public let release: String
+    /// Its index in the log.
+    public let index: UInt64
+    /// Why the proof failed.
+    public let underlying: any Error
+
+    /// The failure, for a release logged at `index`.
+    public init(release: String, index: UInt64, underlying: any Error) {
+        self.release = release
+        self.index = index
+        self.underlying = underlying
+    }
+
+    public var category: FailureCategory { (underlying as? ModelSecError)?.category ?? .invalidInput }
+    public var code: String { (underlying as? ModelSecError)?.code ?? "tlog.log-unusable" }
+    public var path: String? { release }
+    public var description: String {
+        "\(release) is logged as entry \(index), but its proof could not be written: \(underlying)"
     }
 }

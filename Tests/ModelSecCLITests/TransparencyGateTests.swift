@@ -207,7 +207,7 @@ final class TransparencyGateTests: XCTestCase {
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         holder.arguments = ["-c", "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(float(sys.argv[2]))",
-                            path("log/.lock"), "6"]
+                            path("log/.lock"), "120"]
         let ready = Pipe()
         holder.standardOutput = ready
         try holder.run()
@@ -226,13 +226,17 @@ final class TransparencyGateTests: XCTestCase {
             done.signal()
         }
         // The release is built under a sibling name; OUTPUT stays absent while the append waits.
+        // The lock is held until the built release is seen waiting (not for a fixed time: 2 busy cores).
         var sawSibling = false
-        for _ in 0..<40 where holder.isRunning {
+        for _ in 0..<600 where !sawSibling {
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")), "the release stood at OUTPUT before it was logged")
-            sawSibling = sawSibling || ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix("rel.modelsec-new-") }
+            sawSibling = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix("rel.modelsec-new-") }
             Thread.sleep(forTimeInterval: 0.1)
         }
         XCTAssertTrue(sawSibling, "no release was being built beside OUTPUT")
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")), "the release stood at OUTPUT before it was logged")
+        holder.terminate()
         holder.waitUntilExit()
         XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
         XCTAssertEqual(result.withLock { $0?.status }, 0, result.withLock { $0?.stderrText ?? "no result" })
@@ -369,6 +373,22 @@ final class TransparencyGateTests: XCTestCase {
         try run(["log", "verify", path("evil-log"), "--log-key", realVkey], expect: 1)
         let env = try TestSupport.modelsec(["log", "verify", path("evil-log")], environment: ["MODELSEC_LOG_KEY": realVkey], currentDirectory: dir)
         XCTAssertEqual(env.status, 1, env.stderrText)
+    }
+
+    /// review12b #4: with --log, OUTPUT is checked before the release is
+    /// logged: an unusable name (`DIR/.`) is refused up front and nothing is
+    /// appended (before, the release was logged and then could not be put in
+    /// place).
+    func testAnUnusableOutputIsRefusedBeforeTheReleaseIsLogged() throws {
+        let model = try setUpLog()
+        try FileManager.default.createDirectory(atPath: path("outdot"), withIntermediateDirectories: true)
+        let r = try run(["release", "create", model, "--name", "clf", "--version", "1.0.0", "--signing-key", path("release.pem"),
+                         "--recipient", path("deploy.pem.pub"), "--output", path("outdot") + "/.", "--log", path("log"),
+                         "--log-signing-key", path("log.pem")], expect: 2)
+        XCTAssertTrue(r.stderrText.contains("is not a usable output directory name"), r.stderrText)
+        let checkpoint = try String(contentsOfFile: path("log/checkpoint"), encoding: .utf8)
+        XCTAssertEqual(checkpoint.split(separator: "\n")[1], "0", checkpoint)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("outdot")), [])
     }
 
     func testLoggingNeedsAUsableLogBeforeTheModelIsRead() throws {

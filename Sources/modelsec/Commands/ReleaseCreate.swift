@@ -203,21 +203,39 @@ struct ReleaseCreate: ParsableCommand {
             }
             return (transparencyLog, signer)
         }
+        // Built under a sibling name (with --log): OUTPUT must still be usable
+        // (absent or an empty directory, a usable name) before the release
+        // is logged, or a logged release could not be put in place.
+        if logTarget != nil, !replacing { try ReleaseCreator.checkOutput(output) }
         let created = try ReleaseCreator.create(request)
         var logged: ReleaseTransparency.Logged?
         if let target = logTarget {
+            if !replacing {
+                do { try ReleaseCreator.checkOutput(output) } catch {
+                    try? FileManager.default.removeItem(atPath: destination)   // not logged yet
+                    throw error
+                }
+            }
             do {
                 if let logStore {
                     let entry = try ReleaseTransparency.entry(releaseDirectory: destination, trustedKeys: nil)
                     let (appended, _) = try LogStoreSupport.append([entry.canonicalBytes], directory: target.0.directory, signer: target.1, store: logStore)
-                    logged = try ReleaseTransparency.writeProof(releaseDirectory: destination, entry: entry, index: appended.indices[0], log: target.0)
+                    do {
+                        logged = try ReleaseTransparency.writeProof(releaseDirectory: destination, entry: entry, index: appended.indices[0], log: target.0)
+                    } catch {
+                        throw LoggedWithoutProof(release: destination, index: appended.indices[0], underlying: error)
+                    }
                 } else {
                     logged = try ReleaseTransparency.append(releaseDirectory: destination, to: target.0, signer: target.1) {
                         CLI.info("waiting for \(target.0.directory)/.lock: another append holds the log")
                     }
                 }
+            } catch let error as LoggedWithoutProof {
+                // Logged: kept (discarding it and making it again would log a
+                // second statement for this name and version).
+                throw CLIError(.invalidValue, "\(error); the release is kept at \(destination): run log prove \(target.0.directory) --release \(destination) --force, then move it to \(output)", path: destination)
             } catch {
-                // A release the gate's log step would refuse is not left behind.
+                // Not logged: a release the gate's log step would refuse is not left behind.
                 try? FileManager.default.removeItem(atPath: destination)
                 throw error
             }
@@ -226,7 +244,9 @@ struct ReleaseCreate: ParsableCommand {
             try ReleaseReplacement.replace(output, with: destination)
         } else if destination != output {
             guard rename(destination, output) == 0 else {   // OUTPUT is absent or an empty directory
-                throw FileError(path: output, reason: "cannot move the new release into place: \(FileIO.errnoDescription(errno)); it is at \(destination)")
+                let reason = FileIO.errnoDescription(errno)
+                throw FileError(path: output, reason: "cannot move the new release into place: \(reason); it is at \(destination)"
+                                    + (logged.map { ", logged as entry \($0.index) with its proof: move it to \(output) (do not create it again: that would log a second statement for \(created.manifest.name)@\(created.manifest.version))" } ?? ""))
             }
         }
         let manifest = created.manifest
