@@ -312,6 +312,11 @@ final class TransparencyGateTests: XCTestCase {
         let keyID = try run(["key", "inspect", path("release.pem.pub"), "--json"]).stdoutText
         let id = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(keyID.utf8)) as? [String: Any])?["keyId"] as? String)
         XCTAssertTrue(try run(["log", "monitor", path("log"), "--key-id", id]).stdoutText.contains("clf@1.0.1"))
+        // The gate takes the log key from the environment too (review12b #7): a release never logged is refused.
+        try create(model, version: "9.0.0", output: "never", log: false)
+        let gateArgs = ["release", "verify", "--public-key", path("release.pem.pub"), "--identity", path("deploy.pem")]
+        try run(Array(gateArgs.prefix(2)) + [path("never")] + gateArgs.dropFirst(2) + ["--output", path("out-never")], expect: 1)
+        try run(Array(gateArgs.prefix(2)) + [path("rel")] + gateArgs.dropFirst(2) + ["--output", path("out-rel")])
         // Without the environment: usage errors that name the variable.
         let none = ["MODELSEC_LOG_SIGNING_KEY": "", "MODELSEC_LOG_KEY": ""]
         XCTAssertTrue(try run(["log", "verify", path("log")], expect: 2, environment: none).stderrText.contains("MODELSEC_LOG_KEY"))

@@ -114,8 +114,14 @@ struct ReleaseVerify: ParsableCommand {
     @Option(help: ArgumentHelp("A policy (YAML, docs/policy.md) the release must pass: no deny rule may fail (repeatable).", valueName: "FILE"))
     var policy: [String] = []
 
-    @Option(name: .customLong("log-key"), help: ArgumentHelp("Require the release to be in the transparency log with this checkpoint key (vkey text, a file holding it, or an Ed25519 PEM with --log-origin).", valueName: "VKEY"))
-    var logKey: String?
+    @Option(name: .customLong("log-key"), help: ArgumentHelp("Require the release to be in the transparency log with this checkpoint key (vkey text, a file holding it, or an Ed25519 PEM with --log-origin; default: $MODELSEC_LOG_KEY).", valueName: "VKEY"))
+    var logKeyOption: String?
+
+    /// `--log-key`, else `MODELSEC_LOG_KEY`: a pipeline that names the log's
+    /// key once gets the gate's log step too (it can only make the gate stricter).
+    var logKey: String? {
+        logKeyOption ?? ProcessInfo.processInfo.environment["MODELSEC_LOG_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     @Option(name: .customLong("log-origin"), help: ArgumentHelp("The log's origin (needed when --log-key is a PEM file).", valueName: "ORIGIN"))
     var logOrigin: String?
