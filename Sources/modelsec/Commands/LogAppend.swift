@@ -104,6 +104,9 @@ struct LogAppend: ParsableCommand {
         } else {
             trusted = nil
         }
+        if trusted == nil, !releases.isEmpty {
+            CLI.warn("the releases' signatures are not checked (give --trusted-keys DIR or --public-key PUB.pem): an unchecked release may name any signing key")
+        }
         var entries: [[UInt8]] = []
         var names: [String] = []
         for release in releases {
