@@ -36,6 +36,20 @@ final class RandomAccessFile {
             close(fd)
             throw FileError(path: path, reason: "the file changed after it was checked (another file is there now); scan again once nothing is writing to the model")
         }
+        #if os(Linux)
+        // The device and inode were taken after `realpath`; a directory on
+        // the path swapped for a link in between would make them another
+        // file's. Where the kernel says the opened file is must be the path
+        // that was judged.
+        if let identity {
+            var link = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let count = readlink("/proc/self/fd/\(fd)", &link, link.count - 1)
+            guard count > 0, Array(link[..<count].map { UInt8(bitPattern: $0) }) == Array(identity.real.utf8) else {
+                close(fd)
+                throw FileError(path: path, reason: "the file is not where it was checked (a directory on its path changed); scan again once nothing is writing to the model")
+            }
+        }
+        #endif
         self.path = path
         self.descriptor = fd
         self.size = UInt64(info.st_size)
