@@ -5,29 +5,8 @@ import XCTest
 
 /// `modelsec log …` end to end with real releases: init, append (with the
 /// release signature checked), prove, check-proof, cosign, monitor, verify.
-final class LogCLITests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = try TestSupport.makeTemporaryDirectory("tlog-cli")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: root)
-    }
-
-    func path(_ name: String) -> String { root.appendingPathComponent(name).path }
-
-    @discardableResult
-    func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> TestSupport.ProcessResult {
-        let result = try TestSupport.modelsec(arguments)
-        XCTAssertEqual(result.status, 0, "modelsec \(arguments.joined(separator: " ")): \(result.stderrText)", file: file, line: line)
-        return result
-    }
-
-    func json(_ result: TestSupport.ProcessResult) throws -> [String: Any] {
-        try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
-    }
+final class LogCLITests: LogCLITestCase {
+    override var temporaryPrefix: String { "tlog-cli" }
 
     func makeRelease(_ version: String, signingKey: String) throws -> String {
         let output = path("rel-\(version)")

@@ -8,25 +8,8 @@ import XCTest
 /// a cosignature does not commit to the name and one key would count as two
 /// witnesses), and a forked log, a same-size fork and a rollback each exit
 /// 1 with a message that says which, leaving the witness's state alone.
-final class LogCosignCLITests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = try TestSupport.makeTemporaryDirectory("tlog-cosign")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: root)
-    }
-
-    func path(_ name: String) -> String { root.appendingPathComponent(name).path }
-
-    @discardableResult
-    func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> TestSupport.ProcessResult {
-        let result = try TestSupport.modelsec(arguments)
-        XCTAssertEqual(result.status, 0, "modelsec \(arguments.joined(separator: " ")): \(result.stderrText)", file: file, line: line)
-        return result
-    }
+final class LogCosignCLITests: LogCLITestCase {
+    override var temporaryPrefix: String { "tlog-cosign" }
 
     /// `log cosign` with `--json`: status, error code, message.
     func cosign(_ log: String, key: String, name: String, vkey: String) throws -> (status: Int32, code: String?, message: String, size: Int?) {

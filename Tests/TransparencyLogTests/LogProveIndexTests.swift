@@ -12,30 +12,9 @@ import XCTest
 /// both altered) is rejected by the inclusion check, never proven. That the
 /// index path reads O(log n) tiles is shown deterministically: it works
 /// with every entry bundle deleted, which the whole-log read needs.
-final class LogProveIndexTests: XCTestCase {
-    var root: URL!
+final class LogProveIndexTests: LogCLITestCase {
     var vkey: String!
-
-    override func setUpWithError() throws {
-        root = try TestSupport.makeTemporaryDirectory("tlog-prove-index")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: root)
-    }
-
-    func path(_ name: String) -> String { root.appendingPathComponent(name).path }
-
-    @discardableResult
-    func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> TestSupport.ProcessResult {
-        let result = try TestSupport.modelsec(arguments)
-        XCTAssertEqual(result.status, 0, "modelsec \(arguments.joined(separator: " ")): \(result.stderrText)", file: file, line: line)
-        return result
-    }
-
-    func json(_ result: TestSupport.ProcessResult) throws -> [String: Any] {
-        try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
-    }
+    override var temporaryPrefix: String { "tlog-prove-index" }
 
     func appendBundle(_ log: String, count: Int, prefix: String) throws {
         let bundle = path("\(prefix).bin")

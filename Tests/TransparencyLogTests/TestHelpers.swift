@@ -1,6 +1,7 @@
 import Foundation
 import ModelSecCrypto
 @testable import TransparencyLog
+import TestSupport
 import XCTest
 
 /// Hashes of complete subtrees computed directly from the leaves (the
@@ -50,4 +51,34 @@ func assertLogError(_ code: String, file: StaticString = #filePath, line: UInt =
 
 func newSigner(_ name: String, type: NoteSignatureType = .ed25519) throws -> NoteSigner {
     try NoteSigner(name: name, type: type, key: Ed25519.PrivateKey())
+}
+
+/// A test case that runs `modelsec log …` in a temporary directory of its
+/// own: `root`, `path(_:)`, `ok(_:)` (runs and expects exit 0) and `json(_:)`.
+class LogCLITestCase: XCTestCase {
+    var root: URL!
+
+    /// The temporary directory's name prefix.
+    var temporaryPrefix: String { "tlog-cli" }
+
+    override func setUpWithError() throws {
+        root = try TestSupport.makeTemporaryDirectory(temporaryPrefix)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+
+    @discardableResult
+    func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> TestSupport.ProcessResult {
+        let result = try TestSupport.modelsec(arguments)
+        XCTAssertEqual(result.status, 0, "modelsec \(arguments.joined(separator: " ")): \(result.stderrText)", file: file, line: line)
+        return result
+    }
+
+    func json(_ result: TestSupport.ProcessResult) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+    }
 }
