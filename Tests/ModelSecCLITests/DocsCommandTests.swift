@@ -45,11 +45,16 @@ final class DocsCommandTests: XCTestCase {
 
         /// Runs `script` with bash in the checkout copy, in a clean environment
         /// (no MODELSEC_* variables from the test's own); stderr joins stdout.
+        /// The sanitizer options of `make test-asan` / `make test-tsan` are kept,
+        /// so a sanitized `modelsec` reads the same suppressions as everywhere else.
         func bash(_ script: String) throws -> TestSupport.ProcessResult {
-            try TestSupport.run("/usr/bin/env", [
+            let sanitizerOptions = ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"].compactMap { name in
+                ProcessInfo.processInfo.environment[name].map { "\(name)=\($0)" }
+            }
+            return try TestSupport.run("/usr/bin/env", [
                 "-i", "PATH=\(bin.path):/usr/local/bin:/usr/bin:/bin", "HOME=\(home.path)", "TMPDIR=\(tmp.path)",
-                "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "/bin/bash", "-c", "exec 2>&1\n" + script,
-            ], stdin: Data(), currentDirectory: repo)
+                "LANG=C.UTF-8", "LC_ALL=C.UTF-8",
+            ] + sanitizerOptions + ["/bin/bash", "-c", "exec 2>&1\n" + script], stdin: Data(), currentDirectory: repo)
         }
 
         /// Every path under the checkout copy.
