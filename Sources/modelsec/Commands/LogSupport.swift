@@ -35,13 +35,13 @@ enum LogSupport {
         return try NoteSigner(name: name, type: type, key: ed)
     }
 
-    /// Refuses a signing key that is not the key of the log in `directory`
-    /// (exit 2, naming the key file and both key ids): the checkpoint there
-    /// carries a signature line under the log's name by another key id. The
-    /// commonest mistake (the release signing key given for the log's) is
-    /// then not reported as a checkpoint signed by another key, which reads
-    /// as a tampered log. Anything else wrong with the checkpoint is left to
-    /// the append, which reports it.
+    /// Refuses a signing key that did not sign the checkpoint in `directory`
+    /// (``LogKeyMismatch``: exit 1, naming the key file, both key ids and
+    /// both possible causes): the checkpoint carries a signature line under
+    /// the log's name by another key id. The commonest mistake (the release
+    /// signing key given for the log's) is then not reported only as a
+    /// checkpoint signed by another key, which reads as a tampered log.
+    /// Anything else wrong with the checkpoint is left to the append.
     static func requireKeyOfLog(_ signer: NoteSigner, directory: String, keyPath: String, option: String = "--key") throws {
         let path = (directory as NSString).appendingPathComponent(DirectoryLog.checkpointFile)
         guard let bytes = try? FileIO.readRegularFile(path, limit: SignedNote.maxBytes),
@@ -139,7 +139,6 @@ enum LogSupport {
     /// The current time in whole seconds since the epoch.
     static var now: UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
 }
-
 
 /// The signing key given is not the key that signed the log's checkpoint.
 /// Either the key is the wrong one (the likeliest: the release signing key
