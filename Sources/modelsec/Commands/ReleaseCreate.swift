@@ -233,7 +233,7 @@ struct ReleaseCreate: ParsableCommand {
             } catch let error as LoggedWithoutProof {
                 // Logged: kept (discarding it and making it again would log a
                 // second statement for this name and version).
-                throw CLIError(.invalidValue, "\(error); the release is kept at \(destination): run log prove \(target.0.directory) --release \(destination) --force, then move it to \(output)", path: destination)
+                throw HintedError(underlying: error, hint: "the release is kept at \(destination): run log prove \(target.0.directory) --release \(destination) --force, then move it to \(output)")
             } catch {
                 // Not logged: a release the gate's log step would refuse is not left behind.
                 try? FileManager.default.removeItem(atPath: destination)
