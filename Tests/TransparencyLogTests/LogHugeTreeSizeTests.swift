@@ -73,12 +73,7 @@ final class LogHugeTreeSizeTests: XCTestCase {
         // The right edge of 2^40 is one hash at level 5, the root itself: with
         // it present, an append passes its edge check and goes on to read the leaves.
         try writeTile("tile/5/000.p/1", [claimed])
-        let commands: [[String]] = [
-            ["log", "verify", directory, "--log-key", vkey],
-            ["log", "monitor", directory, "--log-key", vkey, "--key-id", String(repeating: "ab", count: 32)],
-            ["log", "append", directory, "--key", try writeSignerPEM(), "--entry-file", try writeEntry()],
-        ]
-        for arguments in commands {
+        for arguments in try commandsReadingTheLog() {
             let result = try run(arguments)
             XCTAssertEqual(result.status, 1, "\(arguments[1]): \(result.stderr)")
             XCTAssertEqual(result.code, "tlog.truncated", "\(arguments[1]): \(result.stderr)")
@@ -89,18 +84,22 @@ final class LogHugeTreeSizeTests: XCTestCase {
         }
     }
 
+    /// The three commands that read a log up to its checkpoint's size.
+    private func commandsReadingTheLog() throws -> [[String]] {
+        [
+            ["log", "verify", directory, "--log-key", vkey],
+            ["log", "monitor", directory, "--log-key", vkey, "--key-id", String(repeating: "ab", count: 32)],
+            ["log", "append", directory, "--key", try writeSignerPEM(), "--entry-file", try writeEntry()],
+        ]
+    }
+
     func testSizesNoTlogCanAddressAreRefused() throws {
         for size in [UInt64(1) << 63, UInt64.max] {
             // An edge that matches the claimed root, so that nothing but the size is wrong.
             let edge = (0..<128).map { _ in randomHash() }
             try writeTile("tile/7/000.p/128", edge)
             try publish(size: size, rootHash: Merkle.rootHash(ofLeafHashes: edge[...]))
-            let commands: [[String]] = [
-                ["log", "verify", directory, "--log-key", vkey],
-                ["log", "monitor", directory, "--log-key", vkey, "--key-id", String(repeating: "ab", count: 32)],
-                ["log", "append", directory, "--key", try writeSignerPEM(), "--entry-file", try writeEntry()],
-            ]
-            for arguments in commands {
+            for arguments in try commandsReadingTheLog() {
                 let result = try run(arguments)
                 XCTAssertEqual(result.status, 2, "\(arguments[1]) at \(size): \(result.stderr)")
                 XCTAssertEqual(result.code, "tlog.checkpoint-malformed", "\(arguments[1]) at \(size): \(result.stderr)")

@@ -104,16 +104,6 @@ enum LogSupport {
         }
         return try checkType(verifier, spec: spec)
 
-        /// A vkey holds no white space: what surrounds it (a CRLF line end, a
-        /// blank line, indentation from a template) is not part of it.
-        func trimmingSpace(_ text: String) -> String {
-            let asciiSpace: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A]
-            let bytes = Array(text.utf8)
-            let start = bytes.firstIndex { !asciiSpace.contains($0) } ?? bytes.endIndex
-            let end = bytes.lastIndex { !asciiSpace.contains($0) }.map { $0 + 1 } ?? start
-            return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
-        }
-
         /// The same refusal for vkey text and a vkey file: a log key (type
         /// 0x01) is never a witness key, nor a witness key (0x04) a log key.
         func checkType(_ verifier: NoteVerifier, spec: String) throws -> NoteVerifier {
@@ -127,6 +117,22 @@ enum LogSupport {
     /// The log entry of the release in `directory` (see ``ReleaseTransparency/entry(releaseDirectory:trustedKeys:)``).
     static func entry(releaseDirectory directory: String, trustedKeys: TrustedKeys?) throws -> ReleaseLogEntry {
         try ReleaseTransparency.entry(releaseDirectory: directory, trustedKeys: trustedKeys)
+    }
+
+    /// `text` without the ASCII white space around it. A vkey holds none:
+    /// what surrounds it (a CRLF line end, a blank line, indentation from a
+    /// template) is not part of it.
+    static func trimmingSpace(_ text: String) -> String {
+        let asciiSpace: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A]
+        let bytes = Array(text.utf8)
+        let start = bytes.firstIndex { !asciiSpace.contains($0) } ?? bytes.endIndex
+        let end = bytes.lastIndex { !asciiSpace.contains($0) }.map { $0 + 1 } ?? start
+        return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
+    }
+
+    /// Whether `spec` is vkey text (then it is the key, never a path).
+    static func isVkeyText(_ spec: String) -> Bool {
+        (try? NoteVerifier(vkey: trimmingSpace(spec))) != nil
     }
 
     /// The log signing key's path from `MODELSEC_LOG_SIGNING_KEY` (nil when

@@ -110,6 +110,13 @@ struct ReleaseCreate: ParsableCommand {
     /// path in `MODELSEC_LOG_SIGNING_KEY`.
     var logKey: String? { logSigningKey ?? deprecatedLogKey ?? (log == nil ? nil : LogSupport.signingKeyFromEnvironment) }
 
+    /// Where ``logKey`` came from, as messages name it.
+    var logKeySource: String {
+        if logSigningKey != nil { return "--log-signing-key" }
+        if deprecatedLogKey != nil { return "--log-key" }
+        return LogSupport.signingKeyFromEnvironment == nil ? "--log-signing-key" : "MODELSEC_LOG_SIGNING_KEY"
+    }
+
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var keyPermissions: KeyPermissionOptions
 
@@ -192,10 +199,10 @@ struct ReleaseCreate: ParsableCommand {
                                          remedy: "publish the store's log there first (modelsec log publish DIR --store URL --origin ORIGIN), or create it with log init")
             let signer = try LogSupport.signer(keyPath: logKey!, name: origin, type: .ed25519, permissions: keyPermissions,
                                                passphrase: logKeyPassphrase.source ?? passphrase.source,
-                                               option: logSigningKey != nil || deprecatedLogKey == nil && LogSupport.signingKeyFromEnvironment == nil ? "--log-signing-key" : deprecatedLogKey != nil ? "--log-key" : "MODELSEC_LOG_SIGNING_KEY",
+                                               option: logKeySource,
                                                passphraseHint: "give the log signing key's passphrase with --log-signing-key-passphrase-file or --log-signing-key-passphrase-env"
                                                    + (passphrase.source == nil ? " (or --key-passphrase-file/-env when both keys share it)" : "; the --key-passphrase-file/-env passphrase was tried and is not this key's"))
-            try LogSupport.requireKeyOfLog(signer, directory: directory, keyPath: logKey!, option: logSigningKey != nil || deprecatedLogKey == nil && LogSupport.signingKeyFromEnvironment == nil ? "--log-signing-key" : deprecatedLogKey != nil ? "--log-key" : "MODELSEC_LOG_SIGNING_KEY")
+            try LogSupport.requireKeyOfLog(signer, directory: directory, keyPath: logKey!, option: logKeySource)
             let transparencyLog = DirectoryLog(directory: directory, logKey: signer.verifier)
             _ = try transparencyLog.checkpoint()   // signed by this key, or refused now
             if let logStore, let stored = try logStore.log(origin: origin), Array(stored.vkey.utf8) != Array(signer.verifier.vkey.utf8) {

@@ -274,8 +274,7 @@ struct ReleaseVerify: ParsableCommand {
             var named: [NoteVerifier] = [], unnamed: [Ed25519.PublicKey] = []
             for spec in witnessKeys {
                 // vkey text is never read as a path (see LogSupport.verifier).
-                if (try? NoteVerifier(vkey: spec.trimmingCharacters(in: .whitespacesAndNewlines))) == nil,
-                   FileIO.exists(spec), try FileIO.readText(spec, limit: 64 * 1024).hasPrefix("-----BEGIN") {
+                if !LogSupport.isVkeyText(spec), FileIO.exists(spec), try FileIO.readText(spec, limit: 64 * 1024).hasPrefix("-----BEGIN") {
                     let key = try KeyFile.loadPublicKey(spec)
                     guard case let .ed25519(ed) = key else {
                         throw KeyFileError(path: spec, problem: .wrongAlgorithm(expected: .ed25519, actual: key.algorithm))
