@@ -1,5 +1,5 @@
 import Foundation
-import ModelScanner
+import ModelSecIO
 
 /// A JSON value kept as the user wrote it: model-card fields from
 /// `--metadata` YAML beyond the known ones, and the DP report from

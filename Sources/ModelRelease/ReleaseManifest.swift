@@ -204,7 +204,12 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     public init(jsonData data: Data, label: String = ReleaseLayout.manifestFile) throws {
         let decoded: ReleaseManifest
         do {
+            // One reading for every reader: JSONDecoder keeps one of two
+            // duplicate keys, Python's json the last.
+            try UnambiguousJSON.check(Array(data))
             decoded = try JSONDecoder().decode(ReleaseManifest.self, from: data)
+        } catch let ambiguity as UnambiguousJSON.Ambiguity {
+            throw ReleaseVerificationError(path: label, reason: "not a release manifest: readers could disagree on it: \(ambiguity)")
         } catch {
             throw ReleaseVerificationError(path: label, reason: "not a release manifest: \(ReleaseManifest.describe(error))")
         }

@@ -1,3 +1,5 @@
+import ModelSecIO
+
 /// The rule applied to a Keras model configuration (`config.json` in a
 /// `.keras` zip, the `model_config` attribute of a legacy HDF5 file).
 ///

@@ -55,9 +55,11 @@ extension Hdf5Checker.Failure: ModelSecError, CustomStringConvertible {
     var description: String { reason }
 }
 
+// StrictJSON lives in ModelSecIO (release.json and signatures are checked
+// with it too); a model file's malformed JSON keeps the scanner's code.
 extension StrictJSON.Invalid: ModelSecError {
-    var category: FailureCategory { .invalidInput }
-    var code: String { "scan.malformed-json" }
+    public var category: FailureCategory { .invalidInput }
+    public var code: String { "scan.malformed-json" }
 }
 
 extension JinjaTemplateCheck.Unparseable: ModelSecError, CustomStringConvertible {

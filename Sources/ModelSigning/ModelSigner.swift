@@ -191,7 +191,13 @@ extension SignatureBundle {
     public func manifest(label: String = "<signature>") throws -> SignedManifest {
         let statement: InTotoStatement
         do {
+            // The signed bytes must mean one thing to every verifier: a
+            // duplicate key (JSONDecoder keeps one, Python's json the last)
+            // could give model_signing and modelsec different subjects.
+            try UnambiguousJSON.check(payloadBytes)
             statement = try JSONDecoder().decode(InTotoStatement.self, from: Data(payloadBytes))
+        } catch let ambiguity as UnambiguousJSON.Ambiguity {
+            throw SignatureFormatError(path: label, problem: .payloadNotStatement(detail: "readers could disagree on it: \(ambiguity)"))
         } catch {
             throw SignatureFormatError(path: label, problem: .payloadNotStatement(detail: Self.describe(error)))
         }

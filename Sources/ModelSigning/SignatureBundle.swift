@@ -112,7 +112,10 @@ public struct SignatureBundle: Codable, Sendable, Equatable {
     public init(jsonData data: Data, label: String = "<signature>") throws {
         let decoded: SignatureBundle
         do {
+            try UnambiguousJSON.check(Array(data))
             decoded = try JSONDecoder().decode(SignatureBundle.self, from: data)
+        } catch let ambiguity as UnambiguousJSON.Ambiguity {
+            throw SignatureFormatError(path: label, problem: .notABundle(detail: "readers could disagree on it: \(ambiguity)"))
         } catch {
             throw SignatureFormatError(path: label, problem: .notABundle(detail: Self.describe(error)))
         }

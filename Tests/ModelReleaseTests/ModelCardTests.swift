@@ -139,5 +139,18 @@ final class ModelCardTests: XCTestCase {
             XCTAssertThrowsError(try ReleaseManifest(jsonData: manifest(path: path, encrypted: encrypted)), "\(path) \(encrypted)")
         }
         XCTAssertThrowsError(try ReleaseManifest(jsonData: Data("{\"format\":\"modelsec-release/v9\"}".utf8)))
+
+        // release.json means one thing to every reader: a repeated member
+        // (JSONDecoder keeps one, Python's json the last), a key in NFC and
+        // NFD, or data after the document is refused.
+        let good = String(decoding: manifest(path: "a/b.bin", encrypted: "artifacts/a/b.bin.enc"), as: UTF8.self)
+        for (label, text) in [("a repeated version", "{\"version\":\"2\"," + good.dropFirst()),
+                              ("NFC and NFD keys", "{\"x\u{E9}\":1,\"xe\u{301}\":2," + good.dropFirst()),
+                              ("a second document", good + "{}")] {
+            XCTAssertThrowsError(try ReleaseManifest(jsonData: Data(text.utf8)), label) { error in
+                XCTAssertTrue(error is ReleaseVerificationError, "\(label): \(error)")
+                XCTAssertTrue("\(error)".contains("readers could disagree"), "\(label): \(error)")
+            }
+        }
     }
 }

@@ -175,4 +175,44 @@ final class FormatTests: XCTestCase {
             XCTAssertTrue($0 is SignatureFormatError, "\($0)")
         }
     }
+    /// A bundle or a signed statement that two JSON readers could read two
+    /// ways is refused before it is decoded. A key holder could otherwise
+    /// sign a statement with two `subject` members: Python's json (and so
+    /// model_signing) keeps the last, JSONDecoder may keep another.
+    func testBundlesAndStatementsThatReadersCouldReadTwoWaysAreRefused() throws {
+        let model = try Fixtures.singleFileModel()
+        let keys = try Fixtures.keyPair(.ed25519)
+        let good = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions())
+        let goodText = String(decoding: try good.jsonData(), as: UTF8.self)
+        XCTAssertTrue(goodText.hasPrefix("{"))
+
+        // The bundle: a repeated member, and the same key in NFC and NFD.
+        let bundleCases = [
+            ("a repeated mediaType", "{\"mediaType\":\"x\"," + goodText.dropFirst()),
+            ("a key spelled in NFC and NFD", "{\"caf\u{E9}\":1,\"cafe\u{301}\":2," + goodText.dropFirst()),
+        ]
+        for (label, text) in bundleCases {
+            XCTAssertThrowsError(try SignatureBundle(jsonData: Data(text.utf8)), label) { error in
+                XCTAssertTrue(error is SignatureFormatError, "\(label): \(error)")
+                XCTAssertTrue("\(error)".contains("readers could disagree"), "\(label): \(error)")
+            }
+        }
+        XCTAssertNoThrow(try SignatureBundle(jsonData: Data(goodText.utf8)))
+
+        // The statement, validly signed, with a second subject before the real one.
+        let statement = String(decoding: good.payloadBytes, as: UTF8.self)
+        XCTAssertTrue(statement.hasPrefix("{"))
+        let forged = Array(("{\"subject\":[{\"name\":\"other\",\"digest\":{\"sha256\":\"" + String(repeating: "0", count: 64) + "\"}}],"
+                            + statement.dropFirst()).utf8)
+        let sig = try keys.signingKey.signature(for: DSSEEnvelope.preAuthenticationEncoding(payloadType: DSSEEnvelope.inTotoPayloadType, payload: forged))
+        let bundle = SignatureBundle(verificationMaterial: .init(keyHint: keys.publicKey.keyID),
+                                     dsseEnvelope: DSSEEnvelope(payload: Data(forged).base64EncodedString(), payloadType: DSSEEnvelope.inTotoPayloadType,
+                                                                signatures: [.init(sig: Data(sig).base64EncodedString())]))
+        XCTAssertThrowsError(try ModelVerifier.verify(model: model, bundle: bundle, trustedKeys: TrustedKeys([keys.publicKey]))) { error in
+            XCTAssertTrue(error is SignatureFormatError, "\(error)")
+            XCTAssertTrue("\(error)".contains("readers could disagree"), "\(error)")
+        }
+        // The same statement without the extra member verifies.
+        XCTAssertEqual(try ModelVerifier.verify(model: model, bundle: good, trustedKeys: TrustedKeys([keys.publicKey])).outcome, .verified)
+    }
 }

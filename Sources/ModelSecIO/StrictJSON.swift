@@ -3,21 +3,31 @@
 /// the last value, other parsers the first) is an error. `NaN`, `Infinity`
 /// and `-Infinity` are accepted (Python accepts them); control characters in
 /// strings are not (Python's strict mode). Nesting is bounded.
-enum StrictJSON {
+///
+/// The scanner reads model files' JSON with it, and ``UnambiguousJSON``
+/// checks release.json, signature bundles and signed statements with it
+/// before they are decoded.
+public enum StrictJSON {
     /// A parsed value. Objects keep their keys in order.
-    indirect enum Value: Equatable {
+    public indirect enum Value: Equatable, Sendable {
+        /// An object's members, in document order (keys unique as bytes).
         case object([(String, Value)])
+        /// An array's items.
         case array([Value])
+        /// A string.
         case string(String)
+        /// A number (its value is not kept: no caller reads one).
         case number
+        /// `true` or `false`.
         case bool(Bool)
+        /// `null`.
         case null
 
-        static func == (lhs: Value, rhs: Value) -> Bool {
+        public static func == (lhs: Value, rhs: Value) -> Bool {
             switch (lhs, rhs) {
-            case (.object(let a), .object(let b)): return a.count == b.count && zip(a, b).allSatisfy { $0.0.bytesEqual($1.0) && $0.1 == $1.1 }
+            case (.object(let a), .object(let b)): return a.count == b.count && zip(a, b).allSatisfy { ExactString.bytesEqual($0.0, $1.0) && $0.1 == $1.1 }
             case (.array(let a), .array(let b)): return a == b
-            case (.string(let a), .string(let b)): return a.bytesEqual(b)
+            case (.string(let a), .string(let b)): return ExactString.bytesEqual(a, b)
             case (.number, .number), (.null, .null): return true
             case (.bool(let a), .bool(let b)): return a == b
             default: return false
@@ -25,30 +35,32 @@ enum StrictJSON {
         }
 
         /// The value of `key` in an object (exact bytes), or nil.
-        subscript(key: String) -> Value? {
+        public subscript(key: String) -> Value? {
             guard case .object(let members) = self else { return nil }
-            return members.first { $0.0.bytesEqual(key) }?.1
+            return members.first { ExactString.bytesEqual($0.0, key) }?.1
         }
 
         /// The string, if this is one.
-        var string: String? {
+        public var string: String? {
             if case .string(let text) = self { return text }
             return nil
         }
     }
 
     /// Why a document was refused.
-    struct Invalid: Error, CustomStringConvertible {
-        let offset: Int
-        let reason: String
-        var description: String { "\(reason) at byte \(offset)" }
+    public struct Invalid: Error, CustomStringConvertible, Sendable {
+        /// The byte offset where parsing stopped.
+        public let offset: Int
+        /// What is wrong there.
+        public let reason: String
+        public var description: String { "\(reason) at byte \(offset)" }
     }
 
     /// Deepest nesting accepted.
-    static let maxDepth = 256
+    public static let maxDepth = 256
 
     /// Parses `bytes` (UTF-8) as one JSON document.
-    static func parse(_ bytes: [UInt8]) throws -> Value {
+    public static func parse(_ bytes: [UInt8]) throws -> Value {
         var parser = Parser(bytes: bytes)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
