@@ -146,6 +146,11 @@ public struct ModelCard: Sendable, Equatable, Codable {
                 guard case let .scalar(keyScalar) = key else {
                     throw ReleaseInputError(path: source, reason: "mapping keys must be plain strings (line \(key.mark?.line ?? 0))")
                 }
+                // Keys are written into release.json, whose readers refuse a key
+                // that is not NFC, too long or a run of combining marks.
+                if let problem = UnambiguousJSON.keyProblem(keyScalar.string) {
+                    throw ReleaseInputError(path: source, reason: "line \(key.mark?.line ?? 0): the key \(problem)", kind: .modelCardInvalid)
+                }
                 // Canonically equivalent keys (NFC and NFD spellings) are refused
                 // as duplicates: JSON readers that key objects by Swift `String`
                 // (the policy checker's among them) would merge them.

@@ -140,6 +140,12 @@ public enum ReleaseCreator {
             artifacts: artifacts, modelCard: request.modelCard, dpReport: request.dpReport, scan: scan,
             evidence: evidence.map(\.entry))
         let manifestBytes = try manifest.encoded()
+        // Never sign a release.json the gate would refuse as ambiguous (the
+        // model card's keys are checked as they are read; this holds for
+        // every field).
+        do { try UnambiguousJSON.check(manifestBytes) } catch let ambiguity as UnambiguousJSON.Ambiguity {
+            throw ReleaseInputError(path: ReleaseLayout.manifestFile, reason: "the release.json to be signed would be refused by readers: \(ambiguity)")
+        }
         try staging.write(manifestBytes, to: ModelPath(ReleaseLayout.manifestFile))
 
         let resources = artifacts.map { (name: $0.path, sha256: $0.sha256) }

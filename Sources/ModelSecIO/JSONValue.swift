@@ -21,8 +21,12 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
     /// An object (key order is not significant).
     case object([String: JSONValue])
 
-    /// Parses JSON bytes.
+    /// Parses JSON bytes that read one way to every reader: throws
+    /// ``UnambiguousJSON/Ambiguity`` for a repeated key (JSONDecoder keeps
+    /// one, Python's json the last), a key not in NFC, or data after the
+    /// document, before decoding.
     public init(parsing data: Data) throws {
+        try UnambiguousJSON.check(Array(data))
         self = try JSONDecoder().decode(JSONValue.self, from: data)
     }
 

@@ -61,7 +61,20 @@ public enum StrictJSON {
 
     /// Parses `bytes` (UTF-8) as one JSON document.
     public static func parse(_ bytes: [UInt8]) throws -> Value {
-        var parser = Parser(bytes: bytes)
+        try parse(bytes, keepingValues: true, checkingKey: nil)
+    }
+
+    /// Checks that `bytes` is one JSON document by these rules without
+    /// building its tree: memory stays proportional to the nesting and the
+    /// keys of the open objects, not to the document (a 256 MiB signature
+    /// bundle of empty strings used to cost gigabytes before any signature
+    /// was checked). `checkingKey` sees every object key with its offset.
+    public static func validate(_ bytes: [UInt8], checkingKey: (String, Int) throws -> Void) throws {
+        _ = try withoutActuallyEscaping(checkingKey) { try parse(bytes, keepingValues: false, checkingKey: $0) }
+    }
+
+    private static func parse(_ bytes: [UInt8], keepingValues: Bool, checkingKey: ((String, Int) throws -> Void)?) throws -> Value {
+        var parser = Parser(bytes: bytes, keepingValues: keepingValues, checkingKey: checkingKey)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -69,20 +82,43 @@ public enum StrictJSON {
         return value
     }
 
+    /// `text` for an error message: at most 64 characters, escaped.
+    public static func shown(_ text: String) -> String {
+        text.count <= 64 ? text.debugDescription : (String(text.prefix(64)) + "…").debugDescription
+    }
+
     private struct Parser {
         let bytes: [UInt8]
+        /// False: containers and strings are checked, then dropped (``validate(_:checkingKey:)``).
+        let keepingValues: Bool
+        let checkingKey: ((String, Int) throws -> Void)?
         var at = 0
 
+        init(bytes: [UInt8], keepingValues: Bool, checkingKey: ((String, Int) throws -> Void)?) {
+            self.bytes = bytes
+            self.keepingValues = keepingValues
+            self.checkingKey = checkingKey
+        }
+
         mutating func skipSpace() {
-            while at < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[at]) { at += 1 }
+            while at < bytes.count {
+                switch bytes[at] {
+                case 0x20, 0x09, 0x0A, 0x0D: at += 1
+                default: return
+                }
+            }
         }
 
         func fail(_ reason: String) -> Invalid { Invalid(offset: at, reason: reason) }
 
-        mutating func literal(_ word: String) -> Bool {
-            let w = Array(word.utf8)
-            guard bytes.count - at >= w.count, Array(bytes[at..<(at + w.count)]) == w else { return false }
-            at += w.count
+        /// Consumes `word` if the bytes at `at` are exactly it (no allocation:
+        /// this runs for every number and literal).
+        mutating func literal(_ word: StaticString) -> Bool {
+            let count = word.utf8CodeUnitCount
+            guard bytes.count - at >= count else { return false }
+            let start = word.utf8Start
+            for offset in 0..<count where bytes[at + offset] != start[offset] { return false }
+            at += count
             return true
         }
 
@@ -101,14 +137,16 @@ public enum StrictJSON {
                     guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw fail("expected a key") }
                     let keyAt = at
                     let key = try string()
+                    try checkingKey?(key, keyAt)
                     guard keys.insert(Array(key.utf8)).inserted else {
-                        throw Invalid(offset: keyAt, reason: "duplicate key \(key.debugDescription) (readers disagree on which value counts)")
+                        throw Invalid(offset: keyAt, reason: "duplicate key \(StrictJSON.shown(key)) (readers disagree on which value counts)")
                     }
                     skipSpace()
                     guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                     at += 1
                     skipSpace()
-                    members.append((key, try value(depth: depth + 1)))
+                    let member = try value(depth: depth + 1)
+                    if keepingValues { members.append((key, member)) }
                     skipSpace()
                     guard at < bytes.count else { throw fail("unexpected end") }
                     if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
@@ -123,7 +161,8 @@ public enum StrictJSON {
                 if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array([]) }
                 while true {
                     skipSpace()
-                    items.append(try value(depth: depth + 1))
+                    let item = try value(depth: depth + 1)
+                    if keepingValues { items.append(item) }
                     skipSpace()
                     guard at < bytes.count else { throw fail("unexpected end") }
                     if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
@@ -132,7 +171,10 @@ public enum StrictJSON {
                     return .array(items)
                 }
             case UInt8(ascii: "\""):
-                return .string(try string())
+                let text = try string()
+                return .string(keepingValues ? text : "")
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return try number()
             default:
                 if literal("true") { return .bool(true) }
                 if literal("false") { return .bool(false) }
@@ -164,9 +206,19 @@ public enum StrictJSON {
             return .number
         }
 
+        /// Exactly four hex digits (`UInt32(_:radix:)` would also take a sign: `\\u+041`).
         mutating func hex4() throws -> UInt32 {
-            guard bytes.count - at >= 4, let value = UInt32(String(decoding: bytes[at..<(at + 4)], as: UTF8.self), radix: 16) else {
-                throw fail("invalid \\u escape")
+            guard bytes.count - at >= 4 else { throw fail("invalid \\u escape") }
+            var value: UInt32 = 0
+            for byte in bytes[at..<(at + 4)] {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: throw fail("invalid \\u escape")
+                }
+                value = value << 4 | UInt32(digit)
             }
             at += 4
             return value

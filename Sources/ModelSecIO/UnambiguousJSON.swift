@@ -1,10 +1,17 @@
+import Foundation
+
 /// A check that a JSON document means one thing to every reader before it is
 /// decoded into Swift values: the strict parser's rules (no duplicate key,
-/// bounded nesting, no data after the document), and no object with two keys
-/// that are different bytes but the same Unicode text (NFC and NFD spellings
-/// of one name). Swift's `String` compares by canonical equivalence, so a
-/// `[String: ...]` dictionary would silently keep one of them, while Python
-/// and the bytes on disk keep both.
+/// bounded nesting, no data after the document), and every object key in
+/// Unicode NFC. Swift's `String` compares by canonical equivalence, so
+/// `JSONDecoder` reads an NFD key, or one spelled with a compatibility
+/// singleton (U+212A KELVIN SIGN for `K`), as the NFC name it equals, and a
+/// `[String: ...]` dictionary keeps one of two such keys; Python and the
+/// bytes on disk see different names. With every key in NFC, two keys that
+/// are different bytes are never the same text.
+///
+/// The check builds no tree (``StrictJSON/validate(_:checkingKey:)``): it
+/// runs on documents whose signature has not been checked yet.
 public enum UnambiguousJSON {
     /// Why a document was refused (the reason names the byte offset when the parser knows it).
     public struct Ambiguity: Error, CustomStringConvertible, Sendable {
@@ -15,45 +22,43 @@ public enum UnambiguousJSON {
 
     /// Throws ``Ambiguity`` unless `bytes` is one JSON document that reads one way.
     public static func check(_ bytes: [UInt8]) throws {
-        let value: StrictJSON.Value
-        do { value = try StrictJSON.parse(bytes) } catch let invalid as StrictJSON.Invalid {
+        do { try StrictJSON.validate(bytes, checkingKey: checkKey) } catch let invalid as StrictJSON.Invalid {
             throw Ambiguity(reason: invalid.description)
         }
-        try refuseEquivalentKeys(value)
     }
 
     /// The longest object key accepted, in UTF-8 bytes.
     public static let maximumKeyBytes = 1024
     /// The longest run of combining marks (non-starters) accepted in a key:
-    /// Unicode's Stream-Safe Text Format limit. Longer runs make `String`
-    /// hashing (which normalises) quadratic.
+    /// Unicode's Stream-Safe Text Format limit. Longer runs make
+    /// normalisation (and `String` hashing, which normalises) quadratic.
     public static let maximumNonStarterRun = 30
 
-    private static func refuseEquivalentKeys(_ value: StrictJSON.Value) throws {
-        switch value {
-        case let .object(members):
-            var seen: [String: String] = [:]
-            for (key, member) in members {
-                // Bounded before the key is ever hashed.
-                guard key.utf8.count <= maximumKeyBytes else {
-                    throw Ambiguity(reason: "an object key is longer than \(maximumKeyBytes) bytes")
-                }
-                var run = 0
-                for scalar in key.unicodeScalars {
-                    run = scalar.properties.canonicalCombiningClass == .notReordered ? 0 : run + 1
-                    guard run <= maximumNonStarterRun else {
-                        throw Ambiguity(reason: "an object key has more than \(maximumNonStarterRun) combining marks in a row")
-                    }
-                }
-                if let earlier = seen.updateValue(key, forKey: key) {
-                    throw Ambiguity(reason: "the keys \(earlier.debugDescription) and \(key.debugDescription) are different bytes for the same Unicode text (normalise them to one form)")
-                }
-                try refuseEquivalentKeys(member)
+    /// The rules for one key, bounded before it is normalised.
+    private static func checkKey(_ key: String, at offset: Int) throws {
+        if let problem = keyProblem(key) { throw Ambiguity(reason: "the object key at byte \(offset) \(problem)") }
+    }
+
+    /// What is wrong with `key` as an object key (too long, too many
+    /// combining marks in a row, not in NFC), as a phrase that follows "the
+    /// key", or nil when it is fine. Writers (the model card's keys) check
+    /// with it so that what they write passes ``check(_:)``.
+    public static func keyProblem(_ key: String) -> String? {
+        guard key.utf8.count <= maximumKeyBytes else { return "is longer than \(maximumKeyBytes) bytes" }
+        var run = 0
+        var ascii = true
+        for scalar in key.unicodeScalars {
+            ascii = ascii && scalar.isASCII
+            run = scalar.properties.canonicalCombiningClass == .notReordered ? 0 : run + 1
+            guard run <= maximumNonStarterRun else {
+                return "\(StrictJSON.shown(key)) has more than \(maximumNonStarterRun) combining marks in a row"
             }
-        case let .array(items):
-            for item in items { try refuseEquivalentKeys(item) }
-        default:
-            return
         }
+        guard !ascii else { return nil }
+        let normal = key.precomposedStringWithCanonicalMapping
+        guard Array(normal.utf8) == Array(key.utf8) else {
+            return "\(StrictJSON.shown(key)) is not in Unicode NFC: readers that compare names by Unicode equivalence read it as \(StrictJSON.shown(normal)) (write keys in NFC)"
+        }
+        return nil
     }
 }

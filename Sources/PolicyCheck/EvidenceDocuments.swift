@@ -31,7 +31,9 @@ enum EvidenceDocuments {
         guard ConstantTime.equals(SHA2.SHA256.hash(data: bytes).bytes, expected) else {
             return .failure(Problem(message: "\(name) is not the file release.json records (its SHA-256 differs)"))
         }
-        do { return .success(try JSONValue(parsing: Data(bytes))) } catch {
+        do { return .success(try JSONValue(parsing: Data(bytes))) } catch let ambiguity as UnambiguousJSON.Ambiguity {
+            return .failure(Problem(message: "\(name) is JSON that readers could read two ways: \(ambiguity)"))
+        } catch {
             return .failure(Problem(message: "\(name) is not JSON"))
         }
     }
@@ -52,8 +54,13 @@ enum EvidenceDocuments {
         load(ReleaseLayout.provenanceFile, evidence).flatMap { envelope in
             let name = ReleaseLayout.provenanceFile
             guard envelope["payloadType"]?.stringValue == "application/vnd.in-toto+json",
-                  let encoded = envelope["payload"]?.stringValue, let payload = Data(base64Encoded: encoded),
-                  let statement = try? JSONValue(parsing: payload) else {
+                  let encoded = envelope["payload"]?.stringValue, let payload = Data(base64Encoded: encoded) else {
+                return .failure(Problem(message: "\(name) is not a DSSE envelope of an in-toto statement"))
+            }
+            let statement: JSONValue
+            do { statement = try JSONValue(parsing: payload) } catch let ambiguity as UnambiguousJSON.Ambiguity {
+                return .failure(Problem(message: "\(name)'s statement is JSON that readers could read two ways: \(ambiguity)"))
+            } catch {
                 return .failure(Problem(message: "\(name) is not a DSSE envelope of an in-toto statement"))
             }
             guard statement["_type"]?.stringValue == SLSAProvenance.statementType,

@@ -36,11 +36,10 @@ public struct ManifestEvidenceLoader: ReleaseEvidenceLoader {
         // Read one way before anything is hashed: release.json is parsed before
         // its signature is checked, so an unsigned one must not be able to
         // stall the audit (a key of combining marks) or mean two things.
-        do { try UnambiguousJSON.check(bytes) } catch let ambiguity as UnambiguousJSON.Ambiguity {
-            throw AuditError.manifestNotJSON(manifest: manifestPath, reason: ambiguity.reason)
-        }
         let manifest: JSONValue
-        do { manifest = try JSONValue(parsing: Data(bytes)) } catch {
+        do { manifest = try JSONValue(parsing: Data(bytes)) } catch let ambiguity as UnambiguousJSON.Ambiguity {
+            throw AuditError.manifestNotJSON(manifest: manifestPath, reason: ambiguity.reason)
+        } catch {
             throw AuditError.manifestNotJSON(manifest: manifestPath)
         }
         let digest = SHA2.SHA256.hash(data: bytes)

@@ -296,7 +296,7 @@ final class DeployGateTests: XCTestCase {
                                           "--signing-key", f.path("sign.pem"), "--recipient", f.path("deploy.pem.pub"),
                                           "--dp-report", report, "--output", f.path("rel")])
         XCTAssertEqual(r.status, 2, r.stderrText)
-        XCTAssertTrue(r.stderrText.contains("dp.json") && r.stderrText.contains("same Unicode text"), r.stderrText)
+        XCTAssertTrue(r.stderrText.contains("dp.json") && r.stderrText.contains("not in Unicode NFC"), r.stderrText)
         XCTAssertFalse(f.exists("rel"))
     }
 

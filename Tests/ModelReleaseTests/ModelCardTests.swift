@@ -37,6 +37,12 @@ final class ModelCardTests: XCTestCase {
             ("a: [1, 2\n", "not valid YAML"),
             ("a: 1\na: 2\n", "a"),
             ("training_data: ~\n", "training_data must be a string"),
+            // Keys go into release.json, whose readers refuse these: caught
+            // here, with the line, instead of making a release the gate refuses.
+            ("extra:\n  cafe\u{301}: 1\n", "line 2: the key \"cafe\u{301}\" is not in Unicode NFC"),
+            ("extra:\n  public\u{212A}ey: 1\n", "is not in Unicode NFC"),
+            ("x\(String(repeating: "\u{301}", count: 31)): 1\n", "more than 30 combining marks"),
+            ("? \(String(repeating: "k", count: 1100))\n: 1\n", "longer than 1024 bytes"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try ModelCard(yaml: yaml, source: "card.yaml"), yaml) { error in

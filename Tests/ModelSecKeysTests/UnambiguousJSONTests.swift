@@ -1,0 +1,81 @@
+import Foundation
+import ModelSecIO
+import XCTest
+
+/// The one strict JSON check every signed or policy-read document passes
+/// (release.json, signature bundles and statements, evidence files, DP
+/// reports): what it refuses, and that it builds no tree.
+final class UnambiguousJSONTests: XCTestCase {
+    private func refusal(_ text: String) -> String? {
+        do { try UnambiguousJSON.check(Array(text.utf8)) } catch { return "\(error)" }
+        return nil
+    }
+
+    /// JSONDecoder matches names by Unicode equivalence: a key spelled with
+    /// U+212A KELVIN SIGN is read as `publicKey`, an NFD key as its NFC
+    /// twin. Every key must be in NFC, so different bytes are different text.
+    func testKeysNotInNFCAreRefused() {
+        for key in ["public\u{212A}ey", "caf" + "e\u{301}", "\u{212B}ngstr\u{F6}m"] {
+            let why = refusal("{\"\(key)\": 1}")
+            XCTAssertTrue(why?.contains("not in Unicode NFC") == true, "\(key.unicodeScalars.map(\.value)): \(why ?? "accepted")")
+        }
+        for accepted in ["{\"caf\u{E9}\": 1}", "{\"publicKey\": \"e\u{301}\"}", "{\"k\": [\"\u{212A}\"]}", "{\"\u{301}\": 1}"] {
+            XCTAssertNil(refusal(accepted), accepted)
+        }
+        // The same key in NFC and NFD: the NFD one is named.
+        XCTAssertTrue(refusal("{\"caf\u{E9}\": 1, \"cafe\u{301}\": 2}")?.contains("not in Unicode NFC") == true)
+        // Through JSONValue, which the evidence checks read with.
+        XCTAssertThrowsError(try JSONValue(parsing: Data("{\"a\": 1, \"a\": 2}".utf8))) { XCTAssertTrue($0 is UnambiguousJSON.Ambiguity, "\($0)") }
+        XCTAssertThrowsError(try JSONValue(parsing: Data("{\"public\u{212A}ey\": 1}".utf8))) { XCTAssertTrue($0 is UnambiguousJSON.Ambiguity, "\($0)") }
+        XCTAssertEqual(try JSONValue(parsing: Data("{\"a\": [1, \"x\"]}".utf8))["a"], .array([.number(1), .string("x")]))
+    }
+
+    /// `\u` takes exactly four hex digits, as Python's json does (`UInt32(_:radix:)` took `+041`).
+    func testUnicodeEscapesAreFourHexDigits() {
+        for bad in ["\"\\u+041\"", "\"\\u-000\"", "\"\\u 041\"", "\"\\u04\"", "\"\\u004g\""] {
+            XCTAssertTrue(refusal(bad)?.contains("invalid \\u escape") == true, "\(bad): \(refusal(bad) ?? "accepted")")
+        }
+        for good in ["\"\\u0041\"", "\"\\u00e9\\u00E9\"", "\"\\ud83d\\ude00\""] { XCTAssertNil(refusal(good), good) }
+    }
+
+    /// A repeated key of megabytes is named in a message of bounded length.
+    func testMessagesQuoteAtMostTheStartOfAKey() {
+        let key = String(repeating: "k", count: 1000)
+        let why = refusal("{\"\(key)\": 1, \"\(key)\": 2}") ?? ""
+        XCTAssertTrue(why.contains("duplicate key"), why)
+        XCTAssertLessThan(why.count, 200, why)
+        let long = String(repeating: "k", count: 4 << 20)
+        let tooLong = refusal("{\"\(long)\": 1}") ?? ""
+        XCTAssertTrue(tooLong.contains("longer than"), String(tooLong.prefix(300)))
+        XCTAssertLessThan(tooLong.count, 200)
+    }
+
+    /// The check runs before a signature is verified, on documents up to
+    /// hundreds of MiB: it must not build the document's tree. 1.4 million
+    /// empty strings cost over 100 MB as a tree; checked, the peak resident
+    /// size grows by less than 40 MB over the input itself.
+    func testTheCheckBuildsNoTree() throws {
+        var document: [UInt8] = [UInt8(ascii: "[")]
+        document.reserveCapacity(4 << 20 + 8)
+        while document.count < 4 << 20 { document += Array("\"\",".utf8) }
+        document += Array("\"\"]".utf8)
+        // Reset the peak resident size (Linux: writing 5 to clear_refs), then check.
+        guard let clear = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return XCTFail("no /proc/self/clear_refs") }
+        try clear.write(contentsOf: Data("5".utf8))
+        try clear.close()
+        let before = try Self.residentKiB("VmRSS")
+        XCTAssertLessThanOrEqual(try Self.residentKiB("VmHWM"), before + 1024, "the peak was reset")
+        try UnambiguousJSON.check(document)
+        let growth = (try Self.residentKiB("VmHWM") - before) / 1024
+        XCTAssertLessThan(growth, 40, "the peak grew by \(growth) MiB checking \(document.count >> 20) MiB")
+    }
+
+    private static func residentKiB(_ field: String) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+              let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else {
+            throw CocoaError(.fileReadCorruptFile)
+        }
+        return kib
+    }
+}
