@@ -226,6 +226,15 @@ public enum StrictJSON {
 
         mutating func string() throws -> String {
             at += 1   // opening quote
+            // Most strings (every key, base64 payloads, digests) have no
+            // escape: validated and made in one step.
+            var end = at
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                guard let text = String(validating: bytes[at..<end], as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+                at = end + 1
+                return text
+            }
             var scalars = String.UnicodeScalarView()
             var run = at
             func flush(_ end: Int) throws {

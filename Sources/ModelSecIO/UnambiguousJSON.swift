@@ -45,16 +45,15 @@ public enum UnambiguousJSON {
     /// with it so that what they write passes ``check(_:)``.
     public static func keyProblem(_ key: String) -> String? {
         guard key.utf8.count <= maximumKeyBytes else { return "is longer than \(maximumKeyBytes) bytes" }
+        // ASCII (nearly every key) is NFC and has no combining mark.
+        if key.utf8.allSatisfy({ $0 < 0x80 }) { return nil }
         var run = 0
-        var ascii = true
         for scalar in key.unicodeScalars {
-            ascii = ascii && scalar.isASCII
             run = scalar.properties.canonicalCombiningClass == .notReordered ? 0 : run + 1
             guard run <= maximumNonStarterRun else {
                 return "\(StrictJSON.shown(key)) has more than \(maximumNonStarterRun) combining marks in a row"
             }
         }
-        guard !ascii else { return nil }
         let normal = key.precomposedStringWithCanonicalMapping
         guard Array(normal.utf8) == Array(key.utf8) else {
             return "\(StrictJSON.shown(key)) is not in Unicode NFC: readers that compare names by Unicode equivalence read it as \(StrictJSON.shown(normal)) (write keys in NFC)"
