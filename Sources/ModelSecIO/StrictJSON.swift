@@ -122,6 +122,17 @@ public enum StrictJSON {
             return true
         }
 
+        /// After a member or item: true past a `,` (another follows), false
+        /// past `closing` (the container ends).
+        mutating func another(closedBy closing: Unicode.Scalar) throws -> Bool {
+            skipSpace()
+            guard at < bytes.count else { throw fail("unexpected end") }
+            if bytes[at] == UInt8(ascii: ",") { at += 1; return true }
+            guard bytes[at] == UInt8(ascii: closing) else { throw fail("expected ',' or '\(closing)'") }
+            at += 1
+            return false
+        }
+
         mutating func value(depth: Int) throws -> Value {
             guard depth < StrictJSON.maxDepth else { throw fail("nested more than \(StrictJSON.maxDepth) levels") }
             guard at < bytes.count else { throw fail("unexpected end") }
@@ -147,12 +158,7 @@ public enum StrictJSON {
                     skipSpace()
                     let member = try value(depth: depth + 1)
                     if keepingValues { members.append((key, member)) }
-                    skipSpace()
-                    guard at < bytes.count else { throw fail("unexpected end") }
-                    if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
-                    guard bytes[at] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
-                    at += 1
-                    return .object(members)
+                    if try !another(closedBy: "}") { return .object(members) }
                 }
             case UInt8(ascii: "["):
                 at += 1
@@ -163,12 +169,7 @@ public enum StrictJSON {
                     skipSpace()
                     let item = try value(depth: depth + 1)
                     if keepingValues { items.append(item) }
-                    skipSpace()
-                    guard at < bytes.count else { throw fail("unexpected end") }
-                    if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
-                    guard bytes[at] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
-                    at += 1
-                    return .array(items)
+                    if try !another(closedBy: "]") { return .array(items) }
                 }
             case UInt8(ascii: "\""):
                 let text = try string()
