@@ -5,8 +5,9 @@
 /// strings are not (Python's strict mode). Nesting is bounded.
 ///
 /// The scanner reads model files' JSON with it, and ``UnambiguousJSON``
-/// checks release.json, signature bundles and signed statements with it
-/// before they are decoded.
+/// checks with it every document modelsec decodes from a release
+/// (release.json, signature bundles and statements, evidence files, DP
+/// reports) before decoding.
 public enum StrictJSON {
     /// A parsed value. Objects keep their keys in order.
     public indirect enum Value: Equatable, Sendable {
@@ -66,9 +67,9 @@ public enum StrictJSON {
 
     /// Checks that `bytes` is one JSON document by these rules without
     /// building its tree: memory stays proportional to the nesting and the
-    /// keys of the open objects, not to the document (a 256 MiB signature
-    /// bundle of empty strings used to cost gigabytes before any signature
-    /// was checked). `checkingKey` sees every object key with its offset.
+    /// keys of the open objects, not to the document, which matters for
+    /// documents checked before their signature is (a signature bundle may
+    /// be hundreds of MiB). `checkingKey` sees every object key with its offset.
     public static func validate(_ bytes: [UInt8], checkingKey: (String, Int) throws -> Void) throws {
         _ = try withoutActuallyEscaping(checkingKey) { try parse(bytes, keepingValues: false, checkingKey: $0) }
     }
@@ -82,9 +83,13 @@ public enum StrictJSON {
         return value
     }
 
-    /// `text` for an error message: at most 64 characters, escaped.
+    /// `text` for an error message: at most 64 Unicode scalars, escaped
+    /// (counted in scalars: one `Character` can hold any number of
+    /// combining marks).
     public static func shown(_ text: String) -> String {
-        text.count <= 64 ? text.debugDescription : (String(text.prefix(64)) + "…").debugDescription
+        let scalars = text.unicodeScalars
+        guard scalars.count > 64 else { return text.debugDescription }
+        return (String(String.UnicodeScalarView(scalars.prefix(64))) + "…").debugDescription
     }
 
     private struct Parser {

@@ -44,6 +44,9 @@ final class UnambiguousJSONTests: XCTestCase {
         let why = refusal("{\"\(key)\": 1, \"\(key)\": 2}") ?? ""
         XCTAssertTrue(why.contains("duplicate key"), why)
         XCTAssertLessThan(why.count, 200, why)
+        // In scalars: one Character of a letter and 2,000 marks is not "short".
+        let marks = "k" + String(repeating: "\u{301}", count: 2000)
+        XCTAssertLessThan(StrictJSON.shown(marks).unicodeScalars.count, 80)
         let long = String(repeating: "k", count: 4 << 20)
         let tooLong = refusal("{\"\(long)\": 1}") ?? ""
         XCTAssertTrue(tooLong.contains("longer than"), String(tooLong.prefix(300)))
