@@ -229,8 +229,11 @@ extension FirstHourTests {
     func testTokenFetchFromADownServerSaysConnectionRefused() throws {
         try "s3cret\n".write(toFile: path("ci.secret"), atomically: true, encoding: .utf8)
         chmod(path("ci.secret"), 0o600)
-        // A port nothing listens on: bound, then closed.
+        // A port nothing listens on: bound and kept bound (never listening)
+        // until the command has run, so no other process (the other test
+        // shard's servers bind ephemeral ports too) can start listening on it.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -238,7 +241,7 @@ extension FirstHourTests {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         let port = Int(UInt16(bigEndian: address.sin_port))
-        close(fd)
+        XCTAssertGreaterThan(port, 0)
         let r = try run(["token", "fetch", "--server", "http://127.0.0.1:\(port)", "--client-id", "ci", "--client-secret-file",
                          "ci.secret", "--scope", "model:deploy:m@1", "-o", "t.txt", "--json"], expect: 2)
         XCTAssertTrue(r.stdoutText.contains("no answer: connection refused"), r.stdoutText)

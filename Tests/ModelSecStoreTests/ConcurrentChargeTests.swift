@@ -230,7 +230,7 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
         let engine = try engines()[1]
         let csv = try prepare(engine)
         let database = String(engine.url.split(separator: "/").last!.split(separator: "?").first!)
-        let holder = try holdDatasetRow("shared", database: database, sleep: "60", cluster: pg)
+        let holder = try holdDatasetRow("shared", database: database, sleep: "60", cluster: pg).process
         defer { if holder.isRunning { holder.terminate() } }
         let arguments = ["dp", "release", "--input", csv, "--column", "v", "--statistic", "count", "--epsilon", "0.1",
                          "--store", engine.url, "--dataset", "shared", "--request-id", "stuck-1", "--json"]

@@ -62,8 +62,13 @@ class StoreEngineTestCase: XCTestCase {
 
     /// Starts a psql session that locks `dataset`'s row and then runs
     /// `pg_sleep(sleep)` (psql sends both as one transaction, so the row stays
-    /// locked until the sleep ends), and returns once the lock is held.
-    func holdDatasetRow(_ dataset: String, database: String, sleep: String, cluster pg: PostgresCluster) throws -> Process {
+    /// locked until the sleep ends), and returns once the lock is held: the
+    /// session waits in `pg_sleep` (wait event PgSleep), so the `FOR UPDATE`
+    /// before it has completed. (Its `state` is `active` from the start of
+    /// the query string, before the row is locked.) Also returns when the row
+    /// is released at the earliest: the query's start on the server's clock
+    /// plus `sleep` seconds.
+    func holdDatasetRow(_ dataset: String, database: String, sleep: String, cluster pg: PostgresCluster) throws -> (process: Process, releasedNotBefore: Date) {
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
         holder.arguments = ["-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", database, "-At", "-c",
@@ -73,10 +78,19 @@ class StoreEngineTestCase: XCTestCase {
         holder.standardOutput = FileHandle.nullDevice
         holder.standardError = FileHandle.nullDevice
         try holder.run()
-        let holding = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(\(sleep))%' AND pid <> pg_backend_pid()"
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, (try? pg.psql(holding, database: database)) != "1" { usleep(20_000) }
-        return holder
+        let holding = "SELECT extract(epoch FROM query_start) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+            + "AND query LIKE '%pg_sleep(\(sleep))%' AND pid <> pg_backend_pid()"
+        let deadline = Date().addingTimeInterval(60)
+        var started: Double?
+        while Date() < deadline, holder.isRunning {
+            if let text = try? pg.psql(holding, database: database), let value = Double(text) { started = value; break }
+            usleep(20_000)
+        }
+        guard let started else {
+            if holder.isRunning { holder.terminate() }
+            throw NSError(domain: "holdDatasetRow", code: 1, userInfo: [NSLocalizedDescriptionKey: "the psql session never held the row of \(dataset)"])
+        }
+        return (holder, Date(timeIntervalSince1970: started + (Double(sleep) ?? 0)))
     }
 
     /// A fresh migrated store of each engine.

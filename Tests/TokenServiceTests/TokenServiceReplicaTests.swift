@@ -84,13 +84,20 @@ final class TokenServiceReplicaTests: XCTestCase {
         XCTAssertEqual(revoke.status, 200, "\(revoke.body)")
         let revokedAt = Date()
         for replica in [0, 2] {
+            // Judged by when each question was sent, not by when the test got
+            // round to it: a question sent a second or more after the
+            // revocation must get "inactive" (the time to start curl on a
+            // busy machine is not the service's).
             var active = true
-            while active, Date().timeIntervalSince(revokedAt) < 5 {
+            while active, Date().timeIntervalSince(revokedAt) < 30 {
+                let asked = Date().timeIntervalSince(revokedAt)
                 active = try isActive(token, at: replica)
-                if active { usleep(20_000) }
+                if active {
+                    XCTAssertLessThan(asked, 1.0, "replica \(replica) still said active \(asked) s after the revocation")
+                    usleep(20_000)
+                }
             }
             XCTAssertFalse(active, "replica \(replica) still says active")
-            XCTAssertLessThan(Date().timeIntervalSince(revokedAt), 1.0, "replica \(replica) saw the revocation late")
         }
         XCTAssertTrue(try isActive(try basicToken(from: 2), at: 1), "other tokens stay active")
 
@@ -127,22 +134,37 @@ final class TokenServiceReplicaTests: XCTestCase {
             XCTAssertEqual(r.status, 0, r.stderrText)
             rotations.append(try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stdoutText))
         }
+        // The deadlines are judged by when each request was sent (a replica
+        // must follow a rotation within a second: 3 s allowed), so a busy
+        // machine that is slow to start curl does not end the wait early.
         try rotate()
         let next = try XCTUnwrap(rotations[0]["next"] as? String)
-        var deadline = Date().addingTimeInterval(3)
-        while Date() < deadline, try !(0..<3).allSatisfy({ try jwksKids($0).contains(next) }) { usleep(50_000) }
+        var rotatedAt = Date()
+        var published = Set<Int>()
+        while published.count < 3, Date().timeIntervalSince(rotatedAt) < 30 {
+            for replica in 0..<3 where !published.contains(replica) {
+                let asked = Date().timeIntervalSince(rotatedAt)
+                if try jwksKids(replica).contains(next) { published.insert(replica) } else {
+                    XCTAssertLessThan(asked, 3.0, "replica \(replica) did not publish the next key \(asked) s after the rotation")
+                }
+            }
+            if published.count < 3 { usleep(50_000) }
+        }
         for replica in 0..<3 { XCTAssertEqual(try jwksKids(replica), [original, next], "replica \(replica) publishes the next key") }
         try rotate()
+        rotatedAt = Date()
         XCTAssertEqual(rotations[1]["current"] as? String, next)
         let newest = try XCTUnwrap(rotations[1]["next"] as? String)
         var tokens: [String] = []
-        deadline = Date().addingTimeInterval(3)
         var switched = Set<Int>()
-        while Date() < deadline, switched.count < 3 {
+        while Date().timeIntervalSince(rotatedAt) < 30, switched.count < 3 {
             for replica in 0..<3 {
+                let asked = Date().timeIntervalSince(rotatedAt)
                 let token = try basicToken(from: replica)
                 tokens.append(token)
-                if try kid(token) == next { switched.insert(replica) }
+                if try kid(token) == next { switched.insert(replica) } else {
+                    XCTAssertLessThan(asked, 3.0, "replica \(replica) still signed with the old key \(asked) s after the rotation\n" + logs)
+                }
                 // No unknown kid: whatever key signed it, every replica publishes it now.
                 let signer = try kid(token)
                 for other in 0..<3 {
@@ -150,7 +172,7 @@ final class TokenServiceReplicaTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(switched, [0, 1, 2], "every replica signs with the promoted key within the deadline\n" + logs)
+        XCTAssertEqual(switched, [0, 1, 2], "every replica signs with the promoted key\n" + logs)
         for replica in 0..<3 { XCTAssertEqual(try jwksKids(replica), [original, next, newest], "replica \(replica)") }
 
         // One audit trail: `serve audit` lists the issues of every replica.
