@@ -65,11 +65,14 @@ public enum StrictJSON {
         try parse(bytes, keepingValues: true, checkingKey: nil)
     }
 
-    /// Checks that `bytes` is one JSON document by these rules without
+    /// Checks that `bytes` is one JSON document by these rules, and that no
+    /// object has two non-ASCII keys Swift's `String` takes as equal, without
     /// building its tree: memory stays proportional to the nesting and the
     /// keys of the open objects, not to the document, which matters for
     /// documents checked before their signature is (a signature bundle may
-    /// be hundreds of MiB). `checkingKey` sees every object key with its offset.
+    /// be hundreds of MiB). `checkingKey` sees every object key with its
+    /// offset before the key is hashed: it should bound the key's length and
+    /// runs of combining marks (``UnambiguousJSON`` does).
     public static func validate(_ bytes: [UInt8], checkingKey: (String, Int) throws -> Void) throws {
         _ = try withoutActuallyEscaping(checkingKey) { try parse(bytes, keepingValues: false, checkingKey: $0) }
     }
@@ -90,6 +93,17 @@ public enum StrictJSON {
         let scalars = text.unicodeScalars
         guard scalars.count > 64 else { return text.debugDescription }
         return (String(String.UnicodeScalarView(scalars.prefix(64))) + "…").debugDescription
+    }
+
+    /// `text`'s first 64 scalars as `U+XXXX` code points, for messages
+    /// about strings that look the same.
+    public static func codePoints(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        let shown = scalars.prefix(64).map { scalar -> String in
+            let hex = String(scalar.value, radix: 16, uppercase: true)
+            return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        }
+        return shown.joined(separator: " ") + (scalars.count > 64 ? " …" : "")
     }
 
     private struct Parser {
@@ -146,6 +160,11 @@ public enum StrictJSON {
                 at += 1
                 var members: [(String, Value)] = []
                 var keys = Set<[UInt8]>()
+                // Checking (not keeping), non-ASCII keys are also compared as
+                // Swift compares them (canonical equivalence, the Unicode
+                // version of the standard library): JSONDecoder would merge
+                // two such keys, whatever tables a normaliser has.
+                var equivalent = Set<String>()
                 skipSpace()
                 if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return .object([]) }
                 while true {
@@ -156,6 +175,12 @@ public enum StrictJSON {
                     try checkingKey?(key, keyAt)
                     guard keys.insert(Array(key.utf8)).inserted else {
                         throw Invalid(offset: keyAt, reason: "duplicate key \(StrictJSON.shown(key)) (readers disagree on which value counts)")
+                    }
+                    if !keepingValues, key.utf8.contains(where: { $0 >= 0x80 }) {
+                        let (inserted, twin) = equivalent.insert(key)
+                        guard inserted else {
+                            throw Invalid(offset: keyAt, reason: "the keys \(StrictJSON.shown(twin)) and \(StrictJSON.shown(key)) are different bytes for the same Unicode text (\(StrictJSON.codePoints(twin)) and \(StrictJSON.codePoints(key)))")
+                        }
                     }
                     skipSpace()
                     guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw fail("expected ':'") }

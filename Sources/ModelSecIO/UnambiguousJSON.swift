@@ -7,8 +7,9 @@ import Foundation
 /// `JSONDecoder` reads an NFD key, or one spelled with a compatibility
 /// singleton (U+212A KELVIN SIGN for `K`), as the NFC name it equals, and a
 /// `[String: ...]` dictionary keeps one of two such keys; Python and the
-/// bytes on disk see different names. With every key in NFC, two keys that
-/// are different bytes are never the same text.
+/// bytes on disk see different names. Foundation's normaliser may know an
+/// older Unicode version than the standard library, so two non-ASCII keys
+/// of one object that Swift's `String` takes as equal are refused as well.
 ///
 /// The check builds no tree (``StrictJSON/validate(_:checkingKey:)``): it
 /// runs on documents whose signature has not been checked yet.
@@ -56,7 +57,7 @@ public enum UnambiguousJSON {
         }
         let normal = key.precomposedStringWithCanonicalMapping
         guard Array(normal.utf8) == Array(key.utf8) else {
-            return "\(StrictJSON.shown(key)) is not in Unicode NFC: readers that compare names by Unicode equivalence read it as \(StrictJSON.shown(normal)) (write keys in NFC)"
+            return "\(StrictJSON.shown(key)) (\(StrictJSON.codePoints(key))) is not in Unicode NFC: readers that compare names by Unicode equivalence read it as \(StrictJSON.codePoints(normal)) (write keys in NFC)"
         }
         return nil
     }

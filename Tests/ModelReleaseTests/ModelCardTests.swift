@@ -39,7 +39,7 @@ final class ModelCardTests: XCTestCase {
             ("training_data: ~\n", "training_data must be a string"),
             // Keys go into release.json, whose readers refuse these: caught
             // here, with the line, instead of making a release the gate refuses.
-            ("extra:\n  cafe\u{301}: 1\n", "line 2: the key \"cafe\u{301}\" is not in Unicode NFC"),
+            ("extra:\n  cafe\u{301}: 1\n", "line 2: the key \"cafe\u{301}\" (U+0063 U+0061 U+0066 U+0065 U+0301) is not in Unicode NFC: readers that compare names by Unicode equivalence read it as U+0063 U+0061 U+0066 U+00E9"),
             ("extra:\n  public\u{212A}ey: 1\n", "is not in Unicode NFC"),
             ("x\(String(repeating: "\u{301}", count: 31)): 1\n", "more than 30 combining marks"),
             ("? \(String(repeating: "k", count: 1100))\n: 1\n", "longer than 1024 bytes"),

@@ -22,6 +22,15 @@ final class UnambiguousJSONTests: XCTestCase {
         for accepted in ["{\"caf\u{E9}\": 1}", "{\"publicKey\": \"e\u{301}\"}", "{\"k\": [\"\u{212A}\"]}", "{\"\u{301}\": 1}"] {
             XCTAssertNil(refusal(accepted), accepted)
         }
+        // Keys in NFC to Foundation's (older) tables that Swift's String,
+        // and so JSONDecoder, takes as equal (review13b: Unicode 16 composites
+        // and combining classes): both spellings pass the NFC test, the pair is refused.
+        for (a, b) in [("\u{113C5}", "\u{113C2}\u{113C2}"), ("\u{16121}", "\u{1611E}\u{1611E}"), ("x\u{0897}\u{0323}", "x\u{0323}\u{0897}")] {
+            XCTAssertTrue(a == b, "Swift's String takes them as equal")
+            let why = refusal("{\"\(a)\": 1, \"\(b)\": 2}")
+            XCTAssertTrue(why?.contains("same Unicode text") == true || why?.contains("not in Unicode NFC") == true,
+                          "\(a.unicodeScalars.map(\.value)): \(why ?? "accepted")")
+        }
         // The same key in NFC and NFD: the NFD one is named.
         XCTAssertTrue(refusal("{\"caf\u{E9}\": 1, \"cafe\u{301}\": 2}")?.contains("not in Unicode NFC") == true)
         // Through JSONValue, which the evidence checks read with.
