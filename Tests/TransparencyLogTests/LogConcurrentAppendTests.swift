@@ -9,17 +9,12 @@ import XCTest
 /// reported, with an inclusion proof to the final checkpoint, and `log
 /// verify` passes. Without the lock, appends that read the same checkpoint
 /// overwrite each other's tiles and checkpoint and entries are lost.
-final class LogConcurrentAppendTests: XCTestCase {
+final class LogConcurrentAppendTests: LogCLITestCase {
+    override var temporaryPrefix: String { "tlog-parallel" }
+
     func testEightParallelAppendsAreSerialised() throws {
-        let root = try TestSupport.makeTemporaryDirectory("tlog-parallel")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let key = root.appendingPathComponent("log.pem").path
-        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "ed25519", "--out", key]).status, 0)
-        let directory = root.appendingPathComponent("log").path
-        let created = try TestSupport.modelsec(["log", "init", "--origin", "parallel.example/log", "--key", key, directory])
-        XCTAssertEqual(created.status, 0, created.stderrText)
-        let vkey = created.stdoutText.trimmingCharacters(in: .newlines)
-        let log = DirectoryLog(directory: directory, logKey: try NoteVerifier(vkey: vkey))
+        let (key, directory, log) = try initLog(origin: "parallel.example/log")
+        let vkey = log.logKey.vkey
         var expectedSize: UInt64 = 0
         // Three rounds of 8, to give the appends every chance to overlap.
         for round in 0..<3 {

@@ -18,19 +18,13 @@ import XCTest
 /// machine, the kill delays vary over the whole append, and every third
 /// round kills the moment the new checkpoint appears (its file is renamed
 /// into place: a new inode).
-final class LogCrashTests: XCTestCase {
+final class LogCrashTests: LogCLITestCase {
+    override var temporaryPrefix: String { "tlog-crash" }
+
     func testSIGKILLDuringAppendsLeavesAVerifiableLog() throws {
         let started = Date()
-        let root = try TestSupport.makeTemporaryDirectory("tlog-crash")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let key = root.appendingPathComponent("log.pem").path
-        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "ed25519", "--out", key]).status, 0)
-        let directory = root.appendingPathComponent("log").path
-        let created = try TestSupport.modelsec(["log", "init", "--origin", "crash.example/log", "--key", key, directory])
-        XCTAssertEqual(created.status, 0, created.stderrText)
-        let vkey = created.stdoutText.trimmingCharacters(in: .newlines)
-        let verifier = try NoteVerifier(vkey: vkey)
-        let log = DirectoryLog(directory: directory, logKey: verifier)
+        let (key, directory, log) = try initLog(origin: "crash.example/log")
+        let vkey = log.logKey.vkey
         let checkpointFile = log.path(DirectoryLog.checkpointFile)
         // 700 new entries per append: several full tiles, bundles and partials per run.
         func makeBundle(_ round: Int) throws -> String {
@@ -104,17 +98,12 @@ final class LogCrashTests: XCTestCase {
 /// killed at, appending the same entries again adds none twice (all of them
 /// when the killed append had not published its checkpoint, none when it
 /// had), and at the end every entry ever given keeps its index.
-final class LeafIndexCrashTests: XCTestCase {
+final class LeafIndexCrashTests: LogCLITestCase {
+    override var temporaryPrefix: String { "tlog-index-crash" }
+
     func testSIGKILLNeverMakesALoggedEntryLookNew() throws {
-        let root = try TestSupport.makeTemporaryDirectory("tlog-index-crash")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let key = root.appendingPathComponent("log.pem").path
-        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "ed25519", "--out", key]).status, 0)
-        let directory = root.appendingPathComponent("log").path
-        let created = try TestSupport.modelsec(["log", "init", "--origin", "crash.example/index", "--key", key, directory])
-        XCTAssertEqual(created.status, 0, created.stderrText)
-        let verifier = try NoteVerifier(vkey: created.stdoutText.trimmingCharacters(in: .newlines))
-        let log = DirectoryLog(directory: directory, logKey: verifier)
+        let (key, directory, log) = try initLog(origin: "crash.example/index")
+        let verifier = log.logKey
         func append(_ bundle: String) throws -> (added: Int, size: UInt64) {
             let r = try TestSupport.modelsec(["log", "append", directory, "--key", key, "--entry-bundle", bundle, "--json"])
             XCTAssertEqual(r.status, 0, r.stderrText)

@@ -78,6 +78,17 @@ class LogCLITestCase: XCTestCase {
         return result
     }
 
+    /// A new Ed25519 key `log.pem` and a log `log` of `origin` made with
+    /// `keygen` and `log init`, and the log read through the library.
+    func initLog(origin: String, file: StaticString = #filePath, line: UInt = #line) throws -> (key: String, directory: String, log: DirectoryLog) {
+        let key = path("log.pem")
+        try ok(["keygen", "--type", "ed25519", "--out", key], file: file, line: line)
+        let directory = path("log")
+        let created = try ok(["log", "init", "--origin", origin, "--key", key, directory], file: file, line: line)
+        let vkey = created.stdoutText.trimmingCharacters(in: .newlines)
+        return (key, directory, DirectoryLog(directory: directory, logKey: try NoteVerifier(vkey: vkey)))
+    }
+
     func json(_ result: TestSupport.ProcessResult) throws -> [String: Any] {
         try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
     }
