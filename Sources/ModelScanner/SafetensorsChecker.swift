@@ -1,4 +1,5 @@
 import Foundation
+import ModelSecIO
 
 /// Structural checks of a `.safetensors` file, the same ones the safetensors
 /// library makes before trusting the offsets:
@@ -55,6 +56,13 @@ enum SafetensorsChecker {
         let header = try file.read(at: 8, count: Int(headerLength))
         guard header.first == UInt8(ascii: "{") else { return ["header does not start with '{'"] }
         guard String(validating: header, as: UTF8.self) != nil else { return ["header is not UTF-8"] }
+        // The safetensors library (serde_json) compares tensor names as bytes
+        // and keeps one value of a repeated name; JSONDecoder compares them
+        // as Swift strings. A header that the two could read as different
+        // tensor sets is refused here, before either reading.
+        do { try UnambiguousJSON.check(header) } catch {
+            return ["header is not valid JSON that reads one way: \(error)"]
+        }
         let parsed: Header
         do {
             parsed = try JSONDecoder().decode(Header.self, from: Data(header))

@@ -50,6 +50,10 @@ final class SafetensorsAndCLITests: XCTestCase {
             ("negative shape", #"{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,24]}}"#, data, 0, "not valid JSON"),
             ("bad metadata", #"{"__metadata__":{"k":1},"a":{"dtype":"U8","shape":[24],"data_offsets":[0,24]}}"#, data, 0, "not valid JSON"),
             ("header length past end", good, data, 1000, "past the end"),
+            // Read two ways: serde_json and JSONDecoder may keep different values of a repeated name,
+            // and "é" as one scalar or as e + U+0301 is two tensors to the library but one key to Swift.
+            ("repeated tensor", #"{"a":{"dtype":"U8","shape":[24],"data_offsets":[0,24]},"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#, data, 0, "duplicate key"),
+            ("one name, two spellings", "{\"\u{E9}\":{\"dtype\":\"U8\",\"shape\":[16],\"data_offsets\":[0,16]},\"e\u{301}\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[16,24]}}", data, 0, "reads one way"),
         ]
         for (label, header, bytes, adjust, expected) in cases {
             let report = try safetensors(header: header, data: bytes, lengthAdjust: adjust)
