@@ -78,6 +78,9 @@ public enum StrictJSON {
     }
 
     private static func parse(_ bytes: [UInt8], keepingValues: Bool, checkingKey: ((String, Int) throws -> Void)?) throws -> Value {
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            throw Invalid(offset: 0, reason: "a UTF-8 byte order mark (EF BB BF) before the document, which JSON text must not begin with (RFC 8259 section 8.1)")
+        }
         var parser = Parser(bytes: bytes, keepingValues: keepingValues, checkingKey: checkingKey)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
@@ -129,6 +132,24 @@ public enum StrictJSON {
         }
 
         func fail(_ reason: String) -> Invalid { Invalid(offset: at, reason: reason) }
+
+        /// The error for `bytes[range]`, which is not UTF-8: its offset is the
+        /// first byte that does not start a valid sequence.
+        func invalidUTF8(in range: Range<Int>) -> Invalid {
+            var parser = Unicode.UTF8.ForwardParser()
+            var iterator = bytes[range].makeIterator()
+            var offset = range.lowerBound
+            while true {
+                switch parser.parseScalar(from: &iterator) {
+                case .valid(let encoded): offset += encoded.count
+                case .emptyInput:   // not reached: the range failed validation
+                    return Invalid(offset: range.lowerBound, reason: "invalid UTF-8 in a string")
+                case .error:
+                    let hex = String(bytes[offset], radix: 16, uppercase: true)
+                    return Invalid(offset: offset, reason: "invalid UTF-8 (byte 0x\(hex.count == 1 ? "0" + hex : hex)) in a string")
+                }
+            }
+        }
 
         /// Consumes `word` if the bytes at `at` are exactly it (no allocation:
         /// this runs for every number and literal).
@@ -262,7 +283,7 @@ public enum StrictJSON {
             var end = at
             while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
             if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-                guard let text = String(validating: bytes[at..<end], as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+                guard let text = String(validating: bytes[at..<end], as: UTF8.self) else { throw invalidUTF8(in: at..<end) }
                 at = end + 1
                 return text
             }
@@ -270,7 +291,7 @@ public enum StrictJSON {
             var run = at
             func flush(_ end: Int) throws {
                 guard end > run else { return }
-                guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+                guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { throw invalidUTF8(in: run..<end) }
                 scalars.append(contentsOf: text.unicodeScalars)
             }
             while true {

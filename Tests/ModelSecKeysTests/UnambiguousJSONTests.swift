@@ -47,6 +47,27 @@ final class UnambiguousJSONTests: XCTestCase {
         for good in ["\"\\u0041\"", "\"\\u00e9\\u00E9\"", "\"\\ud83d\\ude00\""] { XCTAssertNil(refusal(good), good) }
     }
 
+    /// Invalid UTF-8 is reported at the bad byte, not at the string's start,
+    /// in the escape-free fast path and after an escape; a byte order mark
+    /// is named as one.
+    func testInvalidUTF8IsReportedAtTheBadByteAndABOMIsNamed() {
+        func offset(_ bytes: [UInt8]) -> (Int, String)? {
+            do { try StrictJSON.validate(bytes) { _, _ in } } catch let invalid as StrictJSON.Invalid { return (invalid.offset, invalid.reason) } catch { return nil }
+            return nil
+        }
+        let prefix = Array(#"{"key": "abc"#.utf8)   // the string opens at byte 8
+        for (tail, bad, label) in [([0xC3, 0xA9, 0xFF], 2, "0xFF after é"), ([0xE2, 0x82], 0, "truncated sequence"),
+                                   ([0x5C, 0x6E, 0x41, 0xC0, 0xAF], 3, "overlong '/' after an escape")] as [([UInt8], Int, String)] {
+            let document = prefix + tail + Array(#""}"#.utf8)
+            let found = offset(document)
+            XCTAssertEqual(found?.0, prefix.count + bad, "\(label): \(String(describing: found))")
+            XCTAssertTrue(found?.1.contains("invalid UTF-8 (byte 0x") == true, "\(label): \(String(describing: found))")
+        }
+        let bom = offset([0xEF, 0xBB, 0xBF] + Array("{}".utf8))
+        XCTAssertEqual(bom?.0, 0)
+        XCTAssertTrue(bom?.1.contains("byte order mark") == true, String(describing: bom))
+    }
+
     /// A repeated key of megabytes is named in a message of bounded length.
     func testMessagesQuoteAtMostTheStartOfAKey() {
         let key = String(repeating: "k", count: 1000)
