@@ -21,9 +21,11 @@ public enum UnambiguousJSON {
         public var description: String { reason }
     }
 
-    /// Throws ``Ambiguity`` unless `bytes` is one JSON document that reads one way.
-    public static func check(_ bytes: [UInt8]) throws {
-        do { try StrictJSON.validate(bytes, checkingKey: checkKey) } catch let invalid as StrictJSON.Invalid {
+    /// Throws ``Ambiguity`` unless `bytes` is one JSON document that reads
+    /// one way (and, with `maximumValues`, holds at most that many values:
+    /// see ``StrictJSON/validate(_:maximumValues:checkingKey:)``).
+    public static func check(_ bytes: [UInt8], maximumValues: Int = .max) throws {
+        do { try StrictJSON.validate(bytes, maximumValues: maximumValues, checkingKey: checkKey) } catch let invalid as StrictJSON.Invalid {
             throw Ambiguity(reason: invalid.description)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import ModelSecIO
+import TestSupport
 import XCTest
 
 /// The one strict JSON check every signed or policy-read document passes
@@ -92,23 +93,7 @@ final class UnambiguousJSONTests: XCTestCase {
         document.reserveCapacity(4 << 20 + 8)
         while document.count < 4 << 20 { document += Array("\"\",".utf8) }
         document += Array("\"\"]".utf8)
-        // Reset the peak resident size (Linux: writing 5 to clear_refs), then check.
-        guard let clear = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return XCTFail("no /proc/self/clear_refs") }
-        try clear.write(contentsOf: Data("5".utf8))
-        try clear.close()
-        let before = try Self.residentKiB("VmRSS")
-        XCTAssertLessThanOrEqual(try Self.residentKiB("VmHWM"), before + 1024, "the peak was reset")
-        try UnambiguousJSON.check(document)
-        let growth = (try Self.residentKiB("VmHWM") - before) / 1024
+        let growth = try TestSupport.peakResidentGrowthMiB { try UnambiguousJSON.check(document) }
         XCTAssertLessThan(growth, 40, "the peak grew by \(growth) MiB checking \(document.count >> 20) MiB")
-    }
-
-    private static func residentKiB(_ field: String) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
-              let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else {
-            throw CocoaError(.fileReadCorruptFile)
-        }
-        return kib
     }
 }

@@ -215,4 +215,31 @@ final class FormatTests: XCTestCase {
         // The same statement without the extra member verifies.
         XCTAssertEqual(try ModelVerifier.verify(model: model, bundle: good, trustedKeys: TrustedKeys([keys.publicKey])).outcome, .verified)
     }
+
+    /// A bundle is decoded before its signature is checked, and JSONDecoder's
+    /// tree of small values costs over 10 times the document: an 8 MiB member
+    /// of four million zeros (over 100 MiB as a tree, and accepted, being an
+    /// unknown member) is refused by its count of values before any tree is
+    /// built.
+    func testABundleOfMillionsOfValuesIsRefusedWithoutDecodingIt() throws {
+        let model = try Fixtures.singleFileModel()
+        let keys = try Fixtures.keyPair(.ed25519)
+        let good = try ModelSigner.sign(model: model, key: keys.signingKey, options: SigningOptions())
+        var text = Array(try good.jsonData())
+        XCTAssertEqual(text.first, UInt8(ascii: "{"))
+        var padding = Array("{\"x\":[0".utf8)
+        padding.reserveCapacity(8 << 20 + 16)
+        while padding.count < 8 << 20 { padding += Array(",0".utf8) }
+        padding += Array("],".utf8)
+        text = padding + text.dropFirst()
+        var thrown: (any Error)?
+        let growth = try TestSupport.peakResidentGrowthMiB {
+            do { _ = try SignatureBundle(jsonData: Data(text)) } catch { thrown = error }
+        }
+        XCTAssertTrue(thrown is SignatureFormatError, String(describing: thrown))
+        XCTAssertTrue("\(thrown.map { "\($0)" } ?? "")".contains("more than \(SignatureBundle.maximumJSONValues) JSON values"), String(describing: thrown))
+        XCTAssertLessThan(growth, 40, "the peak grew by \(growth) MiB for a \(text.count >> 20) MiB bundle")
+        // A bundle of ordinary size is far below the bound.
+        XCTAssertNoThrow(try SignatureBundle(jsonData: Data(try good.jsonData())))
+    }
 }
