@@ -133,10 +133,11 @@ final class RateLimitTests: XCTestCase {
         let server = try TokenServerTests.ServerProcess(config: live.configPath, logDirectory: live.directory)
         defer { _ = server.stop() }
         let script = """
-            import json, sys, requests
+            import json, sys, time, requests
             base, basic_secret, post_secret = sys.argv[1:4]
             s, o = requests.Session(), requests.Session()
             statuses, others, last = [], [], None
+            started = time.monotonic()
             for i in range(200):
                 r = s.post(base + "/token", data={"grant_type": "client_credentials"}, auth=("basic-client", basic_secret), timeout=10)
                 statuses.append(r.status_code)
@@ -145,16 +146,27 @@ final class RateLimitTests: XCTestCase {
                 if i % 50 == 0:
                     others.append(o.post(base + "/token", data={"grant_type": "client_credentials", "client_id": "post-client",
                                                                 "client_secret": post_secret}, timeout=10).status_code)
-            print(json.dumps({"statuses": statuses, "others": others, "last": last}))
+            elapsed = time.monotonic() - started
+            print(json.dumps({"statuses": statuses, "others": others, "last": last, "elapsed": elapsed}))
             """
         let r = try TestSupport.run(try TestSupport.python(), ["-c", script, server.base, TokenServiceFixture.basicSecret,
                                                                TokenServiceFixture.postSecret])
         XCTAssertEqual(r.status, 0, r.stderrText + "\nserver log:\n" + server.log)
         let seen = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stdoutText)
         let statuses = try XCTUnwrap(seen["statuses"] as? [Int])
+        XCTAssertEqual(statuses.count, 200)
         XCTAssertEqual(Array(statuses.prefix(5)), [200, 200, 200, 200, 200])
-        XCTAssertGreaterThan(statuses.filter { $0 == 429 }.count, 150, "\(statuses)")
         XCTAssertEqual(Set(statuses), [200, 429])
+        // The bucket holds 5 and regains 1 a second: over the measured time
+        // the loop took (which holds every refill the server saw), at most
+        // 5 + ceil(elapsed) requests are served (+1 for rounding), however
+        // slow the machine; every other one is a 429.
+        let elapsed = try XCTUnwrap(seen["elapsed"] as? Double, r.stdoutText)
+        let served = statuses.filter { $0 == 200 }.count
+        XCTAssertGreaterThanOrEqual(served, 5)
+        XCTAssertLessThanOrEqual(Double(served), 5 + elapsed.rounded(.up) + 1, "\(served) served in \(elapsed) s: \(statuses)")
+        XCTAssertEqual(statuses.filter { $0 == 429 }.count, 200 - served, "\(statuses)")
+        print("rate limit: \(served) of 200 served in \(elapsed) s")
         XCTAssertEqual(seen["others"] as? [Int], Array(repeating: 200, count: 4), "the other client is served (within its own burst of 5)")
         let last = try XCTUnwrap(seen["last"] as? [String: Any])
         XCTAssertGreaterThanOrEqual(Int(last["retryAfter"] as? String ?? "") ?? 0, 1)

@@ -1,6 +1,7 @@
 import Foundation
 import ModelSecKeys
 import TestSupport
+import TokenService
 import XCTest
 
 /// The real server (`modelsec serve` as a subprocess on an ephemeral port)
@@ -212,9 +213,23 @@ final class TokenServerTests: XCTestCase {
         let closedAfter = try XCTUnwrap(seen["slowLorisClosedAfter"] as? Double, "the slow connection was never closed")
         XCTAssertLessThan(closedAfter, 20)
         XCTAssertEqual(seen["healthzAfter"] as? Int, 200)
+        // The burst: failures are plain invalid_client until the address's
+        // bucket (FailureThrottle.Policy(): 10 at once, 0.5 a second) is
+        // empty, then 429. Judged by the time the 401s took, not by how many
+        // fit in a fixed burst: at most 10 + 0.5 per second of them (+1 for
+        // rounding), however slow the machine.
+        let burst = try XCTUnwrap(seen["burstStatuses"] as? [Int], "\(seen)")
+        XCTAssertEqual(burst.first, 401, "the first failures are plain invalid_client: \(burst)")
+        XCTAssertEqual(burst.last, 429, "no 429 in \(burst.count) failed authentications: \(burst)")
+        XCTAssertEqual(Set(burst.dropLast()), [401], "\(burst)")
+        let burstSeconds = try XCTUnwrap(seen["burstSeconds"] as? Double, "\(seen)")
+        let failures = burst.filter { $0 == 401 }.count
+        let policy = FailureThrottle.Policy()
+        XCTAssertLessThanOrEqual(Double(failures), policy.burst + policy.perSecond * burstSeconds + 1,
+                                 "\(failures) failures in \(burstSeconds) s were let through: \(burst)")
+        print("failure burst: \(failures) × 401 in \(burstSeconds) s, then 429")
         assertRefusal(seen["burstLast"], status: 429, error: "slow_down")
         XCTAssertGreaterThanOrEqual(Int(seen["retryAfter"] as? String ?? "") ?? 0, 1)
-        XCTAssertEqual((seen["burstStatuses"] as? [Int])?.first, 401, "the first failures are plain invalid_client")
         XCTAssertEqual(seen["healthzDuringThrottle"] as? Int, 200)
 
         XCTAssertEqual(server.stop(), 0, "SIGTERM is a clean shutdown: \(server.log)")
