@@ -302,7 +302,9 @@ final class HostileFilesystemTests: XCTestCase {
         process.waitUntilExit()
         let stderr = (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? ""
         XCTAssertFalse(hung, "modelsec \(arguments.joined(separator: " ")) still ran after 300 s of changes")
-        XCTAssertGreaterThan(round, 3, "the change ran while signing was under way")
+        // Reading had started when the first change was made (seen open above), so one is enough:
+        // a refusal at the first change is the fastest right answer.
+        XCTAssertGreaterThan(round, 0, "the change ran while signing was under way")
         return (process.terminationStatus, stderr)
     }
 
