@@ -123,10 +123,9 @@ final class OneStepChargeTests: StoreEngineTestCase {
         defer { if holder.isRunning { holder.terminate() }; holder.waitUntilExit() }
         let late = Locked<(result: Result<(receipt: ChargeReceipt, replayed: Bool), any Error>, ended: Date)?>(nil)
         let charged = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) let shared = ledger
         let lateRequest = request("d", 0.1)
         Thread {
-            let result = Result { try shared.charge([lateRequest], requestID: "late") }
+            let result = Result { try ledger.charge([lateRequest], requestID: "late") }
             late.withLock { $0 = (result, Date()) }
             charged.signal()
         }.start()
