@@ -1,5 +1,6 @@
 import Foundation
 import ModelRelease
+import TestSupport
 import XCTest
 
 final class ModelCardTests: XCTestCase {
@@ -79,13 +80,15 @@ final class ModelCardTests: XCTestCase {
         let path = dir.appendingPathComponent("card.yaml").path
         try Self.aliasBombKey.write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertLessThan(Self.aliasBombKey.utf8.count, 600)
-        let start = Date()
-        XCTAssertThrowsError(try ModelCard.load(path: path)) { error in
-            XCTAssertTrue("\(error)".hasPrefix(path + ": more than 100000 YAML nodes"), "\(error)")
-            XCTAssertTrue("\(error)".contains("(line 6, column"), "\(error)")
-            XCTAssertEqual((error as? ReleaseInputError)?.category, .invalidInput)
+        // CPU time of this thread, which parses: a busy machine's waits do not count.
+        let (seconds, _) = try TestSupport.cpuSeconds {
+            XCTAssertThrowsError(try ModelCard.load(path: path)) { error in
+                XCTAssertTrue("\(error)".hasPrefix(path + ": more than 100000 YAML nodes"), "\(error)")
+                XCTAssertTrue("\(error)".contains("(line 6, column"), "\(error)")
+                XCTAssertEqual((error as? ReleaseInputError)?.category, .invalidInput)
+            }
         }
-        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+        XCTAssertLessThan(seconds, 1)
     }
 
     func testYAMLAliasBombClass_modelCardKeysArePlainScalars() {

@@ -213,36 +213,46 @@ final class TransparencyGateTests: XCTestCase {
         try holder.run()
         defer { if holder.isRunning { holder.terminate() } }
         XCTAssertTrue(String(decoding: ready.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("locked"))   // held from here
-        let done = DispatchSemaphore(value: 0)
-        let result = Locked<TestSupport.ProcessResult?>(nil)
-        Thread.detachNewThread { [dir] in
-            let r = try? TestSupport.modelsec(["release", "create", model, "--name", "clf", "--version", "1.0.0",
-                                               "--signing-key", dir!.appendingPathComponent("release.pem").path,
-                                               "--recipient", dir!.appendingPathComponent("deploy.pem.pub").path,
-                                               "--output", dir!.appendingPathComponent("rel").path,
-                                               "--log", dir!.appendingPathComponent("log").path,
-                                               "--log-signing-key", dir!.appendingPathComponent("log.pem").path])
-            result.withLock { $0 = r }
-            done.signal()
-        }
+        // stderr to a file, read while the command runs: it says when it starts waiting for the lock.
+        let errFile = path("create.stderr")
+        XCTAssertTrue(FileManager.default.createFile(atPath: errFile, contents: nil))
+        let create = Process()
+        create.executableURL = TestSupport.modelsecBinary
+        create.arguments = ["release", "create", model, "--name", "clf", "--version", "1.0.0",
+                            "--signing-key", path("release.pem"), "--recipient", path("deploy.pem.pub"),
+                            "--output", path("rel"), "--log", path("log"), "--log-signing-key", path("log.pem")]
+        create.standardInput = FileHandle.nullDevice
+        create.standardOutput = FileHandle.nullDevice
+        create.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
+        let exited = DispatchSemaphore(value: 0)
+        create.terminationHandler = { _ in exited.signal() }
+        try create.run()
+        defer { if create.isRunning { create.terminate() } }
+        func stderrText() -> String { (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? "" }
         // The release is built under a sibling name; OUTPUT stays absent while the append waits.
-        // The lock is held until the built release is seen waiting (not for a fixed time: 2 busy cores).
-        var sawSibling = false
-        for _ in 0..<600 where !sawSibling {
+        // The lock is held until the command says it waits for it (walk12 F14: it once waited
+        // silently), not for a fixed time: on 2 busy cores the command can take any time to get there.
+        var waiting = false
+        let deadline = Date().addingTimeInterval(60)
+        while !waiting, Date() < deadline, create.isRunning {
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")), "the release stood at OUTPUT before it was logged")
-            sawSibling = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix("rel.modelsec-new-") }
-            Thread.sleep(forTimeInterval: 0.1)
+            waiting = stderrText().contains("another append holds the log")
+            if !waiting { Thread.sleep(forTimeInterval: 0.05) }
         }
-        XCTAssertTrue(sawSibling, "no release was being built beside OUTPUT")
-        Thread.sleep(forTimeInterval: 0.5)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")), "the release stood at OUTPUT before it was logged")
+        XCTAssertTrue(waiting, "the command never said it waited for the held lock (running: \(create.isRunning)): \(stderrText())")
+        if waiting {
+            // Waiting: built and signed beside OUTPUT, not at it.
+            let sawSibling = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix("rel.modelsec-new-") }
+            XCTAssertTrue(sawSibling, "no release was being built beside OUTPUT")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("rel")), "the release stood at OUTPUT before it was logged")
+        }
         holder.terminate()
         holder.waitUntilExit()
-        XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
-        XCTAssertEqual(result.withLock { $0?.status }, 0, result.withLock { $0?.stderrText ?? "no result" })
-        // It said what it waited for (walk12 F14: it waited silently).
-        XCTAssertTrue(result.withLock { $0?.stderrText.contains("another append holds the log") ?? false },
-                      result.withLock { $0?.stderrText ?? "" })
+        guard exited.wait(timeout: .now() + 60) == .success else {
+            kill(create.processIdentifier, SIGKILL)
+            return XCTFail("release create did not finish within 60 s of the lock being free: \(stderrText())")
+        }
+        XCTAssertEqual(create.terminationStatus, 0, stderrText())
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("rel/release.tlog-proof")))
         XCTAssertFalse(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.contains(".modelsec-new-") })
         _ = try gate("rel", "out", expect: 0)

@@ -97,7 +97,8 @@ final class OneStepChargeTests: StoreEngineTestCase {
 
     /// Plain one-request charges are admitted in one statement, replays and
     /// multi-request charges are not, and a row held by another transaction
-    /// sends the charge the locking way (it waits, then succeeds).
+    /// sends the charge the locking way (it is seen waiting for the row's
+    /// lock, and succeeds once the holder is gone).
     func testPlainChargesTakeOneStatementAndLockedRowsWait() throws {
         let pg = try cluster()
         let engine = try engines().first { $0.name == "postgres" }!
@@ -113,16 +114,39 @@ final class OneStepChargeTests: StoreEngineTestCase {
         XCTAssertEqual(ledger.chargesAdmittedInOneStep, 20)
         XCTAssertEqual(try ledger.status(dataset: "d").releases, 22)
 
-        // Another session holds the dataset's row for 1.5 s: NOWAIT refuses the
-        // one-step lock, and the charge queues in the locking transaction.
+        // Another session holds the dataset's row (for up to 60 s): NOWAIT refuses the
+        // one-step lock, and the charge queues in the locking transaction. The holder is
+        // ended only once the charge is seen waiting for the row's lock (not after a fixed
+        // time: on 2 busy cores the charge can take any time to get there).
         let database = String(engine.url.split(separator: "/").last!.split(separator: "?").first!)
-        let (holder, released) = try holdDatasetRow("d", database: database, sleep: "1.5", cluster: pg)
+        let holder = try holdDatasetRow("d", database: database, sleep: "60", cluster: pg).process
         defer { if holder.isRunning { holder.terminate() }; holder.waitUntilExit() }
-        let late = try ledger.charge([request("d", 0.1)], requestID: "late")
-        XCTAssertFalse(late.replayed)
-        // Ended after the holding transaction could have ended (both clocks are this machine's).
-        let ended = Date()
-        XCTAssertGreaterThanOrEqual(ended.timeIntervalSince1970, released.timeIntervalSince1970 - 0.01,
+        let late = Locked<(result: Result<(receipt: ChargeReceipt, replayed: Bool), any Error>, ended: Date)?>(nil)
+        let charged = DispatchSemaphore(value: 0)
+        let lateRequest = request("d", 0.1)
+        Thread {
+            let result = Result { try ledger.charge([lateRequest], requestID: "late") }
+            late.withLock { $0 = (result, Date()) }
+            charged.signal()
+        }.start()
+        let waitingForLock = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            + "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        var waiting = false
+        let deadline = Date().addingTimeInterval(60)
+        while !waiting, Date() < deadline, late.withLock({ $0 == nil }) {
+            waiting = ((try? pg.psql(waitingForLock, database: database)).flatMap { Int($0) } ?? 0) > 0
+            if !waiting { usleep(20_000) }
+        }
+        XCTAssertTrue(waiting, "the late charge was never seen waiting for the row's lock")
+        // Up to here the row was held (the holder sleeps 60 s): a charge that ends after this waited.
+        let released = Date()
+        let terminated = try pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                                     + "AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()", database: database)
+        XCTAssertEqual(terminated, "t", "the holding session was ended")
+        XCTAssertEqual(charged.wait(timeout: .now() + 60), .success, "the late charge did not end once the row was free")
+        let (result, ended) = try XCTUnwrap(late.withLock { $0 })
+        XCTAssertFalse(try result.get().replayed)
+        XCTAssertGreaterThanOrEqual(ended.timeIntervalSince1970, released.timeIntervalSince1970,
                                     "the charge waited for the row: it ended \(released.timeIntervalSince(ended)) s before the row was released")
         XCTAssertEqual(ledger.chargesAdmittedInOneStep, 20)
         XCTAssertEqual(try ledger.status(dataset: "d").releases, 23)

@@ -106,15 +106,21 @@ final class RunningSumsTests: StoreEngineTestCase {
         XCTAssertThrowsError(try engine.open()) { XCTAssertEqual(self.code($0), "store.schema-altered") }
     }
 
-    /// A charge's time is ISO 8601 UTC with milliseconds, as ISO8601DateFormatter writes it.
+    /// A charge's time is ISO 8601 UTC with milliseconds, as ISO8601DateFormatter writes it,
+    /// and is the time it was taken: between the clock read just before and just after, to the
+    /// millisecond (exact whatever the machine's speed: no bound on how long the call takes).
     func testChargeTimeIsISO8601WithMilliseconds() throws {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for _ in 0..<50 {
+            let before = Date()
             let text = LedgerRules.now()
+            let after = Date()
             XCTAssertNotNil(text.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#, options: .regularExpression), text)
             let parsed = try XCTUnwrap(formatter.date(from: text), text)
-            XCTAssertLessThan(abs(parsed.timeIntervalSinceNow), 1, text)
+            // Milliseconds cut off: up to 1 ms before `before`; 0.1 ms slack for the parser's floating point.
+            XCTAssertGreaterThanOrEqual(parsed.timeIntervalSince(before), -0.0011, "\(text) taken after \(before.timeIntervalSince1970)")
+            XCTAssertLessThanOrEqual(parsed.timeIntervalSince(after), 0.0001, "\(text) taken before \(after.timeIntervalSince1970)")
             XCTAssertEqual(formatter.string(from: parsed), text)
         }
     }
@@ -129,10 +135,11 @@ final class RunningSumsTests: StoreEngineTestCase {
             try setup.setTotal(dataset: "b", budget: PrivacyCost(epsilon: 3), relation: nil)
             let results = Locked<[String: Int]>([:])
             let group = DispatchGroup()
+            // All opened before any thread starts: opening sets PGPASSWORD, which threads must not race on.
+            let ledgers = try (0..<8).map { _ in try engine.open() }
             for client in 0..<8 {
                 group.enter()
-                // Opened here: opening sets PGPASSWORD, which threads must not race on.
-                nonisolated(unsafe) let ledger = try engine.open()
+                nonisolated(unsafe) let ledger = ledgers[client]
                 Thread {
                     defer { group.leave() }
                     for i in 0..<12 {

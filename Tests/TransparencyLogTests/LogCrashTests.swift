@@ -15,9 +15,12 @@ import XCTest
 /// still verify, the new tiles being unreferenced) and some after it (the
 /// new tree must verify before the rest of the append, the leaf index and
 /// partial-tile clean-up, has run). To make both reliable on a loaded
-/// machine, the kill delays vary over the whole append, and every third
-/// round kills the moment the new checkpoint appears (its file is renamed
-/// into place: a new inode).
+/// machine, whose speed changes while the test runs: the kill delays vary
+/// around the time the checkpoint takes to appear; every third round, the
+/// first included, kills the moment the new checkpoint appears (its file is
+/// renamed into place: a new inode) and measures that time again for the
+/// rounds after it; and after six rounds a side with no kill yet is aimed
+/// at: short delays for "before", the watcher in every round for "after".
 final class LogCrashTests: LogCLITestCase {
     override var temporaryPrefix: String { "tlog-crash" }
 
@@ -36,11 +39,13 @@ final class LogCrashTests: LogCLITestCase {
             var st = stat()
             return stat(path, &st) == 0 ? UInt64(st.st_ino) : 0
         }
-        // Calibrate: one uninterrupted append gives the span to kill within.
+        // Calibrate: one uninterrupted append gives a first estimate of when the
+        // checkpoint appears (the whole append: later than that); watcher rounds refine it.
         let calibration = Date()
         let first = try TestSupport.modelsec(["log", "append", directory, "--key", key, "--entry-bundle", try makeBundle(0)])
         XCTAssertEqual(first.status, 0, first.stderrText)
-        let span = max(0.05, Date().timeIntervalSince(calibration))
+        var publishesAfter = max(0.05, Date().timeIntervalSince(calibration))
+        var measured: [Double] = []
         var generator = SystemRandomNumberGenerator()
         var killed = 0, published = 0, unpublished = 0, rounds = 0
         var expected: UInt64 = 700
@@ -57,15 +62,25 @@ final class LogCrashTests: LogCLITestCase {
             let before = try log.checkpoint().checkpoint.size
             XCTAssertEqual(before, expected, "round \(round)")
             let oldInode = inode(checkpointFile)
+            // Still no kill on one side after 6 rounds: aim every round at that side.
+            // (Watcher rounds still come every third round: they keep the estimate current.)
+            let needBefore = round > 6 && unpublished == 0, needAfter = round > 6 && published == 0
+            let watch = needAfter || round % 3 == 1
+            let spawned = Date()
             try process.run()
-            // Anywhere from start-up to past the end of the append.
-            let delay = Double.random(in: 0.05...1.1, using: &generator) * span
-            let deadline = Date().addingTimeInterval(delay)
-            if round % 3 == 0 {
-                // Watch for the new checkpoint and kill as soon as it is there.
-                while Date() < deadline.addingTimeInterval(span), process.isRunning, inode(checkpointFile) == oldInode { usleep(100) }
+            if watch {
+                // Watch for the new checkpoint and kill as soon as it is there; the time it
+                // took is the estimate for the next rounds (the machine's load changes).
+                let deadline = spawned.addingTimeInterval(4 * publishesAfter + 1)
+                while Date() < deadline, process.isRunning, inode(checkpointFile) == oldInode { usleep(100) }
+                if inode(checkpointFile) != oldInode || Date() >= deadline {
+                    publishesAfter = max(0.05, Date().timeIntervalSince(spawned))
+                    measured.append(publishesAfter)
+                }
             } else {
-                usleep(UInt32(delay * 1_000_000))
+                // From start-up to well past the checkpoint, or (aimed) well before it.
+                let range = needBefore ? 0.1...0.5 : 0.05...1.5
+                usleep(UInt32(Double.random(in: range, using: &generator) * publishesAfter * 1_000_000))
             }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -80,7 +95,8 @@ final class LogCrashTests: LogCLITestCase {
             let verified = try TestSupport.modelsec(["log", "verify", directory, "--log-key", vkey])
             XCTAssertEqual(verified.status, 0, "round \(round): \(verified.stderrText)")
         }
-        print("LogCrashTests: \(killed) of \(rounds) appends killed (\(unpublished) before their checkpoint, \(published) after it), span \(span) s")
+        print("LogCrashTests: \(killed) of \(rounds) appends killed (\(unpublished) before their checkpoint, \(published) after it), "
+              + "checkpoint seen after \(measured.map { String(format: "%.3f", $0) }) s")
         XCTAssertGreaterThan(unpublished, 0, "no append was killed before its checkpoint was published; the test proved nothing there")
         XCTAssertGreaterThan(published, 0, "no append was killed after its checkpoint was published; the test proved nothing there")
         // The log takes new entries after all this, and the result verifies.
