@@ -53,20 +53,14 @@ final class ReviewLeftoverTests: XCTestCase {
         XCTAssertEqual(TokenEndpoint.decoyParameters(for: config.clients), parameters)
         XCTAssertEqual(TokenEndpoint.decoyParameters(for: []), SecretHash.defaultParameters, "no secret client: serve client add's")
         let endpoint = try endpoint(config)
-        func processCPUSeconds() -> Double {
-            var now = timespec()
-            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
-            return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-        }
-        func seconds(_ id: String) -> Double {
-            let start = processCPUSeconds()
+        func refuse(_ id: String) {
             XCTAssertThrowsError(try endpoint.handle(authorization: TokenServiceFixture.basic(id, "wrong"),
                                                      contentType: "application/x-www-form-urlencoded",
                                                      body: Array("grant_type=client_credentials".utf8))) {
                 XCTAssertEqual(($0 as? OAuthError)?.code, .invalidClient, "\(id): \($0)")
             }
-            return processCPUSeconds() - start
         }
+        func seconds(_ id: String) -> Double { TestSupport.cpuSeconds(of: .process) { refuse(id) }.seconds }
         _ = seconds("warm-up-unknown")
         var known: [Double] = [], unknown: [Double] = []
         for i in 0..<rounds {
