@@ -107,7 +107,7 @@ public enum TestSupport {
     ///
     /// Never hangs a test run: a child still running after `timeout` seconds
     /// is killed and ``ProcessTimedOut`` thrown; once the child has exited,
-    /// its output is read for at most 60 s more, so a descendant that keeps
+    /// its output is read for at most 10 s more, so a descendant that keeps
     /// the pipes open (a browser's crash handler, a daemon) cannot block.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil,
@@ -146,7 +146,7 @@ public enum TestSupport {
                                   stdout: out.take(waiting: 1), stderr: err.take(waiting: 1))
         }
         process.waitUntilExit()
-        return ProcessResult(status: process.terminationStatus, stdout: out.take(waiting: 60), stderr: err.take(waiting: 60))
+        return ProcessResult(status: process.terminationStatus, stdout: out.take(waiting: 10), stderr: err.take(waiting: 10))
     }
 
     /// Runs the `modelsec` binary.

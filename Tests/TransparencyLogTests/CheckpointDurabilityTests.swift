@@ -92,4 +92,74 @@ final class CheckpointDurabilityTests: XCTestCase {
         XCTAssertTrue(calls[(published + 1)...].contains { $0.name != "rename" && $0.paths[0] == log },
                       "batch \(batch): the log's directory was not flushed after the checkpoint's rename")
     }
+
+    /// SIGKILL at each rename of an append, in turn (every tile, entry
+    /// bundle, the checkpoint and the leaf index), made deterministic by
+    /// strace's fault injection: LogCrashTests' random delays rarely land in
+    /// the few milliseconds between the first new tile and the checkpoint,
+    /// which is most of what crash safety is about. After each kill the log
+    /// verifies, its size is the old one until the checkpoint's rename and
+    /// the new one after it, and an append of the same entries completes it.
+    func testSIGKILLAtEveryRenameOfAnAppendLeavesAVerifiableLog() throws {
+        guard let strace = ["/usr/bin/strace", "/bin/strace"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return XCTFail("strace is needed for this test (scripts/install-deps.sh installs it)")
+        }
+        let root = try TestSupport.makeTemporaryDirectory("tlog-kill-at-rename")
+        defer { try? FileManager.default.removeItem(at: root) }
+        func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+        let key = path("log.pem"), base = path("base")
+        XCTAssertEqual(try TestSupport.modelsec(["keygen", "--type", "ed25519", "--out", key]).status, 0)
+        let created = try TestSupport.modelsec(["log", "init", "--origin", "example.com/killed", "--key", key, base])
+        XCTAssertEqual(created.status, 0, created.stderrText)
+        let vkey = created.stdoutText.trimmingCharacters(in: .newlines)
+        func bundle(_ name: String, _ count: Int) throws -> String {
+            var bytes: [UInt8] = []
+            for i in 0..<count {
+                let entry = Array("\(name) entry \(i)\n".utf8)
+                bytes += [UInt8(entry.count >> 8), UInt8(entry.count & 0xFF)] + entry
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: path(name)))
+            return path(name)
+        }
+        func size(_ log: String) throws -> Int {
+            let verified = try TestSupport.modelsec(["log", "verify", log, "--log-key", vkey, "--json"])
+            XCTAssertEqual(verified.status, 0, "\(log): \(verified.stderrText)")
+            let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: verified.stdout) as? [String: Any], verified.stdoutText)
+            return try XCTUnwrap(document["treeSize"] as? Int, verified.stdoutText)
+        }
+        // 40 entries first, then 300 more: full and partial tiles at level 0, a level-1 tile, entry bundles.
+        XCTAssertEqual(try TestSupport.modelsec(["log", "append", base, "--key", key, "--entry-bundle", try bundle("first", 40)]).status, 0)
+        let next = try bundle("next", 300)
+        XCTAssertEqual(try size(base), 40)
+        var beforeCheckpoint = 0, tilesThenKilled = 0, afterCheckpoint = 0
+        var killAt = 1
+        while true {
+            XCTAssertLessThan(killAt, 100, "an append of 300 entries made more than 99 renames")
+            guard killAt < 100 else { break }
+            let log = path("killed-at-\(killAt)"), trace = path("trace-\(killAt)")
+            try FileManager.default.copyItem(atPath: base, toPath: log)
+            let run = try TestSupport.run(strace, ["-f", "-qq", "-o", trace, "-e", "trace=rename,renameat,renameat2",
+                                                   "-e", "inject=rename,renameat,renameat2:signal=KILL:when=\(killAt)",
+                                                   TestSupport.modelsecBinary.path, "log", "append", log, "--key", key, "--entry-bundle", next])
+            if run.status == 0 { break }   // fewer renames than killAt: every one has been a kill point
+            let renamed = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").filter { $0.contains("rename") && $0.hasSuffix("= 0") }
+            XCTAssertEqual(renamed.count, killAt - 1, "killed at rename \(killAt): \(renamed)")
+            let after = try size(log)
+            if after == 40 {
+                beforeCheckpoint += 1
+                if renamed.contains(where: { $0.contains("/tile/") }) { tilesThenKilled += 1 }
+            } else {
+                XCTAssertEqual(after, 340, "killed at rename \(killAt)")
+                afterCheckpoint += 1
+            }
+            // The same append completes the log, whatever the kill left.
+            let again = try TestSupport.modelsec(["log", "append", log, "--key", key, "--entry-bundle", next])
+            XCTAssertEqual(again.status, 0, "after a kill at rename \(killAt): \(again.stderrText)")
+            XCTAssertEqual(try size(log), 340, "after a kill at rename \(killAt)")
+            killAt += 1
+        }
+        print("killed at each of \(killAt - 1) renames: \(beforeCheckpoint) before the checkpoint (\(tilesThenKilled) with new tiles in place), \(afterCheckpoint) after it")
+        XCTAssertGreaterThanOrEqual(tilesThenKilled, 3, "kills between the new tiles and the checkpoint")
+        XCTAssertGreaterThan(afterCheckpoint, 0, "a kill after the checkpoint's rename (the leaf index's update)")
+    }
 }

@@ -21,6 +21,10 @@ import XCTest
 /// renamed into place: a new inode) and measures that time again for the
 /// rounds after it; and after six rounds a side with no kill yet is aimed
 /// at: short delays for "before", the watcher in every round for "after".
+/// Most "before" kills land during start-up: the new tiles appear only
+/// milliseconds before the checkpoint. Kills in that window are made
+/// deterministic, one per rename, by
+/// CheckpointDurabilityTests.testSIGKILLAtEveryRenameOfAnAppendLeavesAVerifiableLog.
 final class LogCrashTests: LogCLITestCase {
     override var temporaryPrefix: String { "tlog-crash" }
 
