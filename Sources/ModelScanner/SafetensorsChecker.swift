@@ -11,6 +11,11 @@ import ModelSecIO
 /// dtype size; sorted by begin, the tensors tile the data section exactly:
 /// no overlap, no gap, nothing past the end and nothing left over.
 enum SafetensorsChecker {
+    /// The most JSON values a header may hold: 7 or so per tensor (name,
+    /// object, dtype, shape and its dimensions, two offsets), so room for
+    /// over 100,000 tensors in one file, with a decoded tree of tens of MiB.
+    static let maximumHeaderValues = 1_000_000
+
     /// Bits per element of each dtype.
     static let dtypeBits: [String: UInt64] = [
         "BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "I16": 16, "U16": 16, "F16": 16,
@@ -60,7 +65,11 @@ enum SafetensorsChecker {
         // and keeps one value of a repeated name; JSONDecoder compares them
         // as Swift strings. A header that the two could read as different
         // tensor sets is refused here, before either reading.
-        do { try UnambiguousJSON.check(header) } catch {
+        // The values are bounded too: JSONDecoder's tree of a header of small
+        // values costs over 10 times the header (up to 16 MiB), in every lane.
+        do { try UnambiguousJSON.check(header, maximumValues: maximumHeaderValues) } catch let tooLarge as StrictJSON.TooManyValues {
+            return ["header holds \(tooLarge); real headers hold about 7 per tensor"]
+        } catch {
             return ["header is not valid JSON that reads one way: \(error)"]
         }
         let parsed: Header

@@ -57,6 +57,16 @@ public enum StrictJSON {
         public var description: String { "\(reason) at byte \(offset)" }
     }
 
+    /// A document with more values than its reader allows
+    /// (``validate(_:maximumValues:checkingKey:)``): too large, not ambiguous.
+    public struct TooManyValues: Error, CustomStringConvertible, Sendable {
+        /// The most values allowed.
+        public let limit: Int
+        /// The byte offset of the first value over the limit.
+        public let offset: Int
+        public var description: String { "more than \(limit) JSON values (the next at byte \(offset))" }
+    }
+
     /// Deepest nesting accepted.
     public static let maxDepth = 256
 
@@ -120,7 +130,7 @@ public enum StrictJSON {
 
     private struct Parser {
         let bytes: [UInt8]
-        /// False: containers and strings are checked, then dropped (``validate(_:checkingKey:)``).
+        /// False: containers and strings are checked, then dropped (``validate(_:maximumValues:checkingKey:)``).
         let keepingValues: Bool
         let checkingKey: ((String, Int) throws -> Void)?
         var at = 0
@@ -186,7 +196,7 @@ public enum StrictJSON {
 
         mutating func value(depth: Int) throws -> Value {
             guard depth < StrictJSON.maxDepth else { throw fail("nested more than \(StrictJSON.maxDepth) levels") }
-            guard values < maximumValues else { throw fail("more than \(maximumValues) JSON values") }
+            guard values < maximumValues else { throw TooManyValues(limit: maximumValues, offset: at) }
             values += 1
             guard at < bytes.count else { throw fail("unexpected end") }
             switch bytes[at] {
@@ -308,14 +318,15 @@ public enum StrictJSON {
                 scalars.append(contentsOf: text.unicodeScalars)
             }
             while true {
-                guard at < bytes.count else { throw fail("string is never closed") }
+                // Invalid UTF-8 before the end or a control character is what is reported.
+                guard at < bytes.count else { try flush(at); throw fail("string is never closed") }
                 let byte = bytes[at]
                 if byte == UInt8(ascii: "\"") {
                     try flush(at)
                     at += 1
                     return String(scalars)
                 }
-                guard byte >= 0x20 else { throw fail("control character in a string") }
+                guard byte >= 0x20 else { try flush(at); throw fail("control character in a string") }
                 guard byte == UInt8(ascii: "\\") else { at += 1; continue }
                 try flush(at)
                 at += 1

@@ -11,7 +11,7 @@ import Foundation
 /// older Unicode version than the standard library, so two non-ASCII keys
 /// of one object that Swift's `String` takes as equal are refused as well.
 ///
-/// The check builds no tree (``StrictJSON/validate(_:checkingKey:)``): it
+/// The check builds no tree (``StrictJSON/validate(_:maximumValues:checkingKey:)``): it
 /// runs on documents whose signature has not been checked yet.
 public enum UnambiguousJSON {
     /// Why a document was refused (the reason names the byte offset when the parser knows it).
@@ -22,8 +22,8 @@ public enum UnambiguousJSON {
     }
 
     /// Throws ``Ambiguity`` unless `bytes` is one JSON document that reads
-    /// one way (and, with `maximumValues`, holds at most that many values:
-    /// see ``StrictJSON/validate(_:maximumValues:checkingKey:)``).
+    /// one way, and ``StrictJSON/TooManyValues`` if it holds more than
+    /// `maximumValues` values (see ``StrictJSON/validate(_:maximumValues:checkingKey:)``).
     public static func check(_ bytes: [UInt8], maximumValues: Int = .max) throws {
         do { try StrictJSON.validate(bytes, maximumValues: maximumValues, checkingKey: checkKey) } catch let invalid as StrictJSON.Invalid {
             throw Ambiguity(reason: invalid.description)

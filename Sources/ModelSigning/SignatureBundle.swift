@@ -111,7 +111,7 @@ public struct SignatureBundle: Codable, Sendable, Equatable {
     /// signature is checked, and JSONDecoder's tree of a document of small
     /// values costs 13 to 27 times its size (880 MB for 32 MiB of `["",…]`).
     /// Its size is in the payload, one string; a Sigstore bundle with a
-    /// certificate chain and a transparency-log entry holds about a hundred.
+    /// certificate chain and a transparency-log entry holds about fifty.
     public static let maximumJSONValues = 10_000
 
     /// Parses and checks the bundle's structure (media type, payload type, one
@@ -123,6 +123,8 @@ public struct SignatureBundle: Codable, Sendable, Equatable {
             decoded = try JSONDecoder().decode(SignatureBundle.self, from: data)
         } catch let ambiguity as UnambiguousJSON.Ambiguity {
             throw SignatureFormatError(path: label, problem: .notABundle(detail: "readers could disagree on it: \(ambiguity)"))
+        } catch let tooLarge as StrictJSON.TooManyValues {
+            throw SignatureFormatError(path: label, problem: .notABundle(detail: "\(tooLarge)"))
         } catch {
             throw SignatureFormatError(path: label, problem: .notABundle(detail: Self.describe(error)))
         }

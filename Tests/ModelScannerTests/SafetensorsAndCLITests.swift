@@ -63,6 +63,20 @@ final class SafetensorsAndCLITests: XCTestCase {
         }
     }
 
+    /// A header of millions of small values (here one shape of 1.1 million
+    /// dimensions, about 2 MiB) is refused by its count before JSONDecoder
+    /// builds a tree of it (over 10 times its size, in every scanning lane).
+    func testAHeaderOfMillionsOfValuesIsMalformedWithoutDecodingIt() throws {
+        var header = #"{"a":{"dtype":"U8","data_offsets":[0,1],"shape":["#
+        header += String(repeating: "1,", count: 1_100_000) + "1]}}"
+        var report: FileScanReport?
+        let growth = try TestSupport.peakResidentGrowthMiB { report = try safetensors(header: header, data: [0]) }
+        let findings = try XCTUnwrap(report).findings
+        XCTAssertEqual(findings.map(\.kind), [.malformedSafetensors], "\(findings.map(\.message))")
+        XCTAssertTrue(findings.first?.message.contains("more than \(SafetensorsChecker.maximumHeaderValues) JSON values") == true, "\(findings.map(\.message))")
+        XCTAssertLessThan(growth, 40, "the peak grew by \(growth) MiB scanning a \(header.utf8.count >> 20) MiB header")
+    }
+
     func testDirectoryWalkScansModelsAndListsSkippedFiles() throws {
         let dir = try TestSupport.makeTemporaryDirectory("scanner-walk")
         let sub = dir.appendingPathComponent("checkpoints")

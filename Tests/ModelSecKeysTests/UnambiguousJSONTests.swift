@@ -58,7 +58,8 @@ final class UnambiguousJSONTests: XCTestCase {
         }
         let prefix = Array(#"{"key": "abc"#.utf8)   // the string opens at byte 8
         for (tail, bad, label) in [([0xC3, 0xA9, 0xFF], 2, "0xFF after é"), ([0xE2, 0x82], 0, "truncated sequence"),
-                                   ([0x5C, 0x6E, 0x41, 0xC0, 0xAF], 3, "overlong '/' after an escape")] as [([UInt8], Int, String)] {
+                                   ([0x5C, 0x6E, 0x41, 0xC0, 0xAF], 3, "overlong '/' after an escape"),
+                                   ([0x5C, 0x6E, 0xFF, 0x41, 0x01], 2, "0xFF after an escape, before a control character")] as [([UInt8], Int, String)] {
             let document = prefix + tail + Array(#""}"#.utf8)
             let found = offset(document)
             XCTAssertEqual(found?.0, prefix.count + bad, "\(label): \(String(describing: found))")

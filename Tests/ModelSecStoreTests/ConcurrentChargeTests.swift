@@ -38,13 +38,13 @@ final class ConcurrentChargeTests: StoreEngineTestCase {
                     let id = "host\(host)-job\(job)"
                     var attempts = 0
                     var last = Outcome(requestID: id, status: -1, code: nil, attempts: 0, stderr: "")
-                    let deadline = Date().addingTimeInterval(120)
                     if host == 3, gated {
                         duringEnded.wait()
                         Thread.sleep(forTimeInterval: Double(job) * 0.05)
                     } else {
                         Thread.sleep(forTimeInterval: Double(host * 8 + job) * 0.1)   // starts spread over 3 s, so a restart at 1 s meets some
                     }
+                    let deadline = Date().addingTimeInterval(120)
                     let started = Date()
                     while Date() < deadline {
                         attempts += 1

@@ -238,6 +238,7 @@ final class FormatTests: XCTestCase {
         }
         XCTAssertTrue(thrown is SignatureFormatError, String(describing: thrown))
         XCTAssertTrue("\(thrown.map { "\($0)" } ?? "")".contains("more than \(SignatureBundle.maximumJSONValues) JSON values"), String(describing: thrown))
+        XCTAssertFalse("\(thrown.map { "\($0)" } ?? "")".contains("readers could disagree"), "too large, not ambiguous: \(String(describing: thrown))")
         XCTAssertLessThan(growth, 40, "the peak grew by \(growth) MiB for a \(text.count >> 20) MiB bundle")
         // A bundle of ordinary size is far below the bound.
         XCTAssertNoThrow(try SignatureBundle(jsonData: Data(try good.jsonData())))
